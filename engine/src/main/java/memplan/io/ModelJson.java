@@ -1,0 +1,228 @@
+package memplan.io;
+
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import memplan.graph.Graph;
+import memplan.ir.DType;
+import memplan.ir.Layer;
+import memplan.ir.ModelDef;
+import memplan.ops.OpArgs;
+import memplan.ops.OpRegistry;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/** Reads and writes MemPlan's JSON network format (docs/model-format.md). */
+public final class ModelJson {
+    public static final String FORMAT = "memplan-model";
+    public static final int VERSION = 1;
+    private static final ObjectMapper MAPPER = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    private static final ObjectMapper COMPACT = new ObjectMapper();
+    private static final Set<String> LAYER_KEYS = Set.of("name", "op", "inputs", "tie");
+
+    private ModelJson() {
+    }
+
+    public static ModelDef read(Path file) {
+        String text;
+        try {
+            text = Files.readString(file);
+        } catch (NoSuchFileException e) {
+            throw new ModelFormatException(file.toString(), null, "file not found", null);
+        } catch (IOException e) {
+            throw new ModelFormatException(file.toString(), null, "cannot read: " + e.getMessage(), null);
+        }
+        return parse(text, file.toString());
+    }
+
+    /** Parses a model; {@code source} names the text in errors. Also checks that the model instantiates at batch 1. */
+    public static ModelDef parse(String text, String source) {
+        JsonNode root;
+        try {
+            root = MAPPER.readTree(text);
+        } catch (JsonProcessingException e) {
+            JsonLocation l = e.getLocation();
+            String where = l == null ? null : "line " + l.getLineNr() + ", column " + l.getColumnNr();
+            throw new ModelFormatException(source, where, "invalid JSON: " + e.getOriginalMessage(), null);
+        }
+        if (root == null || !root.isObject()) throw new ModelFormatException(source, "$", "expected a JSON object", null);
+        String format = root.path("format").asText(FORMAT);
+        if (!FORMAT.equals(format))
+            throw new ModelFormatException(source, "$.format", "expected \"" + FORMAT + "\", got \"" + format + "\"", null);
+        int version = root.path("version").asInt(VERSION);
+        if (version != VERSION)
+            throw new ModelFormatException(source, "$.version", "unsupported version " + version + " (this MemPlan reads version " + VERSION + ")", null);
+        String name = root.path("name").asText("model");
+        String description = root.path("description").asText("");
+        Map<String, Integer> dims = new LinkedHashMap<>();
+        JsonNode d = root.get("dims");
+        if (d != null) {
+            if (!d.isObject()) throw new ModelFormatException(source, "$.dims", "'dims' must be an object of symbol: size", null);
+            for (Iterator<Map.Entry<String, JsonNode>> it = d.fields(); it.hasNext(); ) {
+                var e = it.next();
+                if (!e.getValue().canConvertToInt() || e.getValue().intValue() <= 0)
+                    throw new ModelFormatException(source, "$.dims." + e.getKey(), "must be a positive integer, got " + e.getValue(), null);
+                dims.put(e.getKey(), e.getValue().intValue());
+            }
+        }
+        JsonNode ls = root.get("layers");
+        if (ls == null) throw new ModelFormatException(source, "$", "missing required field 'layers'", null);
+        if (!ls.isArray()) throw new ModelFormatException(source, "$.layers", "'layers' must be a list", null);
+        List<Layer> layers = new ArrayList<>();
+        for (int i = 0; i < ls.size(); i++) {
+            JsonNode l = ls.get(i);
+            String path = "layers[" + i + "]";
+            if (!l.isObject()) throw new ModelFormatException(source, path, "each layer must be an object", null);
+            if (!l.hasNonNull("name") || !l.get("name").isTextual())
+                throw new ModelFormatException(source, path, "missing required field 'name'", null);
+            String lname = l.get("name").textValue();
+            path = path + " (" + lname + ")";
+            if (!l.hasNonNull("op") || !l.get("op").isTextual())
+                throw new ModelFormatException(source, path, "missing required field 'op'", null);
+            OpArgs args = new OpArgs(l, path, source);
+            var op = OpRegistry.parse(l.get("op").textValue(), args, source);
+            List<String> inputs = new ArrayList<>();
+            JsonNode in = l.get("inputs");
+            if (in != null) {
+                if (!in.isArray()) throw new ModelFormatException(source, path + ".inputs", "'inputs' must be a list of layer names", null);
+                for (int k = 0; k < in.size(); k++) {
+                    if (!in.get(k).isTextual())
+                        throw new ModelFormatException(source, path + ".inputs[" + k + "]", "must be a layer name, got " + in.get(k), null);
+                    inputs.add(in.get(k).textValue());
+                }
+            }
+            Map<String, String> tie = new LinkedHashMap<>();
+            JsonNode t = l.get("tie");
+            if (t != null) {
+                if (!t.isObject()) throw new ModelFormatException(source, path + ".tie", "'tie' must map a parameter to 'layer.param'", null);
+                t.fields().forEachRemaining(e -> tie.put(e.getKey(), e.getValue().asText()));
+            }
+            checkUnknownFields(l, op, source, path);
+            layers.add(new Layer(lname, op, inputs, tie));
+        }
+        ModelDef model = new ModelDef(name, description, dims, layers, source);
+        Graph.instantiate(model, 1, DType.FP32); // reports dangling inputs, cycles and shape errors now, not at profile time
+        return model;
+    }
+
+    /** A misspelt attribute would silently take its default; say so instead. */
+    private static void checkUnknownFields(JsonNode l, memplan.ops.Op op, String source, String path) {
+        ObjectNode known = MAPPER.createObjectNode();
+        op.writeArgs(known);
+        Set<String> allowed = new java.util.HashSet<>(LAYER_KEYS);
+        allowed.addAll(knownArgs(op.type()));
+        for (Iterator<String> it = l.fieldNames(); it.hasNext(); ) {
+            String f = it.next();
+            if (!allowed.contains(f))
+                throw new ModelFormatException(source, path + "." + f, "unknown field '" + f + "' for op " + op.type()
+                        + (knownArgs(op.type()).isEmpty() ? " (it takes no attributes)" : " (known: " + String.join(", ", knownArgs(op.type())) + ")"), null);
+        }
+    }
+
+    private static List<String> knownArgs(String type) {
+        return switch (type) {
+            case "Input" -> List.of("shape", "dtype");
+            case "Conv2d" -> List.of("out", "kernel", "stride", "padding", "dilation", "groups", "bias");
+            case "Linear" -> List.of("out", "bias");
+            case "MatMul" -> List.of("transposeB");
+            case "BatchNorm2d" -> List.of("eps", "momentum");
+            case "LayerNorm" -> List.of("eps");
+            case "MaxPool2d", "AvgPool2d" -> List.of("kernel", "stride", "padding");
+            case "Concat" -> List.of("axis");
+            case "Flatten" -> List.of("startDim");
+            case "Reshape" -> List.of("shape");
+            case "Transpose" -> List.of("perm");
+            case "Dropout" -> List.of("p");
+            case "Embedding" -> List.of("num", "dim");
+            case "Attention" -> List.of("heads", "causal");
+            case "LSTMCell" -> List.of("hidden");
+            case "CrossEntropy" -> List.of("classAxis");
+            default -> ARGS.getOrDefault(type, List.of());
+        };
+    }
+
+    private static final Map<String, List<String>> ARGS = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** Declares the attribute names of an op registered outside the engine's own set. */
+    public static void declareArgs(String type, List<String> names) {
+        ARGS.put(type, List.copyOf(names));
+    }
+
+    public static ObjectNode toJson(ModelDef m) {
+        ObjectNode root = MAPPER.createObjectNode();
+        root.put("format", FORMAT);
+        root.put("version", VERSION);
+        root.put("name", m.name());
+        if (m.description() != null && !m.description().isEmpty()) root.put("description", m.description());
+        if (!m.dims().isEmpty()) {
+            ObjectNode d = root.putObject("dims");
+            m.dims().forEach(d::put);
+        }
+        var arr = root.putArray("layers");
+        for (Layer l : m.layers()) {
+            ObjectNode n = arr.addObject();
+            n.put("name", l.name());
+            n.put("op", l.op().type());
+            if (!l.inputs().isEmpty()) {
+                var ins = n.putArray("inputs");
+                l.inputs().forEach(ins::add);
+            }
+            l.op().writeArgs(n);
+            if (!l.tie().isEmpty()) {
+                ObjectNode t = n.putObject("tie");
+                l.tie().forEach(t::put);
+            }
+        }
+        return root;
+    }
+
+    /** Stable, human-readable text: one layer per line, so diffs of the sample zoo stay small. */
+    public static String write(ModelDef m) {
+        ObjectNode root = toJson(m);
+        StringBuilder b = new StringBuilder("{\n");
+        var fields = root.fields();
+        boolean first = true;
+        while (fields.hasNext()) {
+            var e = fields.next();
+            if (!first) b.append(",\n");
+            first = false;
+            b.append("  ").append(quote(e.getKey())).append(": ");
+            if (e.getKey().equals("layers")) {
+                b.append("[\n");
+                for (int i = 0; i < e.getValue().size(); i++) {
+                    b.append("    ").append(compact(e.getValue().get(i))).append(i + 1 < e.getValue().size() ? ",\n" : "\n");
+                }
+                b.append("  ]");
+            } else b.append(compact(e.getValue()));
+        }
+        return b.append("\n}\n").toString();
+    }
+
+    private static String quote(String s) {
+        try {
+            return MAPPER.writeValueAsString(s);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static String compact(JsonNode n) {
+        try {
+            return COMPACT.writeValueAsString(n);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

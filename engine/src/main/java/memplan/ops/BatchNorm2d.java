@@ -1,0 +1,52 @@
+package memplan.ops;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import memplan.ir.AuxSpec;
+import memplan.ir.BackwardNeeds;
+import memplan.ir.DType;
+import memplan.ir.ParamSpec;
+import memplan.ir.Shape;
+
+import java.util.List;
+
+/**
+ * Batch normalisation over [N, C, H, W] in training mode. Trainable weight and bias [C]; running mean and
+ * variance are buffers. Saves its input, weight, and the batch mean and inverse std per channel (fp32).
+ */
+public record BatchNorm2d(double eps, double momentum) implements Op {
+    public static BatchNorm2d fromJson(OpArgs a) {
+        return new BatchNorm2d(a.optDouble("eps", 1e-5), a.optDouble("momentum", 0.1));
+    }
+
+    @Override public String type() { return "BatchNorm2d"; }
+    @Override public int arity() { return 1; }
+
+    @Override
+    public List<Shape> inferShapes(List<Shape> in) {
+        Checks.rank("BatchNorm2d", in, 0, 4);
+        return List.of(in.get(0));
+    }
+
+    @Override
+    public List<ParamSpec> params(List<Shape> in) {
+        int c = in.get(0).dim(1);
+        return List.of(ParamSpec.trainable("weight", c), ParamSpec.trainable("bias", c),
+                ParamSpec.buffer("running_mean", c), ParamSpec.buffer("running_var", c));
+    }
+
+    @Override public long flops(List<Shape> in, List<Shape> out) { return 8 * in.get(0).numel(); }
+    @Override public long backwardFlops(List<Shape> in, List<Shape> out) { return 10 * in.get(0).numel(); }
+    @Override public BackwardNeeds backwardNeeds() { return BackwardNeeds.inputs(0).withParams().withAux(); }
+
+    @Override
+    public List<AuxSpec> aux(List<Shape> in, List<Shape> out) {
+        int c = in.get(0).dim(1);
+        return List.of(new AuxSpec("mean", Shape.of(c), DType.FP32), new AuxSpec("invstd", Shape.of(c), DType.FP32));
+    }
+
+    @Override
+    public void writeArgs(ObjectNode n) {
+        if (eps != 1e-5) n.put("eps", eps);
+        if (momentum != 0.1) n.put("momentum", momentum);
+    }
+}

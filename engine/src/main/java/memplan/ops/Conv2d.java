@@ -1,0 +1,78 @@
+package memplan.ops;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import memplan.ir.BackwardNeeds;
+import memplan.ir.ParamSpec;
+import memplan.ir.Shape;
+import memplan.ir.ShapeException;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/** 2-D convolution over [N, C, H, W]; weight [out, in/groups, kh, kw]. Saves its input and weight (PyTorch). */
+public record Conv2d(int outChannels, Pair kernel, Pair stride, Pair padding, Pair dilation, int groups, boolean bias)
+        implements Op {
+
+    public static Conv2d of(int out, int kernel, int stride, int padding, boolean bias) {
+        return new Conv2d(out, Pair.of(kernel), Pair.of(stride), Pair.of(padding), Pair.of(1), 1, bias);
+    }
+
+    public static Conv2d fromJson(OpArgs a) {
+        return new Conv2d(a.requireInt("out"), a.requirePair("kernel"), a.optPair("stride", Pair.of(1)),
+                a.optPair("padding", Pair.of(0)), a.optPair("dilation", Pair.of(1)), a.optInt("groups", 1),
+                a.optBool("bias", true));
+    }
+
+    @Override public String type() { return "Conv2d"; }
+    @Override public int arity() { return 1; }
+
+    @Override
+    public List<Shape> inferShapes(List<Shape> in) {
+        Checks.rank("Conv2d", in, 0, 4);
+        Shape x = in.get(0);
+        Checks.positive("Conv2d", "out", outChannels);
+        Checks.positive("Conv2d", "groups", groups);
+        if (x.dim(1) % groups != 0 || outChannels % groups != 0)
+            throw new ShapeException("Conv2d: channels in (" + x.dim(1) + ") and out (" + outChannels
+                    + ") must both be divisible by groups (" + groups + ")");
+        int h = Checks.window("Conv2d", "height", x.dim(2), kernel.h(), stride.h(), padding.h(), dilation.h());
+        int w = Checks.window("Conv2d", "width", x.dim(3), kernel.w(), stride.w(), padding.w(), dilation.w());
+        return List.of(Shape.of(x.dim(0), outChannels, h, w));
+    }
+
+    @Override
+    public List<ParamSpec> params(List<Shape> in) {
+        List<ParamSpec> p = new ArrayList<>();
+        p.add(ParamSpec.trainable("weight", outChannels, in.get(0).dim(1) / groups, kernel.h(), kernel.w()));
+        if (bias) p.add(ParamSpec.trainable("bias", outChannels));
+        return p;
+    }
+
+    @Override
+    public long flops(List<Shape> in, List<Shape> out) {
+        long perOut = 2L * (in.get(0).dim(1) / groups) * kernel.h() * kernel.w();
+        return out.get(0).numel() * perOut + (bias ? out.get(0).numel() : 0);
+    }
+
+    @Override public BackwardNeeds backwardNeeds() { return BackwardNeeds.inputs(0).withParams(); }
+
+    /** im2col buffer for one image, as the CPU backend lowers a non-pointwise convolution. */
+    @Override
+    public long workspaceElements(List<Shape> in, List<Shape> out) {
+        if (kernel.h() == 1 && kernel.w() == 1 && stride.h() == 1 && stride.w() == 1 && padding.h() == 0 && padding.w() == 0)
+            return 0;
+        Shape o = out.get(0);
+        return (long) in.get(0).dim(1) * kernel.h() * kernel.w() * o.dim(2) * o.dim(3);
+    }
+
+    @Override
+    public void writeArgs(ObjectNode n) {
+        n.put("out", outChannels);
+        n.set("kernel", kernel.toJson());
+        if (!stride.equals(Pair.of(1))) n.set("stride", stride.toJson());
+        if (!padding.equals(Pair.of(0))) n.set("padding", padding.toJson());
+        if (!dilation.equals(Pair.of(1))) n.set("dilation", dilation.toJson());
+        if (groups != 1) n.put("groups", groups);
+        if (!bias) n.put("bias", false);
+    }
+}

@@ -1,0 +1,37 @@
+package memplan.ops;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import memplan.ir.BackwardNeeds;
+import memplan.ir.ParamSpec;
+import memplan.ir.Shape;
+
+import java.util.List;
+
+/** Table lookup: integer indices [...] -> [..., dim]; weight [num, dim]. Saves the indices. */
+public record Embedding(int numEmbeddings, int dim) implements Op {
+    public static Embedding fromJson(OpArgs a) {
+        return new Embedding(a.requireInt("num"), a.requireInt("dim"));
+    }
+
+    @Override public String type() { return "Embedding"; }
+    @Override public int arity() { return 1; }
+
+    @Override
+    public List<Shape> inferShapes(List<Shape> in) {
+        Checks.positive("Embedding", "num", numEmbeddings);
+        Checks.positive("Embedding", "dim", dim);
+        return List.of(in.get(0).append(dim));
+    }
+
+    @Override public List<ParamSpec> params(List<Shape> in) { return List.of(ParamSpec.trainable("weight", numEmbeddings, dim)); }
+    @Override public long flops(List<Shape> in, List<Shape> out) { return 0; }
+    @Override public long backwardFlops(List<Shape> in, List<Shape> out) { return out.get(0).numel(); }
+    @Override public BackwardNeeds backwardNeeds() { return BackwardNeeds.inputs(0); }
+    @Override public boolean differentiable(int input) { return false; }
+
+    @Override
+    public void writeArgs(ObjectNode n) {
+        n.put("num", numEmbeddings);
+        n.put("dim", dim);
+    }
+}

@@ -1,0 +1,34 @@
+package memplan.ops;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import memplan.ir.BackwardNeeds;
+import memplan.ir.Shape;
+
+import java.util.Arrays;
+import java.util.List;
+
+/** Flattens dimensions from startDim on into one: a view, no memory of its own. */
+public record Flatten(int startDim) implements Op {
+    public static Flatten fromJson(OpArgs a) {
+        return new Flatten(a.optInt("startDim", 1));
+    }
+
+    @Override public String type() { return "Flatten"; }
+    @Override public int arity() { return 1; }
+
+    @Override
+    public List<Shape> inferShapes(List<Shape> in) {
+        Shape x = in.get(0);
+        int s = Checks.axis("Flatten", startDim, Math.max(x.rank(), 1));
+        long n = x.numel(s, x.rank());
+        if (n > Integer.MAX_VALUE) throw new memplan.ir.ShapeException("Flatten: flattened size " + n + " is too large");
+        int[] d = Arrays.copyOf(x.dims(), s + 1);
+        d[s] = (int) n;
+        return List.of(new Shape(d));
+    }
+
+    @Override public long flops(List<Shape> in, List<Shape> out) { return 0; }
+    @Override public BackwardNeeds backwardNeeds() { return BackwardNeeds.NOTHING; }
+    @Override public boolean isView() { return true; }
+    @Override public void writeArgs(ObjectNode n) { if (startDim != 1) n.put("startDim", startDim); }
+}

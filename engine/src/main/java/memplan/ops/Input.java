@@ -1,0 +1,68 @@
+package memplan.ops;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import memplan.ir.BackwardNeeds;
+import memplan.ir.DType;
+import memplan.ir.Shape;
+import memplan.ir.ShapeException;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A data input. Dimensions are integers or symbols: "N" is the batch, set at profile time; other symbols
+ * (e.g. "T" for a sequence length) take the model's default or a value given by the user.
+ * dtype null means the model's floating type; integer inputs (token ids, labels) say "int64".
+ */
+public record Input(List<String> dims, DType dtype) implements Op {
+    public Input {
+        dims = List.copyOf(dims);
+    }
+
+    public static Input fromJson(OpArgs a) {
+        String t = a.optString("dtype", null);
+        DType d = null;
+        if (t != null && !t.equals("float")) {
+            d = DType.parse(t);
+            if (d == null) throw a.invalid("dtype", "unknown dtype '" + t + "' (use float, fp32, fp16, bf16, int64, int32)");
+        }
+        return new Input(a.requireDimList("shape"), d);
+    }
+
+    /** The concrete shape once the symbols are bound. */
+    public Shape resolve(Map<String, Integer> symbols) {
+        int[] out = new int[dims.size()];
+        for (int i = 0; i < out.length; i++) {
+            String d = dims.get(i);
+            if (Character.isDigit(d.charAt(0))) out[i] = Integer.parseInt(d);
+            else {
+                Integer v = symbols.get(d);
+                if (v == null) throw new ShapeException("Input: no value for dimension symbol '" + d + "'");
+                out[i] = v;
+            }
+        }
+        return new Shape(out);
+    }
+
+    @Override public String type() { return "Input"; }
+    @Override public int arity() { return 0; }
+
+    @Override
+    public List<Shape> inferShapes(List<Shape> in) {
+        throw new ShapeException("Input shapes are resolved from symbols, not inferred");
+    }
+
+    @Override public long flops(List<Shape> in, List<Shape> out) { return 0; }
+    @Override public BackwardNeeds backwardNeeds() { return BackwardNeeds.NOTHING; }
+    @Override public DType outputDType(int output) { return dtype; }
+
+    @Override
+    public void writeArgs(ObjectNode node) {
+        var arr = node.putArray("shape");
+        for (String d : dims) {
+            if (Character.isDigit(d.charAt(0))) arr.add(Integer.parseInt(d));
+            else arr.add(d);
+        }
+        if (dtype != null) node.put("dtype", dtype.jsonName());
+    }
+}

@@ -1,0 +1,47 @@
+package memplan.ops;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import memplan.ir.BackwardNeeds;
+import memplan.ir.ParamSpec;
+import memplan.ir.Shape;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/** y = x W^T + b over the last dimension of x; weight [out, in]. Saves input and weight. */
+public record Linear(int outFeatures, boolean bias) implements Op {
+    public static Linear fromJson(OpArgs a) {
+        return new Linear(a.requireInt("out"), a.optBool("bias", true));
+    }
+
+    @Override public String type() { return "Linear"; }
+    @Override public int arity() { return 1; }
+
+    @Override
+    public List<Shape> inferShapes(List<Shape> in) {
+        Checks.minRank("Linear", in, 0, 1);
+        Checks.positive("Linear", "out", outFeatures);
+        return List.of(in.get(0).withDim(-1, outFeatures));
+    }
+
+    @Override
+    public List<ParamSpec> params(List<Shape> in) {
+        List<ParamSpec> p = new ArrayList<>();
+        p.add(ParamSpec.trainable("weight", outFeatures, in.get(0).dim(-1)));
+        if (bias) p.add(ParamSpec.trainable("bias", outFeatures));
+        return p;
+    }
+
+    @Override
+    public long flops(List<Shape> in, List<Shape> out) {
+        return 2L * in.get(0).numel() * outFeatures + (bias ? out.get(0).numel() : 0);
+    }
+
+    @Override public BackwardNeeds backwardNeeds() { return BackwardNeeds.inputs(0).withParams(); }
+
+    @Override
+    public void writeArgs(ObjectNode n) {
+        n.put("out", outFeatures);
+        if (!bias) n.put("bias", false);
+    }
+}

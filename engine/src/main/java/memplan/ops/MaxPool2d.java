@@ -1,0 +1,51 @@
+package memplan.ops;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import memplan.ir.AuxSpec;
+import memplan.ir.BackwardNeeds;
+import memplan.ir.DType;
+import memplan.ir.Shape;
+
+import java.util.List;
+
+/** Max pooling over [N, C, H, W]. Saves its input and int64 argmax indices of the output's size (PyTorch). */
+public record MaxPool2d(Pair kernel, Pair stride, Pair padding) implements Op {
+    public static MaxPool2d fromJson(OpArgs a) {
+        Pair k = a.requirePair("kernel");
+        return new MaxPool2d(k, a.optPair("stride", k), a.optPair("padding", Pair.of(0)));
+    }
+
+    @Override public String type() { return "MaxPool2d"; }
+    @Override public int arity() { return 1; }
+
+    @Override
+    public List<Shape> inferShapes(List<Shape> in) {
+        Checks.rank("MaxPool2d", in, 0, 4);
+        Shape x = in.get(0);
+        if (padding.h() * 2 > kernel.h() || padding.w() * 2 > kernel.w())
+            throw new memplan.ir.ShapeException("MaxPool2d: padding " + padding + " must be at most half the kernel " + kernel);
+        int h = Checks.window("MaxPool2d", "height", x.dim(2), kernel.h(), stride.h(), padding.h(), 1);
+        int w = Checks.window("MaxPool2d", "width", x.dim(3), kernel.w(), stride.w(), padding.w(), 1);
+        return List.of(Shape.of(x.dim(0), x.dim(1), h, w));
+    }
+
+    @Override
+    public long flops(List<Shape> in, List<Shape> out) {
+        return out.get(0).numel() * kernel.h() * kernel.w();
+    }
+
+    @Override public long backwardFlops(List<Shape> in, List<Shape> out) { return in.get(0).numel(); }
+    @Override public BackwardNeeds backwardNeeds() { return BackwardNeeds.inputs(0).withAux(); }
+
+    @Override
+    public List<AuxSpec> aux(List<Shape> in, List<Shape> out) {
+        return List.of(new AuxSpec("indices", out.get(0), DType.INT64));
+    }
+
+    @Override
+    public void writeArgs(ObjectNode n) {
+        n.set("kernel", kernel.toJson());
+        if (!stride.equals(kernel)) n.set("stride", stride.toJson());
+        if (!padding.equals(Pair.of(0))) n.set("padding", padding.toJson());
+    }
+}

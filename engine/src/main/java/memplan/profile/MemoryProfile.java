@@ -1,0 +1,82 @@
+package memplan.profile;
+
+import memplan.ir.TensorRole;
+import memplan.train.Schedule;
+import memplan.train.Step;
+import memplan.train.TensorInfo;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The baseline memory profile of one training iteration: live bytes during each step split by role, the peak
+ * and where it occurs, the largest tensors live at the peak, and a lower bound that no plan can go below.
+ */
+public record MemoryProfile(Schedule schedule, long parameters, long[] liveBytes, long[][] liveByRole, int peakStep,
+                            long peakBytes, Map<TensorRole, Long> peakByRole, List<TensorInfo> largestAtPeak,
+                            long lowerBound, int lowerBoundStep) {
+
+    public static MemoryProfile of(Schedule s) {
+        return of(s, Liveness.of(s));
+    }
+
+    public static MemoryProfile of(Schedule s, Liveness live) {
+        int n = s.stepCount();
+        int roles = TensorRole.values().length;
+        long[][] byRole = new long[roles][n + 1];
+        // Difference arrays: +bytes at the first step, -bytes after the last.
+        for (TensorInfo t : s.tensors()) {
+            int a = Math.max(0, live.first(t.id()));
+            int b = Math.min(n - 1, live.last(t.id()));
+            if (b < a) continue;
+            byRole[t.role().ordinal()][a] += t.bytes();
+            byRole[t.role().ordinal()][b + 1] -= t.bytes();
+        }
+        long[] total = new long[n];
+        long[][] perRole = new long[roles][n];
+        for (int r = 0; r < roles; r++) {
+            long acc = 0;
+            for (int i = 0; i < n; i++) {
+                acc += byRole[r][i];
+                perRole[r][i] = acc;
+                total[i] += acc;
+            }
+        }
+        int peak = 0;
+        for (int i = 1; i < n; i++) if (total[i] > total[peak]) peak = i;
+        Map<TensorRole, Long> atPeak = new EnumMap<>(TensorRole.class);
+        for (TensorRole r : TensorRole.values()) atPeak.put(r, n == 0 ? 0 : perRole[r.ordinal()][peak]);
+        List<TensorInfo> liveAtPeak = new ArrayList<>();
+        for (TensorInfo t : s.tensors()) if (live.liveAt(t.id(), peak)) liveAtPeak.add(t);
+        liveAtPeak.sort(Comparator.comparingLong(TensorInfo::bytes).reversed().thenComparing(TensorInfo::id));
+        long lb = 0;
+        int lbStep = 0;
+        for (Step st : s.steps()) {
+            long b = stepFootprint(s, st);
+            if (b > lb) {
+                lb = b;
+                lbStep = st.index();
+            }
+        }
+        return new MemoryProfile(s, s.graph().parameterCount(), total, perRole, peak, n == 0 ? 0 : total[peak], atPeak,
+                List.copyOf(liveAtPeak.subList(0, Math.min(10, liveAtPeak.size()))), lb, lbStep);
+    }
+
+    /** Bytes a step must hold at once: every tensor it reads or writes plus its workspace. */
+    public static long stepFootprint(Schedule s, Step st) {
+        java.util.Set<Integer> ts = new java.util.HashSet<>();
+        for (int t : st.reads()) ts.add(t);
+        for (int t : st.writes()) ts.add(t);
+        if (st.workspace() >= 0) ts.add(st.workspace());
+        long b = 0;
+        for (int t : ts) b += s.tensor(t).bytes();
+        return b;
+    }
+
+    public Step peakStepInfo() {
+        return schedule.step(peakStep);
+    }
+}

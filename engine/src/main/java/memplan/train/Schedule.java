@@ -1,0 +1,78 @@
+package memplan.train;
+
+import memplan.graph.Graph;
+
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * One training iteration as a linear list of steps over a dense table of tensors: the single form that
+ * liveness, planners, the simulator and the executor consume.
+ */
+public final class Schedule {
+    private final Graph graph;
+    private final Optimizer optimizer;
+    private final List<TensorInfo> tensors;
+    private final List<Step> steps;
+    private final int[] tensorOfValue;
+    private final int[] gradOfValue;
+    private final int[] forwardStepOfNode;
+    private final int[] backwardStepOfNode;
+    private final int lossTensor;
+
+    Schedule(Graph graph, Optimizer optimizer, List<TensorInfo> tensors, List<Step> steps, int[] tensorOfValue,
+             int[] gradOfValue, int[] forwardStepOfNode, int[] backwardStepOfNode, int lossTensor) {
+        this.graph = graph;
+        this.optimizer = optimizer;
+        this.tensors = List.copyOf(tensors);
+        this.steps = List.copyOf(steps);
+        this.tensorOfValue = tensorOfValue;
+        this.gradOfValue = gradOfValue;
+        this.forwardStepOfNode = forwardStepOfNode;
+        this.backwardStepOfNode = backwardStepOfNode;
+        this.lossTensor = lossTensor;
+    }
+
+    public Graph graph() { return graph; }
+    public Optimizer optimizer() { return optimizer; }
+    public List<TensorInfo> tensors() { return tensors; }
+    public List<Step> steps() { return steps; }
+    public TensorInfo tensor(int id) { return tensors.get(id); }
+    public Step step(int i) { return steps.get(i); }
+    public int tensorCount() { return tensors.size(); }
+    public int stepCount() { return steps.size(); }
+    /** The loss scalar's tensor id. */
+    public int lossTensor() { return lossTensor; }
+
+    /** Tensor id storing a forward value (views map to the tensor they share), or -1. */
+    public int tensorOfValue(int valueId) {
+        return tensorOfValue[valueId];
+    }
+
+    /** Tensor id of the gradient of a forward value, or -1 if it has none. */
+    public int gradOfValue(int valueId) {
+        return gradOfValue[valueId];
+    }
+
+    /** Index of the forward step of a node, or -1 (views and inputs have none). */
+    public int forwardStep(int node) {
+        return forwardStepOfNode[node];
+    }
+
+    /** Index of the backward step of a node, or -1. */
+    public int backwardStep(int node) {
+        return backwardStepOfNode[node];
+    }
+
+    public long totalFlops() {
+        long f = 0;
+        for (Step s : steps) f += s.flops();
+        return f;
+    }
+
+    @Override
+    public String toString() {
+        return "Schedule[" + graph.model().name() + ", batch " + graph.batch() + ", " + tensors.size() + " tensors, "
+                + steps.size() + " steps, tensorOfValue=" + Arrays.toString(Arrays.copyOf(tensorOfValue, Math.min(8, tensorOfValue.length))) + "...]";
+    }
+}
