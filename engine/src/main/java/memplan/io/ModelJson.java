@@ -149,6 +149,8 @@ public final class ModelJson {
             case "Attention" -> List.of("heads", "causal");
             case "LSTMCell" -> List.of("hidden");
             case "CrossEntropy" -> List.of("classAxis");
+            case "Upsample" -> List.of("scale");
+            case "Slice" -> List.of("axis", "start", "end");
             default -> ARGS.getOrDefault(type, List.of());
         };
     }

@@ -39,6 +39,8 @@ public final class OpRegistry {
         PARSERS.put("LSTMCell", LSTMCell::fromJson);
         PARSERS.put("CrossEntropy", CrossEntropy::fromJson);
         PARSERS.put("MseLoss", a -> new MseLoss());
+        PARSERS.put("Upsample", Upsample::fromJson);
+        PARSERS.put("Slice", Slice::fromJson);
     }
 
     private OpRegistry() {
