@@ -1,0 +1,48 @@
+package memplan.cli;
+
+import memplan.backend.BackendException;
+import memplan.io.ModelFormatException;
+import memplan.ir.ShapeException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+import java.io.PrintWriter;
+
+/** The top-level `memplan` command; each subcommand is its own class. */
+@Command(name = "memplan", mixinStandardHelpOptions = true, version = "MemPlan 0.1.0",
+        description = "Profile and plan GPU memory of deep-learning training: swap, recompute, share, compress.",
+        subcommands = {ProfileCommand.class, ModelsCommand.class, CommandLine.HelpCommand.class})
+public final class MemPlanCommand implements Runnable {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    /** Builds the command line with MemPlan's error handling: user errors print one line, never a stack trace. */
+    public static CommandLine commandLine() {
+        CommandLine cl = new CommandLine(new MemPlanCommand());
+        cl.setExecutionExceptionHandler((ex, cmd, parseResult) -> {
+            PrintWriter err = cmd.getErr();
+            if (isUserError(ex)) {
+                err.println("error: " + ex.getMessage());
+                return 2;
+            }
+            err.println("internal error: " + ex);
+            for (StackTraceElement e : ex.getStackTrace()) err.println("    at " + e);
+            return 1;
+        });
+        return cl;
+    }
+
+    static boolean isUserError(Throwable ex) {
+        return ex instanceof ModelFormatException || ex instanceof ShapeException || ex instanceof IllegalArgumentException
+                || ex instanceof BackendException || ex instanceof CliException;
+    }
+
+    public static int run(String... args) {
+        return commandLine().execute(args);
+    }
+}

@@ -1,0 +1,56 @@
+package memplan.cli;
+
+import memplan.graph.Graph;
+import memplan.ir.DType;
+import memplan.ir.ModelDef;
+import memplan.train.Optimizer;
+import memplan.train.Schedule;
+import memplan.train.TrainingGraph;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** The options every command that takes a model shares: the model, batch, dtype, optimizer and dimension values. */
+public final class ModelOptions {
+    @Parameters(index = "0", paramLabel = "MODEL", description = "A model file (.json) or a bundled sample name (see `memplan models`).")
+    String model;
+
+    @Option(names = "--batch", description = "Batch size (default: ${DEFAULT-VALUE}).", defaultValue = "32")
+    int batch;
+
+    @Option(names = "--dtype", description = "Storage type of floating tensors: fp32, fp16 or bf16 (default: ${DEFAULT-VALUE}).", defaultValue = "fp32")
+    String dtype;
+
+    @Option(names = "--optimizer", description = "sgd (with momentum) or adam (default: ${DEFAULT-VALUE}).", defaultValue = "adam")
+    String optimizer;
+
+    @Option(names = "--dim", paramLabel = "SYMBOL=VALUE", description = "Sets a dimension symbol of the model, e.g. --dim T=128 (repeatable).")
+    Map<String, Integer> dims = new LinkedHashMap<>();
+
+    public ModelDef loadModel() {
+        return ModelSource.load(model);
+    }
+
+    public DType floatType() {
+        DType d = DType.parse(dtype);
+        if (d == null || !d.floating) throw new CliException("--dtype must be fp32, fp16 or bf16, got '" + dtype + "'");
+        return d;
+    }
+
+    public Optimizer optimizerKind() {
+        return Optimizer.parse(optimizer);
+    }
+
+    public Graph graph(ModelDef m) {
+        if (batch <= 0) throw new CliException("--batch must be a positive integer, got " + batch);
+        for (var e : dims.entrySet())
+            if (e.getValue() == null || e.getValue() <= 0) throw new CliException("--dim " + e.getKey() + " must be positive");
+        return Graph.instantiate(m, batch, floatType(), dims);
+    }
+
+    public Schedule schedule() {
+        return TrainingGraph.derive(graph(loadModel()), optimizerKind());
+    }
+}
