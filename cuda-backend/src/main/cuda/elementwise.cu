@@ -1,0 +1,97 @@
+// Elementwise ops: activations, Add, Mul, Dropout, copies. All use grid-stride loops over n elements.
+#include "common.cuh"
+
+extern "C" __global__ void fill_f32(float* p, long long n, float v) {
+    GRID_LOOP(i, n) p[i] = v;
+}
+
+// dst = src (acc = 0) or dst += src (acc = 1); dst may equal src.
+extern "C" __global__ void copy_acc(const float* src, float* dst, long long n, int acc) {
+    GRID_LOOP(i, n) store_acc(dst + i, src[i], acc);
+}
+
+extern "C" __global__ void relu_fwd(const float* x, float* y, long long n) {
+    GRID_LOOP(i, n) { float v = x[i]; y[i] = v > 0.f ? v : 0.f; }
+}
+
+// ReLU backward reads only the output (or any tensor with the same sign, e.g. a decoded 1-bit mask).
+extern "C" __global__ void relu_bwd(const float* y, const float* gy, float* gx, long long n, int acc) {
+    GRID_LOOP(i, n) { float g = y[i] > 0.f ? gy[i] : 0.f; store_acc(gx + i, g, acc); }
+}
+
+#define GELU_C 0.7978845608028654f   // sqrt(2/pi)
+#define GELU_A 0.044715f
+
+extern "C" __global__ void gelu_fwd(const float* x, float* y, long long n) {
+    GRID_LOOP(i, n) {
+        float v = x[i];
+        float u = GELU_C * (v + GELU_A * v * v * v);
+        y[i] = 0.5f * v * (1.f + tanhf(u));
+    }
+}
+
+extern "C" __global__ void gelu_bwd(const float* x, const float* gy, float* gx, long long n, int acc) {
+    GRID_LOOP(i, n) {
+        float v = x[i], v2 = v * v;
+        float t = tanhf(GELU_C * (v + GELU_A * v2 * v));
+        float d = 0.5f * (1.f + t) + 0.5f * v * (1.f - t * t) * GELU_C * (1.f + 3.f * GELU_A * v2);
+        store_acc(gx + i, gy[i] * d, acc);
+    }
+}
+
+extern "C" __global__ void sigmoid_fwd(const float* x, float* y, long long n) {
+    GRID_LOOP(i, n) y[i] = 1.f / (1.f + expf(-x[i]));
+}
+
+extern "C" __global__ void sigmoid_bwd(const float* y, const float* gy, float* gx, long long n, int acc) {
+    GRID_LOOP(i, n) { float s = y[i]; store_acc(gx + i, gy[i] * s * (1.f - s), acc); }
+}
+
+extern "C" __global__ void tanh_fwd(const float* x, float* y, long long n) {
+    GRID_LOOP(i, n) y[i] = tanhf(x[i]);
+}
+
+extern "C" __global__ void tanh_bwd(const float* y, const float* gy, float* gx, long long n, int acc) {
+    GRID_LOOP(i, n) { float t = y[i]; store_acc(gx + i, gy[i] * (1.f - t * t), acc); }
+}
+
+extern "C" __global__ void add_fwd(const float* a, const float* b, float* y, long long n) {
+    GRID_LOOP(i, n) y[i] = a[i] + b[i];
+}
+
+extern "C" __global__ void mul_fwd(const float* a, const float* b, float* y, long long n) {
+    GRID_LOOP(i, n) y[i] = a[i] * b[i];
+}
+
+// Gradient of one factor of a product: g (+)= gy * other.
+extern "C" __global__ void mul_bwd(const float* other, const float* gy, float* g, long long n, int acc) {
+    GRID_LOOP(i, n) store_acc(g + i, gy[i] * other[i], acc);
+}
+
+// Counter-based RNG of (seed, node index, element index): splitmix64 finaliser applied twice.
+// The uniform is the top 24 bits of the hash, u in [0, 1); an element is kept when u >= p.
+__device__ __forceinline__ unsigned long long mix64(unsigned long long z) {
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+__device__ __forceinline__ float dropout_uniform(unsigned long long seed, int node, long long i) {
+    unsigned long long h = mix64(seed + 0x9E3779B97F4A7C15ULL * (unsigned long long)(node + 1));
+    h = mix64(h ^ (unsigned long long)i);
+    return (float)(h >> 40) * (1.0f / 16777216.0f);
+}
+
+extern "C" __global__ void dropout_fwd(const float* x, float* y, unsigned char* mask, long long n, float p,
+                                       float scale, long long seed, int node) {
+    GRID_LOOP(i, n) {
+        bool keep = dropout_uniform((unsigned long long)seed, node, i) >= p;
+        y[i] = keep ? x[i] * scale : 0.f;
+        mask[i] = keep ? 1 : 0;
+    }
+}
+
+extern "C" __global__ void dropout_bwd(const unsigned char* mask, const float* gy, float* gx, long long n,
+                                       float scale, int acc) {
+    GRID_LOOP(i, n) store_acc(gx + i, mask[i] ? gy[i] * scale : 0.f, acc);
+}
