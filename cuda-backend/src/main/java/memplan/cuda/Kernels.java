@@ -1,0 +1,132 @@
+package memplan.cuda;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
+/**
+ * Every CUDA kernel the backend launches: the PTX module (resource memplan/cuda/MODULE.ptx, built from
+ * src/main/cuda/MODULE.cu) and the parameter signature, one letter per parameter: p = device pointer,
+ * l = long long, i = int, f = float. Launches are checked against the signature, and a test checks each
+ * signature against the PTX entry, so a mismatch is found without a GPU.
+ */
+public final class Kernels {
+    /** One kernel entry point. */
+    public record Spec(String module, String name, String signature) {
+        @Override
+        public String toString() {
+            return module + "." + name;
+        }
+    }
+
+    private static final List<Spec> ALL = new ArrayList<>();
+
+    private static Spec k(String module, String name, String signature) {
+        Spec s = new Spec(module, name, signature);
+        ALL.add(s);
+        return s;
+    }
+
+    /** Every module (PTX file) the backend loads. */
+    public static final List<String> MODULES = List.of("elementwise", "gemm", "conv", "pool", "norm", "softmax",
+            "attention", "lstm", "misc", "optim", "codec");
+
+    // elementwise.cu
+    public static final Spec FILL = k("elementwise", "fill_f32", "plf");
+    public static final Spec COPY_ACC = k("elementwise", "copy_acc", "ppli");
+    public static final Spec RELU_FWD = k("elementwise", "relu_fwd", "ppl");
+    public static final Spec RELU_BWD = k("elementwise", "relu_bwd", "pppli");
+    public static final Spec GELU_FWD = k("elementwise", "gelu_fwd", "ppl");
+    public static final Spec GELU_BWD = k("elementwise", "gelu_bwd", "pppli");
+    public static final Spec SIGMOID_FWD = k("elementwise", "sigmoid_fwd", "ppl");
+    public static final Spec SIGMOID_BWD = k("elementwise", "sigmoid_bwd", "pppli");
+    public static final Spec TANH_FWD = k("elementwise", "tanh_fwd", "ppl");
+    public static final Spec TANH_BWD = k("elementwise", "tanh_bwd", "pppli");
+    public static final Spec ADD_FWD = k("elementwise", "add_fwd", "pppl");
+    public static final Spec MUL_FWD = k("elementwise", "mul_fwd", "pppl");
+    public static final Spec MUL_BWD = k("elementwise", "mul_bwd", "pppli");
+    public static final Spec DROPOUT_FWD = k("elementwise", "dropout_fwd", "ppplffli");
+    public static final Spec DROPOUT_BWD = k("elementwise", "dropout_bwd", "ppplfi");
+
+    // gemm.cu
+    public static final Spec SGEMM_NN = k("gemm", "sgemm_nn", "iiifpilpilfpil");
+    public static final Spec SGEMM_NT = k("gemm", "sgemm_nt", "iiifpilpilfpil");
+    public static final Spec SGEMM_TN = k("gemm", "sgemm_tn", "iiifpilpilfpil");
+    public static final Spec SGEMM_TT = k("gemm", "sgemm_tt", "iiifpilpilfpil");
+    public static final Spec ADD_BIAS_ROWS = k("gemm", "add_bias_rows", "ppli");
+    public static final Spec ADD_BIAS_NCHW = k("gemm", "add_bias_nchw", "pplii");
+    public static final Spec COLSUM = k("gemm", "colsum", "pplii");
+    public static final Spec BIAS_GRAD_NCHW = k("gemm", "bias_grad_nchw", "ppiiii");
+
+    // conv.cu
+    public static final Spec IM2COL = k("conv", "im2col", "ppiiiiiiiiiiiii");
+    public static final Spec COL2IM = k("conv", "col2im", "ppiiiiiiiiiiiiii");
+
+    // pool.cu
+    public static final Spec MAXPOOL_FWD = k("pool", "maxpool_fwd", "pppiiiiiiiiiii");
+    public static final Spec MAXPOOL_BWD = k("pool", "maxpool_bwd", "pppiiiiiiiiiiii");
+    public static final Spec AVGPOOL_FWD = k("pool", "avgpool_fwd", "ppiiiiiiiiiii");
+    public static final Spec AVGPOOL_BWD = k("pool", "avgpool_bwd", "ppiiiiiiiiiiii");
+    public static final Spec GAP_FWD = k("pool", "gap_fwd", "ppii");
+    public static final Spec GAP_BWD = k("pool", "gap_bwd", "pplii");
+    public static final Spec UPSAMPLE_FWD = k("pool", "upsample_fwd", "ppiiii");
+    public static final Spec UPSAMPLE_BWD = k("pool", "upsample_bwd", "ppiiiii");
+
+    // norm.cu
+    public static final Spec BN_FWD_TRAIN = k("norm", "bn_fwd_train", "ppppppppiiiffi");
+    public static final Spec BN_FWD_EVAL = k("norm", "bn_fwd_eval", "ppppppliif");
+    public static final Spec BN_BWD = k("norm", "bn_bwd", "ppppppppiiiiii");
+    public static final Spec LN_FWD = k("norm", "ln_fwd", "ppppppif");
+    public static final Spec LN_BWD_X = k("norm", "ln_bwd_x", "ppppppii");
+    public static final Spec LN_BWD_PARAMS = k("norm", "ln_bwd_params", "ppppppliii");
+
+    // softmax.cu
+    public static final Spec SOFTMAX_FWD = k("softmax", "softmax_fwd", "ppi");
+    public static final Spec SOFTMAX_BWD = k("softmax", "softmax_bwd", "pppii");
+    public static final Spec CE_LOGSOFTMAX = k("softmax", "ce_logsoftmax", "ppii");
+    public static final Spec CE_LOSS = k("softmax", "ce_loss", "ppplii" + "i");
+    public static final Spec CE_BWD = k("softmax", "ce_bwd", "pppplii" + "lii");
+    public static final Spec MSE_FWD = k("softmax", "mse_fwd", "pppl");
+    public static final Spec MSE_BWD = k("softmax", "mse_bwd", "ppppli");
+
+    // attention.cu
+    public static final Spec ATTN_FWD = k("attention", "attn_fwd", "pppppiiiiiifi");
+    public static final Spec ATTN_BWD_DQ = k("attention", "attn_bwd_dq", "pppppppiiiiiifii");
+    public static final Spec ATTN_BWD_DKV = k("attention", "attn_bwd_dkv", "ppppppppiiiiiifiii");
+
+    // lstm.cu
+    public static final Spec LSTM_FWD_PW = k("lstm", "lstm_fwd_pw", "ppppppii");
+    public static final Spec LSTM_BWD_PW = k("lstm", "lstm_bwd_pw", "ppppppiii");
+
+    // misc.cu
+    public static final Spec COPY_ROWS = k("misc", "copy_rows", "pplplli");
+    public static final Spec TRANSPOSE_ND = k("misc", "transpose_nd", "pplii" + "iiii" + "llllll" + "i");
+    public static final Spec EMBEDDING_FWD = k("misc", "embedding_fwd", "ppplii" + "i");
+    public static final Spec EMBEDDING_BWD = k("misc", "embedding_bwd", "ppplii" + "i");
+
+    // optim.cu
+    public static final Spec SGD_STEP = k("optim", "sgd_step", "ppplff");
+    public static final Spec ADAM_STEP = k("optim", "adam_step", "pppplffffff");
+
+    // codec.cu
+    public static final Spec MASK_ENC = k("codec", "mask_enc", "ppl");
+    public static final Spec MASK_DEC = k("codec", "mask_dec", "ppl");
+    public static final Spec SPARSE_ENC = k("codec", "sparse_enc", "ppllp");
+    public static final Spec SPARSE_DEC = k("codec", "sparse_dec", "ppll");
+    public static final Spec FP16_ENC = k("codec", "fp16_enc", "ppl");
+    public static final Spec FP16_DEC = k("codec", "fp16_dec", "ppl");
+    public static final Spec BF16_ENC = k("codec", "bf16_enc", "ppl");
+    public static final Spec BF16_DEC = k("codec", "bf16_dec", "ppl");
+
+    private Kernels() {
+    }
+
+    public static List<Spec> all() {
+        return Collections.unmodifiableList(ALL);
+    }
+
+    /** Resource path of a module's PTX. */
+    public static String resource(String module) {
+        return "/memplan/cuda/" + module + ".ptx";
+    }
+}
