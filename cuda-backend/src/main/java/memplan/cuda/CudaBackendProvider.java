@@ -77,9 +77,15 @@ public final class CudaBackendProvider implements BackendProvider {
     }
 
     static String describe(Throwable t) {
-        if (t instanceof UnsatisfiedLinkError || t instanceof NoClassDefFoundError || t instanceof ExceptionInInitializerError)
+        if (t instanceof UnsatisfiedLinkError || t instanceof NoClassDefFoundError || t instanceof ExceptionInInitializerError) {
+            // JCuda's message nests the loader's attempts; the useful line names the missing shared object.
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("(lib[\\w.+-]+\\.so[.\\d]*): cannot open shared object file[^\\n]*")
+                    .matcher(String.valueOf(t.getMessage()));
+            if (m.find())
+                return "no NVIDIA driver: " + m.group().trim() + " (JCuda needs the CUDA driver library libcuda.so.1)";
             return "no NVIDIA driver: the CUDA driver library (libcuda.so.1) or JCuda's native library could not be loaded ("
                     + firstLine(t) + ")";
+        }
         if (t instanceof CudaException)
             return "the CUDA driver reported " + firstLine(t)
                     + (String.valueOf(t.getMessage()).contains("NO_DEVICE") ? " (no GPU visible to the driver)" : "");
