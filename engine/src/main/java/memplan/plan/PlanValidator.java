@@ -37,13 +37,19 @@ public final class PlanValidator {
         Schedule s = plan.schedule();
         List<PlanProblem> out = new ArrayList<>();
         boolean[] overwritten = new boolean[s.tensorCount()];
+        boolean[] readByRecompute = new boolean[s.tensorCount()];
+        for (int t = 0; t < s.tensorCount(); t++) {
+            if (!(plan.decision(t) instanceof Decision.Recompute)) continue;
+            Node n = producer(s, t);
+            if (n != null) for (int in : n.inputs()) readByRecompute[s.tensorOfValue(in)] = true;
+        }
         for (int t = 0; t < s.tensorCount(); t++)
             if (plan.decision(t) instanceof Decision.Share sh && sh.with() >= 0 && sh.with() < s.tensorCount()) overwritten[sh.with()] = true;
         for (int t = 0; t < s.tensorCount(); t++) {
             Decision d = plan.decision(t);
             String why;
             if (d instanceof Decision.Swap sw) why = checkSwap(s, uses, t, sw);
-            else if (d instanceof Decision.Recompute) why = checkRecompute(plan, uses, t, overwritten);
+            else if (d instanceof Decision.Recompute) why = checkRecompute(plan, uses, t, overwritten, readByRecompute[t]);
             else if (d instanceof Decision.Share sh) why = checkShare(plan, uses, t, sh);
             else if (d instanceof Decision.Compress c) why = checkCompress(plan, uses, t, c);
             else why = null;
@@ -92,11 +98,12 @@ public final class PlanValidator {
         return new Resolved(out, in, pre);
     }
 
-    private static String checkRecompute(Plan plan, TensorUses u, int t, boolean[] overwritten) {
+    private static String checkRecompute(Plan plan, TensorUses u, int t, boolean[] overwritten, boolean readByRecompute) {
         Schedule s = plan.schedule();
         Node n = producer(s, t);
         if (n == null || s.forwardStep(n.index()) < 0) return "only activations written by a forward op can be recomputed";
-        if (u.firstBackwardUse(t) < 0) return "it is not used by the backward pass, so it is freed anyway; nothing to recompute";
+        if (u.firstBackwardUse(t) < 0 && !readByRecompute)
+            return "neither the backward pass nor another recompute reads it, so it is freed anyway; nothing to recompute";
         if (s.tensor(t).value() == s.graph().nodes().get(n.index()).outputs()[0] && s.lossTensor() == t) return "the loss cannot be recomputed";
         for (int in : n.inputs()) {
             int ti = s.tensorOfValue(in);
