@@ -1,6 +1,6 @@
 // Storage codecs for kept activations; byte layouts as memplan.backend.Codec#encodedBytes:
 //   MASK_1BIT: bit i (LSB first within each byte, little-endian 32-bit words) = x[i] > 0; decodes to 1.0 / 0.0.
-//   SPARSE:    the same bitmap of x[i] != 0, then the non-zero values in order, at most cap of them.
+//   SPARSE:    a bitmap of "x[i]'s bits are not +0.0f", then the non-zero values in order, at most cap of them.
 //   FP16/BF16: 2 bytes per element, round to nearest even.
 #include <cuda_fp16.h>
 #include "common.cuh"
@@ -62,7 +62,7 @@ extern "C" __global__ void sparse_enc(const float* x, unsigned char* dst, long l
         if (w < nwords) {
             for (int k = 0; k < 32; k++) {
                 long long e = w * 32 + k;
-                if (e < n && x[e] != 0.f) bits |= 1u << k;
+                if (e < n && __float_as_uint(x[e]) != 0u) bits |= 1u << k;   // -0.0f is kept: bit-exact
             }
             words[w] = bits;
         }

@@ -68,24 +68,25 @@ extern "C" __global__ void mul_bwd(const float* other, const float* gy, float* g
     GRID_LOOP(i, n) store_acc(g + i, gy[i] * other[i], acc);
 }
 
-// Counter-based RNG of (seed, node index, element index): splitmix64 finaliser applied twice.
-// The uniform is the top 24 bits of the hash, u in [0, 1); an element is kept when u >= p.
+// Counter-based RNG of (seed, node index, element index), the same hash as the CPU kernels
+// (memplan.backend.cpu.PointwiseKernels.DropoutK.keep): h = mix(seed ^ mix(GOLDEN * (node + 1)) ^ (i * 0xD1B5...)),
+// u = (h >> 40) / 2^24 in [0, 1), kept when u >= p, i.e. when (h >> 40) >= thr with thr = ceil(p * 2^24) (host).
 __device__ __forceinline__ unsigned long long mix64(unsigned long long z) {
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
     return z ^ (z >> 31);
 }
 
-__device__ __forceinline__ float dropout_uniform(unsigned long long seed, int node, long long i) {
-    unsigned long long h = mix64(seed + 0x9E3779B97F4A7C15ULL * (unsigned long long)(node + 1));
-    h = mix64(h ^ (unsigned long long)i);
-    return (float)(h >> 40) * (1.0f / 16777216.0f);
+__device__ __forceinline__ bool dropout_keep(unsigned long long seed, int node, long long i, long long thr) {
+    unsigned long long h = mix64(seed ^ mix64(0x9E3779B97F4A7C15ULL * (unsigned long long)((long long)node + 1))
+                                 ^ ((unsigned long long)i * 0xD1B54A32D192ED03ULL));
+    return (long long)(h >> 40) >= thr;
 }
 
-extern "C" __global__ void dropout_fwd(const float* x, float* y, unsigned char* mask, long long n, float p,
+extern "C" __global__ void dropout_fwd(const float* x, float* y, unsigned char* mask, long long n, long long thr,
                                        float scale, long long seed, int node) {
     GRID_LOOP(i, n) {
-        bool keep = dropout_uniform((unsigned long long)seed, node, i) >= p;
+        bool keep = dropout_keep((unsigned long long)seed, node, i, thr);
         y[i] = keep ? x[i] * scale : 0.f;
         mask[i] = keep ? 1 : 0;
     }

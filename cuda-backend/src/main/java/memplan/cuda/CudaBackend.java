@@ -188,8 +188,12 @@ public final class CudaBackend implements Backend {
     }
 
     void memsetZero(long offset, long bytes) {
+        memsetBytes(offset, (byte) 0, bytes);
+    }
+
+    void memsetBytes(long offset, byte value, long bytes) {
         if (bytes <= 0) return;
-        cuMemsetD8Async(dev(offset), (byte) 0, bytes, compute);
+        cuMemsetD8Async(dev(offset), value, bytes, compute);
     }
 
     // ---------------------------------------------------------------- Backend
@@ -335,7 +339,7 @@ public final class CudaBackend implements Backend {
 
     /** Values a SPARSE encoding has room for, as {@link Codec#encodedBytes}. */
     static long capacity(long numel, double density) {
-        return (long) Math.ceil(numel * density);
+        return Math.min(numel, (long) Math.ceil(numel * density));
     }
 
     @Override

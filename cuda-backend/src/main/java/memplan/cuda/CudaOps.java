@@ -430,12 +430,14 @@ final class CudaOps {
 
     private void dropoutFwd(Node node, Dropout d, Bindings b, boolean training, long seed) {
         long n = node.inShapes().get(0).numel();
-        if (!training) {
+        if (!training || d.p() == 0) {   // identity; the mask (if bound) is all ones, as on the CPU backend
             copyAcc(b.in()[0], b.out()[0], n, false);
+            if (aux(b, 0) >= 0) be.memsetBytes(aux(b, 0), (byte) 1, n);
             return;
         }
         float scale = (float) (1.0 / (1.0 - d.p()));
-        be.elementwise(DROPOUT_FWD, n, p(b.in()[0]), p(b.out()[0]), p(need(aux(b, 0), node, "aux mask")), n, (float) d.p(),
+        long threshold = (long) Math.ceil(d.p() * (1 << 24));   // keep when the 24-bit draw >= p * 2^24
+        be.elementwise(DROPOUT_FWD, n, p(b.in()[0]), p(b.out()[0]), p(need(aux(b, 0), node, "aux mask")), n, threshold,
                 scale, seed, node.index());
     }
 

@@ -45,7 +45,7 @@ public final class Kernels {
     public static final Spec ADD_FWD = k("elementwise", "add_fwd", "pppl");
     public static final Spec MUL_FWD = k("elementwise", "mul_fwd", "pppl");
     public static final Spec MUL_BWD = k("elementwise", "mul_bwd", "pppli");
-    public static final Spec DROPOUT_FWD = k("elementwise", "dropout_fwd", "ppplffli");
+    public static final Spec DROPOUT_FWD = k("elementwise", "dropout_fwd", "pppllfli");
     public static final Spec DROPOUT_BWD = k("elementwise", "dropout_bwd", "ppplfi");
 
     // gemm.cu
