@@ -1,0 +1,438 @@
+package memplan.cuda;
+
+import memplan.backend.Backend;
+import memplan.backend.Bindings;
+import memplan.backend.Codec;
+import memplan.backend.cpu.BackwardArgs;
+import memplan.backend.cpu.Buf;
+import memplan.backend.cpu.Codecs;
+import memplan.backend.cpu.CpuKernel;
+import memplan.backend.cpu.CpuKernels;
+import memplan.backend.cpu.CpuOptimizers;
+import memplan.backend.cpu.ForwardArgs;
+import memplan.graph.Graph;
+import memplan.graph.Node;
+import memplan.graph.Value;
+import memplan.graph.ValueKind;
+import memplan.ir.BackwardNeeds;
+import memplan.ir.DType;
+import memplan.ir.Layer;
+import memplan.ir.ModelDef;
+import memplan.ir.Shape;
+import memplan.ops.*;
+import memplan.train.Optimizer;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+
+/**
+ * GPU proof, part 1: runs every op's forward and backward on the CUDA backend and on the CPU reference kernels
+ * (memplan.backend.cpu) with the same random inputs, and prints the largest absolute and relative error per op
+ * against the stated tolerance; then the optimizers and the codecs. Run on a machine with a GPU:
+ * <pre>  java -cp '.gpu/lib/*' memplan.cuda.OpCheck [--only SUBSTRING] [--json FILE]</pre>
+ * Each case runs forward, backward (overwriting gradient buffers filled with garbage first), then a recompute
+ * forward and a backward that accumulates, comparing every output, aux, input gradient and parameter gradient.
+ * Backward gets only what the op's backwardNeeds() declares (the rest is unbound), as under a memory plan.
+ * Relative error = max |gpu - cpu| / max |cpu|. Exit status 0 when every check passes, 1 otherwise, 2 without a GPU.
+ */
+public final class OpCheck {
+    private static final long SEED = 1234;
+
+    record Case(String name, ModelDef model, double tol) {
+    }
+
+    private final Backend gpu;
+    private final List<String> rows = new ArrayList<>();
+    private final List<String> json = new ArrayList<>();
+    private int failures;
+
+    private OpCheck(Backend gpu) {
+        this.gpu = gpu;
+    }
+
+    public static void main(String[] args) throws Exception {
+        String only = null, jsonFile = null;
+        for (int i = 0; i < args.length; i++) {
+            if (args[i].equals("--only")) only = args[++i];
+            else if (args[i].equals("--json")) jsonFile = args[++i];
+        }
+        CudaBackendProvider provider = new CudaBackendProvider();
+        if (!provider.availability().available()) {
+            System.out.println("CUDA backend not available: " + provider.availability().reason());
+            System.exit(2);
+        }
+        int failures;
+        try (Backend gpu = provider.open(4L << 30)) {
+            System.out.println("device: " + gpu.deviceDescription());
+            System.out.printf(Locale.ROOT, "%-34s %-9s %12s %12s %10s  %s%n", "case", "phase", "max abs", "max rel", "tol", "result");
+            OpCheck c = new OpCheck(gpu);
+            for (Case k : cases()) {
+                if (only != null && !k.name.contains(only)) continue;
+                try {
+                    c.run(k);
+                } catch (RuntimeException e) {
+                    c.report(k.name, "error", Double.NaN, Double.NaN, k.tol, false, e.toString());
+                }
+            }
+            if (only == null || "optimizer".contains(only)) c.optimizers();
+            if (only == null || "codec".contains(only)) c.codecs();
+            failures = c.failures;
+            System.out.println(failures == 0 ? "ALL PASS" : failures + " FAILED");
+            if (jsonFile != null)
+                java.nio.file.Files.writeString(java.nio.file.Path.of(jsonFile), "[\n" + String.join(",\n", c.json) + "\n]\n");
+        }
+        System.exit(failures == 0 ? 0 : 1);
+    }
+
+    // ------------------------------------------------------------------ cases
+
+    private static Input in(DType t, int... dims) {
+        List<String> d = new ArrayList<>();
+        for (int v : dims) d.add(Integer.toString(v));
+        return new Input(d, t);
+    }
+
+    /** One op applied to inputs of the given shapes (dtype null = float). */
+    private static Case one(String name, Op op, double tol, Object... inputs) {
+        ModelDef.Builder b = ModelDef.builder("check-" + name);
+        List<String> names = new ArrayList<>();
+        for (int i = 0; i < inputs.length; i++) {
+            Input input = inputs[i] instanceof Input x ? x : in(null, (int[]) inputs[i]);
+            names.add(b.add("in" + i, input));
+        }
+        b.add(new Layer("op", op, names));
+        return new Case(name, b.build(), tol);
+    }
+
+    private static int[] s(int... d) {
+        return d;
+    }
+
+    static List<Case> cases() {
+        double t = 1e-4, mm = 2e-4;
+        List<Case> c = new ArrayList<>();
+        c.add(one("Conv2d 3x3 s1 p1 bias", Conv2d.of(8, 3, 1, 1, true), mm, s(2, 3, 9, 9)));
+        c.add(one("Conv2d 1x1 (pointwise)", Conv2d.of(6, 1, 1, 0, false), mm, s(2, 5, 7, 7)));
+        c.add(one("Conv2d 7x7 s2 p3", Conv2d.of(4, 7, 2, 3, false), mm, s(2, 3, 16, 16)));
+        c.add(one("Conv2d 1x1 s2", Conv2d.of(6, 1, 2, 0, true), mm, s(2, 4, 9, 9)));
+        c.add(one("Conv2d groups2 dil2", new Conv2d(6, Pair.of(3), Pair.of(2), Pair.of(2), Pair.of(2), 2, true), mm, s(2, 4, 11, 11)));
+        c.add(one("Conv2d 1x1 groups2", new Conv2d(6, Pair.of(1), Pair.of(1), Pair.of(0), Pair.of(1), 2, false), mm, s(2, 4, 5, 5)));
+        c.add(one("Linear bias", new Linear(17, true), mm, s(3, 5, 40)));
+        c.add(one("Linear no bias 2D", new Linear(70, false), mm, s(66, 33)));
+        c.add(one("MatMul", new MatMul(false), mm, s(2, 3, 5, 70), s(2, 3, 70, 9)));
+        c.add(one("MatMul transposeB", new MatMul(true), mm, s(2, 67, 16), s(2, 65, 16)));
+        c.add(one("BatchNorm2d", new BatchNorm2d(1e-5, 0.1), t, s(4, 6, 5, 5)));
+        c.add(one("LayerNorm", new LayerNorm(1e-5), t, s(3, 7, 33)));
+        c.add(one("LayerNorm wide", new LayerNorm(1e-5), t, s(4, 768)));
+        c.add(one("ReLU", new ReLU(), t, s(4, 100)));
+        c.add(one("GELU", new GELU(), t, s(4, 100)));
+        c.add(one("Sigmoid", new Sigmoid(), t, s(4, 100)));
+        c.add(one("Tanh", new Tanh(), t, s(4, 100)));
+        c.add(one("MaxPool2d k3 s2 p1", new MaxPool2d(Pair.of(3), Pair.of(2), Pair.of(1)), t, s(2, 3, 9, 9)));
+        c.add(one("MaxPool2d k2", new MaxPool2d(Pair.of(2), Pair.of(2), Pair.of(0)), t, s(2, 3, 8, 8)));
+        c.add(one("AvgPool2d k3 s2 p1", new AvgPool2d(Pair.of(3), Pair.of(2), Pair.of(1)), t, s(2, 3, 9, 9)));
+        c.add(one("GlobalAvgPool", new GlobalAvgPool(), t, s(2, 5, 7, 7)));
+        c.add(one("Upsample x2", new Upsample(2), t, s(2, 3, 4, 5)));
+        c.add(one("Add", new Add(), t, s(3, 50), s(3, 50)));
+        c.add(one("Mul", new Mul(), t, s(3, 50), s(3, 50)));
+        c.add(one("Concat axis1", new Concat(1), t, s(2, 3, 4), s(2, 5, 4)));
+        c.add(one("Concat axis-1", new Concat(-1), t, s(2, 3, 4), s(2, 3, 2), s(2, 3, 1)));
+        c.add(one("Slice axis1", new Slice(1, 1, 4), t, s(2, 6, 3)));
+        c.add(one("Transpose 0213", new Transpose(List.of(0, 2, 1, 3)), t, s(2, 3, 4, 5)));
+        c.add(one("Transpose 21", new Transpose(List.of(1, 0)), t, s(7, 9)));
+        c.add(one("Dropout p0.3", new Dropout(0.3), t, s(4, 300)));
+        c.add(one("Embedding", new Embedding(50, 16), t, in(DType.INT64, 4, 7)));
+        c.add(one("Softmax", new Softmax(), t, s(6, 37)));
+        c.add(one("Softmax wide", new Softmax(), t, s(3, 1500)));
+        c.add(one("Attention causal", new Attention(2, true), 5e-4, s(2, 9, 16), s(2, 9, 16), s(2, 9, 16)));
+        c.add(one("Attention", new Attention(2, false), 5e-4, s(2, 9, 16), s(2, 9, 16), s(2, 9, 16)));
+        c.add(one("Attention cross Tk!=Tq", new Attention(3, false), 5e-4, s(2, 5, 96), s(2, 70, 96), s(2, 70, 96)));
+        c.add(one("Attention causal T=80 dh=64", new Attention(2, true), 5e-4, s(2, 80, 128), s(2, 80, 128), s(2, 80, 128)));
+        c.add(one("Attention dh=40", new Attention(1, false), 5e-4, s(1, 10, 40), s(1, 10, 40), s(1, 10, 40)));
+        c.add(one("LSTMCell", new LSTMCell(8), mm, s(3, 5), s(3, 8), s(3, 8)));
+        c.add(one("CrossEntropy [N,C]", new CrossEntropy(1), t, s(4, 10), in(DType.INT64, 4)));
+        c.add(one("CrossEntropy [N,T,V] axis-1", new CrossEntropy(-1), t, s(2, 3, 1100), in(DType.INT64, 2, 3)));
+        c.add(one("CrossEntropy [N,C,H,W]", new CrossEntropy(1), t, s(2, 5, 3, 3), in(DType.INT64, 2, 3, 3)));
+        c.add(one("MseLoss", new MseLoss(), t, s(4, 6), s(4, 6)));
+        return c;
+    }
+
+    // ------------------------------------------------------------------ one case
+
+    /** Byte layout of everything a node touches. */
+    private static final class Layout {
+        long next;
+
+        long take(long bytes) {
+            long off = next;
+            next += (Math.max(bytes, 1) + Backend.ALIGNMENT - 1) / Backend.ALIGNMENT * Backend.ALIGNMENT;
+            return off;
+        }
+    }
+
+    private void run(Case k) {
+        Graph g = Graph.instantiate(k.model, 1, DType.FP32);
+        Node node = g.node("op");
+        Op op = node.op();
+        Layout lay = new Layout();
+        long[] inOff = new long[node.inputs().length], outOff = new long[node.outputs().length];
+        long[] parOff = new long[node.params().length], auxOff = new long[node.aux().length];
+        long[] gIn = new long[inOff.length], gOut = new long[outOff.length], gPar = new long[parOff.length];
+        for (int i = 0; i < inOff.length; i++) inOff[i] = lay.take(g.value(node.inputs()[i]).bytes());
+        for (int i = 0; i < outOff.length; i++) outOff[i] = lay.take(g.value(node.outputs()[i]).bytes());
+        for (int i = 0; i < parOff.length; i++) parOff[i] = lay.take(g.value(node.params()[i]).bytes());
+        for (int i = 0; i < auxOff.length; i++) auxOff[i] = lay.take(g.value(node.aux()[i]).bytes());
+        for (int i = 0; i < gIn.length; i++) {
+            Value v = g.value(node.inputs()[i]);
+            gIn[i] = op.differentiable(i) && v.dtype().floating ? lay.take(v.bytes()) : -1;
+        }
+        for (int i = 0; i < gOut.length; i++) gOut[i] = lay.take(g.value(node.outputs()[i]).bytes());
+        for (int i = 0; i < gPar.length; i++) {
+            Value v = g.value(node.params()[i]);
+            gPar[i] = v.kind() == ValueKind.PARAM ? lay.take(v.bytes()) : -1;
+        }
+        long wsElems = Math.max(op.workspaceElements(node.inShapes(), node.outShapes()),
+                op.backwardWorkspaceElements(node.inShapes(), node.outShapes()));
+        long ws = wsElems > 0 ? lay.take(4 * wsElems) : -1;
+        long total = lay.next;
+        if (total / 4 > Integer.MAX_VALUE - 16) throw new IllegalStateException("case too large");
+
+        // Random contents for everything (garbage in gradient buffers: an overwrite must not read them).
+        float[] cpu = new float[(int) (total / 4)];
+        Random r = new Random(SEED);
+        for (int i = 0; i < cpu.length; i++) cpu[i] = (float) (r.nextGaussian());
+        for (int i = 0; i < inOff.length; i++) fillIndices(g, node, i, cpu, inOff[i], r);
+        for (int i = 0; i < parOff.length; i++) {
+            Value v = g.value(node.params()[i]);
+            if (v.name().endsWith("running_var")) for (int j = 0; j < v.shape().numel(); j++) cpu[(int) (parOff[i] / 4) + j] = 0.5f + r.nextFloat();
+        }
+        gpu.allocateArena(total);
+        gpu.write(0, cpu, 0, cpu.length);
+
+        Buf[] bIn = bufs(g, node.inputs(), inOff, cpu), bOut = bufs(g, node.outputs(), outOff, cpu);
+        Buf[] bPar = bufs(g, node.params(), parOff, cpu), bAux = bufs(g, node.aux(), auxOff, cpu);
+        Buf bWs = ws >= 0 ? new Buf(cpu, (int) (ws / 4), Shape.of((int) wsElems), DType.FP32) : null;
+        CpuKernel kernel = CpuKernels.of(op);
+
+        // forward
+        kernel.forward(new ForwardArgs(node, bIn, bOut, bPar, bAux, bWs, true, false, SEED));
+        gpu.forward(g, node, Bindings.forward(inOff, outOff, parOff, auxOff, ws), true, false, SEED);
+        float[] dev = readAll(total);
+        boolean dropout = op instanceof Dropout;
+        compare(k, "forward", g, node.outputs(), outOff, cpu, dev);
+        compare(k, "fwd aux", g, node.aux(), auxOff, cpu, dev);
+        compare(k, "fwd state", g, node.params(), parOff, cpu, dev);   // BatchNorm running statistics
+        if (dropout) dropoutSelfCheck(k, node, inOff[0], outOff[0], auxOff[0], dev);
+
+        // backward, overwriting
+        BackwardNeeds needs = op.backwardNeeds();
+        long[] bi = new long[inOff.length], bo = new long[outOff.length], bp = new long[parOff.length], ba = new long[auxOff.length];
+        Buf[] cbi = new Buf[bi.length], cbo = new Buf[bo.length], cbp = new Buf[bp.length], cba = new Buf[ba.length];
+        for (int i = 0; i < bi.length; i++) { bi[i] = needs.inputs().contains(i) ? inOff[i] : -1; cbi[i] = bi[i] >= 0 ? bIn[i] : null; }
+        for (int i = 0; i < bo.length; i++) { bo[i] = needs.outputs().contains(i) ? outOff[i] : -1; cbo[i] = bo[i] >= 0 ? bOut[i] : null; }
+        for (int i = 0; i < bp.length; i++) { bp[i] = needs.params() ? parOff[i] : -1; cbp[i] = bp[i] >= 0 ? bPar[i] : null; }
+        for (int i = 0; i < ba.length; i++) { ba[i] = needs.aux() ? auxOff[i] : -1; cba[i] = ba[i] >= 0 ? bAux[i] : null; }
+        Buf[] cgOut = bufs(g, node.outputs(), gOut, cpu);
+        Buf[] cgIn = gradBufs(g, node.inputs(), gIn, cpu), cgPar = gradBufs(g, node.params(), gPar, cpu);
+        for (int pass = 0; pass < 2; pass++) {
+            boolean acc = pass == 1;
+            if (acc) {   // a recompute forward first (restores anything a backward consumed), then accumulate
+                kernel.forward(new ForwardArgs(node, bIn, bOut, bPar, bAux, bWs, true, true, SEED));
+                gpu.forward(g, node, Bindings.forward(inOff, outOff, parOff, auxOff, ws), true, true, SEED);
+                compare(k, "recompute", g, node.outputs(), outOff, cpu, readAll(total));
+            }
+            boolean[] accIn = new boolean[bi.length], accPar = new boolean[bp.length];
+            Arrays.fill(accIn, acc);
+            Arrays.fill(accPar, acc);
+            kernel.backward(new BackwardArgs(node, cbi, cbo, cbp, cba, cgOut, cgIn, cgPar, accIn, accPar, bWs));
+            gpu.backward(g, node, new Bindings(bi, bo, bp, ba, ws, gOut, gIn, gPar, accIn, accPar));
+            dev = readAll(total);
+            String ph = acc ? "bwd acc" : "backward";
+            compare(k, ph + " dx", g, node.inputs(), gIn, cpu, dev);
+            compare(k, ph + " dW", g, node.params(), gPar, cpu, dev);
+        }
+    }
+
+    private static void fillIndices(Graph g, Node node, int input, float[] a, long off, Random r) {
+        Value v = g.value(node.inputs()[input]);
+        if (v.dtype() != DType.INT64 && v.dtype() != DType.INT32) return;
+        int bound = 2;
+        if (node.op() instanceof Embedding e) bound = e.numEmbeddings();
+        if (node.op() instanceof CrossEntropy ce) {
+            Shape x = node.inShapes().get(0);
+            bound = x.dim(ce.classAxis() < 0 ? ce.classAxis() + x.rank() : ce.classAxis());
+        }
+        Buf b = new Buf(a, (int) (off / 4), v.shape(), v.dtype());
+        for (int i = 0; i < b.numel(); i++) {
+            if (v.dtype() == DType.INT64) b.setLong(i, r.nextInt(bound));
+            else b.setInt(i, r.nextInt(bound));
+        }
+    }
+
+    private static Buf[] bufs(Graph g, int[] ids, long[] offs, float[] a) {
+        Buf[] out = new Buf[ids.length];
+        for (int i = 0; i < ids.length; i++)
+            if (offs[i] >= 0) out[i] = new Buf(a, (int) (offs[i] / 4), g.value(ids[i]).shape(), g.value(ids[i]).dtype());
+        return out;
+    }
+
+    private static Buf[] gradBufs(Graph g, int[] ids, long[] offs, float[] a) {
+        Buf[] out = new Buf[ids.length];
+        for (int i = 0; i < ids.length; i++)
+            if (offs[i] >= 0) out[i] = new Buf(a, (int) (offs[i] / 4), g.value(ids[i]).shape(), DType.FP32);
+        return out;
+    }
+
+    private float[] readAll(long bytes) {
+        float[] d = new float[(int) (bytes / 4)];
+        gpu.read(0, d, 0, d.length);
+        return d;
+    }
+
+    /** Compares the listed values (fp32 numerically, other dtypes bit for bit). */
+    private void compare(Case k, String phase, Graph g, int[] ids, long[] offs, float[] cpu, float[] dev) {
+        double maxAbs = 0, maxRef = 0;
+        long bitDiffs = 0;
+        boolean any = false, nan = false;
+        for (int i = 0; i < ids.length; i++) {
+            if (offs[i] < 0) continue;
+            Value v = g.value(ids[i]);
+            any = true;
+            int o = (int) (offs[i] / 4);
+            int slots = (int) Buf.slots(v.shape().numel(), v.dtype());
+            if (v.dtype() == DType.FP32) {
+                for (int j = 0; j < slots; j++) {
+                    float a = cpu[o + j], b = dev[o + j];
+                    if (Float.isNaN(a) != Float.isNaN(b)) nan = true;
+                    if (Float.isNaN(a) || Float.isNaN(b)) continue;
+                    maxAbs = Math.max(maxAbs, Math.abs(a - b));
+                    maxRef = Math.max(maxRef, Math.abs(a));
+                }
+            } else {
+                Buf ca = new Buf(cpu, o, v.shape(), v.dtype()), da = new Buf(dev, o, v.shape(), v.dtype());
+                for (int j = 0; j < v.shape().numel(); j++) {
+                    long x = v.dtype() == DType.BOOL ? ca.getByte(j) : ca.getIndex(j);
+                    long y = v.dtype() == DType.BOOL ? da.getByte(j) : da.getIndex(j);
+                    if (x != y) bitDiffs++;
+                }
+            }
+        }
+        if (!any) return;
+        double rel = maxAbs / Math.max(maxRef, 1e-12);
+        boolean ok = !nan && bitDiffs == 0 && rel <= k.tol;
+        String note = nan ? "NaN mismatch" : bitDiffs > 0 ? bitDiffs + " integer/bool elements differ" : "";
+        report(k.name, phase, maxAbs, rel, k.tol, ok, note);
+    }
+
+    /** The mask is the same on both when the hash matches; independently, y = x * mask / (1 - p) on the GPU. */
+    private void dropoutSelfCheck(Case k, Node node, long x, long y, long mask, float[] dev) {
+        double p = ((Dropout) node.op()).p();
+        float sc = (float) (1.0 / (1.0 - p));
+        Shape s = node.inShapes().get(0);
+        Buf xb = new Buf(dev, (int) (x / 4), s, DType.FP32), yb = new Buf(dev, (int) (y / 4), s, DType.FP32);
+        Buf mb = new Buf(dev, (int) (mask / 4), s, DType.BOOL);
+        double maxAbs = 0;
+        int kept = 0;
+        for (int i = 0; i < xb.numel(); i++) {
+            float want = mb.getByte(i) != 0 ? xb.get(i) * sc : 0f;
+            maxAbs = Math.max(maxAbs, Math.abs(want - yb.get(i)));
+            kept += mb.getByte(i) != 0 ? 1 : 0;
+        }
+        double frac = (double) kept / xb.numel();
+        boolean ok = maxAbs == 0 && Math.abs(frac - (1 - p)) < 0.1;
+        report(k.name, "self", maxAbs, 0, 0, ok, String.format(Locale.ROOT, "kept %.3f (expected %.3f)", frac, 1 - p));
+    }
+
+    private void report(String name, String phase, double maxAbs, double rel, double tol, boolean ok, String note) {
+        if (!ok) failures++;
+        String line = String.format(Locale.ROOT, "%-34s %-9s %12.3e %12.3e %10.1e  %s%s", name, phase, maxAbs, rel, tol,
+                ok ? "PASS" : "FAIL", note.isEmpty() ? "" : "  (" + note + ")");
+        System.out.println(line);
+        rows.add(line);
+        json.add(String.format(Locale.ROOT, "{\"case\":\"%s\",\"phase\":\"%s\",\"maxAbs\":%s,\"maxRel\":%s,\"tol\":%s,\"pass\":%s}",
+                name, phase, num(maxAbs), num(rel), num(tol), ok));
+    }
+
+    private static String num(double v) {
+        return Double.isFinite(v) ? Double.toString(v) : "null";
+    }
+
+    // ------------------------------------------------------------------ optimizers and codecs
+
+    private void optimizers() {
+        int n = 1000;
+        for (Optimizer o : Optimizer.values()) {
+            int states = o.statesPerParam;
+            long total = 4L * n * (2 + states);
+            float[] cpu = new float[(int) (total / 4)];
+            Random r = new Random(SEED);
+            for (int i = 0; i < 2 * n; i++) cpu[i] = (float) r.nextGaussian();
+            gpu.allocateArena(total);
+            gpu.write(0, cpu, 0, cpu.length);
+            Shape s = Shape.of(n);
+            Buf p = new Buf(cpu, 0, s, DType.FP32), g = new Buf(cpu, n, s, DType.FP32);
+            Buf s1 = new Buf(cpu, 2 * n, s, DType.FP32), s2 = states > 1 ? new Buf(cpu, 3 * n, s, DType.FP32) : null;
+            long[] st = states > 1 ? new long[]{8L * n, 12L * n} : new long[]{8L * n};
+            for (int t = 1; t <= 3; t++) {
+                if (o == Optimizer.SGD) CpuOptimizers.sgd(p, g, s1, 0.01);
+                else CpuOptimizers.adam(p, g, s1, s2, 0.01, t);
+                gpu.optimizerStep(o, 0.01, 0, 4L * n, st, n, t);
+            }
+            float[] dev = readAll(total);
+            double maxAbs = 0, maxRef = 0;
+            for (int i = 0; i < cpu.length; i++) {
+                maxAbs = Math.max(maxAbs, Math.abs(cpu[i] - dev[i]));
+                maxRef = Math.max(maxRef, Math.abs(cpu[i]));
+            }
+            double rel = maxAbs / Math.max(maxRef, 1e-12);
+            report("optimizer " + o.name().toLowerCase(), "3 steps", maxAbs, rel, 1e-6, rel <= 1e-6, "");
+        }
+    }
+
+    private void codecs() {
+        int n = 10_000 + 17;
+        double density = 0.6;
+        for (Codec codec : Codec.values()) {
+            long enc = codec.encodedBytes(n, density);
+            long srcOff = 0, encOff = (4L * n + 255) / 256 * 256, decOff = encOff + (enc + 255) / 256 * 256;
+            long total = decOff + 4L * n;
+            float[] cpu = new float[(int) (total / 4)];
+            Random r = new Random(SEED);
+            for (int i = 0; i < cpu.length; i++) cpu[i] = (float) r.nextGaussian();
+            for (int i = 0; i < n; i++) {   // ReLU-like: half zeros, a -0.0, a tie for rounding, big values
+                if (cpu[i] < 0) cpu[i] = 0f;
+            }
+            cpu[3] = -0.0f;
+            cpu[5] = 1.0009765625f + 0.00048828125f;   // halfway between two fp16 values
+            cpu[7] = 1e6f;
+            cpu[9] = 1e-8f;
+            gpu.allocateArena(total);
+            gpu.write(0, cpu, 0, cpu.length);
+            Buf src = new Buf(cpu, 0, Shape.of(n), DType.FP32);
+            Buf e = new Buf(cpu, (int) (encOff / 4), Shape.of((int) (enc / 4)), DType.FP32);
+            Buf d = new Buf(cpu, (int) (decOff / 4), Shape.of(n), DType.FP32);
+            Codecs.encode(codec, src, e, density, "check");
+            Codecs.decode(codec, e, d, density);
+            gpu.encode(codec, srcOff, encOff, n, density, "check");
+            gpu.decode(codec, encOff, decOff, n, density);
+            gpu.synchronize();
+            float[] dev = readAll(total);
+            long encWords = enc / 4;
+            if (codec == Codec.SPARSE) {   // bitmap + the values actually written
+                int nnz = 0;
+                for (int i = 0; i < n; i++) if (Float.floatToRawIntBits(cpu[i]) != 0) nnz++;
+                encWords = Codecs.maskBytes(n) / 4 + nnz;
+            }
+            long diffEnc = 0, diffDec = 0;
+            for (int i = 0; i < encWords; i++)
+                if (Float.floatToRawIntBits(cpu[(int) (encOff / 4) + i]) != Float.floatToRawIntBits(dev[(int) (encOff / 4) + i])) diffEnc++;
+            for (int i = 0; i < n; i++)
+                if (Float.floatToRawIntBits(cpu[(int) (decOff / 4) + i]) != Float.floatToRawIntBits(dev[(int) (decOff / 4) + i])) diffDec++;
+            report("codec " + codec.jsonName(), "bits", diffEnc + diffDec, 0, 0, diffEnc == 0 && diffDec == 0,
+                    diffEnc + " encoded words and " + diffDec + " decoded values differ");
+        }
+    }
+}
