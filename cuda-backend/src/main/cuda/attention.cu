@@ -9,7 +9,7 @@
 
 extern "C" __global__ void __launch_bounds__(256) attn_fwd(const float* Q, const float* K, const float* V, float* O,
         float* lse, int Tq, int Tk, int D, int H, int dh, int causal, float scale, int tile) {
-    extern __shared__ float smem[];
+    DYN_SMEM(float, smem);
     float* Ks = smem;
     float* Vs = smem + tile * dh;
     int bh = blockIdx.y, n = bh / H, h = bh % H;
@@ -77,7 +77,7 @@ extern "C" __global__ void __launch_bounds__(256) attn_fwd(const float* Q, const
 extern "C" __global__ void __launch_bounds__(256) attn_bwd_dq(const float* Q, const float* K, const float* V,
         const float* O, const float* dO, const float* lse, float* dQ, int Tq, int Tk, int D, int H, int dh,
         int causal, float scale, int tile, int acc) {
-    extern __shared__ float smem[];
+    DYN_SMEM(float, smem);
     float* Ks = smem;
     float* Vs = smem + tile * dh;
     int bh = blockIdx.y, n = bh / H, h = bh % H;
@@ -146,7 +146,7 @@ extern "C" __global__ void __launch_bounds__(256) attn_bwd_dq(const float* Q, co
 extern "C" __global__ void __launch_bounds__(256) attn_bwd_dkv(const float* Q, const float* K, const float* V,
         const float* O, const float* dO, const float* lse, float* dK, float* dV, int Tq, int Tk, int D, int H,
         int dh, int causal, float scale, int tile, int accK, int accV) {
-    extern __shared__ float smem[];
+    DYN_SMEM(float, smem);
     float* Qs = smem;
     float* Gs = smem + tile * dh;
     float* Ls = Gs + tile * dh;

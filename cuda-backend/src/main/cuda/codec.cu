@@ -103,8 +103,10 @@ extern "C" __global__ void sparse_dec(const unsigned char* src, float* y, long l
     }
 }
 
+// The encoded size is rounded up to whole 4-byte words: for odd n the last half-word is written as 0.
 extern "C" __global__ void fp16_enc(const float* x, unsigned short* h, long long n) {
-    GRID_LOOP(i, n) h[i] = __half_as_ushort(__float2half_rn(x[i]));
+    long long n2 = (n + 1) & ~1LL;
+    GRID_LOOP(i, n2) h[i] = i < n ? __half_as_ushort(__float2half_rn(x[i])) : (unsigned short)0;
 }
 
 extern "C" __global__ void fp16_dec(const unsigned short* h, float* y, long long n) {
@@ -113,7 +115,9 @@ extern "C" __global__ void fp16_dec(const unsigned short* h, float* y, long long
 
 // bfloat16 by hand (the cvt.rn.bf16 instruction needs sm_80; this runs on sm_75 too).
 extern "C" __global__ void bf16_enc(const float* x, unsigned short* h, long long n) {
-    GRID_LOOP(i, n) {
+    long long n2 = (n + 1) & ~1LL;
+    GRID_LOOP(i, n2) {
+        if (i >= n) { h[i] = 0; continue; }
         unsigned u = __float_as_uint(x[i]);
         unsigned short r;
         if ((u & 0x7fffffffu) > 0x7f800000u) r = (unsigned short)((u >> 16) | 0x40u);   // NaN stays a quiet NaN

@@ -3,6 +3,11 @@
 // "acc" flags: 1 = add into the destination (gradient accumulation), 0 = overwrite it.
 #pragma once
 
+// Dynamic shared memory; the host emulator used by the tests (src/test/emu) defines it its own way.
+#ifndef DYN_SMEM
+#define DYN_SMEM(T, name) extern __shared__ T name[]
+#endif
+
 #define GRID_LOOP(i, n) \
     for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < (n); \
          i += (long long)blockDim.x * gridDim.x)

@@ -40,11 +40,7 @@ import static jcuda.driver.JCudaDriver.*;
  * Set the system property {@code memplan.cuda.sync=true} to synchronise after every kernel (slow; pins an
  * asynchronous CUDA error to the launch that caused it).
  */
-public final class CudaBackend implements Backend {
-    /** SGD momentum and Adam hyper-parameters (PyTorch defaults; the SPI passes only the learning rate). */
-    public static final float SGD_MOMENTUM = 0.9f;
-    public static final float ADAM_BETA1 = 0.9f, ADAM_BETA2 = 0.999f, ADAM_EPS = 1e-8f;
-
+public final class CudaBackend extends KernelHost implements Backend {
     private static final boolean SYNC_EVERY_LAUNCH = Boolean.getBoolean("memplan.cuda.sync");
 
     private final CUdevice device = new CUdevice();
@@ -133,7 +129,7 @@ public final class CudaBackend implements Backend {
         }
     }
 
-    /** A device pointer at a byte offset of the arena; a negative offset is the null pointer (absent tensor). */
+    @Override
     CUdeviceptr dev(long offset) {
         if (offset < 0) return new CUdeviceptr();
         if (arena == null || offset > arenaBytes)
@@ -141,28 +137,18 @@ public final class CudaBackend implements Backend {
         return arena.withByteOffset(offset);
     }
 
+    @Override
     CUdeviceptr statusPtr() {
         return status;
     }
 
-    /** Launches a kernel on the compute stream; args follow the kernel's signature (CUdeviceptr, Integer, Long, Float). */
+    @Override
     void launch(Kernels.Spec k, int gx, int gy, int gz, int bx, int by, int bz, int sharedBytes, Object... args) {
-        String sig = k.signature();
-        if (args.length != sig.length())
-            throw new IllegalArgumentException(k + " takes " + sig.length() + " arguments, got " + args.length);
+        checkArgs(k, args, a -> a instanceof CUdeviceptr);
         Pointer[] ps = new Pointer[args.length];
         for (int i = 0; i < args.length; i++) {
             Object a = args[i];
-            char c = sig.charAt(i);
-            boolean fits = switch (c) {
-                case 'p' -> a instanceof CUdeviceptr;
-                case 'l' -> a instanceof Long;
-                case 'i' -> a instanceof Integer;
-                case 'f' -> a instanceof Float;
-                default -> false;
-            };
-            if (!fits) throw new IllegalArgumentException(k + " argument " + i + " must be '" + c + "', got " + a);
-            ps[i] = switch (c) {
+            ps[i] = switch (k.signature().charAt(i)) {
                 case 'p' -> Pointer.to((CUdeviceptr) a);
                 case 'l' -> Pointer.to(new long[]{(Long) a});
                 case 'i' -> Pointer.to(new int[]{(Integer) a});
@@ -180,17 +166,7 @@ public final class CudaBackend implements Backend {
         }
     }
 
-    /** Grid-stride launch over n elements, 256 threads per block. */
-    void elementwise(Kernels.Spec k, long n, Object... args) {
-        if (n <= 0) return;
-        int blocks = (int) Math.min((n + 255) / 256, 1L << 20);
-        launch(k, blocks, 1, 1, 256, 1, 1, 0, args);
-    }
-
-    void memsetZero(long offset, long bytes) {
-        memsetBytes(offset, (byte) 0, bytes);
-    }
-
+    @Override
     void memsetBytes(long offset, byte value, long bytes) {
         if (bytes <= 0) return;
         cuMemsetD8Async(dev(offset), value, bytes, compute);
@@ -301,45 +277,20 @@ public final class CudaBackend implements Backend {
     @Override
     public void optimizerStep(Optimizer optimizer, double learningRate, long param, long grad, long[] states, long numel, int t) {
         bind();
-        switch (optimizer) {
-            case SGD -> elementwise(Kernels.SGD_STEP, numel, dev(param), dev(grad), dev(states[0]), numel,
-                    (float) learningRate, SGD_MOMENTUM);
-            case ADAM -> {
-                double bc1 = 1 - Math.pow(ADAM_BETA1, t), bc2 = 1 - Math.pow(ADAM_BETA2, t);
-                elementwise(Kernels.ADAM_STEP, numel, dev(param), dev(grad), dev(states[0]), dev(states[1]), numel,
-                        (float) learningRate, ADAM_BETA1, ADAM_BETA2, ADAM_EPS, (float) bc1, (float) Math.sqrt(bc2));
-            }
-        }
+        ops.optimizerStep(optimizer, learningRate, param, grad, states, numel, t);
     }
 
     @Override
     public void encode(Codec codec, long src, long dst, long numel, double density, String tensorName) {
         bind();
-        switch (codec) {
-            case MASK_1BIT -> elementwise(Kernels.MASK_ENC, (numel + 31) / 32 * 32, dev(src), dev(dst), numel);
-            case SPARSE -> {
-                launch(Kernels.SPARSE_ENC, 1, 1, 1, 1024, 1, 1, 0, dev(src), dev(dst), numel, capacity(numel, density), status);
-                sparseEncoded.add(tensorName);
-            }
-            case FP16 -> elementwise(Kernels.FP16_ENC, numel, dev(src), dev(dst), numel);
-            case BF16 -> elementwise(Kernels.BF16_ENC, numel, dev(src), dev(dst), numel);
-        }
+        ops.encode(codec, src, dst, numel, density);
+        if (codec == Codec.SPARSE) sparseEncoded.add(tensorName);
     }
 
     @Override
     public void decode(Codec codec, long src, long dst, long numel, double density) {
         bind();
-        switch (codec) {
-            case MASK_1BIT -> elementwise(Kernels.MASK_DEC, numel, dev(src), dev(dst), numel);
-            case SPARSE -> launch(Kernels.SPARSE_DEC, 1, 1, 1, 1024, 1, 1, 0, dev(src), dev(dst), numel, capacity(numel, density));
-            case FP16 -> elementwise(Kernels.FP16_DEC, numel, dev(src), dev(dst), numel);
-            case BF16 -> elementwise(Kernels.BF16_DEC, numel, dev(src), dev(dst), numel);
-        }
-    }
-
-    /** Values a SPARSE encoding has room for, as {@link Codec#encodedBytes}. */
-    static long capacity(long numel, double density) {
-        return Math.min(numel, (long) Math.ceil(numel * density));
+        ops.decode(codec, src, dst, numel, density);
     }
 
     @Override

@@ -2,6 +2,9 @@ package memplan.cuda;
 
 import memplan.backend.BackendException;
 import memplan.backend.Bindings;
+import memplan.backend.Codec;
+import memplan.backend.cpu.CpuOptimizers;
+import memplan.train.Optimizer;
 import memplan.graph.Graph;
 import memplan.graph.Node;
 import memplan.ir.DType;
@@ -44,9 +47,9 @@ import static memplan.cuda.Kernels.*;
  */
 final class CudaOps {
     private static final int MAX_GRID_YZ = 65535;
-    private final CudaBackend be;
+    private final KernelHost be;
 
-    CudaOps(CudaBackend be) {
+    CudaOps(KernelHost be) {
         this.be = be;
     }
 
@@ -752,5 +755,45 @@ final class CudaOps {
             gemm(false, false, n, in, 4 * h, 1f, dg, 4 * h, 0, param(b, 0), in, 0, accIn(b, 0) ? 1f : 0f, b.gradIn()[0], in, 0, 1);
         if (b.gradIn()[1] >= 0)
             gemm(false, false, n, h, 4 * h, 1f, dg, 4 * h, 0, param(b, 1), h, 0, accIn(b, 1) ? 1f : 0f, b.gradIn()[1], h, 0, 1);
+    }
+
+    // ------------------------------------------------------------------ optimizers and codecs
+
+    /** SGD momentum 0.9, Adam (0.9, 0.999, 1e-8): the hyper-parameters of the CPU backend (PyTorch's defaults). */
+    void optimizerStep(Optimizer optimizer, double learningRate, long param, long grad, long[] states, long numel, int t) {
+        switch (optimizer) {
+            case SGD -> be.elementwise(SGD_STEP, numel, p(param), p(grad), p(states[0]), numel, (float) learningRate,
+                    CpuOptimizers.SGD_MOMENTUM);
+            case ADAM -> {
+                double bc1 = 1 - Math.pow(CpuOptimizers.ADAM_BETA1, t), bc2 = 1 - Math.pow(CpuOptimizers.ADAM_BETA2, t);
+                be.elementwise(ADAM_STEP, numel, p(param), p(grad), p(states[0]), p(states[1]), numel, (float) learningRate,
+                        CpuOptimizers.ADAM_BETA1, CpuOptimizers.ADAM_BETA2, CpuOptimizers.ADAM_EPS, (float) bc1,
+                        (float) Math.sqrt(bc2));
+            }
+        }
+    }
+
+    void encode(Codec codec, long src, long dst, long numel, double density) {
+        switch (codec) {
+            case MASK_1BIT -> be.elementwise(MASK_ENC, (numel + 31) / 32 * 32, p(src), p(dst), numel);
+            case SPARSE -> be.launch(SPARSE_ENC, 1, 1, 1, 1024, 1, 1, 0, p(src), p(dst), numel, sparseCapacity(numel, density),
+                    be.statusPtr());
+            case FP16 -> be.elementwise(FP16_ENC, (numel + 1) / 2 * 2, p(src), p(dst), numel);
+            case BF16 -> be.elementwise(BF16_ENC, (numel + 1) / 2 * 2, p(src), p(dst), numel);
+        }
+    }
+
+    void decode(Codec codec, long src, long dst, long numel, double density) {
+        switch (codec) {
+            case MASK_1BIT -> be.elementwise(MASK_DEC, numel, p(src), p(dst), numel);
+            case SPARSE -> be.launch(SPARSE_DEC, 1, 1, 1, 1024, 1, 1, 0, p(src), p(dst), numel, sparseCapacity(numel, density));
+            case FP16 -> be.elementwise(FP16_DEC, numel, p(src), p(dst), numel);
+            case BF16 -> be.elementwise(BF16_DEC, numel, p(src), p(dst), numel);
+        }
+    }
+
+    /** Values a SPARSE encoding has room for, as Codec#encodedBytes and the CPU codecs. */
+    static long sparseCapacity(long numel, double density) {
+        return Math.min(numel, (long) Math.ceil(numel * density));
     }
 }

@@ -99,7 +99,7 @@ public final class Kernels {
     public static final Spec LSTM_BWD_PW = k("lstm", "lstm_bwd_pw", "ppppppiii");
 
     // misc.cu
-    public static final Spec COPY_ROWS = k("misc", "copy_rows", "pplplli");
+    public static final Spec COPY_ROWS = k("misc", "copy_rows", "plpllli");
     public static final Spec TRANSPOSE_ND = k("misc", "transpose_nd", "pplii" + "iiii" + "llllll" + "i");
     public static final Spec EMBEDDING_FWD = k("misc", "embedding_fwd", "ppplii" + "i");
     public static final Spec EMBEDDING_BWD = k("misc", "embedding_bwd", "ppplii" + "i");

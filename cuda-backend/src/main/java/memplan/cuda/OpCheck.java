@@ -70,8 +70,15 @@ public final class OpCheck {
             System.out.println(backend + " backend not available: " + provider.availability().reason());
             return 2;
         }
-        int failures;
         try (Backend gpu = provider.open(4L << 30)) {
+            return run(gpu, only, jsonFile);
+        }
+    }
+
+    /** Runs the checks on an open backend. */
+    public static int run(Backend gpu, String only, String jsonFile) throws java.io.IOException {
+        int failures;
+        {
             System.out.println("device: " + gpu.deviceDescription());
             System.out.printf(Locale.ROOT, "%-34s %-11s %12s %12s %10s  %s%n", "case", "phase", "max abs", "max rel", "tol", "result");
             OpCheck c = new OpCheck(gpu);
