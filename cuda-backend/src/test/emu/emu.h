@@ -10,7 +10,7 @@
 #include <cstring>
 #include <cstdint>
 #include <algorithm>
-#include <barrier>
+#include <ucontext.h>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -31,15 +31,52 @@ struct uint3 { unsigned x, y, z; };
 struct dim3 { unsigned x = 1, y = 1, z = 1; };
 
 namespace emu {
-inline thread_local uint3 t_tid, t_bid;
+inline uint3 t_tid, t_bid;
 inline dim3 g_block, g_grid;
-inline std::unique_ptr<std::barrier<>> g_bar;
-inline std::vector<std::unique_ptr<std::barrier<>>> g_warp_bars;
 inline std::vector<unsigned long long> g_xchg;
 inline std::vector<unsigned char> g_dyn_smem;
-inline std::mutex g_atomic;
+
+// A barrier among fibers: arrive, then yield until the generation moves on; a finished fiber drops out.
+struct Bar {
+    int expected = 0, arrived = 0;
+    unsigned gen = 0;
+};
+
+struct Fiber {
+    ucontext_t ctx;
+    std::vector<char> stack;
+    bool done = false;
+};
+
+inline ucontext_t g_sched;
+inline std::vector<Fiber> g_fibers;
+inline int g_cur = 0;
+inline Bar g_bar;
+inline std::vector<Bar> g_warp_bars;
+inline const std::function<void(void**)>* g_thunk = nullptr;
+inline void** g_args = nullptr;
 
 inline int linear_tid() { return (int)(t_tid.x + t_tid.y * g_block.x + t_tid.z * g_block.x * g_block.y); }
+
+inline void yield() { swapcontext(&g_fibers[g_cur].ctx, &g_sched); }
+
+inline void bar_wait(Bar& b) {
+    unsigned g = b.gen;
+    if (++b.arrived >= b.expected) {
+        b.arrived = 0;
+        b.gen++;
+        return;
+    }
+    while (b.gen == g) yield();
+}
+
+inline void bar_drop(Bar& b) {
+    b.expected--;
+    if (b.expected > 0 && b.arrived >= b.expected) {
+        b.arrived = 0;
+        b.gen++;
+    }
+}
 
 template <typename T>
 T shfl(T v, int srcLane) {
@@ -48,9 +85,9 @@ T shfl(T v, int srcLane) {
     unsigned long long bits = 0;
     std::memcpy(&bits, &v, sizeof(T));
     g_xchg[lin] = bits;
-    g_warp_bars[w]->arrive_and_wait();
+    bar_wait(g_warp_bars[w]);
     unsigned long long got = g_xchg[w * 32 + srcLane];
-    g_warp_bars[w]->arrive_and_wait();
+    bar_wait(g_warp_bars[w]);
     T r;
     std::memcpy(&r, &got, sizeof(T));
     return r;
@@ -59,63 +96,79 @@ T shfl(T v, int srcLane) {
 inline unsigned ballot(bool p) {
     int lin = linear_tid(), w = lin / 32;
     g_xchg[lin] = p ? 1 : 0;
-    g_warp_bars[w]->arrive_and_wait();
+    bar_wait(g_warp_bars[w]);
     unsigned m = 0;
     for (int l = 0; l < 32; l++) if (g_xchg[w * 32 + l]) m |= 1u << l;
-    g_warp_bars[w]->arrive_and_wait();
+    bar_wait(g_warp_bars[w]);
     return m;
 }
 
 using Thunk = std::function<void(void**)>;
 
-inline void reset_block(int n, size_t smem) {
-    g_bar = std::make_unique<std::barrier<>>(n);
-    g_warp_bars.clear();
-    for (int w = 0; w < n / 32; w++) g_warp_bars.push_back(std::make_unique<std::barrier<>>(32));
-    g_xchg.assign(n, 0);
-    g_dyn_smem.assign(smem + 16, 0xFF);
+inline uint3 unflatten(long long i, dim3 d) {
+    return {(unsigned)(i % d.x), (unsigned)((i / d.x) % d.y), (unsigned)(i / ((long long)d.x * d.y))};
 }
 
-// A kernel without barriers or warp exchanges runs on the calling thread, (block, thread) after (block, thread).
+// A kernel without barriers or warp exchanges runs plainly, (block, thread) after (block, thread).
 inline void launch_serial(const Thunk& f, dim3 grid, dim3 block, void** args) {
     g_grid = grid;
     g_block = block;
     long long blocks = (long long)grid.x * grid.y * grid.z;
     int n = (int)(block.x * block.y * block.z);
     for (long long b = 0; b < blocks; b++) {
-        t_bid = {(unsigned)(b % grid.x), (unsigned)((b / grid.x) % grid.y), (unsigned)(b / ((long long)grid.x * grid.y))};
+        t_bid = unflatten(b, grid);
         for (int t = 0; t < n; t++) {
-            t_tid = {(unsigned)(t % block.x), (unsigned)((t / block.x) % block.y), (unsigned)(t / (block.x * block.y))};
+            t_tid = unflatten(t, block);
             f(args);
         }
     }
 }
 
-// Runs a kernel over the grid: one OS thread per CUDA thread of a block, reused for every block in turn.
+inline void fiber_main() {
+    int i = g_cur;
+    (*g_thunk)(g_args);
+    bar_drop(g_warp_bars[i / 32]);
+    bar_drop(g_bar);
+    g_fibers[i].done = true;
+}   // returns to g_sched through uc_link
+
+// Runs a kernel over the grid, each block's threads as fibers.
 inline void launch(const Thunk& f, dim3 grid, dim3 block, size_t smem, void** args) {
     g_grid = grid;
     g_block = block;
+    g_thunk = &f;
+    g_args = args;
     int n = (int)(block.x * block.y * block.z);
     if (n % 32 != 0) throw std::runtime_error("emulator: block size must be a multiple of 32");
+    const size_t stackBytes = 128 * 1024;
+    g_fibers.resize(n);
+    for (auto& fb : g_fibers) if (fb.stack.size() < stackBytes) fb.stack.resize(stackBytes);
     long long blocks = (long long)grid.x * grid.y * grid.z;
-    reset_block(n, smem);
-    // Everyone has finished a block before the next one's barriers and shared memory are made.
-    std::barrier end(n, [&]() noexcept { reset_block(n, smem); });
-    std::vector<std::thread> threads;
-    threads.reserve(n);
-    for (int t = 0; t < n; t++) {
-        threads.emplace_back([&, t] {
-            t_tid = {(unsigned)(t % block.x), (unsigned)((t / block.x) % block.y), (unsigned)(t / (block.x * block.y))};
-            for (long long b = 0; b < blocks; b++) {
-                t_bid = {(unsigned)(b % grid.x), (unsigned)((b / grid.x) % grid.y), (unsigned)(b / ((long long)grid.x * grid.y))};
-                f(args);
-                g_warp_bars[t / 32]->arrive_and_drop();
-                g_bar->arrive_and_drop();
-                end.arrive_and_wait();
+    for (long long b = 0; b < blocks; b++) {
+        t_bid = unflatten(b, grid);
+        g_bar = Bar{n, 0, 0};
+        g_warp_bars.assign(n / 32, Bar{32, 0, 0});
+        g_xchg.assign(n, 0);
+        g_dyn_smem.assign(smem + 16, 0xFF);
+        for (int t = 0; t < n; t++) {
+            Fiber& fb = g_fibers[t];
+            fb.done = false;
+            getcontext(&fb.ctx);
+            fb.ctx.uc_stack.ss_sp = fb.stack.data();
+            fb.ctx.uc_stack.ss_size = fb.stack.size();
+            fb.ctx.uc_link = &g_sched;
+            makecontext(&fb.ctx, fiber_main, 0);
+        }
+        int live = n;
+        while (live > 0)
+            for (int t = 0; t < n; t++) {
+                if (g_fibers[t].done) continue;
+                g_cur = t;
+                t_tid = unflatten(t, block);
+                swapcontext(&g_sched, &g_fibers[t].ctx);
+                if (g_fibers[t].done) live--;
             }
-        });
     }
-    for (auto& th : threads) th.join();
 }
 }  // namespace emu
 
@@ -132,15 +185,15 @@ inline void launch(const Thunk& f, dim3 grid, dim3 block, size_t smem, void** ar
 #define __shared__ static
 #define DYN_SMEM(T, name) T* name = reinterpret_cast<T*>(emu::g_dyn_smem.data())
 
-inline void __syncthreads() { emu::g_bar->arrive_and_wait(); }
+inline void __syncthreads() { emu::bar_wait(emu::g_bar); }
 template <typename T> inline T __shfl_xor_sync(unsigned, T v, int o) { return emu::shfl(v, (emu::linear_tid() & 31) ^ o); }
 template <typename T> inline T __shfl_up_sync(unsigned, T v, int d) {
     int lane = emu::linear_tid() & 31;
     return emu::shfl(v, lane >= d ? lane - d : lane);
 }
 inline unsigned __ballot_sync(unsigned, bool p) { return emu::ballot(p); }
-inline float atomicAdd(float* p, float v) { std::lock_guard<std::mutex> g(emu::g_atomic); float o = *p; *p = o + v; return o; }
-inline int atomicExch(int* p, int v) { std::lock_guard<std::mutex> g(emu::g_atomic); int o = *p; *p = v; return o; }
+inline float atomicAdd(float* p, float v) { float o = *p; *p = o + v; return o; }
+inline int atomicExch(int* p, int v) { int o = *p; *p = v; return o; }
 inline int __popc(unsigned v) { return __builtin_popcount(v); }
 inline unsigned __float_as_uint(float f) { unsigned u; std::memcpy(&u, &f, 4); return u; }
 inline float __uint_as_float(unsigned u) { float f; std::memcpy(&f, &u, 4); return f; }

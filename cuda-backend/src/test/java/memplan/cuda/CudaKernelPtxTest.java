@@ -72,6 +72,36 @@ class CudaKernelPtxTest {
         assertEquals("", problems.toString());
     }
 
+    /**
+     * PTX cannot tell a pointer from a long long (both .u64); the CUDA source can. Kernels made by a macro
+     * (SGEMM_ENTRY) take the macro's parameter list.
+     */
+    @Test
+    void everyLaunchedKernelMatchesItsCudaSourceSignature() throws IOException {
+        Pattern kernel = Pattern.compile("extern \"C\" __global__ void (?:__launch_bounds__\\(\\d+\\) )?(\\w+)\\(([^)]*)\\)");
+        Map<String, String> sigs = new HashMap<>();
+        try (var files = java.nio.file.Files.list(java.nio.file.Path.of("src/main/cuda"))) {
+            for (java.nio.file.Path f : (Iterable<java.nio.file.Path>) files::iterator) {
+                Matcher m = kernel.matcher(java.nio.file.Files.readString(f));
+                while (m.find()) {
+                    StringBuilder sig = new StringBuilder();
+                    for (String p : m.group(2).split(",")) {
+                        p = p.replace("\\", "").trim();
+                        sig.append(p.contains("*") ? 'p' : p.contains("long long") ? 'l' : p.contains("float") ? 'f' : p.contains("int") ? 'i' : '?');
+                    }
+                    sigs.put(m.group(1), sig.toString());
+                }
+            }
+        }
+        StringBuilder problems = new StringBuilder();
+        for (Kernels.Spec k : Kernels.all()) {
+            String src = sigs.get(k.name().startsWith("sgemm_") ? "name" : k.name());
+            if (!k.signature().equals(src))
+                problems.append(k).append(": Java ").append(k.signature()).append(" vs source ").append(src).append('\n');
+        }
+        assertEquals("", problems.toString());
+    }
+
     @Test
     void everyPtxEntryIsUsedAndNamesAreUnique() throws IOException {
         Set<String> declared = new HashSet<>();

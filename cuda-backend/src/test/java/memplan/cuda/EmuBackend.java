@@ -119,7 +119,11 @@ final class EmuBackend extends KernelHost implements Backend {
         }
         if (gx <= 0 || gy <= 0 || gz <= 0) return;
         launches++;
+        long t0 = System.nanoTime();
         String err = EmuNative.launch(k.name(), gx, gy, gz, bx, by, bz, sharedBytes, bits);
+        long ms = (System.nanoTime() - t0) / 1_000_000;
+        if (ms > 300 && Boolean.getBoolean("memplan.emu.verbose"))
+            System.err.printf("emulated %s grid %dx%dx%d block %dx%dx%d: %d ms%n", k, gx, gy, gz, bx, by, bz, ms);
         if (err != null) throw new BackendException(err);
     }
 

@@ -9,6 +9,7 @@ public final class EmuTiming {
         java.io.PrintStream out = System.out;
         try (EmuBackend b = new EmuBackend()) {
             for (OpCheck.Case c : OpCheck.cases()) {
+                if (args.length > 0 && !c.name().contains(args[0])) continue;
                 long t0 = System.nanoTime();
                 System.setOut(new java.io.PrintStream(java.io.OutputStream.nullOutputStream()));
                 OpCheck.run(b, c.name(), null);
