@@ -258,6 +258,12 @@ final class Converter {
             boolean unknownInput = false;
             for (String i : n.getInputList()) unknownInput |= !i.isEmpty() && vals.get(i) == Val.UNKNOWN;
             if (unknownInput) {
+                // downstream of an unsupported operator: still count operators that are unsupported themselves
+                String label = isDefaultDomain(n) ? n.getOpType() : n.getDomain() + "." + n.getOpType();
+                if (!isDefaultDomain(n) || !SUPPORTED.contains(n.getOpType())) {
+                    unsupported.merge(label, 1, Integer::sum);
+                    unsupportedExample.putIfAbsent(label, where(n));
+                }
                 for (String o : n.getOutputList()) vals.put(o, Val.UNKNOWN);
                 continue;
             }
@@ -283,8 +289,22 @@ final class Converter {
         if (k < n.getOutputCount() && !n.getOutput(k).isEmpty()) vals.put(n.getOutput(k), v);
     }
 
-    /** Outputs of an unsupported node: an Opaque op of its first tensor input's shape, or unknown. */
+    /** Operators with a mapping (some uses of them may still be unsupported). */
+    static final Set<String> SUPPORTED = Set.of("Conv", "ConvTranspose", "Gemm", "MatMul", "Relu", "LeakyRelu", "Sigmoid", "Tanh",
+            "HardSigmoid", "HardSwish", "Gelu", "Erf", "BatchNormalization", "LayerNormalization", "MaxPool", "AveragePool",
+            "GlobalAveragePool", "Add", "Sub", "Mul", "Div", "Pow", "Sqrt", "ReduceMean", "Concat", "Split", "Slice", "Flatten",
+            "Reshape", "Transpose", "Squeeze", "Unsqueeze", "Softmax", "LogSoftmax", "Gather", "Dropout", "Resize", "Upsample",
+            "Pad", "Clip", "Cast", "Identity", "Constant", "Shape", "Size");
+
+    /**
+     * Outputs of an unsupported node: with --opaque an Opaque op of its first tensor input's shape; otherwise unknown,
+     * so that conversion goes on only to find the other unsupported operators.
+     */
     private void opaque(NodeProto n) {
+        if (!options.opaqueUnsupported()) {
+            for (String o : n.getOutputList()) vals.put(o, Val.UNKNOWN);
+            return;
+        }
         List<Val> acts = new ArrayList<>();
         for (int k = 0; k < n.getInputCount(); k++) {
             Val v = n.getInput(k).isEmpty() ? null : vals.get(n.getInput(k));

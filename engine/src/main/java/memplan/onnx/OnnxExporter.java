@@ -32,7 +32,7 @@ import java.util.Set;
 
 /**
  * Writes a MemPlan model as an ONNX inference graph the way PyTorch's exporter would (weights as zero-filled
- * initializers, Linear as Gemm on 2-D input and MatMul + Add otherwise, LayerNorm and GELU decomposed before
+ * initializers, in the model or in an external data file, Linear as Gemm on 2-D input and MatMul + Add otherwise, LayerNorm and GELU decomposed before
  * opsets 17 and 20). Loss layers and the targets that feed only them are left out; the loss's prediction becomes
  * the graph output. Used to test the importer against the sample networks; covers the ops those use.
  */
@@ -66,10 +66,7 @@ public final class OnnxExporter {
         if (data != null) {
             Path dataFile = file.resolveSibling(data);
             try (OutputStream out = Files.newOutputStream(dataFile)) {
-                for (TensorProto t : ex.initializers) {
-                    long len = OnnxTensor.numel(OnnxTensor.dims(t, t.getName())) * OnnxTensor.elementBytes(t.getDataType());
-                    out.write(new byte[(int) len]);
-                }
+                for (TensorProto t : ex.initializers) if (t.hasRawData()) t.getRawData().writeTo(out);
             }
         }
         Files.write(file, m.toByteArray());
@@ -103,7 +100,7 @@ public final class OnnxExporter {
         for (int i = 0; i < out.shape().rank(); i++) dims.add(i == 0 ? ModelDef.BATCH : Integer.toString(out.shape().dim(i)));
         gb.addOutput(valueInfo(prediction, dims, null));
         for (TensorProto t : initializers) {
-            if (externalData != null) {
+            if (externalData != null && t.hasRawData()) {
                 long len = OnnxTensor.numel(OnnxTensor.dims(t, t.getName())) * OnnxTensor.elementBytes(t.getDataType());
                 t = t.toBuilder().clearRawData().setDataLocation(TensorProto.DataLocation.EXTERNAL)
                         .addExternalData(entry("location", externalData)).addExternalData(entry("offset", Long.toString(offset)))
