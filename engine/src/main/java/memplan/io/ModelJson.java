@@ -160,7 +160,7 @@ public final class ModelJson {
             case "ReduceMean" -> List.of("axes", "keepDims");
             case "Split" -> List.of("axis", "sizes");
             case "Pad" -> List.of("pads", "mode");
-            case "Opaque" -> List.of("source", "inputs", "outputs");
+            case "Opaque" -> List.of("source", "arity", "outputs");
             default -> ARGS.getOrDefault(type, List.of());
         };
     }

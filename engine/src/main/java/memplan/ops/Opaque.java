@@ -12,13 +12,13 @@ import java.util.List;
  * has the shape of input 0, costs one flop per element, and backward is assumed to read input 0. {@code source}
  * names the original operator, e.g. "onnx:NonMaxSuppression".
  */
-public record Opaque(String source, int inputs, int outputs) implements Op {
+public record Opaque(String source, int inputCount, int outputs) implements Op {
     public static Opaque fromJson(OpArgs a) {
-        return new Opaque(a.optString("source", "unknown"), a.optInt("inputs", 1), a.optInt("outputs", 1));
+        return new Opaque(a.optString("source", "unknown"), a.optInt("arity", 1), a.optInt("outputs", 1));
     }
 
     @Override public String type() { return "Opaque"; }
-    @Override public int arity() { return inputs; }
+    @Override public int arity() { return inputCount; }
     @Override public int outputCount() { return outputs; }
 
     @Override
@@ -34,7 +34,7 @@ public record Opaque(String source, int inputs, int outputs) implements Op {
     @Override
     public void writeArgs(ObjectNode n) {
         n.put("source", source);
-        if (inputs != 1) n.put("inputs", inputs);
+        if (inputCount != 1) n.put("arity", inputCount); // "inputs" is the layer's own key
         if (outputs != 1) n.put("outputs", outputs);
     }
 }
