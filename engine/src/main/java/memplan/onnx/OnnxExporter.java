@@ -22,7 +22,7 @@ import memplan.onnx.proto.Onnx.ValueInfoProto;
 import memplan.ops.*;
 
 import java.io.IOException;
-import java.io.OutputStream;
+import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -44,6 +44,8 @@ public final class OnnxExporter {
     private final GraphProto.Builder gb = GraphProto.newBuilder();
     private final List<TensorProto> initializers = new ArrayList<>();
     private final Set<String> skipped = new HashSet<>();
+    private final Set<String> weights = new HashSet<>();
+    private long externalBytes;
     private int counter;
 
     private OnnxExporter(ModelDef model, int opset, String externalData) {
@@ -58,15 +60,17 @@ public final class OnnxExporter {
         return new OnnxExporter(model, opset, externalData).build();
     }
 
-    /** Writes the model to {@code file}; with external data, the weights go to "&lt;file&gt;.data" beside it. */
+    /**
+     * Writes the model to {@code file}; with external data, the weights go to "&lt;file&gt;.data" beside it, written
+     * as a sparse file of zeros so that even VGG-16 costs no disk or heap.
+     */
     public static void write(ModelDef model, int opset, Path file, boolean externalData) throws IOException {
         String data = externalData ? file.getFileName() + ".data" : null;
         OnnxExporter ex = new OnnxExporter(model, opset, data);
         ModelProto m = ex.build();
         if (data != null) {
-            Path dataFile = file.resolveSibling(data);
-            try (OutputStream out = Files.newOutputStream(dataFile)) {
-                for (TensorProto t : ex.initializers) if (t.hasRawData()) t.getRawData().writeTo(out);
+            try (RandomAccessFile f = new RandomAccessFile(file.resolveSibling(data).toFile(), "rw")) {
+                f.setLength(ex.externalBytes);
             }
         }
         Files.write(file, m.toByteArray());
@@ -100,12 +104,13 @@ public final class OnnxExporter {
         for (int i = 0; i < out.shape().rank(); i++) dims.add(i == 0 ? ModelDef.BATCH : Integer.toString(out.shape().dim(i)));
         gb.addOutput(valueInfo(prediction, dims, null));
         for (TensorProto t : initializers) {
-            if (externalData != null && t.hasRawData()) {
+            if (externalData != null && weights.contains(t.getName())) {
                 long len = OnnxTensor.numel(OnnxTensor.dims(t, t.getName())) * OnnxTensor.elementBytes(t.getDataType());
-                t = t.toBuilder().clearRawData().setDataLocation(TensorProto.DataLocation.EXTERNAL)
+                t = t.toBuilder().setDataLocation(TensorProto.DataLocation.EXTERNAL)
                         .addExternalData(entry("location", externalData)).addExternalData(entry("offset", Long.toString(offset)))
                         .addExternalData(entry("length", Long.toString(len))).build();
                 offset += len;
+                externalBytes = offset;
             }
             gb.addInitializer(t);
         }
@@ -149,7 +154,8 @@ public final class OnnxExporter {
             t.addDims(d);
             n *= d;
         }
-        t.setRawData(ByteString.copyFrom(new byte[(int) n * 4]));
+        if (externalData == null) t.setRawData(ByteString.copyFrom(new byte[(int) n * 4]));
+        weights.add(name);
         initializers.add(t.build());
         return name;
     }
