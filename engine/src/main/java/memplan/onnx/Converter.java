@@ -48,6 +48,7 @@ final class Converter {
     private final Set<String> layerNames = new HashSet<>();
     /** initializer name -> "layer.param" of its first use as a parameter (later uses are tied to it). */
     private final Map<String, String> paramOf = new HashMap<>();
+    private final Map<String, Shape> paramShape = new HashMap<>();
     final Map<String, Integer> unsupported = new TreeMap<>();
     final Map<String, String> unsupportedExample = new TreeMap<>();
     /** Axis-0 size fixed in the file for a data input (an export with batch 1), or -1. */
@@ -101,8 +102,10 @@ final class Converter {
             String init = w.tensor().initializer;
             if (init == null) continue;
             String first = paramOf.get(init);
-            if (first == null) paramOf.put(init, name + "." + w.param());
-            else tie.put(w.param(), first);
+            if (first == null) {
+                paramOf.put(init, name + "." + w.param());
+                paramShape.put(init, spec.shape());
+            } else if (paramShape.get(init).equals(spec.shape())) tie.put(w.param(), first);
         }
         layers.add(new Layer(name, op, refs, tie));
         List<Val> out = new ArrayList<>();
@@ -1170,6 +1173,32 @@ final class Converter {
     private void fold(NodeProto n) {
         String op = n.getOpType();
         Val.Const c0 = in(n, 0).c;
+        if ((op.equals("Gather") || op.equals("Slice")) && c0.lane(0) == null) {
+            // rows of a large table with constant indices (a positional embedding cut to the sequence): known by shape
+            int[] d = c0.shape;
+            int[] s;
+            if (op.equals("Gather")) {
+                int axis = (int) attrInt(n, "axis", 0);
+                if (axis < 0) axis += d.length;
+                int[] ix = in(n, 1).c.shape;
+                s = new int[d.length - 1 + ix.length];
+                System.arraycopy(d, 0, s, 0, axis);
+                System.arraycopy(ix, 0, s, axis, ix.length);
+                System.arraycopy(d, axis + 1, s, axis + ix.length, d.length - axis - 1);
+            } else {
+                long[] st = ints(n, 1, "starts"), en = ints(n, 2, "ends");
+                long[] ax = n.getInputCount() > 3 && !n.getInput(3).isEmpty() ? ints(n, 3, "axes") : null;
+                long[] sp = n.getInputCount() > 4 && !n.getInput(4).isEmpty() ? ints(n, 4, "steps") : null;
+                s = d.clone();
+                for (int i = 0; i < st.length; i++) {
+                    int a = (int) (ax == null ? i : ax[i] < 0 ? ax[i] + d.length : ax[i]);
+                    if (sp != null && sp[i] != 1) throw new Unsupported("Slice (step " + sp[i] + ")", null);
+                    s[a] = (int) Math.max(0, clampIndex(en[i], d[a]) - clampIndex(st[i], d[a]));
+                }
+            }
+            put(n, 0, Val.constant(new Val.Const(s, null, null, c0.floating, c0.initializer, c0.constantNode)));
+            return;
+        }
         // Ops that only move a tensor keep it known by shape even when its values are too large to decode.
         if (Set.of("Identity", "Cast", "Reshape", "Transpose", "Unsqueeze", "Squeeze", "Flatten").contains(op) && c0.lane(0) == null) {
             int[] s = foldLane(n, 0, true).shape();
@@ -1194,7 +1223,8 @@ final class Converter {
             }
         };
         Val.Const c = new Val.Const(a0.shape(), new Arr[]{a0, a1}, null, floating,
-                Set.of("Identity", "Cast", "Reshape", "Transpose", "Unsqueeze", "Squeeze", "Flatten").contains(op) ? c0.initializer : null, c0.constantNode);
+                Set.of("Identity", "Cast", "Reshape", "Transpose", "Unsqueeze", "Squeeze", "Flatten", "Gather", "Slice").contains(op)
+                        ? c0.initializer : null, c0.constantNode);
         put(n, 0, Val.constant(c));
     }
 

@@ -360,6 +360,23 @@ class OnnxOperatorTest {
         assertEquals(800, params(m));
     }
 
+    /** BERT-style: position ids sliced to the sequence, then rows of a large table gathered and added. */
+    @Test
+    void positionalTableRowsBecomeAParameter() throws Exception {
+        var b = new OnnxGraphBuilder(13).input("x", FLOAT, "N", 8, 64);
+        String table = b.weight("pos", 512, 64);
+        String pos = b.node("Slice", List.of(table, b.ints(0), b.ints(8), b.ints(0)));
+        String y = b.node("Add", List.of("x", pos));
+        ModelDef m = b.output(y).load(dir);
+        shape(m, 8, 64);
+        assertEquals(8 * 64, params(m));
+        var g = new OnnxGraphBuilder(13).input("x", FLOAT, "N", 8, 64);
+        String rows = g.node("Gather", List.of(g.weight("pos", 512, 64), g.ints(0, 1, 2, 3, 4, 5, 6, 7)));
+        ModelDef mg = g.output(g.node("Add", List.of("x", rows))).load(dir);
+        shape(mg, 8, 64);
+        assertEquals(8 * 64, params(mg));
+    }
+
     @Test
     void lossChoice() throws Exception {
         var b = new OnnxGraphBuilder(13).input("x", FLOAT, "N", 16);
