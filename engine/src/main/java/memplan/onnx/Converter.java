@@ -391,11 +391,7 @@ final class Converter {
     }
 
     private void unary(NodeProto n, Op op) {
-        Val x = act(n, 0);
-        if (n.getOpType().equals("Softmax") && opset < 13) {
-            // before opset 13 Softmax flattened the input at `axis` (default 1): still one softmax per row, same memory
-        }
-        put(n, 0, emit1(n, op, List.of(x)));
+        put(n, 0, emit1(n, op, List.of(act(n, 0))));
     }
 
     // --- Conv ---
@@ -634,6 +630,7 @@ final class Converter {
     private Val withConst(NodeProto n, String hint, String fn, Val x, Val.Const c, boolean reversed) {
         if (c.numel() == 1) {
             double v = shortest(scalar(n, c, "constant operand"));
+            if (!Double.isFinite(v)) v = Double.isNaN(v) ? 0 : Math.copySign(Float.MAX_VALUE, v); // JSON has no infinities
             int[] cs = c.shape;
             Val y = emit(hint, ConstElementwise.scalar(fn, v, reversed), List.of(x)).get(0);
             if (cs.length > x.rank()) { // a [1, 1, 1] scalar broadcasts x up to its rank
@@ -865,12 +862,12 @@ final class Converter {
             else if (!inferred) {
                 spec.add(-1);
                 inferred = true;
-            } else throw new OnnxError(hint, "the target shape " + Arrays.toString(t[0]) + " depends on the batch size in more than one dimension");
+            } else throw new OnnxError("node '" + hint + "'", "the target shape " + Arrays.toString(t[0]) + " depends on the batch size in more than one dimension");
         }
         Val y = emit(hint, new Reshape(spec), List.of(x)).get(0);
         for (int lane = 0; lane < LANES; lane++)
             if (!Arrays.equals(Arrays.stream(y.shape[lane].dims()).asLongStream().toArray(), t[lane]))
-                throw new OnnxError(hint, "cannot express the reshape of " + x.shape[lane] + " to " + Arrays.toString(t[lane]) + " independently of the batch size");
+                throw new OnnxError("node '" + hint + "'", "cannot express the reshape of " + x.shape[lane] + " to " + Arrays.toString(t[lane]) + " independently of the batch size");
         return y;
     }
 
