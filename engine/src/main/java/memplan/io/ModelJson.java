@@ -161,6 +161,7 @@ public final class ModelJson {
             case "Split" -> List.of("axis", "sizes");
             case "Pad" -> List.of("pads", "mode");
             case "Opaque" -> List.of("source", "arity", "outputs");
+            case "MaskedFill" -> List.of("maskShape", "value", "keepWhereTrue");
             default -> ARGS.getOrDefault(type, List.of());
         };
     }

@@ -297,7 +297,7 @@ final class Converter {
             "HardSigmoid", "HardSwish", "Gelu", "Erf", "BatchNormalization", "LayerNormalization", "MaxPool", "AveragePool",
             "GlobalAveragePool", "Add", "Sub", "Mul", "Div", "Pow", "Sqrt", "ReduceMean", "Concat", "Split", "Slice", "Flatten",
             "Reshape", "Transpose", "Squeeze", "Unsqueeze", "Softmax", "LogSoftmax", "Gather", "Dropout", "Resize", "Upsample",
-            "Pad", "Clip", "Cast", "Identity", "Constant", "Shape", "Size");
+            "Pad", "Clip", "Cast", "Identity", "Constant", "Shape", "Size", "Where", "Expand");
 
     /**
      * Outputs of an unsupported node: with --opaque an Opaque op of its first tensor input's shape; otherwise unknown,
@@ -385,6 +385,8 @@ final class Converter {
             case "Clip" -> clip(n);
             case "Cast" -> cast(n);
             case "Identity" -> put(n, 0, act(n, 0));
+            case "Where" -> maskedFill(n);
+            case "Expand" -> put(n, 0, act(n, 0)); // a view in PyTorch: the op that reads it broadcasts
             case "Erf" -> throw new Unsupported("Erf", "only the Div/Erf/Add/Mul/Mul pattern of an exported GELU is supported");
             default -> throw new Unsupported(op, null);
         }
@@ -647,6 +649,23 @@ final class Converter {
         List<Integer> shape = Arrays.stream(c.shape).boxed().toList();
         boolean trainable = c.floating && c.initializer != null;
         return emit(hint, new ConstElementwise(fn, shape, 0, reversed, trainable), List.of(x), new Weight("const", c)).get(0);
+    }
+
+    /** Where(mask, x, value) or Where(mask, value, x): a MaskedFill; the mask a computed tensor or a fixed buffer. */
+    private void maskedFill(NodeProto n) {
+        Val cond = in(n, 0), a = in(n, 1), b = in(n, 2);
+        if (a.isAct() == b.isAct()) throw new Unsupported("Where (two tensors)", "MemPlan models Where with one tensor and one constant value");
+        Val x = a.isAct() ? a : b;
+        Val.Const c = a.isAct() ? b.c : a.c;
+        if (c.numel() != 1) throw new Unsupported("Where (constant tensor operand)", null);
+        double v = shortest(scalar(n, c, "fill value"));
+        if (!Double.isFinite(v)) v = Double.isNaN(v) ? 0 : Math.copySign(Float.MAX_VALUE, v); // -inf masks; JSON has no infinities
+        if (cond.isAct()) {
+            put(n, 0, emit1(n, new MaskedFill(List.of(), v, a.isAct()), List.of(x, cond)));
+            return;
+        }
+        List<Integer> shape = Arrays.stream(cond.c.shape).boxed().toList();
+        put(n, 0, emit1(n, new MaskedFill(shape.isEmpty() ? List.of(1) : shape, v, a.isAct()), List.of(x)));
     }
 
     private void dropout(NodeProto n) {

@@ -58,6 +58,7 @@ public final class OpRegistry {
         PARSERS.put("Split", Split::fromJson);
         PARSERS.put("Pad", Pad::fromJson);
         PARSERS.put("Opaque", Opaque::fromJson);
+        PARSERS.put("MaskedFill", MaskedFill::fromJson);
     }
 
     private OpRegistry() {
