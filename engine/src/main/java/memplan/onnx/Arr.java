@@ -36,10 +36,15 @@ record Arr(int[] shape, double[] v) {
         return s;
     }
 
+    /** Element count; folding never builds a constant larger than OnnxTensor.MAX_DECODE elements. */
     static int numel(int[] shape) {
-        int n = 1;
-        for (int d : shape) n *= d;
-        return n;
+        long n = 1;
+        for (int d : shape) {
+            if (d < 0) throw new IllegalArgumentException("negative dimension in " + Arrays.toString(shape));
+            n *= d;
+            if (n > OnnxTensor.MAX_DECODE) throw new IllegalArgumentException("constant of shape " + Arrays.toString(shape) + " is too large to fold");
+        }
+        return (int) n;
     }
 
     static int[] broadcastShape(int[] a, int[] b) {

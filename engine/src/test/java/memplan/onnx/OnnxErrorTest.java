@@ -163,4 +163,28 @@ class OnnxErrorTest {
         assertThrows(IllegalArgumentException.class, () -> OnnxOptions.parseInputShape("images"));
         assertThrows(IllegalArgumentException.class, () -> OnnxOptions.parseInputShape("images=1xax3"));
     }
+
+    /** Corrupted bytes anywhere: the importer either reads a model or throws ModelFormatException, nothing else. */
+    @Test
+    void corruptedFilesNeverEscapeAsOtherExceptions() throws Exception {
+        Path good = dir.resolve("good.onnx");
+        OnnxExporter.write(OnnxRoundTripTest.transformerBlock(), 13, good, false);
+        byte[] bytes = Files.readAllBytes(good);
+        java.util.Random r = new java.util.Random(7);
+        OnnxOptions o = OnnxOptions.defaults().withInputShape("ids", 1, 16).withLoss(OnnxOptions.Loss.CE);
+        int parsed = 0;
+        for (int k = 0; k < 300; k++) {
+            byte[] b = bytes.clone();
+            for (int j = 0; j < 1 + r.nextInt(3); j++) b[r.nextInt(b.length)] = (byte) r.nextInt(256);
+            Path f = Files.write(dir.resolve("bad" + k + ".onnx"), b);
+            try {
+                OnnxImporter.read(f, o);
+                parsed++;
+            } catch (ModelFormatException e) {
+                assertEquals(f.toString(), e.source());
+            }
+            Files.delete(f);
+        }
+        assertTrue(parsed < 300);
+    }
 }
