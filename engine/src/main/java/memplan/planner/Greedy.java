@@ -30,7 +30,11 @@ import java.util.Set;
 final class Greedy {
     enum Kind { SWAP, RECOMPUTE, COMPRESS }
 
-    record Action(Kind kind, int[] tensors, Decision[] decisions, Decision[] prev, long freed, double cost) {
+    record Action(Kind kind, int[] tensors, Decision[] decisions, Decision[] prev, long freed, double cost, int congested) {
+        Action(Kind kind, int[] tensors, Decision[] decisions, Decision[] prev, long freed, double cost) {
+            this(kind, tensors, decisions, prev, freed, cost, 0);
+        }
+
         double price() {
             return cost / Math.max(1, freed);
         }
@@ -70,12 +74,23 @@ final class Greedy {
                 Action a = best(t, at);
                 if (a != null) options.add(a);
             }
-            options.sort(Comparator.comparingDouble(Action::price).thenComparing(Comparator.comparingLong(Action::freed).reversed()));
+            // Lazy greedy: a swap's price grows once the copy stream is busier than the compute it can hide behind.
+            java.util.PriorityQueue<Action> queue = new java.util.PriorityQueue<>(
+                    Comparator.comparingDouble(Action::price).thenComparing(Comparator.comparingLong(Action::freed).reversed()));
+            queue.addAll(options);
             List<Action> applied = new ArrayList<>();
             long freed = 0;
-            for (Action a : options) {
-                if (freed >= excess) break;
+            while (!queue.isEmpty() && freed < excess) {
+                Action a = queue.poll();
                 if (!stillValid(a, at)) continue;
+                if (a.kind() == Kind.SWAP && !(a.prev()[0] instanceof Decision.Swap)) {
+                    double c = a.cost() + congestion(s.tensor(a.tensors()[0]).bytes());
+                    if (c > a.cost() + 1e-12 && a.congested() == 0) {
+                        queue.add(new Action(a.kind(), a.tensors(), a.decisions(), a.prev(), a.freed(), c, 1));
+                        continue;
+                    }
+                    linkLoad += 2 * ctx.device.transferSeconds(s.tensor(a.tensors()[0]).bytes());
+                }
                 apply(a);
                 applied.add(a);
                 freed += a.freed();
@@ -130,8 +145,20 @@ final class Greedy {
         return best;
     }
 
+    private double linkLoad;
+
+    /** Added time of one more swap of this size once the swaps' transfers exceed the iteration's compute time. */
+    private double congestion(long bytes) {
+        double t = 2 * ctx.device.transferSeconds(bytes);
+        double cap = ctx.baselineSeconds();
+        return Math.max(0, linkLoad + t - cap) - Math.max(0, linkLoad - cap);
+    }
+
     private void load(Plan p) {
         d = p.decisions();
+        linkLoad = 0;
+        for (int t = 0; t < d.length; t++)
+            if (d[t] instanceof Decision.Swap) linkLoad += 2 * ctx.device.transferSeconds(s.tensor(t).bytes());
         int n = s.tensorCount();
         readByRecompute = new int[n];
         overwritten = new boolean[n];

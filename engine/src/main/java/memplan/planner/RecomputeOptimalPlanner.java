@@ -56,6 +56,7 @@ public final class RecomputeOptimalPlanner implements Planner {
 
     @Override
     public Plan improve(Plan start, long budgetBytes, PlanContext ctx) {
+        if (Fit.fits(ctx, start, budgetBytes)) return start;
         List<Plan> options = new ArrayList<>();
         List<Integer> cand = candidates(ctx, start);
         if (cand.size() <= EXACT_LIMIT) options.add(exact(start, budgetBytes, ctx, cand));
@@ -68,16 +69,7 @@ public final class RecomputeOptimalPlanner implements Planner {
         if (cand.size() > EXACT_LIMIT) {
             for (int k = 1; k <= 2 * sqrt; k++) options.add(CheckpointSqrtPlanner.segments(start, ctx, fwd, k));
         } else options.add(CheckpointSqrtPlanner.segments(start, ctx, fwd, sqrt));
-        Plan best = null;
-        SimResult bestR = null;
-        for (Plan p : options) {
-            SimResult r = ctx.simulate(p);
-            if (best == null || better(r, bestR, budgetBytes)) {
-                best = p;
-                bestR = r;
-            }
-        }
-        return best;
+        return Fit.best(ctx, options, budgetBytes);
     }
 
     static boolean better(SimResult a, SimResult b, long budget) {

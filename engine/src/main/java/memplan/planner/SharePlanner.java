@@ -27,6 +27,16 @@ public final class SharePlanner implements Planner {
 
     @Override
     public Plan improve(Plan start, long budgetBytes, PlanContext ctx) {
+        // Sharing must never raise the simulated peak (with recomputes, a checkpoint lives longer than its uses say):
+        // fall back to in-place only, then to the plan it started from.
+        long before = ctx.simulate(start).peakBytes();
+        Plan all = share(start, ctx, true);
+        if (ctx.simulate(all).peakBytes() <= before) return all;
+        Plan inPlace = share(start, ctx, false);
+        return ctx.simulate(inPlace).peakBytes() <= before ? inPlace : start;
+    }
+
+    private Plan share(Plan start, PlanContext ctx, boolean coShare) {
         Schedule s = ctx.schedule;
         Decision[] d = start.decisions();
         int n = s.tensorCount();
@@ -82,7 +92,7 @@ public final class SharePlanner implements Planner {
             int fw = ctx.uses.firstWrite(t);
             if (fw < 0 || !reusable(s.tensor(t))) continue;
             if (root[t] != t) continue; // part of an in-place chain: its buffer is the root's
-            boolean mayJoin = d[t] instanceof Decision.Keep;
+            boolean mayJoin = coShare && d[t] instanceof Decision.Keep && !readByRecompute[t];
             if (mayJoin) {
                 List<Integer> list = free.get(s.tensor(t).bytes());
                 int pick = -1;
