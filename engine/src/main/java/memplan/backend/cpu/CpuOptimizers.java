@@ -6,7 +6,7 @@ package memplan.backend.cpu;
  */
 public final class CpuOptimizers {
     public static final float SGD_MOMENTUM = 0.9f;
-    public static final float ADAM_BETA1 = 0.9f, ADAM_BETA2 = 0.999f, ADAM_EPS = 1e-8f;
+    public static final double ADAM_BETA1 = 0.9, ADAM_BETA2 = 0.999, ADAM_EPS = 1e-8;
 
     private CpuOptimizers() {
     }
@@ -42,23 +42,25 @@ public final class CpuOptimizers {
      * Adam (PyTorch torch.optim.Adam, not AMSGrad): g += wd p; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
      * p -= (lr / (1 - b1^t)) m / (sqrt(v) / sqrt(1 - b2^t) + eps).
      */
-    public static void adam(Buf param, Buf grad, Buf expAvg, Buf expAvgSq, double lr, float beta1, float beta2, float eps,
+    public static void adam(Buf param, Buf grad, Buf expAvg, Buf expAvgSq, double lr, double beta1, double beta2, double eps,
                             double weightDecay, int t) {
         if (t < 1) throw new IllegalArgumentException("Adam step t is 1-based, got " + t);
         check(param, grad, expAvg, expAvgSq);
         double bc1 = 1 - Math.pow(beta1, t), bc2 = 1 - Math.pow(beta2, t);
+        // scalars are computed in double and used as floats, as PyTorch passes Python floats to fp32 kernels
         float stepSize = (float) (lr / bc1), bc2Sqrt = (float) Math.sqrt(bc2), wd = (float) weightDecay;
+        float b1 = (float) beta1, b2 = (float) beta2, omb1 = (float) (1 - beta1), omb2 = (float) (1 - beta2), ep = (float) eps;
         float[] p = param.data(), g = grad.data(), m = expAvg.data(), v = expAvgSq.data();
         int po = param.offset(), go = grad.offset(), mo = expAvg.offset(), vo = expAvgSq.offset();
         Par.range(param.numel(), K.GRAIN, (s, e) -> {
             for (int i = s; i < e; i++) {
                 float gi = g[go + i];
                 if (wd != 0f) gi += wd * p[po + i];
-                float mi = beta1 * m[mo + i] + (1 - beta1) * gi;
-                float vi = beta2 * v[vo + i] + (1 - beta2) * gi * gi;
+                float mi = b1 * m[mo + i] + omb1 * gi;
+                float vi = b2 * v[vo + i] + omb2 * gi * gi;
                 m[mo + i] = mi;
                 v[vo + i] = vi;
-                float denom = (float) Math.sqrt(vi) / bc2Sqrt + eps;
+                float denom = (float) Math.sqrt(vi) / bc2Sqrt + ep;
                 p[po + i] -= stepSize * (mi / denom);
             }
         });
