@@ -290,6 +290,22 @@ class CpuForwardTest {
     }
 
     @Test
+    void wrongTensorsAreReportedClearly() {
+        CpuHarness h = new CpuHarness(new Linear(3, true), s(2, 4));
+        Buf wrong = Buf.alloc(s(2, 5), DType.FP32);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> h.kernel.forward(
+                new ForwardArgs(h.node, new Buf[]{wrong}, h.out, h.params, h.aux, null, true, false, 1)));
+        assertTrue(e.getMessage().contains("input 0") && e.getMessage().contains("Linear 'op'"), e.getMessage());
+        Buf half = Buf.alloc(s(2, 4), DType.FP16);
+        e = assertThrows(IllegalArgumentException.class, () -> h.kernel.forward(
+                new ForwardArgs(h.node, new Buf[]{half}, h.out, h.params, h.aux, null, true, false, 1)));
+        assertTrue(e.getMessage().contains("fp32"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> h.kernel.forward(
+                new ForwardArgs(h.node, h.in, h.out, new Buf[]{h.params[0]}, h.aux, null, true, false, 1)));
+        assertTrue(e.getMessage().contains("param"), e.getMessage());
+    }
+
+    @Test
     void everyRegisteredOpHasAKernel() {
         for (String name : OpRegistry.names()) {
             if (name.equals("Input")) continue;
