@@ -40,8 +40,9 @@ public final class Gemm {
         Par.Item tile = t -> {
             int i0 = (t / nt) * MB, j0 = (t % nt) * NB;
             int mc = Math.min(MB, m - i0), nc = Math.min(NB, n - j0);
-            float[] ap = new float[MB * KB];
-            float[] bp = new float[KB * NB];
+            int kmax = Math.min(KB, k);
+            float[] ap = new float[mc * kmax];
+            float[] bp = new float[kmax * nc];
             for (int k0 = 0; k0 < k; k0 += KB) {
                 int kc = Math.min(KB, k - k0);
                 packA(a, aOff, lda, transA, i0, mc, k0, kc, ap);
