@@ -11,6 +11,19 @@ public final class CpuOptimizers {
     private CpuOptimizers() {
     }
 
+    /**
+     * One update as {@link memplan.backend.Backend#optimizerStep} asks: SGD uses states[0] (momentum buffer),
+     * Adam states[0] (exp_avg) and states[1] (exp_avg_sq); t is the 1-based step.
+     */
+    public static void step(memplan.train.Optimizer optimizer, double lr, Buf param, Buf grad, Buf[] states, int t) {
+        if (states == null || states.length < optimizer.statesPerParam)
+            throw new IllegalArgumentException(optimizer + " needs " + optimizer.statesPerParam + " state tensors per parameter");
+        switch (optimizer) {
+            case SGD -> sgd(param, grad, states[0], lr);
+            case ADAM -> adam(param, grad, states[0], states[1], lr, t);
+        }
+    }
+
     /** SGD with momentum 0.9: buf = 0.9 buf + g; p -= lr buf (buf starts at zero, so step 1 gives buf = g). */
     public static void sgd(Buf param, Buf grad, Buf momentum, double lr) {
         sgd(param, grad, momentum, lr, SGD_MOMENTUM, 0.0);
