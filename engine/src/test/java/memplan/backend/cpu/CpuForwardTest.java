@@ -306,6 +306,18 @@ class CpuForwardTest {
     }
 
     @Test
+    void fastTanhAgreesWithMathTanh() {
+        java.util.Random r = new java.util.Random(2);
+        for (int i = 0; i < 100_000; i++) {
+            double x = r.nextGaussian() * (i % 2 == 0 ? 1 : 20);
+            float a = (float) K.tanh(x), b = (float) Math.tanh(x);
+            assertTrue(Math.abs(a - b) <= Math.ulp(b), x + ": " + a + " vs " + b);
+        }
+        assertEquals(1.0, K.tanh(1e6));
+        assertEquals(-1.0, K.tanh(-1e6));
+    }
+
+    @Test
     void everyRegisteredOpHasAKernel() {
         for (String name : OpRegistry.names()) {
             if (name.equals("Input")) continue;
