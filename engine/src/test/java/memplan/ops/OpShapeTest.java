@@ -57,6 +57,9 @@ class OpShapeTest {
         bad(conv(8, 3, 1, 1, 1, 1), List.of(s(3, 8, 8)), "input 0 must have rank 4", "[3x8x8]");
         bad(conv(0, 3, 1, 1, 1, 1), List.of(s(1, 3, 8, 8)), "out must be positive");
         bad(conv(8, 3, 0, 1, 1, 1), List.of(s(1, 3, 8, 8)), "stride must be positive");
+        bad(conv(8, 3, 1, -1, 1, 1), List.of(s(1, 3, 8, 8)), "padding must not be negative, got -1");
+        bad(conv(8, 3, 1, 1, 0, 1), List.of(s(1, 3, 8, 8)), "dilation must be positive, got 0");
+        bad(new AvgPool2d(Pair.of(2), Pair.of(2), Pair.of(-1)), List.of(s(1, 3, 8, 8)), "padding must not be negative");
     }
 
     @Test
