@@ -92,6 +92,8 @@ class ModelJsonErrorTest {
     void unknownAttribute() {
         check(error("\"out\": 3", "\"out\": 3, \"bais\": false"), "layers[2] (fc).bais",
                 "unknown field 'bais' for op Linear (known: out, bias)");
+        // A misspelt required attribute is reported as unknown, not as "missing required field 'out'".
+        check(error("\"out\": 3", "\"ouy\": 3"), "layers[2] (fc).ouy", "unknown field 'ouy' for op Linear (known: out, bias)");
         check(error("\"inputs\": [\"fc\", \"y\"]", "\"inputs\": [\"fc\", \"y\"], \"axis\": 1"), "layers[3] (loss).axis",
                 "unknown field 'axis' for op CrossEntropy (known: classAxis)");
         check(error("{\"name\": \"x\", \"op\": \"Input\", \"shape\": [\"N\", 4]}",
