@@ -52,7 +52,7 @@ public record ConstElementwise(String fn, List<Integer> shape, double value, boo
     @Override
     public List<Shape> inferShapes(List<Shape> in) {
         for (int d : shape) if (d <= 0) throw new ShapeException("ConstElementwise: constant shape " + shape + " must be positive");
-        return List.of(Broadcast.shape("ConstElementwise(" + fn + ")", in.get(0), constShape()));
+        return List.of(Broadcast.shape("ConstElementwise", in.get(0), constShape()));
     }
 
     @Override
@@ -75,12 +75,6 @@ public record ConstElementwise(String fn, List<Integer> shape, double value, boo
             default -> reversed ? BackwardNeeds.outputs(0) : BackwardNeeds.inputs(0);
         };
         return isScalar() || fn.equals("add") || fn.equals("sub") ? n : n.withParams();
-    }
-
-    /** Adding or subtracting a constant of x's own shape (or smaller) needs nothing of x in backward. */
-    @Override
-    public boolean mayRunInPlace() {
-        return (fn.equals("add") || fn.equals("sub") || fn.equals("mul") && !(trainable && !isScalar())) && !reversed;
     }
 
     @Override
