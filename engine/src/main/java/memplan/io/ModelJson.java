@@ -1,7 +1,9 @@
 package memplan.io;
 
 import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -28,7 +30,10 @@ import java.util.Set;
 public final class ModelJson {
     public static final String FORMAT = "memplan-model";
     public static final int VERSION = 1;
-    private static final ObjectMapper MAPPER = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    private static final ObjectMapper MAPPER = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
+            // Text after the model and a field given twice (the last one would silently win) are errors.
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
     private static final ObjectMapper COMPACT = new ObjectMapper();
     private static final Set<String> LAYER_KEYS = Set.of("name", "op", "inputs", "tie");
 
@@ -55,7 +60,8 @@ public final class ModelJson {
         } catch (JsonProcessingException e) {
             JsonLocation l = e.getLocation();
             String where = l == null ? null : "line " + l.getLineNr() + ", column " + l.getColumnNr();
-            throw new ModelFormatException(source, where, "invalid JSON: " + e.getOriginalMessage(), null);
+            String why = e.getOriginalMessage().startsWith("Trailing token") ? "text after the end of the model" : e.getOriginalMessage();
+            throw new ModelFormatException(source, where, "invalid JSON: " + why, null);
         }
         if (root == null || !root.isObject()) throw new ModelFormatException(source, "$", "expected a JSON object", null);
         String format = root.path("format").asText(FORMAT);

@@ -58,6 +58,23 @@ class ModelJsonErrorTest {
     }
 
     @Test
+    void trailingTextAndDuplicateKeysAreErrors() {
+        ModelFormatException trailing = error(GOOD + "\n{\"name\": \"extra\"}\n");
+        assertTrue(trailing.location().startsWith("line 8, column "), trailing.getMessage());
+        assertEquals("invalid JSON: text after the end of the model", trailing.reason());
+        ModelFormatException dup = error("{\"name\": \"fc\", ", "{\"name\": \"fc\", \"name\": \"fc2\", ");
+        assertTrue(dup.location().startsWith("line 4, column "), dup.getMessage());
+        assertTrue(dup.reason().contains("Duplicate field 'name'"), dup.reason());
+    }
+
+    @Test
+    void aLayerNameMayContainAColon() {
+        // "a:1" is first looked up as a layer name, then as output 1 of layer "a".
+        String text = GOOD.replace("\"name\": \"fc\"", "\"name\": \"fc:1\"").replace("[\"fc\", \"y\"]", "[\"fc:1\", \"y\"]");
+        assertEquals("fc:1", ModelJson.parse(text, "colon.json").layers().get(2).name());
+    }
+
+    @Test
     void unknownOpListsTheKnownOps() {
         ModelFormatException e = error("\"op\": \"Linear\"", "\"op\": \"Lineer\"");
         assertEquals("layers[2] (fc).op", e.location());
