@@ -147,6 +147,16 @@ class ProfileCommandTest {
     }
 
     @Test
+    void modelsListsTheSamplesAndHelpWorks() {
+        Result r = run("models");
+        assertEquals(0, r.code());
+        assertEquals(SampleModels.names(), r.out().lines().toList());
+        Result help = run("profile", "--help");
+        assertEquals(0, help.code());
+        assertTrue(help.out().startsWith("Usage: memplan profile"), help.out());
+    }
+
+    @Test
     void unknownModel() {
         assertOneErrorLine(run("profile", "resnet51"), "'resnet51' is neither a file nor a bundled model", "resnet50");
     }
