@@ -156,6 +156,11 @@ public final class Graph {
                 Ref r = Ref.parse(l.inputs().get(k), index.keySet());
                 inIds[k] = outputsOf.get(r.layer)[r.output];
                 inShapes.add(values.get(inIds[k]).shape());
+                Value in = values.get(inIds[k]);
+                if (op.integerInput(k) && in.dtype().floating)
+                    throw new GraphException(src, where + ".inputs[" + k + "]", op.type() + ": input " + k
+                            + " must be an integer tensor (int64 or int32), got " + in.dtype().jsonName() + " from '" + in.name()
+                            + "'; give its Input \"dtype\": \"int64\"");
             }
             List<Shape> outShapes;
             List<ParamSpec> params;

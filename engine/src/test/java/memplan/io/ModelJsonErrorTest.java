@@ -159,6 +159,17 @@ class ModelJsonErrorTest {
     }
 
     @Test
+    void indicesAndClassTargetsMustBeIntegers() {
+        check(error("\"shape\": [\"N\"], \"dtype\": \"int64\"", "\"shape\": [\"N\"]"), "layers[3] (loss).inputs[1]",
+                "CrossEntropy: input 1 must be an integer tensor (int64 or int32), got fp32 from 'y'; give its Input \"dtype\": \"int64\"");
+        String emb = GOOD.replace("{\"name\": \"fc\", \"op\": \"Linear\", \"inputs\": [\"x\"], \"out\": 3}",
+                "{\"name\": \"e\", \"op\": \"Embedding\", \"inputs\": [\"x\"], \"num\": 10, \"dim\": 3}, {\"name\": \"fc\", \"op\": \"Flatten\", \"inputs\": [\"e\"]}");
+        check(error(emb), "layers[2] (e).inputs[0]",
+                "Embedding: input 0 must be an integer tensor (int64 or int32), got fp32 from 'x'; give its Input \"dtype\": \"int64\"");
+        ModelJson.parse(emb.replace("\"shape\": [\"N\", 4]}", "\"shape\": [\"N\", 4], \"dtype\": \"int32\"}"), "ok.json");
+    }
+
+    @Test
     void tieErrors() {
         String base = GOOD.replace("\"out\": 3}", "\"out\": 3},\n  {\"name\": \"fc2\", \"op\": \"Linear\", \"inputs\": [\"fc\"], \"out\": 3, \"tie\": TIE}")
                 .replace("[\"fc\", \"y\"]", "[\"fc2\", \"y\"]");
