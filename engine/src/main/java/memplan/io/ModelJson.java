@@ -64,14 +64,17 @@ public final class ModelJson {
             throw new ModelFormatException(source, where, "invalid JSON: " + why, null);
         }
         if (root == null || !root.isObject()) throw new ModelFormatException(source, "$", "expected a JSON object", null);
-        String format = root.path("format").asText(FORMAT);
+        String format = text(root, "format", FORMAT, source);
         if (!FORMAT.equals(format))
             throw new ModelFormatException(source, "$.format", "expected \"" + FORMAT + "\", got \"" + format + "\"", null);
-        int version = root.path("version").asInt(VERSION);
+        JsonNode v = root.get("version");
+        if (v != null && !v.isNull() && (!v.isIntegralNumber() || !v.canConvertToInt()))
+            throw new ModelFormatException(source, "$.version", "'version' must be an integer, got " + v, null);
+        int version = v == null || v.isNull() ? VERSION : v.intValue();
         if (version != VERSION)
             throw new ModelFormatException(source, "$.version", "unsupported version " + version + " (this MemPlan reads version " + VERSION + ")", null);
-        String name = root.path("name").asText("model");
-        String description = root.path("description").asText("");
+        String name = text(root, "name", "model", source);
+        String description = text(root, "description", "", source);
         Map<String, Integer> dims = new LinkedHashMap<>();
         JsonNode d = root.get("dims");
         if (d != null) {
@@ -123,6 +126,14 @@ public final class ModelJson {
         ModelDef model = new ModelDef(name, description, dims, layers, source);
         Graph.instantiate(model, 1, DType.FP32); // reports dangling inputs, cycles and shape errors now, not at profile time
         return model;
+    }
+
+    /** A top-level string field, or its default when absent; any other JSON type is an error (was silently "" or the default). */
+    private static String text(JsonNode root, String field, String dflt, String source) {
+        JsonNode n = root.get(field);
+        if (n == null || n.isNull()) return dflt;
+        if (!n.isTextual()) throw new ModelFormatException(source, "$." + field, "'" + field + "' must be a string, got " + n, null);
+        return n.textValue();
     }
 
     /** A misspelt attribute would silently take its default; say so instead. */

@@ -106,6 +106,16 @@ class ModelJsonErrorTest {
     }
 
     @Test
+    void topLevelFieldTypes() {
+        check(error("\"version\": 1", "\"version\": \"one\""), "$.version", "'version' must be an integer, got \"one\"");
+        check(error("\"version\": 1", "\"version\": 1.5"), "$.version", "'version' must be an integer, got 1.5");
+        check(error("\"version\": 1", "\"version\": 2"), "$.version", "unsupported version 2 (this MemPlan reads version 1)");
+        check(error("\"name\": \"t\"", "\"name\": {\"a\": 1}"), "$.name", "'name' must be a string, got {\"a\":1}");
+        check(error("\"name\": \"t\"", "\"name\": \"t\", \"description\": 7"), "$.description", "'description' must be a string, got 7");
+        check(error("\"format\": \"memplan-model\"", "\"format\": \"onnx\""), "$.format", "expected \"memplan-model\", got \"onnx\"");
+    }
+
+    @Test
     void unknownAttribute() {
         check(error("\"out\": 3", "\"out\": 3, \"bais\": false"), "layers[2] (fc).bais",
                 "unknown field 'bais' for op Linear (known: out, bias)");
