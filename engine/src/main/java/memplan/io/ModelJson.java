@@ -81,6 +81,8 @@ public final class ModelJson {
             if (!d.isObject()) throw new ModelFormatException(source, "$.dims", "'dims' must be an object of symbol: size", null);
             for (Iterator<Map.Entry<String, JsonNode>> it = d.fields(); it.hasNext(); ) {
                 var e = it.next();
+                if (e.getKey().equals(ModelDef.BATCH))
+                    throw new ModelFormatException(source, "$.dims.N", "N is the batch size, set when profiling (--batch); it has no default in the model", null);
                 if (!e.getValue().isIntegralNumber() || !e.getValue().canConvertToInt() || e.getValue().intValue() <= 0)
                     throw new ModelFormatException(source, "$.dims." + e.getKey(), "must be a positive integer, got " + e.getValue(), null);
                 dims.put(e.getKey(), e.getValue().intValue());

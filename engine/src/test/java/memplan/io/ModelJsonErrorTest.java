@@ -102,6 +102,8 @@ class ModelJsonErrorTest {
                 "unknown dtype 'int65' (use float, fp32, fp16, bf16, int64, int32)");
         check(error("\"layers\": [", "\"dims\": {\"T\": 0}, \"layers\": ["), "$.dims.T", "must be a positive integer, got 0");
         check(error("\"layers\": [", "\"dims\": {\"T\": 2.5}, \"layers\": ["), "$.dims.T", "must be a positive integer, got 2.5");
+        check(error("\"layers\": [", "\"dims\": {\"N\": 8}, \"layers\": ["), "$.dims.N",
+                "N is the batch size, set when profiling (--batch); it has no default in the model");
         check(error("\"layers\": [", "\"dims\": {\"T\": \"8\"}, \"layers\": ["), "$.dims.T", "must be a positive integer, got \"8\"");
     }
 
