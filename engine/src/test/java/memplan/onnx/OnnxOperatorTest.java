@@ -378,6 +378,57 @@ class OnnxOperatorTest {
     }
 
     @Test
+    void moreConvolutionVariants() throws Exception {
+        var dw = image(13, 8, 9, 9);
+        String y = dw.node("Conv", List.of("x", dw.weight("w", 8, 1, 3, 3)), i("group", 8), is("dilations", 2, 2), is("pads", 2, 2, 2, 2));
+        ModelDef m = dw.output(y).load(dir);
+        shape(m, 8, 9, 9);
+        assertEquals(72, params(m));
+        var ct = image(13, 4, 5, 5);
+        String yc = ct.node("ConvTranspose", List.of("x", ct.weight("w", 4, 3, 3, 3)), is("strides", 2, 2), is("output_shape", 10, 10));
+        shape(ct.output(yc).load(dir), 3, 10, 10);
+        var cs = image(13, 4, 5, 5);
+        String ys = cs.node("ConvTranspose", List.of("x", cs.weight("w", 4, 3, 3, 3)), is("strides", 2, 2), s("auto_pad", "SAME_UPPER"));
+        shape(cs.output(ys).load(dir), 3, 10, 10);
+        var sl = image(13, 3, 8, 8);
+        String yl = sl.node("Conv", List.of("x", sl.weight("w", 4, 3, 3, 3)), s("auto_pad", "SAME_LOWER"), is("strides", 2, 2));
+        shape(sl.output(yl).load(dir), 4, 4, 4);
+    }
+
+    @Test
+    void gemmVariants() throws Exception {
+        var b = new OnnxGraphBuilder(13).input("a", FLOAT, "N", 16).input("w", FLOAT, 16, 10);
+        // "w" has no batch axis: name the batch symbol so its fixed axis 0 stays fixed
+        ModelDef m = b.output(b.node("Gemm", List.of("a", "w", b.weight("c", 1, 10)))).load(dir, OnnxOptions.defaults().withBatchSymbol("N"));
+        shape(m, 10);
+        assertEquals(1, count(m, "MatMul"));
+        assertEquals(10, params(m)); // the added C
+        var c = new OnnxGraphBuilder(13).input("a", FLOAT, "N", 16);
+        ModelDef mc = c.output(c.node("Gemm", List.of("a", c.weight("w", 10, 16), c.weight("c", 1, 10)), i("transB", 1), f("alpha", 0.5))).load(dir);
+        shape(mc, 10);
+        assertEquals(170, params(mc));
+    }
+
+    @Test
+    void clipWithOnlyAMaxAndResizeAtLaterOpsets() throws Exception {
+        var b = new OnnxGraphBuilder(13).input("x", FLOAT, "N", 6);
+        ModelDef m = b.output(b.node("Clip", List.of("x", "", b.scalar(6)))).load(dir, OnnxOptions.defaults().withLoss(OnnxOptions.Loss.MSE));
+        assertEquals(new memplan.ops.Clip(Double.NEGATIVE_INFINITY, 6), m.layers().get(1).op());
+        var r = new OnnxGraphBuilder(13).input("x", FLOAT, "N", 6);
+        ModelDef relu = r.output(r.node("Clip", List.of("x", r.scalar(0)))).load(dir, OnnxOptions.defaults().withLoss(OnnxOptions.Loss.MSE));
+        assertEquals(new memplan.ops.ReLU(), relu.layers().get(1).op());
+        for (int opset : new int[]{18, 19, 21}) {
+            var z = image(opset, 4, 5, 6);
+            String y = z.node("Resize", List.of("x", "", z.floats(new float[]{1, 1, 3, 3}, 4)), s("mode", "linear"), s("coordinate_transformation_mode", "half_pixel"));
+            shape(z.output(y).load(dir), 4, 15, 18);
+        }
+        var bad = image(13, 4, 5, 6);
+        String y = bad.node("Resize", List.of("x", "", bad.floats(new float[]{1, 1, 1.5f, 1.5f}, 4)));
+        var e = assertThrows(memplan.io.ModelFormatException.class, () -> bad.output(y).load(dir));
+        assertTrue(e.reason().contains("Resize (non-integer or unequal scale) x1"), e.reason());
+    }
+
+    @Test
     void lossChoice() throws Exception {
         var b = new OnnxGraphBuilder(13).input("x", FLOAT, "N", 16);
         ModelDef ce = b.output(b.node("Relu", List.of("x"))).load(dir);
