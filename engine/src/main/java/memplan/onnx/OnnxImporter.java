@@ -41,7 +41,10 @@ import java.util.Set;
  * initializer) and why.
  */
 public final class OnnxImporter {
-    /** Opsets whose operator versions the importer knows (older and newer ones are read on a best-effort basis). */
+    /**
+     * Opsets whose operator versions the importer knows (attribute-versus-input changes are handled per opset);
+     * older and newer ones are read on a best-effort basis.
+     */
     public static final int MIN_OPSET = 11, MAX_OPSET = 21;
 
     private OnnxImporter() {

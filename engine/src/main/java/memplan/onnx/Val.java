@@ -96,10 +96,5 @@ final class Val {
             }
             return lanes == null ? null : lanes[lane];
         }
-
-        /** The same tensor seen with another shape (a Reshape or Transpose of a weight): values dropped unless given. */
-        Const reshaped(int[] newShape, Arr[] newLanes) {
-            return new Const(newShape, newLanes, null, floating, initializer, constantNode);
-        }
     }
 }
