@@ -72,6 +72,15 @@ class OnnxCliTest {
     }
 
     @Test
+    void planAndSimulateAcceptOnnx() throws Exception {
+        Path f = cnn(false);
+        Result plan = run("plan", f.toString(), "--batch", "8", "--planner", "checkpoint-sqrt", "--json");
+        assertEquals(0, plan.code(), plan.err());
+        Result sim = run("simulate", f.toString(), "--batch", "8");
+        assertEquals(0, sim.code(), sim.err());
+    }
+
+    @Test
     void badFileIsOneErrorLine() throws Exception {
         Path f = Files.writeString(dir.resolve("junk.onnx"), "not a model");
         Result r = run("import", f.toString());
