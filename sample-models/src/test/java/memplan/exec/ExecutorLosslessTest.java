@@ -80,19 +80,31 @@ class ExecutorLosslessTest {
         }
     }
 
-    @Test
-    void inPlaceReluSharesItsInputAndKeepsResults() {
-        Schedule s = schedule("tiny-cnn");
+    @ParameterizedTest
+    @ValueSource(strings = {"tiny-mlp", "tiny-cnn", "tiny-lstm", "tiny-transformer"})
+    void inPlaceOpsAndGradientsKeepResults(String model) {
+        Schedule s = schedule(model);
         Plan p = Plan.baseline(s);
         Graph g = s.graph();
-        for (Node n : g.nodes())
-            if (n.op() instanceof ReLU) {
-                int out = s.tensorOfValue(n.outputs()[0]), in = s.tensorOfValue(n.inputs()[0]);
-                Plan q = p.with(out, new Decision.Share(in));
-                if (PlanValidator.problems(q).isEmpty()) p = q;
+        int forward = 0, backward = 0;
+        for (Node n : g.nodes()) {
+            if (!n.op().mayRunInPlace()) continue;
+            int out = s.tensorOfValue(n.outputs()[0]), in = s.tensorOfValue(n.inputs()[0]);
+            Plan q = p.with(out, new Decision.Share(in));
+            if (PlanValidator.problems(q).isEmpty()) {
+                p = q;
+                forward++;
             }
-        assertTrue(p.changedCount() > 0, "some ReLU can run in place");
-        assertEquals(run(Plan.baseline(s)).weightsSha256(), run(p).weightsSha256());
+            int gIn = s.gradOfValue(g.storageOf(n.inputs()[0])), gOut = s.gradOfValue(g.storageOf(n.outputs()[0]));
+            if (gIn < 0 || gOut < 0) continue;
+            q = p.with(gIn, new Decision.Share(gOut));
+            if (PlanValidator.problems(q).isEmpty()) {
+                p = q;
+                backward++;
+            }
+        }
+        assertTrue(forward + backward > 0, model + ": some op can run in place");
+        assertEquals(run(Plan.baseline(s)).weightsSha256(), run(p).weightsSha256(), forward + " forward, " + backward + " backward in place");
     }
 
     @Test
