@@ -759,16 +759,17 @@ final class CudaOps {
 
     // ------------------------------------------------------------------ optimizers and codecs
 
-    /** SGD momentum 0.9, Adam (0.9, 0.999, 1e-8): the hyper-parameters of the CPU backend (PyTorch's defaults). */
+    /** SGD momentum 0.9, Adam (0.9, 0.999, 1e-8): the hyper-parameters and scalar rounding of the CPU backend. */
     void optimizerStep(Optimizer optimizer, double learningRate, long param, long grad, long[] states, long numel, int t) {
         switch (optimizer) {
             case SGD -> be.elementwise(SGD_STEP, numel, p(param), p(grad), p(states[0]), numel, (float) learningRate,
                     CpuOptimizers.SGD_MOMENTUM);
             case ADAM -> {
-                double bc1 = 1 - Math.pow(CpuOptimizers.ADAM_BETA1, t), bc2 = 1 - Math.pow(CpuOptimizers.ADAM_BETA2, t);
-                be.elementwise(ADAM_STEP, numel, p(param), p(grad), p(states[0]), p(states[1]), numel, (float) learningRate,
-                        CpuOptimizers.ADAM_BETA1, CpuOptimizers.ADAM_BETA2, CpuOptimizers.ADAM_EPS, (float) bc1,
-                        (float) Math.sqrt(bc2));
+                double b1 = CpuOptimizers.ADAM_BETA1, b2 = CpuOptimizers.ADAM_BETA2;
+                double bc1 = 1 - Math.pow(b1, t), bc2 = 1 - Math.pow(b2, t);
+                be.elementwise(ADAM_STEP, numel, p(param), p(grad), p(states[0]), p(states[1]), numel,
+                        (float) (learningRate / bc1), (float) b1, (float) b2, (float) (1 - b1), (float) (1 - b2),
+                        (float) CpuOptimizers.ADAM_EPS, (float) Math.sqrt(bc2));
             }
         }
     }

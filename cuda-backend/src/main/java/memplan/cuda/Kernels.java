@@ -106,7 +106,7 @@ public final class Kernels {
 
     // optim.cu
     public static final Spec SGD_STEP = k("optim", "sgd_step", "ppplff");
-    public static final Spec ADAM_STEP = k("optim", "adam_step", "pppplffffff");
+    public static final Spec ADAM_STEP = k("optim", "adam_step", "pppplfffffff");
 
     // codec.cu
     public static final Spec MASK_ENC = k("codec", "mask_enc", "ppl");

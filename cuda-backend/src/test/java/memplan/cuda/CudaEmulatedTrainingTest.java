@@ -1,0 +1,94 @@
+package memplan.cuda;
+
+import memplan.backend.Codec;
+import memplan.backend.cpu.CpuBackend;
+import memplan.exec.Executor;
+import memplan.exec.IterationResult;
+import memplan.exec.ProgressListener;
+import memplan.exec.RunConfig;
+import memplan.exec.RunResult;
+import memplan.graph.Graph;
+import memplan.ir.DType;
+import memplan.plan.Decision;
+import memplan.plan.Plan;
+import memplan.plan.PlanValidator;
+import memplan.plan.TensorUses;
+import memplan.samples.SampleModels;
+import memplan.sim.DeviceModel;
+import memplan.train.Optimizer;
+import memplan.train.Schedule;
+import memplan.train.TensorInfo;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * Whole training iterations through the real Executor on the emulated CUDA kernels (see CudaEmulatedOpsTest): the
+ * losses follow the CPU backend's, and lossless plans (swap, recompute, 1-bit masks, sparse) leave the weights
+ * bit-identical to the baseline plan on the same backend, as on the CPU. tiny-transformer (attention is slow to
+ * emulate) runs with -Dmemplan.emu.full=true.
+ */
+class CudaEmulatedTrainingTest {
+    private static final DeviceModel DEV = DeviceModel.preset("cpu");
+    private static String unavailable;
+
+    @BeforeAll
+    static void build() throws Exception {
+        unavailable = EmuBackend.load(Path.of("").toAbsolutePath());
+    }
+
+    private static Schedule schedule(String model) {
+        return memplan.train.TrainingGraph.derive(Graph.instantiate(SampleModels.load(model), 4, DType.FP32), Optimizer.ADAM);
+    }
+
+    private static RunResult run(Plan p, memplan.backend.Backend b) {
+        RunResult r = new Executor(p, DEV).run(b, new RunConfig(3, 0.01, 7), ProgressListener.NONE, () -> false);
+        for (IterationResult it : r.iterations()) assertEquals(it.predictedPeakBytes(), it.measuredPeakBytes(), "measured peak = predicted");
+        return r;
+    }
+
+    private static Plan everywhere(Schedule s, java.util.function.IntFunction<Decision> d) {
+        Plan p = Plan.baseline(s);
+        TensorUses u = TensorUses.of(s);
+        for (TensorInfo t : s.tensors()) {
+            Decision dec = d.apply(t.id());
+            if (dec == null) continue;
+            Plan q = p.with(t.id(), dec);
+            if (PlanValidator.problems(q, u).isEmpty()) p = q;
+        }
+        return p;
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"tiny-mlp", "tiny-cnn", "tiny-lstm", "tiny-transformer"})
+    void trainsLikeTheCpuBackendAndLosslessPlansKeepTheWeights(String model) {
+        assumeTrue(Boolean.parseBoolean(System.getProperty("memplan.emu", "true")), "memplan.emu=false");
+        assumeTrue(unavailable == null, () -> unavailable);
+        assumeTrue(!model.equals("tiny-transformer") || Boolean.getBoolean("memplan.emu.full"),
+                "tiny-transformer takes ~2.5 min on the emulator: run with -Dmemplan.emu.full=true");
+        Schedule s = schedule(model);
+        RunResult cpu;
+        try (CpuBackend b = new CpuBackend(1L << 30)) {
+            cpu = run(Plan.baseline(s), b);
+        }
+        try (EmuBackend b = new EmuBackend()) {
+            RunResult base = run(Plan.baseline(s), b);
+            for (int i = 0; i < base.iterations().size(); i++) {
+                float a = cpu.iterations().get(i).loss(), g = base.iterations().get(i).loss();
+                assertTrue(Math.abs(a - g) <= 1e-3 * Math.max(1, Math.abs(a)), model + " iteration " + (i + 1) + ": cpu loss " + a + ", cuda " + g);
+            }
+            for (Plan p : List.of(everywhere(s, t -> Decision.Swap.auto()), everywhere(s, t -> Decision.RECOMPUTE),
+                    everywhere(s, t -> new Decision.Compress(Codec.MASK_1BIT, 0, false)),
+                    everywhere(s, t -> new Decision.Compress(Codec.SPARSE, 1.0, true)))) {
+                assertEquals(base.weightsSha256(), run(p, b).weightsSha256(), model + " with " + p.changedCount() + " changed tensors");
+            }
+        }
+    }
+}
