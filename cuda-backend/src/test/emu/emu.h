@@ -10,6 +10,7 @@
 #include <cstring>
 #include <cstdint>
 #include <algorithm>
+#include <setjmp.h>
 #include <ucontext.h>
 #include <functional>
 #include <memory>
@@ -42,13 +43,16 @@ struct Bar {
     unsigned gen = 0;
 };
 
+// A fiber starts once with setcontext (its own stack) and is then switched with _setjmp/_longjmp, which, unlike
+// swapcontext, makes no system call.
 struct Fiber {
     ucontext_t ctx;
+    jmp_buf jb;
     std::vector<char> stack;
-    bool done = false;
+    bool done = false, started = false;
 };
 
-inline ucontext_t g_sched;
+inline jmp_buf g_sched_jb;
 inline std::vector<Fiber> g_fibers;
 inline int g_cur = 0;
 inline Bar g_bar;
@@ -58,7 +62,9 @@ inline void** g_args = nullptr;
 
 inline int linear_tid() { return (int)(t_tid.x + t_tid.y * g_block.x + t_tid.z * g_block.x * g_block.y); }
 
-inline void yield() { swapcontext(&g_fibers[g_cur].ctx, &g_sched); }
+inline void yield() {
+    if (!_setjmp(g_fibers[g_cur].jb)) _longjmp(g_sched_jb, 1);
+}
 
 inline void bar_wait(Bar& b) {
     unsigned g = b.gen;
@@ -130,7 +136,8 @@ inline void fiber_main() {
     bar_drop(g_warp_bars[i / 32]);
     bar_drop(g_bar);
     g_fibers[i].done = true;
-}   // returns to g_sched through uc_link
+    _longjmp(g_sched_jb, 1);   // never returns: the next block makes a fresh context
+}
 
 // Runs a kernel over the grid, each block's threads as fibers.
 inline void launch(const Thunk& f, dim3 grid, dim3 block, size_t smem, void** args) {
@@ -153,10 +160,11 @@ inline void launch(const Thunk& f, dim3 grid, dim3 block, size_t smem, void** ar
         for (int t = 0; t < n; t++) {
             Fiber& fb = g_fibers[t];
             fb.done = false;
+            fb.started = false;
             getcontext(&fb.ctx);
             fb.ctx.uc_stack.ss_sp = fb.stack.data();
             fb.ctx.uc_stack.ss_size = fb.stack.size();
-            fb.ctx.uc_link = &g_sched;
+            fb.ctx.uc_link = nullptr;
             makecontext(&fb.ctx, fiber_main, 0);
         }
         int live = n;
@@ -165,7 +173,14 @@ inline void launch(const Thunk& f, dim3 grid, dim3 block, size_t smem, void** ar
                 if (g_fibers[t].done) continue;
                 g_cur = t;
                 t_tid = unflatten(t, block);
-                swapcontext(&g_sched, &g_fibers[t].ctx);
+                if (!_setjmp(g_sched_jb)) {
+                    Fiber& fb = g_fibers[t];
+                    if (!fb.started) {
+                        fb.started = true;
+                        setcontext(&fb.ctx);
+                    }
+                    _longjmp(fb.jb, 1);
+                }
                 if (g_fibers[t].done) live--;
             }
     }

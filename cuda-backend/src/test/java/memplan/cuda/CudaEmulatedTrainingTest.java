@@ -32,8 +32,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 /**
  * Whole training iterations through the real Executor on the emulated CUDA kernels (see CudaEmulatedOpsTest): the
  * losses follow the CPU backend's, and lossless plans (swap, recompute, 1-bit masks, sparse) leave the weights
- * bit-identical to the baseline plan on the same backend, as on the CPU. tiny-transformer (attention is slow to
- * emulate) runs with -Dmemplan.emu.full=true.
+ * bit-identical to the baseline plan on the same backend, as on the CPU.
  */
 class CudaEmulatedTrainingTest {
     private static final DeviceModel DEV = DeviceModel.preset("cpu");
@@ -71,8 +70,6 @@ class CudaEmulatedTrainingTest {
     void trainsLikeTheCpuBackendAndLosslessPlansKeepTheWeights(String model) {
         assumeTrue(Boolean.parseBoolean(System.getProperty("memplan.emu", "true")), "memplan.emu=false");
         assumeTrue(unavailable == null, () -> unavailable);
-        assumeTrue(!model.equals("tiny-transformer") || Boolean.getBoolean("memplan.emu.full"),
-                "tiny-transformer takes ~2.5 min on the emulator: run with -Dmemplan.emu.full=true");
         Schedule s = schedule(model);
         RunResult cpu;
         try (CpuBackend b = new CpuBackend(1L << 30)) {

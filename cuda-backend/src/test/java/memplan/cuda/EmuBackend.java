@@ -55,7 +55,7 @@ final class EmuBackend extends KernelHost implements Backend {
             }
         if (!Files.exists(lib) || Files.getLastModifiedTime(lib).toMillis() < newest) {
             String javaHome = System.getProperty("java.home");
-            List<String> cmd = List.of("g++", "-std=c++20", "-O1", "-shared", "-fPIC", "-pthread", "-w",
+            List<String> cmd = List.of("g++", "-std=c++20", "-O1", "-U_FORTIFY_SOURCE", "-shared", "-fPIC", "-pthread", "-w",
                     "-I" + emu, "-I" + src, "-I" + out, "-I" + javaHome + "/include", "-I" + javaHome + "/include/linux",
                     "-DKERNELS_INC=\"kernels.inc\"", emu.resolve("emu_jni.cpp").toString(), "-o", lib.toString());
             Process p;
