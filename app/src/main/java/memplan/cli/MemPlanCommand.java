@@ -24,6 +24,12 @@ public final class MemPlanCommand implements Runnable {
     /** Builds the command line with MemPlan's error handling: user errors print one line, never a stack trace. */
     public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new MemPlanCommand());
+        // A bad option value or an unknown option: one line, not picocli's default of the message plus the usage text.
+        cl.setParameterExceptionHandler((ex, args) -> {
+            CommandLine cmd = ex.getCommandLine();
+            cmd.getErr().println("error: " + ex.getMessage() + " (see '" + cmd.getCommandSpec().qualifiedName() + " --help')");
+            return 2;
+        });
         cl.setExecutionExceptionHandler((ex, cmd, parseResult) -> {
             PrintWriter err = cmd.getErr();
             if (isUserError(ex)) {
