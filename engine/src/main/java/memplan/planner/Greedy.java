@@ -40,6 +40,7 @@ final class Greedy {
         }
     }
 
+    static final int PRUNE_LIMIT = 48;
     private final PlanContext ctx;
     private final Schedule s;
     private final EnumSet<Kind> kinds;
@@ -61,7 +62,7 @@ final class Greedy {
         SimResult r = ctx.simulate(cur);
         Plan best = cur;
         SimResult bestR = r;
-        List<Action> lastRound = List.of();
+        List<Action> lastRound = new ArrayList<>(); // every action applied, for pruning
         for (int round = 0; round < 400; round++) {
             if (budget > Planner.MIN_PEAK && r.peakBytes() <= budget) break;
             load(cur);
@@ -99,7 +100,7 @@ final class Greedy {
             if (next.equals(cur)) break;
             cur = next;
             r = ctx.simulate(cur);
-            lastRound = applied;
+            lastRound.addAll(applied);
             if (better(r, bestR, budget)) {
                 best = cur;
                 bestR = r;
@@ -119,13 +120,16 @@ final class Greedy {
         return a.iterationSeconds() < b.iterationSeconds();
     }
 
-    /** Undo the dearest actions of the last round while the plan still fits (a few simulations at most). */
+    /**
+     * Undo actions, dearest per byte first, while the plan still fits and gets no slower: later rounds often make
+     * earlier actions unnecessary. At most {@value #PRUNE_LIMIT} simulations.
+     */
     private Plan prune(Plan best, SimResult bestR, List<Action> lastRound, long budget, String name) {
         List<Action> order = new ArrayList<>(lastRound);
-        order.sort(Comparator.comparingDouble(Action::cost).reversed());
+        order.sort(Comparator.comparingDouble(Action::price).reversed());
         int tries = 0;
         for (Action a : order) {
-            if (a.cost() <= 0 || tries++ >= 6) continue;
+            if (a.cost() <= 0 || tries++ >= PRUNE_LIMIT) continue;
             Decision[] dd = best.decisions();
             boolean same = true;
             for (int k = 0; k < a.tensors().length; k++) {
