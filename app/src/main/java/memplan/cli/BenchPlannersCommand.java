@@ -31,7 +31,7 @@ import java.util.concurrent.Callable;
 
 /** `memplan bench planners`: every planner over the zoo at 100%, 70%, 50% and 30% of the baseline peak. */
 @Command(name = "planners", mixinStandardHelpOptions = true,
-        description = "For each model and budgets of 100%, 70%, 50% and 30% of the baseline peak: every planner's achieved peak, predicted overhead and solve time.")
+        description = "For each model and budgets of 100%%, 70%%, 50%% and 30%% of the baseline peak: every planner's achieved peak, predicted overhead and solve time.")
 public final class BenchPlannersCommand implements Callable<Integer> {
     @Option(names = "--models", split = ",", description = "Models (default: every bundled model but the tiny ones).")
     List<String> models;
