@@ -48,7 +48,7 @@ class SharePlannerTest extends PlannerContractTest {
 
     @Test
     void sharingAfterRecomputeNeverRaisesThePeakAndStillShares() {
-        Schedule s = Zoo.schedule("resnet18", 4);
+        Schedule s = Zoo.schedule("resnet18", 32);
         long budget = Math.round(0.75 * Zoo.baselinePeak(s));
         Plan rec = Planners.named("recompute-optimal").plan(s, budget, Zoo.H100);
         Plan both = Planners.named("recompute-optimal+share").plan(s, budget, Zoo.H100);
