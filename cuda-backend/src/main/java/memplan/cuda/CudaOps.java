@@ -691,6 +691,7 @@ final class CudaOps {
         Shape q = node.inShapes().get(0), k = node.inShapes().get(1);
         int n = q.dim(0), tq = q.dim(1), d = q.dim(2), tk = k.dim(1), h = a.heads(), dh = d / h;
         checkHeadDim(node, dh);
+        checkGrid(node, n * h);
         int tile = Math.max(1, Math.min(64, SMEM_BYTES / (8 * dh)));
         be.launch(ATTN_FWD, (tq + ATT_WARPS - 1) / ATT_WARPS, n * h, 1, 32 * ATT_WARPS, 1, 1, 2 * tile * dh * 4,
                 p(b.in()[0]), p(b.in()[1]), p(b.in()[2]), p(b.out()[0]), p(need(aux(b, 0), node, "aux lse")), tq, tk, d, h,
@@ -701,6 +702,7 @@ final class CudaOps {
         Shape q = node.inShapes().get(0), k = node.inShapes().get(1);
         int n = q.dim(0), tq = q.dim(1), d = q.dim(2), tk = k.dim(1), h = a.heads(), dh = d / h;
         checkHeadDim(node, dh);
+        checkGrid(node, n * h);
         float scale = (float) (1.0 / Math.sqrt(dh));
         long qq = need(b.in()[0], node, "q"), kk = need(b.in()[1], node, "k"), vv = need(b.in()[2], node, "v");
         long o = need(b.out()[0], node, "the output"), lse = need(aux(b, 0), node, "aux lse"), go = b.gradOut()[0];
@@ -717,6 +719,12 @@ final class CudaOps {
                     p(qq), p(kk), p(vv), p(o), p(go), p(lse), p(gq), tq, tk, d, h, dh, flag(a.causal()), scale, tile,
                     flag(accIn(b, 0)));
         }
+    }
+
+    private static void checkGrid(Node node, int batchHeads) {
+        if (batchHeads > MAX_GRID_YZ)
+            throw new BackendException(node.name() + ": batch x heads = " + batchHeads + " exceeds the CUDA attention kernel's grid ("
+                    + MAX_GRID_YZ + ")");
     }
 
     private static void checkHeadDim(Node node, int dh) {
