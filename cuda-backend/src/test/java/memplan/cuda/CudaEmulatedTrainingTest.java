@@ -88,4 +88,32 @@ class CudaEmulatedTrainingTest {
             }
         }
     }
+
+    /** The planners of `memplan run` at their lowest peak, on the emulated kernels. */
+    @ParameterizedTest
+    @ValueSource(strings = {"tiny-cnn", "tiny-lstm", "tiny-transformer"})
+    void everyPlannerRunsAndLosslessOnesKeepTheWeights(String model) {
+        assumeTrue(Boolean.parseBoolean(System.getProperty("memplan.emu", "true")), "memplan.emu=false");
+        assumeTrue(unavailable == null, () -> unavailable);
+        Schedule s = schedule(model);
+        try (EmuBackend b = new EmuBackend()) {
+            RunResult base = run(Plan.baseline(s), b);
+            List<String> ran = new java.util.ArrayList<>();
+            for (String name : List.of("share", "swap", "checkpoint-sqrt", "recompute-optimal", "hybrid", "compress", "compress-fp16")) {
+                memplan.planner.Planner planner = memplan.planner.Planners.named(name);
+                Plan p;
+                try {
+                    p = planner.plan(s, memplan.planner.Planner.MIN_PEAK, DEV);
+                } catch (RuntimeException e) {
+                    continue;   // a planner with nothing to offer this model
+                }
+                RunResult r = run(p, b);
+                ran.add(name + " (" + p.changedCount() + " changed)");
+                for (IterationResult it : r.iterations()) assertTrue(Float.isFinite(it.loss()), model + " " + name);
+                if (planner.lossless() && !r.lossy())
+                    assertEquals(base.weightsSha256(), r.weightsSha256(), model + " planned by " + name);
+            }
+            assertTrue(ran.size() >= 5, model + ": only " + ran + " made a plan");
+        }
+    }
 }
