@@ -45,12 +45,15 @@ public final class OpCheck {
     }
 
     private final Backend gpu;
+    private final java.io.PrintStream out;
     private final List<String> rows = new ArrayList<>();
     private final List<String> json = new ArrayList<>();
     private int failures;
+    private boolean all = true;
 
-    private OpCheck(Backend gpu) {
+    private OpCheck(Backend gpu, java.io.PrintStream out) {
         this.gpu = gpu;
+        this.out = out;
     }
 
     public static void main(String[] args) throws Exception {
@@ -75,13 +78,19 @@ public final class OpCheck {
         }
     }
 
-    /** Runs the checks on an open backend. */
+    /** Runs the checks on an open backend, printing every row. */
     public static int run(Backend gpu, String only, String jsonFile) throws java.io.IOException {
+        return run(gpu, only, jsonFile, System.out, true);
+    }
+
+    /** Runs the checks on an open backend; with all = false only failing rows and the summary are printed. */
+    public static int run(Backend gpu, String only, String jsonFile, java.io.PrintStream out, boolean all) throws java.io.IOException {
         int failures;
         {
-            System.out.println("device: " + gpu.deviceDescription());
-            System.out.printf(Locale.ROOT, "%-34s %-11s %12s %12s %10s  %s%n", "case", "phase", "max abs", "max rel", "tol", "result");
-            OpCheck c = new OpCheck(gpu);
+            out.println("device: " + gpu.deviceDescription());
+            out.printf(Locale.ROOT, "%-34s %-11s %12s %12s %10s  %s%n", "case", "phase", "max abs", "max rel", "tol", "result");
+            OpCheck c = new OpCheck(gpu, out);
+            c.all = all;
             for (Case k : cases()) {
                 if (only != null && !k.name.contains(only)) continue;
                 try {
@@ -93,7 +102,7 @@ public final class OpCheck {
             if (only == null || "optimizer".contains(only)) c.optimizers();
             if (only == null || "codec".contains(only)) c.codecs();
             failures = c.failures;
-            System.out.println(failures == 0 ? "ALL PASS" : failures + " FAILED");
+            out.println(failures == 0 ? "ALL PASS (" + c.rows.size() + " checks)" : failures + " FAILED of " + c.rows.size() + " checks");
             if (jsonFile != null)
                 java.nio.file.Files.writeString(java.nio.file.Path.of(jsonFile), "[\n" + String.join(",\n", c.json) + "\n]\n");
         }
@@ -363,7 +372,7 @@ public final class OpCheck {
         if (!ok) failures++;
         String line = String.format(Locale.ROOT, "%-34s %-11s %12.3e %12.3e %10.1e  %s%s", name, phase, maxAbs, rel, tol,
                 ok ? "PASS" : "FAIL", note.isEmpty() ? "" : "  (" + note + ")");
-        System.out.println(line);
+        if (all || !ok) out.println(line);
         rows.add(line);
         json.add(String.format(Locale.ROOT, "{\"case\":\"%s\",\"phase\":\"%s\",\"maxAbs\":%s,\"maxRel\":%s,\"tol\":%s,\"pass\":%s}",
                 name, phase, num(maxAbs), num(rel), num(tol), ok));

@@ -26,7 +26,7 @@ class CudaEmulatedOpsTest {
         assumeTrue(Boolean.parseBoolean(System.getProperty("memplan.emu", "true")), "memplan.emu=false");
         assumeTrue(unavailable == null, () -> unavailable);
         try (EmuBackend b = new EmuBackend()) {
-            assertEquals(0, OpCheck.run(b, null, null));
+            assertEquals(0, OpCheck.run(b, null, null, System.out, false));
         }
     }
 }
