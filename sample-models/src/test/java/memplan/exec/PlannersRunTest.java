@@ -66,8 +66,8 @@ class PlannersRunTest {
                     assertFalse(r.lossy(), name);
                     assertEquals(base.weightsSha256(), r.weightsSha256(), model + " under " + name + " (" + p.changedCount() + " decisions)");
                 } else {
-                    assertTrue(r.lossy() || p.changedCount() == 0 || !p.lossy(), name + " reports lossy plans");
                     assertNotEquals(0, p.changedCount(), name + " changes something");
+                    assertTrue(r.lossy(), name + " reports its run as lossy");
                     double maxDiff = 0;
                     for (int k = 0; k < base.finalWeights().size(); k++) {
                         float[] a = base.finalWeights().get(k), b = r.finalWeights().get(k);
