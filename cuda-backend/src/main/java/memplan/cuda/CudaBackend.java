@@ -12,7 +12,6 @@ import jcuda.driver.CUmodule;
 import jcuda.driver.CUresult;
 import jcuda.driver.CUstream;
 import jcuda.driver.CUstream_flags;
-import jcuda.driver.JCudaDriver;
 import memplan.backend.Backend;
 import memplan.backend.BackendException;
 import memplan.backend.Bindings;
