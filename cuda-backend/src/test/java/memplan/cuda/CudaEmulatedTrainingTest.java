@@ -116,4 +116,25 @@ class CudaEmulatedTrainingTest {
             assertTrue(ran.size() >= 5, model + ": only " + ran + " made a plan");
         }
     }
+
+    /** Larger zoo models at batch 2 (slow on the emulator: -Dmemplan.emu.full=true). */
+    @ParameterizedTest
+    @ValueSource(strings = {"resnet18", "unet-small", "lstm-lm", "lenet5"})
+    void zooModelsTrainLikeTheCpuBackend(String model) {
+        assumeTrue(Boolean.getBoolean("memplan.emu.full"), "larger models run with -Dmemplan.emu.full=true");
+        assumeTrue(unavailable == null, () -> unavailable);
+        // SGD: Adam's first steps turn last-bit gradient differences of near-zero gradients into whole +-lr updates
+        Schedule s = memplan.train.TrainingGraph.derive(Graph.instantiate(SampleModels.load(model), 2, DType.FP32), Optimizer.SGD);
+        RunResult cpu;
+        try (CpuBackend b = new CpuBackend(4L << 30)) {
+            cpu = run(Plan.baseline(s), b);
+        }
+        try (EmuBackend b = new EmuBackend()) {
+            RunResult emu = run(Plan.baseline(s), b);
+            for (int i = 0; i < emu.iterations().size(); i++) {
+                float a = cpu.iterations().get(i).loss(), g = emu.iterations().get(i).loss();
+                assertTrue(Math.abs(a - g) <= 1e-3 * Math.max(1, Math.abs(a)), model + " iteration " + (i + 1) + ": cpu loss " + a + ", cuda " + g);
+            }
+        }
+    }
 }

@@ -143,7 +143,7 @@ final class EmuBackend extends KernelHost implements Backend {
 
     @Override public String name() { return "cuda-emulated"; }
     @Override public String deviceDescription() { return "CUDA kernels emulated on the host (tests)"; }
-    @Override public long capacityBytes() { return 1L << 30; }
+    @Override public long capacityBytes() { return 8L << 30; }
     @Override public long arenaBytes() { return arenaBytes; }
 
     @Override
