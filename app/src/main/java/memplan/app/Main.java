@@ -1,5 +1,6 @@
 package memplan.app;
 
+import memplan.app.ui.MemPlanApp;
 import memplan.cli.MemPlanCommand;
 
 /**
@@ -11,8 +12,8 @@ public final class Main {
     }
 
     public static void main(String[] args) {
-        if (args.length == 0 && DesktopLauncher.isAvailable()) {
-            DesktopLauncher.launch(args);
+        if (args.length == 0) {
+            MemPlanApp.launchApp(args);
             return;
         }
         System.exit(MemPlanCommand.run(args));

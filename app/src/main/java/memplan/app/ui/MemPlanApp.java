@@ -1,0 +1,67 @@
+package memplan.app.ui;
+
+import javafx.application.Application;
+import javafx.application.Platform;
+import javafx.scene.Scene;
+import javafx.stage.Stage;
+import memplan.app.ui.session.RecentFiles;
+import memplan.app.ui.session.SessionViewModel;
+import memplan.app.ui.task.FxTaskRunner;
+import memplan.samples.SampleModels;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * The desktop app. Started by {@link memplan.app.Main} (the jar's main class) through {@link #launchApp(String[])}.
+ * With no options it opens ResNet-18 at batch 32, profiled. Hidden switches for scripts and screenshots:
+ * {@code -Dmemplan.open=NAME|FILE}, {@code -Dmemplan.batch=N}, {@code -Dmemplan.panel=model|planner|compare|run|teach}.
+ */
+public class MemPlanApp extends Application {
+    public static final String DEFAULT_MODEL = "resnet18";
+
+    /** Opens the app, or prints one line and exits with status 1 when there is no display. */
+    public static void launchApp(String[] args) {
+        String why = noDisplayReason();
+        if (why != null) {
+            System.err.println("error: cannot open the MemPlan window: " + why
+                    + " (run a command instead, e.g. `memplan profile resnet18`; see `memplan --help`)");
+            System.exit(1);
+        }
+        try {
+            Application.launch(MemPlanApp.class, args);
+        } catch (RuntimeException | Error e) {
+            Throwable t = e;
+            while (t.getCause() != null) t = t.getCause();
+            System.err.println("error: cannot open the MemPlan window: " + (t.getMessage() == null ? t.toString() : t.getMessage()));
+            System.exit(1);
+        }
+    }
+
+    static String noDisplayReason() {
+        if (!System.getProperty("os.name", "").toLowerCase().contains("linux")) return null;
+        if ("Monocle".equalsIgnoreCase(System.getProperty("glass.platform"))) return null;
+        String d = System.getenv("DISPLAY"), w = System.getenv("WAYLAND_DISPLAY");
+        if ((d == null || d.isBlank()) && (w == null || w.isBlank())) return "no display (DISPLAY is not set)";
+        return null;
+    }
+
+    @Override
+    public void start(Stage stage) {
+        SessionViewModel session = new SessionViewModel(new FxTaskRunner(), RecentFiles.forUser());
+        MainWindow main = Views.mainWindow(session);
+        Scene scene = new Scene(main, 1560, 960);
+        scene.getStylesheets().add(MemPlanApp.class.getResource("memplan.css").toExternalForm());
+        stage.setTitle("MemPlan");
+        stage.setScene(scene);
+        stage.setOnCloseRequest(e -> Platform.exit());
+        stage.show();
+        String panel = System.getProperty("memplan.panel");
+        if (panel != null) main.showPanel(panel + "Tab");
+        String open = System.getProperty("memplan.open", DEFAULT_MODEL);
+        session.batchProperty().set(Integer.getInteger("memplan.batch", 32));
+        if (SampleModels.exists(open)) session.openSample(open);
+        else if (Files.exists(Path.of(open))) session.openFile(Path.of(open));
+        else session.errorProperty().set("'" + open + "' is neither a sample model nor a file");
+    }
+}

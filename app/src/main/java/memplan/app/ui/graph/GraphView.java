@@ -1,0 +1,297 @@
+package memplan.app.ui.graph;
+
+import javafx.geometry.Insets;
+import javafx.geometry.Pos;
+import javafx.scene.canvas.Canvas;
+import javafx.scene.canvas.GraphicsContext;
+import javafx.scene.control.Button;
+import javafx.scene.control.Label;
+import javafx.scene.control.TextField;
+import javafx.scene.control.Tooltip;
+import javafx.scene.layout.BorderPane;
+import javafx.scene.layout.HBox;
+import javafx.scene.layout.Pane;
+import javafx.scene.layout.Priority;
+import javafx.scene.paint.Color;
+import javafx.scene.text.Font;
+import javafx.scene.text.FontWeight;
+import javafx.scene.text.TextAlignment;
+import memplan.app.ui.Fmt;
+import memplan.app.ui.session.Analysis;
+import memplan.app.ui.session.Evaluation;
+import memplan.app.ui.session.SessionViewModel;
+import memplan.graph.Node;
+
+/** The layer graph drawn on a canvas: zoom (wheel, +/-), pan (drag), fit, search; click selects a layer. */
+public final class GraphView extends BorderPane {
+    private final SessionViewModel session;
+    private final GraphViewModel vm = new GraphViewModel();
+    private final Canvas canvas = new Canvas();
+    private final Pane holder = new Pane(canvas);
+    private final Label info = new Label();
+    private double dragX, dragY;
+    private boolean dragged;
+    private boolean needsFit = true;
+    private java.util.Set<Integer> highlightedNodes = java.util.Set.of();
+    private int[] decisionMarks = new int[0]; // per node: 0 none, else a technique code to draw a badge
+
+    public GraphView(SessionViewModel session) {
+        this.session = session;
+        getStyleClass().add("graph-view");
+        setId("graphView");
+        canvas.setId("graphCanvas");
+        canvas.widthProperty().bind(holder.widthProperty());
+        canvas.heightProperty().bind(holder.heightProperty());
+        holder.setMinSize(100, 100);
+        holder.getStyleClass().add("canvas-holder");
+        canvas.widthProperty().addListener(o -> redraw());
+        canvas.heightProperty().addListener(o -> {
+            if (needsFit) fitInitial();
+            redraw();
+        });
+
+        TextField search = new TextField();
+        search.setId("graphSearch");
+        search.setPromptText("Find layer by name");
+        search.textProperty().bindBidirectional(vm.searchProperty());
+        search.textProperty().addListener(o -> vm.resetSearch());
+        search.setOnAction(e -> findNext());
+        HBox.setHgrow(search, Priority.ALWAYS);
+        Button find = new Button("Find");
+        find.setOnAction(e -> findNext());
+        Button fit = new Button("Fit");
+        fit.setId("graphFit");
+        fit.setTooltip(new Tooltip("Show the whole network"));
+        fit.setOnAction(e -> {
+            vm.fit(graphLayout(), canvas.getWidth(), canvas.getHeight());
+            redraw();
+        });
+        Button plus = new Button("+");
+        plus.setOnAction(e -> zoom(1.25));
+        Button minus = new Button("\u2212");
+        minus.setOnAction(e -> zoom(0.8));
+        Label title = new Label("Layer graph");
+        title.getStyleClass().add("panel-title");
+        HBox bar = new HBox(6, title, search, find, minus, plus, fit);
+        bar.setAlignment(Pos.CENTER_LEFT);
+        bar.setPadding(new Insets(4, 6, 4, 6));
+        info.getStyleClass().add("hint");
+        info.setPadding(new Insets(2, 6, 4, 6));
+        info.setText("Colour: bytes a layer holds at the peak. Drag to pan, wheel to zoom, click to select.");
+        info.setWrapText(true);
+        setTop(bar);
+        setCenter(holder);
+        setBottom(info);
+
+        canvas.setOnScroll(e -> {
+            vm.zoomAt(e.getDeltaY() > 0 ? 1.15 : 1 / 1.15, e.getX(), e.getY());
+            redraw();
+        });
+        canvas.setOnMousePressed(e -> {
+            dragX = e.getX();
+            dragY = e.getY();
+            dragged = false;
+        });
+        canvas.setOnMouseDragged(e -> {
+            vm.pan(e.getX() - dragX, e.getY() - dragY);
+            dragged |= Math.abs(e.getX() - dragX) + Math.abs(e.getY() - dragY) > 2;
+            dragX = e.getX();
+            dragY = e.getY();
+            redraw();
+        });
+        canvas.setOnMouseClicked(e -> {
+            if (dragged || graphLayout() == null) return;
+            int n = graphLayout().nodeAt(vm.toWorldX(e.getX()), vm.toWorldY(e.getY()));
+            session.selectedTensorProperty().set(-1);
+            session.selectedNodeProperty().set(n);
+        });
+        session.analysisProperty().addListener((o, a, n) -> {
+            needsFit = true;
+            fitInitial();
+            redraw();
+        });
+        session.evaluationProperty().addListener(o -> redraw());
+        session.highlightedProperty().addListener((o, a, n) -> {
+            Analysis an = session.analysis();
+            java.util.Set<Integer> s = new java.util.HashSet<>();
+            if (an != null) for (int t : n) if (an.nodeOf(t) >= 0) s.add(an.nodeOf(t));
+            highlightedNodes = s;
+            redraw();
+        });
+        session.selectedNodeProperty().addListener((o, a, n) -> {
+            int node = n.intValue();
+            if (node >= 0 && graphLayout() != null) {
+                double vx = vm.toViewX(graphLayout().x(node)), vy = vm.toViewY(graphLayout().y(node));
+                if (vx < 0 || vy < 0 || vx > canvas.getWidth() || vy > canvas.getHeight())
+                    vm.centerOn(graphLayout(), node, canvas.getWidth(), canvas.getHeight());
+            }
+            updateInfo();
+            redraw();
+        });
+    }
+
+    public GraphViewModel viewModel() { return vm; }
+    public Canvas canvas() { return canvas; }
+
+    /** Per-layer badges for the techniques a plan applies (set by the plan-aware session). */
+    public void setDecisionMarks(int[] marks) {
+        decisionMarks = marks == null ? new int[0] : marks;
+        redraw();
+    }
+
+    private GraphLayout graphLayout() {
+        Analysis a = session.analysis();
+        return a == null ? null : a.layout();
+    }
+
+    private void fitInitial() {
+        if (graphLayout() == null || canvas.getWidth() <= 0 || canvas.getHeight() <= 0) return;
+        vm.fitWidthTop(graphLayout(), canvas.getWidth(), canvas.getHeight());
+        needsFit = false;
+    }
+
+    private void zoom(double f) {
+        vm.zoomAt(f, canvas.getWidth() / 2, canvas.getHeight() / 2);
+        redraw();
+    }
+
+    private void findNext() {
+        int n = vm.findNext(session.analysis());
+        if (n < 0) {
+            info.setText("No layer named like '" + vm.searchProperty().get() + "'");
+            return;
+        }
+        vm.centerOn(graphLayout(), n, canvas.getWidth(), canvas.getHeight());
+        session.selectedTensorProperty().set(-1);
+        session.selectedNodeProperty().set(n);
+        redraw();
+    }
+
+    private void updateInfo() {
+        Analysis a = session.analysis();
+        int n = session.selectedNodeProperty().get();
+        Evaluation ev = session.evaluation();
+        if (a == null || n < 0) {
+            info.setText("Colour: bytes a layer holds at the peak. Drag to pan, wheel to zoom, click to select.");
+            return;
+        }
+        Node node = a.graph().nodes().get(n);
+        long bytes = ev == null || n >= ev.nodeBytesAtPeak().length ? 0 : ev.nodeBytesAtPeak()[n];
+        info.setText(node.name() + " (" + node.op().type() + ")  out " + node.outShapes().get(0) + "  holds "
+                + Fmt.bytes(bytes) + " at the peak, " + a.tensorsOf(n).length + " tensors");
+    }
+
+    /** Draws the visible part of the graph. */
+    public void redraw() {
+        GraphicsContext g = canvas.getGraphicsContext2D();
+        double w = canvas.getWidth(), h = canvas.getHeight();
+        g.setFill(Color.web("#fbfcfe"));
+        g.fillRect(0, 0, w, h);
+        Analysis a = session.analysis();
+        if (a == null) {
+            g.setFill(Color.web("#6b7280"));
+            g.setFont(Font.font(14));
+            g.setTextAlign(TextAlignment.CENTER);
+            g.fillText("Open a model to see its layers", w / 2, h / 2);
+            g.setTextAlign(TextAlignment.LEFT);
+            return;
+        }
+        GraphLayout l = a.layout();
+        Evaluation ev = session.evaluation();
+        double s = vm.scaleProperty().get();
+        double ox = vm.offsetXProperty().get(), oy = vm.offsetYProperty().get();
+        double wx0 = vm.toWorldX(0), wx1 = vm.toWorldX(w), wy0 = vm.toWorldY(0), wy1 = vm.toWorldY(h);
+        // Edges
+        g.setStroke(Color.web("#9aa5b1"));
+        g.setLineWidth(Math.max(0.6, 1.2 * Math.min(1, s * 1.5)));
+        for (int e = 0; e < l.edgeCount(); e++) {
+            double[] p = l.edgePath(e);
+            double ymin = Math.min(p[1], p[p.length - 1]), ymax = Math.max(p[1], p[p.length - 1]);
+            if (ymax < wy0 || ymin > wy1) continue;
+            g.beginPath();
+            g.moveTo(p[0] * s + ox, p[1] * s + oy);
+            for (int k = 2; k < p.length; k += 2) g.lineTo(p[k] * s + ox, p[k + 1] * s + oy);
+            g.stroke();
+            // arrow head
+            double ex = p[p.length - 2] * s + ox, ey = p[p.length - 1] * s + oy;
+            double a6 = Math.max(2, 5 * s);
+            g.strokeLine(ex, ey, ex - a6 * 0.7, ey - a6);
+            g.strokeLine(ex, ey, ex + a6 * 0.7, ey - a6);
+        }
+        // Nodes
+        long max = ev == null ? 0 : Math.max(1, ev.maxNodeBytes());
+        int sel = session.selectedNodeProperty().get();
+        boolean text = s >= 0.35;
+        Font nameFont = Font.font("System", FontWeight.BOLD, 12);
+        Font typeFont = Font.font("System", 10.5);
+        for (int i = 0; i < l.nodeCount(); i++) {
+            double cx = l.x(i), cy = l.y(i);
+            if (cx + GraphLayout.NODE_W / 2 < wx0 || cx - GraphLayout.NODE_W / 2 > wx1
+                    || cy + GraphLayout.NODE_H / 2 < wy0 || cy - GraphLayout.NODE_H / 2 > wy1) continue;
+            double x = (cx - GraphLayout.NODE_W / 2) * s + ox, y = (cy - GraphLayout.NODE_H / 2) * s + oy;
+            double bw = GraphLayout.NODE_W * s, bh = GraphLayout.NODE_H * s;
+            long bytes = ev == null || i >= ev.nodeBytesAtPeak().length ? 0 : ev.nodeBytesAtPeak()[i];
+            double[] c = GraphViewModel.heat(Math.sqrt((double) bytes / max));
+            g.setFill(Color.color(c[0], c[1], c[2]));
+            double arc = 8 * s;
+            g.fillRoundRect(x, y, bw, bh, arc, arc);
+            boolean hl = highlightedNodes.contains(i);
+            g.setStroke(i == sel ? Color.web("#1d4ed8") : hl ? Color.web("#2563eb") : Color.web("#64748b"));
+            g.setLineWidth(i == sel ? 3 : hl ? 2 : 1);
+            g.strokeRoundRect(x, y, bw, bh, arc, arc);
+            if (i < decisionMarks.length && decisionMarks[i] != 0) drawBadge(g, decisionMarks[i], x + bw, y, s);
+            if (text) {
+                Node node = a.graph().nodes().get(i);
+                g.setFill(Color.web("#111827"));
+                g.setTextAlign(TextAlignment.CENTER);
+                g.save();
+                g.translate(x + bw / 2, y);
+                g.scale(s, s);
+                g.setFont(nameFont);
+                g.fillText(clip(node.name(), 22), 0, 15);
+                g.setFont(typeFont);
+                g.setFill(Color.web("#374151"));
+                g.fillText(node.op().type() + (bytes > 0 ? "  " + Fmt.bytes(bytes) : ""), 0, 28);
+                g.restore();
+                g.setTextAlign(TextAlignment.LEFT);
+            }
+        }
+        // Legend
+        g.setFont(Font.font(11));
+        g.setFill(Color.web("#374151"));
+        double lx = 10, ly = h - 14;
+        g.fillText("holds at peak:", lx, ly + 4);
+        for (int k = 0; k <= 4; k++) {
+            double[] c = GraphViewModel.heat(k / 4.0);
+            g.setFill(Color.color(c[0], c[1], c[2]));
+            g.fillRect(lx + 82 + k * 16, ly - 6, 16, 12);
+        }
+        g.setStroke(Color.web("#64748b"));
+        g.setLineWidth(1);
+        g.strokeRect(lx + 82, ly - 6, 80, 12);
+        g.setFill(Color.web("#374151"));
+        g.fillText("0", lx + 170, ly + 4);
+        g.fillText(ev == null ? "" : Fmt.bytes(ev.maxNodeBytes()), lx + 182, ly + 4);
+    }
+
+    /** Badge colours and letters per technique code (1 swap, 2 recompute, 3 share, 4 compress). */
+    static final String[] BADGE = {"", "S", "R", "=", "C"};
+    static final Color[] BADGE_COLOR = {Color.TRANSPARENT, Color.web("#7c3aed"), Color.web("#0891b2"), Color.web("#16a34a"), Color.web("#db2777")};
+
+    private static void drawBadge(GraphicsContext g, int code, double rx, double ty, double s) {
+        double r = Math.max(5, 9 * s);
+        g.setFill(BADGE_COLOR[code]);
+        g.fillOval(rx - r * 1.2, ty - r * 0.8, 2 * r, 2 * r);
+        if (r >= 7) {
+            g.setFill(Color.WHITE);
+            g.setFont(Font.font("System", FontWeight.BOLD, r * 1.2));
+            g.setTextAlign(TextAlignment.CENTER);
+            g.fillText(BADGE[code], rx - r * 0.2, ty + r * 0.6);
+            g.setTextAlign(TextAlignment.LEFT);
+        }
+    }
+
+    private static String clip(String s, int n) {
+        return s.length() <= n ? s : s.substring(0, n - 1) + "\u2026";
+    }
+}

@@ -1,0 +1,175 @@
+package memplan.app.ui.session;
+
+import javafx.beans.property.BooleanProperty;
+import javafx.beans.property.IntegerProperty;
+import javafx.beans.property.LongProperty;
+import javafx.beans.property.ObjectProperty;
+import javafx.beans.property.ReadOnlyObjectProperty;
+import javafx.beans.property.ReadOnlyObjectWrapper;
+import javafx.beans.property.SimpleBooleanProperty;
+import javafx.beans.property.SimpleIntegerProperty;
+import javafx.beans.property.SimpleLongProperty;
+import javafx.beans.property.SimpleObjectProperty;
+import javafx.beans.property.SimpleStringProperty;
+import javafx.beans.property.StringProperty;
+import memplan.app.ui.task.TaskRunner;
+import memplan.app.ui.timeline.ProfileTimeline;
+import memplan.io.ModelFormatException;
+import memplan.io.ModelJson;
+import memplan.ir.DType;
+import memplan.ir.ModelDef;
+import memplan.samples.SampleModels;
+import memplan.train.Optimizer;
+
+import java.nio.file.Path;
+import java.util.function.Supplier;
+
+/**
+ * The state of one session: which model is open at which batch, dtype and optimizer, its analysis, the evaluation
+ * the views draw, and the selection shared by graph, timeline and table. No JavaFX nodes; heavy work goes through the
+ * {@link TaskRunner}.
+ */
+public class SessionViewModel {
+    private final TaskRunner runner;
+    private final RecentFiles recent;
+
+    private final ObjectProperty<ModelDef> model = new SimpleObjectProperty<>();
+    private final IntegerProperty batch = new SimpleIntegerProperty(32);
+    private final ObjectProperty<DType> dtype = new SimpleObjectProperty<>(DType.FP32);
+    private final ObjectProperty<Optimizer> optimizer = new SimpleObjectProperty<>(Optimizer.ADAM);
+    private final ReadOnlyObjectWrapper<Analysis> analysis = new ReadOnlyObjectWrapper<>();
+    private final ReadOnlyObjectWrapper<Evaluation> evaluation = new ReadOnlyObjectWrapper<>();
+    private final StringProperty status = new SimpleStringProperty("");
+    private final StringProperty error = new SimpleStringProperty("");
+    private final IntegerProperty selectedNode = new SimpleIntegerProperty(-1);
+    private final IntegerProperty selectedTensor = new SimpleIntegerProperty(-1);
+    private final ObjectProperty<int[]> highlighted = new SimpleObjectProperty<>(new int[0]);
+    private final LongProperty budgetBytes = new SimpleLongProperty(-1);
+    private final BooleanProperty busy = new SimpleBooleanProperty(false);
+
+    public SessionViewModel(TaskRunner runner, RecentFiles recent) {
+        this.runner = runner;
+        this.recent = recent;
+        selectedNode.addListener((o, a, n) -> {
+            Analysis an = analysis.get();
+            if (an == null || n.intValue() < 0) {
+                if (selectedTensor.get() < 0) highlighted.set(new int[0]);
+                return;
+            }
+            highlighted.set(an.tensorsOf(n.intValue()));
+        });
+        selectedTensor.addListener((o, a, n) -> {
+            if (n.intValue() >= 0) highlighted.set(new int[]{n.intValue()});
+            else if (selectedNode.get() < 0) highlighted.set(new int[0]);
+        });
+        busy.bind(runner.runningProperty());
+    }
+
+    public TaskRunner runner() { return runner; }
+    public RecentFiles recent() { return recent; }
+    public ObjectProperty<ModelDef> modelProperty() { return model; }
+    public IntegerProperty batchProperty() { return batch; }
+    public ObjectProperty<DType> dtypeProperty() { return dtype; }
+    public ObjectProperty<Optimizer> optimizerProperty() { return optimizer; }
+    public ReadOnlyObjectProperty<Analysis> analysisProperty() { return analysis.getReadOnlyProperty(); }
+    public Analysis analysis() { return analysis.get(); }
+    public ReadOnlyObjectProperty<Evaluation> evaluationProperty() { return evaluation.getReadOnlyProperty(); }
+    public Evaluation evaluation() { return evaluation.get(); }
+    public StringProperty statusProperty() { return status; }
+    public StringProperty errorProperty() { return error; }
+    public IntegerProperty selectedNodeProperty() { return selectedNode; }
+    public IntegerProperty selectedTensorProperty() { return selectedTensor; }
+    /** Tensors highlighted everywhere: those of the selected layer, or the selected tensor. */
+    public ObjectProperty<int[]> highlightedProperty() { return highlighted; }
+    /** The memory budget drawn on the timeline, or -1. */
+    public LongProperty budgetBytesProperty() { return budgetBytes; }
+    public BooleanProperty busyProperty() { return busy; }
+
+    /** Opens a bundled sample model (loading and profiling run in the background). */
+    public void openSample(String name) {
+        open("sample " + name, () -> SampleModels.load(name), null);
+    }
+
+    /** Opens a model file; a problem in it is shown in {@link #errorProperty()}, written for the user. */
+    public void openFile(Path file) {
+        open(file.getFileName().toString(), () -> ModelJson.read(file), file);
+    }
+
+    public void openModel(ModelDef m) {
+        open(m.name(), () -> m, null);
+    }
+
+    /** Profiles the open model again with the current batch, dtype and optimizer. */
+    public void reprofile() {
+        ModelDef m = model.get();
+        if (m != null) open(m.name(), () -> m, null);
+    }
+
+    private void open(String what, Supplier<ModelDef> load, Path file) {
+        int b = batch.get();
+        DType d = dtype.get();
+        Optimizer o = optimizer.get();
+        error.set("");
+        status.set("Opening " + what + "...");
+        runner.run("Profiling " + what, p -> {
+            p.message("Loading " + what);
+            ModelDef m = load.get();
+            p.checkCancelled();
+            p.message("Profiling " + m.name() + " at batch " + b);
+            Analysis a = Analysis.of(m, b, d, o);
+            p.checkCancelled();
+            Evaluation e = baselineEvaluation(a);
+            return new Object[]{m, a, e};
+        }, r -> {
+            if (file != null && recent != null) recent.add(file);
+            ModelDef m = (ModelDef) r[0];
+            Analysis a = (Analysis) r[1];
+            selectedNode.set(-1);
+            selectedTensor.set(-1);
+            highlighted.set(new int[0]);
+            model.set(m);
+            analysis.set(a);
+            evaluation.set((Evaluation) r[2]);
+            status.set(String.format(java.util.Locale.ROOT, "%s: %d layers, %d tensors, %d steps; profiled in %.0f ms",
+                    m.name(), a.graph().nodes().size(), a.schedule().tensorCount(), a.schedule().stepCount(), a.millis()));
+            onAnalysis(a);
+        }, ex -> {
+            error.set(describe(ex));
+            status.set("Could not open " + what);
+        });
+    }
+
+    /** Hook for subclasses and planners: called on the UI thread when a new analysis is in place. */
+    protected void onAnalysis(Analysis a) {
+    }
+
+    /** Sets the evaluation the views draw (on the UI thread). */
+    protected void setEvaluation(Evaluation e) {
+        evaluation.set(e);
+    }
+
+    public static Evaluation baselineEvaluation(Analysis a) {
+        long t0 = System.nanoTime();
+        var tl = ProfileTimeline.of(a.schedule(), a.liveness(), a.profile());
+        int peak = a.profile().peakStep();
+        long[] nodeBytes = new long[a.graph().nodes().size()];
+        for (int t = 0; t < a.schedule().tensorCount(); t++) {
+            int n = a.nodeOf(t);
+            if (n >= 0 && a.liveness().liveAt(t, peak)) nodeBytes[n] += a.schedule().tensor(t).bytes();
+        }
+        return new Evaluation(tl, a.profile().peakBytes(), Double.NaN, 0, 0, nodeBytes, (System.nanoTime() - t0) / 1e6);
+    }
+
+    /** A message for the user: the model-format messages are written for them; others get their type named. */
+    public static String describe(Throwable ex) {
+        Throwable t = ex;
+        while (t.getCause() != null && !(t instanceof ModelFormatException) && t.getCause() != t) {
+            if (t instanceof RuntimeException && t.getMessage() != null && !(t instanceof java.util.concurrent.CompletionException)) break;
+            t = t.getCause();
+        }
+        if (t instanceof ModelFormatException || t instanceof IllegalArgumentException || t instanceof IllegalStateException)
+            return t.getMessage();
+        String m = t.getMessage();
+        return m == null ? t.getClass().getSimpleName() : m;
+    }
+}

@@ -1,0 +1,38 @@
+package memplan.app.ui.task;
+
+import javafx.beans.property.ReadOnlyBooleanProperty;
+import javafx.beans.property.ReadOnlyDoubleProperty;
+import javafx.beans.property.ReadOnlyStringProperty;
+
+import java.util.function.Consumer;
+
+/**
+ * The one way long work is started. The app runs work on a background thread ({@link FxTaskRunner}); tests run it on
+ * the calling thread ({@link DirectTaskRunner}). Callbacks always run on the thread that owns the view models (the
+ * JavaFX thread in the app). Progress widgets bind to the properties here.
+ */
+public interface TaskRunner {
+    /**
+     * Starts work. {@code onDone} gets its value, {@code onError} its exception (not called on cancel). Returns a
+     * handle that can cancel it.
+     */
+    <T> Handle run(String title, Work<T> work, Consumer<? super T> onDone, Consumer<? super Throwable> onError);
+
+    /** True while any work started here is running. */
+    ReadOnlyBooleanProperty runningProperty();
+
+    /** Progress of the latest work: 0..1, or -1 while indeterminate. */
+    ReadOnlyDoubleProperty progressProperty();
+
+    /** Title and message of the latest work. */
+    ReadOnlyStringProperty messageProperty();
+
+    /** Cancels the latest work that is still running. */
+    void cancelCurrent();
+
+    interface Handle {
+        void cancel();
+
+        boolean isDone();
+    }
+}
