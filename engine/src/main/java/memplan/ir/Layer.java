@@ -2,6 +2,8 @@ package memplan.ir;
 
 import memplan.ops.Op;
 
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -13,7 +15,7 @@ import java.util.Map;
 public record Layer(String name, Op op, List<String> inputs, Map<String, String> tie) {
     public Layer {
         inputs = List.copyOf(inputs);
-        tie = Map.copyOf(tie);
+        tie = Collections.unmodifiableMap(new LinkedHashMap<>(tie)); // keeps file order: Map.copyOf's order varies per JVM run
     }
 
     public Layer(String name, Op op, List<String> inputs) {

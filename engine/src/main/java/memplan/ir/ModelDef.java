@@ -1,6 +1,7 @@
 package memplan.ir;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -14,7 +15,7 @@ public record ModelDef(String name, String description, Map<String, Integer> dim
     public static final String BATCH = "N";
 
     public ModelDef {
-        dims = Map.copyOf(new LinkedHashMap<>(dims));
+        dims = Collections.unmodifiableMap(new LinkedHashMap<>(dims)); // keeps file order: Map.copyOf's order varies per JVM run
         layers = List.copyOf(layers);
     }
 

@@ -1,0 +1,320 @@
+package memplan.backend.cpu;
+
+import memplan.ir.Shape;
+import memplan.ops.Conv2d;
+import memplan.ops.MatMul;
+
+/** Linear, MatMul and Conv2d, all lowered onto {@link Gemm}. */
+final class GemmKernels {
+    private GemmKernels() {
+    }
+
+    /** gb[o] (+)= sum over rows of g[row, o] (rows in order; parallel over columns). */
+    static void columnSums(Buf g, int rows, int cols, Buf gb, boolean acc) {
+        float[] gd = g.data(), bd = gb.data();
+        int go = g.offset(), bo = gb.offset();
+        Par.range(cols, Math.max(16, Par.grain(cols, rows)), (s, e) -> {
+            double[] sum = new double[e - s];
+            for (int r = 0; r < rows; r++) {
+                int base = go + r * cols;
+                for (int o = s; o < e; o++) sum[o - s] += gd[base + o];
+            }
+            for (int o = s; o < e; o++) K.put(bd, bo + o, (float) sum[o - s], acc);
+        });
+    }
+
+    /** y = x W^T + b over the last dimension. params: weight [out, in], optional bias [out]. */
+    static final class LinearK implements CpuKernel {
+        @Override
+        public void forward(ForwardArgs a) {
+            Buf x = a.in()[0], y = a.out()[0], w = a.params()[0];
+            Buf b = a.params().length > 1 ? a.params()[1] : null;
+            int in = x.shape().dim(-1), out = y.shape().dim(-1), m = x.numel() / Math.max(1, in);
+            Gemm.gemm(m, out, in, x.data(), x.offset(), in, false, w.data(), w.offset(), in, true, y.data(), y.offset(), out, false);
+            if (b != null) {
+                float[] yd = y.data(), bd = b.data();
+                int yo = y.offset(), bo = b.offset();
+                Par.range(m, Par.grain(m, out), (s, e) -> {
+                    for (int r = s; r < e; r++) for (int o = 0; o < out; o++) yd[yo + r * out + o] += bd[bo + o];
+                });
+            }
+        }
+
+        @Override
+        public void backward(BackwardArgs a) {
+            Buf gy = a.gradOut(0);
+            int in = a.node().inShapes().get(0).dim(-1), out = a.node().outShapes().get(0).dim(-1);
+            int m = (int) (a.node().inShapes().get(0).numel() / Math.max(1, in));
+            Buf gx = a.gradIn(0), gw = a.gradParam(0), gb = a.gradParam(1);
+            if (gy == null) {
+                for (int k = 0; k < 3; k++) {
+                    Buf g = k == 0 ? gx : k == 1 ? gw : gb;
+                    if (g != null && !(k == 0 ? a.accIn(0) : a.accParam(k - 1))) K.zero(g);
+                }
+                return;
+            }
+            if (gx != null) {
+                Buf w = a.need(a.params(), 0, "param");
+                Gemm.gemm(m, in, out, gy.data(), gy.offset(), out, false, w.data(), w.offset(), in, false,
+                        gx.data(), gx.offset(), in, a.accIn(0));
+            }
+            if (gw != null) {
+                Buf x = a.need(a.in(), 0, "input");
+                Gemm.gemm(out, in, m, gy.data(), gy.offset(), out, true, x.data(), x.offset(), in, false,
+                        gw.data(), gw.offset(), in, a.accParam(0));
+            }
+            if (gb != null) columnSums(gy, m, out, gb, a.accParam(1));
+        }
+    }
+
+    /** Batched [..., M, K] x [..., K, N] (or [..., N, K] with transposeB). */
+    static final class MatMulK implements CpuKernel {
+        @Override
+        public void forward(ForwardArgs a) {
+            boolean tb = ((MatMul) a.node().op()).transposeB();
+            Buf x = a.in()[0], z = a.in()[1], y = a.out()[0];
+            Shape as = x.shape();
+            int m = as.dim(-2), k = as.dim(-1), n = y.shape().dim(-1);
+            int batch = (int) as.numel(0, as.rank() - 2);
+            batched(batch, (bi, par) -> mm(par, m, n, k, x.data(), x.offset() + bi * m * k, k, false,
+                    z.data(), z.offset() + bi * k * n, tb ? k : n, tb, y.data(), y.offset() + bi * m * n, n, false));
+        }
+
+        @Override
+        public void backward(BackwardArgs a) {
+            boolean tb = ((MatMul) a.node().op()).transposeB();
+            Shape as = a.node().inShapes().get(0);
+            int m = as.dim(-2), k = as.dim(-1), n = a.node().outShapes().get(0).dim(-1);
+            int batch = (int) as.numel(0, as.rank() - 2);
+            Buf gy = a.gradOut(0), ga = a.gradIn(0), gb = a.gradIn(1);
+            if (gy == null) {
+                if (ga != null && !a.accIn(0)) K.zero(ga);
+                if (gb != null && !a.accIn(1)) K.zero(gb);
+                return;
+            }
+            Buf av = gb != null ? a.need(a.in(), 0, "input") : null;
+            Buf bv = ga != null ? a.need(a.in(), 1, "input") : null;
+            boolean accA = a.accIn(0), accB = a.accIn(1);
+            batched(batch, (bi, par) -> {
+                int yo = gy.offset() + bi * m * n;
+                if (ga != null) {
+                    // gA[M,K] = gC[M,N] op(B)^T
+                    mm(par, m, k, n, gy.data(), yo, n, false, bv.data(), bv.offset() + bi * k * n, tb ? k : n, !tb,
+                            ga.data(), ga.offset() + bi * m * k, k, accA);
+                }
+                if (gb != null) {
+                    if (!tb) // gB[K,N] = A^T gC
+                        mm(par, k, n, m, av.data(), av.offset() + bi * m * k, k, true, gy.data(), yo, n, false,
+                                gb.data(), gb.offset() + bi * k * n, n, accB);
+                    else // gB[N,K] = gC^T A
+                        mm(par, n, k, m, gy.data(), yo, n, true, av.data(), av.offset() + bi * m * k, k, false,
+                                gb.data(), gb.offset() + bi * k * n, k, accB);
+                }
+            });
+        }
+
+        interface BatchBody {
+            void run(int b, boolean parallelGemm);
+        }
+
+        /** Independent products: in parallel over the batch when there are several, else one parallel GEMM. */
+        static void batched(int batch, BatchBody body) {
+            if (batch == 1) body.run(0, true);
+            else Par.each(batch, b -> body.run(b, false));
+        }
+
+        static void mm(boolean par, int m, int n, int k, float[] a, int aOff, int lda, boolean ta, float[] b, int bOff,
+                       int ldb, boolean tb, float[] c, int cOff, int ldc, boolean acc) {
+            if (par) Gemm.gemm(m, n, k, a, aOff, lda, ta, b, bOff, ldb, tb, c, cOff, ldc, acc);
+            else Gemm.gemmSeq(m, n, k, a, aOff, lda, ta, b, bOff, ldb, tb, c, cOff, ldc, acc);
+        }
+    }
+
+    /**
+     * 2-D convolution by im2col + GEMM, one image at a time. The column matrix of an image is
+     * [C*kh*kw, OH*OW] (rows ordered channel, kernel row, kernel column; group g's rows are contiguous); it lives in
+     * the workspace when one is given and the images run one after another, else each image task allocates its own.
+     * A pointwise convolution (1x1, stride 1, no padding) multiplies the image directly.
+     */
+    static final class ConvK implements CpuKernel {
+        private record Geo(int n, int c, int h, int w, int o, int oh, int ow, int kh, int kw, int sh, int sw, int ph,
+                           int pw, int dh, int dw, int groups) {
+            int cg() { return c / groups; }
+            int og() { return o / groups; }
+            int kk() { return kh * kw; }
+            int rowsG() { return cg() * kk(); }
+            int ohw() { return oh * ow; }
+            long colSize() { return (long) c * kk() * ohw(); }
+            boolean pointwise() { return kh == 1 && kw == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0; }
+
+            static Geo of(Conv2d op, Shape x, Shape y) {
+                return new Geo(x.dim(0), x.dim(1), x.dim(2), x.dim(3), y.dim(1), y.dim(2), y.dim(3), op.kernel().h(),
+                        op.kernel().w(), op.stride().h(), op.stride().w(), op.padding().h(), op.padding().w(),
+                        op.dilation().h(), op.dilation().w(), op.groups());
+            }
+        }
+
+        @Override
+        public void forward(ForwardArgs a) {
+            Conv2d op = (Conv2d) a.node().op();
+            Buf x = a.in()[0], y = a.out()[0], w = a.params()[0];
+            Buf b = op.bias() ? a.params()[1] : null;
+            Geo g = Geo.of(op, x.shape(), y.shape());
+            boolean seq = g.n == 1 || Par.parallelism() == 1;
+            Buf shared = seq && !g.pointwise() ? K.scratch(a.workspace(), g.colSize()) : null;
+            Par.Item image = n -> {
+                float[] col;
+                int colOff, ldCol;
+                if (g.pointwise()) {
+                    col = x.data();
+                    colOff = x.offset() + n * g.c * g.h * g.w;
+                } else {
+                    Buf cb = shared != null ? shared : Buf.alloc(Shape.of((int) g.colSize()), memplan.ir.DType.FP32);
+                    im2col(g, x, n, cb, !seq);
+                    col = cb.data();
+                    colOff = cb.offset();
+                }
+                ldCol = g.ohw();
+                for (int gi = 0; gi < g.groups; gi++) {
+                    int yOff = y.offset() + (n * g.o + gi * g.og()) * g.ohw();
+                    MatMulK.mm(seq, g.og(), g.ohw(), g.rowsG(), w.data(), w.offset() + gi * g.og() * g.rowsG(), g.rowsG(), false,
+                            col, colOff + gi * g.rowsG() * g.ohw(), ldCol, false, y.data(), yOff, g.ohw(), false);
+                }
+                if (b != null) {
+                    float[] yd = y.data();
+                    for (int o = 0; o < g.o; o++) {
+                        float bv = b.get(o);
+                        int base = y.offset() + (n * g.o + o) * g.ohw();
+                        for (int p = 0; p < g.ohw(); p++) yd[base + p] += bv;
+                    }
+                }
+            };
+            if (seq) for (int n = 0; n < g.n; n++) image.run(n);
+            else Par.each(g.n, image);
+        }
+
+        /** col[r*ohw + p] for the rows r = (c, u, v) of image n; zero outside the image. */
+        private static void im2col(Geo g, Buf x, int n, Buf col, boolean inParallelImages) {
+            float[] xd = x.data(), cd = col.data();
+            int xBase = x.offset() + n * g.c * g.h * g.w, cBase = col.offset(), ohw = g.ohw();
+            Par.Range rows = (s, e) -> {
+                for (int r = s; r < e; r++) {
+                    int c = r / g.kk(), u = (r % g.kk()) / g.kw, v = r % g.kw;
+                    int xc = xBase + c * g.h * g.w, cr = cBase + r * ohw;
+                    for (int i = 0; i < g.oh; i++) {
+                        int hi = i * g.sh - g.ph + u * g.dh;
+                        int dst = cr + i * g.ow;
+                        if (hi < 0 || hi >= g.h) {
+                            java.util.Arrays.fill(cd, dst, dst + g.ow, 0f);
+                            continue;
+                        }
+                        int xr = xc + hi * g.w;
+                        for (int j = 0; j < g.ow; j++) {
+                            int wi = j * g.sw - g.pw + v * g.dw;
+                            cd[dst + j] = wi >= 0 && wi < g.w ? xd[xr + wi] : 0f;
+                        }
+                    }
+                }
+            };
+            int nr = g.c * g.kk();
+            if (inParallelImages) rows.run(0, nr);
+            else Par.range(nr, Par.grain(nr, ohw), rows);
+        }
+
+        /** gx[n] (+)= col2im(colg): parallel over channels; each channel's rows are added in order. */
+        private static void col2im(Geo g, Buf colg, Buf gx, int n, boolean acc, boolean inParallelImages) {
+            float[] xd = gx.data(), cd = colg.data();
+            int xBase = gx.offset() + n * g.c * g.h * g.w, cBase = colg.offset(), ohw = g.ohw();
+            Par.Range chans = (s, e) -> {
+                for (int c = s; c < e; c++) {
+                    int xc = xBase + c * g.h * g.w;
+                    if (!acc) java.util.Arrays.fill(xd, xc, xc + g.h * g.w, 0f);
+                    for (int q = 0; q < g.kk(); q++) {
+                        int r = c * g.kk() + q, u = q / g.kw, v = q % g.kw;
+                        int cr = cBase + r * ohw;
+                        for (int i = 0; i < g.oh; i++) {
+                            int hi = i * g.sh - g.ph + u * g.dh;
+                            if (hi < 0 || hi >= g.h) continue;
+                            int xr = xc + hi * g.w, src = cr + i * g.ow;
+                            for (int j = 0; j < g.ow; j++) {
+                                int wi = j * g.sw - g.pw + v * g.dw;
+                                if (wi >= 0 && wi < g.w) xd[xr + wi] += cd[src + j];
+                            }
+                        }
+                    }
+                }
+            };
+            if (inParallelImages) chans.run(0, g.c);
+            else Par.range(g.c, Par.grain(g.c, (long) g.kk() * ohw), chans);
+        }
+
+        @Override
+        public void backward(BackwardArgs a) {
+            Conv2d op = (Conv2d) a.node().op();
+            Geo g = Geo.of(op, a.node().inShapes().get(0), a.node().outShapes().get(0));
+            Buf gy = a.gradOut(0), gx = a.gradIn(0), gw = a.gradParam(0), gb = op.bias() ? a.gradParam(1) : null;
+            if (gy == null) {
+                if (gx != null && !a.accIn(0)) K.zero(gx);
+                if (gw != null && !a.accParam(0)) K.zero(gw);
+                if (gb != null && !a.accParam(1)) K.zero(gb);
+                return;
+            }
+            if (gb != null) {
+                float[] yd = gy.data();
+                Par.range(g.o, 1, (s, e) -> {
+                    for (int o = s; o < e; o++) {
+                        double sum = 0;
+                        for (int n = 0; n < g.n; n++) {
+                            int base = gy.offset() + (n * g.o + o) * g.ohw();
+                            for (int p = 0; p < g.ohw(); p++) sum += yd[base + p];
+                        }
+                        K.put(gb.data(), gb.offset() + o, (float) sum, a.accParam(1));
+                    }
+                });
+            }
+            Buf shared = g.pointwise() ? null : K.scratch(a.workspace(), g.colSize());
+            if (gw != null) {
+                // images in order (a fixed summation order); each GEMM runs in parallel over its tiles
+                Buf x = a.need(a.in(), 0, "input");
+                for (int n = 0; n < g.n; n++) {
+                    float[] col;
+                    int colOff;
+                    if (g.pointwise()) {
+                        col = x.data();
+                        colOff = x.offset() + n * g.c * g.h * g.w;
+                    } else {
+                        im2col(g, x, n, shared, false);
+                        col = shared.data();
+                        colOff = shared.offset();
+                    }
+                    boolean acc = n > 0 || a.accParam(0);
+                    for (int gi = 0; gi < g.groups; gi++)
+                        Gemm.gemm(g.og(), g.rowsG(), g.ohw(), gy.data(), gy.offset() + (n * g.o + gi * g.og()) * g.ohw(), g.ohw(), false,
+                                col, colOff + gi * g.rowsG() * g.ohw(), g.ohw(), true,
+                                gw.data(), gw.offset() + gi * g.og() * g.rowsG(), g.rowsG(), acc);
+                }
+            }
+            if (gx != null) {
+                Buf w = a.need(a.params(), 0, "param");
+                boolean seq = g.n == 1 || Par.parallelism() == 1;
+                boolean acc = a.accIn(0);
+                Par.Item image = n -> {
+                    Buf colg = null;
+                    if (!g.pointwise())
+                        colg = seq ? shared : Buf.alloc(Shape.of((int) g.colSize()), memplan.ir.DType.FP32);
+                    for (int gi = 0; gi < g.groups; gi++) {
+                        int yOff = gy.offset() + (n * g.o + gi * g.og()) * g.ohw();
+                        float[] dst = g.pointwise() ? gx.data() : colg.data();
+                        int dOff = g.pointwise() ? gx.offset() + (n * g.c + gi * g.cg()) * g.h * g.w
+                                : colg.offset() + gi * g.rowsG() * g.ohw();
+                        MatMulK.mm(seq, g.rowsG(), g.ohw(), g.og(), w.data(), w.offset() + gi * g.og() * g.rowsG(), g.rowsG(), true,
+                                gy.data(), yOff, g.ohw(), false, dst, dOff, g.ohw(), g.pointwise() && acc);
+                    }
+                    if (!g.pointwise()) col2im(g, colg, gx, n, acc, !seq);
+                };
+                if (seq) for (int n = 0; n < g.n; n++) image.run(n);
+                else Par.each(g.n, image);
+            }
+        }
+    }
+}

@@ -1,0 +1,52 @@
+package memplan.backend.cpu;
+
+import java.util.Arrays;
+
+/** Small helpers shared by the kernels. */
+final class K {
+    private K() {
+    }
+
+    static final int GRAIN = 1 << 14;
+
+    /** Writes or adds a gradient element. */
+    static void put(float[] d, int i, float v, boolean acc) {
+        d[i] = acc ? d[i] + v : v;
+    }
+
+    static void zero(Buf b) {
+        Arrays.fill(b.data(), b.offset(), b.offset() + b.slots(), 0f);
+    }
+
+    /** gx (+)= gy elementwise; a no-op when gx is gy itself and not accumulating. */
+    static void copyGrad(Buf gy, Buf gx, boolean acc) {
+        if (gx == null) return;
+        int n = gx.numel();
+        if (gy == null) {
+            if (!acc) zero(gx);
+            return;
+        }
+        if (gx.sameMemory(gy) && !acc) return;
+        float[] s = gy.data(), d = gx.data();
+        int so = gy.offset(), dOff = gx.offset();
+        Par.range(n, GRAIN, (a, e) -> {
+            if (acc) for (int i = a; i < e; i++) d[dOff + i] += s[so + i];
+            else System.arraycopy(s, so + a, d, dOff + a, e - a);
+        });
+    }
+
+    static float[] floats(Buf b) {
+        return b.data();
+    }
+
+    static IllegalArgumentException bad(String op, String name, String msg) {
+        return new IllegalArgumentException(op + " '" + name + "': " + msg);
+    }
+
+    /** A zeroed fp32 scratch buffer: the given workspace when it is large enough, else a new array. */
+    static Buf scratch(Buf workspace, long elements) {
+        if (workspace != null && workspace.dtype() == memplan.ir.DType.FP32 && workspace.numel() >= elements)
+            return workspace;
+        return Buf.alloc(memplan.ir.Shape.of((int) elements), memplan.ir.DType.FP32);
+    }
+}

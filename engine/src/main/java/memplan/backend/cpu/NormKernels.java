@@ -1,0 +1,252 @@
+package memplan.backend.cpu;
+
+import memplan.ops.BatchNorm2d;
+import memplan.ops.LayerNorm;
+
+/** BatchNorm2d, LayerNorm and Softmax. Statistics are summed in double, in a fixed order. */
+final class NormKernels {
+    private NormKernels() {
+    }
+
+    /**
+     * Batch normalisation over [N, C, H, W]. params: weight, bias, running_mean, running_var; aux: batch mean and
+     * invstd (fp32). Training: normalises with the batch statistics (biased variance) and, unless recomputing,
+     * updates the running statistics as PyTorch does (unbiased variance, momentum). Not training: uses the running
+     * statistics (aux gets them too). Backward assumes training mode.
+     */
+    static final class BatchNormK implements CpuKernel {
+        @Override
+        public void forward(ForwardArgs a) {
+            BatchNorm2d op = (BatchNorm2d) a.node().op();
+            Buf x = a.in()[0], y = a.out()[0];
+            Buf w = a.params()[0], b = a.params()[1], rm = a.params()[2], rv = a.params()[3];
+            Buf mean = a.aux() != null && a.aux().length > 0 ? a.aux()[0] : null;
+            Buf invstd = a.aux() != null && a.aux().length > 1 ? a.aux()[1] : null;
+            int[] s = x.shape().dims();
+            int n = s[0], c = s[1], hw = s[2] * s[3];
+            long cnt = (long) n * hw;
+            float[] xd = x.data(), yd = y.data();
+            boolean train = a.training(), update = a.training() && !a.recompute();
+            double mom = op.momentum();
+            Par.range(c, 1, (cs, ce) -> {
+                for (int ch = cs; ch < ce; ch++) {
+                    float mu, is;
+                    if (train) {
+                        double sum = 0;
+                        for (int i = 0; i < n; i++) {
+                            int base = x.offset() + (i * c + ch) * hw;
+                            for (int p = 0; p < hw; p++) sum += xd[base + p];
+                        }
+                        double m = sum / cnt, sq = 0;
+                        for (int i = 0; i < n; i++) {
+                            int base = x.offset() + (i * c + ch) * hw;
+                            for (int p = 0; p < hw; p++) {
+                                double d = xd[base + p] - m;
+                                sq += d * d;
+                            }
+                        }
+                        double var = sq / cnt;
+                        mu = (float) m;
+                        is = (float) (1.0 / Math.sqrt(var + op.eps()));
+                        if (update) {
+                            double unbiased = cnt > 1 ? sq / (cnt - 1) : var;
+                            rm.set(ch, (float) ((1 - mom) * rm.get(ch) + mom * m));
+                            rv.set(ch, (float) ((1 - mom) * rv.get(ch) + mom * unbiased));
+                        }
+                    } else {
+                        mu = rm.get(ch);
+                        is = (float) (1.0 / Math.sqrt(rv.get(ch) + op.eps()));
+                    }
+                    if (mean != null) mean.set(ch, mu);
+                    if (invstd != null) invstd.set(ch, is);
+                    float sc = is * w.get(ch), sh = b.get(ch);
+                    for (int i = 0; i < n; i++) {
+                        int xb = x.offset() + (i * c + ch) * hw, yb = y.offset() + (i * c + ch) * hw;
+                        for (int p = 0; p < hw; p++) yd[yb + p] = (xd[xb + p] - mu) * sc + sh;
+                    }
+                }
+            });
+        }
+
+        @Override
+        public void backward(BackwardArgs a) {
+            Buf gx = a.gradIn(0), gw = a.gradParam(0), gb = a.gradParam(1), gy = a.gradOut(0);
+            int[] s = a.node().inShapes().get(0).dims();
+            int n = s[0], c = s[1], hw = s[2] * s[3];
+            long cnt = (long) n * hw;
+            if (gy == null) {
+                if (gx != null && !a.accIn(0)) K.zero(gx);
+                if (gw != null && !a.accParam(0)) K.zero(gw);
+                if (gb != null && !a.accParam(1)) K.zero(gb);
+                return;
+            }
+            Buf x = a.need(a.in(), 0, "input"), w = a.need(a.params(), 0, "param");
+            Buf mean = a.need(a.aux(), 0, "aux"), invstd = a.need(a.aux(), 1, "aux");
+            float[] xd = x.data(), gyd = gy.data();
+            Par.range(c, 1, (cs, ce) -> {
+                for (int ch = cs; ch < ce; ch++) {
+                    float mu = mean.get(ch), is = invstd.get(ch);
+                    double sg = 0, sgx = 0;
+                    for (int i = 0; i < n; i++) {
+                        int xb = x.offset() + (i * c + ch) * hw, yb = gy.offset() + (i * c + ch) * hw;
+                        for (int p = 0; p < hw; p++) {
+                            float g = gyd[yb + p];
+                            sg += g;
+                            sgx += g * ((xd[xb + p] - mu) * is);
+                        }
+                    }
+                    if (gb != null) K.put(gb.data(), gb.offset() + ch, (float) sg, a.accParam(1));
+                    if (gw != null) K.put(gw.data(), gw.offset() + ch, (float) sgx, a.accParam(0));
+                    if (gx != null) {
+                        float k = (float) (w.get(ch) * is / cnt), mg = (float) sg, mgx = (float) sgx;
+                        boolean acc = a.accIn(0);
+                        float[] gxd = gx.data();
+                        for (int i = 0; i < n; i++) {
+                            int xb = x.offset() + (i * c + ch) * hw, yb = gy.offset() + (i * c + ch) * hw;
+                            int gb2 = gx.offset() + (i * c + ch) * hw;
+                            for (int p = 0; p < hw; p++) {
+                                float xh = (xd[xb + p] - mu) * is;
+                                K.put(gxd, gb2 + p, k * (cnt * gyd[yb + p] - mg - xh * mgx), acc);
+                            }
+                        }
+                    }
+                }
+            });
+        }
+    }
+
+    /** Layer normalisation over the last dimension; aux: per-row mean and rstd (fp32). */
+    static final class LayerNormK implements CpuKernel {
+        @Override
+        public void forward(ForwardArgs a) {
+            double eps = ((LayerNorm) a.node().op()).eps();
+            Buf x = a.in()[0], y = a.out()[0], w = a.params()[0], b = a.params()[1];
+            Buf mean = a.aux() != null && a.aux().length > 0 ? a.aux()[0] : null;
+            Buf rstd = a.aux() != null && a.aux().length > 1 ? a.aux()[1] : null;
+            int d = x.shape().dim(-1), rows = x.numel() / Math.max(1, d);
+            float[] xd = x.data(), yd = y.data(), wd = w.data(), bd = b.data();
+            Par.range(rows, Par.grain(rows, 4L * d), (s, e) -> {
+                for (int r = s; r < e; r++) {
+                    int xb = x.offset() + r * d, yb = y.offset() + r * d;
+                    double sum = 0, sq = 0;
+                    for (int j = 0; j < d; j++) sum += xd[xb + j];
+                    double m = sum / d;
+                    for (int j = 0; j < d; j++) {
+                        double t = xd[xb + j] - m;
+                        sq += t * t;
+                    }
+                    float mu = (float) m, rs = (float) (1.0 / Math.sqrt(sq / d + eps));
+                    if (mean != null) mean.set(r, mu);
+                    if (rstd != null) rstd.set(r, rs);
+                    for (int j = 0; j < d; j++) yd[yb + j] = (xd[xb + j] - mu) * rs * wd[w.offset() + j] + bd[b.offset() + j];
+                }
+            });
+        }
+
+        @Override
+        public void backward(BackwardArgs a) {
+            Buf gx = a.gradIn(0), gw = a.gradParam(0), gb = a.gradParam(1), gy = a.gradOut(0);
+            int d = a.node().inShapes().get(0).dim(-1);
+            int rows = (int) (a.node().inShapes().get(0).numel() / Math.max(1, d));
+            if (gy == null) {
+                if (gx != null && !a.accIn(0)) K.zero(gx);
+                if (gw != null && !a.accParam(0)) K.zero(gw);
+                if (gb != null && !a.accParam(1)) K.zero(gb);
+                return;
+            }
+            Buf x = a.need(a.in(), 0, "input"), w = a.need(a.params(), 0, "param");
+            Buf mean = a.need(a.aux(), 0, "aux"), rstd = a.need(a.aux(), 1, "aux");
+            float[] xd = x.data(), gyd = gy.data(), wd = w.data();
+            if (gw != null || gb != null) {
+                // parallel over columns; rows summed in order
+                Par.range(d, Math.max(16, Par.grain(d, rows)), (s, e) -> {
+                    double[] sw = new double[e - s], sb = new double[e - s];
+                    for (int r = 0; r < rows; r++) {
+                        float mu = mean.get(r), rs = rstd.get(r);
+                        int xb = x.offset() + r * d, yb = gy.offset() + r * d;
+                        for (int j = s; j < e; j++) {
+                            float g = gyd[yb + j];
+                            sb[j - s] += g;
+                            sw[j - s] += g * ((xd[xb + j] - mu) * rs);
+                        }
+                    }
+                    for (int j = s; j < e; j++) {
+                        if (gw != null) K.put(gw.data(), gw.offset() + j, (float) sw[j - s], a.accParam(0));
+                        if (gb != null) K.put(gb.data(), gb.offset() + j, (float) sb[j - s], a.accParam(1));
+                    }
+                });
+            }
+            if (gx != null) {
+                boolean acc = a.accIn(0);
+                float[] gxd = gx.data();
+                Par.range(rows, Par.grain(rows, 4L * d), (s, e) -> {
+                    for (int r = s; r < e; r++) {
+                        float mu = mean.get(r), rs = rstd.get(r);
+                        int xb = x.offset() + r * d, yb = gy.offset() + r * d, ob = gx.offset() + r * d;
+                        double s1 = 0, s2 = 0;
+                        for (int j = 0; j < d; j++) {
+                            float gh = gyd[yb + j] * wd[w.offset() + j];
+                            s1 += gh;
+                            s2 += gh * ((xd[xb + j] - mu) * rs);
+                        }
+                        float m1 = (float) (s1 / d), m2 = (float) (s2 / d);
+                        for (int j = 0; j < d; j++) {
+                            float gh = gyd[yb + j] * wd[w.offset() + j];
+                            float xh = (xd[xb + j] - mu) * rs;
+                            K.put(gxd, ob + j, rs * (gh - m1 - xh * m2), acc);
+                        }
+                    }
+                });
+            }
+        }
+    }
+
+    /** Softmax along the last axis; backward from the output: gx = y (gy - sum(gy y)). */
+    static final class SoftmaxK implements CpuKernel {
+        @Override
+        public void forward(ForwardArgs a) {
+            Buf x = a.in()[0], y = a.out()[0];
+            int d = x.shape().dim(-1), rows = x.numel() / Math.max(1, d);
+            float[] xd = x.data(), yd = y.data();
+            Par.range(rows, Par.grain(rows, 8L * d), (s, e) -> {
+                for (int r = s; r < e; r++) softmaxRow(xd, x.offset() + r * d, yd, y.offset() + r * d, d);
+            });
+        }
+
+        static void softmaxRow(float[] xd, int xb, float[] yd, int yb, int d) {
+            float mx = Float.NEGATIVE_INFINITY;
+            for (int j = 0; j < d; j++) mx = Math.max(mx, xd[xb + j]);
+            double sum = 0;
+            for (int j = 0; j < d; j++) {
+                float ev = (float) Math.exp(xd[xb + j] - mx);
+                yd[yb + j] = ev;
+                sum += ev;
+            }
+            float inv = (float) (1.0 / sum);
+            for (int j = 0; j < d; j++) yd[yb + j] *= inv;
+        }
+
+        @Override
+        public void backward(BackwardArgs a) {
+            Buf gx = a.gradIn(0), gy = a.gradOut(0);
+            if (gx == null) return;
+            boolean acc = a.accIn(0);
+            if (gy == null) {
+                if (!acc) K.zero(gx);
+                return;
+            }
+            Buf y = a.need(a.out(), 0, "output");
+            int d = gx.shape().dim(-1), rows = gx.numel() / Math.max(1, d);
+            float[] yd = y.data(), gyd = gy.data(), gxd = gx.data();
+            Par.range(rows, Par.grain(rows, 4L * d), (s, e) -> {
+                for (int r = s; r < e; r++) {
+                    int yb = y.offset() + r * d, gb = gy.offset() + r * d, xb = gx.offset() + r * d;
+                    double dot = 0;
+                    for (int j = 0; j < d; j++) dot += gyd[gb + j] * yd[yb + j];
+                    float dt = (float) dot;
+                    for (int j = 0; j < d; j++) K.put(gxd, xb + j, yd[yb + j] * (gyd[gb + j] - dt), acc);
+                }
+            });
+        }
+    }
+}

@@ -1,0 +1,239 @@
+package memplan.backend.cpu;
+
+import memplan.ir.Shape;
+import memplan.ops.AvgPool2d;
+import memplan.ops.MaxPool2d;
+import memplan.ops.Upsample;
+
+/** MaxPool2d, AvgPool2d, GlobalAvgPool and nearest Upsample over [N, C, H, W]. Parallel over (n, c) planes. */
+final class PoolKernels {
+    private PoolKernels() {
+    }
+
+    /**
+     * Max pooling; aux[0] = int64 argmax per output, the flat index h*W + w in the input plane (PyTorch's
+     * convention; the first maximum wins, padding never does). Backward reads only the indices and the shapes,
+     * never the input's values.
+     */
+    static final class MaxPoolK implements CpuKernel {
+        @Override
+        public void forward(ForwardArgs a) {
+            MaxPool2d op = (MaxPool2d) a.node().op();
+            Buf x = a.in()[0], y = a.out()[0];
+            Buf idx = a.aux() != null && a.aux().length > 0 ? a.aux()[0] : null;
+            int[] xs = x.shape().dims(), ys = y.shape().dims();
+            int h = xs[2], w = xs[3], oh = ys[2], ow = ys[3];
+            int kh = op.kernel().h(), kw = op.kernel().w(), sh = op.stride().h(), sw = op.stride().w();
+            int ph = op.padding().h(), pw = op.padding().w();
+            float[] xd = x.data(), yd = y.data();
+            int planes = xs[0] * xs[1];
+            Par.range(planes, Par.grain(planes, (long) oh * ow * kh * kw), (s, e) -> {
+                for (int p = s; p < e; p++) {
+                    int xb = x.offset() + p * h * w, yb = p * oh * ow;
+                    for (int i = 0; i < oh; i++)
+                        for (int j = 0; j < ow; j++) {
+                            float best = Float.NEGATIVE_INFINITY;
+                            int arg = -1;
+                            for (int u = 0; u < kh; u++) {
+                                int hi = i * sh - ph + u;
+                                if (hi < 0 || hi >= h) continue;
+                                for (int v = 0; v < kw; v++) {
+                                    int wi = j * sw - pw + v;
+                                    if (wi < 0 || wi >= w) continue;
+                                    float val = xd[xb + hi * w + wi];
+                                    if (arg < 0 || val > best || Float.isNaN(val)) {
+                                        best = val;
+                                        arg = hi * w + wi;
+                                        if (Float.isNaN(val)) break;
+                                    }
+                                }
+                            }
+                            yd[y.offset() + yb + i * ow + j] = best;
+                            if (idx != null) idx.setLong(yb + i * ow + j, arg);
+                        }
+                }
+            });
+        }
+
+        @Override
+        public void backward(BackwardArgs a) {
+            Buf gx = a.gradIn(0);
+            if (gx == null) return;
+            if (!a.accIn(0)) K.zero(gx);
+            Buf gy = a.gradOut(0);
+            if (gy == null) return;
+            Buf idx = a.need(a.aux(), 0, "aux (indices)");
+            int[] xs = gx.shape().dims(), ys = gy.shape().dims();
+            int hw = xs[2] * xs[3], ohw = ys[2] * ys[3];
+            float[] gxd = gx.data(), gyd = gy.data();
+            int planes = xs[0] * xs[1];
+            Par.range(planes, Par.grain(planes, ohw), (s, e) -> {
+                for (int p = s; p < e; p++) {
+                    int xb = gx.offset() + p * hw, yb = p * ohw;
+                    for (int o = 0; o < ohw; o++) {
+                        long k = idx.getLong(yb + o);
+                        if (k < 0 || k >= hw) throw new IllegalStateException("MaxPool2d '" + a.node().name()
+                                + "': argmax index " + k + " outside the input plane of " + hw + " elements");
+                        gxd[xb + (int) k] += gyd[gy.offset() + yb + o];
+                    }
+                }
+            });
+        }
+    }
+
+    /** Average pooling; padding counts as zeros, so every window divides by kh*kw. */
+    static final class AvgPoolK implements CpuKernel {
+        @Override
+        public void forward(ForwardArgs a) {
+            AvgPool2d op = (AvgPool2d) a.node().op();
+            Buf x = a.in()[0], y = a.out()[0];
+            int[] xs = x.shape().dims(), ys = y.shape().dims();
+            int h = xs[2], w = xs[3], oh = ys[2], ow = ys[3];
+            int kh = op.kernel().h(), kw = op.kernel().w(), sh = op.stride().h(), sw = op.stride().w();
+            int ph = op.padding().h(), pw = op.padding().w();
+            float inv = 1f / (kh * kw);
+            float[] xd = x.data(), yd = y.data();
+            int planes = xs[0] * xs[1];
+            Par.range(planes, Par.grain(planes, (long) oh * ow * kh * kw), (s, e) -> {
+                for (int p = s; p < e; p++) {
+                    int xb = x.offset() + p * h * w, yb = y.offset() + p * oh * ow;
+                    for (int i = 0; i < oh; i++)
+                        for (int j = 0; j < ow; j++) {
+                            float sum = 0f;
+                            for (int u = 0; u < kh; u++) {
+                                int hi = i * sh - ph + u;
+                                if (hi < 0 || hi >= h) continue;
+                                for (int v = 0; v < kw; v++) {
+                                    int wi = j * sw - pw + v;
+                                    if (wi >= 0 && wi < w) sum += xd[xb + hi * w + wi];
+                                }
+                            }
+                            yd[yb + i * ow + j] = sum * inv;
+                        }
+                }
+            });
+        }
+
+        @Override
+        public void backward(BackwardArgs a) {
+            Buf gx = a.gradIn(0);
+            if (gx == null) return;
+            if (!a.accIn(0)) K.zero(gx);
+            Buf gy = a.gradOut(0);
+            if (gy == null) return;
+            AvgPool2d op = (AvgPool2d) a.node().op();
+            int[] xs = gx.shape().dims(), ys = gy.shape().dims();
+            int h = xs[2], w = xs[3], oh = ys[2], ow = ys[3];
+            int kh = op.kernel().h(), kw = op.kernel().w(), sh = op.stride().h(), sw = op.stride().w();
+            int ph = op.padding().h(), pw = op.padding().w();
+            float inv = 1f / (kh * kw);
+            float[] gxd = gx.data(), gyd = gy.data();
+            int planes = xs[0] * xs[1];
+            Par.range(planes, Par.grain(planes, (long) oh * ow * kh * kw), (s, e) -> {
+                for (int p = s; p < e; p++) {
+                    int xb = gx.offset() + p * h * w, yb = gy.offset() + p * oh * ow;
+                    for (int i = 0; i < oh; i++)
+                        for (int j = 0; j < ow; j++) {
+                            float g = gyd[yb + i * ow + j] * inv;
+                            for (int u = 0; u < kh; u++) {
+                                int hi = i * sh - ph + u;
+                                if (hi < 0 || hi >= h) continue;
+                                for (int v = 0; v < kw; v++) {
+                                    int wi = j * sw - pw + v;
+                                    if (wi >= 0 && wi < w) gxd[xb + hi * w + wi] += g;
+                                }
+                            }
+                        }
+                }
+            });
+        }
+    }
+
+    /** Mean over H and W. */
+    static final class GlobalAvgPoolK implements CpuKernel {
+        @Override
+        public void forward(ForwardArgs a) {
+            Buf x = a.in()[0], y = a.out()[0];
+            Shape s = x.shape();
+            int planes = s.dim(0) * s.dim(1), hw = s.dim(2) * s.dim(3);
+            float[] xd = x.data(), yd = y.data();
+            Par.range(planes, Par.grain(planes, hw), (b, e) -> {
+                for (int p = b; p < e; p++) {
+                    double sum = 0;
+                    int xb = x.offset() + p * hw;
+                    for (int i = 0; i < hw; i++) sum += xd[xb + i];
+                    yd[y.offset() + p] = (float) (sum / hw);
+                }
+            });
+        }
+
+        @Override
+        public void backward(BackwardArgs a) {
+            Buf gx = a.gradIn(0);
+            if (gx == null) return;
+            Buf gy = a.gradOut(0);
+            boolean acc = a.accIn(0);
+            if (gy == null) {
+                if (!acc) K.zero(gx);
+                return;
+            }
+            Shape s = gx.shape();
+            int planes = s.dim(0) * s.dim(1), hw = s.dim(2) * s.dim(3);
+            float[] gxd = gx.data();
+            Par.range(planes, Par.grain(planes, hw), (b, e) -> {
+                for (int p = b; p < e; p++) {
+                    float g = gy.get(p) / hw;
+                    int xb = gx.offset() + p * hw;
+                    for (int i = 0; i < hw; i++) K.put(gxd, xb + i, g, acc);
+                }
+            });
+        }
+    }
+
+    /** Nearest upsampling by an integer factor; backward sums each scale x scale block in row-major order. */
+    static final class UpsampleK implements CpuKernel {
+        @Override
+        public void forward(ForwardArgs a) {
+            int sc = ((Upsample) a.node().op()).scale();
+            Buf x = a.in()[0], y = a.out()[0];
+            int[] xs = x.shape().dims();
+            int h = xs[2], w = xs[3], oh = h * sc, ow = w * sc, planes = xs[0] * xs[1];
+            float[] xd = x.data(), yd = y.data();
+            Par.range(planes, Par.grain(planes, (long) oh * ow), (s, e) -> {
+                for (int p = s; p < e; p++) {
+                    int xb = x.offset() + p * h * w, yb = y.offset() + p * oh * ow;
+                    for (int i = 0; i < oh; i++)
+                        for (int j = 0; j < ow; j++) yd[yb + i * ow + j] = xd[xb + (i / sc) * w + j / sc];
+                }
+            });
+        }
+
+        @Override
+        public void backward(BackwardArgs a) {
+            Buf gx = a.gradIn(0);
+            if (gx == null) return;
+            Buf gy = a.gradOut(0);
+            boolean acc = a.accIn(0);
+            if (gy == null) {
+                if (!acc) K.zero(gx);
+                return;
+            }
+            int sc = ((Upsample) a.node().op()).scale();
+            int[] xs = gx.shape().dims();
+            int h = xs[2], w = xs[3], oh = h * sc, ow = w * sc, planes = xs[0] * xs[1];
+            float[] gxd = gx.data(), gyd = gy.data();
+            Par.range(planes, Par.grain(planes, (long) oh * ow), (s, e) -> {
+                for (int p = s; p < e; p++) {
+                    int xb = gx.offset() + p * h * w, yb = gy.offset() + p * oh * ow;
+                    for (int i = 0; i < h; i++)
+                        for (int j = 0; j < w; j++) {
+                            float sum = 0f;
+                            for (int u = 0; u < sc; u++)
+                                for (int v = 0; v < sc; v++) sum += gyd[yb + (i * sc + u) * ow + j * sc + v];
+                            K.put(gxd, xb + i * w + j, sum, acc);
+                        }
+                }
+            });
+        }
+    }
+}

@@ -1,0 +1,146 @@
+package memplan.sim;
+
+import memplan.graph.Node;
+import memplan.ir.TensorRole;
+import memplan.lower.Buffer;
+import memplan.lower.ExecutionSchedule;
+import memplan.lower.Instr;
+import memplan.lower.Lowering;
+import memplan.plan.Plan;
+import memplan.train.Schedule;
+import memplan.train.Step;
+
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Runs a lowered plan on a device model: one compute stream and one copy stream that overlap. A copy starts once
+ * the compute issued before it has finished and the copy stream is free; compute that needs a swap-in, or a release
+ * that needs a swap-out, stalls until the copy has finished. Memory comes from the buffers' segments, so the
+ * predicted peak is exactly what an executor of the same schedule holds.
+ */
+public final class Simulator {
+    private Simulator() {
+    }
+
+    public static SimResult simulate(Plan plan, DeviceModel device) {
+        return simulate(Lowering.lower(plan, device), device);
+    }
+
+    public static SimResult simulate(ExecutionSchedule es, DeviceModel device) {
+        Schedule s = es.schedule();
+        List<Instr> instrs = es.instrs();
+        int n = instrs.size();
+        double[] start = new double[n];
+        double[] end = new double[n];
+        List<TimelineEvent> events = new ArrayList<>(n + es.buffers().size() * 2);
+        double compute = 0, copy = 0, stalls = 0, recompute = 0;
+        long toHost = 0, fromHost = 0;
+        for (Instr in : instrs) {
+            int p = in.pos();
+            if (in.kind().copyStream) {
+                start[p] = Math.max(copy, compute);
+                end[p] = start[p] + device.transferSeconds(in.bytes());
+                copy = end[p];
+                if (in.kind() == memplan.lower.InstrKind.SWAP_OUT) toHost += in.bytes();
+                else fromHost += in.bytes();
+                events.add(new TimelineEvent(start[p], end[p], in.kind() == memplan.lower.InstrKind.SWAP_OUT ? EventKind.SWAP_OUT : EventKind.SWAP_IN,
+                        true, p, in.step(), in.tensor(), in.bytes(), s.tensor(in.tensor()).name()));
+                continue;
+            }
+            double ready = compute;
+            for (int w : in.waits()) ready = Math.max(ready, end[w]);
+            if (ready > compute) {
+                stalls += ready - compute;
+                events.add(new TimelineEvent(compute, ready, EventKind.STALL, false, p, in.step(), in.tensor(), 0, "stall"));
+            }
+            start[p] = ready;
+            double d;
+            EventKind kind;
+            String label;
+            switch (in.kind()) {
+                case COMPUTE -> {
+                    Step st = s.step(in.step());
+                    d = device.stepSeconds(st);
+                    kind = EventKind.COMPUTE;
+                    label = st.label();
+                }
+                case RECOMPUTE -> {
+                    Node node = s.graph().nodes().get(in.node());
+                    d = device.recomputeSeconds(node, in.bytes());
+                    recompute += d;
+                    kind = EventKind.RECOMPUTE;
+                    label = "recompute " + node.name();
+                }
+                case ENCODE, DECODE -> {
+                    d = device.codecSeconds(in.bytes());
+                    kind = in.kind() == memplan.lower.InstrKind.ENCODE ? EventKind.ENCODE : EventKind.DECODE;
+                    label = kind.name().toLowerCase() + " " + s.tensor(in.tensor()).name();
+                }
+                default -> { // RELEASE: waits for its swap-out, then frees
+                    d = 0;
+                    kind = EventKind.FREE;
+                    label = "release " + s.tensor(in.tensor()).name();
+                }
+            }
+            end[p] = ready + d;
+            compute = end[p];
+            if (kind != EventKind.FREE) events.add(new TimelineEvent(start[p], end[p], kind, false, p, in.step(), in.tensor(), in.bytes(), label));
+        }
+        // Memory per position and role from the buffers' segments.
+        int roles = TensorRole.values().length;
+        long[][] diff = new long[roles][n + 1];
+        for (Buffer b : es.buffers())
+            for (int i = 0; i < b.segStart().length; i++) {
+                diff[b.role().ordinal()][b.segStart()[i]] += b.bytes();
+                diff[b.role().ordinal()][b.segEnd()[i] + 1] -= b.bytes();
+                events.add(new TimelineEvent(start[b.segStart()[i]], start[b.segStart()[i]], EventKind.ALLOC, false, b.segStart()[i], -1, b.tensor(), b.bytes(), s.tensor(b.tensor()).name()));
+                events.add(new TimelineEvent(end[b.segEnd()[i]], end[b.segEnd()[i]], EventKind.FREE, false, b.segEnd()[i], -1, b.tensor(), b.bytes(), s.tensor(b.tensor()).name()));
+            }
+        long[][] live = new long[roles][n];
+        long peak = -1;
+        int peakPos = 0;
+        for (int r = 0; r < roles; r++) {
+            long acc = 0;
+            for (int i = 0; i < n; i++) live[r][i] = acc += diff[r][i];
+        }
+        for (int i = 0; i < n; i++) {
+            long tot = 0;
+            for (int r = 0; r < roles; r++) tot += live[r][i];
+            if (tot > peak) {
+                peak = tot;
+                peakPos = i;
+            }
+        }
+        long[] host = hostBytes(es, n);
+        Map<TensorRole, Long> byRole = new EnumMap<>(TensorRole.class);
+        for (TensorRole r : TensorRole.values()) byRole.put(r, n == 0 ? 0 : live[r.ordinal()][peakPos]);
+        double baseline = 0;
+        for (Step st : s.steps()) baseline += device.stepSeconds(st);
+        double iteration = Math.max(compute, copy);
+        return new SimResult(es, Math.max(peak, 0), peakPos, byRole, iteration, baseline, toHost, fromHost, stalls, recompute,
+                new Timeline(List.copyOf(events), start, live, host));
+    }
+
+    /** Host bytes held from each swap-out until its swap-in. */
+    private static long[] hostBytes(ExecutionSchedule es, int n) {
+        long[] diff = new long[n + 1];
+        java.util.Map<Integer, Integer> outPos = new java.util.HashMap<>();
+        for (Instr in : es.instrs()) {
+            if (in.kind() == memplan.lower.InstrKind.SWAP_OUT) outPos.put(in.buffers()[0], in.pos());
+            else if (in.kind() == memplan.lower.InstrKind.SWAP_IN) {
+                Integer from = outPos.remove(in.buffers()[1]);
+                if (from != null) {
+                    diff[from] += in.bytes();
+                    diff[in.pos() + 1] -= in.bytes();
+                }
+            }
+        }
+        long[] h = new long[n];
+        long acc = 0;
+        for (int i = 0; i < n; i++) h[i] = acc += diff[i];
+        return h;
+    }
+}

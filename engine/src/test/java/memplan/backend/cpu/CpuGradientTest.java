@@ -1,0 +1,252 @@
+package memplan.backend.cpu;
+
+import memplan.ir.DType;
+import memplan.ir.Shape;
+import memplan.ops.*;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+
+/**
+ * Backward of every op against central finite differences (see {@link CpuHarness} for eps and tolerance), with
+ * only the tensors each op declares in backwardNeeds() passed to backward, and accumulate=true checked to add.
+ */
+class CpuGradientTest {
+    static final int MAX = 24; // elements checked per tensor
+
+    private static Shape s(int... d) {
+        return Shape.of(d);
+    }
+
+    /** Moves values away from zero so that ReLU's kink is not within eps. */
+    private static void awayFromZero(Buf b) {
+        for (int i = 0; i < b.numel(); i++) {
+            float v = b.get(i);
+            b.set(i, v + Math.copySign(0.1f, v));
+        }
+    }
+
+    @Test
+    void conv2dBasic() {
+        new CpuHarness(Conv2d.of(4, 3, 1, 1, true), s(2, 3, 5, 5)).gradCheck(MAX);
+    }
+
+    @Test
+    void conv2dStrideDilationGroupsNonSquare() {
+        Conv2d op = new Conv2d(4, new Pair(2, 3), new Pair(2, 1), new Pair(1, 2), new Pair(2, 1), 2, false);
+        new CpuHarness(op, s(2, 4, 7, 6)).gradCheck(MAX);
+    }
+
+    @Test
+    void conv2dPointwiseGrouped() {
+        Conv2d op = new Conv2d(6, Pair.of(1), Pair.of(1), Pair.of(0), Pair.of(1), 3, true);
+        new CpuHarness(op, s(3, 3, 4, 4)).gradCheck(MAX);
+    }
+
+    @Test
+    void conv2dSingleImageUsesWorkspace() {
+        Conv2d op = new Conv2d(2, Pair.of(3), Pair.of(2), Pair.of(1), Pair.of(1), 1, true);
+        new CpuHarness(op, s(1, 2, 6, 6)).gradCheck(MAX);
+    }
+
+    @Test
+    void linear() {
+        new CpuHarness(new Linear(5, true), s(2, 3, 4)).gradCheck(MAX);
+        new CpuHarness(new Linear(3, false), s(4, 6)).gradCheck(MAX);
+    }
+
+    @Test
+    void linearLargerThanOneTile() {
+        new CpuHarness(new Linear(70, true), s(66, 9)).gradCheck(MAX);
+    }
+
+    @Test
+    void matMul() {
+        new CpuHarness(new MatMul(false), s(2, 3, 4), s(2, 4, 5)).gradCheck(MAX);
+        new CpuHarness(new MatMul(true), s(3, 4), s(5, 4)).gradCheck(MAX);
+        new CpuHarness(new MatMul(true), s(2, 2, 3, 4), s(2, 2, 6, 4)).gradCheck(MAX);
+    }
+
+    @Test
+    void batchNorm() {
+        new CpuHarness(new BatchNorm2d(1e-5, 0.1), s(3, 2, 3, 3)).gradCheck(MAX);
+    }
+
+    @Test
+    void layerNorm() {
+        new CpuHarness(new LayerNorm(1e-5), s(2, 3, 6)).gradCheck(MAX);
+    }
+
+    @Test
+    void relu() {
+        CpuHarness h = new CpuHarness(new ReLU(), s(2, 3, 4));
+        awayFromZero(h.in[0]);
+        h.gradCheck(MAX);
+    }
+
+    @Test
+    void smoothPointwise() {
+        new CpuHarness(new GELU(), s(2, 3, 4)).gradCheck(MAX);
+        new CpuHarness(new Sigmoid(), s(2, 3, 4)).gradCheck(MAX);
+        new CpuHarness(new Tanh(), s(2, 3, 4)).gradCheck(MAX);
+    }
+
+    @Test
+    void maxPoolOverlappingWindows() {
+        CpuHarness h = new CpuHarness(new MaxPool2d(Pair.of(3), Pair.of(2), Pair.of(1)), s(2, 2, 5, 5));
+        distinct(h.in[0], h.rnd);
+        h.gradCheck(MAX);
+    }
+
+    /** A random permutation of values 0.1 apart, so no two window elements are within eps of each other. */
+    static void distinct(Buf b, Random r) {
+        int n = b.numel();
+        int[] p = new int[n];
+        for (int i = 0; i < n; i++) p[i] = i;
+        for (int i = n - 1; i > 0; i--) {
+            int j = r.nextInt(i + 1), t = p[i];
+            p[i] = p[j];
+            p[j] = t;
+        }
+        for (int i = 0; i < n; i++) b.set(i, (p[i] - n / 2) * 0.1f);
+    }
+
+    @Test
+    void avgPoolWithPadding() {
+        new CpuHarness(new AvgPool2d(Pair.of(3), Pair.of(2), Pair.of(1)), s(2, 2, 5, 5)).gradCheck(MAX);
+        new CpuHarness(new AvgPool2d(new Pair(2, 1), new Pair(2, 1), Pair.of(0)), s(1, 2, 4, 3)).gradCheck(MAX);
+    }
+
+    @Test
+    void globalAvgPoolAndUpsample() {
+        new CpuHarness(new GlobalAvgPool(), s(2, 3, 3, 4)).gradCheck(MAX);
+        new CpuHarness(new Upsample(2), s(2, 2, 2, 3)).gradCheck(MAX);
+        new CpuHarness(new Upsample(3), s(1, 1, 2, 2)).gradCheck(MAX);
+    }
+
+    @Test
+    void addMul() {
+        new CpuHarness(new Add(), s(2, 3, 4), s(2, 3, 4)).gradCheck(MAX);
+        new CpuHarness(new Mul(), s(2, 3, 4), s(2, 3, 4)).gradCheck(MAX);
+    }
+
+    @Test
+    void concatSliceTranspose() {
+        new CpuHarness(new Concat(1), s(2, 1, 3), s(2, 2, 3), s(2, 3, 3)).gradCheck(MAX);
+        new CpuHarness(new Concat(-1), s(2, 3, 2), s(2, 3, 1)).gradCheck(MAX);
+        new CpuHarness(new Slice(1, 1, 3), s(2, 4, 3)).gradCheck(MAX);
+        new CpuHarness(new Slice(-1, 0, 1), s(2, 3, 4)).gradCheck(MAX);
+        new CpuHarness(new Transpose(List.of(0, 2, 1, 3)), s(2, 3, 4, 2)).gradCheck(MAX);
+        new CpuHarness(new Transpose(List.of(2, 0, 1)), s(2, 3, 4)).gradCheck(MAX);
+    }
+
+    @Test
+    void dropout() {
+        CpuHarness h = new CpuHarness(new Dropout(0.3), s(4, 50));
+        h.gradCheck(MAX);
+        int kept = 0;
+        for (int i = 0; i < 200; i++) kept += h.aux[0].getByte(i);
+        assertNotEquals(0, kept);
+        assertNotEquals(200, kept);
+    }
+
+    @Test
+    void embedding() {
+        CpuHarness h = new CpuHarness(new Embedding(5, 4), s(2, 3));
+        int[] idx = {1, 4, 1, 0, 3, 1};
+        for (int i = 0; i < idx.length; i++) h.in[0].setLong(i, idx[i]);
+        h.gradCheck(MAX);
+        h.forward();
+        for (int i = 0; i < 6; i++) for (int j = 0; j < 4; j++) assertEquals(h.params[0].get(idx[i] * 4 + j), h.out[0].get(i * 4 + j));
+    }
+
+    @Test
+    void softmax() {
+        new CpuHarness(new Softmax(), s(2, 3, 5)).gradCheck(MAX);
+    }
+
+    @Test
+    void attention() {
+        new CpuHarness(new Attention(2, false), s(2, 3, 4), s(2, 5, 4), s(2, 5, 4)).gradCheck(MAX);
+        new CpuHarness(new Attention(2, true), s(2, 4, 6), s(2, 4, 6), s(2, 4, 6)).gradCheck(MAX);
+        new CpuHarness(new Attention(1, true), s(1, 3, 2), s(1, 3, 2), s(1, 3, 2)).gradCheck(MAX);
+    }
+
+    @Test
+    void lstmCell() {
+        CpuHarness h = new CpuHarness(new LSTMCell(4), s(2, 3), s(2, 4), s(2, 4));
+        h.gradCheck(MAX);
+        // only one output's gradient given (the other is null = zero)
+        CpuHarness h2 = new CpuHarness(new LSTMCell(3), s(2, 2), s(2, 3), s(2, 3));
+        h2.forward();
+        Buf g = h2.alloc(h2.out[0].shape(), DType.FP32);
+        g.fill(1f);
+        Buf gx = h2.alloc(h2.in[0].shape(), DType.FP32);
+        h2.backward(new Buf[]{g, null}, new Buf[]{gx, null, null}, new Buf[4], new boolean[3], new boolean[4]);
+        for (int i = 0; i < gx.numel(); i++) assertEquals(true, Float.isFinite(gx.get(i)));
+    }
+
+    private static void targets(CpuHarness h, int classes) {
+        for (int i = 0; i < h.in[1].numel(); i++) h.in[1].setLong(i, h.rnd.nextInt(classes));
+    }
+
+    @Test
+    void crossEntropy() {
+        CpuHarness h = new CpuHarness(new CrossEntropy(1), s(3, 5), s(3));
+        targets(h, 5);
+        h.gradCheck(MAX);
+        CpuHarness lm = new CpuHarness(new CrossEntropy(-1), s(2, 4, 3), s(2, 4));
+        targets(lm, 3);
+        lm.gradCheck(MAX, false); // gradOut null: the loss gradient is implicitly 1
+        CpuHarness seg = new CpuHarness(new CrossEntropy(1), s(2, 3, 2, 2), s(2, 2, 2));
+        targets(seg, 3);
+        seg.gradCheck(MAX);
+    }
+
+    @Test
+    void mseLoss() {
+        new CpuHarness(new MseLoss(), s(3, 4), s(3, 4)).gradCheck(MAX);
+        new CpuHarness(new MseLoss(), s(5), s(5)).gradCheck(MAX, false);
+    }
+
+    @Test
+    void batchNormUpdatesRunningStatsOnceAndNotOnRecompute() {
+        CpuHarness h = new CpuHarness(new BatchNorm2d(1e-5, 0.1), s(2, 2, 2, 2));
+        float[] x = h.in[0].toArray();
+        h.params[2].fill(0f);
+        h.forward(true, false);
+        float[] rm = h.params[2].toArray(), rv = h.params[3].toArray(), y = h.out[0].toArray();
+        // channel 0 by hand
+        double sum = 0, sq = 0;
+        for (int n = 0; n < 2; n++) for (int p = 0; p < 4; p++) sum += x[n * 8 + p];
+        double m = sum / 8;
+        for (int n = 0; n < 2; n++) for (int p = 0; p < 4; p++) sq += (x[n * 8 + p] - m) * (x[n * 8 + p] - m);
+        assertEquals(0.1 * m, rm[0], 1e-6);
+        assertEquals(0.9 + 0.1 * sq / 7, rv[0], 1e-6);
+        h.forward(true, true);
+        assertArrayEquals(rm, h.params[2].toArray());
+        assertArrayEquals(rv, h.params[3].toArray());
+        assertArrayEquals(y, h.out[0].toArray());
+    }
+
+    @Test
+    void gradientOnlyForRequestedInputs() {
+        CpuHarness h = new CpuHarness(new MatMul(false), s(3, 4), s(4, 2));
+        h.forward();
+        Buf gy = h.alloc(h.out[0].shape(), DType.FP32);
+        gy.fill(1f);
+        Buf gb = h.alloc(h.in[1].shape(), DType.FP32);
+        // gradIn[0] null: input 1's value is then not needed and may be absent
+        h.kernel.backward(new BackwardArgs(h.node, new Buf[]{h.in[0], null}, new Buf[1], new Buf[0], new Buf[0],
+                new Buf[]{gy}, new Buf[]{null, gb}, new Buf[0], new boolean[2], new boolean[0], null));
+        for (int k = 0; k < 4; k++) {
+            float expect = h.in[0].get(k) + h.in[0].get(4 + k) + h.in[0].get(8 + k);
+            assertEquals(expect, gb.get(k * 2), 1e-5f);
+        }
+    }
+}
