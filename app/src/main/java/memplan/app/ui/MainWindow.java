@@ -87,6 +87,18 @@ public class MainWindow extends BorderPane {
         setCenter(center);
         setBottom(statusBar());
 
+        // Click-to-redraw: once the timeline has drawn an edit's result and the scene has laid it out, record the time.
+        session.evaluationProperty().addListener(o -> {
+            if (!session.editPending() || getScene() == null) return;
+            javafx.scene.Scene sc = getScene();
+            Runnable[] once = new Runnable[1];
+            once[0] = () -> {
+                sc.removePostLayoutPulseListener(once[0]);
+                session.editRedrawn();
+            };
+            sc.addPostLayoutPulseListener(once[0]);
+            Platform.requestNextPulse();
+        });
         setOnDragOver(e -> {
             if (e.getDragboard().hasFiles()) e.acceptTransferModes(TransferMode.COPY);
             e.consume();

@@ -110,7 +110,10 @@ public final class GraphView extends BorderPane {
             fitInitial();
             redraw();
         });
-        session.evaluationProperty().addListener(o -> redraw());
+        session.evaluationProperty().addListener(o -> {
+            updateMarks();
+            redraw();
+        });
         session.highlightedProperty().addListener((o, a, n) -> {
             Analysis an = session.analysis();
             java.util.Set<Integer> s = new java.util.HashSet<>();
@@ -137,6 +140,22 @@ public final class GraphView extends BorderPane {
     public void setDecisionMarks(int[] marks) {
         decisionMarks = marks == null ? new int[0] : marks;
         redraw();
+    }
+
+    private void updateMarks() {
+        Analysis a = session.analysis();
+        var ev = session.evaluation();
+        if (a == null || ev == null || ev.plan() == null) {
+            decisionMarks = new int[0];
+            return;
+        }
+        int[] marks = new int[a.graph().nodes().size()];
+        for (int t = 0; t < ev.plan().size(); t++) {
+            int code = memplan.app.ui.session.PlanEdits.badge(ev.plan().decision(t));
+            int n = a.nodeOf(t);
+            if (code != 0 && n >= 0 && marks[n] == 0) marks[n] = code;
+        }
+        decisionMarks = marks;
     }
 
     private GraphLayout graphLayout() {

@@ -12,8 +12,20 @@ import javafx.beans.property.SimpleLongProperty;
 import javafx.beans.property.SimpleObjectProperty;
 import javafx.beans.property.SimpleStringProperty;
 import javafx.beans.property.StringProperty;
+import javafx.beans.property.DoubleProperty;
+import javafx.beans.property.SimpleDoubleProperty;
+import memplan.app.ui.table.Technique;
 import memplan.app.ui.task.TaskRunner;
 import memplan.app.ui.timeline.ProfileTimeline;
+import memplan.app.ui.timeline.SimTimeline;
+import memplan.app.ui.timeline.TimelineData;
+import memplan.plan.Decision;
+import memplan.plan.Plan;
+import memplan.plan.PlanProblem;
+import memplan.plan.PlanValidator;
+import memplan.sim.DeviceModel;
+import memplan.sim.SimResult;
+import memplan.sim.Simulator;
 import memplan.io.ModelFormatException;
 import memplan.io.ModelJson;
 import memplan.ir.DType;
@@ -46,6 +58,12 @@ public class SessionViewModel {
     private final ObjectProperty<int[]> highlighted = new SimpleObjectProperty<>(new int[0]);
     private final LongProperty budgetBytes = new SimpleLongProperty(-1);
     private final BooleanProperty busy = new SimpleBooleanProperty(false);
+    private final ReadOnlyObjectWrapper<Plan> plan = new ReadOnlyObjectWrapper<>();
+    private final ObjectProperty<DeviceModel> device = new SimpleObjectProperty<>(DeviceModel.preset("h100"));
+    private final DoubleProperty lastEditMillis = new SimpleDoubleProperty(Double.NaN);
+    private long editStartNanos = -1;
+    private double editSimMillis;
+    private long generation;
 
     public SessionViewModel(TaskRunner runner, RecentFiles recent) {
         this.runner = runner;
@@ -84,6 +102,12 @@ public class SessionViewModel {
     /** The memory budget drawn on the timeline, or -1. */
     public LongProperty budgetBytesProperty() { return budgetBytes; }
     public BooleanProperty busyProperty() { return busy; }
+    public ReadOnlyObjectProperty<Plan> planProperty() { return plan.getReadOnlyProperty(); }
+    public Plan plan() { return plan.get(); }
+    /** The device model the simulator predicts for. */
+    public ObjectProperty<DeviceModel> deviceProperty() { return device; }
+    /** Milliseconds from the last technique edit to the redrawn timeline (set by the view through {@link #editRedrawn()}). */
+    public DoubleProperty lastEditMillisProperty() { return lastEditMillis; }
 
     /** Opens a bundled sample model (loading and profiling run in the background). */
     public void openSample(String name) {
@@ -118,7 +142,13 @@ public class SessionViewModel {
             p.message("Profiling " + m.name() + " at batch " + b);
             Analysis a = Analysis.of(m, b, d, o);
             p.checkCancelled();
-            Evaluation e = baselineEvaluation(a);
+            DeviceModel dev = device.get();
+            Evaluation e;
+            try {
+                e = evaluate(a, Plan.baseline(a.schedule()), dev);
+            } catch (RuntimeException ex) {
+                e = baselineEvaluation(a);
+            }
             return new Object[]{m, a, e};
         }, r -> {
             if (file != null && recent != null) recent.add(file);
@@ -128,8 +158,11 @@ public class SessionViewModel {
             selectedTensor.set(-1);
             highlighted.set(new int[0]);
             model.set(m);
+            generation++;
+            Evaluation ev = (Evaluation) r[2];
+            plan.set(ev.plan() != null ? ev.plan() : Plan.baseline(a.schedule()));
             analysis.set(a);
-            evaluation.set((Evaluation) r[2]);
+            evaluation.set(ev);
             status.set(String.format(java.util.Locale.ROOT, "%s: %d layers, %d tensors, %d steps; profiled in %.0f ms",
                     m.name(), a.graph().nodes().size(), a.schedule().tensorCount(), a.schedule().stepCount(), a.millis()));
             onAnalysis(a);
@@ -143,9 +176,97 @@ public class SessionViewModel {
     protected void onAnalysis(Analysis a) {
     }
 
-    /** Sets the evaluation the views draw (on the UI thread). */
-    protected void setEvaluation(Evaluation e) {
-        evaluation.set(e);
+    /** Simulates a plan in the background and shows it; a newer call wins over an older one still running. */
+    public void applyPlan(Plan p, String what) {
+        Analysis a = analysis.get();
+        if (a == null || p == null) return;
+        if (p.schedule() != a.schedule()) {
+            error.set("That plan was made for another model or batch size; open that model first.");
+            return;
+        }
+        long gen = ++generation;
+        DeviceModel dev = device.get();
+        runner.run(what, pr -> evaluate(a, p, dev), e -> {
+            if (gen != generation || analysis.get() != a) return;
+            editSimMillis = e.millis();
+            plan.set(p);
+            evaluation.set(e);
+        }, ex -> {
+            editStartNanos = -1;
+            error.set(describe(ex));
+        });
+    }
+
+    /** Re-simulates the current plan (after the device model changed). */
+    public void resimulate() {
+        if (plan.get() != null) applyPlan(plan.get(), "Simulating");
+    }
+
+    /**
+     * Sets one tensor's technique and re-simulates. A technique that cannot apply leaves the plan as it is and says
+     * why in {@link #errorProperty()} (naming the tensor). Returns whether the plan changed.
+     */
+    public boolean setTechnique(int tensor, Technique t) {
+        Plan cur = plan.get();
+        if (cur == null) return false;
+        Decision d;
+        try {
+            d = PlanEdits.decisionFor(cur, tensor, t);
+        } catch (IllegalArgumentException ex) {
+            error.set(ex.getMessage());
+            return false;
+        }
+        return setDecision(tensor, d);
+    }
+
+    public boolean setDecision(int tensor, Decision d) {
+        Plan cur = plan.get();
+        if (cur == null) return false;
+        Plan np = cur.with(tensor, d);
+        java.util.List<PlanProblem> problems = PlanValidator.problems(np);
+        if (!problems.isEmpty()) {
+            PlanProblem first = problems.get(0);
+            for (PlanProblem pr : problems) if (pr.tensor() == tensor) first = pr;
+            error.set("Cannot " + d.kind() + " " + first);
+            return false;
+        }
+        error.set("");
+        editStartNanos = System.nanoTime();
+        applyPlan(np, "Re-simulating");
+        return true;
+    }
+
+    /** Called by the view once the timeline shows the result of an edit: records click-to-redraw time. */
+    public void editRedrawn() {
+        if (editStartNanos < 0) return;
+        double ms = (System.nanoTime() - editStartNanos) / 1e6;
+        editStartNanos = -1;
+        lastEditMillis.set(ms);
+        Evaluation e = evaluation.get();
+        status.set(String.format(java.util.Locale.ROOT, "Edit applied: peak %s, click to redraw %.1f ms (simulation %.1f ms)",
+                memplan.units.ByteSize.format(e == null ? 0 : e.peakBytes()), ms, editSimMillis));
+        System.Logger log = System.getLogger("memplan.app.ui");
+        log.log(System.Logger.Level.INFO, String.format(java.util.Locale.ROOT, "click-to-redraw %.1f ms (simulation %.1f ms)", ms, editSimMillis));
+    }
+
+    public boolean editPending() {
+        return editStartNanos >= 0;
+    }
+
+    /** Simulates a plan: the evaluation the views draw. Pure; runs on any thread. */
+    public static Evaluation evaluate(Analysis a, Plan p, DeviceModel dev) {
+        long t0 = System.nanoTime();
+        SimResult r = Simulator.simulate(p, dev);
+        TimelineData td = SimTimeline.of(r);
+        long[] perTensor = SimTimeline.tensorBytesAtPeak(td);
+        long[] nodeBytes = new long[a.graph().nodes().size()];
+        if (perTensor != null)
+            for (int t = 0; t < perTensor.length; t++) {
+                int n = a.nodeOf(t);
+                if (n >= 0) nodeBytes[n] += perTensor[t];
+            }
+        return new Evaluation(p, r, td, r.peakBytes(), r.iterationSeconds(), r.overhead(), r.bytesMoved(), nodeBytes,
+                (System.nanoTime() - t0) / 1e6);
     }
 
     public static Evaluation baselineEvaluation(Analysis a) {
@@ -157,7 +278,7 @@ public class SessionViewModel {
             int n = a.nodeOf(t);
             if (n >= 0 && a.liveness().liveAt(t, peak)) nodeBytes[n] += a.schedule().tensor(t).bytes();
         }
-        return new Evaluation(tl, a.profile().peakBytes(), Double.NaN, 0, 0, nodeBytes, (System.nanoTime() - t0) / 1e6);
+        return new Evaluation(null, null, tl, a.profile().peakBytes(), Double.NaN, 0, 0, nodeBytes, (System.nanoTime() - t0) / 1e6);
     }
 
     /** A message for the user: the model-format messages are written for them; others get their type named. */

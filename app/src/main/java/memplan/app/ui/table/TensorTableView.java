@@ -114,6 +114,13 @@ public final class TensorTableView extends BorderPane {
         setCenter(table);
 
         session.analysisProperty().addListener((o, a, n) -> load(n));
+        techniquesEnabled.bind(session.planProperty().isNotNull());
+        onTechnique = (r, t) -> session.setTechnique(r.id(), t);
+        session.planProperty().addListener((o, a, p) -> {
+            if (p == null) return;
+            for (TensorRow r : rows)
+                if (r.id() < p.size()) r.techniqueProperty().set(memplan.app.ui.session.PlanEdits.techniqueOf(p.decision(r.id())));
+        });
         table.getSelectionModel().selectedItemProperty().addListener((o, a, n) -> {
             if (syncing || n == null) return;
             syncing = true;
@@ -169,8 +176,11 @@ public final class TensorTableView extends BorderPane {
             return;
         }
         java.util.List<TensorRow> list = new java.util.ArrayList<>();
+        var plan = session.plan();
         for (var t : a.schedule().tensors()) {
             TensorRow r = new TensorRow(a, t);
+            if (plan != null && plan.schedule() == a.schedule())
+                r.techniqueProperty().set(memplan.app.ui.session.PlanEdits.techniqueOf(plan.decision(t.id())));
             list.add(r);
             byId.put(t.id(), r);
         }

@@ -6,7 +6,6 @@ import memplan.profile.MemoryProfile;
 import memplan.train.Schedule;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 
 /** The baseline timeline of a schedule: one sample per step, every tensor on the device from first to last use. */
@@ -17,9 +16,9 @@ public final class ProfileTimeline {
     public static TimelineData of(Schedule s, Liveness live, MemoryProfile p) {
         int n = s.stepCount();
         double[] x = new double[n + 1];
-        int[] step = new int[n];
+        String[] labels = new String[n];
         for (int i = 0; i <= n; i++) x[i] = i;
-        for (int i = 0; i < n; i++) step[i] = i;
+        for (int i = 0; i < n; i++) labels[i] = "step " + i + ": " + s.step(i).label();
         long[][] byRole = new long[TensorRole.values().length][];
         for (int r = 0; r < byRole.length; r++) byRole[r] = p.liveByRole()[r].clone();
         Timelines.Lifetimes lifetimes = new Timelines.Lifetimes() {
@@ -36,6 +35,6 @@ public final class ProfileTimeline {
                 return Timelines.bySizeDescending(s, ids);
             }
         };
-        return new TimelineData("step", x, step, byRole, new long[n], p.peakStep(), p.peakBytes(), List.of(), lifetimes);
+        return new TimelineData("step", x, labels, byRole, new long[n], p.peakStep(), p.peakBytes(), List.of(), lifetimes);
     }
 }

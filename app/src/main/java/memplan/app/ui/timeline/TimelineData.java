@@ -7,10 +7,9 @@ import java.util.List;
 /**
  * What the memory timeline draws, free of JavaFX: {@code points} samples of device bytes per role (stacked), host
  * bytes (swapped-out tensors, drawn apart), the peak, markers for events, and where each tensor lives.
- * Sample i covers x in [x[i], x[i+1]) ({@code x} has points+1 entries). {@code step[i]} is the schedule step of
- * sample i, used to list the live tensors on hover.
+ * Sample i covers x in [x[i], x[i+1]) ({@code x} has points+1 entries); {@code labels[i]} says what runs then.
  */
-public record TimelineData(String xLabel, double[] x, int[] step, long[][] byRole, long[] host, int peakIndex, long peakBytes,
+public record TimelineData(String xLabel, double[] x, String[] labels, long[][] byRole, long[] host, int peakIndex, long peakBytes,
                            List<Marker> markers, Lifetimes lifetimes) {
 
     /** A point event on the timeline. */
@@ -35,7 +34,7 @@ public record TimelineData(String xLabel, double[] x, int[] step, long[][] byRol
     }
 
     public int points() {
-        return step.length;
+        return labels.length;
     }
 
     public long total(int i) {

@@ -382,8 +382,7 @@ public final class TimelineView extends BorderPane {
         g.setLineWidth(1);
         g.strokeLine(x, py0, x, py1);
         int[] live = d.lifetimes().liveAt(sample);
-        int step = d.step()[sample];
-        String head = "step " + step + ": " + a.schedule().step(Math.max(0, Math.min(step, a.schedule().stepCount() - 1))).label();
+        String head = d.labels()[sample];
         int rows = Math.min(8, live.length);
         double bw = 330, bh = 38 + rows * 15 + (live.length > rows ? 15 : 0);
         double bx = x + 12 + bw > px1 ? x - 12 - bw : x + 12;
