@@ -1,0 +1,137 @@
+package memplan.app.ui;
+
+import javafx.scene.Scene;
+import javafx.scene.control.ComboBox;
+import javafx.scene.control.Label;
+import javafx.scene.control.TableColumn;
+import javafx.scene.control.TableView;
+import javafx.stage.Stage;
+import memplan.app.ui.session.RecentFiles;
+import memplan.app.ui.session.SessionViewModel;
+import memplan.app.ui.table.Technique;
+import memplan.app.ui.table.TensorRow;
+import memplan.app.ui.task.DirectTaskRunner;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+import org.testfx.api.FxRobot;
+import org.testfx.framework.junit5.ApplicationExtension;
+import org.testfx.framework.junit5.Start;
+import org.testfx.util.WaitForAsyncUtils;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** Drives the main window as a user would, headless (Monocle), on a tiny model. */
+@ExtendWith(ApplicationExtension.class)
+class UiMainWindowTest {
+    MainWindow main;
+    SessionViewModel session;
+
+    @Start
+    void start(Stage stage) {
+        session = new SessionViewModel(new DirectTaskRunner(), new RecentFiles(null));
+        main = Views.mainWindow(session);
+        Scene scene = new Scene(main, 1260, 780);
+        scene.getStylesheets().add(MemPlanApp.class.getResource("memplan.css").toExternalForm());
+        stage.setScene(scene);
+        stage.show();
+    }
+
+    void openTinyCnn(FxRobot robot) {
+        robot.interact(() -> session.batchProperty().set(8));
+        robot.clickOn("#sample-tiny-cnn");
+        WaitForAsyncUtils.waitForFxEvents();
+        assertNotNull(session.analysis(), session.errorProperty().get());
+    }
+
+    @Test
+    void openSampleShowsGraphTimelineAndTable(FxRobot robot) {
+        openTinyCnn(robot);
+        Label status = robot.lookup("#status").queryAs(Label.class);
+        assertTrue(status.getText().contains("tensors"), status.getText());
+        Label summary = robot.lookup("#timelineSummary").queryAs(Label.class);
+        assertTrue(summary.getText().startsWith("peak "), summary.getText());
+        TableView<?> table = robot.lookup("#tensorTableView").queryAs(TableView.class);
+        assertEquals(session.analysis().schedule().tensorCount(), table.getItems().size());
+    }
+
+    @Test
+    void toggleATensorToRecomputeAndSeeThePeakChange(FxRobot robot) {
+        openTinyCnn(robot);
+        long before = session.evaluation().peakBytes();
+        int t = UiSessionViewModelTest.savedActivationLiveAtPeak(session);
+        @SuppressWarnings("unchecked")
+        TableView<TensorRow> table = robot.lookup("#tensorTableView").queryAs(TableView.class);
+        TensorRow row = main.tableView().row(t);
+        @SuppressWarnings("unchecked")
+        TableColumn<TensorRow, Technique> col = (TableColumn<TensorRow, Technique>) table.getColumns().stream()
+                .filter(c -> "techniqueColumn".equals(c.getId())).findFirst().orElseThrow();
+        int idx = table.getItems().indexOf(row);
+        robot.interact(() -> {
+            table.scrollTo(idx);
+            table.getSelectionModel().clearAndSelect(idx);
+        });
+        WaitForAsyncUtils.waitForFxEvents();
+        robot.interact(() -> table.edit(idx, col));
+        WaitForAsyncUtils.waitForFxEvents();
+        @SuppressWarnings("unchecked")
+        ComboBox<Technique> combo = robot.lookup(".table-cell .combo-box").queryAs(ComboBox.class);
+        robot.clickOn(combo);
+        WaitForAsyncUtils.waitForFxEvents();
+        robot.clickOn(robot.lookup(".combo-box-popup .list-cell").match(org.testfx.matcher.control.LabeledMatchers.hasText("recompute"))
+                .queryAs(javafx.scene.control.ListCell.class));
+        WaitForAsyncUtils.waitForFxEvents();
+        assertEquals("", session.errorProperty().get());
+        assertEquals(Technique.RECOMPUTE, row.techniqueProperty().get());
+        long after = session.evaluation().peakBytes();
+        assertTrue(after < before, after + " vs " + before);
+        Label summary = robot.lookup("#timelineSummary").queryAs(Label.class);
+        assertTrue(summary.getText().contains(Fmt.bytes(after)), summary.getText());
+        assertFalse(Double.isNaN(session.lastEditMillisProperty().get()), "click-to-redraw time is recorded");
+        assertTrue(robot.lookup("#status").queryAs(Label.class).getText().contains("click to redraw"));
+    }
+
+    @Test
+    void clickingALayerSelectsItsTensorsInTheTable(FxRobot robot) {
+        openTinyCnn(robot);
+        var l = session.analysis().layout();
+        int node = 2;
+        var canvas = main.graphView().canvas();
+        var vm = main.graphView().viewModel();
+        var p = canvas.localToScreen(vm.toViewX(l.x(node)), vm.toViewY(l.y(node)));
+        robot.clickOn(p);
+        WaitForAsyncUtils.waitForFxEvents();
+        assertEquals(node, session.selectedNodeProperty().get());
+        TableView<?> table = robot.lookup("#tensorTableView").queryAs(TableView.class);
+        assertEquals(session.analysis().tensorsOf(node).length, table.getSelectionModel().getSelectedItems().size());
+    }
+
+    @Test
+    void aBrokenModelFileShowsAMessageNotACrash(FxRobot robot, @TempDir Path dir) throws Exception {
+        Path bad = dir.resolve("broken.json");
+        Files.writeString(bad, "{\"format\": \"memplan-model\", \"layers\": [{\"name\": \"a\", \"op\": \"Conv9d\"}]}");
+        robot.interact(() -> session.openFile(bad));
+        Label banner = robot.lookup("#errorBanner").queryAs(Label.class);
+        assertTrue(banner.isVisible());
+        assertTrue(banner.getText().contains("broken.json"), banner.getText());
+    }
+
+    @Test
+    void savesTimelineAndGraphAsPng(FxRobot robot, @TempDir Path dir) throws Exception {
+        openTinyCnn(robot);
+        Path tl = dir.resolve("t.png"), gr = dir.resolve("g.png");
+        robot.interact(() -> {
+            try {
+                main.saveTimelinePng(tl);
+                main.saveGraphPng(gr);
+            } catch (Exception e) {
+                throw new RuntimeException(e);
+            }
+        });
+        assertTrue(Files.size(tl) > 1000);
+        assertTrue(Files.size(gr) > 1000);
+    }
+}
