@@ -41,6 +41,7 @@ public class MainWindow extends BorderPane {
     protected final TimelineView timeline;
     protected final TensorTableView table;
     protected final TabPane side = new TabPane();
+    protected final RunPanel runPanel;
     private final Label status = new Label();
     private final Label error = new Label();
     private final Menu fileMenu = new Menu("File");
@@ -58,7 +59,8 @@ public class MainWindow extends BorderPane {
         side.setPrefWidth(350);
         side.setMinWidth(300);
         addSideTab("Model", "modelTab", new ModelPanel(session, this::chooseModelFile));
-        addSideTab("Run", "runTab", new RunPanel(session));
+        runPanel = new RunPanel(session);
+        addSideTab("Run", "runTab", runPanel);
 
         SplitPane right = new SplitPane(timeline, table);
         right.setOrientation(Orientation.VERTICAL);
@@ -133,6 +135,7 @@ public class MainWindow extends BorderPane {
     public GraphView graphView() { return graph; }
     public TimelineView timelineView() { return timeline; }
     public TensorTableView tableView() { return table; }
+    public RunPanel runPanel() { return runPanel; }
     protected Menu fileMenu() { return fileMenu; }
 
     private MenuBar menuBar() {

@@ -110,6 +110,26 @@ class UiMainWindowTest {
     }
 
     @Test
+    void runTwoCpuIterationsAndSeeMeasuredValues(FxRobot robot) {
+        openTinyCnn(robot);
+        robot.clickOn(robot.lookup(".tab").match(n -> "runTab".equals(n.getId())).queryAs(javafx.scene.Node.class));
+        WaitForAsyncUtils.waitForFxEvents();
+        robot.interact(() -> main.runPanel().viewModel().iterationsProperty().set(2));
+        robot.clickOn("#runButton");
+        WaitForAsyncUtils.waitForFxEvents();
+        var results = main.runPanel().viewModel().results();
+        assertEquals(2, results.size(), main.runPanel().viewModel().summaryProperty().get());
+        for (var r : results) {
+            assertTrue(r.measuredPeakBytes() > 0);
+            assertEquals(r.predictedPeakBytes(), r.measuredPeakBytes(), "CPU measured peak equals the prediction");
+        }
+        Label summary = robot.lookup("#runSummary").queryAs(Label.class);
+        assertTrue(summary.getText().contains("measured peak"), summary.getText());
+        javafx.scene.chart.LineChart<?, ?> chart = robot.lookup("#peakChart").queryAs(javafx.scene.chart.LineChart.class);
+        assertEquals(2, chart.getData().get(0).getData().size());
+    }
+
+    @Test
     void aBrokenModelFileShowsAMessageNotACrash(FxRobot robot, @TempDir Path dir) throws Exception {
         Path bad = dir.resolve("broken.json");
         Files.writeString(bad, "{\"format\": \"memplan-model\", \"layers\": [{\"name\": \"a\", \"op\": \"Conv9d\"}]}");

@@ -56,6 +56,11 @@ public final class DirectTaskRunner implements TaskRunner {
     @Override public ReadOnlyStringProperty messageProperty() { return message.getReadOnlyProperty(); }
 
     @Override
+    public void post(Runnable update) {
+        update.run();
+    }
+
+    @Override
     public void cancelCurrent() {
         cancelled = true;
     }

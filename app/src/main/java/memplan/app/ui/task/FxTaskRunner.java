@@ -96,6 +96,12 @@ public final class FxTaskRunner implements TaskRunner {
     @Override public ReadOnlyStringProperty messageProperty() { return message.getReadOnlyProperty(); }
 
     @Override
+    public void post(Runnable update) {
+        if (Platform.isFxApplicationThread()) update.run();
+        else Platform.runLater(update);
+    }
+
+    @Override
     public void cancelCurrent() {
         Task<?> t = current;
         if (t != null) t.cancel();

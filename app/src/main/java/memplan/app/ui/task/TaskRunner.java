@@ -27,6 +27,9 @@ public interface TaskRunner {
     /** Title and message of the latest work. */
     ReadOnlyStringProperty messageProperty();
 
+    /** Runs a small update on the view-model thread (from work that reports as it goes). */
+    void post(Runnable update);
+
     /** Cancels the latest work that is still running. */
     void cancelCurrent();
 
