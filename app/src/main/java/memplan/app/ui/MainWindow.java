@@ -27,6 +27,7 @@ import memplan.app.ui.graph.GraphView;
 import memplan.app.ui.run.RunPanel;
 import memplan.app.ui.session.SessionViewModel;
 import memplan.app.ui.table.TensorTableView;
+import memplan.app.ui.teach.TeachPanel;
 import memplan.app.ui.timeline.TimelineView;
 import memplan.samples.SampleModels;
 
@@ -42,6 +43,7 @@ public class MainWindow extends BorderPane {
     protected final TensorTableView table;
     protected final TabPane side = new TabPane();
     protected final RunPanel runPanel;
+    protected final TeachPanel teachPanel;
     private final Label status = new Label();
     private final Label error = new Label();
     private final Menu fileMenu = new Menu("File");
@@ -61,6 +63,8 @@ public class MainWindow extends BorderPane {
         addSideTab("Model", "modelTab", new ModelPanel(session, this::chooseModelFile));
         runPanel = new RunPanel(session);
         addSideTab("Run", "runTab", runPanel);
+        teachPanel = new TeachPanel(session);
+        addSideTab("Teach", "teachTab", teachPanel);
 
         SplitPane right = new SplitPane(timeline, table);
         right.setOrientation(Orientation.VERTICAL);
@@ -136,6 +140,7 @@ public class MainWindow extends BorderPane {
     public TimelineView timelineView() { return timeline; }
     public TensorTableView tableView() { return table; }
     public RunPanel runPanel() { return runPanel; }
+    public TeachPanel teachPanel() { return teachPanel; }
     protected Menu fileMenu() { return fileMenu; }
 
     private MenuBar menuBar() {
