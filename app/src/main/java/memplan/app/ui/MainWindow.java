@@ -28,6 +28,10 @@ import memplan.app.ui.run.RunPanel;
 import memplan.app.ui.session.SessionViewModel;
 import memplan.app.ui.table.TensorTableView;
 import memplan.app.ui.teach.TeachPanel;
+import memplan.app.ui.planner.ComparePanel;
+import memplan.app.ui.planner.PlannerPanel;
+import memplan.app.ui.planner.PlannerViewModel;
+import memplan.app.ui.planner.Planning;
 import memplan.app.ui.timeline.TimelineView;
 import memplan.samples.SampleModels;
 
@@ -44,6 +48,7 @@ public class MainWindow extends BorderPane {
     protected final TabPane side = new TabPane();
     protected final RunPanel runPanel;
     protected final TeachPanel teachPanel;
+    protected final PlannerViewModel planner;
     private final Label status = new Label();
     private final Label error = new Label();
     private final Menu fileMenu = new Menu("File");
@@ -61,6 +66,9 @@ public class MainWindow extends BorderPane {
         side.setPrefWidth(350);
         side.setMinWidth(300);
         addSideTab("Model", "modelTab", new ModelPanel(session, this::chooseModelFile));
+        planner = new PlannerViewModel(session, Planning.catalog());
+        addSideTab("Plan", "plannerTab", new PlannerPanel(session, planner));
+        addSideTab("Compare", "compareTab", new ComparePanel(session, planner));
         runPanel = new RunPanel(session);
         addSideTab("Run", "runTab", runPanel);
         teachPanel = new TeachPanel(session);
@@ -141,6 +149,7 @@ public class MainWindow extends BorderPane {
     public TensorTableView tableView() { return table; }
     public RunPanel runPanel() { return runPanel; }
     public TeachPanel teachPanel() { return teachPanel; }
+    public PlannerViewModel planner() { return planner; }
     protected Menu fileMenu() { return fileMenu; }
 
     private MenuBar menuBar() {

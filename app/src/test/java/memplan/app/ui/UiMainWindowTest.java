@@ -109,6 +109,54 @@ class UiMainWindowTest {
         assertEquals(session.analysis().tensorsOf(node).length, table.getSelectionModel().getSelectedItems().size());
     }
 
+    void selectTab(FxRobot robot, String id) {
+        robot.clickOn(robot.lookup(".tab").match(n -> id.equals(n.getId())).queryAs(javafx.scene.Node.class));
+        WaitForAsyncUtils.waitForFxEvents();
+    }
+
+    @Test
+    void applyAPlannerWithABudgetAndSeeThePeakUnderIt(FxRobot robot) {
+        openTinyCnn(robot);
+        selectTab(robot, "plannerTab");
+        var vm = main.planner();
+        robot.interact(() -> {
+            vm.plannerProperty().set("hybrid");
+            vm.budgetFractionProperty().set(0.8);
+        });
+        long budget = vm.budgetBytesProperty().get();
+        assertTrue(budget < session.evaluation().peakBytes());
+        assertEquals(budget, session.budgetBytesProperty().get(), "the budget line is drawn on the timeline");
+        robot.clickOn("#applyPlanner");
+        WaitForAsyncUtils.waitForFxEvents();
+        assertTrue(session.evaluation().peakBytes() <= budget, session.evaluation().peakBytes() + " > " + budget);
+        assertTrue(session.plan().changedCount() > 0);
+        Label result = robot.lookup("#plannerResult").queryAs(Label.class);
+        assertTrue(result.getText().contains("\u2264"), result.getText());
+        // the decisions appear in the table
+        long changedRows = main.tableView().table().getItems().stream().filter(r -> r.techniqueProperty().get() != Technique.KEEP).count();
+        assertEquals(session.plan().changedCount(), changedRows);
+    }
+
+    @Test
+    void compareTwoPlannersSideBySide(FxRobot robot) {
+        openTinyCnn(robot);
+        selectTab(robot, "compareTab");
+        var vm = main.planner();
+        robot.interact(() -> {
+            vm.plannerAProperty().set("baseline");
+            vm.plannerBProperty().set("hybrid");
+            vm.budgetFractionProperty().set(0.8);
+        });
+        robot.clickOn("#compareButton");
+        WaitForAsyncUtils.waitForFxEvents();
+        assertNotNull(vm.evalAProperty().get());
+        assertNotNull(vm.evalBProperty().get());
+        Label peakA = robot.lookup("#compareA-1").queryAs(Label.class), peakB = robot.lookup("#compareB-1").queryAs(Label.class);
+        assertEquals(Fmt.bytes(vm.evalAProperty().get().peakBytes()), peakA.getText());
+        assertEquals(Fmt.bytes(vm.evalBProperty().get().peakBytes()), peakB.getText());
+        assertTrue(vm.evalBProperty().get().peakBytes() < vm.evalAProperty().get().peakBytes());
+    }
+
     @Test
     void runTwoCpuIterationsAndSeeMeasuredValues(FxRobot robot) {
         openTinyCnn(robot);

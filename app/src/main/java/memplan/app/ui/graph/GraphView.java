@@ -57,6 +57,7 @@ public final class GraphView extends BorderPane {
         search.textProperty().addListener(o -> vm.resetSearch());
         search.setOnAction(e -> findNext());
         HBox.setHgrow(search, Priority.ALWAYS);
+        search.setPrefColumnCount(10);
         Button find = new Button("Find");
         find.setOnAction(e -> findNext());
         Button fit = new Button("Fit");
@@ -72,6 +73,8 @@ public final class GraphView extends BorderPane {
         minus.setOnAction(e -> zoom(0.8));
         Label title = new Label("Layer graph");
         title.getStyleClass().add("panel-title");
+        for (javafx.scene.control.Control c : new javafx.scene.control.Control[]{title, find, minus, plus, fit})
+            c.setMinWidth(javafx.scene.layout.Region.USE_PREF_SIZE);
         HBox bar = new HBox(6, title, search, find, minus, plus, fit);
         bar.setAlignment(Pos.CENTER_LEFT);
         bar.setPadding(new Insets(4, 6, 4, 6));
@@ -275,10 +278,12 @@ public final class GraphView extends BorderPane {
                 g.setTextAlign(TextAlignment.LEFT);
             }
         }
-        // Legend
+        // Legend, on a white box so it never hides under nodes
         g.setFont(Font.font(11));
-        g.setFill(Color.web("#374151"));
         double lx = 10, ly = h - 14;
+        g.setFill(Color.color(1, 1, 1, 0.92));
+        g.fillRect(lx - 6, ly - 12, 260, 22);
+        g.setFill(Color.web("#374151"));
         g.fillText("holds at peak:", lx, ly + 4);
         for (int k = 0; k <= 4; k++) {
             double[] c = GraphViewModel.heat(k / 4.0);

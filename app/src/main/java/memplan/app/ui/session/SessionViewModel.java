@@ -197,6 +197,14 @@ public class SessionViewModel {
         });
     }
 
+    /** Shows an evaluation made elsewhere (by a planner) as the current plan. */
+    public void showEvaluation(Evaluation e) {
+        if (e.plan() == null || analysis.get() == null || e.plan().schedule() != analysis.get().schedule()) return;
+        generation++;
+        plan.set(e.plan());
+        evaluation.set(e);
+    }
+
     /** Re-simulates the current plan (after the device model changed). */
     public void resimulate() {
         if (plan.get() != null) applyPlan(plan.get(), "Simulating");

@@ -72,7 +72,7 @@ public final class TensorTableView extends BorderPane {
         TableColumn<TensorRow, String> shape = new TableColumn<>("Shape");
         shape.setCellValueFactory(c -> new ReadOnlyObjectWrapper<>(c.getValue().shape()));
         shape.setPrefWidth(120);
-        TableColumn<TensorRow, String> life = new TableColumn<>("Lifetime (steps)");
+        TableColumn<TensorRow, String> life = new TableColumn<>("Lifetime");
         life.setCellValueFactory(c -> new ReadOnlyObjectWrapper<>(lifetime(c.getValue())));
         life.setComparator((p, q) -> Integer.compare(spanOf(p), spanOf(q)));
         life.setPrefWidth(110);

@@ -35,6 +35,12 @@ public final class ProfileTimeline {
                 return Timelines.bySizeDescending(s, ids);
             }
         };
-        return new TimelineData("step", x, labels, byRole, new long[n], p.peakStep(), p.peakBytes(), List.of(), lifetimes);
+        return new TimelineData("step", x, labels, byRole, new long[n], p.peakStep(), p.peakBytes(), List.of(), lifetimes,
+                firstOf(s, memplan.train.Phase.BACKWARD), firstOf(s, memplan.train.Phase.OPTIMIZER));
+    }
+
+    static double firstOf(Schedule s, memplan.train.Phase ph) {
+        for (var st : s.steps()) if (st.phase() == ph) return st.index();
+        return Double.NaN;
     }
 }

@@ -53,8 +53,15 @@ public final class SimTimeline {
             };
             if (k != null) markers.add(new TimelineData.Marker(e.startSeconds() * 1000, e.endSeconds() * 1000, k, e.tensor(), e.label()));
         }
+        double bwd = Double.NaN, opt = Double.NaN;
+        for (Instr in : es.instrs()) {
+            if (in.kind() != memplan.lower.InstrKind.COMPUTE) continue;
+            var ph = s.step(in.step()).phase();
+            if (Double.isNaN(bwd) && ph == memplan.train.Phase.BACKWARD) bwd = x[in.pos()];
+            if (Double.isNaN(opt) && ph == memplan.train.Phase.OPTIMIZER) opt = x[in.pos()];
+        }
         return new TimelineData("ms", x, labels, byRole, tl.hostBytes(), r.peakPosition(), r.peakBytes(), List.copyOf(markers),
-                new BufferLifetimes(es, x));
+                new BufferLifetimes(es, x), bwd, opt);
     }
 
     private static String label(Schedule s, Instr in) {

@@ -8,9 +8,10 @@ import java.util.List;
  * What the memory timeline draws, free of JavaFX: {@code points} samples of device bytes per role (stacked), host
  * bytes (swapped-out tensors, drawn apart), the peak, markers for events, and where each tensor lives.
  * Sample i covers x in [x[i], x[i+1]) ({@code x} has points+1 entries); {@code labels[i]} says what runs then.
+ * {@code backwardX} and {@code optimizerX} are where those phases start (NaN if unknown).
  */
 public record TimelineData(String xLabel, double[] x, String[] labels, long[][] byRole, long[] host, int peakIndex, long peakBytes,
-                           List<Marker> markers, Lifetimes lifetimes) {
+                           List<Marker> markers, Lifetimes lifetimes, double backwardX, double optimizerX) {
 
     /** A point event on the timeline. */
     public enum MarkerKind {

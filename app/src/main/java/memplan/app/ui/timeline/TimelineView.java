@@ -295,10 +295,9 @@ public final class TimelineView extends BorderPane {
             g.fillText(d.xLabel().equals("step") ? String.valueOf(Math.round(dx)) : String.format(Locale.ROOT, "%.1f", dx),
                     toViewX(dx), py1 + 14);
         }
-        g.setTextAlign(TextAlignment.RIGHT);
-        g.fillText(d.xLabel(), px1, py1 + 14 + (lifeRows > 0 ? 0 : 0));
         g.setTextAlign(TextAlignment.LEFT);
-        phaseLabels(g, a, d);
+        g.fillText(d.xLabel().equals("ms") ? "time (ms)" : "schedule step", px0 - 70, py1 + 14);
+        phaseLabels(g, d);
 
         // host strip
         if (maxHost > 0) {
@@ -329,20 +328,15 @@ public final class TimelineView extends BorderPane {
         if (r != null) r.run();
     }
 
-    private void phaseLabels(GraphicsContext g, Analysis a, TimelineData d) {
-        if (a == null || !d.xLabel().equals("step")) return;
-        var steps = a.schedule().steps();
-        int firstBwd = -1, firstOpt = -1;
-        for (var s : steps) {
-            if (firstBwd < 0 && s.phase() == memplan.train.Phase.BACKWARD) firstBwd = s.index();
-            if (firstOpt < 0 && s.phase() == memplan.train.Phase.OPTIMIZER) firstOpt = s.index();
-        }
+    private void phaseLabels(GraphicsContext g, TimelineData d) {
         g.setStroke(Color.web("#9ca3af"));
         g.setLineDashes(2, 4);
-        g.setFill(Color.web("#6b7280"));
+        g.setFill(Color.web("#374151"));
         g.setFont(Font.font(11));
-        for (int[] p : new int[][]{{firstBwd, 1}, {firstOpt, 2}}) {
-            if (p[0] <= 0) continue;
+        g.setTextAlign(TextAlignment.LEFT);
+        double[][] phases = {{d.backwardX(), 1}, {d.optimizerX(), 2}};
+        for (double[] p : phases) {
+            if (Double.isNaN(p[0]) || p[0] <= xMin) continue;
             double x = toViewX(p[0]);
             g.strokeLine(x, py0, x, py1);
             g.fillText(p[1] == 1 ? "backward \u2192" : "optimizer \u2192", x + 3, py1 - 4);
