@@ -161,13 +161,29 @@ public class MainWindow extends BorderPane {
             m.setOnAction(e -> session.openSample(n));
             samples.getItems().add(m);
         }
+        MenuItem exportPlan = new MenuItem("Export plan\u2026");
+        exportPlan.setId("exportPlan");
+        exportPlan.setOnAction(e -> {
+            File f = chooseSave("Export the plan", "plan.json", "MemPlan plans (*.json)", "*.json");
+            if (f != null) session.exportPlan(f.toPath());
+        });
+        MenuItem importPlan = new MenuItem("Import plan\u2026");
+        importPlan.setOnAction(e -> {
+            FileChooser fc = new FileChooser();
+            fc.setTitle("Import a plan");
+            fc.getExtensionFilters().add(new FileChooser.ExtensionFilter("MemPlan plans (*.json)", "*.json"));
+            File f = fc.showOpenDialog(window());
+            if (f != null) session.importPlan(f.toPath());
+        });
+        exportPlan.disableProperty().bind(session.planProperty().isNull());
+        importPlan.disableProperty().bind(session.analysisProperty().isNull());
         MenuItem saveTimeline = new MenuItem("Save timeline as PNG\u2026");
         saveTimeline.setOnAction(e -> savePng(timeline.canvas(), "timeline.png"));
         MenuItem saveGraph = new MenuItem("Save graph as PNG\u2026");
         saveGraph.setOnAction(e -> savePng(graph.canvas(), "graph.png"));
         MenuItem quit = new MenuItem("Quit");
         quit.setOnAction(e -> Platform.exit());
-        fileMenu.getItems().addAll(open, samples, new SeparatorMenuItem(), saveTimeline, saveGraph, new SeparatorMenuItem(), quit);
+        fileMenu.getItems().addAll(open, samples, new SeparatorMenuItem(), exportPlan, importPlan, new SeparatorMenuItem(), saveTimeline, saveGraph, new SeparatorMenuItem(), quit);
         MenuBar bar = new MenuBar(fileMenu);
         bar.setId("menuBar");
         return bar;

@@ -188,6 +188,39 @@ class UiMainWindowTest {
     }
 
     @Test
+    void exportAPlanAndImportItBack(FxRobot robot, @TempDir Path dir) {
+        openTinyCnn(robot);
+        robot.interact(() -> {
+            main.planner().plannerProperty().set("hybrid");
+            main.planner().budgetFractionProperty().set(0.7);
+            main.planner().apply();
+        });
+        WaitForAsyncUtils.waitForFxEvents();
+        var planned = session.plan();
+        long peak = session.evaluation().peakBytes();
+        assertTrue(planned.changedCount() > 0);
+        Path f = dir.resolve("plan.json");
+        robot.interact(() -> session.exportPlan(f));
+        assertTrue(Files.exists(f));
+        robot.interact(() -> session.applyPlan(memplan.plan.Plan.baseline(session.analysis().schedule()), "reset"));
+        assertEquals(0, session.plan().changedCount());
+        robot.interact(() -> session.importPlan(f));
+        WaitForAsyncUtils.waitForFxEvents();
+        assertEquals("", session.errorProperty().get());
+        assertArrayEquals(planned.decisions(), session.plan().decisions());
+        assertEquals(peak, session.evaluation().peakBytes());
+    }
+
+    @Test
+    void aPlanForAnotherModelIsRefusedWithAReason(FxRobot robot, @TempDir Path dir) throws Exception {
+        openTinyCnn(robot);
+        Path f = dir.resolve("other.json");
+        Files.writeString(f, "{\"format\": \"memplan-plan\", \"model\": \"resnet50\", \"batch\": 8, \"decisions\": []}");
+        robot.interact(() -> session.importPlan(f));
+        assertTrue(session.errorProperty().get().contains("resnet50"), session.errorProperty().get());
+    }
+
+    @Test
     void savesTimelineAndGraphAsPng(FxRobot robot, @TempDir Path dir) throws Exception {
         openTinyCnn(robot);
         Path tl = dir.resolve("t.png"), gr = dir.resolve("g.png");

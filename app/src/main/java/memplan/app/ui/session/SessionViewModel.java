@@ -205,6 +205,40 @@ public class SessionViewModel {
         evaluation.set(e);
     }
 
+    /** Writes the current plan as JSON. */
+    public void exportPlan(Path file) {
+        Plan p = plan.get();
+        if (p == null) return;
+        try {
+            PlanFiles.save(p, file);
+            status.set("Saved the plan (" + p.changedCount() + " decisions) to " + file);
+        } catch (java.io.IOException e) {
+            error.set("Could not save " + file + ": " + e.getMessage());
+        }
+    }
+
+    /** Reads a plan for the open model and shows it; problems (another model, unknown tensors, invalid decisions) are shown as errors. */
+    public void importPlan(Path file) {
+        Analysis a = analysis.get();
+        if (a == null) {
+            error.set("Open the plan's model first.");
+            return;
+        }
+        try {
+            Plan p = PlanFiles.read(file, a.schedule());
+            java.util.List<PlanProblem> problems = PlanValidator.problems(p);
+            if (!problems.isEmpty()) {
+                error.set(file.getFileName() + ": " + new memplan.plan.InvalidPlanException(problems).getMessage());
+                return;
+            }
+            error.set("");
+            applyPlan(p, "Simulating the imported plan");
+            status.set("Imported " + p.changedCount() + " decisions from " + file.getFileName());
+        } catch (RuntimeException e) {
+            error.set(describe(e));
+        }
+    }
+
     /** Re-simulates the current plan (after the device model changed). */
     public void resimulate() {
         if (plan.get() != null) applyPlan(plan.get(), "Simulating");
