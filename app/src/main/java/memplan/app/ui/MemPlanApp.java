@@ -15,7 +15,9 @@ import java.nio.file.Path;
 /**
  * The desktop app. Started by {@link memplan.app.Main} (the jar's main class) through {@link #launchApp(String[])}.
  * With no options it opens ResNet-18 at batch 32, profiled. Hidden switches for scripts and screenshots:
- * {@code -Dmemplan.open=NAME|FILE}, {@code -Dmemplan.batch=N}, {@code -Dmemplan.panel=model|planner|compare|run|teach}.
+ * {@code -Dmemplan.open=NAME|FILE}, {@code -Dmemplan.batch=N}, {@code -Dmemplan.panel=model|planner|compare|run|teach}
+ * (planner and compare also apply or compare at once), {@code -Dmemplan.lesson=swapping|recomputation|sharing|compression}
+ * with {@code -Dmemplan.step=K}.
  */
 public class MemPlanApp extends Application {
     public static final String DEFAULT_MODEL = "resnet18";
@@ -58,6 +60,26 @@ public class MemPlanApp extends Application {
         stage.show();
         String panel = System.getProperty("memplan.panel");
         if (panel != null) main.showPanel(panel + "Tab");
+        String lesson = System.getProperty("memplan.lesson");
+        if (lesson != null) {
+            main.showPanel("teachTab");
+            main.teachPanel().viewModel().start(memplan.app.ui.teach.Lesson.valueOf(lesson.toUpperCase(java.util.Locale.ROOT)),
+                    Integer.getInteger("memplan.step", 0));
+            return;
+        }
+        if ("compare".equals(panel) || "planner".equals(panel)) {
+            session.analysisProperty().addListener(new javafx.beans.InvalidationListener() {
+                @Override
+                public void invalidated(javafx.beans.Observable o) {
+                    session.analysisProperty().removeListener(this);
+                    if (System.getProperty("memplan.budget") != null)
+                        main.planner().budgetFractionProperty().set(Double.parseDouble(System.getProperty("memplan.budget")));
+                    if (panel.equals("compare")) main.planner().compare();
+                    else main.planner().apply();
+                }
+            });
+        }
+        if (Integer.getInteger("memplan.measure", 0) > 0) EditTiming.measure(session, Integer.getInteger("memplan.measure"));
         String open = System.getProperty("memplan.open", DEFAULT_MODEL);
         session.batchProperty().set(Integer.getInteger("memplan.batch", 32));
         if (SampleModels.exists(open)) session.openSample(open);

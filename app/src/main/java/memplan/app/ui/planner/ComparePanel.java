@@ -15,7 +15,7 @@ import memplan.app.ui.session.SessionViewModel;
 public final class ComparePanel extends VBox {
     private final PlannerViewModel vm;
     private final GridPane table = new GridPane();
-    private final MiniTimeline ta = new MiniTimeline(320, 120), tb = new MiniTimeline(320, 120);
+    private final MiniTimeline ta = new MiniTimeline(300, 120), tb = new MiniTimeline(300, 120);
 
     public ComparePanel(SessionViewModel session, PlannerViewModel vm) {
         super(10);
@@ -66,6 +66,12 @@ public final class ComparePanel extends VBox {
         picks.addRow(0, new Label("A"), a);
         picks.addRow(1, new Label("B"), b);
         refresh();
+        widthProperty().addListener((o, x, w) -> {
+            double cw = Math.max(200, w.doubleValue() - 24);
+            ta.setWidth(cw);
+            tb.setWidth(cw);
+            refresh();
+        });
         getChildren().addAll(head, picks, budget, run, status, table, ta, tb, new HBox(8, useA, useB));
     }
 

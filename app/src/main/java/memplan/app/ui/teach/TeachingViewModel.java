@@ -34,6 +34,7 @@ public final class TeachingViewModel {
     private final BooleanProperty active = new SimpleBooleanProperty(false);
     private List<Lessons.Step> steps = List.of();
     private Lesson pending;
+    private int startStep;
     private Evaluation baseline, previous;
 
     public TeachingViewModel(SessionViewModel session) {
@@ -65,6 +66,12 @@ public final class TeachingViewModel {
 
     /** Opens the lesson's model and shows the first step once it is profiled. */
     public void start(Lesson l) {
+        start(l, 0);
+    }
+
+    /** Starts a lesson at a given step (for scripted screenshots and demos). */
+    public void start(Lesson l, int firstStep) {
+        startStep = firstStep;
         lesson.set(l);
         active.set(true);
         title.set(l.title);
@@ -88,7 +95,8 @@ public final class TeachingViewModel {
             text.set("This model has no tensor this technique applies to.");
             return;
         }
-        show(0);
+        show(Math.max(0, Math.min(startStep, steps.size() - 1)));
+        startStep = 0;
     }
 
     public void next() {

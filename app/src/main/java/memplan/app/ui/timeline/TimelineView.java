@@ -339,7 +339,11 @@ public final class TimelineView extends BorderPane {
             if (Double.isNaN(p[0]) || p[0] <= xMin) continue;
             double x = toViewX(p[0]);
             g.strokeLine(x, py0, x, py1);
-            g.fillText(p[1] == 1 ? "backward \u2192" : "optimizer \u2192", x + 3, py1 - 4);
+            String label = p[1] == 1 ? "backward \u2192" : "optimizer \u2192";
+            boolean room = x + 72 < px1;
+            g.setTextAlign(room ? TextAlignment.LEFT : TextAlignment.RIGHT);
+            g.fillText(room ? label : "\u2190 " + label.substring(0, label.length() - 2), room ? x + 3 : x - 3, py1 - 4);
+            g.setTextAlign(TextAlignment.LEFT);
         }
         g.fillText("forward \u2192", px0 + 3, py1 - 4);
         g.setLineDashes();
