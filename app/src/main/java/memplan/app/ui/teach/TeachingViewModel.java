@@ -50,6 +50,7 @@ public final class TeachingViewModel {
             if (!active.get() || e == null || step.get() < 0 || step.get() >= steps.size()) return;
             if (e.plan() != steps.get(step.get()).plan()) return;
             if (step.get() == 0) baseline = e;
+            if (step.get() > 0 && previous == null) previous = baseline;
             describe(e);
             session.highlightedProperty().set(steps.get(step.get()).focus());
         });
@@ -91,6 +92,9 @@ public final class TeachingViewModel {
         steps = Lessons.build(l, a);
         stepCount.set(steps.size());
         baseline = previous = null;
+        session.budgetBytesProperty().set(-1);
+        if (!steps.isEmpty()) // the reference for "saved": a tiny model, so this takes a few milliseconds
+            baseline = SessionViewModel.evaluate(a, steps.get(0).plan(), session.deviceProperty().get());
         if (steps.isEmpty()) {
             text.set("This model has no tensor this technique applies to.");
             return;
@@ -145,6 +149,8 @@ public final class TeachingViewModel {
         if (e.bytesMoved() > 0) b.append(" Moved over the host link: ").append(Fmt.bytes(e.bytesMoved())).append('.');
         if (e.sim() != null && e.sim().stallSeconds() > 0) b.append(" Stalls: ").append(Fmt.seconds(e.sim().stallSeconds())).append('.');
         if (e.sim() != null && e.sim().recomputeSeconds() > 0) b.append(" Recomputing: ").append(Fmt.seconds(e.sim().recomputeSeconds())).append('.');
+        if (saved == 0)
+            b.append(" The peak did not move: at the peak other tensors dominate; the timeline shows where this step freed memory.");
         if (previous != null && previous.peakBytes() != e.peakBytes() && step.get() > 1)
             b.append(" Against the previous step: ").append(Fmt.bytes(previous.peakBytes() - e.peakBytes())).append(" less.");
         result.set(b.toString());

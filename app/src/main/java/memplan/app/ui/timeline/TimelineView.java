@@ -290,10 +290,10 @@ public final class TimelineView extends BorderPane {
         g.setFill(Color.web("#4b5563"));
         g.setFont(Font.font(11));
         g.setTextAlign(TextAlignment.CENTER);
+        int decimals = d.xLabel().equals("step") ? 0 : Math.max(0, (int) Math.ceil(-Math.log10((xMax - xMin) / 5)) + 1);
         for (int k = 0; k <= 5; k++) {
             double dx = xMin + (xMax - xMin) * k / 5;
-            g.fillText(d.xLabel().equals("step") ? String.valueOf(Math.round(dx)) : String.format(Locale.ROOT, "%.1f", dx),
-                    toViewX(dx), py1 + 14);
+            g.fillText(String.format(Locale.ROOT, "%." + Math.min(decimals, 4) + "f", dx), toViewX(dx), py1 + 14);
         }
         g.setTextAlign(TextAlignment.LEFT);
         g.fillText(d.xLabel().equals("ms") ? "time (ms)" : "schedule step", px0 - 70, py1 + 14);
