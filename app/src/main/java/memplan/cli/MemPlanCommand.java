@@ -11,7 +11,7 @@ import java.io.PrintWriter;
 /** The top-level `memplan` command; each subcommand is its own class. */
 @Command(name = "memplan", mixinStandardHelpOptions = true, version = "MemPlan 0.1.0",
         description = "Profile and plan GPU memory of deep-learning training: swap, recompute, share, compress.",
-        subcommands = {ProfileCommand.class, RunCommand.class, ModelsCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {ProfileCommand.class, PlanCommand.class, SimulateCommand.class, MaxBatchCommand.class, BenchCommand.class, RunCommand.class, ModelsCommand.class, CommandLine.HelpCommand.class})
 public final class MemPlanCommand implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -24,6 +24,12 @@ public final class MemPlanCommand implements Runnable {
     /** Builds the command line with MemPlan's error handling: user errors print one line, never a stack trace. */
     public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new MemPlanCommand());
+        // A bad option value or an unknown option: one line, not picocli's default of the message plus the usage text.
+        cl.setParameterExceptionHandler((ex, args) -> {
+            CommandLine cmd = ex.getCommandLine();
+            cmd.getErr().println("error: " + ex.getMessage() + " (see '" + cmd.getCommandSpec().qualifiedName() + " --help')");
+            return 2;
+        });
         cl.setExecutionExceptionHandler((ex, cmd, parseResult) -> {
             PrintWriter err = cmd.getErr();
             if (isUserError(ex)) {

@@ -1,17 +1,28 @@
 package memplan.cli;
 
 import memplan.plan.Plan;
+import memplan.plan.PlanJson;
+import memplan.planner.Budget;
+import memplan.planner.Planner;
+import memplan.planner.Planners;
 import memplan.sim.DeviceModel;
+import memplan.sim.Simulator;
 import memplan.train.Schedule;
 import picocli.CommandLine.Option;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
+
 /** How a command gets its plan (a plan file, or a planner with a budget) and which device model predicts it. */
 public final class PlanChoice {
-    @Option(names = "--planner", description = "Planner to make the plan with (default: baseline).")
+    @Option(names = "--planner", description = "Planner to make the plan with (default: baseline): baseline, share, vdnn-all, vdnn-conv, swap, checkpoint-sqrt, recompute-optimal, hybrid, compress, compress-fp16; join with + to compose.")
     String planner;
 
     @Option(names = "--budget", description = "Memory budget for the planner: bytes, with units (6GiB, 512MiB) or a share of the baseline peak (50%%).")
     String budget;
+
+    @Option(names = "--plan", paramLabel = "FILE", description = "Use a plan file written by `memplan plan --out` instead of a planner.")
+    Path planFile;
 
     @Option(names = "--device", description = "Device model of the prediction: h100, h200, a100, v100, cpu.")
     String device;
@@ -24,8 +35,23 @@ public final class PlanChoice {
         return link != null ? d.withLink(link) : d;
     }
 
+    public Planner planner() {
+        return Planners.named(planner == null ? "baseline" : planner);
+    }
+
+    /** The budget in bytes ({@link Planner#MIN_PEAK} when none is given); shares refer to the baseline peak. */
+    public long budgetBytes(Schedule s, DeviceModel d) {
+        if (budget == null) return Planner.MIN_PEAK;
+        Budget b = Budget.parse(budget);
+        return b.resolve(b.relative() ? Simulator.simulate(Plan.baseline(s), d).peakBytes() : 0);
+    }
+
     public Plan plan(Schedule s, DeviceModel d) {
-        if (planner == null || planner.equals("baseline")) return Plan.baseline(s);
-        throw new CliException("unknown planner '" + planner + "'");
+        if (planFile != null) {
+            if (planner != null || budget != null) throw new CliException("--plan cannot be combined with --planner or --budget");
+            if (!Files.isRegularFile(planFile)) throw new CliException("plan file '" + planFile + "' does not exist");
+            return PlanJson.read(planFile, s);
+        }
+        return planner().plan(s, budgetBytes(s, d), d);
     }
 }

@@ -72,7 +72,7 @@ public final class ModelJson {
             if (!d.isObject()) throw new ModelFormatException(source, "$.dims", "'dims' must be an object of symbol: size", null);
             for (Iterator<Map.Entry<String, JsonNode>> it = d.fields(); it.hasNext(); ) {
                 var e = it.next();
-                if (!e.getValue().canConvertToInt() || e.getValue().intValue() <= 0)
+                if (!e.getValue().isIntegralNumber() || !e.getValue().canConvertToInt() || e.getValue().intValue() <= 0)
                     throw new ModelFormatException(source, "$.dims." + e.getKey(), "must be a positive integer, got " + e.getValue(), null);
                 dims.put(e.getKey(), e.getValue().intValue());
             }
@@ -92,7 +92,10 @@ public final class ModelJson {
             if (!l.hasNonNull("op") || !l.get("op").isTextual())
                 throw new ModelFormatException(source, path, "missing required field 'op'", null);
             OpArgs args = new OpArgs(l, path, source);
-            var op = OpRegistry.parse(l.get("op").textValue(), args, source);
+            String opName = l.get("op").textValue();
+            // Unknown fields first: a misspelt required attribute ("ouy") is then reported as what it is, not as missing.
+            if (OpRegistry.names().contains(opName)) checkUnknownFields(l, opName, source, path);
+            var op = OpRegistry.parse(opName, args, source);
             List<String> inputs = new ArrayList<>();
             JsonNode in = l.get("inputs");
             if (in != null) {
@@ -109,7 +112,6 @@ public final class ModelJson {
                 if (!t.isObject()) throw new ModelFormatException(source, path + ".tie", "'tie' must map a parameter to 'layer.param'", null);
                 t.fields().forEachRemaining(e -> tie.put(e.getKey(), e.getValue().asText()));
             }
-            checkUnknownFields(l, op, source, path);
             layers.add(new Layer(lname, op, inputs, tie));
         }
         ModelDef model = new ModelDef(name, description, dims, layers, source);
@@ -118,16 +120,14 @@ public final class ModelJson {
     }
 
     /** A misspelt attribute would silently take its default; say so instead. */
-    private static void checkUnknownFields(JsonNode l, memplan.ops.Op op, String source, String path) {
-        ObjectNode known = MAPPER.createObjectNode();
-        op.writeArgs(known);
+    private static void checkUnknownFields(JsonNode l, String type, String source, String path) {
         Set<String> allowed = new java.util.HashSet<>(LAYER_KEYS);
-        allowed.addAll(knownArgs(op.type()));
+        allowed.addAll(knownArgs(type));
         for (Iterator<String> it = l.fieldNames(); it.hasNext(); ) {
             String f = it.next();
             if (!allowed.contains(f))
-                throw new ModelFormatException(source, path + "." + f, "unknown field '" + f + "' for op " + op.type()
-                        + (knownArgs(op.type()).isEmpty() ? " (it takes no attributes)" : " (known: " + String.join(", ", knownArgs(op.type())) + ")"), null);
+                throw new ModelFormatException(source, path + "." + f, "unknown field '" + f + "' for op " + type
+                        + (knownArgs(type).isEmpty() ? " (it takes no attributes)" : " (known: " + String.join(", ", knownArgs(type)) + ")"), null);
         }
     }
 

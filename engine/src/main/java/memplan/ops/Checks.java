@@ -41,6 +41,8 @@ final class Checks {
     static int window(String op, String dim, int size, int kernel, int stride, int pad, int dilation) {
         positive(op, "stride", stride);
         positive(op, "kernel size", kernel);
+        positive(op, "dilation", dilation);
+        if (pad < 0) throw new ShapeException(op + ": padding must not be negative, got " + pad);
         int eff = dilation * (kernel - 1) + 1;
         int out = (size + 2 * pad - eff) / stride + 1;
         if (size + 2 * pad < eff || out <= 0)

@@ -21,6 +21,13 @@ public record Buf(float[] data, int offset, Shape shape, DType dtype) {
                     + " slots) does not fit an arena of " + data.length + " slots");
     }
 
+    /** The tensor at a byte offset of an arena (the offset must be a multiple of 4). */
+    public static Buf at(float[] arena, long byteOffset, Shape shape, DType dtype) {
+        if (byteOffset < 0 || byteOffset % 4 != 0 || byteOffset / 4 > Integer.MAX_VALUE)
+            throw new IllegalArgumentException("byte offset " + byteOffset + " is not a valid 4-byte slot of the arena");
+        return new Buf(arena, (int) (byteOffset / 4), shape, dtype);
+    }
+
     /** A fresh zeroed tensor in its own array. */
     public static Buf alloc(Shape shape, DType dtype) {
         long s = slots(shape.numel(), dtype);

@@ -48,8 +48,17 @@ public final class CpuKernels {
     private CpuKernels() {
     }
 
-    /** The kernel of an op; throws for Input (data is written by the executor) and for unknown op types. */
+    /**
+     * The kernel of an op, wrapped in checks of the tensors it is given (counts, sizes, dtypes); throws for Input
+     * (data is written by the executor) and for unknown op types.
+     */
     public static CpuKernel of(Op op) {
+        CpuKernel k = unchecked(op);
+        return op.isView() ? k : new CheckedKernel(k);
+    }
+
+    /** The kernel without argument checks. */
+    public static CpuKernel unchecked(Op op) {
         String type = op.type();
         if (type.equals("Input"))
             throw new IllegalArgumentException("Input has no kernel: the executor writes data inputs into the arena");

@@ -6,9 +6,22 @@ package memplan.backend.cpu;
  */
 public final class CpuOptimizers {
     public static final float SGD_MOMENTUM = 0.9f;
-    public static final float ADAM_BETA1 = 0.9f, ADAM_BETA2 = 0.999f, ADAM_EPS = 1e-8f;
+    public static final double ADAM_BETA1 = 0.9, ADAM_BETA2 = 0.999, ADAM_EPS = 1e-8;
 
     private CpuOptimizers() {
+    }
+
+    /**
+     * One update as {@link memplan.backend.Backend#optimizerStep} asks: SGD uses states[0] (momentum buffer),
+     * Adam states[0] (exp_avg) and states[1] (exp_avg_sq); t is the 1-based step.
+     */
+    public static void step(memplan.train.Optimizer optimizer, double lr, Buf param, Buf grad, Buf[] states, int t) {
+        if (states == null || states.length < optimizer.statesPerParam)
+            throw new IllegalArgumentException(optimizer + " needs " + optimizer.statesPerParam + " state tensors per parameter");
+        switch (optimizer) {
+            case SGD -> sgd(param, grad, states[0], lr);
+            case ADAM -> adam(param, grad, states[0], states[1], lr, t);
+        }
     }
 
     /** SGD with momentum 0.9: buf = 0.9 buf + g; p -= lr buf (buf starts at zero, so step 1 gives buf = g). */
@@ -42,23 +55,25 @@ public final class CpuOptimizers {
      * Adam (PyTorch torch.optim.Adam, not AMSGrad): g += wd p; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
      * p -= (lr / (1 - b1^t)) m / (sqrt(v) / sqrt(1 - b2^t) + eps).
      */
-    public static void adam(Buf param, Buf grad, Buf expAvg, Buf expAvgSq, double lr, float beta1, float beta2, float eps,
+    public static void adam(Buf param, Buf grad, Buf expAvg, Buf expAvgSq, double lr, double beta1, double beta2, double eps,
                             double weightDecay, int t) {
         if (t < 1) throw new IllegalArgumentException("Adam step t is 1-based, got " + t);
         check(param, grad, expAvg, expAvgSq);
         double bc1 = 1 - Math.pow(beta1, t), bc2 = 1 - Math.pow(beta2, t);
+        // scalars are computed in double and used as floats, as PyTorch passes Python floats to fp32 kernels
         float stepSize = (float) (lr / bc1), bc2Sqrt = (float) Math.sqrt(bc2), wd = (float) weightDecay;
+        float b1 = (float) beta1, b2 = (float) beta2, omb1 = (float) (1 - beta1), omb2 = (float) (1 - beta2), ep = (float) eps;
         float[] p = param.data(), g = grad.data(), m = expAvg.data(), v = expAvgSq.data();
         int po = param.offset(), go = grad.offset(), mo = expAvg.offset(), vo = expAvgSq.offset();
         Par.range(param.numel(), K.GRAIN, (s, e) -> {
             for (int i = s; i < e; i++) {
                 float gi = g[go + i];
                 if (wd != 0f) gi += wd * p[po + i];
-                float mi = beta1 * m[mo + i] + (1 - beta1) * gi;
-                float vi = beta2 * v[vo + i] + (1 - beta2) * gi * gi;
+                float mi = b1 * m[mo + i] + omb1 * gi;
+                float vi = b2 * v[vo + i] + omb2 * gi * gi;
                 m[mo + i] = mi;
                 v[vo + i] = vi;
-                float denom = (float) Math.sqrt(vi) / bc2Sqrt + eps;
+                float denom = (float) Math.sqrt(vi) / bc2Sqrt + ep;
                 p[po + i] -= stepSize * (mi / denom);
             }
         });

@@ -40,8 +40,9 @@ public final class Gemm {
         Par.Item tile = t -> {
             int i0 = (t / nt) * MB, j0 = (t % nt) * NB;
             int mc = Math.min(MB, m - i0), nc = Math.min(NB, n - j0);
-            float[] ap = new float[MB * KB];
-            float[] bp = new float[KB * NB];
+            int kmax = Math.min(KB, k);
+            float[] ap = new float[mc * kmax];
+            float[][] bp = new float[kmax][nc];
             for (int k0 = 0; k0 < k; k0 += KB) {
                 int kc = Math.min(KB, k - k0);
                 packA(a, aOff, lda, transA, i0, mc, k0, kc, ap);
@@ -65,19 +66,24 @@ public final class Gemm {
         }
     }
 
-    /** bp[kk*nc + j] = B(k0+kk, j0+j). */
-    private static void packB(float[] b, int bOff, int ldb, boolean transB, int k0, int kc, int j0, int nc, float[] bp) {
+    /** bp[kk][j] = B(k0+kk, j0+j): one array per row, so the inner loops index from 0 (which C2 vectorizes). */
+    private static void packB(float[] b, int bOff, int ldb, boolean transB, int k0, int kc, int j0, int nc, float[][] bp) {
         if (!transB) {
-            for (int kk = 0; kk < kc; kk++) System.arraycopy(b, bOff + (k0 + kk) * ldb + j0, bp, kk * nc, nc);
+            for (int kk = 0; kk < kc; kk++) System.arraycopy(b, bOff + (k0 + kk) * ldb + j0, bp[kk], 0, nc);
         } else {
             for (int j = 0; j < nc; j++) {
                 int src = bOff + (j0 + j) * ldb + k0;
-                for (int kk = 0; kk < kc; kk++) bp[kk * nc + j] = b[src + kk];
+                for (int kk = 0; kk < kc; kk++) bp[kk][j] = b[src + kk];
             }
         }
     }
 
-    private static void kernel(float[] ap, float[] bp, int mc, int nc, int kc, float[] c, int cBase, int ldc) {
+    /**
+     * C rows (+)= packed A rows x packed B, four rows at a time. Accumulator rows are separate arrays and every
+     * inner loop indexes its arrays from 0: HotSpot's C2 (JDK 17) vectorises such loops but not ones with an
+     * offset into an array. Lanes are independent elements, so vectorisation does not change any result.
+     */
+    private static void kernel(float[] ap, float[][] bp, int mc, int nc, int kc, float[] c, int cBase, int ldc) {
         float[] r0 = new float[nc], r1 = new float[nc], r2 = new float[nc], r3 = new float[nc];
         int i = 0;
         for (; i + 3 < mc; i += 4) {
@@ -87,17 +93,8 @@ public final class Gemm {
             System.arraycopy(c, c2, r2, 0, nc);
             System.arraycopy(c, c3, r3, 0, nc);
             int a0 = i * kc, a1 = a0 + kc, a2 = a1 + kc, a3 = a2 + kc;
-            for (int kk = 0; kk < kc; kk++) {
-                float x0 = ap[a0 + kk], x1 = ap[a1 + kk], x2 = ap[a2 + kk], x3 = ap[a3 + kk];
-                int bo = kk * nc;
-                for (int j = 0; j < nc; j++) {
-                    float bv = bp[bo + j];
-                    r0[j] += x0 * bv;
-                    r1[j] += x1 * bv;
-                    r2[j] += x2 * bv;
-                    r3[j] += x3 * bv;
-                }
-            }
+            for (int kk = 0; kk < kc; kk++)
+                row4(r0, r1, r2, r3, bp[kk], ap[a0 + kk], ap[a1 + kk], ap[a2 + kk], ap[a3 + kk], nc);
             System.arraycopy(r0, 0, c, c0, nc);
             System.arraycopy(r1, 0, c, c1, nc);
             System.arraycopy(r2, 0, c, c2, nc);
@@ -106,13 +103,23 @@ public final class Gemm {
         for (; i < mc; i++) {
             int c0 = cBase + i * ldc, a0 = i * kc;
             System.arraycopy(c, c0, r0, 0, nc);
-            for (int kk = 0; kk < kc; kk++) {
-                float x0 = ap[a0 + kk];
-                int bo = kk * nc;
-                for (int j = 0; j < nc; j++) r0[j] += x0 * bp[bo + j];
-            }
+            for (int kk = 0; kk < kc; kk++) row1(r0, bp[kk], ap[a0 + kk], nc);
             System.arraycopy(r0, 0, c, c0, nc);
         }
+    }
+
+    private static void row4(float[] r0, float[] r1, float[] r2, float[] r3, float[] b, float x0, float x1, float x2, float x3, int n) {
+        for (int j = 0; j < n; j++) {
+            float bv = b[j];
+            r0[j] += x0 * bv;
+            r1[j] += x1 * bv;
+            r2[j] += x2 * bv;
+            r3[j] += x3 * bv;
+        }
+    }
+
+    private static void row1(float[] r0, float[] b, float x0, int n) {
+        for (int j = 0; j < n; j++) r0[j] += x0 * b[j];
     }
 
     /** The plain triple loop (i, k, j order is not used: this is the textbook i, j, k dot product), for reference. */

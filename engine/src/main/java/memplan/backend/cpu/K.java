@@ -9,6 +9,16 @@ final class K {
 
     static final int GRAIN = 1 << 14;
 
+    /**
+     * tanh through exp (HotSpot's Math.exp is an intrinsic, several times faster than Math.tanh); near zero, where
+     * that form cancels, Math.tanh itself. Deterministic: the same argument always gives the same result.
+     */
+    static double tanh(double u) {
+        if (Math.abs(u) < 0.5) return Math.tanh(u);
+        double e = Math.exp(2 * u);
+        return 1 - 2 / (e + 1);
+    }
+
     /** Writes or adds a gradient element. */
     static void put(float[] d, int i, float v, boolean acc) {
         d[i] = acc ? d[i] + v : v;

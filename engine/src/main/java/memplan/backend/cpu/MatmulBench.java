@@ -28,6 +28,23 @@ public final class MatmulBench {
         }
         System.out.printf("blocked Gemm (%d threads): %dx%dx%d in %.3f s = %.2f GFLOP/s%n",
                 Par.parallelism(), n, n, n, best, flops / best / 1e9);
+        java.util.concurrent.ForkJoinPool one = new java.util.concurrent.ForkJoinPool(1);
+        try {
+            double single = one.submit(() -> {
+                double b1 = Double.MAX_VALUE;
+                for (int rep = 0; rep < 3; rep++) {
+                    long t0 = System.nanoTime();
+                    Gemm.gemm(n, n, n, a, 0, n, false, b, 0, n, false, c1, 0, n, false);
+                    b1 = Math.min(b1, (System.nanoTime() - t0) / 1e9);
+                }
+                return b1;
+            }).get();
+            System.out.printf("blocked Gemm (1 thread): %dx%dx%d in %.3f s = %.2f GFLOP/s%n", n, n, n, single, flops / single / 1e9);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        } finally {
+            one.shutdown();
+        }
         Gemm.naive(Math.min(n, 256), Math.min(n, 256), Math.min(n, 256), a, b, c2); // warm up
         long t0 = System.nanoTime();
         Gemm.naive(n, n, n, a, b, c2);

@@ -55,9 +55,9 @@ final class PointwiseKernels {
         static float apply(Fn fn, float xf) {
             double x = xf;
             return switch (fn) {
-                case GELU -> (float) (0.5 * x * (1.0 + Math.tanh(C * (x + A * x * x * x))));
+                case GELU -> (float) (0.5 * x * (1.0 + K.tanh(C * (x + A * x * x * x))));
                 case SIGMOID -> (float) (1.0 / (1.0 + Math.exp(-x)));
-                case TANH -> (float) Math.tanh(x);
+                case TANH -> (float) K.tanh(x);
             };
         }
 
@@ -66,7 +66,7 @@ final class PointwiseKernels {
             double v = saved;
             return switch (fn) {
                 case GELU -> {
-                    double t = Math.tanh(C * (v + A * v * v * v));
+                    double t = K.tanh(C * (v + A * v * v * v));
                     yield (float) (0.5 * (1 + t) + 0.5 * v * (1 - t * t) * C * (1 + 3 * A * v * v));
                 }
                 case SIGMOID -> (float) (v * (1 - v));

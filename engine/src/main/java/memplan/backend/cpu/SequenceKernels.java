@@ -176,13 +176,13 @@ final class SequenceKernels {
                     int gb = gates.offset() + r * g4;
                     for (int j = 0; j < g4; j++) {
                         float pre = gd[gb + j] + bih.get(j) + bhh.get(j);
-                        gd[gb + j] = j / hd == 2 ? (float) Math.tanh(pre) : (float) (1.0 / (1.0 + Math.exp(-pre)));
+                        gd[gb + j] = j / hd == 2 ? (float) K.tanh(pre) : (float) (1.0 / (1.0 + Math.exp(-pre)));
                     }
                     for (int j = 0; j < hd; j++) {
                         float gi = gd[gb + j], gf = gd[gb + hd + j], gg = gd[gb + 2 * hd + j], go = gd[gb + 3 * hd + j];
                         float cn = gf * c.get(r * hd + j) + gi * gg;
                         co.set(r * hd + j, cn);
-                        ho.set(r * hd + j, go * (float) Math.tanh(cn));
+                        ho.set(r * hd + j, go * (float) K.tanh(cn));
                     }
                 }
             });
@@ -205,7 +205,7 @@ final class SequenceKernels {
                     for (int j = 0; j < hd; j++) {
                         int t = r * hd + j;
                         float gi = gd[gb + j], gf = gd[gb + hd + j], gg = gd[gb + 2 * hd + j], go = gd[gb + 3 * hd + j];
-                        float tc = (float) Math.tanh(cn.get(t));
+                        float tc = (float) K.tanh(cn.get(t));
                         float dh = gh2 == null ? 0f : gh2.get(t);
                         float dc = (gc2 == null ? 0f : gc2.get(t)) + dh * go * (1 - tc * tc);
                         float dO = dh * tc, dI = dc * gg, dG = dc * gi, dF = dc * c.get(t);

@@ -212,15 +212,19 @@ final class TensorKernels {
             this.type = type;
         }
 
+        private static String name(memplan.graph.Node n) {
+            return n == null ? "?" : n.name();
+        }
+
         @Override
         public void forward(ForwardArgs a) {
-            throw new UnsupportedOperationException(type + " '" + a.node().name() + "' is a view: it has no kernel, "
+            throw new UnsupportedOperationException(type + " '" + name(a == null ? null : a.node()) + "' is a view: it has no kernel, "
                     + "its output shares the input's memory");
         }
 
         @Override
         public void backward(BackwardArgs a) {
-            throw new UnsupportedOperationException(type + " '" + a.node().name() + "' is a view: its gradient is its "
+            throw new UnsupportedOperationException(type + " '" + name(a == null ? null : a.node()) + "' is a view: its gradient is its "
                     + "output's gradient (same memory), there is no backward kernel");
         }
     }

@@ -1,0 +1,92 @@
+package memplan.cli;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import memplan.graph.Graph;
+import memplan.ir.ModelDef;
+import memplan.planner.Budget;
+import memplan.planner.MaxBatch;
+import memplan.planner.Planner;
+import memplan.planner.Planners;
+import memplan.sim.DeviceModel;
+import memplan.train.TrainingGraph;
+import memplan.units.ByteSize;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.io.PrintWriter;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+/** The largest batch that fits a budget with a planner, against the baseline's. */
+@Command(name = "maxbatch", mixinStandardHelpOptions = true,
+        description = "Largest batch whose plan fits a memory budget with a planner (binary search), next to the baseline's.")
+public final class MaxBatchCommand implements Callable<Integer> {
+    @Mixin
+    ModelOptions model;
+
+    @Option(names = "--budget", required = true, description = "Memory budget in bytes, with units (16GiB, 512MiB).")
+    String budget;
+
+    @Option(names = "--planner", description = "Planner (default: ${DEFAULT-VALUE}).", defaultValue = "baseline")
+    String planner;
+
+    @Option(names = "--device", description = "Device model: h100, h200, a100, v100, cpu (default: ${DEFAULT-VALUE}).", defaultValue = "h100")
+    String device;
+
+    @Option(names = "--link", description = "Host link: pcie3, pcie4, pcie5, nvlink-c2c.")
+    String link;
+
+    @Option(names = "--limit", description = "Largest batch to try (default: ${DEFAULT-VALUE}).", defaultValue = "65536")
+    int limit;
+
+    @Option(names = "--json", description = "Print JSON for scripts.")
+    boolean json;
+
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        Budget b = Budget.parse(budget);
+        if (b.relative()) throw new CliException("--budget for maxbatch must be a size (e.g. 16GiB), not a share of the baseline");
+        if (limit < 1) throw new CliException("--limit must be positive, got " + limit);
+        Planner p = Planners.named(planner);
+        DeviceModel d = DeviceModel.preset(device);
+        if (link != null) d = d.withLink(link);
+        ModelDef m = model.loadModel();
+        var dtype = model.floatType();
+        var opt = model.optimizerKind();
+        java.util.function.IntFunction<memplan.train.Schedule> at = batch -> TrainingGraph.derive(Graph.instantiate(m, batch, dtype, model.dims), opt);
+        long t0 = System.nanoTime();
+        MaxBatch.Result base = MaxBatch.search(at, Planners.named("baseline"), b.bytes(), d, limit);
+        MaxBatch.Result r = p.name().equals("baseline") ? base : MaxBatch.search(at, p, b.bytes(), d, limit);
+        double ms = (System.nanoTime() - t0) / 1e6;
+        PrintWriter o = spec.commandLine().getOut();
+        double gain = base.batch() == 0 ? Double.NaN : (double) r.batch() / base.batch();
+        if (json) {
+            ObjectNode n = Json.object();
+            n.put("model", m.name());
+            n.put("planner", p.name());
+            n.put("device", d.name());
+            n.put("budgetBytes", b.bytes());
+            n.put("maxBatch", r.batch());
+            n.put("baselineMaxBatch", base.batch());
+            if (!Double.isNaN(gain)) n.put("gain", gain);
+            if (r.result() != null) {
+                n.put("peakBytes", r.result().peakBytes());
+                n.put("overhead", r.result().overhead());
+            }
+            n.put("searchMillis", Math.round(ms));
+            o.println(Json.write(n));
+            return 0;
+        }
+        o.printf(Locale.ROOT, "%s  budget %s  planner %s  on %s%n", m.name(), ByteSize.format(b.bytes()), p.name(), d.name());
+        o.printf(Locale.ROOT, "max batch       %d (baseline %d%s)%n", r.batch(), base.batch(),
+                Double.isNaN(gain) ? "" : String.format(Locale.ROOT, ", %.2fx", gain));
+        if (r.result() != null)
+            o.printf(Locale.ROOT, "at that batch   peak %s, overhead %+.1f%%%n", ByteSize.format(r.result().peakBytes()), 100 * r.result().overhead());
+        o.printf(Locale.ROOT, "searched in %.0f ms%n", ms);
+        return 0;
+    }
+}

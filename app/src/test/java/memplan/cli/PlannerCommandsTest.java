@@ -1,0 +1,110 @@
+package memplan.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** plan, simulate, maxbatch and bench: output, plan files, and exit code 2 with one-line errors. */
+class PlannerCommandsTest {
+    @TempDir
+    Path dir;
+
+    record Run(int code, String out, String err) {
+    }
+
+    static Run run(String... args) {
+        CommandLine cl = MemPlanCommand.commandLine();
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        cl.setOut(new PrintWriter(out));
+        cl.setErr(new PrintWriter(err));
+        int code = cl.execute(args);
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    static void userError(Run r, String contains) {
+        assertEquals(2, r.code(), r.out() + r.err());
+        String e = r.err().strip();
+        assertTrue(e.startsWith("error: ") || e.contains(contains), e);
+        assertTrue(e.contains(contains), e);
+        assertFalse(e.contains("\tat ") || e.contains("    at "), "no stack trace: " + e);
+        if (e.startsWith("error: ")) assertEquals(1, e.lines().count(), e);
+    }
+
+    @Test
+    void planWritesAFileThatSimulateReads() throws Exception {
+        Path f = dir.resolve("plan.json");
+        Path csv = dir.resolve("t.csv");
+        Run p = run("plan", "lenet5", "--batch", "16", "--planner", "checkpoint-sqrt", "--out", f.toString());
+        assertEquals(0, p.code(), p.err());
+        assertTrue(p.out().contains("predicted peak"), p.out());
+        assertTrue(p.out().contains("overhead"));
+        assertTrue(p.out().contains("bytes moved"));
+        assertTrue(Files.readString(f).contains("\"format\" : \"memplan-plan\""));
+        Run s = run("simulate", "lenet5", "--batch", "16", "--plan", f.toString(), "--csv", csv.toString(), "--json");
+        assertEquals(0, s.code(), s.err());
+        JsonNode j = Json.MAPPER.readTree(s.out());
+        assertEquals("checkpoint-sqrt", j.get("planner").asText());
+        assertTrue(j.get("peakBytes").asLong() > 0);
+        assertTrue(Files.readString(csv).startsWith("start_s,end_s,kind,stream"));
+        // The same plan does not apply at another batch.
+        userError(run("simulate", "lenet5", "--batch", "8", "--plan", f.toString()), "model.hash");
+    }
+
+    @Test
+    void planWithBudgetPrintsJson() throws Exception {
+        Run r = run("plan", "tiny-cnn", "--batch", "8", "--planner", "recompute-optimal", "--budget", "90%", "--json");
+        assertEquals(0, r.code(), r.err());
+        JsonNode j = Json.MAPPER.readTree(r.out());
+        assertTrue(j.get("peakBytes").asLong() <= j.get("budgetBytes").asLong());
+        assertTrue(j.has("overhead") && j.has("bytesMoved") && j.has("solveMillis"));
+    }
+
+    @Test
+    void maxBatchReportsTheGain() throws Exception {
+        Run r = run("maxbatch", "lenet5", "--budget", "64MiB", "--planner", "checkpoint-sqrt", "--json");
+        assertEquals(0, r.code(), r.err());
+        JsonNode j = Json.MAPPER.readTree(r.out());
+        assertTrue(j.get("maxBatch").asInt() >= j.get("baselineMaxBatch").asInt());
+        assertTrue(j.get("baselineMaxBatch").asInt() > 0);
+    }
+
+    @Test
+    void benchPlannersPrintsATable() {
+        Run r = run("bench", "planners", "--models", "tiny-mlp", "--planners", "baseline,checkpoint-sqrt", "--batch", "8");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("budget 30%"), r.out());
+        assertTrue(r.out().contains("checkpoint-sqrt"));
+        assertTrue(r.out().contains("- ("), "infeasible cells are marked: " + r.out());
+    }
+
+    @Test
+    void badArgumentsExitWithTwoAndOneLine() {
+        userError(run("plan", "lenet5", "--planner", "magic"), "unknown planner 'magic'");
+        userError(run("plan", "lenet5", "--planner", "swap", "--budget", "lots"), "is not a budget");
+        userError(run("plan", "lenet5"), "--planner is required");
+        userError(run("plan", "lenet5", "--planner", "baseline", "--budget", "1KiB"), "infeasible: the least peak reachable is");
+        userError(run("plan", "lenet5", "--planner", "swap", "--device", "tpu"), "unknown device 'tpu'");
+        userError(run("simulate", "lenet5", "--plan", dir.resolve("none.json").toString()), "does not exist");
+        userError(run("maxbatch", "lenet5", "--budget", "50%"), "must be a size");
+        userError(run("maxbatch", "lenet5"), "--budget");
+        userError(run("bench", "planners", "--models", "nope"), "unknown model 'nope'");
+        userError(run("bench", "planners", "--models", "tiny-mlp", "--planners", "magic"), "unknown planner");
+    }
+
+    @Test
+    void badPlanFilesAreUserErrors() throws Exception {
+        Path f = dir.resolve("bad.json");
+        Files.writeString(f, "{\"format\": \"memplan-plan\", \"version\": 1, \"model\": {");
+        userError(run("simulate", "lenet5", "--plan", f.toString()), f + ": not valid JSON");
+        Files.writeString(f, "{\"format\": \"memplan-plan\", \"version\": 2}");
+        userError(run("simulate", "lenet5", "--plan", f.toString()), "version: unsupported version 2");
+    }
+}

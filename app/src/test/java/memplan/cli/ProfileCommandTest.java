@@ -1,0 +1,144 @@
+package memplan.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import memplan.graph.Graph;
+import memplan.io.ModelJson;
+import memplan.ir.DType;
+import memplan.profile.MemoryProfile;
+import memplan.samples.SampleModels;
+import memplan.train.Optimizer;
+import memplan.train.TrainingGraph;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** `memplan profile` end to end through picocli, as the jar runs it (without System.exit). */
+class ProfileCommandTest {
+    record Result(int code, String out, String err) {
+    }
+
+    static Result run(String... args) {
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        CommandLine cl = MemPlanCommand.commandLine();
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        int code = cl.execute(args);
+        return new Result(code, out.toString(), err.toString());
+    }
+
+    static long expectedPeak(String sample, int batch, Optimizer o) {
+        return MemoryProfile.of(TrainingGraph.derive(Graph.instantiate(SampleModels.load(sample), batch, DType.FP32), o)).peakBytes();
+    }
+
+    static void assertOneErrorLine(Result r, String... fragments) {
+        assertEquals(2, r.code(), r.err());
+        assertEquals("", r.out());
+        List<String> lines = r.err().lines().toList();
+        assertEquals(1, lines.size(), "one line, got:\n" + r.err());
+        assertTrue(lines.get(0).startsWith("error: "), lines.get(0));
+        assertFalse(r.err().contains("\tat ") || r.err().contains("Exception"), "no stack trace or exception name: " + r.err());
+        for (String f : fragments) assertTrue(lines.get(0).contains(f), "'" + lines.get(0) + "' should contain '" + f + "'");
+    }
+
+    @Test
+    void profileOfASamplePrintsTheExpectedFields() {
+        Result r = run("profile", "tiny-cnn", "--batch", "4", "--optimizer", "sgd");
+        assertEquals(0, r.code(), r.err());
+        assertEquals("", r.err());
+        List<String> lines = r.out().lines().toList();
+        assertEquals("tiny-cnn  batch 4  fp32  sgd", lines.get(0));
+        assertTrue(lines.get(1).startsWith("parameters      "), lines.get(1));
+        assertTrue(lines.get(2).matches("steps +\\d+ \\(\\d+ tensors\\)"), lines.get(2));
+        assertTrue(lines.get(3).matches("peak +\\S+ \\S+ at step \\d+ \\(.+, (forward|backward|optimizer)\\)"), lines.get(3));
+        assertEquals("at the peak:", lines.get(4));
+        for (String role : List.of("input", "weights", "activations", "gradients", "optimizer state", "workspace"))
+            assertTrue(r.out().contains("\n  " + role + " "), role);
+        assertTrue(r.out().contains("largest tensors live at the peak:"));
+        assertTrue(r.out().contains("\nlower bound     "));
+        assertTrue(lines.get(lines.size() - 1).matches("profiled in [0-9.]+ ms"), lines.get(lines.size() - 1));
+    }
+
+    @Test
+    void jsonPeakIsMemoryProfilesPeak() throws IOException {
+        Result r = run("profile", "tiny-transformer", "--batch", "3", "--json");
+        assertEquals(0, r.code(), r.err());
+        JsonNode j = new ObjectMapper().readTree(r.out());
+        assertEquals(expectedPeak("tiny-transformer", 3, Optimizer.ADAM), j.get("peakBytes").asLong());
+        assertEquals("tiny-transformer", j.get("model").asText());
+        assertEquals(3, j.get("batch").asInt());
+        assertEquals("fp32", j.get("dtype").asText());
+        assertEquals("adam", j.get("optimizer").asText());
+        long sum = 0;
+        for (JsonNode v : j.get("peakByRole")) sum += v.asLong();
+        assertEquals(j.get("peakBytes").asLong(), sum, "roles add up to the peak");
+        for (String f : List.of("parameters", "steps", "tensors", "peakStep", "peakStepLabel", "peakPhase", "largestAtPeak",
+                "lowerBoundBytes", "lowerBoundStep", "profileMillis"))
+            assertTrue(j.has(f), f);
+        assertTrue(j.get("lowerBoundBytes").asLong() <= j.get("peakBytes").asLong());
+    }
+
+    @Test
+    void profileOfAFile(@TempDir Path dir) throws IOException {
+        Path f = dir.resolve("mlp.json");
+        Files.writeString(f, ModelJson.write(SampleModels.load("tiny-mlp")));
+        Result r = run("profile", f.toString(), "--batch", "8", "--json", "--optimizer", "sgd");
+        assertEquals(0, r.code(), r.err());
+        assertEquals(expectedPeak("tiny-mlp", 8, Optimizer.SGD), new ObjectMapper().readTree(r.out()).get("peakBytes").asLong());
+        Result text = run("profile", f.toString(), "--batch", "8");
+        assertEquals(0, text.code());
+        assertTrue(text.out().startsWith("tiny-mlp  batch 8  fp32  adam\n"), text.out());
+    }
+
+    @Test
+    void dimsAndDtype() throws IOException {
+        Result r = run("profile", "tiny-transformer", "--batch", "2", "--dim", "T=4", "--dtype", "fp16", "--json");
+        assertEquals(0, r.code(), r.err());
+        JsonNode j = new ObjectMapper().readTree(r.out());
+        assertEquals("fp16", j.get("dtype").asText());
+        long expected = MemoryProfile.of(TrainingGraph.derive(Graph.instantiate(SampleModels.load("tiny-transformer"), 2,
+                DType.FP16, Map.of("T", 4)), Optimizer.ADAM)).peakBytes();
+        assertEquals(expected, j.get("peakBytes").asLong());
+    }
+
+    @Test
+    void badFile(@TempDir Path dir) throws IOException {
+        Path f = dir.resolve("broken.json");
+        Files.writeString(f, "{\"layers\": [\n  {\"name\": \"x\", \"op\": \"Input\", \"shape\": [\"N\", 4]},,\n]}");
+        assertOneErrorLine(run("profile", f.toString()), "broken.json", "line 2, column", "invalid JSON");
+        Files.writeString(f, "{\"layers\": [{\"name\": \"x\", \"op\": \"Input\", \"shape\": [\"N\", 4]}, {\"name\": \"fc\", \"op\": \"Lineer\", \"inputs\": [\"x\"]}]}");
+        assertOneErrorLine(run("profile", f.toString()), "broken.json: at layers[1] (fc).op: unknown op 'Lineer'");
+        Files.writeString(f, "{\"layers\": [{\"name\": \"x\", \"op\": \"Input\", \"shape\": [\"N\", 4]}, {\"name\": \"fc\", \"op\": \"Linear\", \"inputs\": [\"x\"], \"out\": 2}]}");
+        assertOneErrorLine(run("profile", f.toString()), "the model has no loss layer");
+    }
+
+    @Test
+    void badBatch() {
+        assertOneErrorLine(run("profile", "tiny-mlp", "--batch", "0"), "--batch must be a positive integer, got 0");
+        assertOneErrorLine(run("profile", "tiny-mlp", "--batch", "-3"), "--batch must be a positive integer");
+        assertOneErrorLine(run("profile", "tiny-mlp", "--batch", "abc"), "'--batch'", "'abc' is not an int", "memplan profile --help");
+    }
+
+    @Test
+    void badOptions() {
+        assertOneErrorLine(run("profile", "tiny-mlp", "--optimizer", "rmsprop"), "unknown optimizer 'rmsprop' (use sgd or adam)");
+        assertOneErrorLine(run("profile", "tiny-mlp", "--dtype", "int64"), "--dtype must be fp32, fp16 or bf16, got 'int64'");
+        assertOneErrorLine(run("profile", "tiny-mlp", "--frobnicate"), "frobnicate");
+        assertOneErrorLine(run("profile"), "MODEL");
+    }
+
+    @Test
+    void unknownModel() {
+        assertOneErrorLine(run("profile", "resnet51"), "'resnet51' is neither a file nor a bundled model", "resnet50");
+    }
+}

@@ -1,0 +1,29 @@
+package memplan.planner;
+
+import memplan.plan.Plan;
+import memplan.sim.SimResult;
+
+import java.util.List;
+
+/** Choosing among candidate plans: fitting first, then least simulated time; otherwise least peak. */
+final class Fit {
+    private Fit() {
+    }
+
+    static boolean fits(PlanContext ctx, Plan p, long budget) {
+        return budget > Planner.MIN_PEAK && ctx.simulate(p).peakBytes() <= budget;
+    }
+
+    static Plan best(PlanContext ctx, List<Plan> options, long budget) {
+        Plan best = null;
+        SimResult bestR = null;
+        for (Plan p : options) {
+            SimResult r = ctx.simulate(p);
+            if (best == null || RecomputeOptimalPlanner.better(r, bestR, budget)) {
+                best = p;
+                bestR = r;
+            }
+        }
+        return best;
+    }
+}

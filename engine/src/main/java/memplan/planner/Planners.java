@@ -1,0 +1,53 @@
+package memplan.planner;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+
+/** The planners by name. Names joined by '+' compose: "share+swap" shares first, then swaps. */
+public final class Planners {
+    private static final Map<String, Supplier<Planner>> ALL = new LinkedHashMap<>();
+
+    static {
+        ALL.put("baseline", BaselinePlanner::new);
+        ALL.put("share", SharePlanner::new);
+        ALL.put("vdnn-all", () -> new VdnnPlanner(true));
+        ALL.put("vdnn-conv", () -> new VdnnPlanner(false));
+        ALL.put("swap", SwapPlanner::new);
+        ALL.put("checkpoint-sqrt", CheckpointSqrtPlanner::new);
+        ALL.put("recompute-optimal", RecomputeOptimalPlanner::new);
+        ALL.put("hybrid", HybridPlanner::new);
+        ALL.put("compress", () -> new CompressPlanner(false));
+        ALL.put("compress-fp16", () -> new CompressPlanner(true));
+    }
+
+    private Planners() {
+    }
+
+    public static List<String> names() {
+        return List.copyOf(ALL.keySet());
+    }
+
+    /** The lossless planners (every name but compress-fp16). */
+    public static List<String> losslessNames() {
+        List<String> out = new ArrayList<>();
+        for (String n : ALL.keySet()) if (ALL.get(n).get().lossless()) out.add(n);
+        return out;
+    }
+
+    public static Planner named(String name) {
+        if (name == null || name.isBlank()) throw new IllegalArgumentException("no planner named (planners: " + String.join(", ", names()) + ")");
+        if (name.contains("+")) {
+            List<Planner> stages = new ArrayList<>();
+            for (String part : name.split("\\+")) stages.add(named(part.trim()));
+            return new ComposedPlanner(stages);
+        }
+        Supplier<Planner> p = ALL.get(name.trim());
+        if (p == null)
+            throw new IllegalArgumentException("unknown planner '" + name + "' (planners: " + String.join(", ", names())
+                    + "; join names with '+' to compose, e.g. share+swap)");
+        return p.get();
+    }
+}

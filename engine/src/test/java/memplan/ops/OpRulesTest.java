@@ -1,0 +1,208 @@
+package memplan.ops;
+
+import memplan.ir.AuxSpec;
+import memplan.ir.BackwardNeeds;
+import memplan.ir.DType;
+import memplan.ir.ParamSpec;
+import memplan.ir.Shape;
+import org.junit.jupiter.api.Test;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * Parameters, flops, aux tensors and backward needs of every op. The backward needs are checked against
+ * the PyTorch conventions of shared/reference-saved-tensors.md (what autograd saves for each op's backward).
+ */
+class OpRulesTest {
+    static Shape s(int... d) {
+        return Shape.of(d);
+    }
+
+    static List<Shape> out(Op op, List<Shape> in) {
+        return op.inferShapes(in);
+    }
+
+    /** One instance of every registered op with inputs it accepts. */
+    static Map<Op, List<Shape>> examples() {
+        Map<Op, List<Shape>> m = new LinkedHashMap<>();
+        m.put(Conv2d.of(8, 3, 1, 1, true), List.of(s(2, 4, 6, 6)));
+        m.put(new Linear(10, true), List.of(s(4, 20)));
+        m.put(new MatMul(false), List.of(s(2, 3, 4), s(2, 4, 5)));
+        m.put(new BatchNorm2d(1e-5, 0.1), List.of(s(2, 3, 4, 4)));
+        m.put(new LayerNorm(1e-5), List.of(s(2, 5, 8)));
+        m.put(new ReLU(), List.of(s(2, 3)));
+        m.put(new GELU(), List.of(s(2, 3)));
+        m.put(new Sigmoid(), List.of(s(2, 3)));
+        m.put(new Tanh(), List.of(s(2, 3)));
+        m.put(new MaxPool2d(Pair.of(2), Pair.of(2), Pair.of(0)), List.of(s(1, 3, 6, 6)));
+        m.put(new AvgPool2d(Pair.of(2), Pair.of(2), Pair.of(0)), List.of(s(1, 3, 6, 6)));
+        m.put(new GlobalAvgPool(), List.of(s(1, 3, 6, 6)));
+        m.put(new Add(), List.of(s(2, 3), s(2, 3)));
+        m.put(new Mul(), List.of(s(2, 3), s(2, 3)));
+        m.put(new Concat(1), List.of(s(2, 3), s(2, 4)));
+        m.put(new Flatten(1), List.of(s(2, 3, 4)));
+        m.put(new Reshape(List.of(0, -1)), List.of(s(2, 3, 4)));
+        m.put(new Transpose(List.of(1, 0)), List.of(s(2, 3)));
+        m.put(new Dropout(0.1), List.of(s(2, 3)));
+        m.put(new Embedding(100, 16), List.of(s(2, 7)));
+        m.put(new Softmax(), List.of(s(2, 3)));
+        m.put(new Attention(4, true), List.of(s(2, 10, 32), s(2, 10, 32), s(2, 10, 32)));
+        m.put(new LSTMCell(8), List.of(s(4, 3), s(4, 8), s(4, 8)));
+        m.put(new CrossEntropy(1), List.of(s(4, 10), s(4)));
+        m.put(new MseLoss(), List.of(s(4, 3), s(4, 3)));
+        m.put(new Upsample(2), List.of(s(1, 2, 3, 4)));
+        m.put(new Slice(1, 0, 1), List.of(s(2, 5, 8)));
+        return m;
+    }
+
+    @Test
+    void examplesCoverEveryRegisteredOpButInput() {
+        Set<String> types = new java.util.HashSet<>();
+        for (Op op : examples().keySet()) types.add(op.type());
+        types.add("Input");
+        assertEquals(OpRegistry.names(), types);
+    }
+
+    @Test
+    void parameterShapes() {
+        assertEquals(List.of(ParamSpec.trainable("weight", 64, 3, 7, 7)), Conv2d.of(64, 7, 2, 3, false).params(List.of(s(1, 3, 224, 224))));
+        assertEquals(9408, Conv2d.of(64, 7, 2, 3, false).params(List.of(s(1, 3, 224, 224))).get(0).shape().numel());
+        Conv2d depthwise = new Conv2d(32, Pair.of(3), Pair.of(1), Pair.of(1), Pair.of(1), 32, true);
+        assertEquals(List.of(ParamSpec.trainable("weight", 32, 1, 3, 3), ParamSpec.trainable("bias", 32)),
+                depthwise.params(List.of(s(1, 32, 8, 8))));
+        assertEquals(List.of(ParamSpec.trainable("weight", 10, 20), ParamSpec.trainable("bias", 10)),
+                new Linear(10, true).params(List.of(s(4, 20))));
+        assertEquals(List.of(ParamSpec.trainable("weight", 10, 20)), new Linear(10, false).params(List.of(s(4, 20))));
+        assertEquals(List.of(ParamSpec.trainable("weight", 3), ParamSpec.trainable("bias", 3),
+                        ParamSpec.buffer("running_mean", 3), ParamSpec.buffer("running_var", 3)),
+                new BatchNorm2d(1e-5, 0.1).params(List.of(s(2, 3, 4, 4))));
+        assertEquals(List.of(ParamSpec.trainable("weight", 8), ParamSpec.trainable("bias", 8)),
+                new LayerNorm(1e-5).params(List.of(s(2, 5, 8))));
+        assertEquals(List.of(ParamSpec.trainable("weight", 100, 16)), new Embedding(100, 16).params(List.of(s(2, 7))));
+        List<ParamSpec> lstm = new LSTMCell(8).params(List.of(s(4, 3), s(4, 8), s(4, 8)));
+        assertEquals(List.of(ParamSpec.trainable("weight_ih", 32, 3), ParamSpec.trainable("weight_hh", 32, 8),
+                ParamSpec.trainable("bias_ih", 32), ParamSpec.trainable("bias_hh", 32)), lstm);
+        assertEquals(416, lstm.stream().mapToLong(p -> p.shape().numel()).sum()); // 4H(I+H) + 8H = 32*11 + 64
+
+        Set<String> withParams = Set.of("Conv2d", "Linear", "BatchNorm2d", "LayerNorm", "Embedding", "LSTMCell");
+        examples().forEach((op, in) -> {
+            if (!withParams.contains(op.type())) assertEquals(List.of(), op.params(in), op.type() + " owns no parameters");
+        });
+    }
+
+    @Test
+    void handComputedFlops() {
+        // ResNet's first conv at batch 1: 64x112x112 outputs, each 3*7*7 multiply-adds = 294 flops.
+        List<Shape> in = List.of(s(1, 3, 224, 224));
+        Conv2d c = Conv2d.of(64, 7, 2, 3, false);
+        assertEquals(64L * 112 * 112 * 294, c.flops(in, out(c, in)));
+        assertEquals(236_027_904L, c.flops(in, out(c, in)));
+        // With bias: one more add per output.
+        Conv2d cb = Conv2d.of(64, 7, 2, 3, true);
+        assertEquals(236_027_904L + 802_816L, cb.flops(in, out(cb, in)));
+        // Depthwise 3x3 over 32 channels of 8x8: per output 2*1*9.
+        Conv2d dw = new Conv2d(32, Pair.of(3), Pair.of(1), Pair.of(1), Pair.of(1), 32, false);
+        assertEquals(32L * 64 * 18, dw.flops(List.of(s(1, 32, 8, 8)), List.of(s(1, 32, 8, 8))));
+        // Linear 20 -> 10 on 4 rows: 2*4*20*10 multiply-adds + 40 bias adds.
+        assertEquals(1640, new Linear(10, true).flops(List.of(s(4, 20)), List.of(s(4, 10))));
+        // Batched 3x4 @ 4x5, batch 2: 2 * 30 outputs * 4.
+        assertEquals(240, new MatMul(false).flops(List.of(s(2, 3, 4), s(2, 4, 5)), List.of(s(2, 3, 5))));
+        // Attention N=2, T=10, D=32, 4 heads: QK^T and PV = 4*N*T*T*D, softmax 5 per score.
+        assertEquals(4L * 2 * 10 * 10 * 32 + 5L * 2 * 4 * 10 * 10,
+                new Attention(4, true).flops(List.of(s(2, 10, 32), s(2, 10, 32), s(2, 10, 32)), List.of(s(2, 10, 32))));
+        // LSTM cell N=4, I=3, H=8: two GEMMs into 4H gates + 12 flops per hidden unit.
+        assertEquals(2L * 4 * 32 * 11 + 12L * 4 * 8, new LSTMCell(8).flops(List.of(s(4, 3), s(4, 8), s(4, 8)), List.of(s(4, 8), s(4, 8))));
+        // Backward of an op with weights costs twice its forward (grad input + grad weight).
+        assertEquals(2 * 1640, new Linear(10, true).backwardFlops(List.of(s(4, 20)), List.of(s(4, 10))));
+        // Views and copies cost nothing.
+        assertEquals(0, new Reshape(List.of(-1)).flops(List.of(s(2, 3)), List.of(s(6))));
+        assertEquals(0, new Flatten(1).flops(List.of(s(2, 3, 4)), List.of(s(2, 12))));
+    }
+
+    @Test
+    void auxTensors() {
+        assertEquals(List.of(new AuxSpec("indices", s(1, 3, 3, 3), DType.INT64)),
+                new MaxPool2d(Pair.of(2), Pair.of(2), Pair.of(0)).aux(List.of(s(1, 3, 6, 6)), List.of(s(1, 3, 3, 3))));
+        assertEquals(List.of(new AuxSpec("mask", s(2, 3), DType.BOOL)), new Dropout(0.1).aux(List.of(s(2, 3)), List.of(s(2, 3))));
+        assertEquals(1, DType.BOOL.bytes, "dropout's mask is one byte per element");
+        assertEquals(8, DType.INT64.bytes, "max-pool indices are int64");
+        assertEquals(List.of(new AuxSpec("mean", s(3), DType.FP32), new AuxSpec("invstd", s(3), DType.FP32)),
+                new BatchNorm2d(1e-5, 0.1).aux(List.of(s(2, 3, 4, 4)), List.of(s(2, 3, 4, 4))));
+        assertEquals(List.of(new AuxSpec("mean", s(2, 5), DType.FP32), new AuxSpec("rstd", s(2, 5), DType.FP32)),
+                new LayerNorm(1e-5).aux(List.of(s(2, 5, 8)), List.of(s(2, 5, 8))));
+        assertEquals(List.of(new AuxSpec("log_softmax", s(4, 10), null)), new CrossEntropy(1).aux(List.of(s(4, 10), s(4)), List.of(s())));
+        assertEquals(List.of(new AuxSpec("lse", s(2, 4, 10), DType.FP32)),
+                new Attention(4, true).aux(List.of(s(2, 10, 32), s(2, 10, 32), s(2, 10, 32)), List.of(s(2, 10, 32))));
+        assertEquals(List.of(new AuxSpec("gates", s(4, 32), null)),
+                new LSTMCell(8).aux(List.of(s(4, 3), s(4, 8), s(4, 8)), List.of(s(4, 8), s(4, 8))));
+        Set<String> withAux = Set.of("MaxPool2d", "Dropout", "BatchNorm2d", "LayerNorm", "CrossEntropy", "Attention", "LSTMCell");
+        examples().forEach((op, in) -> {
+            List<AuxSpec> aux = op.aux(in, out(op, in));
+            assertEquals(withAux.contains(op.type()), !aux.isEmpty(), op.type() + " aux " + aux);
+            assertEquals(!aux.isEmpty(), op.backwardNeeds().aux(), op.type() + ": aux is written only for backward");
+        });
+    }
+
+    /** The PyTorch conventions of reference-saved-tensors.md, op by op. */
+    @Test
+    void backwardNeedsFollowPyTorch() {
+        Map<String, BackwardNeeds> expected = new LinkedHashMap<>();
+        expected.put("Conv2d", BackwardNeeds.inputs(0).withParams());          // input, weight
+        expected.put("Linear", BackwardNeeds.inputs(0).withParams());          // input, weight
+        expected.put("MatMul", BackwardNeeds.inputs(0, 1));                    // both operands
+        expected.put("ReLU", BackwardNeeds.outputs(0));                        // its output
+        expected.put("Sigmoid", BackwardNeeds.outputs(0));                     // output
+        expected.put("Tanh", BackwardNeeds.outputs(0));                        // output
+        expected.put("GELU", BackwardNeeds.inputs(0));                         // input
+        expected.put("BatchNorm2d", BackwardNeeds.inputs(0).withParams().withAux()); // input, weight, mean, invstd
+        expected.put("LayerNorm", BackwardNeeds.inputs(0).withParams().withAux());   // input, weight, bias, mean, rstd
+        expected.put("MaxPool2d", BackwardNeeds.inputs(0).withAux());          // input + int64 indices
+        // PyTorch keeps the input of average pools only for its shape: no activation memory.
+        expected.put("AvgPool2d", BackwardNeeds.NOTHING);
+        expected.put("GlobalAvgPool", BackwardNeeds.NOTHING);
+        expected.put("Dropout", BackwardNeeds.NOTHING.withAux());              // the 1-byte mask only
+        expected.put("Add", BackwardNeeds.NOTHING);
+        expected.put("Concat", BackwardNeeds.NOTHING);
+        expected.put("Flatten", BackwardNeeds.NOTHING);
+        expected.put("Reshape", BackwardNeeds.NOTHING);
+        expected.put("Transpose", BackwardNeeds.NOTHING);
+        expected.put("Slice", BackwardNeeds.NOTHING);
+        expected.put("Upsample", BackwardNeeds.NOTHING);
+        expected.put("Mul", BackwardNeeds.inputs(0, 1));                       // both inputs
+        expected.put("Softmax", BackwardNeeds.outputs(0));                     // output
+        expected.put("Embedding", BackwardNeeds.inputs(0));                    // indices
+        expected.put("CrossEntropy", BackwardNeeds.inputs(1).withAux());       // log-softmax + target
+        expected.put("MseLoss", BackwardNeeds.inputs(0, 1));
+        // Fused attention: q, k, v, output and the per-row log-sum-exp (not the T x T probabilities).
+        expected.put("Attention", new BackwardNeeds(Set.of(0, 1, 2), Set.of(0), false, true));
+        // Fused LSTM: input, initial states, weights, the new cell state and the gates reserve.
+        expected.put("LSTMCell", new BackwardNeeds(Set.of(0, 1, 2), Set.of(1), true, true));
+        for (Op op : examples().keySet())
+            assertEquals(expected.get(op.type()), op.backwardNeeds(), op.type());
+        assertEquals(examples().size(), expected.size());
+    }
+
+    @Test
+    void viewsInPlaceAndDifferentiability() {
+        examples().forEach((op, in) -> {
+            assertEquals(Set.of("Reshape", "Flatten").contains(op.type()), op.isView(), op.type() + " isView");
+            // Overwriting input 0 is only safe when backward does not read it.
+            if (op.mayRunInPlace()) {
+                assertFalse(op.backwardNeeds().inputs().contains(0), op.type() + " runs in place but backward reads input 0");
+                assertEquals(in.get(0), out(op, in).get(0), op.type() + " in place needs equal shapes");
+            }
+        });
+        assertTrue(new ReLU().mayRunInPlace());
+        assertFalse(new GELU().mayRunInPlace());
+        assertFalse(new Embedding(10, 4).differentiable(0), "indices get no gradient");
+        assertTrue(new CrossEntropy(1).differentiable(0));
+        assertFalse(new CrossEntropy(1).differentiable(1), "class targets get no gradient");
+        assertFalse(new MseLoss().differentiable(1), "regression targets get no gradient");
+        assertTrue(new Add().differentiable(1));
+    }
+}

@@ -1,0 +1,220 @@
+package memplan.ops;
+
+import memplan.ir.DType;
+import memplan.ir.Shape;
+import memplan.ir.ShapeException;
+import org.junit.jupiter.api.Test;
+
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * Shape inference of every op in {@link OpRegistry}: valid inputs give exactly the expected shapes, invalid ones
+ * throw {@link ShapeException} with a message that names the op and says what is wrong.
+ */
+class OpShapeTest {
+    /** Op types that have at least one valid case below; checked against the registry. */
+    private static final Set<String> COVERED = new HashSet<>();
+
+    static Shape s(int... d) {
+        return Shape.of(d);
+    }
+
+    static void ok(Op op, List<Shape> in, Shape... expected) {
+        COVERED.add(op.type());
+        assertEquals(List.of(expected), op.inferShapes(in), op + " on " + in);
+        assertEquals(expected.length, op.outputCount(), op.type() + " output count");
+        if (op.arity() >= 0) assertEquals(op.arity(), in.size(), op.type() + " arity");
+    }
+
+    static void bad(Op op, List<Shape> in, String... fragments) {
+        ShapeException e = assertThrows(ShapeException.class, () -> op.inferShapes(in), op + " on " + in);
+        assertTrue(e.getMessage().startsWith(op.type() + ":"), "message names the op: " + e.getMessage());
+        for (String f : fragments) assertTrue(e.getMessage().contains(f), "'" + e.getMessage() + "' should contain '" + f + "'");
+    }
+
+    static Conv2d conv(int out, int k, int stride, int pad, int dil, int groups) {
+        return new Conv2d(out, Pair.of(k), Pair.of(stride), Pair.of(pad), Pair.of(dil), groups, true);
+    }
+
+    @Test
+    void conv2d() {
+        ok(Conv2d.of(64, 7, 2, 3, false), List.of(s(2, 3, 224, 224)), s(2, 64, 112, 112));
+        ok(conv(16, 3, 1, 1, 1, 1), List.of(s(1, 8, 5, 7)), s(1, 16, 5, 7));
+        ok(conv(32, 3, 1, 1, 1, 32), List.of(s(4, 32, 8, 8)), s(4, 32, 8, 8)); // depthwise
+        ok(conv(4, 3, 1, 0, 2, 1), List.of(s(1, 2, 7, 9)), s(1, 4, 3, 5)); // dilation 2: effective kernel 5
+        ok(new Conv2d(8, new Pair(1, 3), new Pair(1, 2), new Pair(0, 1), Pair.of(1), 1, true), List.of(s(1, 2, 4, 9)), s(1, 8, 4, 5));
+        ok(conv(8, 3, 2, 0, 1, 1), List.of(s(1, 1, 6, 6)), s(1, 8, 2, 2)); // floor((6-3)/2)+1
+        bad(conv(8, 3, 1, 1, 1, 2), List.of(s(1, 3, 8, 8)), "channels in (3)", "divisible by groups (2)");
+        bad(conv(9, 3, 1, 1, 1, 2), List.of(s(1, 4, 8, 8)), "out (9)", "divisible by groups (2)");
+        bad(conv(8, 5, 1, 0, 1, 1), List.of(s(1, 3, 3, 3)), "kernel 5", "does not fit height 3");
+        bad(conv(8, 3, 1, 0, 3, 1), List.of(s(1, 3, 6, 6)), "dilation 3", "does not fit");
+        bad(conv(8, 3, 1, 1, 1, 1), List.of(s(3, 8, 8)), "input 0 must have rank 4", "[3x8x8]");
+        bad(conv(0, 3, 1, 1, 1, 1), List.of(s(1, 3, 8, 8)), "out must be positive");
+        bad(conv(8, 3, 0, 1, 1, 1), List.of(s(1, 3, 8, 8)), "stride must be positive");
+        bad(conv(8, 3, 1, -1, 1, 1), List.of(s(1, 3, 8, 8)), "padding must not be negative, got -1");
+        bad(conv(8, 3, 1, 1, 0, 1), List.of(s(1, 3, 8, 8)), "dilation must be positive, got 0");
+        bad(new AvgPool2d(Pair.of(2), Pair.of(2), Pair.of(-1)), List.of(s(1, 3, 8, 8)), "padding must not be negative");
+    }
+
+    @Test
+    void linearAndMatMul() {
+        ok(new Linear(10, true), List.of(s(4, 20)), s(4, 10));
+        ok(new Linear(7, false), List.of(s(2, 5, 20)), s(2, 5, 7));
+        bad(new Linear(10, true), List.of(s()), "rank at least 1");
+        bad(new Linear(0, true), List.of(s(4, 20)), "out must be positive");
+
+        ok(new MatMul(false), List.of(s(2, 3, 4), s(2, 4, 5)), s(2, 3, 5));
+        ok(new MatMul(true), List.of(s(2, 3, 4), s(2, 5, 4)), s(2, 3, 5));
+        ok(new MatMul(false), List.of(s(3, 4), s(4, 6)), s(3, 6));
+        bad(new MatMul(false), List.of(s(2, 3, 4), s(2, 5, 5)), "inner dimensions differ", "[2x3x4]", "[2x5x5]");
+        bad(new MatMul(true), List.of(s(2, 3, 4), s(2, 4, 5)), "inner dimensions differ", "(transposed)");
+        bad(new MatMul(false), List.of(s(2, 3, 4), s(3, 4, 5)), "batch dimensions differ");
+        bad(new MatMul(false), List.of(s(2, 3, 4), s(4, 5)), "same rank");
+        bad(new MatMul(false), List.of(s(4), s(4, 5)), "input 0 must have rank at least 2");
+    }
+
+    @Test
+    void normalisation() {
+        ok(new BatchNorm2d(1e-5, 0.1), List.of(s(2, 3, 4, 4)), s(2, 3, 4, 4));
+        bad(new BatchNorm2d(1e-5, 0.1), List.of(s(2, 3)), "rank 4");
+        ok(new LayerNorm(1e-5), List.of(s(2, 5, 8)), s(2, 5, 8));
+        ok(new LayerNorm(1e-5), List.of(s(8)), s(8));
+        bad(new LayerNorm(1e-5), List.of(s()), "rank at least 1");
+    }
+
+    @Test
+    void elementwise() {
+        for (Op op : List.of(new ReLU(), new GELU(), new Sigmoid(), new Tanh(), new Dropout(0.1), new Softmax()))
+            ok(op, List.of(s(2, 3, 4)), s(2, 3, 4));
+        ok(new Add(), List.of(s(2, 3), s(2, 3)), s(2, 3));
+        ok(new Mul(), List.of(s(2, 3), s(2, 3)), s(2, 3));
+        bad(new Add(), List.of(s(2, 3), s(2, 4)), "same shape", "[2x3] and [2x4]");
+        bad(new Mul(), List.of(s(2, 3), s(3, 2)), "same shape");
+        bad(new Softmax(), List.of(s()), "rank at least 1");
+    }
+
+    @Test
+    void pooling() {
+        MaxPool2d resnetPool = new MaxPool2d(Pair.of(3), Pair.of(2), Pair.of(1));
+        ok(resnetPool, List.of(s(1, 64, 112, 112)), s(1, 64, 56, 56));
+        ok(new MaxPool2d(Pair.of(2), Pair.of(2), Pair.of(0)), List.of(s(1, 3, 5, 5)), s(1, 3, 2, 2));
+        bad(new MaxPool2d(Pair.of(3), Pair.of(2), Pair.of(2)), List.of(s(1, 3, 8, 8)), "padding 2", "at most half the kernel 3");
+        bad(new MaxPool2d(Pair.of(4), Pair.of(4), Pair.of(0)), List.of(s(1, 3, 3, 3)), "kernel 4", "does not fit height 3");
+        bad(resnetPool, List.of(s(3, 8, 8)), "rank 4");
+
+        ok(new AvgPool2d(Pair.of(2), Pair.of(2), Pair.of(0)), List.of(s(1, 1, 5, 5)), s(1, 1, 2, 2));
+        ok(new AvgPool2d(Pair.of(3), Pair.of(1), Pair.of(1)), List.of(s(2, 4, 6, 6)), s(2, 4, 6, 6));
+        bad(new AvgPool2d(Pair.of(7), Pair.of(7), Pair.of(0)), List.of(s(1, 1, 6, 6)), "does not fit");
+
+        ok(new GlobalAvgPool(), List.of(s(2, 8, 7, 7)), s(2, 8, 1, 1));
+        bad(new GlobalAvgPool(), List.of(s(2, 8)), "rank 4");
+    }
+
+    @Test
+    void concat() {
+        ok(new Concat(1), List.of(s(2, 3, 4, 4), s(2, 5, 4, 4)), s(2, 8, 4, 4));
+        ok(new Concat(-1), List.of(s(2, 3), s(2, 4), s(2, 1)), s(2, 8));
+        ok(new Concat(0), List.of(s(2, 3)), s(2, 3));
+        bad(new Concat(1), List.of(s(2, 3, 4, 4), s(2, 3, 5, 4)), "differ outside axis 1", "[2x3x4x4] and [2x3x5x4]");
+        bad(new Concat(1), List.of(s(2, 3, 4), s(2, 3)), "same rank");
+        bad(new Concat(3), List.of(s(2, 3), s(2, 3)), "axis 3 is out of range for rank 2");
+    }
+
+    @Test
+    void viewsAndCopies() {
+        ok(new Flatten(1), List.of(s(2, 3, 4, 5)), s(2, 60));
+        ok(new Flatten(2), List.of(s(2, 3, 4, 5)), s(2, 3, 20));
+        ok(new Flatten(0), List.of(s(2, 3)), s(6));
+        bad(new Flatten(4), List.of(s(2, 3, 4, 5)), "out of range");
+
+        ok(new Reshape(List.of(0, -1)), List.of(s(2, 3, 4)), s(2, 12));
+        ok(new Reshape(List.of(0, 4, 3)), List.of(s(2, 12)), s(2, 4, 3));
+        ok(new Reshape(List.of(-1)), List.of(s(2, 3, 4)), s(24));
+        bad(new Reshape(List.of(5, -1)), List.of(s(2, 3, 4)), "cannot reshape [2x3x4] (24 elements)");
+        bad(new Reshape(List.of(7)), List.of(s(2, 3, 4)), "cannot reshape [2x3x4] (24 elements) into [7]");
+        bad(new Reshape(List.of(-1, -1)), List.of(s(2, 3)), "at most one -1");
+        bad(new Reshape(List.of(0, 0, 0)), List.of(s(2, 3)), "0 at position 2", "rank 2");
+        bad(new Reshape(List.of(2, -3)), List.of(s(2, 3)), "invalid dimension -3");
+
+        ok(new Transpose(List.of(0, 2, 1)), List.of(s(2, 3, 4)), s(2, 4, 3));
+        ok(new Transpose(List.of(0, 2, 1, 3)), List.of(s(2, 5, 4, 8)), s(2, 4, 5, 8));
+        bad(new Transpose(List.of(0, 1)), List.of(s(2, 3, 4)), "does not match rank");
+        bad(new Transpose(List.of(0, 1, 1)), List.of(s(2, 3, 4)), "is not a permutation");
+
+        ok(new Slice(1, 0, 1), List.of(s(2, 5, 8)), s(2, 1, 8));
+        ok(new Slice(-1, 2, 5), List.of(s(2, 5, 8)), s(2, 5, 3));
+        bad(new Slice(1, 3, 6), List.of(s(2, 5, 8)), "[3, 6)", "outside 0..5");
+        bad(new Slice(1, 2, 2), List.of(s(2, 5, 8)), "is empty");
+
+        ok(new Upsample(2), List.of(s(1, 2, 3, 4)), s(1, 2, 6, 8));
+        ok(new Upsample(3), List.of(s(1, 2, 3, 4)), s(1, 2, 9, 12));
+        bad(new Upsample(2), List.of(s(1, 2, 3)), "rank 4");
+    }
+
+    @Test
+    void embeddingAndAttention() {
+        ok(new Embedding(100, 16), List.of(s(2, 7)), s(2, 7, 16));
+        ok(new Embedding(100, 16), List.of(s(3)), s(3, 16));
+        bad(new Embedding(0, 16), List.of(s(2, 7)), "num must be positive");
+
+        Attention att = new Attention(4, true);
+        ok(att, List.of(s(2, 10, 32), s(2, 10, 32), s(2, 10, 32)), s(2, 10, 32));
+        ok(new Attention(2, false), List.of(s(2, 3, 8), s(2, 6, 8), s(2, 6, 8)), s(2, 3, 8)); // cross attention
+        bad(new Attention(5, false), List.of(s(2, 10, 32), s(2, 10, 32), s(2, 10, 32)), "width 32 is not divisible by 5 heads");
+        bad(att, List.of(s(2, 10, 32), s(2, 10, 32), s(2, 9, 32)), "key and value must have the same shape");
+        bad(att, List.of(s(2, 10, 32), s(3, 10, 32), s(3, 10, 32)), "differ in batch or width");
+        bad(att, List.of(s(2, 10, 32), s(2, 10, 16), s(2, 10, 16)), "differ in batch or width");
+        bad(att, List.of(s(20, 32), s(2, 10, 32), s(2, 10, 32)), "input 0 must have rank 3");
+        bad(new Attention(0, false), List.of(s(2, 10, 32), s(2, 10, 32), s(2, 10, 32)), "heads must be positive");
+    }
+
+    @Test
+    void lstmCell() {
+        ok(new LSTMCell(8), List.of(s(4, 3), s(4, 8), s(4, 8)), s(4, 8), s(4, 8));
+        bad(new LSTMCell(8), List.of(s(4, 3), s(4, 7), s(4, 8)), "h and c must be [4x8]", "[4x7]");
+        bad(new LSTMCell(8), List.of(s(4, 3), s(4, 8), s(5, 8)), "h and c must be [4x8]");
+        bad(new LSTMCell(8), List.of(s(4, 3, 1), s(4, 8), s(4, 8)), "input 0 must have rank 2");
+    }
+
+    @Test
+    void losses() {
+        ok(new CrossEntropy(1), List.of(s(4, 10), s(4)), s());
+        ok(new CrossEntropy(1), List.of(s(2, 5, 3, 3), s(2, 3, 3)), s()); // segmentation: [N, C, H, W] with [N, H, W]
+        ok(new CrossEntropy(-1), List.of(s(2, 7, 50), s(2, 7)), s()); // language model: [N, T, V] with [N, T]
+        bad(new CrossEntropy(1), List.of(s(4, 10), s(4, 10)), "target must be [4]", "for logits [4x10]", "got [4x10]");
+        bad(new CrossEntropy(1), List.of(s(2, 7, 50), s(2, 7)), "target must be [2x50]", "class axis 1");
+        bad(new CrossEntropy(1), List.of(s(10), s()), "rank at least 2");
+        bad(new CrossEntropy(2), List.of(s(4, 10), s(4)), "axis 2 is out of range");
+
+        ok(new MseLoss(), List.of(s(4, 3), s(4, 3)), s());
+        bad(new MseLoss(), List.of(s(4, 3), s(4, 1)), "same shape");
+    }
+
+    @Test
+    void inputResolvesSymbols() {
+        Input in = new Input(List.of("N", "T", "3"), null);
+        assertEquals(s(2, 5, 3), in.resolve(Map.of("N", 2, "T", 5)));
+        ShapeException e = assertThrows(ShapeException.class, () -> in.resolve(Map.of("N", 2)));
+        assertTrue(e.getMessage().contains("no value for dimension symbol 'T'"), e.getMessage());
+        assertEquals(0, in.arity());
+        assertNull(in.outputDType(0));
+        assertEquals(DType.INT64, new Input(List.of("N"), DType.INT64).outputDType(0));
+        COVERED.add("Input");
+    }
+
+    @Test
+    void everyRegisteredOpHasShapeCases() {
+        // JUnit does not order test methods, so run every case here to fill COVERED.
+        conv2d(); linearAndMatMul(); normalisation(); elementwise(); pooling(); concat(); viewsAndCopies();
+        embeddingAndAttention(); lstmCell(); losses(); inputResolvesSymbols();
+        Set<String> missing = new HashSet<>(OpRegistry.names());
+        missing.removeAll(COVERED);
+        assertTrue(missing.isEmpty(), "ops without shape tests: " + missing + " (covered: " + Arrays.toString(COVERED.toArray()) + ")");
+    }
+}

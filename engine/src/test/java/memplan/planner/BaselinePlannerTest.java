@@ -1,0 +1,8 @@
+package memplan.planner;
+
+class BaselinePlannerTest extends PlannerContractTest {
+    @Override
+    String plannerName() {
+        return "baseline";
+    }
+}

@@ -1,0 +1,8 @@
+package memplan.planner;
+
+class CompressFp16PlannerTest extends PlannerContractTest {
+    @Override
+    String plannerName() {
+        return "compress-fp16";
+    }
+}

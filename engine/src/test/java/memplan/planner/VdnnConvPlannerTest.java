@@ -1,0 +1,8 @@
+package memplan.planner;
+
+class VdnnConvPlannerTest extends PlannerContractTest {
+    @Override
+    String plannerName() {
+        return "vdnn-conv";
+    }
+}

@@ -1,0 +1,130 @@
+package memplan.profile;
+
+import memplan.graph.Graph;
+import memplan.ir.DType;
+import memplan.ir.ModelDef;
+import memplan.ir.TensorRole;
+import memplan.ops.CrossEntropy;
+import memplan.ops.Input;
+import memplan.ops.Linear;
+import memplan.ops.ReLU;
+import memplan.train.Optimizer;
+import memplan.train.Schedule;
+import memplan.train.TensorInfo;
+import memplan.train.TrainingGraph;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * Liveness and peak of a small graph, computed by hand.
+ *
+ * <pre>
+ * x [2x4] fp32, y [2] int64 -> fc = Linear(3) -> relu -> loss = CrossEntropy(relu, y); batch 2, SGD with momentum.
+ *
+ * tensor              bytes   live (steps)
+ * x                   32      always (data)
+ * y                   16      always (data)
+ * fc.weight [3x4]     48      always (parameter)
+ * fc.bias [3]         12      always
+ * fc.weight.momentum  48      always (optimizer state)
+ * fc.bias.momentum    12      always
+ *                    ---
+ *                    168      persistent
+ * fc [2x3]            24      0..1   (written by fc, last read by relu; Linear's backward reads x, not fc)
+ * relu [2x3]          24      1..4   (ReLU saves its output; relu backward reads it)
+ * loss []              4      2..2
+ * loss.log_softmax    24      2..3   (CrossEntropy saves it)
+ * grad(relu)          24      3..4
+ * grad(fc)            24      4..5
+ * grad(fc.weight)     48      5..6
+ * grad(fc.bias)       12      5..7
+ *
+ * step 0 fc                168 + fc 24                              = 192
+ * step 1 relu              168 + fc 24 + relu 24                    = 216
+ * step 2 loss              168 + relu 24 + loss 4 + log_softmax 24  = 220
+ * step 3 loss backward     168 + relu 24 + log_softmax 24 + grad(relu) 24 = 240
+ * step 4 relu backward     168 + relu 24 + grad(relu) 24 + grad(fc) 24    = 240
+ * step 5 fc backward       168 + grad(fc) 24 + grad(fc.weight) 48 + grad(fc.bias) 12 = 252   <- peak
+ * step 6 update fc.weight  168 + grad(fc.weight) 48 + grad(fc.bias) 12 = 228
+ * step 7 update fc.bias    168 + grad(fc.bias) 12                   = 180
+ *
+ * At the peak: input 48 (x, y), weights 60, optimizer state 60, gradients 84 (grad(fc), grad(fc.weight),
+ * grad(fc.bias)), activations 0, workspace 0.
+ * Lower bound: fc backward touches grad(fc) 24 + x 32 + fc.weight 48 + fc.bias 12 + grad(fc.weight) 48
+ * + grad(fc.bias) 12 = 176 bytes, more than any other step (update fc.weight: 48 + 48 + 48 = 144).
+ * </pre>
+ */
+class HandCheckedPeakTest {
+    static Schedule schedule() {
+        ModelDef.Builder b = ModelDef.builder("hand");
+        String x = b.add("x", new Input(List.of("N", "4"), null));
+        String y = b.add("y", new Input(List.of("N"), DType.INT64));
+        String fc = b.add("fc", new Linear(3, true), x);
+        String r = b.add("relu", new ReLU(), fc);
+        b.add("loss", new CrossEntropy(1), r, y);
+        return TrainingGraph.derive(Graph.instantiate(b.build(), 2, DType.FP32), Optimizer.SGD);
+    }
+
+    static int id(Schedule s, String name) {
+        for (TensorInfo t : s.tensors()) if (t.name().equals(name)) return t.id();
+        throw new AssertionError(name);
+    }
+
+    @Test
+    void livenessIntervals() {
+        Schedule s = schedule();
+        Liveness l = Liveness.of(s);
+        assertEquals(8, s.stepCount());
+        Map<String, int[]> expected = Map.ofEntries(
+                Map.entry("x", new int[]{-1, 8}), Map.entry("y", new int[]{-1, 8}),
+                Map.entry("fc.weight", new int[]{-1, 8}), Map.entry("fc.bias", new int[]{-1, 8}),
+                Map.entry("fc.weight.momentum", new int[]{-1, 8}), Map.entry("fc.bias.momentum", new int[]{-1, 8}),
+                Map.entry("fc", new int[]{0, 1}), Map.entry("relu", new int[]{1, 4}), Map.entry("loss", new int[]{2, 2}),
+                Map.entry("loss.log_softmax", new int[]{2, 3}), Map.entry("grad(relu)", new int[]{3, 4}),
+                Map.entry("grad(fc)", new int[]{4, 5}), Map.entry("grad(fc.weight)", new int[]{5, 6}),
+                Map.entry("grad(fc.bias)", new int[]{5, 7}));
+        assertEquals(expected.size(), s.tensorCount());
+        expected.forEach((name, range) -> {
+            int t = id(s, name);
+            assertEquals(range[0], l.first(t), name + " first");
+            assertEquals(range[1], l.last(t), name + " last");
+        });
+        assertTrue(l.liveAt(id(s, "relu"), 4));
+        assertFalse(l.liveAt(id(s, "relu"), 5));
+    }
+
+    @Test
+    void peakComputedByHand() {
+        MemoryProfile p = MemoryProfile.of(schedule());
+        assertArrayEquals(new long[]{192, 216, 220, 240, 240, 252, 228, 180}, p.liveBytes());
+        assertEquals(252, p.peakBytes());
+        assertEquals(5, p.peakStep());
+        assertEquals("fc backward", p.peakStepInfo().label());
+        assertEquals(48L, p.peakByRole().get(TensorRole.INPUT));
+        assertEquals(60L, p.peakByRole().get(TensorRole.WEIGHT));
+        assertEquals(60L, p.peakByRole().get(TensorRole.OPTIMIZER_STATE));
+        assertEquals(84L, p.peakByRole().get(TensorRole.GRADIENT));
+        assertEquals(0L, p.peakByRole().get(TensorRole.ACTIVATION));
+        assertEquals(0L, p.peakByRole().get(TensorRole.WORKSPACE));
+        assertEquals(p.peakBytes(), p.peakByRole().values().stream().mapToLong(Long::longValue).sum());
+        assertEquals(List.of("fc.weight", "grad(fc.weight)", "fc.weight.momentum", "x", "grad(fc)", "y"),
+                p.largestAtPeak().subList(0, 6) /* by size, ties by tensor id: gradients are created before optimizer state */.stream().map(TensorInfo::name).toList());
+        assertEquals(176, p.lowerBound());
+        assertEquals(5, p.lowerBoundStep());
+        assertEquals(15L, p.parameters());
+    }
+
+    @Test
+    void liveBytesByRoleAddUpAtEveryStep() {
+        MemoryProfile p = MemoryProfile.of(schedule());
+        for (int i = 0; i < p.liveBytes().length; i++) {
+            long sum = 0;
+            for (long[] role : p.liveByRole()) sum += role[i];
+            assertEquals(p.liveBytes()[i], sum, "step " + i);
+        }
+    }
+}
