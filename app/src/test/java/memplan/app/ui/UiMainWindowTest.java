@@ -212,12 +212,20 @@ class UiMainWindowTest {
     }
 
     @Test
-    void aPlanForAnotherModelIsRefusedWithAReason(FxRobot robot, @TempDir Path dir) throws Exception {
+    void aPlanForAnotherBatchIsRefusedWithAReason(FxRobot robot, @TempDir Path dir) {
         openTinyCnn(robot);
         Path f = dir.resolve("other.json");
-        Files.writeString(f, "{\"format\": \"memplan-plan\", \"model\": \"resnet50\", \"batch\": 8, \"decisions\": []}");
+        robot.interact(() -> session.exportPlan(f));
+        robot.interact(() -> {
+            session.batchProperty().set(4);
+            session.reprofile();
+        });
+        var before = session.plan();
         robot.interact(() -> session.importPlan(f));
-        assertTrue(session.errorProperty().get().contains("resnet50"), session.errorProperty().get());
+        String e = session.errorProperty().get();
+        assertTrue(e.contains("other.json") && !e.contains("Exception"), e);
+        assertSame(before, session.plan());
+        assertTrue(robot.lookup("#errorBanner").queryAs(Label.class).isVisible());
     }
 
     @Test

@@ -29,7 +29,7 @@ public final class PlannerViewModel {
     private final LongProperty budgetBytes = new SimpleLongProperty(0);
     private final StringProperty result = new SimpleStringProperty("");
     private final StringProperty plannerA = new SimpleStringProperty("swap");
-    private final StringProperty plannerB = new SimpleStringProperty("recompute");
+    private final StringProperty plannerB = new SimpleStringProperty("checkpoint-sqrt");
     private final ObjectProperty<Evaluation> evalA = new SimpleObjectProperty<>(), evalB = new SimpleObjectProperty<>();
     private final StringProperty compareStatus = new SimpleStringProperty("");
 
@@ -104,9 +104,10 @@ public final class PlannerViewModel {
 
     public static String describe(String name, Evaluation e, long budget) {
         boolean fits = e.peakBytes() <= budget;
-        return String.format(Locale.ROOT, "%s: predicted peak %s %s budget %s; overhead %s; moved %s; %d tensors changed",
+        return String.format(Locale.ROOT, "%s: predicted peak %s %s budget %s; overhead %s; moved %s; %d tensors changed%s",
                 name, Fmt.bytes(e.peakBytes()), fits ? "\u2264" : ">", Fmt.bytes(budget), Fmt.percent(e.overheadFraction()),
-                Fmt.bytes(e.bytesMoved()), e.plan() == null ? 0 : e.plan().changedCount());
+                Fmt.bytes(e.bytesMoved()), e.plan() == null ? 0 : e.plan().changedCount(),
+                fits ? "" : ". No plan of " + name + " fits this budget; shown is the lowest peak it reached.");
     }
 
     /** Plans with A and B at the current budget (both in the background). */

@@ -6,6 +6,6 @@ public final class Planning {
     }
 
     public static PlannerCatalog catalog() {
-        return new GreedyPlanners();
+        return new EnginePlanners();
     }
 }

@@ -216,10 +216,10 @@ public class SessionViewModel {
         Plan p = plan.get();
         if (p == null) return;
         try {
-            PlanFiles.save(p, file);
+            memplan.plan.PlanJson.write(p, file);
             status.set("Saved the plan (" + p.changedCount() + " decisions) to " + file);
-        } catch (java.io.IOException e) {
-            error.set("Could not save " + file + ": " + e.getMessage());
+        } catch (RuntimeException e) {
+            error.set("Could not save " + file + ": " + describe(e));
         }
     }
 
@@ -231,7 +231,7 @@ public class SessionViewModel {
             return;
         }
         try {
-            Plan p = PlanFiles.read(file, a.schedule());
+            Plan p = memplan.plan.PlanJson.read(file, a.schedule());
             java.util.List<PlanProblem> problems = PlanValidator.problems(p);
             if (!problems.isEmpty()) {
                 error.set(file.getFileName() + ": " + new memplan.plan.InvalidPlanException(problems).getMessage());
