@@ -105,6 +105,19 @@ final class ModelPanel extends VBox {
             b.getStyleClass().add("sample-button");
             b.setPrefWidth(122);
             b.setOnAction(e -> session.openSample(name));
+            Tooltip tip = new Tooltip("Open " + name);
+            tip.setWrapText(true);
+            tip.setMaxWidth(420);
+            tip.setOnShowing(ev -> { // reading the description loads the model: only when asked
+                if (tip.getText().startsWith("Open ")) {
+                    try {
+                        tip.setText(SampleModels.describe(name));
+                    } catch (RuntimeException ex) {
+                        tip.setText(name + ": " + ex.getMessage());
+                    }
+                }
+            });
+            b.setTooltip(tip);
             b.disableProperty().bind(session.busyProperty());
             samples.getChildren().add(b);
         }
