@@ -63,8 +63,8 @@ public class MainWindow extends BorderPane {
 
         side.setId("sideTabs");
         side.setTabClosingPolicy(TabPane.TabClosingPolicy.UNAVAILABLE);
-        side.setPrefWidth(350);
-        side.setMinWidth(300);
+        side.setPrefWidth(380);
+        side.setMinWidth(340);
         addSideTab("Model", "modelTab", new ModelPanel(session, this::chooseModelFile));
         planner = new PlannerViewModel(session, Planning.catalog());
         addSideTab("Plan", "plannerTab", new PlannerPanel(session, planner));
@@ -78,7 +78,7 @@ public class MainWindow extends BorderPane {
         right.setOrientation(Orientation.VERTICAL);
         right.setDividerPositions(0.52);
         SplitPane center = new SplitPane(side, graph, right);
-        center.setDividerPositions(0.21, 0.47);
+        center.setDividerPositions(0.24, 0.5);
         SplitPane.setResizableWithParent(side, false);
 
         error.setId("errorBanner");

@@ -17,7 +17,7 @@ import java.nio.file.Path;
  * With no options it opens ResNet-18 at batch 32, profiled. Hidden switches for scripts and screenshots:
  * {@code -Dmemplan.open=NAME|FILE}, {@code -Dmemplan.batch=N}, {@code -Dmemplan.panel=model|planner|compare|run|teach}
  * (planner and compare also apply or compare at once), {@code -Dmemplan.lesson=swapping|recomputation|sharing|compression}
- * with {@code -Dmemplan.step=K}.
+ * with {@code -Dmemplan.step=K}, {@code -Dmemplan.select=LAYER}, {@code -Dmemplan.measure=N} (see {@link EditTiming}).
  */
 public class MemPlanApp extends Application {
     public static final String DEFAULT_MODEL = "resnet18";
@@ -79,6 +79,16 @@ public class MemPlanApp extends Application {
                 }
             });
         }
+        String select = System.getProperty("memplan.select");
+        if (select != null)
+            session.analysisProperty().addListener(new javafx.beans.InvalidationListener() {
+                @Override
+                public void invalidated(javafx.beans.Observable o) {
+                    session.analysisProperty().removeListener(this);
+                    var n = session.analysis().graph().node(select);
+                    if (n != null) javafx.application.Platform.runLater(() -> session.selectedNodeProperty().set(n.index()));
+                }
+            });
         if (Integer.getInteger("memplan.measure", 0) > 0) EditTiming.measure(session, Integer.getInteger("memplan.measure"));
         String open = System.getProperty("memplan.open", DEFAULT_MODEL);
         session.batchProperty().set(Integer.getInteger("memplan.batch", 32));

@@ -80,19 +80,19 @@ public final class ComparePanel extends VBox {
         Evaluation a = vm.evalAProperty().get(), b = vm.evalBProperty().get();
         long budget = vm.budgetBytesProperty().get();
         String na = vm.plannerAProperty().get(), nb = vm.plannerBProperty().get();
-        table.addRow(0, head(""), head("A: " + na), head("B: " + nb));
+        table.addRow(0, head(""), head("A"), head("B"));
         if (a == null || b == null) {
             ta.draw(null, 0, 0, "A");
             tb.draw(null, 0, 0, "B");
             return;
         }
-        row(1, "Predicted peak", Fmt.bytes(a.peakBytes()), Fmt.bytes(b.peakBytes()), a.peakBytes() <= b.peakBytes());
+        row(1, "Peak", Fmt.bytes(a.peakBytes()), Fmt.bytes(b.peakBytes()), a.peakBytes() <= b.peakBytes());
         Label fa = fits(a, budget), fb = fits(b, budget);
-        table.addRow(2, new Label("Fits the budget"), fa, fb);
-        row(3, "Iteration time", Fmt.seconds(a.iterationSeconds()), Fmt.seconds(b.iterationSeconds()), a.iterationSeconds() <= b.iterationSeconds());
+        table.addRow(2, new Label("Fits budget"), fa, fb);
+        row(3, "Time", Fmt.seconds(a.iterationSeconds()), Fmt.seconds(b.iterationSeconds()), a.iterationSeconds() <= b.iterationSeconds());
         row(4, "Overhead", Fmt.percent(a.overheadFraction()), Fmt.percent(b.overheadFraction()), a.overheadFraction() <= b.overheadFraction());
-        row(5, "Bytes moved", Fmt.bytes(a.bytesMoved()), Fmt.bytes(b.bytesMoved()), a.bytesMoved() <= b.bytesMoved());
-        row(6, "Tensors changed", String.valueOf(a.plan().changedCount()), String.valueOf(b.plan().changedCount()),
+        row(5, "Moved", Fmt.bytes(a.bytesMoved()), Fmt.bytes(b.bytesMoved()), a.bytesMoved() <= b.bytesMoved());
+        row(6, "Changed", String.valueOf(a.plan().changedCount()), String.valueOf(b.plan().changedCount()),
                 a.plan().changedCount() <= b.plan().changedCount());
         long yMax = (long) (Math.max(Math.max(a.peakBytes(), b.peakBytes()), budget) * 1.1);
         ta.draw(a.timeline(), yMax, budget, "A: " + na);
@@ -115,6 +115,8 @@ public final class ComparePanel extends VBox {
         Label la = new Label(va), lb = new Label(vb);
         boolean same = va.equals(vb);
         if (!same) (aBetter ? la : lb).getStyleClass().add("good");
+        la.setMinWidth(javafx.scene.layout.Region.USE_PREF_SIZE);
+        lb.setMinWidth(javafx.scene.layout.Region.USE_PREF_SIZE);
         la.setId("compareA-" + r);
         lb.setId("compareB-" + r);
         table.addRow(r, new Label(what), la, lb);
