@@ -78,7 +78,11 @@ public final class TensorTableView extends BorderPane {
         life.setPrefWidth(110);
         TableColumn<TensorRow, String> saved = new TableColumn<>("Saved");
         saved.setCellValueFactory(c -> new ReadOnlyObjectWrapper<>(c.getValue().saved() ? "yes" : ""));
-        saved.setPrefWidth(55);
+        saved.setPrefWidth(60);
+        saved.setMinWidth(56);
+        life.setMinWidth(90);
+        size.setMinWidth(75);
+        role.setMinWidth(80);
         TableColumn<TensorRow, Technique> tech = new TableColumn<>("Technique");
         tech.setId("techniqueColumn");
         tech.setCellValueFactory(c -> c.getValue().techniqueProperty());
@@ -158,7 +162,7 @@ public final class TensorTableView extends BorderPane {
 
     private static String lifetime(TensorRow r) {
         if (r.last() < 0) return "never used";
-        if (r.first() < 0) return "whole iteration";
+        if (r.first() < 0) return "always";
         return r.first() + " \u2013 " + r.last();
     }
 

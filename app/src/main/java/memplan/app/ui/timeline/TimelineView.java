@@ -222,6 +222,8 @@ public final class TimelineView extends BorderPane {
             g.setFill(Color.color(0.15, 0.35, 0.95, hl.length == 1 ? 0.16 : 0.08));
             for (int t : hl) {
                 double[] iv = d.lifetimes().intervals(t);
+                // with several tensors, those alive the whole iteration (weights, optimizer state) would shade everything
+                if (hl.length > 1 && iv.length == 2 && iv[1] - iv[0] >= 0.95 * (xMax - xMin)) continue;
                 for (int k = 0; k + 1 < iv.length; k += 2) g.fillRect(toViewX(iv[k]), py0, toViewX(iv[k + 1]) - toViewX(iv[k]), py1 - py0);
             }
             java.util.List<Integer> rows = new java.util.ArrayList<>();
