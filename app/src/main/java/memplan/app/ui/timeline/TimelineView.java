@@ -295,10 +295,11 @@ public final class TimelineView extends BorderPane {
         int decimals = d.xLabel().equals("step") ? 0 : Math.max(0, (int) Math.ceil(-Math.log10((xMax - xMin) / 5)) + 1);
         for (int k = 0; k <= 5; k++) {
             double dx = xMin + (xMax - xMin) * k / 5;
-            g.fillText(String.format(Locale.ROOT, "%." + Math.min(decimals, 4) + "f", dx), toViewX(dx), py1 + 14);
+            g.setTextAlign(k == 5 ? TextAlignment.RIGHT : TextAlignment.CENTER);
+            g.fillText(String.format(Locale.ROOT, "%." + Math.min(decimals, 4) + "f", dx), toViewX(dx) + (k == 5 ? 4 : 0), py1 + 14);
         }
         g.setTextAlign(TextAlignment.LEFT);
-        g.fillText(d.xLabel().equals("ms") ? "time (ms)" : "schedule step", px0 - 70, py1 + 14);
+        g.fillText(d.xLabel().equals("ms") ? "time (ms)" : "step", 4, py1 + 14);
         phaseLabels(g, d);
 
         // host strip
