@@ -45,8 +45,17 @@ public final class ModelOptions {
 
     public Graph graph(ModelDef m) {
         if (batch <= 0) throw new CliException("--batch must be a positive integer, got " + batch);
-        for (var e : dims.entrySet())
+        java.util.Set<String> symbols = new java.util.LinkedHashSet<>(m.dims().keySet());
+        for (var l : m.layers())
+            if (l.op() instanceof memplan.ops.Input in)
+                for (String d : in.dims()) if (!Character.isDigit(d.charAt(0)) && !d.equals(ModelDef.BATCH)) symbols.add(d);
+        for (var e : dims.entrySet()) {
+            if (e.getKey().equals(ModelDef.BATCH)) throw new CliException("--dim N: the batch size is set with --batch");
+            if (!symbols.contains(e.getKey()))
+                throw new CliException("--dim " + e.getKey() + ": " + m.name() + " has no dimension symbol '" + e.getKey() + "'"
+                        + (symbols.isEmpty() ? " (it has none besides N)" : " (its symbols: " + String.join(", ", symbols) + ")"));
             if (e.getValue() == null || e.getValue() <= 0) throw new CliException("--dim " + e.getKey() + " must be positive");
+        }
         return Graph.instantiate(m, batch, floatType(), dims);
     }
 

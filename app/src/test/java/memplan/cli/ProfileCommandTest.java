@@ -138,6 +138,25 @@ class ProfileCommandTest {
     }
 
     @Test
+    void badDims() {
+        assertOneErrorLine(run("profile", "tiny-transformer", "--dim", "Q=4"), "--dim Q: tiny-transformer has no dimension symbol 'Q' (its symbols: T)");
+        assertOneErrorLine(run("profile", "tiny-mlp", "--dim", "T=4"), "tiny-mlp has no dimension symbol 'T' (it has none besides N)");
+        assertOneErrorLine(run("profile", "tiny-transformer", "--dim", "N=4"), "--dim N: the batch size is set with --batch");
+        assertOneErrorLine(run("profile", "tiny-transformer", "--dim", "T=0"), "--dim T must be positive");
+        assertOneErrorLine(run("profile", "tiny-transformer", "--dim", "T"), "--dim");
+    }
+
+    @Test
+    void modelsListsTheSamplesAndHelpWorks() {
+        Result r = run("models");
+        assertEquals(0, r.code());
+        assertEquals(SampleModels.names(), r.out().lines().toList());
+        Result help = run("profile", "--help");
+        assertEquals(0, help.code());
+        assertTrue(help.out().startsWith("Usage: memplan profile"), help.out());
+    }
+
+    @Test
     void unknownModel() {
         assertOneErrorLine(run("profile", "resnet51"), "'resnet51' is neither a file nor a bundled model", "resnet50");
     }

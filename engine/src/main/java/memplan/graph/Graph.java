@@ -110,7 +110,7 @@ public final class Graph {
             if (op.arity() < 0 && l.inputs().isEmpty())
                 throw new GraphException(src, loc(layers, i) + ".inputs", op.type() + " needs at least one input");
             for (int k = 0; k < l.inputs().size(); k++) {
-                Ref r = Ref.parse(l.inputs().get(k));
+                Ref r = Ref.parse(l.inputs().get(k), index.keySet());
                 Integer from = index.get(r.layer);
                 if (from == null)
                     throw new GraphException(src, loc(layers, i) + ".inputs[" + k + "]", "dangling input '" + l.inputs().get(k)
@@ -153,9 +153,14 @@ public final class Graph {
             int[] inIds = new int[l.inputs().size()];
             List<Shape> inShapes = new ArrayList<>();
             for (int k = 0; k < inIds.length; k++) {
-                Ref r = Ref.parse(l.inputs().get(k));
+                Ref r = Ref.parse(l.inputs().get(k), index.keySet());
                 inIds[k] = outputsOf.get(r.layer)[r.output];
                 inShapes.add(values.get(inIds[k]).shape());
+                Value in = values.get(inIds[k]);
+                if (op.integerInput(k) && in.dtype().floating)
+                    throw new GraphException(src, where + ".inputs[" + k + "]", op.type() + ": input " + k
+                            + " must be an integer tensor (int64 or int32), got " + in.dtype().jsonName() + " from '" + in.name()
+                            + "'; give its Input \"dtype\": \"int64\"");
             }
             List<Shape> outShapes;
             List<ParamSpec> params;
@@ -223,9 +228,10 @@ public final class Graph {
         return "layers[" + i + "] (" + layers.get(i).name() + ")";
     }
 
-    /** "name" or "name:k". */
+    /** "name" or "name:k"; a layer whose name contains ':' ("a:1") is found by its full name first. */
     record Ref(String layer, int output) {
-        static Ref parse(String s) {
+        static Ref parse(String s, Set<String> layerNames) {
+            if (layerNames.contains(s)) return new Ref(s, 0);
             int c = s.lastIndexOf(':');
             if (c > 0 && c < s.length() - 1 && s.substring(c + 1).chars().allMatch(Character::isDigit))
                 return new Ref(s.substring(0, c), Integer.parseInt(s.substring(c + 1)));

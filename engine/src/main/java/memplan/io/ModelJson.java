@@ -1,7 +1,9 @@
 package memplan.io;
 
 import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -28,7 +30,10 @@ import java.util.Set;
 public final class ModelJson {
     public static final String FORMAT = "memplan-model";
     public static final int VERSION = 1;
-    private static final ObjectMapper MAPPER = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    private static final ObjectMapper MAPPER = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
+            // Text after the model and a field given twice (the last one would silently win) are errors.
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
     private static final ObjectMapper COMPACT = new ObjectMapper();
     private static final Set<String> LAYER_KEYS = Set.of("name", "op", "inputs", "tie");
 
@@ -55,23 +60,29 @@ public final class ModelJson {
         } catch (JsonProcessingException e) {
             JsonLocation l = e.getLocation();
             String where = l == null ? null : "line " + l.getLineNr() + ", column " + l.getColumnNr();
-            throw new ModelFormatException(source, where, "invalid JSON: " + e.getOriginalMessage(), null);
+            String why = e.getOriginalMessage().startsWith("Trailing token") ? "text after the end of the model" : e.getOriginalMessage();
+            throw new ModelFormatException(source, where, "invalid JSON: " + why, null);
         }
         if (root == null || !root.isObject()) throw new ModelFormatException(source, "$", "expected a JSON object", null);
-        String format = root.path("format").asText(FORMAT);
+        String format = text(root, "format", FORMAT, source);
         if (!FORMAT.equals(format))
             throw new ModelFormatException(source, "$.format", "expected \"" + FORMAT + "\", got \"" + format + "\"", null);
-        int version = root.path("version").asInt(VERSION);
+        JsonNode v = root.get("version");
+        if (v != null && !v.isNull() && (!v.isIntegralNumber() || !v.canConvertToInt()))
+            throw new ModelFormatException(source, "$.version", "'version' must be an integer, got " + v, null);
+        int version = v == null || v.isNull() ? VERSION : v.intValue();
         if (version != VERSION)
             throw new ModelFormatException(source, "$.version", "unsupported version " + version + " (this MemPlan reads version " + VERSION + ")", null);
-        String name = root.path("name").asText("model");
-        String description = root.path("description").asText("");
+        String name = text(root, "name", "model", source);
+        String description = text(root, "description", "", source);
         Map<String, Integer> dims = new LinkedHashMap<>();
         JsonNode d = root.get("dims");
         if (d != null) {
             if (!d.isObject()) throw new ModelFormatException(source, "$.dims", "'dims' must be an object of symbol: size", null);
             for (Iterator<Map.Entry<String, JsonNode>> it = d.fields(); it.hasNext(); ) {
                 var e = it.next();
+                if (e.getKey().equals(ModelDef.BATCH))
+                    throw new ModelFormatException(source, "$.dims.N", "N is the batch size, set when profiling (--batch); it has no default in the model", null);
                 if (!e.getValue().isIntegralNumber() || !e.getValue().canConvertToInt() || e.getValue().intValue() <= 0)
                     throw new ModelFormatException(source, "$.dims." + e.getKey(), "must be a positive integer, got " + e.getValue(), null);
                 dims.put(e.getKey(), e.getValue().intValue());
@@ -117,6 +128,14 @@ public final class ModelJson {
         ModelDef model = new ModelDef(name, description, dims, layers, source);
         Graph.instantiate(model, 1, DType.FP32); // reports dangling inputs, cycles and shape errors now, not at profile time
         return model;
+    }
+
+    /** A top-level string field, or its default when absent; any other JSON type is an error (was silently "" or the default). */
+    private static String text(JsonNode root, String field, String dflt, String source) {
+        JsonNode n = root.get(field);
+        if (n == null || n.isNull()) return dflt;
+        if (!n.isTextual()) throw new ModelFormatException(source, "$." + field, "'" + field + "' must be a string, got " + n, null);
+        return n.textValue();
     }
 
     /** A misspelt attribute would silently take its default; say so instead. */

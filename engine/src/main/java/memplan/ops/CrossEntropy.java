@@ -39,6 +39,7 @@ public record CrossEntropy(int classAxis) implements Op {
     @Override public long backwardFlops(List<Shape> in, List<Shape> out) { return 2 * in.get(0).numel(); }
     @Override public BackwardNeeds backwardNeeds() { return BackwardNeeds.inputs(1).withAux(); }
     @Override public boolean differentiable(int input) { return input == 0; }
+    @Override public boolean integerInput(int input) { return input == 1; }
 
     @Override
     public List<AuxSpec> aux(List<Shape> in, List<Shape> out) {

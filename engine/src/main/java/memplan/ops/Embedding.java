@@ -28,6 +28,7 @@ public record Embedding(int numEmbeddings, int dim) implements Op {
     @Override public long backwardFlops(List<Shape> in, List<Shape> out) { return out.get(0).numel(); }
     @Override public BackwardNeeds backwardNeeds() { return BackwardNeeds.inputs(0); }
     @Override public boolean differentiable(int input) { return false; }
+    @Override public boolean integerInput(int input) { return input == 0; }
 
     @Override
     public void writeArgs(ObjectNode n) {

@@ -18,8 +18,9 @@ public record Flatten(int startDim) implements Op {
 
     @Override
     public List<Shape> inferShapes(List<Shape> in) {
+        Checks.minRank("Flatten", in, 0, 1);
         Shape x = in.get(0);
-        int s = Checks.axis("Flatten", startDim, Math.max(x.rank(), 1));
+        int s = Checks.axis("Flatten", startDim, x.rank());
         long n = x.numel(s, x.rank());
         if (n > Integer.MAX_VALUE) throw new memplan.ir.ShapeException("Flatten: flattened size " + n + " is too large");
         int[] d = Arrays.copyOf(x.dims(), s + 1);

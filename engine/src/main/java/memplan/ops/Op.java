@@ -75,6 +75,11 @@ public interface Op {
         return true;
     }
 
+    /** Whether input i must be an integer tensor (Embedding's indices, CrossEntropy's class targets). */
+    default boolean integerInput(int input) {
+        return false;
+    }
+
     /** dtype of output i; null means the model's floating type. */
     default DType outputDType(int output) {
         return null;

@@ -45,7 +45,7 @@ public record Reshape(List<Integer> shape) implements Op {
             known *= v;
         }
         if (infer >= 0) {
-            if (known == 0 || x.numel() % known != 0)
+            if (known == 0 || x.numel() % known != 0 || x.numel() / known > Integer.MAX_VALUE)
                 throw new ShapeException("Reshape: cannot reshape " + x + " (" + x.numel() + " elements) into " + shape);
             d[infer] = (int) (x.numel() / known);
         }

@@ -40,7 +40,6 @@ final class Greedy {
         }
     }
 
-    private static final boolean DEBUG = Boolean.getBoolean("memplan.greedy.debug");
     private final PlanContext ctx;
     private final Schedule s;
     private final EnumSet<Kind> kinds;
@@ -95,7 +94,6 @@ final class Greedy {
                 applied.add(a);
                 freed += a.freed();
             }
-            if (DEBUG) System.err.println("round " + round + " peak " + r.peakBytes() + " at step " + at[0] + "/" + at[1] + " options " + options.size() + " applied " + applied.size());
             if (applied.isEmpty()) break;
             Plan next = ctx.repair(new Plan(s, d, name));
             if (next.equals(cur)) break;

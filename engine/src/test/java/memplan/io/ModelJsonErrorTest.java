@@ -58,6 +58,23 @@ class ModelJsonErrorTest {
     }
 
     @Test
+    void trailingTextAndDuplicateKeysAreErrors() {
+        ModelFormatException trailing = error(GOOD + "\n{\"name\": \"extra\"}\n");
+        assertTrue(trailing.location().startsWith("line 8, column "), trailing.getMessage());
+        assertEquals("invalid JSON: text after the end of the model", trailing.reason());
+        ModelFormatException dup = error("{\"name\": \"fc\", ", "{\"name\": \"fc\", \"name\": \"fc2\", ");
+        assertTrue(dup.location().startsWith("line 4, column "), dup.getMessage());
+        assertTrue(dup.reason().contains("Duplicate field 'name'"), dup.reason());
+    }
+
+    @Test
+    void aLayerNameMayContainAColon() {
+        // "a:1" is first looked up as a layer name, then as output 1 of layer "a".
+        String text = GOOD.replace("\"name\": \"fc\"", "\"name\": \"fc:1\"").replace("[\"fc\", \"y\"]", "[\"fc:1\", \"y\"]");
+        assertEquals("fc:1", ModelJson.parse(text, "colon.json").layers().get(2).name());
+    }
+
+    @Test
     void unknownOpListsTheKnownOps() {
         ModelFormatException e = error("\"op\": \"Linear\"", "\"op\": \"Lineer\"");
         assertEquals("layers[2] (fc).op", e.location());
@@ -85,7 +102,19 @@ class ModelJsonErrorTest {
                 "unknown dtype 'int65' (use float, fp32, fp16, bf16, int64, int32)");
         check(error("\"layers\": [", "\"dims\": {\"T\": 0}, \"layers\": ["), "$.dims.T", "must be a positive integer, got 0");
         check(error("\"layers\": [", "\"dims\": {\"T\": 2.5}, \"layers\": ["), "$.dims.T", "must be a positive integer, got 2.5");
+        check(error("\"layers\": [", "\"dims\": {\"N\": 8}, \"layers\": ["), "$.dims.N",
+                "N is the batch size, set when profiling (--batch); it has no default in the model");
         check(error("\"layers\": [", "\"dims\": {\"T\": \"8\"}, \"layers\": ["), "$.dims.T", "must be a positive integer, got \"8\"");
+    }
+
+    @Test
+    void topLevelFieldTypes() {
+        check(error("\"version\": 1", "\"version\": \"one\""), "$.version", "'version' must be an integer, got \"one\"");
+        check(error("\"version\": 1", "\"version\": 1.5"), "$.version", "'version' must be an integer, got 1.5");
+        check(error("\"version\": 1", "\"version\": 2"), "$.version", "unsupported version 2 (this MemPlan reads version 1)");
+        check(error("\"name\": \"t\"", "\"name\": {\"a\": 1}"), "$.name", "'name' must be a string, got {\"a\":1}");
+        check(error("\"name\": \"t\"", "\"name\": \"t\", \"description\": 7"), "$.description", "'description' must be a string, got 7");
+        check(error("\"format\": \"memplan-model\"", "\"format\": \"onnx\""), "$.format", "expected \"memplan-model\", got \"onnx\"");
     }
 
     @Test
@@ -139,6 +168,17 @@ class ModelJsonErrorTest {
                 "inputs [[1x3], [1x3]]: CrossEntropy: target must be [1] for logits [1x3] (class axis 1), got [1x3]");
         check(error("\"shape\": [\"N\", 4]", "\"shape\": [\"N\", \"T\"]"), "layers[0] (x)",
                 "inputs []: Input: no value for dimension symbol 'T'");
+    }
+
+    @Test
+    void indicesAndClassTargetsMustBeIntegers() {
+        check(error("\"shape\": [\"N\"], \"dtype\": \"int64\"", "\"shape\": [\"N\"]"), "layers[3] (loss).inputs[1]",
+                "CrossEntropy: input 1 must be an integer tensor (int64 or int32), got fp32 from 'y'; give its Input \"dtype\": \"int64\"");
+        String emb = GOOD.replace("{\"name\": \"fc\", \"op\": \"Linear\", \"inputs\": [\"x\"], \"out\": 3}",
+                "{\"name\": \"e\", \"op\": \"Embedding\", \"inputs\": [\"x\"], \"num\": 10, \"dim\": 3}, {\"name\": \"fc\", \"op\": \"Flatten\", \"inputs\": [\"e\"]}");
+        check(error(emb), "layers[2] (e).inputs[0]",
+                "Embedding: input 0 must be an integer tensor (int64 or int32), got fp32 from 'x'; give its Input \"dtype\": \"int64\"");
+        ModelJson.parse(emb.replace("\"shape\": [\"N\", 4]}", "\"shape\": [\"N\", 4], \"dtype\": \"int32\"}"), "ok.json");
     }
 
     @Test

@@ -204,5 +204,12 @@ class OpRulesTest {
         assertFalse(new CrossEntropy(1).differentiable(1), "class targets get no gradient");
         assertFalse(new MseLoss().differentiable(1), "regression targets get no gradient");
         assertTrue(new Add().differentiable(1));
+        examples().forEach((op, in) -> {
+            for (int i = 0; i < in.size(); i++) {
+                boolean integer = op.type().equals("Embedding") && i == 0 || op.type().equals("CrossEntropy") && i == 1;
+                assertEquals(integer, op.integerInput(i), op.type() + " input " + i + " must be an integer tensor");
+                if (integer) assertFalse(op.differentiable(i), "integer inputs get no gradient");
+            }
+        });
     }
 }

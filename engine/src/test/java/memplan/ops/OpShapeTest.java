@@ -132,6 +132,7 @@ class OpShapeTest {
         ok(new Flatten(2), List.of(s(2, 3, 4, 5)), s(2, 3, 20));
         ok(new Flatten(0), List.of(s(2, 3)), s(6));
         bad(new Flatten(4), List.of(s(2, 3, 4, 5)), "out of range");
+        bad(new Flatten(1), List.of(s()), "input 0 must have rank at least 1, got []");
 
         ok(new Reshape(List.of(0, -1)), List.of(s(2, 3, 4)), s(2, 12));
         ok(new Reshape(List.of(0, 4, 3)), List.of(s(2, 12)), s(2, 4, 3));
@@ -141,6 +142,7 @@ class OpShapeTest {
         bad(new Reshape(List.of(-1, -1)), List.of(s(2, 3)), "at most one -1");
         bad(new Reshape(List.of(0, 0, 0)), List.of(s(2, 3)), "0 at position 2", "rank 2");
         bad(new Reshape(List.of(2, -3)), List.of(s(2, 3)), "invalid dimension -3");
+        bad(new Reshape(List.of(-1)), List.of(s(65536, 65536)), "cannot reshape [65536x65536] (4294967296 elements) into [-1]");
 
         ok(new Transpose(List.of(0, 2, 1)), List.of(s(2, 3, 4)), s(2, 4, 3));
         ok(new Transpose(List.of(0, 2, 1, 3)), List.of(s(2, 5, 4, 8)), s(2, 4, 5, 8));

@@ -4,9 +4,13 @@ import memplan.graph.Graph;
 import memplan.ir.DType;
 import memplan.ir.ModelDef;
 import memplan.ir.TensorRole;
+import memplan.ops.Conv2d;
 import memplan.ops.CrossEntropy;
+import memplan.ops.Flatten;
 import memplan.ops.Input;
 import memplan.ops.Linear;
+import memplan.ops.MaxPool2d;
+import memplan.ops.Pair;
 import memplan.ops.ReLU;
 import memplan.train.Optimizer;
 import memplan.train.Schedule;
@@ -126,5 +130,68 @@ class HandCheckedPeakTest {
             for (long[] role : p.liveByRole()) sum += role[i];
             assertEquals(p.liveBytes()[i], sum, "step " + i);
         }
+    }
+
+    /**
+     * A second graph with a workspace, aux indices and a view, batch 1, fp32, SGD:
+     * <pre>
+     * x [1x1x4x4] -> conv = Conv2d(2, 3x3, pad 1, no bias) -> pool = MaxPool2d(2) -> flat = Flatten (view)
+     *   -> fc = Linear(3, no bias) -> loss = CrossEntropy(fc, y [1] int64)
+     *
+     * persistent: x 64, y 8, conv.weight [2x1x3x3] 72, fc.weight [3x8] 96, their momenta 72 + 96  = 408
+     * conv [1x2x4x4] 128      steps 0..6 (pool backward reads its input)
+     * conv.workspace 576      step 0     (im2col: 1*3*3 x 4*4 elements)
+     * pool [1x2x2x2] 32       1..5       (fc backward reads its input through the view)
+     * pool.indices int64 64   1..6
+     * fc 12 2..3, loss 4 3..3, loss.log_softmax 12 3..4
+     * grad(fc) 12 4..5, grad(pool) 32 5..6 (the view's gradient is its storage's), grad(fc.weight) 96 5..9,
+     * grad(conv) 128 6..7, grad(conv.weight) 72 7..8, conv.backward_workspace 576 7..7
+     *
+     * step 0 conv              408 + 128 + 576                      = 1112
+     * step 1 pool              408 + 128 + 32 + 64                  =  632
+     * step 2 fc                408 + 128 + 32 + 64 + 12             =  644
+     * step 3 loss              408 + 128 + 32 + 64 + 12 + 4 + 12    =  660
+     * step 4 loss backward     408 + 128 + 32 + 64 + 12 + 12        =  656
+     * step 5 fc backward       408 + 128 + 32 + 64 + 12 + 32 + 96   =  772
+     * step 6 pool backward     408 + 128 + 64 + 32 + 96 + 128       =  856
+     * step 7 conv backward     408 + 96 + 128 + 72 + 576            = 1280   <- peak
+     * step 8 update conv.weight 408 + 96 + 72                       =  576
+     * step 9 update fc.weight  408 + 96                             =  504
+     *
+     * At the peak: input 72, weights 168, optimizer state 168, gradients 296 (grad(fc.weight), grad(conv),
+     * grad(conv.weight)), workspace 576, activations 0.
+     * Lower bound: conv backward touches grad(conv) 128 + x 64 + conv.weight 72 + grad(conv.weight) 72 + workspace 576
+     * = 912 (the forward conv step touches 64 + 72 + 128 + 576 = 840).
+     * </pre>
+     */
+    @Test
+    void peakWithWorkspaceIndicesAndAView() {
+        ModelDef.Builder b = ModelDef.builder("hand2");
+        String x = b.add("x", new Input(List.of("N", "1", "4", "4"), null));
+        String y = b.add("y", new Input(List.of("N"), DType.INT64));
+        String c = b.add("conv", Conv2d.of(2, 3, 1, 1, false), x);
+        String p = b.add("pool", new MaxPool2d(Pair.of(2), Pair.of(2), Pair.of(0)), c);
+        String f = b.add("flat", new Flatten(1), p);
+        String fc = b.add("fc", new Linear(3, false), f);
+        b.add("loss", new CrossEntropy(1), fc, y);
+        Schedule s = TrainingGraph.derive(Graph.instantiate(b.build(), 1, DType.FP32), Optimizer.SGD);
+        assertEquals(List.of("conv", "pool", "fc", "loss", "loss backward", "fc backward", "pool backward", "conv backward",
+                "update conv.weight", "update fc.weight"), s.steps().stream().map(st -> st.label()).toList());
+        assertEquals(576, s.tensor(id(s, "conv.workspace")).bytes());
+        assertEquals(576, s.tensor(id(s, "conv.backward_workspace")).bytes());
+        Liveness l = Liveness.of(s);
+        assertEquals(0, l.first(id(s, "conv")));
+        assertEquals(6, l.last(id(s, "conv")));
+        assertEquals(5, l.last(id(s, "pool")));
+        assertEquals(6, l.last(id(s, "pool.indices")));
+        assertEquals(32, s.tensor(id(s, "grad(pool)")).bytes());
+        MemoryProfile m = MemoryProfile.of(s, l);
+        assertArrayEquals(new long[]{1112, 632, 644, 660, 656, 772, 856, 1280, 576, 504}, m.liveBytes());
+        assertEquals(1280, m.peakBytes());
+        assertEquals(7, m.peakStep());
+        assertEquals(Map.of(TensorRole.INPUT, 72L, TensorRole.WEIGHT, 168L, TensorRole.OPTIMIZER_STATE, 168L,
+                TensorRole.GRADIENT, 296L, TensorRole.WORKSPACE, 576L, TensorRole.ACTIVATION, 0L), m.peakByRole());
+        assertEquals(912, m.lowerBound());
+        assertEquals(7, m.lowerBoundStep());
     }
 }

@@ -86,7 +86,7 @@ final class CpuHarness {
         for (int i = 0; i < inShapes.length; i++) {
             List<String> dims = new ArrayList<>();
             for (int d : inShapes[i].dims()) dims.add(Integer.toString(d));
-            DType dt = dtypes != null ? dtypes[i] : null;
+            DType dt = dtypes != null ? dtypes[i] : op.integerInput(i) ? DType.INT64 : null; // indices and class targets are integers
             names[i] = b.add("in" + i, new Input(dims, dt));
         }
         b.add("op", op, names);
