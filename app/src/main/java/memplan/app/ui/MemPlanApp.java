@@ -67,6 +67,18 @@ public class MemPlanApp extends Application {
                     Integer.getInteger("memplan.step", 0));
             return;
         }
+        if ("run".equals(panel) && Integer.getInteger("memplan.iterations", 0) > 0) {
+            session.analysisProperty().addListener(new javafx.beans.InvalidationListener() {
+                @Override
+                public void invalidated(javafx.beans.Observable o) {
+                    session.analysisProperty().removeListener(this);
+                    javafx.application.Platform.runLater(() -> {
+                        main.runPanel().viewModel().iterationsProperty().set(Integer.getInteger("memplan.iterations"));
+                        main.runPanel().viewModel().run();
+                    });
+                }
+            });
+        }
         if ("compare".equals(panel) || "planner".equals(panel)) {
             session.analysisProperty().addListener(new javafx.beans.InvalidationListener() {
                 @Override

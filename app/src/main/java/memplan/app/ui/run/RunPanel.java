@@ -25,6 +25,7 @@ import memplan.exec.IterationResult;
 public class RunPanel extends VBox {
     private final RunViewModel vm;
     private final XYChart.Series<Number, Number> measuredPeak = new XYChart.Series<>(), predictedPeak = new XYChart.Series<>();
+    private java.util.List<LineChart<Number, Number>> charts = java.util.List.of();
     private final XYChart.Series<Number, Number> measuredTime = new XYChart.Series<>(), predictedTime = new XYChart.Series<>();
 
     public RunPanel(SessionViewModel session) {
@@ -71,9 +72,9 @@ public class RunPanel extends VBox {
         GridPane grid = new GridPane();
         grid.setHgap(8);
         grid.setVgap(6);
-        grid.addRow(0, new Label("Backend"), backend);
-        grid.addRow(1, new Label("Iterations"), iters);
-        grid.addRow(2, new Label("Device memory"), mem);
+        grid.addRow(0, fixed("Backend"), backend);
+        grid.addRow(1, fixed("Iterations"), iters);
+        grid.addRow(2, fixed("Device memory"), mem);
 
         Button run = new Button("Run");
         run.setId("runButton");
@@ -106,6 +107,7 @@ public class RunPanel extends VBox {
         peakChart.setId("peakChart");
         LineChart<Number, Number> timeChart = chart("Time per iteration (ms)", measuredTime, predictedTime);
         timeChart.setId("timeChart");
+        charts = java.util.List.of(peakChart, timeChart);
         vm.results().addListener((ListChangeListener<IterationResult>) c -> refill());
 
         getChildren().addAll(t, grid, backendInfo, buttons, summary, peakChart, timeChart);
@@ -113,11 +115,25 @@ public class RunPanel extends VBox {
 
     public RunViewModel viewModel() { return vm; }
 
+    private static Label fixed(String text) {
+        Label l = new Label(text);
+        l.setMinWidth(javafx.scene.layout.Region.USE_PREF_SIZE);
+        return l;
+    }
+
     private void refill() {
         measuredPeak.getData().clear();
         predictedPeak.getData().clear();
         measuredTime.getData().clear();
         predictedTime.getData().clear();
+        int n = Math.max(2, vm.results().size());
+        for (LineChart<Number, Number> c : charts) {
+            NumberAxis x = (NumberAxis) c.getXAxis();
+            x.setAutoRanging(false);
+            x.setLowerBound(1);
+            x.setUpperBound(n);
+            x.setTickUnit(Math.max(1, Math.ceil(n / 10.0)));
+        }
         for (IterationResult r : vm.results()) {
             int i = r.iteration();
             measuredPeak.getData().add(new XYChart.Data<>(i, r.measuredPeakBytes() / 1048576.0));
@@ -139,8 +155,10 @@ public class RunPanel extends VBox {
         LineChart<Number, Number> c = new LineChart<>(x, y);
         c.setTitle(title);
         c.setAnimated(false);
-        c.setPrefHeight(210);
-        c.setMinHeight(180);
+        c.setPrefHeight(240);
+        c.setMinHeight(220);
+        c.setLegendVisible(true);
+        c.setCreateSymbols(true);
         c.getData().addAll(series);
         return c;
     }
