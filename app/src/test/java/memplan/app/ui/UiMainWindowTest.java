@@ -158,6 +158,23 @@ class UiMainWindowTest {
     }
 
     @Test
+    void teachingModeStepsThroughALesson(FxRobot robot) {
+        selectTab(robot, "teachTab");
+        robot.clickOn("#lesson-recomputation");
+        WaitForAsyncUtils.waitForFxEvents();
+        Label title = robot.lookup("#teachTitle").queryAs(Label.class);
+        assertTrue(title.getText().startsWith("Recomputation"), title.getText());
+        long base = session.evaluation().peakBytes();
+        robot.clickOn("#teachNext");
+        robot.clickOn("#teachNext");
+        WaitForAsyncUtils.waitForFxEvents();
+        assertTrue(session.evaluation().peakBytes() < base);
+        Label result = robot.lookup("#teachResult").queryAs(Label.class);
+        assertTrue(result.getText().contains("saved"), result.getText());
+        assertTrue(session.plan().changedCount() > 0);
+    }
+
+    @Test
     void runTwoCpuIterationsAndSeeMeasuredValues(FxRobot robot) {
         openTinyCnn(robot);
         robot.clickOn(robot.lookup(".tab").match(n -> "runTab".equals(n.getId())).queryAs(javafx.scene.Node.class));

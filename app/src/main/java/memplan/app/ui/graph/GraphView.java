@@ -296,6 +296,22 @@ public final class GraphView extends BorderPane {
         g.setFill(Color.web("#374151"));
         g.fillText("0", lx + 170, ly + 4);
         g.fillText(ev == null ? "" : Fmt.bytes(ev.maxNodeBytes()), lx + 182, ly + 4);
+        boolean anyBadge = false;
+        for (int m : decisionMarks) anyBadge |= m != 0;
+        if (anyBadge) { // what the badges mean, above the colour legend
+            String[] names = {"", "swap", "recompute", "share", "compress"};
+            double bx = lx;
+            g.setFill(Color.color(1, 1, 1, 0.92));
+            g.fillRect(lx - 6, ly - 34, 300, 20);
+            for (int k = 1; k < names.length; k++) {
+                g.setFill(BADGE_COLOR[k]);
+                g.fillOval(bx, ly - 30, 11, 11);
+                g.setFill(Color.web("#374151"));
+                g.setFont(Font.font(11));
+                g.fillText(BADGE[k] + " " + names[k], bx + 14, ly - 20);
+                bx += 26 + names[k].length() * 6.5;
+            }
+        }
     }
 
     /** Badge colours and letters per technique code (1 swap, 2 recompute, 3 share, 4 compress). */
