@@ -11,7 +11,7 @@ import java.io.PrintWriter;
 /** The top-level `memplan` command; each subcommand is its own class. */
 @Command(name = "memplan", mixinStandardHelpOptions = true, version = "MemPlan 0.1.0",
         description = "Profile and plan GPU memory of deep-learning training: swap, recompute, share, compress.",
-        subcommands = {ProfileCommand.class, PlanCommand.class, SimulateCommand.class, MaxBatchCommand.class, BenchCommand.class, RunCommand.class, ModelsCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {ProfileCommand.class, PlanCommand.class, SimulateCommand.class, MaxBatchCommand.class, BenchCommand.class, RunCommand.class, ModelsCommand.class, ImportCommand.class, CommandLine.HelpCommand.class})
 public final class MemPlanCommand implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -6,6 +6,7 @@ import memplan.ir.ModelDef;
 import memplan.train.Optimizer;
 import memplan.train.Schedule;
 import memplan.train.TrainingGraph;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -14,7 +15,7 @@ import java.util.Map;
 
 /** The options every command that takes a model shares: the model, batch, dtype, optimizer and dimension values. */
 public final class ModelOptions {
-    @Parameters(index = "0", paramLabel = "MODEL", description = "A model file (.json) or a bundled sample name (see `memplan models`).")
+    @Parameters(index = "0", paramLabel = "MODEL", description = "A model file (.json or .onnx) or a bundled sample name (see `memplan models`).")
     String model;
 
     @Option(names = "--batch", description = "Batch size (default: ${DEFAULT-VALUE}).", defaultValue = "32")
@@ -29,8 +30,11 @@ public final class ModelOptions {
     @Option(names = "--dim", paramLabel = "SYMBOL=VALUE", description = "Sets a dimension symbol of the model, e.g. --dim T=128 (repeatable).")
     Map<String, Integer> dims = new LinkedHashMap<>();
 
+    @Mixin
+    OnnxArgs onnx = new OnnxArgs();
+
     public ModelDef loadModel() {
-        return ModelSource.load(model);
+        return ModelSource.load(model, onnx.options());
     }
 
     public DType floatType() {

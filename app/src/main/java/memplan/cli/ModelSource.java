@@ -2,22 +2,30 @@ package memplan.cli;
 
 import memplan.io.ModelJson;
 import memplan.ir.ModelDef;
+import memplan.onnx.OnnxImporter;
+import memplan.onnx.OnnxOptions;
 import memplan.samples.SampleModels;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** Turns a MODEL argument into a model: a bundled sample name, or a path to a .json model file. */
+/** Turns a MODEL argument into a model: a bundled sample name, a path to a .json model file, or an .onnx file. */
 public final class ModelSource {
     private ModelSource() {
     }
 
     public static ModelDef load(String arg) {
+        return load(arg, OnnxOptions.defaults());
+    }
+
+    /** As {@link #load(String)}; an .onnx file is imported with the given options (docs/onnx.md). */
+    public static ModelDef load(String arg, OnnxOptions onnx) {
         if (SampleModels.exists(arg)) return SampleModels.load(arg);
         Path p = Path.of(arg);
         if (!Files.exists(p))
             throw new CliException("'" + arg + "' is neither a file nor a bundled model (bundled: "
                     + String.join(", ", SampleModels.names()) + ")");
+        if (p.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".onnx")) return OnnxImporter.read(p, onnx);
         return ModelJson.read(p);
     }
 }

@@ -170,6 +170,17 @@ public final class ModelJson {
             case "CrossEntropy" -> List.of("classAxis");
             case "Upsample" -> List.of("scale");
             case "Slice" -> List.of("axis", "start", "end");
+            case "ConvTranspose2d" -> List.of("out", "kernel", "stride", "padding", "outputPadding", "dilation", "groups", "bias");
+            case "LeakyReLU" -> List.of("slope");
+            case "HardSigmoid" -> List.of("alpha", "beta");
+            case "Clip" -> List.of("min", "max");
+            case "Cast" -> List.of("to");
+            case "ConstElementwise" -> List.of("fn", "shape", "value", "reversed", "trainable");
+            case "ReduceMean" -> List.of("axes", "keepDims");
+            case "Split" -> List.of("axis", "sizes");
+            case "Pad" -> List.of("pads", "mode");
+            case "Opaque" -> List.of("source", "arity", "outputs");
+            case "MaskedFill" -> List.of("maskShape", "value", "keepWhereTrue");
             default -> ARGS.getOrDefault(type, List.of());
         };
     }

@@ -41,6 +41,24 @@ public final class OpRegistry {
         PARSERS.put("MseLoss", a -> new MseLoss());
         PARSERS.put("Upsample", Upsample::fromJson);
         PARSERS.put("Slice", Slice::fromJson);
+        PARSERS.put("ConvTranspose2d", ConvTranspose2d::fromJson);
+        PARSERS.put("LeakyReLU", LeakyReLU::fromJson);
+        PARSERS.put("HardSigmoid", HardSigmoid::fromJson);
+        PARSERS.put("HardSwish", a -> new HardSwish());
+        PARSERS.put("Sqrt", a -> new Sqrt());
+        PARSERS.put("Clip", Clip::fromJson);
+        PARSERS.put("Cast", Cast::fromJson);
+        PARSERS.put("BroadcastAdd", a -> new BroadcastAdd());
+        PARSERS.put("BroadcastMul", a -> new BroadcastMul());
+        PARSERS.put("Sub", a -> new Sub());
+        PARSERS.put("Div", a -> new Div());
+        PARSERS.put("Pow", a -> new Pow());
+        PARSERS.put("ConstElementwise", ConstElementwise::fromJson);
+        PARSERS.put("ReduceMean", ReduceMean::fromJson);
+        PARSERS.put("Split", Split::fromJson);
+        PARSERS.put("Pad", Pad::fromJson);
+        PARSERS.put("Opaque", Opaque::fromJson);
+        PARSERS.put("MaskedFill", MaskedFill::fromJson);
     }
 
     private OpRegistry() {

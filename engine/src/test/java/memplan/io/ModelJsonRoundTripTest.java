@@ -52,6 +52,28 @@ class ModelJsonRoundTripTest {
         String c0 = b.add("c0", new Input(List.of("N", "6"), null));
         b.add("cell", new LSTMCell(6), sl, h0, c0);
         b.add("mse", new MseLoss(), "cell:1", c0);
+        // ops added for the ONNX importer (docs/onnx.md)
+        String ct = b.add("convt", new ConvTranspose2d(4, new Pair(2, 1), new Pair(2, 1), Pair.of(0), new Pair(1, 0), Pair.of(1), 2, false), x); // [N,4,17,8]
+        ct = b.add("lrelu", new LeakyReLU(0.2), ct);
+        ct = b.add("hsig", new HardSigmoid(0.1, 0.4), ct);
+        ct = b.add("hswish", new HardSwish(), ct);
+        ct = b.add("sqrt", new Sqrt(), ct);
+        ct = b.add("clip", new Clip(0, 6), ct);
+        b.add("cast", new Cast(DType.INT32), ct);
+        String p = b.add("rmean", new ReduceMean(List.of(2, 3), true), ct);     // [N,4,1,1]
+        String ew = b.add("badd", new BroadcastAdd(), ct, p);
+        ew = b.add("bmul", new BroadcastMul(), ew, p);
+        ew = b.add("sub", new Sub(), ew, p);
+        ew = b.add("div", new Div(), ew, p);
+        ew = b.add("pow", new Pow(), ew, p);
+        ew = b.add("const", new ConstElementwise("sub", List.of(8), 0, true, false), ew);
+        ew = b.add("scale", ConstElementwise.scalar("mul", 0.125, false), ew);
+        String r = b.add("rmean2", new ReduceMean(List.of(-1), false), ew);     // [N,4,17]
+        b.add("split", new Split(2, List.of(7, 10)), r);                       // [N,4,7], [N,4,10]
+        String pd = b.add("pad", new Pad(List.of(0, 0, 1, 0, 0, 2), "edge"), "split:0"); // [N,4,10]
+        String mf = b.add("mfill", new MaskedFill(List.of(1, 1, 10), -5, false), pd);
+        mf = b.add("mfill2", new MaskedFill(List.of(), 1, true), mf, "split:1");
+        b.add("opaque", new Opaque("onnx:Selu", 2, 2), mf, pd);
         return b.build();
     }
 

@@ -57,6 +57,25 @@ class OpRulesTest {
         m.put(new MseLoss(), List.of(s(4, 3), s(4, 3)));
         m.put(new Upsample(2), List.of(s(1, 2, 3, 4)));
         m.put(new Slice(1, 0, 1), List.of(s(2, 5, 8)));
+        // added for the ONNX importer (docs/onnx.md)
+        m.put(new ConvTranspose2d(4, Pair.of(2), Pair.of(2), Pair.of(0), Pair.of(0), Pair.of(1), 1, true), List.of(s(1, 8, 5, 6)));
+        m.put(new LeakyReLU(0.01), List.of(s(2, 3)));
+        m.put(new HardSigmoid(0.2, 0.5), List.of(s(2, 3)));
+        m.put(new HardSwish(), List.of(s(2, 3)));
+        m.put(new Sqrt(), List.of(s(2, 3)));
+        m.put(new Clip(0, 6), List.of(s(2, 3)));
+        m.put(new Cast(null), List.of(s(2, 3)));
+        m.put(new BroadcastAdd(), List.of(s(2, 3), s(2, 1)));
+        m.put(new BroadcastMul(), List.of(s(2, 3), s(2, 1)));
+        m.put(new Sub(), List.of(s(2, 3), s(2, 1)));
+        m.put(new Div(), List.of(s(2, 3), s(2, 1)));
+        m.put(new Pow(), List.of(s(2, 3), s(2, 3)));
+        m.put(new ConstElementwise("add", List.of(3), 0, false, true), List.of(s(2, 3)));
+        m.put(new ReduceMean(List.of(1), true), List.of(s(2, 3)));
+        m.put(new Split(1, List.of(1, 2)), List.of(s(2, 3)));
+        m.put(new Pad(List.of(0, 1, 0, 1), "constant"), List.of(s(2, 3)));
+        m.put(new Opaque("onnx:Selu", 1, 1), List.of(s(2, 3)));
+        m.put(new MaskedFill(List.of(1, 3), -1e9, true), List.of(s(2, 3)));
         return m;
     }
 
@@ -89,7 +108,14 @@ class OpRulesTest {
                 ParamSpec.trainable("bias_ih", 32), ParamSpec.trainable("bias_hh", 32)), lstm);
         assertEquals(416, lstm.stream().mapToLong(p -> p.shape().numel()).sum()); // 4H(I+H) + 8H = 32*11 + 64
 
-        Set<String> withParams = Set.of("Conv2d", "Linear", "BatchNorm2d", "LayerNorm", "Embedding", "LSTMCell");
+        Set<String> withParams = Set.of("Conv2d", "Linear", "BatchNorm2d", "LayerNorm", "Embedding", "LSTMCell",
+                "ConvTranspose2d", "ConstElementwise", "MaskedFill");
+        assertEquals(List.of(ParamSpec.trainable("weight", 8, 4, 2, 2), ParamSpec.trainable("bias", 4)),
+                new ConvTranspose2d(4, Pair.of(2), Pair.of(2), Pair.of(0), Pair.of(0), Pair.of(1), 1, true).params(List.of(s(1, 8, 5, 6))));
+        assertEquals(List.of(ParamSpec.trainable("const", 3)), new ConstElementwise("add", List.of(3), 0, false, true).params(List.of(s(2, 3))));
+        assertEquals(List.of(ParamSpec.buffer("const", 3)), new ConstElementwise("mul", List.of(3), 0, false, false).params(List.of(s(2, 3))));
+        assertEquals(List.of(), ConstElementwise.scalar("mul", 0.5, false).params(List.of(s(2, 3))), "a scalar is a hyperparameter");
+        assertEquals(List.of(ParamSpec.buffer("mask", 1, 3)), new MaskedFill(List.of(1, 3), 0, true).params(List.of(s(2, 3))));
         examples().forEach((op, in) -> {
             if (!withParams.contains(op.type())) assertEquals(List.of(), op.params(in), op.type() + " owns no parameters");
         });
@@ -182,6 +208,30 @@ class OpRulesTest {
         expected.put("Attention", new BackwardNeeds(Set.of(0, 1, 2), Set.of(0), false, true));
         // Fused LSTM: input, initial states, weights, the new cell state and the gates reserve.
         expected.put("LSTMCell", new BackwardNeeds(Set.of(0, 1, 2), Set.of(1), true, true));
+        // ops added for the ONNX importer
+        expected.put("ConvTranspose2d", BackwardNeeds.inputs(0).withParams());  // input, weight
+        expected.put("LeakyReLU", BackwardNeeds.inputs(0));                    // input (out of place)
+        expected.put("HardSigmoid", BackwardNeeds.inputs(0));                  // input
+        expected.put("HardSwish", BackwardNeeds.inputs(0));                    // input
+        expected.put("Sqrt", BackwardNeeds.outputs(0));                        // result
+        expected.put("Clip", BackwardNeeds.outputs(0));                        // result (hardtanh in place)
+        expected.put("Cast", BackwardNeeds.NOTHING);
+        expected.put("BroadcastAdd", BackwardNeeds.NOTHING);
+        expected.put("BroadcastMul", BackwardNeeds.inputs(0, 1));
+        expected.put("Sub", BackwardNeeds.NOTHING);
+        expected.put("Div", BackwardNeeds.inputs(0, 1));                       // self, other
+        expected.put("Pow", new BackwardNeeds(Set.of(0, 1), Set.of(0), false, false)); // self, exponent, result
+        expected.put("ConstElementwise", BackwardNeeds.NOTHING);               // adding a (trainable) constant
+        expected.put("ReduceMean", BackwardNeeds.NOTHING);                     // only the input's shape
+        expected.put("Split", BackwardNeeds.NOTHING);
+        expected.put("Pad", BackwardNeeds.NOTHING);
+        expected.put("Opaque", BackwardNeeds.inputs(0));                       // assumed
+        expected.put("MaskedFill", BackwardNeeds.NOTHING.withParams());        // the mask
+        assertEquals(BackwardNeeds.inputs(0).withParams(), new ConstElementwise("mul", List.of(3), 0, false, true).backwardNeeds());
+        assertEquals(BackwardNeeds.NOTHING.withParams(), new ConstElementwise("mul", List.of(3), 0, false, false).backwardNeeds());
+        assertEquals(BackwardNeeds.NOTHING, ConstElementwise.scalar("mul", 0.5, false).backwardNeeds());
+        assertEquals(BackwardNeeds.inputs(0), ConstElementwise.scalar("pow", 2, false).backwardNeeds());
+        assertEquals(BackwardNeeds.inputs(1), new MaskedFill(List.of(), 0, true).backwardNeeds());
         for (Op op : examples().keySet())
             assertEquals(expected.get(op.type()), op.backwardNeeds(), op.type());
         assertEquals(examples().size(), expected.size());

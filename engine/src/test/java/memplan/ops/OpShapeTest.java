@@ -210,11 +210,43 @@ class OpShapeTest {
         COVERED.add("Input");
     }
 
+    /** Ops added for the ONNX importer (docs/onnx.md). */
+    @Test
+    void importerOps() {
+        ok(new ConvTranspose2d(4, Pair.of(2), Pair.of(2), Pair.of(0), Pair.of(0), Pair.of(1), 1, true), List.of(s(1, 8, 5, 6)), s(1, 4, 10, 12));
+        ok(new ConvTranspose2d(4, Pair.of(3), Pair.of(2), Pair.of(1), Pair.of(1), Pair.of(1), 2, false), List.of(s(1, 8, 5, 5)), s(1, 4, 10, 10));
+        bad(new ConvTranspose2d(3, Pair.of(2), Pair.of(2), Pair.of(0), Pair.of(0), Pair.of(1), 2, true), List.of(s(1, 8, 5, 6)), "divisible by groups (2)");
+        for (Op op : List.of(new LeakyReLU(0.1), new HardSigmoid(0.2, 0.5), new HardSwish(), new Sqrt(), new Clip(0, 6), new Cast(DType.INT64)))
+            ok(op, List.of(s(2, 3, 4)), s(2, 3, 4));
+        assertEquals(DType.INT64, new Cast(DType.INT64).outputDType(0));
+        for (Op op : List.of(new BroadcastAdd(), new BroadcastMul(), new Sub(), new Div(), new Pow())) {
+            ok(op, List.of(s(2, 5, 8), s(2, 5, 1)), s(2, 5, 8));
+            ok(op, List.of(s(8), s(2, 5, 8)), s(2, 5, 8));
+            bad(op, List.of(s(2, 5, 8), s(2, 4, 8)), "do not broadcast");
+        }
+        ok(new ConstElementwise("add", List.of(8), 0, false, true), List.of(s(2, 5, 8)), s(2, 5, 8));
+        ok(new ConstElementwise("mul", List.of(1, 5, 8), 0, false, true), List.of(s(2, 1, 8)), s(2, 5, 8));
+        ok(ConstElementwise.scalar("pow", 2, false), List.of(s(2, 5)), s(2, 5));
+        bad(new ConstElementwise("add", List.of(7), 0, false, true), List.of(s(2, 5, 8)), "do not broadcast");
+        ok(new ReduceMean(List.of(-1), true), List.of(s(2, 5, 8)), s(2, 5, 1));
+        ok(new ReduceMean(List.of(1, 2), false), List.of(s(2, 5, 8)), s(2));
+        ok(new ReduceMean(List.of(), false), List.of(s(2, 5, 8)), s());
+        bad(new ReduceMean(List.of(3), true), List.of(s(2, 5, 8)), "axis 3 is out of range");
+        ok(new Split(1, List.of(2, 3)), List.of(s(4, 5, 6)), s(4, 2, 6), s(4, 3, 6));
+        bad(new Split(1, List.of(2, 2)), List.of(s(4, 5, 6)), "add up to 4");
+        ok(new Pad(List.of(0, 0, 1, 2, 0, 0, 3, 4), "reflect"), List.of(s(1, 2, 5, 6)), s(1, 2, 9, 12));
+        bad(new Pad(List.of(0, 1), "constant"), List.of(s(1, 2, 5, 6)), "needs 8 pad values");
+        ok(new Opaque("onnx:TopK", 2, 2), List.of(s(3, 4), s(3, 4)), s(3, 4), s(3, 4));
+        ok(new MaskedFill(List.of(1, 1, 4, 4), -1e9, true), List.of(s(2, 3, 4, 4)), s(2, 3, 4, 4));
+        ok(new MaskedFill(List.of(), 0, false), List.of(s(2, 3, 4, 4), s(2, 1, 1, 4)), s(2, 3, 4, 4));
+        bad(new MaskedFill(List.of(5), 0, true), List.of(s(2, 4)), "do not broadcast");
+    }
+
     @Test
     void everyRegisteredOpHasShapeCases() {
         // JUnit does not order test methods, so run every case here to fill COVERED.
         conv2d(); linearAndMatMul(); normalisation(); elementwise(); pooling(); concat(); viewsAndCopies();
-        embeddingAndAttention(); lstmCell(); losses(); inputResolvesSymbols();
+        embeddingAndAttention(); lstmCell(); losses(); inputResolvesSymbols(); importerOps();
         Set<String> missing = new HashSet<>(OpRegistry.names());
         missing.removeAll(COVERED);
         assertTrue(missing.isEmpty(), "ops without shape tests: " + missing + " (covered: " + Arrays.toString(COVERED.toArray()) + ")");

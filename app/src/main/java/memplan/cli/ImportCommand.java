@@ -1,0 +1,62 @@
+package memplan.cli;
+
+import memplan.graph.Graph;
+import memplan.io.ModelJson;
+import memplan.ir.DType;
+import memplan.ir.Layer;
+import memplan.ir.ModelDef;
+import memplan.onnx.OnnxImporter;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.Callable;
+
+/** Converts an ONNX model to MemPlan's JSON model format (docs/onnx.md). */
+@Command(name = "import", mixinStandardHelpOptions = true,
+        description = "Convert an ONNX model (an inference graph) into a MemPlan model for training analysis: weights become parameters, shape computations are folded, a loss is attached.")
+public final class ImportCommand implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "MODEL.onnx", description = "The ONNX file.")
+    Path file;
+
+    @Option(names = "--out", paramLabel = "MODEL.json", description = "Where to write the MemPlan model (default: standard output).")
+    Path out;
+
+    @Mixin
+    OnnxArgs onnx;
+
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        ModelDef m = OnnxImporter.read(file, onnx.options());
+        String json = ModelJson.write(m);
+        PrintWriter o = spec.commandLine().getOut();
+        if (out == null) {
+            o.print(json);
+            o.flush();
+            return 0;
+        }
+        try {
+            Files.writeString(out, json);
+        } catch (IOException e) {
+            throw new CliException("cannot write " + out + ": " + e.getMessage());
+        }
+        Map<String, Integer> ops = new TreeMap<>();
+        for (Layer l : m.layers()) ops.merge(l.op().type(), 1, Integer::sum);
+        long params = Graph.instantiate(m, 1, DType.FP32).parameterCount();
+        o.printf(Locale.ROOT, "%s: %d layers, %,d parameters -> %s%n", m.name(), m.layers().size(), params, out);
+        o.println("ops: " + ops);
+        if (ops.containsKey("Opaque")) o.println("note: " + ops.get("Opaque") + " unsupported operator(s) kept as Opaque; the profile is approximate");
+        return 0;
+    }
+}

@@ -1,0 +1,185 @@
+package memplan.onnx;
+
+import java.util.Arrays;
+import java.util.function.DoubleBinaryOperator;
+
+/**
+ * A small constant tensor (shape + row-major values) for constant folding of the shape computations exporters
+ * leave in graphs: Shape -> Gather -> Unsqueeze -> Concat -> Reshape and the like.
+ */
+record Arr(int[] shape, double[] v) {
+    static Arr scalar(double x) {
+        return new Arr(new int[0], new double[]{x});
+    }
+
+    static Arr vector(double... xs) {
+        return new Arr(new int[]{xs.length}, xs);
+    }
+
+    int rank() {
+        return shape.length;
+    }
+
+    long[] longs() {
+        long[] out = new long[v.length];
+        for (int i = 0; i < v.length; i++) out[i] = (long) v[i];
+        return out;
+    }
+
+    static int[] strides(int[] shape) {
+        int[] s = new int[shape.length];
+        int acc = 1;
+        for (int i = shape.length - 1; i >= 0; i--) {
+            s[i] = acc;
+            acc *= shape[i];
+        }
+        return s;
+    }
+
+    /** Element count; folding never builds a constant larger than OnnxTensor.MAX_DECODE elements. */
+    static int numel(int[] shape) {
+        long n = 1;
+        for (int d : shape) {
+            if (d < 0) throw new IllegalArgumentException("negative dimension in " + Arrays.toString(shape));
+            n *= d;
+            if (n > OnnxTensor.MAX_DECODE) throw new IllegalArgumentException("constant of shape " + Arrays.toString(shape) + " is too large to fold");
+        }
+        return (int) n;
+    }
+
+    static int[] broadcastShape(int[] a, int[] b) {
+        int r = Math.max(a.length, b.length);
+        int[] d = new int[r];
+        for (int i = 0; i < r; i++) {
+            int x = i - (r - a.length) >= 0 ? a[i - (r - a.length)] : 1;
+            int y = i - (r - b.length) >= 0 ? b[i - (r - b.length)] : 1;
+            if (x != y && x != 1 && y != 1)
+                throw new IllegalArgumentException("shapes " + Arrays.toString(a) + " and " + Arrays.toString(b) + " do not broadcast");
+            d[i] = x == 1 ? y : x;
+        }
+        return d;
+    }
+
+    /** Index into this array for output index {@code idx} of a broadcast result of shape {@code out}. */
+    private int broadcastIndex(int[] outIdx) {
+        int off = outIdx.length - shape.length;
+        int[] st = strides(shape);
+        int k = 0;
+        for (int i = 0; i < shape.length; i++) k += (shape[i] == 1 ? 0 : outIdx[i + off]) * st[i];
+        return k;
+    }
+
+    static int[] unravel(int flat, int[] shape) {
+        int[] idx = new int[shape.length];
+        for (int i = shape.length - 1; i >= 0; i--) {
+            idx[i] = shape[i] == 0 ? 0 : flat % shape[i];
+            flat = shape[i] == 0 ? 0 : flat / shape[i];
+        }
+        return idx;
+    }
+
+    static Arr binary(Arr a, Arr b, DoubleBinaryOperator f) {
+        int[] s = broadcastShape(a.shape, b.shape);
+        double[] out = new double[numel(s)];
+        for (int i = 0; i < out.length; i++) {
+            int[] idx = unravel(i, s);
+            out[i] = f.applyAsDouble(a.v[a.broadcastIndex(idx)], b.v[b.broadcastIndex(idx)]);
+        }
+        return new Arr(s, out);
+    }
+
+    static Arr where(Arr c, Arr a, Arr b) {
+        int[] s = broadcastShape(c.shape, broadcastShape(a.shape, b.shape));
+        double[] out = new double[numel(s)];
+        for (int i = 0; i < out.length; i++) {
+            int[] idx = unravel(i, s);
+            out[i] = c.v[c.broadcastIndex(idx)] != 0 ? a.v[a.broadcastIndex(idx)] : b.v[b.broadcastIndex(idx)];
+        }
+        return new Arr(s, out);
+    }
+
+    static Arr expand(Arr a, int[] target) {
+        return binary(a, new Arr(target, new double[numel(target)]), (x, y) -> x);
+    }
+
+    Arr reshape(int[] s) {
+        if (numel(s) != v.length) throw new IllegalArgumentException("cannot reshape " + Arrays.toString(shape) + " to " + Arrays.toString(s));
+        return new Arr(s, v);
+    }
+
+    static Arr gather(Arr data, Arr indices, int axis) {
+        int[] ds = data.shape;
+        int outer = numel(Arrays.copyOfRange(ds, 0, axis)), inner = numel(Arrays.copyOfRange(ds, axis + 1, ds.length));
+        int n = ds[axis];
+        int[] s = new int[ds.length - 1 + indices.rank()];
+        System.arraycopy(ds, 0, s, 0, axis);
+        System.arraycopy(indices.shape, 0, s, axis, indices.rank());
+        System.arraycopy(ds, axis + 1, s, axis + indices.rank(), ds.length - axis - 1);
+        double[] out = new double[numel(s)];
+        int k = 0;
+        for (int o = 0; o < outer; o++)
+            for (double idxD : indices.v) {
+                int idx = (int) idxD;
+                if (idx < 0) idx += n;
+                if (idx < 0 || idx >= n) throw new IllegalArgumentException("index " + (long) idxD + " is out of range for " + n);
+                for (int i = 0; i < inner; i++) out[k++] = data.v[(o * n + idx) * inner + i];
+            }
+        return new Arr(s, out);
+    }
+
+    static Arr concat(java.util.List<Arr> parts, int axis) {
+        int[] s = parts.get(0).shape.clone();
+        int total = 0;
+        for (Arr p : parts) {
+            if (p.rank() != s.length) throw new IllegalArgumentException("ranks differ");
+            total += p.shape[axis];
+        }
+        s[axis] = total;
+        int outer = numel(Arrays.copyOfRange(s, 0, axis)), inner = numel(Arrays.copyOfRange(s, axis + 1, s.length));
+        double[] out = new double[numel(s)];
+        int k = 0;
+        for (int o = 0; o < outer; o++)
+            for (Arr p : parts) {
+                int len = p.shape[axis] * inner;
+                System.arraycopy(p.v, o * len, out, k, len);
+                k += len;
+            }
+        return new Arr(s, out);
+    }
+
+    static Arr transpose(Arr a, int[] perm) {
+        int[] s = new int[perm.length];
+        for (int i = 0; i < perm.length; i++) s[i] = a.shape[perm[i]];
+        int[] st = strides(a.shape);
+        double[] out = new double[a.v.length];
+        for (int i = 0; i < out.length; i++) {
+            int[] idx = unravel(i, s);
+            int k = 0;
+            for (int j = 0; j < perm.length; j++) k += idx[j] * st[perm[j]];
+            out[i] = a.v[k];
+        }
+        return new Arr(s, out);
+    }
+
+    /** General strided slice; starts/ends already clamped per ONNX rules. */
+    static Arr slice(Arr a, int[] starts, int[] ends, int[] axes, int[] steps) {
+        int[] lo = new int[a.rank()], st = new int[a.rank()], s = a.shape.clone();
+        Arrays.fill(st, 1);
+        for (int i = 0; i < axes.length; i++) {
+            int ax = axes[i];
+            lo[ax] = starts[i];
+            st[ax] = steps[i];
+            int n = steps[i] > 0 ? (ends[i] - starts[i] + steps[i] - 1) / steps[i] : (starts[i] - ends[i] - steps[i] - 1) / -steps[i];
+            s[ax] = Math.max(0, n);
+        }
+        int[] str = strides(a.shape);
+        double[] out = new double[numel(s)];
+        for (int i = 0; i < out.length; i++) {
+            int[] idx = unravel(i, s);
+            int k = 0;
+            for (int j = 0; j < idx.length; j++) k += (lo[j] + idx[j] * st[j]) * str[j];
+            out[i] = a.v[k];
+        }
+        return new Arr(s, out);
+    }
+}
