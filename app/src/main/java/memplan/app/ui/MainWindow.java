@@ -220,7 +220,7 @@ public class MainWindow extends BorderPane {
     private void chooseModelFile() {
         FileChooser fc = new FileChooser();
         fc.setTitle("Open a MemPlan model");
-        fc.getExtensionFilters().addAll(new FileChooser.ExtensionFilter("MemPlan models (*.json)", "*.json"),
+        fc.getExtensionFilters().addAll(new FileChooser.ExtensionFilter("Models (*.json, *.onnx)", "*.json", "*.onnx"),
                 new FileChooser.ExtensionFilter("All files", "*.*"));
         File f = fc.showOpenDialog(window());
         if (f != null) session.openFile(f.toPath());

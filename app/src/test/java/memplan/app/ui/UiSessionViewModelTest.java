@@ -55,6 +55,21 @@ class UiSessionViewModelTest {
     }
 
     @Test
+    void opensOnnxFilesAndExplainsBrokenOnes(@TempDir Path dir) throws Exception {
+        Path good = dir.resolve("tiny.onnx");
+        memplan.onnx.OnnxExporter.write(memplan.samples.SampleModels.load("tiny-mlp"), 17, good, false);
+        SessionViewModel s = session();
+        s.openFile(good);
+        assertEquals("", s.errorProperty().get());
+        assertNotNull(s.analysis());
+        Path bad = dir.resolve("broken.onnx");
+        Files.write(bad, new byte[]{1, 2, 3, 4, 5, 6, 7});
+        s.openFile(bad);
+        String e = s.errorProperty().get();
+        assertTrue(e.contains("broken.onnx"), e);
+    }
+
+    @Test
     void recentFilesRememberOpenedModels(@TempDir Path dir) throws Exception {
         Path f = dir.resolve("m.json");
         try (var in = UiSessionViewModelTest.class.getResourceAsStream("tiny-cnn.json")) {

@@ -117,9 +117,11 @@ public class SessionViewModel {
         open("sample " + name, () -> SampleModels.load(name), null);
     }
 
-    /** Opens a model file; a problem in it is shown in {@link #errorProperty()}, written for the user. */
+    /** Opens a model file (.json, or .onnx imported); a problem in it is shown in {@link #errorProperty()}, written for the user. */
     public void openFile(Path file) {
-        open(file.getFileName().toString(), () -> ModelJson.read(file), file);
+        boolean onnx = file.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".onnx");
+        open(file.getFileName().toString(), () -> onnx ? memplan.onnx.OnnxImporter.read(file, memplan.onnx.OnnxOptions.defaults())
+                : ModelJson.read(file), file);
     }
 
     public void openModel(ModelDef m) {
