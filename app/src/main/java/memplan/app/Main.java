@@ -1,6 +1,5 @@
 package memplan.app;
 
-import memplan.app.ui.MemPlanApp;
 import memplan.cli.MemPlanCommand;
 
 /**
@@ -13,7 +12,7 @@ public final class Main {
 
     public static void main(String[] args) {
         if (args.length == 0) {
-            MemPlanApp.launchApp(args);
+            DesktopLauncher.launch(args);
             return;
         }
         System.exit(MemPlanCommand.run(args));

@@ -16,7 +16,7 @@ import java.util.Locale;
 /**
  * Measures click-to-redraw in the running app (hidden switch {@code -Dmemplan.measure=N}): once the model is open it
  * toggles N saved activations to recompute and back, one after another, through the same call the table's technique
- * cell makes, and prints each time from the call to the first layout pulse after the timeline redrew.
+ * cell makes, and logs each time from the call to the first layout pulse after the timeline redrew.
  */
 final class EditTiming {
     private EditTiming() {
@@ -29,9 +29,10 @@ final class EditTiming {
         Runnable step = () -> {
             if (next[0] >= edits.size()) {
                 double[] t = times.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-                System.err.printf(Locale.ROOT, "memplan: click-to-redraw on %s: %d edits, median %.1f ms, max %.1f ms, all %s%n",
+                System.getLogger("memplan.app.ui").log(System.Logger.Level.INFO, String.format(Locale.ROOT,
+                        "click-to-redraw on %s: %d edits, median %.1f ms, max %.1f ms, all %s",
                         session.analysis().model().name(), t.length, t.length == 0 ? 0 : t[t.length / 2], t.length == 0 ? 0 : t[t.length - 1],
-                        Arrays.toString(times.stream().map(d -> String.format(Locale.ROOT, "%.1f", d)).toArray()));
+                        Arrays.toString(times.stream().map(d -> String.format(Locale.ROOT, "%.1f", d)).toArray())));
                 return;
             }
             int[] e = edits.get(next[0]++);

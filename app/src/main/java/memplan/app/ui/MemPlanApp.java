@@ -22,25 +22,13 @@ import java.nio.file.Path;
 public class MemPlanApp extends Application {
     public static final String DEFAULT_MODEL = "resnet18";
 
-    /** Opens the app, or prints one line and exits with status 1 when there is no display. */
+    /** Opens the app (blocks until it is closed); throws when the toolkit cannot start. */
     public static void launchApp(String[] args) {
-        String why = noDisplayReason();
-        if (why != null) {
-            System.err.println("error: cannot open the MemPlan window: " + why
-                    + " (run a command instead, e.g. `memplan profile resnet18`; see `memplan --help`)");
-            System.exit(1);
-        }
-        try {
-            Application.launch(MemPlanApp.class, args);
-        } catch (RuntimeException | Error e) {
-            Throwable t = e;
-            while (t.getCause() != null) t = t.getCause();
-            System.err.println("error: cannot open the MemPlan window: " + (t.getMessage() == null ? t.toString() : t.getMessage()));
-            System.exit(1);
-        }
+        Application.launch(MemPlanApp.class, args);
     }
 
-    static String noDisplayReason() {
+    /** Why no window can open here (no display on Linux), or null. */
+    public static String noDisplayReason() {
         if (!System.getProperty("os.name", "").toLowerCase().contains("linux")) return null;
         if ("Monocle".equalsIgnoreCase(System.getProperty("glass.platform"))) return null;
         String d = System.getenv("DISPLAY"), w = System.getenv("WAYLAND_DISPLAY");

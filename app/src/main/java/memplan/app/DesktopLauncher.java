@@ -1,0 +1,27 @@
+package memplan.app;
+
+import memplan.app.ui.MemPlanApp;
+
+/** Opens the desktop app, or says in one line why it cannot (no display) and exits with status 1. */
+final class DesktopLauncher {
+    private DesktopLauncher() {
+    }
+
+    static void launch(String[] args) {
+        String why = MemPlanApp.noDisplayReason();
+        if (why != null) fail(why);
+        try {
+            MemPlanApp.launchApp(args);
+        } catch (RuntimeException | Error e) {
+            Throwable t = e;
+            while (t.getCause() != null) t = t.getCause();
+            fail(t.getMessage() == null ? t.toString() : t.getMessage());
+        }
+    }
+
+    private static void fail(String why) {
+        System.err.println("error: cannot open the MemPlan window: " + why
+                + " (run a command instead, e.g. `memplan profile resnet18`; see `memplan --help`)");
+        System.exit(1);
+    }
+}
