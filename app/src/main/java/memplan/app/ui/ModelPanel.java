@@ -71,7 +71,7 @@ final class ModelPanel extends VBox {
         Button file = new Button("Open model file\u2026");
         file.setId("openFile");
         file.setOnAction(e -> chooseFile.run());
-        Label drop = new Label("or drop a .json model file on the window");
+        Label drop = new Label("or drop a .json or .onnx model file on the window");
         drop.getStyleClass().add("hint");
 
         Label recentTitle = new Label("Recent files");
