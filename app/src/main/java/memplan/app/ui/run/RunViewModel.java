@@ -84,7 +84,8 @@ public final class RunViewModel {
         TaskRunner runner = session.runner();
         handle = runner.run("Running " + plan.planner() + " plan on " + c.name(), p -> {
             try (Backend b = c.provider().open(capacity)) {
-                return new Executor(plan, device).run(b, RunConfig.of(n), new ProgressListener() {
+                double lr = plan.schedule().optimizer() == memplan.train.Optimizer.ADAM ? 1e-3 : 1e-2; // as `memplan run`
+                return new Executor(plan, device).run(b, new RunConfig(n, lr, 42), new ProgressListener() {
                     @Override
                     public void progress(double fraction, String what) {
                         p.update(fraction, 1);
