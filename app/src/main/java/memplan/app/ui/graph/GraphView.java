@@ -302,14 +302,14 @@ public final class GraphView extends BorderPane {
             String[] names = {"", "swap", "recompute", "share", "compress"};
             double bx = lx;
             g.setFill(Color.color(1, 1, 1, 0.92));
-            g.fillRect(lx - 6, ly - 34, 300, 20);
+            g.fillRect(lx - 6, ly - 34, 330, 20);
             for (int k = 1; k < names.length; k++) {
                 g.setFill(BADGE_COLOR[k]);
                 g.fillOval(bx, ly - 30, 11, 11);
                 g.setFill(Color.web("#374151"));
                 g.setFont(Font.font(11));
                 g.fillText(BADGE[k] + " " + names[k], bx + 14, ly - 20);
-                bx += 26 + names[k].length() * 6.5;
+                bx += 24 + (names[k].length() + 2) * 6.3;
             }
         }
     }
