@@ -66,4 +66,33 @@ class UiTaskRunnerTest {
         assertFalse(called.get());
         assertTrue(r.messageProperty().get().contains("cancelled"), r.messageProperty().get());
     }
+
+    @Test
+    void aRunInTheBackgroundFillsInLiveAndCancels() throws Exception {
+        var session = new memplan.app.ui.session.SessionViewModel(r(), new memplan.app.ui.session.RecentFiles(null));
+        CountDownLatch opened = new CountDownLatch(1);
+        Platform.runLater(() -> {
+            session.analysisProperty().addListener(o -> opened.countDown());
+            session.batchProperty().set(4);
+            session.openSample("tiny-cnn");
+        });
+        assertTrue(opened.await(30, TimeUnit.SECONDS));
+        var run = new memplan.app.ui.run.RunViewModel(session, memplan.app.ui.run.BackendChoice.discover());
+        Platform.runLater(() -> {
+            run.iterationsProperty().set(100000);
+            run.run();
+        });
+        WaitForAsyncUtils.waitFor(30, TimeUnit.SECONDS, () -> run.results().size() >= 2);
+        assertTrue(run.runningProperty().get());
+        assertTrue(session.runner().progressProperty().get() >= 0, "progress is reported");
+        Platform.runLater(run::cancel);
+        WaitForAsyncUtils.waitFor(30, TimeUnit.SECONDS, () -> !run.runningProperty().get());
+        assertTrue(run.summaryProperty().get().startsWith("Cancelled after"), run.summaryProperty().get());
+        var first = run.results().get(0);
+        assertEquals(first.predictedPeakBytes(), first.measuredPeakBytes());
+    }
+
+    private static FxTaskRunner r() {
+        return new FxTaskRunner();
+    }
 }

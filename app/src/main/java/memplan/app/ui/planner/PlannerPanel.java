@@ -48,6 +48,9 @@ public final class PlannerPanel extends VBox {
         budget.valueChangingProperty().addListener((o, was, now) -> {
             if (!now) vm.apply(); // applying when the drag ends
         });
+        budget.valueProperty().addListener((o, a, n) -> {
+            if (!budget.isValueChanging() && budget.isFocused()) vm.apply(); // keys and clicks on the track
+        });
         ChoiceBox<String> device = new ChoiceBox<>();
         device.setId("deviceChoice");
         device.getItems().setAll(DeviceModel.presetNames());

@@ -110,13 +110,14 @@ public final class RunViewModel {
         }, ex -> {
             running.set(false);
             summary.set("Run failed: " + SessionViewModel.describe(ex));
+        }, () -> {
+            running.set(false);
+            summary.set("Cancelled after " + results.size() + " iteration" + (results.size() == 1 ? "" : "s") + ".");
         });
     }
 
     public void cancel() {
         if (handle != null) handle.cancel();
-        session.runner().cancelCurrent();
-        running.set(false);
-        summary.set("Cancelled.");
+        else session.runner().cancelCurrent();
     }
 }

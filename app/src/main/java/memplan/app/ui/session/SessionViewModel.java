@@ -174,7 +174,7 @@ public class SessionViewModel {
         }, ex -> {
             error.set(describe(ex));
             status.set("Could not open " + what);
-        });
+        }, () -> status.set("Cancelled opening " + what));
     }
 
     /** Hook for subclasses and planners: called on the UI thread when a new analysis is in place. */

@@ -18,7 +18,8 @@ public final class DirectTaskRunner implements TaskRunner {
     private volatile boolean cancelled;
 
     @Override
-    public <T> Handle run(String title, Work<T> work, Consumer<? super T> onDone, Consumer<? super Throwable> onError) {
+    public <T> Handle run(String title, Work<T> work, Consumer<? super T> onDone, Consumer<? super Throwable> onError,
+                          Runnable onCancelled) {
         cancelled = false;
         running.set(true);
         message.set(title);
@@ -32,6 +33,7 @@ public final class DirectTaskRunner implements TaskRunner {
         } catch (CancellationException e) {
             running.set(false);
             message.set(title + ": cancelled");
+            onCancelled.run();
             return done();
         } catch (Throwable e) {
             running.set(false);

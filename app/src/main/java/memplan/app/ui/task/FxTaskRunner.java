@@ -32,7 +32,8 @@ public final class FxTaskRunner implements TaskRunner {
     private Task<?> current;
 
     @Override
-    public <T> Handle run(String title, Work<T> work, Consumer<? super T> onDone, Consumer<? super Throwable> onError) {
+    public <T> Handle run(String title, Work<T> work, Consumer<? super T> onDone, Consumer<? super Throwable> onError,
+                          Runnable onCancelled) {
         Task<T> task = new Task<>() {
             @Override
             protected T call() throws Exception {
@@ -53,12 +54,15 @@ public final class FxTaskRunner implements TaskRunner {
         task.setOnFailed(e -> {
             finished(task);
             Throwable ex = task.getException();
-            if (ex instanceof CancellationException) message.set(title + ": cancelled");
-            else onError.accept(ex);
+            if (ex instanceof CancellationException) {
+                message.set(title + ": cancelled");
+                onCancelled.run();
+            } else onError.accept(ex);
         });
         task.setOnCancelled(e -> {
             finished(task);
             message.set(title + ": cancelled");
+            onCancelled.run();
         });
         Runnable bind = () -> {
             active.incrementAndGet();
