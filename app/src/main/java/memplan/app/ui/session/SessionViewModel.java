@@ -66,7 +66,7 @@ public class SessionViewModel {
     private volatile long editSimDoneNanos, editAppliedNanos;
     private long generation;
     /** Edits re-simulate on the calling thread when the last simulation took less than this; else in the background. */
-    public static final double INLINE_SIMULATION_MILLIS = 25;
+    public static final double INLINE_SIMULATION_MILLIS = 50;
 
     public SessionViewModel(TaskRunner runner, RecentFiles recent) {
         this.runner = runner;
@@ -151,6 +151,7 @@ public class SessionViewModel {
             Evaluation e;
             try {
                 e = evaluate(a, Plan.baseline(a.schedule()), dev);
+                if (e.millis() < INLINE_SIMULATION_MILLIS) warmUp(a, dev, p);
             } catch (RuntimeException ex) {
                 e = baselineEvaluation(a);
             }
@@ -319,6 +320,23 @@ public class SessionViewModel {
 
     public boolean editPending() {
         return editStartNanos >= 0;
+    }
+
+    /**
+     * Runs a few throw-away simulations with one tensor recomputed, in the background while opening, so that the
+     * first edits a user makes do not pay for the JIT compiling the lowering and the simulator.
+     */
+    private static void warmUp(Analysis a, DeviceModel dev, memplan.app.ui.task.Progress p) {
+        Plan base = Plan.baseline(a.schedule());
+        int done = 0;
+        for (var t : a.schedule().tensors()) {
+            if (done >= 8 || p.isCancelled()) return;
+            if (!a.savedForBackward(t.id()) || t.kind() != memplan.train.TensorKind.ACTIVATION) continue;
+            Plan q = base.with(t.id(), Decision.RECOMPUTE);
+            if (!PlanValidator.problems(q).isEmpty()) continue;
+            evaluate(a, q, dev).timeline().lifetimes().liveAt(0);
+            done++;
+        }
     }
 
     /** Simulates a plan: the evaluation the views draw. Pure; runs on any thread. */
