@@ -195,6 +195,31 @@ class UiMainWindowTest {
     }
 
     @Test
+    void rightClickALayerToRecomputeItsOutput(FxRobot robot) {
+        openTinyCnn(robot);
+        int t = UiSessionViewModelTest.savedActivationLiveAtPeak(session);
+        int node = session.analysis().nodeOf(t);
+        var l = session.analysis().layout();
+        var vm = main.graphView().viewModel();
+        robot.interact(() -> vm.centerOn(l, node, main.graphView().canvas().getWidth(), main.graphView().canvas().getHeight()));
+        robot.interact(() -> main.graphView().redraw());
+        var p = main.graphView().canvas().localToScreen(vm.toViewX(l.x(node)), vm.toViewY(l.y(node)));
+        long before = session.evaluation().peakBytes();
+        robot.rightClickOn(p);
+        WaitForAsyncUtils.waitForFxEvents();
+        assertEquals(node, session.selectedNodeProperty().get());
+        var menu = (javafx.scene.control.ContextMenu) javafx.stage.Window.getWindows().stream()
+                .filter(w -> w instanceof javafx.scene.control.ContextMenu && w.isShowing()).findFirst().orElseThrow();
+        var item = robot.from(menu.getScene().getRoot()).lookup(".menu-item")
+                .match(n -> n.lookup(".label") instanceof Label lb && "recompute".equals(lb.getText())).queryAs(javafx.scene.Node.class);
+        robot.clickOn(item);
+        WaitForAsyncUtils.waitForFxEvents();
+        assertEquals("", session.errorProperty().get());
+        assertTrue(session.plan().decision(t) instanceof memplan.plan.Decision.Recompute);
+        assertTrue(session.evaluation().peakBytes() < before);
+    }
+
+    @Test
     void aBrokenModelFileShowsAMessageNotACrash(FxRobot robot, @TempDir Path dir) throws Exception {
         Path bad = dir.resolve("broken.json");
         Files.writeString(bad, "{\"format\": \"memplan-model\", \"layers\": [{\"name\": \"a\", \"op\": \"Conv9d\"}]}");

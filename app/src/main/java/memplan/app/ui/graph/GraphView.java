@@ -103,6 +103,15 @@ public final class GraphView extends BorderPane {
             redraw();
         });
         canvas.setOnMouseClicked(e -> {
+            if (e.getButton() == javafx.scene.input.MouseButton.SECONDARY && graphLayout() != null && !dragged) {
+                int n = graphLayout().nodeAt(vm.toWorldX(e.getX()), vm.toWorldY(e.getY()));
+                if (n < 0) return;
+                session.selectedTensorProperty().set(-1);
+                session.selectedNodeProperty().set(n);
+                nodeMenu(n).show(canvas, e.getScreenX(), e.getScreenY());
+                return;
+            }
+            if (e.getButton() != javafx.scene.input.MouseButton.PRIMARY) return;
             if (dragged || graphLayout() == null) return;
             int n = graphLayout().nodeAt(vm.toWorldX(e.getX()), vm.toWorldY(e.getY()));
             session.selectedTensorProperty().set(-1);
@@ -137,6 +146,25 @@ public final class GraphView extends BorderPane {
     }
 
     public GraphViewModel viewModel() { return vm; }
+
+    /** Techniques for the layer's output tensor, straight from the graph. */
+    javafx.scene.control.ContextMenu nodeMenu(int node) {
+        Analysis a = session.analysis();
+        Node n = a.graph().nodes().get(node);
+        int t = n.outputs().length == 0 ? -1 : a.schedule().tensorOfValue(n.outputs()[0]);
+        javafx.scene.control.ContextMenu menu = new javafx.scene.control.ContextMenu();
+        if (t < 0 || session.plan() == null) return menu;
+        javafx.scene.control.MenuItem head = new javafx.scene.control.MenuItem("Output " + a.schedule().tensor(t).name()
+                + " (" + Fmt.bytes(a.schedule().tensor(t).bytes()) + "):");
+        head.setDisable(true);
+        menu.getItems().add(head);
+        for (memplan.app.ui.table.Technique tech : memplan.app.ui.table.Technique.values()) {
+            javafx.scene.control.MenuItem item = new javafx.scene.control.MenuItem(tech.label);
+            item.setOnAction(ev -> session.setTechnique(t, tech));
+            menu.getItems().add(item);
+        }
+        return menu;
+    }
     public Canvas canvas() { return canvas; }
 
     /** Per-layer badges for the techniques a plan applies (set by the plan-aware session). */
