@@ -40,8 +40,8 @@ public final class RunCommand implements Callable<Integer> {
     @Option(names = "--device-memory", description = "Capacity of the device (default: 2GiB on cpu, the GPU's memory on cuda).")
     String deviceMemory;
 
-    @Option(names = "--lr", description = "Learning rate (default: ${DEFAULT-VALUE}).", defaultValue = "0.01")
-    double learningRate;
+    @Option(names = "--lr", description = "Learning rate (default: 0.001 with adam, 0.01 with sgd).")
+    Double learningRate;
 
     @Option(names = "--seed", description = "Seed of data, weights and dropout (default: ${DEFAULT-VALUE}).", defaultValue = "42")
     long seed;
@@ -74,7 +74,8 @@ public final class RunCommand implements Callable<Integer> {
         RunResult r;
         try (Backend b = provider.open(capacity)) {
             if (!json) out.printf(Locale.ROOT, "%s  batch %d  plan %s  on %s%n", s.graph().model().name(), s.graph().batch(), plan.planner(), b.deviceDescription());
-            r = new Executor(plan, device).run(b, new RunConfig(iterations, learningRate, seed), bar, () -> false);
+            r = new Executor(plan, device).run(b, new RunConfig(iterations, learningRate != null ? learningRate
+                    : s.optimizer() == memplan.train.Optimizer.ADAM ? 1e-3 : 1e-2, seed), bar, () -> false);
         } finally {
             bar.done();
         }

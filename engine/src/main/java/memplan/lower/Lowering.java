@@ -4,6 +4,8 @@ import memplan.backend.Codec;
 import memplan.graph.Node;
 import memplan.ir.TensorRole;
 import memplan.plan.Decision;
+import memplan.plan.InvalidPlanException;
+import memplan.plan.PlanProblem;
 import memplan.plan.Plan;
 import memplan.plan.PlanValidator;
 import memplan.plan.TensorUses;
@@ -34,19 +36,22 @@ public final class Lowering {
     /** Buffer bytes, role, codec and tensor, by buffer id. */
     private final List<long[]> bufInfo = new ArrayList<>();
     private final List<Codec> bufCodec = new ArrayList<>();
-    /** Per (buffer, tensor) pair: first and last position it is referenced. */
-    private final Map<Long, int[]> segments = new LinkedHashMap<>();
+    /**
+     * Per buffer, per tensor it holds: {tensor, first, last} position it is referenced. (A list per buffer: a map
+     * keyed by buffer << 32 | tensor hashed most keys into a few bins, since Long.hashCode is buffer ^ tensor.)
+     */
+    private final List<List<int[]>> segments = new ArrayList<>();
     private final int[] current;
     private final int[] encoded;
     private final boolean[] dead;
     private final int[] pendingWait;
     private final int[] swapOutPos;
 
-    private Lowering(Plan plan, DeviceModel device) {
+    private Lowering(Plan plan, DeviceModel device, TensorUses uses) {
         this.s = plan.schedule();
         this.plan = plan;
         this.device = device;
-        this.uses = TensorUses.of(s);
+        this.uses = uses;
         int n = s.tensorCount();
         current = new int[n];
         encoded = new int[n];
@@ -62,8 +67,10 @@ public final class Lowering {
     }
 
     public static ExecutionSchedule lower(Plan plan, DeviceModel device) {
-        PlanValidator.validate(plan);
-        return new Lowering(plan, device).run();
+        TensorUses uses = TensorUses.cached(plan.schedule());
+        List<PlanProblem> problems = PlanValidator.problems(plan, uses);
+        if (!problems.isEmpty()) throw new InvalidPlanException(problems);
+        return new Lowering(plan, device, uses).run();
     }
 
     /** Swap timings after filling in automatic choices: out after, release after, prefetch after, in before. */
@@ -287,6 +294,7 @@ public final class Lowering {
     private int newBuffer(long bytes, TensorRole role, Codec codec, int tensor) {
         bufInfo.add(new long[]{bytes, role.ordinal(), tensor});
         bufCodec.add(codec);
+        segments.add(new ArrayList<>(2));
         return bufInfo.size() - 1;
     }
 
@@ -308,23 +316,29 @@ public final class Lowering {
     }
 
     private void touch(int buffer, int tensor, int pos) {
-        int[] seg = segments.computeIfAbsent(((long) buffer << 32) | tensor, k -> new int[]{pos, pos});
-        seg[0] = Math.min(seg[0], pos);
-        seg[1] = Math.max(seg[1], pos);
+        List<int[]> l = segments.get(buffer);
+        for (int k = 0, n = l.size(); k < n; k++) {
+            int[] seg = l.get(k);
+            if (seg[0] == tensor) {
+                seg[1] = Math.min(seg[1], pos);
+                seg[2] = Math.max(seg[2], pos);
+                return;
+            }
+        }
+        l.add(new int[]{tensor, pos, pos});
     }
 
     private ExecutionSchedule build() {
         int nb = bufInfo.size();
-        List<List<int[]>> segs = new ArrayList<>();
-        for (int b = 0; b < nb; b++) segs.add(new ArrayList<>());
-        for (var e : segments.entrySet()) segs.get((int) (e.getKey() >>> 32)).add(e.getValue());
+        TensorRole[] roles = TensorRole.values();
         List<Buffer> buffers = new ArrayList<>(nb);
         long[] host = new long[nb];
         for (int b : hostCopies) host[b] = bufBytes(b);
         for (int b = 0; b < nb; b++) {
-            List<int[]> list = segs.get(b);
-            list.sort((x, y) -> Integer.compare(x[0], y[0]));
-            List<int[]> merged = new ArrayList<>();
+            List<int[]> list = new ArrayList<>(segments.get(b).size());
+            for (int[] e : segments.get(b)) list.add(new int[]{e[1], e[2]});
+            if (list.size() > 1) list.sort((x, y) -> Integer.compare(x[0], y[0]));
+            List<int[]> merged = new ArrayList<>(list.size());
             for (int[] sgm : list) {
                 if (!merged.isEmpty() && sgm[0] <= merged.get(merged.size() - 1)[1])
                     merged.get(merged.size() - 1)[1] = Math.max(merged.get(merged.size() - 1)[1], sgm[1]);
@@ -336,7 +350,7 @@ public final class Lowering {
                 en[i] = merged.get(i)[1];
             }
             long[] info = bufInfo.get(b);
-            buffers.add(new Buffer(b, (int) info[2], info[0], TensorRole.values()[(int) info[1]], bufCodec.get(b), st, en, -1));
+            buffers.add(new Buffer(b, (int) info[2], info[0], roles[(int) info[1]], bufCodec.get(b), st, en, -1));
         }
         return new ExecutionSchedule(s, plan, List.copyOf(instrs), buffers, host);
     }

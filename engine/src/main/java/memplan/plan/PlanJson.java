@@ -136,11 +136,12 @@ public final class PlanJson {
         String want = scheduleHash(s);
         if (!want.equals(hash)) {
             String desc = (m.has("name") ? m.get("name").asText() : "?") + ", batch " + (m.has("batch") ? m.get("batch").asText() : "?")
-                    + ", " + (m.has("dtype") ? m.get("dtype").asText() : "?") + ", " + (m.has("optimizer") ? m.get("optimizer").asText() : "?");
+                    + ", " + (m.has("dtype") ? m.get("dtype").asText() : "?") + ", " + (m.has("optimizer") ? m.get("optimizer").asText() : "?")
+                    + (m.path("dims").isObject() ? ", dims " + dims(m.get("dims")) : "");
             throw new PlanFormatException(source, "model.hash", "the plan was made for another model or setting (" + desc
                     + ") and does not apply to " + s.graph().model().name() + ", batch " + s.graph().batch() + ", "
                     + s.graph().floatType().jsonName() + ", " + s.optimizer().name().toLowerCase(Locale.ROOT)
-                    + " (dims " + s.graph().symbols() + "); make a new plan with `memplan plan`");
+                    + ", dims " + new java.util.TreeMap<>(s.graph().symbols()) + "; make a new plan with `memplan plan`");
         }
         String planner = root.has("planner") && root.get("planner").isTextual() ? root.get("planner").asText() : "file";
         Map<String, Integer> byName = new HashMap<>();
@@ -196,6 +197,12 @@ public final class PlanJson {
                     + (problems.size() > 1 ? " (and " + (problems.size() - 1) + " more problems)" : ""));
         }
         return plan;
+    }
+
+    private static String dims(JsonNode d) {
+        java.util.TreeMap<String, String> m = new java.util.TreeMap<>();
+        d.fields().forEachRemaining(e -> m.put(e.getKey(), e.getValue().asText()));
+        return m.toString();
     }
 
     private static List<String> allowed(String kind) {

@@ -30,7 +30,7 @@ public final class PlanValidator {
     }
 
     public static List<PlanProblem> problems(Plan plan) {
-        return problems(plan, TensorUses.of(plan.schedule()));
+        return problems(plan, TensorUses.cached(plan.schedule()));
     }
 
     public static List<PlanProblem> problems(Plan plan, TensorUses uses) {

@@ -20,6 +20,21 @@ public final class TensorUses {
         this.firstWrite = firstWrite;
     }
 
+    private static final java.util.Map<Schedule, TensorUses> CACHE = java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>());
+
+    /**
+     * The uses of a schedule, computed once per schedule object (schedules are immutable and compared by identity),
+     * so re-lowering a plan after one toggle does not recompute them.
+     */
+    public static TensorUses cached(Schedule s) {
+        TensorUses u = CACHE.get(s);
+        if (u == null) {
+            u = of(s);
+            CACHE.put(s, u);
+        }
+        return u;
+    }
+
     public static TensorUses of(Schedule s) {
         int n = s.tensorCount();
         int[] count = new int[n];

@@ -30,12 +30,38 @@ public final class CheckpointSqrtPlanner implements Planner {
 
     /** Marks every activation of each segment's non-final ops for recompute (only tensors kept by {@code start}). */
     static Plan segments(Plan start, PlanContext ctx, List<Node> fwd, int segment) {
+        boolean[] boundary = new boolean[fwd.size()];
+        for (int i = 0; i < fwd.size(); i++) boundary[i] = (i + 1) % segment == 0 || i == fwd.size() - 1;
+        return segments(start, ctx, fwd, boundary);
+    }
+
+    /**
+     * Chen's memory-budgeted variant: walk the forward order adding up the bytes each op writes, and end a segment
+     * (keep that op's outputs) once the segment holds more than {@code segmentBytes}.
+     */
+    static Plan segmentsByBytes(Plan start, PlanContext ctx, List<Node> fwd, long segmentBytes) {
+        Schedule s = ctx.schedule;
+        boolean[] boundary = new boolean[fwd.size()];
+        long acc = 0;
+        for (int i = 0; i < fwd.size(); i++) {
+            Node n = fwd.get(i);
+            for (int o : n.outputs()) acc += s.tensor(s.tensorOfValue(o)).bytes();
+            for (int a : n.aux()) acc += s.tensor(s.tensorOfValue(a)).bytes();
+            if (acc > segmentBytes || i == fwd.size() - 1) {
+                boundary[i] = true;
+                acc = 0;
+            }
+        }
+        return segments(start, ctx, fwd, boundary);
+    }
+
+    /** Marks every activation of the ops that are not segment boundaries for recompute (only tensors kept by {@code start}). */
+    static Plan segments(Plan start, PlanContext ctx, List<Node> fwd, boolean[] boundaryAt) {
         Schedule s = ctx.schedule;
         Decision[] d = start.decisions();
         boolean[] marked = new boolean[s.tensorCount()];
         for (int i = 0; i < fwd.size(); i++) {
-            boolean boundary = (i + 1) % segment == 0 || i == fwd.size() - 1;
-            if (boundary) continue;
+            if (boundaryAt[i]) continue;
             Node n = fwd.get(i);
             for (int o : n.outputs()) mark(ctx, d, marked, s.tensorOfValue(o));
             for (int a : n.aux()) mark(ctx, d, marked, s.tensorOfValue(a));

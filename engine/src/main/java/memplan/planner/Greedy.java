@@ -25,7 +25,7 @@ import java.util.Set;
  * each allowed action (swap: transfer time not hidden by the idle gap; recompute: the producer's forward time, zero if
  * it is re-run anyway; compress: encode + decode time) per byte it frees at the peak, and applies the cheapest actions
  * until the excess over the budget is covered. It stops when the plan fits or nothing idle is left at the peak; then
- * it tries to undo the last round's dearest actions while the plan still fits.
+ * it tries to undo actions, dearest per byte first, while the plan still fits and gets no slower.
  */
 final class Greedy {
     enum Kind { SWAP, RECOMPUTE, COMPRESS }
@@ -40,6 +40,7 @@ final class Greedy {
         }
     }
 
+    static final int PRUNE_LIMIT = 48;
     private final PlanContext ctx;
     private final Schedule s;
     private final EnumSet<Kind> kinds;
@@ -61,7 +62,7 @@ final class Greedy {
         SimResult r = ctx.simulate(cur);
         Plan best = cur;
         SimResult bestR = r;
-        List<Action> lastRound = List.of();
+        List<Action> history = new ArrayList<>(); // every action applied, for pruning
         for (int round = 0; round < 400; round++) {
             if (budget > Planner.MIN_PEAK && r.peakBytes() <= budget) break;
             load(cur);
@@ -99,13 +100,13 @@ final class Greedy {
             if (next.equals(cur)) break;
             cur = next;
             r = ctx.simulate(cur);
-            lastRound = applied;
+            history.addAll(applied);
             if (better(r, bestR, budget)) {
                 best = cur;
                 bestR = r;
             }
         }
-        if (budget > Planner.MIN_PEAK && bestR.peakBytes() <= budget) return prune(best, bestR, lastRound, budget, name);
+        if (budget > Planner.MIN_PEAK && bestR.peakBytes() <= budget) return prune(best, bestR, history, budget, name);
         return best;
     }
 
@@ -119,13 +120,16 @@ final class Greedy {
         return a.iterationSeconds() < b.iterationSeconds();
     }
 
-    /** Undo the dearest actions of the last round while the plan still fits (a few simulations at most). */
-    private Plan prune(Plan best, SimResult bestR, List<Action> lastRound, long budget, String name) {
-        List<Action> order = new ArrayList<>(lastRound);
-        order.sort(Comparator.comparingDouble(Action::cost).reversed());
+    /**
+     * Undo actions, dearest per byte first, while the plan still fits and gets no slower: later rounds often make
+     * earlier actions unnecessary. At most {@value #PRUNE_LIMIT} simulations.
+     */
+    private Plan prune(Plan best, SimResult bestR, List<Action> history, long budget, String name) {
+        List<Action> order = new ArrayList<>(history);
+        order.sort(Comparator.comparingDouble(Action::price).reversed());
         int tries = 0;
         for (Action a : order) {
-            if (a.cost() <= 0 || tries++ >= 6) continue;
+            if (a.cost() <= 0 || tries++ >= PRUNE_LIMIT) continue;
             Decision[] dd = best.decisions();
             boolean same = true;
             for (int k = 0; k < a.tensors().length; k++) {

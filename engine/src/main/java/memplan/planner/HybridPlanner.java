@@ -8,7 +8,7 @@ import java.util.EnumSet;
  * Per tensor, the cheapest of swap (exposed transfer time), recompute (forward time of its producer, free when the
  * producer is re-run anyway) and lossless compression (codec time), priced per byte freed at the simulated peak,
  * until the budget is met (swaps priced higher once the copy stream is busier than compute); the same without swaps
- * and the recompute-optimal plan are tried too, and the fitting plan with the least simulated time wins; then in-place
+ * , the recompute-optimal plan (alone and followed by the greedy) and vDNN's swap-everything plan are tried too, and the fitting plan with the least simulated time wins; then in-place
  * sharing of what is still kept.
  */
 public final class HybridPlanner implements Planner {
@@ -22,7 +22,11 @@ public final class HybridPlanner implements Planner {
         java.util.List<Plan> options = new java.util.ArrayList<>();
         options.add(new Greedy(ctx, EnumSet.allOf(Greedy.Kind.class), false).run(start, budgetBytes, start.planner()));
         options.add(new Greedy(ctx, EnumSet.of(Greedy.Kind.RECOMPUTE, Greedy.Kind.COMPRESS), false).run(start, budgetBytes, start.planner()));
-        options.add(new RecomputeOptimalPlanner().improve(start, budgetBytes, ctx));
+        Plan rec = new RecomputeOptimalPlanner().improve(start, budgetBytes, ctx);
+        options.add(rec);
+        // Recompute first, then swap or compress what is still in the way.
+        options.add(new Greedy(ctx, EnumSet.allOf(Greedy.Kind.class), false).run(rec, budgetBytes, start.planner()));
+        options.add(new VdnnPlanner(true).improve(start, budgetBytes, ctx)); // the lowest peak swapping alone reaches
         Plan best = Fit.best(ctx, options, budgetBytes);
         return new SharePlanner().improve(best, budgetBytes, ctx);
     }

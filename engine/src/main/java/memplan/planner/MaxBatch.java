@@ -16,14 +16,16 @@ public final class MaxBatch {
     private MaxBatch() {
     }
 
-    /** {@code batch} 0 when even batch 1 does not fit; {@code plan} and {@code result} are those of that batch. */
-    public record Result(int batch, Plan plan, SimResult result, int planned) {
+    /**
+     * {@code batch} 0 when even batch 1 does not fit; {@code plan} and {@code result} are those of that batch;
+     * {@code probes} is how many batch sizes were planned.
+     */
+    public record Result(int batch, Plan plan, SimResult result, int probes) {
     }
 
     public static Result search(IntFunction<Schedule> scheduleAt, Planner planner, long budgetBytes, DeviceModel device, int limit) {
         if (budgetBytes <= 0) throw new IllegalArgumentException("max batch needs a positive budget in bytes");
         int[] count = {0};
-        Result none = new Result(0, null, null, 0);
         Result lo = tryBatch(scheduleAt, planner, budgetBytes, device, 1, count);
         if (lo == null) return new Result(0, null, null, count[0]);
         int hi = -1;
@@ -49,7 +51,7 @@ public final class MaxBatch {
                 lo = r;
             }
         }
-        return none.batch() == lo.batch() ? none : new Result(lo.batch(), lo.plan(), lo.result(), count[0]);
+        return new Result(lo.batch(), lo.plan(), lo.result(), count[0]);
     }
 
     private static Result tryBatch(IntFunction<Schedule> scheduleAt, Planner planner, long budget, DeviceModel device, int batch, int[] count) {

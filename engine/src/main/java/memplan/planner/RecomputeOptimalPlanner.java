@@ -24,7 +24,8 @@ import java.util.Set;
  *
  * <p>Scalable approximation for larger graphs: the peak-driven greedy that recomputes the tensors idle at the
  * simulated peak in order of (bytes freed at the peak) / (recompute time), with re-simulation after each round, and
- * segment checkpointing with every segment length from 1 to 2 sqrt(N); the fitting plan with the least simulated time
+ * segment checkpointing with every segment length from 1 to 2 sqrt(N) and with segments cut by bytes (Chen's
+ * budgeted greedy, segment sizes on a geometric grid); the fitting plan with the least simulated time
  * wins. Chen's sqrt(N) plan is among the candidates, so the result is never slower than checkpoint-sqrt.
  */
 public final class RecomputeOptimalPlanner implements Planner {
@@ -68,6 +69,11 @@ public final class RecomputeOptimalPlanner implements Planner {
         int sqrt = Math.max(1, (int) Math.round(Math.sqrt(fwd.size())));
         if (cand.size() > EXACT_LIMIT) {
             for (int k = 1; k <= 2 * sqrt; k++) options.add(CheckpointSqrtPlanner.segments(start, ctx, fwd, k));
+            // Segments by bytes (Chen's budgeted greedy) over a geometric range of segment sizes.
+            long total = 0;
+            for (Node n : fwd) for (int o : n.outputs()) total += s.tensor(s.tensorOfValue(o)).bytes();
+            for (double x = total / (double) fwd.size(); x < total; x *= 1.5)
+                options.add(CheckpointSqrtPlanner.segmentsByBytes(start, ctx, fwd, (long) x));
         } else options.add(CheckpointSqrtPlanner.segments(start, ctx, fwd, sqrt));
         return Fit.best(ctx, options, budgetBytes);
     }

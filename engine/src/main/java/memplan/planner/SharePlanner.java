@@ -82,6 +82,9 @@ public final class SharePlanner implements Planner {
         for (int t = 0; t < n; t++) if (d[t] instanceof Decision.Share sh) root[t] = root[sh.with()];
         // Buffer end = max over its in-place chain (tensors visited in first-write order, so roots precede).
         for (int t : order) if (root[t] != t) end[root[t]] = Math.max(end[root[t]], ctx.uses.lastUse(t));
+        // A buffer holding a tensor that a recompute re-reads lives past that tensor's listed uses: never reuse it.
+        boolean[] blocked = new boolean[n];
+        for (int t = 0; t < n; t++) if (readByRecompute[t]) blocked[root[t]] = true;
         int[] lastOccupant = new int[n];
         for (int t = 0; t < n; t++) lastOccupant[t] = t;
         for (int t : order) if (root[t] != t) lastOccupant[root[t]] = t;
@@ -92,7 +95,7 @@ public final class SharePlanner implements Planner {
             int fw = ctx.uses.firstWrite(t);
             if (fw < 0 || !reusable(s.tensor(t))) continue;
             if (root[t] != t) continue; // part of an in-place chain: its buffer is the root's
-            boolean mayJoin = coShare && d[t] instanceof Decision.Keep && !readByRecompute[t];
+            boolean mayJoin = coShare && d[t] instanceof Decision.Keep && !readByRecompute[t] && !blocked[t];
             if (mayJoin) {
                 List<Integer> list = free.get(s.tensor(t).bytes());
                 int pick = -1;
@@ -118,7 +121,7 @@ public final class SharePlanner implements Planner {
                     list.add(b);
                 }
             }
-            boolean poolable = (d[t] instanceof Decision.Keep) && !readByRecompute[t];
+            boolean poolable = (d[t] instanceof Decision.Keep) && !readByRecompute[t] && !blocked[t];
             if (poolable && !pooled[t]) {
                 pooled[t] = true;
                 free.computeIfAbsent(s.tensor(t).bytes(), k -> new ArrayList<>()).add(t);

@@ -45,4 +45,21 @@ class SharePlannerTest extends PlannerContractTest {
         assertTrue(Simulator.simulate(plan, Zoo.H100).peakBytes() <= sqrtPeak);
         assertEquals("checkpoint-sqrt+share", plan.planner());
     }
+
+    @Test
+    void sharingAfterRecomputeNeverRaisesThePeakAndStillShares() {
+        Schedule s = Zoo.schedule("resnet18", 32);
+        long budget = Math.round(0.75 * Zoo.baselinePeak(s));
+        Plan rec = Planners.named("recompute-optimal").plan(s, budget, Zoo.H100);
+        Plan both = Planners.named("recompute-optimal+share").plan(s, budget, Zoo.H100);
+        assertTrue(Simulator.simulate(both, Zoo.H100).peakBytes() <= Simulator.simulate(rec, Zoo.H100).peakBytes());
+        assertTrue(both.changedCount() > rec.changedCount(), "buffers are shared around the recomputes");
+        // No buffer is reused while a recompute still reads the tensor in it.
+        PlanContext ctx = new PlanContext(s, Zoo.H100);
+        boolean[] readByRecompute = new boolean[s.tensorCount()];
+        for (int t = 0; t < s.tensorCount(); t++)
+            if (both.decision(t) instanceof Decision.Recompute) for (int in : ctx.producer(t).inputs()) readByRecompute[s.tensorOfValue(in)] = true;
+        for (int t = 0; t < s.tensorCount(); t++)
+            if (both.decision(t) instanceof Decision.Share sh) assertFalse(readByRecompute[sh.with()], s.tensor(t).name());
+    }
 }

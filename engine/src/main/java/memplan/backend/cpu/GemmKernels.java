@@ -76,7 +76,7 @@ final class GemmKernels {
             Shape as = x.shape();
             int m = as.dim(-2), k = as.dim(-1), n = y.shape().dim(-1);
             int batch = (int) as.numel(0, as.rank() - 2);
-            batched(batch, (bi, par) -> mm(par, m, n, k, x.data(), x.offset() + bi * m * k, k, false,
+            batched(batch, (long) m * n * k, (bi, par) -> mm(par, m, n, k, x.data(), x.offset() + bi * m * k, k, false,
                     z.data(), z.offset() + bi * k * n, tb ? k : n, tb, y.data(), y.offset() + bi * m * n, n, false));
         }
 
@@ -95,7 +95,7 @@ final class GemmKernels {
             Buf av = gb != null ? a.need(a.in(), 0, "input") : null;
             Buf bv = ga != null ? a.need(a.in(), 1, "input") : null;
             boolean accA = a.accIn(0), accB = a.accIn(1);
-            batched(batch, (bi, par) -> {
+            batched(batch, (long) m * n * k, (bi, par) -> {
                 int yo = gy.offset() + bi * m * n;
                 if (ga != null) {
                     // gA[M,K] = gC[M,N] op(B)^T
@@ -117,9 +117,13 @@ final class GemmKernels {
             void run(int b, boolean parallelGemm);
         }
 
-        /** Independent products: in parallel over the batch when there are several, else one parallel GEMM. */
-        static void batched(int batch, BatchBody body) {
-            if (batch == 1) body.run(0, true);
+        /**
+         * Independent products: in parallel over the batch, or one after another with each GEMM parallel inside
+         * when there are fewer large products than threads. Either way gives the same bits.
+         */
+        static void batched(int batch, long workPerProduct, BatchBody body) {
+            if (batch == 1 || (batch < Par.parallelism() && workPerProduct >= 1L << 20))
+                for (int b = 0; b < batch; b++) body.run(b, true);
             else Par.each(batch, b -> body.run(b, false));
         }
 

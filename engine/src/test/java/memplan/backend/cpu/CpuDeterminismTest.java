@@ -66,6 +66,7 @@ class CpuDeterminismTest {
     void gemmOps() throws Exception {
         check("Linear", () -> new CpuHarness(new Linear(300, true), s(130, 70)));
         check("MatMul", () -> new CpuHarness(new MatMul(true), s(3, 40, 20), s(3, 50, 20)));
+        check("MatMul few large", () -> new CpuHarness(new MatMul(false), s(2, 128, 96), s(2, 96, 100)));
         check("MatMul single", () -> new CpuHarness(new MatMul(false), s(129, 300), s(300, 70)));
     }
 

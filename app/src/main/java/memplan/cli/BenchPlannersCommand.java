@@ -1,0 +1,122 @@
+package memplan.cli;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import memplan.graph.Graph;
+import memplan.lower.ExecutionSchedule;
+import memplan.lower.Lowering;
+import memplan.plan.Decision;
+import memplan.plan.Plan;
+import memplan.planner.InfeasibleBudgetException;
+import memplan.planner.PlanContext;
+import memplan.planner.Planner;
+import memplan.planner.Planners;
+import memplan.samples.SampleModels;
+import memplan.sim.DeviceModel;
+import memplan.sim.SimResult;
+import memplan.sim.Simulator;
+import memplan.train.Optimizer;
+import memplan.train.Schedule;
+import memplan.train.TrainingGraph;
+import memplan.units.ByteSize;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+/** `memplan bench planners`: every planner over the zoo at 100%, 70%, 50% and 30% of the baseline peak. */
+@Command(name = "planners", mixinStandardHelpOptions = true,
+        description = "For each model and budgets of 100%%, 70%%, 50%% and 30%% of the baseline peak: every planner's achieved peak, predicted overhead and solve time.")
+public final class BenchPlannersCommand implements Callable<Integer> {
+    @Option(names = "--models", split = ",", description = "Models (default: every bundled model but the tiny ones).")
+    List<String> models;
+
+    @Option(names = "--planners", split = ",", description = "Planners (default: all).")
+    List<String> planners;
+
+    @Option(names = "--batch", defaultValue = "32", description = "Batch size (default: ${DEFAULT-VALUE}).")
+    int batch;
+
+    @Option(names = "--optimizer", defaultValue = "adam", description = "sgd or adam (default: ${DEFAULT-VALUE}).")
+    String optimizer;
+
+    @Option(names = "--device", defaultValue = "h100", description = "Device model (default: ${DEFAULT-VALUE}).")
+    String device;
+
+    @Option(names = "--json", description = "Print JSON for scripts.")
+    boolean json;
+
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        if (batch <= 0) throw new CliException("--batch must be a positive integer, got " + batch);
+        List<String> ms = models;
+        if (ms == null) {
+            ms = new ArrayList<>();
+            for (String n : SampleModels.names()) if (!n.startsWith("tiny-")) ms.add(n);
+        }
+        List<String> ps = planners == null ? Planners.names() : planners;
+        for (String p : ps) Planners.named(p);
+        DeviceModel d = DeviceModel.preset(device);
+        PrintWriter o = spec.commandLine().getOut();
+        ArrayNode rows = Json.MAPPER.createArrayNode();
+        if (!json) {
+            o.printf(Locale.ROOT, "batch %d, %s, device %s; cells: peak as %% of baseline / overhead %% / solve ms; '-' = infeasible (least peak %% reached)%n",
+                    batch, optimizer, d.name());
+        }
+        for (String m : ms) {
+            Schedule s = BenchCommand.schedule(m, batch, optimizer);
+            long base = Simulator.simulate(Plan.baseline(s), d).peakBytes();
+            if (!json) {
+                o.printf(Locale.ROOT, "%n%s (baseline peak %s)%n", m, ByteSize.format(base));
+                o.printf(Locale.ROOT, "%-18s", "planner");
+                for (double f : BenchCommand.BUDGETS) o.printf(Locale.ROOT, " | %-22s", String.format(Locale.ROOT, "budget %.0f%%", f * 100));
+                o.println();
+            }
+            for (String pn : ps) {
+                Planner p = Planners.named(pn);
+                if (!json) o.printf(Locale.ROOT, "%-18s", pn);
+                for (double f : BenchCommand.BUDGETS) {
+                    long budget = Math.round(f * base);
+                    long t0 = System.nanoTime();
+                    ObjectNode row = rows.addObject();
+                    row.put("model", m);
+                    row.put("planner", pn);
+                    row.put("budgetShare", f);
+                    row.put("budgetBytes", budget);
+                    row.put("baselinePeakBytes", base);
+                    String cell;
+                    try {
+                        Plan plan = p.plan(s, budget, d);
+                        double solve = (System.nanoTime() - t0) / 1e6;
+                        SimResult r = Simulator.simulate(plan, d);
+                        row.put("feasible", true);
+                        row.put("peakBytes", r.peakBytes());
+                        row.put("overhead", r.overhead());
+                        row.put("solveMillis", solve);
+                        cell = String.format(Locale.ROOT, "%5.1f%% %+7.1f%% %6.0f", 100.0 * r.peakBytes() / base, 100 * r.overhead(), solve);
+                    } catch (InfeasibleBudgetException e) {
+                        double solve = (System.nanoTime() - t0) / 1e6;
+                        row.put("feasible", false);
+                        row.put("leastPeakBytes", e.leastPeakBytes());
+                        row.put("solveMillis", solve);
+                        cell = String.format(Locale.ROOT, "- (%5.1f%%)     %6.0f", 100.0 * e.leastPeakBytes() / base, solve);
+                    }
+                    if (!json) o.printf(Locale.ROOT, " | %-22s", cell);
+                }
+                if (!json) o.println();
+                o.flush();
+            }
+        }
+        if (json) o.println(Json.write(rows));
+        return 0;
+    }
+}
+
