@@ -66,7 +66,13 @@ class OnnxCpuTrainingTest {
         String scaled = b.node("Mul", List.of(mm, b.floats(new float[]{0.5f, 2f}, 2, 1, 1))); // trainable constant
         String centred = b.node("Sub", List.of(scaled, b.node("ReduceMean", List.of(scaled), is("axes", 1), i("keepdims", 1))));
         String summed = b.node("Add", List.of(centred, b.node("ReduceMean", List.of(centred), is("axes", 3), i("keepdims", 1))));
-        String flat = b.node("Flatten", List.of(summed), i("axis", 1));
+        // a trainable divisor (starts at one, not zero) and a fixed causal mask (a bool initializer)
+        String divided = b.node("Div", List.of(summed, b.floats(new float[14], 14)));
+        var causal = memplan.onnx.proto.Onnx.TensorProto.newBuilder().setName("causal").setDataType(9).addDims(14).addDims(14);
+        for (int r = 0; r < 14; r++) for (int c = 0; c < 14; c++) causal.addInt32Data(c <= r ? 1 : 0);
+        b.g.addInitializer(causal);
+        String triangle = b.node("Where", List.of("causal", divided, b.scalar(0f)));
+        String flat = b.node("Flatten", List.of(triangle), i("axis", 1));
         String y = b.node("Gemm", List.of(flat, b.weight("wf", 10, 2 * 14 * 14), b.weight("bf", 10)), i("transB", 1));
         b.output(y);
         return b.load(dir);
@@ -101,6 +107,23 @@ class OnnxCpuTrainingTest {
         assertTrue(types.containsAll(Set.of("ConvTranspose2d", "LeakyReLU", "HardSigmoid", "HardSwish", "Sqrt", "Clip", "Cast",
                 "BroadcastMul", "BroadcastAdd", "Sub", "Div", "Pow", "ConstElementwise", "ReduceMean", "Split", "Pad", "MaskedFill")), types.toString());
         Schedule s = TrainingGraph.derive(Graph.instantiate(m, 3, DType.FP32), Optimizer.ADAM);
+        // imported constants start neutral: the divisor at one, the mask causal
+        Graph g = s.graph();
+        int checked = 0;
+        for (var v : g.values()) {
+            if (v.name().endsWith(".const") && v.shape().numel() == 14) {
+                float[] w = memplan.exec.WeightInit.initial(g, v, 7);
+                for (float x : w) assertEquals(1f, x, v.name());
+                checked++;
+            }
+            if (v.name().endsWith(".mask")) {
+                float[] w = memplan.exec.WeightInit.initial(g, v, 7);
+                assertEquals(14 * 14, w.length);
+                for (int i = 0; i < w.length; i++) assertEquals(i % 14 <= i / 14 ? 1f : 0f, w[i], v.name() + "[" + i + "]");
+                checked++;
+            }
+        }
+        assertEquals(2, checked);
         RunResult base = run(Plan.baseline(s));
         assertNotEquals(base.iterations().get(0).loss(), base.iterations().get(1).loss(), "the weights changed");
         Plan swap = everywhere(s, t -> Decision.Swap.auto());
