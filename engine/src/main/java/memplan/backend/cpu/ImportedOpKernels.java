@@ -19,8 +19,9 @@ import memplan.ops.Split;
  * ConstElementwise, ReduceMean, Split, Pad, MaskedFill and the Opaque placeholder.
  * <p>
  * Broadcasting follows NumPy: shapes are aligned from the right and a dimension of 1 repeats. The gradient of an
- * operand smaller than the output is summed over its broadcast positions in increasing output order (in double),
- * so it is deterministic; same-shape operands are computed elementwise in parallel and may alias gradOut.
+ * operand smaller than the output is summed over its broadcast positions in increasing output order (in double,
+ * in parallel over the operand's elements), so it is deterministic; same-shape operands are computed elementwise in
+ * parallel and may alias gradOut.
  */
 final class ImportedOpKernels {
     private ImportedOpKernels() {
@@ -95,10 +96,43 @@ final class ImportedOpKernels {
             });
             return;
         }
-        BMap m = new BMap(g.shape(), out);
-        double[] sum = new double[g.numel()];
-        for (int i = 0; i < n; i++) sum[m.at(i)] += term.at(i);
-        for (int j = 0; j < sum.length; j++) K.put(gd, go + j, (float) sum[j], acc);
+        // parallel over the elements of g; each sums its output elements in increasing output order (an odometer
+        // over the broadcast dimensions), so the result does not depend on the thread count
+        int r = out.rank();
+        int[] od = out.dims(), st = bstrides(g.shape(), out);
+        int[] oStride = new int[r];
+        for (int d = r - 1, v = 1; d >= 0; d--) { oStride[d] = v; v *= od[d]; }
+        int count = 0;
+        for (int d = 0; d < r; d++) if (st[d] == 0 && od[d] > 1) count++;
+        int nb = count;
+        int[] bDims = new int[nb], bStride = new int[nb];
+        for (int d = 0, k = 0; d < r; d++) if (st[d] == 0 && od[d] > 1) { bDims[k] = od[d]; bStride[k++] = oStride[d]; }
+        int[] gDims = new int[r]; // g's dims aligned to the output (1 where broadcast or missing)
+        for (int d = 0; d < r; d++) gDims[d] = st[d] == 0 ? 1 : od[d];
+        int per = n / g.numel();
+        Par.range(g.numel(), Par.grain(g.numel(), per), (s, e) -> {
+            int[] c = new int[nb];
+            for (int j = s; j < e; j++) {
+                int rem = j, base = 0;
+                for (int d = r - 1; d >= 0; d--) {
+                    base += (rem % gDims[d]) * oStride[d];
+                    rem /= gDims[d];
+                }
+                java.util.Arrays.fill(c, 0);
+                double sum = 0;
+                int i = base;
+                for (int cnt = 0; cnt < per; cnt++) {
+                    sum += term.at(i);
+                    for (int k = nb - 1; k >= 0; k--) { // next broadcast position, last dimension fastest
+                        i += bStride[k];
+                        if (++c[k] < bDims[k]) break;
+                        i -= bStride[k] * bDims[k];
+                        c[k] = 0;
+                    }
+                }
+                K.put(gd, go + j, (float) sum, acc);
+            }
+        });
     }
 
     /** Whether element i of a tensor of any dtype is nonzero (a mask). */
