@@ -620,7 +620,8 @@ final class ImportedOpKernels {
      * Pads (or crops, with negative pads) every dimension. constant: zeros (the op has no fill value); reflect:
      * mirrored without repeating the edge (x[1], x[0] | x[0] ... ), repeated for pads wider than the dimension;
      * edge: the border value. Backward: each output element's gradient goes to the input element it was read from
-     * (none for constant padding); with reflect/edge several outputs feed one input and are summed in output order.
+     * (none for constant padding); with reflect/edge several outputs feed one input and are summed in output order
+ * (in parallel over input elements).
      */
     static final class PadK implements CpuKernel {
         /** Input coordinate of output coordinate o along a dimension of size n with begin pad b; -1 = padding. */
@@ -692,16 +693,46 @@ final class ImportedOpKernels {
             if (noGrad(gy, gx, acc)) return;
             Shape xs = a.node().inShapes().get(0), ys = a.node().outShapes().get(0);
             int[][] maps = maps(op, xs, ys);
-            int[] xStride = strides(xs), yDims = ys.dims();
-            double[] sum = new double[gx.numel()];
+            int r = xs.rank();
+            int[] xDims = xs.dims(), yStride = strides(ys);
+            // per dimension, the output coordinates that read each input coordinate, increasing
+            int[][][] pre = new int[r][][];
+            for (int d = 0; d < r; d++) {
+                int[] cnt = new int[xDims[d]];
+                for (int c : maps[d]) if (c >= 0) cnt[c]++;
+                pre[d] = new int[xDims[d]][];
+                for (int c = 0; c < xDims[d]; c++) pre[d][c] = new int[cnt[c]];
+                java.util.Arrays.fill(cnt, 0);
+                for (int o = 0; o < maps[d].length; o++) if (maps[d][o] >= 0) pre[d][maps[d][o]][cnt[maps[d][o]]++] = o;
+            }
             float[] gyd = gy.data(), gxd = gx.data();
             int go = gy.offset(), xo = gx.offset();
-            int n = (int) ys.numel();
-            for (int i = 0; i < n; i++) {
-                int j = src(maps, xStride, yDims, i);
-                if (j >= 0) sum[j] += gyd[go + i];
-            }
-            for (int j = 0; j < sum.length; j++) K.put(gxd, xo + j, (float) sum[j], acc);
+            // parallel over input elements; each sums its output elements in increasing output order
+            Par.range(gx.numel(), K.GRAIN / 8, (s, e) -> {
+                int[] coord = new int[r], at = new int[r];
+                for (int j = s; j < e; j++) {
+                    int rem = j;
+                    boolean none = false;
+                    for (int d = r - 1; d >= 0; d--) {
+                        coord[d] = rem % xDims[d];
+                        rem /= xDims[d];
+                        if (pre[d][coord[d]].length == 0) none = true;
+                    }
+                    double sum = 0;
+                    if (!none) {
+                        java.util.Arrays.fill(at, 0);
+                        while (true) {
+                            int i = 0;
+                            for (int d = 0; d < r; d++) i += pre[d][coord[d]][at[d]] * yStride[d];
+                            sum += gyd[go + i];
+                            int d = r - 1;
+                            while (d >= 0 && ++at[d] == pre[d][coord[d]].length) at[d--] = 0;
+                            if (d < 0) break;
+                        }
+                    }
+                    K.put(gxd, xo + j, (float) sum, acc);
+                }
+            });
         }
     }
 
