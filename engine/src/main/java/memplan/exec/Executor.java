@@ -131,9 +131,10 @@ public final class Executor {
             listener.iterationDone(r);
             listener.progress((it + 1.0) / cfg.iterations(), "iteration " + (it + 1) + " done");
         }
-        String sha = weightsSha256(backend, es, offset);
+        List<float[]> weights = parameters(backend, es, offset);
+        String sha = sha256(weights);
         return new RunResult(backend.name(), backend.deviceDescription(), List.copyOf(results), placement.arenaBytes(), sha,
-                plan.lossy(), wasCancelled, lastTimeline, predicted);
+                plan.lossy(), wasCancelled, lastTimeline, predicted, cfg.keepWeights() ? weights : List.of());
     }
 
     private String describe(Instr in) {
@@ -159,14 +160,23 @@ public final class Executor {
         throw new IllegalStateException("no buffer for persistent tensor " + tensor);
     }
 
-    /** SHA-256 over the final parameters' raw bytes, in value order. */
-    private String weightsSha256(Backend backend, ExecutionSchedule es, long[] offset) {
+    /** The final trainable parameters, in value order. */
+    private List<float[]> parameters(Backend backend, ExecutionSchedule es, long[] offset) {
+        List<float[]> out = new ArrayList<>();
+        for (Value v : g.values()) {
+            if (v.kind() != ValueKind.PARAM) continue;
+            float[] w = new float[(int) v.shape().numel()];
+            backend.read(offset[bufferOfPersistent(es, s.tensorOfValue(v.id()))], w, 0, w.length);
+            out.add(w);
+        }
+        return out;
+    }
+
+    /** SHA-256 over the parameters' raw bytes (little-endian), so two runs can be compared by one line. */
+    private static String sha256(List<float[]> weights) {
         try {
             MessageDigest md = MessageDigest.getInstance("SHA-256");
-            for (Value v : g.values()) {
-                if (v.kind() != ValueKind.PARAM) continue;
-                float[] w = new float[(int) v.shape().numel()];
-                backend.read(offset[bufferOfPersistent(es, s.tensorOfValue(v.id()))], w, 0, w.length);
+            for (float[] w : weights) {
                 ByteBuffer bb = ByteBuffer.allocate(4 * w.length).order(ByteOrder.LITTLE_ENDIAN);
                 for (float f : w) bb.putInt(Float.floatToRawIntBits(f));
                 md.update(bb.array());
