@@ -132,4 +132,24 @@ class OnnxCpuTrainingTest {
         assertEquals(base.weightsSha256(), run(swap).weightsSha256(), "swap, " + swap.changedCount() + " tensors");
         assertEquals(base.weightsSha256(), run(rec).weightsSha256(), "recompute, " + rec.changedCount() + " tensors");
     }
+
+    /** A bool graph input (an attention mask as exported) is uploaded as packed bytes and used by Where and Cast. */
+    @Test
+    void boolMaskInputTrains() throws Exception {
+        var b = new OnnxGraphBuilder(13).input("x", FLOAT, "N", 6).input("mask", 9, "N", 6);
+        String kept = b.node("Where", List.of("mask", "x", b.scalar(0f)));
+        String scaled = b.node("Mul", List.of(kept, b.node("Cast", List.of("mask"), i("to", FLOAT))));
+        String y = b.node("Gemm", List.of(scaled, b.weight("w", 3, 6), b.weight("bias", 3)), i("transB", 1));
+        b.output(y);
+        ModelDef m = b.load(dir);
+        Graph g = Graph.instantiate(m, 5, DType.FP32);
+        var data = new memplan.exec.SyntheticData(g, 7);
+        int[] dv = data.dataValues();
+        for (int k = 0; k < dv.length; k++)
+            assertEquals(memplan.backend.cpu.Buf.slots(g.value(dv[k]).shape().numel(), g.value(dv[k]).dtype()), data.words(0, k).length,
+                    g.value(dv[k]).name() + " " + g.value(dv[k]).dtype());
+        Schedule s = TrainingGraph.derive(g, Optimizer.SGD);
+        RunResult base = run(Plan.baseline(s));
+        assertEquals(base.weightsSha256(), run(everywhere(s, t -> Decision.RECOMPUTE)).weightsSha256());
+    }
 }
