@@ -131,6 +131,23 @@ class OnnxCpuTrainingTest {
         assertTrue(swap.changedCount() > 0 && rec.changedCount() > 0);
         assertEquals(base.weightsSha256(), run(swap).weightsSha256(), "swap, " + swap.changedCount() + " tensors");
         assertEquals(base.weightsSha256(), run(rec).weightsSha256(), "recompute, " + rec.changedCount() + " tensors");
+        // in place: Clip's output shares its input, and gradients share the output gradient where allowed
+        Plan p = Plan.baseline(s);
+        int shared = 0;
+        for (memplan.graph.Node n : g.nodes()) {
+            int gIn = n.inputs().length == 0 ? -1 : s.gradOfValue(g.storageOf(n.inputs()[0]));
+            int gOut = s.gradOfValue(g.storageOf(n.outputs()[0]));
+            if (n.op().mayRunInPlace()) {
+                Plan q = p.with(s.tensorOfValue(n.outputs()[0]), new Decision.Share(s.tensorOfValue(n.inputs()[0])));
+                if (PlanValidator.problems(q).isEmpty()) { p = q; shared++; }
+            }
+            if (gIn >= 0 && gOut >= 0 && n.op().inferShapes(n.inShapes()).get(0).numel() == n.inShapes().get(0).numel()) {
+                Plan q = p.with(gIn, new Decision.Share(gOut));
+                if (PlanValidator.problems(q).isEmpty()) { p = q; shared++; }
+            }
+        }
+        assertTrue(shared > 0);
+        assertEquals(base.weightsSha256(), run(p).weightsSha256(), "in place, " + shared + " shared");
     }
 
     /** A bool graph input (an attention mask as exported) is uploaded as packed bytes and used by Where and Cast. */
