@@ -40,7 +40,8 @@ public class MemPlanApp extends Application {
     public void start(Stage stage) {
         SessionViewModel session = new SessionViewModel(new FxTaskRunner(), RecentFiles.forUser());
         MainWindow main = Views.mainWindow(session);
-        Scene scene = new Scene(main, 1560, 960);
+        var screen = javafx.stage.Screen.getPrimary().getVisualBounds();
+        Scene scene = new Scene(main, Math.min(1560, screen.getWidth() - 20), Math.min(960, screen.getHeight() - 40));
         scene.getStylesheets().add(MemPlanApp.class.getResource("memplan.css").toExternalForm());
         stage.setTitle("MemPlan");
         stage.setScene(scene);
