@@ -1,27 +1,27 @@
 package memplan.app;
 
-/** Opens the desktop app when its classes are present and a display can be used. */
-final class DesktopLauncher {
-    private static final String APP_CLASS = "memplan.app.ui.MemPlanApp";
+import memplan.app.ui.MemPlanApp;
 
+/** Opens the desktop app, or says in one line why it cannot (no display) and exits with status 1. */
+final class DesktopLauncher {
     private DesktopLauncher() {
     }
 
-    static boolean isAvailable() {
+    static void launch(String[] args) {
+        String why = MemPlanApp.noDisplayReason();
+        if (why != null) fail(why);
         try {
-            Class.forName(APP_CLASS, false, DesktopLauncher.class.getClassLoader());
-            return true;
-        } catch (ClassNotFoundException e) {
-            return false;
+            MemPlanApp.launchApp(args);
+        } catch (RuntimeException | Error e) {
+            Throwable t = e;
+            while (t.getCause() != null) t = t.getCause();
+            fail(t.getMessage() == null ? t.toString() : t.getMessage());
         }
     }
 
-    static void launch(String[] args) {
-        try {
-            Class.forName(APP_CLASS).getMethod("launchApp", String[].class).invoke(null, (Object) args);
-        } catch (ReflectiveOperationException e) {
-            System.err.println("error: cannot open the desktop app: " + e);
-            System.exit(1);
-        }
+    private static void fail(String why) {
+        System.err.println("error: cannot open the MemPlan window: " + why
+                + " (run a command instead, e.g. `memplan profile resnet18`; see `memplan --help`)");
+        System.exit(1);
     }
 }

@@ -11,7 +11,7 @@ public final class Main {
     }
 
     public static void main(String[] args) {
-        if (args.length == 0 && DesktopLauncher.isAvailable()) {
+        if (args.length == 0) {
             DesktopLauncher.launch(args);
             return;
         }

@@ -63,6 +63,10 @@ public final class RunCommand implements Callable<Integer> {
             err.println("note: backend " + provider.name() + " not available: " + a.reason() + "; running on cpu");
             provider = Backends.named("cpu");
         }
+        java.util.List<String> opaque = opaqueOps(s);
+        if (!opaque.isEmpty())
+            err.println("note: " + opaque.size() + " opaque op(s) " + opaque + " are placeholders that copy their first input: "
+                    + "the loss and the weights computed mean nothing; memory and time are measured as planned");
         long capacity = deviceMemory != null ? ByteSize.parse(deviceMemory) : provider.name().equals("cpu") ? 2L << 30 : Long.MAX_VALUE;
         DeviceModel device = planChoice.device(provider.name().equals("cpu") ? "cpu" : "h100");
         Plan plan = planChoice.plan(s, device);
@@ -83,6 +87,7 @@ public final class RunCommand implements Callable<Integer> {
             o.put("backend", r.backend());
             o.put("device", r.device());
             o.put("lossy", r.lossy());
+            if (!opaque.isEmpty()) o.put("opaqueOps", opaque.size());
             o.put("arenaBytes", r.arenaBytes());
             o.put("predictedPeakBytes", r.predicted().peakBytes());
             o.put("measuredPeakBytes", r.measuredPeakBytes());
@@ -103,7 +108,15 @@ public final class RunCommand implements Callable<Integer> {
         }
         out.printf(Locale.ROOT, "arena %s (plan: predicted peak %s, overhead %+.1f%%)%s%n", ByteSize.format(r.arenaBytes()),
                 ByteSize.format(r.predicted().peakBytes()), 100 * r.predicted().overhead(), r.lossy() ? "  [lossy plan]" : "");
-        out.println("weights sha256 " + r.weightsSha256());
+        out.println("weights sha256 " + r.weightsSha256() + (opaque.isEmpty() ? "" : "  [opaque ops: values meaningless]"));
         return 0;
+    }
+
+    /** Layers whose op is an Opaque placeholder (an unsupported ONNX operator kept with --opaque), with its source. */
+    static java.util.List<String> opaqueOps(Schedule s) {
+        java.util.List<String> r = new java.util.ArrayList<>();
+        for (var n : s.graph().nodes())
+            if (n.op() instanceof memplan.ops.Opaque o) r.add(n.name() + " (" + o.source() + ")");
+        return r;
     }
 }

@@ -91,4 +91,24 @@ class OnnxCliTest {
         assertEquals(2, bad.code());
         assertTrue(bad.err().contains("unknown loss 'hinge'"), bad.err());
     }
+
+    /** `run` trains a model with opaque ops (placeholders that copy their input) and says their values mean nothing. */
+    @Test
+    void runSaysOpaqueOpsComputeNothingMeaningful() throws Exception {
+        var b = ModelDef.builder("opaque-mlp");
+        String x = b.add("x", new Input(List.of("N", "8"), null));
+        x = b.add("fc1", new Linear(8, true), x);
+        x = b.add("selu", new Opaque("onnx:Selu", 1, 1), x);
+        x = b.add("fc2", new Linear(4, true), x);
+        b.add("loss", new CrossEntropy(1), x, b.add("label", new Input(List.of("N"), DType.INT64)));
+        Path f = dir.resolve("opaque.json");
+        Files.writeString(f, ModelJson.write(b.build()));
+        Result r = run("run", f.toString(), "--batch", "4", "--iterations", "2");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("1 opaque op(s) [selu (onnx:Selu)] are placeholders"), r.err());
+        assertTrue(r.out().contains("[opaque ops: values meaningless]"), r.out());
+        Result j = run("run", f.toString(), "--batch", "4", "--iterations", "1", "--json");
+        assertEquals(0, j.code(), j.err());
+        assertTrue(j.out().contains("\"opaqueOps\" : 1") || j.out().contains("\"opaqueOps\":1"), j.out());
+    }
 }

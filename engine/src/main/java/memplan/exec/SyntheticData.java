@@ -112,6 +112,13 @@ public final class SyntheticData {
             }
             return w;
         }
+        if (dtype == DType.BOOL) { // one byte per element, four per 4-byte word (as the CPU backend's Buf)
+            int[] bits = new int[(idx.length + 3) / 4];
+            for (int i = 0; i < idx.length; i++) bits[i >> 2] |= (idx[i] != 0 ? 1 : 0) << ((i & 3) << 3);
+            float[] w = new float[bits.length];
+            for (int i = 0; i < w.length; i++) w[i] = Float.intBitsToFloat(bits[i]);
+            return w;
+        }
         float[] w = new float[idx.length];
         for (int i = 0; i < idx.length; i++) w[i] = Float.intBitsToFloat((int) idx[i]);
         return w;

@@ -8,7 +8,10 @@ import java.util.SplittableRandom;
 
 /**
  * Seeded initial parameters, as PyTorch's defaults roughly do: weights uniform in +-1/sqrt(fan_in), biases zero,
- * normalisation scales one; BatchNorm running variance one and running mean zero.
+ * normalisation scales one; BatchNorm running variance one and running mean zero. Imported ONNX constants (whose
+ * values are never read from the file) start neutral: a ConstElementwise "const" of mul, div or pow is one (no
+ * division by zero), and a MaskedFill "mask" buffer is causal over its last two axes when they are square
+ * (row i keeps columns 0..i, as GPT-2's mask), else keeps everything.
  */
 public final class WeightInit {
     private WeightInit() {
@@ -19,6 +22,21 @@ public final class WeightInit {
         float[] w = new float[n];
         String name = v.name();
         String param = name.substring(name.lastIndexOf('.') + 1);
+        memplan.ops.Op owner = owner(g, v);
+        if (owner instanceof memplan.ops.ConstElementwise c && param.equals("const") && !c.fn().equals("add") && !c.fn().equals("sub")) {
+            java.util.Arrays.fill(w, 1f);
+            return w;
+        }
+        if (owner instanceof memplan.ops.MaskedFill m && param.equals("mask")) {
+            var s = v.shape();
+            int r = s.rank(), rows = r >= 2 ? s.dim(r - 2) : 1, cols = r >= 1 ? s.dim(r - 1) : 1;
+            boolean causal = r >= 2 && rows == cols;
+            for (int i = 0; i < n; i++) {
+                boolean keep = !causal || (i % cols) <= (i / cols) % rows;
+                w[i] = keep == m.keepWhereTrue() ? 1f : 0f;
+            }
+            return w;
+        }
         if (v.kind() == ValueKind.BUFFER) {
             if (param.equals("running_var")) java.util.Arrays.fill(w, 1f);
             return w;
@@ -32,5 +50,12 @@ public final class WeightInit {
         SplittableRandom r = new SplittableRandom(seed ^ (0x9E3779B97F4A7C15L * (v.id() + 1)));
         for (int i = 0; i < n; i++) w[i] = (float) ((r.nextDouble() * 2 - 1) * bound);
         return w;
+    }
+
+    /** The op of the node that owns a parameter value, or null. */
+    private static memplan.ops.Op owner(Graph g, Value v) {
+        if (v.kind() != ValueKind.PARAM && v.kind() != ValueKind.BUFFER) return null;
+        for (var node : g.nodes()) for (int p : node.params()) if (p == v.id()) return node.op();
+        return null;
     }
 }

@@ -117,6 +117,9 @@ public final class TrainingGraph {
             if (needs.params()) for (int p : n.params()) reads.add(tensorOfValue[p]);
             if (needs.aux()) for (int a : n.aux()) reads.add(tensorOfValue[a]);
             Set<Integer> writes = new LinkedHashSet<>();
+            // gradients this step creates: a value that is several of its inputs (Mul(x, x)) gets one, written
+            // then accumulated within the step, never read before
+            Set<Integer> created = new java.util.HashSet<>();
             for (int k = 0; k < n.inputs().length; k++) {
                 int in = n.inputs()[k];
                 if (!n.op().differentiable(k) || !requiresGrad[in] || !reachesLoss[in]) continue;
@@ -126,7 +129,8 @@ public final class TrainingGraph {
                     Value v = g.value(storage);
                     gid = add(tensors, "grad(" + v.name() + ")", v.shape(), v.dtype(), TensorKind.ACTIVATION_GRAD, storage);
                     gradOfValue[storage] = gid;
-                } else reads.add(gid); // accumulate into an existing gradient
+                    created.add(gid);
+                } else if (!created.contains(gid)) reads.add(gid); // accumulate into an existing gradient
                 writes.add(gid);
             }
             for (int p : n.params()) {
@@ -136,7 +140,8 @@ public final class TrainingGraph {
                 if (gid < 0) {
                     gid = add(tensors, "grad(" + v.name() + ")", v.shape(), v.dtype(), TensorKind.PARAM_GRAD, p);
                     gradOfValue[p] = gid;
-                } else reads.add(gid); // tied or reused parameter
+                    created.add(gid);
+                } else if (!created.contains(gid)) reads.add(gid); // tied or reused parameter
                 writes.add(gid);
             }
             long ws = n.op().backwardWorkspaceElements(n.inShapes(), n.outShapes());

@@ -250,4 +250,20 @@ class TrainingGraphTest {
         assertEquals(DType.INT64, s.tensor(tensor(s, "y")).dtype());
         assertEquals(24L, s.tensor(tensor(s, "y")).bytes());
     }
+
+    /** Mul(x, x): the backward step writes x's gradient (twice, accumulating) but must not read it before. */
+    @Test
+    void aValueUsedTwiceByOneNodeGetsItsGradientWrittenNotRead() {
+        var b = ModelDef.builder("square");
+        String x = b.add("x", floats("N", "4"));
+        x = b.add("fc", new Linear(4, true), x);
+        String sq = b.add("sq", new memplan.ops.Mul(), x, x);
+        b.add("loss", new MseLoss(), sq, b.add("t", floats("N", "4")));
+        Schedule s = derive(b.build(), 2, Optimizer.SGD);
+        Step st = step(s, "sq backward");
+        int g = tensor(s, "grad(fc)");
+        assertTrue(ints(st.writes()).contains(g));
+        assertFalse(ints(st.reads()).contains(g), "reads " + ints(st.reads()));
+        memplan.lower.Lowering.lower(memplan.plan.Plan.baseline(s), memplan.sim.DeviceModel.preset("cpu")); // lowers
+    }
 }

@@ -33,7 +33,7 @@ final class CheckedKernel implements CpuKernel {
         List<ParamSpec> ps = op.params(n.inShapes());
         List<AuxSpec> as = op.aux(n.inShapes(), n.outShapes());
         tensors(n, "input", a.in(), n.inShapes().size(), true, i -> n.inShapes().get(i), i -> inputType(op, i));
-        tensors(n, "output", a.out(), n.outShapes().size(), true, i -> n.outShapes().get(i), i -> DType.FP32);
+        tensors(n, "output", a.out(), n.outShapes().size(), true, i -> n.outShapes().get(i), i -> outputType(op, i));
         tensors(n, "param", a.params(), ps.size(), true, i -> ps.get(i).shape(), i -> DType.FP32);
         if (a.aux() != null)
             tensors(n, "aux", a.aux(), as.size(), false, i -> as.get(i).shape(), i -> as.get(i).dtype() == null ? DType.FP32 : as.get(i).dtype());
@@ -49,7 +49,7 @@ final class CheckedKernel implements CpuKernel {
         List<AuxSpec> as = op.aux(n.inShapes(), n.outShapes());
         int ni = n.inShapes().size(), no = n.outShapes().size();
         if (a.in() != null) tensors(n, "input", a.in(), ni, false, i -> n.inShapes().get(i), i -> inputType(op, i));
-        if (a.out() != null) tensors(n, "output", a.out(), no, false, i -> n.outShapes().get(i), i -> DType.FP32);
+        if (a.out() != null) tensors(n, "output", a.out(), no, false, i -> n.outShapes().get(i), i -> outputType(op, i));
         if (a.params() != null) tensors(n, "param", a.params(), ps.size(), false, i -> ps.get(i).shape(), i -> DType.FP32);
         if (a.aux() != null)
             tensors(n, "aux", a.aux(), as.size(), false, i -> as.get(i).shape(), i -> as.get(i).dtype() == null ? DType.FP32 : as.get(i).dtype());
@@ -64,8 +64,19 @@ final class CheckedKernel implements CpuKernel {
         inner.backward(a);
     }
 
+    /**
+     * The dtype a kernel takes for input i; null = any dtype the CPU backend stores (fp32, int64, int32, bool):
+     * Cast's input, and MaskedFill's mask input.
+     */
     static DType inputType(Op op, int i) {
+        if (op.type().equals("Cast") || op.type().equals("MaskedFill") && i == 1) return null;
         return op.differentiable(i) || op.type().equals("MseLoss") ? DType.FP32 : DType.INT64;
+    }
+
+    /** fp32, or the integer/bool dtype an op declares for an output (Cast to int64, say). */
+    static DType outputType(Op op, int i) {
+        DType d = op.outputDType(i);
+        return d != null && !d.floating ? d : DType.FP32;
     }
 
     private interface ShapeOf {
@@ -97,10 +108,11 @@ final class CheckedKernel implements CpuKernel {
             if (b.shape().numel() != s.numel())
                 throw new IllegalArgumentException(where(n) + ": " + role + " " + i + " is " + b.shape() + " but the node needs " + s);
             DType want = type.at(i);
-            boolean ok = b.dtype() == want || (want == DType.INT64 && b.dtype() == DType.INT32);
+            boolean ok = want == null ? !(b.dtype() == DType.FP16 || b.dtype() == DType.BF16)
+                    : b.dtype() == want || (want == DType.INT64 && b.dtype() == DType.INT32);
             if (!ok)
                 throw new IllegalArgumentException(where(n) + ": " + role + " " + i + " is " + b.dtype() + " but the CPU kernel needs "
-                        + want + (want == DType.FP32 ? " (the CPU backend computes in fp32)" : ""));
+                        + (want == null ? "fp32, int64, int32 or bool" : want) + (want == null || want == DType.FP32 ? " (the CPU backend computes in fp32)" : ""));
         }
     }
 }

@@ -43,6 +43,25 @@ public final class CpuKernels {
         FACTORIES.put("LSTMCell", SequenceKernels.LSTMCellK::new);
         FACTORIES.put("CrossEntropy", SequenceKernels.CrossEntropyK::new);
         FACTORIES.put("MseLoss", SequenceKernels.MseLossK::new);
+        // ops of the ONNX importer
+        FACTORIES.put("ConvTranspose2d", ImportedOpKernels.ConvTransposeK::new);
+        FACTORIES.put("LeakyReLU", ImportedOpKernels.LeakyReLUK::new);
+        FACTORIES.put("HardSigmoid", ImportedOpKernels.HardSigmoidK::new);
+        FACTORIES.put("HardSwish", ImportedOpKernels.HardSwishK::new);
+        FACTORIES.put("Sqrt", ImportedOpKernels.SqrtK::new);
+        FACTORIES.put("Clip", ImportedOpKernels.ClipK::new);
+        FACTORIES.put("Cast", ImportedOpKernels.CastK::new);
+        FACTORIES.put("BroadcastAdd", () -> new ImportedOpKernels.BinaryK(ImportedOpKernels.Bin.ADD));
+        FACTORIES.put("BroadcastMul", () -> new ImportedOpKernels.BinaryK(ImportedOpKernels.Bin.MUL));
+        FACTORIES.put("Sub", () -> new ImportedOpKernels.BinaryK(ImportedOpKernels.Bin.SUB));
+        FACTORIES.put("Div", () -> new ImportedOpKernels.BinaryK(ImportedOpKernels.Bin.DIV));
+        FACTORIES.put("Pow", () -> new ImportedOpKernels.BinaryK(ImportedOpKernels.Bin.POW));
+        FACTORIES.put("ConstElementwise", ImportedOpKernels.ConstK::new);
+        FACTORIES.put("ReduceMean", ImportedOpKernels.ReduceMeanK::new);
+        FACTORIES.put("Split", ImportedOpKernels.SplitK::new);
+        FACTORIES.put("Pad", ImportedOpKernels.PadK::new);
+        FACTORIES.put("MaskedFill", ImportedOpKernels.MaskedFillK::new);
+        FACTORIES.put("Opaque", ImportedOpKernels.OpaqueK::new); // a placeholder: copies input 0
     }
 
     private CpuKernels() {

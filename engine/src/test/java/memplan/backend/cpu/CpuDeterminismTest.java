@@ -97,4 +97,27 @@ class CpuDeterminismTest {
         });
         check("MaxPool2d", () -> new CpuHarness(new MaxPool2d(Pair.of(3), Pair.of(2), Pair.of(1)), s(2, 5, 9, 9)));
     }
+
+    @Test
+    void importerOps() throws Exception {
+        check("ConvTranspose2d", () -> new CpuHarness(new ConvTranspose2d(6, Pair.of(3), Pair.of(2), Pair.of(1), Pair.of(1), Pair.of(1), 2, true),
+                s(3, 4, 9, 9)));
+        check("BroadcastMul reduced", () -> new CpuHarness(new BroadcastMul(), s(4, 30, 40, 20), s(30, 1, 20)));
+        check("Pow", () -> {
+            CpuHarness h = new CpuHarness(new Pow(), s(8, 300, 40), s(40));
+            for (int i = 0; i < h.in[0].numel(); i++) h.in[0].set(i, 0.5f + Math.abs(h.in[0].get(i)));
+            return h;
+        });
+        check("Div", () -> new CpuHarness(new Div(), s(70000), s(70000)));
+        check("ConstElementwise", () -> new CpuHarness(new ConstElementwise("mul", List.of(40, 1), 0, false, true), s(30, 40, 60)));
+        check("ReduceMean", () -> new CpuHarness(new ReduceMean(List.of(0, 2), true), s(20, 50, 70)));
+        check("Pad reflect", () -> new CpuHarness(new Pad(List.of(0, 0, 2, 3, 0, 0, 3, 2), "reflect"), s(4, 8, 40, 40)));
+        check("Split", () -> new CpuHarness(new Split(1, List.of(100, 200)), s(50, 300)));
+        check("HardSwish", () -> new CpuHarness(new HardSwish(), s(70000)));
+        check("MaskedFill", () -> {
+            CpuHarness h = new CpuHarness(new MaskedFill(List.of(), -1, true), s(20, 60, 60), s(20, 1, 60));
+            for (int i = 0; i < 1200; i++) h.in[1].setLong(i, i % 3);
+            return h;
+        });
+    }
 }

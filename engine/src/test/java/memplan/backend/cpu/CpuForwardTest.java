@@ -317,20 +317,299 @@ class CpuForwardTest {
         assertEquals(-1.0, K.tanh(-1e6));
     }
 
-    /**
-     * Ops added for the ONNX importer (issue 6, docs/onnx.md) whose CPU kernels are not written yet: profile and plan
-     * work on them, `run` does not. Remove names from here as their kernels land.
-     */
-    static final java.util.Set<String> IMPORTER_OPS_WITHOUT_KERNELS = java.util.Set.of("ConvTranspose2d", "LeakyReLU", "HardSigmoid",
-            "HardSwish", "Sqrt", "Clip", "Cast", "BroadcastAdd", "BroadcastMul", "Sub", "Div", "Pow", "ConstElementwise",
-            "ReduceMean", "Split", "Pad", "Opaque", "MaskedFill");
-
     @Test
     void everyRegisteredOpHasAKernel() {
         for (String name : OpRegistry.names()) {
             if (name.equals("Input")) continue;
-            if (IMPORTER_OPS_WITHOUT_KERNELS.contains(name)) continue;
             assertTrue(CpuKernels.hasKernel(name) || name.equals("Reshape") || name.equals("Flatten"), name);
         }
+    }
+
+    // ---------------------------------------------------------------- ops of the ONNX importer
+
+    private static ConvTranspose2d convT(int out, int k, int stride, int pad, int outPad, int dil, int groups, boolean bias) {
+        return new ConvTranspose2d(out, Pair.of(k), Pair.of(stride), Pair.of(pad), Pair.of(outPad), Pair.of(dil), groups, bias);
+    }
+
+    @Test
+    void convTransposeStridePaddingOutputPadding() {
+        // x = [[1, 2], [3, 4]], 3x3 kernel of ones, stride 2, padding 1, output padding 1 -> 4x4:
+        // each x[i][j] is added to rows/cols 2i-1..2i+1 / 2j-1..2j+1 of the output
+        CpuHarness h = new CpuHarness(convT(1, 3, 2, 1, 1, 1, 1, false), s(1, 1, 2, 2));
+        set(h.in[0], 1, 2, 3, 4);
+        h.params[0].fill(1f);
+        h.forward();
+        assertArrayEquals(new float[]{1, 3, 2, 2, 4, 10, 6, 6, 3, 7, 4, 4, 3, 7, 4, 4}, h.out[0].toArray());
+        // 2x2 kernel, stride 2, no padding, output padding 1: 2x2 blocks, then a last row and column of bias only
+        CpuHarness b = new CpuHarness(convT(1, 2, 2, 0, 1, 1, 1, true), s(1, 1, 2, 2));
+        set(b.in[0], 1, 2, 3, 4);
+        b.params[0].fill(1f);
+        b.params[1].fill(0.5f);
+        b.forward();
+        float[] e = new float[25];
+        for (int r = 0; r < 5; r++) for (int c = 0; c < 5; c++) e[r * 5 + c] = 0.5f + (r < 4 && c < 4 ? (r / 2) * 2 + c / 2 + 1 : 0);
+        assertArrayEquals(e, b.out[0].toArray());
+    }
+
+    @Test
+    void convTransposeChannelsAndGroups() {
+        // weight [in, out/groups, 1, 1]: y_o = sum_c w[c, o] x_c
+        CpuHarness h = new CpuHarness(convT(2, 1, 1, 0, 0, 1, 1, false), s(1, 2, 1, 1));
+        set(h.in[0], 10, 100);
+        set(h.params[0], 1, 2, 3, 4); // w[0] = (1, 2), w[1] = (3, 4)
+        h.forward();
+        assertArrayEquals(new float[]{310, 420}, h.out[0].toArray());
+        // groups 2: out channels 0,1 from input 0 only, 2,3 from input 1 only
+        CpuHarness g = new CpuHarness(convT(4, 1, 1, 0, 0, 1, 2, false), s(1, 2, 1, 1));
+        set(g.in[0], 10, 100);
+        set(g.params[0], 1, 2, 3, 4);
+        g.forward();
+        assertArrayEquals(new float[]{10, 20, 300, 400}, g.out[0].toArray());
+    }
+
+    /** ConvTranspose2d's forward is Conv2d's input gradient with the same weight and geometry. */
+    @Test
+    void convTransposeIsTheAdjointOfConv() {
+        int[][] cases = {{3, 2, 1, 1, 1}, {3, 1, 1, 0, 1}, {2, 2, 0, 0, 2}, {3, 3, 2, 2, 1}};
+        for (int[] c : cases) {
+            int k = c[0], st = c[1], p = c[2], op = c[3], d = c[4];
+            CpuHarness t = new CpuHarness(convT(3, k, st, p, op, d, 1, false), s(2, 4, 4, 3));
+            t.forward();
+            Shape ys = t.out[0].shape();
+            CpuHarness conv = new CpuHarness(new Conv2d(4, Pair.of(k), Pair.of(st), Pair.of(p), Pair.of(d), 1, false), ys);
+            assertEquals(t.in[0].shape(), conv.out[0].shape(), java.util.Arrays.toString(c));
+            System.arraycopy(t.params[0].toArray(), 0, conv.params[0].data(), conv.params[0].offset(), t.params[0].numel());
+            Buf gx = conv.alloc(ys, DType.FP32);
+            Buf gy = conv.alloc(t.in[0].shape(), DType.FP32);
+            for (int i = 0; i < gy.numel(); i++) gy.set(i, t.in[0].get(i));
+            conv.backward(new Buf[]{gy}, new Buf[]{gx}, new Buf[1], new boolean[1], new boolean[1]);
+            float[] a = t.out[0].toArray(), b = gx.toArray();
+            for (int i = 0; i < a.length; i++) assertEquals(b[i], a[i], 1e-5f, java.util.Arrays.toString(c) + " element " + i);
+        }
+    }
+
+    @Test
+    void padModes() {
+        float[][] expect = {{0, 0, 1, 2, 3, 0}, {3, 2, 1, 2, 3, 2}, {1, 1, 1, 2, 3, 3}};
+        String[] modes = {"constant", "reflect", "edge"};
+        for (int m = 0; m < 3; m++) {
+            CpuHarness h = new CpuHarness(new Pad(java.util.List.of(0, 2, 0, 1), modes[m]), s(1, 3));
+            set(h.in[0], 1, 2, 3);
+            h.forward();
+            assertArrayEquals(expect[m], h.out[0].toArray(), modes[m]);
+        }
+        // 2-D reflect: [[1,2],[3,4]] padded by 1 on every side
+        CpuHarness r = new CpuHarness(new Pad(java.util.List.of(1, 1, 1, 1), "reflect"), s(2, 2));
+        set(r.in[0], 1, 2, 3, 4);
+        r.forward();
+        assertArrayEquals(new float[]{4, 3, 4, 3, 2, 1, 2, 1, 4, 3, 4, 3, 2, 1, 2, 1}, r.out[0].toArray());
+        // negative pads crop
+        CpuHarness c = new CpuHarness(new Pad(java.util.List.of(0, -1, 0, 1), "constant"), s(1, 3));
+        set(c.in[0], 1, 2, 3);
+        c.forward();
+        assertArrayEquals(new float[]{2, 3, 0}, c.out[0].toArray());
+        // edge backward: the border element collects the gradients of its copies
+        CpuHarness e = new CpuHarness(new Pad(java.util.List.of(0, 2, 0, 1), "edge"), s(1, 3));
+        e.forward();
+        Buf gy = e.alloc(e.out[0].shape(), DType.FP32);
+        set(gy, 1, 2, 3, 4, 5, 6);
+        Buf gx = e.alloc(e.in[0].shape(), DType.FP32);
+        e.backward(new Buf[]{gy}, new Buf[]{gx}, new Buf[0], new boolean[1], new boolean[0]);
+        assertArrayEquals(new float[]{6, 4, 11}, gx.toArray());
+    }
+
+    @Test
+    void reduceMeanAxesAndKeepDims() {
+        CpuHarness a = new CpuHarness(new ReduceMean(java.util.List.of(1), true), s(2, 3));
+        set(a.in[0], 1, 2, 3, 4, 5, 6);
+        a.forward();
+        assertEquals(s(2, 1), a.node.outShapes().get(0));
+        assertArrayEquals(new float[]{2, 5}, a.out[0].toArray());
+        CpuHarness b = new CpuHarness(new ReduceMean(java.util.List.of(0), false), s(2, 3));
+        set(b.in[0], 1, 2, 3, 4, 5, 6);
+        b.forward();
+        assertEquals(s(3), b.node.outShapes().get(0));
+        assertArrayEquals(new float[]{2.5f, 3.5f, 4.5f}, b.out[0].toArray());
+        CpuHarness all = new CpuHarness(new ReduceMean(java.util.List.of(), true), s(2, 3));
+        set(all.in[0], 1, 2, 3, 4, 5, 6);
+        all.forward();
+        assertArrayEquals(new float[]{3.5f}, all.out[0].toArray());
+        // axes 0 and 2 of [2, 2, 2]: mean of x[., j, .]
+        CpuHarness c = new CpuHarness(new ReduceMean(java.util.List.of(0, -1), false), s(2, 2, 2));
+        set(c.in[0], 1, 2, 3, 4, 5, 6, 7, 8);
+        c.forward();
+        assertArrayEquals(new float[]{(1 + 2 + 5 + 6) / 4f, (3 + 4 + 7 + 8) / 4f}, c.out[0].toArray());
+        Buf gy = c.alloc(c.out[0].shape(), DType.FP32);
+        set(gy, 4, 8);
+        Buf gx = c.alloc(c.in[0].shape(), DType.FP32);
+        c.backward(new Buf[]{gy}, new Buf[]{gx}, new Buf[0], new boolean[1], new boolean[0]);
+        assertArrayEquals(new float[]{1, 1, 2, 2, 1, 1, 2, 2}, gx.toArray());
+    }
+
+    @Test
+    void splitPartsAndAMissingGradient() {
+        CpuHarness h = new CpuHarness(new Split(1, java.util.List.of(2, 3)), s(2, 5));
+        for (int i = 0; i < 10; i++) h.in[0].set(i, i);
+        h.forward();
+        assertArrayEquals(new float[]{0, 1, 5, 6}, h.out[0].toArray());
+        assertArrayEquals(new float[]{2, 3, 4, 7, 8, 9}, h.out[1].toArray());
+        Buf g1 = h.alloc(h.out[1].shape(), DType.FP32);
+        g1.fill(1f);
+        Buf gx = h.alloc(h.in[0].shape(), DType.FP32);
+        gx.fill(Float.NaN);
+        h.backward(new Buf[]{null, g1}, new Buf[]{gx}, new Buf[0], new boolean[1], new boolean[0]);
+        assertArrayEquals(new float[]{0, 0, 1, 1, 1, 0, 0, 1, 1, 1}, gx.toArray());
+    }
+
+    @Test
+    void broadcastingBinaryOps() {
+        CpuHarness sub = new CpuHarness(new Sub(), s(2, 3), s(3));
+        set(sub.in[0], 10, 20, 30, 40, 50, 60);
+        set(sub.in[1], 1, 2, 3);
+        sub.forward();
+        assertArrayEquals(new float[]{9, 18, 27, 39, 48, 57}, sub.out[0].toArray());
+        CpuHarness div = new CpuHarness(new Div(), s(2, 1), s(1, 3));
+        set(div.in[0], 6, 12);
+        set(div.in[1], 1, 2, 3);
+        div.forward();
+        assertArrayEquals(new float[]{6, 3, 2, 12, 6, 4}, div.out[0].toArray());
+        CpuHarness pow = new CpuHarness(new Pow(), s(2, 1), s(3));
+        set(pow.in[0], 2, 3);
+        set(pow.in[1], 0, 1, 2);
+        pow.forward();
+        assertArrayEquals(new float[]{1, 2, 4, 1, 3, 9}, pow.out[0].toArray());
+        CpuHarness add = new CpuHarness(new BroadcastAdd(), s(2, 3), s(2, 1));
+        set(add.in[0], 1, 2, 3, 4, 5, 6);
+        set(add.in[1], 10, 20);
+        add.forward();
+        assertArrayEquals(new float[]{11, 12, 13, 24, 25, 26}, add.out[0].toArray());
+        CpuHarness mul = new CpuHarness(new BroadcastMul(), s(2, 1, 2), s(3, 1));
+        set(mul.in[0], 1, 2, 3, 4);
+        set(mul.in[1], 1, 10, 100);
+        mul.forward();
+        assertArrayEquals(new float[]{1, 2, 10, 20, 100, 200, 3, 4, 30, 40, 300, 400}, mul.out[0].toArray());
+    }
+
+    @Test
+    void broadcastGradientsAreSummedOverBroadcastAxes() {
+        // Sub a[2,3] - b[3]: gb = -(column sums of g)
+        CpuHarness sub = new CpuHarness(new Sub(), s(2, 3), s(3));
+        sub.forward();
+        Buf gy = sub.alloc(s(2, 3), DType.FP32);
+        set(gy, 1, 2, 3, 4, 5, 6);
+        Buf ga = sub.alloc(s(2, 3), DType.FP32), gb = sub.alloc(s(3), DType.FP32);
+        sub.backward(new Buf[]{gy}, new Buf[]{ga, gb}, new Buf[0], new boolean[2], new boolean[2]);
+        assertArrayEquals(new float[]{1, 2, 3, 4, 5, 6}, ga.toArray());
+        assertArrayEquals(new float[]{-5, -7, -9}, gb.toArray());
+        // BroadcastMul a[2,1,2] * b[3,1], g = 1: ga = sum of b over its 3 rows, gb = sum of all a
+        CpuHarness mul = new CpuHarness(new BroadcastMul(), s(2, 1, 2), s(3, 1));
+        set(mul.in[0], 1, 2, 3, 4);
+        set(mul.in[1], 1, 10, 100);
+        mul.forward();
+        Buf g1 = mul.alloc(s(2, 3, 2), DType.FP32);
+        g1.fill(1f);
+        Buf gma = mul.alloc(s(2, 1, 2), DType.FP32), gmb = mul.alloc(s(3, 1), DType.FP32);
+        gma.fill(1f);
+        mul.backward(new Buf[]{g1}, new Buf[]{gma, gmb}, new Buf[0], new boolean[]{true, false}, new boolean[2]);
+        assertArrayEquals(new float[]{112, 112, 112, 112}, gma.toArray()); // accumulated onto 1
+        assertArrayEquals(new float[]{10, 10, 10}, gmb.toArray());
+        // BroadcastAdd with the same-shape gradient aliasing gradOut: the other operand still sees the original
+        CpuHarness add = new CpuHarness(new BroadcastAdd(), s(2, 3), s(3));
+        add.forward();
+        Buf g = add.alloc(s(2, 3), DType.FP32);
+        set(g, 1, 2, 3, 4, 5, 6);
+        Buf gAddB = add.alloc(s(3), DType.FP32);
+        add.backward(new Buf[]{g}, new Buf[]{g, gAddB}, new Buf[0], new boolean[2], new boolean[2]);
+        assertArrayEquals(new float[]{1, 2, 3, 4, 5, 6}, g.toArray());
+        assertArrayEquals(new float[]{5, 7, 9}, gAddB.toArray());
+    }
+
+    @Test
+    void maskedFillInputAndBufferMasks() {
+        CpuHarness h = new CpuHarness(new MaskedFill(java.util.List.of(), -9, true), s(2, 3), s(3));
+        set(h.in[0], 1, 2, 3, 4, 5, 6);
+        h.in[1].setLong(0, 1);
+        h.in[1].setLong(1, 0);
+        h.in[1].setLong(2, 7);
+        h.forward();
+        assertArrayEquals(new float[]{1, -9, 3, 4, -9, 6}, h.out[0].toArray());
+        Buf gy = h.alloc(s(2, 3), DType.FP32);
+        gy.fill(2f);
+        Buf gx = h.alloc(s(2, 3), DType.FP32);
+        h.backward(new Buf[]{gy}, new Buf[]{gx, null}, new Buf[0], new boolean[2], new boolean[0]);
+        assertArrayEquals(new float[]{2, 0, 2, 2, 0, 2}, gx.toArray());
+        // a bool mask, filled where true
+        CpuHarness b = new CpuHarness(new MaskedFill(java.util.List.of(), 0.5, false), new DType[]{null, DType.BOOL}, s(4), s(4));
+        set(b.in[0], 1, 2, 3, 4);
+        b.in[1].setByte(1, 1);
+        b.in[1].setByte(3, 1);
+        b.forward();
+        assertArrayEquals(new float[]{1, 0.5f, 3, 0.5f}, b.out[0].toArray());
+        // a fixed causal mask (a buffer), the largest negative float as exported for -inf
+        CpuHarness c = new CpuHarness(new MaskedFill(java.util.List.of(2, 2), -Float.MAX_VALUE, true), s(1, 2, 2));
+        set(c.in[0], 1, 2, 3, 4);
+        set(c.params[0], 1, 0, 1, 1);
+        c.forward();
+        assertArrayEquals(new float[]{1, -Float.MAX_VALUE, 3, 4}, c.out[0].toArray());
+    }
+
+    @Test
+    void castConversions() {
+        CpuHarness toF = new CpuHarness(new Cast(null), new DType[]{DType.INT64}, s(3));
+        toF.in[0].setLong(0, -2);
+        toF.in[0].setLong(1, 0);
+        toF.in[0].setLong(2, 1L << 40);
+        toF.forward();
+        assertArrayEquals(new float[]{-2, 0, (float) (1L << 40)}, toF.out[0].toArray());
+        CpuHarness boolToF = new CpuHarness(new Cast(null), new DType[]{DType.BOOL}, s(5));
+        boolToF.in[0].setByte(1, 1);
+        boolToF.in[0].setByte(4, 1);
+        boolToF.forward();
+        assertArrayEquals(new float[]{0, 1, 0, 0, 1}, boolToF.out[0].toArray());
+        CpuHarness toI = new CpuHarness(new Cast(DType.INT64), new DType[]{DType.FP32}, s(4));
+        set(toI.in[0], -1.7f, 2.9f, 0f, 5f);
+        toI.forward();
+        assertEquals(DType.INT64, toI.out[0].dtype());
+        long[] got = new long[4];
+        for (int i = 0; i < 4; i++) got[i] = toI.out[0].getLong(i);
+        assertArrayEquals(new long[]{-1, 2, 0, 5}, got); // truncation toward zero, as ONNX
+        CpuHarness toB = new CpuHarness(new Cast(DType.BOOL), new DType[]{DType.INT64}, s(6));
+        for (int i = 0; i < 6; i++) toB.in[0].setLong(i, i % 2 == 0 ? 0 : -3);
+        toB.forward();
+        for (int i = 0; i < 6; i++) assertEquals(i % 2, toB.out[0].getByte(i));
+    }
+
+    @Test
+    void pointwiseImporterOps() {
+        CpuHarness l = new CpuHarness(new LeakyReLU(0.1), s(3));
+        set(l.in[0], -2, 0, 3);
+        l.forward();
+        assertArrayEquals(new float[]{-0.2f, 0, 3}, l.out[0].toArray(), 1e-7f);
+        CpuHarness hs = new CpuHarness(new HardSigmoid(0.2, 0.5), s(3));
+        set(hs.in[0], -5, 1, 5);
+        hs.forward();
+        assertArrayEquals(new float[]{0, 0.7f, 1}, hs.out[0].toArray(), 1e-7f);
+        CpuHarness sw = new CpuHarness(new HardSwish(), s(4));
+        set(sw.in[0], -4, 1, 3, 5);
+        sw.forward();
+        assertArrayEquals(new float[]{0, 4f / 6, 3, 5}, sw.out[0].toArray(), 1e-7f);
+        CpuHarness q = new CpuHarness(new Sqrt(), s(2));
+        set(q.in[0], 4, 2.25f);
+        q.forward();
+        assertArrayEquals(new float[]{2, 1.5f}, q.out[0].toArray());
+        // ReLU6 in place: output aliases input
+        CpuHarness c = new CpuHarness(new Clip(0, 6), s(4));
+        set(c.in[0], -1, 3, 6, 9);
+        c.kernel.forward(new ForwardArgs(c.node, c.in, new Buf[]{c.in[0]}, c.params, c.aux, null, true, false, 1));
+        assertArrayEquals(new float[]{0, 3, 6, 6}, c.in[0].toArray());
+        CpuHarness ce = new CpuHarness(ConstElementwise.scalar("sub", 1, true), s(2));
+        set(ce.in[0], 0.25f, 3);
+        ce.forward();
+        assertArrayEquals(new float[]{0.75f, -2}, ce.out[0].toArray());
+        CpuHarness o = new CpuHarness(new Opaque("onnx:Foo", 2, 2), s(2), s(2));
+        set(o.in[0], 7, 8);
+        o.forward();
+        assertArrayEquals(new float[]{7, 8}, o.out[0].toArray());
+        assertArrayEquals(new float[]{7, 8}, o.out[1].toArray());
     }
 }

@@ -249,4 +249,175 @@ class CpuGradientTest {
             assertEquals(expect, gb.get(k * 2), 1e-5f);
         }
     }
+
+    // ---------------------------------------------------------------- ops of the ONNX importer
+
+    /** Moves values at least 0.05 away from each kink, so no kink lies within eps of a checked value. */
+    private static void awayFrom(Buf b, double... kinks) {
+        for (int i = 0; i < b.numel(); i++) {
+            float v = b.get(i);
+            for (double k : kinks) if (Math.abs(v - k) < 0.05) v = (float) (k + Math.copySign(0.05, v - k));
+            b.set(i, v);
+        }
+    }
+
+    /** Values in [lo, hi). */
+    private static void uniform(Buf b, Random r, double lo, double hi) {
+        for (int i = 0; i < b.numel(); i++) b.set(i, (float) (lo + (hi - lo) * r.nextDouble()));
+    }
+
+    @Test
+    void convTranspose2d() {
+        new CpuHarness(new ConvTranspose2d(3, Pair.of(3), Pair.of(1), Pair.of(1), Pair.of(0), Pair.of(1), 1, true), s(2, 2, 4, 4)).gradCheck(MAX);
+    }
+
+    @Test
+    void convTranspose2dStridePaddingOutputPaddingDilation() {
+        new CpuHarness(new ConvTranspose2d(2, Pair.of(3), Pair.of(2), Pair.of(1), Pair.of(1), Pair.of(1), 1, true), s(2, 3, 3, 3)).gradCheck(MAX);
+        new CpuHarness(new ConvTranspose2d(2, new Pair(2, 3), new Pair(2, 1), new Pair(0, 1), new Pair(1, 0), new Pair(1, 2), 1, false),
+                s(1, 2, 3, 4)).gradCheck(MAX);
+    }
+
+    @Test
+    void convTranspose2dGroups() {
+        new CpuHarness(new ConvTranspose2d(4, Pair.of(2), Pair.of(2), Pair.of(0), Pair.of(0), Pair.of(1), 2, true), s(2, 4, 3, 3)).gradCheck(MAX);
+    }
+
+    @Test
+    void leakyReluHardSigmoidHardSwish() {
+        CpuHarness l = new CpuHarness(new LeakyReLU(0.1), s(2, 3, 4));
+        awayFromZero(l.in[0]);
+        l.gradCheck(MAX);
+        CpuHarness hs = new CpuHarness(new HardSigmoid(0.4, 0.5), s(3, 20));
+        l.randomize(hs.in[0], 3f);
+        awayFrom(hs.in[0], -1.25, 1.25);
+        hs.gradCheck(MAX);
+        CpuHarness sw = new CpuHarness(new HardSwish(), s(3, 20));
+        sw.randomize(sw.in[0], 5f);
+        awayFrom(sw.in[0], -3, 3);
+        sw.gradCheck(MAX);
+    }
+
+    @Test
+    void sqrtAndClip() {
+        CpuHarness q = new CpuHarness(new Sqrt(), s(2, 3, 4));
+        uniform(q.in[0], q.rnd, 0.3, 2);
+        q.gradCheck(MAX);
+        CpuHarness c = new CpuHarness(new Clip(-0.5, 0.5), s(3, 20));
+        awayFrom(c.in[0], -0.5, 0.5);
+        c.gradCheck(MAX);
+        CpuHarness relu6 = new CpuHarness(new Clip(0, Double.POSITIVE_INFINITY), s(2, 10));
+        awayFromZero(relu6.in[0]);
+        relu6.gradCheck(MAX);
+    }
+
+    @Test
+    void castFloatToFloatPassesTheGradient() {
+        new CpuHarness(new Cast(null), s(2, 3)).gradCheck(MAX);
+    }
+
+    @Test
+    void broadcastAddMulSub() {
+        new CpuHarness(new BroadcastAdd(), s(2, 3, 4), s(3, 1)).gradCheck(MAX);
+        new CpuHarness(new BroadcastAdd(), s(2, 1, 4), s(3, 1)).gradCheck(MAX);
+        new CpuHarness(new BroadcastMul(), s(2, 3, 4), s(2, 3, 1)).gradCheck(MAX);
+        new CpuHarness(new BroadcastMul(), s(4), s(2, 3, 1)).gradCheck(MAX);
+        new CpuHarness(new Sub(), s(2, 3, 4), s(4)).gradCheck(MAX);
+        new CpuHarness(new Sub(), s(3, 1), s(2, 1, 5)).gradCheck(MAX);
+        new CpuHarness(new Sub(), s(2, 3), s(2, 3)).gradCheck(MAX);
+    }
+
+    @Test
+    void divAndPow() {
+        CpuHarness d = new CpuHarness(new Div(), s(2, 3, 4), s(3, 1));
+        uniform(d.in[1], d.rnd, 0.5, 1.5);
+        d.gradCheck(MAX);
+        CpuHarness d2 = new CpuHarness(new Div(), s(3, 1), s(2, 3, 4));
+        uniform(d2.in[1], d2.rnd, -1.5, -0.5);
+        d2.gradCheck(MAX);
+        CpuHarness p = new CpuHarness(new Pow(), s(2, 3, 4), s(4));
+        uniform(p.in[0], p.rnd, 0.5, 1.5);
+        p.gradCheck(MAX);
+        CpuHarness p2 = new CpuHarness(new Pow(), s(2, 1), s(2, 3));
+        uniform(p2.in[0], p2.rnd, 0.5, 1.5);
+        uniform(p2.in[1], p2.rnd, -2, 2);
+        p2.gradCheck(MAX);
+    }
+
+    @Test
+    void constElementwiseScalars() {
+        new CpuHarness(ConstElementwise.scalar("add", 3, false), s(2, 3)).gradCheck(MAX);
+        new CpuHarness(ConstElementwise.scalar("sub", 1, true), s(2, 3)).gradCheck(MAX);
+        new CpuHarness(ConstElementwise.scalar("mul", 0.5, false), s(2, 3)).gradCheck(MAX);
+        new CpuHarness(ConstElementwise.scalar("div", 8, false), s(2, 3)).gradCheck(MAX);
+        CpuHarness rdiv = new CpuHarness(ConstElementwise.scalar("div", 2, true), s(2, 3));
+        uniform(rdiv.in[0], rdiv.rnd, 0.5, 1.5);
+        rdiv.gradCheck(MAX);
+        new CpuHarness(ConstElementwise.scalar("pow", 2, false), s(2, 3)).gradCheck(MAX);
+        CpuHarness sq = new CpuHarness(ConstElementwise.scalar("pow", 0.5, false), s(2, 3));
+        uniform(sq.in[0], sq.rnd, 0.5, 1.5);
+        sq.gradCheck(MAX);
+        new CpuHarness(ConstElementwise.scalar("pow", 2, true), s(2, 3)).gradCheck(MAX);
+    }
+
+    private static ConstElementwise cst(String fn, boolean reversed, boolean trainable, int... shape) {
+        return new ConstElementwise(fn, java.util.Arrays.stream(shape).boxed().toList(), 0, reversed, trainable);
+    }
+
+    @Test
+    void constElementwiseTensors() {
+        new CpuHarness(cst("add", false, true, 4), s(2, 3, 4)).gradCheck(MAX);
+        new CpuHarness(cst("add", false, true, 3, 1), s(2, 1, 4)).gradCheck(MAX); // both broadcast
+        new CpuHarness(cst("sub", true, true, 1, 4), s(2, 3, 4)).gradCheck(MAX);
+        new CpuHarness(cst("mul", false, true, 3, 1), s(2, 3, 4)).gradCheck(MAX);
+        new CpuHarness(cst("mul", true, false, 3, 4), s(2, 3, 4)).gradCheck(MAX); // a buffer: no gradient for it
+        CpuHarness div = new CpuHarness(cst("div", false, true, 4), s(2, 3, 4));
+        uniform(div.params[0], div.rnd, 0.5, 1.5);
+        div.gradCheck(MAX);
+        CpuHarness rdiv = new CpuHarness(cst("div", true, true, 3, 1), s(2, 3, 4));
+        uniform(rdiv.in[0], rdiv.rnd, 0.5, 1.5);
+        rdiv.gradCheck(MAX);
+        CpuHarness pow = new CpuHarness(cst("pow", false, true, 4), s(2, 3, 4));
+        uniform(pow.in[0], pow.rnd, 0.5, 1.5);
+        pow.gradCheck(MAX);
+        CpuHarness rpow = new CpuHarness(cst("pow", true, true, 4), s(2, 3, 4));
+        uniform(rpow.params[0], rpow.rnd, 1.5, 2.5);
+        rpow.gradCheck(MAX);
+    }
+
+    @Test
+    void reduceMean() {
+        new CpuHarness(new ReduceMean(List.of(-1), true), s(2, 3, 4)).gradCheck(MAX);
+        new CpuHarness(new ReduceMean(List.of(0, 2), false), s(2, 3, 4)).gradCheck(MAX);
+        new CpuHarness(new ReduceMean(List.of(), false), s(2, 3)).gradCheck(MAX);
+    }
+
+    @Test
+    void splitPad() {
+        new CpuHarness(new Split(1, List.of(1, 2, 3)), s(2, 6, 2)).gradCheck(MAX);
+        new CpuHarness(new Split(-1, List.of(2, 2)), s(3, 4)).gradCheck(MAX);
+        new CpuHarness(new Pad(List.of(0, 1, 2, 0, 2, 1), "constant"), s(2, 3, 4)).gradCheck(MAX);
+        new CpuHarness(new Pad(List.of(0, 0, 2, 1, 0, 0, 1, 3), "reflect"), s(1, 2, 3, 3)).gradCheck(MAX);
+        new CpuHarness(new Pad(List.of(0, 2, 0, 3), "edge"), s(2, 3)).gradCheck(MAX);
+        new CpuHarness(new Pad(List.of(0, -1, 0, 2), "constant"), s(2, 3)).gradCheck(MAX); // crops
+    }
+
+    @Test
+    void maskedFill() {
+        CpuHarness in = new CpuHarness(new MaskedFill(List.of(), -5, true), s(2, 3, 4), s(2, 1, 4));
+        for (int i = 0; i < 8; i++) in.in[1].setLong(i, i % 3 == 0 ? 0 : 1);
+        in.gradCheck(MAX);
+        CpuHarness small = new CpuHarness(new MaskedFill(List.of(), 0, false), s(3, 4), s(2, 3, 4)); // x broadcast
+        for (int i = 0; i < 24; i++) small.in[1].setLong(i, i % 5 == 0 ? 1 : 0);
+        small.gradCheck(MAX);
+        CpuHarness buf = new CpuHarness(new MaskedFill(List.of(1, 3, 3), -1e9, true), s(2, 3, 3));
+        for (int i = 0; i < 9; i++) buf.params[0].set(i, i / 3 >= i % 3 ? 1f : 0f); // causal
+        buf.gradCheck(MAX);
+    }
+
+    @Test
+    void opaquePlaceholder() {
+        new CpuHarness(new Opaque("onnx:Foo", 2, 2), s(2, 3), s(2, 3)).gradCheck(MAX);
+        new CpuHarness(new Opaque("onnx:Bar", 1, 1), s(4)).gradCheck(MAX);
+    }
 }

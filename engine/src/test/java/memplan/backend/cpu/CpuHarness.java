@@ -43,7 +43,7 @@ final class CpuHarness {
     long seed = 42;
 
     CpuHarness(Op op, DType[] dtypes, Shape... inShapes) {
-        this(node(op, dtypes, inShapes), 7);
+        this(node(op, dtypes, inShapes), 7, dtypes);
     }
 
     CpuHarness(Op op, Shape... inShapes) {
@@ -51,14 +51,20 @@ final class CpuHarness {
     }
 
     CpuHarness(Node node, long seed) {
+        this(node, seed, null);
+    }
+
+    /** dtypes: of the inputs (null entries, or null: fp32 where differentiable, else int64). */
+    CpuHarness(Node node, long seed, DType[] dtypes) {
         this.node = node;
         this.kernel = CpuKernels.of(node.op());
         this.rnd = new Random(seed);
         Arrays.fill(arena, Float.intBitsToFloat(SENTINEL));
         in = new Buf[node.inShapes().size()];
-        for (int i = 0; i < in.length; i++) in[i] = alloc(node.inShapes().get(i), inputDType(node, i));
+        for (int i = 0; i < in.length; i++)
+            in[i] = alloc(node.inShapes().get(i), dtypes != null && dtypes[i] != null ? dtypes[i] : inputDType(node, i));
         out = new Buf[node.outShapes().size()];
-        for (int i = 0; i < out.length; i++) out[i] = alloc(node.outShapes().get(i), DType.FP32);
+        for (int i = 0; i < out.length; i++) out[i] = alloc(node.outShapes().get(i), CheckedKernel.outputType(node.op(), i));
         var ps = node.op().params(node.inShapes());
         params = new Buf[ps.size()];
         for (int i = 0; i < params.length; i++) params[i] = alloc(ps.get(i).shape(), DType.FP32);

@@ -1,0 +1,256 @@
+package memplan.app.ui;
+
+import javafx.application.Platform;
+import javafx.geometry.Insets;
+import javafx.geometry.Orientation;
+import javafx.geometry.Pos;
+import javafx.scene.control.Button;
+import javafx.scene.control.Label;
+import javafx.scene.control.Menu;
+import javafx.scene.control.MenuBar;
+import javafx.scene.control.MenuItem;
+import javafx.scene.control.ProgressBar;
+import javafx.scene.control.ScrollPane;
+import javafx.scene.control.SeparatorMenuItem;
+import javafx.scene.control.SplitPane;
+import javafx.scene.control.Tab;
+import javafx.scene.control.TabPane;
+import javafx.scene.input.TransferMode;
+import javafx.scene.layout.BorderPane;
+import javafx.scene.layout.HBox;
+import javafx.scene.layout.Priority;
+import javafx.scene.layout.Region;
+import javafx.scene.layout.VBox;
+import javafx.stage.FileChooser;
+import javafx.stage.Window;
+import memplan.app.ui.graph.GraphView;
+import memplan.app.ui.run.RunPanel;
+import memplan.app.ui.session.SessionViewModel;
+import memplan.app.ui.table.TensorTableView;
+import memplan.app.ui.teach.TeachPanel;
+import memplan.app.ui.planner.ComparePanel;
+import memplan.app.ui.planner.PlannerPanel;
+import memplan.app.ui.planner.PlannerViewModel;
+import memplan.app.ui.planner.Planning;
+import memplan.app.ui.timeline.TimelineView;
+import memplan.samples.SampleModels;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Path;
+
+/** The main window's content: side panels on the left, the layer graph, the timeline and the tensor table. */
+public class MainWindow extends BorderPane {
+    protected final SessionViewModel session;
+    protected final GraphView graph;
+    protected final TimelineView timeline;
+    protected final TensorTableView table;
+    protected final TabPane side = new TabPane();
+    protected final RunPanel runPanel;
+    protected final TeachPanel teachPanel;
+    protected final PlannerViewModel planner;
+    private final Label status = new Label();
+    private final Label error = new Label();
+    private final Menu fileMenu = new Menu("File");
+
+    public MainWindow(SessionViewModel session) {
+        this.session = session;
+        setId("mainWindow");
+        getStyleClass().add("main-window");
+        graph = new GraphView(session);
+        timeline = new TimelineView(session);
+        table = new TensorTableView(session);
+
+        side.setId("sideTabs");
+        side.setTabClosingPolicy(TabPane.TabClosingPolicy.UNAVAILABLE);
+        side.setPrefWidth(380);
+        side.setMinWidth(340);
+        addSideTab("Model", "modelTab", new ModelPanel(session, this::chooseModelFile));
+        planner = new PlannerViewModel(session, Planning.catalog());
+        addSideTab("Plan", "plannerTab", new PlannerPanel(session, planner));
+        addSideTab("Compare", "compareTab", new ComparePanel(session, planner));
+        runPanel = new RunPanel(session);
+        addSideTab("Run", "runTab", runPanel);
+        teachPanel = new TeachPanel(session);
+        addSideTab("Teach", "teachTab", teachPanel);
+
+        SplitPane right = new SplitPane(timeline, table);
+        right.setOrientation(Orientation.VERTICAL);
+        right.setDividerPositions(0.52);
+        SplitPane center = new SplitPane(side, graph, right);
+        center.setDividerPositions(0.24, 0.5);
+        SplitPane.setResizableWithParent(side, false);
+
+        error.setId("errorBanner");
+        error.getStyleClass().add("error-banner");
+        error.setWrapText(true);
+        error.setMaxWidth(Double.MAX_VALUE);
+        error.textProperty().bind(session.errorProperty());
+        error.visibleProperty().bind(session.errorProperty().isNotEmpty());
+        error.managedProperty().bind(error.visibleProperty());
+        Button dismiss = new Button("Dismiss");
+        dismiss.setOnAction(e -> session.errorProperty().set(""));
+        HBox errorBox = new HBox(8, error, dismiss);
+        HBox.setHgrow(error, Priority.ALWAYS);
+        errorBox.setAlignment(Pos.CENTER_LEFT);
+        errorBox.getStyleClass().add("error-box");
+        errorBox.visibleProperty().bind(error.visibleProperty());
+        errorBox.managedProperty().bind(error.visibleProperty());
+
+        setTop(new VBox(menuBar(), errorBox));
+        setCenter(center);
+        setBottom(statusBar());
+
+        // Click-to-redraw: once the timeline has drawn an edit's result and the scene has laid it out, record the time.
+        session.evaluationProperty().addListener(o -> {
+            if (!session.editPending() || getScene() == null) return;
+            javafx.scene.Scene sc = getScene();
+            Runnable[] once = new Runnable[1];
+            once[0] = () -> {
+                sc.removePostLayoutPulseListener(once[0]);
+                session.editRedrawn();
+            };
+            sc.addPostLayoutPulseListener(once[0]);
+            Platform.requestNextPulse();
+        });
+        setOnDragOver(e -> {
+            if (e.getDragboard().hasFiles()) e.acceptTransferModes(TransferMode.COPY);
+            e.consume();
+        });
+        setOnDragDropped(e -> {
+            boolean ok = false;
+            if (e.getDragboard().hasFiles() && !e.getDragboard().getFiles().isEmpty()) {
+                session.openFile(e.getDragboard().getFiles().get(0).toPath());
+                ok = true;
+            }
+            e.setDropCompleted(ok);
+            e.consume();
+        });
+    }
+
+    protected Tab addSideTab(String title, String id, Region content) {
+        ScrollPane sp = new ScrollPane(content);
+        sp.setFitToWidth(true);
+        sp.setHbarPolicy(ScrollPane.ScrollBarPolicy.NEVER);
+        Tab t = new Tab(title, sp);
+        t.setId(id);
+        side.getTabs().add(t);
+        return t;
+    }
+
+    /** Shows a side panel by tab id (e.g. "runTab"). */
+    public void showPanel(String id) {
+        for (Tab t : side.getTabs()) if (t.getId().equals(id)) side.getSelectionModel().select(t);
+    }
+
+    public SessionViewModel session() { return session; }
+    public GraphView graphView() { return graph; }
+    public TimelineView timelineView() { return timeline; }
+    public TensorTableView tableView() { return table; }
+    public RunPanel runPanel() { return runPanel; }
+    public TeachPanel teachPanel() { return teachPanel; }
+    public PlannerViewModel planner() { return planner; }
+    protected Menu fileMenu() { return fileMenu; }
+
+    private MenuBar menuBar() {
+        MenuItem open = new MenuItem("Open model\u2026");
+        open.setOnAction(e -> chooseModelFile());
+        Menu samples = new Menu("Open sample");
+        for (String n : SampleModels.names()) {
+            MenuItem m = new MenuItem(n);
+            m.setOnAction(e -> session.openSample(n));
+            samples.getItems().add(m);
+        }
+        MenuItem exportPlan = new MenuItem("Export plan\u2026");
+        exportPlan.setId("exportPlan");
+        exportPlan.setOnAction(e -> {
+            File f = chooseSave("Export the plan", "plan.json", "MemPlan plans (*.json)", "*.json");
+            if (f != null) session.exportPlan(f.toPath());
+        });
+        MenuItem importPlan = new MenuItem("Import plan\u2026");
+        importPlan.setOnAction(e -> {
+            FileChooser fc = new FileChooser();
+            fc.setTitle("Import a plan");
+            fc.getExtensionFilters().add(new FileChooser.ExtensionFilter("MemPlan plans (*.json)", "*.json"));
+            File f = fc.showOpenDialog(window());
+            if (f != null) session.importPlan(f.toPath());
+        });
+        exportPlan.disableProperty().bind(session.planProperty().isNull());
+        importPlan.disableProperty().bind(session.analysisProperty().isNull());
+        MenuItem saveTimeline = new MenuItem("Save timeline as PNG\u2026");
+        saveTimeline.setOnAction(e -> savePng(timeline.canvas(), "timeline.png"));
+        MenuItem saveGraph = new MenuItem("Save graph as PNG\u2026");
+        saveGraph.setOnAction(e -> savePng(graph.canvas(), "graph.png"));
+        MenuItem quit = new MenuItem("Quit");
+        quit.setOnAction(e -> Platform.exit());
+        fileMenu.getItems().addAll(open, samples, new SeparatorMenuItem(), exportPlan, importPlan, new SeparatorMenuItem(), saveTimeline, saveGraph, new SeparatorMenuItem(), quit);
+        MenuBar bar = new MenuBar(fileMenu);
+        bar.setId("menuBar");
+        return bar;
+    }
+
+    private HBox statusBar() {
+        ProgressBar progress = new ProgressBar();
+        progress.setId("progress");
+        progress.setPrefWidth(160);
+        progress.progressProperty().bind(session.runner().progressProperty());
+        progress.visibleProperty().bind(session.busyProperty());
+        Button cancel = new Button("Cancel");
+        cancel.setId("cancelTask");
+        cancel.setOnAction(e -> session.runner().cancelCurrent());
+        cancel.visibleProperty().bind(session.busyProperty());
+        Label msg = new Label();
+        msg.textProperty().bind(session.runner().messageProperty());
+        msg.visibleProperty().bind(session.busyProperty());
+        status.setId("status");
+        status.textProperty().bind(session.statusProperty());
+        Region grow = new Region();
+        HBox.setHgrow(grow, Priority.ALWAYS);
+        HBox bar = new HBox(10, status, grow, msg, progress, cancel);
+        bar.setAlignment(Pos.CENTER_LEFT);
+        bar.setPadding(new Insets(4, 10, 4, 10));
+        bar.getStyleClass().add("status-bar");
+        return bar;
+    }
+
+    private Window window() {
+        return getScene() == null ? null : getScene().getWindow();
+    }
+
+    private void chooseModelFile() {
+        FileChooser fc = new FileChooser();
+        fc.setTitle("Open a MemPlan model");
+        fc.getExtensionFilters().addAll(new FileChooser.ExtensionFilter("Models (*.json, *.onnx)", "*.json", "*.onnx"),
+                new FileChooser.ExtensionFilter("All files", "*.*"));
+        File f = fc.showOpenDialog(window());
+        if (f != null) session.openFile(f.toPath());
+    }
+
+    protected File chooseSave(String title, String name, String desc, String pattern) {
+        FileChooser fc = new FileChooser();
+        fc.setTitle(title);
+        fc.setInitialFileName(name);
+        fc.getExtensionFilters().add(new FileChooser.ExtensionFilter(desc, pattern));
+        return fc.showSaveDialog(window());
+    }
+
+    private void savePng(javafx.scene.Node node, String name) {
+        File f = chooseSave("Save as PNG", name, "PNG images", "*.png");
+        if (f == null) return;
+        try {
+            Png.save(node, f.toPath());
+            session.statusProperty().set("Saved " + f);
+        } catch (IOException ex) {
+            session.errorProperty().set("Could not save " + f + ": " + ex.getMessage());
+        }
+    }
+
+    /** Saves the timeline canvas as PNG (menu action without the dialog, for scripts and tests). */
+    public void saveTimelinePng(Path p) throws IOException {
+        Png.save(timeline.canvas(), p);
+    }
+
+    public void saveGraphPng(Path p) throws IOException {
+        Png.save(graph.canvas(), p);
+    }
+}

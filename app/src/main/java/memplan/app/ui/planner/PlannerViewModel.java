@@ -1,0 +1,134 @@
+package memplan.app.ui.planner;
+
+import javafx.beans.property.DoubleProperty;
+import javafx.beans.property.LongProperty;
+import javafx.beans.property.ObjectProperty;
+import javafx.beans.property.SimpleDoubleProperty;
+import javafx.beans.property.SimpleLongProperty;
+import javafx.beans.property.SimpleObjectProperty;
+import javafx.beans.property.SimpleStringProperty;
+import javafx.beans.property.StringProperty;
+import memplan.app.ui.Fmt;
+import memplan.app.ui.session.Analysis;
+import memplan.app.ui.session.Evaluation;
+import memplan.app.ui.session.SessionViewModel;
+import memplan.plan.Plan;
+import memplan.sim.DeviceModel;
+
+import java.util.Locale;
+
+/**
+ * Choosing a planner and a budget, applying its plan, and comparing two planners at that budget. The budget is a
+ * fraction of the way from the lower bound (what the largest step needs at once) to the baseline peak.
+ */
+public final class PlannerViewModel {
+    private final SessionViewModel session;
+    private final PlannerCatalog catalog;
+    private final StringProperty planner = new SimpleStringProperty("hybrid");
+    private final DoubleProperty budgetFraction = new SimpleDoubleProperty(0.6);
+    private final LongProperty budgetBytes = new SimpleLongProperty(0);
+    private final StringProperty result = new SimpleStringProperty("");
+    private final StringProperty plannerA = new SimpleStringProperty("swap");
+    private final StringProperty plannerB = new SimpleStringProperty("checkpoint-sqrt");
+    private final ObjectProperty<Evaluation> evalA = new SimpleObjectProperty<>(), evalB = new SimpleObjectProperty<>();
+    private final StringProperty compareStatus = new SimpleStringProperty("");
+
+    public PlannerViewModel(SessionViewModel session, PlannerCatalog catalog) {
+        this.session = session;
+        this.catalog = catalog;
+        if (!catalog.names().contains(planner.get())) planner.set(catalog.names().get(catalog.names().size() - 1));
+        if (!catalog.names().contains(plannerA.get())) plannerA.set(catalog.names().get(0));
+        if (!catalog.names().contains(plannerB.get())) plannerB.set(catalog.names().get(catalog.names().size() - 1));
+        budgetFraction.addListener(o -> updateBudget());
+        session.analysisProperty().addListener(o -> {
+            updateBudget();
+            evalA.set(null);
+            evalB.set(null);
+            result.set("");
+        });
+        budgetBytes.addListener(o -> session.budgetBytesProperty().set(budgetBytes.get()));
+    }
+
+    public PlannerCatalog catalog() { return catalog; }
+    public StringProperty plannerProperty() { return planner; }
+    public DoubleProperty budgetFractionProperty() { return budgetFraction; }
+    public LongProperty budgetBytesProperty() { return budgetBytes; }
+    public StringProperty resultProperty() { return result; }
+    public StringProperty plannerAProperty() { return plannerA; }
+    public StringProperty plannerBProperty() { return plannerB; }
+    public ObjectProperty<Evaluation> evalAProperty() { return evalA; }
+    public ObjectProperty<Evaluation> evalBProperty() { return evalB; }
+    public StringProperty compareStatusProperty() { return compareStatus; }
+
+    /** Smallest budget the slider offers: what one step must hold at once. */
+    public long minBudget() {
+        Analysis a = session.analysis();
+        return a == null ? 0 : a.profile().lowerBound();
+    }
+
+    public long maxBudget() {
+        Analysis a = session.analysis();
+        return a == null ? 0 : a.profile().peakBytes();
+    }
+
+    private void updateBudget() {
+        long lo = minBudget(), hi = maxBudget();
+        budgetBytes.set(lo + Math.round((hi - lo) * budgetFraction.get()));
+    }
+
+    /** Sets the budget in bytes (clamped to the slider's range). */
+    public void setBudget(long bytes) {
+        long lo = minBudget(), hi = maxBudget();
+        if (hi <= lo) return;
+        budgetFraction.set(Math.max(0, Math.min(1, (double) (bytes - lo) / (hi - lo))));
+    }
+
+    /** Makes the chosen planner's plan for the budget in the background, then shows it everywhere. */
+    public void apply() {
+        Analysis a = session.analysis();
+        if (a == null) return;
+        String name = planner.get();
+        long budget = budgetBytes.get();
+        DeviceModel dev = session.deviceProperty().get();
+        result.set("Planning with " + name + "\u2026");
+        session.runner().run("Planning with " + name, p -> {
+            Plan plan = catalog.plan(name, a.schedule(), budget, dev);
+            p.checkCancelled();
+            return SessionViewModel.evaluate(a, plan, dev);
+        }, e -> {
+            if (session.analysis() != a) return;
+            session.showEvaluation(e);
+            result.set(describe(name, e, budget));
+        }, ex -> result.set(name + " failed: " + SessionViewModel.describe(ex)));
+    }
+
+    public static String describe(String name, Evaluation e, long budget) {
+        boolean fits = e.peakBytes() <= budget;
+        return String.format(Locale.ROOT, "%s: predicted peak %s %s budget %s; overhead %s; moved %s; %d tensors changed%s",
+                name, Fmt.bytes(e.peakBytes()), fits ? "\u2264" : ">", Fmt.bytes(budget), Fmt.percent(e.overheadFraction()),
+                Fmt.bytes(e.bytesMoved()), e.plan() == null ? 0 : e.plan().changedCount(),
+                fits ? "" : ". No plan of " + name + " fits this budget; shown is the lowest peak it reached.");
+    }
+
+    /** Plans with A and B at the current budget (both in the background). */
+    public void compare() {
+        Analysis a = session.analysis();
+        if (a == null) return;
+        String na = plannerA.get(), nb = plannerB.get();
+        long budget = budgetBytes.get();
+        DeviceModel dev = session.deviceProperty().get();
+        compareStatus.set("Planning with " + na + " and " + nb + "\u2026");
+        session.runner().run("Comparing " + na + " and " + nb, p -> {
+            Evaluation ea = SessionViewModel.evaluate(a, catalog.plan(na, a.schedule(), budget, dev), dev);
+            p.update(1, 2);
+            p.checkCancelled();
+            Evaluation eb = SessionViewModel.evaluate(a, catalog.plan(nb, a.schedule(), budget, dev), dev);
+            return new Evaluation[]{ea, eb};
+        }, r -> {
+            if (session.analysis() != a) return;
+            evalA.set(r[0]);
+            evalB.set(r[1]);
+            compareStatus.set("Budget " + Fmt.bytes(budget) + " on " + dev.name());
+        }, ex -> compareStatus.set("Comparison failed: " + SessionViewModel.describe(ex)));
+    }
+}

@@ -1,0 +1,39 @@
+package memplan.app.ui;
+
+import memplan.app.ui.teach.Lesson;
+import memplan.app.ui.teach.TeachingViewModel;
+import memplan.plan.PlanValidator;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** Every lesson opens its model, has several valid steps, and its last step lowers the peak and says by how much. */
+class UiTeachingTest {
+    @ParameterizedTest
+    @EnumSource(Lesson.class)
+    void lessonStepsChangeThePlanAndSayWhatTheySaved(Lesson lesson) {
+        var session = UiSessionViewModelTest.session();
+        TeachingViewModel vm = new TeachingViewModel(session);
+        vm.start(lesson);
+        assertEquals("", session.errorProperty().get());
+        assertTrue(vm.stepCountProperty().get() >= 3, "steps: " + vm.stepCountProperty().get());
+        assertEquals(0, vm.stepProperty().get());
+        long base = session.evaluation().peakBytes();
+        assertTrue(vm.resultProperty().get().startsWith("Peak"), vm.resultProperty().get());
+        assertTrue(session.highlightedProperty().get().length > 0, "step 0 points at a tensor");
+        int prevChanged = 0;
+        while (vm.stepProperty().get() + 1 < vm.stepCountProperty().get()) {
+            vm.next();
+            assertTrue(PlanValidator.problems(session.plan()).isEmpty());
+            assertTrue(session.plan().changedCount() > prevChanged, "each step changes more of the plan");
+            prevChanged = session.plan().changedCount();
+            assertTrue(session.highlightedProperty().get().length > 0);
+            assertFalse(vm.textProperty().get().isBlank());
+        }
+        assertTrue(session.evaluation().peakBytes() < base, lesson + ": " + session.evaluation().peakBytes() + " vs " + base);
+        assertTrue(vm.resultProperty().get().contains("saved"), vm.resultProperty().get());
+        vm.previous();
+        assertEquals(vm.stepCountProperty().get() - 2, vm.stepProperty().get());
+    }
+}
