@@ -199,30 +199,12 @@ final class GemmKernels {
 
         /** col[r*ohw + p] for the rows r = (c, u, v) of image n; zero outside the image. */
         private static void im2col(Geo g, Buf x, int n, Buf col, boolean inParallelImages) {
-            float[] xd = x.data(), cd = col.data();
-            int xBase = x.offset() + n * g.c * g.h * g.w, cBase = col.offset(), ohw = g.ohw();
-            Par.Range rows = (s, e) -> {
-                for (int r = s; r < e; r++) {
-                    int c = r / g.kk(), u = (r % g.kk()) / g.kw, v = r % g.kw;
-                    int xc = xBase + c * g.h * g.w, cr = cBase + r * ohw;
-                    for (int i = 0; i < g.oh; i++) {
-                        int hi = i * g.sh - g.ph + u * g.dh;
-                        int dst = cr + i * g.ow;
-                        if (hi < 0 || hi >= g.h) {
-                            java.util.Arrays.fill(cd, dst, dst + g.ow, 0f);
-                            continue;
-                        }
-                        int xr = xc + hi * g.w;
-                        for (int j = 0; j < g.ow; j++) {
-                            int wi = j * g.sw - g.pw + v * g.dw;
-                            cd[dst + j] = wi >= 0 && wi < g.w ? xd[xr + wi] : 0f;
-                        }
-                    }
-                }
-            };
+            Im2col un = new Im2col(g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, g.oh, g.ow);
+            int xBase = x.offset() + n * g.c * g.h * g.w;
+            Par.Range rows = (s, e) -> un.rows(x.data(), xBase, col.data(), col.offset(), s, e);
             int nr = g.c * g.kk();
             if (inParallelImages) rows.run(0, nr);
-            else Par.range(nr, Par.grain(nr, ohw), rows);
+            else Par.range(nr, Par.grain(nr, g.ohw()), rows);
         }
 
         /** gx[n] (+)= col2im(colg): parallel over channels; each channel's rows are added in order. */

@@ -879,28 +879,10 @@ final class ImportedOpKernels {
 
         /** col[(oc, u, v), (i, j)] = gy[n, oc, i sh - ph + u dh, j sw - pw + v dw] (zero outside). */
         private static void im2col(Geo g, Buf gy, int n, Buf col) {
-            float[] yd = gy.data(), cd = col.data();
-            int yBase = gy.offset() + n * g.o * g.oh * g.ow, cBase = col.offset(), hw = g.hw();
+            Im2col un = new Im2col(g.oh, g.ow, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, g.h, g.w);
+            int yBase = gy.offset() + n * g.o * g.oh * g.ow;
             int rows = g.o * g.kk();
-            Par.range(rows, Par.grain(rows, hw), (s, e) -> {
-                for (int r = s; r < e; r++) {
-                    int oc = r / g.kk(), u = (r % g.kk()) / g.kw, v = r % g.kw;
-                    int yc = yBase + oc * g.oh * g.ow, cr = cBase + r * hw;
-                    for (int i = 0; i < g.h; i++) {
-                        int hi = i * g.sh - g.ph + u * g.dh;
-                        int dst = cr + i * g.w;
-                        if (hi < 0 || hi >= g.oh) {
-                            java.util.Arrays.fill(cd, dst, dst + g.w, 0f);
-                            continue;
-                        }
-                        int yr = yc + hi * g.ow;
-                        for (int j = 0; j < g.w; j++) {
-                            int wi = j * g.sw - g.pw + v * g.dw;
-                            cd[dst + j] = wi >= 0 && wi < g.ow ? yd[yr + wi] : 0f;
-                        }
-                    }
-                }
-            });
+            Par.range(rows, Par.grain(rows, g.hw()), (s, e) -> un.rows(gy.data(), yBase, col.data(), col.offset(), s, e));
         }
 
         @Override
