@@ -30,9 +30,13 @@ public final class PlanChoice {
     @Option(names = "--link", description = "Host link of the device model: pcie3, pcie4, pcie5, nvlink-c2c.")
     String link;
 
+    @Option(names = "--step-times", paramLabel = "FILE", description = "Predict from measured step times (written by `memplan run --save-step-times FILE`) instead of the roofline.")
+    Path stepTimes;
+
     public DeviceModel device(String dflt) {
         DeviceModel d = DeviceModel.preset(device != null ? device : dflt);
-        return link != null ? d.withLink(link) : d;
+        if (link != null) d = d.withLink(link);
+        return stepTimes != null ? d.withMeasured(memplan.sim.StepTimes.read(stepTimes)) : d;
     }
 
     public Planner planner() {

@@ -49,6 +49,9 @@ public final class RunCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print JSON for scripts.")
     boolean json;
 
+    @Option(names = "--save-step-times", paramLabel = "FILE", description = "Write the last iteration's measured time per step to FILE, for `--step-times` of plan/simulate.")
+    java.nio.file.Path stepTimesOut;
+
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
@@ -78,6 +81,15 @@ public final class RunCommand implements Callable<Integer> {
                     : s.optimizer() == memplan.train.Optimizer.ADAM ? 1e-3 : 1e-2, seed), bar, () -> false);
         } finally {
             bar.done();
+        }
+        if (stepTimesOut != null && r.measuredTimeline() != null) {
+            try {
+                memplan.sim.StepTimes.write(stepTimesOut, s.graph().model().name(), s.graph().batch(), r.device(),
+                        memplan.sim.StepTimes.fromTimeline(r.measuredTimeline()));
+            } catch (java.io.IOException e) {
+                throw new CliException("cannot write " + stepTimesOut + ": " + e.getMessage());
+            }
+            if (!json) out.println("wrote step times to " + stepTimesOut);
         }
         if (json) {
             ObjectNode o = Json.object();
