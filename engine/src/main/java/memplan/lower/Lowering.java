@@ -46,6 +46,12 @@ public final class Lowering {
     private final boolean[] dead;
     private final int[] pendingWait;
     private final int[] swapOutPos;
+    /** The buffer each tensor was last placed in, for co-sharing with a tensor that is already dead. */
+    private final int[] lastBuffer;
+    /** Released device buffers whose host copy a later swap-in restores, by tensor. */
+    private final Map<Integer, Integer> swapped = new LinkedHashMap<>();
+    /** Buffers that have a host copy (sized in the result's hostBytes). */
+    private final List<Integer> hostCopies = new ArrayList<>();
 
     private Lowering(Plan plan, DeviceModel device, TensorUses uses) {
         this.s = plan.schedule();
@@ -115,12 +121,12 @@ public final class Lowering {
             List<Integer> ts = new ArrayList<>(), bs = new ArrayList<>();
             for (int t : st.reads()) bind(ts, bs, t, current[t]);
             for (int t : st.writes()) {
-                if (current[t] < 0) current[t] = allocateFor(t, i);
+                if (current[t] < 0) current[t] = allocateFor(t);
                 bind(ts, bs, t, current[t]);
             }
             if (st.workspace() >= 0) {
                 int w = st.workspace();
-                if (current[w] < 0) current[w] = allocateFor(w, i);
+                if (current[w] < 0) current[w] = allocateFor(w);
                 bind(ts, bs, w, current[w]);
             }
             add(new Instr(pos, InstrKind.COMPUTE, i, st.node(), -1, ints(ts), ints(bs), ints(waits), st.flops(), st.bytesAccessed()));
@@ -212,8 +218,6 @@ public final class Lowering {
         swapped.put(t, buffer);
     }
 
-    private final Map<Integer, Integer> swapped = new LinkedHashMap<>();
-
     private void swapIn(int t) {
         int old = swapped.remove(t);
         boolean enc = plan.decision(t) instanceof Decision.Compress;
@@ -225,8 +229,6 @@ public final class Lowering {
         pendingWait[t] = pos;
         hostCopies.add(old);
     }
-
-    private final List<Integer> hostCopies = new ArrayList<>();
 
     private void encode(int t) {
         Decision.Compress c = (Decision.Compress) plan.decision(t);
@@ -252,7 +254,7 @@ public final class Lowering {
     }
 
     /** A new buffer for a tensor's first write, or the buffer of the tensor it is planned to share. */
-    private int allocateFor(int t, int step) {
+    private int allocateFor(int t) {
         if (plan.decision(t) instanceof Decision.Share sh) {
             int w = sh.with();
             int b = current[w] >= 0 ? current[w] : lastBuffer[w];
@@ -265,8 +267,6 @@ public final class Lowering {
         lastBuffer[t] = b;
         return b;
     }
-
-    private final int[] lastBuffer;
 
     private SwapTimes swapTimes(int t, Decision.Swap sw, long bytes) {
         int out = sw.outAfter() >= 0 ? sw.outAfter() : uses.lastForwardUse(t);
