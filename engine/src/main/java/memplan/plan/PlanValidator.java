@@ -1,7 +1,6 @@
 package memplan.plan;
 
 import memplan.backend.Codec;
-import memplan.graph.Graph;
 import memplan.graph.Node;
 import memplan.graph.Value;
 import memplan.ops.MaxPool2d;
@@ -183,10 +182,5 @@ public final class PlanValidator {
             }
         }
         return null;
-    }
-
-    /** The graph a plan's tensor names and steps refer to (for messages). */
-    static Graph graph(Plan p) {
-        return p.schedule().graph();
     }
 }

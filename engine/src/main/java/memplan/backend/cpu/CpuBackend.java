@@ -7,7 +7,6 @@ import memplan.backend.Codec;
 import memplan.backend.DeviceOutOfMemoryException;
 import memplan.graph.Graph;
 import memplan.graph.Node;
-import memplan.graph.Value;
 import memplan.ir.DType;
 import memplan.ir.Shape;
 import memplan.train.Optimizer;
@@ -238,11 +237,5 @@ public final class CpuBackend implements Backend {
     public void close() {
         copyStream.shutdownNow();
         arena = new float[0];
-    }
-
-    /** Shape of a graph value, for callers that bind data. */
-    static Shape shapeOf(Graph g, int value) {
-        Value v = g.value(value);
-        return v.shape();
     }
 }
