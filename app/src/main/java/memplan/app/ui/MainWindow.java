@@ -1,6 +1,7 @@
 package memplan.app.ui;
 
 import javafx.application.Platform;
+import javafx.beans.binding.Bindings;
 import javafx.geometry.Insets;
 import javafx.geometry.Orientation;
 import javafx.geometry.Pos;
@@ -9,7 +10,6 @@ import javafx.scene.control.Label;
 import javafx.scene.control.Menu;
 import javafx.scene.control.MenuBar;
 import javafx.scene.control.MenuItem;
-import javafx.scene.control.ProgressBar;
 import javafx.scene.control.ScrollPane;
 import javafx.scene.control.SeparatorMenuItem;
 import javafx.scene.control.SplitPane;
@@ -34,6 +34,7 @@ import memplan.app.ui.planner.PlannerViewModel;
 import memplan.app.ui.planner.Planning;
 import memplan.app.ui.timeline.TimelineView;
 import memplan.samples.SampleModels;
+import org.controlsfx.control.StatusBar;
 
 import java.io.File;
 import java.io.IOException;
@@ -49,7 +50,7 @@ public class MainWindow extends BorderPane {
     protected final RunPanel runPanel;
     protected final TeachPanel teachPanel;
     protected final PlannerViewModel planner;
-    private final Label status = new Label();
+    private final StatusBar status = new StatusBar();
     private final Label error = new Label();
     private final Menu fileMenu = new Menu("File");
 
@@ -189,28 +190,25 @@ public class MainWindow extends BorderPane {
         return bar;
     }
 
-    private HBox statusBar() {
-        ProgressBar progress = new ProgressBar();
-        progress.setId("progress");
-        progress.setPrefWidth(160);
-        progress.progressProperty().bind(session.runner().progressProperty());
-        progress.visibleProperty().bind(session.busyProperty());
+    /** The ControlsFX status bar: the status line (with the click-to-redraw time) on the left, and while a task
+     *  runs its message, its progress and Cancel on the right. */
+    private StatusBar statusBar() {
         Button cancel = new Button("Cancel");
         cancel.setId("cancelTask");
         cancel.setOnAction(e -> session.runner().cancelCurrent());
         cancel.visibleProperty().bind(session.busyProperty());
+        cancel.managedProperty().bind(session.busyProperty());
         Label msg = new Label();
         msg.textProperty().bind(session.runner().messageProperty());
         msg.visibleProperty().bind(session.busyProperty());
         status.setId("status");
         status.textProperty().bind(session.statusProperty());
-        Region grow = new Region();
-        HBox.setHgrow(grow, Priority.ALWAYS);
-        HBox bar = new HBox(10, status, grow, msg, progress, cancel);
-        bar.setAlignment(Pos.CENTER_LEFT);
-        bar.setPadding(new Insets(4, 10, 4, 10));
-        bar.getStyleClass().add("status-bar");
-        return bar;
+        // The bar shows its progress bar while progress is not 0; -1 (indeterminate) counts as running.
+        status.progressProperty().bind(Bindings.when(session.busyProperty())
+                .then(session.runner().progressProperty()).otherwise(0.0));
+        status.getRightItems().addAll(msg, cancel);
+        status.setPadding(new Insets(4, 10, 4, 10));
+        return status;
     }
 
     private Window window() {
