@@ -231,6 +231,18 @@ class UiMainWindowTest {
     }
 
     @Test
+    void closingTheErrorBarClearsTheError(FxRobot robot, @TempDir Path dir) throws Exception {
+        Path bad = dir.resolve("broken.json");
+        Files.writeString(bad, "{\"format\": \"memplan-model\", \"layers\": []");
+        robot.interact(() -> session.openFile(bad));
+        assertFalse(session.errorProperty().get().isEmpty());
+        WaitForAsyncUtils.waitFor(5, java.util.concurrent.TimeUnit.SECONDS,
+                () -> robot.lookup("#errorPane").queryAs(org.controlsfx.control.NotificationPane.class).isShowing());
+        robot.clickOn(robot.lookup("#errorPane .close-button").queryAs(javafx.scene.Node.class));
+        WaitForAsyncUtils.waitFor(5, java.util.concurrent.TimeUnit.SECONDS, () -> session.errorProperty().get().isEmpty());
+    }
+
+    @Test
     void exportAPlanAndImportItBack(FxRobot robot, @TempDir Path dir) {
         openTinyCnn(robot);
         robot.interact(() -> {
