@@ -1,26 +1,23 @@
 package memplan.app.ui;
 
 import javafx.application.Platform;
+import javafx.beans.binding.Bindings;
 import javafx.geometry.Insets;
 import javafx.geometry.Orientation;
-import javafx.geometry.Pos;
 import javafx.scene.control.Button;
 import javafx.scene.control.Label;
 import javafx.scene.control.Menu;
 import javafx.scene.control.MenuBar;
 import javafx.scene.control.MenuItem;
-import javafx.scene.control.ProgressBar;
 import javafx.scene.control.ScrollPane;
 import javafx.scene.control.SeparatorMenuItem;
 import javafx.scene.control.SplitPane;
 import javafx.scene.control.Tab;
 import javafx.scene.control.TabPane;
+import javafx.scene.control.Tooltip;
 import javafx.scene.input.TransferMode;
 import javafx.scene.layout.BorderPane;
-import javafx.scene.layout.HBox;
-import javafx.scene.layout.Priority;
 import javafx.scene.layout.Region;
-import javafx.scene.layout.VBox;
 import javafx.stage.FileChooser;
 import javafx.stage.Window;
 import memplan.app.ui.graph.GraphView;
@@ -34,6 +31,8 @@ import memplan.app.ui.planner.PlannerViewModel;
 import memplan.app.ui.planner.Planning;
 import memplan.app.ui.timeline.TimelineView;
 import memplan.samples.SampleModels;
+import org.controlsfx.control.NotificationPane;
+import org.controlsfx.control.StatusBar;
 
 import java.io.File;
 import java.io.IOException;
@@ -49,7 +48,7 @@ public class MainWindow extends BorderPane {
     protected final RunPanel runPanel;
     protected final TeachPanel teachPanel;
     protected final PlannerViewModel planner;
-    private final Label status = new Label();
+    private final StatusBar status = new StatusBar();
     private final Label error = new Label();
     private final Menu fileMenu = new Menu("File");
 
@@ -77,27 +76,39 @@ public class MainWindow extends BorderPane {
         SplitPane right = new SplitPane(timeline, table);
         right.setOrientation(Orientation.VERTICAL);
         right.setDividerPositions(0.52);
-        SplitPane center = new SplitPane(side, graph, right);
-        center.setDividerPositions(0.24, 0.5);
-        SplitPane.setResizableWithParent(side, false);
+        SplitPane views = new SplitPane(graph, right);
+        views.setDividerPositions(0.34);
 
+        // Errors drop down over the top of the graph and the timeline in a ControlsFX NotificationPane (the side
+        // panels stay reachable); its x, or a later success that clears the error, closes it.
         error.setId("errorBanner");
         error.getStyleClass().add("error-banner");
-        error.setWrapText(true);
-        error.setMaxWidth(Double.MAX_VALUE);
         error.textProperty().bind(session.errorProperty());
         error.visibleProperty().bind(session.errorProperty().isNotEmpty());
-        error.managedProperty().bind(error.visibleProperty());
-        Button dismiss = new Button("Dismiss");
-        dismiss.setOnAction(e -> session.errorProperty().set(""));
-        HBox errorBox = new HBox(8, error, dismiss);
-        HBox.setHgrow(error, Priority.ALWAYS);
-        errorBox.setAlignment(Pos.CENTER_LEFT);
-        errorBox.getStyleClass().add("error-box");
-        errorBox.visibleProperty().bind(error.visibleProperty());
-        errorBox.managedProperty().bind(error.visibleProperty());
+        Tooltip full = new Tooltip();
+        full.setWrapText(true);
+        full.setMaxWidth(700);
+        full.textProperty().bind(session.errorProperty());
+        error.setTooltip(full);
+        NotificationPane errorPane = new NotificationPane(views);
+        errorPane.setId("errorPane");
+        errorPane.getStyleClass().add("error-pane");
+        errorPane.setShowFromTop(true);
+        errorPane.setFocusTraversable(false);
+        errorPane.setCloseButtonVisible(true);
+        errorPane.setGraphic(error);
+        errorPane.setOnHiding(e -> session.errorProperty().set(""));
+        session.errorProperty().addListener((o, was, now) -> {
+            if (now == null || now.isEmpty()) errorPane.hide();
+            else errorPane.show();
+        });
+        if (!session.errorProperty().get().isEmpty()) errorPane.show();
 
-        setTop(new VBox(menuBar(), errorBox));
+        SplitPane center = new SplitPane(side, errorPane);
+        center.setDividerPositions(0.24);
+        SplitPane.setResizableWithParent(side, false);
+
+        setTop(menuBar());
         setCenter(center);
         setBottom(statusBar());
 
@@ -189,28 +200,25 @@ public class MainWindow extends BorderPane {
         return bar;
     }
 
-    private HBox statusBar() {
-        ProgressBar progress = new ProgressBar();
-        progress.setId("progress");
-        progress.setPrefWidth(160);
-        progress.progressProperty().bind(session.runner().progressProperty());
-        progress.visibleProperty().bind(session.busyProperty());
+    /** The ControlsFX status bar: the status line (with the click-to-redraw time) on the left, and while a task
+     *  runs its message, its progress and Cancel on the right. */
+    private StatusBar statusBar() {
         Button cancel = new Button("Cancel");
         cancel.setId("cancelTask");
         cancel.setOnAction(e -> session.runner().cancelCurrent());
         cancel.visibleProperty().bind(session.busyProperty());
+        cancel.managedProperty().bind(session.busyProperty());
         Label msg = new Label();
         msg.textProperty().bind(session.runner().messageProperty());
         msg.visibleProperty().bind(session.busyProperty());
         status.setId("status");
         status.textProperty().bind(session.statusProperty());
-        Region grow = new Region();
-        HBox.setHgrow(grow, Priority.ALWAYS);
-        HBox bar = new HBox(10, status, grow, msg, progress, cancel);
-        bar.setAlignment(Pos.CENTER_LEFT);
-        bar.setPadding(new Insets(4, 10, 4, 10));
-        bar.getStyleClass().add("status-bar");
-        return bar;
+        // The bar shows its progress bar while progress is not 0; -1 (indeterminate) counts as running.
+        status.progressProperty().bind(Bindings.when(session.busyProperty())
+                .then(session.runner().progressProperty()).otherwise(0.0));
+        status.getRightItems().addAll(msg, cancel);
+        status.setPadding(new Insets(4, 10, 4, 10));
+        return status;
     }
 
     private Window window() {

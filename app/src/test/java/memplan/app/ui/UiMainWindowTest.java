@@ -11,6 +11,7 @@ import memplan.app.ui.session.SessionViewModel;
 import memplan.app.ui.table.Technique;
 import memplan.app.ui.table.TensorRow;
 import memplan.app.ui.task.DirectTaskRunner;
+import org.controlsfx.control.StatusBar;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -50,7 +51,7 @@ class UiMainWindowTest {
     @Test
     void openSampleShowsGraphTimelineAndTable(FxRobot robot) {
         openTinyCnn(robot);
-        Label status = robot.lookup("#status").queryAs(Label.class);
+        StatusBar status = robot.lookup("#status").queryAs(StatusBar.class);
         assertTrue(status.getText().contains("tensors"), status.getText());
         Label summary = robot.lookup("#timelineSummary").queryAs(Label.class);
         assertTrue(summary.getText().startsWith("peak "), summary.getText());
@@ -91,7 +92,7 @@ class UiMainWindowTest {
         Label summary = robot.lookup("#timelineSummary").queryAs(Label.class);
         assertTrue(summary.getText().contains(Fmt.bytes(after)), summary.getText());
         assertFalse(Double.isNaN(session.lastEditMillisProperty().get()), "click-to-redraw time is recorded");
-        assertTrue(robot.lookup("#status").queryAs(Label.class).getText().contains("click to redraw"));
+        assertTrue(robot.lookup("#status").queryAs(StatusBar.class).getText().contains("click to redraw"));
     }
 
     @Test
@@ -227,6 +228,18 @@ class UiMainWindowTest {
         Label banner = robot.lookup("#errorBanner").queryAs(Label.class);
         assertTrue(banner.isVisible());
         assertTrue(banner.getText().contains("broken.json"), banner.getText());
+    }
+
+    @Test
+    void closingTheErrorBarClearsTheError(FxRobot robot, @TempDir Path dir) throws Exception {
+        Path bad = dir.resolve("broken.json");
+        Files.writeString(bad, "{\"format\": \"memplan-model\", \"layers\": []");
+        robot.interact(() -> session.openFile(bad));
+        assertFalse(session.errorProperty().get().isEmpty());
+        WaitForAsyncUtils.waitFor(5, java.util.concurrent.TimeUnit.SECONDS,
+                () -> robot.lookup("#errorPane").queryAs(org.controlsfx.control.NotificationPane.class).isShowing());
+        robot.clickOn(robot.lookup("#errorPane .close-button").queryAs(javafx.scene.Node.class));
+        WaitForAsyncUtils.waitFor(5, java.util.concurrent.TimeUnit.SECONDS, () -> session.errorProperty().get().isEmpty());
     }
 
     @Test

@@ -21,6 +21,7 @@ import memplan.app.ui.session.Analysis;
 import memplan.app.ui.session.Evaluation;
 import memplan.app.ui.session.SessionViewModel;
 import memplan.graph.Node;
+import org.controlsfx.control.textfield.TextFields;
 
 /** The layer graph drawn on a canvas: zoom (wheel, +/-), pan (drag), fit, search; click selects a layer. */
 public final class GraphView extends BorderPane {
@@ -50,7 +51,8 @@ public final class GraphView extends BorderPane {
             redraw();
         });
 
-        TextField search = new TextField();
+        // ControlsFX clearable field: a small x at the right end empties it.
+        TextField search = TextFields.createClearableTextField();
         search.setId("graphSearch");
         search.setPromptText("Find layer by name");
         search.textProperty().bindBidirectional(vm.searchProperty());

@@ -23,6 +23,7 @@ import javafx.scene.layout.Priority;
 import memplan.app.ui.Fmt;
 import memplan.app.ui.session.Analysis;
 import memplan.app.ui.session.SessionViewModel;
+import org.controlsfx.control.textfield.TextFields;
 
 import java.util.HashMap;
 import java.util.Locale;
@@ -35,7 +36,7 @@ public final class TensorTableView extends BorderPane {
     private final ObservableList<TensorRow> rows = FXCollections.observableArrayList();
     private final FilteredList<TensorRow> filtered = new FilteredList<>(rows, r -> true);
     private final TableView<TensorRow> table = new TableView<>();
-    private final TextField filter = new TextField();
+    private final TextField filter = TextFields.createClearableTextField();
     private final CheckBox onlySaved = new CheckBox("only saved for backward");
     private final BooleanProperty techniquesEnabled = new SimpleBooleanProperty(false);
     private final Map<Integer, TensorRow> byId = new HashMap<>();
