@@ -46,6 +46,9 @@ public final class ModelJson {
             text = Files.readString(file);
         } catch (NoSuchFileException e) {
             throw new ModelFormatException(file.toString(), null, "file not found", null);
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new ModelFormatException(file.toString(), null, "not a UTF-8 text file, so not a MemPlan JSON model"
+                    + " (an ONNX model must have the extension .onnx)", null);
         } catch (IOException e) {
             throw new ModelFormatException(file.toString(), null, "cannot read: " + e.getMessage(), null);
         }

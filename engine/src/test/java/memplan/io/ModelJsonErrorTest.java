@@ -203,5 +203,9 @@ class ModelJsonErrorTest {
         Files.writeString(bad, GOOD.replace("\"out\": 3", "\"out\": 3.5"));
         ModelFormatException e2 = assertThrows(ModelFormatException.class, () -> ModelJson.read(bad));
         assertEquals(bad + ": at layers[2] (fc).out: 'out' must be an integer, got 3.5", e2.getMessage());
+        Path binary = dir.resolve("model.json");
+        Files.write(binary, new byte[]{0x08, 0x07, (byte) 0xff, (byte) 0xfe, 0x12, 0x00});
+        ModelFormatException e3 = assertThrows(ModelFormatException.class, () -> ModelJson.read(binary));
+        assertTrue(e3.getMessage().startsWith(binary + ": not a UTF-8 text file"), e3.getMessage());
     }
 }
