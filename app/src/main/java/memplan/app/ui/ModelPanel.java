@@ -6,6 +6,7 @@ import javafx.scene.control.ChoiceBox;
 import javafx.scene.control.Hyperlink;
 import javafx.scene.control.Label;
 import javafx.scene.control.Spinner;
+import javafx.scene.control.TextField;
 import javafx.scene.control.Tooltip;
 import javafx.scene.layout.FlowPane;
 import javafx.scene.layout.GridPane;
@@ -50,6 +51,13 @@ final class ModelPanel extends VBox {
             @Override public String toString(Optimizer o) { return o == null ? "" : o == Optimizer.SGD ? "SGD (momentum)" : "Adam"; }
             @Override public Optimizer fromString(String s) { return Optimizer.parse(s); }
         });
+        TextField dims = new TextField();
+        dims.setId("dimsField");
+        dims.setPromptText("e.g. T=128");
+        dims.setPrefColumnCount(8);
+        dims.setTooltip(new Tooltip("Values for the model's dimension symbols, such as a sequence length T (comma-separated)"));
+        dims.textProperty().bindBidirectional(session.dimsProperty());
+        dims.setOnAction(e -> session.reprofile());
         Button apply = new Button("Profile again");
         apply.setId("reprofile");
         apply.setTooltip(new Tooltip("Profile the open model with these settings"));
@@ -64,7 +72,8 @@ final class ModelPanel extends VBox {
         grid.addRow(0, new Label("Batch size"), batch);
         grid.addRow(1, new Label("Data type"), dtype);
         grid.addRow(2, new Label("Optimizer"), opt);
-        grid.add(apply, 1, 3);
+        grid.addRow(3, new Label("Dimensions"), dims);
+        grid.add(apply, 1, 4);
 
         Label open = new Label("Open a model");
         open.getStyleClass().add("section-title");

@@ -37,6 +37,25 @@ class UiSessionViewModelTest {
     }
 
     @Test
+    void dimensionSymbolsSetTheSequenceLength() {
+        SessionViewModel s = session();
+        s.batchProperty().set(2);
+        s.openSample("tiny-transformer");
+        long defaultPeak = s.evaluation().peakBytes();
+        assertEquals(16, s.analysis().graph().symbols().get("T"));
+        s.dimsProperty().set("T=8");
+        s.reprofile();
+        assertEquals("", s.errorProperty().get());
+        assertEquals(8, s.analysis().graph().symbols().get("T"));
+        assertTrue(s.evaluation().peakBytes() < defaultPeak, "a shorter sequence needs less memory");
+        s.openSample("tiny-cnn"); // has no T: the setting does not apply and is no error
+        assertEquals("", s.errorProperty().get());
+        s.dimsProperty().set("T=oops");
+        s.reprofile();
+        assertTrue(s.errorProperty().get().contains("not SYMBOL=VALUE"), s.errorProperty().get());
+    }
+
+    @Test
     void aBrokenFileGivesAReadableMessage(@TempDir Path dir) throws Exception {
         Path bad = dir.resolve("bad.json");
         Files.writeString(bad, "{\"format\": \"memplan-model\", \"version\": 1, \"name\": \"bad\", \"layers\": ["

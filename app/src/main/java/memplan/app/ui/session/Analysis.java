@@ -49,8 +49,12 @@ public final class Analysis {
     }
 
     public static Analysis of(ModelDef model, int batch, DType dtype, Optimizer optimizer) {
+        return of(model, batch, dtype, optimizer, java.util.Map.of());
+    }
+
+    public static Analysis of(ModelDef model, int batch, DType dtype, Optimizer optimizer, java.util.Map<String, Integer> dims) {
         long t0 = System.nanoTime();
-        Graph g = Graph.instantiate(model, batch, dtype);
+        Graph g = Graph.instantiate(model, batch, dtype, dims);
         Schedule s = TrainingGraph.derive(g, optimizer);
         return of(model, s, t0);
     }

@@ -49,6 +49,8 @@ public class SessionViewModel {
     private final IntegerProperty batch = new SimpleIntegerProperty(32);
     private final ObjectProperty<DType> dtype = new SimpleObjectProperty<>(DType.FP32);
     private final ObjectProperty<Optimizer> optimizer = new SimpleObjectProperty<>(Optimizer.ADAM);
+    /** Dimension symbols to set, e.g. "T=128"; symbols the open model does not use are left out. */
+    private final StringProperty dims = new SimpleStringProperty("");
     private final ReadOnlyObjectWrapper<Analysis> analysis = new ReadOnlyObjectWrapper<>();
     private final ReadOnlyObjectWrapper<Evaluation> evaluation = new ReadOnlyObjectWrapper<>();
     private final StringProperty status = new SimpleStringProperty("");
@@ -92,6 +94,7 @@ public class SessionViewModel {
     public IntegerProperty batchProperty() { return batch; }
     public ObjectProperty<DType> dtypeProperty() { return dtype; }
     public ObjectProperty<Optimizer> optimizerProperty() { return optimizer; }
+    public StringProperty dimsProperty() { return dims; }
     public ReadOnlyObjectProperty<Analysis> analysisProperty() { return analysis.getReadOnlyProperty(); }
     public Analysis analysis() { return analysis.get(); }
     public ReadOnlyObjectProperty<Evaluation> evaluationProperty() { return evaluation.getReadOnlyProperty(); }
@@ -138,6 +141,13 @@ public class SessionViewModel {
         int b = batch.get();
         DType d = dtype.get();
         Optimizer o = optimizer.get();
+        java.util.Map<String, Integer> dimValues;
+        try {
+            dimValues = DimSettings.parse(dims.get());
+        } catch (IllegalArgumentException ex) {
+            error.set(ex.getMessage());
+            return;
+        }
         error.set("");
         status.set("Opening " + what + "...");
         runner.run("Profiling " + what, p -> {
@@ -145,7 +155,7 @@ public class SessionViewModel {
             ModelDef m = load.get();
             p.checkCancelled();
             p.message("Profiling " + m.name() + " at batch " + b);
-            Analysis a = Analysis.of(m, b, d, o);
+            Analysis a = Analysis.of(m, b, d, o, DimSettings.forModel(dimValues, m));
             p.checkCancelled();
             DeviceModel dev = device.get();
             Evaluation e;
