@@ -209,29 +209,11 @@ final class GemmKernels {
 
         /** gx[n] (+)= col2im(colg): parallel over channels; each channel's rows are added in order. */
         private static void col2im(Geo g, Buf colg, Buf gx, int n, boolean acc, boolean inParallelImages) {
-            float[] xd = gx.data(), cd = colg.data();
-            int xBase = gx.offset() + n * g.c * g.h * g.w, cBase = colg.offset(), ohw = g.ohw();
-            Par.Range chans = (s, e) -> {
-                for (int c = s; c < e; c++) {
-                    int xc = xBase + c * g.h * g.w;
-                    if (!acc) java.util.Arrays.fill(xd, xc, xc + g.h * g.w, 0f);
-                    for (int q = 0; q < g.kk(); q++) {
-                        int r = c * g.kk() + q, u = q / g.kw, v = q % g.kw;
-                        int cr = cBase + r * ohw;
-                        for (int i = 0; i < g.oh; i++) {
-                            int hi = i * g.sh - g.ph + u * g.dh;
-                            if (hi < 0 || hi >= g.h) continue;
-                            int xr = xc + hi * g.w, src = cr + i * g.ow;
-                            for (int j = 0; j < g.ow; j++) {
-                                int wi = j * g.sw - g.pw + v * g.dw;
-                                if (wi >= 0 && wi < g.w) xd[xr + wi] += cd[src + j];
-                            }
-                        }
-                    }
-                }
-            };
+            Im2col un = new Im2col(g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, g.oh, g.ow);
+            int xBase = gx.offset() + n * g.c * g.h * g.w;
+            Par.Range chans = (s, e) -> un.addChannels(colg.data(), colg.offset(), gx.data(), xBase, s, e, acc);
             if (inParallelImages) chans.run(0, g.c);
-            else Par.range(g.c, Par.grain(g.c, (long) g.kk() * ohw), chans);
+            else Par.range(g.c, Par.grain(g.c, (long) g.kk() * g.ohw()), chans);
         }
 
         @Override

@@ -5,7 +5,8 @@ import java.util.Arrays;
 /**
  * The unfolding of sliding windows into columns that Conv2d (of its input) and ConvTranspose2d (of its output
  * gradient) both multiply with GEMM: row r = (channel, u, v) holds, for each window position (i, j), the source
- * element at (i*sh - ph + u*dh, j*sw - pw + v*dw), zero outside the plane.
+ * element at (i*sh - ph + u*dh, j*sw - pw + v*dw), zero outside the plane. {@link #addChannels} is the adjoint
+ * (col2im), used by the backward passes.
  */
 record Im2col(int srcH, int srcW, int kh, int kw, int sh, int sw, int ph, int pw, int dh, int dw, int outH, int outW) {
 
@@ -30,6 +31,31 @@ record Im2col(int srcH, int srcW, int kh, int kw, int sh, int sw, int ph, int pw
                 for (int j = 0; j < outW; j++) {
                     int wi = j * sw - pw + v * dw;
                     dst[d + j] = wi >= 0 && wi < srcW ? src[sr + wi] : 0f;
+                }
+            }
+        }
+    }
+
+    /**
+     * Adds the columns back into channels [from, to) of the planes at dstBase (zeroing each plane first unless
+     * {@code accumulate}); each channel's rows are added in a fixed order, so the result is deterministic.
+     */
+    void addChannels(float[] col, int colBase, float[] dst, int dstBase, int from, int to, boolean accumulate) {
+        int plane = srcH * srcW, cols = outH * outW;
+        for (int c = from; c < to; c++) {
+            int dc = dstBase + c * plane;
+            if (!accumulate) Arrays.fill(dst, dc, dc + plane, 0f);
+            for (int q = 0; q < kk(); q++) {
+                int r = c * kk() + q, u = q / kw, v = q % kw;
+                int cr = colBase + r * cols;
+                for (int i = 0; i < outH; i++) {
+                    int hi = i * sh - ph + u * dh;
+                    if (hi < 0 || hi >= srcH) continue;
+                    int dr = dc + hi * srcW, src = cr + i * outW;
+                    for (int j = 0; j < outW; j++) {
+                        int wi = j * sw - pw + v * dw;
+                        if (wi >= 0 && wi < srcW) dst[dr + wi] += col[src + j];
+                    }
                 }
             }
         }

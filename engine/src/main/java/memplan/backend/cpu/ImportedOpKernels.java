@@ -855,26 +855,9 @@ final class ImportedOpKernels {
 
         /** y[n] += col2im(col): parallel over output channels; each channel's rows added in order. */
         private static void col2im(Geo g, Buf col, Buf y, int n) {
-            float[] yd = y.data(), cd = col.data();
-            int yBase = y.offset() + n * g.o * g.oh * g.ow, cBase = col.offset(), hw = g.hw();
-            Par.range(g.o, Par.grain(g.o, (long) g.kk() * hw), (s, e) -> {
-                for (int oc = s; oc < e; oc++) {
-                    int yc = yBase + oc * g.oh * g.ow;
-                    for (int q = 0; q < g.kk(); q++) {
-                        int r = oc * g.kk() + q, u = q / g.kw, v = q % g.kw;
-                        int cr = cBase + r * hw;
-                        for (int i = 0; i < g.h; i++) {
-                            int hi = i * g.sh - g.ph + u * g.dh;
-                            if (hi < 0 || hi >= g.oh) continue;
-                            int yr = yc + hi * g.ow, src = cr + i * g.w;
-                            for (int j = 0; j < g.w; j++) {
-                                int wi = j * g.sw - g.pw + v * g.dw;
-                                if (wi >= 0 && wi < g.ow) yd[yr + wi] += cd[src + j];
-                            }
-                        }
-                    }
-                }
-            });
+            Im2col un = new Im2col(g.oh, g.ow, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, g.h, g.w);
+            int yBase = y.offset() + n * g.o * g.oh * g.ow;
+            Par.range(g.o, Par.grain(g.o, (long) g.kk() * g.hw()), (s, e) -> un.addChannels(col.data(), col.offset(), y.data(), yBase, s, e, true));
         }
 
         /** col[(oc, u, v), (i, j)] = gy[n, oc, i sh - ph + u dh, j sw - pw + v dw] (zero outside). */
