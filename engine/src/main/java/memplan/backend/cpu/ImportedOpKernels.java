@@ -29,16 +29,6 @@ final class ImportedOpKernels {
 
     // ------------------------------------------------------------------ shared helpers
 
-    /** gx (+)= 0 when gradOut is absent; returns true when the caller should stop. */
-    private static boolean noGrad(Buf gy, Buf gx, boolean acc) {
-        if (gx == null) return true;
-        if (gy == null) {
-            if (!acc) K.zero(gx);
-            return true;
-        }
-        return false;
-    }
-
     /** Element strides of {@code s} aligned to the last {@code s.rank()} of an output of rank r; 0 on broadcast dims. */
     static int[] bstrides(Shape s, Shape out) {
         int r = out.rank();
@@ -174,7 +164,7 @@ final class ImportedOpKernels {
         public void backward(BackwardArgs a) {
             Buf gx = a.gradIn(0), gy = a.gradOut(0);
             boolean acc = a.accIn(0);
-            if (noGrad(gy, gx, acc)) return;
+            if (K.nothingToPropagate(gy, gx, acc)) return;
             var op = a.node().op();
             Buf saved = savesOutput() ? a.need(a.out(), 0, "output") : a.need(a.in(), 0, "input");
             float[] sd = saved.data(), gyd = gy.data(), gxd = gx.data();
@@ -366,7 +356,7 @@ final class ImportedOpKernels {
             int k = t == 0 ? first : 1 - first;
             Buf gx = a.gradIn(k);
             boolean acc = a.accIn(k);
-            if (noGrad(gy, gx, acc)) continue;
+            if (K.nothingToPropagate(gy, gx, acc)) continue;
             BMap m0 = x0 == null ? null : new BMap(x0.shape(), ys), m1 = x1 == null ? null : new BMap(x1.shape(), ys);
             float[] gyd = gy.data();
             int go = gy.offset();
@@ -460,8 +450,8 @@ final class ImportedOpKernels {
             Buf first = op.reversed() ? c : x, second = op.reversed() ? x : c;
             boolean xIsFirst = !op.reversed();
             // gc first: gx may alias gradOut
-            if (gc != null && !noGrad(gy, gc, accC)) reduceInto(gc, ys, accC, term(f, gy, ys, first, second, y, !xIsFirst, true, op));
-            if (gx != null && !noGrad(gy, gx, accX)) reduceInto(gx, ys, accX, term(f, gy, ys, first, second, y, xIsFirst, false, op));
+            if (gc != null && !K.nothingToPropagate(gy, gc, accC)) reduceInto(gc, ys, accC, term(f, gy, ys, first, second, y, !xIsFirst, true, op));
+            if (gx != null && !K.nothingToPropagate(gy, gx, accX)) reduceInto(gx, ys, accX, term(f, gy, ys, first, second, y, xIsFirst, false, op));
         }
 
         /** g * d(first f second)/d(first when wrtFirst, else second). */
@@ -544,7 +534,7 @@ final class ImportedOpKernels {
             ReduceMean op = (ReduceMean) a.node().op();
             Buf gx = a.gradIn(0), gy = a.gradOut(0);
             boolean acc = a.accIn(0);
-            if (noGrad(gy, gx, acc)) return;
+            if (K.nothingToPropagate(gy, gx, acc)) return;
             Shape xs = a.node().inShapes().get(0), ks = kept(op, xs);
             BMap m = new BMap(ks, xs);
             int count = (int) (xs.numel() / Math.max(1, ks.numel()));
@@ -690,7 +680,7 @@ final class ImportedOpKernels {
             Pad op = (Pad) a.node().op();
             Buf gx = a.gradIn(0), gy = a.gradOut(0);
             boolean acc = a.accIn(0);
-            if (noGrad(gy, gx, acc)) return;
+            if (K.nothingToPropagate(gy, gx, acc)) return;
             Shape xs = a.node().inShapes().get(0), ys = a.node().outShapes().get(0);
             int[][] maps = maps(op, xs, ys);
             int r = xs.rank();
@@ -775,7 +765,7 @@ final class ImportedOpKernels {
             MaskedFill op = (MaskedFill) a.node().op();
             Buf gx = a.gradIn(0), gy = a.gradOut(0);
             boolean acc = a.accIn(0);
-            if (noGrad(gy, gx, acc)) return;
+            if (K.nothingToPropagate(gy, gx, acc)) return;
             Buf m = inputMask(op) ? a.need(a.in(), 1, "input") : a.need(a.params(), 0, "param");
             Shape ys = a.node().outShapes().get(0);
             BMap mm = new BMap(m.shape(), ys);

@@ -24,6 +24,22 @@ final class K {
         d[i] = acc ? d[i] + v : v;
     }
 
+    /**
+     * The cases of a one-input backward with nothing to compute: no input gradient is wanted, or the output's gradient
+     * is absent (zero), which leaves a zero input gradient unless it accumulates. True when the kernel is done.
+     */
+    static boolean nothingToPropagate(BackwardArgs a) {
+        return nothingToPropagate(a.gradOut(0), a.gradIn(0), a.accIn(0));
+    }
+
+    /** The same for one output gradient gy and one input gradient gx of any op. */
+    static boolean nothingToPropagate(Buf gy, Buf gx, boolean acc) {
+        if (gx == null) return true;
+        if (gy != null) return false;
+        if (!acc) zero(gx);
+        return true;
+    }
+
     static void zero(Buf b) {
         Arrays.fill(b.data(), b.offset(), b.offset() + b.slots(), 0f);
     }

@@ -228,13 +228,9 @@ final class NormKernels {
 
         @Override
         public void backward(BackwardArgs a) {
+            if (K.nothingToPropagate(a)) return;
             Buf gx = a.gradIn(0), gy = a.gradOut(0);
-            if (gx == null) return;
             boolean acc = a.accIn(0);
-            if (gy == null) {
-                if (!acc) K.zero(gx);
-                return;
-            }
             Buf y = a.need(a.out(), 0, "output");
             int d = gx.shape().dim(-1), rows = gx.numel() / Math.max(1, d);
             float[] yd = y.data(), gyd = gy.data(), gxd = gx.data();

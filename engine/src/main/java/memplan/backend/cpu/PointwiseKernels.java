@@ -24,14 +24,9 @@ final class PointwiseKernels {
         /** Reads only y > 0, so a 0/1 stand-in for y (a decoded 1-bit mask) gives the exact gradient. */
         @Override
         public void backward(BackwardArgs a) {
-            Buf gx = a.gradIn(0);
-            if (gx == null) return;
-            Buf gy = a.gradOut(0);
+            if (K.nothingToPropagate(a)) return;
+            Buf gx = a.gradIn(0), gy = a.gradOut(0);
             boolean acc = a.accIn(0);
-            if (gy == null) {
-                if (!acc) K.zero(gx);
-                return;
-            }
             Buf y = a.need(a.out(), 0, "output");
             float[] yd = y.data(), gyd = gy.data(), gxd = gx.data();
             int yo = y.offset(), go = gy.offset(), xo = gx.offset();
@@ -87,14 +82,9 @@ final class PointwiseKernels {
 
         @Override
         public void backward(BackwardArgs a) {
-            Buf gx = a.gradIn(0);
-            if (gx == null) return;
-            Buf gy = a.gradOut(0);
+            if (K.nothingToPropagate(a)) return;
+            Buf gx = a.gradIn(0), gy = a.gradOut(0);
             boolean acc = a.accIn(0);
-            if (gy == null) {
-                if (!acc) K.zero(gx);
-                return;
-            }
             Buf saved = fn == Fn.GELU ? a.need(a.in(), 0, "input") : a.need(a.out(), 0, "output");
             float[] sd = saved.data(), gyd = gy.data(), gxd = gx.data();
             int so = saved.offset(), go = gy.offset(), xo = gx.offset();
@@ -158,14 +148,9 @@ final class PointwiseKernels {
 
         @Override
         public void backward(BackwardArgs a) {
-            Buf gx = a.gradIn(0);
-            if (gx == null) return;
-            Buf gy = a.gradOut(0);
+            if (K.nothingToPropagate(a)) return;
+            Buf gx = a.gradIn(0), gy = a.gradOut(0);
             boolean acc = a.accIn(0);
-            if (gy == null) {
-                if (!acc) K.zero(gx);
-                return;
-            }
             double p = ((Dropout) a.node().op()).p();
             float sc = scale(p);
             Buf mask = a.need(a.aux(), 0, "aux");

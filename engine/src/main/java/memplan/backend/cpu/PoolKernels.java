@@ -169,14 +169,9 @@ final class PoolKernels {
 
         @Override
         public void backward(BackwardArgs a) {
-            Buf gx = a.gradIn(0);
-            if (gx == null) return;
-            Buf gy = a.gradOut(0);
+            if (K.nothingToPropagate(a)) return;
+            Buf gx = a.gradIn(0), gy = a.gradOut(0);
             boolean acc = a.accIn(0);
-            if (gy == null) {
-                if (!acc) K.zero(gx);
-                return;
-            }
             Shape s = gx.shape();
             int planes = s.dim(0) * s.dim(1), hw = s.dim(2) * s.dim(3);
             float[] gxd = gx.data();
@@ -210,14 +205,9 @@ final class PoolKernels {
 
         @Override
         public void backward(BackwardArgs a) {
-            Buf gx = a.gradIn(0);
-            if (gx == null) return;
-            Buf gy = a.gradOut(0);
+            if (K.nothingToPropagate(a)) return;
+            Buf gx = a.gradIn(0), gy = a.gradOut(0);
             boolean acc = a.accIn(0);
-            if (gy == null) {
-                if (!acc) K.zero(gx);
-                return;
-            }
             int sc = ((Upsample) a.node().op()).scale();
             int[] xs = gx.shape().dims();
             int h = xs[2], w = xs[3], oh = h * sc, ow = w * sc, planes = xs[0] * xs[1];
