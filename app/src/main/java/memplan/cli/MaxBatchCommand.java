@@ -2,7 +2,7 @@ package memplan.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import memplan.graph.Graph;
-import memplan.ir.ModelDef;
+import memplan.model.ModelDef;
 import memplan.planner.Budget;
 import memplan.planner.MaxBatch;
 import memplan.planner.Planner;

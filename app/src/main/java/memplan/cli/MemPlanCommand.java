@@ -1,7 +1,7 @@
 package memplan.cli;
 
 import memplan.backend.BackendException;
-import memplan.io.ModelFormatException;
+import memplan.ir.ModelException;
 import memplan.ir.ShapeException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -44,7 +44,7 @@ public final class MemPlanCommand implements Runnable {
     }
 
     static boolean isUserError(Throwable ex) {
-        return ex instanceof ModelFormatException || ex instanceof ShapeException || ex instanceof IllegalArgumentException
+        return ex instanceof ModelException || ex instanceof ShapeException || ex instanceof IllegalArgumentException
                 || ex instanceof BackendException || ex instanceof CliException;
     }
 

@@ -2,7 +2,7 @@ package memplan.cli;
 
 import memplan.graph.Graph;
 import memplan.ir.DType;
-import memplan.ir.ModelDef;
+import memplan.model.ModelDef;
 import memplan.train.Optimizer;
 import memplan.train.Schedule;
 import memplan.train.TrainingGraph;

@@ -1,7 +1,7 @@
 package memplan.cli;
 
 import memplan.io.ModelJson;
-import memplan.ir.ModelDef;
+import memplan.model.ModelDef;
 import memplan.onnx.OnnxImporter;
 import memplan.onnx.OnnxOptions;
 import memplan.samples.SampleModels;

@@ -2,7 +2,7 @@ package memplan.cli;
 
 import memplan.io.ModelJson;
 import memplan.ir.DType;
-import memplan.ir.ModelDef;
+import memplan.model.ModelDef;
 import memplan.ops.*;
 import memplan.onnx.OnnxExporter;
 import org.junit.jupiter.api.Test;

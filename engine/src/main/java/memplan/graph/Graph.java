@@ -2,8 +2,8 @@ package memplan.graph;
 
 import memplan.ir.AuxSpec;
 import memplan.ir.DType;
-import memplan.ir.Layer;
-import memplan.ir.ModelDef;
+import memplan.model.Layer;
+import memplan.model.ModelDef;
 import memplan.ir.ParamSpec;
 import memplan.ir.Shape;
 import memplan.ir.ShapeException;

@@ -1,6 +1,6 @@
 package memplan.graph;
 
-import memplan.ir.Layer;
+import memplan.model.Layer;
 import memplan.ir.Shape;
 import memplan.ops.Op;
 
@@ -18,6 +18,14 @@ public record Node(int index, Layer layer, int[] inputs, int[] outputs, int[] pa
 
     public String name() {
         return layer.name();
+    }
+
+    /**
+     * Whether output 0 may be written over input 0: the op allows it and the output has input 0's shape (a
+     * broadcasting Add whose output is larger than input 0 does not fit in it).
+     */
+    public boolean mayRunInPlace() {
+        return op().mayRunInPlace() && inputs.length > 0 && inShapes.get(0).equals(outShapes.get(0));
     }
 
     public long flops() {

@@ -10,16 +10,16 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import memplan.graph.Graph;
 import memplan.ir.DType;
-import memplan.ir.Layer;
-import memplan.ir.ModelDef;
-import memplan.ops.OpArgs;
-import memplan.ops.OpRegistry;
+import memplan.model.Layer;
+import memplan.model.ModelDef;
+import memplan.ops.OpType;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -107,9 +107,13 @@ public final class ModelJson {
                 throw new ModelFormatException(source, path, "missing required field 'op'", null);
             OpArgs args = new OpArgs(l, path, source);
             String opName = l.get("op").textValue();
+            OpType type = OpJson.typeOf(opName);
+            if (type == null)
+                throw new ModelFormatException(source, path + ".op", "unknown op '" + opName + "'; known ops: "
+                        + String.join(", ", Arrays.stream(OpType.values()).map(Enum::name).toList()), null);
             // Unknown fields first: a misspelt required attribute ("ouy") is then reported as what it is, not as missing.
-            if (OpRegistry.names().contains(opName)) checkUnknownFields(l, opName, source, path);
-            var op = OpRegistry.parse(opName, args, source);
+            checkUnknownFields(l, type, source, path);
+            var op = OpJson.read(type, args);
             List<String> inputs = new ArrayList<>();
             JsonNode in = l.get("inputs");
             if (in != null) {
@@ -142,57 +146,15 @@ public final class ModelJson {
     }
 
     /** A misspelt attribute would silently take its default; say so instead. */
-    private static void checkUnknownFields(JsonNode l, String type, String source, String path) {
-        Set<String> allowed = new java.util.HashSet<>(LAYER_KEYS);
-        allowed.addAll(knownArgs(type));
+    private static void checkUnknownFields(JsonNode l, OpType type, String source, String path) {
+        List<String> known = OpJson.fields(type);
         for (Iterator<String> it = l.fieldNames(); it.hasNext(); ) {
             String f = it.next();
-            if (!allowed.contains(f))
+            if (!LAYER_KEYS.contains(f) && !known.contains(f))
                 throw new ModelFormatException(source, path + "." + f, "unknown field '" + f + "' for op " + type
-                        + (knownArgs(type).isEmpty() ? " (it takes no attributes)" : " (known: " + String.join(", ", knownArgs(type)) + ")"), null);
+                        + (known.isEmpty() ? " (it takes no attributes)" : " (known: " + String.join(", ", known) + ")"),
+                        null);
         }
-    }
-
-    private static List<String> knownArgs(String type) {
-        return switch (type) {
-            case "Input" -> List.of("shape", "dtype");
-            case "Conv2d" -> List.of("out", "kernel", "stride", "padding", "dilation", "groups", "bias");
-            case "Linear" -> List.of("out", "bias");
-            case "MatMul" -> List.of("transposeB");
-            case "BatchNorm2d" -> List.of("eps", "momentum");
-            case "LayerNorm" -> List.of("eps");
-            case "MaxPool2d", "AvgPool2d" -> List.of("kernel", "stride", "padding");
-            case "Concat" -> List.of("axis");
-            case "Flatten" -> List.of("startDim");
-            case "Reshape" -> List.of("shape");
-            case "Transpose" -> List.of("perm");
-            case "Dropout" -> List.of("p");
-            case "Embedding" -> List.of("num", "dim");
-            case "Attention" -> List.of("heads", "causal");
-            case "LSTMCell" -> List.of("hidden");
-            case "CrossEntropy" -> List.of("classAxis");
-            case "Upsample" -> List.of("scale");
-            case "Slice" -> List.of("axis", "start", "end");
-            case "ConvTranspose2d" -> List.of("out", "kernel", "stride", "padding", "outputPadding", "dilation", "groups", "bias");
-            case "LeakyReLU" -> List.of("slope");
-            case "HardSigmoid" -> List.of("alpha", "beta");
-            case "Clip" -> List.of("min", "max");
-            case "Cast" -> List.of("to");
-            case "ConstElementwise" -> List.of("fn", "shape", "value", "reversed", "trainable");
-            case "ReduceMean" -> List.of("axes", "keepDims");
-            case "Split" -> List.of("axis", "sizes");
-            case "Pad" -> List.of("pads", "mode");
-            case "Opaque" -> List.of("source", "arity", "outputs");
-            case "MaskedFill" -> List.of("maskShape", "value", "keepWhereTrue");
-            default -> ARGS.getOrDefault(type, List.of());
-        };
-    }
-
-    private static final Map<String, List<String>> ARGS = new java.util.concurrent.ConcurrentHashMap<>();
-
-    /** Declares the attribute names of an op registered outside the engine's own set. */
-    public static void declareArgs(String type, List<String> names) {
-        ARGS.put(type, List.copyOf(names));
     }
 
     public static ObjectNode toJson(ModelDef m) {
@@ -214,7 +176,7 @@ public final class ModelJson {
                 var ins = n.putArray("inputs");
                 l.inputs().forEach(ins::add);
             }
-            l.op().writeArgs(n);
+            n.setAll(OpJson.write(l.op()));
             if (!l.tie().isEmpty()) {
                 ObjectNode t = n.putObject("tie");
                 l.tie().forEach(t::put);

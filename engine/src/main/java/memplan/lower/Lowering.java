@@ -9,7 +9,6 @@ import memplan.plan.PlanProblem;
 import memplan.plan.Plan;
 import memplan.plan.PlanValidator;
 import memplan.plan.TensorUses;
-import memplan.sim.DeviceModel;
 import memplan.train.Schedule;
 import memplan.train.Step;
 import memplan.train.TensorInfo;
@@ -30,7 +29,7 @@ import java.util.Map;
 public final class Lowering {
     private final Schedule s;
     private final Plan plan;
-    private final DeviceModel device;
+    private final StepCosts device;
     private final TensorUses uses;
     private final List<Instr> instrs = new ArrayList<>();
     /** Buffer bytes, role, codec and tensor, by buffer id. */
@@ -53,7 +52,7 @@ public final class Lowering {
     /** Buffers that have a host copy (sized in the result's hostBytes). */
     private final List<Integer> hostCopies = new ArrayList<>();
 
-    private Lowering(Plan plan, DeviceModel device, TensorUses uses) {
+    private Lowering(Plan plan, StepCosts device, TensorUses uses) {
         this.s = plan.schedule();
         this.plan = plan;
         this.device = device;
@@ -72,7 +71,7 @@ public final class Lowering {
         Arrays.fill(lastBuffer, -1);
     }
 
-    public static ExecutionSchedule lower(Plan plan, DeviceModel device) {
+    public static ExecutionSchedule lower(Plan plan, StepCosts device) {
         TensorUses uses = TensorUses.cached(plan.schedule());
         List<PlanProblem> problems = PlanValidator.problems(plan, uses);
         if (!problems.isEmpty()) throw new InvalidPlanException(problems);

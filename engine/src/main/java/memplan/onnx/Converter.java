@@ -1,8 +1,8 @@
 package memplan.onnx;
 
 import memplan.ir.DType;
-import memplan.ir.Layer;
-import memplan.ir.ModelDef;
+import memplan.model.Layer;
+import memplan.model.ModelDef;
 import memplan.ir.ParamSpec;
 import memplan.ir.Shape;
 import memplan.ir.ShapeException;
@@ -504,7 +504,7 @@ final class Converter {
     }
 
     private Val addOperand(NodeProto n, String hint, Val y, Val c) {
-        if (c.isAct()) return emit(hint, y.shape[0].equals(c.shape[0]) ? new Add() : new BroadcastAdd(), List.of(y, c)).get(0);
+        if (c.isAct()) return emit(hint, new Add(), List.of(y, c)).get(0);
         return withConst(n, hint, "add", y, c.c, false);
     }
 
@@ -610,10 +610,9 @@ final class Converter {
         String op = n.getOpType();
         String fn = op.toLowerCase();
         if (a.isAct() && b.isAct()) {
-            boolean same = a.shape[0].equals(b.shape[0]) && a.shape[1].equals(b.shape[1]);
             Op o = switch (op) {
-                case "Add" -> same ? new Add() : new BroadcastAdd();
-                case "Mul" -> same ? new Mul() : new BroadcastMul();
+                case "Add" -> new Add();
+                case "Mul" -> new Mul();
                 case "Sub" -> new Sub();
                 case "Div" -> new Div();
                 default -> new Pow();

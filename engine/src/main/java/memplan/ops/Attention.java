@@ -1,6 +1,5 @@
 package memplan.ops;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import memplan.ir.AuxSpec;
 import memplan.ir.BackwardNeeds;
 import memplan.ir.DType;
@@ -14,12 +13,9 @@ import java.util.List;
  * optionally causal. Like PyTorch's fused kernels it saves q, k, v, the output and a log-sum-exp per row (fp32),
  * not the T x T probabilities; a model that wants the unfused form writes MatMul/Softmax/MatMul itself.
  */
-public record Attention(int heads, boolean causal) implements Op {
-    public static Attention fromJson(OpArgs a) {
-        return new Attention(a.requireInt("heads"), a.optBool("causal", false));
-    }
-
+public record Attention(int heads, boolean causal) implements AttentionOp {
     @Override public String type() { return "Attention"; }
+    @Override public <R> R accept(OpVisitor<R> v) { return v.visit(this); }
     @Override public int arity() { return 3; }
 
     @Override
@@ -61,11 +57,5 @@ public record Attention(int heads, boolean causal) implements Op {
     @Override
     public long backwardWorkspaceElements(List<Shape> in, List<Shape> out) {
         return 2 * workspaceElements(in, out);
-    }
-
-    @Override
-    public void writeArgs(ObjectNode n) {
-        n.put("heads", heads);
-        if (causal) n.put("causal", true);
     }
 }

@@ -1,19 +1,14 @@
 package memplan.ops;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import memplan.ir.BackwardNeeds;
 import memplan.ir.Shape;
 
 import java.util.List;
 
 /** Average pooling over [N, C, H, W] (padding counts as zeros in the average, PyTorch's default). */
-public record AvgPool2d(Pair kernel, Pair stride, Pair padding) implements Op {
-    public static AvgPool2d fromJson(OpArgs a) {
-        Pair k = a.requirePair("kernel");
-        return new AvgPool2d(k, a.optPair("stride", k), a.optPair("padding", Pair.of(0)));
-    }
-
+public record AvgPool2d(Pair kernel, Pair stride, Pair padding) implements PoolOp {
     @Override public String type() { return "AvgPool2d"; }
+    @Override public <R> R accept(OpVisitor<R> v) { return v.visit(this); }
     @Override public int arity() { return 1; }
 
     @Override
@@ -29,11 +24,4 @@ public record AvgPool2d(Pair kernel, Pair stride, Pair padding) implements Op {
     @Override public long backwardFlops(List<Shape> in, List<Shape> out) { return in.get(0).numel(); }
     /** PyTorch saves the input only for its shape; no activation memory is needed. */
     @Override public BackwardNeeds backwardNeeds() { return BackwardNeeds.NOTHING; }
-
-    @Override
-    public void writeArgs(ObjectNode n) {
-        n.set("kernel", kernel.toJson());
-        if (!stride.equals(kernel)) n.set("stride", stride.toJson());
-        if (!padding.equals(Pair.of(0))) n.set("padding", padding.toJson());
-    }
 }

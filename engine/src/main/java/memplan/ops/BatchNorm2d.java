@@ -1,6 +1,5 @@
 package memplan.ops;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import memplan.ir.AuxSpec;
 import memplan.ir.BackwardNeeds;
 import memplan.ir.DType;
@@ -13,12 +12,9 @@ import java.util.List;
  * Batch normalisation over [N, C, H, W] in training mode. Trainable weight and bias [C]; running mean and
  * variance are buffers. Saves its input, weight, and the batch mean and inverse std per channel (fp32).
  */
-public record BatchNorm2d(double eps, double momentum) implements Op {
-    public static BatchNorm2d fromJson(OpArgs a) {
-        return new BatchNorm2d(a.optDouble("eps", 1e-5), a.optDouble("momentum", 0.1));
-    }
-
+public record BatchNorm2d(double eps, double momentum) implements NormOp {
     @Override public String type() { return "BatchNorm2d"; }
+    @Override public <R> R accept(OpVisitor<R> v) { return v.visit(this); }
     @Override public int arity() { return 1; }
 
     @Override
@@ -42,11 +38,5 @@ public record BatchNorm2d(double eps, double momentum) implements Op {
     public List<AuxSpec> aux(List<Shape> in, List<Shape> out) {
         int c = in.get(0).dim(1);
         return List.of(new AuxSpec("mean", Shape.of(c), DType.FP32), new AuxSpec("invstd", Shape.of(c), DType.FP32));
-    }
-
-    @Override
-    public void writeArgs(ObjectNode n) {
-        if (eps != 1e-5) n.put("eps", eps);
-        if (momentum != 0.1) n.put("momentum", momentum);
     }
 }

@@ -1,6 +1,5 @@
 package memplan.ops;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import memplan.ir.BackwardNeeds;
 import memplan.ir.Shape;
 import memplan.ir.ShapeException;
@@ -8,12 +7,9 @@ import memplan.ir.ShapeException;
 import java.util.List;
 
 /** Concatenation along one axis; all other dimensions must match. Saves nothing. */
-public record Concat(int axis) implements Op {
-    public static Concat fromJson(OpArgs a) {
-        return new Concat(a.optInt("axis", 1));
-    }
-
+public record Concat(int axis) implements MovementOp {
     @Override public String type() { return "Concat"; }
+    @Override public <R> R accept(OpVisitor<R> v) { return v.visit(this); }
     @Override public int arity() { return -1; }
 
     @Override
@@ -33,5 +29,4 @@ public record Concat(int axis) implements Op {
 
     @Override public long flops(List<Shape> in, List<Shape> out) { return 0; }
     @Override public BackwardNeeds backwardNeeds() { return BackwardNeeds.NOTHING; }
-    @Override public void writeArgs(ObjectNode n) { n.put("axis", axis); }
 }

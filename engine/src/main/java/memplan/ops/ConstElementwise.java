@@ -1,6 +1,5 @@
 package memplan.ops;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import memplan.ir.BackwardNeeds;
 import memplan.ir.ParamSpec;
 import memplan.ir.Shape;
@@ -18,7 +17,7 @@ import java.util.List;
  * </ul>
  * fn is one of add, sub, mul, div, pow. Backward reads what the derivative of fn needs.
  */
-public record ConstElementwise(String fn, List<Integer> shape, double value, boolean reversed, boolean trainable) implements Op {
+public record ConstElementwise(String fn, List<Integer> shape, double value, boolean reversed, boolean trainable) implements UnaryOp {
     public static final List<String> FUNCTIONS = List.of("add", "sub", "mul", "div", "pow");
 
     public ConstElementwise {
@@ -31,13 +30,6 @@ public record ConstElementwise(String fn, List<Integer> shape, double value, boo
         return new ConstElementwise(fn, List.of(), value, reversed, false);
     }
 
-    public static ConstElementwise fromJson(OpArgs a) {
-        String fn = a.optString("fn", null);
-        if (fn == null || !FUNCTIONS.contains(fn)) throw a.invalid("fn", "'fn' must be one of " + FUNCTIONS + ", got " + fn);
-        List<Integer> s = a.has("shape") ? a.requireIntList("shape") : List.of();
-        return new ConstElementwise(fn, s, a.optDouble("value", 0), a.optBool("reversed", false), a.optBool("trainable", !s.isEmpty()));
-    }
-
     private boolean isScalar() {
         return shape.isEmpty();
     }
@@ -47,6 +39,7 @@ public record ConstElementwise(String fn, List<Integer> shape, double value, boo
     }
 
     @Override public String type() { return "ConstElementwise"; }
+    @Override public <R> R accept(OpVisitor<R> v) { return v.visit(this); }
     @Override public int arity() { return 1; }
 
     @Override
@@ -75,17 +68,5 @@ public record ConstElementwise(String fn, List<Integer> shape, double value, boo
             default -> reversed ? BackwardNeeds.outputs(0) : BackwardNeeds.inputs(0);
         };
         return isScalar() || fn.equals("add") || fn.equals("sub") ? n : n.withParams();
-    }
-
-    @Override
-    public void writeArgs(ObjectNode n) {
-        n.put("fn", fn);
-        if (isScalar()) n.put("value", value);
-        else {
-            var a = n.putArray("shape");
-            shape.forEach(a::add);
-            if (!trainable) n.put("trainable", false);
-        }
-        if (reversed) n.put("reversed", true);
     }
 }

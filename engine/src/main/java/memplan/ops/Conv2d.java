@@ -1,6 +1,5 @@
 package memplan.ops;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import memplan.ir.BackwardNeeds;
 import memplan.ir.ParamSpec;
 import memplan.ir.Shape;
@@ -11,19 +10,14 @@ import java.util.List;
 
 /** 2-D convolution over [N, C, H, W]; weight [out, in/groups, kh, kw]. Saves its input and weight (PyTorch). */
 public record Conv2d(int outChannels, Pair kernel, Pair stride, Pair padding, Pair dilation, int groups, boolean bias)
-        implements Op {
+        implements GemmOp {
 
     public static Conv2d of(int out, int kernel, int stride, int padding, boolean bias) {
         return new Conv2d(out, Pair.of(kernel), Pair.of(stride), Pair.of(padding), Pair.of(1), 1, bias);
     }
 
-    public static Conv2d fromJson(OpArgs a) {
-        return new Conv2d(a.requireInt("out"), a.requirePair("kernel"), a.optPair("stride", Pair.of(1)),
-                a.optPair("padding", Pair.of(0)), a.optPair("dilation", Pair.of(1)), a.optInt("groups", 1),
-                a.optBool("bias", true));
-    }
-
     @Override public String type() { return "Conv2d"; }
+    @Override public <R> R accept(OpVisitor<R> v) { return v.visit(this); }
     @Override public int arity() { return 1; }
 
     @Override
@@ -63,16 +57,5 @@ public record Conv2d(int outChannels, Pair kernel, Pair stride, Pair padding, Pa
             return 0;
         Shape o = out.get(0);
         return (long) in.get(0).dim(1) * kernel.h() * kernel.w() * o.dim(2) * o.dim(3);
-    }
-
-    @Override
-    public void writeArgs(ObjectNode n) {
-        n.put("out", outChannels);
-        n.set("kernel", kernel.toJson());
-        if (!stride.equals(Pair.of(1))) n.set("stride", stride.toJson());
-        if (!padding.equals(Pair.of(0))) n.set("padding", padding.toJson());
-        if (!dilation.equals(Pair.of(1))) n.set("dilation", dilation.toJson());
-        if (groups != 1) n.put("groups", groups);
-        if (!bias) n.put("bias", false);
     }
 }

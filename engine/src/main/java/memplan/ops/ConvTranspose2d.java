@@ -1,6 +1,5 @@
 package memplan.ops;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import memplan.ir.BackwardNeeds;
 import memplan.ir.ParamSpec;
 import memplan.ir.Shape;
@@ -14,15 +13,9 @@ import java.util.List;
  * Output size = (H - 1) stride - 2 padding + dilation (k - 1) + outputPadding + 1. Saves its input and weight.
  */
 public record ConvTranspose2d(int outChannels, Pair kernel, Pair stride, Pair padding, Pair outputPadding, Pair dilation,
-                              int groups, boolean bias) implements Op {
-
-    public static ConvTranspose2d fromJson(OpArgs a) {
-        return new ConvTranspose2d(a.requireInt("out"), a.requirePair("kernel"), a.optPair("stride", Pair.of(1)),
-                a.optPair("padding", Pair.of(0)), a.optPair("outputPadding", Pair.of(0)), a.optPair("dilation", Pair.of(1)),
-                a.optInt("groups", 1), a.optBool("bias", true));
-    }
-
+                              int groups, boolean bias) implements GemmOp {
     @Override public String type() { return "ConvTranspose2d"; }
+    @Override public <R> R accept(OpVisitor<R> v) { return v.visit(this); }
     @Override public int arity() { return 1; }
 
     private static int size(int in, int k, int s, int p, int op, int d) {
@@ -66,17 +59,5 @@ public record ConvTranspose2d(int outChannels, Pair kernel, Pair stride, Pair pa
     public long workspaceElements(List<Shape> in, List<Shape> out) {
         Shape x = in.get(0);
         return (long) outChannels * kernel.h() * kernel.w() * x.dim(2) * x.dim(3);
-    }
-
-    @Override
-    public void writeArgs(ObjectNode n) {
-        n.put("out", outChannels);
-        n.set("kernel", kernel.toJson());
-        if (!stride.equals(Pair.of(1))) n.set("stride", stride.toJson());
-        if (!padding.equals(Pair.of(0))) n.set("padding", padding.toJson());
-        if (!outputPadding.equals(Pair.of(0))) n.set("outputPadding", outputPadding.toJson());
-        if (!dilation.equals(Pair.of(1))) n.set("dilation", dilation.toJson());
-        if (groups != 1) n.put("groups", groups);
-        if (!bias) n.put("bias", false);
     }
 }

@@ -1,6 +1,5 @@
 package memplan.ops;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import memplan.ir.AuxSpec;
 import memplan.ir.BackwardNeeds;
 import memplan.ir.Shape;
@@ -14,12 +13,9 @@ import java.util.List;
  * PyTorch ([N, C] or [N, C, H, W]) unless classAxis says otherwise (-1 for language models' [N, T, V]).
  * Output: a scalar. Saves the log-softmax (aux) and the target.
  */
-public record CrossEntropy(int classAxis) implements Op {
-    public static CrossEntropy fromJson(OpArgs a) {
-        return new CrossEntropy(a.optInt("classAxis", 1));
-    }
-
+public record CrossEntropy(int classAxis) implements LossOp {
     @Override public String type() { return "CrossEntropy"; }
+    @Override public <R> R accept(OpVisitor<R> v) { return v.visit(this); }
     @Override public int arity() { return 2; }
 
     @Override
@@ -45,6 +41,4 @@ public record CrossEntropy(int classAxis) implements Op {
     public List<AuxSpec> aux(List<Shape> in, List<Shape> out) {
         return List.of(new AuxSpec("log_softmax", in.get(0), null));
     }
-
-    @Override public void writeArgs(ObjectNode n) { if (classAxis != 1) n.put("classAxis", classAxis); }
 }

@@ -1,6 +1,5 @@
 package memplan.ops;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import memplan.ir.BackwardNeeds;
 import memplan.ir.ParamSpec;
 import memplan.ir.Shape;
@@ -8,12 +7,9 @@ import memplan.ir.Shape;
 import java.util.List;
 
 /** Table lookup: integer indices [...] -> [..., dim]; weight [num, dim]. Saves the indices. */
-public record Embedding(int numEmbeddings, int dim) implements Op {
-    public static Embedding fromJson(OpArgs a) {
-        return new Embedding(a.requireInt("num"), a.requireInt("dim"));
-    }
-
+public record Embedding(int numEmbeddings, int dim) implements SequenceOp {
     @Override public String type() { return "Embedding"; }
+    @Override public <R> R accept(OpVisitor<R> v) { return v.visit(this); }
     @Override public int arity() { return 1; }
 
     @Override
@@ -29,10 +25,4 @@ public record Embedding(int numEmbeddings, int dim) implements Op {
     @Override public BackwardNeeds backwardNeeds() { return BackwardNeeds.inputs(0); }
     @Override public boolean differentiable(int input) { return false; }
     @Override public boolean integerInput(int input) { return input == 0; }
-
-    @Override
-    public void writeArgs(ObjectNode n) {
-        n.put("num", numEmbeddings);
-        n.put("dim", dim);
-    }
 }

@@ -1,6 +1,5 @@
 package memplan.ops;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import memplan.ir.BackwardNeeds;
 import memplan.ir.Shape;
 
@@ -8,12 +7,9 @@ import java.util.Arrays;
 import java.util.List;
 
 /** Flattens dimensions from startDim on into one: a view, no memory of its own. */
-public record Flatten(int startDim) implements Op {
-    public static Flatten fromJson(OpArgs a) {
-        return new Flatten(a.optInt("startDim", 1));
-    }
-
+public record Flatten(int startDim) implements MovementOp {
     @Override public String type() { return "Flatten"; }
+    @Override public <R> R accept(OpVisitor<R> v) { return v.visit(this); }
     @Override public int arity() { return 1; }
 
     @Override
@@ -31,5 +27,4 @@ public record Flatten(int startDim) implements Op {
     @Override public long flops(List<Shape> in, List<Shape> out) { return 0; }
     @Override public BackwardNeeds backwardNeeds() { return BackwardNeeds.NOTHING; }
     @Override public boolean isView() { return true; }
-    @Override public void writeArgs(ObjectNode n) { if (startDim != 1) n.put("startDim", startDim); }
 }

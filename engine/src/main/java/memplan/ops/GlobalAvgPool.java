@@ -1,14 +1,14 @@
 package memplan.ops;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import memplan.ir.BackwardNeeds;
 import memplan.ir.Shape;
 
 import java.util.List;
 
 /** Mean over H and W: [N, C, H, W] -> [N, C, 1, 1]. Backward needs only the input's shape. */
-public record GlobalAvgPool() implements Op {
+public record GlobalAvgPool() implements PoolOp {
     @Override public String type() { return "GlobalAvgPool"; }
+    @Override public <R> R accept(OpVisitor<R> v) { return v.visit(this); }
     @Override public int arity() { return 1; }
 
     @Override
@@ -20,5 +20,4 @@ public record GlobalAvgPool() implements Op {
 
     @Override public long flops(List<Shape> in, List<Shape> out) { return in.get(0).numel(); }
     @Override public BackwardNeeds backwardNeeds() { return BackwardNeeds.NOTHING; }
-    @Override public void writeArgs(ObjectNode node) { }
 }

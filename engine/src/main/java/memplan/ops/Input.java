@@ -1,6 +1,5 @@
 package memplan.ops;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import memplan.ir.BackwardNeeds;
 import memplan.ir.DType;
 import memplan.ir.Shape;
@@ -14,19 +13,9 @@ import java.util.Map;
  * (e.g. "T" for a sequence length) take the model's default or a value given by the user.
  * dtype null means the model's floating type; integer inputs (token ids, labels) say "int64".
  */
-public record Input(List<String> dims, DType dtype) implements Op {
+public record Input(List<String> dims, DType dtype) implements SourceOp {
     public Input {
         dims = List.copyOf(dims);
-    }
-
-    public static Input fromJson(OpArgs a) {
-        String t = a.optString("dtype", null);
-        DType d = null;
-        if (t != null && !t.equals("float")) {
-            d = DType.parse(t);
-            if (d == null) throw a.invalid("dtype", "unknown dtype '" + t + "' (use float, fp32, fp16, bf16, int64, int32)");
-        }
-        return new Input(a.requireDimList("shape"), d);
     }
 
     /** The concrete shape once the symbols are bound. */
@@ -45,6 +34,7 @@ public record Input(List<String> dims, DType dtype) implements Op {
     }
 
     @Override public String type() { return "Input"; }
+    @Override public <R> R accept(OpVisitor<R> v) { return v.visit(this); }
     @Override public int arity() { return 0; }
 
     @Override
@@ -55,14 +45,4 @@ public record Input(List<String> dims, DType dtype) implements Op {
     @Override public long flops(List<Shape> in, List<Shape> out) { return 0; }
     @Override public BackwardNeeds backwardNeeds() { return BackwardNeeds.NOTHING; }
     @Override public DType outputDType(int output) { return dtype; }
-
-    @Override
-    public void writeArgs(ObjectNode node) {
-        var arr = node.putArray("shape");
-        for (String d : dims) {
-            if (Character.isDigit(d.charAt(0))) arr.add(Integer.parseInt(d));
-            else arr.add(d);
-        }
-        if (dtype != null) node.put("dtype", dtype.jsonName());
-    }
 }

@@ -1,6 +1,5 @@
 package memplan.ops;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import memplan.ir.AuxSpec;
 import memplan.ir.BackwardNeeds;
 import memplan.ir.ParamSpec;
@@ -15,12 +14,9 @@ import java.util.Set;
  * Parameters as PyTorch's LSTMCell: weight_ih [4H, I], weight_hh [4H, H], bias_ih [4H], bias_hh [4H].
  * Saves x, h, c, the weights, c' and the activated gates [N, 4H] (the "reserve" of fused kernels).
  */
-public record LSTMCell(int hidden) implements Op {
-    public static LSTMCell fromJson(OpArgs a) {
-        return new LSTMCell(a.requireInt("hidden"));
-    }
-
+public record LSTMCell(int hidden) implements SequenceOp {
     @Override public String type() { return "LSTMCell"; }
+    @Override public <R> R accept(OpVisitor<R> v) { return v.visit(this); }
     @Override public int arity() { return 3; }
     @Override public int outputCount() { return 2; }
 
@@ -54,6 +50,4 @@ public record LSTMCell(int hidden) implements Op {
     public List<AuxSpec> aux(List<Shape> in, List<Shape> out) {
         return List.of(new AuxSpec("gates", Shape.of(in.get(0).dim(0), 4 * hidden), null));
     }
-
-    @Override public void writeArgs(ObjectNode n) { n.put("hidden", hidden); }
 }

@@ -1,6 +1,5 @@
 package memplan.ops;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import memplan.ir.AuxSpec;
 import memplan.ir.BackwardNeeds;
 import memplan.ir.DType;
@@ -10,12 +9,9 @@ import memplan.ir.Shape;
 import java.util.List;
 
 /** Layer normalisation over the last dimension; weight and bias [D]. Saves input, params, per-row mean and rstd. */
-public record LayerNorm(double eps) implements Op {
-    public static LayerNorm fromJson(OpArgs a) {
-        return new LayerNorm(a.optDouble("eps", 1e-5));
-    }
-
+public record LayerNorm(double eps) implements NormOp {
     @Override public String type() { return "LayerNorm"; }
+    @Override public <R> R accept(OpVisitor<R> v) { return v.visit(this); }
     @Override public int arity() { return 1; }
 
     @Override
@@ -38,10 +34,5 @@ public record LayerNorm(double eps) implements Op {
     public List<AuxSpec> aux(List<Shape> in, List<Shape> out) {
         Shape rows = in.get(0).withoutLast();
         return List.of(new AuxSpec("mean", rows, DType.FP32), new AuxSpec("rstd", rows, DType.FP32));
-    }
-
-    @Override
-    public void writeArgs(ObjectNode n) {
-        if (eps != 1e-5) n.put("eps", eps);
     }
 }

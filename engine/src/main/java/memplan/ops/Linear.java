@@ -1,6 +1,5 @@
 package memplan.ops;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import memplan.ir.BackwardNeeds;
 import memplan.ir.ParamSpec;
 import memplan.ir.Shape;
@@ -9,12 +8,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** y = x W^T + b over the last dimension of x; weight [out, in]. Saves input and weight. */
-public record Linear(int outFeatures, boolean bias) implements Op {
-    public static Linear fromJson(OpArgs a) {
-        return new Linear(a.requireInt("out"), a.optBool("bias", true));
-    }
-
+public record Linear(int outFeatures, boolean bias) implements GemmOp {
     @Override public String type() { return "Linear"; }
+    @Override public <R> R accept(OpVisitor<R> v) { return v.visit(this); }
     @Override public int arity() { return 1; }
 
     @Override
@@ -38,10 +34,4 @@ public record Linear(int outFeatures, boolean bias) implements Op {
     }
 
     @Override public BackwardNeeds backwardNeeds() { return BackwardNeeds.inputs(0).withParams(); }
-
-    @Override
-    public void writeArgs(ObjectNode n) {
-        n.put("out", outFeatures);
-        if (!bias) n.put("bias", false);
-    }
 }

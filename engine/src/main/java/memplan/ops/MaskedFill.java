@@ -1,6 +1,5 @@
 package memplan.ops;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import memplan.ir.BackwardNeeds;
 import memplan.ir.ParamSpec;
 import memplan.ir.Shape;
@@ -15,14 +14,9 @@ import java.util.List;
  * the mask is true (Where(mask, x, value)) rather than where it is false. Backward zeroes the gradient where
  * filled, so it reads the mask.
  */
-public record MaskedFill(List<Integer> maskShape, double value, boolean keepWhereTrue) implements Op {
+public record MaskedFill(List<Integer> maskShape, double value, boolean keepWhereTrue) implements BinaryOp {
     public MaskedFill {
         maskShape = List.copyOf(maskShape);
-    }
-
-    public static MaskedFill fromJson(OpArgs a) {
-        return new MaskedFill(a.has("maskShape") ? a.requireIntList("maskShape") : List.of(), a.optDouble("value", 0),
-                a.optBool("keepWhereTrue", true));
     }
 
     private boolean maskIsInput() {
@@ -34,6 +28,7 @@ public record MaskedFill(List<Integer> maskShape, double value, boolean keepWher
     }
 
     @Override public String type() { return "MaskedFill"; }
+    @Override public <R> R accept(OpVisitor<R> v) { return v.visit(this); }
     @Override public int arity() { return maskIsInput() ? 2 : 1; }
     @Override public List<Shape> inferShapes(List<Shape> in) { return List.of(Broadcast.shape("MaskedFill", in.get(0), mask(in))); }
 
@@ -45,11 +40,4 @@ public record MaskedFill(List<Integer> maskShape, double value, boolean keepWher
     @Override public long flops(List<Shape> in, List<Shape> out) { return out.get(0).numel(); }
     @Override public BackwardNeeds backwardNeeds() { return maskIsInput() ? BackwardNeeds.inputs(1) : BackwardNeeds.NOTHING.withParams(); }
     @Override public boolean differentiable(int input) { return input == 0; }
-
-    @Override
-    public void writeArgs(ObjectNode n) {
-        if (!maskIsInput()) { var a = n.putArray("maskShape"); maskShape.forEach(a::add); }
-        n.put("value", value);
-        if (!keepWhereTrue) n.put("keepWhereTrue", false);
-    }
 }

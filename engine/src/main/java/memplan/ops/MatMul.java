@@ -1,6 +1,5 @@
 package memplan.ops;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import memplan.ir.BackwardNeeds;
 import memplan.ir.Shape;
 import memplan.ir.ShapeException;
@@ -11,12 +10,9 @@ import java.util.List;
  * Batched matrix product [..., M, K] x [..., K, N] -> [..., M, N]; the leading (batch) dimensions must match.
  * transposeB multiplies by the transpose of the second operand ([..., N, K]), as attention's Q K^T does.
  */
-public record MatMul(boolean transposeB) implements Op {
-    public static MatMul fromJson(OpArgs a) {
-        return new MatMul(a.optBool("transposeB", false));
-    }
-
+public record MatMul(boolean transposeB) implements GemmOp {
     @Override public String type() { return "MatMul"; }
+    @Override public <R> R accept(OpVisitor<R> v) { return v.visit(this); }
     @Override public int arity() { return 2; }
 
     @Override
@@ -40,9 +36,4 @@ public record MatMul(boolean transposeB) implements Op {
 
     @Override public long backwardFlops(List<Shape> in, List<Shape> out) { return 2 * flops(in, out); }
     @Override public BackwardNeeds backwardNeeds() { return BackwardNeeds.inputs(0, 1); }
-
-    @Override
-    public void writeArgs(ObjectNode n) {
-        if (transposeB) n.put("transposeB", true);
-    }
 }

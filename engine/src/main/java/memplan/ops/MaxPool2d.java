@@ -1,6 +1,5 @@
 package memplan.ops;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import memplan.ir.AuxSpec;
 import memplan.ir.BackwardNeeds;
 import memplan.ir.DType;
@@ -9,13 +8,9 @@ import memplan.ir.Shape;
 import java.util.List;
 
 /** Max pooling over [N, C, H, W]. Saves its input and int64 argmax indices of the output's size (PyTorch). */
-public record MaxPool2d(Pair kernel, Pair stride, Pair padding) implements Op {
-    public static MaxPool2d fromJson(OpArgs a) {
-        Pair k = a.requirePair("kernel");
-        return new MaxPool2d(k, a.optPair("stride", k), a.optPair("padding", Pair.of(0)));
-    }
-
+public record MaxPool2d(Pair kernel, Pair stride, Pair padding) implements PoolOp {
     @Override public String type() { return "MaxPool2d"; }
+    @Override public <R> R accept(OpVisitor<R> v) { return v.visit(this); }
     @Override public int arity() { return 1; }
 
     @Override
@@ -40,12 +35,5 @@ public record MaxPool2d(Pair kernel, Pair stride, Pair padding) implements Op {
     @Override
     public List<AuxSpec> aux(List<Shape> in, List<Shape> out) {
         return List.of(new AuxSpec("indices", out.get(0), DType.INT64));
-    }
-
-    @Override
-    public void writeArgs(ObjectNode n) {
-        n.set("kernel", kernel.toJson());
-        if (!stride.equals(kernel)) n.set("stride", stride.toJson());
-        if (!padding.equals(Pair.of(0))) n.set("padding", padding.toJson());
     }
 }

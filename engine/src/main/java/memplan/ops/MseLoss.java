@@ -1,14 +1,14 @@
 package memplan.ops;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import memplan.ir.BackwardNeeds;
 import memplan.ir.Shape;
 
 import java.util.List;
 
 /** Mean squared error between a prediction and a float target of the same shape. Output: a scalar. */
-public record MseLoss() implements Op {
+public record MseLoss() implements LossOp {
     @Override public String type() { return "MseLoss"; }
+    @Override public <R> R accept(OpVisitor<R> v) { return v.visit(this); }
     @Override public int arity() { return 2; }
 
     @Override
@@ -20,5 +20,4 @@ public record MseLoss() implements Op {
     @Override public long flops(List<Shape> in, List<Shape> out) { return 3 * in.get(0).numel(); }
     @Override public BackwardNeeds backwardNeeds() { return BackwardNeeds.inputs(0, 1); }
     @Override public boolean differentiable(int input) { return input == 0; }
-    @Override public void writeArgs(ObjectNode node) { }
 }

@@ -1,6 +1,5 @@
 package memplan.ops;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import memplan.ir.AuxSpec;
 import memplan.ir.BackwardNeeds;
 import memplan.ir.DType;
@@ -10,11 +9,15 @@ import memplan.ir.Shape;
 import java.util.List;
 
 /**
- * One operation of a network. Each implementation keeps all of its rules in one place: shape inference,
- * parameters, cost, what its backward pass needs, its workspace, whether it may run in place, and its JSON form.
- * Ops are immutable records and know nothing about batch size or dtype beyond the shapes they are given.
+ * One operation of a network: a closed set of immutable records grouped by kind (see {@link OpVisitor}). Each record
+ * keeps its rules in one place — shape inference, parameters, cost, what its backward pass needs, its workspace,
+ * whether it may run in place — as abstract methods, so a new op that lacks one does not compile. Everything that
+ * acts on ops from outside (kernels, the JSON codec, the ONNX exporter) dispatches through {@link #accept}, an
+ * exhaustive visitor: adding a record and its {@code visit} method makes the compiler list every consumer that
+ * lacks a case. Ops know nothing about batch size or dtype beyond the shapes they are given.
  */
-public interface Op {
+public sealed interface Op permits UnaryOp, BinaryOp, ReduceOp, MovementOp, GemmOp, NormOp, PoolOp, SequenceOp,
+        AttentionOp, LossOp, OpaqueOp, SourceOp {
     /** Name used in model files, e.g. "Conv2d". */
     String type();
 
@@ -60,7 +63,10 @@ public interface Op {
         return workspaceElements(in, out);
     }
 
-    /** Whether output 0 may overwrite input 0 without changing results (backward does not need that input). */
+    /**
+     * Whether output 0 may overwrite input 0 without changing results (backward does not need that input), where
+     * output 0 has input 0's shape: a broadcasting op whose output is larger cannot (see {@code Node.mayRunInPlace}).
+     */
     default boolean mayRunInPlace() {
         return false;
     }
@@ -85,6 +91,6 @@ public interface Op {
         return null;
     }
 
-    /** Writes this op's attributes (not "op", "name" or "inputs") into a JSON object. */
-    void writeArgs(ObjectNode node);
+    /** Calls the visitor's method for this op's record type. */
+    <R> R accept(OpVisitor<R> visitor);
 }

@@ -1,6 +1,5 @@
 package memplan.ops;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import memplan.ir.BackwardNeeds;
 import memplan.ir.Shape;
 import memplan.ir.ShapeException;
@@ -11,18 +10,13 @@ import java.util.List;
  * Pads each dimension: {@code pads} holds 2 x rank values, all the begins then all the ends (ONNX's order).
  * mode "constant", "reflect" or "edge" changes values, not memory. Backward slices the gradient: saves nothing.
  */
-public record Pad(List<Integer> pads, String mode) implements Op {
+public record Pad(List<Integer> pads, String mode) implements MovementOp {
     public Pad {
         pads = List.copyOf(pads);
     }
 
-    public static Pad fromJson(OpArgs a) {
-        String m = a.optString("mode", "constant");
-        if (!List.of("constant", "reflect", "edge").contains(m)) throw a.invalid("mode", "'mode' must be constant, reflect or edge, got " + m);
-        return new Pad(a.requireIntList("pads"), m);
-    }
-
     @Override public String type() { return "Pad"; }
+    @Override public <R> R accept(OpVisitor<R> v) { return v.visit(this); }
     @Override public int arity() { return 1; }
 
     @Override
@@ -39,11 +33,4 @@ public record Pad(List<Integer> pads, String mode) implements Op {
 
     @Override public long flops(List<Shape> in, List<Shape> out) { return 0; }
     @Override public BackwardNeeds backwardNeeds() { return BackwardNeeds.NOTHING; }
-
-    @Override
-    public void writeArgs(ObjectNode n) {
-        var a = n.putArray("pads");
-        pads.forEach(a::add);
-        if (!mode.equals("constant")) n.put("mode", mode);
-    }
 }

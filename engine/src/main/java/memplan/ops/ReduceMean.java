@@ -1,6 +1,5 @@
 package memplan.ops;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import memplan.ir.BackwardNeeds;
 import memplan.ir.Shape;
 import memplan.ir.ShapeException;
@@ -12,16 +11,13 @@ import java.util.List;
  * Mean over the given axes (all axes when the list is empty), keeping them as size 1 or dropping them.
  * Backward spreads the gradient evenly; it needs only the input's shape, so nothing is saved.
  */
-public record ReduceMean(List<Integer> axes, boolean keepDims) implements Op {
+public record ReduceMean(List<Integer> axes, boolean keepDims) implements ReduceOp {
     public ReduceMean {
         axes = List.copyOf(axes);
     }
 
-    public static ReduceMean fromJson(OpArgs a) {
-        return new ReduceMean(a.has("axes") ? a.requireIntList("axes") : List.of(), a.optBool("keepDims", true));
-    }
-
     @Override public String type() { return "ReduceMean"; }
+    @Override public <R> R accept(OpVisitor<R> v) { return v.visit(this); }
     @Override public int arity() { return 1; }
 
     @Override
@@ -44,10 +40,4 @@ public record ReduceMean(List<Integer> axes, boolean keepDims) implements Op {
 
     @Override public long flops(List<Shape> in, List<Shape> out) { return in.get(0).numel(); }
     @Override public BackwardNeeds backwardNeeds() { return BackwardNeeds.NOTHING; }
-
-    @Override
-    public void writeArgs(ObjectNode n) {
-        if (!axes.isEmpty()) { var a = n.putArray("axes"); axes.forEach(a::add); }
-        if (!keepDims) n.put("keepDims", false);
-    }
 }

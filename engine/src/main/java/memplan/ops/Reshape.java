@@ -1,6 +1,5 @@
 package memplan.ops;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import memplan.ir.BackwardNeeds;
 import memplan.ir.Shape;
 import memplan.ir.ShapeException;
@@ -11,16 +10,13 @@ import java.util.List;
  * Reshape to a target shape (a view). As in ONNX, 0 copies the input's dimension at that position (so the batch
  * passes through) and one -1 is inferred from the element count.
  */
-public record Reshape(List<Integer> shape) implements Op {
+public record Reshape(List<Integer> shape) implements MovementOp {
     public Reshape {
         shape = List.copyOf(shape);
     }
 
-    public static Reshape fromJson(OpArgs a) {
-        return new Reshape(a.requireIntList("shape"));
-    }
-
     @Override public String type() { return "Reshape"; }
+    @Override public <R> R accept(OpVisitor<R> v) { return v.visit(this); }
     @Override public int arity() { return 1; }
 
     @Override
@@ -58,5 +54,4 @@ public record Reshape(List<Integer> shape) implements Op {
     @Override public long flops(List<Shape> in, List<Shape> out) { return 0; }
     @Override public BackwardNeeds backwardNeeds() { return BackwardNeeds.NOTHING; }
     @Override public boolean isView() { return true; }
-    @Override public void writeArgs(ObjectNode n) { var a = n.putArray("shape"); shape.forEach(a::add); }
 }

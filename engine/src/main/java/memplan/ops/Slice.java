@@ -1,6 +1,5 @@
 package memplan.ops;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import memplan.ir.BackwardNeeds;
 import memplan.ir.Shape;
 import memplan.ir.ShapeException;
@@ -11,12 +10,9 @@ import java.util.List;
  * Elements [start, end) along one axis, as a contiguous copy (one time step of a sequence, BERT's first token).
  * Backward scatters the gradient into zeros; saves nothing.
  */
-public record Slice(int axis, int start, int end) implements Op {
-    public static Slice fromJson(OpArgs a) {
-        return new Slice(a.requireInt("axis"), a.requireInt("start"), a.requireInt("end"));
-    }
-
+public record Slice(int axis, int start, int end) implements MovementOp {
     @Override public String type() { return "Slice"; }
+    @Override public <R> R accept(OpVisitor<R> v) { return v.visit(this); }
     @Override public int arity() { return 1; }
 
     @Override
@@ -30,11 +26,4 @@ public record Slice(int axis, int start, int end) implements Op {
 
     @Override public long flops(List<Shape> in, List<Shape> out) { return 0; }
     @Override public BackwardNeeds backwardNeeds() { return BackwardNeeds.NOTHING; }
-
-    @Override
-    public void writeArgs(ObjectNode n) {
-        n.put("axis", axis);
-        n.put("start", start);
-        n.put("end", end);
-    }
 }

@@ -1,6 +1,5 @@
 package memplan.ops;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import memplan.ir.BackwardNeeds;
 import memplan.ir.Shape;
 import memplan.ir.ShapeException;
@@ -12,16 +11,13 @@ import java.util.List;
  * Splits one axis into consecutive parts of the given sizes; output k is part k (contiguous copies, as
  * ONNX runtimes produce). Backward concatenates the gradients: saves nothing.
  */
-public record Split(int axis, List<Integer> sizes) implements Op {
+public record Split(int axis, List<Integer> sizes) implements MovementOp {
     public Split {
         sizes = List.copyOf(sizes);
     }
 
-    public static Split fromJson(OpArgs a) {
-        return new Split(a.optInt("axis", 0), a.requireIntList("sizes"));
-    }
-
     @Override public String type() { return "Split"; }
+    @Override public <R> R accept(OpVisitor<R> v) { return v.visit(this); }
     @Override public int arity() { return 1; }
     @Override public int outputCount() { return sizes.size(); }
 
@@ -42,11 +38,4 @@ public record Split(int axis, List<Integer> sizes) implements Op {
 
     @Override public long flops(List<Shape> in, List<Shape> out) { return 0; }
     @Override public BackwardNeeds backwardNeeds() { return BackwardNeeds.NOTHING; }
-
-    @Override
-    public void writeArgs(ObjectNode n) {
-        if (axis != 0) n.put("axis", axis);
-        var a = n.putArray("sizes");
-        sizes.forEach(a::add);
-    }
 }

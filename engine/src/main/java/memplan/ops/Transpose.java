@@ -1,6 +1,5 @@
 package memplan.ops;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import memplan.ir.BackwardNeeds;
 import memplan.ir.Shape;
 import memplan.ir.ShapeException;
@@ -11,16 +10,13 @@ import java.util.List;
  * Permutes dimensions. Unlike Reshape it is materialised (a contiguous copy), as the kernels that follow it need
  * contiguous memory; that is what PyTorch's transpose(...).contiguous() costs.
  */
-public record Transpose(List<Integer> perm) implements Op {
+public record Transpose(List<Integer> perm) implements MovementOp {
     public Transpose {
         perm = List.copyOf(perm);
     }
 
-    public static Transpose fromJson(OpArgs a) {
-        return new Transpose(a.requireIntList("perm"));
-    }
-
     @Override public String type() { return "Transpose"; }
+    @Override public <R> R accept(OpVisitor<R> v) { return v.visit(this); }
     @Override public int arity() { return 1; }
 
     @Override
@@ -40,5 +36,4 @@ public record Transpose(List<Integer> perm) implements Op {
 
     @Override public long flops(List<Shape> in, List<Shape> out) { return 0; }
     @Override public BackwardNeeds backwardNeeds() { return BackwardNeeds.NOTHING; }
-    @Override public void writeArgs(ObjectNode n) { var a = n.putArray("perm"); perm.forEach(a::add); }
 }

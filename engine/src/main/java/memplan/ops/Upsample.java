@@ -1,20 +1,14 @@
 package memplan.ops;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import memplan.ir.BackwardNeeds;
 import memplan.ir.Shape;
 
 import java.util.List;
 
 /** Nearest-neighbour upsampling of [N, C, H, W] by an integer factor. Backward sums each block; saves nothing. */
-public record Upsample(int scale) implements Op {
-    public static Upsample fromJson(OpArgs a) {
-        int s = a.optInt("scale", 2);
-        if (s < 1) throw a.invalid("scale", "'scale' must be a positive integer, got " + s);
-        return new Upsample(s);
-    }
-
+public record Upsample(int scale) implements MovementOp {
     @Override public String type() { return "Upsample"; }
+    @Override public <R> R accept(OpVisitor<R> v) { return v.visit(this); }
     @Override public int arity() { return 1; }
 
     @Override
@@ -26,5 +20,4 @@ public record Upsample(int scale) implements Op {
 
     @Override public long flops(List<Shape> in, List<Shape> out) { return out.get(0).numel(); }
     @Override public BackwardNeeds backwardNeeds() { return BackwardNeeds.NOTHING; }
-    @Override public void writeArgs(ObjectNode n) { if (scale != 2) n.put("scale", scale); }
 }

@@ -134,14 +134,18 @@ public final class PlanValidator {
             Step st = s.step(start);
             if (st.node() >= 0) {
                 Node n = s.graph().nodes().get(st.node());
-                if (n.op().mayRunInPlace()) {
+                if (n.mayRunInPlace()) {
                     if (st.phase() == Phase.FORWARD && s.tensorOfValue(n.outputs()[0]) == t && s.tensorOfValue(n.inputs()[0]) == w) return null;
                     if (st.phase() == Phase.BACKWARD && s.gradOfValue(n.inputs()[0]) == t && s.gradOfValue(n.outputs()[0]) == w
                             && u.firstWrite(t) == start) return null;
                 }
-                return n.op().mayRunInPlace()
-                        ? "in place at step " + start + " must write output 0 over input 0 (or its gradient over the output's gradient)"
-                        : n.op().type() + " cannot run in place (its backward needs its input)";
+                if (n.mayRunInPlace())
+                    return "in place at step " + start
+                            + " must write output 0 over input 0 (or its gradient over the output's gradient)";
+                if (n.op().mayRunInPlace())
+                    return n.op().type() + " cannot run in place here: its output " + n.outShapes().get(0)
+                            + " does not have the shape of its input " + n.inShapes().get(0);
+                return n.op().type() + " cannot run in place (its backward needs its input)";
             }
         }
         return "'" + wi.name() + "' is still needed at step " + wEnd + ", after this tensor is written at step " + start;

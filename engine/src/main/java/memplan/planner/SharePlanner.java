@@ -53,7 +53,7 @@ public final class SharePlanner implements Planner {
         for (Step st : s.steps()) {
             if (st.node() < 0 || st.phase() == Phase.OPTIMIZER) continue;
             Node node = s.graph().nodes().get(st.node());
-            if (!node.op().mayRunInPlace() || node.inputs().length == 0) continue;
+            if (!node.mayRunInPlace() || node.inputs().length == 0) continue;
             int t, w;
             if (st.phase() == Phase.FORWARD) {
                 t = s.tensorOfValue(node.outputs()[0]);

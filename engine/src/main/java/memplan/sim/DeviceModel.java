@@ -1,6 +1,7 @@
 package memplan.sim;
 
 import memplan.graph.Node;
+import memplan.lower.StepCosts;
 import memplan.train.Step;
 
 import java.util.LinkedHashMap;
@@ -15,7 +16,7 @@ import java.util.Map;
  */
 public record DeviceModel(String name, long capacityBytes, double flopsPerSecond, double memoryBytesPerSecond,
                           double linkBytesPerSecond, double linkLatencySeconds, double launchSeconds,
-                          Map<String, Double> measuredStepSeconds) {
+                          Map<String, Double> measuredStepSeconds) implements StepCosts {
 
     public DeviceModel {
         measuredStepSeconds = Map.copyOf(measuredStepSeconds);
@@ -71,6 +72,7 @@ public record DeviceModel(String name, long capacityBytes, double flopsPerSecond
         return launchSeconds + Math.max(flops / flopsPerSecond, bytes / memoryBytesPerSecond);
     }
 
+    @Override
     public double stepSeconds(Step s) {
         Double m = measuredStepSeconds.get(s.label());
         return m != null ? m : rooflineSeconds(s.flops(), s.bytesAccessed());
@@ -82,6 +84,7 @@ public record DeviceModel(String name, long capacityBytes, double flopsPerSecond
         return m != null ? m : rooflineSeconds(n.flops(), bytes);
     }
 
+    @Override
     public double transferSeconds(long bytes) {
         return linkLatencySeconds + bytes / linkBytesPerSecond;
     }

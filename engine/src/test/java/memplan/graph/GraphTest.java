@@ -1,8 +1,8 @@
 package memplan.graph;
 
 import memplan.ir.DType;
-import memplan.ir.Layer;
-import memplan.ir.ModelDef;
+import memplan.model.Layer;
+import memplan.model.ModelDef;
 import memplan.ir.Shape;
 import memplan.ops.BatchNorm2d;
 import memplan.ops.Conv2d;

@@ -2,8 +2,8 @@ package memplan.io;
 
 import memplan.graph.Graph;
 import memplan.ir.DType;
-import memplan.ir.ModelDef;
-import memplan.ops.OpRegistry;
+import memplan.model.ModelDef;
+import memplan.ops.OpType;
 import memplan.train.Optimizer;
 import memplan.train.Schedule;
 import memplan.train.TrainingGraph;
@@ -46,7 +46,7 @@ class ModelFormatDocTest {
     @Test
     void everyOpHasASection() throws IOException {
         String doc = Files.readString(DOC);
-        for (String op : OpRegistry.names())
+        for (String op : OpType.names())
             assertTrue(Pattern.compile("^### .*\\b" + op + "\\b", Pattern.MULTILINE).matcher(doc).find(), "no section for " + op);
     }
 

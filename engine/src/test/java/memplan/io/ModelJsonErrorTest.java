@@ -1,7 +1,8 @@
 package memplan.io;
 
 import memplan.graph.GraphException;
-import memplan.ops.OpRegistry;
+import memplan.ir.ModelException;
+import memplan.ops.OpType;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -26,16 +27,16 @@ class ModelJsonErrorTest {
             ]}
             """;
 
-    static ModelFormatException error(String text) {
-        return assertThrows(ModelFormatException.class, () -> ModelJson.parse(text, "bad.json"));
+    static ModelException error(String text) {
+        return assertThrows(ModelException.class, () -> ModelJson.parse(text, "bad.json"));
     }
 
-    static ModelFormatException error(String from, String to) {
+    static ModelException error(String from, String to) {
         assertTrue(GOOD.contains(from), from);
         return error(GOOD.replace(from, to));
     }
 
-    static void check(ModelFormatException e, String location, String reason) {
+    static void check(ModelException e, String location, String reason) {
         assertEquals("bad.json", e.source());
         assertEquals(location, e.location());
         assertEquals(reason, e.reason());
@@ -49,20 +50,20 @@ class ModelJsonErrorTest {
 
     @Test
     void invalidJsonGivesLineAndColumn() {
-        ModelFormatException e = error("\"out\": 3}", "\"out\": 3,,}");
+        ModelException e = error("\"out\": 3}", "\"out\": 3,,}");
         assertTrue(e.location().startsWith("line 4, column "), e.location());
         assertTrue(e.getMessage().startsWith("bad.json: at line 4, column "), e.getMessage());
         assertTrue(e.reason().startsWith("invalid JSON: "), e.reason());
-        ModelFormatException truncated = error(GOOD.substring(0, GOOD.indexOf("{\"name\": \"fc\"")));
+        ModelException truncated = error(GOOD.substring(0, GOOD.indexOf("{\"name\": \"fc\"")));
         assertTrue(truncated.location().startsWith("line 4"), truncated.getMessage());
     }
 
     @Test
     void trailingTextAndDuplicateKeysAreErrors() {
-        ModelFormatException trailing = error(GOOD + "\n{\"name\": \"extra\"}\n");
+        ModelException trailing = error(GOOD + "\n{\"name\": \"extra\"}\n");
         assertTrue(trailing.location().startsWith("line 8, column "), trailing.getMessage());
         assertEquals("invalid JSON: text after the end of the model", trailing.reason());
-        ModelFormatException dup = error("{\"name\": \"fc\", ", "{\"name\": \"fc\", \"name\": \"fc2\", ");
+        ModelException dup = error("{\"name\": \"fc\", ", "{\"name\": \"fc\", \"name\": \"fc2\", ");
         assertTrue(dup.location().startsWith("line 4, column "), dup.getMessage());
         assertTrue(dup.reason().contains("Duplicate field 'name'"), dup.reason());
     }
@@ -76,10 +77,10 @@ class ModelJsonErrorTest {
 
     @Test
     void unknownOpListsTheKnownOps() {
-        ModelFormatException e = error("\"op\": \"Linear\"", "\"op\": \"Lineer\"");
+        ModelException e = error("\"op\": \"Linear\"", "\"op\": \"Lineer\"");
         assertEquals("layers[2] (fc).op", e.location());
         assertTrue(e.reason().startsWith("unknown op 'Lineer'; known ops: Input, Conv2d, Linear, "), e.reason());
-        for (String op : OpRegistry.names()) assertTrue(e.reason().contains(op), op);
+        for (String op : OpType.names()) assertTrue(e.reason().contains(op), op);
     }
 
     @Test

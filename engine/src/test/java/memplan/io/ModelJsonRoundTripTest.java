@@ -2,8 +2,9 @@ package memplan.io;
 
 import memplan.graph.Graph;
 import memplan.ir.DType;
-import memplan.ir.Layer;
-import memplan.ir.ModelDef;
+import memplan.model.Layer;
+import memplan.model.ModelDef;
+import memplan.ops.Mul;
 import memplan.ops.*;
 import org.junit.jupiter.api.Test;
 
@@ -61,8 +62,8 @@ class ModelJsonRoundTripTest {
         ct = b.add("clip", new Clip(0, 6), ct);
         b.add("cast", new Cast(DType.INT32), ct);
         String p = b.add("rmean", new ReduceMean(List.of(2, 3), true), ct);     // [N,4,1,1]
-        String ew = b.add("badd", new BroadcastAdd(), ct, p);
-        ew = b.add("bmul", new BroadcastMul(), ew, p);
+        String ew = b.add("badd", new Add(), ct, p);
+        ew = b.add("bmul", new Mul(), ew, p);
         ew = b.add("sub", new Sub(), ew, p);
         ew = b.add("div", new Div(), ew, p);
         ew = b.add("pow", new Pow(), ew, p);
@@ -82,7 +83,7 @@ class ModelJsonRoundTripTest {
         ModelDef m = everyOp();
         Set<String> types = new HashSet<>();
         for (Layer l : m.layers()) types.add(l.op().type());
-        assertEquals(OpRegistry.names(), types, "the model uses every op");
+        assertEquals(OpType.names(), types, "the model uses every op");
         String text = ModelJson.write(m);
         ModelDef parsed = ModelJson.parse(text, "every-op.json");
         assertEquals(m.withSource("s"), parsed.withSource("s"));

@@ -8,7 +8,7 @@ import memplan.exec.RunConfig;
 import memplan.exec.RunResult;
 import memplan.graph.Graph;
 import memplan.ir.DType;
-import memplan.ir.ModelDef;
+import memplan.model.ModelDef;
 import memplan.plan.Decision;
 import memplan.plan.Plan;
 import memplan.plan.PlanValidator;
@@ -105,7 +105,7 @@ class OnnxCpuTrainingTest {
         Set<String> types = new TreeSet<>();
         m.layers().forEach(l -> types.add(l.op().type()));
         assertTrue(types.containsAll(Set.of("ConvTranspose2d", "LeakyReLU", "HardSigmoid", "HardSwish", "Sqrt", "Clip", "Cast",
-                "BroadcastMul", "BroadcastAdd", "Sub", "Div", "Pow", "ConstElementwise", "ReduceMean", "Split", "Pad", "MaskedFill")), types.toString());
+                "Mul", "Add", "Sub", "Div", "Pow", "ConstElementwise", "ReduceMean", "Split", "Pad", "MaskedFill")), types.toString());
         Schedule s = TrainingGraph.derive(Graph.instantiate(m, 3, DType.FP32), Optimizer.ADAM);
         // imported constants start neutral: the divisor at one, the mask causal
         Graph g = s.graph();

@@ -1,7 +1,7 @@
 package memplan.onnx;
 
 import memplan.io.ModelFormatException;
-import memplan.ir.ModelDef;
+import memplan.model.ModelDef;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -4,7 +4,7 @@ import com.google.protobuf.ByteString;
 import memplan.graph.Graph;
 import memplan.graph.Node;
 import memplan.ir.DType;
-import memplan.ir.ModelDef;
+import memplan.model.ModelDef;
 import memplan.ir.Shape;
 import memplan.onnx.proto.Onnx.AttributeProto;
 import memplan.onnx.proto.Onnx.GraphProto;

@@ -1,6 +1,6 @@
 package memplan.onnx;
 
-import memplan.ir.ModelDef;
+import memplan.model.ModelDef;
 import memplan.ir.Shape;
 import memplan.profile.MemoryProfile;
 import memplan.train.Optimizer;

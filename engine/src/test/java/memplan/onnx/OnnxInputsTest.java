@@ -1,7 +1,7 @@
 package memplan.onnx;
 
 import memplan.io.ModelFormatException;
-import memplan.ir.ModelDef;
+import memplan.model.ModelDef;
 import memplan.ir.Shape;
 import memplan.ops.Input;
 import org.junit.jupiter.api.Test;
@@ -44,7 +44,7 @@ class OnnxInputsTest {
         String y = b.node("Mul", List.of(e, mu));
         ModelDef md = b.output(y).load(dir, OnnxOptions.defaults().withInputShape("ids", 1, 12).withLoss(OnnxOptions.Loss.MSE));
         assertEquals(Shape.of(2, 12, 8), outShape(md, 2));
-        assertEquals(1, count(md, "BroadcastMul"));
+        assertEquals(1, count(md, "Mul"));
     }
 
     @Test

@@ -1,6 +1,6 @@
 package memplan.onnx;
 
-import memplan.ir.ModelDef;
+import memplan.model.ModelDef;
 import memplan.ir.Shape;
 import memplan.ops.CrossEntropy;
 import memplan.ops.MseLoss;
@@ -204,7 +204,7 @@ class OnnxOperatorTest {
         ModelDef m = b.output(rsub).load(dir);
         shape(m, 5, 16);
         assertEquals(16, params(m)); // the bias; scalars are hyperparameters
-        for (String t : List.of("Add", "Sub", "Div", "BroadcastMul", "Pow")) assertEquals(1, count(m, t), t);
+        for (String t : List.of("Add", "Sub", "Div", "Mul", "Pow")) assertEquals(1, count(m, t), t);
         assertEquals(4, count(m, "ConstElementwise"));
     }
 

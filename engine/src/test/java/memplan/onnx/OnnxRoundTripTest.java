@@ -2,7 +2,7 @@ package memplan.onnx;
 
 import memplan.graph.Graph;
 import memplan.ir.DType;
-import memplan.ir.ModelDef;
+import memplan.model.ModelDef;
 import memplan.ops.*;
 import memplan.profile.MemoryProfile;
 import memplan.train.Optimizer;

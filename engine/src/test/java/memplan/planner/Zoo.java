@@ -3,7 +3,7 @@ package memplan.planner;
 import memplan.graph.Graph;
 import memplan.io.ModelJson;
 import memplan.ir.DType;
-import memplan.ir.ModelDef;
+import memplan.model.ModelDef;
 import memplan.ops.CrossEntropy;
 import memplan.ops.Input;
 import memplan.ops.Linear;

@@ -2,7 +2,7 @@ package memplan.profile;
 
 import memplan.graph.Graph;
 import memplan.ir.DType;
-import memplan.ir.ModelDef;
+import memplan.model.ModelDef;
 import memplan.ir.TensorRole;
 import memplan.ops.Conv2d;
 import memplan.ops.CrossEntropy;

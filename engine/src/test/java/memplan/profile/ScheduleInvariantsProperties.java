@@ -2,7 +2,7 @@ package memplan.profile;
 
 import memplan.graph.Graph;
 import memplan.ir.DType;
-import memplan.ir.ModelDef;
+import memplan.model.ModelDef;
 import memplan.ops.Add;
 import memplan.ops.CrossEntropy;
 import memplan.ops.Dropout;

@@ -2,7 +2,7 @@ package memplan.sim;
 
 import memplan.graph.Graph;
 import memplan.ir.DType;
-import memplan.ir.ModelDef;
+import memplan.model.ModelDef;
 import memplan.ops.*;
 import memplan.plan.Decision;
 import memplan.plan.Plan;

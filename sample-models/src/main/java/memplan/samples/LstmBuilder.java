@@ -1,6 +1,6 @@
 package memplan.samples;
 
-import memplan.ir.ModelDef;
+import memplan.model.ModelDef;
 import memplan.ops.Concat;
 import memplan.ops.CrossEntropy;
 import memplan.ops.Dropout;

@@ -1,8 +1,8 @@
 package memplan.samples;
 
 import memplan.ir.DType;
-import memplan.ir.Layer;
-import memplan.ir.ModelDef;
+import memplan.model.Layer;
+import memplan.model.ModelDef;
 import memplan.ops.Conv2d;
 import memplan.ops.Input;
 import memplan.ops.MaxPool2d;

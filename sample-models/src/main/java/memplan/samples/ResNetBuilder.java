@@ -1,6 +1,6 @@
 package memplan.samples;
 
-import memplan.ir.ModelDef;
+import memplan.model.ModelDef;
 import memplan.ops.Add;
 import memplan.ops.BatchNorm2d;
 import memplan.ops.CrossEntropy;

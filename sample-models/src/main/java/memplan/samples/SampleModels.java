@@ -3,8 +3,8 @@ package memplan.samples;
 import memplan.graph.Graph;
 import memplan.io.ModelJson;
 import memplan.ir.DType;
-import memplan.ir.Layer;
-import memplan.ir.ModelDef;
+import memplan.model.Layer;
+import memplan.model.ModelDef;
 import memplan.ops.Input;
 
 import java.io.IOException;

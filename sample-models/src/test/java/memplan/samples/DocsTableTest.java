@@ -2,7 +2,7 @@ package memplan.samples;
 
 import memplan.graph.Graph;
 import memplan.ir.DType;
-import memplan.ir.ModelDef;
+import memplan.model.ModelDef;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;

@@ -2,8 +2,8 @@ package memplan.samples;
 
 import memplan.graph.Graph;
 import memplan.ir.DType;
-import memplan.ir.Layer;
-import memplan.ir.ModelDef;
+import memplan.model.Layer;
+import memplan.model.ModelDef;
 import memplan.onnx.OnnxExporter;
 import memplan.onnx.OnnxImporter;
 import memplan.onnx.OnnxOptions;

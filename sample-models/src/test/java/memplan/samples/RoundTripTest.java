@@ -1,7 +1,7 @@
 package memplan.samples;
 
 import memplan.io.ModelJson;
-import memplan.ir.ModelDef;
+import memplan.model.ModelDef;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 

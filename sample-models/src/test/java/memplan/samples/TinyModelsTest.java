@@ -2,7 +2,7 @@ package memplan.samples;
 
 import memplan.graph.Graph;
 import memplan.ir.DType;
-import memplan.ir.Layer;
+import memplan.model.Layer;
 import memplan.train.Optimizer;
 import memplan.train.Schedule;
 import memplan.train.TrainingGraph;

@@ -1,75 +1,66 @@
 package memplan.backend.cpu;
 
+import memplan.ops.Add;
+import memplan.ops.Attention;
+import memplan.ops.AvgPool2d;
+import memplan.ops.BatchNorm2d;
+import memplan.ops.Cast;
+import memplan.ops.Clip;
+import memplan.ops.Concat;
+import memplan.ops.ConstElementwise;
+import memplan.ops.Conv2d;
+import memplan.ops.ConvTranspose2d;
+import memplan.ops.CrossEntropy;
+import memplan.ops.Div;
+import memplan.ops.Dropout;
+import memplan.ops.Embedding;
+import memplan.ops.Flatten;
+import memplan.ops.GELU;
+import memplan.ops.GlobalAvgPool;
+import memplan.ops.HardSigmoid;
+import memplan.ops.HardSwish;
+import memplan.ops.Input;
+import memplan.ops.LSTMCell;
+import memplan.ops.LayerNorm;
+import memplan.ops.LeakyReLU;
+import memplan.ops.Linear;
+import memplan.ops.MaskedFill;
+import memplan.ops.MatMul;
+import memplan.ops.MaxPool2d;
+import memplan.ops.MseLoss;
+import memplan.ops.Mul;
 import memplan.ops.Op;
-
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.function.Supplier;
+import memplan.ops.OpVisitor;
+import memplan.ops.Opaque;
+import memplan.ops.Pad;
+import memplan.ops.Pow;
+import memplan.ops.ReLU;
+import memplan.ops.ReduceMean;
+import memplan.ops.Reshape;
+import memplan.ops.Sigmoid;
+import memplan.ops.Slice;
+import memplan.ops.Softmax;
+import memplan.ops.Split;
+import memplan.ops.Sqrt;
+import memplan.ops.Sub;
+import memplan.ops.Tanh;
+import memplan.ops.Transpose;
+import memplan.ops.Upsample;
 
 /**
- * The registry of CPU kernels: one per op type of {@link memplan.ops.OpRegistry}. Kernels read their attributes
- * from {@code args.node().op()}, so one stateless instance serves every node of a type. Views (Reshape, Flatten)
- * get a kernel that throws, since the executor must not call one; Input has none.
+ * The CPU kernel of every op: one exhaustive {@link OpVisitor}, so an op without a CPU kernel does not compile.
+ * Kernels are stateless and read their attributes from {@code args.node().op()}, so one instance serves every node
+ * of a type. Views (Reshape, Flatten) get a kernel that throws, since the executor must not call one; Input has none
+ * (the executor writes data inputs into the arena).
  */
 public final class CpuKernels {
-    private static final Map<String, Supplier<CpuKernel>> FACTORIES = new ConcurrentHashMap<>();
-    private static final Map<String, CpuKernel> CACHE = new ConcurrentHashMap<>();
-
-    static {
-        FACTORIES.put("Conv2d", GemmKernels.ConvK::new);
-        FACTORIES.put("Linear", GemmKernels.LinearK::new);
-        FACTORIES.put("MatMul", GemmKernels.MatMulK::new);
-        FACTORIES.put("BatchNorm2d", NormKernels.BatchNormK::new);
-        FACTORIES.put("LayerNorm", NormKernels.LayerNormK::new);
-        FACTORIES.put("Softmax", NormKernels.SoftmaxK::new);
-        FACTORIES.put("ReLU", PointwiseKernels.ReLUK::new);
-        FACTORIES.put("GELU", () -> new PointwiseKernels.Smooth(PointwiseKernels.Fn.GELU));
-        FACTORIES.put("Sigmoid", () -> new PointwiseKernels.Smooth(PointwiseKernels.Fn.SIGMOID));
-        FACTORIES.put("Tanh", () -> new PointwiseKernels.Smooth(PointwiseKernels.Fn.TANH));
-        FACTORIES.put("Dropout", PointwiseKernels.DropoutK::new);
-        FACTORIES.put("MaxPool2d", PoolKernels.MaxPoolK::new);
-        FACTORIES.put("AvgPool2d", PoolKernels.AvgPoolK::new);
-        FACTORIES.put("GlobalAvgPool", PoolKernels.GlobalAvgPoolK::new);
-        FACTORIES.put("Upsample", PoolKernels.UpsampleK::new);
-        FACTORIES.put("Add", TensorKernels.AddK::new);
-        FACTORIES.put("Mul", TensorKernels.MulK::new);
-        FACTORIES.put("Concat", TensorKernels.ConcatK::new);
-        FACTORIES.put("Slice", TensorKernels.SliceK::new);
-        FACTORIES.put("Transpose", TensorKernels.TransposeK::new);
-        FACTORIES.put("Reshape", () -> new TensorKernels.ViewK("Reshape"));
-        FACTORIES.put("Flatten", () -> new TensorKernels.ViewK("Flatten"));
-        FACTORIES.put("Embedding", SequenceKernels.EmbeddingK::new);
-        FACTORIES.put("Attention", SequenceKernels.AttentionK::new);
-        FACTORIES.put("LSTMCell", SequenceKernels.LSTMCellK::new);
-        FACTORIES.put("CrossEntropy", SequenceKernels.CrossEntropyK::new);
-        FACTORIES.put("MseLoss", SequenceKernels.MseLossK::new);
-        // ops of the ONNX importer
-        FACTORIES.put("ConvTranspose2d", ImportedOpKernels.ConvTransposeK::new);
-        FACTORIES.put("LeakyReLU", ImportedOpKernels.LeakyReLUK::new);
-        FACTORIES.put("HardSigmoid", ImportedOpKernels.HardSigmoidK::new);
-        FACTORIES.put("HardSwish", ImportedOpKernels.HardSwishK::new);
-        FACTORIES.put("Sqrt", ImportedOpKernels.SqrtK::new);
-        FACTORIES.put("Clip", ImportedOpKernels.ClipK::new);
-        FACTORIES.put("Cast", ImportedOpKernels.CastK::new);
-        FACTORIES.put("BroadcastAdd", () -> new ImportedOpKernels.BinaryK(ImportedOpKernels.Bin.ADD));
-        FACTORIES.put("BroadcastMul", () -> new ImportedOpKernels.BinaryK(ImportedOpKernels.Bin.MUL));
-        FACTORIES.put("Sub", () -> new ImportedOpKernels.BinaryK(ImportedOpKernels.Bin.SUB));
-        FACTORIES.put("Div", () -> new ImportedOpKernels.BinaryK(ImportedOpKernels.Bin.DIV));
-        FACTORIES.put("Pow", () -> new ImportedOpKernels.BinaryK(ImportedOpKernels.Bin.POW));
-        FACTORIES.put("ConstElementwise", ImportedOpKernels.ConstK::new);
-        FACTORIES.put("ReduceMean", ImportedOpKernels.ReduceMeanK::new);
-        FACTORIES.put("Split", ImportedOpKernels.SplitK::new);
-        FACTORIES.put("Pad", ImportedOpKernels.PadK::new);
-        FACTORIES.put("MaskedFill", ImportedOpKernels.MaskedFillK::new);
-        FACTORIES.put("Opaque", ImportedOpKernels.OpaqueK::new); // a placeholder: copies input 0
-    }
+    private static final Kernels KERNELS = new Kernels();
 
     private CpuKernels() {
     }
 
     /**
-     * The kernel of an op, wrapped in checks of the tensors it is given (counts, sizes, dtypes); throws for Input
-     * (data is written by the executor) and for unknown op types.
+     * The kernel of an op, wrapped in checks of the tensors it is given (counts, sizes, dtypes); throws for Input.
      */
     public static CpuKernel of(Op op) {
         CpuKernel k = unchecked(op);
@@ -78,25 +69,108 @@ public final class CpuKernels {
 
     /** The kernel without argument checks. */
     public static CpuKernel unchecked(Op op) {
-        String type = op.type();
-        if (type.equals("Input"))
+        CpuKernel k = op.accept(KERNELS);
+        if (k == null)
             throw new IllegalArgumentException("Input has no kernel: the executor writes data inputs into the arena");
-        CpuKernel k = CACHE.get(type);
-        if (k != null) return k;
-        Supplier<CpuKernel> f = FACTORIES.get(type);
-        if (f == null)
-            throw new IllegalArgumentException("no CPU kernel for op '" + type + "' (kernels exist for " + FACTORIES.keySet() + ")");
-        return CACHE.computeIfAbsent(type, t -> f.get());
+        return k;
     }
 
-    /** Whether an op type has a kernel that computes something (false for views and Input). */
-    public static boolean hasKernel(String type) {
-        return FACTORIES.containsKey(type) && !type.equals("Reshape") && !type.equals("Flatten");
+    /** Whether an op has a kernel that computes something (false for views and Input). */
+    public static boolean hasKernel(Op op) {
+        return !op.isView() && op.accept(KERNELS) != null;
     }
 
-    /** Registers a kernel for an op type registered outside the engine. */
-    public static void register(String type, Supplier<CpuKernel> factory) {
-        FACTORIES.put(type, factory);
-        CACHE.remove(type);
+    /** One shared, stateless kernel per op type. */
+    private static final class Kernels implements OpVisitor<CpuKernel> {
+        private final CpuKernel relu = new PointwiseKernels.ReLUK();
+        private final CpuKernel gelu = new PointwiseKernels.Smooth(PointwiseKernels.Fn.GELU);
+        private final CpuKernel sigmoid = new PointwiseKernels.Smooth(PointwiseKernels.Fn.SIGMOID);
+        private final CpuKernel tanh = new PointwiseKernels.Smooth(PointwiseKernels.Fn.TANH);
+        private final CpuKernel leakyRelu = new UnaryKernels.LeakyReLUK();
+        private final CpuKernel hardSigmoid = new UnaryKernels.HardSigmoidK();
+        private final CpuKernel hardSwish = new UnaryKernels.HardSwishK();
+        private final CpuKernel sqrt = new UnaryKernels.SqrtK();
+        private final CpuKernel clip = new UnaryKernels.ClipK();
+        private final CpuKernel cast = new UnaryKernels.CastK();
+        private final CpuKernel dropout = new PointwiseKernels.DropoutK();
+        private final CpuKernel constant = new UnaryKernels.ConstK();
+        private final CpuKernel add = new BinaryKernels.SameOrBroadcastK(new BinaryKernels.AddK(),
+                new BinaryKernels.BinaryK(BinaryKernels.Bin.ADD));
+        private final CpuKernel mul = new BinaryKernels.SameOrBroadcastK(new BinaryKernels.MulK(),
+                new BinaryKernels.BinaryK(BinaryKernels.Bin.MUL));
+        private final CpuKernel sub = new BinaryKernels.BinaryK(BinaryKernels.Bin.SUB);
+        private final CpuKernel div = new BinaryKernels.BinaryK(BinaryKernels.Bin.DIV);
+        private final CpuKernel pow = new BinaryKernels.BinaryK(BinaryKernels.Bin.POW);
+        private final CpuKernel maskedFill = new BinaryKernels.MaskedFillK();
+        private final CpuKernel reduceMean = new ReduceKernels.ReduceMeanK();
+        private final CpuKernel reshape = new TensorKernels.ViewK("Reshape");
+        private final CpuKernel flatten = new TensorKernels.ViewK("Flatten");
+        private final CpuKernel transpose = new TensorKernels.TransposeK();
+        private final CpuKernel concat = new TensorKernels.ConcatK();
+        private final CpuKernel slice = new TensorKernels.SliceK();
+        private final CpuKernel split = new TensorKernels.SplitK();
+        private final CpuKernel pad = new TensorKernels.PadK();
+        private final CpuKernel upsample = new PoolKernels.UpsampleK();
+        private final CpuKernel linear = new GemmKernels.LinearK();
+        private final CpuKernel matmul = new GemmKernels.MatMulK();
+        private final CpuKernel conv = new GemmKernels.ConvK();
+        private final CpuKernel convTranspose = new GemmKernels.ConvTransposeK();
+        private final CpuKernel batchNorm = new NormKernels.BatchNormK();
+        private final CpuKernel layerNorm = new NormKernels.LayerNormK();
+        private final CpuKernel softmax = new NormKernels.SoftmaxK();
+        private final CpuKernel maxPool = new PoolKernels.MaxPoolK();
+        private final CpuKernel avgPool = new PoolKernels.AvgPoolK();
+        private final CpuKernel globalAvgPool = new PoolKernels.GlobalAvgPoolK();
+        private final CpuKernel embedding = new SequenceKernels.EmbeddingK();
+        private final CpuKernel lstmCell = new SequenceKernels.LSTMCellK();
+        private final CpuKernel attention = new AttentionKernels.AttentionK();
+        private final CpuKernel crossEntropy = new LossKernels.CrossEntropyK();
+        private final CpuKernel mseLoss = new LossKernels.MseLossK();
+        private final CpuKernel opaque = new OpaqueKernel.OpaqueK(); // a placeholder: copies input 0
+
+        @Override public CpuKernel visit(ReLU op) { return relu; }
+        @Override public CpuKernel visit(GELU op) { return gelu; }
+        @Override public CpuKernel visit(Sigmoid op) { return sigmoid; }
+        @Override public CpuKernel visit(Tanh op) { return tanh; }
+        @Override public CpuKernel visit(LeakyReLU op) { return leakyRelu; }
+        @Override public CpuKernel visit(HardSigmoid op) { return hardSigmoid; }
+        @Override public CpuKernel visit(HardSwish op) { return hardSwish; }
+        @Override public CpuKernel visit(Sqrt op) { return sqrt; }
+        @Override public CpuKernel visit(Clip op) { return clip; }
+        @Override public CpuKernel visit(Cast op) { return cast; }
+        @Override public CpuKernel visit(Dropout op) { return dropout; }
+        @Override public CpuKernel visit(ConstElementwise op) { return constant; }
+        @Override public CpuKernel visit(Add op) { return add; }
+        @Override public CpuKernel visit(Mul op) { return mul; }
+        @Override public CpuKernel visit(Sub op) { return sub; }
+        @Override public CpuKernel visit(Div op) { return div; }
+        @Override public CpuKernel visit(Pow op) { return pow; }
+        @Override public CpuKernel visit(MaskedFill op) { return maskedFill; }
+        @Override public CpuKernel visit(ReduceMean op) { return reduceMean; }
+        @Override public CpuKernel visit(Reshape op) { return reshape; }
+        @Override public CpuKernel visit(Flatten op) { return flatten; }
+        @Override public CpuKernel visit(Transpose op) { return transpose; }
+        @Override public CpuKernel visit(Concat op) { return concat; }
+        @Override public CpuKernel visit(Slice op) { return slice; }
+        @Override public CpuKernel visit(Split op) { return split; }
+        @Override public CpuKernel visit(Pad op) { return pad; }
+        @Override public CpuKernel visit(Upsample op) { return upsample; }
+        @Override public CpuKernel visit(Linear op) { return linear; }
+        @Override public CpuKernel visit(MatMul op) { return matmul; }
+        @Override public CpuKernel visit(Conv2d op) { return conv; }
+        @Override public CpuKernel visit(ConvTranspose2d op) { return convTranspose; }
+        @Override public CpuKernel visit(BatchNorm2d op) { return batchNorm; }
+        @Override public CpuKernel visit(LayerNorm op) { return layerNorm; }
+        @Override public CpuKernel visit(Softmax op) { return softmax; }
+        @Override public CpuKernel visit(MaxPool2d op) { return maxPool; }
+        @Override public CpuKernel visit(AvgPool2d op) { return avgPool; }
+        @Override public CpuKernel visit(GlobalAvgPool op) { return globalAvgPool; }
+        @Override public CpuKernel visit(Embedding op) { return embedding; }
+        @Override public CpuKernel visit(LSTMCell op) { return lstmCell; }
+        @Override public CpuKernel visit(Attention op) { return attention; }
+        @Override public CpuKernel visit(CrossEntropy op) { return crossEntropy; }
+        @Override public CpuKernel visit(MseLoss op) { return mseLoss; }
+        @Override public CpuKernel visit(Opaque op) { return opaque; }
+        @Override public CpuKernel visit(Input op) { return null; }
     }
 }

@@ -2,6 +2,7 @@ package memplan.backend.cpu;
 
 import memplan.ir.Shape;
 import memplan.ops.Conv2d;
+import memplan.ops.ConvTranspose2d;
 import memplan.ops.MatMul;
 
 /** Linear, MatMul and Conv2d, all lowered onto {@link Gemm}. */
@@ -282,6 +283,114 @@ final class GemmKernels {
                 };
                 if (seq) for (int n = 0; n < g.n; n++) image.run(n);
                 else Par.each(g.n, image);
+            }
+        }
+    }
+
+    /**
+     * Transposed convolution: per image and group, col = W_g^T x_g (a [out/g * kh * kw, H * W] matrix by GEMM),
+     * then col2im scatters col into the output (which starts at the bias). This is exactly the data gradient of
+     * a Conv2d with the same geometry. Backward: im2col of the output gradient gives gcol; gx_g = W_g gcol_g,
+     * gW_g += x_g gcol_g^T (images in order), gb = sums over images and pixels.
+     */
+    static final class ConvTransposeK implements CpuKernel {
+        /** c/cg: input channels; o/og: output channels; (h, w): input size; (oh, ow): output size. */
+        private record Geo(int n, int c, int h, int w, int o, int oh, int ow, int kh, int kw, int sh, int sw, int ph, int pw,
+                           int dh, int dw, int groups) {
+            int cg() { return c / groups; }
+            int og() { return o / groups; }
+            int kk() { return kh * kw; }
+            int rowsG() { return og() * kk(); }
+            int hw() { return h * w; }
+            long colSize() { return (long) o * kk() * hw(); }
+
+            static Geo of(ConvTranspose2d op, Shape x, Shape y) {
+                return new Geo(x.dim(0), x.dim(1), x.dim(2), x.dim(3), y.dim(1), y.dim(2), y.dim(3), op.kernel().h(), op.kernel().w(),
+                        op.stride().h(), op.stride().w(), op.padding().h(), op.padding().w(), op.dilation().h(), op.dilation().w(),
+                        op.groups());
+            }
+        }
+
+        /** y[n] += col2im(col): parallel over output channels; each channel's rows added in order. */
+        private static void col2im(Geo g, Buf col, Buf y, int n) {
+            Im2col un = new Im2col(g.oh, g.ow, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, g.h, g.w);
+            int yBase = y.offset() + n * g.o * g.oh * g.ow;
+            Par.range(g.o, Par.grain(g.o, (long) g.kk() * g.hw()), (s, e) -> un.addChannels(col.data(), col.offset(), y.data(), yBase, s, e, true));
+        }
+
+        /** col[(oc, u, v), (i, j)] = gy[n, oc, i sh - ph + u dh, j sw - pw + v dw] (zero outside). */
+        private static void im2col(Geo g, Buf gy, int n, Buf col) {
+            Im2col un = new Im2col(g.oh, g.ow, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, g.h, g.w);
+            int yBase = gy.offset() + n * g.o * g.oh * g.ow;
+            int rows = g.o * g.kk();
+            Par.range(rows, Par.grain(rows, g.hw()), (s, e) -> un.rows(gy.data(), yBase, col.data(), col.offset(), s, e));
+        }
+
+        @Override
+        public void forward(ForwardArgs a) {
+            ConvTranspose2d op = (ConvTranspose2d) a.node().op();
+            Buf x = a.in()[0], y = a.out()[0], w = a.params()[0];
+            Buf b = op.bias() ? a.params()[1] : null;
+            Geo g = Geo.of(op, x.shape(), y.shape());
+            Buf col = K.scratch(a.workspace(), g.colSize());
+            int ohw = g.oh * g.ow;
+            for (int n = 0; n < g.n; n++) {
+                for (int gi = 0; gi < g.groups; gi++)
+                    // col_g [og*kk, hw] = W_g^T, W_g = weight rows of group gi: [cg, og*kk]
+                    Gemm.gemm(g.rowsG(), g.hw(), g.cg(), w.data(), w.offset() + gi * g.cg() * g.rowsG(), g.rowsG(), true,
+                            x.data(), x.offset() + (n * g.c + gi * g.cg()) * g.hw(), g.hw(), false,
+                            col.data(), col.offset() + gi * g.rowsG() * g.hw(), g.hw(), false);
+                float[] yd = y.data();
+                for (int oc = 0; oc < g.o; oc++) {
+                    int base = y.offset() + (n * g.o + oc) * ohw;
+                    java.util.Arrays.fill(yd, base, base + ohw, b == null ? 0f : b.get(oc));
+                }
+                col2im(g, col, y, n);
+            }
+        }
+
+        @Override
+        public void backward(BackwardArgs a) {
+            ConvTranspose2d op = (ConvTranspose2d) a.node().op();
+            Geo g = Geo.of(op, a.node().inShapes().get(0), a.node().outShapes().get(0));
+            Buf gy = a.gradOut(0), gx = a.gradIn(0), gw = a.gradParam(0), gb = op.bias() ? a.gradParam(1) : null;
+            if (gy == null) {
+                if (gx != null && !a.accIn(0)) K.zero(gx);
+                if (gw != null && !a.accParam(0)) K.zero(gw);
+                if (gb != null && !a.accParam(1)) K.zero(gb);
+                return;
+            }
+            int ohw = g.oh * g.ow;
+            if (gb != null) {
+                float[] yd = gy.data();
+                Par.range(g.o, 1, (s, e) -> {
+                    for (int oc = s; oc < e; oc++) {
+                        double sum = 0;
+                        for (int n = 0; n < g.n; n++) {
+                            int base = gy.offset() + (n * g.o + oc) * ohw;
+                            for (int p = 0; p < ohw; p++) sum += yd[base + p];
+                        }
+                        K.put(gb.data(), gb.offset() + oc, (float) sum, a.accParam(1));
+                    }
+                });
+            }
+            if (gx == null && gw == null) return;
+            Buf x = gw != null ? a.need(a.in(), 0, "input") : null;
+            Buf w = gx != null ? a.need(a.params(), 0, "param") : null;
+            Buf col = K.scratch(a.workspace(), g.colSize());
+            for (int n = 0; n < g.n; n++) {
+                im2col(g, gy, n, col);
+                for (int gi = 0; gi < g.groups; gi++) {
+                    int colOff = col.offset() + gi * g.rowsG() * g.hw();
+                    int xOff = (n * g.c + gi * g.cg()) * g.hw();
+                    if (gx != null) // gx_g [cg, hw] = W_g [cg, og*kk] gcol_g [og*kk, hw]
+                        Gemm.gemm(g.cg(), g.hw(), g.rowsG(), w.data(), w.offset() + gi * g.cg() * g.rowsG(), g.rowsG(), false,
+                                col.data(), colOff, g.hw(), false, gx.data(), gx.offset() + xOff, g.hw(), a.accIn(0));
+                    if (gw != null) // gW_g [cg, og*kk] (+)= x_g [cg, hw] gcol_g^T
+                        Gemm.gemm(g.cg(), g.rowsG(), g.hw(), x.data(), x.offset() + xOff, g.hw(), false,
+                                col.data(), colOff, g.hw(), true, gw.data(), gw.offset() + gi * g.cg() * g.rowsG(), g.rowsG(),
+                                n > 0 || a.accParam(0));
+                }
             }
         }
     }

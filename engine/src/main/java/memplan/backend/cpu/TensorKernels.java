@@ -3,6 +3,8 @@ package memplan.backend.cpu;
 import memplan.ir.Shape;
 import memplan.ops.Concat;
 import memplan.ops.Slice;
+import memplan.ops.Split;
+import memplan.ops.Pad;
 import memplan.ops.Transpose;
 
 import java.util.List;
@@ -12,62 +14,7 @@ final class TensorKernels {
     private TensorKernels() {
     }
 
-    /** y = a + b; may run in place (y aliases a). Backward needs nothing. */
-    static final class AddK implements CpuKernel {
-        @Override
-        public void forward(ForwardArgs a) {
-            Buf x0 = a.in()[0], x1 = a.in()[1], y = a.out()[0];
-            float[] d0 = x0.data(), d1 = x1.data(), yd = y.data();
-            int o0 = x0.offset(), o1 = x1.offset(), yo = y.offset();
-            Par.range(y.numel(), K.GRAIN, (s, e) -> {
-                for (int i = s; i < e; i++) yd[yo + i] = d0[o0 + i] + d1[o1 + i];
-            });
-        }
 
-        @Override
-        public void backward(BackwardArgs a) {
-            Buf gy = a.gradOut(0);
-            // write a gradient that aliases gradOut last, so the other one still reads the original values
-            int first = a.gradIn(0) != null && a.gradIn(0).sameMemory(gy) ? 1 : 0;
-            K.copyGrad(gy, a.gradIn(first), a.accIn(first));
-            K.copyGrad(gy, a.gradIn(1 - first), a.accIn(1 - first));
-        }
-    }
-
-    /** y = a * b. Backward reads both inputs. */
-    static final class MulK implements CpuKernel {
-        @Override
-        public void forward(ForwardArgs a) {
-            Buf x0 = a.in()[0], x1 = a.in()[1], y = a.out()[0];
-            float[] d0 = x0.data(), d1 = x1.data(), yd = y.data();
-            int o0 = x0.offset(), o1 = x1.offset(), yo = y.offset();
-            Par.range(y.numel(), K.GRAIN, (s, e) -> {
-                for (int i = s; i < e; i++) yd[yo + i] = d0[o0 + i] * d1[o1 + i];
-            });
-        }
-
-        @Override
-        public void backward(BackwardArgs a) {
-            Buf gy = a.gradOut(0);
-            int first = a.gradIn(0) != null && a.gradIn(0).sameMemory(gy) ? 1 : 0;
-            for (int t = 0; t < 2; t++) {
-                int k = t == 0 ? first : 1 - first;
-                Buf gx = a.gradIn(k);
-                if (gx == null) continue;
-                boolean acc = a.accIn(k);
-                if (gy == null) {
-                    if (!acc) K.zero(gx);
-                    continue;
-                }
-                Buf other = a.need(a.in(), 1 - k, "input");
-                float[] od = other.data(), gyd = gy.data(), gxd = gx.data();
-                int oo = other.offset(), go = gy.offset(), xo = gx.offset();
-                Par.range(gx.numel(), K.GRAIN, (s, e) -> {
-                    for (int i = s; i < e; i++) K.put(gxd, xo + i, gyd[go + i] * od[oo + i], acc);
-                });
-            }
-        }
-    }
 
     /** Concatenation along an axis: copies blocks; backward copies the blocks back. */
     static final class ConcatK implements CpuKernel {
@@ -226,6 +173,182 @@ final class TensorKernels {
         public void backward(BackwardArgs a) {
             throw new UnsupportedOperationException(type + " '" + name(a == null ? null : a.node()) + "' is a view: its gradient is its "
                     + "output's gradient (same memory), there is no backward kernel");
+        }
+    }
+
+    /** Output k = part k of the axis (a copy); backward writes each part's gradient (zero where absent). */
+    static final class SplitK implements CpuKernel {
+        @Override
+        public void forward(ForwardArgs a) {
+            Split op = (Split) a.node().op();
+            Buf x = a.in()[0];
+            for (int k = 0; k < op.sizes().size(); k++) copy(op, k, x, a.out()[k], true, false);
+        }
+
+        @Override
+        public void backward(BackwardArgs a) {
+            Split op = (Split) a.node().op();
+            Buf gx = a.gradIn(0);
+            if (gx == null) return;
+            boolean acc = a.accIn(0);
+            for (int k = 0; k < op.sizes().size(); k++) {
+                Buf gy = a.gradOut(k);
+                if (gy != null) copy(op, k, gx, gy, false, acc);
+                else if (!acc) zeroPart(op, k, gx);
+            }
+        }
+
+        private static int[] geo(Split op, int k, Shape xs) {
+            int ax = op.axis() < 0 ? op.axis() + xs.rank() : op.axis();
+            int outer = (int) xs.numel(0, ax), inner = (int) xs.numel(ax + 1, xs.rank());
+            int off = 0;
+            for (int j = 0; j < k; j++) off += op.sizes().get(j);
+            return new int[]{outer, xs.dim(ax) * inner, op.sizes().get(k) * inner, off * inner};
+        }
+
+        private static void zeroPart(Split op, int k, Buf gx) {
+            int[] g = geo(op, k, gx.shape());
+            float[] d = gx.data();
+            for (int o = 0; o < g[0]; o++) {
+                int b = gx.offset() + o * g[1] + g[3];
+                java.util.Arrays.fill(d, b, b + g[2], 0f);
+            }
+        }
+
+        /** forward: y = x[part k]; backward: x[part k] (+)= y. */
+        private static void copy(Split op, int k, Buf x, Buf y, boolean forward, boolean acc) {
+            int[] g = geo(op, k, x.shape());
+            int outer = g[0], xRow = g[1], yRow = g[2], off = g[3];
+            float[] xd = x.data(), yd = y.data();
+            int xo = x.offset(), yo = y.offset();
+            Par.range(outer, Par.grain(outer, yRow), (s, e) -> {
+                for (int o = s; o < e; o++) {
+                    int xi = xo + o * xRow + off, yi = yo + o * yRow;
+                    if (forward) System.arraycopy(xd, xi, yd, yi, yRow);
+                    else if (!acc) System.arraycopy(yd, yi, xd, xi, yRow);
+                    else for (int j = 0; j < yRow; j++) xd[xi + j] += yd[yi + j];
+                }
+            });
+        }
+    }
+
+    /**
+     * Pads (or crops, with negative pads) every dimension. constant: zeros (the op has no fill value); reflect:
+     * mirrored without repeating the edge (x[1], x[0] | x[0] ... ), repeated for pads wider than the dimension;
+     * edge: the border value. Backward: each output element's gradient goes to the input element it was read from
+     * (none for constant padding); with reflect/edge several outputs feed one input and are summed in output order
+ * (in parallel over input elements).
+     */
+    static final class PadK implements CpuKernel {
+        /** Input coordinate of output coordinate o along a dimension of size n with begin pad b; -1 = padding. */
+        static int source(String mode, int o, int n, int b) {
+            int c = o - b;
+            if (c >= 0 && c < n) return c;
+            return switch (mode) {
+                case "edge" -> c < 0 ? 0 : n - 1;
+                case "reflect" -> {
+                    if (n == 1) yield 0;
+                    int period = 2 * (n - 1);
+                    int m = Math.floorMod(c, period);
+                    yield m < n ? m : period - m;
+                }
+                default -> -1;
+            };
+        }
+
+        /** Per dimension, the source coordinate of each output coordinate. */
+        private static int[][] maps(Pad op, Shape xs, Shape ys) {
+            int r = xs.rank();
+            int[][] m = new int[r][];
+            for (int d = 0; d < r; d++) {
+                m[d] = new int[ys.dim(d)];
+                for (int o = 0; o < ys.dim(d); o++) m[d][o] = source(op.mode(), o, xs.dim(d), op.pads().get(d));
+            }
+            return m;
+        }
+
+        /** Input index of output element i, or -1. */
+        private static int src(int[][] maps, int[] xStride, int[] yDims, int i) {
+            int idx = 0;
+            for (int d = yDims.length - 1; d >= 0; d--) {
+                int c = maps[d][i % yDims[d]];
+                i /= yDims[d];
+                if (c < 0) return -1;
+                idx += c * xStride[d];
+            }
+            return idx;
+        }
+
+        private static int[] strides(Shape s) {
+            int[] st = new int[s.rank()];
+            for (int i = s.rank() - 1, v = 1; i >= 0; i--) { st[i] = v; v *= s.dim(i); }
+            return st;
+        }
+
+        @Override
+        public void forward(ForwardArgs a) {
+            Pad op = (Pad) a.node().op();
+            Buf x = a.in()[0], y = a.out()[0];
+            int[][] maps = maps(op, x.shape(), y.shape());
+            int[] xStride = strides(x.shape()), yDims = y.shape().dims();
+            float[] xd = x.data(), yd = y.data();
+            int xo = x.offset(), yo = y.offset();
+            Par.range(y.numel(), K.GRAIN / 4, (s, e) -> {
+                for (int i = s; i < e; i++) {
+                    int j = src(maps, xStride, yDims, i);
+                    yd[yo + i] = j < 0 ? 0f : xd[xo + j];
+                }
+            });
+        }
+
+        @Override
+        public void backward(BackwardArgs a) {
+            Pad op = (Pad) a.node().op();
+            Buf gx = a.gradIn(0), gy = a.gradOut(0);
+            boolean acc = a.accIn(0);
+            if (K.nothingToPropagate(gy, gx, acc)) return;
+            Shape xs = a.node().inShapes().get(0), ys = a.node().outShapes().get(0);
+            int[][] maps = maps(op, xs, ys);
+            int r = xs.rank();
+            int[] xDims = xs.dims(), yStride = strides(ys);
+            // per dimension, the output coordinates that read each input coordinate, increasing
+            int[][][] pre = new int[r][][];
+            for (int d = 0; d < r; d++) {
+                int[] cnt = new int[xDims[d]];
+                for (int c : maps[d]) if (c >= 0) cnt[c]++;
+                pre[d] = new int[xDims[d]][];
+                for (int c = 0; c < xDims[d]; c++) pre[d][c] = new int[cnt[c]];
+                java.util.Arrays.fill(cnt, 0);
+                for (int o = 0; o < maps[d].length; o++) if (maps[d][o] >= 0) pre[d][maps[d][o]][cnt[maps[d][o]]++] = o;
+            }
+            float[] gyd = gy.data(), gxd = gx.data();
+            int go = gy.offset(), xo = gx.offset();
+            // parallel over input elements; each sums its output elements in increasing output order
+            Par.range(gx.numel(), K.GRAIN / 8, (s, e) -> {
+                int[] coord = new int[r], at = new int[r];
+                for (int j = s; j < e; j++) {
+                    int rem = j;
+                    boolean none = false;
+                    for (int d = r - 1; d >= 0; d--) {
+                        coord[d] = rem % xDims[d];
+                        rem /= xDims[d];
+                        if (pre[d][coord[d]].length == 0) none = true;
+                    }
+                    double sum = 0;
+                    if (!none) {
+                        java.util.Arrays.fill(at, 0);
+                        while (true) {
+                            int i = 0;
+                            for (int d = 0; d < r; d++) i += pre[d][coord[d]][at[d]] * yStride[d];
+                            sum += gyd[go + i];
+                            int d = r - 1;
+                            while (d >= 0 && ++at[d] == pre[d][coord[d]].length) at[d--] = 0;
+                            if (d < 0) break;
+                        }
+                    }
+                    K.put(gxd, xo + j, (float) sum, acc);
+                }
+            });
         }
     }
 }

@@ -2,6 +2,7 @@ package memplan.backend.cpu;
 
 import memplan.ir.DType;
 import memplan.ir.Shape;
+import memplan.ops.Mul;
 import memplan.ops.*;
 import org.junit.jupiter.api.Test;
 
@@ -319,10 +320,9 @@ class CpuForwardTest {
 
     @Test
     void everyRegisteredOpHasAKernel() {
-        for (String name : OpRegistry.names()) {
-            if (name.equals("Input")) continue;
-            assertTrue(CpuKernels.hasKernel(name) || name.equals("Reshape") || name.equals("Flatten"), name);
-        }
+        // the op visitor makes a missing kernel a compile error; this checks each one is a real kernel
+        for (Op op : memplan.ops.OpRulesTest.examples().keySet())
+            assertTrue(CpuKernels.hasKernel(op) || op.isView(), op.type());
     }
 
     // ---------------------------------------------------------------- ops of the ONNX importer
@@ -478,12 +478,12 @@ class CpuForwardTest {
         set(pow.in[1], 0, 1, 2);
         pow.forward();
         assertArrayEquals(new float[]{1, 2, 4, 1, 3, 9}, pow.out[0].toArray());
-        CpuHarness add = new CpuHarness(new BroadcastAdd(), s(2, 3), s(2, 1));
+        CpuHarness add = new CpuHarness(new Add(), s(2, 3), s(2, 1));
         set(add.in[0], 1, 2, 3, 4, 5, 6);
         set(add.in[1], 10, 20);
         add.forward();
         assertArrayEquals(new float[]{11, 12, 13, 24, 25, 26}, add.out[0].toArray());
-        CpuHarness mul = new CpuHarness(new BroadcastMul(), s(2, 1, 2), s(3, 1));
+        CpuHarness mul = new CpuHarness(new Mul(), s(2, 1, 2), s(3, 1));
         set(mul.in[0], 1, 2, 3, 4);
         set(mul.in[1], 1, 10, 100);
         mul.forward();
@@ -502,7 +502,7 @@ class CpuForwardTest {
         assertArrayEquals(new float[]{1, 2, 3, 4, 5, 6}, ga.toArray());
         assertArrayEquals(new float[]{-5, -7, -9}, gb.toArray());
         // BroadcastMul a[2,1,2] * b[3,1], g = 1: ga = sum of b over its 3 rows, gb = sum of all a
-        CpuHarness mul = new CpuHarness(new BroadcastMul(), s(2, 1, 2), s(3, 1));
+        CpuHarness mul = new CpuHarness(new Mul(), s(2, 1, 2), s(3, 1));
         set(mul.in[0], 1, 2, 3, 4);
         set(mul.in[1], 1, 10, 100);
         mul.forward();
@@ -514,7 +514,7 @@ class CpuForwardTest {
         assertArrayEquals(new float[]{112, 112, 112, 112}, gma.toArray()); // accumulated onto 1
         assertArrayEquals(new float[]{10, 10, 10}, gmb.toArray());
         // BroadcastAdd with the same-shape gradient aliasing gradOut: the other operand still sees the original
-        CpuHarness add = new CpuHarness(new BroadcastAdd(), s(2, 3), s(3));
+        CpuHarness add = new CpuHarness(new Add(), s(2, 3), s(3));
         add.forward();
         Buf g = add.alloc(s(2, 3), DType.FP32);
         set(g, 1, 2, 3, 4, 5, 6);

@@ -4,7 +4,7 @@ import memplan.graph.Graph;
 import memplan.graph.Node;
 import memplan.ir.BackwardNeeds;
 import memplan.ir.DType;
-import memplan.ir.ModelDef;
+import memplan.model.ModelDef;
 import memplan.ir.Shape;
 import memplan.ops.Input;
 import memplan.ops.Op;

@@ -4,7 +4,7 @@ import memplan.app.ui.graph.GraphLayout;
 import memplan.graph.Graph;
 import memplan.graph.Node;
 import memplan.ir.DType;
-import memplan.ir.ModelDef;
+import memplan.model.ModelDef;
 import memplan.profile.Liveness;
 import memplan.profile.MemoryProfile;
 import memplan.train.Optimizer;

@@ -1,6 +1,6 @@
 package memplan.app.ui.session;
 
-import memplan.ir.ModelDef;
+import memplan.model.ModelDef;
 
 import java.util.LinkedHashMap;
 import java.util.Map;

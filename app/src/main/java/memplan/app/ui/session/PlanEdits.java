@@ -65,7 +65,7 @@ public final class PlanEdits {
         if (st.node() >= 0) {
             Node n = s.graph().nodes().get(st.node());
             int cand = -1;
-            if (n.op().mayRunInPlace()) {
+            if (n.mayRunInPlace()) {
                 cand = s.tensorOfValue(n.inputs()[0]);
                 if (st.phase() == memplan.train.Phase.BACKWARD) cand = s.gradOfValue(n.outputs()[0]);
             }

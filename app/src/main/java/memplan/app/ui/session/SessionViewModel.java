@@ -26,10 +26,10 @@ import memplan.plan.PlanValidator;
 import memplan.sim.DeviceModel;
 import memplan.sim.SimResult;
 import memplan.sim.Simulator;
-import memplan.io.ModelFormatException;
+import memplan.ir.ModelException;
 import memplan.io.ModelJson;
 import memplan.ir.DType;
-import memplan.ir.ModelDef;
+import memplan.model.ModelDef;
 import memplan.samples.SampleModels;
 import memplan.train.Optimizer;
 
@@ -380,11 +380,11 @@ public class SessionViewModel {
     /** A message for the user: the model-format messages are written for them; others get their type named. */
     public static String describe(Throwable ex) {
         Throwable t = ex;
-        while (t.getCause() != null && !(t instanceof ModelFormatException) && t.getCause() != t) {
+        while (t.getCause() != null && !(t instanceof ModelException) && t.getCause() != t) {
             if (t instanceof RuntimeException && t.getMessage() != null && !(t instanceof java.util.concurrent.CompletionException)) break;
             t = t.getCause();
         }
-        if (t instanceof ModelFormatException || t instanceof IllegalArgumentException || t instanceof IllegalStateException)
+        if (t instanceof ModelException || t instanceof IllegalArgumentException || t instanceof IllegalStateException)
             return t.getMessage();
         String m = t.getMessage();
         return m == null ? t.getClass().getSimpleName() : m;

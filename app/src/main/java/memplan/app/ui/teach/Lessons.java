@@ -164,7 +164,7 @@ public final class Lessons {
         List<Integer> inPlace = new ArrayList<>();
         Plan ip = base;
         for (Node n : a.graph().nodes()) {
-            if (!n.op().mayRunInPlace() || s.forwardStep(n.index()) < 0) continue;
+            if (!n.mayRunInPlace() || s.forwardStep(n.index()) < 0) continue;
             int out = s.tensorOfValue(n.outputs()[0]), in = s.tensorOfValue(n.inputs()[0]);
             if (out < 0 || in < 0) continue;
             Plan q = tryWith(ip, out, new Decision.Share(in));

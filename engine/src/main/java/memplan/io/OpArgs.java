@@ -1,7 +1,7 @@
-package memplan.ops;
+package memplan.io;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import memplan.io.ModelFormatException;
+import memplan.ops.Pair;
 
 import java.util.ArrayList;
 import java.util.Iterator;

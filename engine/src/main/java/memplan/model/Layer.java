@@ -1,4 +1,4 @@
-package memplan.ir;
+package memplan.model;
 
 import memplan.ops.Op;
 

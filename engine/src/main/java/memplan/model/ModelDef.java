@@ -1,4 +1,6 @@
-package memplan.ir;
+package memplan.model;
+
+import memplan.ops.Op;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -58,7 +60,7 @@ public record ModelDef(String name, String description, Map<String, Integer> dim
         }
 
         /** Adds a layer and returns its name, so calls can be nested: {@code b.add("fc", new Linear(10, true), x)}. */
-        public String add(String layerName, memplan.ops.Op op, String... inputs) {
+        public String add(String layerName, Op op, String... inputs) {
             layers.add(Layer.of(layerName, op, inputs));
             return layerName;
         }

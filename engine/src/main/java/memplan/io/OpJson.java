@@ -1,0 +1,472 @@
+package memplan.io;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import memplan.ir.DType;
+import memplan.ops.Add;
+import memplan.ops.Attention;
+import memplan.ops.AvgPool2d;
+import memplan.ops.BatchNorm2d;
+import memplan.ops.Cast;
+import memplan.ops.Clip;
+import memplan.ops.Concat;
+import memplan.ops.ConstElementwise;
+import memplan.ops.Conv2d;
+import memplan.ops.ConvTranspose2d;
+import memplan.ops.CrossEntropy;
+import memplan.ops.Div;
+import memplan.ops.Dropout;
+import memplan.ops.Embedding;
+import memplan.ops.Flatten;
+import memplan.ops.GELU;
+import memplan.ops.GlobalAvgPool;
+import memplan.ops.HardSigmoid;
+import memplan.ops.HardSwish;
+import memplan.ops.Input;
+import memplan.ops.LSTMCell;
+import memplan.ops.LayerNorm;
+import memplan.ops.LeakyReLU;
+import memplan.ops.Linear;
+import memplan.ops.MaskedFill;
+import memplan.ops.MatMul;
+import memplan.ops.MaxPool2d;
+import memplan.ops.MseLoss;
+import memplan.ops.Mul;
+import memplan.ops.Op;
+import memplan.ops.OpType;
+import memplan.ops.OpVisitor;
+import memplan.ops.Opaque;
+import memplan.ops.Pad;
+import memplan.ops.Pair;
+import memplan.ops.Pow;
+import memplan.ops.ReLU;
+import memplan.ops.ReduceMean;
+import memplan.ops.Reshape;
+import memplan.ops.Sigmoid;
+import memplan.ops.Slice;
+import memplan.ops.Softmax;
+import memplan.ops.Split;
+import memplan.ops.Sqrt;
+import memplan.ops.Sub;
+import memplan.ops.Tanh;
+import memplan.ops.Transpose;
+import memplan.ops.Upsample;
+
+import java.util.List;
+
+/**
+ * The JSON form of every op, in one place: which attributes each op takes ({@link #fields}), how they are read
+ * ({@link #read}) and written ({@link #write}). Reading switches over {@link OpType} and writing is an
+ * {@link OpVisitor}, so the compiler names this codec when an op is added without its JSON form.
+ */
+public final class OpJson {
+    /** Names older model files used for what is now one broadcasting op. */
+    private static final List<String> LEGACY_NAMES = List.of("BroadcastAdd", "BroadcastMul");
+
+    private OpJson() {
+    }
+
+    /** The op type a model file's "op" names, or null when none does (old names included). */
+    public static OpType typeOf(String name) {
+        if (name.equals("BroadcastAdd")) return OpType.Add;
+        if (name.equals("BroadcastMul")) return OpType.Mul;
+        return OpType.of(name);
+    }
+
+    /** Whether {@code name} is an old spelling that reading still accepts. */
+    static boolean isLegacyName(String name) {
+        return LEGACY_NAMES.contains(name);
+    }
+
+    /** The attribute names an op takes besides the layer's own keys (name, op, inputs, tie). */
+    public static List<String> fields(OpType t) {
+        return switch (t) {
+            case Input -> List.of("shape", "dtype");
+            case Conv2d -> List.of("out", "kernel", "stride", "padding", "dilation", "groups", "bias");
+            case ConvTranspose2d -> List.of("out", "kernel", "stride", "padding", "outputPadding", "dilation", "groups",
+                    "bias");
+            case Linear -> List.of("out", "bias");
+            case MatMul -> List.of("transposeB");
+            case BatchNorm2d -> List.of("eps", "momentum");
+            case LayerNorm -> List.of("eps");
+            case MaxPool2d, AvgPool2d -> List.of("kernel", "stride", "padding");
+            case Concat -> List.of("axis");
+            case Flatten -> List.of("startDim");
+            case Reshape -> List.of("shape");
+            case Transpose -> List.of("perm");
+            case Dropout -> List.of("p");
+            case Embedding -> List.of("num", "dim");
+            case Attention -> List.of("heads", "causal");
+            case LSTMCell -> List.of("hidden");
+            case CrossEntropy -> List.of("classAxis");
+            case Upsample -> List.of("scale");
+            case Slice -> List.of("axis", "start", "end");
+            case LeakyReLU -> List.of("slope");
+            case HardSigmoid -> List.of("alpha", "beta");
+            case Clip -> List.of("min", "max");
+            case Cast -> List.of("to");
+            case ConstElementwise -> List.of("fn", "shape", "value", "reversed", "trainable");
+            case ReduceMean -> List.of("axes", "keepDims");
+            case Split -> List.of("axis", "sizes");
+            case Pad -> List.of("pads", "mode");
+            case Opaque -> List.of("source", "arity", "outputs");
+            case MaskedFill -> List.of("maskShape", "value", "keepWhereTrue");
+            case ReLU, GELU, Sigmoid, Tanh, HardSwish, Sqrt, Add, Mul, Sub, Div, Pow, GlobalAvgPool, Softmax,
+                    MseLoss -> List.of();
+        };
+    }
+
+    /** Builds the op of type {@code t} from a layer's attributes; errors name the JSON path and field. */
+    public static Op read(OpType t, OpArgs a) {
+        return switch (t) {
+            case Input -> new Input(a.requireDimList("shape"), dtype(a, "dtype", "float, fp32, fp16, bf16, int64, int32"));
+            case Conv2d -> new Conv2d(a.requireInt("out"), a.requirePair("kernel"), a.optPair("stride", Pair.of(1)),
+                    a.optPair("padding", Pair.of(0)), a.optPair("dilation", Pair.of(1)), a.optInt("groups", 1),
+                    a.optBool("bias", true));
+            case ConvTranspose2d -> new ConvTranspose2d(a.requireInt("out"), a.requirePair("kernel"),
+                    a.optPair("stride", Pair.of(1)), a.optPair("padding", Pair.of(0)),
+                    a.optPair("outputPadding", Pair.of(0)), a.optPair("dilation", Pair.of(1)),
+                    a.optInt("groups", 1), a.optBool("bias", true));
+            case Linear -> new Linear(a.requireInt("out"), a.optBool("bias", true));
+            case MatMul -> new MatMul(a.optBool("transposeB", false));
+            case BatchNorm2d -> new BatchNorm2d(a.optDouble("eps", 1e-5), a.optDouble("momentum", 0.1));
+            case LayerNorm -> new LayerNorm(a.optDouble("eps", 1e-5));
+            case MaxPool2d -> {
+                Pair k = a.requirePair("kernel");
+                yield new MaxPool2d(k, a.optPair("stride", k), a.optPair("padding", Pair.of(0)));
+            }
+            case AvgPool2d -> {
+                Pair k = a.requirePair("kernel");
+                yield new AvgPool2d(k, a.optPair("stride", k), a.optPair("padding", Pair.of(0)));
+            }
+            case Concat -> new Concat(a.optInt("axis", 1));
+            case Flatten -> new Flatten(a.optInt("startDim", 1));
+            case Reshape -> new Reshape(a.requireIntList("shape"));
+            case Transpose -> new Transpose(a.requireIntList("perm"));
+            case Dropout -> {
+                double p = a.optDouble("p", 0.5);
+                if (p < 0 || p >= 1) throw a.invalid("p", "'p' must be in [0, 1), got " + p);
+                yield new Dropout(p);
+            }
+            case Embedding -> new Embedding(a.requireInt("num"), a.requireInt("dim"));
+            case Attention -> new Attention(a.requireInt("heads"), a.optBool("causal", false));
+            case LSTMCell -> new LSTMCell(a.requireInt("hidden"));
+            case CrossEntropy -> new CrossEntropy(a.optInt("classAxis", 1));
+            case Upsample -> {
+                int s = a.optInt("scale", 2);
+                if (s < 1) throw a.invalid("scale", "'scale' must be a positive integer, got " + s);
+                yield new Upsample(s);
+            }
+            case Slice -> new Slice(a.requireInt("axis"), a.requireInt("start"), a.requireInt("end"));
+            case LeakyReLU -> new LeakyReLU(a.optDouble("slope", 0.01));
+            case HardSigmoid -> new HardSigmoid(a.optDouble("alpha", 0.2), a.optDouble("beta", 0.5));
+            case Clip -> new Clip(a.optDouble("min", Double.NEGATIVE_INFINITY),
+                    a.optDouble("max", Double.POSITIVE_INFINITY));
+            case Cast -> new Cast(dtype(a, "to", "float, fp32, fp16, bf16, int64, int32, bool"));
+            case ConstElementwise -> {
+                String fn = a.optString("fn", null);
+                if (fn == null || !ConstElementwise.FUNCTIONS.contains(fn))
+                    throw a.invalid("fn", "'fn' must be one of " + ConstElementwise.FUNCTIONS + ", got " + fn);
+                List<Integer> s = a.has("shape") ? a.requireIntList("shape") : List.of();
+                yield new ConstElementwise(fn, s, a.optDouble("value", 0), a.optBool("reversed", false),
+                        a.optBool("trainable", !s.isEmpty()));
+            }
+            case ReduceMean -> new ReduceMean(a.has("axes") ? a.requireIntList("axes") : List.of(),
+                    a.optBool("keepDims", true));
+            case Split -> new Split(a.optInt("axis", 0), a.requireIntList("sizes"));
+            case Pad -> {
+                String m = a.optString("mode", "constant");
+                if (!List.of("constant", "reflect", "edge").contains(m))
+                    throw a.invalid("mode", "'mode' must be constant, reflect or edge, got " + m);
+                yield new Pad(a.requireIntList("pads"), m);
+            }
+            case Opaque -> new Opaque(a.optString("source", "unknown"), a.optInt("arity", 1), a.optInt("outputs", 1));
+            case MaskedFill -> new MaskedFill(a.has("maskShape") ? a.requireIntList("maskShape") : List.of(),
+                    a.optDouble("value", 0), a.optBool("keepWhereTrue", true));
+            case ReLU -> new ReLU();
+            case GELU -> new GELU();
+            case Sigmoid -> new Sigmoid();
+            case Tanh -> new Tanh();
+            case HardSwish -> new HardSwish();
+            case Sqrt -> new Sqrt();
+            case Add -> new Add();
+            case Mul -> new Mul();
+            case Sub -> new Sub();
+            case Div -> new Div();
+            case Pow -> new Pow();
+            case GlobalAvgPool -> new GlobalAvgPool();
+            case Softmax -> new Softmax();
+            case MseLoss -> new MseLoss();
+        };
+    }
+
+    /** "float" (or absent) = the model's floating type, written as null. */
+    private static DType dtype(OpArgs a, String field, String choices) {
+        String t = a.optString(field, "float");
+        if (t.equals("float")) return null;
+        DType d = DType.parse(t);
+        if (d == null) throw a.invalid(field, "unknown dtype '" + t + "' (use " + choices + ")");
+        return d;
+    }
+
+    /** The op's attributes as JSON (not "op", "name" or "inputs"); defaults are left out. */
+    public static ObjectNode write(Op op) {
+        ObjectNode n = JsonNodeFactory.instance.objectNode();
+        op.accept(new Writer(n));
+        return n;
+    }
+
+    private static JsonNode pair(Pair p) {
+        if (p.h() == p.w()) return JsonNodeFactory.instance.numberNode(p.h());
+        return JsonNodeFactory.instance.arrayNode().add(p.h()).add(p.w());
+    }
+
+    private static void ints(ObjectNode n, String field, List<Integer> values) {
+        var a = n.putArray(field);
+        values.forEach(a::add);
+    }
+
+    /** Writes one op's attributes into {@code n}; returns nothing (the visitor's result type is unused). */
+    private record Writer(ObjectNode n) implements OpVisitor<Void> {
+        @Override public Void visit(ReLU op) { return null; }
+        @Override public Void visit(GELU op) { return null; }
+        @Override public Void visit(Sigmoid op) { return null; }
+        @Override public Void visit(Tanh op) { return null; }
+        @Override public Void visit(HardSwish op) { return null; }
+        @Override public Void visit(Sqrt op) { return null; }
+        @Override public Void visit(Add op) { return null; }
+        @Override public Void visit(Mul op) { return null; }
+        @Override public Void visit(Sub op) { return null; }
+        @Override public Void visit(Div op) { return null; }
+        @Override public Void visit(Pow op) { return null; }
+        @Override public Void visit(GlobalAvgPool op) { return null; }
+        @Override public Void visit(Softmax op) { return null; }
+        @Override public Void visit(MseLoss op) { return null; }
+
+        @Override
+        public Void visit(LeakyReLU op) {
+            if (op.slope() != 0.01) n.put("slope", op.slope());
+            return null;
+        }
+
+        @Override
+        public Void visit(HardSigmoid op) {
+            if (op.alpha() != 0.2) n.put("alpha", op.alpha());
+            if (op.beta() != 0.5) n.put("beta", op.beta());
+            return null;
+        }
+
+        @Override
+        public Void visit(Clip op) {
+            if (op.min() != Double.NEGATIVE_INFINITY) n.put("min", op.min());
+            if (op.max() != Double.POSITIVE_INFINITY) n.put("max", op.max());
+            return null;
+        }
+
+        @Override
+        public Void visit(Cast op) {
+            n.put("to", op.to() == null ? "float" : op.to().jsonName());
+            return null;
+        }
+
+        @Override
+        public Void visit(Dropout op) {
+            n.put("p", op.p());
+            return null;
+        }
+
+        @Override
+        public Void visit(ConstElementwise op) {
+            n.put("fn", op.fn());
+            if (op.shape().isEmpty()) n.put("value", op.value());
+            else {
+                ints(n, "shape", op.shape());
+                if (!op.trainable()) n.put("trainable", false);
+            }
+            if (op.reversed()) n.put("reversed", true);
+            return null;
+        }
+
+        @Override
+        public Void visit(MaskedFill op) {
+            if (!op.maskShape().isEmpty()) ints(n, "maskShape", op.maskShape());
+            n.put("value", op.value());
+            if (!op.keepWhereTrue()) n.put("keepWhereTrue", false);
+            return null;
+        }
+
+        @Override
+        public Void visit(ReduceMean op) {
+            if (!op.axes().isEmpty()) ints(n, "axes", op.axes());
+            if (!op.keepDims()) n.put("keepDims", false);
+            return null;
+        }
+
+        @Override
+        public Void visit(Reshape op) {
+            ints(n, "shape", op.shape());
+            return null;
+        }
+
+        @Override
+        public Void visit(Flatten op) {
+            if (op.startDim() != 1) n.put("startDim", op.startDim());
+            return null;
+        }
+
+        @Override
+        public Void visit(Transpose op) {
+            ints(n, "perm", op.perm());
+            return null;
+        }
+
+        @Override
+        public Void visit(Concat op) {
+            n.put("axis", op.axis());
+            return null;
+        }
+
+        @Override
+        public Void visit(Slice op) {
+            n.put("axis", op.axis());
+            n.put("start", op.start());
+            n.put("end", op.end());
+            return null;
+        }
+
+        @Override
+        public Void visit(Split op) {
+            if (op.axis() != 0) n.put("axis", op.axis());
+            ints(n, "sizes", op.sizes());
+            return null;
+        }
+
+        @Override
+        public Void visit(Pad op) {
+            ints(n, "pads", op.pads());
+            if (!op.mode().equals("constant")) n.put("mode", op.mode());
+            return null;
+        }
+
+        @Override
+        public Void visit(Upsample op) {
+            if (op.scale() != 2) n.put("scale", op.scale());
+            return null;
+        }
+
+        @Override
+        public Void visit(Linear op) {
+            n.put("out", op.outFeatures());
+            if (!op.bias()) n.put("bias", false);
+            return null;
+        }
+
+        @Override
+        public Void visit(MatMul op) {
+            if (op.transposeB()) n.put("transposeB", true);
+            return null;
+        }
+
+        @Override
+        public Void visit(Conv2d op) {
+            n.put("out", op.outChannels());
+            n.set("kernel", pair(op.kernel()));
+            if (!op.stride().equals(Pair.of(1))) n.set("stride", pair(op.stride()));
+            if (!op.padding().equals(Pair.of(0))) n.set("padding", pair(op.padding()));
+            if (!op.dilation().equals(Pair.of(1))) n.set("dilation", pair(op.dilation()));
+            if (op.groups() != 1) n.put("groups", op.groups());
+            if (!op.bias()) n.put("bias", false);
+            return null;
+        }
+
+        @Override
+        public Void visit(ConvTranspose2d op) {
+            n.put("out", op.outChannels());
+            n.set("kernel", pair(op.kernel()));
+            if (!op.stride().equals(Pair.of(1))) n.set("stride", pair(op.stride()));
+            if (!op.padding().equals(Pair.of(0))) n.set("padding", pair(op.padding()));
+            if (!op.outputPadding().equals(Pair.of(0))) n.set("outputPadding", pair(op.outputPadding()));
+            if (!op.dilation().equals(Pair.of(1))) n.set("dilation", pair(op.dilation()));
+            if (op.groups() != 1) n.put("groups", op.groups());
+            if (!op.bias()) n.put("bias", false);
+            return null;
+        }
+
+        @Override
+        public Void visit(BatchNorm2d op) {
+            if (op.eps() != 1e-5) n.put("eps", op.eps());
+            if (op.momentum() != 0.1) n.put("momentum", op.momentum());
+            return null;
+        }
+
+        @Override
+        public Void visit(LayerNorm op) {
+            if (op.eps() != 1e-5) n.put("eps", op.eps());
+            return null;
+        }
+
+        @Override
+        public Void visit(MaxPool2d op) {
+            pool(op.kernel(), op.stride(), op.padding());
+            return null;
+        }
+
+        @Override
+        public Void visit(AvgPool2d op) {
+            pool(op.kernel(), op.stride(), op.padding());
+            return null;
+        }
+
+        private void pool(Pair kernel, Pair stride, Pair padding) {
+            n.set("kernel", pair(kernel));
+            if (!stride.equals(kernel)) n.set("stride", pair(stride));
+            if (!padding.equals(Pair.of(0))) n.set("padding", pair(padding));
+        }
+
+        @Override
+        public Void visit(Embedding op) {
+            n.put("num", op.numEmbeddings());
+            n.put("dim", op.dim());
+            return null;
+        }
+
+        @Override
+        public Void visit(LSTMCell op) {
+            n.put("hidden", op.hidden());
+            return null;
+        }
+
+        @Override
+        public Void visit(Attention op) {
+            n.put("heads", op.heads());
+            if (op.causal()) n.put("causal", true);
+            return null;
+        }
+
+        @Override
+        public Void visit(CrossEntropy op) {
+            if (op.classAxis() != 1) n.put("classAxis", op.classAxis());
+            return null;
+        }
+
+        @Override
+        public Void visit(Opaque op) {
+            n.put("source", op.source());
+            if (op.inputCount() != 1) n.put("arity", op.inputCount()); // "inputs" is the layer's own key
+            if (op.outputs() != 1) n.put("outputs", op.outputs());
+            return null;
+        }
+
+        @Override
+        public Void visit(Input op) {
+            var arr = n.putArray("shape");
+            for (String d : op.dims()) {
+                if (Character.isDigit(d.charAt(0))) arr.add(Integer.parseInt(d));
+                else arr.add(d);
+            }
+            if (op.dtype() != null) n.put("dtype", op.dtype().jsonName());
+            return null;
+        }
+    }
+}

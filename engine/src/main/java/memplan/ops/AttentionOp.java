@@ -1,0 +1,5 @@
+package memplan.ops;
+
+/** Attention over a sequence. */
+public sealed interface AttentionOp extends Op permits Attention {
+}

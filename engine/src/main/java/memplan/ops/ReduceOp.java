@@ -1,0 +1,5 @@
+package memplan.ops;
+
+/** Reductions over some axes. */
+public sealed interface ReduceOp extends Op permits ReduceMean {
+}
