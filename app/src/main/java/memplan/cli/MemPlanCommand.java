@@ -33,7 +33,7 @@ public final class MemPlanCommand implements Runnable {
         cl.setExecutionExceptionHandler((ex, cmd, parseResult) -> {
             PrintWriter err = cmd.getErr();
             if (isUserError(ex)) {
-                err.println("error: " + ex.getMessage());
+                err.println("error: " + FlagHints.withHint(ex));
                 return 2;
             }
             err.println("internal error: " + ex);

@@ -1,5 +1,7 @@
 package memplan.backend;
 
+import memplan.ir.Remedy;
+
 /**
  * The device could not hold what a run asked for. The message says which step, how much was asked and what was
  * live, so the user can pick a smaller batch or a tighter plan; the backend stays usable for the next run.
@@ -20,5 +22,10 @@ public class DeviceOutOfMemoryException extends BackendException {
 
     public long capacityBytes() {
         return capacityBytes;
+    }
+
+    @Override
+    public Remedy remedy() {
+        return Remedy.DEVICE_MEMORY;
     }
 }

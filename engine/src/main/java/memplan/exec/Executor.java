@@ -4,6 +4,8 @@ import memplan.backend.Backend;
 import memplan.backend.Bindings;
 import memplan.backend.DeviceOutOfMemoryException;
 import memplan.graph.Graph;
+import memplan.ir.DType;
+import memplan.ir.Remedy;
 import memplan.graph.Node;
 import memplan.graph.Value;
 import memplan.graph.ValueKind;
@@ -65,8 +67,9 @@ public final class Executor {
     }
 
     public RunResult run(Backend backend, RunConfig cfg, ProgressListener listener, BooleanSupplier cancelled) {
-        if (g.floatType() != memplan.ir.DType.FP32)
-            throw new IllegalArgumentException("training runs use fp32 tensors; run with --dtype fp32 (fp16/bf16 storage of activations is the compress planner's lossy codec)");
+        if (g.floatType() != DType.FP32)
+            throw new RunConfigException("training runs use fp32 tensors, not " + g.floatType().jsonName()
+                    + " (fp16/bf16 storage of activations is the compress planner's lossy codec)", Remedy.FP32);
         SimResult predicted = Simulator.simulate(plan, device);
         ExecutionSchedule es = predicted.execution();
         Allocator.Placement placement = Allocator.place(es);
@@ -205,7 +208,7 @@ public final class Executor {
             at.sort((x, y) -> Long.compare(y.bytes(), x.bytes()));
             for (int k = 0; k < Math.min(5, at.size()); k++)
                 b.append(k == 0 ? " " : ", ").append(s.tensor(at.get(k).tensor()).name()).append(" ").append(ByteSize.format(at.get(k).bytes()));
-            b.append(". Use a smaller batch, a tighter budget with a planner, or more --device-memory.");
+            b.append(". A smaller batch, a tighter budget with a planner, or more device memory would fit.");
         }
         return new DeviceOutOfMemoryException(b.toString(), first < 0 ? p.arenaBytes() : live[first], capacity);
     }

@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import memplan.graph.Graph;
 import memplan.ir.DType;
+import memplan.ir.Remedy;
 import memplan.model.Layer;
 import memplan.model.ModelDef;
 import memplan.ops.OpType;
@@ -85,7 +86,9 @@ public final class ModelJson {
             for (Iterator<Map.Entry<String, JsonNode>> it = d.fields(); it.hasNext(); ) {
                 var e = it.next();
                 if (e.getKey().equals(ModelDef.BATCH))
-                    throw new ModelFormatException(source, "$.dims.N", "N is the batch size, set when profiling (--batch); it has no default in the model", null);
+                    throw ModelFormatException.withRemedy(source, "$.dims.N",
+                            "N is the batch size, set when profiling; it has no default in the model",
+                            Remedy.BATCH_SIZE, null);
                 if (!e.getValue().isIntegralNumber() || !e.getValue().canConvertToInt() || e.getValue().intValue() <= 0)
                     throw new ModelFormatException(source, "$.dims." + e.getKey(), "must be a positive integer, got " + e.getValue(), null);
                 dims.put(e.getKey(), e.getValue().intValue());

@@ -10,12 +10,20 @@ public abstract class ModelException extends RuntimeException {
     private final String source;
     private final String location;
     private final String reason;
+    private final Remedy remedy;
+    private final String remedyDetail;
 
     protected ModelException(String source, String location, String reason) {
+        this(source, location, reason, null, null);
+    }
+
+    protected ModelException(String source, String location, String reason, Remedy remedy, String remedyDetail) {
         super(format(source, location, reason));
         this.source = source;
         this.location = location;
         this.reason = reason;
+        this.remedy = remedy;
+        this.remedyDetail = remedyDetail;
     }
 
     private static String format(String source, String location, String reason) {
@@ -35,5 +43,15 @@ public abstract class ModelException extends RuntimeException {
 
     public String reason() {
         return reason;
+    }
+
+    /** What the user can change to get past it, or null; the CLI and the app word it in their own terms. */
+    public Remedy remedy() {
+        return remedy;
+    }
+
+    /** The value the remedy would use (an input shape "x=1x3x32x32"), or null. */
+    public String remedyDetail() {
+        return remedyDetail;
     }
 }

@@ -5,6 +5,7 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import memplan.graph.Graph;
 import memplan.graph.GraphException;
 import memplan.io.ModelFormatException;
+import memplan.ir.Remedy;
 import memplan.ir.DType;
 import memplan.model.Layer;
 import memplan.model.ModelDef;
@@ -56,7 +57,7 @@ public final class OnnxImporter {
         try {
             return convert(model, file, options);
         } catch (OnnxError e) {
-            throw new ModelFormatException(source, e.where, e.getMessage(), null);
+            throw ModelFormatException.withRemedy(source, e.where, e.getMessage(), e.remedy, e.detail);
         } catch (GraphException e) {
             throw new ModelFormatException(source, null, "the converted model does not check: " + e.getMessage(), null);
         } catch (RuntimeException e) {
@@ -123,8 +124,8 @@ public final class OnnxImporter {
         }
         for (String o : options.inputShapes().keySet())
             if (g.getInputList().stream().noneMatch(vi -> vi.getName().equals(o)))
-                throw new OnnxError("--input-shape " + o, "the model has no input named '" + o + "' (inputs: "
-                        + String.join(", ", dataInputs(g, initNames)) + ")");
+                throw new OnnxError("input shape for " + o, "the model has no input named '" + o + "' (inputs: "
+                        + String.join(", ", dataInputs(g, initNames)) + ")", Remedy.INPUT_SHAPE);
         cv.run();
         if (!cv.unsupported.isEmpty() && !options.opaqueUnsupported()) {
             StringBuilder b = new StringBuilder("unsupported operators: ");
@@ -133,8 +134,8 @@ public final class OnnxImporter {
             b.append(". First uses: ");
             i = 0;
             for (var e : cv.unsupportedExample.entrySet()) b.append(i++ == 0 ? "" : "; ").append(e.getValue());
-            b.append(". Use --opaque to keep them as opaque elementwise ops and see a profile anyway.");
-            throw new OnnxError("graph", b.toString());
+            b.append(". They can be kept as opaque elementwise ops to see a profile anyway.");
+            throw new OnnxError("graph", b.toString(), Remedy.KEEP_UNSUPPORTED_AS_OPAQUE);
         }
         attachLoss(cv, g, options);
         String name = g.getName().isEmpty() ? stem(file) : g.getName();
@@ -187,7 +188,8 @@ public final class OnnxImporter {
         var dims = tt.getShape().getDimList();
         int[] given = options.inputShapes().get(name);
         if (given != null && given.length != dims.size())
-            throw new OnnxError(where, "--input-shape gives " + given.length + " dimensions but the input has rank " + dims.size());
+            throw new OnnxError(where, "the given shape has " + given.length + " dimensions but the input has rank "
+                    + dims.size(), Remedy.INPUT_SHAPE);
         List<String> out = new ArrayList<>();
         List<String> missing = new ArrayList<>();
         for (int i = 0; i < dims.size(); i++) {
@@ -198,7 +200,8 @@ public final class OnnxImporter {
                 if (d.hasDimValue() && d.getDimValue() > 0 && cv.fileBatch < 0) cv.fileBatch = (int) d.getDimValue();
             } else if (d.hasDimValue() && d.getDimValue() > 0) {
                 if (given != null && given[i] != d.getDimValue())
-                    throw new OnnxError(where, "--input-shape gives " + given[i] + " for axis " + i + ", which the model fixes to " + d.getDimValue());
+                    throw new OnnxError(where, "the given shape has " + given[i] + " for axis " + i
+                            + ", which the model fixes to " + d.getDimValue(), Remedy.INPUT_SHAPE);
                 out.add(Long.toString(d.getDimValue()));
             } else if (given != null) out.add(Integer.toString(given[i]));
             else if (d.hasDimParam() && symbols.containsKey(d.getDimParam())) out.add(Integer.toString(symbols.get(d.getDimParam())));
@@ -214,8 +217,10 @@ public final class OnnxImporter {
                 ex.append(i == 0 ? "" : "x").append(isBatch(d, i, options) ? "1" : d.hasDimValue() && d.getDimValue() > 0
                         ? Long.toString(d.getDimValue()) : d.hasDimParam() ? d.getDimParam() : "?");
             }
-            throw new OnnxError(where, "has symbolic dimensions " + String.join(", ", missing) + " with no value: give them with --input-shape "
-                    + name + "=" + ex + " (numbers in place of the symbols; the batch comes from --batch)");
+            throw new OnnxError(where, "has symbolic dimensions " + String.join(", ", missing)
+                    + " with no value: give its shape, e.g. " + name + "=" + ex
+                    + " (numbers in place of the symbols; the batch is set when profiling)", Remedy.INPUT_SHAPE,
+                    name + "=" + ex);
         }
         cv.addInput(name, out, dtype);
     }
@@ -228,7 +233,8 @@ public final class OnnxImporter {
         if (g.getOutputCount() == 0) throw new OnnxError("graph", "the graph has no outputs");
         String outName = options.output() != null ? options.output() : g.getOutput(0).getName();
         if (g.getOutputList().stream().noneMatch(o -> o.getName().equals(outName)))
-            throw new OnnxError("--output " + outName, "the graph has no output named '" + outName + "'");
+            throw new OnnxError("output " + outName, "the graph has no output named '" + outName + "'",
+                    Remedy.OUTPUT_NAME);
         Val y = cv.vals.get(outName);
         if (y == null || !y.isAct())
             throw new OnnxError("output '" + outName + "'", y == null ? "is not produced by any node"
@@ -239,7 +245,8 @@ public final class OnnxImporter {
         OnnxOptions.Loss loss = options.loss();
         if (loss == OnnxOptions.Loss.AUTO) loss = rank == 2 ? OnnxOptions.Loss.CE : OnnxOptions.Loss.MSE;
         if (loss == OnnxOptions.Loss.CE && rank < 2)
-            throw new OnnxError("output '" + outName + "'", "cross-entropy needs logits of rank 2 or more, got " + y.shape[0] + "; use --loss mse");
+            throw new OnnxError("output '" + outName + "'", "cross-entropy needs logits of rank 2 or more, got " + y.shape[0]
+                    + "; a mean-squared-error loss can train it", Remedy.MSE_LOSS);
         int classAxis = rank == 3 ? -1 : 1; // [N, C], [N, T, V] (language models), [N, C, H, W] (segmentation)
         long[][] target = new long[Converter.LANES][];
         for (int lane = 0; lane < Converter.LANES; lane++) {

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import memplan.io.ModelFormatException;
+import memplan.ir.Remedy;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -64,7 +65,8 @@ public final class StepTimes {
                     "invalid JSON: " + e.getOriginalMessage(), null);
         }
         if (root == null || !FORMAT.equals(root.path("format").asText()))
-            throw new ModelFormatException(file.toString(), "$.format", "not a step-times file (expected \"format\": \"" + FORMAT + "\"; write one with `memplan run --save-step-times FILE`)", null);
+            throw ModelFormatException.withRemedy(file.toString(), "$.format", "not a step-times file (expected \"format\": \"" + FORMAT
+                    + "\"; a real run records one)", Remedy.RECORD_STEP_TIMES, null);
         JsonNode s = root.get("stepSeconds");
         if (s == null || !s.isObject()) throw new ModelFormatException(file.toString(), "$.stepSeconds", "missing object of step label: seconds", null);
         Map<String, Double> out = new LinkedHashMap<>();

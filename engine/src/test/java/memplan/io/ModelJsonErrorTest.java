@@ -104,7 +104,7 @@ class ModelJsonErrorTest {
         check(error("\"layers\": [", "\"dims\": {\"T\": 0}, \"layers\": ["), "$.dims.T", "must be a positive integer, got 0");
         check(error("\"layers\": [", "\"dims\": {\"T\": 2.5}, \"layers\": ["), "$.dims.T", "must be a positive integer, got 2.5");
         check(error("\"layers\": [", "\"dims\": {\"N\": 8}, \"layers\": ["), "$.dims.N",
-                "N is the batch size, set when profiling (--batch); it has no default in the model");
+                "N is the batch size, set when profiling; it has no default in the model");
         check(error("\"layers\": [", "\"dims\": {\"T\": \"8\"}, \"layers\": ["), "$.dims.T", "must be a positive integer, got \"8\"");
     }
 

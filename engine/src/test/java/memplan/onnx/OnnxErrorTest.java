@@ -96,7 +96,9 @@ class OnnxErrorTest {
     void unsupportedOperatorsAreListedWithCounts() throws Exception {
         ModelFormatException e = fails(withUnsupported().write(dir));
         assertTrue(e.reason().contains("unsupported operators: Floorish x2, Selu x1"), e.reason());
-        assertTrue(e.reason().contains("--opaque"), e.reason());
+        // the engine names the remedy; the CLI and the app word it (--opaque, a control)
+        assertEquals(memplan.ir.Remedy.KEEP_UNSUPPORTED_AS_OPAQUE, e.remedy());
+        assertFalse(e.reason().contains("--"), e.reason());
     }
 
     @Test
@@ -116,7 +118,9 @@ class OnnxErrorTest {
         ModelFormatException e = fails(f);
         assertEquals("input 'images'", e.location());
         assertTrue(e.reason().contains("'height' (axis 2)") && e.reason().contains("'width' (axis 3)"), e.reason());
-        assertTrue(e.reason().contains("--input-shape images=1x3xheightxwidth"), e.reason());
+        assertTrue(e.reason().contains("give its shape, e.g. images=1x3xheightxwidth"), e.reason());
+        assertEquals(memplan.ir.Remedy.INPUT_SHAPE, e.remedy());
+        assertEquals("images=1x3xheightxwidth", e.remedyDetail());
         ModelDef ok = OnnxImporter.read(f, OnnxOptions.defaults().withInputShape("images", 1, 3, 64, 48));
         assertEquals(memplan.ir.Shape.of(2, 3, 64, 48), outShape(ok, 2));
     }
@@ -151,7 +155,9 @@ class OnnxErrorTest {
     void badLossChoice() throws Exception {
         var b = new OnnxGraphBuilder(13).input("x", FLOAT, "N");
         Path f = b.output(b.node("Relu", List.of("x"))).write(dir);
-        assertTrue(fails(f, OnnxOptions.defaults().withLoss(OnnxOptions.Loss.CE)).reason().contains("--loss mse"));
+        ModelFormatException ce = fails(f, OnnxOptions.defaults().withLoss(OnnxOptions.Loss.CE));
+        assertTrue(ce.reason().contains("a mean-squared-error loss can train it"), ce.reason());
+        assertEquals(memplan.ir.Remedy.MSE_LOSS, ce.remedy());
         assertThrows(IllegalArgumentException.class, () -> OnnxOptions.Loss.parse("hinge"));
     }
 

@@ -384,6 +384,7 @@ public class SessionViewModel {
             if (t instanceof RuntimeException && t.getMessage() != null && !(t instanceof java.util.concurrent.CompletionException)) break;
             t = t.getCause();
         }
+        if (ControlHints.remedyOf(t) != null) return ControlHints.withHint(t);
         if (t instanceof ModelException || t instanceof IllegalArgumentException || t instanceof IllegalStateException)
             return t.getMessage();
         String m = t.getMessage();

@@ -1,0 +1,41 @@
+package memplan.app.ui.session;
+
+import memplan.backend.BackendException;
+import memplan.exec.RunConfigException;
+import memplan.ir.ModelException;
+import memplan.ir.Remedy;
+
+/** The app's wording of an engine {@link Remedy}: which control to use (the CLI names its flags instead). */
+public final class ControlHints {
+    private ControlHints() {
+    }
+
+    /** The remedy an engine exception names, or null. */
+    public static Remedy remedyOf(Throwable ex) {
+        if (ex instanceof ModelException m) return m.remedy();
+        if (ex instanceof BackendException b) return b.remedy();
+        if (ex instanceof RunConfigException r) return r.remedy();
+        return null;
+    }
+
+    /** The control that applies the remedy. */
+    public static String hint(Remedy r) {
+        return switch (r) {
+            // the app opens ONNX files with the default import options; the command line converts with others
+            case INPUT_SHAPE -> "convert the file with 'memplan import --input-shape' and open the result";
+            case OUTPUT_NAME -> "convert the file with 'memplan import --output' and open the result";
+            case KEEP_UNSUPPORTED_AS_OPAQUE -> "convert the file with 'memplan import --opaque' and open the result";
+            case MSE_LOSS -> "convert the file with 'memplan import --loss mse' and open the result";
+            case BATCH_SIZE -> "set the Batch field";
+            case DEVICE_MEMORY -> "raise Device memory in the Run tab, lower the batch, or apply a planner with a budget";
+            case FP32 -> "choose fp32 in the dtype box";
+            case RECORD_STEP_TIMES -> "record step times with a run first";
+        };
+    }
+
+    /** The message with the app's hint appended, if the exception names a remedy. */
+    public static String withHint(Throwable ex) {
+        Remedy r = remedyOf(ex);
+        return r == null ? ex.getMessage() : ex.getMessage() + " (" + hint(r) + ")";
+    }
+}
