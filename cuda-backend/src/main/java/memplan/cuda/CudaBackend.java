@@ -151,6 +151,7 @@ public final class CudaBackend extends KernelHost implements Backend {
                 case 'p' -> Pointer.to((CUdeviceptr) a);
                 case 'l' -> Pointer.to(new long[]{(Long) a});
                 case 'i' -> Pointer.to(new int[]{(Integer) a});
+                case 'd' -> Pointer.to(new double[]{(Double) a});
                 default -> Pointer.to(new float[]{(Float) a});
             };
         }

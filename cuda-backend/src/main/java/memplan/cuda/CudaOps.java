@@ -13,34 +13,57 @@ import memplan.ops.Add;
 import memplan.ops.Attention;
 import memplan.ops.AvgPool2d;
 import memplan.ops.BatchNorm2d;
+import memplan.ops.Cast;
+import memplan.ops.Clip;
 import memplan.ops.Concat;
+import memplan.ops.ConstElementwise;
 import memplan.ops.Conv2d;
+import memplan.ops.ConvTranspose2d;
 import memplan.ops.CrossEntropy;
+import memplan.ops.Div;
 import memplan.ops.Dropout;
 import memplan.ops.Embedding;
+import memplan.ops.Flatten;
 import memplan.ops.GELU;
 import memplan.ops.GlobalAvgPool;
+import memplan.ops.HardSigmoid;
+import memplan.ops.HardSwish;
 import memplan.ops.Input;
 import memplan.ops.LSTMCell;
 import memplan.ops.LayerNorm;
+import memplan.ops.LeakyReLU;
 import memplan.ops.Linear;
+import memplan.ops.LossOp;
+import memplan.ops.MaskedFill;
 import memplan.ops.MatMul;
 import memplan.ops.MaxPool2d;
 import memplan.ops.MseLoss;
 import memplan.ops.Mul;
-import memplan.ops.Op;
+import memplan.ops.OpVisitor;
+import memplan.ops.Opaque;
+import memplan.ops.Pad;
+import memplan.ops.Pair;
+import memplan.ops.Pow;
 import memplan.ops.ReLU;
+import memplan.ops.ReduceMean;
+import memplan.ops.Reshape;
 import memplan.ops.Sigmoid;
 import memplan.ops.Slice;
 import memplan.ops.Softmax;
+import memplan.ops.Split;
+import memplan.ops.Sqrt;
+import memplan.ops.Sub;
 import memplan.ops.Tanh;
 import memplan.ops.Transpose;
 import memplan.ops.Upsample;
 
+import java.util.List;
+
 import static memplan.cuda.Kernels.*;
 
 /**
- * Forward and backward of every op on the GPU. Offsets are bytes into the arena; shapes come from the node.
+ * Forward and backward of every op on the GPU, dispatched by one exhaustive {@link OpVisitor} (the elementwise ops
+ * are in {@link CudaPointwiseOps}). Offsets are bytes into the arena; shapes come from the node.
  * Parameter gradients are computed before input gradients, so an input gradient may share memory with the output
  * gradient for the elementwise ops. LSTMCell's backward turns its "gates" aux into gate gradients in place (the aux
  * is dead after this backward, and the op declares no backward workspace).
@@ -48,87 +71,248 @@ import static memplan.cuda.Kernels.*;
 final class CudaOps {
     private static final int MAX_GRID_YZ = 65535;
     private final KernelHost be;
+    private final CudaPointwiseOps pw;
 
     CudaOps(KernelHost be) {
         this.be = be;
+        this.pw = new CudaPointwiseOps(be);
     }
 
     // ------------------------------------------------------------------ dispatch
 
     void forward(Graph g, Node node, Bindings b, boolean training, boolean recompute, long seed) {
-        Op op = node.op();
-        if (op instanceof Input || op.isView()) return;
+        if (node.op() instanceof Input || node.op().isView()) return;
         checkFloat(g, node);
-        if (op instanceof Conv2d c) convFwd(node, c, b);
-        else if (op instanceof Linear l) linearFwd(node, l, b);
-        else if (op instanceof MatMul m) matmulFwd(node, m, b);
-        else if (op instanceof BatchNorm2d bn) batchNormFwd(node, bn, b, training, recompute);
-        else if (op instanceof LayerNorm ln) layerNormFwd(node, ln, b);
-        else if (op instanceof ReLU) unary(RELU_FWD, node, b);
-        else if (op instanceof GELU) unary(GELU_FWD, node, b);
-        else if (op instanceof Sigmoid) unary(SIGMOID_FWD, node, b);
-        else if (op instanceof Tanh) unary(TANH_FWD, node, b);
-        else if (op instanceof MaxPool2d mp) maxPoolFwd(node, mp, b);
-        else if (op instanceof AvgPool2d ap) avgPoolFwd(node, ap, b);
-        else if (op instanceof GlobalAvgPool) gapFwd(node, b);
-        else if (op instanceof Upsample u) upsampleFwd(node, u, b);
-        else if (op instanceof Add) binary(ADD_FWD, node, b);
-        else if (op instanceof Mul) binary(MUL_FWD, node, b);
-        else if (op instanceof Concat c) concatFwd(node, c, b);
-        else if (op instanceof Slice s) sliceFwd(node, s, b);
-        else if (op instanceof Transpose t) transposeFwd(node, t, b);
-        else if (op instanceof Dropout d) dropoutFwd(node, d, b, training, seed);
-        else if (op instanceof Embedding e) embeddingFwd(g, node, e, b);
-        else if (op instanceof Softmax) softmaxFwd(node, b);
-        else if (op instanceof Attention a) attentionFwd(node, a, b);
-        else if (op instanceof LSTMCell l) lstmFwd(node, l, b);
-        else if (op instanceof CrossEntropy ce) crossEntropyFwd(g, node, ce, b);
-        else if (op instanceof MseLoss) mseFwd(node, b);
-        else throw unsupported(node);
+        node.op().accept(dispatch).forward().run(g, node, b, new Pass(training, recompute, seed));
     }
 
     void backward(Graph g, Node node, Bindings b) {
-        Op op = node.op();
-        if (op instanceof Input || op.isView()) return;
+        if (node.op() instanceof Input || node.op().isView()) return;
         checkFloat(g, node);
-        boolean loss = op instanceof CrossEntropy || op instanceof MseLoss;
         boolean anyGradOut = false;
         for (long o : b.gradOut()) anyGradOut |= o >= 0;
-        if (!anyGradOut && !loss) {   // no gradient flows in: the gradients it would write are zero
+        if (!anyGradOut && !(node.op() instanceof LossOp)) {   // no gradient flows in: the ones it writes are zero
             zeroGrads(node, b);
             return;
         }
-        if (op instanceof Conv2d c) convBwd(node, c, b);
-        else if (op instanceof Linear l) linearBwd(node, l, b);
-        else if (op instanceof MatMul m) matmulBwd(node, m, b);
-        else if (op instanceof BatchNorm2d) batchNormBwd(node, b);
-        else if (op instanceof LayerNorm) layerNormBwd(node, b);
-        else if (op instanceof ReLU) unaryBwd(RELU_BWD, node, b, b.out()[0]);
-        else if (op instanceof GELU) unaryBwd(GELU_BWD, node, b, b.in()[0]);
-        else if (op instanceof Sigmoid) unaryBwd(SIGMOID_BWD, node, b, b.out()[0]);
-        else if (op instanceof Tanh) unaryBwd(TANH_BWD, node, b, b.out()[0]);
-        else if (op instanceof MaxPool2d mp) maxPoolBwd(node, mp, b);
-        else if (op instanceof AvgPool2d ap) avgPoolBwd(node, ap, b);
-        else if (op instanceof GlobalAvgPool) gapBwd(node, b);
-        else if (op instanceof Upsample u) upsampleBwd(node, u, b);
-        else if (op instanceof Add) addBwd(node, b);
-        else if (op instanceof Mul) mulBwd(node, b);
-        else if (op instanceof Concat c) concatBwd(node, c, b);
-        else if (op instanceof Slice s) sliceBwd(node, s, b);
-        else if (op instanceof Transpose t) transposeBwd(node, t, b);
-        else if (op instanceof Dropout d) dropoutBwd(node, d, b);
-        else if (op instanceof Embedding e) embeddingBwd(g, node, e, b);
-        else if (op instanceof Softmax) softmaxBwd(node, b);
-        else if (op instanceof Attention a) attentionBwd(node, a, b);
-        else if (op instanceof LSTMCell l) lstmBwd(node, l, b);
-        else if (op instanceof CrossEntropy ce) crossEntropyBwd(g, node, ce, b);
-        else if (op instanceof MseLoss) mseBwd(node, b);
-        else throw unsupported(node);
+        node.op().accept(dispatch).backward().run(g, node, b);
     }
 
-    private static BackendException unsupported(Node node) {
-        return new BackendException("the CUDA backend has no kernel for op " + node.op().type() + " (node " + node.name() + ")");
+    /** How a forward runs: training or evaluation, a recompute (running statistics stay), the Dropout seed. */
+    private record Pass(boolean training, boolean recompute, long seed) {
     }
+
+    private interface Forward {
+        void run(Graph g, Node node, Bindings b, Pass pass);
+    }
+
+    private interface Backward {
+        void run(Graph g, Node node, Bindings b);
+    }
+
+    /** The GPU's forward and backward of one op. */
+    private record OpKernel(Forward forward, Backward backward) {
+    }
+
+    private static final OpKernel NO_KERNEL = new OpKernel((g, n, b, p) -> { }, (g, n, b) -> { });
+
+    private OpKernel unaryKernel(Spec fwd, Spec bwd, boolean savesOutput) {
+        return new OpKernel((g, n, b, p) -> pw.unary(fwd, n, b),
+                (g, n, b) -> pw.unaryBwd(bwd, n, b, savesOutput ? b.out()[0] : b.in()[0]));
+    }
+
+    /**
+     * Every op of the closed set (memplan.ops.OpVisitor): an op without a case here does not compile. Input and the
+     * views (Reshape, Flatten: their output shares the input's memory) run no kernel.
+     */
+    private final OpVisitor<OpKernel> dispatch = new OpVisitor<>() {
+        @Override public OpKernel visit(ReLU op) { return unaryKernel(RELU_FWD, RELU_BWD, true); }
+        @Override public OpKernel visit(GELU op) { return unaryKernel(GELU_FWD, GELU_BWD, false); }
+        @Override public OpKernel visit(Sigmoid op) { return unaryKernel(SIGMOID_FWD, SIGMOID_BWD, true); }
+        @Override public OpKernel visit(Tanh op) { return unaryKernel(TANH_FWD, TANH_BWD, true); }
+        @Override public OpKernel visit(HardSwish op) { return unaryKernel(HARDSWISH_FWD, HARDSWISH_BWD, false); }
+        @Override public OpKernel visit(Sqrt op) { return unaryKernel(SQRT_FWD, SQRT_BWD, true); }
+
+        @Override
+        public OpKernel visit(LeakyReLU op) {
+            return new OpKernel((g, n, b, p) -> pw.unary(LEAKY_RELU_FWD, n, b, op.slope()),
+                    (g, n, b) -> pw.unaryBwd(LEAKY_RELU_BWD, n, b, b.in()[0], op.slope()));
+        }
+
+        @Override
+        public OpKernel visit(HardSigmoid op) {
+            return new OpKernel((g, n, b, p) -> pw.unary(HARDSIGMOID_FWD, n, b, op.alpha(), op.beta()),
+                    (g, n, b) -> pw.unaryBwd(HARDSIGMOID_BWD, n, b, b.in()[0], op.alpha(), op.beta()));
+        }
+
+        @Override
+        public OpKernel visit(Clip op) {
+            return new OpKernel((g, n, b, p) -> pw.unary(CLIP_FWD, n, b, op.min(), op.max()),
+                    (g, n, b) -> pw.unaryBwd(CLIP_BWD, n, b, b.out()[0], (float) op.min(), (float) op.max()));
+        }
+
+        @Override
+        public OpKernel visit(Cast op) {
+            return new OpKernel((g, n, b, p) -> pw.castFwd(g, n, op, b), (g, n, b) -> pw.castBwd(g, n, op, b));
+        }
+
+        @Override
+        public OpKernel visit(Dropout op) {
+            return new OpKernel((g, n, b, p) -> pw.dropoutFwd(n, op, b, p.training(), p.seed()),
+                    (g, n, b) -> pw.dropoutBwd(n, op, b));
+        }
+
+        @Override
+        public OpKernel visit(ConstElementwise op) {
+            return new OpKernel((g, n, b, p) -> pw.constFwd(n, op, b), (g, n, b) -> pw.constBwd(n, op, b));
+        }
+
+        @Override
+        public OpKernel visit(Add op) {
+            return new OpKernel((g, n, b, p) -> pw.addOrMulFwd(ADD_FWD, CudaPointwiseOps.ADD, n, b),
+                    (g, n, b) -> pw.addBwd(n, b));
+        }
+
+        @Override
+        public OpKernel visit(Mul op) {
+            return new OpKernel((g, n, b, p) -> pw.addOrMulFwd(MUL_FWD, CudaPointwiseOps.MUL, n, b),
+                    (g, n, b) -> pw.mulBwd(n, b));
+        }
+
+        @Override public OpKernel visit(Sub op) { return binaryKernel(CudaPointwiseOps.SUB); }
+        @Override public OpKernel visit(Div op) { return binaryKernel(CudaPointwiseOps.DIV); }
+        @Override public OpKernel visit(Pow op) { return binaryKernel(CudaPointwiseOps.POW); }
+
+        private OpKernel binaryKernel(int f) {
+            return new OpKernel((g, n, b, p) -> pw.binaryFwd(f, n, b), (g, n, b) -> pw.binaryBwd(f, n, b));
+        }
+
+        @Override
+        public OpKernel visit(MaskedFill op) {
+            return new OpKernel((g, n, b, p) -> pw.maskedFillFwd(g, n, op, b), (g, n, b) -> pw.maskedFillBwd(g, n, op, b));
+        }
+
+        @Override
+        public OpKernel visit(ReduceMean op) {
+            return new OpKernel((g, n, b, p) -> reduceMeanFwd(n, op, b), (g, n, b) -> reduceMeanBwd(n, op, b));
+        }
+
+        @Override public OpKernel visit(Reshape op) { return NO_KERNEL; }
+        @Override public OpKernel visit(Flatten op) { return NO_KERNEL; }
+
+        @Override
+        public OpKernel visit(Transpose op) {
+            return new OpKernel((g, n, b, p) -> transposeFwd(n, op, b), (g, n, b) -> transposeBwd(n, op, b));
+        }
+
+        @Override
+        public OpKernel visit(Concat op) {
+            return new OpKernel((g, n, b, p) -> concatFwd(n, op, b), (g, n, b) -> concatBwd(n, op, b));
+        }
+
+        @Override
+        public OpKernel visit(Slice op) {
+            return new OpKernel((g, n, b, p) -> sliceFwd(n, op, b), (g, n, b) -> sliceBwd(n, op, b));
+        }
+
+        @Override
+        public OpKernel visit(Split op) {
+            return new OpKernel((g, n, b, p) -> splitFwd(n, op, b), (g, n, b) -> splitBwd(n, op, b));
+        }
+
+        @Override
+        public OpKernel visit(Pad op) {
+            return new OpKernel((g, n, b, p) -> padFwd(n, op, b), (g, n, b) -> padBwd(n, op, b));
+        }
+
+        @Override
+        public OpKernel visit(Upsample op) {
+            return new OpKernel((g, n, b, p) -> upsampleFwd(n, op, b), (g, n, b) -> upsampleBwd(n, op, b));
+        }
+
+        @Override
+        public OpKernel visit(Linear op) {
+            return new OpKernel((g, n, b, p) -> linearFwd(n, op, b), (g, n, b) -> linearBwd(n, op, b));
+        }
+
+        @Override
+        public OpKernel visit(MatMul op) {
+            return new OpKernel((g, n, b, p) -> matmulFwd(n, op, b), (g, n, b) -> matmulBwd(n, op, b));
+        }
+
+        @Override
+        public OpKernel visit(Conv2d op) {
+            return new OpKernel((g, n, b, p) -> convFwd(n, op, b), (g, n, b) -> convBwd(n, op, b));
+        }
+
+        @Override
+        public OpKernel visit(ConvTranspose2d op) {
+            return new OpKernel((g, n, b, p) -> convTransposeFwd(n, op, b), (g, n, b) -> convTransposeBwd(n, op, b));
+        }
+
+        @Override
+        public OpKernel visit(BatchNorm2d op) {
+            return new OpKernel((g, n, b, p) -> batchNormFwd(n, op, b, p.training(), p.recompute()),
+                    (g, n, b) -> batchNormBwd(n, b));
+        }
+
+        @Override
+        public OpKernel visit(LayerNorm op) {
+            return new OpKernel((g, n, b, p) -> layerNormFwd(n, op, b), (g, n, b) -> layerNormBwd(n, b));
+        }
+
+        @Override
+        public OpKernel visit(Softmax op) {
+            return new OpKernel((g, n, b, p) -> softmaxFwd(n, b), (g, n, b) -> softmaxBwd(n, b));
+        }
+
+        @Override
+        public OpKernel visit(MaxPool2d op) {
+            return new OpKernel((g, n, b, p) -> maxPoolFwd(n, op, b), (g, n, b) -> maxPoolBwd(n, op, b));
+        }
+
+        @Override
+        public OpKernel visit(AvgPool2d op) {
+            return new OpKernel((g, n, b, p) -> avgPoolFwd(n, op, b), (g, n, b) -> avgPoolBwd(n, op, b));
+        }
+
+        @Override
+        public OpKernel visit(GlobalAvgPool op) {
+            return new OpKernel((g, n, b, p) -> gapFwd(n, b), (g, n, b) -> gapBwd(n, b));
+        }
+
+        @Override
+        public OpKernel visit(Embedding op) {
+            return new OpKernel((g, n, b, p) -> embeddingFwd(g, n, op, b), (g, n, b) -> embeddingBwd(g, n, op, b));
+        }
+
+        @Override
+        public OpKernel visit(LSTMCell op) {
+            return new OpKernel((g, n, b, p) -> lstmFwd(n, op, b), (g, n, b) -> lstmBwd(n, op, b));
+        }
+
+        @Override
+        public OpKernel visit(Attention op) {
+            return new OpKernel((g, n, b, p) -> attentionFwd(n, op, b), (g, n, b) -> attentionBwd(n, op, b));
+        }
+
+        @Override
+        public OpKernel visit(CrossEntropy op) {
+            return new OpKernel((g, n, b, p) -> crossEntropyFwd(g, n, op, b), (g, n, b) -> crossEntropyBwd(g, n, op, b));
+        }
+
+        @Override
+        public OpKernel visit(MseLoss op) {
+            return new OpKernel((g, n, b, p) -> mseFwd(n, b), (g, n, b) -> mseBwd(n, b));
+        }
+
+        @Override
+        public OpKernel visit(Opaque op) {
+            return new OpKernel((g, n, b, p) -> opaqueFwd(g, n, b), (g, n, b) -> opaqueBwd(n, b));
+        }
+
+        @Override public OpKernel visit(Input op) { return NO_KERNEL; }
+    };
 
     private static void checkFloat(Graph g, Node node) {
         if (g.floatType() != DType.FP32)
@@ -146,31 +330,31 @@ final class CudaOps {
 
     // ------------------------------------------------------------------ helpers
 
-    private static boolean accIn(Bindings b, int i) {
+    static boolean accIn(Bindings b, int i) {
         return b.accumulateIn() != null && b.accumulateIn()[i];
     }
 
-    private static boolean accParam(Bindings b, int p) {
+    static boolean accParam(Bindings b, int p) {
         return b.accumulateParams() != null && b.accumulateParams()[p];
     }
 
-    private static int flag(boolean v) {
+    static int flag(boolean v) {
         return v ? 1 : 0;
     }
 
-    private static long param(Bindings b, int p) {
+    static long param(Bindings b, int p) {
         return b.params() != null && p < b.params().length ? b.params()[p] : -1;
     }
 
-    private static long gradParam(Bindings b, int p) {
+    static long gradParam(Bindings b, int p) {
         return b.gradParams() != null && p < b.gradParams().length ? b.gradParams()[p] : -1;
     }
 
-    private static long aux(Bindings b, int a) {
+    static long aux(Bindings b, int a) {
         return b.aux() != null && a < b.aux().length ? b.aux()[a] : -1;
     }
 
-    private static long need(long offset, Node node, String what) {
+    static long need(long offset, Node node, String what) {
         if (offset < 0) throw new BackendException(node.name() + " (" + node.op().type() + "): " + what + " is not bound");
         return offset;
     }
@@ -216,12 +400,6 @@ final class CudaOps {
         }
     }
 
-    private void copyAcc(long src, long dst, long n, boolean acc) {
-        if (dst < 0) return;
-        if (src == dst && !acc) return;
-        be.elementwise(COPY_ACC, n, p(src), p(dst), n, flag(acc));
-    }
-
     // ------------------------------------------------------------------ Conv2d (im2col + GEMM per image)
 
     private static boolean pointwise(Conv2d c) {
@@ -230,9 +408,14 @@ final class CudaOps {
     }
 
     private void im2col(Conv2d c, long x, long col, int C, int H, int W, int OH, int OW) {
-        long total = (long) C * c.kernel().h() * c.kernel().w() * OH * OW;
-        be.elementwise(IM2COL, total, p(x), p(col), C, H, W, c.kernel().h(), c.kernel().w(), c.stride().h(), c.stride().w(),
-                c.padding().h(), c.padding().w(), c.dilation().h(), c.dilation().w(), OH, OW);
+        im2col(x, col, C, H, W, c.kernel(), c.stride(), c.padding(), c.dilation(), OH, OW);
+    }
+
+    /** col [C kh kw, OH OW] = the patches of image x [C, H, W] (one image). */
+    private void im2col(long x, long col, int C, int H, int W, Pair k, Pair s, Pair pad, Pair d, int OH, int OW) {
+        long total = (long) C * k.h() * k.w() * OH * OW;
+        be.elementwise(IM2COL, total, p(x), p(col), C, H, W, k.h(), k.w(), s.h(), s.w(), pad.h(), pad.w(), d.h(), d.w(),
+                OH, OW);
     }
 
     private void convFwd(Node node, Conv2d c, Bindings b) {
@@ -295,6 +478,53 @@ final class CudaOps {
                             c.padding().h(), c.padding().w(), c.dilation().h(), c.dilation().w(), OH, OW, flag(accIn(b, 0)));
                 }
             }
+        }
+    }
+
+    // ------------------------------------------------------------------ ConvTranspose2d (GEMM + col2im per image)
+
+    /**
+     * The adjoint of Conv2d, as the CPU kernel: per image and group, col [og kh kw, H W] = W_g^T x_g, then col2im
+     * scatters (by gathering, no atomics) into y [O, OH, OW]; the bias is added last. Backward: im2col of gy gives
+     * gcol, gx_g = W_g gcol_g and gW_g (+)= x_g gcol_g^T; the bias gradient sums gy per channel.
+     */
+    private void convTransposeFwd(Node node, ConvTranspose2d c, Bindings b) {
+        Shape xs = node.inShapes().get(0), ys = node.outShapes().get(0);
+        int N = xs.dim(0), C = xs.dim(1), hw = xs.dim(2) * xs.dim(3), O = ys.dim(1), OH = ys.dim(2), OW = ys.dim(3);
+        int g = c.groups(), cg = C / g, rowsG = O / g * c.kernel().h() * c.kernel().w();
+        long x = b.in()[0], y = b.out()[0], w = param(b, 0), col = need(b.workspace(), node, "the col2im workspace");
+        long yImg = (long) O * OH * OW;
+        for (int n = 0; n < N; n++) {
+            gemm(true, false, rowsG, hw, cg, 1f, w, rowsG, (long) cg * rowsG, x + 4L * n * C * hw, hw, (long) cg * hw, 0f,
+                    col, hw, (long) rowsG * hw, g);
+            be.elementwise(COL2IM, yImg, p(col), p(y + 4L * n * yImg), O, OH, OW, c.kernel().h(), c.kernel().w(),
+                    c.stride().h(), c.stride().w(), c.padding().h(), c.padding().w(), c.dilation().h(), c.dilation().w(),
+                    xs.dim(2), xs.dim(3), 0);
+        }
+        if (c.bias()) be.elementwise(ADD_BIAS_NCHW, N * yImg, p(y), p(param(b, 1)), N * yImg, O, OH * OW);
+    }
+
+    private void convTransposeBwd(Node node, ConvTranspose2d c, Bindings b) {
+        Shape xs = node.inShapes().get(0), ys = node.outShapes().get(0);
+        int N = xs.dim(0), C = xs.dim(1), hw = xs.dim(2) * xs.dim(3), O = ys.dim(1), OH = ys.dim(2), OW = ys.dim(3);
+        int g = c.groups(), cg = C / g, rowsG = O / g * c.kernel().h() * c.kernel().w();
+        long gy = b.gradOut()[0], gx = b.gradIn()[0], gw = gradParam(b, 0), gb = c.bias() ? gradParam(b, 1) : -1;
+        long yImg = (long) O * OH * OW;
+        if (gb >= 0) be.launch(BIAS_GRAD_NCHW, O, 1, 1, 256, 1, 1, 0, p(gy), p(gb), N, O, OH * OW, flag(accParam(b, 1)));
+        if (gx < 0 && gw < 0) return;
+        long x = gw >= 0 ? need(b.in()[0], node, "the input (saved for backward)") : -1;
+        long w = gx >= 0 ? need(param(b, 0), node, "the weight") : -1;
+        long col = need(b.workspace(), node, "the im2col workspace");
+        for (int n = 0; n < N; n++) {
+            im2col(gy + 4L * n * yImg, col, O, OH, OW, c.kernel(), c.stride(), c.padding(), c.dilation(), xs.dim(2),
+                    xs.dim(3));
+            long xn = 4L * n * C * hw;
+            if (gx >= 0)
+                gemm(false, false, cg, hw, rowsG, 1f, w, rowsG, (long) cg * rowsG, col, hw, (long) rowsG * hw,
+                        accIn(b, 0) ? 1f : 0f, gx + xn, hw, (long) cg * hw, g);
+            if (gw >= 0)
+                gemm(false, true, cg, rowsG, hw, 1f, x + xn, hw, (long) cg * hw, col, hw, (long) rowsG * hw,
+                        n > 0 || accParam(b, 0) ? 1f : 0f, gw, rowsG, (long) cg * rowsG, g);
         }
     }
 
@@ -392,63 +622,6 @@ final class CudaOps {
         if (b.gradIn()[0] >= 0)
             be.launch(LN_BWD_X, i32(rows), 1, 1, d >= 512 ? 256 : 128, 1, 1, 0, p(x), p(gy), p(param(b, 0)), p(mean),
                     p(rstd), p(b.gradIn()[0]), d, flag(accIn(b, 0)));
-    }
-
-    // ------------------------------------------------------------------ elementwise
-
-    private void unary(Spec k, Node node, Bindings b) {
-        long n = node.inShapes().get(0).numel();
-        be.elementwise(k, n, p(b.in()[0]), p(b.out()[0]), n);
-    }
-
-    private void unaryBwd(Spec k, Node node, Bindings b, long saved) {
-        if (b.gradIn()[0] < 0) return;
-        long n = node.inShapes().get(0).numel();
-        be.elementwise(k, n, p(need(saved, node, "the saved tensor")), p(b.gradOut()[0]), p(b.gradIn()[0]), n, flag(accIn(b, 0)));
-    }
-
-    private void binary(Spec k, Node node, Bindings b) {
-        long n = node.outShapes().get(0).numel();
-        be.elementwise(k, n, p(b.in()[0]), p(b.in()[1]), p(b.out()[0]), n);
-    }
-
-    private void addBwd(Node node, Bindings b) {
-        long n = node.outShapes().get(0).numel(), gy = b.gradOut()[0];
-        // write the gradient that does not share gy's memory first
-        int first = b.gradIn()[0] == gy ? 1 : 0;
-        copyAcc(gy, b.gradIn()[first], n, accIn(b, first));
-        copyAcc(gy, b.gradIn()[1 - first], n, accIn(b, 1 - first));
-    }
-
-    private void mulBwd(Node node, Bindings b) {
-        long n = node.outShapes().get(0).numel(), gy = b.gradOut()[0];
-        int first = b.gradIn()[0] == gy ? 1 : 0;
-        for (int i : new int[]{first, 1 - first}) {
-            long gi = b.gradIn()[i];
-            if (gi < 0) continue;
-            long other = need(b.in()[1 - i], node, "input " + (1 - i));
-            be.elementwise(MUL_BWD, n, p(other), p(gy), p(gi), n, flag(accIn(b, i)));
-        }
-    }
-
-    private void dropoutFwd(Node node, Dropout d, Bindings b, boolean training, long seed) {
-        long n = node.inShapes().get(0).numel();
-        if (!training || d.p() == 0) {   // identity; the mask (if bound) is all ones, as on the CPU backend
-            copyAcc(b.in()[0], b.out()[0], n, false);
-            if (aux(b, 0) >= 0) be.memsetBytes(aux(b, 0), (byte) 1, n);
-            return;
-        }
-        float scale = (float) (1.0 / (1.0 - d.p()));
-        long threshold = (long) Math.ceil(d.p() * (1 << 24));   // keep when the 24-bit draw >= p * 2^24
-        be.elementwise(DROPOUT_FWD, n, p(b.in()[0]), p(b.out()[0]), p(need(aux(b, 0), node, "aux mask")), n, threshold,
-                scale, seed, node.index());
-    }
-
-    private void dropoutBwd(Node node, Dropout d, Bindings b) {
-        if (b.gradIn()[0] < 0) return;
-        long n = node.inShapes().get(0).numel();
-        be.elementwise(DROPOUT_BWD, n, p(need(aux(b, 0), node, "aux mask")), p(b.gradOut()[0]), p(b.gradIn()[0]), n,
-                (float) (1.0 / (1.0 - d.p())), flag(accIn(b, 0)));
     }
 
     // ------------------------------------------------------------------ pooling, resampling
@@ -605,6 +778,141 @@ final class CudaOps {
         long[] st = new long[xs.rank()];
         for (int k = 0; k < ys.rank(); k++) st[t.perm().get(k)] = yst[k];
         permute(b.gradOut()[0], b.gradIn()[0], xs.dims(), st, accIn(b, 0), node);
+    }
+
+    private void splitFwd(Node node, Split sp, Bindings b) {
+        Shape xs = node.inShapes().get(0);
+        int ax = axis(sp.axis(), xs.rank());
+        long outer = xs.numel(0, ax), inner = xs.numel(ax + 1, xs.rank()), xRow = xs.dim(ax) * inner, off = 0;
+        for (int k = 0; k < sp.sizes().size(); k++) {
+            long part = sp.sizes().get(k) * inner;
+            copyRows(b.in()[0] + 4 * off, xRow, b.out()[k], part, outer, part, false);
+            off += part;
+        }
+    }
+
+    /** Each part's gradient into its place; a part without one is zero (unless accumulating). */
+    private void splitBwd(Node node, Split sp, Bindings b) {
+        long gx = b.gradIn()[0];
+        if (gx < 0) return;
+        Shape xs = node.inShapes().get(0);
+        int ax = axis(sp.axis(), xs.rank());
+        long outer = xs.numel(0, ax), inner = xs.numel(ax + 1, xs.rank()), xRow = xs.dim(ax) * inner, off = 0;
+        boolean acc = accIn(b, 0);
+        for (int k = 0; k < sp.sizes().size(); k++) {
+            long part = sp.sizes().get(k) * inner, gy = b.gradOut()[k];
+            if (gy >= 0) copyRows(gy, part, gx + 4 * off, xRow, outer, part, acc);
+            else if (!acc) be.elementwise(ZERO_ROWS, outer * part, p(gx + 4 * off), xRow, outer, part);
+            off += part;
+        }
+    }
+
+    /** Pad modes of misc.cu (PAD_*); an unknown mode pads with zeros, as the CPU kernel. */
+    static int padMode(String mode) {
+        return switch (mode) {
+            case "reflect" -> 1;
+            case "edge" -> 2;
+            default -> 0;
+        };
+    }
+
+    /** x dims, y dims and begin pads, each as 6 ints (leading dims of 1, pad 0). */
+    private static Object[] padShapes(Node node, Pad pad) {
+        Shape xs = node.inShapes().get(0), ys = node.outShapes().get(0);
+        int r = xs.rank(), lead = Strided6.RANK - r;
+        if (r > Strided6.RANK)
+            throw new BackendException(node.name() + ": Pad supports rank up to " + Strided6.RANK + " on the CUDA backend");
+        Object[] a = new Object[3 * Strided6.RANK];
+        for (int k = 0; k < Strided6.RANK; k++) {
+            a[k] = k < lead ? 1 : xs.dim(k - lead);
+            a[Strided6.RANK + k] = k < lead ? 1 : ys.dim(k - lead);
+            a[2 * Strided6.RANK + k] = k < lead ? 0 : pad.pads().get(k - lead);
+        }
+        return a;
+    }
+
+    private static Object[] join(Object[] head, Object... tail) {
+        Object[] a = new Object[head.length + tail.length];
+        System.arraycopy(head, 0, a, 0, head.length);
+        System.arraycopy(tail, 0, a, head.length, tail.length);
+        return a;
+    }
+
+    private void padFwd(Node node, Pad pad, Bindings b) {
+        long n = node.outShapes().get(0).numel();
+        be.elementwise(PAD_FWD, n, join(new Object[]{p(b.in()[0]), p(b.out()[0]), n, padMode(pad.mode())}, padShapes(node, pad)));
+    }
+
+    private void padBwd(Node node, Pad pad, Bindings b) {
+        long gx = b.gradIn()[0];
+        if (gx < 0) return;
+        long n = node.inShapes().get(0).numel();
+        be.elementwise(PAD_BWD, n, join(new Object[]{p(b.gradOut()[0]), p(gx), n, padMode(pad.mode()), flag(accIn(b, 0))},
+                padShapes(node, pad)));
+    }
+
+    /** x's dims with x's strides and the (kept-dims) output's strides along them (0 on the averaged dims). */
+    private static Strided6 reduceShape(Node node, ReduceMean op) {
+        Shape xs = node.inShapes().get(0);
+        int[] kept = xs.dims();
+        if (op.axes().isEmpty()) java.util.Arrays.fill(kept, 1);
+        for (int a : op.axes()) kept[axis(a, xs.rank())] = 1;
+        return Strided6.collapse(node.name() + " (ReduceMean)", xs.dims(),
+                List.of(Strided6.broadcastStrides(xs, xs), Strided6.broadcastStrides(new Shape(kept), xs)));
+    }
+
+    private void reduceMeanFwd(Node node, ReduceMean op, Bindings b) {
+        Strided6 s = reduceShape(node, op);
+        long nOut = node.outShapes().get(0).numel(), count = node.inShapes().get(0).numel() / Math.max(1, nOut);
+        int reduced = 0;
+        for (int k = 0; k < Strided6.RANK; k++) if (s.strides()[1][k] == 0 && s.dims()[k] > 1) reduced |= 1 << k;
+        Object[] dims = new Object[Strided6.RANK];
+        for (int k = 0; k < Strided6.RANK; k++) dims[k] = s.dims()[k];
+        be.elementwise(REDUCE_MEAN_FWD, nOut, join(new Object[]{p(b.in()[0]), p(b.out()[0]), nOut, count, reduced}, dims));
+    }
+
+    private void reduceMeanBwd(Node node, ReduceMean op, Bindings b) {
+        long gx = b.gradIn()[0];
+        if (gx < 0) return;
+        Strided6 s = reduceShape(node, op);
+        long n = node.inShapes().get(0).numel(), count = n / Math.max(1, node.outShapes().get(0).numel());
+        be.elementwise(REDUCE_MEAN_BWD, n, join(new Object[]{p(b.gradOut()[0]), p(gx), n, (float) count, flag(accIn(b, 0))},
+                s.args(1)));
+    }
+
+    // ------------------------------------------------------------------ Opaque (a placeholder, as the CPU's)
+
+    /** Every output is a copy of input 0 (as much of it as fits); the values mean nothing. */
+    private void opaqueFwd(Graph g, Node node, Bindings b) {
+        long x = b.in()[0], xBytes = g.value(node.inputs()[0]).bytes();
+        for (int k = 0; k < b.out().length; k++) {
+            long y = b.out()[k], yBytes = g.value(node.outputs()[k]).bytes(), floats = Math.min(xBytes, yBytes) / 4;
+            if (y < 0 || y == x) continue;
+            pw.copyAcc(x, y, floats, false);
+            if (yBytes > 4 * floats) be.memsetZero(y + 4 * floats, yBytes - 4 * floats);
+        }
+    }
+
+    /** Input 0 gets the sum of the outputs' gradients (the one it may share memory with first); the others zero. */
+    private void opaqueBwd(Node node, Bindings b) {
+        long gx = b.gradIn()[0], n = node.inShapes().get(0).numel();
+        if (gx >= 0) {
+            int alias = -1;
+            for (int k = 0; k < b.gradOut().length; k++) if (b.gradOut()[k] == gx) alias = k;
+            boolean written = accIn(b, 0);
+            if (alias >= 0) {
+                pw.copyAcc(b.gradOut()[alias], gx, n, written);
+                written = true;
+            }
+            for (int k = 0; k < b.gradOut().length; k++) {
+                if (k == alias || b.gradOut()[k] < 0) continue;
+                pw.copyAcc(b.gradOut()[k], gx, n, written);
+                written = true;
+            }
+            if (!written) be.memsetZero(gx, 4 * n);
+        }
+        for (int i = 1; i < b.gradIn().length; i++)
+            if (b.gradIn()[i] >= 0 && !accIn(b, i)) be.memsetZero(b.gradIn()[i], 4 * node.inShapes().get(i).numel());
     }
 
     private static int indexFlag(Graph g, Node node, int input) {

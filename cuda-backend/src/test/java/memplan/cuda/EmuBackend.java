@@ -114,6 +114,7 @@ final class EmuBackend extends KernelHost implements Backend {
                 case 'p' -> ((Ptr) a).address();
                 case 'l' -> (Long) a;
                 case 'i' -> (Integer) a & 0xffffffffL;
+                case 'd' -> Double.doubleToRawLongBits((Double) a);
                 default -> Float.floatToRawIntBits((Float) a) & 0xffffffffL;
             };
         }
