@@ -31,9 +31,10 @@ __device__ __forceinline__ double bin_grad(int f, int wrt, double a, double b, d
         case BIN_MUL: return wrt ? a : b;
         case BIN_DIV: return wrt ? -a / __dmul_rn(b, b) : 1.0 / b;
         case BIN_POW:
-            if (!wrt) return b == 0.0 ? 0.0 : __dmul_rn(b, java_pow(a, b - 1));   // PyTorch: 0 where the exponent is 0
+            // PyTorch: 0 where the exponent is 0 (d/da), and where the base is 0 and the exponent >= 0 (d/db)
+            if (!wrt) return b == 0.0 ? 0.0 : __dmul_rn(b, java_pow(a, b - 1));
             if (!hasY) y = java_pow(a, b);
-            return a == 0.0 && b >= 0.0 ? 0.0 : __dmul_rn(log(a), y);              // 0 where the base is 0, exponent >= 0
+            return a == 0.0 && b >= 0.0 ? 0.0 : __dmul_rn(log(a), y);
         default: {   // BIN_POW_RECOVER, w.r.t. the base a = c: d(c^x)/dc = x c^(x-1) = x y / c
             double x = log(y) / log(a);
             return __dmul_rn(x, y) / a;

@@ -105,7 +105,8 @@ extern "C" __global__ void leaky_relu_fwd(const float* x, float* y, long long n,
     GRID_LOOP(i, n) { float v = x[i]; y[i] = v > 0.f ? v : (float)(slope * v); }
 }
 
-extern "C" __global__ void leaky_relu_bwd(const float* x, const float* gy, float* gx, long long n, double slope, int acc) {
+extern "C" __global__ void leaky_relu_bwd(const float* x, const float* gy, float* gx, long long n, double slope,
+                                          int acc) {
     GRID_LOOP(i, n) { float d = x[i] > 0.f ? 1.f : (float)slope; store_acc(gx + i, __fmul_rn(gy[i], d), acc); }
 }
 

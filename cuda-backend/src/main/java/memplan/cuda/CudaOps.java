@@ -57,6 +57,7 @@ import memplan.ops.Tanh;
 import memplan.ops.Transpose;
 import memplan.ops.Upsample;
 
+import java.util.Arrays;
 import java.util.List;
 
 import static memplan.cuda.Kernels.*;
@@ -189,7 +190,8 @@ final class CudaOps {
 
         @Override
         public OpKernel visit(MaskedFill op) {
-            return new OpKernel((g, n, b, p) -> pw.maskedFillFwd(g, n, op, b), (g, n, b) -> pw.maskedFillBwd(g, n, op, b));
+            return new OpKernel((g, n, b, p) -> pw.maskedFillFwd(g, n, op, b), (g, n, b) -> pw.maskedFillBwd(g, n, op,
+                    b));
         }
 
         @Override
@@ -298,7 +300,8 @@ final class CudaOps {
 
         @Override
         public OpKernel visit(CrossEntropy op) {
-            return new OpKernel((g, n, b, p) -> crossEntropyFwd(g, n, op, b), (g, n, b) -> crossEntropyBwd(g, n, op, b));
+            return new OpKernel((g, n, b, p) -> crossEntropyFwd(g, n, op, b), (g, n, b) -> crossEntropyBwd(g, n, op,
+                    b));
         }
 
         @Override
@@ -316,7 +319,8 @@ final class CudaOps {
 
     private static void checkFloat(Graph g, Node node) {
         if (g.floatType() != DType.FP32)
-            throw new BackendException("the CUDA backend runs fp32 models only; " + node.name() + " is " + g.floatType());
+            throw new BackendException("the CUDA backend runs fp32 models only; " + node.name() + " is "
+                    + g.floatType());
     }
 
     private void zeroGrads(Node node, Bindings b) {
@@ -355,7 +359,8 @@ final class CudaOps {
     }
 
     static long need(long offset, Node node, String what) {
-        if (offset < 0) throw new BackendException(node.name() + " (" + node.op().type() + "): " + what + " is not bound");
+        if (offset < 0) throw new BackendException(node.name() + " (" + node.op().type() + "): " + what
+                + " is not bound");
         return offset;
     }
 
@@ -436,7 +441,8 @@ final class CudaOps {
                     im2col(c, xn, ws, C, H, W, OH, OW);
                     col = ws;
                 }
-                gemm(false, false, Og, ohw, Cg * kk, 1f, w, Cg * kk, (long) Og * Cg * kk, col, ohw, (long) Cg * kk * ohw,
+                gemm(false, false, Og, ohw, Cg * kk, 1f, w, Cg * kk, (long) Og * Cg * kk, col, ohw,
+                        (long) Cg * kk * ohw,
                         0f, yn, ohw, (long) Og * ohw, g);
             }
         }
@@ -446,7 +452,8 @@ final class CudaOps {
     private void convBwd(Node node, Conv2d c, Bindings b) {
         Shape xs = node.inShapes().get(0), ys = node.outShapes().get(0);
         int N = xs.dim(0), C = xs.dim(1), H = xs.dim(2), W = xs.dim(3), O = ys.dim(1), OH = ys.dim(2), OW = ys.dim(3);
-        int g = c.groups(), Cg = C / g, Og = O / g, kh = c.kernel().h(), kw = c.kernel().w(), kk = kh * kw, ohw = OH * OW;
+        int g = c.groups(), Cg = C / g, Og = O / g, kh = c.kernel().h(), kw = c.kernel().w(), kk = kh * kw,
+                ohw = OH * OW;
         long x = b.in()[0], w = param(b, 0), gy = b.gradOut()[0], gx = b.gradIn()[0];
         long gw = gradParam(b, 0), gb = c.bias() ? gradParam(b, 1) : -1;
         long xImg = (long) C * H * W, yImg = (long) O * ohw;
@@ -475,7 +482,8 @@ final class CudaOps {
                     gemm(true, false, Cg * kk, ohw, Og, 1f, w, Cg * kk, (long) Og * Cg * kk, gyn, ohw, (long) Og * ohw,
                             0f, ws, ohw, (long) Cg * kk * ohw, g);
                     be.elementwise(COL2IM, xImg, p(ws), p(gxn), C, H, W, kh, kw, c.stride().h(), c.stride().w(),
-                            c.padding().h(), c.padding().w(), c.dilation().h(), c.dilation().w(), OH, OW, flag(accIn(b, 0)));
+                            c.padding().h(), c.padding().w(), c.dilation().h(), c.dilation().w(), OH, OW, flag(accIn(b,
+                                    0)));
                 }
             }
         }
@@ -495,10 +503,12 @@ final class CudaOps {
         long x = b.in()[0], y = b.out()[0], w = param(b, 0), col = need(b.workspace(), node, "the col2im workspace");
         long yImg = (long) O * OH * OW;
         for (int n = 0; n < N; n++) {
-            gemm(true, false, rowsG, hw, cg, 1f, w, rowsG, (long) cg * rowsG, x + 4L * n * C * hw, hw, (long) cg * hw, 0f,
+            gemm(true, false, rowsG, hw, cg, 1f, w, rowsG, (long) cg * rowsG, x + 4L * n * C * hw, hw, (long) cg * hw,
+                    0f,
                     col, hw, (long) rowsG * hw, g);
             be.elementwise(COL2IM, yImg, p(col), p(y + 4L * n * yImg), O, OH, OW, c.kernel().h(), c.kernel().w(),
-                    c.stride().h(), c.stride().w(), c.padding().h(), c.padding().w(), c.dilation().h(), c.dilation().w(),
+                    c.stride().h(), c.stride().w(), c.padding().h(), c.padding().w(), c.dilation().h(),
+                            c.dilation().w(),
                     xs.dim(2), xs.dim(3), 0);
         }
         if (c.bias()) be.elementwise(ADD_BIAS_NCHW, N * yImg, p(y), p(param(b, 1)), N * yImg, O, OH * OW);
@@ -510,7 +520,8 @@ final class CudaOps {
         int g = c.groups(), cg = C / g, rowsG = O / g * c.kernel().h() * c.kernel().w();
         long gy = b.gradOut()[0], gx = b.gradIn()[0], gw = gradParam(b, 0), gb = c.bias() ? gradParam(b, 1) : -1;
         long yImg = (long) O * OH * OW;
-        if (gb >= 0) be.launch(BIAS_GRAD_NCHW, O, 1, 1, 256, 1, 1, 0, p(gy), p(gb), N, O, OH * OW, flag(accParam(b, 1)));
+        if (gb >= 0) be.launch(BIAS_GRAD_NCHW, O, 1, 1, 256, 1, 1, 0, p(gy), p(gb), N, O, OH * OW, flag(accParam(b,
+                1)));
         if (gx < 0 && gw < 0) return;
         long x = gw >= 0 ? need(b.in()[0], node, "the input (saved for backward)") : -1;
         long w = gx >= 0 ? need(param(b, 0), node, "the weight") : -1;
@@ -548,7 +559,8 @@ final class CudaOps {
             gemm(true, false, out, in, rows, 1f, gy, out, 0, need(b.in()[0], node, "the input"), in, 0,
                     accParam(b, 0) ? 1f : 0f, gw, in, 0, 1);
         if (gb >= 0) colLaunch(COLSUM, out, p(gy), p(gb), (long) rows, out, flag(accParam(b, 1)));
-        if (gx >= 0) gemm(false, false, rows, in, out, 1f, gy, out, 0, param(b, 0), in, 0, accIn(b, 0) ? 1f : 0f, gx, in, 0, 1);
+        if (gx >= 0) gemm(false, false, rows, in, out, 1f, gy, out, 0, param(b, 0), in, 0, accIn(b, 0) ? 1f : 0f, gx,
+                in, 0, 1);
     }
 
     private void matmulFwd(Node node, MatMul mm, Bindings b) {
@@ -597,9 +609,11 @@ final class CudaOps {
     private void batchNormBwd(Node node, Bindings b) {
         Shape xs = node.inShapes().get(0);
         int N = xs.dim(0), C = xs.dim(1), hw = xs.dim(2) * xs.dim(3);
-        be.launch(BN_BWD, C, 1, 1, 512, 1, 1, 0, p(need(b.in()[0], node, "the input")), p(b.gradOut()[0]), p(param(b, 0)),
+        be.launch(BN_BWD, C, 1, 1, 512, 1, 1, 0, p(need(b.in()[0], node, "the input")), p(b.gradOut()[0]), p(param(b,
+                0)),
                 p(need(aux(b, 0), node, "aux mean")), p(need(aux(b, 1), node, "aux invstd")), p(b.gradIn()[0]),
-                p(gradParam(b, 0)), p(gradParam(b, 1)), N, C, hw, flag(accIn(b, 0)), flag(accParam(b, 0)), flag(accParam(b, 1)));
+                p(gradParam(b, 0)), p(gradParam(b, 1)), N, C, hw, flag(accIn(b, 0)), flag(accParam(b, 0)),
+                        flag(accParam(b, 1)));
     }
 
     private void layerNormFwd(Node node, LayerNorm ln, Bindings b) {
@@ -614,7 +628,8 @@ final class CudaOps {
         Shape xs = node.inShapes().get(0);
         int d = xs.dim(-1);
         long rows = xs.numel() / Math.max(d, 1);
-        long x = need(b.in()[0], node, "the input"), mean = need(aux(b, 0), node, "aux mean"), rstd = need(aux(b, 1), node, "aux rstd");
+        long x = need(b.in()[0], node, "the input"), mean = need(aux(b, 0), node, "aux mean"), rstd = need(aux(b, 1),
+                node, "aux rstd");
         long gy = b.gradOut()[0];
         if (gradParam(b, 0) >= 0 || gradParam(b, 1) >= 0)
             colLaunch(LN_BWD_PARAMS, d, p(x), p(gy), p(mean), p(rstd), p(gradParam(b, 0)), p(gradParam(b, 1)), rows, d,
@@ -629,7 +644,8 @@ final class CudaOps {
     private void maxPoolFwd(Node node, MaxPool2d mp, Bindings b) {
         Shape xs = node.inShapes().get(0), ys = node.outShapes().get(0);
         int nc = xs.dim(0) * xs.dim(1);
-        be.elementwise(MAXPOOL_FWD, ys.numel(), p(b.in()[0]), p(b.out()[0]), p(need(aux(b, 0), node, "aux indices")), nc,
+        be.elementwise(MAXPOOL_FWD, ys.numel(), p(b.in()[0]), p(b.out()[0]), p(need(aux(b, 0), node, "aux indices")),
+                nc,
                 xs.dim(2), xs.dim(3), ys.dim(2), ys.dim(3), mp.kernel().h(), mp.kernel().w(), mp.stride().h(),
                 mp.stride().w(), mp.padding().h(), mp.padding().w());
     }
@@ -638,14 +654,16 @@ final class CudaOps {
         if (b.gradIn()[0] < 0) return;
         Shape xs = node.inShapes().get(0), ys = node.outShapes().get(0);
         int nc = xs.dim(0) * xs.dim(1);
-        be.elementwise(MAXPOOL_BWD, xs.numel(), p(need(aux(b, 0), node, "aux indices")), p(b.gradOut()[0]), p(b.gradIn()[0]),
+        be.elementwise(MAXPOOL_BWD, xs.numel(), p(need(aux(b, 0), node, "aux indices")), p(b.gradOut()[0]),
+                p(b.gradIn()[0]),
                 nc, xs.dim(2), xs.dim(3), ys.dim(2), ys.dim(3), mp.kernel().h(), mp.kernel().w(), mp.stride().h(),
                 mp.stride().w(), mp.padding().h(), mp.padding().w(), flag(accIn(b, 0)));
     }
 
     private void avgPoolFwd(Node node, AvgPool2d ap, Bindings b) {
         Shape xs = node.inShapes().get(0), ys = node.outShapes().get(0);
-        be.elementwise(AVGPOOL_FWD, ys.numel(), p(b.in()[0]), p(b.out()[0]), xs.dim(0) * xs.dim(1), xs.dim(2), xs.dim(3),
+        be.elementwise(AVGPOOL_FWD, ys.numel(), p(b.in()[0]), p(b.out()[0]), xs.dim(0) * xs.dim(1), xs.dim(2),
+                xs.dim(3),
                 ys.dim(2), ys.dim(3), ap.kernel().h(), ap.kernel().w(), ap.stride().h(), ap.stride().w(),
                 ap.padding().h(), ap.padding().w());
     }
@@ -673,7 +691,8 @@ final class CudaOps {
 
     private void upsampleFwd(Node node, Upsample u, Bindings b) {
         Shape xs = node.inShapes().get(0);
-        be.elementwise(UPSAMPLE_FWD, node.outShapes().get(0).numel(), p(b.in()[0]), p(b.out()[0]), xs.dim(0) * xs.dim(1),
+        be.elementwise(UPSAMPLE_FWD, node.outShapes().get(0).numel(), p(b.in()[0]), p(b.out()[0]),
+                xs.dim(0) * xs.dim(1),
                 xs.dim(2), xs.dim(3), u.scale());
     }
 
@@ -714,7 +733,8 @@ final class CudaOps {
         for (int i = 0; i < node.inShapes().size(); i++) {
             long di = node.inShapes().get(i).dim(ax);
             if (b.gradIn()[i] >= 0)
-                copyRows(b.gradOut()[0] + 4 * off * inner, total * inner, b.gradIn()[i], di * inner, outer, di * inner, accIn(b, i));
+                copyRows(b.gradOut()[0] + 4 * off * inner, total * inner, b.gradIn()[i], di * inner, outer, di * inner,
+                        accIn(b, i));
             off += di;
         }
     }
@@ -723,7 +743,8 @@ final class CudaOps {
         Shape xs = node.inShapes().get(0);
         int ax = axis(s.axis(), xs.rank());
         long outer = xs.numel(0, ax), inner = xs.numel(ax + 1, xs.rank()), len = s.end() - s.start();
-        copyRows(b.in()[0] + 4L * s.start() * inner, xs.dim(ax) * inner, b.out()[0], len * inner, outer, len * inner, false);
+        copyRows(b.in()[0] + 4L * s.start() * inner, xs.dim(ax) * inner, b.out()[0], len * inner, outer, len * inner,
+                false);
     }
 
     private void sliceBwd(Node node, Slice s, Bindings b) {
@@ -749,7 +770,8 @@ final class CudaOps {
 
     /** dst (dims) gathers src with strides[k] along dst's dim k. */
     private void permute(long src, long dst, int[] dims, long[] strides, boolean acc, Node node) {
-        if (dims.length > 6) throw new BackendException(node.name() + ": Transpose supports rank up to 6 on the CUDA backend");
+        if (dims.length > 6) throw new BackendException(node.name()
+                + ": Transpose supports rank up to 6 on the CUDA backend");
         int[] d = new int[6];
         long[] s = new long[6];
         int pad = 6 - dims.length;
@@ -821,7 +843,8 @@ final class CudaOps {
         Shape xs = node.inShapes().get(0), ys = node.outShapes().get(0);
         int r = xs.rank(), lead = Strided6.RANK - r;
         if (r > Strided6.RANK)
-            throw new BackendException(node.name() + ": Pad supports rank up to " + Strided6.RANK + " on the CUDA backend");
+            throw new BackendException(node.name() + ": Pad supports rank up to " + Strided6.RANK
+                    + " on the CUDA backend");
         Object[] a = new Object[3 * Strided6.RANK];
         for (int k = 0; k < Strided6.RANK; k++) {
             a[k] = k < lead ? 1 : xs.dim(k - lead);
@@ -840,14 +863,16 @@ final class CudaOps {
 
     private void padFwd(Node node, Pad pad, Bindings b) {
         long n = node.outShapes().get(0).numel();
-        be.elementwise(PAD_FWD, n, join(new Object[]{p(b.in()[0]), p(b.out()[0]), n, padMode(pad.mode())}, padShapes(node, pad)));
+        be.elementwise(PAD_FWD, n, join(new Object[]{p(b.in()[0]), p(b.out()[0]), n, padMode(pad.mode())},
+                padShapes(node, pad)));
     }
 
     private void padBwd(Node node, Pad pad, Bindings b) {
         long gx = b.gradIn()[0];
         if (gx < 0) return;
         long n = node.inShapes().get(0).numel();
-        be.elementwise(PAD_BWD, n, join(new Object[]{p(b.gradOut()[0]), p(gx), n, padMode(pad.mode()), flag(accIn(b, 0))},
+        be.elementwise(PAD_BWD, n, join(new Object[]{p(b.gradOut()[0]), p(gx), n, padMode(pad.mode()), flag(accIn(b,
+                0))},
                 padShapes(node, pad)));
     }
 
@@ -855,7 +880,7 @@ final class CudaOps {
     private static Strided6 reduceShape(Node node, ReduceMean op) {
         Shape xs = node.inShapes().get(0);
         int[] kept = xs.dims();
-        if (op.axes().isEmpty()) java.util.Arrays.fill(kept, 1);
+        if (op.axes().isEmpty()) Arrays.fill(kept, 1);
         for (int a : op.axes()) kept[axis(a, xs.rank())] = 1;
         return Strided6.collapse(node.name() + " (ReduceMean)", xs.dims(),
                 List.of(Strided6.broadcastStrides(xs, xs), Strided6.broadcastStrides(new Shape(kept), xs)));
@@ -868,7 +893,8 @@ final class CudaOps {
         for (int k = 0; k < Strided6.RANK; k++) if (s.strides()[1][k] == 0 && s.dims()[k] > 1) reduced |= 1 << k;
         Object[] dims = new Object[Strided6.RANK];
         for (int k = 0; k < Strided6.RANK; k++) dims[k] = s.dims()[k];
-        be.elementwise(REDUCE_MEAN_FWD, nOut, join(new Object[]{p(b.in()[0]), p(b.out()[0]), nOut, count, reduced}, dims));
+        be.elementwise(REDUCE_MEAN_FWD, nOut, join(new Object[]{p(b.in()[0]), p(b.out()[0]), nOut, count, reduced},
+                dims));
     }
 
     private void reduceMeanBwd(Node node, ReduceMean op, Bindings b) {
@@ -876,7 +902,8 @@ final class CudaOps {
         if (gx < 0) return;
         Strided6 s = reduceShape(node, op);
         long n = node.inShapes().get(0).numel(), count = n / Math.max(1, node.outShapes().get(0).numel());
-        be.elementwise(REDUCE_MEAN_BWD, n, join(new Object[]{p(b.gradOut()[0]), p(gx), n, (float) count, flag(accIn(b, 0))},
+        be.elementwise(REDUCE_MEAN_BWD, n, join(new Object[]{p(b.gradOut()[0]), p(gx), n, (float) count, flag(accIn(b,
+                0))},
                 s.args(1)));
     }
 
@@ -919,7 +946,8 @@ final class CudaOps {
         DType t = g.value(node.inputs()[input]).dtype();
         if (t == DType.INT64) return 1;
         if (t == DType.INT32) return 0;
-        throw new BackendException(node.name() + " (" + node.op().type() + "): input " + input + " must be int64 or int32, got " + t);
+        throw new BackendException(node.name() + " (" + node.op().type() + "): input " + input
+                + " must be int64 or int32, got " + t);
     }
 
     private void embeddingFwd(Graph g, Node node, Embedding e, Bindings b) {
@@ -946,7 +974,8 @@ final class CudaOps {
     private void softmaxFwd(Node node, Bindings b) {
         Shape xs = node.inShapes().get(0);
         int d = xs.dim(-1);
-        be.launch(SOFTMAX_FWD, i32(xs.numel() / Math.max(d, 1)), 1, 1, rowThreads(d), 1, 1, 0, p(b.in()[0]), p(b.out()[0]), d);
+        be.launch(SOFTMAX_FWD, i32(xs.numel() / Math.max(d, 1)), 1, 1, rowThreads(d), 1, 1, 0, p(b.in()[0]),
+                p(b.out()[0]), d);
     }
 
     private void softmaxBwd(Node node, Bindings b) {
@@ -975,7 +1004,8 @@ final class CudaOps {
         int ax = axis(ce.classAxis(), xs.rank());
         int C = xs.dim(ax);
         long inner = xs.numel(ax + 1, xs.rank()), rows = xs.numel() / Math.max(C, 1);
-        be.elementwise(CE_BWD, xs.numel(), p(need(aux(b, 0), node, "aux log_softmax")), p(need(b.in()[1], node, "the target")),
+        be.elementwise(CE_BWD, xs.numel(), p(need(aux(b, 0), node, "aux log_softmax")), p(need(b.in()[1], node,
+                "the target")),
                 p(b.gradOut()[0]), p(gx), xs.numel(), C, i32(inner), rows, indexFlag(g, node, 1), flag(accIn(b, 0)));
     }
 
@@ -1002,7 +1032,8 @@ final class CudaOps {
         checkGrid(node, n * h);
         int tile = Math.max(1, Math.min(64, SMEM_BYTES / (8 * dh)));
         be.launch(ATTN_FWD, (tq + ATT_WARPS - 1) / ATT_WARPS, n * h, 1, 32 * ATT_WARPS, 1, 1, 2 * tile * dh * 4,
-                p(b.in()[0]), p(b.in()[1]), p(b.in()[2]), p(b.out()[0]), p(need(aux(b, 0), node, "aux lse")), tq, tk, d, h,
+                p(b.in()[0]), p(b.in()[1]), p(b.in()[2]), p(b.out()[0]), p(need(aux(b, 0), node, "aux lse")), tq, tk,
+                        d, h,
                 dh, flag(a.causal()), (float) (1.0 / Math.sqrt(dh)), tile);
     }
 
@@ -1017,8 +1048,10 @@ final class CudaOps {
         long gq = b.gradIn()[0], gk = b.gradIn()[1], gv = b.gradIn()[2];
         if (gk >= 0 || gv >= 0) {   // before dQ: dK/dV read all of dO
             int tile = Math.max(1, Math.min(64, SMEM_BYTES / (4 * (2 * dh + 2))));
-            be.launch(ATTN_BWD_DKV, (tk + ATT_WARPS - 1) / ATT_WARPS, n * h, 1, 32 * ATT_WARPS, 1, 1, (2 * tile * dh + 2 * tile) * 4,
-                    p(qq), p(kk), p(vv), p(o), p(go), p(lse), p(gk), p(gv), tq, tk, d, h, dh, flag(a.causal()), scale, tile,
+            be.launch(ATTN_BWD_DKV, (tk + ATT_WARPS - 1) / ATT_WARPS, n * h, 1, 32 * ATT_WARPS, 1, 1,
+                    (2 * tile * dh + 2 * tile) * 4,
+                    p(qq), p(kk), p(vv), p(o), p(go), p(lse), p(gk), p(gv), tq, tk, d, h, dh, flag(a.causal()), scale,
+                            tile,
                     flag(accIn(b, 1)), flag(accIn(b, 2)));
         }
         if (gq >= 0) {
@@ -1031,7 +1064,8 @@ final class CudaOps {
 
     private static void checkGrid(Node node, int batchHeads) {
         if (batchHeads > MAX_GRID_YZ)
-            throw new BackendException(node.name() + ": batch x heads = " + batchHeads + " exceeds the CUDA attention kernel's grid ("
+            throw new BackendException(node.name() + ": batch x heads = " + batchHeads
+                    + " exceeds the CUDA attention kernel's grid ("
                     + MAX_GRID_YZ + ")");
     }
 
@@ -1058,25 +1092,31 @@ final class CudaOps {
         int n = xs.dim(0), in = xs.dim(1), h = l.hidden();
         long dg = need(aux(b, 0), node, "aux gates");   // becomes the gate gradients
         be.elementwise(LSTM_BWD_PW, (long) n * h, p(dg), p(need(b.in()[2], node, "c")), p(need(b.out()[1], node, "c'")),
-                p(b.gradOut()[0]), p(b.gradOut().length > 1 ? b.gradOut()[1] : -1), p(b.gradIn()[2]), n, h, flag(accIn(b, 2)));
+                p(b.gradOut()[0]), p(b.gradOut().length > 1 ? b.gradOut()[1] : -1), p(b.gradIn()[2]), n, h,
+                        flag(accIn(b, 2)));
         if (gradParam(b, 0) >= 0)
-            gemm(true, false, 4 * h, in, n, 1f, dg, 4 * h, 0, need(b.in()[0], node, "x"), in, 0, accParam(b, 0) ? 1f : 0f,
+            gemm(true, false, 4 * h, in, n, 1f, dg, 4 * h, 0, need(b.in()[0], node, "x"), in, 0, accParam(b,
+                    0) ? 1f : 0f,
                     gradParam(b, 0), in, 0, 1);
         if (gradParam(b, 1) >= 0)
             gemm(true, false, 4 * h, h, n, 1f, dg, 4 * h, 0, need(b.in()[1], node, "h"), h, 0, accParam(b, 1) ? 1f : 0f,
                     gradParam(b, 1), h, 0, 1);
         for (int pi = 2; pi <= 3; pi++)
-            if (gradParam(b, pi) >= 0) colLaunch(COLSUM, 4 * h, p(dg), p(gradParam(b, pi)), (long) n, 4 * h, flag(accParam(b, pi)));
+            if (gradParam(b, pi) >= 0) colLaunch(COLSUM, 4 * h, p(dg), p(gradParam(b, pi)), (long) n, 4 * h,
+                    flag(accParam(b, pi)));
         if (b.gradIn()[0] >= 0)
-            gemm(false, false, n, in, 4 * h, 1f, dg, 4 * h, 0, param(b, 0), in, 0, accIn(b, 0) ? 1f : 0f, b.gradIn()[0], in, 0, 1);
+            gemm(false, false, n, in, 4 * h, 1f, dg, 4 * h, 0, param(b, 0), in, 0, accIn(b, 0) ? 1f : 0f,
+                    b.gradIn()[0], in, 0, 1);
         if (b.gradIn()[1] >= 0)
-            gemm(false, false, n, h, 4 * h, 1f, dg, 4 * h, 0, param(b, 1), h, 0, accIn(b, 1) ? 1f : 0f, b.gradIn()[1], h, 0, 1);
+            gemm(false, false, n, h, 4 * h, 1f, dg, 4 * h, 0, param(b, 1), h, 0, accIn(b, 1) ? 1f : 0f, b.gradIn()[1],
+                    h, 0, 1);
     }
 
     // ------------------------------------------------------------------ optimizers and codecs
 
     /** SGD momentum 0.9, Adam (0.9, 0.999, 1e-8): the hyper-parameters and scalar rounding of the CPU backend. */
-    void optimizerStep(Optimizer optimizer, double learningRate, long param, long grad, long[] states, long numel, int t) {
+    void optimizerStep(Optimizer optimizer, double learningRate, long param, long grad, long[] states, long numel,
+            int t) {
         switch (optimizer) {
             case SGD -> be.elementwise(SGD_STEP, numel, p(param), p(grad), p(states[0]), numel, (float) learningRate,
                     CpuOptimizers.SGD_MOMENTUM);
@@ -1093,7 +1133,8 @@ final class CudaOps {
     void encode(Codec codec, long src, long dst, long numel, double density) {
         switch (codec) {
             case MASK_1BIT -> be.elementwise(MASK_ENC, (numel + 31) / 32 * 32, p(src), p(dst), numel);
-            case SPARSE -> be.launch(SPARSE_ENC, 1, 1, 1, 1024, 1, 1, 0, p(src), p(dst), numel, sparseCapacity(numel, density),
+            case SPARSE -> be.launch(SPARSE_ENC, 1, 1, 1, 1024, 1, 1, 0, p(src), p(dst), numel, sparseCapacity(numel,
+                    density),
                     be.statusPtr());
             case FP16 -> be.elementwise(FP16_ENC, (numel + 1) / 2 * 2, p(src), p(dst), numel);
             case BF16 -> be.elementwise(BF16_ENC, (numel + 1) / 2 * 2, p(src), p(dst), numel);
@@ -1103,7 +1144,8 @@ final class CudaOps {
     void decode(Codec codec, long src, long dst, long numel, double density) {
         switch (codec) {
             case MASK_1BIT -> be.elementwise(MASK_DEC, numel, p(src), p(dst), numel);
-            case SPARSE -> be.launch(SPARSE_DEC, 1, 1, 1, 1024, 1, 1, 0, p(src), p(dst), numel, sparseCapacity(numel, density));
+            case SPARSE -> be.launch(SPARSE_DEC, 1, 1, 1, 1024, 1, 1, 0, p(src), p(dst), numel, sparseCapacity(numel,
+                    density));
             case FP16 -> be.elementwise(FP16_DEC, numel, p(src), p(dst), numel);
             case BF16 -> be.elementwise(BF16_DEC, numel, p(src), p(dst), numel);
         }

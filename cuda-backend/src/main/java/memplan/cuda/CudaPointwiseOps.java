@@ -176,7 +176,8 @@ final class CudaPointwiseOps {
     void binaryFwd(int f, Node node, Bindings b) {
         Shape ys = node.outShapes().get(0);
         Strided6 s = Strided6.of(what(node), ys, node.inShapes());
-        be.elementwise(BCAST_FWD, ys.numel(), join(new Object[]{p(b.in()[0]), p(b.in()[1]), p(b.out()[0]), ys.numel(), f,
+        be.elementwise(BCAST_FWD, ys.numel(), join(new Object[]{p(b.in()[0]), p(b.in()[1]), p(b.out()[0]), ys.numel(),
+                f,
                 0f, 0f}, s.args(0, 1)));
     }
 
@@ -215,7 +216,8 @@ final class CudaPointwiseOps {
     }
 
     private static Shape constShape(ConstElementwise op) {
-        return op.shape().isEmpty() ? Shape.of(1) : new Shape(op.shape().stream().mapToInt(Integer::intValue).toArray());
+        return op.shape().isEmpty() ? Shape.of(1)
+                : new Shape(op.shape().stream().mapToInt(Integer::intValue).toArray());
     }
 
     /** x (fn) c, or c (fn) x when reversed; c is param 0 or the scalar value (rounded to float, as on the CPU). */
@@ -225,7 +227,8 @@ final class CudaPointwiseOps {
         long x = b.in()[0], c = scalar ? -1 : need(param(b, 0), node, "the constant");
         float cv = scalar ? (float) op.value() : 0f;
         Strided6 s = Strided6.of(what(node), ys, rev ? List.of(cs, xs) : List.of(xs, cs));
-        be.elementwise(BCAST_FWD, ys.numel(), join(new Object[]{p(rev ? c : x), p(rev ? x : c), p(b.out()[0]), ys.numel(),
+        be.elementwise(BCAST_FWD, ys.numel(), join(new Object[]{p(rev ? c : x), p(rev ? x : c), p(b.out()[0]),
+                ys.numel(),
                 function(op), rev ? cv : 0f, rev ? 0f : cv}, s.args(0, 1)));
     }
 
@@ -249,11 +252,13 @@ final class CudaPointwiseOps {
         float sa = rev ? cv : 0f, sb = rev ? 0f : cv;
         if (gc >= 0) {
             int fc = f == POW && rev ? POW_RECOVER : f;
-            be.elementwise(BCAST_BWD, cs.numel(), join(new Object[]{pa, pb, p(y), p(gy), p(gc), cs.numel(), fc, rev ? 0 : 1,
+            be.elementwise(BCAST_BWD, cs.numel(), join(new Object[]{pa, pb, p(y), p(gy), p(gc), cs.numel(), fc,
+                    rev ? 0 : 1,
                     sa, sb, flag(accParam(b, 0))}, s.args(0, 1)));
         }
         if (gx >= 0)
-            be.elementwise(BCAST_BWD, xs.numel(), join(new Object[]{pa, pb, p(y), p(gy), p(gx), xs.numel(), f, rev ? 1 : 0,
+            be.elementwise(BCAST_BWD, xs.numel(), join(new Object[]{pa, pb, p(y), p(gy), p(gx), xs.numel(), f,
+                    rev ? 1 : 0,
                     sa, sb, flag(accIn(b, 0))}, s.args(0, 1)));
     }
 
@@ -283,7 +288,8 @@ final class CudaPointwiseOps {
         Mask m = mask(g, node, op, b);
         Shape xs = node.inShapes().get(0), ys = node.outShapes().get(0);
         Strided6 s = Strided6.of(what(node), ys, List.of(xs, m.shape()));
-        be.elementwise(MASKED_FILL_BWD, xs.numel(), join(new Object[]{p(m.offset()), p(b.gradOut()[0]), p(gx), xs.numel(),
+        be.elementwise(MASKED_FILL_BWD, xs.numel(), join(new Object[]{p(m.offset()), p(b.gradOut()[0]), p(gx),
+                xs.numel(),
                 m.dtype(), flag(op.keepWhereTrue()), flag(accIn(b, 0))}, s.args(0, 1)));
     }
 }

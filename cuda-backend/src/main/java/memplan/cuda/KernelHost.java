@@ -13,7 +13,8 @@ abstract class KernelHost {
     abstract Object statusPtr();
 
     /** Launches a kernel; args follow its signature: a {@link #dev} pointer for p, Long, Integer, Float, Double. */
-    abstract void launch(Kernels.Spec k, int gx, int gy, int gz, int bx, int by, int bz, int sharedBytes, Object... args);
+    abstract void launch(Kernels.Spec k, int gx, int gy, int gz, int bx, int by, int bz, int sharedBytes,
+            Object... args);
 
     /** Sets bytes at an arena offset to a value, in stream order. */
     abstract void memsetBytes(long offset, byte value, long bytes);

@@ -1,6 +1,8 @@
 package memplan.cuda;
 
 import memplan.backend.Backend;
+import memplan.backend.BackendProvider;
+import memplan.backend.Backends;
 import memplan.backend.Bindings;
 import memplan.backend.Codec;
 import memplan.backend.cpu.BackwardArgs;
@@ -22,6 +24,10 @@ import memplan.ir.Shape;
 import memplan.ops.*;
 import memplan.train.Optimizer;
 
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -70,27 +76,29 @@ public final class OpCheck {
     static Domain inputDomain(Op op, int input) {
         if (op instanceof Sqrt || op instanceof Pow && input == 0) return Domain.POSITIVE;
         if (op instanceof HardSwish) return Domain.WIDE;
-        if (op instanceof ConstElementwise c && (c.fn().equals("pow") && !c.reversed() || c.fn().equals("div") && c.reversed()))
+        if (op instanceof ConstElementwise c && (c.fn().equals("pow") && !c.reversed() || c.fn().equals("div")
+                && c.reversed()))
             return Domain.POSITIVE;   // x ^ c, c / x
         return Domain.ANY;
     }
 
     /** The values of an op's parameters (running variances are set apart). */
     static Domain paramDomain(Op op) {
-        if (op instanceof ConstElementwise c && (c.fn().equals("div") && !c.reversed() || c.fn().equals("pow") && c.reversed()))
+        if (op instanceof ConstElementwise c && (c.fn().equals("div") && !c.reversed() || c.fn().equals("pow")
+                && c.reversed()))
             return Domain.POSITIVE;   // x / c, c ^ x
         if (op instanceof MaskedFill) return Domain.MASK;
         return Domain.ANY;
     }
 
     private final Backend gpu;
-    private final java.io.PrintStream out;
+    private final PrintStream out;
     private final List<String> rows = new ArrayList<>();
     private final List<String> json = new ArrayList<>();
     private int failures;
     private boolean all = true;
 
-    private OpCheck(Backend gpu, java.io.PrintStream out) {
+    private OpCheck(Backend gpu, PrintStream out) {
         this.gpu = gpu;
         this.out = out;
     }
@@ -106,8 +114,8 @@ public final class OpCheck {
     }
 
     /** Runs the checks on the named backend; returns the exit status (0 all pass, 1 failures, 2 not available). */
-    public static int run(String backend, String only, String jsonFile) throws java.io.IOException {
-        memplan.backend.BackendProvider provider = memplan.backend.Backends.named(backend);
+    public static int run(String backend, String only, String jsonFile) throws IOException {
+        BackendProvider provider = Backends.named(backend);
         if (!provider.availability().available()) {
             System.out.println(backend + " backend not available: " + provider.availability().reason());
             return 2;
@@ -118,23 +126,26 @@ public final class OpCheck {
     }
 
     /** Runs the checks on an open backend, printing every row. */
-    public static int run(Backend gpu, String only, String jsonFile) throws java.io.IOException {
+    public static int run(Backend gpu, String only, String jsonFile) throws IOException {
         return run(gpu, only, jsonFile, System.out, true);
     }
 
     /** Runs the checks on an open backend; with all = false only failing rows and the summary are printed. */
-    public static int run(Backend gpu, String only, String jsonFile, java.io.PrintStream out, boolean all) throws java.io.IOException {
+    public static int run(Backend gpu, String only, String jsonFile, PrintStream out,
+            boolean all) throws IOException {
         List<Case> selected = new ArrayList<>();
         for (Case k : cases()) if (only == null || k.name.contains(only)) selected.add(k);
         boolean extras = only == null;
-        return run(gpu, selected, extras || "optimizer".contains(only), extras || "codec".contains(only), jsonFile, out, all);
+        return run(gpu, selected, extras || "optimizer".contains(only), extras || "codec".contains(only), jsonFile,
+                out, all);
     }
 
     /** Runs the given op cases (and the optimizer and codec checks when asked); returns 0 when every check passes. */
     static int run(Backend gpu, List<Case> cases, boolean optimizers, boolean codecs, String jsonFile,
-                   java.io.PrintStream out, boolean all) throws java.io.IOException {
+                   PrintStream out, boolean all) throws IOException {
         out.println("device: " + gpu.deviceDescription());
-        out.printf(Locale.ROOT, "%-34s %-11s %12s %12s %10s  %s%n", "case", "phase", "max abs", "max rel", "tol", "result");
+        out.printf(Locale.ROOT, "%-34s %-11s %12s %12s %10s  %s%n", "case", "phase", "max abs", "max rel", "tol",
+                "result");
         OpCheck c = new OpCheck(gpu, out);
         c.all = all;
         for (Case k : cases) {
@@ -147,9 +158,11 @@ public final class OpCheck {
         if (optimizers) c.optimizers();
         if (codecs) c.codecs();
         int failures = c.failures;
-        out.println(failures == 0 ? "ALL PASS (" + c.rows.size() + " checks)" : failures + " FAILED of " + c.rows.size() + " checks");
+        out.println(failures == 0 ? "ALL PASS (" + c.rows.size() + " checks)" : failures + " FAILED of "
+                + c.rows.size() + " checks");
         if (jsonFile != null)
-            java.nio.file.Files.writeString(java.nio.file.Path.of(jsonFile), "[\n" + String.join(",\n", c.json) + "\n]\n");
+            Files.writeString(Path.of(jsonFile), "[\n" + String.join(",\n",
+                    c.json) + "\n]\n");
         return failures == 0 ? 0 : 1;
     }
 
@@ -166,7 +179,8 @@ public final class OpCheck {
         ModelDef.Builder b = ModelDef.builder("check-" + name);
         List<String> names = new ArrayList<>();
         for (int i = 0; i < inputs.length; i++) {
-            Input input = inputs[i] instanceof Input x ? x : in(op.integerInput(i) ? DType.INT64 : null, (int[]) inputs[i]);
+            Input input = inputs[i] instanceof Input x ? x : in(op.integerInput(i) ? DType.INT64 : null,
+                    (int[]) inputs[i]);
             names.add(b.add("in" + i, input));
         }
         b.add(new Layer("op", op, names));
@@ -184,8 +198,10 @@ public final class OpCheck {
         c.add(one("Conv2d 1x1 (pointwise)", Conv2d.of(6, 1, 1, 0, false), mm, s(2, 5, 7, 7)));
         c.add(one("Conv2d 7x7 s2 p3", Conv2d.of(4, 7, 2, 3, false), mm, s(2, 3, 16, 16)));
         c.add(one("Conv2d 1x1 s2", Conv2d.of(6, 1, 2, 0, true), mm, s(2, 4, 9, 9)));
-        c.add(one("Conv2d groups2 dil2", new Conv2d(6, Pair.of(3), Pair.of(2), Pair.of(2), Pair.of(2), 2, true), mm, s(2, 4, 11, 11)));
-        c.add(one("Conv2d 1x1 groups2", new Conv2d(6, Pair.of(1), Pair.of(1), Pair.of(0), Pair.of(1), 2, false), mm, s(2, 4, 5, 5)));
+        c.add(one("Conv2d groups2 dil2", new Conv2d(6, Pair.of(3), Pair.of(2), Pair.of(2), Pair.of(2), 2, true), mm,
+                s(2, 4, 11, 11)));
+        c.add(one("Conv2d 1x1 groups2", new Conv2d(6, Pair.of(1), Pair.of(1), Pair.of(0), Pair.of(1), 2, false), mm,
+                s(2, 4, 5, 5)));
         c.add(one("Linear bias", new Linear(17, true), mm, s(3, 5, 40)));
         c.add(one("Linear no bias 2D", new Linear(70, false), mm, s(66, 33)));
         c.add(one("MatMul", new MatMul(false), mm, s(2, 3, 5, 70), s(2, 3, 70, 9)));
@@ -216,7 +232,8 @@ public final class OpCheck {
         c.add(one("Attention causal", new Attention(2, true), 5e-4, s(2, 9, 16), s(2, 9, 16), s(2, 9, 16)));
         c.add(one("Attention", new Attention(2, false), 5e-4, s(2, 9, 16), s(2, 9, 16), s(2, 9, 16)));
         c.add(one("Attention cross Tk!=Tq", new Attention(3, false), 5e-4, s(2, 5, 96), s(2, 70, 96), s(2, 70, 96)));
-        c.add(one("Attention causal T=80 dh=64", new Attention(2, true), 5e-4, s(2, 80, 128), s(2, 80, 128), s(2, 80, 128)));
+        c.add(one("Attention causal T=80 dh=64", new Attention(2, true), 5e-4, s(2, 80, 128), s(2, 80, 128), s(2, 80,
+                128)));
         c.add(one("Attention dh=40", new Attention(1, false), 5e-4, s(1, 10, 40), s(1, 10, 40), s(1, 10, 40)));
         c.add(one("LSTMCell", new LSTMCell(8), mm, s(3, 5), s(3, 8), s(3, 8)));
         c.add(one("CrossEntropy [N,C]", new CrossEntropy(1), t, s(4, 10), in(DType.INT64, 4)));
@@ -227,14 +244,19 @@ public final class OpCheck {
         return c;
     }
 
+    /** x (fn) c with a constant tensor c: learned (trainable) or a buffer. */
+    private static ConstElementwise tensorConst(String fn, List<Integer> shape, boolean reversed, boolean trainable) {
+        return new ConstElementwise(fn, shape, 0, reversed, trainable);
+    }
+
     /** The ops ONNX import added, and the broadcasting forms of Add and Mul. */
     private static void importedOpCases(List<Case> c, double t, double mm) {
-        c.add(one("ConvTranspose2d k3 s2 p1 op1 bias", new ConvTranspose2d(5, Pair.of(3), Pair.of(2), Pair.of(1), Pair.of(1),
-                Pair.of(1), 1, true), mm, s(2, 4, 5, 6)));
-        c.add(one("ConvTranspose2d k2 s2 (U-Net up)", new ConvTranspose2d(4, Pair.of(2), Pair.of(2), Pair.of(0), Pair.of(0),
-                Pair.of(1), 1, false), mm, s(2, 6, 4, 4)));
-        c.add(one("ConvTranspose2d groups2 dil2 bias", new ConvTranspose2d(6, Pair.of(3), Pair.of(1), Pair.of(2), Pair.of(0),
-                Pair.of(2), 2, true), mm, s(2, 4, 7, 7)));
+        c.add(one("ConvTranspose2d k3 s2 p1 op1 bias", new ConvTranspose2d(5, Pair.of(3), Pair.of(2), Pair.of(1),
+                Pair.of(1), Pair.of(1), 1, true), mm, s(2, 4, 5, 6)));
+        c.add(one("ConvTranspose2d k2 s2 (U-Net up)", new ConvTranspose2d(4, Pair.of(2), Pair.of(2), Pair.of(0),
+                Pair.of(0), Pair.of(1), 1, false), mm, s(2, 6, 4, 4)));
+        c.add(one("ConvTranspose2d groups2 dil2 bias", new ConvTranspose2d(6, Pair.of(3), Pair.of(1), Pair.of(2),
+                Pair.of(0), Pair.of(2), 2, true), mm, s(2, 4, 7, 7)));
         c.add(one("LeakyReLU 0.1", new LeakyReLU(0.1), t, s(4, 100)));
         c.add(one("HardSigmoid onnx", new HardSigmoid(0.2, 0.5), t, s(4, 100)));
         c.add(one("HardSigmoid torch", new HardSigmoid(1.0 / 6, 0.5), t, s(4, 100)));
@@ -268,14 +290,15 @@ public final class OpCheck {
         c.add(one("ConstElementwise 2^x", ConstElementwise.scalar("pow", 2, true), t, s(3, 40)));
         c.add(one("ConstElementwise 2/x", ConstElementwise.scalar("div", 2, true), t, s(3, 40)));
         c.add(one("ConstElementwise x/sqrt(d)", ConstElementwise.scalar("div", Math.sqrt(8), false), t, s(3, 40)));
-        c.add(one("ConstElementwise +bias[C] learned", new ConstElementwise("add", List.of(6), 0, false, true), t, s(2, 4, 6)));
-        c.add(one("ConstElementwise *scale[C,1] learned", new ConstElementwise("mul", List.of(4, 1), 0, false, true), t,
+        c.add(one("ConstElementwise +bias[C] learned", tensorConst("add", List.of(6), false, true), t, s(2, 4, 6)));
+        c.add(one("ConstElementwise *scale[C,1] learned", tensorConst("mul", List.of(4, 1), false, true), t,
                 s(2, 4, 6)));
-        c.add(one("ConstElementwise /c[C] learned", new ConstElementwise("div", List.of(6), 0, false, true), t, s(2, 4, 6)));
-        c.add(one("ConstElementwise c-x buffer", new ConstElementwise("sub", List.of(1, 6), 0, true, false), t, s(2, 4, 6)));
-        c.add(one("ConstElementwise x^c[C] learned", new ConstElementwise("pow", List.of(6), 0, false, true), t, s(2, 4, 6)));
-        c.add(one("ConstElementwise c[C]^x learned", new ConstElementwise("pow", List.of(6), 0, true, true), t, s(2, 4, 6)));
-        c.add(one("ConstElementwise c/x buffer big", new ConstElementwise("div", List.of(2, 4, 6), 0, true, false), t, s(4, 6)));
+        c.add(one("ConstElementwise /c[C] learned", tensorConst("div", List.of(6), false, true), t, s(2, 4, 6)));
+        c.add(one("ConstElementwise c-x buffer", tensorConst("sub", List.of(1, 6), true, false), t, s(2, 4, 6)));
+        c.add(one("ConstElementwise x^c[C] learned", tensorConst("pow", List.of(6), false, true), t, s(2, 4, 6)));
+        c.add(one("ConstElementwise c[C]^x learned", tensorConst("pow", List.of(6), true, true), t, s(2, 4, 6)));
+        c.add(one("ConstElementwise c/x buffer big", tensorConst("div", List.of(2, 4, 6), true, false), t,
+                s(4, 6)));
         c.add(one("ReduceMean axis1 keep", new ReduceMean(List.of(1), true), t, s(3, 7, 5)));
         c.add(one("ReduceMean last drop", new ReduceMean(List.of(-1), false), t, s(3, 4, 33)));
         c.add(one("ReduceMean all", new ReduceMean(List.of(), false), t, s(3, 4, 5)));
@@ -288,8 +311,10 @@ public final class OpCheck {
         c.add(one("Pad reflect wider than dim", new Pad(List.of(0, 5, 0, 4), "reflect"), t, s(2, 3)));
         c.add(one("Pad edge", new Pad(List.of(0, 0, 3, 1, 0, 0, 1, 3), "edge"), t, s(2, 3, 4, 5)));
         c.add(one("Pad edge dim 1", new Pad(List.of(1, 2, 2, 1), "edge"), t, s(1, 3)));
-        c.add(one("MaskedFill int64 mask input", new MaskedFill(List.of(), -1e9, false), t, s(2, 3, 4), in(DType.INT64, 2, 1, 4)));
-        c.add(one("MaskedFill bool mask input keep", new MaskedFill(List.of(), 0.5, true), t, s(2, 3, 4), in(DType.BOOL, 3, 4)));
+        c.add(one("MaskedFill int64 mask input", new MaskedFill(List.of(), -1e9, false), t, s(2, 3, 4),
+                in(DType.INT64, 2, 1, 4)));
+        c.add(one("MaskedFill bool mask input keep", new MaskedFill(List.of(), 0.5, true), t, s(2, 3, 4),
+                in(DType.BOOL, 3, 4)));
         c.add(one("MaskedFill causal buffer", new MaskedFill(List.of(1, 5, 5), -1e9, true), t, s(2, 5, 5)));
         c.add(one("MaskedFill x broadcast", new MaskedFill(List.of(), 2, true), t, s(4), in(DType.INT64, 2, 3, 4)));
         c.add(one("Opaque 1 in 1 out", new Opaque("onnx:Selu", 1, 1), t, s(3, 8)));
@@ -347,13 +372,16 @@ public final class OpCheck {
             fillIndices(g, node, i, cpu, inOff[i], r);
             Value v = g.value(node.inputs()[i]);
             Domain d = inputDomain(op, i);
-            if (v.dtype() == DType.FP32) for (int j = 0; j < v.shape().numel(); j++) cpu[(int) (inOff[i] / 4) + j] = d.apply(cpu[(int) (inOff[i] / 4) + j]);
+            if (v.dtype() == DType.FP32) for (int j = 0; j < v.shape().numel(); j++) cpu[(int) (inOff[i] / 4)
+                    + j] = d.apply(cpu[(int) (inOff[i] / 4) + j]);
         }
         for (int i = 0; i < parOff.length; i++) {
             Value v = g.value(node.params()[i]);
             Domain d = paramDomain(op);
-            if (v.dtype() == DType.FP32) for (int j = 0; j < v.shape().numel(); j++) cpu[(int) (parOff[i] / 4) + j] = d.apply(cpu[(int) (parOff[i] / 4) + j]);
-            if (v.name().endsWith("running_var")) for (int j = 0; j < v.shape().numel(); j++) cpu[(int) (parOff[i] / 4) + j] = 0.5f + r.nextFloat();
+            if (v.dtype() == DType.FP32) for (int j = 0; j < v.shape().numel(); j++) cpu[(int) (parOff[i] / 4)
+                    + j] = d.apply(cpu[(int) (parOff[i] / 4) + j]);
+            if (v.name().endsWith("running_var")) for (int j = 0; j < v.shape().numel(); j++) cpu[(int) (parOff[i] / 4)
+                    + j] = 0.5f + r.nextFloat();
         }
         gpu.allocateArena(total);
         gpu.write(0, cpu, 0, cpu.length);
@@ -370,17 +398,23 @@ public final class OpCheck {
         boolean dropout = op instanceof Dropout;
         compare(k, "forward", g, node.outputs(), outOff, cpu, dev);
         compare(k, "fwd aux", g, node.aux(), auxOff, cpu, dev);
-        if (op instanceof BatchNorm2d) compare(k, "fwd state", g, node.params(), parOff, cpu, dev);   // running statistics
+        if (op instanceof BatchNorm2d) compare(k, "fwd state", g, node.params(), parOff, cpu,
+                dev);   // running statistics
         if (dropout) dropoutSelfCheck(k, node, inOff[0], outOff[0], auxOff[0], dev);
 
         // backward, overwriting
         BackwardNeeds needs = op.backwardNeeds();
-        long[] bi = new long[inOff.length], bo = new long[outOff.length], bp = new long[parOff.length], ba = new long[auxOff.length];
+        long[] bi = new long[inOff.length], bo = new long[outOff.length], bp = new long[parOff.length],
+                ba = new long[auxOff.length];
         Buf[] cbi = new Buf[bi.length], cbo = new Buf[bo.length], cbp = new Buf[bp.length], cba = new Buf[ba.length];
-        for (int i = 0; i < bi.length; i++) { bi[i] = needs.inputs().contains(i) ? inOff[i] : -1; cbi[i] = bi[i] >= 0 ? bIn[i] : null; }
-        for (int i = 0; i < bo.length; i++) { bo[i] = needs.outputs().contains(i) ? outOff[i] : -1; cbo[i] = bo[i] >= 0 ? bOut[i] : null; }
-        for (int i = 0; i < bp.length; i++) { bp[i] = needs.params() ? parOff[i] : -1; cbp[i] = bp[i] >= 0 ? bPar[i] : null; }
-        for (int i = 0; i < ba.length; i++) { ba[i] = needs.aux() ? auxOff[i] : -1; cba[i] = ba[i] >= 0 ? bAux[i] : null; }
+        for (int i = 0; i < bi.length; i++) { bi[i] = needs.inputs().contains(i) ? inOff[i] : -1; cbi[i] = bi[i] >= 0
+                ? bIn[i] : null; }
+        for (int i = 0; i < bo.length; i++) { bo[i] = needs.outputs().contains(i) ? outOff[i] : -1; cbo[i] = bo[i] >= 0
+                ? bOut[i] : null; }
+        for (int i = 0; i < bp.length; i++) { bp[i] = needs.params() ? parOff[i] : -1; cbp[i] = bp[i] >= 0 ? bPar[i]
+                : null; }
+        for (int i = 0; i < ba.length; i++) { ba[i] = needs.aux() ? auxOff[i] : -1; cba[i] = ba[i] >= 0 ? bAux[i]
+                : null; }
         Buf[] cgOut = bufs(g, node.outputs(), gOut, cpu);
         Buf[] cgIn = gradBufs(g, node.inputs(), gIn, cpu), cgPar = gradBufs(g, node.params(), gPar, cpu);
         for (int pass = 0; pass < 2; pass++) {
@@ -434,7 +468,8 @@ public final class OpCheck {
     private static Buf[] bufs(Graph g, int[] ids, long[] offs, float[] a) {
         Buf[] out = new Buf[ids.length];
         for (int i = 0; i < ids.length; i++)
-            if (offs[i] >= 0) out[i] = new Buf(a, (int) (offs[i] / 4), g.value(ids[i]).shape(), g.value(ids[i]).dtype());
+            if (offs[i] >= 0) out[i] = new Buf(a, (int) (offs[i] / 4), g.value(ids[i]).shape(),
+                    g.value(ids[i]).dtype());
         return out;
     }
 
@@ -507,11 +542,13 @@ public final class OpCheck {
 
     private void report(String name, String phase, double maxAbs, double rel, double tol, boolean ok, String note) {
         if (!ok) failures++;
-        String line = String.format(Locale.ROOT, "%-34s %-11s %12.3e %12.3e %10.1e  %s%s", name, phase, maxAbs, rel, tol,
+        String line = String.format(Locale.ROOT, "%-34s %-11s %12.3e %12.3e %10.1e  %s%s", name, phase, maxAbs, rel,
+                tol,
                 ok ? "PASS" : "FAIL", note.isEmpty() ? "" : "  (" + note + ")");
         if (all || !ok) out.println(line);
         rows.add(line);
-        json.add(String.format(Locale.ROOT, "{\"case\":\"%s\",\"phase\":\"%s\",\"maxAbs\":%s,\"maxRel\":%s,\"tol\":%s,\"pass\":%s}",
+        json.add(String.format(Locale.ROOT,
+                "{\"case\":\"%s\",\"phase\":\"%s\",\"maxAbs\":%s,\"maxRel\":%s,\"tol\":%s,\"pass\":%s}",
                 name, phase, num(maxAbs), num(rel), num(tol), ok));
     }
 
@@ -547,7 +584,8 @@ public final class OpCheck {
                 maxRef = Math.max(maxRef, Math.abs(cpu[i]));
             }
             double rel = maxAbs / Math.max(maxRef, 1e-12);
-            report("optimizer " + o.name().toLowerCase(), "3 steps", maxAbs, rel, 0, maxAbs == 0, "bit-identical to the CPU");
+            report("optimizer " + o.name().toLowerCase(), "3 steps", maxAbs, rel, 0, maxAbs == 0,
+                    "bit-identical to the CPU");
         }
     }
 
@@ -587,9 +625,11 @@ public final class OpCheck {
             }
             long diffEnc = 0, diffDec = 0;
             for (int i = 0; i < encWords; i++)
-                if (Float.floatToRawIntBits(cpu[(int) (encOff / 4) + i]) != Float.floatToRawIntBits(dev[(int) (encOff / 4) + i])) diffEnc++;
+                if (Float.floatToRawIntBits(cpu[(int) (encOff / 4)
+                        + i]) != Float.floatToRawIntBits(dev[(int) (encOff / 4) + i])) diffEnc++;
             for (int i = 0; i < n; i++)
-                if (Float.floatToRawIntBits(cpu[(int) (decOff / 4) + i]) != Float.floatToRawIntBits(dev[(int) (decOff / 4) + i])) diffDec++;
+                if (Float.floatToRawIntBits(cpu[(int) (decOff / 4)
+                        + i]) != Float.floatToRawIntBits(dev[(int) (decOff / 4) + i])) diffDec++;
             report("codec " + codec.jsonName(), "bits", diffEnc + diffDec, 0, 0, diffEnc == 0 && diffDec == 0,
                     diffEnc + " encoded words and " + diffDec + " decoded values differ");
         }

@@ -58,7 +58,8 @@ record Strided6(int[] dims, long[][] strides) {
             s.add(here);
         }
         if (d.size() > RANK)
-            throw new BackendException(what + ": the CUDA kernels take at most " + RANK + " broadcast dimensions, this needs " + d.size());
+            throw new BackendException(what + ": the CUDA kernels take at most " + RANK
+                    + " broadcast dimensions, this needs " + d.size());
         int pad = RANK - d.size();
         int[] outDims = new int[RANK];
         long[][] outStrides = new long[ops][RANK];

@@ -28,7 +28,8 @@ class CudaEmulatedOpsTest {
         try (EmuBackend b = new EmuBackend()) {
             // every row (max abs / rel error per op and phase) goes to target/opcheck-emulated.json; the console shows
             // failures only unless -Dmemplan.opcheck.all=true
-            assertEquals(0, OpCheck.run(b, null, "target/opcheck-emulated.json", System.out, Boolean.getBoolean("memplan.opcheck.all")));
+            assertEquals(0, OpCheck.run(b, null, "target/opcheck-emulated.json", System.out,
+                    Boolean.getBoolean("memplan.opcheck.all")));
         }
     }
 }

@@ -51,7 +51,8 @@ class CudaKernelPtxTest {
     void everyModuleIsPtxIsa80ForCompute75() throws IOException {
         for (String module : Kernels.MODULES) {
             String text = ptx(module);
-            assertTrue(text.contains("\n.version 8.0\n"), module + ": PTX ISA must be 8.0 (loads on CUDA 12.0+ drivers)");
+            assertTrue(text.contains("\n.version 8.0\n"),
+                    module + ": PTX ISA must be 8.0 (loads on CUDA 12.0+ drivers)");
             assertTrue(text.contains("\n.target sm_75\n"), module + ": target must be sm_75");
             assertTrue(text.contains("\n.address_size 64\n"), module);
         }
@@ -89,7 +90,8 @@ class CudaKernelPtxTest {
                     for (String p : m.group(2).split(",")) {
                         p = p.replace("\\", "").trim();
                         sig.append(p.contains("*") ? 'p' : p.contains("long long") ? 'l'
-                                : p.contains("double") ? 'd' : p.contains("float") ? 'f' : p.contains("int") ? 'i' : '?');
+                                : p.contains("double") ? 'd' : p.contains("float") ? 'f' : p.contains("int") ? 'i'
+                                        : '?');
                     }
                     sigs.put(m.group(1), sig.toString());
                 }
