@@ -18,6 +18,7 @@ import static memplan.cuda.CudaOps.accParam;
 import static memplan.cuda.CudaOps.aux;
 import static memplan.cuda.CudaOps.flag;
 import static memplan.cuda.CudaOps.gradParam;
+import static memplan.cuda.CudaOps.join;
 import static memplan.cuda.CudaOps.need;
 import static memplan.cuda.CudaOps.param;
 import static memplan.cuda.Kernels.*;
@@ -41,13 +42,6 @@ final class CudaPointwiseOps {
 
     private Object p(long offset) {
         return be.dev(offset);
-    }
-
-    private static Object[] join(Object[] head, Object... tail) {
-        Object[] a = new Object[head.length + tail.length];
-        System.arraycopy(head, 0, a, 0, head.length);
-        System.arraycopy(tail, 0, a, head.length, tail.length);
-        return a;
     }
 
     /** dst (+)= src over n floats; nothing when dst is src and not accumulating. */
