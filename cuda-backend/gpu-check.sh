@@ -3,8 +3,9 @@
 # repository root, with a Java runtime and the jars packed into .gpu/ beforehand (cuda-backend/gpu-prepare.sh,
 # which uses ../shared/tools/gpu-pack.sh). About 8 minutes in all; every part is time-boxed:
 #
-#   1. OpCheck: every op's forward and backward, the optimizers and the codecs on the GPU against the CPU
-#      reference kernels (max abs / rel error per op and the tolerance)                          (<= 90 s)
+#   1. OpCheck: every op type's forward and backward (the ONNX-imported ops included, in their variants), the
+#      optimizers and the codecs on the GPU against the CPU reference kernels (max abs / rel error per op and the
+#      tolerance)                                                                                (<= 90 s)
 #   2. memplan run for the zoo under each planner at 50% of the baseline peak, on --backend cuda (<= 270 s)
 #   3. pytorch_baseline.py: the same networks in PyTorch (eager, checkpoint, save_on_cpu)        (<= 150 s)
 #   4. the combined table in docs/gpu-results.md (date, device from nvidia-smi)

@@ -88,3 +88,51 @@ __device__ __forceinline__ void store_acc(float* p, float v, int acc) {
 __device__ __forceinline__ long long load_index(const void* p, long long i, int i64) {
     return i64 ? ((const long long*)p)[i] : (long long)((const int*)p)[i];
 }
+
+// Dtype codes of the kernels that read any dtype (Cast, masks): the order of memplan.cuda.CudaOps#dtypeCode.
+#define DT_FP32 0
+#define DT_INT32 1
+#define DT_INT64 2
+#define DT_BOOL 3
+#define DT_HALF 4   // fp16 or bf16: only their truth (nonzero) is read
+
+// Whether element i of a tensor of dtype dt is nonzero (a mask); -0.0 and NaN as the CPU kernels (!= 0).
+__device__ __forceinline__ bool load_truth(const void* p, long long i, int dt) {
+    switch (dt) {
+        case DT_FP32: return ((const float*)p)[i] != 0.f;
+        case DT_INT32: return ((const int*)p)[i] != 0;
+        case DT_INT64: return ((const long long*)p)[i] != 0;
+        case DT_BOOL: return ((const unsigned char*)p)[i] != 0;
+        default: return (((const unsigned short*)p)[i] & 0x7fff) != 0;
+    }
+}
+
+// Java's Math.max / Math.min on doubles: NaN wins, and -0.0 < 0.0 (fmax/fmin do neither).
+__device__ __forceinline__ double java_max(double a, double b) {
+    if (a != a) return a;
+    if (b != b) return b;
+    if (a == 0.0 && b == 0.0) return signbit(a) ? b : a;
+    return a > b ? a : b;
+}
+
+__device__ __forceinline__ double java_min(double a, double b) {
+    if (a != a) return a;
+    if (b != b) return b;
+    if (a == 0.0 && b == 0.0) return signbit(a) ? a : b;
+    return a < b ? a : b;
+}
+
+// Java's (long) of a double: truncation, NaN to 0, saturating (a C cast is undefined there).
+__device__ __forceinline__ long long java_d2l(double v) {
+    if (v != v) return 0;
+    if (v >= 9.2233720368547758e18) return 0x7fffffffffffffffLL;
+    if (v <= -9.2233720368547758e18) return (long long)0x8000000000000000ULL;
+    return (long long)v;
+}
+
+// Java's Math.pow where C's pow differs: pow(x, NaN) and pow(+-1, +-inf) are NaN.
+__device__ __forceinline__ double java_pow(double a, double b) {
+    if (b != b) return b;
+    if ((a == 1.0 || a == -1.0) && isinf(b)) return b - b;
+    return pow(a, b);
+}

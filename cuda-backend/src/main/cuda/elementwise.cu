@@ -1,4 +1,7 @@
-// Elementwise ops: activations, Add, Mul, Dropout, copies. All use grid-stride loops over n elements.
+// One-input elementwise ops (activations, Sqrt, Clip, Cast, Dropout), same-shape Add and Mul, copies. All use
+// grid-stride loops over n elements. Where the CPU kernels (memplan.backend.cpu.UnaryKernels) compute in double,
+// these do too, and products that feed a sum are rounded on their own (__fmul_rn: no fused multiply-add), so results
+// agree to the last bit wherever the math library does.
 #include "common.cuh"
 
 extern "C" __global__ void fill_f32(float* p, long long n, float v) {
@@ -95,4 +98,95 @@ extern "C" __global__ void dropout_fwd(const float* x, float* y, unsigned char* 
 extern "C" __global__ void dropout_bwd(const unsigned char* mask, const float* gy, float* gx, long long n,
                                        float scale, int acc) {
     GRID_LOOP(i, n) store_acc(gx + i, mask[i] ? gy[i] * scale : 0.f, acc);
+}
+
+// LeakyReLU: x for x > 0, slope x otherwise; backward reads x.
+extern "C" __global__ void leaky_relu_fwd(const float* x, float* y, long long n, double slope) {
+    GRID_LOOP(i, n) { float v = x[i]; y[i] = v > 0.f ? v : (float)(slope * v); }
+}
+
+extern "C" __global__ void leaky_relu_bwd(const float* x, const float* gy, float* gx, long long n, double slope,
+                                          int acc) {
+    GRID_LOOP(i, n) { float d = x[i] > 0.f ? 1.f : (float)slope; store_acc(gx + i, __fmul_rn(gy[i], d), acc); }
+}
+
+// HardSigmoid: max(0, min(1, alpha x + beta)); backward reads x: alpha strictly inside (0, 1), else 0.
+extern "C" __global__ void hardsigmoid_fwd(const float* x, float* y, long long n, double alpha, double beta) {
+    GRID_LOOP(i, n) y[i] = (float)java_max(0.0, java_min(1.0, __dadd_rn(__dmul_rn(alpha, x[i]), beta)));
+}
+
+extern "C" __global__ void hardsigmoid_bwd(const float* x, const float* gy, float* gx, long long n, double alpha,
+                                           double beta, int acc) {
+    GRID_LOOP(i, n) {
+        double v = __dadd_rn(__dmul_rn(alpha, x[i]), beta);
+        float d = v > 0.0 && v < 1.0 ? (float)alpha : 0.f;
+        store_acc(gx + i, __fmul_rn(gy[i], d), acc);
+    }
+}
+
+// HardSwish: x * max(0, min(1, x / 6 + 1/2)); backward reads x.
+extern "C" __global__ void hardswish_fwd(const float* x, float* y, long long n) {
+    GRID_LOOP(i, n) {
+        float v = x[i];
+        y[i] = v <= -3.f ? 0.f : v >= 3.f ? v : (float)(v * (v + 3.0) / 6.0);
+    }
+}
+
+extern "C" __global__ void hardswish_bwd(const float* x, const float* gy, float* gx, long long n, int acc) {
+    GRID_LOOP(i, n) {
+        float v = x[i];
+        float d = v < -3.f ? 0.f : v > 3.f ? 1.f : (float)((2.0 * v + 3.0) / 6.0);
+        store_acc(gx + i, __fmul_rn(gy[i], d), acc);
+    }
+}
+
+// Sqrt; backward reads y: g / (2 y).
+extern "C" __global__ void sqrt_fwd(const float* x, float* y, long long n) {
+    GRID_LOOP(i, n) y[i] = (float)sqrt((double)x[i]);
+}
+
+extern "C" __global__ void sqrt_bwd(const float* y, const float* gy, float* gx, long long n, int acc) {
+    GRID_LOOP(i, n) store_acc(gx + i, __fmul_rn(gy[i], (float)(0.5 / (double)y[i])), acc);
+}
+
+// Clip to [lo, hi] (infinite when absent); NaN stays NaN. Backward reads y: the gradient passes where lo < y < hi.
+// y may be x (in place).
+extern "C" __global__ void clip_fwd(const float* x, float* y, long long n, double lo, double hi) {
+    GRID_LOOP(i, n) {
+        float v = x[i];
+        y[i] = v != v ? v : (float)java_max(lo, java_min(hi, (double)v));
+    }
+}
+
+extern "C" __global__ void clip_bwd(const float* y, const float* gy, float* gx, long long n, float lo, float hi,
+                                    int acc) {
+    GRID_LOOP(i, n) {
+        float v = y[i];
+        store_acc(gx + i, __fmul_rn(gy[i], v > lo && v < hi ? 1.f : 0.f), acc);
+    }
+}
+
+// Element i of a tensor of dtype dt (DT_*) as a double (integers exact up to 2^53).
+__device__ __forceinline__ double load_value(const void* p, long long i, int dt) {
+    switch (dt) {
+        case DT_FP32: return ((const float*)p)[i];
+        case DT_INT32: return ((const int*)p)[i];
+        case DT_INT64: return (double)((const long long*)p)[i];
+        default: return ((const unsigned char*)p)[i] != 0 ? 1.0 : 0.0;
+    }
+}
+
+// Cast between fp32, int32, int64 and bool (DT_* codes; no fp16/bf16). To an integer type: truncation toward zero,
+// as Java's (long) and then (int) of it; to bool: nonzero. x and y do not overlap unless both are fp32.
+extern "C" __global__ void cast_any(const void* x, void* y, long long n, int from, int to) {
+    GRID_LOOP(i, n) {
+        switch (to) {
+            case DT_FP32:
+                ((float*)y)[i] = from == DT_FP32 ? ((const float*)x)[i] : (float)load_value(x, i, from);
+                break;
+            case DT_INT64: ((long long*)y)[i] = java_d2l(load_value(x, i, from)); break;
+            case DT_INT32: ((int*)y)[i] = (int)java_d2l(load_value(x, i, from)); break;
+            default: ((unsigned char*)y)[i] = load_truth(x, i, from) ? 1 : 0; break;
+        }
+    }
 }

@@ -21,6 +21,8 @@
 #include <type_traits>
 
 using std::isnan;
+using std::isinf;
+using std::signbit;
 
 // CUDA's min/max accept mixed integer types (e.g. unsigned blockIdx.x with int).
 template <typename A, typename B>
@@ -219,3 +221,5 @@ inline float __fsub_rn(float a, float b) { volatile float r = a - b; return r; }
 inline float __fmul_rn(float a, float b) { volatile float r = a * b; return r; }
 inline float __fdiv_rn(float a, float b) { volatile float r = a / b; return r; }
 inline float __fsqrt_rn(float a) { return sqrtf(a); }
+inline double __dadd_rn(double a, double b) { volatile double r = a + b; return r; }
+inline double __dmul_rn(double a, double b) { volatile double r = a * b; return r; }

@@ -12,6 +12,8 @@
 #include "misc.cu"
 #include "optim.cu"
 #include "codec.cu"
+#include "binary.cu"
+#include "reduce.cu"
 #include <jni.h>
 #include <cstdlib>
 #include <map>

@@ -85,7 +85,8 @@ public final class CudaBackend extends KernelHost implements Backend {
             int[] drv = new int[1];
             cuDriverGetVersion(drv);
             int cc = CudaBackendProvider.computeCapability(device);
-            description = CudaBackendProvider.deviceName(device) + String.format(" (%.1f GiB, compute capability %d.%d), driver CUDA %s",
+            description = CudaBackendProvider.deviceName(device)
+                    + String.format(" (%.1f GiB, compute capability %d.%d), driver CUDA %s",
                     total[0] / (1024.0 * 1024 * 1024), cc / 10, cc % 10, CudaBackendProvider.cudaVersion(drv[0]));
             timingStart = timingEvent();
             cuEventRecord(timingStart, compute);
@@ -99,7 +100,8 @@ public final class CudaBackend extends KernelHost implements Backend {
     private void loadModule(String name) {
         byte[] ptx;
         try (InputStream in = CudaBackend.class.getResourceAsStream(Kernels.resource(name))) {
-            if (in == null) throw new BackendException("CUDA kernels missing from the class path: " + Kernels.resource(name));
+            if (in == null) throw new BackendException("CUDA kernels missing from the class path: "
+                    + Kernels.resource(name));
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             in.transferTo(out);
             out.write(0);                       // cuModuleLoadData wants a NUL-terminated image
@@ -151,6 +153,7 @@ public final class CudaBackend extends KernelHost implements Backend {
                 case 'p' -> Pointer.to((CUdeviceptr) a);
                 case 'l' -> Pointer.to(new long[]{(Long) a});
                 case 'i' -> Pointer.to(new int[]{(Integer) a});
+                case 'd' -> Pointer.to(new double[]{(Double) a});
                 default -> Pointer.to(new float[]{(Float) a});
             };
         }
@@ -243,7 +246,8 @@ public final class CudaBackend extends KernelHost implements Backend {
 
     private void checkRange(long offset, long bytes) {
         if (offset < 0 || offset + bytes > arenaBytes)
-            throw new BackendException("bytes [" + offset + ", " + (offset + bytes) + ") are outside the arena of " + arenaBytes + " bytes");
+            throw new BackendException("bytes [" + offset + ", " + (offset + bytes) + ") are outside the arena of "
+                    + arenaBytes + " bytes");
     }
 
     @Override
@@ -259,7 +263,8 @@ public final class CudaBackend extends KernelHost implements Backend {
         try {
             ops.forward(graph, node, b, training, recompute, seed);
         } catch (CudaException e) {
-            throw new BackendException("CUDA error in the forward of " + node.name() + " (" + node.op().type() + "): " + e.getMessage(), e);
+            throw new BackendException("CUDA error in the forward of " + node.name() + " (" + node.op().type() + "): "
+                    + e.getMessage(), e);
         }
     }
 
@@ -269,12 +274,14 @@ public final class CudaBackend extends KernelHost implements Backend {
         try {
             ops.backward(graph, node, b);
         } catch (CudaException e) {
-            throw new BackendException("CUDA error in the backward of " + node.name() + " (" + node.op().type() + "): " + e.getMessage(), e);
+            throw new BackendException("CUDA error in the backward of " + node.name() + " (" + node.op().type() + "): "
+                    + e.getMessage(), e);
         }
     }
 
     @Override
-    public void optimizerStep(Optimizer optimizer, double learningRate, long param, long grad, long[] states, long numel, int t) {
+    public void optimizerStep(Optimizer optimizer, double learningRate, long param, long grad, long[] states,
+            long numel, int t) {
         bind();
         ops.optimizerStep(optimizer, learningRate, param, grad, states, numel, t);
     }
@@ -316,7 +323,8 @@ public final class CudaBackend extends KernelHost implements Backend {
         if (!(host instanceof CudaHostBuffer h) || h.freed)
             throw new BackendException("host buffer was not allocated by this CUDA backend (or is freed)");
         if (offset < 0 || offset + bytes > h.bytes)
-            throw new BackendException("bytes [" + offset + ", " + (offset + bytes) + ") are outside a host buffer of " + h.bytes);
+            throw new BackendException("bytes [" + offset + ", " + (offset + bytes) + ") are outside a host buffer of "
+                    + h.bytes);
         return h;
     }
 

@@ -61,7 +61,8 @@ public final class CudaBackendProvider implements BackendProvider {
                         + ", but the CUDA backend's PTX (ISA 8.0) needs a driver for CUDA 12.0 or newer (r525+)");
             int[] count = new int[1];
             JCudaDriver.cuDeviceGetCount(count);
-            if (count[0] == 0) return Availability.no("the NVIDIA driver (CUDA " + cudaVersion(version[0]) + ") sees no GPU");
+            if (count[0] == 0) return Availability.no("the NVIDIA driver (CUDA " + cudaVersion(version[0])
+                    + ") sees no GPU");
             CUdevice dev = new CUdevice();
             JCudaDriver.cuDeviceGet(dev, 0);
             int cc = computeCapability(dev);
@@ -77,7 +78,8 @@ public final class CudaBackendProvider implements BackendProvider {
     }
 
     static String describe(Throwable t) {
-        if (t instanceof UnsatisfiedLinkError || t instanceof NoClassDefFoundError || t instanceof ExceptionInInitializerError) {
+        if (t instanceof UnsatisfiedLinkError || t instanceof NoClassDefFoundError
+                || t instanceof ExceptionInInitializerError) {
             // JCuda's message nests the loader's attempts; the useful line names the missing shared object.
             java.util.regex.Matcher m = java.util.regex.Pattern.compile("(lib[\\w.+-]+\\.so[.\\d]*): cannot open shared object file[^\\n]*")
                     .matcher(String.valueOf(t.getMessage()));

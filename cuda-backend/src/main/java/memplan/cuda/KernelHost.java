@@ -12,8 +12,9 @@ abstract class KernelHost {
     /** The pointer kernels use for error flags (SPARSE overflow), outside the arena. */
     abstract Object statusPtr();
 
-    /** Launches a kernel; args follow its signature: a {@link #dev} pointer for p, Long, Integer, Float. */
-    abstract void launch(Kernels.Spec k, int gx, int gy, int gz, int bx, int by, int bz, int sharedBytes, Object... args);
+    /** Launches a kernel; args follow its signature: a {@link #dev} pointer for p, Long, Integer, Float, Double. */
+    abstract void launch(Kernels.Spec k, int gx, int gy, int gz, int bx, int by, int bz, int sharedBytes,
+            Object... args);
 
     /** Sets bytes at an arena offset to a value, in stream order. */
     abstract void memsetBytes(long offset, byte value, long bytes);
@@ -42,6 +43,7 @@ abstract class KernelHost {
                 case 'l' -> a instanceof Long;
                 case 'i' -> a instanceof Integer;
                 case 'f' -> a instanceof Float;
+                case 'd' -> a instanceof Double;
                 default -> false;
             };
             if (!fits) throw new IllegalArgumentException(k + " argument " + i + " must be '" + c + "', got " + a);

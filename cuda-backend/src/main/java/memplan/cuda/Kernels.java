@@ -7,7 +7,7 @@ import java.util.List;
 /**
  * Every CUDA kernel the backend launches: the PTX module (resource memplan/cuda/MODULE.ptx, built from
  * src/main/cuda/MODULE.cu) and the parameter signature, one letter per parameter: p = device pointer,
- * l = long long, i = int, f = float. Launches are checked against the signature, and a test checks each
+ * l = long long, i = int, f = float, d = double. Launches are checked against the signature, and a test checks each
  * signature against the PTX entry, so a mismatch is found without a GPU.
  */
 public final class Kernels {
@@ -29,7 +29,7 @@ public final class Kernels {
 
     /** Every module (PTX file) the backend loads. */
     public static final List<String> MODULES = List.of("elementwise", "gemm", "conv", "pool", "norm", "softmax",
-            "attention", "lstm", "misc", "optim", "codec");
+            "attention", "lstm", "misc", "optim", "codec", "binary", "reduce");
 
     // elementwise.cu
     public static final Spec FILL = k("elementwise", "fill_f32", "plf");
@@ -47,6 +47,28 @@ public final class Kernels {
     public static final Spec MUL_BWD = k("elementwise", "mul_bwd", "pppli");
     public static final Spec DROPOUT_FWD = k("elementwise", "dropout_fwd", "pppllfli");
     public static final Spec DROPOUT_BWD = k("elementwise", "dropout_bwd", "ppplfi");
+    public static final Spec LEAKY_RELU_FWD = k("elementwise", "leaky_relu_fwd", "ppld");
+    public static final Spec LEAKY_RELU_BWD = k("elementwise", "leaky_relu_bwd", "pppldi");
+    public static final Spec HARDSIGMOID_FWD = k("elementwise", "hardsigmoid_fwd", "ppldd");
+    public static final Spec HARDSIGMOID_BWD = k("elementwise", "hardsigmoid_bwd", "pppl" + "ddi");
+    public static final Spec HARDSWISH_FWD = k("elementwise", "hardswish_fwd", "ppl");
+    public static final Spec HARDSWISH_BWD = k("elementwise", "hardswish_bwd", "pppli");
+    public static final Spec SQRT_FWD = k("elementwise", "sqrt_fwd", "ppl");
+    public static final Spec SQRT_BWD = k("elementwise", "sqrt_bwd", "pppli");
+    public static final Spec CLIP_FWD = k("elementwise", "clip_fwd", "ppldd");
+    public static final Spec CLIP_BWD = k("elementwise", "clip_bwd", "pppl" + "ffi");
+    public static final Spec CAST = k("elementwise", "cast_any", "pplii");
+
+    // binary.cu: 6 dims, then 6 strides per operand
+    private static final String SHAPE6 = "iiiiii" + "llllll" + "llllll";
+    public static final Spec BCAST_FWD = k("binary", "bcast_fwd", "pppl" + "iff" + SHAPE6);
+    public static final Spec BCAST_BWD = k("binary", "bcast_bwd", "pppppl" + "iiffi" + SHAPE6);
+    public static final Spec MASKED_FILL_FWD = k("binary", "masked_fill_fwd", "pppl" + "iif" + SHAPE6);
+    public static final Spec MASKED_FILL_BWD = k("binary", "masked_fill_bwd", "pppl" + "iii" + SHAPE6);
+
+    // reduce.cu
+    public static final Spec REDUCE_MEAN_FWD = k("reduce", "reduce_mean_fwd", "ppll" + "i" + "iiiiii");
+    public static final Spec REDUCE_MEAN_BWD = k("reduce", "reduce_mean_bwd", "ppl" + "fi" + "iiiiii" + "llllll");
 
     // gemm.cu
     public static final Spec SGEMM_NN = k("gemm", "sgemm_nn", "iiifpilpilfpil");
@@ -100,6 +122,9 @@ public final class Kernels {
 
     // misc.cu
     public static final Spec COPY_ROWS = k("misc", "copy_rows", "plpllli");
+    public static final Spec ZERO_ROWS = k("misc", "zero_rows", "plll");
+    public static final Spec PAD_FWD = k("misc", "pad_fwd", "ppli" + "iiiiii" + "iiiiii" + "iiiiii");
+    public static final Spec PAD_BWD = k("misc", "pad_bwd", "pplii" + "iiiiii" + "iiiiii" + "iiiiii");
     public static final Spec TRANSPOSE_ND = k("misc", "transpose_nd", "pplii" + "iiii" + "llllll" + "i");
     public static final Spec EMBEDDING_FWD = k("misc", "embedding_fwd", "ppplii" + "i");
     public static final Spec EMBEDDING_BWD = k("misc", "embedding_bwd", "ppplii" + "i");

@@ -1,6 +1,8 @@
 package memplan.cuda;
 
 import memplan.backend.Backend;
+import memplan.backend.BackendProvider;
+import memplan.backend.Backends;
 import memplan.backend.Bindings;
 import memplan.backend.Codec;
 import memplan.backend.cpu.BackwardArgs;
@@ -22,6 +24,10 @@ import memplan.ir.Shape;
 import memplan.ops.*;
 import memplan.train.Optimizer;
 
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -41,17 +47,58 @@ import java.util.Random;
 public final class OpCheck {
     private static final long SEED = 1234;
 
-    record Case(String name, ModelDef model, double tol) {
+    /** One op on inputs of fixed shapes, checked to a relative tolerance. */
+    public record Case(String name, ModelDef model, double tol) {
+    }
+
+    /** Where random test values come from: N(0, 1), or kept away from where the op is undefined or flat. */
+    enum Domain {
+        /** N(0, 1). */
+        ANY,
+        /** |N(0, 1)| + 0.25: square roots, bases of powers, denominators. */
+        POSITIVE,
+        /** 4 N(0, 1): reaches both flat ends of HardSwish (|x| > 3). */
+        WIDE,
+        /** 0 or 1: a float mask with both values. */
+        MASK;
+
+        float apply(float v) {
+            return switch (this) {
+                case ANY -> v;
+                case POSITIVE -> Math.abs(v) + 0.25f;
+                case WIDE -> 4 * v;
+                case MASK -> v > 0 ? 1f : 0f;
+            };
+        }
+    }
+
+    /** The values of float input i of an op. */
+    static Domain inputDomain(Op op, int input) {
+        if (op instanceof Sqrt || op instanceof Pow && input == 0) return Domain.POSITIVE;
+        if (op instanceof HardSwish) return Domain.WIDE;
+        if (op instanceof ConstElementwise c && (c.fn().equals("pow") && !c.reversed() || c.fn().equals("div")
+                && c.reversed()))
+            return Domain.POSITIVE;   // x ^ c, c / x
+        return Domain.ANY;
+    }
+
+    /** The values of an op's parameters (running variances are set apart). */
+    static Domain paramDomain(Op op) {
+        if (op instanceof ConstElementwise c && (c.fn().equals("div") && !c.reversed() || c.fn().equals("pow")
+                && c.reversed()))
+            return Domain.POSITIVE;   // x / c, c ^ x
+        if (op instanceof MaskedFill) return Domain.MASK;
+        return Domain.ANY;
     }
 
     private final Backend gpu;
-    private final java.io.PrintStream out;
+    private final PrintStream out;
     private final List<String> rows = new ArrayList<>();
     private final List<String> json = new ArrayList<>();
     private int failures;
     private boolean all = true;
 
-    private OpCheck(Backend gpu, java.io.PrintStream out) {
+    private OpCheck(Backend gpu, PrintStream out) {
         this.gpu = gpu;
         this.out = out;
     }
@@ -67,8 +114,8 @@ public final class OpCheck {
     }
 
     /** Runs the checks on the named backend; returns the exit status (0 all pass, 1 failures, 2 not available). */
-    public static int run(String backend, String only, String jsonFile) throws java.io.IOException {
-        memplan.backend.BackendProvider provider = memplan.backend.Backends.named(backend);
+    public static int run(String backend, String only, String jsonFile) throws IOException {
+        BackendProvider provider = Backends.named(backend);
         if (!provider.availability().available()) {
             System.out.println(backend + " backend not available: " + provider.availability().reason());
             return 2;
@@ -79,33 +126,43 @@ public final class OpCheck {
     }
 
     /** Runs the checks on an open backend, printing every row. */
-    public static int run(Backend gpu, String only, String jsonFile) throws java.io.IOException {
+    public static int run(Backend gpu, String only, String jsonFile) throws IOException {
         return run(gpu, only, jsonFile, System.out, true);
     }
 
     /** Runs the checks on an open backend; with all = false only failing rows and the summary are printed. */
-    public static int run(Backend gpu, String only, String jsonFile, java.io.PrintStream out, boolean all) throws java.io.IOException {
-        int failures;
-        {
-            out.println("device: " + gpu.deviceDescription());
-            out.printf(Locale.ROOT, "%-34s %-11s %12s %12s %10s  %s%n", "case", "phase", "max abs", "max rel", "tol", "result");
-            OpCheck c = new OpCheck(gpu, out);
-            c.all = all;
-            for (Case k : cases()) {
-                if (only != null && !k.name.contains(only)) continue;
-                try {
-                    c.run(k);
-                } catch (RuntimeException e) {
-                    c.report(k.name, "error", Double.NaN, Double.NaN, k.tol, false, e.toString());
-                }
+    public static int run(Backend gpu, String only, String jsonFile, PrintStream out,
+            boolean all) throws IOException {
+        List<Case> selected = new ArrayList<>();
+        for (Case k : cases()) if (only == null || k.name.contains(only)) selected.add(k);
+        boolean extras = only == null;
+        return run(gpu, selected, extras || "optimizer".contains(only), extras || "codec".contains(only), jsonFile,
+                out, all);
+    }
+
+    /** Runs the given op cases (and the optimizer and codec checks when asked); returns 0 when every check passes. */
+    static int run(Backend gpu, List<Case> cases, boolean optimizers, boolean codecs, String jsonFile,
+                   PrintStream out, boolean all) throws IOException {
+        out.println("device: " + gpu.deviceDescription());
+        out.printf(Locale.ROOT, "%-34s %-11s %12s %12s %10s  %s%n", "case", "phase", "max abs", "max rel", "tol",
+                "result");
+        OpCheck c = new OpCheck(gpu, out);
+        c.all = all;
+        for (Case k : cases) {
+            try {
+                c.run(k);
+            } catch (RuntimeException e) {
+                c.report(k.name, "error", Double.NaN, Double.NaN, k.tol, false, e.toString());
             }
-            if (only == null || "optimizer".contains(only)) c.optimizers();
-            if (only == null || "codec".contains(only)) c.codecs();
-            failures = c.failures;
-            out.println(failures == 0 ? "ALL PASS (" + c.rows.size() + " checks)" : failures + " FAILED of " + c.rows.size() + " checks");
-            if (jsonFile != null)
-                java.nio.file.Files.writeString(java.nio.file.Path.of(jsonFile), "[\n" + String.join(",\n", c.json) + "\n]\n");
         }
+        if (optimizers) c.optimizers();
+        if (codecs) c.codecs();
+        int failures = c.failures;
+        out.println(failures == 0 ? "ALL PASS (" + c.rows.size() + " checks)" : failures + " FAILED of "
+                + c.rows.size() + " checks");
+        if (jsonFile != null)
+            Files.writeString(Path.of(jsonFile), "[\n" + String.join(",\n",
+                    c.json) + "\n]\n");
         return failures == 0 ? 0 : 1;
     }
 
@@ -117,12 +174,13 @@ public final class OpCheck {
         return new Input(d, t);
     }
 
-    /** One op applied to inputs of the given shapes (dtype null = float). */
-    private static Case one(String name, Op op, double tol, Object... inputs) {
+    /** One op applied to inputs of the given shapes (int[]: float, or int64 where the op wants integers) or Inputs. */
+    static Case one(String name, Op op, double tol, Object... inputs) {
         ModelDef.Builder b = ModelDef.builder("check-" + name);
         List<String> names = new ArrayList<>();
         for (int i = 0; i < inputs.length; i++) {
-            Input input = inputs[i] instanceof Input x ? x : in(null, (int[]) inputs[i]);
+            Input input = inputs[i] instanceof Input x ? x : in(op.integerInput(i) ? DType.INT64 : null,
+                    (int[]) inputs[i]);
             names.add(b.add("in" + i, input));
         }
         b.add(new Layer("op", op, names));
@@ -140,8 +198,10 @@ public final class OpCheck {
         c.add(one("Conv2d 1x1 (pointwise)", Conv2d.of(6, 1, 1, 0, false), mm, s(2, 5, 7, 7)));
         c.add(one("Conv2d 7x7 s2 p3", Conv2d.of(4, 7, 2, 3, false), mm, s(2, 3, 16, 16)));
         c.add(one("Conv2d 1x1 s2", Conv2d.of(6, 1, 2, 0, true), mm, s(2, 4, 9, 9)));
-        c.add(one("Conv2d groups2 dil2", new Conv2d(6, Pair.of(3), Pair.of(2), Pair.of(2), Pair.of(2), 2, true), mm, s(2, 4, 11, 11)));
-        c.add(one("Conv2d 1x1 groups2", new Conv2d(6, Pair.of(1), Pair.of(1), Pair.of(0), Pair.of(1), 2, false), mm, s(2, 4, 5, 5)));
+        c.add(one("Conv2d groups2 dil2", new Conv2d(6, Pair.of(3), Pair.of(2), Pair.of(2), Pair.of(2), 2, true), mm,
+                s(2, 4, 11, 11)));
+        c.add(one("Conv2d 1x1 groups2", new Conv2d(6, Pair.of(1), Pair.of(1), Pair.of(0), Pair.of(1), 2, false), mm,
+                s(2, 4, 5, 5)));
         c.add(one("Linear bias", new Linear(17, true), mm, s(3, 5, 40)));
         c.add(one("Linear no bias 2D", new Linear(70, false), mm, s(66, 33)));
         c.add(one("MatMul", new MatMul(false), mm, s(2, 3, 5, 70), s(2, 3, 70, 9)));
@@ -172,14 +232,93 @@ public final class OpCheck {
         c.add(one("Attention causal", new Attention(2, true), 5e-4, s(2, 9, 16), s(2, 9, 16), s(2, 9, 16)));
         c.add(one("Attention", new Attention(2, false), 5e-4, s(2, 9, 16), s(2, 9, 16), s(2, 9, 16)));
         c.add(one("Attention cross Tk!=Tq", new Attention(3, false), 5e-4, s(2, 5, 96), s(2, 70, 96), s(2, 70, 96)));
-        c.add(one("Attention causal T=80 dh=64", new Attention(2, true), 5e-4, s(2, 80, 128), s(2, 80, 128), s(2, 80, 128)));
+        c.add(one("Attention causal T=80 dh=64", new Attention(2, true), 5e-4, s(2, 80, 128), s(2, 80, 128), s(2, 80,
+                128)));
         c.add(one("Attention dh=40", new Attention(1, false), 5e-4, s(1, 10, 40), s(1, 10, 40), s(1, 10, 40)));
         c.add(one("LSTMCell", new LSTMCell(8), mm, s(3, 5), s(3, 8), s(3, 8)));
         c.add(one("CrossEntropy [N,C]", new CrossEntropy(1), t, s(4, 10), in(DType.INT64, 4)));
         c.add(one("CrossEntropy [N,T,V] axis-1", new CrossEntropy(-1), t, s(2, 3, 1100), in(DType.INT64, 2, 3)));
         c.add(one("CrossEntropy [N,C,H,W]", new CrossEntropy(1), t, s(2, 5, 3, 3), in(DType.INT64, 2, 3, 3)));
         c.add(one("MseLoss", new MseLoss(), t, s(4, 6), s(4, 6)));
+        importedOpCases(c, t, mm);
         return c;
+    }
+
+    /** x (fn) c with a constant tensor c: learned (trainable) or a buffer. */
+    private static ConstElementwise tensorConst(String fn, List<Integer> shape, boolean reversed, boolean trainable) {
+        return new ConstElementwise(fn, shape, 0, reversed, trainable);
+    }
+
+    /** The ops ONNX import added, and the broadcasting forms of Add and Mul. */
+    private static void importedOpCases(List<Case> c, double t, double mm) {
+        c.add(one("ConvTranspose2d k3 s2 p1 op1 bias", new ConvTranspose2d(5, Pair.of(3), Pair.of(2), Pair.of(1),
+                Pair.of(1), Pair.of(1), 1, true), mm, s(2, 4, 5, 6)));
+        c.add(one("ConvTranspose2d k2 s2 (U-Net up)", new ConvTranspose2d(4, Pair.of(2), Pair.of(2), Pair.of(0),
+                Pair.of(0), Pair.of(1), 1, false), mm, s(2, 6, 4, 4)));
+        c.add(one("ConvTranspose2d groups2 dil2 bias", new ConvTranspose2d(6, Pair.of(3), Pair.of(1), Pair.of(2),
+                Pair.of(0), Pair.of(2), 2, true), mm, s(2, 4, 7, 7)));
+        c.add(one("LeakyReLU 0.1", new LeakyReLU(0.1), t, s(4, 100)));
+        c.add(one("HardSigmoid onnx", new HardSigmoid(0.2, 0.5), t, s(4, 100)));
+        c.add(one("HardSigmoid torch", new HardSigmoid(1.0 / 6, 0.5), t, s(4, 100)));
+        c.add(one("HardSwish", new HardSwish(), t, s(4, 100)));
+        c.add(one("Sqrt", new Sqrt(), t, s(4, 100)));
+        c.add(one("Clip -0.5 0.5", new Clip(-0.5, 0.5), t, s(4, 100)));
+        c.add(one("Clip (ReLU6)", new Clip(0, 6), t, s(4, 100)));
+        c.add(one("Clip max only", new Clip(Double.NEGATIVE_INFINITY, 0.3), t, s(4, 100)));
+        c.add(one("Cast fp32 to float", new Cast(null), t, s(3, 7)));
+        c.add(one("Cast int64 to float", new Cast(DType.FP32), t, in(DType.INT64, 3, 7)));
+        c.add(one("Cast fp32 to int64", new Cast(DType.INT64), t, s(3, 7)));
+        c.add(one("Cast fp32 to int32", new Cast(DType.INT32), t, s(3, 7)));
+        c.add(one("Cast fp32 to bool", new Cast(DType.BOOL), t, s(3, 7)));
+        c.add(one("Cast int64 to int32", new Cast(DType.INT32), t, in(DType.INT64, 3, 7)));
+        c.add(one("Cast bool to float", new Cast(null), t, in(DType.BOOL, 3, 7)));
+        c.add(one("Add broadcast [2,3,4]+[3,1]", new Add(), t, s(2, 3, 4), s(3, 1)));
+        c.add(one("Add broadcast both [2,1,4]+[3,4]", new Add(), t, s(2, 1, 4), s(3, 4)));
+        c.add(one("Add broadcast bias [1]", new Add(), t, s(2, 3, 5), s(1)));
+        c.add(one("Mul broadcast gate [N,C,1,1]", new Mul(), t, s(2, 3, 4, 5), s(2, 3, 1, 1)));
+        c.add(one("Mul broadcast both", new Mul(), t, s(3, 1, 5), s(1, 4, 1)));
+        c.add(one("Sub", new Sub(), t, s(3, 50), s(3, 50)));
+        c.add(one("Sub broadcast [N,T,1]", new Sub(), t, s(2, 5, 8), s(2, 5, 1)));
+        c.add(one("Div", new Div(), t, s(3, 50), s(3, 50)));
+        c.add(one("Div broadcast", new Div(), t, s(2, 5, 8), s(2, 5, 1)));
+        c.add(one("Pow", new Pow(), t, s(3, 50), s(3, 50)));
+        c.add(one("Pow broadcast exponent", new Pow(), t, s(2, 3, 4), s(4)));
+        c.add(one("ConstElementwise x*0.5", ConstElementwise.scalar("mul", 0.5, false), t, s(3, 40)));
+        c.add(one("ConstElementwise 1-x", ConstElementwise.scalar("sub", 1, true), t, s(3, 40)));
+        c.add(one("ConstElementwise x+3", ConstElementwise.scalar("add", 3, false), t, s(3, 40)));
+        c.add(one("ConstElementwise x^2", ConstElementwise.scalar("pow", 2, false), t, s(3, 40)));
+        c.add(one("ConstElementwise 2^x", ConstElementwise.scalar("pow", 2, true), t, s(3, 40)));
+        c.add(one("ConstElementwise 2/x", ConstElementwise.scalar("div", 2, true), t, s(3, 40)));
+        c.add(one("ConstElementwise x/sqrt(d)", ConstElementwise.scalar("div", Math.sqrt(8), false), t, s(3, 40)));
+        c.add(one("ConstElementwise +bias[C] learned", tensorConst("add", List.of(6), false, true), t, s(2, 4, 6)));
+        c.add(one("ConstElementwise *scale[C,1] learned", tensorConst("mul", List.of(4, 1), false, true), t,
+                s(2, 4, 6)));
+        c.add(one("ConstElementwise /c[C] learned", tensorConst("div", List.of(6), false, true), t, s(2, 4, 6)));
+        c.add(one("ConstElementwise c-x buffer", tensorConst("sub", List.of(1, 6), true, false), t, s(2, 4, 6)));
+        c.add(one("ConstElementwise x^c[C] learned", tensorConst("pow", List.of(6), false, true), t, s(2, 4, 6)));
+        c.add(one("ConstElementwise c[C]^x learned", tensorConst("pow", List.of(6), true, true), t, s(2, 4, 6)));
+        c.add(one("ConstElementwise c/x buffer big", tensorConst("div", List.of(2, 4, 6), true, false), t,
+                s(4, 6)));
+        c.add(one("ReduceMean axis1 keep", new ReduceMean(List.of(1), true), t, s(3, 7, 5)));
+        c.add(one("ReduceMean last drop", new ReduceMean(List.of(-1), false), t, s(3, 4, 33)));
+        c.add(one("ReduceMean all", new ReduceMean(List.of(), false), t, s(3, 4, 5)));
+        c.add(one("ReduceMean axes 0,2", new ReduceMean(List.of(0, 2), true), t, s(3, 4, 5, 2)));
+        c.add(one("Split axis1", new Split(1, List.of(1, 2, 3)), t, s(2, 6, 4)));
+        c.add(one("Split axis-1 (q,k,v)", new Split(-1, List.of(8, 8, 8)), t, s(2, 3, 24)));
+        c.add(one("Pad constant", new Pad(List.of(0, 0, 1, 2, 0, 0, 2, 1), "constant"), t, s(2, 3, 4, 5)));
+        c.add(one("Pad constant crop", new Pad(List.of(0, -1, 2, 0, 1, -2), "constant"), t, s(2, 5, 6)));
+        c.add(one("Pad reflect", new Pad(List.of(0, 0, 2, 1, 0, 0, 1, 2), "reflect"), t, s(2, 3, 4, 5)));
+        c.add(one("Pad reflect wider than dim", new Pad(List.of(0, 5, 0, 4), "reflect"), t, s(2, 3)));
+        c.add(one("Pad edge", new Pad(List.of(0, 0, 3, 1, 0, 0, 1, 3), "edge"), t, s(2, 3, 4, 5)));
+        c.add(one("Pad edge dim 1", new Pad(List.of(1, 2, 2, 1), "edge"), t, s(1, 3)));
+        c.add(one("MaskedFill int64 mask input", new MaskedFill(List.of(), -1e9, false), t, s(2, 3, 4),
+                in(DType.INT64, 2, 1, 4)));
+        c.add(one("MaskedFill bool mask input keep", new MaskedFill(List.of(), 0.5, true), t, s(2, 3, 4),
+                in(DType.BOOL, 3, 4)));
+        c.add(one("MaskedFill causal buffer", new MaskedFill(List.of(1, 5, 5), -1e9, true), t, s(2, 5, 5)));
+        c.add(one("MaskedFill x broadcast", new MaskedFill(List.of(), 2, true), t, s(4), in(DType.INT64, 2, 3, 4)));
+        c.add(one("Opaque 1 in 1 out", new Opaque("onnx:Selu", 1, 1), t, s(3, 8)));
+        c.add(one("Opaque 2 in 2 out", new Opaque("onnx:TopK", 2, 2), t, s(3, 8), s(3, 8)));
     }
 
     // ------------------------------------------------------------------ one case
@@ -211,7 +350,10 @@ public final class OpCheck {
             Value v = g.value(node.inputs()[i]);
             gIn[i] = op.differentiable(i) && v.dtype().floating ? lay.take(v.bytes()) : -1;
         }
-        for (int i = 0; i < gOut.length; i++) gOut[i] = lay.take(g.value(node.outputs()[i]).bytes());
+        for (int i = 0; i < gOut.length; i++) {   // integer results (Cast to int64) get no gradient, as in training
+            Value v = g.value(node.outputs()[i]);
+            gOut[i] = v.dtype().floating ? lay.take(v.bytes()) : -1;
+        }
         for (int i = 0; i < gPar.length; i++) {
             Value v = g.value(node.params()[i]);
             gPar[i] = v.kind() == ValueKind.PARAM ? lay.take(v.bytes()) : -1;
@@ -226,10 +368,20 @@ public final class OpCheck {
         float[] cpu = new float[(int) (total / 4)];
         Random r = new Random(SEED);
         for (int i = 0; i < cpu.length; i++) cpu[i] = (float) (r.nextGaussian());
-        for (int i = 0; i < inOff.length; i++) fillIndices(g, node, i, cpu, inOff[i], r);
+        for (int i = 0; i < inOff.length; i++) {
+            fillIndices(g, node, i, cpu, inOff[i], r);
+            Value v = g.value(node.inputs()[i]);
+            Domain d = inputDomain(op, i);
+            if (v.dtype() == DType.FP32) for (int j = 0; j < v.shape().numel(); j++) cpu[(int) (inOff[i] / 4)
+                    + j] = d.apply(cpu[(int) (inOff[i] / 4) + j]);
+        }
         for (int i = 0; i < parOff.length; i++) {
             Value v = g.value(node.params()[i]);
-            if (v.name().endsWith("running_var")) for (int j = 0; j < v.shape().numel(); j++) cpu[(int) (parOff[i] / 4) + j] = 0.5f + r.nextFloat();
+            Domain d = paramDomain(op);
+            if (v.dtype() == DType.FP32) for (int j = 0; j < v.shape().numel(); j++) cpu[(int) (parOff[i] / 4)
+                    + j] = d.apply(cpu[(int) (parOff[i] / 4) + j]);
+            if (v.name().endsWith("running_var")) for (int j = 0; j < v.shape().numel(); j++) cpu[(int) (parOff[i] / 4)
+                    + j] = 0.5f + r.nextFloat();
         }
         gpu.allocateArena(total);
         gpu.write(0, cpu, 0, cpu.length);
@@ -246,22 +398,36 @@ public final class OpCheck {
         boolean dropout = op instanceof Dropout;
         compare(k, "forward", g, node.outputs(), outOff, cpu, dev);
         compare(k, "fwd aux", g, node.aux(), auxOff, cpu, dev);
-        if (op instanceof BatchNorm2d) compare(k, "fwd state", g, node.params(), parOff, cpu, dev);   // running statistics
+        if (op instanceof BatchNorm2d) compare(k, "fwd state", g, node.params(), parOff, cpu,
+                dev);   // running statistics
         if (dropout) dropoutSelfCheck(k, node, inOff[0], outOff[0], auxOff[0], dev);
 
         // backward, overwriting
         BackwardNeeds needs = op.backwardNeeds();
-        long[] bi = new long[inOff.length], bo = new long[outOff.length], bp = new long[parOff.length], ba = new long[auxOff.length];
+        long[] bi = new long[inOff.length], bo = new long[outOff.length], bp = new long[parOff.length],
+                ba = new long[auxOff.length];
         Buf[] cbi = new Buf[bi.length], cbo = new Buf[bo.length], cbp = new Buf[bp.length], cba = new Buf[ba.length];
-        for (int i = 0; i < bi.length; i++) { bi[i] = needs.inputs().contains(i) ? inOff[i] : -1; cbi[i] = bi[i] >= 0 ? bIn[i] : null; }
-        for (int i = 0; i < bo.length; i++) { bo[i] = needs.outputs().contains(i) ? outOff[i] : -1; cbo[i] = bo[i] >= 0 ? bOut[i] : null; }
-        for (int i = 0; i < bp.length; i++) { bp[i] = needs.params() ? parOff[i] : -1; cbp[i] = bp[i] >= 0 ? bPar[i] : null; }
-        for (int i = 0; i < ba.length; i++) { ba[i] = needs.aux() ? auxOff[i] : -1; cba[i] = ba[i] >= 0 ? bAux[i] : null; }
+        for (int i = 0; i < bi.length; i++) { bi[i] = needs.inputs().contains(i) ? inOff[i] : -1; cbi[i] = bi[i] >= 0
+                ? bIn[i] : null; }
+        for (int i = 0; i < bo.length; i++) { bo[i] = needs.outputs().contains(i) ? outOff[i] : -1; cbo[i] = bo[i] >= 0
+                ? bOut[i] : null; }
+        for (int i = 0; i < bp.length; i++) { bp[i] = needs.params() ? parOff[i] : -1; cbp[i] = bp[i] >= 0 ? bPar[i]
+                : null; }
+        for (int i = 0; i < ba.length; i++) { ba[i] = needs.aux() ? auxOff[i] : -1; cba[i] = ba[i] >= 0 ? bAux[i]
+                : null; }
         Buf[] cgOut = bufs(g, node.outputs(), gOut, cpu);
         Buf[] cgIn = gradBufs(g, node.inputs(), gIn, cpu), cgPar = gradBufs(g, node.params(), gPar, cpu);
-        for (int pass = 0; pass < 2; pass++) {
+        // pass 2, for ops with several outputs: the last output has no gradient (unused downstream), overwriting
+        int passes = outOff.length > 1 ? 3 : 2;
+        for (int pass = 0; pass < passes; pass++) {
             boolean acc = pass == 1;
-            if (acc) {   // a recompute forward first (restores anything a backward consumed), then accumulate
+            if (pass == 2) {
+                gOut = gOut.clone();
+                gOut[gOut.length - 1] = -1;
+                cgOut = cgOut.clone();
+                cgOut[cgOut.length - 1] = null;
+            }
+            if (pass > 0) {   // a recompute forward first (restores anything a backward consumed), then accumulate
                 kernel.forward(new ForwardArgs(node, bIn, bOut, bPar, bAux, bWs, true, true, SEED));
                 gpu.forward(g, node, Bindings.forward(inOff, outOff, parOff, auxOff, ws), true, true, SEED);
                 compare(k, "recompute", g, node.outputs(), outOff, cpu, readAll(total));
@@ -272,7 +438,7 @@ public final class OpCheck {
             kernel.backward(new BackwardArgs(node, cbi, cbo, cbp, cba, cgOut, cgIn, cgPar, accIn, accPar, bWs));
             gpu.backward(g, node, new Bindings(bi, bo, bp, ba, ws, gOut, gIn, gPar, accIn, accPar));
             dev = readAll(total);
-            String ph = acc ? "bwd acc" : "backward";
+            String ph = pass == 2 ? "bwd partial" : acc ? "bwd acc" : "backward";
             compare(k, ph + " dx", g, node.inputs(), gIn, cpu, dev);
             compare(k, ph + " dW", g, node.params(), gPar, cpu, dev);
         }
@@ -280,7 +446,20 @@ public final class OpCheck {
 
     private static void fillIndices(Graph g, Node node, int input, float[] a, long off, Random r) {
         Value v = g.value(node.inputs()[input]);
+        if (v.dtype() == DType.BOOL) {
+            Buf b = new Buf(a, (int) (off / 4), v.shape(), v.dtype());
+            for (int i = 0; i < b.numel(); i++) b.setByte(i, r.nextInt(2));
+            return;
+        }
         if (v.dtype() != DType.INT64 && v.dtype() != DType.INT32) return;
+        if (node.op() instanceof Cast) {   // signed values of several digits
+            Buf b = new Buf(a, (int) (off / 4), v.shape(), v.dtype());
+            for (int i = 0; i < b.numel(); i++) {
+                if (v.dtype() == DType.INT64) b.setLong(i, r.nextInt(2001) - 1000);
+                else b.setInt(i, r.nextInt(2001) - 1000);
+            }
+            return;
+        }
         int bound = 2;
         if (node.op() instanceof Embedding e) bound = e.numEmbeddings();
         if (node.op() instanceof CrossEntropy ce) {
@@ -297,7 +476,8 @@ public final class OpCheck {
     private static Buf[] bufs(Graph g, int[] ids, long[] offs, float[] a) {
         Buf[] out = new Buf[ids.length];
         for (int i = 0; i < ids.length; i++)
-            if (offs[i] >= 0) out[i] = new Buf(a, (int) (offs[i] / 4), g.value(ids[i]).shape(), g.value(ids[i]).dtype());
+            if (offs[i] >= 0) out[i] = new Buf(a, (int) (offs[i] / 4), g.value(ids[i]).shape(),
+                    g.value(ids[i]).dtype());
         return out;
     }
 
@@ -370,11 +550,13 @@ public final class OpCheck {
 
     private void report(String name, String phase, double maxAbs, double rel, double tol, boolean ok, String note) {
         if (!ok) failures++;
-        String line = String.format(Locale.ROOT, "%-34s %-11s %12.3e %12.3e %10.1e  %s%s", name, phase, maxAbs, rel, tol,
+        String line = String.format(Locale.ROOT, "%-34s %-11s %12.3e %12.3e %10.1e  %s%s", name, phase, maxAbs, rel,
+                tol,
                 ok ? "PASS" : "FAIL", note.isEmpty() ? "" : "  (" + note + ")");
         if (all || !ok) out.println(line);
         rows.add(line);
-        json.add(String.format(Locale.ROOT, "{\"case\":\"%s\",\"phase\":\"%s\",\"maxAbs\":%s,\"maxRel\":%s,\"tol\":%s,\"pass\":%s}",
+        json.add(String.format(Locale.ROOT,
+                "{\"case\":\"%s\",\"phase\":\"%s\",\"maxAbs\":%s,\"maxRel\":%s,\"tol\":%s,\"pass\":%s}",
                 name, phase, num(maxAbs), num(rel), num(tol), ok));
     }
 
@@ -410,7 +592,8 @@ public final class OpCheck {
                 maxRef = Math.max(maxRef, Math.abs(cpu[i]));
             }
             double rel = maxAbs / Math.max(maxRef, 1e-12);
-            report("optimizer " + o.name().toLowerCase(), "3 steps", maxAbs, rel, 0, maxAbs == 0, "bit-identical to the CPU");
+            report("optimizer " + o.name().toLowerCase(), "3 steps", maxAbs, rel, 0, maxAbs == 0,
+                    "bit-identical to the CPU");
         }
     }
 
@@ -450,9 +633,11 @@ public final class OpCheck {
             }
             long diffEnc = 0, diffDec = 0;
             for (int i = 0; i < encWords; i++)
-                if (Float.floatToRawIntBits(cpu[(int) (encOff / 4) + i]) != Float.floatToRawIntBits(dev[(int) (encOff / 4) + i])) diffEnc++;
+                if (Float.floatToRawIntBits(cpu[(int) (encOff / 4)
+                        + i]) != Float.floatToRawIntBits(dev[(int) (encOff / 4) + i])) diffEnc++;
             for (int i = 0; i < n; i++)
-                if (Float.floatToRawIntBits(cpu[(int) (decOff / 4) + i]) != Float.floatToRawIntBits(dev[(int) (decOff / 4) + i])) diffDec++;
+                if (Float.floatToRawIntBits(cpu[(int) (decOff / 4)
+                        + i]) != Float.floatToRawIntBits(dev[(int) (decOff / 4) + i])) diffDec++;
             report("codec " + codec.jsonName(), "bits", diffEnc + diffDec, 0, 0, diffEnc == 0 && diffDec == 0,
                     diffEnc + " encoded words and " + diffDec + " decoded values differ");
         }

@@ -26,7 +26,7 @@ class CudaKernelPtxTest {
         }
     }
 
-    /** Entry name -> signature in the letters of {@link Kernels}: u64 = p or l, u32 = i, f32 = f. */
+    /** Entry name -> signature in the letters of {@link Kernels}: u64 = p or l, u32 = i, f32 = f, f64 = d. */
     static Map<String, String> entries(String text) {
         Map<String, String> out = new HashMap<>();
         Matcher m = ENTRY.matcher(text);
@@ -38,6 +38,7 @@ class CudaKernelPtxTest {
                     case "u64" -> 'P';
                     case "u32", "s32" -> 'i';
                     case "f32" -> 'f';
+                    case "f64" -> 'd';
                     default -> '?';
                 });
             }
@@ -50,7 +51,8 @@ class CudaKernelPtxTest {
     void everyModuleIsPtxIsa80ForCompute75() throws IOException {
         for (String module : Kernels.MODULES) {
             String text = ptx(module);
-            assertTrue(text.contains("\n.version 8.0\n"), module + ": PTX ISA must be 8.0 (loads on CUDA 12.0+ drivers)");
+            assertTrue(text.contains("\n.version 8.0\n"),
+                    module + ": PTX ISA must be 8.0 (loads on CUDA 12.0+ drivers)");
             assertTrue(text.contains("\n.target sm_75\n"), module + ": target must be sm_75");
             assertTrue(text.contains("\n.address_size 64\n"), module);
         }
@@ -87,7 +89,9 @@ class CudaKernelPtxTest {
                     StringBuilder sig = new StringBuilder();
                     for (String p : m.group(2).split(",")) {
                         p = p.replace("\\", "").trim();
-                        sig.append(p.contains("*") ? 'p' : p.contains("long long") ? 'l' : p.contains("float") ? 'f' : p.contains("int") ? 'i' : '?');
+                        sig.append(p.contains("*") ? 'p' : p.contains("long long") ? 'l'
+                                : p.contains("double") ? 'd' : p.contains("float") ? 'f' : p.contains("int") ? 'i'
+                                        : '?');
                     }
                     sigs.put(m.group(1), sig.toString());
                 }

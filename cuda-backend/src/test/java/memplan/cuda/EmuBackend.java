@@ -51,12 +51,15 @@ final class EmuBackend extends KernelHost implements Backend {
         long newest = Files.getLastModifiedTime(inc).toMillis();
         for (Path dir : List.of(src, emu))
             try (var files = Files.list(dir)) {
-                for (Path f : (Iterable<Path>) files::iterator) newest = Math.max(newest, Files.getLastModifiedTime(f).toMillis());
+                for (Path f : (Iterable<Path>) files::iterator) newest = Math.max(newest,
+                        Files.getLastModifiedTime(f).toMillis());
             }
         if (!Files.exists(lib) || Files.getLastModifiedTime(lib).toMillis() < newest) {
             String javaHome = System.getProperty("java.home");
-            List<String> cmd = List.of("g++", "-std=c++20", "-O1", "-U_FORTIFY_SOURCE", "-shared", "-fPIC", "-pthread", "-w",
-                    "-I" + emu, "-I" + src, "-I" + out, "-I" + javaHome + "/include", "-I" + javaHome + "/include/linux",
+            List<String> cmd = List.of("g++", "-std=c++20", "-O1", "-U_FORTIFY_SOURCE", "-shared", "-fPIC", "-pthread",
+                    "-w",
+                    "-I" + emu, "-I" + src, "-I" + out, "-I" + javaHome + "/include",
+                            "-I" + javaHome + "/include/linux",
                     "-DKERNELS_INC=\"kernels.inc\"", emu.resolve("emu_jni.cpp").toString(), "-o", lib.toString());
             Process p;
             try {
@@ -114,6 +117,7 @@ final class EmuBackend extends KernelHost implements Backend {
                 case 'p' -> ((Ptr) a).address();
                 case 'l' -> (Long) a;
                 case 'i' -> (Integer) a & 0xffffffffL;
+                case 'd' -> Double.doubleToRawLongBits((Double) a);
                 default -> Float.floatToRawIntBits((Float) a) & 0xffffffffL;
             };
         }
@@ -136,7 +140,8 @@ final class EmuBackend extends KernelHost implements Backend {
 
     private void check(long offset, long bytes) {
         if (offset < 0 || offset + bytes > arenaBytes)
-            throw new BackendException("bytes [" + offset + ", " + (offset + bytes) + ") outside the arena of " + arenaBytes);
+            throw new BackendException("bytes [" + offset + ", " + (offset + bytes) + ") outside the arena of "
+                    + arenaBytes);
     }
 
     // ---------------------------------------------------------------- Backend
@@ -191,7 +196,8 @@ final class EmuBackend extends KernelHost implements Backend {
     }
 
     @Override
-    public void optimizerStep(Optimizer optimizer, double learningRate, long param, long grad, long[] states, long numel, int t) {
+    public void optimizerStep(Optimizer optimizer, double learningRate, long param, long grad, long[] states,
+            long numel, int t) {
         ops.optimizerStep(optimizer, learningRate, param, grad, states, numel, t);
     }
 

@@ -18,5 +18,6 @@ final class EmuNative {
     static native void copy(long dst, long src, long bytes);
 
     /** Runs a kernel by name; returns an error message or null. */
-    static native String launch(String name, int gx, int gy, int gz, int bx, int by, int bz, int sharedBytes, long[] args);
+    static native String launch(String name, int gx, int gy, int gz, int bx, int by, int bz, int sharedBytes,
+            long[] args);
 }
