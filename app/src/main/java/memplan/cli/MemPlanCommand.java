@@ -1,6 +1,7 @@
 package memplan.cli;
 
 import memplan.backend.BackendException;
+import memplan.io.FileWriteException;
 import memplan.io.ModelFormatException;
 import memplan.ir.ShapeException;
 import picocli.CommandLine;
@@ -45,7 +46,7 @@ public final class MemPlanCommand implements Runnable {
 
     static boolean isUserError(Throwable ex) {
         return ex instanceof ModelFormatException || ex instanceof ShapeException || ex instanceof IllegalArgumentException
-                || ex instanceof BackendException || ex instanceof CliException;
+                || ex instanceof BackendException || ex instanceof CliException || ex instanceof FileWriteException;
     }
 
     public static int run(String... args) {

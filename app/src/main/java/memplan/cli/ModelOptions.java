@@ -33,6 +33,11 @@ public final class ModelOptions {
     @Mixin
     OnnxArgs onnx = new OnnxArgs();
 
+    /** The model file, if MODEL is a file rather than a bundled sample: an input no output may overwrite. */
+    public java.util.List<java.nio.file.Path> inputFiles() {
+        return ModelSource.file(model).map(java.util.List::of).orElse(java.util.List.of());
+    }
+
     public ModelDef loadModel() {
         return ModelSource.load(model, onnx.options());
     }

@@ -14,6 +14,11 @@ public final class ModelSource {
     private ModelSource() {
     }
 
+    /** The file a MODEL argument names, or empty for a bundled sample. */
+    public static java.util.Optional<Path> file(String arg) {
+        return arg == null || SampleModels.exists(arg) ? java.util.Optional.empty() : java.util.Optional.of(Path.of(arg));
+    }
+
     public static ModelDef load(String arg) {
         return load(arg, OnnxOptions.defaults());
     }

@@ -33,6 +33,14 @@ public final class PlanChoice {
     @Option(names = "--step-times", paramLabel = "FILE", description = "Predict from measured step times (written by `memplan run --save-step-times FILE`) instead of the roofline.")
     Path stepTimes;
 
+    /** The files this choice reads (plan, step times), which no output of the command may overwrite. */
+    public java.util.List<Path> inputFiles() {
+        java.util.List<Path> in = new java.util.ArrayList<>();
+        if (planFile != null) in.add(planFile);
+        if (stepTimes != null) in.add(stepTimes);
+        return in;
+    }
+
     public DeviceModel device(String dflt) {
         DeviceModel d = DeviceModel.preset(device != null ? device : dflt);
         if (link != null) d = d.withLink(link);

@@ -37,6 +37,12 @@ public final class PlanCommand implements Callable<Integer> {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
+    private java.util.List<Path> inputs() {
+        java.util.List<Path> in = new java.util.ArrayList<>(model.inputFiles());
+        in.addAll(choice.inputFiles());
+        return in;
+    }
+
     @Override
     public Integer call() {
         if (choice.planner == null && choice.planFile == null) throw new CliException("--planner is required (e.g. --planner checkpoint-sqrt)");
@@ -48,7 +54,7 @@ public final class PlanCommand implements Callable<Integer> {
         SimResult r = Simulator.simulate(plan, d);
         long base = Simulator.simulate(Plan.baseline(s), d).peakBytes();
         long budget = choice.planFile == null ? choice.budgetBytes(s, d) : Planner.MIN_PEAK;
-        if (out != null) PlanJson.write(plan, out);
+        if (out != null) PlanJson.write(plan, out, inputs());
         PrintWriter o = spec.commandLine().getOut();
         if (json) {
             ObjectNode n = SimulateCommand.summary(s, plan, r, base, d);

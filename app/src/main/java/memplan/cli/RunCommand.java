@@ -11,6 +11,7 @@ import memplan.exec.RunConfig;
 import memplan.exec.RunResult;
 import memplan.plan.Plan;
 import memplan.sim.DeviceModel;
+import memplan.sim.StepTimes;
 import memplan.train.Schedule;
 import memplan.units.ByteSize;
 import picocli.CommandLine.Command;
@@ -55,6 +56,12 @@ public final class RunCommand implements Callable<Integer> {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
+    private java.util.List<java.nio.file.Path> inputs() {
+        java.util.List<java.nio.file.Path> in = new java.util.ArrayList<>(model.inputFiles());
+        in.addAll(planChoice.inputFiles());
+        return in;
+    }
+
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
@@ -83,12 +90,8 @@ public final class RunCommand implements Callable<Integer> {
             bar.done();
         }
         if (stepTimesOut != null && r.measuredTimeline() != null) {
-            try {
-                memplan.sim.StepTimes.write(stepTimesOut, s.graph().model().name(), s.graph().batch(), r.device(),
-                        memplan.sim.StepTimes.fromTimeline(r.measuredTimeline()));
-            } catch (java.io.IOException e) {
-                throw new CliException("cannot write " + stepTimesOut + ": " + e.getMessage());
-            }
+            StepTimes.write(stepTimesOut, s.graph().model().name(), s.graph().batch(), r.device(),
+                    StepTimes.fromTimeline(r.measuredTimeline()), inputs());
             if (!json) out.println("wrote step times to " + stepTimesOut);
         }
         if (json) {

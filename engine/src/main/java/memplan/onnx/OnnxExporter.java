@@ -4,6 +4,7 @@ import com.google.protobuf.ByteString;
 import memplan.graph.Graph;
 import memplan.graph.Node;
 import memplan.graph.Value;
+import memplan.io.AtomicFileWriter;
 import memplan.ir.DType;
 import memplan.ir.Layer;
 import memplan.ir.ModelDef;
@@ -73,7 +74,7 @@ public final class OnnxExporter {
                 f.setLength(ex.externalBytes);
             }
         }
-        Files.write(file, m.toByteArray());
+        AtomicFileWriter.write(file, m.toByteArray());
     }
 
     private ModelProto build() {

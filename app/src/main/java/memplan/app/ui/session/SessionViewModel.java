@@ -231,10 +231,22 @@ public class SessionViewModel {
         Plan p = plan.get();
         if (p == null) return;
         try {
-            memplan.plan.PlanJson.write(p, file);
+            memplan.plan.PlanJson.write(p, file, modelFile(p));
             status.set("Saved the plan (" + p.changedCount() + " decisions) to " + file);
+        } catch (memplan.io.FileWriteException e) {
+            error.set("Could not save " + file + ": " + e.reason());
         } catch (RuntimeException e) {
             error.set("Could not save " + file + ": " + describe(e));
+        }
+    }
+
+    /** The open model's file (not to be overwritten by an export), if it came from one. */
+    private static java.util.List<Path> modelFile(Plan p) {
+        String src = p.schedule().graph().model().source();
+        try {
+            return src == null ? java.util.List.of() : java.util.List.of(Path.of(src));
+        } catch (java.nio.file.InvalidPathException e) {
+            return java.util.List.of();
         }
     }
 
