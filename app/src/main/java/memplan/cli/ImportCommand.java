@@ -38,6 +38,7 @@ public final class ImportCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (out != null) AtomicFileWriter.refuseInputs(out, List.of(file));
         ModelDef m = OnnxImporter.read(file, onnx.options());
         String json = ModelJson.write(m);
         PrintWriter o = spec.commandLine().getOut();

@@ -50,6 +50,13 @@ public final class MemPlanCommand implements Runnable {
     }
 
     public static int run(String... args) {
-        return commandLine().execute(args);
+        try {
+            return commandLine().execute(args);
+        } catch (OutOfMemoryError e) {
+            // A last resort: inputs are bounded so that this should not happen; if it does, still one line.
+            System.err.println("error: out of memory (Java heap of " + memplan.units.ByteSize.format(Runtime.getRuntime().maxMemory())
+                    + "); try a smaller model or batch, or give Java more memory with -Xmx");
+            return 2;
+        }
     }
 }

@@ -46,6 +46,7 @@ public final class PlanCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         if (choice.planner == null && choice.planFile == null) throw new CliException("--planner is required (e.g. --planner checkpoint-sqrt)");
+        if (out != null) memplan.io.AtomicFileWriter.refuseInputs(out, inputs());
         Schedule s = model.schedule();
         DeviceModel d = choice.device("h100");
         long t0 = System.nanoTime();

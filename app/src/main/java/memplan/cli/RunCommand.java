@@ -66,6 +66,7 @@ public final class RunCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
         if (iterations <= 0) throw new CliException("--iterations must be positive, got " + iterations);
+        if (stepTimesOut != null) memplan.io.AtomicFileWriter.refuseInputs(stepTimesOut, inputs());
         Schedule s = model.schedule();
         BackendProvider provider = Backends.named(backend);
         Availability a = provider.availability();

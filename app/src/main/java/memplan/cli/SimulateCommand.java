@@ -41,16 +41,13 @@ public final class SimulateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (csv != null) AtomicFileWriter.refuseInputs(csv, inputs());
         Schedule s = model.schedule();
         DeviceModel d = choice.device("h100");
         Plan plan = choice.plan(s, d);
         SimResult r = Simulator.simulate(plan, d);
         long base = Simulator.simulate(Plan.baseline(s), d).peakBytes();
-        if (csv != null) {
-            java.util.List<Path> inputs = new java.util.ArrayList<>(model.inputFiles());
-            inputs.addAll(choice.inputFiles());
-            writeCsv(r, csv, inputs);
-        }
+        if (csv != null) writeCsv(r, csv, inputs());
         PrintWriter o = spec.commandLine().getOut();
         if (json) {
             o.println(Json.write(summary(s, plan, r, base, d)));
@@ -60,6 +57,12 @@ public final class SimulateCommand implements Callable<Integer> {
         print(o, plan, r, base);
         if (csv != null) o.println("wrote " + csv);
         return 0;
+    }
+
+    private java.util.List<Path> inputs() {
+        java.util.List<Path> in = new java.util.ArrayList<>(model.inputFiles());
+        in.addAll(choice.inputFiles());
+        return in;
     }
 
     static void writeCsv(SimResult r, Path file, java.util.List<Path> inputs) {

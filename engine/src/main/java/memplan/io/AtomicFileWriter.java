@@ -93,6 +93,14 @@ public final class AtomicFileWriter {
         return target;
     }
 
+    /**
+     * Fails now if {@code target} is one of {@code inputs}, so that a command can refuse before a long run instead of
+     * after it. {@link #write} checks again.
+     */
+    public static void refuseInputs(Path target, Collection<Path> inputs) {
+        refuseInputs(target, destination(target), inputs);
+    }
+
     private static void refuseInputs(Path target, Path dest, Collection<Path> inputs) {
         for (Path in : inputs) {
             if (in == null) continue;

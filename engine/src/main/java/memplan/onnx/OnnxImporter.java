@@ -9,6 +9,7 @@ import memplan.ir.DType;
 import memplan.ir.Layer;
 import memplan.ir.ModelDef;
 import memplan.ir.Shape;
+import memplan.ir.ShapeException;
 import memplan.onnx.proto.Onnx.GraphProto;
 import memplan.onnx.proto.Onnx.ModelProto;
 import memplan.onnx.proto.Onnx.OperatorSetIdProto;
@@ -59,10 +60,20 @@ public final class OnnxImporter {
             throw new ModelFormatException(source, e.where, e.getMessage(), null);
         } catch (GraphException e) {
             throw new ModelFormatException(source, null, "the converted model does not check: " + e.getMessage(), null);
-        } catch (RuntimeException e) {
-            if (e instanceof ModelFormatException m) throw m;
-            throw new ModelFormatException(source, null, "cannot convert: " + e, null);
+        } catch (ModelFormatException e) {
+            throw e;
+        } catch (ShapeException | IllegalArgumentException | ArithmeticException e) {
+            throw new ModelFormatException(source, null, "cannot convert: " + words(e), null);
+        } catch (RuntimeException | StackOverflowError e) {
+            // A bug of the importer rather than of the file; still one line, with the kind of failure for a report.
+            throw new ModelFormatException(source, null, "cannot convert: the importer failed on this file ("
+                    + e.getClass().getSimpleName() + "); please report it with the file", null);
         }
+    }
+
+    private static String words(RuntimeException e) {
+        if (e instanceof ArithmeticException) return "a size or count in the model overflows";
+        return e.getMessage() == null ? "invalid values in the model" : e.getMessage();
     }
 
     static ModelProto parse(Path file) {

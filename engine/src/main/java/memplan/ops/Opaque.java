@@ -13,8 +13,24 @@ import java.util.List;
  * names the original operator, e.g. "onnx:NonMaxSuppression".
  */
 public record Opaque(String source, int inputCount, int outputs) implements Op {
+    /** Bounds on what a file may declare: each output is a tensor, with a gradient, in every analysis. */
+    public static final int MAX_INPUTS = 4096, MAX_OUTPUTS = 4096;
+
+    public Opaque {
+        if (inputCount < 1 || inputCount > MAX_INPUTS)
+            throw new IllegalArgumentException("Opaque: arity must be 1.." + MAX_INPUTS + ", got " + inputCount);
+        if (outputs < 1 || outputs > MAX_OUTPUTS)
+            throw new IllegalArgumentException("Opaque: outputs must be 1.." + MAX_OUTPUTS + ", got " + outputs);
+    }
+
     public static Opaque fromJson(OpArgs a) {
-        return new Opaque(a.optString("source", "unknown"), a.optInt("arity", 1), a.optInt("outputs", 1));
+        int arity = a.optInt("arity", 1), outputs = a.optInt("outputs", 1);
+        if (arity < 1 || arity > MAX_INPUTS)
+            throw a.invalid("arity", "an Opaque op takes 1.." + MAX_INPUTS + " inputs (its outputs take input 0's shape),"
+                    + " got " + arity);
+        if (outputs < 1 || outputs > MAX_OUTPUTS)
+            throw a.invalid("outputs", "an Opaque op has 1.." + MAX_OUTPUTS + " outputs, got " + outputs);
+        return new Opaque(a.optString("source", "unknown"), arity, outputs);
     }
 
     @Override public String type() { return "Opaque"; }
