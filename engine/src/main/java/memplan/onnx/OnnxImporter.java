@@ -125,6 +125,7 @@ public final class OnnxImporter {
         Set<String> initNames = new HashSet<>();
         for (var t : g.getInitializerList()) {
             initNames.add(t.getName());
+            OnnxTensor.checkInitializer(t, dir, "initializer '" + t.getName() + "'");
             cv.addInitializer(t);
         }
         Map<String, Integer> symbolValues = symbolValues(g, initNames, options);
@@ -203,6 +204,9 @@ public final class OnnxImporter {
         List<String> missing = new ArrayList<>();
         for (int i = 0; i < dims.size(); i++) {
             var d = dims.get(i);
+            if (d.hasDimValue() && d.getDimValue() > Integer.MAX_VALUE)
+                throw new OnnxError(where, "axis " + i + " has size " + d.getDimValue() + ", larger than " + Integer.MAX_VALUE
+                        + ", the largest MemPlan models");
             String sym = d.hasDimParam() ? "'" + d.getDimParam() + "'" : "?";
             if (isBatch(d, i, options)) {
                 out.add(ModelDef.BATCH);
