@@ -68,6 +68,7 @@ public final class RunCommand implements Callable<Integer> {
         if (iterations <= 0) throw new CliException("--iterations must be positive, got " + iterations);
         if (stepTimesOut != null) memplan.io.AtomicFileWriter.refuseInputs(stepTimesOut, inputs());
         Schedule s = model.schedule();
+        Executor.checkRunnable(s.graph());
         BackendProvider provider = Backends.named(backend);
         Availability a = provider.availability();
         if (!a.available()) {

@@ -68,7 +68,7 @@ public final class Executor {
      * Kernels index tensors with ints and need at least one element; a profile and a plan of such a model still
      * work, a run cannot.
      */
-    static void checkRunnable(Graph g) {
+    public static void checkRunnable(Graph g) {
         for (Value v : g.values()) {
             long n = v.shape().numel();
             String where = "cannot run " + g.model().name() + ": tensor '" + v.name() + "' of shape " + v.shape();

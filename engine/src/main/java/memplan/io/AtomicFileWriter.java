@@ -55,6 +55,15 @@ public final class AtomicFileWriter {
         Path dir = dest.toAbsolutePath().getParent();
         if (dir == null || !Files.isDirectory(dir)) throw new FileWriteException(target, "the folder " + dir + " does not exist");
         if (Files.isDirectory(dest)) throw new FileWriteException(target, "it is a folder");
+        if (Files.exists(dest) && !Files.isRegularFile(dest)) {
+            // A device or pipe (/dev/stdout, a FIFO): no old content to keep, and renaming over it would replace the node.
+            try (OutputStream out = Files.newOutputStream(dest, StandardOpenOption.WRITE)) {
+                content.writeTo(out);
+            } catch (IOException | RuntimeException e) {
+                throw new FileWriteException(target, reason(e));
+            }
+            return;
+        }
         Path tmp = null;
         try {
             tmp = createTemp(dir, dest.getFileName().toString());

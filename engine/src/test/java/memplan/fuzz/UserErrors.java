@@ -14,8 +14,9 @@ final class UserErrors {
         if (m == null || m.isBlank()) throw new AssertionError("user error without a message", e);
         if (m.contains("\n")) throw new AssertionError("message of more than one line: " + m, e);
         if (!m.startsWith(file)) throw new AssertionError("message does not name the file: " + m, e);
-        for (String leak : new String[]{"Exception", "java.", "null", "Index ", "out of bounds", "/ by zero",
-                "For input string"})
+        for (String leak : new String[]{"Exception", "java.", "Index ", "out of bounds", "/ by zero", "For input string",
+                "because \"", "is null"})
             if (m.contains(leak)) throw new AssertionError("message leaks Java (" + leak + "): " + m, e);
+        if (m.endsWith(": null")) throw new AssertionError("a reason of null: " + m, e);
     }
 }
