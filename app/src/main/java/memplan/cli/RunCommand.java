@@ -53,6 +53,9 @@ public final class RunCommand implements Callable<Integer> {
     @Option(names = "--save-step-times", paramLabel = "FILE", description = "Write the last iteration's measured time per step to FILE, for `--step-times` of plan/simulate.")
     java.nio.file.Path stepTimesOut;
 
+    /** Each iteration keeps a result row; a run is for measuring, not for training to convergence. */
+    static final int MAX_ITERATIONS = 1_000_000;
+
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
@@ -65,7 +68,8 @@ public final class RunCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
-        if (iterations <= 0) throw new CliException("--iterations must be positive, got " + iterations);
+        if (iterations <= 0 || iterations > MAX_ITERATIONS)
+            throw new CliException("--iterations must be 1.." + MAX_ITERATIONS + ", got " + iterations);
         if (stepTimesOut != null) memplan.io.AtomicFileWriter.refuseInputs(stepTimesOut, inputs());
         Schedule s = model.schedule();
         Executor.checkRunnable(s.graph());

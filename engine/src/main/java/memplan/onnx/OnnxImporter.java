@@ -57,7 +57,7 @@ public final class OnnxImporter {
         try {
             return convert(model, file, options);
         } catch (OnnxError e) {
-            throw new ModelFormatException(source, e.where, e.getMessage(), null);
+            throw new ModelFormatException(source, e.where, inWords(e.getMessage()), null);
         } catch (GraphException e) {
             throw new ModelFormatException(source, null, "the converted model does not check: " + e.getMessage(), null);
         } catch (ModelFormatException e) {
@@ -69,6 +69,23 @@ public final class OnnxImporter {
             throw new ModelFormatException(source, null, "cannot convert: the importer failed on this file ("
                     + e.getClass().getSimpleName() + "); please report it with the file", null);
         }
+    }
+
+    private static final java.util.regex.Pattern INDEX =
+            java.util.regex.Pattern.compile("(?:Index|index) (-?\\d+) out of bounds for length (\\d+)");
+
+    /**
+     * The converter wraps some Java exceptions of an operator's mapping with the node's name; their text is Java's,
+     * so it is said again in words here (the mappings themselves are being split up and will say it directly).
+     */
+    static String inWords(String reason) {
+        if (reason == null || reason.isBlank() || reason.equals("null")) return "invalid inputs or attributes for this operator";
+        var m = INDEX.matcher(reason);
+        if (m.find()) return "refers to position " + m.group(1) + " of " + m.group(2)
+                + " (an input, output, axis or attribute value that does not exist)";
+        if (reason.contains("/ by zero")) return "a division by zero (a zero stride, size, step or group count)";
+        if (reason.startsWith("For input string")) return "a value that is not a number";
+        return reason;
     }
 
     private static String words(RuntimeException e) {

@@ -24,14 +24,14 @@ class ModelJsonFuzzTest {
         try {
             m = ModelJson.parse(text, "fuzz.json");
         } catch (ModelFormatException e) {
-            UserErrors.checkMessage(e, "fuzz.json");
+            UserErrors.checkMessage(e, "fuzz.json", text);
             return;
         }
         // What the CLI does next with a model it read: a batch other than 1, and a training schedule.
         try {
             TrainingGraph.derive(Graph.instantiate(m, 3, DType.FP16), Optimizer.ADAM).tensorCount();
         } catch (ModelFormatException e) {
-            UserErrors.checkMessage(e, "fuzz.json");
+            UserErrors.checkMessage(e, "fuzz.json", text);
         }
         // A model that was read writes back to text that reads as the same model.
         String again = ModelJson.write(m);

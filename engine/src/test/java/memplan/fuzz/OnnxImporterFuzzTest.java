@@ -38,12 +38,13 @@ class OnnxImporterFuzzTest {
     @FuzzTest(maxDuration = "5m")
     void importModel(byte[] input) throws IOException {
         Files.write(FILE, input);
+        String text = new String(input, java.nio.charset.StandardCharsets.ISO_8859_1); // names in the file, as bytes
         for (OnnxOptions o : new OnnxOptions[]{OnnxOptions.defaults(), OnnxOptions.defaults().withOpaqueUnsupported(true)}) {
             ModelDef m;
             try {
                 m = OnnxImporter.read(FILE, o);
             } catch (ModelFormatException e) {
-                UserErrors.checkMessage(e, FILE.toString());
+                UserErrors.checkMessage(e, FILE.toString(), text);
                 continue;
             }
             TrainingGraph.derive(Graph.instantiate(m, 2, DType.FP32), Optimizer.SGD);

@@ -44,7 +44,7 @@ class PlanJsonFuzzTest {
         try {
             p = PlanJson.parse(text, "fuzz-plan.json", LENET);
         } catch (PlanFormatException e) {
-            UserErrors.checkMessage(e, "fuzz-plan.json");
+            UserErrors.checkMessage(e, "fuzz-plan.json", text);
             return;
         }
         if (!PlanValidator.problems(p).isEmpty()) throw new AssertionError("an invalid plan was accepted: " + PlanValidator.problems(p));
