@@ -8,6 +8,7 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 import java.io.PrintWriter;
+import memplan.units.ByteSize;
 
 /** The top-level `memplan` command; each subcommand is its own class. */
 @Command(name = "memplan", mixinStandardHelpOptions = true, version = "MemPlan 0.1.0",
@@ -54,7 +55,8 @@ public final class MemPlanCommand implements Runnable {
             return commandLine().execute(args);
         } catch (OutOfMemoryError e) {
             // A last resort: inputs are bounded so that this should not happen; if it does, still one line.
-            System.err.println("error: out of memory (Java heap of " + memplan.units.ByteSize.format(Runtime.getRuntime().maxMemory())
+            System.err.println("error: out of memory (Java heap of "
+                    + ByteSize.format(Runtime.getRuntime().maxMemory())
                     + "); try a smaller model or batch, or give Java more memory with -Xmx");
             return 2;
         }

@@ -8,6 +8,7 @@ import memplan.samples.SampleModels;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Optional;
 
 /** Turns a MODEL argument into a model: a bundled sample name, a path to a .json model file, or an .onnx file. */
 public final class ModelSource {
@@ -15,8 +16,8 @@ public final class ModelSource {
     }
 
     /** The file a MODEL argument names, or empty for a bundled sample. */
-    public static java.util.Optional<Path> file(String arg) {
-        return arg == null || SampleModels.exists(arg) ? java.util.Optional.empty() : java.util.Optional.of(Path.of(arg));
+    public static Optional<Path> file(String arg) {
+        return arg == null || SampleModels.exists(arg) ? Optional.empty() : Optional.of(Path.of(arg));
     }
 
     public static ModelDef load(String arg) {

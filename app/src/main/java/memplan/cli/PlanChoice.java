@@ -12,6 +12,8 @@ import picocli.CommandLine.Option;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 /** How a command gets its plan (a plan file, or a planner with a budget) and which device model predicts it. */
 public final class PlanChoice {
@@ -34,8 +36,8 @@ public final class PlanChoice {
     Path stepTimes;
 
     /** The files this choice reads (plan, step times), which no output of the command may overwrite. */
-    public java.util.List<Path> inputFiles() {
-        java.util.List<Path> in = new java.util.ArrayList<>();
+    public List<Path> inputFiles() {
+        List<Path> in = new ArrayList<>();
         if (planFile != null) in.add(planFile);
         if (stepTimes != null) in.add(stepTimes);
         return in;

@@ -17,6 +17,9 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import memplan.io.AtomicFileWriter;
+import java.util.ArrayList;
+import java.util.List;
 
 /** Makes a plan with a planner under a budget and writes it to a plan file. */
 @Command(name = "plan", mixinStandardHelpOptions = true,
@@ -37,8 +40,8 @@ public final class PlanCommand implements Callable<Integer> {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
-    private java.util.List<Path> inputs() {
-        java.util.List<Path> in = new java.util.ArrayList<>(model.inputFiles());
+    private List<Path> inputs() {
+        List<Path> in = new ArrayList<>(model.inputFiles());
         in.addAll(choice.inputFiles());
         return in;
     }
@@ -46,7 +49,7 @@ public final class PlanCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         if (choice.planner == null && choice.planFile == null) throw new CliException("--planner is required (e.g. --planner checkpoint-sqrt)");
-        if (out != null) memplan.io.AtomicFileWriter.refuseInputs(out, inputs());
+        if (out != null) AtomicFileWriter.refuseInputs(out, inputs());
         Schedule s = model.schedule();
         DeviceModel d = choice.device("h100");
         long t0 = System.nanoTime();

@@ -21,6 +21,10 @@ import picocli.CommandLine.Option;
 import java.io.PrintWriter;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import memplan.io.AtomicFileWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 /** Real training iterations under a plan, measured against the prediction. */
 @Command(name = "run", mixinStandardHelpOptions = true,
@@ -59,8 +63,8 @@ public final class RunCommand implements Callable<Integer> {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
-    private java.util.List<java.nio.file.Path> inputs() {
-        java.util.List<java.nio.file.Path> in = new java.util.ArrayList<>(model.inputFiles());
+    private List<Path> inputs() {
+        List<Path> in = new ArrayList<>(model.inputFiles());
         in.addAll(planChoice.inputFiles());
         return in;
     }
@@ -70,7 +74,7 @@ public final class RunCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
         if (iterations <= 0 || iterations > MAX_ITERATIONS)
             throw new CliException("--iterations must be 1.." + MAX_ITERATIONS + ", got " + iterations);
-        if (stepTimesOut != null) memplan.io.AtomicFileWriter.refuseInputs(stepTimesOut, inputs());
+        if (stepTimesOut != null) AtomicFileWriter.refuseInputs(stepTimesOut, inputs());
         Schedule s = model.schedule();
         Executor.checkRunnable(s.graph());
         BackendProvider provider = Backends.named(backend);

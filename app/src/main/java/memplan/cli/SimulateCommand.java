@@ -19,6 +19,8 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
+import java.util.ArrayList;
+import java.util.List;
 
 /** Simulates a plan file (or a planner's plan) and prints the prediction; optionally the timeline as CSV. */
 @Command(name = "simulate", mixinStandardHelpOptions = true,
@@ -59,13 +61,13 @@ public final class SimulateCommand implements Callable<Integer> {
         return 0;
     }
 
-    private java.util.List<Path> inputs() {
-        java.util.List<Path> in = new java.util.ArrayList<>(model.inputFiles());
+    private List<Path> inputs() {
+        List<Path> in = new ArrayList<>(model.inputFiles());
         in.addAll(choice.inputFiles());
         return in;
     }
 
-    static void writeCsv(SimResult r, Path file, java.util.List<Path> inputs) {
+    static void writeCsv(SimResult r, Path file, List<Path> inputs) {
         StringBuilder b = new StringBuilder("start_s,end_s,kind,stream,pos,step,tensor,bytes,label\n");
         for (TimelineEvent e : r.timeline().events())
             b.append(String.format(Locale.ROOT, "%.9f,%.9f,%s,%s,%d,%d,%d,%d,\"%s\"%n", e.startSeconds(), e.endSeconds(),

@@ -229,8 +229,9 @@ public final class Graph {
             for (int v = firstNew; v < values.size(); v++) {
                 totalBytes += values.get(v).shape().numel() * 8; // each below 2^59, the total below 2^58: no overflow
                 if (totalBytes > MAX_TOTAL_BYTES)
-                    throw new GraphException(src, where, "at batch " + batch + " the model's tensors add up to more than"
-                            + " 256 PiB (tensor '" + values.get(v).name() + "' of shape " + values.get(v).shape()
+                    throw new GraphException(src, where, "at batch " + batch
+                            + " the model's tensors add up to more than 256 PiB (tensor '" + values.get(v).name()
+                            + "' of shape " + values.get(v).shape()
                             + "): too large to model");
             }
             outputsOf.put(l.name(), outIds);

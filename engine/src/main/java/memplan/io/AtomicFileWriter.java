@@ -13,6 +13,8 @@ import java.nio.file.StandardOpenOption;
 import java.util.Collection;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.NoSuchFileException;
 
 /**
  * Writes a file so that it is either entirely the new content or untouched: the bytes go to a temporary file beside
@@ -53,10 +55,11 @@ public final class AtomicFileWriter {
         Path dest = destination(target);
         refuseInputs(target, dest, inputs);
         Path dir = dest.toAbsolutePath().getParent();
-        if (dir == null || !Files.isDirectory(dir)) throw new FileWriteException(target, "the folder " + dir + " does not exist");
+        if (dir == null || !Files.isDirectory(dir))
+            throw new FileWriteException(target, "the folder " + dir + " does not exist");
         if (Files.isDirectory(dest)) throw new FileWriteException(target, "it is a folder");
         if (Files.exists(dest) && !Files.isRegularFile(dest)) {
-            // A device or pipe (/dev/stdout, a FIFO): no old content to keep, and renaming over it would replace the node.
+            // A device or pipe (/dev/stdout, a FIFO): no old content to keep; renaming over it would replace the node.
             try (OutputStream out = Files.newOutputStream(dest, StandardOpenOption.WRITE)) {
                 content.writeTo(out);
             } catch (IOException | RuntimeException e) {
@@ -151,8 +154,8 @@ public final class AtomicFileWriter {
 
     private static String reason(Exception e) {
         String m = e.getMessage();
-        if (e instanceof java.nio.file.AccessDeniedException) return "permission denied";
-        if (e instanceof java.nio.file.NoSuchFileException) return "the folder does not exist";
+        if (e instanceof AccessDeniedException) return "permission denied";
+        if (e instanceof NoSuchFileException) return "the folder does not exist";
         if (m == null || m.isBlank()) return "the write failed";
         if (m.contains("No space left")) return "no space left on the device; the old file is unchanged";
         if (m.contains("File too large")) return "the file-size limit was reached; the old file is unchanged";

@@ -48,7 +48,8 @@ public final class ModelJson {
         try {
             root = MAPPER.readTree(text);
         } catch (JsonProcessingException e) {
-            throw new ModelFormatException(source, StrictJson.where(e), "invalid JSON: " + StrictJson.reason(e, "model"), null);
+            String why = StrictJson.reason(e, "model");
+            throw new ModelFormatException(source, StrictJson.where(e), "invalid JSON: " + why, null);
         }
         if (root == null || !root.isObject()) throw new ModelFormatException(source, "$", "expected a JSON object", null);
         String format = text(root, "format", FORMAT, source);

@@ -32,7 +32,8 @@ public final class TextFileReader {
      */
     public static String read(Path file, long maxBytes, String kind) {
         String source = file.toString();
-        if (Files.isDirectory(file)) throw new ModelFormatException(source, null, "is a folder, not a " + kind + " file", null);
+        if (Files.isDirectory(file))
+            throw new ModelFormatException(source, null, "is a folder, not a " + kind + " file", null);
         try {
             if (Files.isRegularFile(file) && Files.size(file) > maxBytes)
                 throw tooLarge(source, maxBytes, kind);

@@ -22,8 +22,8 @@ public final class Shape {
             long n = 1;
             for (int d : dims) {
                 if (n > MAX_ELEMENTS / d)
-                    throw new ShapeException("a tensor of shape " + text(dims) + " has more than 2^56 elements, too large"
-                            + " to model");
+                    throw new ShapeException("a tensor of shape " + text(dims)
+                            + " has more than 2^56 elements, too large to model");
                 n *= d;
             }
         }

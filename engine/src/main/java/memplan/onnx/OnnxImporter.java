@@ -32,6 +32,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Pattern;
 
 /**
  * Reads an ONNX model (an inference graph) into a MemPlan {@link ModelDef} ready for training analysis: data inputs
@@ -71,15 +72,16 @@ public final class OnnxImporter {
         }
     }
 
-    private static final java.util.regex.Pattern INDEX =
-            java.util.regex.Pattern.compile("(?:Index|index) (-?\\d+) out of bounds for length (\\d+)");
+    private static final Pattern INDEX =
+            Pattern.compile("(?:Index|index) (-?\\d+) out of bounds for length (\\d+)");
 
     /**
      * The converter wraps some Java exceptions of an operator's mapping with the node's name; their text is Java's,
      * so it is said again in words here (the mappings themselves are being split up and will say it directly).
      */
     static String inWords(String reason) {
-        if (reason == null || reason.isBlank() || reason.equals("null")) return "invalid inputs or attributes for this operator";
+        if (reason == null || reason.isBlank() || reason.equals("null"))
+            return "invalid inputs or attributes for this operator";
         var m = INDEX.matcher(reason);
         if (m.find()) return "refers to position " + m.group(1) + " of " + m.group(2)
                 + " (an input, output, axis or attribute value that does not exist)";
@@ -222,8 +224,8 @@ public final class OnnxImporter {
         for (int i = 0; i < dims.size(); i++) {
             var d = dims.get(i);
             if (d.hasDimValue() && d.getDimValue() > Integer.MAX_VALUE)
-                throw new OnnxError(where, "axis " + i + " has size " + d.getDimValue() + ", larger than " + Integer.MAX_VALUE
-                        + ", the largest MemPlan models");
+                throw new OnnxError(where, "axis " + i + " has size " + d.getDimValue() + ", larger than "
+                        + Integer.MAX_VALUE + ", the largest MemPlan models");
             String sym = d.hasDimParam() ? "'" + d.getDimParam() + "'" : "?";
             if (isBatch(d, i, options)) {
                 out.add(ModelDef.BATCH);

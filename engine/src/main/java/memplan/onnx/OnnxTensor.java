@@ -11,6 +11,8 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.InvalidPathException;
+import java.util.Arrays;
 
 /**
  * Reads the values of a TensorProto: typed fields (float_data, int64_data, ...), raw_data (little-endian), or an
@@ -45,7 +47,7 @@ final class OnnxTensor {
         try {
             return numel(d);
         } catch (ArithmeticException e) {
-            throw new OnnxError(where, "its shape " + java.util.Arrays.toString(d) + " has more elements than can be counted");
+            throw new OnnxError(where, "its shape " + Arrays.toString(d) + " has more elements than can be counted");
         }
     }
 
@@ -77,9 +79,11 @@ final class OnnxTensor {
                         + t.getDimsList() + " of " + typeName(t.getDataType()) + " needs " + dataBytes(t, where));
         } else if (typed > 0) {
             if (eb > 0 && typed != n)
-                throw new OnnxError(where, "holds " + typed + " values but its shape " + t.getDimsList() + " needs " + n);
+                throw new OnnxError(where, "holds " + typed + " values but its shape " + t.getDimsList()
+                        + " needs " + n);
         } else if (n > 0) {
-            throw new OnnxError(where, "has no data (no raw_data, no values, no external data) for its shape " + t.getDimsList());
+            throw new OnnxError(where, "has no data (no raw_data, no values, no external data) for its shape "
+                    + t.getDimsList());
         }
     }
 
@@ -150,12 +154,12 @@ final class OnnxTensor {
         Path rel;
         try {
             rel = Path.of(location);
-        } catch (java.nio.file.InvalidPathException e) {
+        } catch (InvalidPathException e) {
             throw new OnnxError(where, "external data location '" + location + "' is not a valid path");
         }
         if (rel.isAbsolute() || location.startsWith("/") || location.startsWith("\\"))
-            throw new OnnxError(where, "external data location '" + location + "' is an absolute path; it must be relative"
-                    + " to the model's folder");
+            throw new OnnxError(where, "external data location '" + location
+                    + "' is an absolute path; it must be relative to the model's folder");
         Path dir = modelDir.toAbsolutePath().normalize();
         Path file = dir.resolve(rel).normalize();
         if (!file.startsWith(dir) || file.equals(dir))
@@ -164,7 +168,8 @@ final class OnnxTensor {
             throw new OnnxError(where, "missing external data file '" + location + "' (looked for " + file + ")");
         try {
             if (!file.toRealPath().startsWith(dir.toRealPath()))
-                throw new OnnxError(where, "external data file '" + location + "' is a link leading outside the model's folder");
+                throw new OnnxError(where, "external data file '" + location
+                        + "' is a link leading outside the model's folder");
         } catch (IOException e) {
             throw new OnnxError(where, "cannot read external data file '" + location + "'");
         }

@@ -52,7 +52,8 @@ public final class OpArgs {
     }
 
     private void checkLength(String field, JsonNode v) {
-        if (v.size() > MAX_LIST) throw error(field, "'" + field + "' has " + v.size() + " items, more than " + MAX_LIST);
+        if (v.size() > MAX_LIST)
+            throw error(field, "'" + field + "' has " + v.size() + " items, more than " + MAX_LIST);
     }
 
     public double optDouble(String field, double dflt) {
@@ -109,7 +110,8 @@ public final class OpArgs {
         List<String> out = new ArrayList<>();
         for (JsonNode d : v) {
             if (d.isIntegralNumber() && !d.canConvertToInt())
-                throw error(field, "dimension " + d + " is larger than " + Integer.MAX_VALUE + ", the largest MemPlan models");
+                throw error(field, "dimension " + d + " is larger than " + Integer.MAX_VALUE
+                        + ", the largest MemPlan models");
             if (d.isIntegralNumber() && d.intValue() >= 0) out.add(Integer.toString(d.intValue()));
             else if (d.isTextual() && d.textValue().matches("[A-Za-z_][A-Za-z0-9_]*")) out.add(d.textValue());
             else throw error(field, "each dimension must be a non-negative integer or a symbol such as \"N\", got " + d);

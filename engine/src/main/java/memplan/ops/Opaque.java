@@ -26,8 +26,8 @@ public record Opaque(String source, int inputCount, int outputs) implements Op {
     public static Opaque fromJson(OpArgs a) {
         int arity = a.optInt("arity", 1), outputs = a.optInt("outputs", 1);
         if (arity < 1 || arity > MAX_INPUTS)
-            throw a.invalid("arity", "an Opaque op takes 1.." + MAX_INPUTS + " inputs (its outputs take input 0's shape),"
-                    + " got " + arity);
+            throw a.invalid("arity", "an Opaque op takes 1.." + MAX_INPUTS
+                    + " inputs (its outputs take input 0's shape), got " + arity);
         if (outputs < 1 || outputs > MAX_OUTPUTS)
             throw a.invalid("outputs", "an Opaque op has 1.." + MAX_OUTPUTS + " outputs, got " + outputs);
         return new Opaque(a.optString("source", "unknown"), arity, outputs);

@@ -45,7 +45,8 @@ public final class Planners {
         if (name.contains("+")) {
             String[] parts = name.split("\\+", -1); // -1 keeps empty parts: "hybrid+" is an error, not "hybrid"
             if (parts.length > MAX_STAGES)
-                throw new IllegalArgumentException("planner '" + name + "' composes " + parts.length + " planners, more than " + MAX_STAGES);
+                throw new IllegalArgumentException("planner '" + name + "' composes " + parts.length
+                        + " planners, more than " + MAX_STAGES);
             List<Planner> stages = new ArrayList<>();
             for (String part : parts) {
                 if (part.isBlank())

@@ -131,4 +131,14 @@ class OnnxHostileTest {
         w.output(w.node("MatMul", List.of("x", "w")));
         assertTrue(fails(w.write(dir)).reason().contains("dimension 0 is 1099511627776"), fails(w.write(dir)).reason());
     }
+
+    @Test
+    void javaTextFromTheConverterIsSaidInWords() {
+        assertEquals("refers to position 5 of 2 (an input, output, axis or attribute value that does not exist)",
+                OnnxImporter.inWords("Index 5 out of bounds for length 2"));
+        assertEquals("a division by zero (a zero stride, size, step or group count)", OnnxImporter.inWords("/ by zero"));
+        assertEquals("invalid inputs or attributes for this operator", OnnxImporter.inWords(null));
+        assertEquals("a value that is not a number", OnnxImporter.inWords("For input string: \"x\""));
+        assertEquals("kernel must be positive", OnnxImporter.inWords("kernel must be positive"));
+    }
 }
