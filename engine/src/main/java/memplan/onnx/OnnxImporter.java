@@ -12,7 +12,9 @@ import memplan.ir.Shape;
 import memplan.ir.ShapeException;
 import memplan.onnx.proto.Onnx.GraphProto;
 import memplan.onnx.proto.Onnx.ModelProto;
+import memplan.onnx.proto.Onnx.NodeProto;
 import memplan.onnx.proto.Onnx.OperatorSetIdProto;
+import memplan.onnx.proto.Onnx.TensorProto;
 import memplan.onnx.proto.Onnx.TensorProto.DataType;
 import memplan.onnx.proto.Onnx.TensorShapeProto;
 import memplan.onnx.proto.Onnx.ValueInfoProto;
@@ -27,6 +29,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -67,8 +70,10 @@ public final class OnnxImporter {
             throw new ModelFormatException(source, null, "cannot convert: " + words(e), null);
         } catch (RuntimeException | StackOverflowError e) {
             // A bug of the importer rather than of the file; still one line, with the kind of failure for a report.
-            throw new ModelFormatException(source, null, "cannot convert: the importer failed on this file ("
-                    + e.getClass().getSimpleName() + "); please report it with the file", null);
+            ModelFormatException m = new ModelFormatException(source, null, "cannot convert: the importer failed on this"
+                    + " file (" + e.getClass().getSimpleName() + "); please report it with the file", null);
+            m.initCause(e); // for a report; the message is what the user sees
+            throw m;
         }
     }
 
@@ -147,6 +152,7 @@ public final class OnnxImporter {
             OnnxTensor.checkInitializer(t, dir, "initializer '" + t.getName() + "'");
             cv.addInitializer(t);
         }
+        checkRanges(g, dir);
         Map<String, Integer> symbolValues = symbolValues(g, initNames, options);
         for (ValueInfoProto vi : g.getInputList()) {
             if (initNames.contains(vi.getName())) continue; // IR < 4 lists initializers as inputs too
@@ -175,6 +181,37 @@ public final class OnnxImporter {
         ModelDef def = new ModelDef(name, desc, Map.of(), cv.layers, file.toString());
         Graph.instantiate(def, 1, DType.FP32);
         return def;
+    }
+
+    /**
+     * A Range whose start, limit and delta are in the file is folded into a constant by the converter; check its
+     * length first, so that Range(0, 10, 0) is an error rather than an attempt to hold 2^31 values.
+     */
+    private static void checkRanges(GraphProto g, Path dir) {
+        Map<String, TensorProto> consts = new HashMap<>();
+        for (TensorProto t : g.getInitializerList()) consts.put(t.getName(), t);
+        for (NodeProto n : g.getNodeList())
+            if (n.getOpType().equals("Constant") && n.getOutputCount() == 1)
+                for (var a : n.getAttributeList()) if (a.getName().equals("value") && a.hasT()) consts.put(n.getOutput(0), a.getT());
+        for (NodeProto n : g.getNodeList()) {
+            if (!n.getOpType().equals("Range") || n.getInputCount() != 3) continue;
+            String where = Converter.where(n);
+            double[] v = new double[3];
+            boolean known = true;
+            for (int k = 0; k < 3 && known; k++) {
+                TensorProto t = consts.get(n.getInput(k));
+                double[] x = t == null ? null : OnnxTensor.decode(t, dir, where);
+                known = x != null && x.length == 1;
+                if (known) v[k] = x[0];
+            }
+            if (!known) continue;
+            if (v[2] == 0 || !Double.isFinite(v[0] + v[1] + v[2]))
+                throw new OnnxError(where, "the range from " + v[0] + " to " + v[1] + " in steps of " + v[2] + " never ends");
+            double count = Math.ceil((v[1] - v[0]) / v[2]);
+            if (count > OnnxTensor.MAX_DECODE)
+                throw new OnnxError(where, "the range from " + v[0] + " to " + v[1] + " in steps of " + v[2] + " has "
+                        + (long) count + " values, more than " + OnnxTensor.MAX_DECODE + " that a shape computation may hold");
+        }
     }
 
     private static String stem(Path file) {

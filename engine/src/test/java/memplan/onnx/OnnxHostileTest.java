@@ -141,4 +141,17 @@ class OnnxHostileTest {
         assertEquals("a value that is not a number", OnnxImporter.inWords("For input string: \"x\""));
         assertEquals("kernel must be positive", OnnxImporter.inWords("kernel must be positive"));
     }
+
+    @Test
+    void aRangeThatNeverEndsIsAnErrorNotAnAllocation() throws IOException {
+        var b = new OnnxGraphBuilder(13).input("x", FLOAT, "N", 10);
+        String r = b.node("Range", List.of(b.intScalar(0), b.intScalar(10), b.intScalar(0)));
+        ModelFormatException e = fails(b.output(b.node("Reshape", List.of("x", r))).write(dir));
+        assertTrue(e.location().endsWith("(Range)"), e.location());
+        assertTrue(e.reason().contains("in steps of 0.0 never ends"), e.reason());
+        var big = new OnnxGraphBuilder(13).input("x", FLOAT, "N", 10);
+        String r2 = big.node("Range", List.of(big.intScalar(0), big.intScalar(1L << 40), big.intScalar(1)));
+        assertTrue(fails(big.output(big.node("Reshape", List.of("x", r2))).write(dir)).reason()
+                .contains("has 1099511627776 values, more than 65536"));
+    }
 }
