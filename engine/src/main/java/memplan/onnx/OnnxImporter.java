@@ -152,6 +152,7 @@ public final class OnnxImporter {
             OnnxTensor.checkInitializer(t, dir, "initializer '" + t.getName() + "'");
             cv.addInitializer(t);
         }
+        checkArity(g, opset);
         checkRanges(g, dir);
         Map<String, Integer> symbolValues = symbolValues(g, initNames, options);
         for (ValueInfoProto vi : g.getInputList()) {
@@ -181,6 +182,35 @@ public final class OnnxImporter {
         ModelDef def = new ModelDef(name, desc, Map.of(), cv.layers, file.toString());
         Graph.instantiate(def, 1, DType.FP32);
         return def;
+    }
+
+    /** Inputs an operator cannot do without (ONNX's required inputs), by position; checked before any mapping runs. */
+    private static int requiredInputs(String op, int opset) {
+        return switch (op) {
+            case "Add", "Sub", "Mul", "Div", "Pow", "MatMul", "Gemm", "Conv", "ConvTranspose", "Reshape", "Expand",
+                 "Equal", "Less", "Greater", "Gather", "Tile", "LayerNormalization" -> 2;
+            case "Where", "Range" -> 3;
+            case "BatchNormalization" -> 5;
+            case "Unsqueeze" -> opset >= 13 ? 2 : 1;
+            case "Slice" -> opset >= 10 ? 3 : 1;
+            case "Pad" -> opset >= 11 ? 2 : 1;
+            case "Constant" -> 0;
+            default -> 1;
+        };
+    }
+
+    private static void checkArity(GraphProto g, int opset) {
+        for (NodeProto n : g.getNodeList()) {
+            if (!n.getDomain().isEmpty() && !n.getDomain().equals("ai.onnx")) continue;
+            if (!Converter.SUPPORTED.contains(n.getOpType())) continue;
+            int need = requiredInputs(n.getOpType(), opset);
+            for (int k = 0; k < need; k++)
+                if (k >= n.getInputCount() || n.getInput(k).isEmpty())
+                    throw new OnnxError(Converter.where(n), n.getOpType() + " needs " + need + " input"
+                            + (need == 1 ? "" : "s") + " at opset " + opset + ", but input " + k + " is missing");
+            if (n.getOutputCount() == 0 || n.getOutput(0).isEmpty())
+                throw new OnnxError(Converter.where(n), "the node has no output");
+        }
     }
 
     /**
