@@ -48,12 +48,15 @@ public final class BenchSimulateCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print JSON for scripts.")
     boolean json;
 
+    /** Each run keeps three timings; a median needs no more than this. */
+    static final int MAX_RUNS = 100_000;
+
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
     @Override
     public Integer call() {
-        if (runs < 1) throw new CliException("--runs must be positive, got " + runs);
+        if (runs < 1 || runs > MAX_RUNS) throw new CliException("--runs must be 1.." + MAX_RUNS + ", got " + runs);
         DeviceModel d = DeviceModel.preset("h100");
         PrintWriter o = spec.commandLine().getOut();
         ArrayNode rows = Json.MAPPER.createArrayNode();

@@ -1,6 +1,7 @@
 package memplan.cli;
 
 import memplan.graph.Graph;
+import memplan.io.AtomicFileWriter;
 import memplan.io.ModelJson;
 import memplan.ir.DType;
 import memplan.model.Layer;
@@ -11,10 +12,9 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
@@ -38,6 +38,7 @@ public final class ImportCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (out != null) AtomicFileWriter.refuseInputs(out, List.of(file));
         ModelDef m = OnnxImporter.read(file, onnx.options());
         String json = ModelJson.write(m);
         PrintWriter o = spec.commandLine().getOut();
@@ -46,11 +47,7 @@ public final class ImportCommand implements Callable<Integer> {
             o.flush();
             return 0;
         }
-        try {
-            Files.writeString(out, json);
-        } catch (IOException e) {
-            throw new CliException("cannot write " + out + ": " + e.getMessage());
-        }
+        AtomicFileWriter.writeString(out, json, List.of(file));
         Map<String, Integer> ops = new TreeMap<>();
         for (Layer l : m.layers()) ops.merge(l.op().type(), 1, Integer::sum);
         long params = Graph.instantiate(m, 1, DType.FP32).parameterCount();

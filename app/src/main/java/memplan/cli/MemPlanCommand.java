@@ -1,12 +1,14 @@
 package memplan.cli;
 
 import memplan.backend.BackendException;
+import memplan.io.FileWriteException;
 import memplan.ir.ModelException;
 import memplan.ir.ShapeException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 import java.io.PrintWriter;
+import memplan.units.ByteSize;
 
 /** The top-level `memplan` command; each subcommand is its own class. */
 @Command(name = "memplan", mixinStandardHelpOptions = true, version = "MemPlan 0.1.0",
@@ -45,10 +47,18 @@ public final class MemPlanCommand implements Runnable {
 
     static boolean isUserError(Throwable ex) {
         return ex instanceof ModelException || ex instanceof ShapeException || ex instanceof IllegalArgumentException
-                || ex instanceof BackendException || ex instanceof CliException;
+                || ex instanceof BackendException || ex instanceof CliException || ex instanceof FileWriteException;
     }
 
     public static int run(String... args) {
-        return commandLine().execute(args);
+        try {
+            return commandLine().execute(args);
+        } catch (OutOfMemoryError e) {
+            // A last resort: inputs are bounded so that this should not happen; if it does, still one line.
+            System.err.println("error: out of memory (Java heap of "
+                    + ByteSize.format(Runtime.getRuntime().maxMemory())
+                    + "); try a smaller model or batch, or give Java more memory with -Xmx");
+            return 2;
+        }
     }
 }

@@ -12,6 +12,8 @@ import picocli.CommandLine.Parameters;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.nio.file.Path;
+import java.util.List;
 
 /** The options every command that takes a model shares: the model, batch, dtype, optimizer and dimension values. */
 public final class ModelOptions {
@@ -32,6 +34,11 @@ public final class ModelOptions {
 
     @Mixin
     OnnxArgs onnx = new OnnxArgs();
+
+    /** The model file, if MODEL is a file rather than a bundled sample: an input no output may overwrite. */
+    public List<Path> inputFiles() {
+        return ModelSource.file(model).map(List::of).orElse(List.of());
+    }
 
     public ModelDef loadModel() {
         return ModelSource.load(model, onnx.options());

@@ -8,10 +8,16 @@ import memplan.samples.SampleModels;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Optional;
 
 /** Turns a MODEL argument into a model: a bundled sample name, a path to a .json model file, or an .onnx file. */
 public final class ModelSource {
     private ModelSource() {
+    }
+
+    /** The file a MODEL argument names, or empty for a bundled sample. */
+    public static Optional<Path> file(String arg) {
+        return arg == null || SampleModels.exists(arg) ? Optional.empty() : Optional.of(Path.of(arg));
     }
 
     public static ModelDef load(String arg) {

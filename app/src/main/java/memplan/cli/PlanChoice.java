@@ -12,6 +12,8 @@ import picocli.CommandLine.Option;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 /** How a command gets its plan (a plan file, or a planner with a budget) and which device model predicts it. */
 public final class PlanChoice {
@@ -32,6 +34,14 @@ public final class PlanChoice {
 
     @Option(names = "--step-times", paramLabel = "FILE", description = "Predict from measured step times (written by `memplan run --save-step-times FILE`) instead of the roofline.")
     Path stepTimes;
+
+    /** The files this choice reads (plan, step times), which no output of the command may overwrite. */
+    public List<Path> inputFiles() {
+        List<Path> in = new ArrayList<>();
+        if (planFile != null) in.add(planFile);
+        if (stepTimes != null) in.add(stepTimes);
+        return in;
+    }
 
     public DeviceModel device(String dflt) {
         DeviceModel d = DeviceModel.preset(device != null ? device : dflt);

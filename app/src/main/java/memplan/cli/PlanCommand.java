@@ -17,6 +17,9 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import memplan.io.AtomicFileWriter;
+import java.util.ArrayList;
+import java.util.List;
 
 /** Makes a plan with a planner under a budget and writes it to a plan file. */
 @Command(name = "plan", mixinStandardHelpOptions = true,
@@ -37,9 +40,16 @@ public final class PlanCommand implements Callable<Integer> {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
+    private List<Path> inputs() {
+        List<Path> in = new ArrayList<>(model.inputFiles());
+        in.addAll(choice.inputFiles());
+        return in;
+    }
+
     @Override
     public Integer call() {
         if (choice.planner == null && choice.planFile == null) throw new CliException("--planner is required (e.g. --planner checkpoint-sqrt)");
+        if (out != null) AtomicFileWriter.refuseInputs(out, inputs());
         Schedule s = model.schedule();
         DeviceModel d = choice.device("h100");
         long t0 = System.nanoTime();
@@ -48,7 +58,7 @@ public final class PlanCommand implements Callable<Integer> {
         SimResult r = Simulator.simulate(plan, d);
         long base = Simulator.simulate(Plan.baseline(s), d).peakBytes();
         long budget = choice.planFile == null ? choice.budgetBytes(s, d) : Planner.MIN_PEAK;
-        if (out != null) PlanJson.write(plan, out);
+        if (out != null) PlanJson.write(plan, out, inputs());
         PrintWriter o = spec.commandLine().getOut();
         if (json) {
             ObjectNode n = SimulateCommand.summary(s, plan, r, base, d);

@@ -11,6 +11,7 @@ import memplan.exec.RunConfig;
 import memplan.exec.RunResult;
 import memplan.plan.Plan;
 import memplan.sim.DeviceModel;
+import memplan.sim.StepTimes;
 import memplan.train.Schedule;
 import memplan.units.ByteSize;
 import picocli.CommandLine.Command;
@@ -20,6 +21,10 @@ import picocli.CommandLine.Option;
 import java.io.PrintWriter;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import memplan.io.AtomicFileWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 /** Real training iterations under a plan, measured against the prediction. */
 @Command(name = "run", mixinStandardHelpOptions = true,
@@ -52,14 +57,26 @@ public final class RunCommand implements Callable<Integer> {
     @Option(names = "--save-step-times", paramLabel = "FILE", description = "Write the last iteration's measured time per step to FILE, for `--step-times` of plan/simulate.")
     java.nio.file.Path stepTimesOut;
 
+    /** Each iteration keeps a result row; a run is for measuring, not for training to convergence. */
+    static final int MAX_ITERATIONS = 1_000_000;
+
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
+
+    private List<Path> inputs() {
+        List<Path> in = new ArrayList<>(model.inputFiles());
+        in.addAll(planChoice.inputFiles());
+        return in;
+    }
 
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
-        if (iterations <= 0) throw new CliException("--iterations must be positive, got " + iterations);
+        if (iterations <= 0 || iterations > MAX_ITERATIONS)
+            throw new CliException("--iterations must be 1.." + MAX_ITERATIONS + ", got " + iterations);
+        if (stepTimesOut != null) AtomicFileWriter.refuseInputs(stepTimesOut, inputs());
         Schedule s = model.schedule();
+        Executor.checkRunnable(s.graph());
         BackendProvider provider = Backends.named(backend);
         Availability a = provider.availability();
         if (!a.available()) {
@@ -83,12 +100,8 @@ public final class RunCommand implements Callable<Integer> {
             bar.done();
         }
         if (stepTimesOut != null && r.measuredTimeline() != null) {
-            try {
-                memplan.sim.StepTimes.write(stepTimesOut, s.graph().model().name(), s.graph().batch(), r.device(),
-                        memplan.sim.StepTimes.fromTimeline(r.measuredTimeline()));
-            } catch (java.io.IOException e) {
-                throw new CliException("cannot write " + stepTimesOut + ": " + e.getMessage());
-            }
+            StepTimes.write(stepTimesOut, s.graph().model().name(), s.graph().batch(), r.device(),
+                    StepTimes.fromTimeline(r.measuredTimeline()), inputs());
             if (!json) out.println("wrote step times to " + stepTimesOut);
         }
         if (json) {

@@ -1,6 +1,7 @@
 package memplan.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import memplan.io.AtomicFileWriter;
 import memplan.plan.Decision;
 import memplan.plan.Plan;
 import memplan.sim.DeviceModel;
@@ -13,13 +14,13 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
+import java.util.ArrayList;
+import java.util.List;
 
 /** Simulates a plan file (or a planner's plan) and prints the prediction; optionally the timeline as CSV. */
 @Command(name = "simulate", mixinStandardHelpOptions = true,
@@ -42,12 +43,13 @@ public final class SimulateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (csv != null) AtomicFileWriter.refuseInputs(csv, inputs());
         Schedule s = model.schedule();
         DeviceModel d = choice.device("h100");
         Plan plan = choice.plan(s, d);
         SimResult r = Simulator.simulate(plan, d);
         long base = Simulator.simulate(Plan.baseline(s), d).peakBytes();
-        if (csv != null) writeCsv(r, csv);
+        if (csv != null) writeCsv(r, csv, inputs());
         PrintWriter o = spec.commandLine().getOut();
         if (json) {
             o.println(Json.write(summary(s, plan, r, base, d)));
@@ -59,17 +61,19 @@ public final class SimulateCommand implements Callable<Integer> {
         return 0;
     }
 
-    static void writeCsv(SimResult r, Path file) {
+    private List<Path> inputs() {
+        List<Path> in = new ArrayList<>(model.inputFiles());
+        in.addAll(choice.inputFiles());
+        return in;
+    }
+
+    static void writeCsv(SimResult r, Path file, List<Path> inputs) {
         StringBuilder b = new StringBuilder("start_s,end_s,kind,stream,pos,step,tensor,bytes,label\n");
         for (TimelineEvent e : r.timeline().events())
             b.append(String.format(Locale.ROOT, "%.9f,%.9f,%s,%s,%d,%d,%d,%d,\"%s\"%n", e.startSeconds(), e.endSeconds(),
                     e.kind().name().toLowerCase(Locale.ROOT), e.copyStream() ? "copy" : "compute", e.pos(), e.step(), e.tensor(),
                     e.bytes(), e.label().replace("\"", "\"\"")));
-        try {
-            Files.writeString(file, b);
-        } catch (IOException e) {
-            throw new CliException("cannot write " + file + ": " + e.getMessage());
-        }
+        AtomicFileWriter.writeString(file, b.toString(), inputs);
     }
 
     static ObjectNode summary(Schedule s, Plan plan, SimResult r, long base, DeviceModel d) {

@@ -66,10 +66,26 @@ public final class Executor {
         this.uses = TensorUses.of(s);
     }
 
+    /**
+     * Kernels index tensors with ints and need at least one element; a profile and a plan of such a model still
+     * work, a run cannot.
+     */
+    public static void checkRunnable(Graph g) {
+        for (Value v : g.values()) {
+            long n = v.shape().numel();
+            String where = "cannot run " + g.model().name() + ": tensor '" + v.name() + "' of shape " + v.shape();
+            if (n == 0) throw new IllegalArgumentException(where + " has a 0-sized dimension; training needs tensors"
+                    + " with at least one element (profile, plan and simulate accept it)");
+            if (n > Integer.MAX_VALUE) throw new IllegalArgumentException(where + " has " + n
+                    + " elements, more than a backend kernel can index (2^31 - 1)");
+        }
+    }
+
     public RunResult run(Backend backend, RunConfig cfg, ProgressListener listener, BooleanSupplier cancelled) {
         if (g.floatType() != DType.FP32)
             throw new RunConfigException("training runs use fp32 tensors, not " + g.floatType().jsonName()
                     + " (fp16/bf16 storage of activations is the compress planner's lossy codec)", Remedy.FP32);
+        checkRunnable(g);
         SimResult predicted = Simulator.simulate(plan, device);
         ExecutionSchedule es = predicted.execution();
         Allocator.Placement placement = Allocator.place(es);

@@ -68,9 +68,15 @@ public final class Graph {
     /** Number of trainable parameters (tied parameters counted once). */
     public long parameterCount() {
         long n = 0;
-        for (Value v : values) if (v.kind() == ValueKind.PARAM) n += v.shape().numel();
-        return n;
+        for (Value v : values) if (v.kind() == ValueKind.PARAM) n = Math.addExact(n, v.shape().numel());
+        return n; // exact: instantiate bounds the sum of all tensors
     }
+
+    /**
+     * The most bytes all forward tensors may add up to (at 8 bytes per element): 256 PiB. Training adds gradients,
+     * optimizer state and workspaces, a few times this at most, so every byte count downstream is an exact long.
+     */
+    public static final long MAX_TOTAL_BYTES = 1L << 58;
 
     public static Graph instantiate(ModelDef model, int batch, DType floatType) {
         return instantiate(model, batch, floatType, Map.of());
@@ -145,11 +151,13 @@ public final class Graph {
         List<Node> nodes = new ArrayList<>();
         Map<String, int[]> outputsOf = new HashMap<>();
         Map<String, Integer> paramIds = new HashMap<>();
+        long totalBytes = 0;
         for (int li : order) {
             Layer l = layers.get(li);
             Op op = l.op();
             String where = loc(layers, li);
             int nodeIndex = nodes.size();
+            int firstNew = values.size();
             int[] inIds = new int[l.inputs().size()];
             List<Shape> inShapes = new ArrayList<>();
             for (int k = 0; k < inIds.length; k++) {
@@ -217,6 +225,14 @@ public final class Graph {
                 values.add(new Value(id, l.name() + "." + a.name(), a.shape(), a.dtype() == null ? floatType : a.dtype(),
                         ValueKind.AUX, nodeIndex, -1));
                 auxIds[k] = id;
+            }
+            for (int v = firstNew; v < values.size(); v++) {
+                totalBytes += values.get(v).shape().numel() * 8; // each below 2^59, the total below 2^58: no overflow
+                if (totalBytes > MAX_TOTAL_BYTES)
+                    throw new GraphException(src, where, "at batch " + batch
+                            + " the model's tensors add up to more than 256 PiB (tensor '" + values.get(v).name()
+                            + "' of shape " + values.get(v).shape()
+                            + "): too large to model");
             }
             outputsOf.put(l.name(), outIds);
             nodes.add(new Node(nodeIndex, l, inIds, outIds, paramIdx, auxIds, List.copyOf(inShapes), List.copyOf(outShapes)));

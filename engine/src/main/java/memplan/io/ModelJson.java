@@ -1,12 +1,8 @@
 package memplan.io;
 
-import com.fasterxml.jackson.core.JsonLocation;
-import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import memplan.graph.Graph;
 import memplan.ir.DType;
@@ -15,9 +11,6 @@ import memplan.model.Layer;
 import memplan.model.ModelDef;
 import memplan.ops.OpType;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -31,10 +24,7 @@ import java.util.Set;
 public final class ModelJson {
     public static final String FORMAT = "memplan-model";
     public static final int VERSION = 1;
-    private static final ObjectMapper MAPPER = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
-            // Text after the model and a field given twice (the last one would silently win) are errors.
-            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+    private static final ObjectMapper MAPPER = StrictJson.mapper();
     private static final ObjectMapper COMPACT = new ObjectMapper();
     private static final Set<String> LAYER_KEYS = Set.of("name", "op", "inputs", "tie");
 
@@ -44,14 +34,11 @@ public final class ModelJson {
     public static ModelDef read(Path file) {
         String text;
         try {
-            text = Files.readString(file);
-        } catch (NoSuchFileException e) {
-            throw new ModelFormatException(file.toString(), null, "file not found", null);
-        } catch (java.nio.charset.CharacterCodingException e) {
-            throw new ModelFormatException(file.toString(), null, "not a UTF-8 text file, so not a MemPlan JSON model"
+            text = TextFileReader.read(file, TextFileReader.MAX_MODEL_BYTES, "MemPlan JSON model");
+        } catch (ModelFormatException e) {
+            if (!e.reason().startsWith("not a UTF-8")) throw e;
+            throw new ModelFormatException(file.toString(), null, e.reason()
                     + " (an ONNX model must have the extension .onnx)", null);
-        } catch (IOException e) {
-            throw new ModelFormatException(file.toString(), null, "cannot read: " + e.getMessage(), null);
         }
         return parse(text, file.toString());
     }
@@ -62,10 +49,8 @@ public final class ModelJson {
         try {
             root = MAPPER.readTree(text);
         } catch (JsonProcessingException e) {
-            JsonLocation l = e.getLocation();
-            String where = l == null ? null : "line " + l.getLineNr() + ", column " + l.getColumnNr();
-            String why = e.getOriginalMessage().startsWith("Trailing token") ? "text after the end of the model" : e.getOriginalMessage();
-            throw new ModelFormatException(source, where, "invalid JSON: " + why, null);
+            String why = StrictJson.reason(e, "model");
+            throw new ModelFormatException(source, StrictJson.where(e), "invalid JSON: " + why, null);
         }
         if (root == null || !root.isObject()) throw new ModelFormatException(source, "$", "expected a JSON object", null);
         String format = text(root, "format", FORMAT, source);

@@ -40,9 +40,20 @@ public final class OpArgs {
         return has(field) ? asInt(field, node.get(field)) : dflt;
     }
 
+    /** Longest list an attribute may hold (dimensions, axes, sizes): a bound on what a file can make us allocate. */
+    public static final int MAX_LIST = 4096;
+
     private int asInt(String field, JsonNode v) {
-        if (!v.isIntegralNumber() || !v.canConvertToInt()) throw error(field, "'" + field + "' must be an integer, got " + v);
+        if (v.isIntegralNumber() && !v.canConvertToInt())
+            throw error(field, "'" + field + "' is " + v + ", outside the integer range "
+                    + Integer.MIN_VALUE + ".." + Integer.MAX_VALUE);
+        if (!v.isIntegralNumber()) throw error(field, "'" + field + "' must be an integer, got " + v);
         return v.intValue();
+    }
+
+    private void checkLength(String field, JsonNode v) {
+        if (v.size() > MAX_LIST)
+            throw error(field, "'" + field + "' has " + v.size() + " items, more than " + MAX_LIST);
     }
 
     public double optDouble(String field, double dflt) {
@@ -84,6 +95,7 @@ public final class OpArgs {
         if (!has(field)) throw error(field, "missing required field '" + field + "'");
         JsonNode v = node.get(field);
         if (!v.isArray()) throw error(field, "'" + field + "' must be a list of integers, got " + v);
+        checkLength(field, v);
         List<Integer> out = new ArrayList<>();
         for (Iterator<JsonNode> it = v.elements(); it.hasNext(); ) out.add(asInt(field, it.next()));
         return out;
@@ -94,8 +106,12 @@ public final class OpArgs {
         if (!has(field)) throw error(field, "missing required field '" + field + "'");
         JsonNode v = node.get(field);
         if (!v.isArray()) throw error(field, "'" + field + "' must be a list of dimensions, got " + v);
+        checkLength(field, v);
         List<String> out = new ArrayList<>();
         for (JsonNode d : v) {
+            if (d.isIntegralNumber() && !d.canConvertToInt())
+                throw error(field, "dimension " + d + " is larger than " + Integer.MAX_VALUE
+                        + ", the largest MemPlan models");
             if (d.isIntegralNumber() && d.intValue() >= 0) out.add(Integer.toString(d.intValue()));
             else if (d.isTextual() && d.textValue().matches("[A-Za-z_][A-Za-z0-9_]*")) out.add(d.textValue());
             else throw error(field, "each dimension must be a non-negative integer or a symbol such as \"N\", got " + d);

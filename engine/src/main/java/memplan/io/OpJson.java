@@ -181,7 +181,15 @@ public final class OpJson {
                     throw a.invalid("mode", "'mode' must be constant, reflect or edge, got " + m);
                 yield new Pad(a.requireIntList("pads"), m);
             }
-            case Opaque -> new Opaque(a.optString("source", "unknown"), a.optInt("arity", 1), a.optInt("outputs", 1));
+            case Opaque -> {
+                int arity = a.optInt("arity", 1), outputs = a.optInt("outputs", 1);
+                if (arity < 1 || arity > Opaque.MAX_INPUTS)
+                    throw a.invalid("arity", "an Opaque op takes 1.." + Opaque.MAX_INPUTS
+                            + " inputs (its outputs take input 0's shape), got " + arity);
+                if (outputs < 1 || outputs > Opaque.MAX_OUTPUTS)
+                    throw a.invalid("outputs", "an Opaque op has 1.." + Opaque.MAX_OUTPUTS + " outputs, got " + outputs);
+                yield new Opaque(a.optString("source", "unknown"), arity, outputs);
+            }
             case MaskedFill -> new MaskedFill(a.has("maskShape") ? a.requireIntList("maskShape") : List.of(),
                     a.optDouble("value", 0), a.optBool("keepWhereTrue", true));
             case ReLU -> new ReLU();

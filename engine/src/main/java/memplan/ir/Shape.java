@@ -2,12 +2,31 @@ package memplan.ir;
 
 import java.util.Arrays;
 
-/** An immutable, concrete tensor shape. Rank 0 is a scalar. */
+/**
+ * An immutable, concrete tensor shape. Rank 0 is a scalar. A shape has at most {@link #MAX_ELEMENTS} elements, so
+ * that its element count, and its size in bytes at any dtype, are exact longs: a shape that would overflow is a
+ * {@link ShapeException} (which the graph reports with the layer), never a wrapped-around count.
+ */
 public final class Shape {
+    /** 2^56 elements (512 PiB at 8 bytes each): far beyond any device, and its bytes times 8 still fit a long. */
+    public static final long MAX_ELEMENTS = 1L << 56;
     private final int[] dims;
 
     public Shape(int... dims) {
-        for (int d : dims) if (d < 0) throw new IllegalArgumentException("negative dimension in " + Arrays.toString(dims));
+        boolean empty = false;
+        for (int d : dims) {
+            if (d < 0) throw new ShapeException("negative dimension in " + text(dims));
+            empty |= d == 0;
+        }
+        if (!empty) {
+            long n = 1;
+            for (int d : dims) {
+                if (n > MAX_ELEMENTS / d)
+                    throw new ShapeException("a tensor of shape " + text(dims)
+                            + " has more than 2^56 elements, too large to model");
+                n *= d;
+            }
+        }
         this.dims = dims.clone();
     }
 
@@ -28,17 +47,23 @@ public final class Shape {
         return dims.clone();
     }
 
+    /** The element count; exact, as the constructor bounds it. */
     public long numel() {
         long n = 1;
-        for (int d : dims) n *= d;
+        for (int d : dims) n = Math.multiplyExact(n, d);
         return n;
     }
 
     /** Product of dimensions [from, to). */
     public long numel(int from, int to) {
         long n = 1;
-        for (int i = from; i < to; i++) n *= dims[i];
+        for (int i = from; i < to; i++) n = Math.multiplyExact(n, dims[i]);
         return n;
+    }
+
+    /** The size at {@code elementBytes} bytes per element; exact for element sizes up to 128 bytes. */
+    public long bytes(int elementBytes) {
+        return Math.multiplyExact(numel(), elementBytes);
     }
 
     public Shape withDim(int i, int value) {
@@ -69,6 +94,10 @@ public final class Shape {
 
     @Override
     public String toString() {
+        return text(dims);
+    }
+
+    private static String text(int[] dims) {
         StringBuilder b = new StringBuilder("[");
         for (int i = 0; i < dims.length; i++) b.append(i == 0 ? "" : "x").append(dims[i]);
         return b.append(']').toString();

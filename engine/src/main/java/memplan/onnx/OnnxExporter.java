@@ -4,6 +4,7 @@ import com.google.protobuf.ByteString;
 import memplan.graph.Graph;
 import memplan.graph.Node;
 import memplan.graph.Value;
+import memplan.io.AtomicFileWriter;
 import memplan.ir.DType;
 import memplan.model.Layer;
 import memplan.model.ModelDef;
@@ -23,7 +24,6 @@ import memplan.ops.*;
 
 import java.io.IOException;
 import java.io.RandomAccessFile;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -73,7 +73,7 @@ public final class OnnxExporter {
                 f.setLength(ex.externalBytes);
             }
         }
-        Files.write(file, m.toByteArray());
+        AtomicFileWriter.write(file, m.toByteArray());
     }
 
     private ModelProto build() {

@@ -10,9 +10,12 @@ import memplan.ir.DType;
 import memplan.model.Layer;
 import memplan.model.ModelDef;
 import memplan.ir.Shape;
+import memplan.ir.ShapeException;
 import memplan.onnx.proto.Onnx.GraphProto;
 import memplan.onnx.proto.Onnx.ModelProto;
+import memplan.onnx.proto.Onnx.NodeProto;
 import memplan.onnx.proto.Onnx.OperatorSetIdProto;
+import memplan.onnx.proto.Onnx.TensorProto;
 import memplan.onnx.proto.Onnx.TensorProto.DataType;
 import memplan.onnx.proto.Onnx.TensorShapeProto;
 import memplan.onnx.proto.Onnx.ValueInfoProto;
@@ -27,11 +30,13 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Pattern;
 
 /**
  * Reads an ONNX model (an inference graph) into a MemPlan {@link ModelDef} ready for training analysis: data inputs
@@ -57,13 +62,43 @@ public final class OnnxImporter {
         try {
             return convert(model, file, options);
         } catch (OnnxError e) {
-            throw ModelFormatException.withRemedy(source, e.where, e.getMessage(), e.remedy, e.detail);
+            throw ModelFormatException.withRemedy(source, e.where, inWords(e.getMessage()), e.remedy, e.detail);
         } catch (GraphException e) {
             throw new ModelFormatException(source, null, "the converted model does not check: " + e.getMessage(), null);
-        } catch (RuntimeException e) {
-            if (e instanceof ModelFormatException m) throw m;
-            throw new ModelFormatException(source, null, "cannot convert: " + e, null);
+        } catch (ModelFormatException e) {
+            throw e;
+        } catch (ShapeException | IllegalArgumentException | ArithmeticException e) {
+            throw new ModelFormatException(source, null, "cannot convert: " + words(e), null);
+        } catch (RuntimeException | StackOverflowError e) {
+            // A bug of the importer rather than of the file; still one line, with the kind of failure for a report.
+            ModelFormatException m = new ModelFormatException(source, null, "cannot convert: the importer failed on this"
+                    + " file (" + e.getClass().getSimpleName() + "); please report it with the file", null);
+            m.initCause(e); // for a report; the message is what the user sees
+            throw m;
         }
+    }
+
+    private static final Pattern INDEX =
+            Pattern.compile("(?:Index|index) (-?\\d+) out of bounds for length (\\d+)");
+
+    /**
+     * The converter wraps some Java exceptions of an operator's mapping with the node's name; their text is Java's,
+     * so it is said again in words here (the mappings themselves are being split up and will say it directly).
+     */
+    static String inWords(String reason) {
+        if (reason == null || reason.isBlank() || reason.equals("null"))
+            return "invalid inputs or attributes for this operator";
+        var m = INDEX.matcher(reason);
+        if (m.find()) return "refers to position " + m.group(1) + " of " + m.group(2)
+                + " (an input, output, axis or attribute value that does not exist)";
+        if (reason.contains("/ by zero")) return "a division by zero (a zero stride, size, step or group count)";
+        if (reason.startsWith("For input string")) return "a value that is not a number";
+        return reason;
+    }
+
+    private static String words(RuntimeException e) {
+        if (e instanceof ArithmeticException) return "a size or count in the model overflows";
+        return e.getMessage() == null ? "invalid values in the model" : e.getMessage();
     }
 
     static ModelProto parse(Path file) {
@@ -115,8 +150,11 @@ public final class OnnxImporter {
         Set<String> initNames = new HashSet<>();
         for (var t : g.getInitializerList()) {
             initNames.add(t.getName());
+            OnnxTensor.checkInitializer(t, dir, "initializer '" + t.getName() + "'");
             cv.addInitializer(t);
         }
+        checkArity(g, opset);
+        checkRanges(g, dir);
         Map<String, Integer> symbolValues = symbolValues(g, initNames, options);
         for (ValueInfoProto vi : g.getInputList()) {
             if (initNames.contains(vi.getName())) continue; // IR < 4 lists initializers as inputs too
@@ -145,6 +183,66 @@ public final class OnnxImporter {
         ModelDef def = new ModelDef(name, desc, Map.of(), cv.layers, file.toString());
         Graph.instantiate(def, 1, DType.FP32);
         return def;
+    }
+
+    /** Inputs an operator cannot do without (ONNX's required inputs), by position; checked before any mapping runs. */
+    private static int requiredInputs(String op, int opset) {
+        return switch (op) {
+            case "Add", "Sub", "Mul", "Div", "Pow", "MatMul", "Gemm", "Conv", "ConvTranspose", "Reshape", "Expand",
+                 "Equal", "Less", "Greater", "Gather", "Tile", "LayerNormalization" -> 2;
+            case "Where", "Range" -> 3;
+            case "BatchNormalization" -> 5;
+            case "Unsqueeze" -> opset >= 13 ? 2 : 1;
+            case "Slice" -> opset >= 10 ? 3 : 1;
+            case "Pad" -> opset >= 11 ? 2 : 1;
+            case "Constant" -> 0;
+            default -> 1;
+        };
+    }
+
+    private static void checkArity(GraphProto g, int opset) {
+        for (NodeProto n : g.getNodeList()) {
+            if (!n.getDomain().isEmpty() && !n.getDomain().equals("ai.onnx")) continue;
+            if (!Converter.SUPPORTED.contains(n.getOpType())) continue;
+            int need = requiredInputs(n.getOpType(), opset);
+            for (int k = 0; k < need; k++)
+                if (k >= n.getInputCount() || n.getInput(k).isEmpty())
+                    throw new OnnxError(Converter.where(n), n.getOpType() + " needs " + need + " input"
+                            + (need == 1 ? "" : "s") + " at opset " + opset + ", but input " + k + " is missing");
+            if (n.getOutputCount() == 0 || n.getOutput(0).isEmpty())
+                throw new OnnxError(Converter.where(n), "the node has no output");
+        }
+    }
+
+    /**
+     * A Range whose start, limit and delta are in the file is folded into a constant by the converter; check its
+     * length first, so that Range(0, 10, 0) is an error rather than an attempt to hold 2^31 values.
+     */
+    private static void checkRanges(GraphProto g, Path dir) {
+        Map<String, TensorProto> consts = new HashMap<>();
+        for (TensorProto t : g.getInitializerList()) consts.put(t.getName(), t);
+        for (NodeProto n : g.getNodeList())
+            if (n.getOpType().equals("Constant") && n.getOutputCount() == 1)
+                for (var a : n.getAttributeList()) if (a.getName().equals("value") && a.hasT()) consts.put(n.getOutput(0), a.getT());
+        for (NodeProto n : g.getNodeList()) {
+            if (!n.getOpType().equals("Range") || n.getInputCount() != 3) continue;
+            String where = Converter.where(n);
+            double[] v = new double[3];
+            boolean known = true;
+            for (int k = 0; k < 3 && known; k++) {
+                TensorProto t = consts.get(n.getInput(k));
+                double[] x = t == null ? null : OnnxTensor.decode(t, dir, where);
+                known = x != null && x.length == 1;
+                if (known) v[k] = x[0];
+            }
+            if (!known) continue;
+            if (v[2] == 0 || !Double.isFinite(v[0] + v[1] + v[2]))
+                throw new OnnxError(where, "the range from " + v[0] + " to " + v[1] + " in steps of " + v[2] + " never ends");
+            double count = Math.ceil((v[1] - v[0]) / v[2]);
+            if (count > OnnxTensor.MAX_DECODE)
+                throw new OnnxError(where, "the range from " + v[0] + " to " + v[1] + " in steps of " + v[2] + " has "
+                        + (long) count + " values, more than " + OnnxTensor.MAX_DECODE + " that a shape computation may hold");
+        }
     }
 
     private static String stem(Path file) {
@@ -194,6 +292,9 @@ public final class OnnxImporter {
         List<String> missing = new ArrayList<>();
         for (int i = 0; i < dims.size(); i++) {
             var d = dims.get(i);
+            if (d.hasDimValue() && d.getDimValue() > Integer.MAX_VALUE)
+                throw new OnnxError(where, "axis " + i + " has size " + d.getDimValue() + ", larger than "
+                        + Integer.MAX_VALUE + ", the largest MemPlan models");
             String sym = d.hasDimParam() ? "'" + d.getDimParam() + "'" : "?";
             if (isBatch(d, i, options)) {
                 out.add(ModelDef.BATCH);

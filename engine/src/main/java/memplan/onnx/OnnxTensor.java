@@ -11,6 +11,8 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.InvalidPathException;
+import java.util.Arrays;
 
 /**
  * Reads the values of a TensorProto: typed fields (float_data, int64_data, ...), raw_data (little-endian), or an
@@ -36,8 +38,58 @@ final class OnnxTensor {
 
     static long numel(int[] d) {
         long n = 1;
-        for (int x : d) n *= x;
+        for (int x : d) n = Math.multiplyExact(n, x);
         return n;
+    }
+
+    /** The element count, or an error naming the tensor when it does not fit a long. */
+    static long numel(int[] d, String where) {
+        try {
+            return numel(d);
+        } catch (ArithmeticException e) {
+            throw new OnnxError(where, "its shape " + Arrays.toString(d) + " has more elements than can be counted");
+        }
+    }
+
+    /** Bytes of the tensor's data at its element type; 0 for types without a fixed size (strings). */
+    static long dataBytes(TensorProto t, String where) {
+        long n = numel(dims(t, where), where);
+        try {
+            return Math.multiplyExact(n, elementBytes(t.getDataType()));
+        } catch (ArithmeticException e) {
+            throw new OnnxError(where, "its shape " + t.getDimsList() + " needs more bytes than can be counted");
+        }
+    }
+
+    /**
+     * Checks an initializer before anything reads it: it has data, as many values as its shape needs, and external
+     * data that lies inside the model's folder.
+     */
+    static void checkInitializer(TensorProto t, Path modelDir, String where) {
+        long n = numel(dims(t, where), where);
+        if (isExternal(t)) {
+            external(t, modelDir, where);
+            return;
+        }
+        int eb = elementBytes(t.getDataType());
+        long typed = typedCount(t);
+        if (t.hasRawData() && !t.getRawData().isEmpty()) {
+            if (eb > 0 && t.getRawData().size() != dataBytes(t, where))
+                throw new OnnxError(where, "raw data has " + t.getRawData().size() + " bytes, but its shape "
+                        + t.getDimsList() + " of " + typeName(t.getDataType()) + " needs " + dataBytes(t, where));
+        } else if (typed > 0) {
+            if (eb > 0 && typed != n)
+                throw new OnnxError(where, "holds " + typed + " values but its shape " + t.getDimsList()
+                        + " needs " + n);
+        } else if (n > 0) {
+            throw new OnnxError(where, "has no data (no raw_data, no values, no external data) for its shape "
+                    + t.getDimsList());
+        }
+    }
+
+    private static long typedCount(TensorProto t) {
+        return (long) t.getFloatDataCount() + t.getDoubleDataCount() + t.getInt32DataCount() + t.getInt64DataCount()
+                + t.getUint64DataCount() + t.getStringDataCount();
     }
 
     static int elementBytes(int dataType) {
@@ -70,34 +122,69 @@ final class OnnxTensor {
                 throw new OnnxError(where, "external data " + e.getKey() + " '" + e.getValue() + "' is not a number");
             }
         }
-        if (location == null || location.isEmpty()) throw new OnnxError(where, "external data without a 'location'");
-        Path file = modelDir.resolve(location).normalize();
-        if (!Files.isRegularFile(file))
-            throw new OnnxError(where, "missing external data file '" + location + "' (looked for " + file + ")");
+        Path file = confined(location, modelDir, where);
         long size;
         try {
             size = Files.size(file);
         } catch (IOException e) {
-            throw new OnnxError(where, "cannot read external data file '" + location + "': " + e.getMessage());
+            throw new OnnxError(where, "cannot read external data file '" + location + "'");
         }
-        long need = length >= 0 ? length : numel(dims(t, where)) * elementBytes(t.getDataType());
-        if (offset < 0 || offset + need > size)
-            throw new OnnxError(where, "external data file '" + location + "' has " + size + " bytes; the tensor needs bytes "
-                    + offset + " to " + (offset + need));
+        long tensorBytes = dataBytes(t, where);
+        if (offset < 0) throw new OnnxError(where, "external data offset " + offset + " is negative");
+        if (length >= 0 && tensorBytes > 0 && length != tensorBytes)
+            throw new OnnxError(where, "external data length " + length + " does not match the tensor: its shape "
+                    + t.getDimsList() + " of " + typeName(t.getDataType()) + " needs " + tensorBytes + " bytes");
+        long need = length >= 0 ? length : tensorBytes;
+        if (offset > size || need > size - offset)
+            throw new OnnxError(where, "external data file '" + location + "' has " + size + " bytes; the tensor needs "
+                    + need + " bytes from offset " + offset);
         return new External(file, offset, need);
     }
 
     record External(Path file, long offset, long length) {
     }
 
+    /**
+     * The external data file, which must lie inside the model's folder, as ONNX Runtime requires: a relative location
+     * without ".." escaping it, and no link leading out. Nothing outside the folder is probed.
+     */
+    static Path confined(String location, Path modelDir, String where) {
+        if (location == null || location.isEmpty()) throw new OnnxError(where, "external data without a 'location'");
+        if (location.indexOf('\0') >= 0) throw new OnnxError(where, "external data location contains a NUL character");
+        Path rel;
+        try {
+            rel = Path.of(location);
+        } catch (InvalidPathException e) {
+            throw new OnnxError(where, "external data location '" + location + "' is not a valid path");
+        }
+        if (rel.isAbsolute() || location.startsWith("/") || location.startsWith("\\"))
+            throw new OnnxError(where, "external data location '" + location
+                    + "' is an absolute path; it must be relative to the model's folder");
+        Path dir = modelDir.toAbsolutePath().normalize();
+        Path file = dir.resolve(rel).normalize();
+        if (!file.startsWith(dir) || file.equals(dir))
+            throw new OnnxError(where, "external data location '" + location + "' leads outside the model's folder");
+        if (!Files.isRegularFile(file))
+            throw new OnnxError(where, "missing external data file '" + location + "' (looked for " + file + ")");
+        try {
+            if (!file.toRealPath().startsWith(dir.toRealPath()))
+                throw new OnnxError(where, "external data file '" + location
+                        + "' is a link leading outside the model's folder");
+        } catch (IOException e) {
+            throw new OnnxError(where, "cannot read external data file '" + location + "'");
+        }
+        return file;
+    }
+
     /** The values as doubles (integers exactly up to 2^53), or null if the tensor is too large or not numeric. */
     static double[] decode(TensorProto t, Path modelDir, String where) {
         int[] d = dims(t, where);
-        long n = numel(d);
+        long n = numel(d, where);
         if (n > MAX_DECODE) return null;
         int count = (int) n;
         int type = t.getDataType();
         ByteString raw = null;
+        if (isExternal(t) && elementBytes(type) == 0) return null; // not numeric: nothing to read
         if (isExternal(t)) {
             External x = external(t, modelDir, where);
             try (FileChannel ch = FileChannel.open(x.file(), StandardOpenOption.READ)) {

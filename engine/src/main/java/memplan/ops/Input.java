@@ -23,7 +23,7 @@ public record Input(List<String> dims, DType dtype) implements SourceOp {
         int[] out = new int[dims.size()];
         for (int i = 0; i < out.length; i++) {
             String d = dims.get(i);
-            if (Character.isDigit(d.charAt(0))) out[i] = Integer.parseInt(d);
+            if (Character.isDigit(d.charAt(0))) out[i] = dimension(d);
             else {
                 Integer v = symbols.get(d);
                 if (v == null) throw new ShapeException("Input: no value for dimension symbol '" + d + "'");
@@ -31,6 +31,14 @@ public record Input(List<String> dims, DType dtype) implements SourceOp {
             }
         }
         return new Shape(out);
+    }
+
+    private static int dimension(String d) {
+        try {
+            return Integer.parseInt(d);
+        } catch (NumberFormatException e) {
+            throw new ShapeException("Input: dimension " + d + " is not an integer up to " + Integer.MAX_VALUE);
+        }
     }
 
     @Override public String type() { return "Input"; }

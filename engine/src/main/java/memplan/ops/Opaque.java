@@ -12,6 +12,16 @@ import java.util.List;
  * names the original operator, e.g. "onnx:NonMaxSuppression".
  */
 public record Opaque(String source, int inputCount, int outputs) implements OpaqueOp {
+    /** Bounds on what a file may declare: each output is a tensor, with a gradient, in every analysis. */
+    public static final int MAX_INPUTS = 4096, MAX_OUTPUTS = 4096;
+
+    public Opaque {
+        if (inputCount < 1 || inputCount > MAX_INPUTS)
+            throw new IllegalArgumentException("Opaque: arity must be 1.." + MAX_INPUTS + ", got " + inputCount);
+        if (outputs < 1 || outputs > MAX_OUTPUTS)
+            throw new IllegalArgumentException("Opaque: outputs must be 1.." + MAX_OUTPUTS + ", got " + outputs);
+    }
+
     @Override public String type() { return "Opaque"; }
     @Override public <R> R accept(OpVisitor<R> v) { return v.visit(this); }
     @Override public int arity() { return inputCount; }

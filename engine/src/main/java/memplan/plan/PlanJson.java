@@ -3,19 +3,22 @@ package memplan.plan;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import memplan.backend.Codec;
+import memplan.io.AtomicFileWriter;
+import memplan.io.FileWriteException;
+import memplan.io.ModelFormatException;
 import memplan.io.ModelJson;
+import memplan.io.StrictJson;
+import memplan.io.TextFileReader;
 import memplan.train.Schedule;
 
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.Iterator;
@@ -31,7 +34,7 @@ import java.util.Map;
 public final class PlanJson {
     public static final String FORMAT = "memplan-plan";
     public static final int VERSION = 1;
-    private static final ObjectMapper MAPPER = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    private static final ObjectMapper MAPPER = StrictJson.mapper();
 
     private PlanJson() {
     }
@@ -96,20 +99,26 @@ public final class PlanJson {
         }
     }
 
+    /** Writes the plan atomically (the old file stays whole if the write fails). */
     public static void write(Plan plan, Path file) {
-        try {
-            Files.writeString(file, write(plan), StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new PlanFormatException(file.toString(), "", "cannot write: " + e.getMessage());
-        }
+        write(plan, file, List.of());
+    }
+
+    /**
+     * As {@link #write(Plan, Path)}, refusing to write over one of {@code inputs} (the files the command read).
+     *
+     * @throws FileWriteException naming the file and the reason
+     */
+    public static void write(Plan plan, Path file, Collection<Path> inputs) {
+        AtomicFileWriter.writeString(file, write(plan), inputs);
     }
 
     public static Plan read(Path file, Schedule s) {
         String text;
         try {
-            text = Files.readString(file, StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new PlanFormatException(file.toString(), "", "cannot read: " + e.getMessage());
+            text = TextFileReader.read(file, TextFileReader.MAX_PLAN_BYTES, "plan");
+        } catch (ModelFormatException e) {
+            throw new PlanFormatException(file.toString(), "", "cannot read: " + e.reason());
         }
         return parse(text, file.toString(), s);
     }
@@ -120,8 +129,9 @@ public final class PlanJson {
         try {
             root = MAPPER.readTree(text);
         } catch (JsonProcessingException e) {
-            String where = e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr();
-            throw new PlanFormatException(source, "", "not valid JSON" + where + ": " + e.getOriginalMessage());
+            String where = StrictJson.where(e);
+            throw new PlanFormatException(source, "", "not valid JSON" + (where == null ? "" : " at " + where) + ": "
+                    + StrictJson.reason(e, "plan"));
         }
         if (root == null || !root.isObject()) throw new PlanFormatException(source, "", "a plan file must be a JSON object");
         String format = text(root, "format", source);

@@ -23,6 +23,9 @@ public final class Planners {
         ALL.put("compress-fp16", () -> new CompressPlanner(true));
     }
 
+    /** A composition longer than this is certainly a mistake (each stage re-plans the whole schedule). */
+    static final int MAX_STAGES = 16;
+
     private Planners() {
     }
 
@@ -40,8 +43,17 @@ public final class Planners {
     public static Planner named(String name) {
         if (name == null || name.isBlank()) throw new IllegalArgumentException("no planner named (planners: " + String.join(", ", names()) + ")");
         if (name.contains("+")) {
+            String[] parts = name.split("\\+", -1); // -1 keeps empty parts: "hybrid+" is an error, not "hybrid"
+            if (parts.length > MAX_STAGES)
+                throw new IllegalArgumentException("planner '" + name + "' composes " + parts.length
+                        + " planners, more than " + MAX_STAGES);
             List<Planner> stages = new ArrayList<>();
-            for (String part : name.split("\\+")) stages.add(named(part.trim()));
+            for (String part : parts) {
+                if (part.isBlank())
+                    throw new IllegalArgumentException("planner '" + name + "' has an empty name before or after a '+'"
+                            + " (join names with '+', e.g. share+swap)");
+                stages.add(named(part.trim()));
+            }
             return new ComposedPlanner(stages);
         }
         Supplier<Planner> p = ALL.get(name.trim());

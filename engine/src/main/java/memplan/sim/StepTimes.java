@@ -3,15 +3,15 @@ package memplan.sim;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import memplan.io.AtomicFileWriter;
 import memplan.io.ModelFormatException;
 import memplan.ir.Remedy;
+import memplan.io.StrictJson;
+import memplan.io.TextFileReader;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.Collection;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -22,7 +22,7 @@ import java.util.Map;
  */
 public final class StepTimes {
     public static final String FORMAT = "memplan-step-times";
-    private static final ObjectMapper MAPPER = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    private static final ObjectMapper MAPPER = StrictJson.mapper();
 
     private StepTimes() {
     }
@@ -35,7 +35,9 @@ public final class StepTimes {
         return out;
     }
 
-    public static void write(Path file, String model, int batch, String device, Map<String, Double> seconds) throws IOException {
+    /** Writes atomically; refuses to write over one of {@code inputs}; throws FileWriteException. */
+    public static void write(Path file, String model, int batch, String device, Map<String, Double> seconds,
+                             Collection<Path> inputs) {
         ObjectNode root = MAPPER.createObjectNode();
         root.put("format", FORMAT);
         root.put("version", 1);
@@ -44,25 +46,21 @@ public final class StepTimes {
         root.put("device", device);
         ObjectNode s = root.putObject("stepSeconds");
         seconds.forEach(s::put);
-        Files.writeString(file, MAPPER.writeValueAsString(root) + "\n");
+        try {
+            AtomicFileWriter.writeString(file, MAPPER.writeValueAsString(root) + "\n", inputs);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     public static Map<String, Double> read(Path file) {
-        String text;
-        try {
-            text = Files.readString(file);
-        } catch (NoSuchFileException e) {
-            throw new ModelFormatException(file.toString(), null, "file not found", null);
-        } catch (IOException e) {
-            throw new ModelFormatException(file.toString(), null, "cannot read: " + e.getMessage(), null);
-        }
+        String text = TextFileReader.read(file, TextFileReader.MAX_STEP_TIMES_BYTES, "step-times");
         JsonNode root;
         try {
             root = MAPPER.readTree(text);
         } catch (JsonProcessingException e) {
-            var l = e.getLocation();
-            throw new ModelFormatException(file.toString(), l == null ? null : "line " + l.getLineNr() + ", column " + l.getColumnNr(),
-                    "invalid JSON: " + e.getOriginalMessage(), null);
+            throw new ModelFormatException(file.toString(), StrictJson.where(e), "invalid JSON: "
+                    + StrictJson.reason(e, "step times"), null);
         }
         if (root == null || !FORMAT.equals(root.path("format").asText()))
             throw ModelFormatException.withRemedy(file.toString(), "$.format", "not a step-times file (expected \"format\": \"" + FORMAT

@@ -65,7 +65,8 @@ class ModelJsonErrorTest {
         assertEquals("invalid JSON: text after the end of the model", trailing.reason());
         ModelException dup = error("{\"name\": \"fc\", ", "{\"name\": \"fc\", \"name\": \"fc2\", ");
         assertTrue(dup.location().startsWith("line 4, column "), dup.getMessage());
-        assertTrue(dup.reason().contains("Duplicate field 'name'"), dup.reason());
+        assertEquals("invalid JSON: field 'name' is given twice", dup.reason());
+        assertTrue(dup.location().endsWith("($.layers[2].name)"), dup.location());
     }
 
     @Test

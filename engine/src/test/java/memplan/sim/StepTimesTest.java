@@ -21,7 +21,7 @@ class StepTimesTest {
         Map<String, Double> times = new LinkedHashMap<>();
         for (Step st : s.steps()) times.put(st.label(), 0.001); // 1 ms each
         Path f = dir.resolve("times.json");
-        StepTimes.write(f, "chain", 1024, "test", times);
+        StepTimes.write(f, "chain", 1024, "test", times, java.util.List.of());
         Map<String, Double> back = StepTimes.read(f);
         assertEquals(times, back);
         DeviceModel dev = DeviceModel.preset("h100").withMeasured(back);

@@ -35,6 +35,10 @@ import memplan.train.Optimizer;
 
 import java.nio.file.Path;
 import java.util.function.Supplier;
+import memplan.io.FileWriteException;
+import memplan.plan.PlanJson;
+import java.nio.file.InvalidPathException;
+import java.util.List;
 
 /**
  * The state of one session: which model is open at which batch, dtype and optimizer, its analysis, the evaluation
@@ -231,10 +235,22 @@ public class SessionViewModel {
         Plan p = plan.get();
         if (p == null) return;
         try {
-            memplan.plan.PlanJson.write(p, file);
+            PlanJson.write(p, file, modelFile(p));
             status.set("Saved the plan (" + p.changedCount() + " decisions) to " + file);
+        } catch (FileWriteException e) {
+            error.set("Could not save " + file + ": " + e.reason());
         } catch (RuntimeException e) {
             error.set("Could not save " + file + ": " + describe(e));
+        }
+    }
+
+    /** The open model's file (not to be overwritten by an export), if it came from one. */
+    private static List<Path> modelFile(Plan p) {
+        String src = p.schedule().graph().model().source();
+        try {
+            return src == null ? List.of() : List.of(Path.of(src));
+        } catch (InvalidPathException e) {
+            return List.of();
         }
     }
 
