@@ -28,7 +28,7 @@ final class FoldRules {
 
     /** Input k's values in the current lane; with shapeOnly, a placeholder of its shape. */
     private Arr arg(int k) {
-        Val.Const c = n.required(k, "input " + k).c;
+        Val.Const c = n.required(k, null).c;
         if (shapeOnly) return new Arr(c.shape, new double[(int) Math.min(c.numel(), 1)]);
         return n.values(c, lane, "input " + k);
     }

@@ -114,6 +114,9 @@ final class MovementMapper implements OpMapper {
             if (full0 && full1) continue;
             if (lo[0][i] != lo[1][i] || hi[0][i] != hi[1][i])
                 throw n.error("the slice of axis " + axes[i] + " depends on the batch size");
+            if (lo[0][i] >= hi[0][i])
+                throw n.error("the slice of axis " + axes[i] + " is empty (from " + lo[0][i] + " to " + hi[0][i]
+                        + "); MemPlan cannot model an empty tensor");
             String hint = n.hint() + (m > 1 ? "/" + axes[i] : "");
             y = cv.emit(hint, new Slice(axes[i], lo[0][i], hi[0][i]), List.of(y)).get(0);
         }

@@ -83,9 +83,9 @@ final class OnnxNode {
         return has(k) ? cv.input(this, k) : null;
     }
 
-    /** Input k, which must be given. */
+    /** Input k, which must be given; what names it in the error (null: just its index). */
     Val required(int k, String what) {
-        if (!has(k)) throw error("input " + k + " (" + what + ") is missing");
+        if (!has(k)) throw error("input " + k + (what == null ? "" : " (" + what + ")") + " is missing");
         return cv.input(this, k);
     }
 
