@@ -136,15 +136,13 @@ final class ConstantFolder {
     }
 
     private static int[] sliceShape(OnnxNode n, int[] d) {
-        long[] st = n.requiredInts(1, "starts"), en = n.requiredInts(2, "ends");
-        long[] ax = n.ints(3, "axes"), sp = n.ints(4, "steps");
-        n.length(en, st.length, "ends");
-        n.length(ax, st.length, "axes");
-        n.length(sp, st.length, "steps");
+        FoldRules.SliceArgs args = FoldRules.sliceArgs(n, 0), other = FoldRules.sliceArgs(n, 1);
+        if (!Arrays.equals(args.starts(), other.starts()) || !Arrays.equals(args.ends(), other.ends()))
+            throw n.error("the slice bounds depend on the batch size, which MemPlan cannot express here");
+        long[] st = args.starts(), en = args.ends(), ax = args.axes(), sp = args.steps();
         int[] s = d.clone();
         for (int i = 0; i < st.length; i++) {
             int a = ax == null ? n.axis(i, d.length, "axis") : n.axis(ax[i], d.length, "axis");
-            if (sp != null && sp[i] == 0) throw n.error("a slice step must not be 0");
             if (sp != null && sp[i] != 1) throw new Unsupported("Slice (step " + sp[i] + ")", null);
             s[a] = (int) Math.max(0, FoldRules.clampIndex(en[i], d[a]) - FoldRules.clampIndex(st[i], d[a]));
         }

@@ -153,17 +153,38 @@ final class FoldRules {
         }
     }
 
+    /** Slice's starts, ends, axes (null: the first ones) and steps (null: all 1), checked to fit each other. */
+    record SliceArgs(long[] starts, long[] ends, long[] axes, long[] steps) {
+    }
+
+    /** Slice's arguments in a lane: inputs from opset 10, attributes (starts, ends, axes; no steps) before. */
+    static SliceArgs sliceArgs(OnnxNode n, int lane) {
+        SliceArgs a;
+        if (n.opset() < 10) {
+            long[] s = n.attrInts("starts"), e = n.attrInts("ends");
+            if (s == null || e == null) throw n.error("attribute '" + (s == null ? "starts" : "ends") + "' is missing");
+            a = new SliceArgs(s, e, n.attrInts("axes"), null);
+        } else {
+            Val.Const ca = n.optCst(3, "axes"), cs = n.optCst(4, "steps");
+            a = new SliceArgs(n.values(n.cst(1, "starts"), lane, "starts").longs(),
+                    n.values(n.cst(2, "ends"), lane, "ends").longs(),
+                    ca == null ? null : n.values(ca, lane, "axes").longs(),
+                    cs == null ? null : n.values(cs, lane, "steps").longs());
+        }
+        int m = a.starts().length;
+        n.length(a.ends(), m, "ends");
+        n.length(a.axes(), m, "axes");
+        n.length(a.steps(), m, "steps");
+        if (a.steps() != null) for (long st : a.steps()) if (st == 0) throw n.error("a slice step must not be 0");
+        return a;
+    }
+
     private Arr slice(Arr x) {
-        long[] s = arg(1).longs(), e = arg(2).longs();
-        long[] a = n.has(3) ? arg(3).longs() : null;
-        long[] st = n.has(4) ? arg(4).longs() : null;
-        n.length(e, s.length, "ends");
-        n.length(a, s.length, "axes");
-        n.length(st, s.length, "steps");
+        SliceArgs args = sliceArgs(n, lane);
+        long[] s = args.starts(), e = args.ends(), a = args.axes(), st = args.steps();
         int[] axes = new int[s.length], lo = new int[s.length], hi = new int[s.length], steps = new int[s.length];
         for (int i = 0; i < s.length; i++) {
             axes[i] = n.axis(a == null ? i : a[i], x.rank(), "axis");
-            if (st != null && st[i] == 0) throw n.error("a slice step must not be 0");
             steps[i] = st == null ? 1 : (int) Math.max(-Integer.MAX_VALUE, Math.min(Integer.MAX_VALUE, st[i]));
             int dim = x.shape()[axes[i]];
             if (steps[i] > 0) {

@@ -80,25 +80,16 @@ final class MovementMapper implements OpMapper {
 
     private void slice(OnnxNode n) {
         Val x = n.act(0);
-        if (n.opset() < 10) throw new Unsupported("Slice (opset < 10)", null);
-        Val.Const cs = n.cst(1, "starts"), ce = n.cst(2, "ends");
-        Val.Const ca = n.optCst(3, "axes");
-        Val.Const cst = n.optCst(4, "steps");
         int r = x.rank();
-        int m = cs.shape.length == 0 ? 1 : cs.shape[0];
+        FoldRules.SliceArgs[] args = {FoldRules.sliceArgs(n, 0), FoldRules.sliceArgs(n, 1)};
+        int m = args[0].starts().length;
+        if (args[1].starts().length != m) throw n.error("the number of sliced axes depends on the batch size");
         int[][] lo = new int[Converter.LANES][m], hi = new int[Converter.LANES][m];
         int[] axes = new int[m];
         for (int lane = 0; lane < Converter.LANES; lane++) {
-            long[] s = n.values(cs, lane, "starts").longs(), e = n.values(ce, lane, "ends").longs();
-            long[] a = ca == null ? null : n.values(ca, lane, "axes").longs();
-            long[] st = cst == null ? null : n.values(cst, lane, "steps").longs();
-            n.length(s, m, "starts");
-            n.length(e, m, "ends");
-            n.length(a, m, "axes");
-            n.length(st, m, "steps");
+            long[] s = args[lane].starts(), e = args[lane].ends(), a = args[lane].axes(), st = args[lane].steps();
             for (int i = 0; i < m; i++) {
                 int ax = n.axis(a == null ? i : a[i], r, "axis");
-                if (st != null && st[i] == 0) throw n.error("a slice step must not be 0");
                 if (st != null && st[i] != 1)
                     throw new Unsupported("Slice (step " + st[i] + ")", "only step 1 is supported");
                 int dim = x.shape[lane].dim(ax);
@@ -125,7 +116,9 @@ final class MovementMapper implements OpMapper {
 
     private static void pad(OnnxNode n) {
         Val x = n.act(0);
-        long[] pads = n.opset() < 11 ? n.attrInts("pads") : n.requiredInts(1, "pads");
+        // an attribute before opset 11 ("paddings" in opset 1), an input from 11 on
+        long[] pads = n.opset() >= 11 ? n.requiredInts(1, "pads")
+                : n.attr("pads") != null ? n.attrInts("pads") : n.attrInts("paddings");
         if (pads == null) throw n.error("attribute 'pads' is missing");
         String mode = n.attrString("mode", "constant");
         if (!List.of("constant", "reflect", "edge").contains(mode))

@@ -20,8 +20,10 @@ final class ResizeMapper implements OpMapper {
         double[] scales = null;
         Val.Const sc = null, sz = null;
         if (n.type().equals("Upsample")) {
-            if (n.has(1)) sc = n.cst(1, "scales");
-            else scales = n.attrFloats("scales");
+            if (n.has(1)) sc = n.cst(1, "scales"); // opset 9
+            else if (n.attr("scales") != null) scales = n.attrFloats("scales"); // opsets 7 and 8
+            else if (n.attr("height_scale") != null || n.attr("width_scale") != null) // opset 1
+                scales = new double[]{1, 1, n.attrFloat("height_scale", 1), n.attrFloat("width_scale", 1)};
         } else if (n.opset() < 11) sc = n.cst(1, "scales");
         else {
             sc = n.optCst(2, "scales");
