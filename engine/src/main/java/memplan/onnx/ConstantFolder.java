@@ -26,10 +26,9 @@ final class ConstantFolder {
         this.cv = cv;
     }
 
-    /** Whether a node of this type is folded when all its inputs are constants. */
+    /** Whether a node of this type is folded when all its inputs are constants (Shape and Size always are). */
     static boolean handles(String opType) {
-        return FOLDABLE.contains(opType) || opType.equals("Shape") || opType.equals("Size")
-                || opType.equals("Constant");
+        return FOLDABLE.contains(opType);
     }
 
     Val.Const constantNode(OnnxNode n) {

@@ -90,9 +90,12 @@ final class Converter {
                     throw new IllegalStateException("two mappers for " + s.opType());
     }
 
-    /** Operators with a mapping (some uses of them may still be unsupported). */
-    boolean supported(String opType) {
-        return mappers.containsKey(opType) || ConstantFolder.handles(opType);
+    /**
+     * Operators with a mapping (some uses of them may still be unsupported). Ops that are only folded (Range, Neg,
+     * Equal, ...) are not: on a tensor that is not a constant they are unsupported.
+     */
+    private boolean supported(String opType) {
+        return mappers.containsKey(opType) || Set.of("Constant", "Shape", "Size").contains(opType);
     }
 
     // ---------------------------------------------------------------- layers

@@ -162,6 +162,18 @@ class OnnxMalformedNodeTest {
                 "node 'conv_0_node' (Conv)", "the group count must be at least 1, got 0");
     }
 
+    /** Ops that are only folded (Neg, Range) are unsupported on tensors, also after an unsupported operator. */
+    @Test
+    void foldOnlyOpsOnTensorsAreCountedAsUnsupported() throws Exception {
+        var b = new OnnxGraphBuilder(13).input("x", FLOAT, "N", 6);
+        String t = b.node("TopK", List.of("x", b.ints(2)));
+        String neg = b.node("Neg", List.of(t));
+        ModelFormatException e = fails(b.output(b.node("Relu", List.of(b.node("Neg", List.of(neg))))).model(),
+                OnnxOptions.defaults());
+        assertEquals("graph", e.location());
+        assertTrue(e.reason().startsWith("unsupported operators: Neg x2, TopK x1."), e.reason());
+    }
+
     // ---------------------------------------------------------------- a sweep of mutations
 
     private static List<AttributeProto> wrongForms(AttributeProto a) {
