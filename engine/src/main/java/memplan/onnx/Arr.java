@@ -1,6 +1,7 @@
 package memplan.onnx;
 
 import java.util.Arrays;
+import java.util.List;
 import java.util.function.DoubleBinaryOperator;
 
 /**
@@ -42,7 +43,9 @@ record Arr(int[] shape, double[] v) {
         for (int d : shape) {
             if (d < 0) throw new IllegalArgumentException("negative dimension in " + Arrays.toString(shape));
             n *= d;
-            if (n > OnnxTensor.MAX_DECODE) throw new IllegalArgumentException("constant of shape " + Arrays.toString(shape) + " is too large to fold");
+            if (n > OnnxTensor.MAX_DECODE)
+                throw new IllegalArgumentException("constant of shape " + Arrays.toString(shape)
+                        + " is too large to fold");
         }
         return (int) n;
     }
@@ -54,7 +57,8 @@ record Arr(int[] shape, double[] v) {
             int x = i - (r - a.length) >= 0 ? a[i - (r - a.length)] : 1;
             int y = i - (r - b.length) >= 0 ? b[i - (r - b.length)] : 1;
             if (x != y && x != 1 && y != 1)
-                throw new IllegalArgumentException("shapes " + Arrays.toString(a) + " and " + Arrays.toString(b) + " do not broadcast");
+                throw new IllegalArgumentException("shapes " + Arrays.toString(a) + " and " + Arrays.toString(b)
+                        + " do not broadcast");
             d[i] = x == 1 ? y : x;
         }
         return d;
@@ -103,7 +107,9 @@ record Arr(int[] shape, double[] v) {
     }
 
     Arr reshape(int[] s) {
-        if (numel(s) != v.length) throw new IllegalArgumentException("cannot reshape " + Arrays.toString(shape) + " to " + Arrays.toString(s));
+        if (numel(s) != v.length)
+            throw new IllegalArgumentException("cannot reshape " + Arrays.toString(shape) + " to "
+                    + Arrays.toString(s));
         return new Arr(s, v);
     }
 
@@ -121,13 +127,14 @@ record Arr(int[] shape, double[] v) {
             for (double idxD : indices.v) {
                 int idx = (int) idxD;
                 if (idx < 0) idx += n;
-                if (idx < 0 || idx >= n) throw new IllegalArgumentException("index " + (long) idxD + " is out of range for " + n);
+                if (idx < 0 || idx >= n)
+                    throw new IllegalArgumentException("index " + (long) idxD + " is out of range for " + n);
                 for (int i = 0; i < inner; i++) out[k++] = data.v[(o * n + idx) * inner + i];
             }
         return new Arr(s, out);
     }
 
-    static Arr concat(java.util.List<Arr> parts, int axis) {
+    static Arr concat(List<Arr> parts, int axis) {
         int[] s = parts.get(0).shape.clone();
         int total = 0;
         for (Arr p : parts) {
@@ -169,7 +176,8 @@ record Arr(int[] shape, double[] v) {
             int ax = axes[i];
             lo[ax] = starts[i];
             st[ax] = steps[i];
-            int n = steps[i] > 0 ? (ends[i] - starts[i] + steps[i] - 1) / steps[i] : (starts[i] - ends[i] - steps[i] - 1) / -steps[i];
+            int n = steps[i] > 0 ? (ends[i] - starts[i] + steps[i] - 1) / steps[i]
+                    : (starts[i] - ends[i] - steps[i] - 1) / -steps[i];
             s[ax] = Math.max(0, n);
         }
         int[] str = strides(a.shape);

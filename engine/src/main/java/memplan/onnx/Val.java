@@ -63,7 +63,8 @@ final class Val {
         final String initializer;
         final boolean constantNode;
 
-        Const(int[] shape, Arr[] lanes, Supplier<double[]> lazy, boolean floating, String initializer, boolean constantNode) {
+        Const(int[] shape, Arr[] lanes, Supplier<double[]> lazy, boolean floating, String initializer,
+              boolean constantNode) {
             this.shape = shape;
             this.lanes = lanes;
             this.lazy = lazy;

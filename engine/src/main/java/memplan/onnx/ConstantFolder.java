@@ -1,0 +1,150 @@
+package memplan.onnx;
+
+import memplan.onnx.proto.Onnx.AttributeProto;
+import memplan.onnx.proto.Onnx.TensorProto;
+
+import java.util.Arrays;
+import java.util.Set;
+
+/**
+ * Folds the shape computations exporters leave in graphs (Shape -> Gather -> Unsqueeze -> Concat -> Reshape and the
+ * like) to constants, evaluated in both lanes (see {@link Val}): Constant nodes, Shape and Size of activations, and
+ * any foldable node whose inputs are all constants. The value rules of each op are in {@link FoldRules}.
+ */
+final class ConstantFolder {
+    private static final Set<String> FOLDABLE = Set.of("Identity", "Cast", "Gather", "Unsqueeze", "Squeeze",
+            "Concat", "Slice", "Reshape", "Add", "Sub", "Mul", "Div", "Pow", "Sqrt", "Neg", "Equal", "Less", "Greater",
+            "Where", "Range", "Transpose", "Floor", "Ceil", "Min", "Max", "Abs", "Not", "Expand", "ConstantOfShape",
+            "Flatten", "Mod", "Reciprocal");
+    /** Ops that only move a tensor: they keep it known by shape even when its values are too large to decode. */
+    private static final Set<String> MOVES = Set.of("Identity", "Cast", "Reshape", "Transpose", "Unsqueeze",
+            "Squeeze", "Flatten");
+
+    private final Converter cv;
+
+    ConstantFolder(Converter cv) {
+        this.cv = cv;
+    }
+
+    /** Whether a node of this type is folded when all its inputs are constants (Shape and Size always are). */
+    static boolean handles(String opType) {
+        return FOLDABLE.contains(opType);
+    }
+
+    Val.Const constantNode(OnnxNode n) {
+        for (AttributeProto a : n.proto.getAttributeList()) {
+            switch (a.getName()) {
+                case "value" -> {
+                    TensorProto t = n.attrTensor("value");
+                    String where = n.where();
+                    int[] dims = OnnxTensor.dims(t, where);
+                    return new Val.Const(dims, null, () -> OnnxTensor.decode(t, cv.modelDir, where),
+                            OnnxTensor.isFloating(t.getDataType()), null, true);
+                }
+                case "value_float" -> {
+                    return Val.Const.same(Arr.scalar(n.attrFloat32("value_float")), true);
+                }
+                case "value_int" -> {
+                    return Val.Const.same(Arr.scalar(n.attrInt("value_int", 0)), false);
+                }
+                case "value_floats" -> {
+                    return Val.Const.same(Arr.vector(n.attrFloats("value_floats")), true);
+                }
+                case "value_ints" -> {
+                    return Val.Const.same(Arr.vector(Arrays.stream(n.attrInts("value_ints")).asDoubleStream()
+                            .toArray()), false);
+                }
+                default -> { }
+            }
+        }
+        throw n.error(n.proto.getAttributeCount() == 0 ? "has no value"
+                : "a Constant given as '" + n.proto.getAttribute(0).getName() + "' is not supported");
+    }
+
+    void shapeOf(OnnxNode n) {
+        Val x = n.required(0, "the data");
+        boolean size = n.type().equals("Size");
+        if (x.isConst()) {
+            int[] d = x.c.shape;
+            Arr a = size ? Arr.scalar(OnnxTensor.numel(d)) : Arr.vector(Arrays.stream(d).asDoubleStream().toArray());
+            n.put(0, Val.constant(Val.Const.same(a, false)));
+            return;
+        }
+        Arr[] lanes = new Arr[Converter.LANES];
+        for (int lane = 0; lane < Converter.LANES; lane++) {
+            int[] d = x.shape[lane].dims();
+            if (size) lanes[lane] = Arr.scalar(x.shape[lane].numel());
+            else {
+                int r = d.length;
+                int start = (int) FoldRules.clampIndex(n.attrInt("start", 0), r);
+                int end = (int) FoldRules.clampIndex(n.attrInt("end", r), r);
+                lanes[lane] = Arr.vector(Arrays.stream(Arrays.copyOfRange(d, start, Math.max(start, end)))
+                        .asDoubleStream().toArray());
+            }
+        }
+        n.put(0, Val.constant(Val.Const.of(lanes[0], lanes[1], false)));
+    }
+
+    void fold(OnnxNode n) {
+        String op = n.type();
+        Val.Const c0 = n.required(0, "the data").c;
+        FoldRules rules = new FoldRules(n, cv.modelDir);
+        if ((op.equals("Gather") || op.equals("Slice")) && c0.lane(0) == null) {
+            // rows of a large table with constant indices (a positional embedding cut to the sequence): known by shape
+            int[] s = op.equals("Gather") ? gatherShape(n, c0.shape) : sliceShape(n, c0.shape);
+            n.put(0, Val.constant(new Val.Const(s, null, null, c0.floating, c0.initializer, c0.constantNode)));
+            return;
+        }
+        if (MOVES.contains(op) && c0.lane(0) == null) {
+            int[] s = rules.lane(0, true).shape();
+            boolean fl = op.equals("Cast") ? OnnxTensor.isFloating(n.attrSmallInt("to", 1)) : c0.floating;
+            n.put(0, Val.constant(new Val.Const(s, null, null, fl, c0.initializer, c0.constantNode)));
+            return;
+        }
+        Arr a0 = rules.lane(0, false), a1 = rules.lane(1, false);
+        if (!Arrays.equals(a0.shape(), a1.shape()))
+            throw n.error("a constant whose shape depends on the batch size (" + Arrays.toString(a0.shape())
+                    + " vs " + Arrays.toString(a1.shape()) + ") is not supported");
+        boolean floating = switch (op) {
+            case "Cast" -> OnnxTensor.isFloating(n.attrSmallInt("to", 1));
+            case "Equal", "Less", "Greater", "Not" -> false;
+            case "ConstantOfShape" -> n.attrTensor("value") == null
+                    || OnnxTensor.isFloating(n.attrTensor("value").getDataType());
+            case "Range" -> c0.floating;
+            default -> {
+                boolean f = false;
+                for (int k = op.equals("Where") ? 1 : 0; k < n.proto.getInputCount(); k++)
+                    if (n.has(k)) f |= n.in(k).c.floating;
+                yield f;
+            }
+        };
+        boolean keepsInitializer = MOVES.contains(op) || op.equals("Gather") || op.equals("Slice");
+        Val.Const c = new Val.Const(a0.shape(), new Arr[]{a0, a1}, null, floating,
+                keepsInitializer ? c0.initializer : null, c0.constantNode);
+        n.put(0, Val.constant(c));
+    }
+
+    private static int[] gatherShape(OnnxNode n, int[] d) {
+        int axis = n.axis(n.attrInt("axis", 0), d.length, "axis");
+        int[] ix = n.required(1, "indices").c.shape;
+        int[] s = new int[d.length - 1 + ix.length];
+        System.arraycopy(d, 0, s, 0, axis);
+        System.arraycopy(ix, 0, s, axis, ix.length);
+        System.arraycopy(d, axis + 1, s, axis + ix.length, d.length - axis - 1);
+        return s;
+    }
+
+    private static int[] sliceShape(OnnxNode n, int[] d) {
+        FoldRules.SliceArgs args = FoldRules.sliceArgs(n, 0), other = FoldRules.sliceArgs(n, 1);
+        if (!Arrays.equals(args.starts(), other.starts()) || !Arrays.equals(args.ends(), other.ends()))
+            throw n.error("the slice bounds depend on the batch size, which MemPlan cannot express here");
+        long[] st = args.starts(), en = args.ends(), ax = args.axes(), sp = args.steps();
+        int[] s = d.clone();
+        for (int i = 0; i < st.length; i++) {
+            int a = ax == null ? n.axis(i, d.length, "axis") : n.axis(ax[i], d.length, "axis");
+            if (sp != null && sp[i] != 1) throw new Unsupported("Slice (step " + sp[i] + ")", null);
+            s[a] = (int) Math.max(0, FoldRules.clampIndex(en[i], d[a]) - FoldRules.clampIndex(st[i], d[a]));
+        }
+        return s;
+    }
+}

@@ -1,0 +1,137 @@
+package memplan.onnx;
+
+import memplan.onnx.proto.Onnx.NodeProto;
+import memplan.ops.GELU;
+import memplan.ops.LayerNorm;
+
+import java.util.List;
+
+/**
+ * Exporters' decompositions of ops that frameworks keep whole, found by their node pattern and converted back to
+ * the one op (GELU, LayerNorm), as in the framework the model came from: the memory of the pieces differs. A
+ * pattern matches only where every intermediate tensor has the one reader the pattern expects.
+ */
+final class Fusions {
+    private final Converter cv;
+
+    Fusions(Converter cv) {
+        this.cv = cv;
+    }
+
+    /** Converts the pattern starting at node n, if there is one; false leaves n to its mapper. */
+    boolean tryFuse(OnnxNode n) {
+        return switch (n.type()) {
+            case "Div", "Mul" -> gelu(n);
+            case "ReduceMean" -> layerNorm(n);
+            default -> false;
+        };
+    }
+
+    private static boolean near(Double v, double target) {
+        return v != null && Math.abs(v - target) < 1e-3 * Math.max(1, Math.abs(target));
+    }
+
+    /** The other input of a two-input node, by name, given one of them. */
+    private static String other(NodeProto node, String tensor) {
+        if (node.getInputCount() != 2) return null;
+        if (node.getInput(0).equals(tensor)) return node.getInput(1);
+        if (node.getInput(1).equals(tensor)) return node.getInput(0);
+        return null;
+    }
+
+    private static String out(NodeProto n) {
+        return n.getOutputCount() == 0 ? "" : n.getOutput(0);
+    }
+
+    /**
+     * GELU as exported before opset 20: Div(x, sqrt 2) (or Mul(x, 1/sqrt 2)) -> Erf -> Add 1 -> Mul x -> Mul 0.5
+     * (the last two in either order).
+     */
+    private boolean gelu(OnnxNode node) {
+        NodeProto n = node.proto;
+        if (n.getInputCount() != 2 || out(n).isEmpty()) return false;
+        Val x = cv.vals.get(n.getInput(0));
+        if (x == null || !x.isAct()) return false;
+        Double c = cv.constScalar(n.getInput(1));
+        if (!(n.getOpType().equals("Div") ? near(c, Math.sqrt(2)) : near(c, Math.sqrt(0.5)))) return false;
+        NodeProto erf = cv.soleConsumer(out(n), "Erf");
+        if (erf == null) return false;
+        NodeProto add = cv.soleConsumer(out(erf), "Add");
+        if (add == null || !near(cv.constScalar(other(add, out(erf))), 1)) return false;
+        NodeProto m1 = cv.soleConsumer(out(add), "Mul");
+        if (m1 == null) return false;
+        String o1 = other(m1, out(add));
+        NodeProto m2 = cv.soleConsumer(out(m1), "Mul");
+        if (m2 == null || o1 == null) return false;
+        String o2 = other(m2, out(m1));
+        boolean ok = o1.equals(n.getInput(0)) && near(cv.constScalar(o2), 0.5)
+                || near(cv.constScalar(o1), 0.5) && n.getInput(0).equals(o2);
+        if (!ok) return false;
+        Val y = node.emit(new GELU(), List.of(x));
+        cv.skip.addAll(List.of(erf, add, m1, m2));
+        new OnnxNode(cv, m2).put(0, y);
+        return true;
+    }
+
+    private long[] reduceAxes(OnnxNode r) {
+        if (cv.opset < 18) return r.attrInts("axes");
+        if (r.proto.getInputCount() < 2) return null;
+        Val v = cv.vals.get(r.inputName(1));
+        if (v == null || !v.isConst() || v.c.lane(0) == null) return null;
+        return v.c.lane(0).longs();
+    }
+
+    private boolean lastAxisOnly(NodeProto node, int rank) {
+        OnnxNode r = new OnnxNode(cv, node);
+        long[] a = reduceAxes(r);
+        return a != null && a.length == 1 && (a[0] == -1 || a[0] == rank - 1) && r.attrInt("keepdims", 1) != 0;
+    }
+
+    /**
+     * LayerNorm as exported before opset 17: mean = ReduceMean(x); d = x - mean; var = ReduceMean(d^2);
+     * y = d / Sqrt(var + eps) * gamma + beta (over the last axis). Becomes one LayerNorm with gamma and beta as its
+     * weight and bias; without both the pieces are converted one by one.
+     */
+    private boolean layerNorm(OnnxNode node) {
+        NodeProto r1 = node.proto;
+        if (r1.getInputCount() == 0 || out(r1).isEmpty()) return false;
+        Val x = cv.vals.get(r1.getInput(0));
+        if (x == null || !x.isAct() || !lastAxisOnly(r1, x.rank())) return false;
+        NodeProto sub = cv.soleConsumer(out(r1), "Sub");
+        if (sub == null || sub.getInputCount() != 2 || !sub.getInput(0).equals(r1.getInput(0))
+                || !sub.getInput(1).equals(out(r1))) return false;
+        String d = out(sub);
+        List<NodeProto> dc = cv.consumersOf(d);
+        if (dc.size() != 2 || cv.isGraphOutput(d)) return false;
+        NodeProto sq = null, div = null;
+        for (NodeProto c : dc) {
+            if (c.getInputCount() != 2) continue;
+            boolean squares = near(cv.constScalar(c.getInput(1)), 2);
+            if (c.getOpType().equals("Pow") && c.getInput(0).equals(d) && squares) sq = c;
+            else if (c.getOpType().equals("Mul") && c.getInput(0).equals(d) && c.getInput(1).equals(d)) sq = c;
+            else if (c.getOpType().equals("Div") && c.getInput(0).equals(d)) div = c;
+        }
+        if (sq == null || div == null) return false;
+        NodeProto r2 = cv.soleConsumer(out(sq), "ReduceMean");
+        if (r2 == null || !lastAxisOnly(r2, x.rank())) return false;
+        NodeProto addEps = cv.soleConsumer(out(r2), "Add");
+        if (addEps == null) return false;
+        Double eps = cv.constScalar(other(addEps, out(r2)));
+        NodeProto sqrt = cv.soleConsumer(out(addEps), "Sqrt");
+        if (eps == null || sqrt == null || !div.getInput(1).equals(out(sqrt))) return false;
+        NodeProto mul = cv.soleConsumer(out(div), "Mul");
+        if (mul == null) return false;
+        Val gamma = cv.vals.get(other(mul, out(div)));
+        NodeProto add = cv.soleConsumer(out(mul), "Add");
+        if (add == null) return false;
+        Val beta = cv.vals.get(other(add, out(mul)));
+        int dim = x.shape[0].dim(-1);
+        if (gamma == null || beta == null || !gamma.isConst() || !beta.isConst() || gamma.c.numel() != dim
+                || beta.c.numel() != dim) return false;
+        Val y = node.emit(new LayerNorm(OnnxNode.shortest(eps)), List.of(x),
+                new Converter.Weight("weight", gamma.c), new Converter.Weight("bias", beta.c));
+        cv.skip.addAll(List.of(sub, sq, r2, addEps, sqrt, div, mul, add));
+        new OnnxNode(cv, add).put(0, y);
+        return true;
+    }
+}

@@ -1,0 +1,160 @@
+package memplan.onnx;
+
+import memplan.onnx.OpMapper.Signature;
+import memplan.onnx.proto.Onnx.NodeProto;
+import memplan.ops.Conv2d;
+import memplan.ops.ConvTranspose2d;
+import memplan.ops.Linear;
+import memplan.ops.MatMul;
+import memplan.ops.Pair;
+
+import java.util.List;
+
+/** GEMM-like operators: Conv, ConvTranspose, Gemm and MatMul (a constant operand is a weight: Linear). */
+final class GemmMapper implements OpMapper {
+    private final Converter cv;
+
+    GemmMapper(Converter cv) {
+        this.cv = cv;
+    }
+
+    @Override
+    public List<Signature> handles() {
+        return List.of(Signature.of("Conv", 2, 3), Signature.of("ConvTranspose", 2, 3), Signature.of("Gemm", 2, 3),
+                Signature.of("MatMul", 2, 2));
+    }
+
+    @Override
+    public void convert(OnnxNode n) {
+        switch (n.type()) {
+            case "Conv" -> conv(n);
+            case "ConvTranspose" -> convTranspose(n);
+            case "Gemm" -> gemm(n);
+            default -> matMul(n);
+        }
+    }
+
+    /** The weight of a convolution, which must have the input's rank. */
+    private static Val.Const convWeight(OnnxNode n, Val x, String label) {
+        Val.Const w = n.cst(1, "weight");
+        if (x.rank() != 4 || w.shape.length != 4)
+            throw new Unsupported(label + " (" + (x.rank() - 2) + "-D)", "only 2-D convolution is supported");
+        return w;
+    }
+
+    private static int[] kernel(OnnxNode n, Val.Const w) {
+        int[] k = Spatial.pair(n, "kernel_shape", -1, 1);
+        return k[0] < 0 ? new int[]{w.shape[2], w.shape[3]} : k;
+    }
+
+    private static int group(OnnxNode n) {
+        int g = n.attrSmallInt("group", 1);
+        if (g < 1) throw n.error("the group count must be at least 1, got " + g);
+        return g;
+    }
+
+    private void conv(OnnxNode n) {
+        Val x = n.act(0);
+        Val.Const w = convWeight(n, x, "Conv");
+        Val.Const b = n.optCst(2, "bias");
+        int group = group(n);
+        int[] k = kernel(n, w);
+        int[] s = Spatial.pair(n, "strides", 1, 1), d = Spatial.pair(n, "dilations", 1, 1);
+        int[] pads = Spatial.pads2d(n, x.shape[0], new int[]{d[0] * (k[0] - 1) + 1, d[1] * (k[1] - 1) + 1}, s);
+        int[] sym = {Math.min(pads[0], pads[2]), Math.min(pads[1], pads[3])};
+        Val xin = Spatial.padExtra(cv, n, x, pads, sym);
+        Conv2d op = new Conv2d(w.shape[0], new Pair(k[0], k[1]), new Pair(s[0], s[1]), new Pair(sym[0], sym[1]),
+                new Pair(d[0], d[1]), group, b != null);
+        n.put(0, n.emit(op, List.of(xin), new Converter.Weight("weight", w), new Converter.Weight("bias", b)));
+    }
+
+    private void convTranspose(OnnxNode n) {
+        Val x = n.act(0);
+        Val.Const w = convWeight(n, x, "ConvTranspose");
+        Val.Const b = n.optCst(2, "bias");
+        int group = group(n);
+        int[] k = kernel(n, w);
+        int[] s = Spatial.pair(n, "strides", 1, 1), d = Spatial.pair(n, "dilations", 1, 1);
+        int[] op = Spatial.pair(n, "output_padding", 0, 0);
+        int[] pads = new int[4];
+        long[] outShape = n.attrInts("output_shape");
+        if (outShape != null && outShape.length < 2) throw n.error("output_shape needs at least 2 values");
+        String auto = n.attrString("auto_pad", "NOTSET");
+        if (outShape != null || auto.startsWith("SAME")) {
+            for (int i = 0; i < 2; i++) {
+                int in = x.shape[0].dim(2 + i);
+                int target = outShape != null ? (int) outShape[outShape.length - 2 + i] : in * s[i];
+                int total = Math.max(0, s[i] * (in - 1) + op[i] + d[i] * (k[i] - 1) + 1 - target);
+                pads[i] = auto.equals("SAME_LOWER") ? total - total / 2 : total / 2;
+                pads[i + 2] = total - pads[i];
+            }
+        } else if (n.attrInts("pads") != null) {
+            pads = Spatial.nonNegative(n, n.attrInts("pads"));
+            if (pads.length != 4) throw n.error("pads must have 4 values for a 2-D op, got " + pads.length);
+        }
+        // padding p on both sides; the asymmetric remainder becomes output padding (same output size).
+        int[] p = {Math.max(pads[0], pads[2]), Math.max(pads[1], pads[3])};
+        int[] opad = {op[0] + Math.abs(pads[0] - pads[2]), op[1] + Math.abs(pads[1] - pads[3])};
+        ConvTranspose2d ct = new ConvTranspose2d(w.shape[1] * group, new Pair(k[0], k[1]), new Pair(s[0], s[1]),
+                new Pair(p[0], p[1]), new Pair(opad[0], opad[1]), new Pair(d[0], d[1]), group, b != null);
+        n.put(0, n.emit(ct, List.of(x), new Converter.Weight("weight", w), new Converter.Weight("bias", b)));
+    }
+
+    private void gemm(OnnxNode n) {
+        if (n.attrInt("transA", 0) != 0)
+            throw new Unsupported("Gemm (transA)", "Gemm with transA = 1 is not supported");
+        Val a = n.act(0);
+        Val bv = n.required(1, "B");
+        Val c = n.in(2);
+        boolean transB = n.attrInt("transB", 0) != 0;
+        Val y;
+        if (bv.isConst()) {
+            if (bv.c.shape.length != 2) throw n.error("the weight B must be 2-D, got rank " + bv.c.shape.length);
+            int out = transB ? bv.c.shape[0] : bv.c.shape[1];
+            boolean bias = c != null && c.isConst() && c.c.numel() == out && c.c.initializer != null;
+            y = n.emit(new Linear(out, bias), List.of(a), new Converter.Weight("weight", bv.c),
+                    new Converter.Weight("bias", bias ? c.c : null));
+            if (bias) c = null;
+        } else {
+            if (bv.transposeOf != null) bv = cv.materialize(bv);
+            y = n.emit(new MatMul(transB), List.of(a, bv));
+        }
+        if (c != null) y = ElementwiseMapper.addOperand(cv, n, n.hint() + "/bias", y, c);
+        n.put(0, y);
+    }
+
+    private void matMul(OnnxNode n) {
+        Val a = n.act(0);
+        Val b = n.required(1, "B");
+        if (b.isConst()) {
+            if (b.c.shape.length != 2) throw new Unsupported("MatMul (constant of rank " + b.c.shape.length + ")",
+                    "a constant second operand must be a 2-D weight");
+            int out = b.c.shape[1];
+            // PyTorch exports nn.Linear on 3-D input as MatMul + Add(bias): fold the bias back in.
+            NodeProto add = cv.soleConsumer(n.output(0), "Add");
+            Val.Const bias = null;
+            if (add != null && add.getInputCount() == 2) {
+                String o = add.getInput(0).equals(n.output(0)) ? add.getInput(1) : add.getInput(0);
+                Val other = cv.vals.get(o);
+                if (other != null && other.isConst() && other.c.initializer != null && other.c.numel() == out
+                        && other.c.shape.length > 0 && other.c.shape[other.c.shape.length - 1] == out) bias = other.c;
+            }
+            Val y = n.emit(new Linear(out, bias != null), List.of(a), new Converter.Weight("weight", b.c),
+                    new Converter.Weight("bias", bias));
+            n.put(0, y);
+            if (bias != null) {
+                cv.skip.add(add);
+                new OnnxNode(cv, add).put(0, y);
+            }
+            return;
+        }
+        boolean transposeB = false;
+        if (b.transposeOf != null) {
+            b = b.transposeOf;
+            transposeB = true;
+        }
+        if (a.rank() != b.rank())
+            throw new Unsupported("MatMul (broadcast)", "operands of rank " + a.rank() + " and " + b.rank());
+        n.put(0, n.emit(new MatMul(transposeB), List.of(a, b)));
+    }
+}

@@ -1,0 +1,146 @@
+package memplan.onnx;
+
+import memplan.onnx.OpMapper.Signature;
+import memplan.ops.Concat;
+import memplan.ops.Pad;
+import memplan.ops.Slice;
+import memplan.ops.Split;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/** Movement that copies: Concat, Split, Slice (step 1, one Slice op per axis) and Pad. */
+final class MovementMapper implements OpMapper {
+    private final Converter cv;
+
+    MovementMapper(Converter cv) {
+        this.cv = cv;
+    }
+
+    @Override
+    public List<Signature> handles() {
+        return List.of(Signature.variadic("Concat", 1), Signature.of("Split", 1, 2), Signature.of("Slice", 1, 5),
+                Signature.of("Pad", 1, 4));
+    }
+
+    @Override
+    public void convert(OnnxNode n) {
+        switch (n.type()) {
+            case "Concat" -> concat(n);
+            case "Split" -> split(n);
+            case "Slice" -> slice(n);
+            default -> pad(n);
+        }
+    }
+
+    private static void concat(OnnxNode n) {
+        List<Val> ins = new ArrayList<>();
+        for (int k = 0; k < n.proto.getInputCount(); k++) {
+            Val v = n.in(k);
+            if (v == null) continue;
+            if (!v.isAct()) {
+                if (v.c.numel() == 0) continue; // an empty constant adds nothing
+                throw new Unsupported("Concat (constant and tensor)", "input " + k + " is a constant");
+            }
+            ins.add(v);
+        }
+        if (ins.isEmpty()) throw n.error("has no tensor input");
+        int axis = n.axis(n.attrInt("axis", 0), ins.get(0).rank(), "axis");
+        if (ins.size() == 1) {
+            n.put(0, ins.get(0));
+            return;
+        }
+        n.put(0, n.emit(new Concat(axis), ins));
+    }
+
+    private void split(OnnxNode n) {
+        Val x = n.act(0);
+        int ax = n.axis(n.attrInt("axis", 0), x.rank(), "axis");
+        long[] sizes = n.opset() < 13 ? n.attrInts("split") : n.ints(1, "split sizes");
+        int parts = n.outputCount();
+        int dim = x.shape[0].dim(ax);
+        if (x.shape[1].dim(ax) != dim)
+            throw new Unsupported("Split (batch axis)", "splitting the batch axis is not supported");
+        List<Integer> sz = new ArrayList<>();
+        if (sizes != null && sizes.length > 0) {
+            if (sizes.length != parts)
+                throw n.error("gives " + sizes.length + " split sizes for " + parts + " outputs");
+            for (int s : n.smallInts(sizes, "split size")) {
+                if (s < 0) throw n.error("split sizes must not be negative, got " + Arrays.toString(sizes));
+                sz.add(s);
+            }
+        } else {
+            int each = (dim + parts - 1) / parts; // opset 18 num_outputs: the last part may be smaller
+            for (int i = 0; i < parts; i++) sz.add(Math.max(0, Math.min(each, dim - each * i)));
+        }
+        List<Val> outs = cv.emit(n.hint(), new Split(ax, sz), List.of(x));
+        for (int k = 0; k < outs.size(); k++) n.put(k, outs.get(k));
+    }
+
+    private void slice(OnnxNode n) {
+        Val x = n.act(0);
+        int r = x.rank();
+        FoldRules.SliceArgs[] args = {FoldRules.sliceArgs(n, 0), FoldRules.sliceArgs(n, 1)};
+        int m = args[0].starts().length;
+        if (args[1].starts().length != m) throw n.error("the number of sliced axes depends on the batch size");
+        int[][] lo = new int[Converter.LANES][m], hi = new int[Converter.LANES][m];
+        int[] axes = new int[m];
+        for (int lane = 0; lane < Converter.LANES; lane++) {
+            long[] s = args[lane].starts(), e = args[lane].ends(), a = args[lane].axes(), st = args[lane].steps();
+            for (int i = 0; i < m; i++) {
+                int ax = n.axis(a == null ? i : a[i], r, "axis");
+                if (st != null && st[i] != 1)
+                    throw new Unsupported("Slice (step " + st[i] + ")", "only step 1 is supported");
+                int dim = x.shape[lane].dim(ax);
+                axes[i] = ax;
+                lo[lane][i] = (int) FoldRules.clampIndex(s[i], dim);
+                hi[lane][i] = (int) FoldRules.clampIndex(e[i], dim);
+            }
+        }
+        Val y = x;
+        for (int i = 0; i < m; i++) {
+            boolean full0 = lo[0][i] == 0 && hi[0][i] == x.shape[0].dim(axes[i]);
+            boolean full1 = lo[1][i] == 0 && hi[1][i] == x.shape[1].dim(axes[i]);
+            if (full0 && full1) continue;
+            if (lo[0][i] != lo[1][i] || hi[0][i] != hi[1][i])
+                throw n.error("the slice of axis " + axes[i] + " depends on the batch size");
+            if (lo[0][i] >= hi[0][i])
+                throw n.error("the slice of axis " + axes[i] + " is empty (from " + lo[0][i] + " to " + hi[0][i]
+                        + "); MemPlan cannot model an empty tensor");
+            String hint = n.hint() + (m > 1 ? "/" + axes[i] : "");
+            y = cv.emit(hint, new Slice(axes[i], lo[0][i], hi[0][i]), List.of(y)).get(0);
+        }
+        n.put(0, y);
+    }
+
+    private static void pad(OnnxNode n) {
+        Val x = n.act(0);
+        // an attribute before opset 11 ("paddings" in opset 1), an input from 11 on
+        long[] pads = n.opset() >= 11 ? n.requiredInts(1, "pads")
+                : n.attr("pads") != null ? n.attrInts("pads") : n.attrInts("paddings");
+        if (pads == null) throw n.error("attribute 'pads' is missing");
+        String mode = n.attrString("mode", "constant");
+        if (!List.of("constant", "reflect", "edge").contains(mode))
+            throw new Unsupported("Pad (mode " + mode + ")", null);
+        int r = x.rank();
+        long[] axes = n.ints(3, "axes");
+        int[] full = new int[2 * r];
+        if (axes != null) {
+            n.length(pads, 2 * axes.length, "pads");
+            for (int i = 0; i < axes.length; i++) {
+                int ax = n.axis(axes[i], r, "axis");
+                full[ax] = (int) pads[i];
+                full[ax + r] = (int) pads[i + axes.length];
+            }
+        } else {
+            if (pads.length != 2 * r) throw n.error("needs " + 2 * r + " pads, got " + pads.length);
+            full = n.smallInts(pads, "pad");
+        }
+        if (Arrays.stream(full).allMatch(v -> v == 0)) {
+            n.put(0, x);
+            return;
+        }
+        n.put(0, n.emit(new Pad(Arrays.stream(full).boxed().toList(), mode), List.of(x)));
+    }
+}

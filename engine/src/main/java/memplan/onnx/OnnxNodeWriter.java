@@ -1,0 +1,367 @@
+package memplan.onnx;
+
+import memplan.graph.Node;
+import memplan.ir.Shape;
+import memplan.onnx.proto.Onnx.AttributeProto;
+import memplan.onnx.proto.Onnx.TensorProto.DataType;
+import memplan.ops.*;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import static memplan.onnx.OnnxExporter.af;
+import static memplan.onnx.OnnxExporter.ai;
+import static memplan.onnx.OnnxExporter.ais;
+import static memplan.onnx.OnnxExporter.as;
+
+/**
+ * Writes one MemPlan layer as the ONNX nodes PyTorch's exporter would write for it: an exhaustive visitor over the
+ * closed op set, so a new op does not compile until it says how it is exported (or why it cannot be). Each visit
+ * reads the layer being written from {@link #write}; weights become zero-filled initializers.
+ */
+final class OnnxNodeWriter implements OpVisitor<Void> {
+    private final OnnxExporter out;
+    private final int opset;
+    private Node node;
+    /** The layer's name, which is also its output tensor's name. */
+    private String y;
+    private List<String> in;
+    private String x;
+    private Shape xs;
+
+    OnnxNodeWriter(OnnxExporter out, int opset) {
+        this.out = out;
+        this.opset = opset;
+    }
+
+    void write(Node n) {
+        node = n;
+        y = n.layer().name();
+        in = n.layer().inputs();
+        x = in.isEmpty() ? null : in.get(0);
+        xs = n.inShapes().isEmpty() ? null : n.inShapes().get(0);
+        n.op().accept(this);
+    }
+
+    private Void cannot(String why) {
+        throw new IllegalArgumentException("cannot export layer '" + y + "' (" + node.op().type() + ") to ONNX: "
+                + why);
+    }
+
+    private Void node(String opType, List<String> inputs, AttributeProto... attrs) {
+        out.add(opType, y, inputs, y, attrs);
+        return null;
+    }
+
+    private static long[] longs(List<Integer> xs) {
+        return xs.stream().mapToLong(Integer::longValue).toArray();
+    }
+
+    private static long[] symmetric(Pair p) {
+        return new long[]{p.h(), p.w(), p.h(), p.w()};
+    }
+
+    // ---------------------------------------------------------------- unary elementwise
+
+    @Override public Void visit(ReLU op) { return node("Relu", in); }
+    @Override public Void visit(Sigmoid op) { return node("Sigmoid", in); }
+    @Override public Void visit(Tanh op) { return node("Tanh", in); }
+    @Override public Void visit(HardSwish op) { return node("HardSwish", in); }
+    @Override public Void visit(Sqrt op) { return node("Sqrt", in); }
+
+    @Override
+    public Void visit(LeakyReLU op) {
+        return node("LeakyRelu", in, af("alpha", op.slope()));
+    }
+
+    @Override
+    public Void visit(HardSigmoid op) {
+        return node("HardSigmoid", in, af("alpha", op.alpha()), af("beta", op.beta()));
+    }
+
+    @Override
+    public Void visit(GELU op) {
+        if (opset >= 20) return node("Gelu", in);
+        String dv = out.add("Div", y + "/Div", List.of(x, out.scalar(y + "_sqrt2", (float) Math.sqrt(2))), y + "/div");
+        String e = out.add("Erf", y + "/Erf", List.of(dv), y + "/erf");
+        String a = out.add("Add", y + "/Add", List.of(e, out.scalar(y + "_one", 1)), y + "/add");
+        String m = out.add("Mul", y + "/Mul", List.of(x, a), y + "/mul");
+        out.add("Mul", y + "/Mul_1", List.of(m, out.scalar(y + "_half", 0.5f)), y);
+        return null;
+    }
+
+    @Override
+    public Void visit(Clip op) {
+        if (opset >= 11)
+            return node("Clip", List.of(x, out.scalar(y + "_min", (float) op.min()),
+                    out.scalar(y + "_max", (float) op.max())));
+        return node("Clip", in, af("min", op.min()), af("max", op.max()));
+    }
+
+    @Override
+    public Void visit(Cast op) {
+        return node("Cast", in, ai("to", OnnxExporter.elementType(op.to())));
+    }
+
+    @Override
+    public Void visit(Dropout op) {
+        if (opset >= 12) return node("Dropout", List.of(x, out.scalar(y + "_ratio", (float) op.p())));
+        return node("Dropout", in, af("ratio", op.p()));
+    }
+
+    /** x (fn) c as the binary node of fn: a scalar initializer, a learned initializer or a fixed Constant. */
+    @Override
+    public Void visit(ConstElementwise op) {
+        String opType = switch (op.fn()) {
+            case "add" -> "Add";
+            case "sub" -> "Sub";
+            case "mul" -> "Mul";
+            case "div" -> "Div";
+            default -> "Pow";
+        };
+        String c;
+        if (op.shape().isEmpty()) c = out.scalar(y + "_const", (float) op.value());
+        else {
+            int[] dims = op.shape().stream().mapToInt(Integer::intValue).toArray();
+            c = op.trainable() ? out.weight(y + ".const", dims)
+                    : out.constant(y + "_const", DataType.FLOAT_VALUE, dims);
+        }
+        return node(opType, op.reversed() ? List.of(c, x) : List.of(x, c));
+    }
+
+    // ---------------------------------------------------------------- binary elementwise
+
+    @Override public Void visit(Add op) { return node("Add", in); }
+    @Override public Void visit(Mul op) { return node("Mul", in); }
+    @Override public Void visit(Sub op) { return node("Sub", in); }
+    @Override public Void visit(Div op) { return node("Div", in); }
+    @Override public Void visit(Pow op) { return node("Pow", in); }
+
+    /** Where(mask, x, value) or Where(mask, value, x); a fixed mask is a boolean Constant. */
+    @Override
+    public Void visit(MaskedFill op) {
+        String mask = op.maskShape().isEmpty() ? in.get(1)
+                : out.constant(y + "_mask", DataType.BOOL_VALUE, op.maskShape().stream().mapToInt(Integer::intValue)
+                .toArray());
+        String value = out.scalar(y + "_value", (float) op.value());
+        return node("Where", op.keepWhereTrue() ? List.of(mask, x, value) : List.of(mask, value, x));
+    }
+
+    // ---------------------------------------------------------------- reductions
+
+    @Override
+    public Void visit(ReduceMean op) {
+        long[] axes = longs(op.axes());
+        AttributeProto keep = ai("keepdims", op.keepDims() ? 1 : 0);
+        if (opset >= 18) return node("ReduceMean", List.of(x, out.ints(y + "_axes", axes)), keep);
+        return node("ReduceMean", in, ais("axes", axes), keep);
+    }
+
+    // ---------------------------------------------------------------- movement and views
+
+    @Override
+    public Void visit(Reshape op) {
+        return node("Reshape", List.of(x, out.ints(y + "_shape", longs(op.shape()))));
+    }
+
+    @Override
+    public Void visit(Flatten op) {
+        if (op.startDim() == 1) return node("Flatten", in, ai("axis", 1));
+        long[] spec = new long[op.startDim() + 1];
+        spec[op.startDim()] = -1;
+        return node("Reshape", List.of(x, out.ints(y + "_shape", spec)));
+    }
+
+    @Override
+    public Void visit(Transpose op) {
+        return node("Transpose", in, ais("perm", longs(op.perm())));
+    }
+
+    @Override
+    public Void visit(Concat op) {
+        return node("Concat", in, ai("axis", op.axis()));
+    }
+
+    @Override
+    public Void visit(Slice op) {
+        return node("Slice", List.of(x, out.ints(y + "_starts", op.start()), out.ints(y + "_ends", op.end()),
+                out.ints(y + "_axes", op.axis())));
+    }
+
+    /** One output per part, named as MemPlan names a layer's outputs ("layer:0", "layer:1", ...). */
+    @Override
+    public Void visit(Split op) {
+        List<String> outs = new ArrayList<>();
+        for (int i = 0; i < op.sizes().size(); i++) outs.add(y + ":" + i);
+        long[] sizes = longs(op.sizes());
+        AttributeProto axis = ai("axis", op.axis());
+        if (opset >= 13) out.add("Split", y, List.of(x, out.ints(y + "_split", sizes)), outs, axis);
+        else out.add("Split", y, in, outs, axis, ais("split", sizes));
+        return null;
+    }
+
+    @Override
+    public Void visit(Pad op) {
+        AttributeProto mode = as("mode", op.mode());
+        if (opset >= 11) return node("Pad", List.of(x, out.ints(y + "_pads", longs(op.pads()))), mode);
+        return node("Pad", in, ais("pads", longs(op.pads())), mode);
+    }
+
+    @Override
+    public Void visit(Upsample op) {
+        String scales = out.floats(y + "_scales", 1, 1, op.scale(), op.scale());
+        return node("Resize", List.of(x, "", scales), as("mode", "nearest"));
+    }
+
+    // ---------------------------------------------------------------- GEMM-like
+
+    @Override
+    public Void visit(Linear op) {
+        int k = xs.dim(-1);
+        if (xs.rank() == 2) {
+            List<String> ins = new ArrayList<>(List.of(x, out.weight(y + ".weight", op.outFeatures(), k)));
+            if (op.bias()) ins.add(out.weight(y + ".bias", op.outFeatures()));
+            return node("Gemm", ins, ai("transB", 1));
+        }
+        if (!op.bias()) return node("MatMul", List.of(x, out.weight(y + ".weight", k, op.outFeatures())));
+        String mm = out.add("MatMul", y + "/MatMul", List.of(x, out.weight(y + ".weight", k, op.outFeatures())),
+                y + "/MatMul_out");
+        out.add("Add", y + "/Add", List.of(mm, out.weight(y + ".bias", op.outFeatures())), y);
+        return null;
+    }
+
+    @Override
+    public Void visit(MatMul op) {
+        String b = in.get(1);
+        if (op.transposeB()) {
+            int r = node.inShapes().get(1).rank();
+            long[] perm = new long[r];
+            for (int i = 0; i < r; i++) perm[i] = i == r - 2 ? r - 1 : i == r - 1 ? r - 2 : i;
+            b = out.add("Transpose", y + "/Transpose", List.of(b), y + "/Transpose_out", ais("perm", perm));
+        }
+        return node("MatMul", List.of(x, b));
+    }
+
+    @Override
+    public Void visit(Conv2d c) {
+        List<String> ins = new ArrayList<>(List.of(x, out.weight(y + ".weight", c.outChannels(), xs.dim(1) / c.groups(),
+                c.kernel().h(), c.kernel().w())));
+        if (c.bias()) ins.add(out.weight(y + ".bias", c.outChannels()));
+        return node("Conv", ins, ais("kernel_shape", c.kernel().h(), c.kernel().w()),
+                ais("strides", c.stride().h(), c.stride().w()),
+                ais("pads", symmetric(c.padding())),
+                ais("dilations", c.dilation().h(), c.dilation().w()), ai("group", c.groups()));
+    }
+
+    @Override
+    public Void visit(ConvTranspose2d c) {
+        List<String> ins = new ArrayList<>(List.of(x, out.weight(y + ".weight", xs.dim(1), c.outChannels() / c.groups(),
+                c.kernel().h(), c.kernel().w())));
+        if (c.bias()) ins.add(out.weight(y + ".bias", c.outChannels()));
+        return node("ConvTranspose", ins, ais("kernel_shape", c.kernel().h(), c.kernel().w()),
+                ais("strides", c.stride().h(), c.stride().w()),
+                ais("pads", symmetric(c.padding())),
+                ais("output_padding", c.outputPadding().h(), c.outputPadding().w()),
+                ais("dilations", c.dilation().h(), c.dilation().w()), ai("group", c.groups()));
+    }
+
+    // ---------------------------------------------------------------- normalisation
+
+    @Override
+    public Void visit(BatchNorm2d bn) {
+        int c = xs.dim(1);
+        return node("BatchNormalization", List.of(x, out.weight(y + ".weight", c), out.weight(y + ".bias", c),
+                out.weight(y + ".running_mean", c), out.weight(y + ".running_var", c)),
+                af("epsilon", bn.eps()), af("momentum", 1 - bn.momentum()));
+    }
+
+    /** LayerNormalization from opset 17; before, the decomposition PyTorch writes (the importer fuses it back). */
+    @Override
+    public Void visit(LayerNorm ln) {
+        int d = xs.dim(-1);
+        String w = out.weight(y + ".weight", d), b = out.weight(y + ".bias", d);
+        if (opset >= 17)
+            return node("LayerNormalization", List.of(x, w, b), ai("axis", -1),
+                    af("epsilon", ln.eps()));
+        String mean = reduceLast(y + "/ReduceMean", x, y + "/mean");
+        String dd = out.add("Sub", y + "/Sub", List.of(x, mean), y + "/d");
+        String p = out.add("Pow", y + "/Pow", List.of(dd, out.scalar(y + "_two", 2)), y + "/sq");
+        String var = reduceLast(y + "/ReduceMean_1", p, y + "/var");
+        String ae = out.add("Add", y + "/Add", List.of(var, out.scalar(y + "_eps", (float) ln.eps())), y + "/var_eps");
+        String sq = out.add("Sqrt", y + "/Sqrt", List.of(ae), y + "/std");
+        String dv = out.add("Div", y + "/Div", List.of(dd, sq), y + "/norm");
+        String m = out.add("Mul", y + "/Mul", List.of(dv, w), y + "/scaled");
+        out.add("Add", y + "/Add_1", List.of(m, b), y);
+        return null;
+    }
+
+    private String reduceLast(String name, String input, String output) {
+        if (opset >= 18) return out.add("ReduceMean", name, List.of(input, out.ints(y + "_axes", -1)), output);
+        return out.add("ReduceMean", name, List.of(input), output, ais("axes", -1));
+    }
+
+    @Override
+    public Void visit(Softmax op) {
+        return node("Softmax", in, ai("axis", -1));
+    }
+
+    // ---------------------------------------------------------------- pooling
+
+    @Override
+    public Void visit(MaxPool2d p) {
+        return node("MaxPool", in, ais("kernel_shape", p.kernel().h(), p.kernel().w()),
+                ais("strides", p.stride().h(), p.stride().w()), ais("pads", symmetric(p.padding())));
+    }
+
+    @Override
+    public Void visit(AvgPool2d p) {
+        return node("AveragePool", in, ais("kernel_shape", p.kernel().h(), p.kernel().w()),
+                ais("strides", p.stride().h(), p.stride().w()), ais("pads", symmetric(p.padding())));
+    }
+
+    @Override public Void visit(GlobalAvgPool op) { return node("GlobalAveragePool", in); }
+
+    // ---------------------------------------------------------------- sequence, attention
+
+    @Override
+    public Void visit(Embedding e) {
+        return node("Gather", List.of(out.weight(y + ".weight", e.numEmbeddings(), e.dim()), x));
+    }
+
+    @Override
+    public Void visit(LSTMCell op) {
+        return cannot("a single LSTM step has no ONNX node the importer reads back (ONNX LSTM nodes are not imported "
+                + "yet); export the network with its recurrence unrolled into MatMul, Sigmoid and Tanh");
+    }
+
+    @Override
+    public Void visit(Attention op) {
+        return cannot("the fused attention op has no standard ONNX node before opset 23; build the model with its "
+                + "parts (MatMul, Softmax, MatMul) to export it");
+    }
+
+    // ---------------------------------------------------------------- losses, opaque ops, inputs
+
+    /** Losses are left out: the graph ends at the loss's prediction (see {@link OnnxExporter}). */
+    @Override public Void visit(CrossEntropy op) { return null; }
+    @Override public Void visit(MseLoss op) { return null; }
+
+    /** An op kept opaque on import is written back as the operator it stood for (its attributes are not known). */
+    @Override
+    public Void visit(Opaque op) {
+        if (!op.source().startsWith("onnx:"))
+            return cannot("an opaque op from '" + op.source() + "' stands for an unknown computation");
+        String name = op.source().substring("onnx:".length());
+        int dot = name.lastIndexOf('.');
+        List<String> outs = new ArrayList<>();
+        for (int i = 0; i < op.outputs(); i++) outs.add(op.outputs() == 1 ? y : y + ":" + i);
+        out.addIn(dot < 0 ? "" : name.substring(0, dot), name.substring(dot + 1), y, in, outs);
+        return null;
+    }
+
+    @Override
+    public Void visit(Input op) {
+        out.input(y, op.dims(), op.dtype());
+        return null;
+    }
+}
