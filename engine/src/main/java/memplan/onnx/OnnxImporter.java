@@ -153,8 +153,6 @@ public final class OnnxImporter {
             OnnxTensor.checkInitializer(t, dir, "initializer '" + t.getName() + "'");
             cv.addInitializer(t);
         }
-        checkArity(g, opset);
-        checkRanges(g, dir);
         Map<String, Integer> symbolValues = symbolValues(g, initNames, options);
         for (ValueInfoProto vi : g.getInputList()) {
             if (initNames.contains(vi.getName())) continue; // IR < 4 lists initializers as inputs too
@@ -185,65 +183,7 @@ public final class OnnxImporter {
         return def;
     }
 
-    /** Inputs an operator cannot do without (ONNX's required inputs), by position; checked before any mapping runs. */
-    private static int requiredInputs(String op, int opset) {
-        return switch (op) {
-            case "Add", "Sub", "Mul", "Div", "Pow", "MatMul", "Gemm", "Conv", "ConvTranspose", "Reshape", "Expand",
-                 "Equal", "Less", "Greater", "Gather", "Tile", "LayerNormalization" -> 2;
-            case "Where", "Range" -> 3;
-            case "BatchNormalization" -> 5;
-            case "Unsqueeze" -> opset >= 13 ? 2 : 1;
-            case "Slice" -> opset >= 10 ? 3 : 1;
-            case "Pad" -> opset >= 11 ? 2 : 1;
-            case "Constant" -> 0;
-            default -> 1;
-        };
-    }
 
-    private static void checkArity(GraphProto g, int opset) {
-        for (NodeProto n : g.getNodeList()) {
-            if (!n.getDomain().isEmpty() && !n.getDomain().equals("ai.onnx")) continue;
-            if (!Converter.SUPPORTED.contains(n.getOpType())) continue;
-            int need = requiredInputs(n.getOpType(), opset);
-            for (int k = 0; k < need; k++)
-                if (k >= n.getInputCount() || n.getInput(k).isEmpty())
-                    throw new OnnxError(Converter.where(n), n.getOpType() + " needs " + need + " input"
-                            + (need == 1 ? "" : "s") + " at opset " + opset + ", but input " + k + " is missing");
-            if (n.getOutputCount() == 0 || n.getOutput(0).isEmpty())
-                throw new OnnxError(Converter.where(n), "the node has no output");
-        }
-    }
-
-    /**
-     * A Range whose start, limit and delta are in the file is folded into a constant by the converter; check its
-     * length first, so that Range(0, 10, 0) is an error rather than an attempt to hold 2^31 values.
-     */
-    private static void checkRanges(GraphProto g, Path dir) {
-        Map<String, TensorProto> consts = new HashMap<>();
-        for (TensorProto t : g.getInitializerList()) consts.put(t.getName(), t);
-        for (NodeProto n : g.getNodeList())
-            if (n.getOpType().equals("Constant") && n.getOutputCount() == 1)
-                for (var a : n.getAttributeList()) if (a.getName().equals("value") && a.hasT()) consts.put(n.getOutput(0), a.getT());
-        for (NodeProto n : g.getNodeList()) {
-            if (!n.getOpType().equals("Range") || n.getInputCount() != 3) continue;
-            String where = Converter.where(n);
-            double[] v = new double[3];
-            boolean known = true;
-            for (int k = 0; k < 3 && known; k++) {
-                TensorProto t = consts.get(n.getInput(k));
-                double[] x = t == null ? null : OnnxTensor.decode(t, dir, where);
-                known = x != null && x.length == 1;
-                if (known) v[k] = x[0];
-            }
-            if (!known) continue;
-            if (v[2] == 0 || !Double.isFinite(v[0] + v[1] + v[2]))
-                throw new OnnxError(where, "the range from " + v[0] + " to " + v[1] + " in steps of " + v[2] + " never ends");
-            double count = Math.ceil((v[1] - v[0]) / v[2]);
-            if (count > OnnxTensor.MAX_DECODE)
-                throw new OnnxError(where, "the range from " + v[0] + " to " + v[1] + " in steps of " + v[2] + " has "
-                        + (long) count + " values, more than " + OnnxTensor.MAX_DECODE + " that a shape computation may hold");
-        }
-    }
 
     private static String stem(Path file) {
         String s = file.getFileName().toString();

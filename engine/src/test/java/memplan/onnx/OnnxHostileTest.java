@@ -148,11 +148,11 @@ class OnnxHostileTest {
         String r = b.node("Range", List.of(b.intScalar(0), b.intScalar(10), b.intScalar(0)));
         ModelFormatException e = fails(b.output(b.node("Reshape", List.of("x", r))).write(dir));
         assertTrue(e.location().endsWith("(Range)"), e.location());
-        assertTrue(e.reason().contains("in steps of 0.0 never ends"), e.reason());
+        assertEquals("the delta of a Range must not be 0", e.reason());
         var big = new OnnxGraphBuilder(13).input("x", FLOAT, "N", 10);
         String r2 = big.node("Range", List.of(big.intScalar(0), big.intScalar(1L << 40), big.intScalar(1)));
         assertTrue(fails(big.output(big.node("Reshape", List.of("x", r2))).write(dir)).reason()
-                .contains("has 1099511627776 values, more than 65536"));
+                .contains("a range of 1099511627776 values is too large to fold"));
     }
 
     @Test
@@ -161,7 +161,7 @@ class OnnxHostileTest {
         String y = b.node("Reshape", List.of("x"));
         ModelFormatException e = fails(b.output(y).write(dir));
         assertEquals("node '" + y + "_node' (Reshape)", e.location());
-        assertEquals("Reshape needs 2 inputs at opset 13, but input 1 is missing", e.reason());
+        assertEquals("takes 2 inputs, but input 1 is missing", e.reason());
         var a = new OnnxGraphBuilder(13).input("x", FLOAT, "N", 4);
         assertTrue(fails(a.output(a.node("Add", List.of("x", ""))).write(dir)).reason().contains("input 1 is missing"));
     }
