@@ -140,6 +140,25 @@ extern "C" __global__ void hardswish_bwd(const float* x, const float* gy, float*
     }
 }
 
+// Mish: x * tanh(softplus(x)), in double as the CPU kernel; backward reads x.
+__device__ double mish_softplus(double v) { return v > 20.0 ? v : log1p(exp(v)); }
+
+extern "C" __global__ void mish_fwd(const float* x, float* y, long long n) {
+    GRID_LOOP(i, n) {
+        double v = x[i];
+        y[i] = (float)(v * tanh(mish_softplus(v)));
+    }
+}
+
+extern "C" __global__ void mish_bwd(const float* x, const float* gy, float* gx, long long n, int acc) {
+    GRID_LOOP(i, n) {
+        double v = x[i];
+        double t = tanh(mish_softplus(v));
+        float d = (float)(t + v * (1.0 - t * t) / (1.0 + exp(-v)));
+        store_acc(gx + i, __fmul_rn(gy[i], d), acc);
+    }
+}
+
 // Sqrt; backward reads y: g / (2 y).
 extern "C" __global__ void sqrt_fwd(const float* x, float* y, long long n) {
     GRID_LOOP(i, n) y[i] = (float)sqrt((double)x[i]);

@@ -28,6 +28,7 @@ import memplan.ops.GELU;
 import memplan.ops.GlobalAvgPool;
 import memplan.ops.HardSigmoid;
 import memplan.ops.HardSwish;
+import memplan.ops.Mish;
 import memplan.ops.Input;
 import memplan.ops.LSTMCell;
 import memplan.ops.LayerNorm;
@@ -136,6 +137,7 @@ final class CudaOps {
         @Override public OpKernel visit(Sigmoid op) { return unaryKernel(SIGMOID_FWD, SIGMOID_BWD, true); }
         @Override public OpKernel visit(Tanh op) { return unaryKernel(TANH_FWD, TANH_BWD, true); }
         @Override public OpKernel visit(HardSwish op) { return unaryKernel(HARDSWISH_FWD, HARDSWISH_BWD, false); }
+        @Override public OpKernel visit(Mish op) { return unaryKernel(MISH_FWD, MISH_BWD, false); }
         @Override public OpKernel visit(Sqrt op) { return unaryKernel(SQRT_FWD, SQRT_BWD, true); }
 
         @Override

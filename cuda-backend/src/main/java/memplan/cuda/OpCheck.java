@@ -75,7 +75,7 @@ public final class OpCheck {
     /** The values of float input i of an op. */
     static Domain inputDomain(Op op, int input) {
         if (op instanceof Sqrt || op instanceof Pow && input == 0) return Domain.POSITIVE;
-        if (op instanceof HardSwish) return Domain.WIDE;
+        if (op instanceof HardSwish || op instanceof Mish) return Domain.WIDE;
         if (op instanceof ConstElementwise c && (c.fn().equals("pow") && !c.reversed() || c.fn().equals("div")
                 && c.reversed()))
             return Domain.POSITIVE;   // x ^ c, c / x
@@ -261,6 +261,7 @@ public final class OpCheck {
         c.add(one("HardSigmoid onnx", new HardSigmoid(0.2, 0.5), t, s(4, 100)));
         c.add(one("HardSigmoid torch", new HardSigmoid(1.0 / 6, 0.5), t, s(4, 100)));
         c.add(one("HardSwish", new HardSwish(), t, s(4, 100)));
+        c.add(one("Mish", new Mish(), t, s(4, 100)));
         c.add(one("Sqrt", new Sqrt(), t, s(4, 100)));
         c.add(one("Clip -0.5 0.5", new Clip(-0.5, 0.5), t, s(4, 100)));
         c.add(one("Clip (ReLU6)", new Clip(0, 6), t, s(4, 100)));

@@ -32,6 +32,7 @@ import memplan.ops.MaskedFill;
 import memplan.ops.MatMul;
 import memplan.ops.MaxPool2d;
 import memplan.ops.MseLoss;
+import memplan.ops.Mish;
 import memplan.ops.Mul;
 import memplan.ops.Op;
 import memplan.ops.OpType;
@@ -112,7 +113,7 @@ public final class OpJson {
             case Pad -> List.of("pads", "mode");
             case Opaque -> List.of("source", "arity", "outputs");
             case MaskedFill -> List.of("maskShape", "value", "keepWhereTrue");
-            case ReLU, GELU, Sigmoid, Tanh, HardSwish, Sqrt, Add, Mul, Sub, Div, Pow, GlobalAvgPool, Softmax,
+            case ReLU, GELU, Sigmoid, Tanh, HardSwish, Mish, Sqrt, Add, Mul, Sub, Div, Pow, GlobalAvgPool, Softmax,
                     MseLoss -> List.of();
         };
     }
@@ -197,6 +198,7 @@ public final class OpJson {
             case Sigmoid -> new Sigmoid();
             case Tanh -> new Tanh();
             case HardSwish -> new HardSwish();
+            case Mish -> new Mish();
             case Sqrt -> new Sqrt();
             case Add -> new Add();
             case Mul -> new Mul();
@@ -242,6 +244,7 @@ public final class OpJson {
         @Override public Void visit(Sigmoid op) { return null; }
         @Override public Void visit(Tanh op) { return null; }
         @Override public Void visit(HardSwish op) { return null; }
+        @Override public Void visit(Mish op) { return null; }
         @Override public Void visit(Sqrt op) { return null; }
         @Override public Void visit(Add op) { return null; }
         @Override public Void visit(Mul op) { return null; }

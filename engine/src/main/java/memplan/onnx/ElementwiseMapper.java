@@ -12,6 +12,7 @@ import memplan.ops.Dropout;
 import memplan.ops.GELU;
 import memplan.ops.HardSigmoid;
 import memplan.ops.HardSwish;
+import memplan.ops.Mish;
 import memplan.ops.LeakyReLU;
 import memplan.ops.MaskedFill;
 import memplan.ops.Mul;
@@ -38,7 +39,7 @@ final class ElementwiseMapper implements OpMapper {
     @Override
     public List<Signature> handles() {
         return List.of(Signature.of("Relu", 1, 1), Signature.of("LeakyRelu", 1, 1), Signature.of("Sigmoid", 1, 1),
-                Signature.of("Tanh", 1, 1), Signature.of("HardSigmoid", 1, 1), Signature.of("HardSwish", 1, 1),
+                Signature.of("Tanh", 1, 1), Signature.of("HardSigmoid", 1, 1), Signature.of("HardSwish", 1, 1), Signature.of("Mish", 1, 1),
                 Signature.of("Gelu", 1, 1), Signature.of("Sqrt", 1, 1), Signature.of("Softmax", 1, 1),
                 Signature.of("LogSoftmax", 1, 1), Signature.of("Erf", 1, 1), Signature.of("Add", 2, 2),
                 Signature.of("Sub", 2, 2), Signature.of("Mul", 2, 2), Signature.of("Div", 2, 2),
@@ -55,6 +56,7 @@ final class ElementwiseMapper implements OpMapper {
             case "Tanh" -> unary(n, new Tanh());
             case "HardSigmoid" -> unary(n, new HardSigmoid(n.attrFloat("alpha", 0.2), n.attrFloat("beta", 0.5)));
             case "HardSwish" -> unary(n, new HardSwish());
+            case "Mish" -> unary(n, new Mish());
             case "Gelu" -> unary(n, new GELU());
             case "Sqrt" -> unary(n, new Sqrt());
             case "Softmax", "LogSoftmax" -> unary(n, new Softmax()); // same memory and cost on any axis

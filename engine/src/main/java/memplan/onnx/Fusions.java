@@ -3,12 +3,13 @@ package memplan.onnx;
 import memplan.onnx.proto.Onnx.NodeProto;
 import memplan.ops.GELU;
 import memplan.ops.LayerNorm;
+import memplan.ops.Mish;
 
 import java.util.List;
 
 /**
  * Exporters' decompositions of ops that frameworks keep whole, found by their node pattern and converted back to
- * the one op (GELU, LayerNorm), as in the framework the model came from: the memory of the pieces differs. A
+ * the one op (GELU, LayerNorm, Mish), as in the framework the model came from: the memory of the pieces differs. A
  * pattern matches only where every intermediate tensor has the one reader the pattern expects.
  */
 final class Fusions {
@@ -23,6 +24,7 @@ final class Fusions {
         return switch (n.type()) {
             case "Div", "Mul" -> gelu(n);
             case "ReduceMean" -> layerNorm(n);
+            case "Softplus" -> mish(n);
             default -> false;
         };
     }
@@ -70,6 +72,22 @@ final class Fusions {
         Val y = node.emit(new GELU(), List.of(x));
         cv.skip.addAll(List.of(erf, add, m1, m2));
         new OnnxNode(cv, m2).put(0, y);
+        return true;
+    }
+
+    /** Mish as exported before opset 18: Softplus(x) -> Tanh -> Mul with x (either operand order). */
+    private boolean mish(OnnxNode node) {
+        NodeProto n = node.proto;
+        if (n.getInputCount() != 1 || out(n).isEmpty()) return false;
+        Val x = cv.vals.get(n.getInput(0));
+        if (x == null || !x.isAct()) return false;
+        NodeProto tanh = cv.soleConsumer(out(n), "Tanh");
+        if (tanh == null) return false;
+        NodeProto mul = cv.soleConsumer(out(tanh), "Mul");
+        if (mul == null || !n.getInput(0).equals(other(mul, out(tanh)))) return false;
+        Val y = node.emit(new Mish(), List.of(x));
+        cv.skip.addAll(List.of(tanh, mul));
+        new OnnxNode(cv, mul).put(0, y);
         return true;
     }
 

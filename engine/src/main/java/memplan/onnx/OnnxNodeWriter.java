@@ -69,6 +69,16 @@ final class OnnxNodeWriter implements OpVisitor<Void> {
     @Override public Void visit(HardSwish op) { return node("HardSwish", in); }
     @Override public Void visit(Sqrt op) { return node("Sqrt", in); }
 
+    /** One Mish node from opset 18; before it, the x * tanh(softplus(x)) that PyTorch writes. */
+    @Override
+    public Void visit(Mish op) {
+        if (opset >= 18) return node("Mish", in);
+        String sp = out.add("Softplus", y + "/Softplus", List.of(x), y + "/softplus");
+        String t = out.add("Tanh", y + "/Tanh", List.of(sp), y + "/tanh");
+        out.add("Mul", y + "/Mul", List.of(x, t), y);
+        return null;
+    }
+
     @Override
     public Void visit(LeakyReLU op) {
         return node("LeakyRelu", in, af("alpha", op.slope()));

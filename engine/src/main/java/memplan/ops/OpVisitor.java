@@ -21,6 +21,7 @@ public interface OpVisitor<R> {
     R visit(Clip op);
     R visit(Cast op);
     R visit(Dropout op);
+    R visit(Mish op);
     R visit(ConstElementwise op);
 
     // binary elementwise, broadcasting

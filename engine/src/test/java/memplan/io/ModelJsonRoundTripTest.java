@@ -4,6 +4,7 @@ import memplan.graph.Graph;
 import memplan.ir.DType;
 import memplan.model.Layer;
 import memplan.model.ModelDef;
+import memplan.ops.Mish;
 import memplan.ops.Mul;
 import memplan.ops.*;
 import org.junit.jupiter.api.Test;
@@ -58,6 +59,7 @@ class ModelJsonRoundTripTest {
         ct = b.add("lrelu", new LeakyReLU(0.2), ct);
         ct = b.add("hsig", new HardSigmoid(0.1, 0.4), ct);
         ct = b.add("hswish", new HardSwish(), ct);
+        ct = b.add("mish", new Mish(), ct);
         ct = b.add("sqrt", new Sqrt(), ct);
         ct = b.add("clip", new Clip(0, 6), ct);
         b.add("cast", new Cast(DType.INT32), ct);

@@ -6,6 +6,7 @@ import memplan.model.Layer;
 import memplan.model.ModelDef;
 import memplan.onnx.proto.Onnx.ModelProto;
 import memplan.onnx.proto.Onnx.NodeProto;
+import memplan.ops.Mish;
 import memplan.ops.*;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -36,6 +37,7 @@ class OnnxExportTest {
         h = b.add("leaky", new LeakyReLU(0.1), h);
         h = b.add("hsig", new HardSigmoid(0.2, 0.5), h);
         h = b.add("hswish", new HardSwish(), h);
+        h = b.add("mish", new Mish(), h);
         h = b.add("root", new Sqrt(), h);
         h = b.add("sig", new Sigmoid(), h);
         h = b.add("tanh", new Tanh(), h);

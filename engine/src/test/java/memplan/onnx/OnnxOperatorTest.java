@@ -117,6 +117,19 @@ class OnnxOperatorTest {
         var b = new OnnxGraphBuilder(20).input("x", FLOAT, "N", 6, 7);
         ModelDef m = b.output(b.node("Gelu", List.of("x"))).load(dir, OnnxOptions.defaults().withLoss(OnnxOptions.Loss.MSE));
         assertEquals(1, count(m, "GELU"));
+        var mb = new OnnxGraphBuilder(18).input("x", FLOAT, "N", 6, 7);
+        ModelDef mm = mb.output(mb.node("Mish", List.of("x"))).load(dir, OnnxOptions.defaults().withLoss(OnnxOptions.Loss.MSE));
+        assertEquals(1, count(mm, "Mish"));
+    }
+
+    @Test
+    void softplusTanhMulIsMish() throws Exception {
+        // how PyTorch exports nn.Mish before opset 18
+        var b = new OnnxGraphBuilder(13).input("x", FLOAT, "N", 5, 16);
+        String t = b.node("Tanh", List.of(b.node("Softplus", List.of("x"))));
+        ModelDef m = b.output(b.node("Mul", List.of("x", t))).load(dir, OnnxOptions.defaults().withLoss(OnnxOptions.Loss.MSE));
+        assertEquals(1, count(m, "Mish"));
+        assertEquals(0, count(m, "Tanh") + count(m, "Mul"));
     }
 
     @Test

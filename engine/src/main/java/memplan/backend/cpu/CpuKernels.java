@@ -25,6 +25,7 @@ import memplan.ops.LayerNorm;
 import memplan.ops.LeakyReLU;
 import memplan.ops.Linear;
 import memplan.ops.MaskedFill;
+import memplan.ops.Mish;
 import memplan.ops.MatMul;
 import memplan.ops.MaxPool2d;
 import memplan.ops.MseLoss;
@@ -93,6 +94,7 @@ public final class CpuKernels {
         private final CpuKernel clip = new UnaryKernels.ClipK();
         private final CpuKernel cast = new UnaryKernels.CastK();
         private final CpuKernel dropout = new PointwiseKernels.DropoutK();
+        private final CpuKernel mish = new UnaryKernels.MishK();
         private final CpuKernel constant = new UnaryKernels.ConstK();
         private final CpuKernel add = new BinaryKernels.SameOrBroadcastK(new BinaryKernels.AddK(),
                 new BinaryKernels.BinaryK(BinaryKernels.Bin.ADD));
@@ -139,6 +141,7 @@ public final class CpuKernels {
         @Override public CpuKernel visit(Clip op) { return clip; }
         @Override public CpuKernel visit(Cast op) { return cast; }
         @Override public CpuKernel visit(Dropout op) { return dropout; }
+        @Override public CpuKernel visit(Mish op) { return mish; }
         @Override public CpuKernel visit(ConstElementwise op) { return constant; }
         @Override public CpuKernel visit(Add op) { return add; }
         @Override public CpuKernel visit(Mul op) { return mul; }

@@ -98,6 +98,26 @@ final class UnaryKernels {
     }
 
     /** sqrt(x); backward reads y: g / (2 y). */
+    /** x * tanh(softplus(x)), in double; backward reads x: tanh(sp) + x sigmoid(x) (1 - tanh(sp)^2). */
+    static final class MishK extends Unary {
+        @Override
+        float f(memplan.ops.Op op, float x) {
+            return (float) (x * Math.tanh(softplus(x)));
+        }
+
+        @Override
+        float df(memplan.ops.Op op, float x) {
+            double t = Math.tanh(softplus(x));
+            return (float) (t + x * (1 - t * t) / (1 + Math.exp(-x)));
+        }
+
+        /** log(1 + e^x), which is x to float precision above 20 (and e^x would overflow far above). */
+        private static double softplus(double x) {
+            return x > 20 ? x : Math.log1p(Math.exp(x));
+        }
+    }
+
+    /** sqrt(x); backward reads y: g / (2 y). */
     static final class SqrtK extends Unary {
         @Override float f(memplan.ops.Op op, float x) { return (float) Math.sqrt(x); }
         @Override float df(memplan.ops.Op op, float y) { return (float) (0.5 / y); }

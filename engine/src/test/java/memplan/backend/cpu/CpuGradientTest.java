@@ -2,6 +2,7 @@ package memplan.backend.cpu;
 
 import memplan.ir.DType;
 import memplan.ir.Shape;
+import memplan.ops.Mish;
 import memplan.ops.Mul;
 import memplan.ops.*;
 import org.junit.jupiter.api.Test;
@@ -297,6 +298,13 @@ class CpuGradientTest {
         sw.randomize(sw.in[0], 5f);
         awayFrom(sw.in[0], -3, 3);
         sw.gradCheck(MAX);
+    }
+
+    @Test
+    void mish() {
+        CpuHarness m = new CpuHarness(new Mish(), s(3, 40));
+        m.randomize(m.in[0], 6f);   // both tails: softplus near 0 and near x
+        m.gradCheck(MAX);
     }
 
     @Test
