@@ -50,11 +50,11 @@ public final class ComparePanel extends VBox {
         table.setVgap(5);
         Button useA = new Button("Use A");
         useA.setOnAction(e -> {
-            if (vm.evalAProperty().get() != null) session.showEvaluation(vm.evalAProperty().get());
+            vm.use(vm.evalAProperty().get(), "A");
         });
         Button useB = new Button("Use B");
         useB.setOnAction(e -> {
-            if (vm.evalBProperty().get() != null) session.showEvaluation(vm.evalBProperty().get());
+            vm.use(vm.evalBProperty().get(), "B");
         });
         useA.disableProperty().bind(vm.evalAProperty().isNull());
         useB.disableProperty().bind(vm.evalBProperty().isNull());

@@ -46,6 +46,7 @@ public final class PlannerPanel extends VBox {
         session.analysisProperty().addListener(o -> fillRange.run());
         fillRange.run();
         budget.valueChangingProperty().addListener((o, was, now) -> {
+            if (now) vm.chooseBudget();
             if (!now) vm.apply(); // applying when the drag ends
         });
         budget.valueProperty().addListener((o, a, n) -> {
@@ -65,7 +66,11 @@ public final class PlannerPanel extends VBox {
         apply.disableProperty().bind(session.analysisProperty().isNull());
         apply.setOnAction(e -> vm.apply());
         Button reset = new Button("Back to baseline");
-        reset.setOnAction(e -> session.applyPlan(memplan.plan.Plan.baseline(session.analysis().schedule()), "Simulating"));
+        reset.setId("backToBaseline");
+        reset.setOnAction(e -> {
+            if (session.mayReplaceEdits("Back to baseline"))
+                session.applyPlan(memplan.plan.Plan.baseline(session.analysis().schedule()), "Back to baseline");
+        });
         reset.disableProperty().bind(session.analysisProperty().isNull());
         Label result = new Label();
         result.setId("plannerResult");
