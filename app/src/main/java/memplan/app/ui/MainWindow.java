@@ -75,6 +75,10 @@ public class MainWindow extends BorderPane {
         addSideTab("Plan", "plannerTab", new PlannerPanel(session, planner));
         addSideTab("Compare", "compareTab", new ComparePanel(session, planner));
         runPanel = new RunPanel(session);
+        runPanel.viewModel().setPlanFor(budget -> {
+            planner.setBudget(budget);
+            planner.apply();
+        });
         addSideTab("Run", "runTab", runPanel);
         teachPanel = new TeachPanel(session);
         addSideTab("Teach", "teachTab", teachPanel);

@@ -12,6 +12,7 @@ import javafx.scene.control.ListCell;
 import javafx.scene.control.ProgressBar;
 import javafx.scene.control.Spinner;
 import javafx.scene.control.TextField;
+import javafx.scene.control.Tooltip;
 import javafx.scene.layout.GridPane;
 import javafx.scene.layout.HBox;
 import javafx.scene.layout.VBox;
@@ -110,7 +111,34 @@ public class RunPanel extends VBox {
         charts = java.util.List.of(peakChart, timeChart);
         vm.results().addListener((ListChangeListener<IterationResult>) c -> refill());
 
-        getChildren().addAll(t, grid, backendInfo, buttons, summary, peakChart, timeChart);
+        Label check = new Label();
+        check.setId("runCheck");
+        check.getStyleClass().add("bad");
+        check.setWrapText(true);
+        check.textProperty().bind(vm.checkProperty());
+        Button fit = new Button();
+        fit.setId("fitMemory");
+        fit.textProperty().bind(javafx.beans.binding.Bindings.createStringBinding(
+                () -> "Set device memory to " + memplan.app.ui.Fmt.bytes(vm.fitBytesProperty().get()), vm.fitBytesProperty()));
+        fit.visibleProperty().bind(vm.fitBytesProperty().greaterThan(0));
+        fit.managedProperty().bind(fit.visibleProperty());
+        fit.setOnAction(e -> vm.fitDeviceMemory());
+        Button plan = new Button();
+        plan.setId("planForMemory");
+        plan.textProperty().bind(javafx.beans.binding.Bindings.createStringBinding(
+                () -> "Plan for " + memplan.app.ui.Fmt.bytes(vm.planBudgetProperty().get()), vm.planBudgetProperty()));
+        plan.setTooltip(new Tooltip("Runs the Plan tab's planner with nine tenths of the device memory as the budget "
+                + "(the rest is room for the allocator)"));
+        plan.visibleProperty().bind(vm.planBudgetProperty().greaterThan(0));
+        plan.managedProperty().bind(plan.visibleProperty());
+        plan.setOnAction(e -> vm.planForDeviceMemory());
+        javafx.scene.layout.FlowPane fixes = new javafx.scene.layout.FlowPane(8, 6, fit, plan);
+        VBox checkBox = new VBox(6, check, fixes);
+        checkBox.setId("runCheckBox");
+        checkBox.visibleProperty().bind(vm.checkProperty().isNotEmpty());
+        checkBox.managedProperty().bind(checkBox.visibleProperty());
+
+        getChildren().addAll(t, grid, backendInfo, checkBox, buttons, summary, peakChart, timeChart);
     }
 
     public RunViewModel viewModel() { return vm; }

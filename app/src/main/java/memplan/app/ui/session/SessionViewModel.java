@@ -562,8 +562,8 @@ public class SessionViewModel {
             t = t.getCause();
         }
         if (t instanceof ModelFormatException || t instanceof IllegalArgumentException || t instanceof IllegalStateException)
-            return t.getMessage();
+            return AppWords.forApp(t.getMessage());
         String m = t.getMessage();
-        return m == null ? t.getClass().getSimpleName() : m;
+        return m == null ? t.getClass().getSimpleName() : AppWords.forApp(m);
     }
 }
