@@ -92,7 +92,8 @@ class UiMainWindowTest {
         Label summary = robot.lookup("#timelineSummary").queryAs(Label.class);
         assertTrue(summary.getText().contains(Fmt.bytes(after)), summary.getText());
         assertFalse(Double.isNaN(session.lastEditMillisProperty().get()), "click-to-redraw time is recorded");
-        assertTrue(robot.lookup("#status").queryAs(StatusBar.class).getText().contains("click to redraw"));
+        String status = robot.lookup("#status").queryAs(StatusBar.class).getText();
+        assertTrue(status.startsWith("Recompute '" + row.name() + "'") && status.contains(Fmt.bytes(after)), status);
     }
 
     @Test
@@ -126,9 +127,10 @@ class UiMainWindowTest {
         });
         long budget = vm.budgetBytesProperty().get();
         assertTrue(budget < session.evaluation().peakBytes());
-        assertEquals(budget, session.budgetBytesProperty().get(), "the budget line is drawn on the timeline");
+        assertEquals(-1, session.budgetBytesProperty().get(), "no budget line before the user chose a budget");
         robot.clickOn("#applyPlanner");
         WaitForAsyncUtils.waitForFxEvents();
+        assertEquals(budget, session.budgetBytesProperty().get(), "the budget line is drawn on the timeline");
         assertTrue(session.evaluation().peakBytes() <= budget, session.evaluation().peakBytes() + " > " + budget);
         assertTrue(session.plan().changedCount() > 0);
         Label result = robot.lookup("#plannerResult").queryAs(Label.class);

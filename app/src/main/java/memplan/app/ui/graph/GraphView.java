@@ -230,7 +230,7 @@ public final class GraphView extends BorderPane {
     }
 
     /** Techniques for the layer's output tensor, straight from the graph. */
-    javafx.scene.control.ContextMenu nodeMenu(int node) {
+    public javafx.scene.control.ContextMenu nodeMenu(int node) {
         Analysis a = session.analysis();
         Node n = a.graph().nodes().get(node);
         int t = n.outputs().length == 0 ? -1 : a.schedule().tensorOfValue(n.outputs()[0]);
