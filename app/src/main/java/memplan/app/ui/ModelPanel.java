@@ -62,7 +62,9 @@ final class ModelPanel extends VBox {
         session.analysisProperty().addListener((o, was, a) -> {
             java.util.Map<String, Integer> sym = a == null ? java.util.Map.of() : a.graph().symbols();
             StringBuilder b = new StringBuilder();
-            new java.util.TreeMap<>(sym).forEach((k, v) -> b.append(b.length() == 0 ? "" : ", ").append(k).append('=').append(v));
+            new java.util.TreeMap<>(sym).forEach((k, v) -> {
+                if (!k.equals("N")) b.append(b.length() == 0 ? "" : ", ").append(k).append('=').append(v); // N: the batch
+            });
             dims.setPromptText(b.length() == 0 ? "none in this model" : b.toString());
         });
         Button apply = new Button("Profile again");

@@ -158,6 +158,8 @@ class UiMainWindowTest {
         assertEquals(Fmt.bytes(vm.evalAProperty().get().peakBytes()), peakA.getText());
         assertEquals(Fmt.bytes(vm.evalBProperty().get().peakBytes()), peakB.getText());
         assertTrue(vm.evalBProperty().get().peakBytes() < vm.evalAProperty().get().peakBytes());
+        Label changedB = robot.lookup("#compareB-6").queryAs(Label.class);
+        assertFalse(changedB.getStyleClass().contains("good"), "more tensors changed is not better or worse");
     }
 
     @Test

@@ -199,6 +199,17 @@ class UiUserFlowsTest {
     }
 
     @Test
+    void theTensorFilterStartsEmptyForTheNextModel(FxRobot robot) {
+        open(robot, "tiny-cnn", 8);
+        TextField filter = robot.lookup("#tensorFilter").queryAs(TextField.class);
+        robot.interact(() -> filter.setText("conv1"));
+        assertTrue(main.tableView().table().getItems().size() < session.analysis().schedule().tensorCount());
+        open(robot, "tiny-mlp", 8);
+        assertEquals("", filter.getText());
+        assertEquals(session.analysis().schedule().tensorCount(), main.tableView().table().getItems().size());
+    }
+
+    @Test
     void theContextMenuKeepsUnderscores(FxRobot robot) {
         open(robot, "tiny-cnn", 8);
         var menu = main.graphView().nodeMenu(1);

@@ -145,6 +145,7 @@ public final class GraphView extends BorderPane {
         session.evaluationProperty().addListener(o -> {
             updateMarks();
             if (properties.shown() != null) showProperties(session.selectedNodeProperty().get());
+            updateInfo();
             redraw();
         });
         session.highlightedProperty().addListener((o, a, n) -> {
@@ -167,6 +168,13 @@ public final class GraphView extends BorderPane {
     }
 
     public GraphViewModel viewModel() { return vm; }
+
+    /** Shows the whole network (the Fit button). */
+    public void fitAll() {
+        vm.fit(graphLayout(), canvas.getWidth(), canvas.getHeight());
+        needsFit = false;
+        redraw();
+    }
 
     /** The properties shown for the selected layer, or null. */
     public LayerProperties shownProperties() { return properties.shown(); }

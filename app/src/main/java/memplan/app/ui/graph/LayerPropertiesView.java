@@ -62,6 +62,7 @@ final class LayerPropertiesView extends VBox {
         int k = 0;
         for (LayerProperties.TensorLine t : p.tensors()) {
             Label n = small(t.name());
+            n.setTextOverrun(javafx.scene.control.OverrunStyle.LEADING_ELLIPSIS); // the end tells tensors apart
             n.setTooltip(new Tooltip(t.name() + " " + t.shape()));
             Label tech = small(t.technique());
             tech.getStyleClass().add(t.technique().equals("keep") ? "prop-keep" : "prop-technique");
@@ -73,6 +74,7 @@ final class LayerPropertiesView extends VBox {
     private static int rows(GridPane g, int r, String head, java.util.List<String> lines) {
         Label h = new Label(head);
         h.getStyleClass().add("prop-head");
+        h.setMinWidth(javafx.scene.layout.Region.USE_PREF_SIZE);
         g.add(h, 0, r);
         if (lines.isEmpty()) g.add(small("none"), 1, r++);
         for (String l : lines) {

@@ -29,6 +29,31 @@ public final class EnginePlanners implements PlannerCatalog {
         }
     }
 
+    /** Names for people; a planner not listed (renamed, new) shows its identifier with spaces. */
+    private static final java.util.Map<String, String> DISPLAY = java.util.Map.ofEntries(
+            java.util.Map.entry("baseline", "Baseline (keep all)"), java.util.Map.entry("share", "Share buffers"),
+            java.util.Map.entry("vdnn-all", "vDNN: swap all"), java.util.Map.entry("vdnn-conv", "vDNN: swap conv inputs"),
+            java.util.Map.entry("swap", "Swap (largest first)"), java.util.Map.entry("checkpoint-sqrt", "Checkpoints \u221aN"),
+            java.util.Map.entry("recompute-optimal", "Recompute (optimal)"),
+            java.util.Map.entry("recompute-greedy", "Recompute (greedy)"), java.util.Map.entry("hybrid", "Hybrid"),
+            java.util.Map.entry("hybrid-greedy", "Hybrid (greedy)"), java.util.Map.entry("compress", "Compress (lossless)"),
+            java.util.Map.entry("compress-fp16", "Compress fp16 (lossy)"));
+
+    @Override
+    public String displayName(String name) {
+        if (name == null) return "";
+        String d = DISPLAY.get(name);
+        return d != null ? d : name.substring(0, 1).toUpperCase(java.util.Locale.ROOT) + name.substring(1).replace('-', ' ');
+    }
+
+    /** vDNN's convolution variant swaps only convolutions' inputs: nothing to do in a network without any. */
+    @Override
+    public boolean appliesTo(String name, Schedule schedule) {
+        if (!name.startsWith("vdnn-conv")) return true;
+        for (var n : schedule.graph().nodes()) if (n.op().type().startsWith("Conv")) return true;
+        return false;
+    }
+
     @Override
     public Plan plan(String name, Schedule schedule, long budgetBytes, DeviceModel device) {
         Planner p = Planners.named(name);

@@ -23,7 +23,9 @@ public final class PlannerPanel extends VBox {
         ChoiceBox<String> planner = new ChoiceBox<>();
         planner.setId("plannerChoice");
         planner.getItems().setAll(vm.catalog().names());
+        planner.setConverter(vm.nameConverter());
         planner.valueProperty().bindBidirectional(vm.plannerProperty());
+        session.analysisProperty().addListener(o -> vm.offeredFor(planner.getItems()));
         Label what = new Label();
         what.getStyleClass().add("hint");
         what.setWrapText(true);

@@ -91,6 +91,33 @@ public final class PlannerViewModel {
         return catalog.displayName(name);
     }
 
+    /** Shows planners by their names for people in choice boxes. */
+    public javafx.util.StringConverter<String> nameConverter() {
+        return new javafx.util.StringConverter<>() {
+            @Override public String toString(String n) { return n == null ? "" : displayName(n); }
+            @Override public String fromString(String s) { return s; }
+        };
+    }
+
+    /** Keeps in a choice list only the planners that can do something for the open model. */
+    public void offeredFor(java.util.List<String> items) {
+        Analysis a = session.analysis();
+        if (a == null) return;
+        java.util.List<String> ok = new java.util.ArrayList<>();
+        for (String n : catalog.names()) if (catalog.appliesTo(n, a.schedule())) ok.add(n);
+        if (ok.equals(items)) return;
+        String[] chosen = {planner.get(), plannerA.get(), plannerB.get()};
+        if (items instanceof javafx.collections.ObservableList<String> ol) ol.setAll(ok);
+        else {
+            items.clear();
+            items.addAll(ok);
+        }
+        // a choice box drops a value that left its list: put the user's choices back where they are still offered
+        java.util.List<StringProperty> props = java.util.List.of(planner, plannerA, plannerB);
+        for (int k = 0; k < 3; k++)
+            props.get(k).set(ok.contains(chosen[k]) ? chosen[k] : ok.get(ok.size() - 1));
+    }
+
     /** Makes {@code e} (planner A or B of Compare) the current plan. */
     public void use(Evaluation e, String which) {
         if (e == null || !session.mayReplaceEdits("Use " + which)) return;
@@ -114,7 +141,7 @@ public final class PlannerViewModel {
         String name = planner.get();
         long budget = budgetBytes.get();
         DeviceModel dev = session.deviceProperty().get();
-        result.set("Planning with " + name + "\u2026");
+        result.set("Planning with " + displayName(name) + "\u2026");
         session.runner().run("Planning with " + name, p -> {
             Plan plan = catalog.plan(name, a.schedule(), budget, dev);
             p.checkCancelled();
@@ -122,7 +149,7 @@ public final class PlannerViewModel {
         }, e -> {
             if (session.analysis() != a) return;
             session.showEvaluation(e, "Apply plan " + displayName(name));
-            result.set(describe(name, e, budget));
+            result.set(describe(displayName(name), e, budget));
         }, ex -> result.set(name + " failed: " + SessionViewModel.describe(ex)));
     }
 

@@ -481,6 +481,36 @@ public class SessionViewModel {
         return true;
     }
 
+    /**
+     * Gives several tensors one technique as one change (one undo step); those it cannot apply to are left as they
+     * are. Returns how many changed.
+     */
+    public int setTechniques(int[] tensors, Technique t) {
+        Plan cur = plan.get();
+        if (cur == null) return 0;
+        Plan np = cur;
+        int changed = 0;
+        for (int tensor : tensors) {
+            try {
+                Plan q = np.with(tensor, PlanEdits.decisionFor(np, tensor, t));
+                if (PlanValidator.problems(q).isEmpty() && !q.decision(tensor).equals(np.decision(tensor))) {
+                    np = q;
+                    changed++;
+                }
+            } catch (IllegalArgumentException ex) {
+                // no partner to share with: this one stays
+            }
+        }
+        if (changed == 0) {
+            error.set("Cannot " + t.label + " any of these " + tensors.length + " tensors");
+            return 0;
+        }
+        error.set("");
+        String verb = t.label.substring(0, 1).toUpperCase(java.util.Locale.ROOT) + t.label.substring(1);
+        simulate(np, verb + " " + changed + " tensors", Change.HAND_EDIT, handEdits.get() + changed);
+        return changed;
+    }
+
     /** "Recompute 'relu1'", "Keep 'fc.out' (was swap)": an edit as the status bar and the Edit menu name it. */
     static String describeEdit(Plan before, int tensor, Decision d) {
         String name = before.schedule().tensor(tensor).name();

@@ -9,6 +9,7 @@ import javafx.scene.control.Label;
 import javafx.scene.layout.BorderPane;
 import javafx.scene.layout.HBox;
 import javafx.scene.layout.Pane;
+import javafx.scene.layout.Region;
 import javafx.scene.paint.Color;
 import javafx.scene.text.Font;
 import javafx.scene.text.FontWeight;
@@ -67,6 +68,9 @@ public final class TimelineView extends BorderPane {
         Label title = new Label("Memory timeline (one iteration)");
         title.getStyleClass().add("panel-title");
         summary.setId("timelineSummary");
+        title.setMinWidth(Region.USE_PREF_SIZE);
+        summary.setTooltip(new javafx.scene.control.Tooltip("Predicted by the simulator for the device model chosen in "
+                + "the Plan tab"));
         summary.getStyleClass().add("summary");
         HBox bar = new HBox(12, title, summary);
         bar.setAlignment(Pos.CENTER_LEFT);
@@ -267,7 +271,7 @@ public final class TimelineView extends BorderPane {
         long budget = session.budgetBytesProperty().get();
         summary.setText("peak " + Fmt.bytes(ev.peakBytes())
                 + (Double.isNaN(ev.iterationSeconds()) ? "" : "   time " + Fmt.seconds(ev.iterationSeconds())
-                + " (predicted on the " + session.deviceProperty().get().name() + " device model)")
+                + " on " + session.deviceProperty().get().name())
                 + (ev.overheadFraction() != 0 ? "   overhead " + Fmt.percent(ev.overheadFraction()) : "")
                 + (budget > 0 ? "   budget " + Fmt.bytes(budget) : ""));
         long maxHost = d.maxHost();
