@@ -197,6 +197,19 @@ class UiMainWindowTest {
         assertTrue(summary.getText().contains("measured peak"), summary.getText());
         javafx.scene.chart.LineChart<?, ?> chart = robot.lookup("#peakChart").queryAs(javafx.scene.chart.LineChart.class);
         assertEquals(2, chart.getData().get(0).getData().size());
+        // calibrate: predictions now come from the measured step times, closer to what was measured
+        double measured = results.get(results.size() - 1).seconds();
+        robot.interact(() -> session.deviceProperty().set(memplan.sim.DeviceModel.preset("cpu")));
+        robot.interact(session::resimulate);
+        double roofline = session.evaluation().iterationSeconds();
+        robot.clickOn("#calibrate");
+        WaitForAsyncUtils.waitForFxEvents();
+        assertFalse(session.deviceProperty().get().measuredStepSeconds().isEmpty());
+        double calibrated = session.evaluation().iterationSeconds();
+        assertTrue(Math.abs(calibrated - measured) < Math.abs(roofline - measured),
+                "calibrated " + calibrated + " s, roofline " + roofline + " s, measured " + measured + " s");
+        assertTrue(robot.lookup("#timelineSummary").queryAs(Label.class).getText().contains("measured step times"));
+        assertTrue(robot.lookup("#calibration").queryAs(Label.class).getText().startsWith("Predicting from"));
     }
 
     @Test

@@ -95,6 +95,16 @@ public class RunPanel extends VBox {
         progress.visibleProperty().bind(vm.runningProperty());
         progress.progressProperty().bind(session.runner().progressProperty());
         HBox buttons = new HBox(8, run, cancel, progress);
+        Button calibrate = new Button("Calibrate from this run");
+        calibrate.setId("calibrate");
+        calibrate.setTooltip(new Tooltip("Predict step times from what this run measured instead of the roofline model"));
+        calibrate.disableProperty().bind(vm.lastRunProperty().isNull().or(vm.runningProperty()));
+        calibrate.setOnAction(e -> vm.calibrate());
+        Label calibration = new Label();
+        calibration.setId("calibration");
+        calibration.getStyleClass().add("hint");
+        calibration.setWrapText(true);
+        calibration.textProperty().bind(vm.calibrationProperty());
         Label summary = new Label();
         summary.setId("runSummary");
         summary.setWrapText(true);
@@ -138,7 +148,9 @@ public class RunPanel extends VBox {
         checkBox.visibleProperty().bind(vm.checkProperty().isNotEmpty());
         checkBox.managedProperty().bind(checkBox.visibleProperty());
 
-        getChildren().addAll(t, grid, backendInfo, checkBox, buttons, summary, peakChart, timeChart);
+        peakChart.getStyleClass().add("run-chart");
+        timeChart.getStyleClass().add("run-chart");
+        getChildren().addAll(t, grid, backendInfo, checkBox, buttons, summary, calibrate, calibration, peakChart, timeChart);
     }
 
     public RunViewModel viewModel() { return vm; }

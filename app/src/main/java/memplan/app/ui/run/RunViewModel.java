@@ -42,6 +42,9 @@ public final class RunViewModel {
     private final javafx.beans.property.LongProperty fitBytes = new javafx.beans.property.SimpleLongProperty(-1);
     private final javafx.beans.property.LongProperty planBudget = new javafx.beans.property.SimpleLongProperty(-1);
     private java.util.function.LongConsumer planFor = b -> { };
+    private final ObjectProperty<RunResult> last = new SimpleObjectProperty<>();
+    private DeviceModel lastDevice;
+    private final StringProperty calibration = new SimpleStringProperty("");
 
     public RunViewModel(SessionViewModel session, List<BackendChoice> found) {
         this.session = session;
@@ -111,6 +114,29 @@ public final class RunViewModel {
         return b % (1L << 30) == 0 ? (b >> 30) + "GiB" : (b >> 20) + "MiB";
     }
 
+    /** The last finished run (its measured step times can calibrate predictions), or null. */
+    public ObjectProperty<RunResult> lastRunProperty() { return last; }
+    /** What the predictions are based on after calibrating, or "". */
+    public StringProperty calibrationProperty() { return calibration; }
+
+    /**
+     * Predicts from now on with the step times this run measured (the CLI's --save-step-times and --step-times in
+     * one click): the device model of the run, with each measured step's time in place of its roofline estimate.
+     */
+    public void calibrate() {
+        RunResult r = last.get();
+        if (r == null || r.measuredTimeline() == null || lastDevice == null) return;
+        java.util.Map<String, Double> times = memplan.sim.StepTimes.fromTimeline(r.measuredTimeline());
+        if (times.isEmpty()) return;
+        DeviceModel d = lastDevice.withMeasured(times);
+        session.deviceProperty().set(d);
+        session.resimulate();
+        int steps = session.analysis() == null ? times.size() : session.analysis().schedule().stepCount();
+        calibration.set(String.format(Locale.ROOT, "Predicting from %d step times measured on %s (the %s device model's "
+                + "roofline for the other %d steps). Choosing another device model in the Plan tab goes back to the roofline.",
+                times.size(), r.device(), d.name(), Math.max(0, steps - times.size())));
+    }
+
     /** One click: raise the device memory to what fits the plan. */
     public void fitDeviceMemory() {
         if (fitBytes.get() > 0) deviceMemory.set(field(fitBytes.get()));
@@ -152,6 +178,7 @@ public final class RunViewModel {
         DeviceModel device = c.name().equalsIgnoreCase("cpu") ? DeviceModel.preset("cpu").withCapacity(capacity)
                 : session.deviceProperty().get();
         results.clear();
+        lastDevice = device;
         running.set(true);
         summary.set("Running " + n + " iteration" + (n == 1 ? "" : "s") + " on " + c.name() + "\u2026");
         TaskRunner runner = session.runner();
@@ -173,6 +200,7 @@ public final class RunViewModel {
             }
         }, (RunResult r) -> {
             running.set(false);
+            if (!r.cancelled()) last.set(r);
             // the last iterations may still be queued: make sure all are shown
             if (results.size() < r.iterations().size()) results.setAll(r.iterations());
             summary.set(String.format(Locale.ROOT, "%s on %s: measured peak %s, predicted %s%s; arena %s%s",

@@ -271,7 +271,8 @@ public final class TimelineView extends BorderPane {
         long budget = session.budgetBytesProperty().get();
         summary.setText("peak " + Fmt.bytes(ev.peakBytes())
                 + (Double.isNaN(ev.iterationSeconds()) ? "" : "   time " + Fmt.seconds(ev.iterationSeconds())
-                + " on " + session.deviceProperty().get().name())
+                + " on " + session.deviceProperty().get().name()
+                + (session.deviceProperty().get().measuredStepSeconds().isEmpty() ? "" : " (measured step times)"))
                 + (ev.overheadFraction() != 0 ? "   overhead " + Fmt.percent(ev.overheadFraction()) : "")
                 + (budget > 0 ? "   budget " + Fmt.bytes(budget) : ""));
         long maxHost = d.maxHost();
