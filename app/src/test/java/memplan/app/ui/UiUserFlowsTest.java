@@ -199,6 +199,35 @@ class UiUserFlowsTest {
     }
 
     @Test
+    void theTimeAxisZoomsWithTheWheelAndABrushAndWholeIterationShowsItAll(FxRobot robot) {
+        open(robot, "tiny-cnn", 8);
+        var tl = main.timelineView();
+        var c = tl.canvas();
+        double[] all = tl.visibleRange();
+        var mid = c.localToScreen(c.getWidth() / 2, c.getHeight() / 2);
+        // the wheel, as the canvas receives it (the headless robot's wheel sends no delta)
+        var inScene = c.localToScene(c.getWidth() / 2, c.getHeight() / 2);
+        robot.interact(() -> c.fireEvent(new javafx.scene.input.ScrollEvent(javafx.scene.input.ScrollEvent.SCROLL,
+                inScene.getX(), inScene.getY(), mid.getX(), mid.getY(), false, false, false, false, false, false,
+                0, 120, 0, 120, javafx.scene.input.ScrollEvent.HorizontalTextScrollUnits.NONE, 0,
+                javafx.scene.input.ScrollEvent.VerticalTextScrollUnits.NONE, 0, 0, null)));
+        double[] in = tl.visibleRange();
+        assertTrue(in[1] - in[0] < 0.85 * (all[1] - all[0]), java.util.Arrays.toString(in) + " of " + java.util.Arrays.toString(all));
+        robot.clickOn("#timelineWhole");
+        WaitForAsyncUtils.waitForFxEvents();
+        assertArrayEquals(all, tl.visibleRange(), 1e-9);
+        assertFalse(robot.lookup("#timelineWhole").query().isVisible());
+        // brush: drag across the middle fifth of the plot
+        var from = c.localToScreen(c.getWidth() * 0.4, c.getHeight() / 2);
+        var to = c.localToScreen(c.getWidth() * 0.6, c.getHeight() / 2);
+        robot.drag(from, javafx.scene.input.MouseButton.PRIMARY).dropTo(to);
+        WaitForAsyncUtils.waitForFxEvents();
+        double[] brushed = tl.visibleRange();
+        assertTrue(brushed[1] - brushed[0] < 0.3 * (all[1] - all[0]), java.util.Arrays.toString(brushed));
+        assertTrue(brushed[0] > all[0] && brushed[1] < all[1]);
+    }
+
+    @Test
     void theTensorFilterStartsEmptyForTheNextModel(FxRobot robot) {
         open(robot, "tiny-cnn", 8);
         TextField filter = robot.lookup("#tensorFilter").queryAs(TextField.class);

@@ -46,7 +46,12 @@ public record AxisTicks(double step, double top, String unit, double unitSize) {
 
     /** "512 MiB", "1.5 GiB", "0": the tick's value with only the decimals the step needs. */
     public String label(int k) {
-        double v = value(k) / unitSize;
+        return labelOf(value(k));
+    }
+
+    /** A value on this axis written as its ticks are (a zoomed axis starts at a multiple of the step, not 0). */
+    public String labelOf(double value) {
+        double v = value / unitSize;
         if (v == 0) return "0";
         double st = step / unitSize;
         int decimals = st >= 1 ? 0 : st >= 0.1 - 1e-12 ? (Math.abs(st * 10 - Math.round(st * 10)) < 1e-9 ? 1 : 2) : 3;

@@ -54,6 +54,11 @@ public final class TimelineView extends BorderPane {
     private long yMax;
     private AxisTicks ticks;
     private long ghostPeak = -1;
+    private double zoomFrom = 0, zoomTo = 1;
+    private final javafx.scene.control.Button resetZoom = new javafx.scene.control.Button("Whole iteration");
+    private double brushFrom = -1, brushTo = -1;
+    private boolean brushed;
+    private double fullMin, fullMax;
     private java.util.List<String> breakdownRows = java.util.List.of();
 
     public TimelineView(SessionViewModel session) {
@@ -72,7 +77,13 @@ public final class TimelineView extends BorderPane {
         summary.setTooltip(new javafx.scene.control.Tooltip("Predicted by the simulator for the device model chosen in "
                 + "the Plan tab"));
         summary.getStyleClass().add("summary");
-        HBox bar = new HBox(12, title, summary);
+        resetZoom.setId("timelineWhole");
+        resetZoom.setTooltip(new javafx.scene.control.Tooltip("Wheel or drag across the chart to zoom in on a time range"));
+        resetZoom.setOnAction(e -> zoom(0, 1));
+        resetZoom.setVisible(false);
+        resetZoom.setManaged(false);
+        resetZoom.setMinWidth(Region.USE_PREF_SIZE);
+        HBox bar = new HBox(12, title, resetZoom, summary);
         bar.setAlignment(Pos.CENTER_LEFT);
         bar.setPadding(new Insets(4, 6, 4, 6));
         setTop(bar);
@@ -92,9 +103,44 @@ public final class TimelineView extends BorderPane {
             hoverSample = -1;
             redraw();
         });
+        // zoom and brush on the time axis: wheel zooms around the mouse, a drag selects a range, a double click
+        // shows the whole iteration again
+        canvas.setOnScroll(e -> {
+            if (data() == null || e.getX() < px0 || e.getX() > px1 || e.getDeltaY() == 0) return;
+            double f = (e.getX() - px0) / (px1 - px0), at = zoomFrom + f * (zoomTo - zoomFrom);
+            double span = (zoomTo - zoomFrom) * (e.getDeltaY() > 0 ? 0.8 : 1.25);
+            zoom(at - f * span, at - f * span + span);
+        });
+        canvas.setOnMousePressed(e -> {
+            brushFrom = e.getX() >= px0 && e.getX() <= px1 ? e.getX() : -1;
+            brushTo = -1;
+        });
+        canvas.setOnMouseDragged(e -> {
+            if (brushFrom < 0) return;
+            brushTo = Math.max(px0, Math.min(px1, e.getX()));
+            redraw();
+        });
+        canvas.setOnMouseReleased(e -> {
+            if (brushFrom >= 0 && brushTo >= 0 && Math.abs(brushTo - brushFrom) > 5) {
+                double a = Math.min(brushFrom, brushTo), b = Math.max(brushFrom, brushTo);
+                double fa = (a - px0) / (px1 - px0), fb = (b - px0) / (px1 - px0);
+                brushed = true;
+                zoom(zoomFrom + fa * (zoomTo - zoomFrom), zoomFrom + fb * (zoomTo - zoomFrom));
+            }
+            brushFrom = brushTo = -1;
+        });
+        session.analysisProperty().addListener(o -> zoom(0, 1));
         canvas.setOnMouseClicked(e -> {
             TimelineData d = data();
             if (d == null) return;
+            if (brushed) {
+                brushed = false;
+                return;
+            }
+            if (e.getClickCount() == 2) {
+                zoom(0, 1);
+                return;
+            }
             int sample = d.sampleAt(toDataX(e.getX()));
             if (sample < 0) return;
             int t = tensorAt(d, sample, e.getY());
@@ -104,6 +150,21 @@ public final class TimelineView extends BorderPane {
     }
 
     public Canvas canvas() { return canvas; }
+
+    /** Shows the part of the iteration from fraction {@code from} to {@code to} of its time (0..1 is all of it). */
+    public void zoom(double from, double to) {
+        double span = Math.max(0.002, Math.min(1, to - from));
+        double a = Math.max(0, Math.min(1 - span, from));
+        zoomFrom = a;
+        zoomTo = a + span;
+        boolean zoomed = span < 1;
+        resetZoom.setVisible(zoomed);
+        resetZoom.setManaged(zoomed);
+        redraw();
+    }
+
+    /** The time range drawn, in the timeline's x units (ms or steps). */
+    public double[] visibleRange() { return new double[]{xMin, xMax}; }
 
     /** The top of the byte axis in the last drawing (it holds while the user edits the plan). */
     public long axisTopBytes() { return yMax; }
@@ -146,8 +207,8 @@ public final class TimelineView extends BorderPane {
         g.setLineDashes(3, 3);
         g.beginPath();
         for (int i = 0; i < pd.points(); i++) {
-            double xa = px0 + (pd.x()[i] - pxMin) / (pxMax - pxMin) * (px1 - px0);
-            double xb = px0 + (pd.x()[i + 1] - pxMin) / (pxMax - pxMin) * (px1 - px0);
+            double xa = toViewX(fullMin + (pd.x()[i] - pxMin) / (pxMax - pxMin) * (fullMax - fullMin));
+            double xb = toViewX(fullMin + (pd.x()[i + 1] - pxMin) / (pxMax - pxMin) * (fullMax - fullMin));
             double y = toViewY(pd.total(i));
             if (i == 0) g.moveTo(xa, y);
             else g.lineTo(xa, y);
@@ -156,7 +217,8 @@ public final class TimelineView extends BorderPane {
         g.stroke();
         g.setLineDashes();
         if (pd.peakIndex() >= 0) {
-            double x = px0 + ((pd.x()[pd.peakIndex()] + pd.x()[pd.peakIndex() + 1]) / 2 - pxMin) / (pxMax - pxMin) * (px1 - px0);
+            double x = toViewX(fullMin + ((pd.x()[pd.peakIndex()] + pd.x()[pd.peakIndex() + 1]) / 2 - pxMin) / (pxMax - pxMin)
+                    * (fullMax - fullMin));
             double y = toViewY(prev.peakBytes());
             g.setStroke(Color.web("#111827"));
             g.setLineWidth(1.5);
@@ -286,9 +348,11 @@ public final class TimelineView extends BorderPane {
         py1 = Math.max(py0 + 40, bottom);
         hostY0 = py1 + 30;
         hostY1 = hostY0 + 36;
-        xMin = d.x()[0];
-        xMax = d.x()[d.x().length - 1];
-        if (xMax <= xMin) xMax = xMin + 1;
+        fullMin = d.x()[0];
+        fullMax = d.x()[d.x().length - 1];
+        if (fullMax <= fullMin) fullMax = fullMin + 1;
+        xMin = fullMin + zoomFrom * (fullMax - fullMin);
+        xMax = fullMin + zoomTo * (fullMax - fullMin);
         // The scale holds the baseline's peak while the user edits, so a lower peak is drawn lower (not rescaled).
         Evaluation base = session.baselineEvaluationProperty().get();
         Evaluation prev = session.previousEvaluationProperty().get();
@@ -313,6 +377,12 @@ public final class TimelineView extends BorderPane {
             g.fillText(ticks.label(k), px0 - 6, y);
         }
         g.setTextBaseline(VPos.BASELINE);
+
+        // everything drawn against time stays inside the plot when zoomed in
+        g.save();
+        g.beginPath();
+        g.rect(px0, 0, px1 - px0, h);
+        g.clip();
 
         // stacked areas
         int n = d.points();
@@ -411,6 +481,19 @@ public final class TimelineView extends BorderPane {
             else g.fillPolygon(new double[]{x - 4, x + 4, x}, new double[]{markerY + 2, markerY + 2, markerY + 10}, 3);
         }
 
+        if (brushFrom >= 0 && brushTo >= 0) {
+            g.setFill(Color.color(0.15, 0.35, 0.95, 0.15));
+            g.fillRect(Math.min(brushFrom, brushTo), py0, Math.abs(brushTo - brushFrom), py1 - py0);
+        }
+        g.restore();
+        if (zoomTo - zoomFrom < 1) {
+            g.setFill(Color.web("#1e3a8a"));
+            g.setFont(Font.font(11));
+            g.setTextAlign(TextAlignment.RIGHT);
+            g.fillText("zoomed in \u2014 double-click or Whole iteration to see it all", px1, py1 + 26);
+            g.setTextAlign(TextAlignment.LEFT);
+        }
+
         // axes
         g.setStroke(Color.web("#6b7280"));
         g.setLineWidth(1);
@@ -420,13 +503,14 @@ public final class TimelineView extends BorderPane {
         g.setFont(Font.font(11));
         g.setTextAlign(TextAlignment.CENTER);
         AxisTicks xt = AxisTicks.plain(xMax - xMin, Math.max(2, Math.min(8, (int) ((px1 - px0) / 90))), "");
-        for (int k = 0; k <= xt.count(); k++) {
-            double dx = xMin + xt.value(k);
+        double firstTick = Math.ceil(xMin / xt.step() - 1e-9) * xt.step();
+        for (int k = 0; k <= xt.count() + 1; k++) {
+            double dx = firstTick + xt.value(k);
             if (dx > xMax + 1e-9) break;
             double vx = toViewX(dx);
             g.strokeLine(vx, py1, vx, py1 + 3);
             g.setTextAlign(vx > px1 - 20 ? TextAlignment.RIGHT : TextAlignment.CENTER);
-            g.fillText(xt.label(k), vx, py1 + 14);
+            g.fillText(xt.labelOf(dx), vx, py1 + 14);
         }
         g.setTextAlign(TextAlignment.LEFT);
         g.fillText(d.xLabel().equals("ms") ? "time (ms)" : "step", 4, py1 + 14);
