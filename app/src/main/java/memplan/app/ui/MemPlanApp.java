@@ -106,7 +106,8 @@ public class MemPlanApp extends Application {
                     session.analysisProperty().removeListener(this);
                     javafx.application.Platform.runLater(() -> {
                         String tech = edit.substring(0, edit.indexOf(':'));
-                        java.util.regex.Pattern names = java.util.regex.Pattern.compile(edit.substring(edit.indexOf(':') + 1));
+                        java.util.regex.Pattern names =
+                                java.util.regex.Pattern.compile(edit.substring(edit.indexOf(':') + 1));
                         int[] ts = session.analysis().schedule().tensors().stream()
                                 .filter(t -> names.matcher(t.name()).matches()).mapToInt(t -> t.id()).toArray();
                         for (memplan.app.ui.table.Technique t : memplan.app.ui.table.Technique.values())

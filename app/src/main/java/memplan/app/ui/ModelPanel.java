@@ -63,7 +63,8 @@ final class ModelPanel extends VBox {
             java.util.Map<String, Integer> sym = a == null ? java.util.Map.of() : a.graph().symbols();
             StringBuilder b = new StringBuilder();
             new java.util.TreeMap<>(sym).forEach((k, v) -> {
-                if (!k.equals("N")) b.append(b.length() == 0 ? "" : ", ").append(k).append('=').append(v); // N: the batch
+                if (k.equals("N")) return; // the batch size, set above
+                b.append(b.length() == 0 ? "" : ", ").append(k).append('=').append(v);
             });
             dims.setPromptText(b.length() == 0 ? "none in this model" : b.toString());
         });

@@ -155,7 +155,8 @@ public final class GraphView extends BorderPane {
             highlightedNodes = s;
             // a tensor picked in the table or on the timeline: bring its layer into view
             int t = session.selectedTensorProperty().get();
-            if (an != null && t >= 0 && session.selectedNodeProperty().get() < 0 && an.nodeOf(t) >= 0) reveal(an.nodeOf(t));
+            if (an != null && t >= 0 && session.selectedNodeProperty().get() < 0 && an.nodeOf(t) >= 0)
+                reveal(an.nodeOf(t));
             redraw();
         });
         session.selectedNodeProperty().addListener((o, a, n) -> {
@@ -231,7 +232,8 @@ public final class GraphView extends BorderPane {
                 String tl = memplan.app.ui.session.PlanEdits.techniqueOf(ev.plan().decision(t)).label;
                 if (!tl.equals("keep")) techs.merge(tl, 1, Integer::sum);
             }
-            techs.forEach((k, v) -> b.append("\n").append(k).append(": ").append(v).append(v == 1 ? " tensor" : " tensors"));
+            techs.forEach((k, v) -> b.append("\n").append(k).append(": ").append(v)
+                    .append(v == 1 ? " tensor" : " tensors"));
         }
         nodeTip.setText(b.toString());
         Tooltip.install(canvas, nodeTip);
@@ -404,8 +406,8 @@ public final class GraphView extends BorderPane {
                     double ts = Math.max(9.5, nameSize - 1.5);
                     g.setFont(Font.font("System", ts));
                     g.setFill(Color.web("#374151"));
-                    g.fillText(elide(node.op().type() + (bytes > 0 ? "  " + Fmt.bytes(bytes) : ""), (int) ((bw - 8) / (ts * 0.58))),
-                            x + bw / 2, y + bh * 0.72);
+                    String type = node.op().type() + (bytes > 0 ? "  " + Fmt.bytes(bytes) : "");
+                    g.fillText(elide(type, (int) ((bw - 8) / (ts * 0.58))), x + bw / 2, y + bh * 0.72);
                 }
                 g.setTextBaseline(javafx.geometry.VPos.BASELINE);
                 g.setTextAlign(TextAlignment.LEFT);

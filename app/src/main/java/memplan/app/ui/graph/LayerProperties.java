@@ -22,7 +22,8 @@ public record LayerProperties(String name, String op, List<String> inputs, List<
                               long paramBytes, long bytesAtPeak, List<TensorLine> tensors) {
 
     /** One tensor of the layer. */
-    public record TensorLine(int id, String name, String role, long bytes, String shape, boolean saved, String technique) {
+    public record TensorLine(int id, String name, String role, long bytes, String shape, boolean saved,
+                             String technique) {
     }
 
     public static LayerProperties of(Analysis a, Evaluation ev, int node) {
@@ -42,8 +43,8 @@ public record LayerProperties(String name, String op, List<String> inputs, List<
         for (int t : a.tensorsOf(node)) {
             TensorInfo ti = a.schedule().tensor(t);
             String tech = p == null || t >= p.size() ? "keep" : PlanEdits.techniqueOf(p.decision(t)).label;
-            ts.add(new TensorLine(t, ti.name(), ti.role().label(), ti.bytes(), ti.shape().toString(), a.savedForBackward(t),
-                    tech));
+            ts.add(new TensorLine(t, ti.name(), ti.role().label(), ti.bytes(), ti.shape().toString(),
+                    a.savedForBackward(t), tech));
         }
         long atPeak = ev == null || node >= ev.nodeBytesAtPeak().length ? 0 : ev.nodeBytesAtPeak()[node];
         return new LayerProperties(n.name(), n.op().type(), in, out, params, pb, atPeak, ts);

@@ -44,7 +44,8 @@ final class LayerPropertiesView extends VBox {
         r = rows(grid, r, "Inputs", p.inputs());
         r = rows(grid, r, "Outputs", p.outputs());
         if (!p.params().isEmpty()) r = rows(grid, r, "Parameters", p.params());
-        Label tensorsHead = new Label("Tensors (" + p.tensors().size() + ", " + p.saved().size() + " saved for backward)");
+        Label tensorsHead = new Label("Tensors (" + p.tensors().size() + ", " + p.saved().size()
+                + " saved for backward)");
         tensorsHead.getStyleClass().add("prop-head");
         GridPane ts = new GridPane();
         ts.setId("propTensors");

@@ -99,7 +99,8 @@ public final class ComparePanel extends VBox {
         row(4, "Overhead", Fmt.percent(a.overheadFraction()), Fmt.percent(b.overheadFraction()), a.overheadFraction() <= b.overheadFraction());
         row(5, "Moved", Fmt.bytes(a.bytesMoved()), Fmt.bytes(b.bytesMoved()), a.bytesMoved() <= b.bytesMoved());
         // how many tensors a plan changes is neither better nor worse: no colour
-        Label ca = new Label(String.valueOf(a.plan().changedCount())), cb = new Label(String.valueOf(b.plan().changedCount()));
+        Label ca = new Label(String.valueOf(a.plan().changedCount()));
+        Label cb = new Label(String.valueOf(b.plan().changedCount()));
         ca.setId("compareA-6");
         cb.setId("compareB-6");
         table.addRow(6, new Label("Tensors changed"), ca, cb);

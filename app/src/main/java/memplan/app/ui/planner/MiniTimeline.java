@@ -40,7 +40,8 @@ final class MiniTimeline extends Canvas {
         g.fillText("0", x0, y1 + 12);
         g.setTextAlign(javafx.scene.text.TextAlignment.RIGHT);
         double span = d.x()[d.x().length - 1] - d.x()[0];
-        g.fillText(d.xLabel().equals("ms") ? String.format(java.util.Locale.ROOT, "%.1f ms", span) : (long) span + " steps", x1, y1 + 12);
+        String length = d.xLabel().equals("ms") ? String.format(java.util.Locale.ROOT, "%.1f ms", span) : (long) span + " steps";
+        g.fillText(length, x1, y1 + 12);
         g.setTextAlign(javafx.scene.text.TextAlignment.LEFT);
         double xs = d.x()[0], xe = d.x()[d.x().length - 1];
         if (xe <= xs) xe = xs + 1;

@@ -59,13 +59,14 @@ public final class PlannerPanel extends VBox {
         device.getItems().setAll(DeviceModel.presetNames());
         device.setValue(session.deviceProperty().get().name());
         device.valueProperty().addListener((o, a, n) -> {
-            if (n == null || session.deviceProperty().get().name().equals(n)) return; // already that device (calibrated)
+            if (n == null || session.deviceProperty().get().name().equals(n)) return; // that device already (calibrated)
             session.deviceProperty().set(DeviceModel.preset(n));
             session.resimulate();
         });
         // a device model set elsewhere (calibrating from a run) shows here by its name
         session.deviceProperty().addListener((o, a, d) -> {
-            if (d != null && !d.name().equals(device.getValue()) && device.getItems().contains(d.name())) device.setValue(d.name());
+            if (d != null && !d.name().equals(device.getValue()) && device.getItems().contains(d.name()))
+                device.setValue(d.name());
         });
         Button apply = new Button("Apply plan");
         apply.setId("applyPlanner");

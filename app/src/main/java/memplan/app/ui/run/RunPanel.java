@@ -16,6 +16,7 @@ import javafx.scene.control.Tooltip;
 import javafx.scene.layout.GridPane;
 import javafx.scene.layout.HBox;
 import javafx.scene.layout.VBox;
+import memplan.app.ui.Fmt;
 import memplan.app.ui.session.SessionViewModel;
 import memplan.exec.IterationResult;
 
@@ -97,7 +98,7 @@ public class RunPanel extends VBox {
         HBox buttons = new HBox(8, run, cancel, progress);
         Button calibrate = new Button("Calibrate from this run");
         calibrate.setId("calibrate");
-        calibrate.setTooltip(new Tooltip("Predict step times from what this run measured instead of the roofline model"));
+        calibrate.setTooltip(new Tooltip("Predict step times from what this run measured, not the roofline model"));
         calibrate.disableProperty().bind(vm.lastRunProperty().isNull().or(vm.runningProperty()));
         calibrate.setOnAction(e -> vm.calibrate());
         Label calibration = new Label();
@@ -129,14 +130,14 @@ public class RunPanel extends VBox {
         Button fit = new Button();
         fit.setId("fitMemory");
         fit.textProperty().bind(javafx.beans.binding.Bindings.createStringBinding(
-                () -> "Set device memory to " + memplan.app.ui.Fmt.bytes(vm.fitBytesProperty().get()), vm.fitBytesProperty()));
+                () -> "Set device memory to " + Fmt.bytes(vm.fitBytesProperty().get()), vm.fitBytesProperty()));
         fit.visibleProperty().bind(vm.fitBytesProperty().greaterThan(0));
         fit.managedProperty().bind(fit.visibleProperty());
         fit.setOnAction(e -> vm.fitDeviceMemory());
         Button plan = new Button();
         plan.setId("planForMemory");
         plan.textProperty().bind(javafx.beans.binding.Bindings.createStringBinding(
-                () -> "Plan for " + memplan.app.ui.Fmt.bytes(vm.planBudgetProperty().get()), vm.planBudgetProperty()));
+                () -> "Plan for " + Fmt.bytes(vm.planBudgetProperty().get()), vm.planBudgetProperty()));
         plan.setTooltip(new Tooltip("Runs the Plan tab's planner with nine tenths of the device memory as the budget "
                 + "(the rest is room for the allocator)"));
         plan.visibleProperty().bind(vm.planBudgetProperty().greaterThan(0));
@@ -150,7 +151,8 @@ public class RunPanel extends VBox {
 
         peakChart.getStyleClass().add("run-chart");
         timeChart.getStyleClass().add("run-chart");
-        getChildren().addAll(t, grid, backendInfo, checkBox, buttons, summary, calibrate, calibration, peakChart, timeChart);
+        getChildren().addAll(t, grid, backendInfo, checkBox, buttons, summary, calibrate, calibration, peakChart,
+                timeChart);
     }
 
     public RunViewModel viewModel() { return vm; }

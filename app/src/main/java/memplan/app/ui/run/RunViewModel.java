@@ -88,7 +88,8 @@ public final class RunViewModel {
             planBudget.set(-1);
             return;
         }
-        flag(e.peakBytes(), cap, "This plan's predicted peak, " + Fmt.bytes(e.peakBytes()) + ", is more than the device "
+        flag(e.peakBytes(), cap, "This plan's predicted peak, " + Fmt.bytes(e.peakBytes())
+                + ", is more than the device "
                 + "memory, " + Fmt.bytes(cap) + ": the run would stop at once.");
     }
 
@@ -132,7 +133,8 @@ public final class RunViewModel {
         session.deviceProperty().set(d);
         session.resimulate();
         int steps = session.analysis() == null ? times.size() : session.analysis().schedule().stepCount();
-        calibration.set(String.format(Locale.ROOT, "Predicting from %d step times measured on %s (the %s device model's "
+        calibration.set(String.format(Locale.ROOT,
+                "Predicting from %d step times measured on %s (the %s device model's "
                 + "roofline for the other %d steps). Choosing another device model in the Plan tab goes back to the roofline.",
                 times.size(), r.device(), d.name(), Math.max(0, steps - times.size())));
     }

@@ -69,8 +69,10 @@ public class SessionViewModel {
     private volatile long editSimDoneNanos, editAppliedNanos;
     private long generation;
     private final PlanHistory history = new PlanHistory();
-    private final BooleanProperty canUndo = new SimpleBooleanProperty(false), canRedo = new SimpleBooleanProperty(false);
-    private final StringProperty undoText = new SimpleStringProperty("Undo"), redoText = new SimpleStringProperty("Redo");
+    private final BooleanProperty canUndo = new SimpleBooleanProperty(false),
+            canRedo = new SimpleBooleanProperty(false);
+    private final StringProperty undoText = new SimpleStringProperty("Undo"),
+            redoText = new SimpleStringProperty("Redo");
     private final IntegerProperty handEdits = new SimpleIntegerProperty(0);
     private final ReadOnlyObjectWrapper<Evaluation> baselineEvaluation = new ReadOnlyObjectWrapper<>();
     private final ReadOnlyObjectWrapper<Evaluation> previousEvaluation = new ReadOnlyObjectWrapper<>();
@@ -308,7 +310,8 @@ public class SessionViewModel {
             case REDO -> "Redid " + lower(what) + ": peak " + peak;
             case RESIMULATE -> "Predicted on " + device.get().name() + ": peak " + peak
                     + (Double.isNaN(e.iterationSeconds()) ? "" : ", iteration " + Fmt.seconds(e.iterationSeconds()));
-            case HAND_EDIT -> what + ": peak " + (before == null ? "" : Fmt.bytes(before.peakBytes()) + " \u2192 ") + peak;
+            case HAND_EDIT -> what + ": peak " + (before == null ? "" : Fmt.bytes(before.peakBytes()) + " \u2192 ")
+                    + peak;
             case REPLACE -> what + ": peak " + peak;
         };
         status.set(text);
@@ -356,7 +359,7 @@ public class SessionViewModel {
         showEvaluation(e, "Plan " + (e.plan() == null ? "" : e.plan().planner()));
     }
 
-    /** Shows an evaluation made elsewhere (a planner, Compare's Use A) as the current plan; {@code what} names the action. */
+    /** Shows an evaluation made elsewhere (a planner, Compare's Use A) as the current plan; {@code what} names it. */
     public void showEvaluation(Evaluation e, String what) {
         if (e.plan() == null || analysis.get() == null || e.plan().schedule() != analysis.get().schedule()) return;
         generation++;

@@ -58,13 +58,15 @@ public final class Lessons {
         String pct = Fmt.percent(-(double) d / from.peakBytes());
         return d > 0 ? "The peak falls from " + Fmt.bytes(from.peakBytes()) + " to " + Fmt.bytes(to.peakBytes()) + " ("
                 + Fmt.bytes(d) + " less, " + pct + ")"
-                : "The peak rises from " + Fmt.bytes(from.peakBytes()) + " to " + Fmt.bytes(to.peakBytes()) + " (" + pct + ")";
+                : "The peak rises from " + Fmt.bytes(from.peakBytes()) + " to " + Fmt.bytes(to.peakBytes()) + " ("
+                        + pct + ")";
     }
 
     /** "one iteration takes 1.2 ms instead of 1.0 ms (+20.0%)", or that it does not change. */
     public static String timeChange(Evaluation from, Evaluation to) {
         double r = to.iterationSeconds() / from.iterationSeconds() - 1;
-        if (Double.isNaN(r) || Math.abs(r) < 0.0005) return "the iteration time stays at " + Fmt.seconds(to.iterationSeconds());
+        if (Double.isNaN(r) || Math.abs(r) < 0.0005) return "the iteration time stays at "
+                + Fmt.seconds(to.iterationSeconds());
         return "one iteration takes " + Fmt.seconds(to.iterationSeconds()) + " instead of "
                 + Fmt.seconds(from.iterationSeconds()) + " (" + Fmt.percent(r) + ")";
     }
@@ -129,7 +131,8 @@ public final class Lessons {
         longer.remove((Integer) tensor);
         if (!longer.isEmpty()) {
             int k = longer.get(0);
-            return " To rebuild it, " + name(a, k) + " (" + size(a, k) + ") must now stay on the device until backward, "
+            return " To rebuild it, " + name(a, k) + " (" + size(a, k)
+                    + ") must now stay on the device until backward, "
                     + "so the memory freed is taken again.";
         }
         if (liveAtPeak(after, tensor)) return " It is on the device again at the peak, so the peak cannot fall.";
@@ -190,7 +193,8 @@ public final class Lessons {
         List<Integer> saved = saved(a);
         return new Step("Where the memory goes",
                 "Training keeps every activation that the backward pass reads (its saved tensors: " + saved.size()
-                        + " here, " + Fmt.bytes(totalBytes(a, saved)) + ") from the forward pass until its backward step. "
+                        + " here, " + Fmt.bytes(totalBytes(a, saved))
+                                + ") from the forward pass until its backward step. "
                         + "The peak, " + Fmt.bytes(e.peakBytes()) + ", comes " + peakPhase(e) + "; activations are "
                         + Fmt.bytes(act) + " of it (orange). The highlighted tensor, " + name(a, focus) + " ("
                         + size(a, focus) + "), is " + what + "; its lifetime is shaded on the timeline and its layer "
@@ -208,7 +212,8 @@ public final class Lessons {
         }
         List<Step> steps = new ArrayList<>();
         if (big < 0) return steps;
-        steps.add(baseline(a, dev, big == saved.get(0) ? "the largest of them" : "the largest that can be swapped", big));
+        steps.add(baseline(a, dev, big == saved.get(0) ? "the largest of them" : "the largest that can be swapped",
+                big));
         Evaluation e0 = steps.get(0).eval();
         Plan one = base.with(big, Decision.Swap.auto());
         Evaluation e1 = eval(a, one, dev);
@@ -240,7 +245,8 @@ public final class Lessons {
                 : " The copies overlap compute: no stalls.";
         steps.add(new Step("Swap every saved activation (vDNN)",
                 "Every activation that backward needs and can be swapped (" + swapped.size() + " tensors, "
-                        + Fmt.bytes(totalBytes(a, swapped)) + ") now leaves the device after its last forward use: this "
+                        + Fmt.bytes(totalBytes(a, swapped))
+                                + ") now leaves the device after its last forward use: this "
                         + "is vDNN's \u201coffload all\u201d. Against the baseline: " + lower(effect(e0, e2)) + vsOne
                         + " Moved over the host link: " + Fmt.bytes(e2.bytesMoved()) + "." + stall2,
                 all, ids(swapped), e2));
@@ -285,8 +291,10 @@ public final class Lessons {
         Evaluation e1 = eval(a, one, dev);
         String layer = a.graph().nodes().get(a.nodeOf(cheap)).name();
         steps.add(new Step("Recompute one activation",
-                name(a, cheap) + " (" + size(a, cheap) + ") is freed after its last forward use and rebuilt just before "
-                        + "backward needs it, by running " + (layer.equals(name(a, cheap)) ? "its layer" : layer) + " again (\u25bc recompute marker). " + effect(e0, e1)
+                name(a, cheap) + " (" + size(a, cheap)
+                        + ") is freed after its last forward use and rebuilt just before "
+                        + "backward needs it, by running " + (layer.equals(name(a, cheap)) ? "its layer" : layer)
+                                + " again (\u25bc recompute marker). " + effect(e0, e1)
                         + (e1.peakBytes() >= e0.peakBytes() ? whyNotLower(a, e0, e1, cheap) : "")
                         + (e1.sim() != null && e1.sim().recomputeSeconds() > 0
                         ? " Recomputing takes " + Fmt.seconds(e1.sim().recomputeSeconds()) + "." : ""),
@@ -376,16 +384,20 @@ public final class Lessons {
         List<Step> steps = new ArrayList<>();
         if (masked.isEmpty()) return steps;
         int first = masked.get(0);
-        steps.add(baseline(a, dev, "a ReLU output whose backward only needs to know which elements are positive", first));
+        steps.add(baseline(a, dev, "a ReLU output whose backward only needs to know which elements are positive",
+                first));
         Evaluation e0 = steps.get(0).eval(), e1 = eval(a, mask, dev);
         long encoded = encodedBytes(a, mask, masked);
         int bits = 0;
-        for (int t : masked) if (mask.decision(t) instanceof Decision.Compress c && c.codec() == Codec.MASK_1BIT) bits++;
+        for (int t : masked) if (mask.decision(t) instanceof Decision.Compress c
+                && c.codec() == Codec.MASK_1BIT) bits++;
         steps.add(new Step("Encode ReLU outputs (Gist)",
                 masked.size() + " ReLU outputs (" + Fmt.bytes(totalBytes(a, masked)) + ") are kept between forward and "
-                        + "backward in an encoded form of " + Fmt.bytes(encoded) + ": " + bits + " as one bit per element "
+                        + "backward in an encoded form of " + Fmt.bytes(encoded) + ": " + bits
+                                + " as one bit per element "
                         + "(only the signs are needed)" + (masked.size() > bits ? ", " + (masked.size() - bits)
-                        + " in a sparse form" : "") + ". \u25bc encode after the last forward use, \u25bc decode before "
+                        + " in a sparse form" : "")
+                                + ". \u25bc encode after the last forward use, \u25bc decode before "
                         + "backward. Lossless. " + effect(e0, e1),
                 mask, ids(masked), e1));
         Plan half = mask;
@@ -398,7 +410,8 @@ public final class Lessons {
         }
         Evaluation e2 = eval(a, half, dev);
         steps.add(new Step("Store the rest in fp16 (lossy)",
-                "The other " + fp16.size() + " saved activations (" + Fmt.bytes(totalBytes(a, fp16)) + ") are stored in "
+                "The other " + fp16.size() + " saved activations (" + Fmt.bytes(totalBytes(a, fp16))
+                        + ") are stored in "
                         + "fp16 between the passes, in " + Fmt.bytes(encodedBytes(a, half, fp16)) + ". Unlike the mask "
                         + "this rounds values, so training results change slightly; the table marks them \u201ccompress "
                         + "fp16\u201d" + (half.lossy() ? " and the plan is flagged lossy" : "") + ". Against the masks "
@@ -412,7 +425,8 @@ public final class Lessons {
         long s = 0;
         for (int t : ts) {
             TensorInfo ti = a.schedule().tensor(t);
-            if (p.decision(t) instanceof Decision.Compress c) s += c.codec().encodedBytes(ti.shape().numel(), c.density());
+            if (p.decision(t) instanceof Decision.Compress c) s += c.codec().encodedBytes(ti.shape().numel(),
+                    c.density());
             else s += ti.bytes();
         }
         return s;

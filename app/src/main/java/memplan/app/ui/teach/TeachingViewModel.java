@@ -46,7 +46,8 @@ public final class TeachingViewModel {
                 Lesson l = pending;
                 pending = null;
                 begin(l, n);
-            } else if (n != null && active.get() && (steps.isEmpty() || steps.get(0).plan().schedule() != n.schedule())) {
+            } else if (n != null && active.get() && (steps.isEmpty()
+                    || steps.get(0).plan().schedule() != n.schedule())) {
                 end(false); // the user opened another model: that one stays
             }
         });
@@ -155,14 +156,16 @@ public final class TeachingViewModel {
 
     private void describe(Evaluation e) {
         if (step.get() == 0 || baseline == null) {
-            result.set(String.format(Locale.ROOT, "Peak %s, iteration %s (predicted on the %s device model).", Fmt.bytes(e.peakBytes()),
+            result.set(String.format(Locale.ROOT, "Peak %s, iteration %s (predicted on the %s device model).",
+                    Fmt.bytes(e.peakBytes()),
                     Fmt.seconds(e.iterationSeconds()), session.deviceProperty().get().name()));
             return;
         }
         long saved = baseline.peakBytes() - e.peakBytes();
         StringBuilder b = new StringBuilder();
         if (saved > 0)
-            b.append(String.format(Locale.ROOT, "Peak %s \u2192 %s: saved %s (%.1f%%). ", Fmt.bytes(baseline.peakBytes()),
+            b.append(String.format(Locale.ROOT, "Peak %s \u2192 %s: saved %s (%.1f%%). ",
+                    Fmt.bytes(baseline.peakBytes()),
                     Fmt.bytes(e.peakBytes()), Fmt.bytes(saved), 100.0 * saved / baseline.peakBytes()));
         else if (saved == 0) b.append("Peak stays at ").append(Fmt.bytes(e.peakBytes())).append(". ");
         else b.append("Peak ").append(Fmt.bytes(baseline.peakBytes())).append(" \u2192 ").append(Fmt.bytes(e.peakBytes()))

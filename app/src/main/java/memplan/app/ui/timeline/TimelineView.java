@@ -217,7 +217,8 @@ public final class TimelineView extends BorderPane {
         g.stroke();
         g.setLineDashes();
         if (pd.peakIndex() >= 0) {
-            double x = toViewX(fullMin + ((pd.x()[pd.peakIndex()] + pd.x()[pd.peakIndex() + 1]) / 2 - pxMin) / (pxMax - pxMin)
+            double mid = (pd.x()[pd.peakIndex()] + pd.x()[pd.peakIndex() + 1]) / 2;
+            double x = toViewX(fullMin + (mid - pxMin) / (pxMax - pxMin)
                     * (fullMax - fullMin));
             double y = toViewY(prev.peakBytes());
             g.setStroke(Color.web("#111827"));
@@ -356,7 +357,8 @@ public final class TimelineView extends BorderPane {
         // The scale holds the baseline's peak while the user edits, so a lower peak is drawn lower (not rescaled).
         Evaluation base = session.baselineEvaluationProperty().get();
         Evaluation prev = session.previousEvaluationProperty().get();
-        if (base != null && base.timeline() != null && base.timeline().points() != d.points() && base.plan() == null) base = null;
+        if (base != null && base.timeline() != null && base.timeline().points() != d.points()
+                && base.plan() == null) base = null;
         long top = Math.max(ev.peakBytes(), budget);
         if (base != null) top = Math.max(top, base.peakBytes());
         if (prev != null) top = Math.max(top, prev.peakBytes());
