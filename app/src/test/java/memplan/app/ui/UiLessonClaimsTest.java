@@ -40,7 +40,6 @@ class UiLessonClaimsTest {
         for (int k = 0; k < steps.size(); k++) {
             Lessons.Step s = steps.get(k);
             String text = s.text();
-            System.out.println(lesson + " " + k + ": " + text);
             Evaluation e = SessionViewModel.evaluate(a, s.plan(), DEV);
             assertEquals(e.peakBytes(), s.eval().peakBytes());
             assertFalse(text.contains("Saved:"), text);

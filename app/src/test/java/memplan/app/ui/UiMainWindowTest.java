@@ -293,7 +293,11 @@ class UiMainWindowTest {
             session.reprofile();
         });
         var before = session.plan();
+        java.util.List<String> asked = new java.util.ArrayList<>();
+        session.setConfirmation((t, q, yes) -> asked.add(q) && false); // "Open tiny-cnn at batch 8?" No.
         robot.interact(() -> session.importPlan(f));
+        assertEquals(1, asked.size(), "offers to open the plan's model");
+        assertTrue(asked.get(0).contains("tiny-cnn at batch 8"), asked.get(0));
         String e = session.errorProperty().get();
         assertTrue(e.contains("other.json") && !e.contains("Exception"), e);
         assertSame(before, session.plan());

@@ -110,6 +110,32 @@ class UiUndoTest {
     }
 
     @Test
+    void aPlanForAnotherSampleOffersToOpenThatModel(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+        SessionViewModel s = open("tiny-cnn", 8);
+        int t = UiSessionViewModelTest.savedActivationLiveAtPeak(s);
+        s.setTechnique(t, Technique.RECOMPUTE);
+        var file = dir.resolve("cnn-plan.json");
+        s.exportPlan(file);
+        Plan exported = s.plan();
+        s.batchProperty().set(2);
+        s.openSample("tiny-mlp");
+        answer = false;
+        s.importPlan(file);
+        assertEquals(1, asked.size());
+        assertTrue(asked.get(0).contains("tiny-cnn at batch 8") && asked.get(0).contains("tiny-mlp at batch 2"), asked.get(0));
+        assertEquals("tiny-mlp", s.analysis().model().name(), "no: the open model stays");
+        assertTrue(s.errorProperty().get().contains("cnn-plan.json"), "and the reason is shown: " + s.errorProperty().get());
+        answer = true;
+        s.importPlan(file);
+        assertEquals("", s.errorProperty().get());
+        assertEquals("tiny-cnn", s.analysis().model().name());
+        assertEquals(8, s.analysis().graph().batch());
+        assertEquals(exported.changedCount(), s.plan().changedCount());
+        assertTrue(s.plan().decision(t) instanceof Decision.Recompute);
+        assertSame(s.plan(), s.evaluation().plan(), "the timeline shows the imported plan");
+    }
+
+    @Test
     void openingAnotherModelDuringALessonKeepsThatModel() {
         SessionViewModel s = open("tiny-transformer", 2);
         TeachingViewModel vm = new TeachingViewModel(s);

@@ -78,6 +78,7 @@ public class SessionViewModel {
     private final ReadOnlyObjectWrapper<Evaluation> previousEvaluation = new ReadOnlyObjectWrapper<>();
     private Confirmation confirmation = (title, question, yes) -> true;
     private String editStatus;
+    private final java.util.List<java.util.function.Consumer<Analysis>> afterOpen = new java.util.ArrayList<>();
     /** Asks the user a yes/no question before the app replaces their work; the app shows a dialog. */
     @FunctionalInterface
     public interface Confirmation {
@@ -241,10 +242,25 @@ public class SessionViewModel {
             status.set(String.format(java.util.Locale.ROOT, "%s: %d layers, %d tensors, %d steps; profiled in %.0f ms",
                     m.name(), a.graph().nodes().size(), a.schedule().tensorCount(), a.schedule().stepCount(), a.millis()));
             onAnalysis(a);
+            java.util.List<java.util.function.Consumer<Analysis>> then = java.util.List.copyOf(afterOpen);
+            afterOpen.clear();
+            for (var c : then) c.accept(a);
         }, ex -> {
+            afterOpen.clear();
             error.set(describe(ex));
             status.set("Could not open " + what);
-        }, () -> status.set("Cancelled opening " + what));
+        }, () -> {
+            afterOpen.clear();
+            status.set("Cancelled opening " + what);
+        });
+    }
+
+    /**
+     * Runs once the model being opened is in place with its baseline shown (not when opening fails): what a lesson or
+     * an import does next. Listeners of the analysis property run earlier, before the evaluation is set.
+     */
+    public void afterNextOpen(java.util.function.Consumer<Analysis> then) {
+        afterOpen.add(then);
     }
 
     /** Hook for subclasses and planners: called on the UI thread when a new analysis is in place. */
@@ -426,9 +442,35 @@ public class SessionViewModel {
             error.set("");
             if (!mayReplaceEdits("Import plan")) return;
             applyPlan(p, "Import " + p.changedCount() + " decisions from " + file.getFileName());
+        } catch (memplan.plan.PlanFormatException e) {
+            // declined or nothing to offer: the reason, naming the plan's model, stays in the error bar
+            if (!"model.hash".equals(e.field()) || !offerPlanModel(file)) error.set(describe(e));
         } catch (RuntimeException e) {
             error.set(describe(e));
         }
+    }
+
+    /**
+     * A plan made for another model: when the file names a bundled sample, asks whether to open that one with the
+     * plan's settings and imports the plan once it is profiled. Returns whether it did.
+     */
+    private boolean offerPlanModel(Path file) {
+        PlanOrigin o = PlanOrigin.read(file);
+        if (o == null || !SampleModels.exists(o.model())) return false;
+        Analysis a = analysis.get();
+        String open = a.model().name() + " at batch " + a.graph().batch();
+        if (!confirmation.confirm("Import plan", file.getFileName() + " was made for " + o.describe() + "; the open model "
+                + "is " + open + ". Open " + o.model() + " with those settings and import the plan?", "Open " + o.model()))
+            return false;
+        if (o.batch() > 0) batch.set(o.batch());
+        if (o.dtype() != null) dtype.set(o.dtype());
+        if (o.optimizer() != null) optimizer.set(o.optimizer());
+        dims.set(o.dimsSetting());
+        afterNextOpen(opened -> {
+            if (opened.model().name().equals(o.model())) importPlan(file);
+        });
+        openSample(o.model());
+        return true;
     }
 
     /** Re-simulates the current plan and the baseline (after the device model changed). */

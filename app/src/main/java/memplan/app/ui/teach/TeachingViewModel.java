@@ -42,11 +42,8 @@ public final class TeachingViewModel {
     public TeachingViewModel(SessionViewModel session) {
         this.session = session;
         session.analysisProperty().addListener((o, a, n) -> {
-            if (pending != null && n != null) {
-                Lesson l = pending;
-                pending = null;
-                begin(l, n);
-            } else if (n != null && active.get() && (steps.isEmpty()
+            if (pending != null) return; // the lesson's own model: it begins once that is shown
+            if (n != null && active.get() && (steps.isEmpty()
                     || steps.get(0).plan().schedule() != n.schedule())) {
                 end(false); // the user opened another model: that one stays
             }
@@ -96,6 +93,11 @@ public final class TeachingViewModel {
             return;
         }
         pending = l;
+        session.afterNextOpen(opened -> {
+            if (pending != l) return;
+            pending = null;
+            begin(l, opened);
+        });
         session.batchProperty().set(BATCH);
         session.openSample(MODEL);
     }
