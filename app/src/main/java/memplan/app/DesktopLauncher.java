@@ -4,12 +4,20 @@ import memplan.app.ui.MemPlanApp;
 
 /** Opens the desktop app, or says in one line why it cannot (no display) and exits with status 1. */
 final class DesktopLauncher {
+    /**
+     * JavaFX warns at every start that it was loaded from the class path ("Unsupported JavaFX configuration"); the
+     * jar is built that way on purpose (one file, no module path), so that one warning of its logger is dropped. Held
+     * here so the logger (and its level) is not garbage collected.
+     */
+    private static final java.util.logging.Logger JAVAFX_LOG = java.util.logging.Logger.getLogger("javafx");
+
     private DesktopLauncher() {
     }
 
     static void launch(String[] args) {
         String why = MemPlanApp.noDisplayReason();
         if (why != null) fail(why);
+        JAVAFX_LOG.setLevel(java.util.logging.Level.SEVERE);
         try {
             MemPlanApp.launchApp(args);
         } catch (RuntimeException | Error e) {

@@ -4,7 +4,10 @@ import javafx.application.Platform;
 import javafx.beans.binding.Bindings;
 import javafx.geometry.Insets;
 import javafx.geometry.Orientation;
+import javafx.scene.control.Alert;
 import javafx.scene.control.Button;
+import javafx.scene.control.ButtonBar;
+import javafx.scene.control.ButtonType;
 import javafx.scene.control.Label;
 import javafx.scene.control.Menu;
 import javafx.scene.control.MenuBar;
@@ -15,6 +18,9 @@ import javafx.scene.control.SplitPane;
 import javafx.scene.control.Tab;
 import javafx.scene.control.TabPane;
 import javafx.scene.control.Tooltip;
+import javafx.scene.input.KeyCode;
+import javafx.scene.input.KeyCodeCombination;
+import javafx.scene.input.KeyCombination;
 import javafx.scene.input.TransferMode;
 import javafx.scene.layout.BorderPane;
 import javafx.scene.layout.Region;
@@ -69,6 +75,10 @@ public class MainWindow extends BorderPane {
         addSideTab("Plan", "plannerTab", new PlannerPanel(session, planner));
         addSideTab("Compare", "compareTab", new ComparePanel(session, planner));
         runPanel = new RunPanel(session);
+        runPanel.viewModel().setPlanFor(budget -> {
+            planner.setBudget(budget);
+            planner.apply();
+        });
         addSideTab("Run", "runTab", runPanel);
         teachPanel = new TeachPanel(session);
         addSideTab("Teach", "teachTab", teachPanel);
@@ -108,6 +118,7 @@ public class MainWindow extends BorderPane {
         center.setDividerPositions(0.24);
         SplitPane.setResizableWithParent(side, false);
 
+        session.setConfirmation(this::confirm);
         setTop(menuBar());
         setCenter(center);
         setBottom(statusBar());
@@ -195,9 +206,47 @@ public class MainWindow extends BorderPane {
         MenuItem quit = new MenuItem("Quit");
         quit.setOnAction(e -> Platform.exit());
         fileMenu.getItems().addAll(open, samples, new SeparatorMenuItem(), exportPlan, importPlan, new SeparatorMenuItem(), saveTimeline, saveGraph, new SeparatorMenuItem(), quit);
-        MenuBar bar = new MenuBar(fileMenu);
+        MenuBar bar = new MenuBar(fileMenu, editMenu());
         bar.setId("menuBar");
         return bar;
+    }
+
+    /** Undo and redo of every plan change: hand edits, planners, Use A/B, imports, lesson steps. */
+    private Menu editMenu() {
+        MenuItem undo = new MenuItem();
+        undo.setId("undo");
+        undo.setMnemonicParsing(false); // tensor names have underscores
+        undo.textProperty().bind(session.undoTextProperty());
+        undo.disableProperty().bind(session.canUndoProperty().not());
+        undo.setAccelerator(new KeyCodeCombination(KeyCode.Z, KeyCombination.SHORTCUT_DOWN));
+        undo.setOnAction(e -> session.undo());
+        MenuItem redo = new MenuItem();
+        redo.setId("redo");
+        redo.setMnemonicParsing(false);
+        redo.textProperty().bind(session.redoTextProperty());
+        redo.disableProperty().bind(session.canRedoProperty().not());
+        redo.setAccelerator(new KeyCodeCombination(KeyCode.Z, KeyCombination.SHORTCUT_DOWN, KeyCombination.SHIFT_DOWN));
+        redo.setOnAction(e -> session.redo());
+        Menu edit = new Menu("Edit");
+        edit.setId("editMenu");
+        edit.getItems().addAll(undo, redo);
+        // Ctrl+Y too, as many Windows programs have it; not a second menu item
+        sceneProperty().addListener((o, was, sc) -> {
+            if (sc != null) sc.getAccelerators().put(new KeyCodeCombination(KeyCode.Y, KeyCombination.SHORTCUT_DOWN),
+                    session::redo);
+        });
+        return edit;
+    }
+
+    /** Asks before an action replaces hand edits: a dialog with the action and Cancel. */
+    private boolean confirm(String title, String question, String yes) {
+        ButtonType go = new ButtonType(yes, ButtonBar.ButtonData.OK_DONE);
+        Alert a = new Alert(Alert.AlertType.CONFIRMATION, question, go, ButtonType.CANCEL);
+        a.setTitle(title);
+        a.setHeaderText(null);
+        if (window() != null) a.initOwner(window());
+        a.getDialogPane().setId("confirmDialog");
+        return a.showAndWait().orElse(ButtonType.CANCEL) == go;
     }
 
     /** The ControlsFX status bar: the status line (with the click-to-redraw time) on the left, and while a task

@@ -80,6 +80,14 @@ public class MemPlanApp extends Application {
                 }
             });
         }
+        if (Boolean.getBoolean("memplan.fit"))
+            session.analysisProperty().addListener(new javafx.beans.InvalidationListener() {
+                @Override
+                public void invalidated(javafx.beans.Observable o) {
+                    session.analysisProperty().removeListener(this);
+                    javafx.application.Platform.runLater(() -> main.graphView().fitAll());
+                }
+            });
         String select = System.getProperty("memplan.select");
         if (select != null)
             session.analysisProperty().addListener(new javafx.beans.InvalidationListener() {
@@ -88,6 +96,23 @@ public class MemPlanApp extends Application {
                     session.analysisProperty().removeListener(this);
                     var n = session.analysis().graph().node(select);
                     if (n != null) javafx.application.Platform.runLater(() -> session.selectedNodeProperty().set(n.index()));
+                }
+            });
+        String edit = System.getProperty("memplan.edit"); // e.g. recompute:h\.\d+\.mlp\.gelu (a regex on tensor names)
+        if (edit != null && edit.contains(":"))
+            session.analysisProperty().addListener(new javafx.beans.InvalidationListener() {
+                @Override
+                public void invalidated(javafx.beans.Observable o) {
+                    session.analysisProperty().removeListener(this);
+                    javafx.application.Platform.runLater(() -> {
+                        String tech = edit.substring(0, edit.indexOf(':'));
+                        java.util.regex.Pattern names =
+                                java.util.regex.Pattern.compile(edit.substring(edit.indexOf(':') + 1));
+                        int[] ts = session.analysis().schedule().tensors().stream()
+                                .filter(t -> names.matcher(t.name()).matches()).mapToInt(t -> t.id()).toArray();
+                        for (memplan.app.ui.table.Technique t : memplan.app.ui.table.Technique.values())
+                            if (t.label.equals(tech)) session.setTechniques(ts, t);
+                    });
                 }
             });
         if (Integer.getInteger("memplan.measure", 0) > 0) EditTiming.measure(session, Integer.getInteger("memplan.measure"));

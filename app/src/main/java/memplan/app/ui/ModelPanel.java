@@ -58,6 +58,16 @@ final class ModelPanel extends VBox {
         dims.setTooltip(new Tooltip("Values for the model's dimension symbols, such as a sequence length T (comma-separated)"));
         dims.textProperty().bindBidirectional(session.dimsProperty());
         dims.setOnAction(e -> session.reprofile());
+        // the open model's own values stand in the empty field, e.g. "T=1024" for gpt2-small
+        session.analysisProperty().addListener((o, was, a) -> {
+            java.util.Map<String, Integer> sym = a == null ? java.util.Map.of() : a.graph().symbols();
+            StringBuilder b = new StringBuilder();
+            new java.util.TreeMap<>(sym).forEach((k, v) -> {
+                if (k.equals("N")) return; // the batch size, set above
+                b.append(b.length() == 0 ? "" : ", ").append(k).append('=').append(v);
+            });
+            dims.setPromptText(b.length() == 0 ? "none in this model" : b.toString());
+        });
         Button apply = new Button("Profile again");
         apply.setId("reprofile");
         apply.setTooltip(new Tooltip("Profile the open model with these settings"));

@@ -92,7 +92,8 @@ class UiMainWindowTest {
         Label summary = robot.lookup("#timelineSummary").queryAs(Label.class);
         assertTrue(summary.getText().contains(Fmt.bytes(after)), summary.getText());
         assertFalse(Double.isNaN(session.lastEditMillisProperty().get()), "click-to-redraw time is recorded");
-        assertTrue(robot.lookup("#status").queryAs(StatusBar.class).getText().contains("click to redraw"));
+        String status = robot.lookup("#status").queryAs(StatusBar.class).getText();
+        assertTrue(status.startsWith("Recompute '" + row.name() + "'") && status.contains(Fmt.bytes(after)), status);
     }
 
     @Test
@@ -126,9 +127,10 @@ class UiMainWindowTest {
         });
         long budget = vm.budgetBytesProperty().get();
         assertTrue(budget < session.evaluation().peakBytes());
-        assertEquals(budget, session.budgetBytesProperty().get(), "the budget line is drawn on the timeline");
+        assertEquals(-1, session.budgetBytesProperty().get(), "no budget line before the user chose a budget");
         robot.clickOn("#applyPlanner");
         WaitForAsyncUtils.waitForFxEvents();
+        assertEquals(budget, session.budgetBytesProperty().get(), "the budget line is drawn on the timeline");
         assertTrue(session.evaluation().peakBytes() <= budget, session.evaluation().peakBytes() + " > " + budget);
         assertTrue(session.plan().changedCount() > 0);
         Label result = robot.lookup("#plannerResult").queryAs(Label.class);
@@ -156,6 +158,8 @@ class UiMainWindowTest {
         assertEquals(Fmt.bytes(vm.evalAProperty().get().peakBytes()), peakA.getText());
         assertEquals(Fmt.bytes(vm.evalBProperty().get().peakBytes()), peakB.getText());
         assertTrue(vm.evalBProperty().get().peakBytes() < vm.evalAProperty().get().peakBytes());
+        Label changedB = robot.lookup("#compareB-6").queryAs(Label.class);
+        assertFalse(changedB.getStyleClass().contains("good"), "more tensors changed is not better or worse");
     }
 
     @Test
@@ -193,6 +197,19 @@ class UiMainWindowTest {
         assertTrue(summary.getText().contains("measured peak"), summary.getText());
         javafx.scene.chart.LineChart<?, ?> chart = robot.lookup("#peakChart").queryAs(javafx.scene.chart.LineChart.class);
         assertEquals(2, chart.getData().get(0).getData().size());
+        // calibrate: predictions now come from the measured step times, closer to what was measured
+        double measured = results.get(results.size() - 1).seconds();
+        robot.interact(() -> session.deviceProperty().set(memplan.sim.DeviceModel.preset("cpu")));
+        robot.interact(session::resimulate);
+        double roofline = session.evaluation().iterationSeconds();
+        robot.clickOn("#calibrate");
+        WaitForAsyncUtils.waitForFxEvents();
+        assertFalse(session.deviceProperty().get().measuredStepSeconds().isEmpty());
+        double calibrated = session.evaluation().iterationSeconds();
+        assertTrue(Math.abs(calibrated - measured) < Math.abs(roofline - measured),
+                "calibrated " + calibrated + " s, roofline " + roofline + " s, measured " + measured + " s");
+        assertTrue(robot.lookup("#timelineSummary").queryAs(Label.class).getText().contains("measured step times"));
+        assertTrue(robot.lookup("#calibration").queryAs(Label.class).getText().startsWith("Predicting from"));
     }
 
     @Test
@@ -276,7 +293,11 @@ class UiMainWindowTest {
             session.reprofile();
         });
         var before = session.plan();
+        java.util.List<String> asked = new java.util.ArrayList<>();
+        session.setConfirmation((t, q, yes) -> asked.add(q) && false); // "Open tiny-cnn at batch 8?" No.
         robot.interact(() -> session.importPlan(f));
+        assertEquals(1, asked.size(), "offers to open the plan's model");
+        assertTrue(asked.get(0).contains("tiny-cnn at batch 8"), asked.get(0));
         String e = session.errorProperty().get();
         assertTrue(e.contains("other.json") && !e.contains("Exception"), e);
         assertSame(before, session.plan());

@@ -15,7 +15,10 @@ class UiTeachingTest {
     void lessonStepsChangeThePlanAndSayWhatTheySaved(Lesson lesson) {
         var session = UiSessionViewModelTest.session();
         TeachingViewModel vm = new TeachingViewModel(session);
-        vm.start(lesson);
+        vm.start(lesson, 1); // straight to step 2, as -Dmemplan.step=1 does: what is drawn is that step's plan
+        assertEquals(1, vm.stepProperty().get());
+        assertSame(session.plan(), session.evaluation().plan(), "the timeline shows the step's plan");
+        vm.previous();
         assertEquals("", session.errorProperty().get());
         assertTrue(vm.stepCountProperty().get() >= 3, "steps: " + vm.stepCountProperty().get());
         assertEquals(0, vm.stepProperty().get());

@@ -35,6 +35,13 @@ public final class GraphView extends BorderPane {
     private boolean needsFit = true;
     private java.util.Set<Integer> highlightedNodes = java.util.Set.of();
     private int[] decisionMarks = new int[0]; // per node: 0 none, else a technique code to draw a badge
+    private final LayerPropertiesView properties;
+    private final javafx.scene.control.ScrollPane propertiesPane;
+    private final javafx.scene.control.SplitPane split;
+    private final Tooltip nodeTip = new Tooltip();
+    private int hoverNode = -1;
+    /** Node names drawn in the last redraw (level of detail: only those legible and not in each other's way). */
+    private final java.util.Set<Integer> labelled = new java.util.HashSet<>();
 
     public GraphView(SessionViewModel session) {
         this.session = session;
@@ -84,9 +91,20 @@ public final class GraphView extends BorderPane {
         info.setPadding(new Insets(2, 6, 4, 6));
         info.setText("Colour: bytes a layer holds at the peak. Drag to pan, wheel to zoom, click to select.");
         info.setWrapText(true);
+        properties = new LayerPropertiesView(session);
+        propertiesPane = new javafx.scene.control.ScrollPane(properties);
+        propertiesPane.setFitToWidth(true);
+        propertiesPane.setId("layerPropertiesPane");
+        split = new javafx.scene.control.SplitPane(holder);
+        split.setOrientation(javafx.geometry.Orientation.VERTICAL);
         setTop(bar);
-        setCenter(holder);
+        setCenter(split);
         setBottom(info);
+        nodeTip.setWrapText(true);
+        nodeTip.setMaxWidth(520);
+        nodeTip.setShowDelay(javafx.util.Duration.millis(250));
+        canvas.setOnMouseMoved(e -> hover(e.getX(), e.getY()));
+        canvas.setOnMouseExited(e -> hover(-1, -1));
 
         canvas.setOnScroll(e -> {
             vm.zoomAt(e.getDeltaY() > 0 ? 1.15 : 1 / 1.15, e.getX(), e.getY());
@@ -126,6 +144,8 @@ public final class GraphView extends BorderPane {
         });
         session.evaluationProperty().addListener(o -> {
             updateMarks();
+            if (properties.shown() != null) showProperties(session.selectedNodeProperty().get());
+            updateInfo();
             redraw();
         });
         session.highlightedProperty().addListener((o, a, n) -> {
@@ -133,24 +153,94 @@ public final class GraphView extends BorderPane {
             java.util.Set<Integer> s = new java.util.HashSet<>();
             if (an != null) for (int t : n) if (an.nodeOf(t) >= 0) s.add(an.nodeOf(t));
             highlightedNodes = s;
+            // a tensor picked in the table or on the timeline: bring its layer into view
+            int t = session.selectedTensorProperty().get();
+            if (an != null && t >= 0 && session.selectedNodeProperty().get() < 0 && an.nodeOf(t) >= 0)
+                reveal(an.nodeOf(t));
             redraw();
         });
         session.selectedNodeProperty().addListener((o, a, n) -> {
             int node = n.intValue();
-            if (node >= 0 && graphLayout() != null) {
-                double vx = vm.toViewX(graphLayout().x(node)), vy = vm.toViewY(graphLayout().y(node));
-                if (vx < 0 || vy < 0 || vx > canvas.getWidth() || vy > canvas.getHeight())
-                    vm.centerOn(graphLayout(), node, canvas.getWidth(), canvas.getHeight());
-            }
+            if (node >= 0) reveal(node);
             updateInfo();
+            showProperties(node);
             redraw();
         });
     }
 
     public GraphViewModel viewModel() { return vm; }
 
+    /** Shows the whole network (the Fit button). */
+    public void fitAll() {
+        vm.fit(graphLayout(), canvas.getWidth(), canvas.getHeight());
+        needsFit = false;
+        redraw();
+    }
+
+    /** The properties shown for the selected layer, or null. */
+    public LayerProperties shownProperties() { return properties.shown(); }
+
+    /** The tooltip's text for the layer under the mouse ("" when none). */
+    public String tooltipText() { return hoverNode < 0 ? "" : nodeTip.getText(); }
+
+    /** Whether the last drawing wrote this layer's name (level of detail). */
+    public boolean isLabelled(int node) { return labelled.contains(node); }
+
+    /** Whether a layer's box is inside the visible part of the canvas. */
+    public boolean isInView(int node) {
+        GraphLayout l = graphLayout();
+        if (l == null) return false;
+        double vx = vm.toViewX(l.x(node)), vy = vm.toViewY(l.y(node));
+        return vx >= 0 && vy >= 0 && vx <= canvas.getWidth() && vy <= canvas.getHeight();
+    }
+
+    /** Centres a layer when it is out of view (zooming in so its name can be read). */
+    private void reveal(int node) {
+        if (graphLayout() == null || isInView(node) && vm.scaleProperty().get() >= 0.5) return;
+        vm.centerOn(graphLayout(), node, canvas.getWidth(), canvas.getHeight());
+    }
+
+    private void showProperties(int node) {
+        properties.show(node);
+        boolean on = properties.shown() != null;
+        if (on && !split.getItems().contains(propertiesPane)) {
+            split.getItems().add(propertiesPane);
+            split.setDividerPositions(0.6);
+        } else if (!on) split.getItems().remove(propertiesPane);
+    }
+
+    private void hover(double x, double y) {
+        GraphLayout l = graphLayout();
+        int n = l == null || x < 0 ? -1 : l.nodeAt(vm.toWorldX(x), vm.toWorldY(y));
+        if (n == hoverNode) return;
+        hoverNode = n;
+        if (n < 0) {
+            Tooltip.uninstall(canvas, nodeTip);
+            nodeTip.hide();
+            return;
+        }
+        Analysis a = session.analysis();
+        Node node = a.graph().nodes().get(n);
+        Evaluation ev = session.evaluation();
+        long bytes = ev == null || n >= ev.nodeBytesAtPeak().length ? 0 : ev.nodeBytesAtPeak()[n];
+        StringBuilder b = new StringBuilder(node.name()).append('\n').append(node.op().type()).append("  out ")
+                .append(node.outShapes().isEmpty() ? "" : node.outShapes().get(0).toString())
+                .append("\nholds ").append(Fmt.bytes(bytes)).append(" at the peak");
+        if (ev != null && ev.plan() != null) {
+            java.util.Map<String, Integer> techs = new java.util.TreeMap<>();
+            for (int t : a.tensorsOf(n)) {
+                String tl = memplan.app.ui.session.PlanEdits.techniqueOf(ev.plan().decision(t)).label;
+                if (!tl.equals("keep")) techs.merge(tl, 1, Integer::sum);
+            }
+            techs.forEach((k, v) -> b.append("\n").append(k).append(": ").append(v)
+                    .append(v == 1 ? " tensor" : " tensors"));
+        }
+        nodeTip.setText(b.toString());
+        Tooltip.install(canvas, nodeTip);
+    }
+
     /** Techniques for the layer's output tensor, straight from the graph. */
-    javafx.scene.control.ContextMenu nodeMenu(int node) {
+    public javafx.scene.control.ContextMenu nodeMenu(int node) {
         Analysis a = session.analysis();
         Node n = a.graph().nodes().get(node);
         int t = n.outputs().length == 0 ? -1 : a.schedule().tensorOfValue(n.outputs()[0]);
@@ -159,9 +249,11 @@ public final class GraphView extends BorderPane {
         javafx.scene.control.MenuItem head = new javafx.scene.control.MenuItem("Output " + a.schedule().tensor(t).name()
                 + " (" + Fmt.bytes(a.schedule().tensor(t).bytes()) + "):");
         head.setDisable(true);
+        head.setMnemonicParsing(false); // names like h.0.mlp.c_fc keep their underscores
         menu.getItems().add(head);
         for (memplan.app.ui.table.Technique tech : memplan.app.ui.table.Technique.values()) {
             javafx.scene.control.MenuItem item = new javafx.scene.control.MenuItem(tech.label);
+            item.setMnemonicParsing(false);
             item.setOnAction(ev -> session.setTechnique(t, tech));
             menu.getItems().add(item);
         }
@@ -273,9 +365,15 @@ public final class GraphView extends BorderPane {
         // Nodes
         long max = ev == null ? 0 : Math.max(1, ev.maxNodeBytes());
         int sel = session.selectedNodeProperty().get();
-        boolean text = s >= 0.35;
-        Font nameFont = Font.font("System", FontWeight.BOLD, 12);
-        Font typeFont = Font.font("System", 10.5);
+        labelled.clear();
+        java.util.List<double[]> taken = new java.util.ArrayList<>(); // label boxes placed outside nodes
+        java.util.List<double[]> boxes = new java.util.ArrayList<>(); // small boxes a label beside a node must not hide
+        if (GraphLayout.NODE_H * s < 15)
+            for (int i = 0; i < l.nodeCount(); i++) {
+                double bx = (l.x(i) - GraphLayout.NODE_W / 2) * s + ox, by = (l.y(i) - GraphLayout.NODE_H / 2) * s + oy;
+                if (bx + GraphLayout.NODE_W * s >= 0 && bx <= w && by + GraphLayout.NODE_H * s >= 0 && by <= h)
+                    boxes.add(new double[]{bx, by, GraphLayout.NODE_W * s, GraphLayout.NODE_H * s});
+            }
         for (int i = 0; i < l.nodeCount(); i++) {
             double cx = l.x(i), cy = l.y(i);
             if (cx + GraphLayout.NODE_W / 2 < wx0 || cx - GraphLayout.NODE_W / 2 > wx1
@@ -292,20 +390,46 @@ public final class GraphView extends BorderPane {
             g.setLineWidth(i == sel ? 3 : hl ? 2 : 1);
             g.strokeRoundRect(x, y, bw, bh, arc, arc);
             if (i < decisionMarks.length && decisionMarks[i] != 0) drawBadge(g, decisionMarks[i], x + bw, y, s);
-            if (text) {
-                Node node = a.graph().nodes().get(i);
+            Node node = a.graph().nodes().get(i);
+            // Level of detail: text is drawn at a size that can be read (never under 10 px); inside the box when it
+            // fits, else beside it where no other label is, so a zoomed-out graph still names some of its layers.
+            if (bh >= 15) {
+                double nameSize = Math.min(14, Math.max(10.5, 12 * s));
+                boolean twoLines = bh >= 2 * nameSize + 6;
+                int chars = (int) ((bw - 8) / (nameSize * 0.62));
                 g.setFill(Color.web("#111827"));
                 g.setTextAlign(TextAlignment.CENTER);
-                g.save();
-                g.translate(x + bw / 2, y);
-                g.scale(s, s);
-                g.setFont(nameFont);
-                g.fillText(clip(node.name(), 22), 0, 15);
-                g.setFont(typeFont);
-                g.setFill(Color.web("#374151"));
-                g.fillText(node.op().type() + (bytes > 0 ? "  " + Fmt.bytes(bytes) : ""), 0, 28);
-                g.restore();
+                g.setTextBaseline(javafx.geometry.VPos.CENTER);
+                g.setFont(Font.font("System", FontWeight.BOLD, nameSize));
+                g.fillText(elide(node.name(), chars), x + bw / 2, twoLines ? y + bh * 0.32 : y + bh / 2);
+                if (twoLines) {
+                    double ts = Math.max(9.5, nameSize - 1.5);
+                    g.setFont(Font.font("System", ts));
+                    g.setFill(Color.web("#374151"));
+                    String type = node.op().type() + (bytes > 0 ? "  " + Fmt.bytes(bytes) : "");
+                    g.fillText(elide(type, (int) ((bw - 8) / (ts * 0.58))), x + bw / 2, y + bh * 0.72);
+                }
+                g.setTextBaseline(javafx.geometry.VPos.BASELINE);
                 g.setTextAlign(TextAlignment.LEFT);
+                labelled.add(i);
+            } else {
+                String label = elide(node.name(), 28);
+                double lw = label.length() * 6.4 + 6, lh = 14;
+                double lx = x + bw + 4, ly = y + bh / 2 - lh / 2;
+                boolean free = lx + lw <= w;
+                for (double[] r : taken)
+                    if (free && lx < r[0] + r[2] && r[0] < lx + lw && ly < r[1] + r[3] && r[1] < ly + lh) free = false;
+                for (double[] r : boxes)
+                    if (free && lx < r[0] + r[2] && r[0] < lx + lw && ly < r[1] + r[3] && r[1] < ly + lh) free = false;
+                if (free) {
+                    taken.add(new double[]{lx, ly, lw, lh});
+                    g.setFill(Color.color(1, 1, 1, 0.85));
+                    g.fillRect(lx, ly, lw, lh);
+                    g.setFill(i == sel ? Color.web("#1d4ed8") : Color.web("#111827"));
+                    g.setFont(Font.font("System", 11));
+                    g.fillText(label, lx + 3, ly + 11);
+                    labelled.add(i);
+                }
             }
         }
         // Legend, on a white box so it never hides under nodes
@@ -361,7 +485,9 @@ public final class GraphView extends BorderPane {
         }
     }
 
-    private static String clip(String s, int n) {
-        return s.length() <= n ? s : s.substring(0, n - 1) + "\u2026";
+    /** Keeps the end of a long name, which tells layers apart ("\u2026attention.self.query"). */
+    static String elide(String s, int n) {
+        if (n < 2) return "";
+        return s.length() <= n ? s : "\u2026" + s.substring(s.length() - (n - 1));
     }
 }

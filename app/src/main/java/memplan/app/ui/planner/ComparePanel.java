@@ -29,6 +29,12 @@ public final class ComparePanel extends VBox {
         b.setId("compareB");
         a.getItems().setAll(vm.catalog().names());
         b.getItems().setAll(vm.catalog().names());
+        a.setConverter(vm.nameConverter());
+        b.setConverter(vm.nameConverter());
+        session.analysisProperty().addListener(o -> {
+            vm.offeredFor(a.getItems());
+            vm.offeredFor(b.getItems());
+        });
         a.valueProperty().bindBidirectional(vm.plannerAProperty());
         b.valueProperty().bindBidirectional(vm.plannerBProperty());
         Label budget = new Label();
@@ -50,11 +56,11 @@ public final class ComparePanel extends VBox {
         table.setVgap(5);
         Button useA = new Button("Use A");
         useA.setOnAction(e -> {
-            if (vm.evalAProperty().get() != null) session.showEvaluation(vm.evalAProperty().get());
+            vm.use(vm.evalAProperty().get(), "A");
         });
         Button useB = new Button("Use B");
         useB.setOnAction(e -> {
-            if (vm.evalBProperty().get() != null) session.showEvaluation(vm.evalBProperty().get());
+            vm.use(vm.evalBProperty().get(), "B");
         });
         useA.disableProperty().bind(vm.evalAProperty().isNull());
         useB.disableProperty().bind(vm.evalBProperty().isNull());
@@ -92,11 +98,15 @@ public final class ComparePanel extends VBox {
         row(3, "Time", Fmt.seconds(a.iterationSeconds()), Fmt.seconds(b.iterationSeconds()), a.iterationSeconds() <= b.iterationSeconds());
         row(4, "Overhead", Fmt.percent(a.overheadFraction()), Fmt.percent(b.overheadFraction()), a.overheadFraction() <= b.overheadFraction());
         row(5, "Moved", Fmt.bytes(a.bytesMoved()), Fmt.bytes(b.bytesMoved()), a.bytesMoved() <= b.bytesMoved());
-        row(6, "Changed", String.valueOf(a.plan().changedCount()), String.valueOf(b.plan().changedCount()),
-                a.plan().changedCount() <= b.plan().changedCount());
+        // how many tensors a plan changes is neither better nor worse: no colour
+        Label ca = new Label(String.valueOf(a.plan().changedCount()));
+        Label cb = new Label(String.valueOf(b.plan().changedCount()));
+        ca.setId("compareA-6");
+        cb.setId("compareB-6");
+        table.addRow(6, new Label("Tensors changed"), ca, cb);
         long yMax = (long) (Math.max(Math.max(a.peakBytes(), b.peakBytes()), budget) * 1.1);
-        ta.draw(a.timeline(), yMax, budget, "A: " + na);
-        tb.draw(b.timeline(), yMax, budget, "B: " + nb);
+        ta.draw(a.timeline(), yMax, budget, "A: " + vm.displayName(na));
+        tb.draw(b.timeline(), yMax, budget, "B: " + vm.displayName(nb));
     }
 
     private static Label head(String s) {

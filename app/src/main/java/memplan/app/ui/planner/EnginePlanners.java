@@ -9,6 +9,8 @@ import memplan.sim.DeviceModel;
 import memplan.train.Schedule;
 
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 
 /**
  * The engine's planners ({@link Planners}). When a budget cannot be met the app still shows the planner's best
@@ -27,6 +29,30 @@ public final class EnginePlanners implements PlannerCatalog {
         } catch (IllegalArgumentException e) {
             return name;
         }
+    }
+
+    /** Names for people; a planner not listed (renamed, new) shows its identifier with spaces. */
+    private static final Map<String, String> DISPLAY = Map.ofEntries(
+            Map.entry("baseline", "Baseline (keep all)"), Map.entry("share", "Share buffers"),
+            Map.entry("vdnn-all", "vDNN: swap all"), Map.entry("vdnn-conv", "vDNN: swap conv inputs"),
+            Map.entry("swap", "Swap (largest first)"), Map.entry("checkpoint-sqrt", "Checkpoints \u221aN"),
+            Map.entry("recompute-optimal", "Recompute (optimal)"), Map.entry("recompute-greedy", "Recompute (greedy)"),
+            Map.entry("hybrid", "Hybrid"), Map.entry("hybrid-greedy", "Hybrid (greedy)"),
+            Map.entry("compress", "Compress (lossless)"), Map.entry("compress-fp16", "Compress fp16 (lossy)"));
+
+    @Override
+    public String displayName(String name) {
+        if (name == null) return "";
+        String d = DISPLAY.get(name);
+        return d != null ? d : name.substring(0, 1).toUpperCase(Locale.ROOT) + name.substring(1).replace('-', ' ');
+    }
+
+    /** vDNN's convolution variant swaps only convolutions' inputs: nothing to do in a network without any. */
+    @Override
+    public boolean appliesTo(String name, Schedule schedule) {
+        if (!name.startsWith("vdnn-conv")) return true;
+        for (var n : schedule.graph().nodes()) if (n.op().type().startsWith("Conv")) return true;
+        return false;
     }
 
     @Override

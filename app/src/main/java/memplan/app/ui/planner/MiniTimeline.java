@@ -26,7 +26,23 @@ final class MiniTimeline extends Canvas {
         g.setFont(Font.font("System", javafx.scene.text.FontWeight.BOLD, 12));
         g.fillText(title, 6, 14);
         if (d == null || d.points() == 0 || yMax <= 0) return;
-        double x0 = 4, x1 = w - 4, y0 = 20, y1 = h - 4;
+        double x0 = 52, x1 = w - 6, y0 = 20, y1 = h - 18;
+        // axes: bytes from 0 to the shared top on the left, the iteration's time along the bottom
+        g.setStroke(Color.web("#9ca3af"));
+        g.strokeLine(x0, y0, x0, y1);
+        g.strokeLine(x0, y1, x1, y1);
+        g.setFill(Color.web("#4b5563"));
+        g.setFont(Font.font(10));
+        g.setTextAlign(javafx.scene.text.TextAlignment.RIGHT);
+        g.fillText(Fmt.bytes(yMax), x0 - 4, y0 + 8);
+        g.fillText("0", x0 - 4, y1);
+        g.setTextAlign(javafx.scene.text.TextAlignment.LEFT);
+        g.fillText("0", x0, y1 + 12);
+        g.setTextAlign(javafx.scene.text.TextAlignment.RIGHT);
+        double span = d.x()[d.x().length - 1] - d.x()[0];
+        String length = d.xLabel().equals("ms") ? String.format(java.util.Locale.ROOT, "%.1f ms", span) : (long) span + " steps";
+        g.fillText(length, x1, y1 + 12);
+        g.setTextAlign(javafx.scene.text.TextAlignment.LEFT);
         double xs = d.x()[0], xe = d.x()[d.x().length - 1];
         if (xe <= xs) xe = xs + 1;
         int n = d.points();

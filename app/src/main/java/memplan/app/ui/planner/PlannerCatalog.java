@@ -15,5 +15,15 @@ public interface PlannerCatalog {
         return name;
     }
 
+    /** A name for people, e.g. "Hybrid (greedy)"; the identifier by default. */
+    default String displayName(String name) {
+        return name;
+    }
+
+    /** Whether a planner can do anything for this schedule (vDNN's conv variant needs convolutions). */
+    default boolean appliesTo(String name, Schedule schedule) {
+        return true;
+    }
+
     Plan plan(String name, Schedule schedule, long budgetBytes, DeviceModel device);
 }

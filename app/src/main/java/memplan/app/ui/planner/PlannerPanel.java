@@ -23,7 +23,9 @@ public final class PlannerPanel extends VBox {
         ChoiceBox<String> planner = new ChoiceBox<>();
         planner.setId("plannerChoice");
         planner.getItems().setAll(vm.catalog().names());
+        planner.setConverter(vm.nameConverter());
         planner.valueProperty().bindBidirectional(vm.plannerProperty());
+        session.analysisProperty().addListener(o -> vm.offeredFor(planner.getItems()));
         Label what = new Label();
         what.getStyleClass().add("hint");
         what.setWrapText(true);
@@ -46,6 +48,7 @@ public final class PlannerPanel extends VBox {
         session.analysisProperty().addListener(o -> fillRange.run());
         fillRange.run();
         budget.valueChangingProperty().addListener((o, was, now) -> {
+            if (now) vm.chooseBudget();
             if (!now) vm.apply(); // applying when the drag ends
         });
         budget.valueProperty().addListener((o, a, n) -> {
@@ -56,8 +59,14 @@ public final class PlannerPanel extends VBox {
         device.getItems().setAll(DeviceModel.presetNames());
         device.setValue(session.deviceProperty().get().name());
         device.valueProperty().addListener((o, a, n) -> {
+            if (n == null || session.deviceProperty().get().name().equals(n)) return; // that device already (calibrated)
             session.deviceProperty().set(DeviceModel.preset(n));
             session.resimulate();
+        });
+        // a device model set elsewhere (calibrating from a run) shows here by its name
+        session.deviceProperty().addListener((o, a, d) -> {
+            if (d != null && !d.name().equals(device.getValue()) && device.getItems().contains(d.name()))
+                device.setValue(d.name());
         });
         Button apply = new Button("Apply plan");
         apply.setId("applyPlanner");
@@ -65,7 +74,11 @@ public final class PlannerPanel extends VBox {
         apply.disableProperty().bind(session.analysisProperty().isNull());
         apply.setOnAction(e -> vm.apply());
         Button reset = new Button("Back to baseline");
-        reset.setOnAction(e -> session.applyPlan(memplan.plan.Plan.baseline(session.analysis().schedule()), "Simulating"));
+        reset.setId("backToBaseline");
+        reset.setOnAction(e -> {
+            if (session.mayReplaceEdits("Back to baseline"))
+                session.applyPlan(memplan.plan.Plan.baseline(session.analysis().schedule()), "Back to baseline");
+        });
         reset.disableProperty().bind(session.analysisProperty().isNull());
         Label result = new Label();
         result.setId("plannerResult");

@@ -32,6 +32,7 @@ public final class PlannerViewModel {
     private final StringProperty plannerB = new SimpleStringProperty("checkpoint-sqrt");
     private final ObjectProperty<Evaluation> evalA = new SimpleObjectProperty<>(), evalB = new SimpleObjectProperty<>();
     private final StringProperty compareStatus = new SimpleStringProperty("");
+    private boolean budgetChosen;
 
     public PlannerViewModel(SessionViewModel session, PlannerCatalog catalog) {
         this.session = session;
@@ -46,7 +47,10 @@ public final class PlannerViewModel {
             evalB.set(null);
             result.set("");
         });
-        budgetBytes.addListener(o -> session.budgetBytesProperty().set(budgetBytes.get()));
+        // The budget line appears once the user picks a budget (slider or Apply plan), not before.
+        budgetBytes.addListener(o -> {
+            if (budgetChosen) session.budgetBytesProperty().set(budgetBytes.get());
+        });
     }
 
     public PlannerCatalog catalog() { return catalog; }
@@ -76,6 +80,51 @@ public final class PlannerViewModel {
         budgetBytes.set(lo + Math.round((hi - lo) * budgetFraction.get()));
     }
 
+    /** The user moved the budget slider: from now on the budget line is drawn. */
+    public void chooseBudget() {
+        budgetChosen = true;
+        session.budgetBytesProperty().set(budgetBytes.get());
+    }
+
+    /** A planner's name for people ("Hybrid (greedy)") where the catalog has one, else its identifier. */
+    public String displayName(String name) {
+        return catalog.displayName(name);
+    }
+
+    /** Shows planners by their names for people in choice boxes. */
+    public javafx.util.StringConverter<String> nameConverter() {
+        return new javafx.util.StringConverter<>() {
+            @Override public String toString(String n) { return n == null ? "" : displayName(n); }
+            @Override public String fromString(String s) { return s; }
+        };
+    }
+
+    /** Keeps in a choice list only the planners that can do something for the open model. */
+    public void offeredFor(java.util.List<String> items) {
+        Analysis a = session.analysis();
+        if (a == null) return;
+        java.util.List<String> ok = new java.util.ArrayList<>();
+        for (String n : catalog.names()) if (catalog.appliesTo(n, a.schedule())) ok.add(n);
+        if (ok.equals(items)) return;
+        String[] chosen = {planner.get(), plannerA.get(), plannerB.get()};
+        if (items instanceof javafx.collections.ObservableList<String> ol) ol.setAll(ok);
+        else {
+            items.clear();
+            items.addAll(ok);
+        }
+        // a choice box drops a value that left its list: put the user's choices back where they are still offered
+        java.util.List<StringProperty> props = java.util.List.of(planner, plannerA, plannerB);
+        for (int k = 0; k < 3; k++)
+            props.get(k).set(ok.contains(chosen[k]) ? chosen[k] : ok.get(ok.size() - 1));
+    }
+
+    /** Makes {@code e} (planner A or B of Compare) the current plan. */
+    public void use(Evaluation e, String which) {
+        if (e == null || !session.mayReplaceEdits("Use " + which)) return;
+        String name = "A".equals(which) ? plannerA.get() : plannerB.get();
+        session.showEvaluation(e, "Use " + which + " (" + displayName(name) + ")");
+    }
+
     /** Sets the budget in bytes (clamped to the slider's range). */
     public void setBudget(long bytes) {
         long lo = minBudget(), hi = maxBudget();
@@ -86,19 +135,21 @@ public final class PlannerViewModel {
     /** Makes the chosen planner's plan for the budget in the background, then shows it everywhere. */
     public void apply() {
         Analysis a = session.analysis();
-        if (a == null) return;
+        if (a == null || !session.mayReplaceEdits("Apply plan")) return;
+        budgetChosen = true;
+        session.budgetBytesProperty().set(budgetBytes.get());
         String name = planner.get();
         long budget = budgetBytes.get();
         DeviceModel dev = session.deviceProperty().get();
-        result.set("Planning with " + name + "\u2026");
+        result.set("Planning with " + displayName(name) + "\u2026");
         session.runner().run("Planning with " + name, p -> {
             Plan plan = catalog.plan(name, a.schedule(), budget, dev);
             p.checkCancelled();
             return SessionViewModel.evaluate(a, plan, dev);
         }, e -> {
             if (session.analysis() != a) return;
-            session.showEvaluation(e);
-            result.set(describe(name, e, budget));
+            session.showEvaluation(e, "Apply plan " + displayName(name));
+            result.set(describe(displayName(name), e, budget));
         }, ex -> result.set(name + " failed: " + SessionViewModel.describe(ex)));
     }
 

@@ -12,9 +12,11 @@ import javafx.scene.control.ListCell;
 import javafx.scene.control.ProgressBar;
 import javafx.scene.control.Spinner;
 import javafx.scene.control.TextField;
+import javafx.scene.control.Tooltip;
 import javafx.scene.layout.GridPane;
 import javafx.scene.layout.HBox;
 import javafx.scene.layout.VBox;
+import memplan.app.ui.Fmt;
 import memplan.app.ui.session.SessionViewModel;
 import memplan.exec.IterationResult;
 
@@ -94,6 +96,16 @@ public class RunPanel extends VBox {
         progress.visibleProperty().bind(vm.runningProperty());
         progress.progressProperty().bind(session.runner().progressProperty());
         HBox buttons = new HBox(8, run, cancel, progress);
+        Button calibrate = new Button("Calibrate from this run");
+        calibrate.setId("calibrate");
+        calibrate.setTooltip(new Tooltip("Predict step times from what this run measured, not the roofline model"));
+        calibrate.disableProperty().bind(vm.lastRunProperty().isNull().or(vm.runningProperty()));
+        calibrate.setOnAction(e -> vm.calibrate());
+        Label calibration = new Label();
+        calibration.setId("calibration");
+        calibration.getStyleClass().add("hint");
+        calibration.setWrapText(true);
+        calibration.textProperty().bind(vm.calibrationProperty());
         Label summary = new Label();
         summary.setId("runSummary");
         summary.setWrapText(true);
@@ -110,7 +122,37 @@ public class RunPanel extends VBox {
         charts = java.util.List.of(peakChart, timeChart);
         vm.results().addListener((ListChangeListener<IterationResult>) c -> refill());
 
-        getChildren().addAll(t, grid, backendInfo, buttons, summary, peakChart, timeChart);
+        Label check = new Label();
+        check.setId("runCheck");
+        check.getStyleClass().add("bad");
+        check.setWrapText(true);
+        check.textProperty().bind(vm.checkProperty());
+        Button fit = new Button();
+        fit.setId("fitMemory");
+        fit.textProperty().bind(javafx.beans.binding.Bindings.createStringBinding(
+                () -> "Set device memory to " + Fmt.bytes(vm.fitBytesProperty().get()), vm.fitBytesProperty()));
+        fit.visibleProperty().bind(vm.fitBytesProperty().greaterThan(0));
+        fit.managedProperty().bind(fit.visibleProperty());
+        fit.setOnAction(e -> vm.fitDeviceMemory());
+        Button plan = new Button();
+        plan.setId("planForMemory");
+        plan.textProperty().bind(javafx.beans.binding.Bindings.createStringBinding(
+                () -> "Plan for " + Fmt.bytes(vm.planBudgetProperty().get()), vm.planBudgetProperty()));
+        plan.setTooltip(new Tooltip("Runs the Plan tab's planner with nine tenths of the device memory as the budget "
+                + "(the rest is room for the allocator)"));
+        plan.visibleProperty().bind(vm.planBudgetProperty().greaterThan(0));
+        plan.managedProperty().bind(plan.visibleProperty());
+        plan.setOnAction(e -> vm.planForDeviceMemory());
+        javafx.scene.layout.FlowPane fixes = new javafx.scene.layout.FlowPane(8, 6, fit, plan);
+        VBox checkBox = new VBox(6, check, fixes);
+        checkBox.setId("runCheckBox");
+        checkBox.visibleProperty().bind(vm.checkProperty().isNotEmpty());
+        checkBox.managedProperty().bind(checkBox.visibleProperty());
+
+        peakChart.getStyleClass().add("run-chart");
+        timeChart.getStyleClass().add("run-chart");
+        getChildren().addAll(t, grid, backendInfo, checkBox, buttons, summary, calibrate, calibration, peakChart,
+                timeChart);
     }
 
     public RunViewModel viewModel() { return vm; }

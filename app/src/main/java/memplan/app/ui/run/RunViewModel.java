@@ -11,6 +11,7 @@ import javafx.beans.property.StringProperty;
 import javafx.collections.FXCollections;
 import javafx.collections.ObservableList;
 import memplan.app.ui.Fmt;
+import memplan.app.ui.session.Evaluation;
 import memplan.app.ui.session.SessionViewModel;
 import memplan.app.ui.task.TaskRunner;
 import memplan.backend.Backend;
@@ -37,6 +38,13 @@ public final class RunViewModel {
     private final StringProperty summary = new SimpleStringProperty("");
     private final BooleanProperty running = new SimpleBooleanProperty(false);
     private TaskRunner.Handle handle;
+    private final StringProperty check = new SimpleStringProperty("");
+    private final javafx.beans.property.LongProperty fitBytes = new javafx.beans.property.SimpleLongProperty(-1);
+    private final javafx.beans.property.LongProperty planBudget = new javafx.beans.property.SimpleLongProperty(-1);
+    private java.util.function.LongConsumer planFor = b -> { };
+    private final ObjectProperty<RunResult> last = new SimpleObjectProperty<>();
+    private DeviceModel lastDevice;
+    private final StringProperty calibration = new SimpleStringProperty("");
 
     public RunViewModel(SessionViewModel session, List<BackendChoice> found) {
         this.session = session;
@@ -46,6 +54,99 @@ public final class RunViewModel {
                 backend.set(c);
                 break;
             }
+        deviceMemory.addListener(o -> updateCheck());
+        session.evaluationProperty().addListener(o -> updateCheck());
+        updateCheck();
+    }
+
+    /**
+     * Before Run: a plan whose predicted peak is above the device memory cannot run, so say so at once (not after the
+     * run fails), with the device memory that would fit it and the budget a planner would need.
+     */
+    public StringProperty checkProperty() { return check; }
+    /** Device memory that fits the plan (for the one-click fix), or -1. */
+    public javafx.beans.property.LongProperty fitBytesProperty() { return fitBytes; }
+    /** Budget to plan for so the plan fits the device memory, or -1 when no plan can. */
+    public javafx.beans.property.LongProperty planBudgetProperty() { return planBudget; }
+    /** What "Plan for it" does: the main window runs the Plan tab's planner at that budget. */
+    public void setPlanFor(java.util.function.LongConsumer c) { planFor = c; }
+
+    private void updateCheck() {
+        Evaluation e = session.evaluation();
+        long cap;
+        try {
+            cap = ByteSize.parse(deviceMemory.get());
+        } catch (IllegalArgumentException ex) {
+            check.set("Device memory: " + ex.getMessage());
+            fitBytes.set(-1);
+            planBudget.set(-1);
+            return;
+        }
+        if (e == null || e.peakBytes() <= cap) {
+            check.set("");
+            fitBytes.set(-1);
+            planBudget.set(-1);
+            return;
+        }
+        flag(e.peakBytes(), cap, "This plan's predicted peak, " + Fmt.bytes(e.peakBytes())
+                + ", is more than the device "
+                + "memory, " + Fmt.bytes(cap) + ": the run would stop at once.");
+    }
+
+    private void flag(long need, long cap, String why) {
+        long fit = roundUp(need + need / 8); // the allocator's arena needs a little more than the peak of live bytes
+        // a planner aims at the simulated peak; a tenth is left for the arena's fragmentation
+        long budget = cap - cap / 10;
+        long lower = session.analysis() == null ? 0 : session.analysis().profile().lowerBound();
+        fitBytes.set(fit);
+        planBudget.set(budget >= lower ? budget : -1);
+        check.set(why + (budget >= lower ? "" : " No plan fits " + Fmt.bytes(cap) + ": a single step needs "
+                + Fmt.bytes(lower) + " at once."));
+    }
+
+    /** Rounds up to 256 MiB below 8 GiB, to 1 GiB above. */
+    static long roundUp(long b) {
+        long q = b < (8L << 30) ? 256L << 20 : 1L << 30;
+        return (b + q - 1) / q * q;
+    }
+
+    /** "3GiB", "2560MiB": the size as the Device memory field takes it. */
+    static String field(long b) {
+        return b % (1L << 30) == 0 ? (b >> 30) + "GiB" : (b >> 20) + "MiB";
+    }
+
+    /** The last finished run (its measured step times can calibrate predictions), or null. */
+    public ObjectProperty<RunResult> lastRunProperty() { return last; }
+    /** What the predictions are based on after calibrating, or "". */
+    public StringProperty calibrationProperty() { return calibration; }
+
+    /**
+     * Predicts from now on with the step times this run measured (the CLI's --save-step-times and --step-times in
+     * one click): the device model of the run, with each measured step's time in place of its roofline estimate.
+     */
+    public void calibrate() {
+        RunResult r = last.get();
+        if (r == null || r.measuredTimeline() == null || lastDevice == null) return;
+        java.util.Map<String, Double> times = memplan.sim.StepTimes.fromTimeline(r.measuredTimeline());
+        if (times.isEmpty()) return;
+        DeviceModel d = lastDevice.withMeasured(times);
+        session.deviceProperty().set(d);
+        session.resimulate();
+        int steps = session.analysis() == null ? times.size() : session.analysis().schedule().stepCount();
+        calibration.set(String.format(Locale.ROOT,
+                "Predicting from %d step times measured on %s (the %s device model's "
+                + "roofline for the other %d steps). Choosing another device model in the Plan tab goes back to the roofline.",
+                times.size(), r.device(), d.name(), Math.max(0, steps - times.size())));
+    }
+
+    /** One click: raise the device memory to what fits the plan. */
+    public void fitDeviceMemory() {
+        if (fitBytes.get() > 0) deviceMemory.set(field(fitBytes.get()));
+    }
+
+    /** One click: make a plan for this device memory with the Plan tab's planner. */
+    public void planForDeviceMemory() {
+        if (planBudget.get() > 0) planFor.accept(planBudget.get());
     }
 
     public ObservableList<BackendChoice> backends() { return backends; }
@@ -79,6 +180,7 @@ public final class RunViewModel {
         DeviceModel device = c.name().equalsIgnoreCase("cpu") ? DeviceModel.preset("cpu").withCapacity(capacity)
                 : session.deviceProperty().get();
         results.clear();
+        lastDevice = device;
         running.set(true);
         summary.set("Running " + n + " iteration" + (n == 1 ? "" : "s") + " on " + c.name() + "\u2026");
         TaskRunner runner = session.runner();
@@ -100,6 +202,7 @@ public final class RunViewModel {
             }
         }, (RunResult r) -> {
             running.set(false);
+            if (!r.cancelled()) last.set(r);
             // the last iterations may still be queued: make sure all are shown
             if (results.size() < r.iterations().size()) results.setAll(r.iterations());
             summary.set(String.format(Locale.ROOT, "%s on %s: measured peak %s, predicted %s%s; arena %s%s",
@@ -110,6 +213,11 @@ public final class RunViewModel {
         }, ex -> {
             running.set(false);
             summary.set("Run failed: " + SessionViewModel.describe(ex));
+            Throwable t = ex;
+            while (t.getCause() != null && !(t instanceof memplan.backend.DeviceOutOfMemoryException)) t = t.getCause();
+            if (t instanceof memplan.backend.DeviceOutOfMemoryException oom)
+                flag(oom.requestedBytes(), oom.capacityBytes(), "The run needed " + Fmt.bytes(oom.requestedBytes())
+                        + " of device memory and had " + Fmt.bytes(oom.capacityBytes()) + ".");
         }, () -> {
             running.set(false);
             summary.set("Cancelled after " + results.size() + " iteration" + (results.size() == 1 ? "" : "s") + ".");

@@ -26,9 +26,9 @@ public final class ControlHints {
             case OUTPUT_NAME -> "convert the file with 'memplan import --output' and open the result";
             case KEEP_UNSUPPORTED_AS_OPAQUE -> "convert the file with 'memplan import --opaque' and open the result";
             case MSE_LOSS -> "convert the file with 'memplan import --loss mse' and open the result";
-            case BATCH_SIZE -> "set the Batch field";
-            case DEVICE_MEMORY -> "raise Device memory in the Run tab, lower the batch, or apply a planner with a budget";
-            case FP32 -> "choose fp32 in the dtype box";
+            case BATCH_SIZE -> "set Batch size in the Model tab";
+            case DEVICE_MEMORY -> "more Device memory in the Run tab, a smaller Batch size, or a planner with a budget";
+            case FP32 -> "choose Data type fp32 in the Model tab";
             case RECORD_STEP_TIMES -> "record step times with a run first";
         };
     }

@@ -14,6 +14,7 @@ import javafx.beans.property.SimpleStringProperty;
 import javafx.beans.property.StringProperty;
 import javafx.beans.property.DoubleProperty;
 import javafx.beans.property.SimpleDoubleProperty;
+import memplan.app.ui.Fmt;
 import memplan.app.ui.table.Technique;
 import memplan.app.ui.task.TaskRunner;
 import memplan.app.ui.timeline.ProfileTimeline;
@@ -71,6 +72,29 @@ public class SessionViewModel {
     private double editSimMillis;
     private volatile long editSimDoneNanos, editAppliedNanos;
     private long generation;
+    private final PlanHistory history = new PlanHistory();
+    private final BooleanProperty canUndo = new SimpleBooleanProperty(false),
+            canRedo = new SimpleBooleanProperty(false);
+    private final StringProperty undoText = new SimpleStringProperty("Undo"),
+            redoText = new SimpleStringProperty("Redo");
+    private final IntegerProperty handEdits = new SimpleIntegerProperty(0);
+    private final ReadOnlyObjectWrapper<Evaluation> baselineEvaluation = new ReadOnlyObjectWrapper<>();
+    private final ReadOnlyObjectWrapper<Evaluation> previousEvaluation = new ReadOnlyObjectWrapper<>();
+    private Confirmation confirmation = (title, question, yes) -> true;
+    private String editStatus;
+    private final java.util.List<java.util.function.Consumer<Analysis>> afterOpen = new java.util.ArrayList<>();
+    /** Asks the user a yes/no question before the app replaces their work; the app shows a dialog. */
+    @FunctionalInterface
+    public interface Confirmation {
+        boolean confirm(String title, String question, String yes);
+    }
+
+    /** Everything a lesson replaces, to put back when it ends. */
+    public record Snapshot(ModelDef model, int batch, DType dtype, Optimizer optimizer, String dims, Analysis analysis,
+                           Evaluation evaluation, Evaluation baseline, PlanHistory history, long budget,
+                           DeviceModel device) {
+    }
+
     /** Edits re-simulate on the calling thread when the last simulation took less than this; else in the background. */
     public static final double INLINE_SIMULATION_MILLIS = 50;
 
@@ -116,6 +140,36 @@ public class SessionViewModel {
     public Plan plan() { return plan.get(); }
     /** The device model the simulator predicts for. */
     public ObjectProperty<DeviceModel> deviceProperty() { return device; }
+    public BooleanProperty canUndoProperty() { return canUndo; }
+    public BooleanProperty canRedoProperty() { return canRedo; }
+    /** "Undo recompute 'relu1'": the Edit menu's item text. */
+    public StringProperty undoTextProperty() { return undoText; }
+    public StringProperty redoTextProperty() { return redoText; }
+    /** Decisions the user set by hand since the last plan made for them (planner, lesson, import). */
+    public IntegerProperty handEditsProperty() { return handEdits; }
+    /** The baseline plan's evaluation for the open model on the current device: the timeline holds its scale. */
+    public ReadOnlyObjectProperty<Evaluation> baselineEvaluationProperty() { return baselineEvaluation.getReadOnlyProperty(); }
+    /** The evaluation shown before the last plan change (its peak is drawn as a ghost), or null. */
+    public ReadOnlyObjectProperty<Evaluation> previousEvaluationProperty() { return previousEvaluation.getReadOnlyProperty(); }
+    public PlanHistory history() { return history; }
+    public void setConfirmation(Confirmation c) { confirmation = c; }
+
+    /** Asks the user (a dialog in the app; yes without a screen unless a test sets a {@link Confirmation}). */
+    public boolean confirm(String title, String question, String yes) {
+        return confirmation.confirm(title, question, yes);
+    }
+
+    /**
+     * Whether an action that replaces the whole plan may go ahead: yes when there are no hand edits, else the user is
+     * asked (undo still brings the edits back).
+     */
+    public boolean mayReplaceEdits(String action) {
+        int n = handEdits.get();
+        if (n == 0) return true;
+        return confirmation.confirm(action, action + " replaces the plan, and with it your " + n + " hand edit"
+                + (n == 1 ? "" : "s") + " (Edit \u2192 Undo brings " + (n == 1 ? "it" : "them") + " back).", action);
+    }
+
     /** Milliseconds from the last technique edit to the redrawn timeline (set by the view through {@link #editRedrawn()}). */
     public DoubleProperty lastEditMillisProperty() { return lastEditMillis; }
 
@@ -180,24 +234,55 @@ public class SessionViewModel {
             model.set(m);
             generation++;
             Evaluation ev = (Evaluation) r[2];
-            plan.set(ev.plan() != null ? ev.plan() : Plan.baseline(a.schedule()));
+            Plan first = ev.plan() != null ? ev.plan() : Plan.baseline(a.schedule());
+            history.reset(first, "Open " + m.name());
+            handEdits.set(0);
+            previousEvaluation.set(null);
+            baselineEvaluation.set(ev);
+            plan.set(first);
             analysis.set(a);
             evaluation.set(ev);
+            updateUndo();
             status.set(String.format(java.util.Locale.ROOT, "%s: %d layers, %d tensors, %d steps; profiled in %.0f ms",
                     m.name(), a.graph().nodes().size(), a.schedule().tensorCount(), a.schedule().stepCount(), a.millis()));
             onAnalysis(a);
+            java.util.List<java.util.function.Consumer<Analysis>> then = java.util.List.copyOf(afterOpen);
+            afterOpen.clear();
+            for (var c : then) c.accept(a);
         }, ex -> {
+            afterOpen.clear();
             error.set(describe(ex));
             status.set("Could not open " + what);
-        }, () -> status.set("Cancelled opening " + what));
+        }, () -> {
+            afterOpen.clear();
+            status.set("Cancelled opening " + what);
+        });
+    }
+
+    /**
+     * Runs once the model being opened is in place with its baseline shown (not when opening fails): what a lesson or
+     * an import does next. Listeners of the analysis property run earlier, before the evaluation is set.
+     */
+    public void afterNextOpen(java.util.function.Consumer<Analysis> then) {
+        afterOpen.add(then);
     }
 
     /** Hook for subclasses and planners: called on the UI thread when a new analysis is in place. */
     protected void onAnalysis(Analysis a) {
     }
 
-    /** Simulates a plan in the background and shows it; a newer call wins over an older one still running. */
+    /**
+     * Simulates a plan made for the user (a lesson step, an imported plan, the baseline) in the background and shows it
+     * in place of the current one; undo brings the current one back. A newer call wins over an older one still running.
+     */
     public void applyPlan(Plan p, String what) {
+        simulate(p, what, Change.REPLACE, 0);
+    }
+
+    /** How a newly shown plan enters the history. */
+    private enum Change { REPLACE, HAND_EDIT, UNDO, REDO, RESIMULATE }
+
+    private void simulate(Plan p, String what, Change change, int edits) {
         Analysis a = analysis.get();
         if (a == null || p == null) return;
         if (p.schedule() != a.schedule()) {
@@ -208,26 +293,128 @@ public class SessionViewModel {
         DeviceModel dev = device.get();
         runner.run(what, pr -> {
             Evaluation ev = evaluate(a, p, dev);
+            Evaluation base = change == Change.RESIMULATE ? evaluate(a, Plan.baseline(a.schedule()), dev) : null;
             editSimDoneNanos = System.nanoTime();
-            return ev;
-        }, e -> {
+            return new Evaluation[]{ev, base};
+        }, r -> {
             if (gen != generation || analysis.get() != a) return;
             editAppliedNanos = System.nanoTime();
-            editSimMillis = e.millis();
-            plan.set(p);
-            evaluation.set(e);
+            editSimMillis = r[0].millis();
+            if (r[1] != null) baselineEvaluation.set(r[1]);
+            shown(r[0], what, change, edits);
         }, ex -> {
             editStartNanos = -1;
             error.set(describe(ex));
         });
     }
 
+    /** Puts an evaluated plan on screen, records it for undo, and says in the status bar what happened. */
+    private void shown(Evaluation e, String what, Change change, int edits) {
+        Evaluation before = evaluation.get();
+        Plan p = e.plan();
+        switch (change) {
+            case REPLACE -> history.push(p, what, 0);
+            case HAND_EDIT -> history.push(p, what, edits);
+            default -> { }
+        }
+        PlanHistory.Entry cur = history.current();
+        handEdits.set(cur == null ? 0 : cur.handEdits());
+        if (change != Change.RESIMULATE && before != null && before.plan() != p) previousEvaluation.set(before);
+        if (change == Change.RESIMULATE) previousEvaluation.set(null);
+        plan.set(p);
+        evaluation.set(e);
+        updateUndo();
+        String peak = Fmt.bytes(e.peakBytes());
+        String text = switch (change) {
+            case UNDO -> "Undid " + lower(what) + ": peak " + peak;
+            case REDO -> "Redid " + lower(what) + ": peak " + peak;
+            case RESIMULATE -> "Predicted on " + device.get().name() + ": peak " + peak
+                    + (Double.isNaN(e.iterationSeconds()) ? "" : ", iteration " + Fmt.seconds(e.iterationSeconds()));
+            case HAND_EDIT -> what + ": peak " + (before == null ? "" : Fmt.bytes(before.peakBytes()) + " \u2192 ")
+                    + peak;
+            case REPLACE -> what + ": peak " + peak;
+        };
+        status.set(text);
+        editStatus = change == Change.HAND_EDIT ? text : null;
+    }
+
+    private static String lower(String s) {
+        return s.isEmpty() ? s : Character.toLowerCase(s.charAt(0)) + s.substring(1);
+    }
+
+    private void updateUndo() {
+        canUndo.set(history.canUndo());
+        canRedo.set(history.canRedo());
+        undoText.set(history.canUndo() ? "Undo " + lower(history.undoable().what()) : "Undo");
+        redoText.set(history.canRedo() ? "Redo " + lower(history.redoable().what()) : "Redo");
+    }
+
+    /** Goes back to the plan before the last change (hand edit, planner, lesson step...). */
+    public void undo() {
+        PlanHistory.Entry undone = history.undoable();
+        if (undone == null) return;
+        PlanHistory.Entry now = history.undo();
+        show(now.plan(), undone.what(), Change.UNDO);
+    }
+
+    public void redo() {
+        PlanHistory.Entry next = history.redo();
+        if (next == null) return;
+        show(next.plan(), next.what(), Change.REDO);
+    }
+
+    /** Shows a plan from the history: at once when simulating is quick, else in the background. */
+    private void show(Plan p, String what, Change change) {
+        Evaluation last = evaluation.get();
+        if (last != null && last.sim() != null && last.millis() < INLINE_SIMULATION_MILLIS && analysis.get() != null) {
+            generation++;
+            shown(evaluate(analysis.get(), p, device.get()), what, change, 0);
+            return;
+        }
+        simulate(p, what, change, 0);
+    }
+
     /** Shows an evaluation made elsewhere (by a planner) as the current plan. */
     public void showEvaluation(Evaluation e) {
+        showEvaluation(e, "Plan " + (e.plan() == null ? "" : e.plan().planner()));
+    }
+
+    /** Shows an evaluation made elsewhere (a planner, Compare's Use A) as the current plan; {@code what} names it. */
+    public void showEvaluation(Evaluation e, String what) {
         if (e.plan() == null || analysis.get() == null || e.plan().schedule() != analysis.get().schedule()) return;
         generation++;
-        plan.set(e.plan());
-        evaluation.set(e);
+        shown(e, what, Change.REPLACE, 0);
+    }
+
+    /** What a lesson will replace, to give back with {@link #restore(Snapshot)}. */
+    public Snapshot snapshot() {
+        return new Snapshot(model.get(), batch.get(), dtype.get(), optimizer.get(), dims.get(), analysis.get(),
+                evaluation.get(), baselineEvaluation.get(), history.copy(), budgetBytes.get(), device.get());
+    }
+
+    /** Puts back a model, its analysis, plan and history exactly as they were (no profiling again). */
+    public void restore(Snapshot s) {
+        if (s.analysis() == null) return;
+        generation++;
+        batch.set(s.batch());
+        dtype.set(s.dtype());
+        optimizer.set(s.optimizer());
+        dims.set(s.dims());
+        selectedNode.set(-1);
+        selectedTensor.set(-1);
+        highlighted.set(new int[0]);
+        history.restore(s.history());
+        handEdits.set(history.current() == null ? 0 : history.current().handEdits());
+        previousEvaluation.set(null);
+        baselineEvaluation.set(s.baseline());
+        model.set(s.model());
+        plan.set(s.evaluation().plan() != null ? s.evaluation().plan() : history.current().plan());
+        analysis.set(s.analysis());
+        evaluation.set(s.evaluation());
+        budgetBytes.set(s.budget());
+        updateUndo();
+        status.set("Back to " + s.model().name() + " with your plan: peak " + Fmt.bytes(s.evaluation().peakBytes()));
+        if (!device.get().equals(s.device())) resimulate();
     }
 
     /** Writes the current plan as JSON. */
@@ -269,16 +456,42 @@ public class SessionViewModel {
                 return;
             }
             error.set("");
-            applyPlan(p, "Simulating the imported plan");
-            status.set("Imported " + p.changedCount() + " decisions from " + file.getFileName());
+            if (!mayReplaceEdits("Import plan")) return;
+            applyPlan(p, "Import " + p.changedCount() + " decisions from " + file.getFileName());
+        } catch (memplan.plan.PlanFormatException e) {
+            // declined or nothing to offer: the reason, naming the plan's model, stays in the error bar
+            if (!"model.hash".equals(e.field()) || !offerPlanModel(file)) error.set(describe(e));
         } catch (RuntimeException e) {
             error.set(describe(e));
         }
     }
 
-    /** Re-simulates the current plan (after the device model changed). */
+    /**
+     * A plan made for another model: when the file names a bundled sample, asks whether to open that one with the
+     * plan's settings and imports the plan once it is profiled. Returns whether it did.
+     */
+    private boolean offerPlanModel(Path file) {
+        PlanOrigin o = PlanOrigin.read(file);
+        if (o == null || !SampleModels.exists(o.model())) return false;
+        Analysis a = analysis.get();
+        String open = a.model().name() + " at batch " + a.graph().batch();
+        if (!confirmation.confirm("Import plan", file.getFileName() + " was made for " + o.describe() + "; the open model "
+                + "is " + open + ". Open " + o.model() + " with those settings and import the plan?", "Open " + o.model()))
+            return false;
+        if (o.batch() > 0) batch.set(o.batch());
+        if (o.dtype() != null) dtype.set(o.dtype());
+        if (o.optimizer() != null) optimizer.set(o.optimizer());
+        dims.set(o.dimsSetting());
+        afterNextOpen(opened -> {
+            if (opened.model().name().equals(o.model())) importPlan(file);
+        });
+        openSample(o.model());
+        return true;
+    }
+
+    /** Re-simulates the current plan and the baseline (after the device model changed). */
     public void resimulate() {
-        if (plan.get() != null) applyPlan(plan.get(), "Simulating");
+        if (plan.get() != null) simulate(plan.get(), "Simulating on " + device.get().name(), Change.RESIMULATE, 0);
     }
 
     /**
@@ -311,6 +524,8 @@ public class SessionViewModel {
         }
         error.set("");
         editStartNanos = System.nanoTime();
+        String what = describeEdit(cur, tensor, d);
+        int edits = handEdits.get() + 1;
         Evaluation last = evaluation.get();
         if (last != null && last.sim() != null && last.millis() < INLINE_SIMULATION_MILLIS) {
             // A re-simulation this quick (ResNet-50, GPT-2: a few ms) is not heavy work: doing it at once saves two
@@ -320,12 +535,50 @@ public class SessionViewModel {
             generation++;
             editSimDoneNanos = editAppliedNanos = System.nanoTime();
             editSimMillis = e.millis();
-            plan.set(np);
-            evaluation.set(e);
+            shown(e, what, Change.HAND_EDIT, edits);
             return true;
         }
-        applyPlan(np, "Re-simulating");
+        simulate(np, what, Change.HAND_EDIT, edits);
         return true;
+    }
+
+    /**
+     * Gives several tensors one technique as one change (one undo step); those it cannot apply to are left as they
+     * are. Returns how many changed.
+     */
+    public int setTechniques(int[] tensors, Technique t) {
+        Plan cur = plan.get();
+        if (cur == null) return 0;
+        Plan np = cur;
+        int changed = 0;
+        for (int tensor : tensors) {
+            try {
+                Plan q = np.with(tensor, PlanEdits.decisionFor(np, tensor, t));
+                if (PlanValidator.problems(q).isEmpty() && !q.decision(tensor).equals(np.decision(tensor))) {
+                    np = q;
+                    changed++;
+                }
+            } catch (IllegalArgumentException ex) {
+                // no partner to share with: this one stays
+            }
+        }
+        if (changed == 0) {
+            error.set("Cannot " + t.label + " any of these " + tensors.length + " tensors");
+            return 0;
+        }
+        error.set("");
+        String verb = t.label.substring(0, 1).toUpperCase(java.util.Locale.ROOT) + t.label.substring(1);
+        simulate(np, verb + " " + changed + " tensors", Change.HAND_EDIT, handEdits.get() + changed);
+        return changed;
+    }
+
+    /** "Recompute 'relu1'", "Keep 'fc.out' (was swap)": an edit as the status bar and the Edit menu name it. */
+    static String describeEdit(Plan before, int tensor, Decision d) {
+        String name = before.schedule().tensor(tensor).name();
+        memplan.app.ui.table.Technique t = PlanEdits.techniqueOf(d);
+        String was = PlanEdits.techniqueOf(before.decision(tensor)).label;
+        String verb = t.label.substring(0, 1).toUpperCase(java.util.Locale.ROOT) + t.label.substring(1);
+        return verb + " '" + name + "'" + (t == memplan.app.ui.table.Technique.KEEP ? " (was " + was + ")" : "");
     }
 
     /** Called by the view once the timeline shows the result of an edit: records click-to-redraw time. */
@@ -334,9 +587,8 @@ public class SessionViewModel {
         double ms = (System.nanoTime() - editStartNanos) / 1e6;
         editStartNanos = -1;
         lastEditMillis.set(ms);
-        Evaluation e = evaluation.get();
-        status.set(String.format(java.util.Locale.ROOT, "Edit applied: peak %s, click to redraw %.1f ms (simulation %.1f ms)",
-                memplan.units.ByteSize.format(e == null ? 0 : e.peakBytes()), ms, editSimMillis));
+        if (editStatus != null && editStatus.equals(status.get()))
+            status.set(editStatus + String.format(java.util.Locale.ROOT, " (on screen %.0f ms after the edit)", ms));
         System.Logger log = System.getLogger("memplan.app.ui");
         long now = System.nanoTime();
         log.log(System.Logger.Level.INFO, String.format(java.util.Locale.ROOT,

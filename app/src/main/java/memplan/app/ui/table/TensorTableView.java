@@ -51,10 +51,23 @@ public final class TensorTableView extends BorderPane {
         table.getSelectionModel().setSelectionMode(SelectionMode.MULTIPLE);
         table.setColumnResizePolicy(TableView.CONSTRAINED_RESIZE_POLICY_FLEX_LAST_COLUMN);
         table.setPlaceholder(new Label("No model open"));
+        filtered.predicateProperty().addListener(o -> table.setPlaceholder(new Label(
+                rows.isEmpty() ? "No model open" : "No tensor matches the filter")));
 
         TableColumn<TensorRow, String> name = new TableColumn<>("Tensor");
         name.setCellValueFactory(c -> new ReadOnlyObjectWrapper<>(c.getValue().name()));
         name.setPrefWidth(230);
+        name.setCellFactory(c -> new TableCell<>() {
+            @Override
+            protected void updateItem(String v, boolean empty) {
+                super.updateItem(v, empty);
+                setText(empty ? null : v);
+                setMnemonicParsing(false);
+                // long names differ at their end (encoder.layer.0.attention.self.query/key/value): cut the start
+                setTextOverrun(javafx.scene.control.OverrunStyle.LEADING_ELLIPSIS);
+                setTooltip(empty || v == null ? null : new javafx.scene.control.Tooltip(v));
+            }
+        });
         TableColumn<TensorRow, String> role = new TableColumn<>("Role");
         role.setCellValueFactory(c -> new ReadOnlyObjectWrapper<>(c.getValue().role()));
         role.setPrefWidth(100);
@@ -118,7 +131,14 @@ public final class TensorTableView extends BorderPane {
         setTop(bar);
         setCenter(table);
 
-        session.analysisProperty().addListener((o, a, n) -> load(n));
+        session.analysisProperty().addListener((o, a, n) -> {
+            // a filter typed for one model would hide the next one's tensors
+            if (a != null && n != null && a.model() != n.model()) {
+                filter.clear();
+                onlySaved.setSelected(false);
+            }
+            load(n);
+        });
         techniquesEnabled.bind(session.planProperty().isNotNull());
         onTechnique = (r, t) -> session.setTechnique(r.id(), t);
         session.planProperty().addListener((o, a, p) -> {

@@ -59,6 +59,7 @@ public final class TeachPanel extends VBox {
         next.setOnAction(e -> vm.next());
         next.disableProperty().bind(vm.stepProperty().add(1).greaterThanOrEqualTo(vm.stepCountProperty()));
         Button stop = new Button("End demo");
+        stop.setId("teachStop");
         stop.setOnAction(e -> vm.stop());
         HBox nav = new HBox(8, prev, next, stop);
         nav.visibleProperty().bind(vm.activeProperty());

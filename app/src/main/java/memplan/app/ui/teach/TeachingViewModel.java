@@ -36,15 +36,17 @@ public final class TeachingViewModel {
     private Lesson pending;
     private int startStep;
     private Evaluation baseline, previous;
+    /** The user's model, plan and history before the lesson, put back at its end. */
+    private SessionViewModel.Snapshot saved;
 
     public TeachingViewModel(SessionViewModel session) {
         this.session = session;
         session.analysisProperty().addListener((o, a, n) -> {
-            if (pending != null && n != null) {
-                Lesson l = pending;
-                pending = null;
-                begin(l, n);
-            } else if (n != null && active.get() && (steps.isEmpty() || steps.get(0).plan().schedule() != n.schedule())) stop();
+            if (pending != null) return; // the lesson's own model: it begins once that is shown
+            if (n != null && active.get() && (steps.isEmpty()
+                    || steps.get(0).plan().schedule() != n.schedule())) {
+                end(false); // the user opened another model: that one stays
+            }
         });
         session.evaluationProperty().addListener((o, a, e) -> {
             if (!active.get() || e == null || step.get() < 0 || step.get() >= steps.size()) return;
@@ -72,6 +74,13 @@ public final class TeachingViewModel {
 
     /** Starts a lesson at a given step (for scripted screenshots and demos). */
     public void start(Lesson l, int firstStep) {
+        if (!active.get()) {
+            int edits = session.handEditsProperty().get();
+            if (edits > 0 && !session.confirm("Start the lesson", "The lesson opens " + MODEL + " at batch " + BATCH
+                    + " and changes its plan step by step. Your model and plan, with your " + edits + " hand edit"
+                    + (edits == 1 ? "" : "s") + ", come back when you press End demo.", "Start the lesson")) return;
+            saved = session.analysis() == null ? null : session.snapshot();
+        }
         startStep = firstStep;
         lesson.set(l);
         active.set(true);
@@ -84,17 +93,22 @@ public final class TeachingViewModel {
             return;
         }
         pending = l;
+        session.afterNextOpen(opened -> {
+            if (pending != l) return;
+            pending = null;
+            begin(l, opened);
+        });
         session.batchProperty().set(BATCH);
         session.openSample(MODEL);
     }
 
     private void begin(Lesson l, Analysis a) {
-        steps = Lessons.build(l, a);
+        // every step simulated at once: a tiny model, so this takes a few milliseconds
+        steps = Lessons.build(l, a, session.deviceProperty().get());
         stepCount.set(steps.size());
         baseline = previous = null;
         session.budgetBytesProperty().set(-1);
-        if (!steps.isEmpty()) // the reference for "saved": a tiny model, so this takes a few milliseconds
-            baseline = SessionViewModel.evaluate(a, steps.get(0).plan(), session.deviceProperty().get());
+        if (!steps.isEmpty()) baseline = steps.get(0).eval(); // the reference for what a step saved
         if (steps.isEmpty()) {
             text.set("This model has no tensor this technique applies to.");
             return;
@@ -111,7 +125,14 @@ public final class TeachingViewModel {
         if (step.get() > 0) show(step.get() - 1);
     }
 
+    /** Ends the lesson and gives back the user's model and plan as they were before it. */
     public void stop() {
+        end(true);
+    }
+
+    private void end(boolean restore) {
+        SessionViewModel.Snapshot back = saved;
+        saved = null;
         active.set(false);
         pending = null;
         steps = List.of();
@@ -120,6 +141,7 @@ public final class TeachingViewModel {
         title.set("");
         text.set("");
         result.set("");
+        if (restore && back != null) session.restore(back);
     }
 
     private void show(int i) {
@@ -131,28 +153,35 @@ public final class TeachingViewModel {
         result.set("");
         session.selectedNodeProperty().set(-1);
         session.selectedTensorProperty().set(-1);
-        session.applyPlan(s.plan(), "Teaching: " + s.title());
+        session.showEvaluation(s.eval(), "Lesson step " + (i + 1) + ": " + s.title());
     }
 
     private void describe(Evaluation e) {
         if (step.get() == 0 || baseline == null) {
-            result.set(String.format(Locale.ROOT, "Peak %s, iteration %s (predicted on %s).", Fmt.bytes(e.peakBytes()),
+            result.set(String.format(Locale.ROOT, "Peak %s, iteration %s (predicted on the %s device model).",
+                    Fmt.bytes(e.peakBytes()),
                     Fmt.seconds(e.iterationSeconds()), session.deviceProperty().get().name()));
             return;
         }
         long saved = baseline.peakBytes() - e.peakBytes();
         StringBuilder b = new StringBuilder();
-        b.append(String.format(Locale.ROOT, "Peak %s \u2192 %s: saved %s (%.0f%%). ", Fmt.bytes(baseline.peakBytes()), Fmt.bytes(e.peakBytes()),
-                Fmt.bytes(saved), baseline.peakBytes() == 0 ? 0 : 100.0 * saved / baseline.peakBytes()));
+        if (saved > 0)
+            b.append(String.format(Locale.ROOT, "Peak %s \u2192 %s: saved %s (%.1f%%). ",
+                    Fmt.bytes(baseline.peakBytes()),
+                    Fmt.bytes(e.peakBytes()), Fmt.bytes(saved), 100.0 * saved / baseline.peakBytes()));
+        else if (saved == 0) b.append("Peak stays at ").append(Fmt.bytes(e.peakBytes())).append(". ");
+        else b.append("Peak ").append(Fmt.bytes(baseline.peakBytes())).append(" \u2192 ").append(Fmt.bytes(e.peakBytes()))
+                .append(": ").append(Fmt.bytes(-saved)).append(" more. ");
         b.append(String.format(Locale.ROOT, "Time %s \u2192 %s (%s).", Fmt.seconds(baseline.iterationSeconds()),
                 Fmt.seconds(e.iterationSeconds()), Fmt.percent(e.iterationSeconds() / baseline.iterationSeconds() - 1)));
         if (e.bytesMoved() > 0) b.append(" Moved over the host link: ").append(Fmt.bytes(e.bytesMoved())).append('.');
         if (e.sim() != null && e.sim().stallSeconds() > 0) b.append(" Stalls: ").append(Fmt.seconds(e.sim().stallSeconds())).append('.');
         if (e.sim() != null && e.sim().recomputeSeconds() > 0) b.append(" Recomputing: ").append(Fmt.seconds(e.sim().recomputeSeconds())).append('.');
-        if (saved == 0)
-            b.append(" The peak did not move: at the peak other tensors dominate; the timeline shows where this step freed memory.");
-        if (previous != null && previous.peakBytes() != e.peakBytes() && step.get() > 1)
-            b.append(" Against the previous step: ").append(Fmt.bytes(previous.peakBytes() - e.peakBytes())).append(" less.");
+        if (previous != null && step.get() > 1) {
+            long vs = previous.peakBytes() - e.peakBytes();
+            b.append(" Against the previous step: ").append(vs == 0 ? "same peak" : Fmt.bytes(Math.abs(vs))
+                    + (vs > 0 ? " less" : " more")).append('.');
+        }
         result.set(b.toString());
     }
 }

@@ -9,6 +9,7 @@ import javafx.scene.control.Label;
 import javafx.scene.layout.BorderPane;
 import javafx.scene.layout.HBox;
 import javafx.scene.layout.Pane;
+import javafx.scene.layout.Region;
 import javafx.scene.paint.Color;
 import javafx.scene.text.Font;
 import javafx.scene.text.FontWeight;
@@ -51,6 +52,14 @@ public final class TimelineView extends BorderPane {
     private double px0, px1, py0, py1, hostY0, hostY1;
     private double xMin, xMax;
     private long yMax;
+    private AxisTicks ticks;
+    private long ghostPeak = -1;
+    private double zoomFrom = 0, zoomTo = 1;
+    private final javafx.scene.control.Button resetZoom = new javafx.scene.control.Button("Whole iteration");
+    private double brushFrom = -1, brushTo = -1;
+    private boolean brushed;
+    private double fullMin, fullMax;
+    private java.util.List<String> breakdownRows = java.util.List.of();
 
     public TimelineView(SessionViewModel session) {
         this.session = session;
@@ -64,8 +73,17 @@ public final class TimelineView extends BorderPane {
         Label title = new Label("Memory timeline (one iteration)");
         title.getStyleClass().add("panel-title");
         summary.setId("timelineSummary");
+        title.setMinWidth(Region.USE_PREF_SIZE);
+        summary.setTooltip(new javafx.scene.control.Tooltip("Predicted by the simulator for the device model chosen in "
+                + "the Plan tab"));
         summary.getStyleClass().add("summary");
-        HBox bar = new HBox(12, title, summary);
+        resetZoom.setId("timelineWhole");
+        resetZoom.setTooltip(new javafx.scene.control.Tooltip("Wheel or drag across the chart to zoom in on a time range"));
+        resetZoom.setOnAction(e -> zoom(0, 1));
+        resetZoom.setVisible(false);
+        resetZoom.setManaged(false);
+        resetZoom.setMinWidth(Region.USE_PREF_SIZE);
+        HBox bar = new HBox(12, title, resetZoom, summary);
         bar.setAlignment(Pos.CENTER_LEFT);
         bar.setPadding(new Insets(4, 6, 4, 6));
         setTop(bar);
@@ -73,6 +91,7 @@ public final class TimelineView extends BorderPane {
         session.evaluationProperty().addListener(o -> redraw());
         session.highlightedProperty().addListener(o -> redraw());
         session.budgetBytesProperty().addListener(o -> redraw());
+        session.deviceProperty().addListener(o -> redraw());
         canvas.setOnMouseMoved(e -> {
             hoverX = e.getX();
             hoverY = e.getY();
@@ -84,9 +103,44 @@ public final class TimelineView extends BorderPane {
             hoverSample = -1;
             redraw();
         });
+        // zoom and brush on the time axis: wheel zooms around the mouse, a drag selects a range, a double click
+        // shows the whole iteration again
+        canvas.setOnScroll(e -> {
+            if (data() == null || e.getX() < px0 || e.getX() > px1 || e.getDeltaY() == 0) return;
+            double f = (e.getX() - px0) / (px1 - px0), at = zoomFrom + f * (zoomTo - zoomFrom);
+            double span = (zoomTo - zoomFrom) * (e.getDeltaY() > 0 ? 0.8 : 1.25);
+            zoom(at - f * span, at - f * span + span);
+        });
+        canvas.setOnMousePressed(e -> {
+            brushFrom = e.getX() >= px0 && e.getX() <= px1 ? e.getX() : -1;
+            brushTo = -1;
+        });
+        canvas.setOnMouseDragged(e -> {
+            if (brushFrom < 0) return;
+            brushTo = Math.max(px0, Math.min(px1, e.getX()));
+            redraw();
+        });
+        canvas.setOnMouseReleased(e -> {
+            if (brushFrom >= 0 && brushTo >= 0 && Math.abs(brushTo - brushFrom) > 5) {
+                double a = Math.min(brushFrom, brushTo), b = Math.max(brushFrom, brushTo);
+                double fa = (a - px0) / (px1 - px0), fb = (b - px0) / (px1 - px0);
+                brushed = true;
+                zoom(zoomFrom + fa * (zoomTo - zoomFrom), zoomFrom + fb * (zoomTo - zoomFrom));
+            }
+            brushFrom = brushTo = -1;
+        });
+        session.analysisProperty().addListener(o -> zoom(0, 1));
         canvas.setOnMouseClicked(e -> {
             TimelineData d = data();
             if (d == null) return;
+            if (brushed) {
+                brushed = false;
+                return;
+            }
+            if (e.getClickCount() == 2) {
+                zoom(0, 1);
+                return;
+            }
             int sample = d.sampleAt(toDataX(e.getX()));
             if (sample < 0) return;
             int t = tensorAt(d, sample, e.getY());
@@ -96,6 +150,131 @@ public final class TimelineView extends BorderPane {
     }
 
     public Canvas canvas() { return canvas; }
+
+    /** Shows the part of the iteration from fraction {@code from} to {@code to} of its time (0..1 is all of it). */
+    public void zoom(double from, double to) {
+        double span = Math.max(0.002, Math.min(1, to - from));
+        double a = Math.max(0, Math.min(1 - span, from));
+        zoomFrom = a;
+        zoomTo = a + span;
+        boolean zoomed = span < 1;
+        resetZoom.setVisible(zoomed);
+        resetZoom.setManaged(zoomed);
+        redraw();
+    }
+
+    /** The time range drawn, in the timeline's x units (ms or steps). */
+    public double[] visibleRange() { return new double[]{xMin, xMax}; }
+
+    /** The top of the byte axis in the last drawing (it holds while the user edits the plan). */
+    public long axisTopBytes() { return yMax; }
+
+    /** The byte axis' tick labels in the last drawing. */
+    public java.util.List<String> tickLabels() {
+        java.util.List<String> out = new java.util.ArrayList<>();
+        if (ticks != null) for (int k = 0; k <= ticks.count(); k++) out.add(ticks.label(k));
+        return out;
+    }
+
+    /** The roles and bytes listed beside the peak in the last drawing, e.g. "activations 1.88 MiB". */
+    public java.util.List<String> peakBreakdown() { return breakdownRows; }
+
+    /**
+     * The baseline's peak as a dashed line (once the plan differs from it) and the plan shown before the last change as
+     * a grey outline with its peak, so the change is visible, not just its new level.
+     */
+    private void ghostAndBaseline(GraphicsContext g, Evaluation ev, Evaluation prev, Evaluation base) {
+        if (base != null && base.peakBytes() != ev.peakBytes()) {
+            double y = toViewY(base.peakBytes());
+            g.setStroke(Color.web("#475569"));
+            g.setLineWidth(1.2);
+            g.setLineDashes(6, 4);
+            g.strokeLine(px0, y, px1, y);
+            g.setLineDashes();
+            g.setFill(Color.web("#334155"));
+            g.setFont(Font.font("System", FontWeight.BOLD, 11));
+            g.setTextAlign(TextAlignment.LEFT);
+            g.fillText("baseline peak " + Fmt.bytes(base.peakBytes()), px0 + 6, y - 4);
+        }
+        ghostPeak = -1;
+        if (prev == null || prev.timeline() == null || prev.peakBytes() == ev.peakBytes()) return;
+        TimelineData pd = prev.timeline();
+        double pxMax = pd.x()[pd.x().length - 1], pxMin = pd.x()[0];
+        if (pxMax <= pxMin) return;
+        // the previous plan's total, on its own time scale stretched to this one (times differ by the overhead)
+        g.setStroke(Color.color(0.1, 0.1, 0.1, 0.55));
+        g.setLineWidth(1.3);
+        g.setLineDashes(3, 3);
+        g.beginPath();
+        for (int i = 0; i < pd.points(); i++) {
+            double xa = toViewX(fullMin + (pd.x()[i] - pxMin) / (pxMax - pxMin) * (fullMax - fullMin));
+            double xb = toViewX(fullMin + (pd.x()[i + 1] - pxMin) / (pxMax - pxMin) * (fullMax - fullMin));
+            double y = toViewY(pd.total(i));
+            if (i == 0) g.moveTo(xa, y);
+            else g.lineTo(xa, y);
+            g.lineTo(xb, y);
+        }
+        g.stroke();
+        g.setLineDashes();
+        if (pd.peakIndex() >= 0) {
+            double mid = (pd.x()[pd.peakIndex()] + pd.x()[pd.peakIndex() + 1]) / 2;
+            double x = toViewX(fullMin + (mid - pxMin) / (pxMax - pxMin)
+                    * (fullMax - fullMin));
+            double y = toViewY(prev.peakBytes());
+            g.setStroke(Color.web("#111827"));
+            g.setLineWidth(1.5);
+            g.strokeOval(x - 4, y - 4, 8, 8);
+            g.setFill(Color.web("#374151"));
+            g.setFont(Font.font(11));
+            boolean right = x < (px0 + px1) / 2;
+            g.setTextAlign(right ? TextAlignment.LEFT : TextAlignment.RIGHT);
+            g.fillText("before " + Fmt.bytes(prev.peakBytes()), x + (right ? 8 : -8), y - 6);
+            g.setTextAlign(TextAlignment.LEFT);
+            ghostPeak = prev.peakBytes();
+        }
+    }
+
+    /** The previous peak drawn as a ghost in the last drawing, or -1. */
+    public long ghostPeakBytes() { return ghostPeak; }
+
+    /** What the peak is made of, role by role, in a small table on the side of the plot away from the peak. */
+    private void breakdown(GraphicsContext g, TimelineData d, boolean peakOnLeft) {
+        java.util.List<String[]> rows = new java.util.ArrayList<>();
+        java.util.List<Color> colors = new java.util.ArrayList<>();
+        java.util.List<String> lines = new java.util.ArrayList<>();
+        for (TensorRole r : TensorRole.values()) {
+            long b = d.role(r, d.peakIndex());
+            if (b <= 0) continue;
+            rows.add(new String[]{r.label(), Fmt.bytes(b)});
+            colors.add(ROLE_COLORS[r.ordinal()]);
+            lines.add(r.label() + " " + Fmt.bytes(b));
+        }
+        breakdownRows = java.util.List.copyOf(lines);
+        if (rows.isEmpty() || py1 - py0 < 40 + rows.size() * 14) return;
+        double bw = 178, bh = 20 + rows.size() * 14;
+        double bx = peakOnLeft ? px1 - bw - 8 : px0 + 8, by = py0 + 22;
+        g.setFill(Color.color(1, 1, 1, 0.9));
+        g.fillRect(bx, by, bw, bh);
+        g.setStroke(Color.web("#d1d5db"));
+        g.setLineWidth(1);
+        g.strokeRect(bx, by, bw, bh);
+        g.setFont(Font.font("System", FontWeight.BOLD, 11));
+        g.setFill(Color.web("#111827"));
+        g.setTextAlign(TextAlignment.LEFT);
+        g.fillText("at the peak", bx + 8, by + 14);
+        g.setFont(Font.font(11));
+        for (int i = 0; i < rows.size(); i++) {
+            double y = by + 28 + i * 14;
+            g.setFill(colors.get(i));
+            g.fillRect(bx + 8, y - 8, 9, 9);
+            g.setFill(Color.web("#111827"));
+            g.setTextAlign(TextAlignment.LEFT);
+            g.fillText(rows.get(i)[0], bx + 22, y);
+            g.setTextAlign(TextAlignment.RIGHT);
+            g.fillText(rows.get(i)[1], bx + bw - 8, y);
+        }
+        g.setTextAlign(TextAlignment.LEFT);
+    }
 
     /** Runs once after the next redraw (used to time click-to-redraw). */
     public void afterNextRedraw(Runnable r) {
@@ -154,7 +333,9 @@ public final class TimelineView extends BorderPane {
         Analysis a = session.analysis();
         long budget = session.budgetBytesProperty().get();
         summary.setText("peak " + Fmt.bytes(ev.peakBytes())
-                + (Double.isNaN(ev.iterationSeconds()) ? "" : "   time " + Fmt.seconds(ev.iterationSeconds()))
+                + (Double.isNaN(ev.iterationSeconds()) ? "" : "   time " + Fmt.seconds(ev.iterationSeconds())
+                + " on " + session.deviceProperty().get().name()
+                + (session.deviceProperty().get().measuredStepSeconds().isEmpty() ? "" : " (measured step times)"))
                 + (ev.overheadFraction() != 0 ? "   overhead " + Fmt.percent(ev.overheadFraction()) : "")
                 + (budget > 0 ? "   budget " + Fmt.bytes(budget) : ""));
         long maxHost = d.maxHost();
@@ -168,12 +349,22 @@ public final class TimelineView extends BorderPane {
         py1 = Math.max(py0 + 40, bottom);
         hostY0 = py1 + 30;
         hostY1 = hostY0 + 36;
-        xMin = d.x()[0];
-        xMax = d.x()[d.x().length - 1];
-        if (xMax <= xMin) xMax = xMin + 1;
+        fullMin = d.x()[0];
+        fullMax = d.x()[d.x().length - 1];
+        if (fullMax <= fullMin) fullMax = fullMin + 1;
+        xMin = fullMin + zoomFrom * (fullMax - fullMin);
+        xMax = fullMin + zoomTo * (fullMax - fullMin);
+        // The scale holds the baseline's peak while the user edits, so a lower peak is drawn lower (not rescaled).
+        Evaluation base = session.baselineEvaluationProperty().get();
+        Evaluation prev = session.previousEvaluationProperty().get();
+        if (base != null && base.timeline() != null && base.timeline().points() != d.points()
+                && base.plan() == null) base = null;
         long top = Math.max(ev.peakBytes(), budget);
+        if (base != null) top = Math.max(top, base.peakBytes());
+        if (prev != null) top = Math.max(top, prev.peakBytes());
         for (int i = 0; i < d.points(); i++) top = Math.max(top, d.total(i));
-        yMax = Math.max(1, (long) (top * 1.1));
+        ticks = AxisTicks.bytes((long) (top * 1.06), 5);
+        yMax = Math.max(1, (long) ticks.top());
 
         // grid and y axis
         g.setFont(Font.font(11));
@@ -182,13 +373,18 @@ public final class TimelineView extends BorderPane {
         g.setFill(Color.web("#4b5563"));
         g.setTextAlign(TextAlignment.RIGHT);
         g.setTextBaseline(VPos.CENTER);
-        for (int k = 0; k <= 4; k++) {
-            long b = yMax * k / 4;
-            double y = toViewY(b);
+        for (int k = 0; k <= ticks.count(); k++) {
+            double y = toViewY((long) ticks.value(k));
             g.strokeLine(px0, y, px1, y);
-            g.fillText(Fmt.bytes(b), px0 - 6, y);
+            g.fillText(ticks.label(k), px0 - 6, y);
         }
         g.setTextBaseline(VPos.BASELINE);
+
+        // everything drawn against time stays inside the plot when zoomed in
+        g.save();
+        g.beginPath();
+        g.rect(px0, 0, px1 - px0, h);
+        g.clip();
 
         // stacked areas
         int n = d.points();
@@ -216,6 +412,8 @@ public final class TimelineView extends BorderPane {
             g.fillPolygon(xs, ys, 4 * n);
             for (int i = 0; i < n; i++) cum[i] += v[i];
         }
+
+        ghostAndBaseline(g, ev, prev, base);
 
         // highlighted lifetimes: shaded on the plot, one row each under the axis
         if (hl.length > 0 && a != null) {
@@ -273,6 +471,7 @@ public final class TimelineView extends BorderPane {
             boolean right = x < (px0 + px1) / 2;
             g.setTextAlign(right ? TextAlignment.LEFT : TextAlignment.RIGHT);
             g.fillText("peak " + Fmt.bytes(d.peakBytes()), x + (right ? 8 : -8), Math.max(py0 + 12, y - 6));
+            breakdown(g, d, right);
         }
 
         // markers
@@ -284,6 +483,19 @@ public final class TimelineView extends BorderPane {
             else g.fillPolygon(new double[]{x - 4, x + 4, x}, new double[]{markerY + 2, markerY + 2, markerY + 10}, 3);
         }
 
+        if (brushFrom >= 0 && brushTo >= 0) {
+            g.setFill(Color.color(0.15, 0.35, 0.95, 0.15));
+            g.fillRect(Math.min(brushFrom, brushTo), py0, Math.abs(brushTo - brushFrom), py1 - py0);
+        }
+        g.restore();
+        if (zoomTo - zoomFrom < 1) {
+            g.setFill(Color.web("#1e3a8a"));
+            g.setFont(Font.font(11));
+            g.setTextAlign(TextAlignment.RIGHT);
+            g.fillText("zoomed in \u2014 double-click or Whole iteration to see it all", px1, py1 + 26);
+            g.setTextAlign(TextAlignment.LEFT);
+        }
+
         // axes
         g.setStroke(Color.web("#6b7280"));
         g.setLineWidth(1);
@@ -292,14 +504,19 @@ public final class TimelineView extends BorderPane {
         g.setFill(Color.web("#4b5563"));
         g.setFont(Font.font(11));
         g.setTextAlign(TextAlignment.CENTER);
-        int decimals = d.xLabel().equals("step") ? 0 : Math.max(0, (int) Math.ceil(-Math.log10((xMax - xMin) / 5)) + 1);
-        for (int k = 0; k <= 5; k++) {
-            double dx = xMin + (xMax - xMin) * k / 5;
-            g.setTextAlign(k == 5 ? TextAlignment.RIGHT : TextAlignment.CENTER);
-            g.fillText(String.format(Locale.ROOT, "%." + Math.min(decimals, 4) + "f", dx), toViewX(dx) + (k == 5 ? 4 : 0), py1 + 14);
+        AxisTicks xt = AxisTicks.plain(xMax - xMin, Math.max(2, Math.min(8, (int) ((px1 - px0) / 90))), "");
+        double firstTick = Math.ceil(xMin / xt.step() - 1e-9) * xt.step();
+        for (int k = 0; k <= xt.count() + 1; k++) {
+            double dx = firstTick + xt.value(k);
+            if (dx > xMax + 1e-9) break;
+            double vx = toViewX(dx);
+            g.strokeLine(vx, py1, vx, py1 + 3);
+            g.setTextAlign(vx > px1 - 20 ? TextAlignment.RIGHT : TextAlignment.CENTER);
+            g.fillText(xt.labelOf(dx), vx, py1 + 14);
         }
         g.setTextAlign(TextAlignment.LEFT);
         g.fillText(d.xLabel().equals("ms") ? "time (ms)" : "step", 4, py1 + 14);
+        g.setTextAlign(TextAlignment.LEFT);
         phaseLabels(g, d);
 
         // host strip
