@@ -15,6 +15,7 @@ import memplan.train.Step;
 import memplan.train.TensorInfo;
 import memplan.train.TensorKind;
 
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -162,13 +163,28 @@ public final class Lowering {
         current[t] = -1;
     }
 
-    /** Re-runs the producer of a freed activation, first rebuilding any freed inputs it reads. */
+    /**
+     * Re-runs the producer of a freed activation, first rebuilding any freed inputs it reads (depth first, inputs in
+     * order). An explicit stack, not recursion: a chain of 100 000 recomputed ops must not overflow the thread stack.
+     */
     private void materialize(int t) {
-        Node n = producerOf(t);
-        for (int in : n.inputs()) {
-            int ti = s.tensorOfValue(in);
-            if (plan.decision(ti) instanceof Decision.Recompute && dead[ti]) materialize(ti);
+        ArrayDeque<int[]> stack = new ArrayDeque<>(); // {tensor, next input to look at}
+        stack.push(new int[]{t, 0});
+        while (!stack.isEmpty()) {
+            int[] top = stack.peek();
+            int[] inputs = producerOf(top[0]).inputs();
+            if (top[1] < inputs.length) {
+                int ti = s.tensorOfValue(inputs[top[1]++]);
+                if (plan.decision(ti) instanceof Decision.Recompute && dead[ti]) stack.push(new int[]{ti, 0});
+                continue;
+            }
+            stack.pop();
+            rerun(producerOf(top[0]), top[0]);
         }
+    }
+
+    /** One RECOMPUTE instruction: the node's forward pass, rebuilding its freed recomputed outputs. */
+    private void rerun(Node n, int t) {
         int pos = instrs.size();
         List<Integer> ts = new ArrayList<>(), bs = new ArrayList<>();
         List<Integer> waits = new ArrayList<>();

@@ -17,8 +17,8 @@ public final class Planners {
         ALL.put("vdnn-conv", () -> new VdnnPlanner(false));
         ALL.put("swap", SwapPlanner::new);
         ALL.put("checkpoint-sqrt", CheckpointSqrtPlanner::new);
-        ALL.put("recompute-optimal", RecomputeOptimalPlanner::new);
-        ALL.put("hybrid", HybridPlanner::new);
+        ALL.put("recompute-greedy", RecomputeGreedyPlanner::new);
+        ALL.put("hybrid-greedy", HybridGreedyPlanner::new);
         ALL.put("compress", () -> new CompressPlanner(false));
         ALL.put("compress-fp16", () -> new CompressPlanner(true));
     }

@@ -12,7 +12,7 @@ import static org.junit.jupiter.api.Assertions.*;
 class PlannersTest {
     @Test
     void registryNamesEveryPlanner() {
-        assertEquals(List.of("baseline", "share", "vdnn-all", "vdnn-conv", "swap", "checkpoint-sqrt", "recompute-optimal", "hybrid",
+        assertEquals(List.of("baseline", "share", "vdnn-all", "vdnn-conv", "swap", "checkpoint-sqrt", "recompute-greedy", "hybrid-greedy",
                 "compress", "compress-fp16"), Planners.names());
         for (String n : Planners.names()) {
             Planner p = Planners.named(n);

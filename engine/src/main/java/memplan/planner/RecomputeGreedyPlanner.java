@@ -15,7 +15,8 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * Least added compute under a budget with recompute only.
+ * Low added compute under a budget with recompute only, fast enough for interactive use (the solver-based
+ * {@code recompute-optimal} proves how far from the best it is).
  *
  * <p>Exact for small graphs (at most {@value #EXACT_LIMIT} candidate tensors): the added time of a pure-recompute
  * plan is the sum of the forward times of the distinct producers it re-runs (each rebuilt tensor is rebuilt once),
@@ -28,10 +29,10 @@ import java.util.Set;
  * budgeted greedy, segment sizes on a geometric grid); the fitting plan with the least simulated time
  * wins. Chen's sqrt(N) plan is among the candidates, so the result is never slower than checkpoint-sqrt.
  */
-public final class RecomputeOptimalPlanner implements Planner {
+public final class RecomputeGreedyPlanner implements Planner {
     public static final int EXACT_LIMIT = 12;
 
-    @Override public String name() { return "recompute-optimal"; }
+    @Override public String name() { return "recompute-greedy"; }
     @Override public String description() { return "least recompute time under the budget: exact search on small graphs, greedy + segment search otherwise"; }
 
     /** Tensors the exact search decides on: activations read in backward, and the inputs their producers re-read. */

@@ -14,17 +14,17 @@ import java.util.TreeSet;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-class RecomputeOptimalPlannerTest extends PlannerContractTest {
+class RecomputeGreedyPlannerTest extends PlannerContractTest {
     @Override
     String plannerName() {
-        return "recompute-optimal";
+        return "recompute-greedy";
     }
 
     /** All valid keep/recompute assignments of the candidates: {peak, iteration seconds}. */
     static List<double[]> exhaustive(Schedule s) {
         PlanContext ctx = new PlanContext(s, Zoo.H100);
-        List<Integer> cand = RecomputeOptimalPlanner.candidates(ctx, Plan.baseline(s));
-        assertTrue(cand.size() <= RecomputeOptimalPlanner.EXACT_LIMIT, "small graph: " + cand.size());
+        List<Integer> cand = RecomputeGreedyPlanner.candidates(ctx, Plan.baseline(s));
+        assertTrue(cand.size() <= RecomputeGreedyPlanner.EXACT_LIMIT, "small graph: " + cand.size());
         List<double[]> out = new ArrayList<>();
         for (int m = 0; m < 1 << cand.size(); m++) {
             Plan p = Plan.baseline(s);
