@@ -49,6 +49,16 @@ public final class MemPlanCommand implements Runnable {
     }
 
     public static int run(String... args) {
-        return commandLine().execute(args);
+        CommandLine cl = commandLine();
+        try {
+            return cl.execute(args);
+        } catch (StackOverflowError | OutOfMemoryError ex) {
+            // picocli passes errors through; a stack overflow's trace is a thousand identical lines: name it once.
+            StackTraceElement[] st = ex.getStackTrace();
+            cl.getErr().println("internal error: " + ex.getClass().getSimpleName() + (st.length > 0 ? " in " + st[0] : "")
+                    + "; the model may be too large for this JVM's limits (-Xss, -Xmx)");
+            cl.getErr().flush();
+            return 1;
+        }
     }
 }

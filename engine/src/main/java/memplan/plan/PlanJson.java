@@ -77,6 +77,9 @@ public final class PlanJson {
                 o.put("outAfter", sw.outAfter());
                 o.put("inBefore", sw.inBefore());
                 o.put("prefetchAfter", sw.prefetchAfter());
+            } else if (d instanceof Decision.Recompute r && r.explicit()) {
+                ArrayNode at = o.putArray("at");
+                for (int step : r.at()) at.add(step);
             } else if (d instanceof Decision.Share sh) {
                 o.put("with", s.tensor(sh.with()).name());
             } else if (d instanceof Decision.Compress c) {
@@ -160,7 +163,7 @@ public final class PlanJson {
             String kind = text(o, "kind", source, f + ".kind");
             d[t] = switch (kind) {
                 case "keep" -> Decision.KEEP;
-                case "recompute" -> Decision.RECOMPUTE;
+                case "recompute" -> recompute(o, source, f, s);
                 case "swap" -> new Decision.Swap(step(o, "outAfter", source, f, s), step(o, "inBefore", source, f, s), step(o, "prefetchAfter", source, f, s));
                 case "share" -> {
                     String w = text(o, "with", source, f + ".with");
@@ -209,9 +212,29 @@ public final class PlanJson {
         return switch (kind) {
             case "swap" -> List.of("tensor", "kind", "outAfter", "inBefore", "prefetchAfter");
             case "share" -> List.of("tensor", "kind", "with");
+            case "recompute" -> List.of("tensor", "kind", "at");
             case "compress" -> List.of("tensor", "kind", "codec", "density", "swap");
             default -> List.of("tensor", "kind");
         };
+    }
+
+    /** A recompute decision; {@code at} (optional) lists the steps before which the tensor is rebuilt. */
+    private static Decision.Recompute recompute(JsonNode o, String source, String f, Schedule s) {
+        JsonNode at = o.get("at");
+        if (at == null) return Decision.RECOMPUTE;
+        if (!at.isArray()) throw new PlanFormatException(source, f + ".at", "not an array of steps");
+        List<Integer> steps = new java.util.ArrayList<>();
+        for (int i = 0; i < at.size(); i++) {
+            JsonNode n = at.get(i);
+            String where = f + ".at[" + i + "]";
+            if (!n.isInt()) throw new PlanFormatException(source, where, "not an integer step");
+            int v = n.asInt();
+            if (v < 0 || v >= s.stepCount()) throw new PlanFormatException(source, where, "step " + v + " out of range (0.." + (s.stepCount() - 1) + ")");
+            if (!steps.isEmpty() && v <= steps.get(steps.size() - 1))
+                throw new PlanFormatException(source, where, "steps must be ascending, " + v + " follows " + steps.get(steps.size() - 1));
+            steps.add(v);
+        }
+        return new Decision.Recompute(steps);
     }
 
     private static int step(JsonNode o, String name, String source, String f, Schedule s) {

@@ -18,6 +18,7 @@ public final class Planners {
         ALL.put("swap", SwapPlanner::new);
         ALL.put("checkpoint-sqrt", CheckpointSqrtPlanner::new);
         ALL.put("recompute-greedy", RecomputeGreedyPlanner::new);
+        ALL.put("recompute-optimal", RecomputeOptimalPlanner::new);
         ALL.put("hybrid-greedy", HybridGreedyPlanner::new);
         ALL.put("compress", () -> new CompressPlanner(false));
         ALL.put("compress-fp16", () -> new CompressPlanner(true));
@@ -38,12 +39,18 @@ public final class Planners {
     }
 
     public static Planner named(String name) {
+        return named(name, SolverLimits.DEFAULT);
+    }
+
+    /** A planner by name; solver-based planners (in compositions too) search within the given limits. */
+    public static Planner named(String name, SolverLimits limits) {
         if (name == null || name.isBlank()) throw new IllegalArgumentException("no planner named (planners: " + String.join(", ", names()) + ")");
         if (name.contains("+")) {
             List<Planner> stages = new ArrayList<>();
-            for (String part : name.split("\\+")) stages.add(named(part.trim()));
+            for (String part : name.split("\\+")) stages.add(named(part.trim(), limits));
             return new ComposedPlanner(stages);
         }
+        if (name.trim().equals("recompute-optimal")) return new RecomputeOptimalPlanner(limits, null);
         Supplier<Planner> p = ALL.get(name.trim());
         if (p == null)
             throw new IllegalArgumentException("unknown planner '" + name + "' (planners: " + String.join(", ", names())
