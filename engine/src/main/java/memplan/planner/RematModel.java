@@ -64,6 +64,9 @@ final class RematModel {
     private final Map<Integer, IntVar[]> runPos = new TreeMap<>();
     private final Map<Integer, IntVar[]> ends = new TreeMap<>(); // tensor -> exclusive ends, [0] the forward copy
     private IntVar capacity;
+    /** For tests: solve with the hinted values fixed, to check a hint is a solution of the model. */
+    boolean fixHints;
+    final StringBuilder hintLog = new StringBuilder();
     private LinearExpr cost;
 
     RematModel(PlanContext ctx, Plan start, int maxRuns) {
@@ -272,6 +275,7 @@ final class RematModel {
                     long[] cd = runDomain.get(c.index());
                     if (cd.length > 0) last = Math.max(last, cd[cd.length - 1]);
                 }
+                if (runs > 0) last = Math.max(last, dom[dom.length - 1]); // a copy nothing reads ends at its re-run
                 long minEnd0 = pos(ctx.uses.lastForwardUse(o), (int) stride - 1) + 1;
                 IntVar[] e = new IntVar[runs + 1];
                 e[0] = model.newIntVar(minEnd0, Math.max(minEnd0, last + 1), s.tensor(o).name() + "#end0");
@@ -359,24 +363,93 @@ final class RematModel {
         model.minimize(capacity);
     }
 
-    /** Hints the solver with a plan's re-runs: per node, the stages where the lowering re-runs it. */
-    void hint(Plan p) {
+    /**
+     * Hints the solver with a complete solution from a plan (the greedy's): the stages where its lowering re-runs
+     * each node, and where each copy of a candidate ends in the same plan with those re-runs made explicit.
+     * Returns false (and hints nothing) if the plan needs more re-runs of an op than the model allows.
+     */
+    boolean hint(Plan p) {
         Map<Integer, TreeSet<Integer>> stages = reruns(Lowering.lower(p, ctx.device));
+        for (Node n : nodes) {
+            TreeSet<Integer> st = stages.get(n.index());
+            if (st == null) continue;
+            if (st.size() > present.get(n.index()).length) return false;
+            for (int b : st) if (Arrays.binarySearch(runDomain.get(n.index()), pos(b, slot[n.index()])) < 0) return false;
+        }
+        ExecutionSchedule es = Lowering.lower(planFor(stages, p.planner()), ctx.device);
+        long[] axis = new long[es.size()];
+        int next = s.stepCount() - 1;
+        for (int i = es.size() - 1; i >= 0; i--) {
+            Instr in = es.instrs().get(i);
+            if (in.kind() == InstrKind.COMPUTE) next = in.step();
+            axis[i] = in.kind() == InstrKind.RECOMPUTE ? pos(next, slot[in.node()]) : pos(next, (int) stride - 1);
+        }
+        Map<Integer, List<Long>> copyEnds = new TreeMap<>();
+        for (Buffer b : es.buffers()) if (b.tensor() >= 0 && cand[b.tensor()]) copyEnds.computeIfAbsent(b.tensor(), k -> new ArrayList<>()).add(axis[b.end()] + 1);
         for (Node n : nodes) {
             BoolVar[] pr = present.get(n.index());
             IntVar[] rp = runPos.get(n.index());
-            TreeSet<Integer> st = stages.getOrDefault(n.index(), new TreeSet<>());
-            int j = 0;
-            for (int b : st) {
-                if (j >= pr.length) break;
-                long v = pos(b, slot[n.index()]);
-                if (Arrays.binarySearch(runDomain.get(n.index()), v) < 0) continue;
-                model.addHint(pr[j], 1);
-                model.addHint(rp[j], v);
-                j++;
+            List<Integer> st = new ArrayList<>(stages.getOrDefault(n.index(), new TreeSet<>()));
+            for (int j = 0; j < pr.length; j++) {
+                model.addHint(pr[j], j < st.size() ? 1 : 0);
+                if (j < st.size()) model.addHint(rp[j], pos(st.get(j), slot[n.index()]));
             }
-            for (; j < pr.length; j++) model.addHint(pr[j], 0);
+            for (int o : outsOf.get(n.index())) {
+                List<Long> ce = copyEnds.getOrDefault(o, List.of());
+                IntVar[] e = ends.get(o);
+                for (int j = 0; j < e.length && j < ce.size(); j++) model.addHint(e[j], ce.get(j));
+            }
         }
+        return true;
+    }
+
+    /**
+     * For tests: the model's memory at each instruction of a recompute-only plan's lowering (fixed part plus the
+     * candidates' copies as the lowering holds them), next to the lowering's own live bytes: {model, lowered}.
+     */
+    long[][] memoryCheck(Plan explicit) {
+        ExecutionSchedule es = Lowering.lower(explicit, ctx.device);
+        long[] live = es.liveBytes();
+        long[] model = new long[es.size()];
+        int next = s.stepCount() - 1;
+        for (int i = es.size() - 1; i >= 0; i--) {
+            Instr in = es.instrs().get(i);
+            if (in.kind() == InstrKind.COMPUTE) {
+                next = in.step();
+                model[i] = fixedAt[next];
+            } else model[i] = fixedBefore[next] + (in.kind() == InstrKind.RECOMPUTE ? scratchBytes(s.graph().nodes().get(in.node())) : 0);
+        }
+        for (Buffer b : es.buffers()) {
+            if (b.tensor() < 0 || !cand[b.tensor()]) continue;
+            for (int i = b.start(); i <= b.end(); i++) model[i] += b.bytes();
+        }
+        return new long[][]{model, live};
+    }
+
+    /** For tests: what the model knows of a tensor. */
+    String describe(int o) {
+        StringBuilder b = new StringBuilder(s.tensor(o).name() + " stride " + stride + " lf " + ctx.uses.lastForwardUse(o) + " fbu "
+                + ctx.uses.firstBackwardUse(o) + " last " + ctx.uses.lastUse(o) + " uses " + Arrays.toString(ctx.uses.uses(o)));
+        for (Node c : readers.get(o)) {
+            long[] cd = runDomain.get(c.index());
+            b.append(" reader ").append(c.name()).append(" dom ").append(cd.length == 0 ? "-" : cd[0] + ".." + cd[cd.length - 1]);
+        }
+        return b.toString();
+    }
+
+    /** For tests: hinted values outside their variable's domain, by variable name. */
+    List<String> badHints() {
+        var proto = model.getBuilder();
+        var h = proto.getSolutionHint();
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < h.getVarsCount(); i++) {
+            var v = proto.getVariables(h.getVars(i));
+            long val = h.getValues(i);
+            boolean in = false;
+            for (int k = 0; k + 1 < v.getDomainCount(); k += 2) in |= v.getDomain(k) <= val && val <= v.getDomain(k + 1);
+            if (!in) out.add(v.getName() + "=" + val + " not in " + v.getDomainList());
+        }
+        return out;
     }
 
     /** Per node, the steps before which a lowered schedule re-runs it. */
@@ -396,11 +469,20 @@ final class RematModel {
     /** A plan that re-runs each node before the given steps (explicit recomputes for the outputs read later). */
     Plan planFor(Map<Integer, TreeSet<Integer>> stages, String planner) {
         Decision[] d = start.decisions();
-        for (Node p : nodes) {
+        // An output is rebuilt if backward reads it or a consumer re-run that is itself rebuilt does; reverse forward
+        // order decides consumers first. (A re-run nothing reads is left out; the lowering skips it.)
+        boolean[] emitted = new boolean[slot.length];
+        for (int k = nodes.size() - 1; k >= 0; k--) {
+            Node p = nodes.get(k);
             TreeSet<Integer> st = stages.get(p.index());
             if (st == null || st.isEmpty()) continue;
-            for (int o : outsOf.get(p.index()))
-                if (ctx.uses.firstBackwardUse(o) >= 0 || !readers.get(o).isEmpty()) d[o] = new Decision.Recompute(new ArrayList<>(st));
+            for (int o : outsOf.get(p.index())) {
+                boolean read = ctx.uses.firstBackwardUse(o) >= 0;
+                for (Node c : readers.get(o)) read |= emitted[c.index()];
+                if (!read) continue;
+                d[o] = new Decision.Recompute(new ArrayList<>(st));
+                emitted[p.index()] = true;
+            }
         }
         return new Plan(s, d, planner);
     }
@@ -416,7 +498,11 @@ final class RematModel {
     Outcome solve(double seconds, double gap, Progress progress) {
         CpSolver solver = new CpSolver();
         solver.getParameters().setMaxTimeInSeconds(seconds).setRelativeGapLimit(gap)
-                .setNumWorkers(Math.max(1, Math.min(8, Runtime.getRuntime().availableProcessors())));
+                .setNumWorkers(Math.max(8, Runtime.getRuntime().availableProcessors()));
+        if (fixHints) {
+            solver.getParameters().setFixVariablesToTheirHintedValue(true).setLogSearchProgress(true).setLogToStdout(false);
+            solver.setLogCallback(line -> hintLog.append(line).append('\n'));
+        }
         boolean byCapacity = capacity != null;
         CpSolverSolutionCallback cb = new CpSolverSolutionCallback() {
             @Override
