@@ -46,6 +46,7 @@ public final class RecomputeOptimalPlanner implements Planner {
         SimResult gr = ctx.simulate(greedy);
         RematModel m = new RematModel(ctx, start, limits.maxRebuilds());
         long budget = budgetBytes;
+        Plan hintPlan = greedy;
         double time = limits.timeLimitSeconds();
         String note = "";
         if (budgetBytes <= MIN_PEAK) {
@@ -54,13 +55,24 @@ public final class RecomputeOptimalPlanner implements Planner {
             m.minimizeCapacity();
             m.hint(greedy);
             RematModel.Outcome low = m.solve(time / 2, 0, null);
-            budget = low.capacity() >= 0 ? Math.min(low.capacity(), gr.peakBytes()) : gr.peakBytes();
             time -= low.wall();
+            budget = gr.peakBytes();
             note = "least peak in the model " + low.capacity() + " B (" + low.status() + "); ";
+            if (low.capacity() >= 0) {
+                // The simulator judges the lower peak; the least time is then sought at that peak, from that plan.
+                Plan lowPlan = m.planFor(low.stages(), start.planner());
+                if (PlanValidator.problems(lowPlan, ctx.uses).isEmpty()) {
+                    long peak = ctx.simulate(lowPlan).peakBytes();
+                    if (peak < budget) {
+                        budget = peak;
+                        hintPlan = lowPlan;
+                    }
+                }
+            }
         }
         m.build(budget, 0);
         m.minimizeCost();
-        if (gr.peakBytes() <= budget) m.hint(greedy);
+        if (ctx.simulate(hintPlan).peakBytes() <= budget) m.hint(hintPlan);
         RematModel.Outcome out = m.solve(Math.max(0.1, time), limits.gapTarget(), progress);
         double base = ctx.baselineSeconds();
         Plan best = greedy;
@@ -83,6 +95,11 @@ public final class RecomputeOptimalPlanner implements Planner {
                     source = "solver";
                 }
             }
+        }
+        if (hintPlan != greedy && source.equals("greedy")) { // no budget: the first phase's lower peak wins
+            best = hintPlan;
+            bestR = ctx.simulate(hintPlan);
+            source = "solver";
         }
         double bound = Math.max(0, out.bound());
         double inc = bestR.iterationSeconds() - base;
