@@ -176,7 +176,8 @@ public final class Lowering {
                 for (int step : r.at()) if (!out.get(step).contains(n)) out.get(step).add(n);
                 any = true;
             }
-        if (any) for (List<Node> l : out) if (l.size() > 1) l.sort(Comparator.comparingInt(n -> s.forwardStep(n.index())));
+        if (any)
+            for (List<Node> l : out) if (l.size() > 1) l.sort(Comparator.comparingInt(n -> s.forwardStep(n.index())));
         return out;
     }
 

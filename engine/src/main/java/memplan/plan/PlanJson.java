@@ -16,6 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.Iterator;
@@ -223,15 +224,16 @@ public final class PlanJson {
         JsonNode at = o.get("at");
         if (at == null) return Decision.RECOMPUTE;
         if (!at.isArray()) throw new PlanFormatException(source, f + ".at", "not an array of steps");
-        List<Integer> steps = new java.util.ArrayList<>();
+        List<Integer> steps = new ArrayList<>();
         for (int i = 0; i < at.size(); i++) {
             JsonNode n = at.get(i);
             String where = f + ".at[" + i + "]";
             if (!n.isInt()) throw new PlanFormatException(source, where, "not an integer step");
             int v = n.asInt();
-            if (v < 0 || v >= s.stepCount()) throw new PlanFormatException(source, where, "step " + v + " out of range (0.." + (s.stepCount() - 1) + ")");
-            if (!steps.isEmpty() && v <= steps.get(steps.size() - 1))
-                throw new PlanFormatException(source, where, "steps must be ascending, " + v + " follows " + steps.get(steps.size() - 1));
+            if (v < 0 || v >= s.stepCount())
+                throw new PlanFormatException(source, where, "step " + v + " out of range (0.." + (s.stepCount() - 1) + ")");
+            int prev = steps.isEmpty() ? -1 : steps.get(steps.size() - 1);
+            if (v <= prev) throw new PlanFormatException(source, where, "steps must be ascending, " + v + " follows " + prev);
             steps.add(v);
         }
         return new Decision.Recompute(steps);

@@ -108,7 +108,8 @@ public final class PlanValidator {
             int prev = s.forwardStep(n.index());
             for (int step : r.at()) {
                 if (step >= s.stepCount()) return "rebuild before step " + step + " is past the end of the iteration";
-                if (step <= prev) return "rebuild before step " + step + " is not after step " + prev + " (its forward step or the rebuild before)";
+                if (step <= prev)
+                    return "rebuild before step " + step + " is not after step " + prev + " (its forward step or the rebuild before)";
                 prev = step;
             }
         }

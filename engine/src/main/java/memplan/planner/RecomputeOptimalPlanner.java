@@ -31,7 +31,10 @@ public final class RecomputeOptimalPlanner implements Planner {
     }
 
     @Override public String name() { return "recompute-optimal"; }
-    @Override public String description() { return "least recompute time under the budget, by the CP-SAT solver (time limit, proven gap)"; }
+    @Override
+    public String description() {
+        return "least recompute time under the budget, by the CP-SAT solver (time limit, proven gap)";
+    }
 
     /** What the last {@link #improve} found, or null before it ran or when the start plan already fit. */
     public SolveReport report() {
@@ -78,7 +81,8 @@ public final class RecomputeOptimalPlanner implements Planner {
         Plan best = greedy;
         SimResult bestR = gr;
         String source = "greedy";
-        if (!out.stages().isEmpty() || out.status().name().equals("OPTIMAL") || out.status().name().equals("FEASIBLE")) {
+        boolean found = out.status().name().equals("OPTIMAL") || out.status().name().equals("FEASIBLE");
+        if (found) {
             Plan solved = m.planFor(out.stages(), start.planner());
             List<PlanProblem> problems = PlanValidator.problems(solved, ctx.uses);
             if (!problems.isEmpty()) note += "the solver's plan does not validate (" + problems.get(0) + "); ";

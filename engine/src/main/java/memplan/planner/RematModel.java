@@ -64,9 +64,6 @@ final class RematModel {
     private final Map<Integer, IntVar[]> runPos = new TreeMap<>();
     private final Map<Integer, IntVar[]> ends = new TreeMap<>(); // tensor -> exclusive ends, [0] the forward copy
     private IntVar capacity;
-    /** For tests: solve with the hinted values fixed, to check a hint is a solution of the model. */
-    boolean fixHints;
-    final StringBuilder hintLog = new StringBuilder();
     private LinearExpr cost;
 
     RematModel(PlanContext ctx, Plan start, int maxRuns) {
@@ -97,7 +94,8 @@ final class RematModel {
             boolean ok = true;
             for (int in : p.inputs()) {
                 int ti = s.tensorOfValue(in);
-                ok &= cand[ti] || (d[ti] instanceof Decision.Keep || d[ti] instanceof Decision.Share) && !overwritten[ti];
+                boolean kept = d[ti] instanceof Decision.Keep || d[ti] instanceof Decision.Share;
+                ok &= cand[ti] || kept && !overwritten[ti];
             }
             runnable[p.index()] = ok;
         }
@@ -138,7 +136,8 @@ final class RematModel {
             for (int in : p.inputs()) {
                 int ti = s.tensorOfValue(in);
                 TensorInfo info = s.tensor(ti);
-                if (!cand[ti] && !info.kind().persistent() && info.kind() != TensorKind.DATA) h = Math.min(h, ctx.uses.lastUse(ti));
+                boolean whole = info.kind().persistent() || info.kind() == TensorKind.DATA;
+                if (!cand[ti] && !whole) h = Math.min(h, ctx.uses.lastUse(ti));
             }
             lo[p.index()] = l;
             hi[p.index()] = h;
@@ -240,7 +239,8 @@ final class RematModel {
         capacity = budget >= 0 ? null : model.newIntVar(0, capacityUpper, "capacity");
         CumulativeConstraint mem = budget >= 0 ? model.addCumulative(budget) : model.addCumulative(capacity);
         for (int y = 0; y < s.stepCount(); y++) {
-            if (fixedBefore[y] > 0) mem.addDemand(model.newFixedInterval(pos(y, 0), stride - 1, "g" + y), fixedBefore[y]);
+            if (fixedBefore[y] > 0)
+                mem.addDemand(model.newFixedInterval(pos(y, 0), stride - 1, "g" + y), fixedBefore[y]);
             if (fixedAt[y] > 0) mem.addDemand(model.newFixedInterval(pos(y, (int) stride - 1), 1, "s" + y), fixedAt[y]);
         }
         List<LinearArgument> costTerms = new ArrayList<>();
@@ -261,8 +261,8 @@ final class RematModel {
                             .onlyEnforceIf(pr[j]);
                 }
                 if (scratch > 0)
-                    mem.addDemand(model.newOptionalIntervalVar(rp[j], LinearExpr.constant(1), LinearExpr.affine(rp[j], 1, 1),
-                            pr[j], p.name() + "#scratch" + j), scratch);
+                    mem.addDemand(model.newOptionalIntervalVar(rp[j], LinearExpr.constant(1),
+                            LinearExpr.affine(rp[j], 1, 1), pr[j], p.name() + "#scratch" + j), scratch);
                 costTerms.add(pr[j]);
                 costCoeffs.add(price);
             }
@@ -284,12 +284,13 @@ final class RematModel {
                         s.tensor(o).name() + "#fwd"), bytes);
                 boolean readLater = ctx.uses.firstBackwardUse(o) >= 0 || !readers.get(o).isEmpty();
                 for (int j = 0; j < runs; j++) {
-                    e[j + 1] = model.newIntVar(dom[0] + 1, Math.max(dom[0] + 1, last + 1), s.tensor(o).name() + "#end" + (j + 1));
+                    String name = s.tensor(o).name();
+                    e[j + 1] = model.newIntVar(dom[0] + 1, Math.max(dom[0] + 1, last + 1), name + "#end" + (j + 1));
                     // CP-SAT intervals take one variable per expression: the size is its own variable.
                     IntVar size = model.newIntVar(1, Math.max(1, last + 1 - dom[0]), s.tensor(o).name() + "#len" + j);
                     model.addEquality(LinearExpr.newBuilder().add(rp[j]).add(size).build(), e[j + 1]);
                     if (!readLater) model.addEquality(size, 1);
-                    mem.addDemand(model.newOptionalIntervalVar(rp[j], size, e[j + 1], pr[j], s.tensor(o).name() + "#re" + j), bytes);
+                    mem.addDemand(model.newOptionalIntervalVar(rp[j], size, e[j + 1], pr[j], name + "#re" + j), bytes);
                     // Each copy is gone before the next re-run writes a new one.
                     model.addLessOrEqual(e[j], rp[j]).onlyEnforceIf(pr[j]);
                 }
@@ -327,14 +328,15 @@ final class RematModel {
                         List<Literal> any = new ArrayList<>();
                         any.add(cpr[k].not());
                         BoolVar d0 = model.newBoolVar("");
-                        model.addGreaterOrEqual(LinearExpr.newBuilder().add(e[0]).addTerm(crp[k], -1).build(), 1).onlyEnforceIf(d0);
+                        model.addGreaterOrEqual(LinearExpr.newBuilder().add(e[0]).addTerm(crp[k], -1).build(), 1)
+                                .onlyEnforceIf(d0);
                         any.add(d0);
                         for (int j = 0; j < pr.length; j++) {
                             BoolVar dj = model.newBoolVar("");
                             model.addImplication(dj, pr[j]);
                             model.addLessOrEqual(rp[j], crp[k]).onlyEnforceIf(dj);
-                            model.addGreaterOrEqual(LinearExpr.newBuilder().add(e[j + 1]).addTerm(crp[k], -1).build(), 1)
-                                    .onlyEnforceIf(dj);
+                            LinearExpr after = LinearExpr.newBuilder().add(e[j + 1]).addTerm(crp[k], -1).build();
+                            model.addGreaterOrEqual(after, 1).onlyEnforceIf(dj);
                             any.add(dj);
                         }
                         model.addBoolOr(any.toArray(new Literal[0]));
@@ -374,7 +376,8 @@ final class RematModel {
             TreeSet<Integer> st = stages.get(n.index());
             if (st == null) continue;
             if (st.size() > present.get(n.index()).length) return false;
-            for (int b : st) if (Arrays.binarySearch(runDomain.get(n.index()), pos(b, slot[n.index()])) < 0) return false;
+            for (int b : st)
+                if (Arrays.binarySearch(runDomain.get(n.index()), pos(b, slot[n.index()])) < 0) return false;
         }
         ExecutionSchedule es = Lowering.lower(planFor(stages, p.planner()), ctx.device);
         long[] axis = new long[es.size()];
@@ -385,7 +388,9 @@ final class RematModel {
             axis[i] = in.kind() == InstrKind.RECOMPUTE ? pos(next, slot[in.node()]) : pos(next, (int) stride - 1);
         }
         Map<Integer, List<Long>> copyEnds = new TreeMap<>();
-        for (Buffer b : es.buffers()) if (b.tensor() >= 0 && cand[b.tensor()]) copyEnds.computeIfAbsent(b.tensor(), k -> new ArrayList<>()).add(axis[b.end()] + 1);
+        for (Buffer b : es.buffers())
+            if (b.tensor() >= 0 && cand[b.tensor()])
+                copyEnds.computeIfAbsent(b.tensor(), k -> new ArrayList<>()).add(axis[b.end()] + 1);
         for (Node n : nodes) {
             BoolVar[] pr = present.get(n.index());
             IntVar[] rp = runPos.get(n.index());
@@ -417,39 +422,16 @@ final class RematModel {
             if (in.kind() == InstrKind.COMPUTE) {
                 next = in.step();
                 model[i] = fixedAt[next];
-            } else model[i] = fixedBefore[next] + (in.kind() == InstrKind.RECOMPUTE ? scratchBytes(s.graph().nodes().get(in.node())) : 0);
+            } else {
+                boolean rerun = in.kind() == InstrKind.RECOMPUTE;
+                model[i] = fixedBefore[next] + (rerun ? scratchBytes(s.graph().nodes().get(in.node())) : 0);
+            }
         }
         for (Buffer b : es.buffers()) {
             if (b.tensor() < 0 || !cand[b.tensor()]) continue;
             for (int i = b.start(); i <= b.end(); i++) model[i] += b.bytes();
         }
         return new long[][]{model, live};
-    }
-
-    /** For tests: what the model knows of a tensor. */
-    String describe(int o) {
-        StringBuilder b = new StringBuilder(s.tensor(o).name() + " stride " + stride + " lf " + ctx.uses.lastForwardUse(o) + " fbu "
-                + ctx.uses.firstBackwardUse(o) + " last " + ctx.uses.lastUse(o) + " uses " + Arrays.toString(ctx.uses.uses(o)));
-        for (Node c : readers.get(o)) {
-            long[] cd = runDomain.get(c.index());
-            b.append(" reader ").append(c.name()).append(" dom ").append(cd.length == 0 ? "-" : cd[0] + ".." + cd[cd.length - 1]);
-        }
-        return b.toString();
-    }
-
-    /** For tests: hinted values outside their variable's domain, by variable name. */
-    List<String> badHints() {
-        var proto = model.getBuilder();
-        var h = proto.getSolutionHint();
-        List<String> out = new ArrayList<>();
-        for (int i = 0; i < h.getVarsCount(); i++) {
-            var v = proto.getVariables(h.getVars(i));
-            long val = h.getValues(i);
-            boolean in = false;
-            for (int k = 0; k + 1 < v.getDomainCount(); k += 2) in |= v.getDomain(k) <= val && val <= v.getDomain(k + 1);
-            if (!in) out.add(v.getName() + "=" + val + " not in " + v.getDomainList());
-        }
-        return out;
     }
 
     /** Per node, the steps before which a lowered schedule re-runs it. */
@@ -487,8 +469,8 @@ final class RematModel {
         return new Plan(s, d, planner);
     }
 
-    record Outcome(CpSolverStatus status, Map<Integer, TreeSet<Integer>> stages, double objective, double bound, double wall,
-                   long capacity) {
+    record Outcome(CpSolverStatus status, Map<Integer, TreeSet<Integer>> stages, double objective, double bound,
+                   double wall, long capacity) {
     }
 
     interface Progress {
@@ -499,10 +481,6 @@ final class RematModel {
         CpSolver solver = new CpSolver();
         solver.getParameters().setMaxTimeInSeconds(seconds).setRelativeGapLimit(gap)
                 .setNumWorkers(Math.max(8, Runtime.getRuntime().availableProcessors()));
-        if (fixHints) {
-            solver.getParameters().setFixVariablesToTheirHintedValue(true).setLogSearchProgress(true).setLogToStdout(false);
-            solver.setLogCallback(line -> hintLog.append(line).append('\n'));
-        }
         boolean byCapacity = capacity != null;
         CpSolverSolutionCallback cb = new CpSolverSolutionCallback() {
             @Override
@@ -512,7 +490,8 @@ final class RematModel {
             }
         };
         CpSolverStatus st = solver.solve(model, cb);
-        if (st == CpSolverStatus.MODEL_INVALID) throw new IllegalStateException("rematerialisation model invalid: " + model.validate());
+        if (st == CpSolverStatus.MODEL_INVALID)
+            throw new IllegalStateException("rematerialisation model invalid: " + model.validate());
         Map<Integer, TreeSet<Integer>> stages = new TreeMap<>();
         long cap = -1;
         if (st == CpSolverStatus.OPTIMAL || st == CpSolverStatus.FEASIBLE) {
@@ -520,13 +499,14 @@ final class RematModel {
                 BoolVar[] pr = present.get(p.index());
                 IntVar[] rp = runPos.get(p.index());
                 for (int j = 0; j < pr.length; j++)
-                    if (solver.booleanValue(pr[j])) stages.computeIfAbsent(p.index(), k -> new TreeSet<>()).add(stageOf(solver.value(rp[j])));
+                    if (solver.booleanValue(pr[j]))
+                        stages.computeIfAbsent(p.index(), k -> new TreeSet<>()).add(stageOf(solver.value(rp[j])));
             }
             if (byCapacity) cap = solver.value(capacity);
         }
         double scale = byCapacity ? 1 : PICO;
         boolean found = st == CpSolverStatus.OPTIMAL || st == CpSolverStatus.FEASIBLE;
-        return new Outcome(st, stages, found ? solver.objectiveValue() / scale : Double.NaN, solver.bestObjectiveBound() / scale,
-                solver.wallTime(), cap);
+        double objective = found ? solver.objectiveValue() / scale : Double.NaN;
+        return new Outcome(st, stages, objective, solver.bestObjectiveBound() / scale, solver.wallTime(), cap);
     }
 }

@@ -9,9 +9,12 @@ public record SolverLimits(double timeLimitSeconds, double gapTarget, int maxReb
     public static final SolverLimits DEFAULT = new SolverLimits(30, 0.01, 2);
 
     public SolverLimits {
-        if (!(timeLimitSeconds > 0)) throw new IllegalArgumentException("time limit must be positive, got " + timeLimitSeconds);
-        if (!(gapTarget >= 0 && gapTarget < 1)) throw new IllegalArgumentException("gap target must lie in [0, 1), got " + gapTarget);
-        if (maxRebuilds < 1) throw new IllegalArgumentException("an op must be allowed at least one rebuild, got " + maxRebuilds);
+        if (!(timeLimitSeconds > 0))
+            throw new IllegalArgumentException("time limit must be positive, got " + timeLimitSeconds);
+        if (!(gapTarget >= 0 && gapTarget < 1))
+            throw new IllegalArgumentException("gap target must lie in [0, 1), got " + gapTarget);
+        if (maxRebuilds < 1)
+            throw new IllegalArgumentException("an op must be allowed at least one rebuild, got " + maxRebuilds);
     }
 
     public SolverLimits withTimeLimit(double seconds) {
