@@ -59,7 +59,8 @@ public final class BenchPlannersCommand implements Callable<Integer> {
             description = "Longest search of a solver-based planner per budget (default: ${DEFAULT-VALUE}).")
     String timeLimit;
 
-    @Option(names = "--budgets", split = ",", description = "Budgets as shares of the baseline peak (default: 1,0.7,0.5,0.3).")
+    @Option(names = "--budgets", split = ",",
+            description = "Budgets as shares of the baseline peak (default: 1,0.7,0.5,0.3).")
     List<Double> budgets;
 
     @Option(names = "--json", description = "Print JSON for scripts.")
@@ -79,24 +80,28 @@ public final class BenchPlannersCommand implements Callable<Integer> {
         List<String> ps = planners == null ? Planners.names() : planners;
         SolverLimits limits = SolverLimits.DEFAULT.withTimeLimit(PlanChoice.seconds(timeLimit));
         for (String p : ps) Planners.named(p, limits);
-        double[] fs = budgets == null ? BenchCommand.BUDGETS : budgets.stream().mapToDouble(Double::doubleValue).toArray();
-        for (double f : fs) if (!(f > 0 && f <= 1)) throw new CliException("--budgets must be shares in (0, 1], got " + f);
+        double[] fs = budgets == null ? BenchCommand.BUDGETS
+                : budgets.stream().mapToDouble(Double::doubleValue).toArray();
+        for (double f : fs)
+            if (!(f > 0 && f <= 1)) throw new CliException("--budgets must be shares in (0, 1], got " + f);
         DeviceModel d = DeviceModel.preset(device);
         PrintWriter o = spec.commandLine().getOut();
         ArrayNode rows = Json.MAPPER.createArrayNode();
         if (!json) {
             o.printf(Locale.ROOT, "batch %d, %s, device %s; cells: peak as %% of baseline / overhead %% / solve ms"
-                    + " [/ proven gap of a solver's plan]; '-' = infeasible (least peak %% reached)%n", batch, optimizer, d.name());
+                    + " [/ proven gap of a solver's plan]; '-' = infeasible (least peak %% reached)%n",
+                    batch, optimizer, d.name());
         }
         for (String m : ms) {
             Schedule s = BenchCommand.schedule(m, batch, optimizer);
             long base = Simulator.simulate(Plan.baseline(s), d).peakBytes();
             if (!json) {
                 long lower = MemoryProfile.of(s).lowerBound();
-                o.printf(Locale.ROOT, "%n%s (baseline peak %s, lower bound %s = %.1f%%)%n", m, ByteSize.format(base), ByteSize.format(lower),
-                        100.0 * lower / base);
+                o.printf(Locale.ROOT, "%n%s (baseline peak %s, lower bound %s = %.1f%%)%n", m, ByteSize.format(base),
+                        ByteSize.format(lower), 100.0 * lower / base);
                 o.printf(Locale.ROOT, "%-18s", "planner");
-                for (double f : fs) o.printf(Locale.ROOT, " | %-30s", String.format(Locale.ROOT, "budget %.0f%%", f * 100));
+                for (double f : fs)
+                    o.printf(Locale.ROOT, " | %-30s", String.format(Locale.ROOT, "budget %.0f%%", f * 100));
                 o.println();
             }
             for (String pn : ps) {

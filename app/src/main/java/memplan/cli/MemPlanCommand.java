@@ -55,7 +55,8 @@ public final class MemPlanCommand implements Runnable {
         } catch (StackOverflowError | OutOfMemoryError ex) {
             // picocli passes errors through; a stack overflow's trace is a thousand identical lines: name it once.
             StackTraceElement[] st = ex.getStackTrace();
-            cl.getErr().println("internal error: " + ex.getClass().getSimpleName() + (st.length > 0 ? " in " + st[0] : "")
+            String where = st.length > 0 ? " in " + st[0] : "";
+            cl.getErr().println("internal error: " + ex.getClass().getSimpleName() + where
                     + "; the model may be too large for this JVM's limits (-Xss, -Xmx)");
             cl.getErr().flush();
             return 1;

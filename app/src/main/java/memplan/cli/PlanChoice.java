@@ -13,18 +13,23 @@ import picocli.CommandLine.Option;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Locale;
 
 /** How a command gets its plan (a plan file, or a planner with a budget) and which device model predicts it. */
 public final class PlanChoice {
-    @Option(names = "--planner", description = "Planner to make the plan with (default: baseline): baseline, share, vdnn-all, vdnn-conv, swap, checkpoint-sqrt, recompute-greedy, recompute-optimal, hybrid-greedy, compress, compress-fp16; join with + to compose.")
+    @Option(names = "--planner", description = "Planner to make the plan with (default: baseline): baseline, share, "
+            + "vdnn-all, vdnn-conv, swap, checkpoint-sqrt, recompute-greedy, recompute-optimal, hybrid-greedy, compress, "
+            + "compress-fp16; join with + to compose.")
     String planner;
 
     @Option(names = "--time-limit", paramLabel = "TIME", defaultValue = "30s",
-            description = "Longest search of a solver-based planner (recompute-optimal): 30s, 2m, 0.5s (default: ${DEFAULT-VALUE}).")
+            description = "Longest search of a solver-based planner (recompute-optimal): 30s, 2m, 0.5s "
+                    + "(default: ${DEFAULT-VALUE}).")
     String timeLimit;
 
     @Option(names = "--gap", paramLabel = "SHARE", defaultValue = "1%",
-            description = "A solver-based planner stops once its plan is proven within this share of the best (default: ${DEFAULT-VALUE}).")
+            description = "A solver-based planner stops once its plan is proven within this share of the best "
+                    + "(default: ${DEFAULT-VALUE}).")
     String gap;
 
     @Option(names = "--budget", description = "Memory budget for the planner: bytes, with units (6GiB, 512MiB) or a share of the baseline peak (50%%).")
@@ -58,7 +63,7 @@ public final class PlanChoice {
     }
 
     static double seconds(String text) {
-        String t = text == null ? "" : text.trim().toLowerCase(java.util.Locale.ROOT);
+        String t = text == null ? "" : text.trim().toLowerCase(Locale.ROOT);
         double unit = 1;
         if (t.endsWith("ms")) {
             unit = 1e-3;

@@ -78,9 +78,9 @@ public final class PlanCommand implements Callable<Integer> {
         SimulateCommand.print(o, plan, r, base);
         o.printf(Locale.ROOT, "planned in %.1f ms%n", ms);
         if (rep != null) {
-            o.printf(Locale.ROOT, "solver          %s: added time %.4g ms, best bound %.4g ms, gap %.2f%%, %.1f s; plan from the %s%n",
-                    rep.status().toLowerCase(Locale.ROOT), rep.incumbentSeconds() * 1e3, rep.boundSeconds() * 1e3, rep.gap() * 100,
-                    rep.wallSeconds(), rep.source());
+            o.printf(Locale.ROOT, "solver          %s: added time %.4g ms, best bound %.4g ms, gap %.2f%%, %.1f s;"
+                    + " plan from the %s%n", rep.status().toLowerCase(Locale.ROOT), rep.incumbentSeconds() * 1e3,
+                    rep.boundSeconds() * 1e3, rep.gap() * 100, rep.wallSeconds(), rep.source());
             if (!rep.note().isEmpty()) o.println("solver note     " + rep.note());
         }
         if (out != null) o.println("wrote " + out);
