@@ -11,6 +11,10 @@ import memplan.planner.InfeasibleBudgetException;
 import memplan.planner.PlanContext;
 import memplan.planner.Planner;
 import memplan.planner.Planners;
+import memplan.planner.RecomputeOptimalPlanner;
+import memplan.planner.SolveReport;
+import memplan.planner.SolverLimits;
+import memplan.profile.MemoryProfile;
 import memplan.samples.SampleModels;
 import memplan.sim.DeviceModel;
 import memplan.sim.SimResult;
@@ -29,7 +33,10 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
-/** `memplan bench planners`: every planner over the zoo at 100%, 70%, 50% and 30% of the baseline peak. */
+/**
+ * `memplan bench planners`: every planner over the zoo at 100%, 70%, 50% and 30% of the baseline peak, with the
+ * proven optimality gap of solver-based planners.
+ */
 @Command(name = "planners", mixinStandardHelpOptions = true,
         description = "For each model and budgets of 100%%, 70%%, 50%% and 30%% of the baseline peak: every planner's achieved peak, predicted overhead and solve time.")
 public final class BenchPlannersCommand implements Callable<Integer> {
@@ -48,6 +55,14 @@ public final class BenchPlannersCommand implements Callable<Integer> {
     @Option(names = "--device", defaultValue = "h100", description = "Device model (default: ${DEFAULT-VALUE}).")
     String device;
 
+    @Option(names = "--time-limit", paramLabel = "TIME", defaultValue = "60s",
+            description = "Longest search of a solver-based planner per budget (default: ${DEFAULT-VALUE}).")
+    String timeLimit;
+
+    @Option(names = "--budgets", split = ",",
+            description = "Budgets as shares of the baseline peak (default: 1,0.7,0.5,0.3).")
+    List<Double> budgets;
+
     @Option(names = "--json", description = "Print JSON for scripts.")
     boolean json;
 
@@ -63,27 +78,36 @@ public final class BenchPlannersCommand implements Callable<Integer> {
             for (String n : SampleModels.names()) if (!n.startsWith("tiny-")) ms.add(n);
         }
         List<String> ps = planners == null ? Planners.names() : planners;
-        for (String p : ps) Planners.named(p);
+        SolverLimits limits = SolverLimits.DEFAULT.withTimeLimit(PlanChoice.seconds(timeLimit));
+        for (String p : ps) Planners.named(p, limits);
+        double[] fs = budgets == null ? BenchCommand.BUDGETS
+                : budgets.stream().mapToDouble(Double::doubleValue).toArray();
+        for (double f : fs)
+            if (!(f > 0 && f <= 1)) throw new CliException("--budgets must be shares in (0, 1], got " + f);
         DeviceModel d = DeviceModel.preset(device);
         PrintWriter o = spec.commandLine().getOut();
         ArrayNode rows = Json.MAPPER.createArrayNode();
         if (!json) {
-            o.printf(Locale.ROOT, "batch %d, %s, device %s; cells: peak as %% of baseline / overhead %% / solve ms; '-' = infeasible (least peak %% reached)%n",
+            o.printf(Locale.ROOT, "batch %d, %s, device %s; cells: peak as %% of baseline / overhead %% / solve ms"
+                    + " [/ proven gap of a solver's plan]; '-' = infeasible (least peak %% reached)%n",
                     batch, optimizer, d.name());
         }
         for (String m : ms) {
             Schedule s = BenchCommand.schedule(m, batch, optimizer);
             long base = Simulator.simulate(Plan.baseline(s), d).peakBytes();
             if (!json) {
-                o.printf(Locale.ROOT, "%n%s (baseline peak %s)%n", m, ByteSize.format(base));
+                long lower = MemoryProfile.of(s).lowerBound();
+                o.printf(Locale.ROOT, "%n%s (baseline peak %s, lower bound %s = %.1f%%)%n", m, ByteSize.format(base),
+                        ByteSize.format(lower), 100.0 * lower / base);
                 o.printf(Locale.ROOT, "%-18s", "planner");
-                for (double f : BenchCommand.BUDGETS) o.printf(Locale.ROOT, " | %-22s", String.format(Locale.ROOT, "budget %.0f%%", f * 100));
+                for (double f : fs)
+                    o.printf(Locale.ROOT, " | %-30s", String.format(Locale.ROOT, "budget %.0f%%", f * 100));
                 o.println();
             }
             for (String pn : ps) {
-                Planner p = Planners.named(pn);
+                Planner p = Planners.named(pn, limits);
                 if (!json) o.printf(Locale.ROOT, "%-18s", pn);
-                for (double f : BenchCommand.BUDGETS) {
+                for (double f : fs) {
                     long budget = Math.round(f * base);
                     long t0 = System.nanoTime();
                     ObjectNode row = rows.addObject();
@@ -102,6 +126,14 @@ public final class BenchPlannersCommand implements Callable<Integer> {
                         row.put("overhead", r.overhead());
                         row.put("solveMillis", solve);
                         cell = String.format(Locale.ROOT, "%5.1f%% %+7.1f%% %6.0f", 100.0 * r.peakBytes() / base, 100 * r.overhead(), solve);
+                        SolveReport rep = p instanceof RecomputeOptimalPlanner rop ? rop.report() : null;
+                        if (rep != null) {
+                            row.put("gap", rep.gap());
+                            row.put("boundSeconds", rep.boundSeconds());
+                            row.put("solverStatus", rep.status());
+                            row.put("planFrom", rep.source());
+                            cell += String.format(Locale.ROOT, " g%.2f%%", 100 * rep.gap());
+                        }
                     } catch (InfeasibleBudgetException e) {
                         double solve = (System.nanoTime() - t0) / 1e6;
                         row.put("feasible", false);
@@ -109,7 +141,7 @@ public final class BenchPlannersCommand implements Callable<Integer> {
                         row.put("solveMillis", solve);
                         cell = String.format(Locale.ROOT, "- (%5.1f%%)     %6.0f", 100.0 * e.leastPeakBytes() / base, solve);
                     }
-                    if (!json) o.printf(Locale.ROOT, " | %-22s", cell);
+                    if (!json) o.printf(Locale.ROOT, " | %-30s", cell);
                 }
                 if (!json) o.println();
                 o.flush();

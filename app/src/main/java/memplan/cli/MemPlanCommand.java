@@ -51,14 +51,24 @@ public final class MemPlanCommand implements Runnable {
     }
 
     public static int run(String... args) {
+        CommandLine cl = commandLine();
         try {
-            return commandLine().execute(args);
+            return cl.execute(args);
         } catch (OutOfMemoryError e) {
             // A last resort: inputs are bounded so that this should not happen; if it does, still one line.
-            System.err.println("error: out of memory (Java heap of "
+            cl.getErr().println("error: out of memory (Java heap of "
                     + ByteSize.format(Runtime.getRuntime().maxMemory())
                     + "); try a smaller model or batch, or give Java more memory with -Xmx");
+            cl.getErr().flush();
             return 2;
+        } catch (StackOverflowError ex) {
+            // picocli passes errors through; a stack overflow's trace is a thousand identical lines: name it once.
+            StackTraceElement[] st = ex.getStackTrace();
+            String where = st.length > 0 ? " in " + st[0] : "";
+            cl.getErr().println("internal error: " + ex.getClass().getSimpleName() + where
+                    + "; the model may be too large for this JVM's limits (-Xss)");
+            cl.getErr().flush();
+            return 1;
         }
     }
 }

@@ -5,6 +5,7 @@ import memplan.plan.PlanJson;
 import memplan.planner.Budget;
 import memplan.planner.Planner;
 import memplan.planner.Planners;
+import memplan.planner.SolverLimits;
 import memplan.sim.DeviceModel;
 import memplan.sim.Simulator;
 import memplan.train.Schedule;
@@ -14,11 +15,24 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 
 /** How a command gets its plan (a plan file, or a planner with a budget) and which device model predicts it. */
 public final class PlanChoice {
-    @Option(names = "--planner", description = "Planner to make the plan with (default: baseline): baseline, share, vdnn-all, vdnn-conv, swap, checkpoint-sqrt, recompute-optimal, hybrid, compress, compress-fp16; join with + to compose.")
+    @Option(names = "--planner", description = "Planner to make the plan with (default: baseline): baseline, share, "
+            + "vdnn-all, vdnn-conv, swap, checkpoint-sqrt, recompute-greedy, recompute-optimal, hybrid-greedy, compress, "
+            + "compress-fp16; join with + to compose.")
     String planner;
+
+    @Option(names = "--time-limit", paramLabel = "TIME", defaultValue = "30s",
+            description = "Longest search of a solver-based planner (recompute-optimal): 30s, 2m, 0.5s "
+                    + "(default: ${DEFAULT-VALUE}).")
+    String timeLimit;
+
+    @Option(names = "--gap", paramLabel = "SHARE", defaultValue = "1%",
+            description = "A solver-based planner stops once its plan is proven within this share of the best "
+                    + "(default: ${DEFAULT-VALUE}).")
+    String gap;
 
     @Option(names = "--budget", description = "Memory budget for the planner: bytes, with units (6GiB, 512MiB) or a share of the baseline peak (50%%).")
     String budget;
@@ -50,7 +64,44 @@ public final class PlanChoice {
     }
 
     public Planner planner() {
-        return Planners.named(planner == null ? "baseline" : planner);
+        return Planners.named(planner == null ? "baseline" : planner, limits());
+    }
+
+    /** The solver limits from --time-limit and --gap. */
+    public SolverLimits limits() {
+        return SolverLimits.DEFAULT.withTimeLimit(seconds(timeLimit)).withGapTarget(share(gap));
+    }
+
+    static double seconds(String text) {
+        String t = text == null ? "" : text.trim().toLowerCase(Locale.ROOT);
+        double unit = 1;
+        if (t.endsWith("ms")) {
+            unit = 1e-3;
+            t = t.substring(0, t.length() - 2);
+        } else if (t.endsWith("s")) t = t.substring(0, t.length() - 1);
+        else if (t.endsWith("m")) {
+            unit = 60;
+            t = t.substring(0, t.length() - 1);
+        }
+        try {
+            double v = Double.parseDouble(t.trim()) * unit;
+            if (v > 0 && v <= 86_400) return v;
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new CliException("--time-limit must be a positive time such as 30s, 2m or 500ms, got '" + text + "'");
+    }
+
+    static double share(String text) {
+        String t = text == null ? "" : text.trim();
+        boolean pct = t.endsWith("%");
+        try {
+            double v = Double.parseDouble(pct ? t.substring(0, t.length() - 1).trim() : t) / (pct ? 100 : 1);
+            if (v >= 0 && v < 1) return v;
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new CliException("--gap must be a share in [0%, 100%) such as 1% or 0.01, got '" + text + "'");
     }
 
     /** The budget in bytes ({@link Planner#MIN_PEAK} when none is given); shares refer to the baseline peak. */

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import memplan.plan.Plan;
 import memplan.plan.PlanJson;
 import memplan.planner.Planner;
+import memplan.planner.RecomputeOptimalPlanner;
+import memplan.planner.SolveReport;
 import memplan.sim.DeviceModel;
 import memplan.sim.SimResult;
 import memplan.sim.Simulator;
@@ -53,7 +55,9 @@ public final class PlanCommand implements Callable<Integer> {
         Schedule s = model.schedule();
         DeviceModel d = choice.device("h100");
         long t0 = System.nanoTime();
-        Plan plan = choice.plan(s, d);
+        Planner planner = choice.planFile == null ? choice.planner() : null;
+        Plan plan = planner == null ? choice.plan(s, d) : planner.plan(s, choice.budgetBytes(s, d), d);
+        SolveReport rep = planner instanceof RecomputeOptimalPlanner rop ? rop.report() : null;
         double ms = (System.nanoTime() - t0) / 1e6;
         SimResult r = Simulator.simulate(plan, d);
         long base = Simulator.simulate(Plan.baseline(s), d).peakBytes();
@@ -65,6 +69,17 @@ public final class PlanCommand implements Callable<Integer> {
             if (budget > 0) n.put("budgetBytes", budget);
             n.put("solveMillis", Math.round(ms * 10) / 10.0);
             if (out != null) n.put("out", out.toString());
+            if (rep != null) {
+                ObjectNode sv = n.putObject("solver");
+                sv.put("status", rep.status());
+                sv.put("incumbentSeconds", rep.incumbentSeconds());
+                sv.put("boundSeconds", rep.boundSeconds());
+                sv.put("gap", rep.gap());
+                sv.put("solveSeconds", rep.wallSeconds());
+                sv.put("simulatedAddedSeconds", rep.simulatedSeconds());
+                sv.put("planFrom", rep.source());
+                if (!rep.note().isEmpty()) sv.put("note", rep.note());
+            }
             o.println(Json.write(n));
             return 0;
         }
@@ -72,6 +87,12 @@ public final class PlanCommand implements Callable<Integer> {
         if (budget > 0) o.printf(Locale.ROOT, "budget          %s%n", ByteSize.format(budget));
         SimulateCommand.print(o, plan, r, base);
         o.printf(Locale.ROOT, "planned in %.1f ms%n", ms);
+        if (rep != null) {
+            o.printf(Locale.ROOT, "solver          %s: added time %.4g ms, best bound %.4g ms, gap %.2f%%, %.1f s;"
+                    + " plan from the %s%n", rep.status().toLowerCase(Locale.ROOT), rep.incumbentSeconds() * 1e3,
+                    rep.boundSeconds() * 1e3, rep.gap() * 100, rep.wallSeconds(), rep.source());
+            if (!rep.note().isEmpty()) o.println("solver note     " + rep.note());
+        }
         if (out != null) o.println("wrote " + out);
         return 0;
     }

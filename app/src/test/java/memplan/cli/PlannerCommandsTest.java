@@ -59,11 +59,28 @@ class PlannerCommandsTest {
 
     @Test
     void planWithBudgetPrintsJson() throws Exception {
-        Run r = run("plan", "tiny-cnn", "--batch", "8", "--planner", "recompute-optimal", "--budget", "90%", "--json");
+        Run r = run("plan", "tiny-cnn", "--batch", "8", "--planner", "recompute-greedy", "--budget", "90%", "--json");
         assertEquals(0, r.code(), r.err());
         JsonNode j = Json.MAPPER.readTree(r.out());
         assertTrue(j.get("peakBytes").asLong() <= j.get("budgetBytes").asLong());
         assertTrue(j.has("overhead") && j.has("bytesMoved") && j.has("solveMillis"));
+    }
+
+    @Test
+    void solverPlannerReportsBoundAndGap() throws Exception {
+        Run r = run("plan", "tiny-cnn", "--batch", "8", "--planner", "recompute-optimal", "--budget", "90%", "--time-limit", "2s",
+                "--json");
+        assertEquals(0, r.code(), r.err());
+        JsonNode j = Json.MAPPER.readTree(r.out());
+        assertTrue(j.get("peakBytes").asLong() <= j.get("budgetBytes").asLong());
+        JsonNode sv = j.get("solver");
+        assertNotNull(sv, r.out());
+        assertTrue(sv.get("boundSeconds").asDouble() <= sv.get("incumbentSeconds").asDouble() + 1e-12, r.out());
+        assertTrue(sv.get("gap").asDouble() >= 0 && sv.get("gap").asDouble() <= 1, r.out());
+        Run text = run("plan", "tiny-cnn", "--batch", "8", "--planner", "recompute-optimal", "--budget", "90%", "--time-limit", "2s");
+        assertTrue(text.out().contains("best bound") && text.out().contains("gap"), text.out());
+        userError(run("plan", "tiny-cnn", "--planner", "recompute-optimal", "--time-limit", "soon"), "--time-limit");
+        userError(run("plan", "tiny-cnn", "--planner", "recompute-optimal", "--gap", "150%"), "--gap");
     }
 
     @Test

@@ -170,8 +170,8 @@ class CudaEmulatedTrainingTest {
         try (EmuBackend b = new EmuBackend()) {
             RunResult base = run(Plan.baseline(s), b);
             List<String> ran = new java.util.ArrayList<>();
-            for (String name : List.of("share", "swap", "checkpoint-sqrt", "recompute-optimal", "hybrid", "compress",
-                    "compress-fp16")) {
+            for (String name : List.of("share", "swap", "checkpoint-sqrt", "recompute-greedy", "hybrid-greedy",
+                    "compress", "compress-fp16")) {
                 memplan.planner.Planner planner = memplan.planner.Planners.named(name);
                 Plan p;
                 try {

@@ -14,8 +14,10 @@ import memplan.train.Step;
 import memplan.train.TensorInfo;
 import memplan.train.TensorKind;
 
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -104,6 +106,7 @@ public final class Lowering {
                 }
             }
         }
+        List<List<Node>> rerunBefore = rerunsBefore();
         // Parameters, buffers, optimizer state and the data batch occupy memory for the whole iteration.
         List<Integer> persistent = new ArrayList<>();
         for (TensorInfo ti : s.tensors())
@@ -114,6 +117,7 @@ public final class Lowering {
 
         for (int i = 0; i < steps; i++) {
             Step st = s.step(i);
+            for (Node n : rerunBefore.get(i)) rerunAt(n, i);
             List<Integer> waits = new ArrayList<>();
             for (int t : st.reads()) prepareRead(t, i, waits);
             int pos = instrs.size();
@@ -130,8 +134,8 @@ public final class Lowering {
             }
             add(new Instr(pos, InstrKind.COMPUTE, i, st.node(), -1, ints(ts), ints(bs), ints(waits), st.flops(), st.bytesAccessed()));
 
-            for (int t : st.writes()) if (plan.decision(t) instanceof Decision.Recompute && uses.lastForwardUse(t) == i) markDead(t);
-            for (int t : st.reads()) if (plan.decision(t) instanceof Decision.Recompute && uses.lastForwardUse(t) == i) markDead(t);
+            for (int t : st.writes()) if (freedAfterForward(t) && uses.lastForwardUse(t) == i) markDead(t);
+            for (int t : st.reads()) if (freedAfterForward(t) && uses.lastForwardUse(t) == i) markDead(t);
             for (int t : swapOutAfter.get(i)) swapOut(t, current[t]);
             for (int t : encodeAfter.get(i)) encode(t);
             for (int t : releaseAfter.get(i)) release(t);
@@ -156,18 +160,72 @@ public final class Lowering {
         }
     }
 
+    /** A recompute the lowering schedules: freed after its last forward use, rebuilt when next read. */
+    private boolean freedAfterForward(int t) {
+        return plan.decision(t) instanceof Decision.Recompute r && !r.explicit();
+    }
+
+    /** Per step, the nodes re-run before it for recomputes with given steps, in forward order. */
+    private List<List<Node>> rerunsBefore() {
+        List<List<Node>> out = lists(s.stepCount());
+        boolean any = false;
+        for (int t = 0; t < s.tensorCount(); t++)
+            if (plan.decision(t) instanceof Decision.Recompute r && r.explicit()) {
+                Node n = producerOf(t);
+                for (int step : r.at()) if (!out.get(step).contains(n)) out.get(step).add(n);
+                any = true;
+            }
+        if (any)
+            for (List<Node> l : out) if (l.size() > 1) l.sort(Comparator.comparingInt(n -> s.forwardStep(n.index())));
+        return out;
+    }
+
+    /** Re-runs a node before a step for the recomputes planned there (rebuilding freed inputs the lowering owns). */
+    private void rerunAt(Node n, int step) {
+        for (int in : n.inputs()) {
+            int ti = s.tensorOfValue(in);
+            if (plan.decision(ti) instanceof Decision.Recompute && dead[ti]) materialize(ti);
+        }
+        int t = -1;
+        for (int o : n.outputs()) if (rebuiltAt(s.tensorOfValue(o), step)) t = t < 0 ? s.tensorOfValue(o) : t;
+        for (int a : n.aux()) if (rebuiltAt(s.tensorOfValue(a), step)) t = t < 0 ? s.tensorOfValue(a) : t;
+        rerun(n, t, step);
+    }
+
+    private boolean rebuiltAt(int t, int step) {
+        return plan.decision(t) instanceof Decision.Recompute r && r.explicit() && r.at().contains(step);
+    }
+
     private void markDead(int t) {
         dead[t] = true;
         current[t] = -1;
     }
 
-    /** Re-runs the producer of a freed activation, first rebuilding any freed inputs it reads. */
+    /**
+     * Re-runs the producer of a freed activation, first rebuilding any freed inputs it reads (depth first, inputs in
+     * order). An explicit stack, not recursion: a chain of 100 000 recomputed ops must not overflow the thread stack.
+     */
     private void materialize(int t) {
-        Node n = producerOf(t);
-        for (int in : n.inputs()) {
-            int ti = s.tensorOfValue(in);
-            if (plan.decision(ti) instanceof Decision.Recompute && dead[ti]) materialize(ti);
+        ArrayDeque<int[]> stack = new ArrayDeque<>(); // {tensor, next input to look at}
+        stack.push(new int[]{t, 0});
+        while (!stack.isEmpty()) {
+            int[] top = stack.peek();
+            int[] inputs = producerOf(top[0]).inputs();
+            if (top[1] < inputs.length) {
+                int ti = s.tensorOfValue(inputs[top[1]++]);
+                if (plan.decision(ti) instanceof Decision.Recompute && dead[ti]) stack.push(new int[]{ti, 0});
+                continue;
+            }
+            stack.pop();
+            rerun(producerOf(top[0]), top[0], -1);
         }
+    }
+
+    /**
+     * One RECOMPUTE instruction: the node's forward pass, rebuilding its freed recomputed outputs and, before step
+     * {@code step} (-1: on demand), the outputs planned to be rebuilt there, each into a new buffer.
+     */
+    private void rerun(Node n, int t, int step) {
         int pos = instrs.size();
         List<Integer> ts = new ArrayList<>(), bs = new ArrayList<>();
         List<Integer> waits = new ArrayList<>();
@@ -184,7 +242,7 @@ public final class Lowering {
         for (int o : n.outputs()) written.add(s.tensorOfValue(o));
         for (int a : n.aux()) written.add(s.tensorOfValue(a));
         for (int o : written) {
-            if (plan.decision(o) instanceof Decision.Recompute && dead[o]) {
+            if (plan.decision(o) instanceof Decision.Recompute && dead[o] || step >= 0 && rebuiltAt(o, step)) {
                 current[o] = newBuffer(s.tensor(o).bytes(), s.tensor(o).role(), null, o);
                 dead[o] = false;
                 bind(ts, bs, o, current[o]);
@@ -354,8 +412,8 @@ public final class Lowering {
         return new ExecutionSchedule(s, plan, List.copyOf(instrs), buffers, host);
     }
 
-    private static List<List<Integer>> lists(int n) {
-        List<List<Integer>> l = new ArrayList<>(n);
+    private static <T> List<List<T>> lists(int n) {
+        List<List<T>> l = new ArrayList<>(n);
         for (int i = 0; i < n; i++) l.add(new ArrayList<>());
         return l;
     }

@@ -2,6 +2,8 @@ package memplan.plan;
 
 import memplan.backend.Codec;
 
+import java.util.List;
+
 /**
  * What a plan does with one tensor. A closed set, so every switch over it (lowering, validation, JSON, UI) is
  * checked by the compiler. Step numbers are schedule step indices; -1 means "let the lowering choose".
@@ -27,8 +29,24 @@ public sealed interface Decision permits Decision.Keep, Decision.Swap, Decision.
         @Override public String kind() { return "swap"; }
     }
 
-    /** Free after the last forward use and re-run the producing op (and any recomputed inputs) before backward needs it. */
-    record Recompute() implements Decision {
+    /**
+     * Rebuild the tensor by re-running its producing op. With no steps ({@link #RECOMPUTE}): free it after its last
+     * forward use and re-run the producer (and any recomputed inputs) once, before the first step that reads it
+     * again; the rebuilt copy stays until its last use. With steps ({@code at}, ascending, as a solver plans it):
+     * the producer is re-run before each of those steps, each rebuilt copy replaces the one before, and every copy,
+     * the forward one included, is freed after the last instruction that reads it before the next rebuild, so a
+     * tensor can be rebuilt, freed and rebuilt again.
+     */
+    record Recompute(List<Integer> at) implements Decision {
+        public Recompute {
+            at = List.copyOf(at);
+        }
+
+        /** Whether the rebuild steps are given (a solver's plan) rather than chosen by the lowering. */
+        public boolean explicit() {
+            return !at.isEmpty();
+        }
+
         @Override public String kind() { return "recompute"; }
     }
 
@@ -50,5 +68,5 @@ public sealed interface Decision permits Decision.Keep, Decision.Swap, Decision.
     }
 
     Keep KEEP = new Keep();
-    Recompute RECOMPUTE = new Recompute();
+    Recompute RECOMPUTE = new Recompute(List.of());
 }

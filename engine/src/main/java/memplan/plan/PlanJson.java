@@ -18,6 +18,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HexFormat;
@@ -80,6 +81,9 @@ public final class PlanJson {
                 o.put("outAfter", sw.outAfter());
                 o.put("inBefore", sw.inBefore());
                 o.put("prefetchAfter", sw.prefetchAfter());
+            } else if (d instanceof Decision.Recompute r && r.explicit()) {
+                ArrayNode at = o.putArray("at");
+                for (int step : r.at()) at.add(step);
             } else if (d instanceof Decision.Share sh) {
                 o.put("with", s.tensor(sh.with()).name());
             } else if (d instanceof Decision.Compress c) {
@@ -170,7 +174,7 @@ public final class PlanJson {
             String kind = text(o, "kind", source, f + ".kind");
             d[t] = switch (kind) {
                 case "keep" -> Decision.KEEP;
-                case "recompute" -> Decision.RECOMPUTE;
+                case "recompute" -> recompute(o, source, f, s);
                 case "swap" -> new Decision.Swap(step(o, "outAfter", source, f, s), step(o, "inBefore", source, f, s), step(o, "prefetchAfter", source, f, s));
                 case "share" -> {
                     String w = text(o, "with", source, f + ".with");
@@ -219,9 +223,30 @@ public final class PlanJson {
         return switch (kind) {
             case "swap" -> List.of("tensor", "kind", "outAfter", "inBefore", "prefetchAfter");
             case "share" -> List.of("tensor", "kind", "with");
+            case "recompute" -> List.of("tensor", "kind", "at");
             case "compress" -> List.of("tensor", "kind", "codec", "density", "swap");
             default -> List.of("tensor", "kind");
         };
+    }
+
+    /** A recompute decision; {@code at} (optional) lists the steps before which the tensor is rebuilt. */
+    private static Decision.Recompute recompute(JsonNode o, String source, String f, Schedule s) {
+        JsonNode at = o.get("at");
+        if (at == null) return Decision.RECOMPUTE;
+        if (!at.isArray()) throw new PlanFormatException(source, f + ".at", "not an array of steps");
+        List<Integer> steps = new ArrayList<>();
+        for (int i = 0; i < at.size(); i++) {
+            JsonNode n = at.get(i);
+            String where = f + ".at[" + i + "]";
+            if (!n.isInt()) throw new PlanFormatException(source, where, "not an integer step");
+            int v = n.asInt();
+            if (v < 0 || v >= s.stepCount())
+                throw new PlanFormatException(source, where, "step " + v + " out of range (0.." + (s.stepCount() - 1) + ")");
+            int prev = steps.isEmpty() ? -1 : steps.get(steps.size() - 1);
+            if (v <= prev) throw new PlanFormatException(source, where, "steps must be ascending, " + v + " follows " + prev);
+            steps.add(v);
+        }
+        return new Decision.Recompute(steps);
     }
 
     private static int step(JsonNode o, String name, String source, String f, Schedule s) {

@@ -104,6 +104,15 @@ public final class PlanValidator {
         if (u.firstBackwardUse(t) < 0 && !readByRecompute)
             return "neither the backward pass nor another recompute reads it, so it is freed anyway; nothing to recompute";
         if (s.tensor(t).value() == s.graph().nodes().get(n.index()).outputs()[0] && s.lossTensor() == t) return "the loss cannot be recomputed";
+        if (plan.decision(t) instanceof Decision.Recompute r && r.explicit()) {
+            int prev = s.forwardStep(n.index());
+            for (int step : r.at()) {
+                if (step >= s.stepCount()) return "rebuild before step " + step + " is past the end of the iteration";
+                if (step <= prev)
+                    return "rebuild before step " + step + " is not after step " + prev + " (its forward step or the rebuild before)";
+                prev = step;
+            }
+        }
         for (int in : n.inputs()) {
             int ti = s.tensorOfValue(in);
             Decision d = plan.decision(ti);

@@ -19,7 +19,7 @@ final class Fit {
         SimResult bestR = null;
         for (Plan p : options) {
             SimResult r = ctx.simulate(p);
-            if (best == null || RecomputeOptimalPlanner.better(r, bestR, budget)) {
+            if (best == null || RecomputeGreedyPlanner.better(r, bestR, budget)) {
                 best = p;
                 bestR = r;
             }

@@ -17,8 +17,9 @@ public final class Planners {
         ALL.put("vdnn-conv", () -> new VdnnPlanner(false));
         ALL.put("swap", SwapPlanner::new);
         ALL.put("checkpoint-sqrt", CheckpointSqrtPlanner::new);
+        ALL.put("recompute-greedy", RecomputeGreedyPlanner::new);
         ALL.put("recompute-optimal", RecomputeOptimalPlanner::new);
-        ALL.put("hybrid", HybridPlanner::new);
+        ALL.put("hybrid-greedy", HybridGreedyPlanner::new);
         ALL.put("compress", () -> new CompressPlanner(false));
         ALL.put("compress-fp16", () -> new CompressPlanner(true));
     }
@@ -41,6 +42,11 @@ public final class Planners {
     }
 
     public static Planner named(String name) {
+        return named(name, SolverLimits.DEFAULT);
+    }
+
+    /** A planner by name; solver-based planners (in compositions too) search within the given limits. */
+    public static Planner named(String name, SolverLimits limits) {
         if (name == null || name.isBlank()) throw new IllegalArgumentException("no planner named (planners: " + String.join(", ", names()) + ")");
         if (name.contains("+")) {
             String[] parts = name.split("\\+", -1); // -1 keeps empty parts: "hybrid+" is an error, not "hybrid"
@@ -52,10 +58,11 @@ public final class Planners {
                 if (part.isBlank())
                     throw new IllegalArgumentException("planner '" + name + "' has an empty name before or after a '+'"
                             + " (join names with '+', e.g. share+swap)");
-                stages.add(named(part.trim()));
+                stages.add(named(part.trim(), limits));
             }
             return new ComposedPlanner(stages);
         }
+        if (name.trim().equals("recompute-optimal")) return new RecomputeOptimalPlanner(limits, null);
         Supplier<Planner> p = ALL.get(name.trim());
         if (p == null)
             throw new IllegalArgumentException("unknown planner '" + name + "' (planners: " + String.join(", ", names())

@@ -1,130 +1,115 @@
 package memplan.planner;
 
-import memplan.graph.Node;
-import memplan.plan.Decision;
 import memplan.plan.Plan;
+import memplan.plan.PlanProblem;
 import memplan.plan.PlanValidator;
 import memplan.sim.SimResult;
-import memplan.train.Schedule;
 
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.EnumSet;
-import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Set;
 
 /**
- * Least added compute under a budget with recompute only.
- *
- * <p>Exact for small graphs (at most {@value #EXACT_LIMIT} candidate tensors): the added time of a pure-recompute
- * plan is the sum of the forward times of the distinct producers it re-runs (each rebuilt tensor is rebuilt once),
- * so every valid keep/recompute assignment of the candidates is priced without simulating, and they are simulated in
- * order of that price until one fits the budget; no cheaper assignment exists (branch and bound with an exact bound).
- *
- * <p>Scalable approximation for larger graphs: the peak-driven greedy that recomputes the tensors idle at the
- * simulated peak in order of (bytes freed at the peak) / (recompute time), with re-simulation after each round, and
- * segment checkpointing with every segment length from 1 to 2 sqrt(N) and with segments cut by bytes (Chen's
- * budgeted greedy, segment sizes on a geometric grid); the fitting plan with the least simulated time
- * wins. Chen's sqrt(N) plan is among the candidates, so the result is never slower than checkpoint-sqrt.
+ * Least added recompute time under the budget, chosen by Google OR-Tools' CP-SAT solver ({@link RematModel}): which
+ * activations to keep and, for the rest, before which steps to re-run their producers; a tensor may be rebuilt from
+ * rebuilt tensors, freed after its use and rebuilt again (as revolve and Checkmate schedules do), up to
+ * {@link SolverLimits#maxRebuilds()} re-runs per op. The greedy plan ({@code recompute-greedy}) is the warm start;
+ * the search stops at the time limit or once the proven gap is within the target. The returned plan is simulated like
+ * any other; if the greedy's plan simulates faster (the solver found nothing better in time, or its model disagrees
+ * with the simulator), the greedy's plan is returned and {@link #report()} says so.
  */
 public final class RecomputeOptimalPlanner implements Planner {
-    public static final int EXACT_LIMIT = 12;
+    private final SolverLimits limits;
+    private final RematModel.Progress progress;
+    private SolveReport report;
 
-    @Override public String name() { return "recompute-optimal"; }
-    @Override public String description() { return "least recompute time under the budget: exact search on small graphs, greedy + segment search otherwise"; }
-
-    /** Tensors the exact search decides on: activations read in backward, and the inputs their producers re-read. */
-    public static List<Integer> candidates(PlanContext ctx, Plan start) {
-        Schedule s = ctx.schedule;
-        Set<Integer> c = new LinkedHashSet<>();
-        for (int t = 0; t < s.tensorCount(); t++)
-            if (ok(ctx, start, t) && ctx.uses.firstBackwardUse(t) >= 0) c.add(t);
-        for (int t : new ArrayList<>(c))
-            for (int in : ctx.producer(t).inputs()) {
-                int ti = s.tensorOfValue(in);
-                if (ok(ctx, start, ti)) c.add(ti);
-            }
-        List<Integer> out = new ArrayList<>(c);
-        out.sort(null);
-        return out;
+    public RecomputeOptimalPlanner() {
+        this(SolverLimits.DEFAULT, null);
     }
 
-    private static boolean ok(PlanContext ctx, Plan start, int t) {
-        return start.decision(t) instanceof Decision.Keep && ctx.producer(t) != null && t != ctx.schedule.lossTensor()
-                && ctx.uses.lastForwardUse(t) >= 0;
+    public RecomputeOptimalPlanner(SolverLimits limits, RematModel.Progress progress) {
+        this.limits = limits;
+        this.progress = progress;
+    }
+
+    @Override public String name() { return "recompute-optimal"; }
+    @Override
+    public String description() {
+        return "least recompute time under the budget, by the CP-SAT solver (time limit, proven gap)";
+    }
+
+    /** What the last {@link #improve} found, or null before it ran or when the start plan already fit. */
+    public SolveReport report() {
+        return report;
     }
 
     @Override
     public Plan improve(Plan start, long budgetBytes, PlanContext ctx) {
+        report = null;
         if (Fit.fits(ctx, start, budgetBytes)) return start;
-        List<Plan> options = new ArrayList<>();
-        List<Integer> cand = candidates(ctx, start);
-        if (cand.size() <= EXACT_LIMIT) options.add(exact(start, budgetBytes, ctx, cand));
-        else options.add(new Greedy(ctx, EnumSet.of(Greedy.Kind.RECOMPUTE), false).run(start, budgetBytes, start.planner()));
-        Schedule s = ctx.schedule;
-        List<Node> fwd = new ArrayList<>();
-        for (Node n : s.graph().nodes()) if (s.forwardStep(n.index()) >= 0 && n.outputs().length > 0) fwd.add(n);
-        fwd.sort(java.util.Comparator.comparingInt(n -> s.forwardStep(n.index())));
-        int sqrt = Math.max(1, (int) Math.round(Math.sqrt(fwd.size())));
-        if (cand.size() > EXACT_LIMIT) {
-            for (int k = 1; k <= 2 * sqrt; k++) options.add(CheckpointSqrtPlanner.segments(start, ctx, fwd, k));
-            // Segments by bytes (Chen's budgeted greedy) over a geometric range of segment sizes.
-            long total = 0;
-            for (Node n : fwd) for (int o : n.outputs()) total += s.tensor(s.tensorOfValue(o)).bytes();
-            for (double x = total / (double) fwd.size(); x < total; x *= 1.5)
-                options.add(CheckpointSqrtPlanner.segmentsByBytes(start, ctx, fwd, (long) x));
-        } else options.add(CheckpointSqrtPlanner.segments(start, ctx, fwd, sqrt));
-        return Fit.best(ctx, options, budgetBytes);
-    }
-
-    static boolean better(SimResult a, SimResult b, long budget) {
-        if (budget > MIN_PEAK) {
-            boolean fa = a.peakBytes() <= budget, fb = b.peakBytes() <= budget;
-            if (fa != fb) return fa;
-            if (fa) return a.iterationSeconds() < b.iterationSeconds() - 1e-15;
-        }
-        if (a.peakBytes() != b.peakBytes()) return a.peakBytes() < b.peakBytes();
-        return a.iterationSeconds() < b.iterationSeconds() - 1e-15;
-    }
-
-    /** Every valid assignment, simulated in order of its exact added time until the cheapest fitting one is found. */
-    private Plan exact(Plan start, long budget, PlanContext ctx, List<Integer> cand) {
-        Schedule s = ctx.schedule;
-        int n = cand.size();
-        List<long[]> masks = new ArrayList<>(); // {mask, priceBits}
-        List<Double> prices = new ArrayList<>();
-        for (long m = 0; m < (1L << n); m++) {
-            Set<Integer> nodes = new LinkedHashSet<>();
-            double price = 0;
-            for (int i = 0; i < n; i++)
-                if ((m >> i & 1) != 0) {
-                    Node p = ctx.producer(cand.get(i));
-                    if (nodes.add(p.index())) price += ctx.recomputeSeconds(p);
+        Plan greedy = new RecomputeGreedyPlanner().improve(start, budgetBytes, ctx);
+        SimResult gr = ctx.simulate(greedy);
+        RematModel m = new RematModel(ctx, start, limits.maxRebuilds());
+        long budget = budgetBytes;
+        Plan hintPlan = greedy;
+        double time = limits.timeLimitSeconds();
+        String note = "";
+        if (budgetBytes <= MIN_PEAK) {
+            // No budget: first the least peak the model reaches, then the least time at that peak.
+            m.build(-1, ctx.baseline().peakBytes());
+            m.minimizeCapacity();
+            m.hint(greedy);
+            RematModel.Outcome low = m.solve(time / 2, 0, null);
+            time -= low.wall();
+            budget = gr.peakBytes();
+            note = "least peak in the model " + low.capacity() + " B (" + low.status() + "); ";
+            if (low.capacity() >= 0) {
+                // The simulator judges the lower peak; the least time is then sought at that peak, from that plan.
+                Plan lowPlan = m.planFor(low.stages(), start.planner());
+                if (PlanValidator.problems(lowPlan, ctx.uses).isEmpty()) {
+                    long peak = ctx.simulate(lowPlan).peakBytes();
+                    if (peak < budget) {
+                        budget = peak;
+                        hintPlan = lowPlan;
+                    }
                 }
-            masks.add(new long[]{m});
-            prices.add(price);
-        }
-        Integer[] order = new Integer[masks.size()];
-        for (int i = 0; i < order.length; i++) order[i] = i;
-        Arrays.sort(order, (x, y) -> Double.compare(prices.get(x), prices.get(y)));
-        Plan best = start;
-        SimResult bestR = null;
-        for (int idx : order) {
-            double price = prices.get(idx);
-            if (budget > MIN_PEAK && bestR != null && bestR.peakBytes() <= budget
-                    && ctx.baselineSeconds() + price > bestR.iterationSeconds() * (1 + 1e-12)) break;
-            long m = masks.get(idx)[0];
-            Decision[] d = start.decisions();
-            for (int i = 0; i < n; i++) if ((m >> i & 1) != 0) d[cand.get(i)] = Decision.RECOMPUTE;
-            Plan p = new Plan(s, d, start.planner());
-            if (!PlanValidator.problems(p, ctx.uses).isEmpty()) continue;
-            SimResult r = ctx.simulate(p);
-            if (bestR == null || better(r, bestR, budget)) {
-                best = p;
-                bestR = r;
             }
         }
+        m.build(budget, 0);
+        m.minimizeCost();
+        if (ctx.simulate(hintPlan).peakBytes() <= budget) m.hint(hintPlan);
+        RematModel.Outcome out = m.solve(Math.max(0.1, time), limits.gapTarget(), progress);
+        double base = ctx.baselineSeconds();
+        Plan best = greedy;
+        SimResult bestR = gr;
+        String source = "greedy";
+        boolean found = out.status().name().equals("OPTIMAL") || out.status().name().equals("FEASIBLE");
+        if (found) {
+            Plan solved = m.planFor(out.stages(), start.planner());
+            List<PlanProblem> problems = PlanValidator.problems(solved, ctx.uses);
+            if (!problems.isEmpty()) note += "the solver's plan does not validate (" + problems.get(0) + "); ";
+            else {
+                SimResult r = ctx.simulate(solved);
+                double modelled = out.objective(), simulated = r.iterationSeconds() - base;
+                if (Math.abs(modelled - simulated) > 1e-9 + 1e-6 * Math.abs(simulated))
+                    note += String.format("solver objective %.6g s, simulated %.6g s; ", modelled, simulated);
+                if (r.peakBytes() > budget && budget > MIN_PEAK)
+                    note += "the solver's plan peaks at " + r.peakBytes() + " B in the simulator, over the budget; ";
+                if (!RecomputeGreedyPlanner.better(bestR, r, budget)) {
+                    best = solved;
+                    bestR = r;
+                    source = "solver";
+                }
+            }
+        }
+        if (hintPlan != greedy && source.equals("greedy")) { // no budget: the first phase's lower peak wins
+            best = hintPlan;
+            bestR = ctx.simulate(hintPlan);
+            source = "solver";
+        }
+        double bound = Math.max(0, out.bound());
+        double inc = bestR.iterationSeconds() - base;
+        double gap = inc <= 1e-15 ? 0 : Math.max(0, (inc - bound) / inc);
+        report = new SolveReport(out.status().name(), Double.isNaN(out.objective()) ? inc : out.objective(), bound, gap,
+                out.wall(), inc, source, note.isEmpty() ? "" : note.substring(0, note.length() - 2));
         return best;
     }
 }

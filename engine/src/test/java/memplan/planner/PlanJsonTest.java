@@ -27,7 +27,7 @@ class PlanJsonTest {
     void everyPlannersPlanRoundTrips() throws Exception {
         Schedule s = lenet();
         for (String name : Planners.names()) {
-            Plan p = Planners.named(name).plan(s, Planner.MIN_PEAK, Zoo.H100);
+            Plan p = Planners.named(name, SolverLimits.DEFAULT.withTimeLimit(2)).plan(s, Planner.MIN_PEAK, Zoo.H100);
             Path f = dir.resolve(name + ".json");
             PlanJson.write(p, f);
             Plan back = PlanJson.read(f, s);

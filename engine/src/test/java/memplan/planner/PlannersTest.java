@@ -12,8 +12,8 @@ import static org.junit.jupiter.api.Assertions.*;
 class PlannersTest {
     @Test
     void registryNamesEveryPlanner() {
-        assertEquals(List.of("baseline", "share", "vdnn-all", "vdnn-conv", "swap", "checkpoint-sqrt", "recompute-optimal", "hybrid",
-                "compress", "compress-fp16"), Planners.names());
+        assertEquals(List.of("baseline", "share", "vdnn-all", "vdnn-conv", "swap", "checkpoint-sqrt", "recompute-greedy",
+                "recompute-optimal", "hybrid-greedy", "compress", "compress-fp16"), Planners.names());
         for (String n : Planners.names()) {
             Planner p = Planners.named(n);
             assertEquals(n, p.name());

@@ -7,6 +7,7 @@ import memplan.plan.Plan;
 import memplan.planner.InfeasibleBudgetException;
 import memplan.planner.Planner;
 import memplan.planner.Planners;
+import memplan.planner.SolverLimits;
 import memplan.samples.SampleModels;
 import memplan.sim.DeviceModel;
 import memplan.sim.Simulator;
@@ -51,7 +52,7 @@ class PlannersRunTest {
         long basePeak = Simulator.simulate(Plan.baseline(s), DEV).peakBytes();
         List<String> changed = new ArrayList<>();
         for (String name : Planners.names()) {
-            Planner planner = Planners.named(name);
+            Planner planner = Planners.named(name, SolverLimits.DEFAULT.withTimeLimit(2));
             // The lowest peak the planner reaches, and a plan under a looser budget: both must run.
             for (long budget : new long[]{Planner.MIN_PEAK, (long) (basePeak * 0.85)}) {
                 Plan p;

@@ -122,7 +122,7 @@ class UiMainWindowTest {
         selectTab(robot, "plannerTab");
         var vm = main.planner();
         robot.interact(() -> {
-            vm.plannerProperty().set("hybrid");
+            vm.plannerProperty().set("hybrid-greedy");
             vm.budgetFractionProperty().set(0.8);
         });
         long budget = vm.budgetBytesProperty().get();
@@ -147,7 +147,7 @@ class UiMainWindowTest {
         var vm = main.planner();
         robot.interact(() -> {
             vm.plannerAProperty().set("baseline");
-            vm.plannerBProperty().set("hybrid");
+            vm.plannerBProperty().set("hybrid-greedy");
             vm.budgetFractionProperty().set(0.8);
         });
         robot.clickOn("#compareButton");
@@ -263,7 +263,7 @@ class UiMainWindowTest {
     void exportAPlanAndImportItBack(FxRobot robot, @TempDir Path dir) {
         openTinyCnn(robot);
         robot.interact(() -> {
-            main.planner().plannerProperty().set("hybrid");
+            main.planner().plannerProperty().set("hybrid-greedy");
             main.planner().budgetFractionProperty().set(0.7);
             main.planner().apply();
         });

@@ -24,7 +24,7 @@ import java.util.Locale;
 public final class PlannerViewModel {
     private final SessionViewModel session;
     private final PlannerCatalog catalog;
-    private final StringProperty planner = new SimpleStringProperty("hybrid");
+    private final StringProperty planner = new SimpleStringProperty("hybrid-greedy");
     private final DoubleProperty budgetFraction = new SimpleDoubleProperty(0.6);
     private final LongProperty budgetBytes = new SimpleLongProperty(0);
     private final StringProperty result = new SimpleStringProperty("");

@@ -8,11 +8,11 @@ import java.util.EnumSet;
  * Per tensor, the cheapest of swap (exposed transfer time), recompute (forward time of its producer, free when the
  * producer is re-run anyway) and lossless compression (codec time), priced per byte freed at the simulated peak,
  * until the budget is met (swaps priced higher once the copy stream is busier than compute); the same without swaps
- * , the recompute-optimal plan (alone and followed by the greedy) and vDNN's swap-everything plan are tried too, and the fitting plan with the least simulated time wins; then in-place
+ * , the recompute-greedy plan (alone and followed by the greedy) and vDNN's swap-everything plan are tried too, and the fitting plan with the least simulated time wins; then in-place
  * sharing of what is still kept.
  */
-public final class HybridPlanner implements Planner {
-    @Override public String name() { return "hybrid"; }
+public final class HybridGreedyPlanner implements Planner {
+    @Override public String name() { return "hybrid-greedy"; }
     @Override public String description() { return "per tensor the cheapest of swap, recompute or lossless compression per byte freed at the peak"; }
 
     @Override
@@ -22,7 +22,7 @@ public final class HybridPlanner implements Planner {
         java.util.List<Plan> options = new java.util.ArrayList<>();
         options.add(new Greedy(ctx, EnumSet.allOf(Greedy.Kind.class), false).run(start, budgetBytes, start.planner()));
         options.add(new Greedy(ctx, EnumSet.of(Greedy.Kind.RECOMPUTE, Greedy.Kind.COMPRESS), false).run(start, budgetBytes, start.planner()));
-        Plan rec = new RecomputeOptimalPlanner().improve(start, budgetBytes, ctx);
+        Plan rec = new RecomputeGreedyPlanner().improve(start, budgetBytes, ctx);
         options.add(rec);
         // Recompute first, then swap or compress what is still in the way.
         options.add(new Greedy(ctx, EnumSet.allOf(Greedy.Kind.class), false).run(rec, budgetBytes, start.planner()));

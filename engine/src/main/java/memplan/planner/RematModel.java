@@ -1,0 +1,512 @@
+package memplan.planner;
+
+import com.google.ortools.Loader;
+import com.google.ortools.sat.BoolVar;
+import com.google.ortools.sat.CpModel;
+import com.google.ortools.sat.CpSolver;
+import com.google.ortools.sat.CpSolverSolutionCallback;
+import com.google.ortools.sat.CpSolverStatus;
+import com.google.ortools.sat.CumulativeConstraint;
+import com.google.ortools.sat.IntVar;
+import com.google.ortools.sat.IntervalVar;
+import com.google.ortools.sat.LinearArgument;
+import com.google.ortools.sat.LinearExpr;
+import com.google.ortools.sat.Literal;
+import com.google.ortools.util.Domain;
+import memplan.graph.Node;
+import memplan.lower.Buffer;
+import memplan.lower.ExecutionSchedule;
+import memplan.lower.Instr;
+import memplan.lower.InstrKind;
+import memplan.lower.Lowering;
+import memplan.plan.Decision;
+import memplan.plan.Plan;
+import memplan.train.Phase;
+import memplan.train.Schedule;
+import memplan.train.TensorInfo;
+import memplan.train.TensorKind;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * Rematerialisation as a CP-SAT model over MemPlan's own schedule (Moccasin's retention intervals, Bartan et al.
+ * ICML 2023). Time is a line of positions: before each step, one slot per forward op (in forward order) where that
+ * op may be re-run, then the step itself. Each recomputable activation lives in a sequence of intervals: the first
+ * from its forward write, then one after each re-run of its producer; every read (a step, or a re-run of a
+ * consumer) must fall inside one. A cumulative constraint holds the intervals plus everything the plan does not
+ * decide (parameters, gradients, workspaces, what the plan already fixed, scratch outputs of re-runs) under the
+ * budget at every position. The objective is the re-runs' time, priced as the simulator prices a RECOMPUTE.
+ */
+final class RematModel {
+    private static final double PICO = 1e12;
+
+    private final PlanContext ctx;
+    private final Schedule s;
+    private final Plan start;
+    private final int maxRuns;
+    private final long stride;
+    private final int[] slot;
+    private final boolean[] cand;
+    private final List<Node> nodes = new ArrayList<>(); // producers of candidates, forward order
+    private final Map<Integer, int[]> outsOf = new TreeMap<>(); // node index -> candidate outputs
+    private final Map<Integer, long[]> runDomain = new TreeMap<>(); // node index -> allowed positions
+    private final List<List<Node>> readers; // by tensor: runnable consumers
+    private final List<Integer> backwardSteps = new ArrayList<>();
+    private long[] fixedAt, fixedBefore;
+
+    private CpModel model;
+    private final Map<Integer, BoolVar[]> present = new TreeMap<>();
+    private final Map<Integer, IntVar[]> runPos = new TreeMap<>();
+    private final Map<Integer, IntVar[]> ends = new TreeMap<>(); // tensor -> exclusive ends, [0] the forward copy
+    private IntVar capacity;
+    private LinearExpr cost;
+
+    RematModel(PlanContext ctx, Plan start, int maxRuns) {
+        this.ctx = ctx;
+        this.s = ctx.schedule;
+        this.start = start;
+        this.maxRuns = maxRuns;
+        List<Node> fwd = new ArrayList<>();
+        for (Node n : s.graph().nodes()) if (s.forwardStep(n.index()) >= 0) fwd.add(n);
+        fwd.sort((a, b) -> Integer.compare(s.forwardStep(a.index()), s.forwardStep(b.index())));
+        slot = new int[s.graph().nodes().size()];
+        Arrays.fill(slot, -1);
+        for (int i = 0; i < fwd.size(); i++) slot[fwd.get(i).index()] = i;
+        stride = fwd.size() + 1L;
+        for (int i = 0; i < s.stepCount(); i++) if (s.step(i).phase() == Phase.BACKWARD) backwardSteps.add(i);
+
+        int n = s.tensorCount();
+        Decision[] d = start.decisions();
+        boolean[] overwritten = new boolean[n];
+        for (Decision x : d) if (x instanceof Decision.Share sh && sh.with() >= 0) overwritten[sh.with()] = true;
+        cand = new boolean[n];
+        for (int t = 0; t < n; t++)
+            cand[t] = d[t] instanceof Decision.Keep && ctx.producer(t) != null && t != s.lossTensor()
+                    && ctx.uses.lastForwardUse(t) >= 0 && !overwritten[t];
+        // An op can be re-run only if every input it reads stays readable: kept, or itself decided here.
+        boolean[] runnable = new boolean[slot.length];
+        for (Node p : fwd) {
+            boolean ok = true;
+            for (int in : p.inputs()) {
+                int ti = s.tensorOfValue(in);
+                boolean kept = d[ti] instanceof Decision.Keep || d[ti] instanceof Decision.Share;
+                ok &= cand[ti] || kept && !overwritten[ti];
+            }
+            runnable[p.index()] = ok;
+        }
+        for (int t = 0; t < n; t++) if (cand[t] && !runnable[ctx.producer(t).index()]) cand[t] = false;
+        readers = new ArrayList<>(n);
+        for (int t = 0; t < n; t++) readers.add(new ArrayList<>());
+        for (Node p : fwd) {
+            if (!runnable[p.index()]) continue;
+            List<Integer> outs = new ArrayList<>();
+            for (int o : p.outputs()) if (cand[s.tensorOfValue(o)]) outs.add(s.tensorOfValue(o));
+            for (int a : p.aux()) if (cand[s.tensorOfValue(a)]) outs.add(s.tensorOfValue(a));
+            if (outs.isEmpty()) continue;
+            nodes.add(p);
+            outsOf.put(p.index(), outs.stream().mapToInt(Integer::intValue).toArray());
+        }
+        for (Node c : nodes)
+            for (int in : c.inputs()) {
+                int ti = s.tensorOfValue(in);
+                if (cand[ti] && !readers.get(ti).contains(c)) readers.get(ti).add(c);
+            }
+        // Stages where a re-run can help: not after the last read of what it rebuilds (or of what its consumers
+        // rebuild), nor after the last use of a kept input it reads. Reverse forward order: consumers come first.
+        int[] lo = new int[slot.length], hi = new int[slot.length];
+        for (int k = nodes.size() - 1; k >= 0; k--) {
+            Node p = nodes.get(k);
+            int l = Integer.MAX_VALUE, h = -1;
+            for (int o : outsOf.get(p.index())) {
+                if (ctx.uses.firstBackwardUse(o) >= 0) {
+                    l = Math.min(l, ctx.uses.firstBackwardUse(o));
+                    h = Math.max(h, ctx.uses.lastUse(o));
+                }
+                for (Node c : readers.get(o))
+                    if (runDomain.get(c.index()).length > 0) {
+                        l = Math.min(l, lo[c.index()]);
+                        h = Math.max(h, hi[c.index()]);
+                    }
+            }
+            for (int in : p.inputs()) {
+                int ti = s.tensorOfValue(in);
+                TensorInfo info = s.tensor(ti);
+                boolean whole = info.kind().persistent() || info.kind() == TensorKind.DATA;
+                if (!cand[ti] && !whole) h = Math.min(h, ctx.uses.lastUse(ti));
+            }
+            lo[p.index()] = l;
+            hi[p.index()] = h;
+            List<Long> dom = new ArrayList<>();
+            for (int b : backwardSteps) if (b >= l && b <= h) dom.add(pos(b, slot[p.index()]));
+            runDomain.put(p.index(), dom.stream().mapToLong(Long::longValue).toArray());
+        }
+        fixedMemory();
+    }
+
+    private static boolean loaded;
+
+    /** Loads the native solver bundled in the ortools jar for this platform, once. */
+    static synchronized void loadSolver() {
+        if (loaded) return;
+        try {
+            Loader.loadNativeLibraries();
+        } catch (RuntimeException | LinkageError e) {
+            throw new IllegalStateException("the CP-SAT solver (OR-Tools) cannot load on this platform ("
+                    + System.getProperty("os.name") + ", " + System.getProperty("os.arch") + "): " + e.getMessage(), e);
+        }
+        loaded = true;
+    }
+
+    long pos(int step, int slotIndex) {
+        return step * stride + slotIndex;
+    }
+
+    int stageOf(long position) {
+        return (int) (position / stride);
+    }
+
+    int candidateCount() {
+        int c = 0;
+        for (boolean b : cand) if (b) c++;
+        return c;
+    }
+
+    /**
+     * Bytes the plan does not decide, from the start plan's lowering without the candidates' buffers: at each
+     * step, and between a step and the one before (where re-runs go): the buffers live across that boundary.
+     */
+    private void fixedMemory() {
+        ExecutionSchedule es = Lowering.lower(start, ctx.device);
+        int size = es.size();
+        int[] computePos = new int[s.stepCount()];
+        for (Instr in : es.instrs()) if (in.kind() == InstrKind.COMPUTE) computePos[in.step()] = in.pos();
+        long[] diff = new long[size + 1];
+        long[] crossDiff = new long[s.stepCount() + 1];
+        for (Buffer b : es.buffers()) {
+            if (b.tensor() >= 0 && cand[b.tensor()]) continue;
+            for (int k = 0; k < b.segStart().length; k++) {
+                int a = b.segStart()[k], e = b.segEnd()[k];
+                diff[a] += b.bytes();
+                diff[e + 1] -= b.bytes();
+                // Boundaries y (between step y-1 and y) with computePos[y-1] >= a and computePos[y] <= e.
+                int y0 = firstAtOrAfter(computePos, a) + 1, y1 = lastAtOrBefore(computePos, e);
+                if (y0 <= y1) {
+                    crossDiff[y0] += b.bytes();
+                    crossDiff[y1 + 1] -= b.bytes();
+                }
+            }
+        }
+        long[] live = new long[size];
+        long acc = 0;
+        for (int i = 0; i < size; i++) live[i] = acc += diff[i];
+        fixedAt = new long[s.stepCount()];
+        fixedBefore = new long[s.stepCount()];
+        acc = 0;
+        for (int y = 0; y < s.stepCount(); y++) {
+            acc += crossDiff[y];
+            fixedAt[y] = live[computePos[y]];
+            long gap = y == 0 ? 0 : acc;
+            for (int p = y == 0 ? 0 : computePos[y - 1] + 1; p < computePos[y]; p++) gap = Math.max(gap, live[p]);
+            fixedBefore[y] = gap;
+        }
+    }
+
+    private static int firstAtOrAfter(int[] sorted, int v) {
+        int i = Arrays.binarySearch(sorted, v);
+        return i >= 0 ? i : -i - 1;
+    }
+
+    private static int lastAtOrBefore(int[] sorted, int v) {
+        int i = Arrays.binarySearch(sorted, v);
+        return i >= 0 ? i : -i - 2;
+    }
+
+    long fixedPeak() {
+        long p = 0;
+        for (int y = 0; y < s.stepCount(); y++) p = Math.max(p, Math.max(fixedAt[y], fixedBefore[y]));
+        return p;
+    }
+
+    /** Builds the model; {@code budget} < 0: the capacity is a variable (to be minimised). */
+    void build(long budget, long capacityUpper) {
+        loadSolver();
+        model = new CpModel();
+        capacity = budget >= 0 ? null : model.newIntVar(0, capacityUpper, "capacity");
+        CumulativeConstraint mem = budget >= 0 ? model.addCumulative(budget) : model.addCumulative(capacity);
+        for (int y = 0; y < s.stepCount(); y++) {
+            if (fixedBefore[y] > 0)
+                mem.addDemand(model.newFixedInterval(pos(y, 0), stride - 1, "g" + y), fixedBefore[y]);
+            if (fixedAt[y] > 0) mem.addDemand(model.newFixedInterval(pos(y, (int) stride - 1), 1, "s" + y), fixedAt[y]);
+        }
+        List<LinearArgument> costTerms = new ArrayList<>();
+        List<Long> costCoeffs = new ArrayList<>();
+        for (Node p : nodes) {
+            long[] dom = runDomain.get(p.index());
+            int runs = dom.length == 0 ? 0 : Math.min(maxRuns, dom.length);
+            BoolVar[] pr = new BoolVar[runs];
+            IntVar[] rp = new IntVar[runs];
+            long scratch = scratchBytes(p);
+            long price = Math.max(1, Math.round(ctx.recomputeSeconds(p) * PICO));
+            for (int j = 0; j < runs; j++) {
+                pr[j] = model.newBoolVar(p.name() + "#run" + j);
+                rp[j] = model.newIntVarFromDomain(Domain.fromValues(dom), p.name() + "#at" + j);
+                if (j > 0) {
+                    model.addImplication(pr[j], pr[j - 1]);
+                    model.addGreaterOrEqual(LinearExpr.newBuilder().add(rp[j]).addTerm(rp[j - 1], -1).build(), stride)
+                            .onlyEnforceIf(pr[j]);
+                }
+                if (scratch > 0)
+                    mem.addDemand(model.newOptionalIntervalVar(rp[j], LinearExpr.constant(1),
+                            LinearExpr.affine(rp[j], 1, 1), pr[j], p.name() + "#scratch" + j), scratch);
+                costTerms.add(pr[j]);
+                costCoeffs.add(price);
+            }
+            present.put(p.index(), pr);
+            runPos.put(p.index(), rp);
+            long born = pos(s.forwardStep(p.index()), (int) stride - 1);
+            for (int o : outsOf.get(p.index())) {
+                long last = pos(ctx.uses.lastUse(o), (int) stride - 1);
+                for (Node c : readers.get(o)) {
+                    long[] cd = runDomain.get(c.index());
+                    if (cd.length > 0) last = Math.max(last, cd[cd.length - 1]);
+                }
+                if (runs > 0) last = Math.max(last, dom[dom.length - 1]); // a copy nothing reads ends at its re-run
+                long minEnd0 = pos(ctx.uses.lastForwardUse(o), (int) stride - 1) + 1;
+                IntVar[] e = new IntVar[runs + 1];
+                e[0] = model.newIntVar(minEnd0, Math.max(minEnd0, last + 1), s.tensor(o).name() + "#end0");
+                long bytes = s.tensor(o).bytes();
+                mem.addDemand(model.newIntervalVar(LinearExpr.constant(born), LinearExpr.affine(e[0], 1, -born), e[0],
+                        s.tensor(o).name() + "#fwd"), bytes);
+                boolean readLater = ctx.uses.firstBackwardUse(o) >= 0 || !readers.get(o).isEmpty();
+                for (int j = 0; j < runs; j++) {
+                    String name = s.tensor(o).name();
+                    e[j + 1] = model.newIntVar(dom[0] + 1, Math.max(dom[0] + 1, last + 1), name + "#end" + (j + 1));
+                    // CP-SAT intervals take one variable per expression: the size is its own variable.
+                    IntVar size = model.newIntVar(1, Math.max(1, last + 1 - dom[0]), s.tensor(o).name() + "#len" + j);
+                    model.addEquality(LinearExpr.newBuilder().add(rp[j]).add(size).build(), e[j + 1]);
+                    if (!readLater) model.addEquality(size, 1);
+                    mem.addDemand(model.newOptionalIntervalVar(rp[j], size, e[j + 1], pr[j], name + "#re" + j), bytes);
+                    // Each copy is gone before the next re-run writes a new one.
+                    model.addLessOrEqual(e[j], rp[j]).onlyEnforceIf(pr[j]);
+                }
+                ends.put(o, e);
+            }
+        }
+        // Every backward read of a candidate lies in one of its intervals.
+        for (Node p : nodes)
+            for (int o : outsOf.get(p.index())) {
+                BoolVar[] pr = present.get(p.index());
+                IntVar[] rp = runPos.get(p.index());
+                IntVar[] e = ends.get(o);
+                for (int y : ctx.uses.uses(o)) {
+                    if (s.step(y).phase() != Phase.BACKWARD) continue;
+                    long q = pos(y, (int) stride - 1);
+                    List<Literal> any = new ArrayList<>();
+                    BoolVar c0 = model.newBoolVar("");
+                    model.addGreaterOrEqual(e[0], q + 1).onlyEnforceIf(c0);
+                    any.add(c0);
+                    for (int j = 0; j < pr.length; j++) {
+                        if (rp[j].getDomain().min() > q) continue;
+                        BoolVar cj = model.newBoolVar("");
+                        model.addImplication(cj, pr[j]);
+                        model.addLessOrEqual(rp[j], q).onlyEnforceIf(cj);
+                        model.addGreaterOrEqual(e[j + 1], q + 1).onlyEnforceIf(cj);
+                        any.add(cj);
+                    }
+                    model.addBoolOr(any.toArray(new Literal[0]));
+                }
+                // Every re-run of a consumer reads it from one of its intervals.
+                for (Node c : readers.get(o)) {
+                    BoolVar[] cpr = present.get(c.index());
+                    IntVar[] crp = runPos.get(c.index());
+                    for (int k = 0; k < cpr.length; k++) {
+                        List<Literal> any = new ArrayList<>();
+                        any.add(cpr[k].not());
+                        BoolVar d0 = model.newBoolVar("");
+                        model.addGreaterOrEqual(LinearExpr.newBuilder().add(e[0]).addTerm(crp[k], -1).build(), 1)
+                                .onlyEnforceIf(d0);
+                        any.add(d0);
+                        for (int j = 0; j < pr.length; j++) {
+                            BoolVar dj = model.newBoolVar("");
+                            model.addImplication(dj, pr[j]);
+                            model.addLessOrEqual(rp[j], crp[k]).onlyEnforceIf(dj);
+                            LinearExpr after = LinearExpr.newBuilder().add(e[j + 1]).addTerm(crp[k], -1).build();
+                            model.addGreaterOrEqual(after, 1).onlyEnforceIf(dj);
+                            any.add(dj);
+                        }
+                        model.addBoolOr(any.toArray(new Literal[0]));
+                    }
+                }
+            }
+        long[] coeffs = costCoeffs.stream().mapToLong(Long::longValue).toArray();
+        cost = LinearExpr.weightedSum(costTerms.toArray(new LinearArgument[0]), coeffs);
+    }
+
+    /** Bytes a re-run writes that no interval holds: its workspace and the outputs this model does not decide. */
+    private long scratchBytes(Node p) {
+        long b = 0;
+        int ws = s.step(s.forwardStep(p.index())).workspace();
+        if (ws >= 0) b += s.tensor(ws).bytes();
+        for (int o : p.outputs()) if (!cand[s.tensorOfValue(o)]) b += s.tensor(s.tensorOfValue(o)).bytes();
+        for (int a : p.aux()) if (!cand[s.tensorOfValue(a)]) b += s.tensor(s.tensorOfValue(a)).bytes();
+        return b;
+    }
+
+    void minimizeCost() {
+        model.minimize(cost);
+    }
+
+    void minimizeCapacity() {
+        model.minimize(capacity);
+    }
+
+    /**
+     * Hints the solver with a complete solution from a plan (the greedy's): the stages where its lowering re-runs
+     * each node, and where each copy of a candidate ends in the same plan with those re-runs made explicit.
+     * Returns false (and hints nothing) if the plan needs more re-runs of an op than the model allows.
+     */
+    boolean hint(Plan p) {
+        Map<Integer, TreeSet<Integer>> stages = reruns(Lowering.lower(p, ctx.device));
+        for (Node n : nodes) {
+            TreeSet<Integer> st = stages.get(n.index());
+            if (st == null) continue;
+            if (st.size() > present.get(n.index()).length) return false;
+            for (int b : st)
+                if (Arrays.binarySearch(runDomain.get(n.index()), pos(b, slot[n.index()])) < 0) return false;
+        }
+        ExecutionSchedule es = Lowering.lower(planFor(stages, p.planner()), ctx.device);
+        long[] axis = new long[es.size()];
+        int next = s.stepCount() - 1;
+        for (int i = es.size() - 1; i >= 0; i--) {
+            Instr in = es.instrs().get(i);
+            if (in.kind() == InstrKind.COMPUTE) next = in.step();
+            axis[i] = in.kind() == InstrKind.RECOMPUTE ? pos(next, slot[in.node()]) : pos(next, (int) stride - 1);
+        }
+        Map<Integer, List<Long>> copyEnds = new TreeMap<>();
+        for (Buffer b : es.buffers())
+            if (b.tensor() >= 0 && cand[b.tensor()])
+                copyEnds.computeIfAbsent(b.tensor(), k -> new ArrayList<>()).add(axis[b.end()] + 1);
+        for (Node n : nodes) {
+            BoolVar[] pr = present.get(n.index());
+            IntVar[] rp = runPos.get(n.index());
+            List<Integer> st = new ArrayList<>(stages.getOrDefault(n.index(), new TreeSet<>()));
+            for (int j = 0; j < pr.length; j++) {
+                model.addHint(pr[j], j < st.size() ? 1 : 0);
+                if (j < st.size()) model.addHint(rp[j], pos(st.get(j), slot[n.index()]));
+            }
+            for (int o : outsOf.get(n.index())) {
+                List<Long> ce = copyEnds.getOrDefault(o, List.of());
+                IntVar[] e = ends.get(o);
+                for (int j = 0; j < e.length && j < ce.size(); j++) model.addHint(e[j], ce.get(j));
+            }
+        }
+        return true;
+    }
+
+    /**
+     * For tests: the model's memory at each instruction of a recompute-only plan's lowering (fixed part plus the
+     * candidates' copies as the lowering holds them), next to the lowering's own live bytes: {model, lowered}.
+     */
+    long[][] memoryCheck(Plan explicit) {
+        ExecutionSchedule es = Lowering.lower(explicit, ctx.device);
+        long[] live = es.liveBytes();
+        long[] model = new long[es.size()];
+        int next = s.stepCount() - 1;
+        for (int i = es.size() - 1; i >= 0; i--) {
+            Instr in = es.instrs().get(i);
+            if (in.kind() == InstrKind.COMPUTE) {
+                next = in.step();
+                model[i] = fixedAt[next];
+            } else {
+                boolean rerun = in.kind() == InstrKind.RECOMPUTE;
+                model[i] = fixedBefore[next] + (rerun ? scratchBytes(s.graph().nodes().get(in.node())) : 0);
+            }
+        }
+        for (Buffer b : es.buffers()) {
+            if (b.tensor() < 0 || !cand[b.tensor()]) continue;
+            for (int i = b.start(); i <= b.end(); i++) model[i] += b.bytes();
+        }
+        return new long[][]{model, live};
+    }
+
+    /** Per node, the steps before which a lowered schedule re-runs it. */
+    static Map<Integer, TreeSet<Integer>> reruns(ExecutionSchedule es) {
+        Map<Integer, TreeSet<Integer>> out = new TreeMap<>();
+        List<Integer> pending = new ArrayList<>();
+        for (Instr in : es.instrs()) {
+            if (in.kind() == InstrKind.RECOMPUTE) pending.add(in.node());
+            else if (in.kind() == InstrKind.COMPUTE) {
+                for (int n : pending) out.computeIfAbsent(n, k -> new TreeSet<>()).add(in.step());
+                pending.clear();
+            }
+        }
+        return out;
+    }
+
+    /** A plan that re-runs each node before the given steps (explicit recomputes for the outputs read later). */
+    Plan planFor(Map<Integer, TreeSet<Integer>> stages, String planner) {
+        Decision[] d = start.decisions();
+        // An output is rebuilt if backward reads it or a consumer re-run that is itself rebuilt does; reverse forward
+        // order decides consumers first. (A re-run nothing reads is left out; the lowering skips it.)
+        boolean[] emitted = new boolean[slot.length];
+        for (int k = nodes.size() - 1; k >= 0; k--) {
+            Node p = nodes.get(k);
+            TreeSet<Integer> st = stages.get(p.index());
+            if (st == null || st.isEmpty()) continue;
+            for (int o : outsOf.get(p.index())) {
+                boolean read = ctx.uses.firstBackwardUse(o) >= 0;
+                for (Node c : readers.get(o)) read |= emitted[c.index()];
+                if (!read) continue;
+                d[o] = new Decision.Recompute(new ArrayList<>(st));
+                emitted[p.index()] = true;
+            }
+        }
+        return new Plan(s, d, planner);
+    }
+
+    record Outcome(CpSolverStatus status, Map<Integer, TreeSet<Integer>> stages, double objective, double bound,
+                   double wall, long capacity) {
+    }
+
+    interface Progress {
+        void improved(double incumbent, double bound, double wallSeconds);
+    }
+
+    Outcome solve(double seconds, double gap, Progress progress) {
+        CpSolver solver = new CpSolver();
+        solver.getParameters().setMaxTimeInSeconds(seconds).setRelativeGapLimit(gap)
+                .setNumWorkers(Math.max(8, Runtime.getRuntime().availableProcessors()));
+        boolean byCapacity = capacity != null;
+        CpSolverSolutionCallback cb = new CpSolverSolutionCallback() {
+            @Override
+            public void onSolutionCallback() {
+                if (progress != null) progress.improved(objectiveValue() / (byCapacity ? 1 : PICO),
+                        bestObjectiveBound() / (byCapacity ? 1 : PICO), wallTime());
+            }
+        };
+        CpSolverStatus st = solver.solve(model, cb);
+        if (st == CpSolverStatus.MODEL_INVALID)
+            throw new IllegalStateException("rematerialisation model invalid: " + model.validate());
+        Map<Integer, TreeSet<Integer>> stages = new TreeMap<>();
+        long cap = -1;
+        if (st == CpSolverStatus.OPTIMAL || st == CpSolverStatus.FEASIBLE) {
+            for (Node p : nodes) {
+                BoolVar[] pr = present.get(p.index());
+                IntVar[] rp = runPos.get(p.index());
+                for (int j = 0; j < pr.length; j++)
+                    if (solver.booleanValue(pr[j]))
+                        stages.computeIfAbsent(p.index(), k -> new TreeSet<>()).add(stageOf(solver.value(rp[j])));
+            }
+            if (byCapacity) cap = solver.value(capacity);
+        }
+        double scale = byCapacity ? 1 : PICO;
+        boolean found = st == CpSolverStatus.OPTIMAL || st == CpSolverStatus.FEASIBLE;
+        double objective = found ? solver.objectiveValue() / scale : Double.NaN;
+        return new Outcome(st, stages, objective, solver.bestObjectiveBound() / scale, solver.wallTime(), cap);
+    }
+}
