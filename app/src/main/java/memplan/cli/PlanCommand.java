@@ -26,6 +26,9 @@ public final class PlanCommand implements Callable<Integer> {
     ModelOptions model;
 
     @Mixin
+    FrameworkArgs framework = new FrameworkArgs();
+
+    @Mixin
     PlanChoice choice;
 
     @Option(names = "--out", paramLabel = "FILE", description = "Write the plan to this JSON file.")
@@ -40,7 +43,7 @@ public final class PlanCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         if (choice.planner == null && choice.planFile == null) throw new CliException("--planner is required (e.g. --planner checkpoint-sqrt)");
-        Schedule s = model.schedule();
+        Schedule s = model.schedule(framework.profile());
         DeviceModel d = choice.device("h100");
         long t0 = System.nanoTime();
         Plan plan = choice.plan(s, d);

@@ -29,6 +29,9 @@ public final class SimulateCommand implements Callable<Integer> {
     ModelOptions model;
 
     @Mixin
+    FrameworkArgs framework = new FrameworkArgs();
+
+    @Mixin
     PlanChoice choice;
 
     @Option(names = "--csv", paramLabel = "FILE", description = "Write the predicted timeline (one event per line) to this CSV file.")
@@ -42,7 +45,7 @@ public final class SimulateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Schedule s = model.schedule();
+        Schedule s = model.schedule(framework.profile());
         DeviceModel d = choice.device("h100");
         Plan plan = choice.plan(s, d);
         SimResult r = Simulator.simulate(plan, d);
