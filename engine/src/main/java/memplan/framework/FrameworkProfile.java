@@ -28,9 +28,10 @@ import java.util.Set;
  *                            in-place form keeps a copy of it
  * @param dropoutMaskIsFloat  Dropout keeps a mask of the input's float type (PyTorch on the CPU multiplies by a
  *                            float noise tensor); otherwise a 1-byte mask (the fused CUDA kernel)
- * @param onednnConvolution   convolutions run on oneDNN (PyTorch on the CPU): a non-1x1 or grouped one reorders its
- *                            weight and its larger activation into blocked layouts while it runs, a strided 1x1 one
- *                            copies its weight and input, an unstrided 1x1 one runs as a GEMM without copies
+ * @param onednnConvolution   convolutions run on oneDNN (PyTorch on the CPU) instead of MemPlan's im2col: forward, a
+ *                            non-1x1 or grouped one reorders its weight and its larger activation into blocked
+ *                            layouts while it runs, a strided 1x1 one copies its weight and input, an unstrided 1x1
+ *                            one runs as a GEMM without copies; backward, see {@link #backwardWorkspaceElements}
  * @param optimizerTemporaries the optimizer allocates PyTorch's temporaries (Adam: the square root of exp_avg_sq and
  *                            the denominator, per parameter or, with {@code foreach}, for all parameters at once)
  * @param gradsLiveThroughStep weight gradients live until {@code zero_grad} after the whole optimizer step, as in an
@@ -94,6 +95,21 @@ public record FrameworkProfile(String name, boolean poolingKeepsInput, boolean c
         boolean pointwise = c.kernel().h() == 1 && c.kernel().w() == 1 && c.groups() == 1;
         if (pointwise) return c.stride().h() == 1 && c.stride().w() == 1 ? 0 : weight + in.get(0).numel();
         return weight + Math.max(in.get(0).numel(), out.get(0).numel());
+    }
+
+    /**
+     * Scratch elements the op's backward step holds in this framework besides the gradients it makes. oneDNN's
+     * convolution backward (measured, PyTorch 1.13): reorders of the output gradient and the input into blocked
+     * layouts while the weight gradient is made, or the blocked weight gradient if that is larger; none for an
+     * unstrided 1x1 convolution.
+     */
+    public long backwardWorkspaceElements(Op op, List<Shape> in, List<Shape> out) {
+        if (!onednnConvolution || !(op instanceof Conv2d c)) return op.backwardWorkspaceElements(in, out);
+        long weight = (long) c.outChannels() * (in.get(0).dim(1) / c.groups()) * c.kernel().h() * c.kernel().w();
+        long activations = in.get(0).numel() + out.get(0).numel();
+        boolean pointwise = c.kernel().h() == 1 && c.kernel().w() == 1 && c.groups() == 1;
+        if (pointwise) return c.stride().h() == 1 && c.stride().w() == 1 ? 0 : activations;
+        return Math.max(activations, weight);
     }
 
     /** The dtype of an aux tensor an op keeps, given the one the op declares and the model's float type. */

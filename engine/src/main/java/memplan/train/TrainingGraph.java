@@ -156,7 +156,7 @@ public final class TrainingGraph {
                 } else if (!created.contains(gid)) reads.add(gid); // tied or reused parameter
                 writes.add(gid);
             }
-            long ws = n.op().backwardWorkspaceElements(n.inShapes(), n.outShapes());
+            long ws = fw.backwardWorkspaceElements(n.op(), n.inShapes(), n.outShapes());
             int wsId = ws > 0 ? add(tensors, n.name() + ".backward_workspace", Shape.of((int) Math.min(ws, Integer.MAX_VALUE)), ft, TensorKind.WORKSPACE, -1) : -1;
             bwdStep[i] = steps.size();
             steps.add(step(steps.size(), Phase.BACKWARD, i, n.name() + " backward", reads, writes, wsId, n.backwardFlops(), tensors));

@@ -149,6 +149,9 @@ class FrameworkProfileTest {
         long w = 32L * 64 * 9, in = (long) N * 64 * 64;
         assertEquals((w + in) * 4, s.tensor(step(s, "c3").workspace()).bytes());
         assertEquals(-1, step(s, "c1").workspace(), "an unstrided 1x1 convolution runs as a GEMM");
+        // backward: the reordered output gradient and input (N*64*64 + N*32*64) outweigh the blocked weight gradient
+        assertEquals((in + (long) N * 32 * 64) * 4, s.tensor(step(s, "c3 backward").workspace()).bytes());
+        assertEquals(-1, step(s, "c1 backward").workspace());
         Schedule g = derive(cnn(), Optimizer.SGD, FrameworkProfile.GENERIC);
         assertNotEquals(s.tensor(step(s, "c3").workspace()).bytes(), g.tensor(step(g, "c3").workspace()).bytes());
     }
