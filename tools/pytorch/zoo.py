@@ -78,7 +78,7 @@ class Gpt(nn.Module):
 
     def forward(self, ids):
         x = self.wte(ids) + self.wpe(self.pos)
-        return self.head(self.ln(self.blocks(x))).transpose(1, 2)   # [N, V, T] for cross_entropy
+        return self.head(self.ln(self.blocks(x)))   # [N, T, V]
 
 
 class LstmClassifier(nn.Module):
@@ -128,12 +128,13 @@ MODELS = {
     "alexnet": image("alexnet"),
     "mobilenet_v2": image("mobilenet_v2"),
     "mobilenet_v3_small": image("mobilenet_v3_small"),
-    "efficientnet_b0": image("efficientnet_b0"),
+    # stochastic depth off: its bernoulli_ does not export in training mode (torch 1.13)
+    "efficientnet_b0": image("efficientnet_b0", stochastic_depth_prob=0.0),
     "densenet121": image("densenet121"),
     "squeezenet1_1": image("squeezenet1_1"),
     "shufflenet_v2_x1_0": image("shufflenet_v2_x1_0"),
     "regnet_y_400mf": image("regnet_y_400mf"),
-    "convnext_tiny": image("convnext_tiny"),
+    "convnext_tiny": image("convnext_tiny", stochastic_depth_prob=0.0),
     "unet": unet,
     "transformer_encoder": encoder,
     "gpt": gpt,
