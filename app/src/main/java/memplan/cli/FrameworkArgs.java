@@ -15,7 +15,8 @@ public final class FrameworkArgs {
 
     @Option(names = "--optimizer-form", paramLabel = "single-tensor|foreach",
             description = "PyTorch optimizer implementation: single-tensor (1.13's default) or foreach (foreach=True: "
-                    + "temporaries for all parameters at once; default: ${DEFAULT-VALUE}).", defaultValue = "single-tensor")
+                    + "temporaries for all parameters at once; default: ${DEFAULT-VALUE}).",
+            defaultValue = "single-tensor")
     String optimizerForm;
 
     @Option(names = "--zero-grad", paramLabel = "none|zeros",

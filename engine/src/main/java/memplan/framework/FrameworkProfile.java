@@ -6,6 +6,7 @@ import memplan.ir.Shape;
 import memplan.ops.AvgPool2d;
 import memplan.ops.Clip;
 import memplan.ops.Conv2d;
+import memplan.ops.CrossEntropy;
 import memplan.ops.Dropout;
 import memplan.ops.GlobalAvgPool;
 import memplan.ops.Op;
@@ -32,6 +33,8 @@ import java.util.Set;
  *                            non-1x1 or grouped one reorders its weight and its larger activation into blocked
  *                            layouts while it runs, a strided 1x1 one copies its weight and input, an unstrided 1x1
  *                            one runs as a GEMM without copies; backward, see {@link #backwardWorkspaceElements}
+ * @param lossGradientTemporary cross-entropy's backward holds a logits-sized temporary (the gradient of the
+ *                            log-probabilities) besides the logits' gradient
  * @param optimizerTemporaries the optimizer allocates PyTorch's temporaries (Adam: the square root of exp_avg_sq and
  *                            the denominator, per parameter or, with {@code foreach}, for all parameters at once)
  * @param gradsLiveThroughStep weight gradients live until {@code zero_grad} after the whole optimizer step, as in an
@@ -41,21 +44,24 @@ import java.util.Set;
  */
 public record FrameworkProfile(String name, boolean poolingKeepsInput, boolean clipKeepsInput,
                                boolean dropoutMaskIsFloat, boolean onednnConvolution,
-                               boolean optimizerTemporaries,
+                               boolean lossGradientTemporary, boolean optimizerTemporaries,
                                boolean gradsLiveThroughStep, OptimizerForm optimizerForm, ZeroGrad zeroGrad) {
 
     /** MemPlan's own baseline: each op's saved tensors, no optimizer temporaries, gradients freed at their update. */
-    public static final FrameworkProfile GENERIC = new FrameworkProfile("generic", false, false, false, false, false, false,
+    public static final FrameworkProfile GENERIC = new FrameworkProfile("generic",
+            false, false, false, false, false, false, false,
             OptimizerForm.SINGLE_TENSOR, ZeroGrad.TO_NONE);
     /** PyTorch 1.13 on the CPU (measured). */
-    public static final FrameworkProfile PYTORCH_CPU = new FrameworkProfile("pytorch-cpu", true, true, true, true, true, true,
+    public static final FrameworkProfile PYTORCH_CPU = new FrameworkProfile("pytorch-cpu",
+            true, true, true, true, true, true, true,
             OptimizerForm.SINGLE_TENSOR, ZeroGrad.TO_NONE);
     /**
      * PyTorch 1.13 on CUDA: as on the CPU except that Dropout's fused kernel keeps a 1-byte mask. Not measured
      * here (no GPU); cuDNN's workspaces and the caching allocator's 512-byte rounding are not modelled (MemPlan's
      * im2col workspace stands in for the convolution's).
      */
-    public static final FrameworkProfile PYTORCH_CUDA = new FrameworkProfile("pytorch-cuda", true, true, false, false, true,
+    public static final FrameworkProfile PYTORCH_CUDA = new FrameworkProfile("pytorch-cuda",
+            true, true, false, false, true, true,
             true, OptimizerForm.SINGLE_TENSOR, ZeroGrad.TO_NONE);
 
     public static final List<FrameworkProfile> ALL = List.of(PYTORCH_CPU, PYTORCH_CUDA, GENERIC);
@@ -67,13 +73,13 @@ public record FrameworkProfile(String name, boolean poolingKeepsInput, boolean c
 
     public FrameworkProfile withOptimizerForm(OptimizerForm f) {
         return new FrameworkProfile(name, poolingKeepsInput, clipKeepsInput, dropoutMaskIsFloat, onednnConvolution,
-                optimizerTemporaries,
+                lossGradientTemporary, optimizerTemporaries,
                 gradsLiveThroughStep, f, zeroGrad);
     }
 
     public FrameworkProfile withZeroGrad(ZeroGrad z) {
         return new FrameworkProfile(name, poolingKeepsInput, clipKeepsInput, dropoutMaskIsFloat, onednnConvolution,
-                optimizerTemporaries,
+                lossGradientTemporary, optimizerTemporaries,
                 gradsLiveThroughStep, optimizerForm, z);
     }
 
@@ -104,6 +110,9 @@ public record FrameworkProfile(String name, boolean poolingKeepsInput, boolean c
      * unstrided 1x1 convolution.
      */
     public long backwardWorkspaceElements(Op op, List<Shape> in, List<Shape> out) {
+        // cross-entropy is log_softmax then nll_loss: nll_loss's backward makes a dense gradient of the
+        // log-probabilities, live while log_softmax's backward makes the logits' gradient
+        if (lossGradientTemporary && op instanceof CrossEntropy) return in.get(0).numel();
         if (!onednnConvolution || !(op instanceof Conv2d c)) return op.backwardWorkspaceElements(in, out);
         long weight = (long) c.outChannels() * (in.get(0).dim(1) / c.groups()) * c.kernel().h() * c.kernel().w();
         long activations = in.get(0).numel() + out.get(0).numel();

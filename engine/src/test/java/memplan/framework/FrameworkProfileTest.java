@@ -76,6 +76,10 @@ class FrameworkProfileTest {
                 .orElseThrow(() -> new AssertionError("no step " + label));
     }
 
+    static long gradientBytes(Schedule s) {
+        return s.tensors().stream().filter(t -> t.kind() == TensorKind.PARAM_GRAD).mapToLong(TensorInfo::bytes).sum();
+    }
+
     static TensorInfo dropoutMask(Schedule s) {
         return s.tensors().stream().filter(t -> t.kind() == TensorKind.AUX && t.name().startsWith("drop"))
                 .findFirst().orElseThrow();
@@ -95,14 +99,17 @@ class FrameworkProfileTest {
         assertTrue(up.workspace() >= 0);
         assertEquals(2L * 32 * 16 * 4, s.tensor(up.workspace()).bytes());
         assertEquals(2L * 8 * 4, s.tensor(step(s, "update fc2.bias").workspace()).bytes());
-        assertEquals(-1, step(derive(mlp(), Optimizer.SGD, FrameworkProfile.PYTORCH_CPU), "update fc1.weight").workspace(),
+        assertEquals(-1,
+                step(derive(mlp(), Optimizer.SGD, FrameworkProfile.PYTORCH_CPU), "update fc1.weight").workspace(),
                 "SGD with momentum updates in place");
-        assertEquals(-1, step(derive(mlp(), Optimizer.ADAM, FrameworkProfile.GENERIC), "update fc1.weight").workspace());
+        assertEquals(-1,
+                step(derive(mlp(), Optimizer.ADAM, FrameworkProfile.GENERIC), "update fc1.weight").workspace());
     }
 
     @Test
     void foreachAdamHoldsTemporariesForAllParametersAtOnce() {
-        Schedule s = derive(mlp(), Optimizer.ADAM, FrameworkProfile.PYTORCH_CPU.withOptimizerForm(OptimizerForm.FOREACH));
+        Schedule s = derive(mlp(), Optimizer.ADAM,
+                FrameworkProfile.PYTORCH_CPU.withOptimizerForm(OptimizerForm.FOREACH));
         long params = (32 * 16 + 32 + 8 * 32 + 8) * 4L;
         List<Step> updates = s.steps().stream().filter(t -> t.label().startsWith("update ")).toList();
         assertEquals(2 * params, s.tensor(updates.get(0).workspace()).bytes());
@@ -119,7 +126,7 @@ class FrameworkProfileTest {
         Liveness live = Liveness.of(s);
         for (TensorInfo t : s.tensors())
             if (t.kind() == TensorKind.PARAM_GRAD) assertEquals(last.index(), live.last(t.id()), t.name());
-        long grads = s.tensors().stream().filter(t -> t.kind() == TensorKind.PARAM_GRAD).mapToLong(TensorInfo::bytes).sum();
+        long grads = gradientBytes(s);
         long persistent = s.tensors().stream().filter(t -> t.kind().persistent() || t.kind() == TensorKind.DATA)
                 .mapToLong(TensorInfo::bytes).sum();
         assertEquals(persistent + grads, MemoryProfile.of(s).phasePeak(Phase.OPTIMIZER));
@@ -136,8 +143,9 @@ class FrameworkProfileTest {
                 assertEquals(-1, live.first(t.id()), t.name());
                 assertEquals(s.stepCount(), live.last(t.id()), t.name());
             }
-        long none = MemoryProfile.of(derive(cnn(), Optimizer.ADAM, FrameworkProfile.PYTORCH_CPU)).phasePeak(Phase.FORWARD);
-        long grads = s.tensors().stream().filter(t -> t.kind() == TensorKind.PARAM_GRAD).mapToLong(TensorInfo::bytes).sum();
+        long none = MemoryProfile.of(derive(cnn(), Optimizer.ADAM, FrameworkProfile.PYTORCH_CPU))
+                .phasePeak(Phase.FORWARD);
+        long grads = gradientBytes(s);
         assertEquals(none + grads, MemoryProfile.of(s).phasePeak(Phase.FORWARD), "the gradients exist during forward");
         assertEquals(MemoryProfile.of(s).peakBytes(),
                 Simulator.simulate(Plan.baseline(s), DeviceModel.preset("h100")).peakBytes());
@@ -164,6 +172,13 @@ class FrameworkProfileTest {
             boolean read = Arrays.stream(step(s, "pool backward").reads()).anyMatch(t -> t == c1);
             assertEquals(fw != FrameworkProfile.GENERIC, read, fw.name());
         }
+    }
+
+    @Test
+    void crossEntropyBackwardHoldsALogitsSizedTemporaryInPyTorch() {
+        Schedule s = derive(mlp(), Optimizer.SGD, FrameworkProfile.PYTORCH_CPU);
+        assertEquals(4L * N * 8, s.tensor(step(s, "loss backward").workspace()).bytes());
+        assertEquals(-1, step(derive(mlp(), Optimizer.SGD, FrameworkProfile.GENERIC), "loss backward").workspace());
     }
 
     @Test

@@ -50,9 +50,11 @@ class PyTorchFidelityTest {
     void theDataComesFromARunAndHasCheckedRows() throws IOException {
         JsonNode d = data();
         assertTrue(d.get("torch").asText().startsWith("1.13"), "PyTorch version: " + d.get("torch"));
-        assertTrue(d.get("command").asText().contains("tools/pytorch/fidelity.py"));
         int checked = 0;
-        for (JsonNode r : d.get("rows")) if (r.get("checked").asBoolean()) checked++;
+        for (JsonNode r : d.get("rows")) {
+            assertTrue(r.get("command").asText().contains("tools/pytorch/fidelity.py"), "row made by the harness");
+            if (r.get("checked").asBoolean()) checked++;
+        }
         assertTrue(checked >= 20, "only " + checked + " checked rows");
     }
 
@@ -61,7 +63,8 @@ class PyTorchFidelityTest {
         List<DynamicTest> tests = new ArrayList<>();
         for (JsonNode r : data().get("rows")) {
             if (!r.get("checked").asBoolean()) continue;
-            String name = r.get("model").asText() + " batch " + r.get("batch").asInt() + " " + r.get("optimizer").asText();
+            String name = r.get("model").asText() + " batch " + r.get("batch").asInt() + " "
+                    + r.get("optimizer").asText();
             tests.add(DynamicTest.dynamicTest(name, () -> check(r, name)));
         }
         return tests;
@@ -73,7 +76,8 @@ class PyTorchFidelityTest {
             assertNotNull(in, r.get("onnx").asText());
             Files.copy(in, onnx, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         }
-        try (RandomAccessFile f = new RandomAccessFile(onnx.resolveSibling(onnx.getFileName() + ".data").toFile(), "rw")) {
+        Path data = onnx.resolveSibling(onnx.getFileName() + ".data");
+        try (RandomAccessFile f = new RandomAccessFile(data.toFile(), "rw")) {
             f.setLength(r.get("externalDataBytes").asLong());
         }
         var model = OnnxImporter.read(onnx, OnnxOptions.defaults().withLoss(OnnxOptions.Loss.CE));
@@ -94,6 +98,7 @@ class PyTorchFidelityTest {
     private static void within(String row, String what, long memplan, long pytorch, double tolerance) {
         double ratio = (double) memplan / pytorch;
         assertTrue(Math.abs(ratio - 1) <= tolerance, String.format(Locale.ROOT,
-                "%s: %s MemPlan %,d B / PyTorch %,d B = %.4f, outside 1 +- %.2f", row, what, memplan, pytorch, ratio, tolerance));
+                "%s: %s MemPlan %,d B / PyTorch %,d B = %.4f, outside 1 +- %.2f", row, what, memplan, pytorch, ratio,
+                tolerance));
     }
 }
