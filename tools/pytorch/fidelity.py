@@ -52,6 +52,9 @@ GAPS = {
     "efficientnet_b0": "SiLU arrives from ONNX as Sigmoid * Mul: MemPlan keeps x, sigmoid(x) and the product where "
                        "PyTorch keeps a copy of x and the output (needs an import fusion)",
     "lstm": "ONNX LSTM is not an operator MemPlan imports",
+    "convnext_tiny": "backward under-predicted by about 5% (0.945 with SGD): not yet traced to an op; forward, "
+                     "optimizer and saved bytes match (LayerNorm over channels-last and the 4-D Linear's backward "
+                     "transients are the suspects)",
     "shufflenet_v2_x1_0": "x.chunk(2, dim=1) gives views in PyTorch, so the 1x1 convolution that saves one half keeps "
                           "the whole tensor; MemPlan imports the chunk as Slice, a copy of the half (saved 0.93)",
 }
@@ -191,7 +194,7 @@ def write_docs(data, path):
         sv = m["savedBytes"] / max(1, p["saved"]["activationBytes"])
         ok = abs(pk - 1) <= 0.02 and all(abs(q - 1) <= 0.03 for q in ph) and abs(sv - 1) <= 0.01
         if r["checked"]:
-            worst.append((max(abs(pk - 1), *(abs(q - 1) for q in ph)), r, pk, ph, sv))
+            worst.append((max(abs(pk - 1), abs(sv - 1), *(abs(q - 1) for q in ph)), r, pk, ph, sv))
         out.append("| %s | %d | %s | %s | %s | %.3f | %.3f | %.3f | %.3f | %s / %s (%.3f) | %s |" % (
             r["model"], r["batch"], r["optimizer"], mib(p["peakBytes"]), mib(m["peakBytes"]), pk, *ph,
             mib(p["saved"]["activationBytes"]), mib(m["savedBytes"]), sv,
@@ -216,8 +219,11 @@ def write_docs(data, path):
             "",
             "Not covered yet: autocast (bf16 on the CPU, fp16/bf16 on CUDA), PyTorch on CUDA (the `pytorch-cuda` "
             "profile changes only Dropout's mask and is unmeasured), more than one intra-op thread (with several "
-            "threads PyTorch 1.13 may send an unstrided 1x1 convolution at batch < 16 to oneDNN as well), weight decay in Adam "
-            "(one more temporary), SGD with Nesterov momentum.",
+            "threads PyTorch 1.13 may send an unstrided 1x1 convolution at batch < 16 to oneDNN as well), "
+            "weight decay in Adam "
+            "(one more temporary), SGD with Nesterov momentum. An ONNX file exported in eval mode (the default of "
+            "`torch.onnx.export`: BatchNorm folded into Conv, Dropout gone) is not detected and under-predicts; export "
+            "with `training=torch.onnx.TrainingMode.TRAINING, do_constant_folding=False` as this harness does.",
             "", "## Known gaps (not checked)", ""]
     for name in sorted({r["model"] for r in rows if not r["checked"]}):
         reason = next(r["gap"] for r in rows if r["model"] == name and not r["checked"])

@@ -20,6 +20,7 @@ import java.io.InputStream;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -70,22 +71,39 @@ class PyTorchFidelityTest {
         return tests;
     }
 
-    private static void check(JsonNode r, String name) throws IOException {
+    /** The check can fail: MemPlan's generic baseline misses PyTorch's foreach temporaries by far more than 2%. */
+    @Test
+    void theGenericBaselineLeavesTheTolerance() throws IOException {
+        for (JsonNode r : data().get("rows")) {
+            if (!r.get("checked").asBoolean() || !r.get("model").asText().equals("vgg16")
+                    || !r.get("optimizer").asText().equals("adam-foreach")) continue;
+            MemoryProfile p = profile(r, FrameworkProfile.GENERIC);
+            double ratio = (double) p.peakBytes() / r.get("pytorch").get("peakBytes").asLong();
+            assertTrue(ratio < 1 - PEAK, "generic / PyTorch = " + ratio);
+            return;
+        }
+        throw new AssertionError("no checked vgg16 adam-foreach row");
+    }
+
+    private static MemoryProfile profile(JsonNode r, FrameworkProfile base) throws IOException {
         Path onnx = dir.resolve(Path.of(r.get("onnx").asText()).getFileName());
         try (InputStream in = PyTorchFidelityTest.class.getResourceAsStream("/fidelity/" + r.get("onnx").asText())) {
             assertNotNull(in, r.get("onnx").asText());
-            Files.copy(in, onnx, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            Files.copy(in, onnx, StandardCopyOption.REPLACE_EXISTING);
         }
         Path data = onnx.resolveSibling(onnx.getFileName() + ".data");
         try (RandomAccessFile f = new RandomAccessFile(data.toFile(), "rw")) {
             f.setLength(r.get("externalDataBytes").asLong());
         }
         var model = OnnxImporter.read(onnx, OnnxOptions.defaults().withLoss(OnnxOptions.Loss.CE));
-        FrameworkProfile fw = FrameworkProfile.PYTORCH_CPU
-                .withOptimizerForm(OptimizerForm.parse(r.get("optimizerForm").asText()));
+        FrameworkProfile fw = base.withOptimizerForm(OptimizerForm.parse(r.get("optimizerForm").asText()));
         var s = TrainingGraph.derive(Graph.instantiate(model, r.get("batch").asInt(), DType.FP32),
                 Optimizer.parse(r.get("memplanOptimizer").asText()), fw);
-        MemoryProfile p = MemoryProfile.of(s);
+        return MemoryProfile.of(s);
+    }
+
+    private static void check(JsonNode r, String name) throws IOException {
+        MemoryProfile p = profile(r, FrameworkProfile.PYTORCH_CPU);
         JsonNode pt = r.get("pytorch");
         within(name, "peak", p.peakBytes(), pt.get("peakBytes").asLong(), PEAK);
         for (Phase ph : Phase.values()) {
