@@ -25,6 +25,9 @@ public final class MaxBatchCommand implements Callable<Integer> {
     @Mixin
     ModelOptions model;
 
+    @Mixin
+    FrameworkArgs framework = new FrameworkArgs();
+
     @Option(names = "--budget", required = true, description = "Memory budget in bytes, with units (16GiB, 512MiB).")
     String budget;
 
@@ -57,7 +60,9 @@ public final class MaxBatchCommand implements Callable<Integer> {
         ModelDef m = model.loadModel();
         var dtype = model.floatType();
         var opt = model.optimizerKind();
-        java.util.function.IntFunction<memplan.train.Schedule> at = batch -> TrainingGraph.derive(Graph.instantiate(m, batch, dtype, model.dims), opt);
+        var fw = framework.profile();
+        java.util.function.IntFunction<memplan.train.Schedule> at = batch -> TrainingGraph.derive(
+                Graph.instantiate(m, batch, dtype, model.dims), opt, fw);
         long t0 = System.nanoTime();
         MaxBatch.Result base = MaxBatch.search(at, Planners.named("baseline"), b.bytes(), d, limit);
         MaxBatch.Result r = p.name().equals("baseline") ? base : MaxBatch.search(at, p, b.bytes(), d, limit);

@@ -1,5 +1,6 @@
 package memplan.cli;
 
+import memplan.framework.FrameworkProfile;
 import memplan.graph.Graph;
 import memplan.ir.DType;
 import memplan.model.ModelDef;
@@ -72,5 +73,10 @@ public final class ModelOptions {
 
     public Schedule schedule() {
         return TrainingGraph.derive(graph(loadModel()), optimizerKind());
+    }
+
+    /** The training iteration as the given framework lays it out in memory. */
+    public Schedule schedule(FrameworkProfile framework) {
+        return TrainingGraph.derive(graph(loadModel()), optimizerKind(), framework);
     }
 }

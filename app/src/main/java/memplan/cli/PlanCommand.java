@@ -31,6 +31,9 @@ public final class PlanCommand implements Callable<Integer> {
     ModelOptions model;
 
     @Mixin
+    FrameworkArgs framework = new FrameworkArgs();
+
+    @Mixin
     PlanChoice choice;
 
     @Option(names = "--out", paramLabel = "FILE", description = "Write the plan to this JSON file.")
@@ -52,7 +55,7 @@ public final class PlanCommand implements Callable<Integer> {
     public Integer call() {
         if (choice.planner == null && choice.planFile == null) throw new CliException("--planner is required (e.g. --planner checkpoint-sqrt)");
         if (out != null) AtomicFileWriter.refuseInputs(out, inputs());
-        Schedule s = model.schedule();
+        Schedule s = model.schedule(framework.profile());
         DeviceModel d = choice.device("h100");
         long t0 = System.nanoTime();
         Planner planner = choice.planFile == null ? choice.planner() : null;

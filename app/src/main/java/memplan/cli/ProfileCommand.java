@@ -3,6 +3,7 @@ package memplan.cli;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import memplan.ir.TensorRole;
 import memplan.profile.MemoryProfile;
+import memplan.train.Phase;
 import memplan.train.Schedule;
 import memplan.train.Step;
 import memplan.train.TensorInfo;
@@ -22,6 +23,9 @@ public final class ProfileCommand implements Callable<Integer> {
     @Mixin
     ModelOptions model;
 
+    @Mixin
+    FrameworkArgs framework = new FrameworkArgs();
+
     @Option(names = "--json", description = "Print JSON for scripts.")
     boolean json;
 
@@ -31,7 +35,7 @@ public final class ProfileCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         long t0 = System.nanoTime();
-        Schedule s = model.schedule();
+        Schedule s = model.schedule(framework.profile());
         MemoryProfile p = MemoryProfile.of(s);
         double ms = (System.nanoTime() - t0) / 1e6;
         PrintWriter out = spec.commandLine().getOut();
@@ -49,6 +53,12 @@ public final class ProfileCommand implements Callable<Integer> {
             o.put("peakStep", p.peakStep());
             o.put("peakStepLabel", peak.label());
             o.put("peakPhase", peak.phase().name().toLowerCase(Locale.ROOT));
+            o.put("framework", s.framework().name());
+            o.put("optimizerForm", s.framework().optimizerForm().cliName);
+            o.put("zeroGrad", s.framework().zeroGrad().cliName);
+            ObjectNode ph = o.putObject("phasePeakBytes");
+            for (Phase f : Phase.values()) ph.put(f.name().toLowerCase(Locale.ROOT), p.phasePeak(f));
+            o.put("savedBytes", p.savedBytes());
             ObjectNode br = o.putObject("peakByRole");
             for (TensorRole r : TensorRole.values()) br.put(r.name().toLowerCase(Locale.ROOT), p.peakByRole().get(r));
             var top = o.putArray("largestAtPeak");
@@ -71,6 +81,12 @@ public final class ProfileCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "steps           %d (%d tensors)%n", s.stepCount(), s.tensorCount());
         out.printf(Locale.ROOT, "peak            %s at step %d (%s, %s)%n", ByteSize.format(p.peakBytes()), p.peakStep(),
                 peak.label(), peak.phase().name().toLowerCase(Locale.ROOT));
+        out.printf(Locale.ROOT, "framework       %s (optimizer %s, zero_grad %s)%n", s.framework().name(),
+                s.framework().optimizerForm().cliName, s.framework().zeroGrad().cliName);
+        out.printf(Locale.ROOT, "phase peaks     forward %s, backward %s, optimizer %s%n",
+                ByteSize.format(p.phasePeak(Phase.FORWARD)), ByteSize.format(p.phasePeak(Phase.BACKWARD)),
+                ByteSize.format(p.phasePeak(Phase.OPTIMIZER)));
+        out.printf(Locale.ROOT, "saved for backward %s%n", ByteSize.format(p.savedBytes()));
         out.println("at the peak:");
         for (TensorRole r : TensorRole.values())
             out.printf(Locale.ROOT, "  %-16s %12s  %5.1f%%%n", r.label(), ByteSize.format(p.peakByRole().get(r)),

@@ -30,6 +30,9 @@ public final class SimulateCommand implements Callable<Integer> {
     ModelOptions model;
 
     @Mixin
+    FrameworkArgs framework = new FrameworkArgs();
+
+    @Mixin
     PlanChoice choice;
 
     @Option(names = "--csv", paramLabel = "FILE", description = "Write the predicted timeline (one event per line) to this CSV file.")
@@ -44,7 +47,7 @@ public final class SimulateCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         if (csv != null) AtomicFileWriter.refuseInputs(csv, inputs());
-        Schedule s = model.schedule();
+        Schedule s = model.schedule(framework.profile());
         DeviceModel d = choice.device("h100");
         Plan plan = choice.plan(s, d);
         SimResult r = Simulator.simulate(plan, d);

@@ -93,6 +93,19 @@ class PlannerCommandsTest {
     }
 
     @Test
+    void maxBatchFollowsTheFramework() throws Exception {
+        Run g = run("maxbatch", "lenet5", "--budget", "64MiB", "--framework", "generic", "--json");
+        Run f = run("maxbatch", "lenet5", "--budget", "64MiB", "--optimizer", "adam", "--optimizer-form", "foreach",
+                "--json");
+        assertEquals(0, g.code(), g.err());
+        assertEquals(0, f.code(), f.err());
+        int generic = Json.MAPPER.readTree(g.out()).get("baselineMaxBatch").asInt();
+        int foreach = Json.MAPPER.readTree(f.out()).get("baselineMaxBatch").asInt();
+        assertTrue(foreach > 0 && foreach <= generic, "foreach " + foreach + " vs generic " + generic);
+        userError(run("maxbatch", "lenet5", "--budget", "64MiB", "--framework", "jax"), "unknown framework 'jax'");
+    }
+
+    @Test
     void benchPlannersPrintsATable() {
         Run r = run("bench", "planners", "--models", "tiny-mlp", "--planners", "baseline,checkpoint-sqrt", "--batch", "8");
         assertEquals(0, r.code(), r.err());

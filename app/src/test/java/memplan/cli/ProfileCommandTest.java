@@ -2,12 +2,15 @@ package memplan.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import memplan.framework.FrameworkProfile;
+import memplan.framework.OptimizerForm;
 import memplan.graph.Graph;
 import memplan.io.ModelJson;
 import memplan.ir.DType;
 import memplan.profile.MemoryProfile;
 import memplan.samples.SampleModels;
 import memplan.train.Optimizer;
+import memplan.train.Phase;
 import memplan.train.TrainingGraph;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -38,7 +41,8 @@ class ProfileCommandTest {
     }
 
     static long expectedPeak(String sample, int batch, Optimizer o) {
-        return MemoryProfile.of(TrainingGraph.derive(Graph.instantiate(SampleModels.load(sample), batch, DType.FP32), o)).peakBytes();
+        return MemoryProfile.of(TrainingGraph.derive(Graph.instantiate(SampleModels.load(sample), batch, DType.FP32), o,
+                FrameworkProfile.PYTORCH_CPU)).peakBytes();
     }
 
     static void assertOneErrorLine(Result r, String... fragments) {
@@ -61,7 +65,10 @@ class ProfileCommandTest {
         assertTrue(lines.get(1).startsWith("parameters      "), lines.get(1));
         assertTrue(lines.get(2).matches("steps +\\d+ \\(\\d+ tensors\\)"), lines.get(2));
         assertTrue(lines.get(3).matches("peak +\\S+ \\S+ at step \\d+ \\(.+, (forward|backward|optimizer)\\)"), lines.get(3));
-        assertEquals("at the peak:", lines.get(4));
+        assertEquals("framework       pytorch-cpu (optimizer single-tensor, zero_grad none)", lines.get(4));
+        assertTrue(lines.get(5).matches("phase peaks     forward .+, backward .+, optimizer .+"), lines.get(5));
+        assertTrue(lines.get(6).startsWith("saved for backward "), lines.get(6));
+        assertEquals("at the peak:", lines.get(7));
         for (String role : List.of("input", "weights", "activations", "gradients", "optimizer state", "workspace"))
             assertTrue(r.out().contains("\n  " + role + " "), role);
         assertTrue(r.out().contains("largest tensors live at the peak:"));
@@ -101,13 +108,32 @@ class ProfileCommandTest {
     }
 
     @Test
+    void frameworkOptionsChooseTheProfile() throws IOException {
+        Result r = run("profile", "tiny-cnn", "--batch", "2", "--optimizer", "adam", "--framework", "generic", "--json");
+        assertEquals(0, r.code(), r.err());
+        JsonNode j = new ObjectMapper().readTree(r.out());
+        var generic = MemoryProfile.of(TrainingGraph.derive(Graph.instantiate(SampleModels.load("tiny-cnn"), 2, DType.FP32),
+                Optimizer.ADAM));
+        assertEquals(generic.peakBytes(), j.get("peakBytes").asLong());
+        assertEquals("generic", j.get("framework").asText());
+        assertEquals(generic.phasePeak(Phase.OPTIMIZER), j.get("phasePeakBytes").get("optimizer").asLong());
+        assertEquals(generic.savedBytes(), j.get("savedBytes").asLong());
+        Result f = run("profile", "tiny-cnn", "--batch", "2", "--optimizer", "adam", "--optimizer-form", "foreach", "--json");
+        var foreach = MemoryProfile.of(TrainingGraph.derive(Graph.instantiate(SampleModels.load("tiny-cnn"), 2, DType.FP32),
+                Optimizer.ADAM, FrameworkProfile.PYTORCH_CPU.withOptimizerForm(OptimizerForm.FOREACH)));
+        assertEquals(foreach.peakBytes(), new ObjectMapper().readTree(f.out()).get("peakBytes").asLong());
+        assertOneErrorLine(run("profile", "tiny-cnn", "--framework", "jax"), "unknown framework 'jax'");
+        assertOneErrorLine(run("profile", "tiny-cnn", "--zero-grad", "maybe"), "unknown zero_grad mode 'maybe'");
+    }
+
+    @Test
     void dimsAndDtype() throws IOException {
         Result r = run("profile", "tiny-transformer", "--batch", "2", "--dim", "T=4", "--dtype", "fp16", "--json");
         assertEquals(0, r.code(), r.err());
         JsonNode j = new ObjectMapper().readTree(r.out());
         assertEquals("fp16", j.get("dtype").asText());
         long expected = MemoryProfile.of(TrainingGraph.derive(Graph.instantiate(SampleModels.load("tiny-transformer"), 2,
-                DType.FP16, Map.of("T", 4)), Optimizer.ADAM)).peakBytes();
+                DType.FP16, Map.of("T", 4)), Optimizer.ADAM, FrameworkProfile.PYTORCH_CPU)).peakBytes();
         assertEquals(expected, j.get("peakBytes").asLong());
     }
 

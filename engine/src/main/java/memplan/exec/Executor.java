@@ -424,6 +424,7 @@ public final class Executor {
                 else if (k == TensorKind.PARAM_GRAD) grad = t;
                 else if (k == TensorKind.OPTIMIZER_STATE) states.add(t);
             }
+            if (param < 0) return; // a framework's zero_grad step: only ends the gradients' lifetime
             long[] so = new long[states.size()];
             for (int k = 0; k < so.length; k++) so[k] = off(in, states.get(k));
             backend.optimizerStep(s.optimizer(), cfg.learningRate(), off(in, param), off(in, grad), so,

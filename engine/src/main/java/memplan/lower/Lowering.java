@@ -110,7 +110,7 @@ public final class Lowering {
         // Parameters, buffers, optimizer state and the data batch occupy memory for the whole iteration.
         List<Integer> persistent = new ArrayList<>();
         for (TensorInfo ti : s.tensors())
-            if (ti.kind().persistent() || ti.kind() == TensorKind.DATA) {
+            if (s.persistent(ti) || ti.kind() == TensorKind.DATA) {
                 current[ti.id()] = newBuffer(ti.bytes(), ti.role(), null, ti.id());
                 persistent.add(ti.id());
             }

@@ -31,7 +31,7 @@ public final class Liveness {
             if (st.workspace() >= 0) touch(first, last, st.workspace(), st.index());
         }
         for (TensorInfo t : s.tensors()) {
-            if (t.kind().persistent() || t.kind() == TensorKind.DATA) {
+            if (s.persistent(t) || t.kind() == TensorKind.DATA) {
                 first[t.id()] = -1;
                 last[t.id()] = s.stepCount();
             } else if (last[t.id()] < 0) { // never touched (e.g. an unused output): never allocated

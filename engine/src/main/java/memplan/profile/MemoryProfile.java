@@ -1,9 +1,11 @@
 package memplan.profile;
 
 import memplan.ir.TensorRole;
+import memplan.train.Phase;
 import memplan.train.Schedule;
 import memplan.train.Step;
 import memplan.train.TensorInfo;
+import memplan.train.TensorKind;
 
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -73,6 +75,32 @@ public record MemoryProfile(Schedule schedule, long parameters, long[] liveBytes
         if (st.workspace() >= 0) ts.add(st.workspace());
         long b = 0;
         for (int t : ts) b += s.tensor(t).bytes();
+        return b;
+    }
+
+    /** The most bytes live during any step of a phase (0 if the phase has no step). */
+    public long phasePeak(Phase phase) {
+        long m = 0;
+        for (Step st : schedule.steps()) if (st.phase() == phase) m = Math.max(m, liveBytes[st.index()]);
+        return m;
+    }
+
+    /**
+     * Bytes of the activations and aux tensors that backward steps read: what autograd keeps for backward
+     * (parameters, buffers and the data batch apart), each tensor counted once.
+     */
+    public long savedBytes() {
+        boolean[] seen = new boolean[schedule.tensorCount()];
+        long b = 0;
+        for (Step st : schedule.steps()) {
+            if (st.phase() != Phase.BACKWARD) continue;
+            for (int t : st.reads()) {
+                TensorKind k = schedule.tensor(t).kind();
+                if (seen[t] || k != TensorKind.ACTIVATION && k != TensorKind.AUX) continue;
+                seen[t] = true;
+                b += schedule.tensor(t).bytes();
+            }
+        }
         return b;
     }
 

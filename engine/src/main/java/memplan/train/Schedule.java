@@ -1,5 +1,6 @@
 package memplan.train;
 
+import memplan.framework.FrameworkProfile;
 import memplan.graph.Graph;
 
 import java.util.Arrays;
@@ -12,6 +13,7 @@ import java.util.List;
 public final class Schedule {
     private final Graph graph;
     private final Optimizer optimizer;
+    private final FrameworkProfile framework;
     private final List<TensorInfo> tensors;
     private final List<Step> steps;
     private final int[] tensorOfValue;
@@ -20,10 +22,11 @@ public final class Schedule {
     private final int[] backwardStepOfNode;
     private final int lossTensor;
 
-    Schedule(Graph graph, Optimizer optimizer, List<TensorInfo> tensors, List<Step> steps, int[] tensorOfValue,
+    Schedule(Graph graph, Optimizer optimizer, FrameworkProfile framework, List<TensorInfo> tensors, List<Step> steps, int[] tensorOfValue,
              int[] gradOfValue, int[] forwardStepOfNode, int[] backwardStepOfNode, int lossTensor) {
         this.graph = graph;
         this.optimizer = optimizer;
+        this.framework = framework;
         this.tensors = List.copyOf(tensors);
         this.steps = List.copyOf(steps);
         this.tensorOfValue = tensorOfValue;
@@ -35,6 +38,8 @@ public final class Schedule {
 
     public Graph graph() { return graph; }
     public Optimizer optimizer() { return optimizer; }
+    /** The framework whose memory behaviour the schedule follows. */
+    public FrameworkProfile framework() { return framework; }
     public List<TensorInfo> tensors() { return tensors; }
     public List<Step> steps() { return steps; }
     public TensorInfo tensor(int id) { return tensors.get(id); }
@@ -62,6 +67,14 @@ public final class Schedule {
     /** Index of the backward step of a node, or -1. */
     public int backwardStep(int node) {
         return backwardStepOfNode[node];
+    }
+
+    /**
+     * Whether a tensor outlives the iteration: parameters, buffers, optimizer state, and weight gradients when
+     * the framework's zero_grad keeps them ({@code set_to_none=False}).
+     */
+    public boolean persistent(TensorInfo t) {
+        return t.kind().persistent() || t.kind() == TensorKind.PARAM_GRAD && framework.gradsPersist();
     }
 
     public long totalFlops() {

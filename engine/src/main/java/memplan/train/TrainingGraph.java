@@ -1,5 +1,8 @@
 package memplan.train;
 
+import memplan.framework.FrameworkProfile;
+import memplan.framework.OptimizerForm;
+import memplan.framework.ZeroGrad;
 import memplan.graph.Graph;
 import memplan.graph.Node;
 import memplan.graph.Value;
@@ -21,12 +24,19 @@ import java.util.Set;
  * Derives one training iteration from a forward graph: forward steps in topological order, then backward steps
  * in reverse order (each reading the gradients of its outputs and the tensors its op saved), then one optimizer
  * step per trainable parameter. Views (Reshape, Flatten) share their input's tensor and get no steps.
+ * A {@link FrameworkProfile} adds what a framework keeps besides each op's own saved tensors, the optimizer's
+ * temporaries and a closing {@code zero_grad} step until which the weight gradients live.
  */
 public final class TrainingGraph {
     private TrainingGraph() {
     }
 
+    /** The generic baseline ({@link FrameworkProfile#GENERIC}). */
     public static Schedule derive(Graph g, Optimizer optimizer) {
+        return derive(g, optimizer, FrameworkProfile.GENERIC);
+    }
+
+    public static Schedule derive(Graph g, Optimizer optimizer, FrameworkProfile fw) {
         List<TensorInfo> tensors = new ArrayList<>();
         int nv = g.values().size();
         int[] tensorOfValue = new int[nv];
@@ -47,7 +57,9 @@ public final class TrainingGraph {
                 case ACTIVATION -> TensorKind.ACTIVATION;
                 case AUX -> TensorKind.AUX;
             };
-            tensorOfValue[v.id()] = add(tensors, v.name(), v.shape(), v.dtype(), kind, v.id());
+            DType dt = kind == TensorKind.AUX && v.producer() >= 0
+                    ? fw.auxType(g.nodes().get(v.producer()).op(), v.dtype(), g.floatType()) : v.dtype();
+            tensorOfValue[v.id()] = add(tensors, v.name(), v.shape(), dt, kind, v.id());
         }
 
         // Which values carry a gradient: trainable parameters, and outputs of nodes fed by such values.
@@ -90,7 +102,7 @@ public final class TrainingGraph {
             Set<Integer> writes = new LinkedHashSet<>();
             for (int o : n.outputs()) writes.add(tensorOfValue[o]);
             for (int a : n.aux()) writes.add(tensorOfValue[a]);
-            long ws = n.op().workspaceElements(n.inShapes(), n.outShapes());
+            long ws = fw.forwardWorkspaceElements(n.op(), n.inShapes(), n.outShapes());
             int wsId = ws > 0 ? add(tensors, n.name() + ".workspace", Shape.of((int) Math.min(ws, Integer.MAX_VALUE)), ft, TensorKind.WORKSPACE, -1) : -1;
             fwdStep[n.index()] = steps.size();
             steps.add(step(steps.size(), Phase.FORWARD, n.index(), n.name(), reads, writes, wsId, n.flops(), tensors));
@@ -111,7 +123,7 @@ public final class TrainingGraph {
                 }
             }
             if (!anyOutGrad || !requiresGrad[n.outputs()[0]] && !anyParamNeedsGrad(n, requiresGrad)) continue;
-            BackwardNeeds needs = n.op().backwardNeeds();
+            BackwardNeeds needs = fw.backwardNeeds(n.op());
             for (int k : needs.inputs()) reads.add(tensorOfValue[n.inputs()[k]]);
             for (int k : needs.outputs()) reads.add(tensorOfValue[n.outputs()[k]]);
             if (needs.params()) for (int p : n.params()) reads.add(tensorOfValue[p]);
@@ -144,7 +156,7 @@ public final class TrainingGraph {
                 } else if (!created.contains(gid)) reads.add(gid); // tied or reused parameter
                 writes.add(gid);
             }
-            long ws = n.op().backwardWorkspaceElements(n.inShapes(), n.outShapes());
+            long ws = fw.backwardWorkspaceElements(n.op(), n.inShapes(), n.outShapes());
             int wsId = ws > 0 ? add(tensors, n.name() + ".backward_workspace", Shape.of((int) Math.min(ws, Integer.MAX_VALUE)), ft, TensorKind.WORKSPACE, -1) : -1;
             bwdStep[i] = steps.size();
             steps.add(step(steps.size(), Phase.BACKWARD, i, n.name() + " backward", reads, writes, wsId, n.backwardFlops(), tensors));
@@ -152,8 +164,20 @@ public final class TrainingGraph {
         // Views share the gradient of the value they view.
         for (Value v : g.values()) if (v.viewOf() >= 0) gradOfValue[v.id()] = gradOfValue[g.storageOf(v.id())];
 
+        long updated = 0;
+        for (Value v : g.values()) if (v.kind() == ValueKind.PARAM && gradOfValue[v.id()] >= 0) updated += v.shape().numel();
+        boolean foreach = fw.optimizerTemporaries() && fw.optimizerForm() == OptimizerForm.FOREACH;
+        boolean single = fw.optimizerTemporaries() && fw.optimizerForm() == OptimizerForm.SINGLE_TENSOR;
+        List<Integer> paramGrads = new ArrayList<>();
         for (Value v : g.values()) {
             if (v.kind() != ValueKind.PARAM || gradOfValue[v.id()] < 0) continue;
+            paramGrads.add(gradOfValue[v.id()]);
+            // foreach: the temporaries of all parameters at once, while the first update runs
+            long tmp = foreach && paramGrads.size() == 1 ? optimizer.temporariesPerParam * updated
+                    : single ? optimizer.temporariesPerParam * v.shape().numel() : 0;
+            int tmpId = tmp == 0 ? -1 : add(tensors, (foreach ? "foreach" : v.name()) + ".optimizer_temporaries",
+                    Shape.of(optimizer.temporariesPerParam, (int) (tmp / optimizer.temporariesPerParam)), v.dtype(),
+                    TensorKind.WORKSPACE, -1);
             Set<Integer> reads = new LinkedHashSet<>();
             Set<Integer> writes = new LinkedHashSet<>();
             reads.add(gradOfValue[v.id()]);
@@ -164,10 +188,16 @@ public final class TrainingGraph {
                 reads.add(sid);
                 writes.add(sid);
             }
-            steps.add(step(steps.size(), Phase.OPTIMIZER, -1, "update " + v.name(), reads, writes, -1,
+            steps.add(step(steps.size(), Phase.OPTIMIZER, -1, "update " + v.name(), reads, writes, tmpId,
                     optimizer.flopsPerElement * v.shape().numel(), tensors));
         }
-        return new Schedule(g, optimizer, tensors, steps, tensorOfValue, gradOfValue, fwdStep, bwdStep, tensorOfValue[lossValue]);
+        if (fw.gradsLiveThroughStep() && !paramGrads.isEmpty()) {
+            // zero_grad after the whole step: set_to_none frees the gradients here, zeros writes into them
+            Set<Integer> grads = new LinkedHashSet<>(paramGrads);
+            steps.add(step(steps.size(), Phase.OPTIMIZER, -1, "zero_grad", grads,
+                    fw.zeroGrad() == ZeroGrad.ZEROS ? grads : Set.of(), -1, 0, tensors));
+        }
+        return new Schedule(g, optimizer, fw, tensors, steps, tensorOfValue, gradOfValue, fwdStep, bwdStep, tensorOfValue[lossValue]);
     }
 
     private static boolean anyParamNeedsGrad(Node n, boolean[] requiresGrad) {

@@ -1,0 +1,133 @@
+package memplan.framework;
+
+import memplan.ir.BackwardNeeds;
+import memplan.ir.DType;
+import memplan.ir.Shape;
+import memplan.ops.AvgPool2d;
+import memplan.ops.Clip;
+import memplan.ops.Conv2d;
+import memplan.ops.CrossEntropy;
+import memplan.ops.Dropout;
+import memplan.ops.GlobalAvgPool;
+import memplan.ops.Op;
+import memplan.ops.ReduceMean;
+
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * How a training framework lays out one iteration in memory, beyond what every op needs (its saved tensors as
+ * {@link Op#backwardNeeds()} gives them): what a framework version saves differently on a device, the optimizer's
+ * temporaries, and how long weight gradients live. Measured against PyTorch 1.13 with tools/pytorch (see
+ * docs/fidelity.md).
+ *
+ * @param name                the name on the command line ({@code --framework})
+ * @param poolingKeepsInput   average pooling, global average pooling and mean keep their input for backward
+ *                            (PyTorch saves {@code self} to know its shape and strides)
+ * @param clipKeepsInput      Clip (ReLU6, hardtanh) keeps its input: PyTorch's hardtanh saves {@code self}, and its
+ *                            in-place form keeps a copy of it
+ * @param dropoutMaskIsFloat  Dropout keeps a mask of the input's float type (PyTorch on the CPU multiplies by a
+ *                            float noise tensor); otherwise a 1-byte mask (the fused CUDA kernel)
+ * @param onednnConvolution   convolutions run on oneDNN (PyTorch on the CPU) instead of MemPlan's im2col: forward, a
+ *                            non-1x1 or grouped one reorders its weight and its larger activation into blocked
+ *                            layouts while it runs, a strided 1x1 one copies its weight and input, an unstrided 1x1
+ *                            one runs as a GEMM without copies; backward, see {@link #backwardWorkspaceElements}
+ * @param lossGradientTemporary cross-entropy's backward holds a logits-sized temporary (the gradient of the
+ *                            log-probabilities) besides the logits' gradient
+ * @param optimizerTemporaries the optimizer allocates PyTorch's temporaries (Adam: the square root of exp_avg_sq and
+ *                            the denominator, per parameter or, with {@code foreach}, for all parameters at once)
+ * @param gradsLiveThroughStep weight gradients live until {@code zero_grad} after the whole optimizer step, as in an
+ *                            eager loop, not only until their own parameter's update
+ * @param optimizerForm       single-tensor or foreach
+ * @param zeroGrad            what zero_grad does (set_to_none or zeros)
+ */
+public record FrameworkProfile(String name, boolean poolingKeepsInput, boolean clipKeepsInput,
+                               boolean dropoutMaskIsFloat, boolean onednnConvolution,
+                               boolean lossGradientTemporary, boolean optimizerTemporaries,
+                               boolean gradsLiveThroughStep, OptimizerForm optimizerForm, ZeroGrad zeroGrad) {
+
+    /** MemPlan's own baseline: each op's saved tensors, no optimizer temporaries, gradients freed at their update. */
+    public static final FrameworkProfile GENERIC = new FrameworkProfile("generic",
+            false, false, false, false, false, false, false,
+            OptimizerForm.SINGLE_TENSOR, ZeroGrad.TO_NONE);
+    /** PyTorch 1.13 on the CPU (measured). */
+    public static final FrameworkProfile PYTORCH_CPU = new FrameworkProfile("pytorch-cpu",
+            true, true, true, true, true, true, true,
+            OptimizerForm.SINGLE_TENSOR, ZeroGrad.TO_NONE);
+    /**
+     * PyTorch 1.13 on CUDA: as on the CPU except that Dropout's fused kernel keeps a 1-byte mask. Not measured
+     * here (no GPU); cuDNN's workspaces and the caching allocator's 512-byte rounding are not modelled (MemPlan's
+     * im2col workspace stands in for the convolution's).
+     */
+    public static final FrameworkProfile PYTORCH_CUDA = new FrameworkProfile("pytorch-cuda",
+            true, true, false, false, true, true,
+            true, OptimizerForm.SINGLE_TENSOR, ZeroGrad.TO_NONE);
+
+    public static final List<FrameworkProfile> ALL = List.of(PYTORCH_CPU, PYTORCH_CUDA, GENERIC);
+
+    public static FrameworkProfile parse(String s) {
+        for (FrameworkProfile p : ALL) if (p.name.equalsIgnoreCase(s)) return p;
+        throw new IllegalArgumentException("unknown framework '" + s + "' (use pytorch-cpu, pytorch-cuda or generic)");
+    }
+
+    public FrameworkProfile withOptimizerForm(OptimizerForm f) {
+        return new FrameworkProfile(name, poolingKeepsInput, clipKeepsInput, dropoutMaskIsFloat, onednnConvolution,
+                lossGradientTemporary, optimizerTemporaries,
+                gradsLiveThroughStep, f, zeroGrad);
+    }
+
+    public FrameworkProfile withZeroGrad(ZeroGrad z) {
+        return new FrameworkProfile(name, poolingKeepsInput, clipKeepsInput, dropoutMaskIsFloat, onednnConvolution,
+                lossGradientTemporary, optimizerTemporaries,
+                gradsLiveThroughStep, optimizerForm, z);
+    }
+
+    /** What the op's backward reads in this framework: the op's own rule plus what the framework keeps besides. */
+    public BackwardNeeds backwardNeeds(Op op) {
+        BackwardNeeds n = op.backwardNeeds();
+        boolean keepInput = poolingKeepsInput && (op instanceof AvgPool2d || op instanceof GlobalAvgPool
+                || op instanceof ReduceMean) || clipKeepsInput && op instanceof Clip;
+        if (!keepInput || n.inputs().contains(0)) return n;
+        Set<Integer> in = new HashSet<>(n.inputs());
+        in.add(0);
+        return new BackwardNeeds(Set.copyOf(in), n.outputs(), n.params(), n.aux());
+    }
+
+    /** Scratch elements the op's forward step holds while it runs in this framework. */
+    public long forwardWorkspaceElements(Op op, List<Shape> in, List<Shape> out) {
+        if (!onednnConvolution || !(op instanceof Conv2d c)) return op.workspaceElements(in, out);
+        long weight = (long) c.outChannels() * (in.get(0).dim(1) / c.groups()) * c.kernel().h() * c.kernel().w();
+        boolean pointwise = c.kernel().h() == 1 && c.kernel().w() == 1 && c.groups() == 1;
+        if (pointwise) return c.stride().h() == 1 && c.stride().w() == 1 ? 0 : weight + in.get(0).numel();
+        return weight + Math.max(in.get(0).numel(), out.get(0).numel());
+    }
+
+    /**
+     * Scratch elements the op's backward step holds in this framework besides the gradients it makes. oneDNN's
+     * convolution backward (measured, PyTorch 1.13): reorders of the output gradient and the input into blocked
+     * layouts while the weight gradient is made, or the blocked weight gradient if that is larger; none for an
+     * unstrided 1x1 convolution.
+     */
+    public long backwardWorkspaceElements(Op op, List<Shape> in, List<Shape> out) {
+        // cross-entropy is log_softmax then nll_loss: nll_loss's backward makes a dense gradient of the
+        // log-probabilities, live while log_softmax's backward makes the logits' gradient
+        if (lossGradientTemporary && op instanceof CrossEntropy) return in.get(0).numel();
+        if (!onednnConvolution || !(op instanceof Conv2d c)) return op.backwardWorkspaceElements(in, out);
+        long weight = (long) c.outChannels() * (in.get(0).dim(1) / c.groups()) * c.kernel().h() * c.kernel().w();
+        long activations = in.get(0).numel() + out.get(0).numel();
+        boolean pointwise = c.kernel().h() == 1 && c.kernel().w() == 1 && c.groups() == 1;
+        if (pointwise) return c.stride().h() == 1 && c.stride().w() == 1 ? 0 : activations;
+        return Math.max(activations, weight);
+    }
+
+    /** The dtype of an aux tensor an op keeps, given the one the op declares and the model's float type. */
+    public DType auxType(Op op, DType declared, DType floatType) {
+        return dropoutMaskIsFloat && op instanceof Dropout ? floatType : declared;
+    }
+
+    /** Weight gradients stay allocated between iterations. */
+    public boolean gradsPersist() {
+        return zeroGrad == ZeroGrad.ZEROS;
+    }
+}
