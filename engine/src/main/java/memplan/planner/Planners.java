@@ -53,13 +53,12 @@ public final class Planners {
             if (parts.length > MAX_STAGES)
                 throw new IllegalArgumentException("planner '" + name + "' composes " + parts.length
                         + " planners, more than " + MAX_STAGES);
-            List<Planner> stages = new ArrayList<>();
-            for (String part : parts) {
+            for (String part : parts) // the shape of the name first, then what each part names
                 if (part.isBlank())
                     throw new IllegalArgumentException("planner '" + name + "' has an empty name before or after a '+'"
                             + " (join names with '+', e.g. share+swap)");
-                stages.add(named(part.trim(), limits));
-            }
+            List<Planner> stages = new ArrayList<>();
+            for (String part : parts) stages.add(named(part.trim(), limits));
             return new ComposedPlanner(stages);
         }
         if (name.trim().equals("recompute-optimal")) return new RecomputeOptimalPlanner(limits, null);
