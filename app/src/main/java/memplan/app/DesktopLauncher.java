@@ -2,6 +2,9 @@ package memplan.app;
 
 import memplan.app.ui.MemPlanApp;
 
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
 /** Opens the desktop app, or says in one line why it cannot (no display) and exits with status 1. */
 final class DesktopLauncher {
     /**
@@ -9,7 +12,7 @@ final class DesktopLauncher {
      * jar is built that way on purpose (one file, no module path), so that one warning of its logger is dropped. Held
      * here so the logger (and its level) is not garbage collected.
      */
-    private static final java.util.logging.Logger JAVAFX_LOG = java.util.logging.Logger.getLogger("javafx");
+    private static final Logger JAVAFX_LOG = Logger.getLogger("javafx");
 
     private DesktopLauncher() {
     }
@@ -17,7 +20,7 @@ final class DesktopLauncher {
     static void launch(String[] args) {
         String why = MemPlanApp.noDisplayReason();
         if (why != null) fail(why);
-        JAVAFX_LOG.setLevel(java.util.logging.Level.SEVERE);
+        JAVAFX_LOG.setLevel(Level.SEVERE);
         try {
             MemPlanApp.launchApp(args);
         } catch (RuntimeException | Error e) {

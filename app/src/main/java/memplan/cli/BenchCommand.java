@@ -3,6 +3,7 @@ package memplan.cli;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import memplan.graph.Graph;
+import memplan.ir.DType;
 import memplan.lower.ExecutionSchedule;
 import memplan.lower.Lowering;
 import memplan.plan.Decision;
@@ -21,6 +22,7 @@ import memplan.train.TrainingGraph;
 import memplan.units.ByteSize;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 import java.io.PrintWriter;
 import java.util.ArrayList;
@@ -34,7 +36,7 @@ import java.util.concurrent.Callable;
         subcommands = {BenchPlannersCommand.class, BenchSimulateCommand.class})
 public final class BenchCommand implements Runnable {
     @picocli.CommandLine.Spec
-    picocli.CommandLine.Model.CommandSpec spec;
+    CommandLine.Model.CommandSpec spec;
 
     @Override
     public void run() {
@@ -45,7 +47,9 @@ public final class BenchCommand implements Runnable {
 
     static Schedule schedule(String model, int batch, String optimizer) {
         if (!SampleModels.exists(model))
-            throw new CliException("unknown model '" + model + "' (bundled: " + String.join(", ", SampleModels.names()) + ")");
-        return TrainingGraph.derive(Graph.instantiate(SampleModels.load(model), batch, memplan.ir.DType.FP32), Optimizer.parse(optimizer));
+            throw new CliException("unknown model '" + model + "' (bundled: " + String.join(", ",
+                    SampleModels.names()) + ")");
+        return TrainingGraph.derive(Graph.instantiate(SampleModels.load(model), batch, DType.FP32),
+                Optimizer.parse(optimizer));
     }
 }

@@ -25,6 +25,7 @@ import memplan.train.TrainingGraph;
 import memplan.units.ByteSize;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 import java.io.PrintWriter;
 import java.util.ArrayList;
@@ -38,7 +39,8 @@ import java.util.concurrent.Callable;
  * proven optimality gap of solver-based planners.
  */
 @Command(name = "planners", mixinStandardHelpOptions = true,
-        description = "For each model and budgets of 100%%, 70%%, 50%% and 30%% of the baseline peak: every planner's achieved peak, predicted overhead and solve time.")
+        description = "For each model and budgets of 100%%, 70%%, 50%% and 30%% of the baseline peak: every "
+                + "planner's achieved peak, predicted overhead and solve time.")
 public final class BenchPlannersCommand implements Callable<Integer> {
     @Option(names = "--models", split = ",", description = "Models (default: every bundled model but the tiny ones).")
     List<String> models;
@@ -67,7 +69,7 @@ public final class BenchPlannersCommand implements Callable<Integer> {
     boolean json;
 
     @picocli.CommandLine.Spec
-    picocli.CommandLine.Model.CommandSpec spec;
+    CommandLine.Model.CommandSpec spec;
 
     @Override
     public Integer call() {
@@ -125,7 +127,8 @@ public final class BenchPlannersCommand implements Callable<Integer> {
                         row.put("peakBytes", r.peakBytes());
                         row.put("overhead", r.overhead());
                         row.put("solveMillis", solve);
-                        cell = String.format(Locale.ROOT, "%5.1f%% %+7.1f%% %6.0f", 100.0 * r.peakBytes() / base, 100 * r.overhead(), solve);
+                        cell = String.format(Locale.ROOT, "%5.1f%% %+7.1f%% %6.0f", 100.0 * r.peakBytes() / base,
+                                100 * r.overhead(), solve);
                         SolveReport rep = p instanceof RecomputeOptimalPlanner rop ? rop.report() : null;
                         if (rep != null) {
                             row.put("gap", rep.gap());
@@ -139,7 +142,8 @@ public final class BenchPlannersCommand implements Callable<Integer> {
                         row.put("feasible", false);
                         row.put("leastPeakBytes", e.leastPeakBytes());
                         row.put("solveMillis", solve);
-                        cell = String.format(Locale.ROOT, "- (%5.1f%%)     %6.0f", 100.0 * e.leastPeakBytes() / base, solve);
+                        cell = String.format(Locale.ROOT, "- (%5.1f%%)     %6.0f",
+                                100.0 * e.leastPeakBytes() / base, solve);
                     }
                     if (!json) o.printf(Locale.ROOT, " | %-30s", cell);
                 }

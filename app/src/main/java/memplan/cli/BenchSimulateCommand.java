@@ -7,6 +7,7 @@ import memplan.lower.ExecutionSchedule;
 import memplan.lower.Lowering;
 import memplan.plan.Decision;
 import memplan.plan.Plan;
+import memplan.plan.PlanValidator;
 import memplan.planner.InfeasibleBudgetException;
 import memplan.planner.PlanContext;
 import memplan.planner.Planner;
@@ -21,6 +22,7 @@ import memplan.train.TrainingGraph;
 import memplan.units.ByteSize;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 import java.io.PrintWriter;
 import java.util.ArrayList;
@@ -31,9 +33,11 @@ import java.util.concurrent.Callable;
 
 /** `memplan bench simulate`: lowering + simulation time after one toggle. */
 @Command(name = "simulate", mixinStandardHelpOptions = true,
-        description = "Re-simulation time after toggling one tensor's decision (lowering + simulation), median of N runs.")
+        description = "Re-simulation time after toggling one tensor's decision (lowering + simulation), median of N "
+                + "runs.")
 public final class BenchSimulateCommand implements Callable<Integer> {
-    @Option(names = "--models", split = ",", defaultValue = "resnet50,gpt2-small", description = "Models (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--models", split = ",", defaultValue = "resnet50,gpt2-small",
+            description = "Models (default: ${DEFAULT-VALUE}).")
     List<String> models;
 
     @Option(names = "--batch", defaultValue = "32", description = "Batch size (default: ${DEFAULT-VALUE}).")
@@ -42,7 +46,8 @@ public final class BenchSimulateCommand implements Callable<Integer> {
     @Option(names = "--runs", defaultValue = "31", description = "Timed runs per model (default: ${DEFAULT-VALUE}).")
     int runs;
 
-    @Option(names = "--planner", defaultValue = "checkpoint-sqrt", description = "Planner of the starting plan (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--planner", defaultValue = "checkpoint-sqrt",
+            description = "Planner of the starting plan (default: ${DEFAULT-VALUE}).")
     String planner;
 
     @Option(names = "--json", description = "Print JSON for scripts.")
@@ -52,7 +57,7 @@ public final class BenchSimulateCommand implements Callable<Integer> {
     static final int MAX_RUNS = 100_000;
 
     @picocli.CommandLine.Spec
-    picocli.CommandLine.Model.CommandSpec spec;
+    CommandLine.Model.CommandSpec spec;
 
     @Override
     public Integer call() {
@@ -72,10 +77,11 @@ public final class BenchSimulateCommand implements Callable<Integer> {
                 int t = saved.get(i);
                 Decision alt = start.decision(t) instanceof Decision.Keep ? Decision.Swap.auto() : Decision.KEEP;
                 Plan p = start.with(t, alt);
-                if (memplan.plan.PlanValidator.problems(p, ctx.uses).isEmpty()) toggle = t;
+                if (PlanValidator.problems(p, ctx.uses).isEmpty()) toggle = t;
             }
             if (toggle < 0) throw new CliException("no tensor of " + m + " can be toggled");
-            Plan[] plans = {start, start.with(toggle, start.decision(toggle) instanceof Decision.Keep ? Decision.Swap.auto() : Decision.KEEP)};
+            Plan[] plans = {start, start.with(toggle, start.decision(toggle) instanceof Decision.Keep
+                    ? Decision.Swap.auto() : Decision.KEEP)};
             for (int i = 0; i < 5; i++) Simulator.simulate(Lowering.lower(plans[i % 2], d), d); // warm up
             double[] lower = new double[runs], sim = new double[runs], total = new double[runs];
             for (int i = 0; i < runs; i++) {
@@ -100,8 +106,11 @@ public final class BenchSimulateCommand implements Callable<Integer> {
             row.put("medianTotalMillis", median(total));
             row.put("runs", runs);
             if (!json)
-                o.printf(Locale.ROOT, "%-12s batch %d  %d tensors, %d steps  toggle %s: lowering %.2f ms + simulation %.2f ms = %.2f ms (median of %d)%n",
-                        m, batch, s.tensorCount(), s.stepCount(), s.tensor(toggle).name(), median(lower), median(sim), median(total), runs);
+                o.printf(Locale.ROOT,
+                        "%-12s batch %d  %d tensors, %d steps  toggle %s: lowering %.2f ms + simulation %.2f ms = "
+                                + "%.2f ms (median of %d)%n",
+                        m, batch, s.tensorCount(), s.stepCount(), s.tensor(toggle).name(), median(lower),
+                                median(sim), median(total), runs);
         }
         if (json) o.println(Json.write(rows));
         return 0;

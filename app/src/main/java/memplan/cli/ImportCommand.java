@@ -11,6 +11,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -22,19 +23,21 @@ import java.util.concurrent.Callable;
 
 /** Converts an ONNX model to MemPlan's JSON model format (docs/onnx.md). */
 @Command(name = "import", mixinStandardHelpOptions = true,
-        description = "Convert an ONNX model (an inference graph) into a MemPlan model for training analysis: weights become parameters, shape computations are folded, a loss is attached.")
+        description = "Convert an ONNX model (an inference graph) into a MemPlan model for training analysis: "
+                + "weights become parameters, shape computations are folded, a loss is attached.")
 public final class ImportCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "MODEL.onnx", description = "The ONNX file.")
     Path file;
 
-    @Option(names = "--out", paramLabel = "MODEL.json", description = "Where to write the MemPlan model (default: standard output).")
+    @Option(names = "--out", paramLabel = "MODEL.json",
+            description = "Where to write the MemPlan model (default: standard output).")
     Path out;
 
     @Mixin
     OnnxArgs onnx;
 
     @picocli.CommandLine.Spec
-    picocli.CommandLine.Model.CommandSpec spec;
+    CommandLine.Model.CommandSpec spec;
 
     @Override
     public Integer call() {
@@ -53,7 +56,8 @@ public final class ImportCommand implements Callable<Integer> {
         long params = Graph.instantiate(m, 1, DType.FP32).parameterCount();
         o.printf(Locale.ROOT, "%s: %d layers, %,d parameters -> %s%n", m.name(), m.layers().size(), params, out);
         o.println("ops: " + ops);
-        if (ops.containsKey("Opaque")) o.println("note: " + ops.get("Opaque") + " unsupported operator(s) kept as Opaque; the profile is approximate");
+        if (ops.containsKey("Opaque")) o.println("note: " + ops.get("Opaque")
+                + " unsupported operator(s) kept as Opaque; the profile is approximate");
         return 0;
     }
 }

@@ -8,19 +8,23 @@ import memplan.planner.MaxBatch;
 import memplan.planner.Planner;
 import memplan.planner.Planners;
 import memplan.sim.DeviceModel;
+import memplan.train.Schedule;
 import memplan.train.TrainingGraph;
 import memplan.units.ByteSize;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 import java.io.PrintWriter;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.function.IntFunction;
 
 /** The largest batch that fits a budget with a planner, against the baseline's. */
 @Command(name = "maxbatch", mixinStandardHelpOptions = true,
-        description = "Largest batch whose plan fits a memory budget with a planner (binary search), next to the baseline's.")
+        description = "Largest batch whose plan fits a memory budget with a planner (binary search), next to the "
+                + "baseline's.")
 public final class MaxBatchCommand implements Callable<Integer> {
     @Mixin
     ModelOptions model;
@@ -34,25 +38,28 @@ public final class MaxBatchCommand implements Callable<Integer> {
     @Option(names = "--planner", description = "Planner (default: ${DEFAULT-VALUE}).", defaultValue = "baseline")
     String planner;
 
-    @Option(names = "--device", description = "Device model: h100, h200, a100, v100, cpu (default: ${DEFAULT-VALUE}).", defaultValue = "h100")
+    @Option(names = "--device", description = "Device model: h100, h200, a100, v100, cpu (default: ${DEFAULT-VALUE}).",
+            defaultValue = "h100")
     String device;
 
     @Option(names = "--link", description = "Host link: pcie3, pcie4, pcie5, nvlink-c2c.")
     String link;
 
-    @Option(names = "--limit", description = "Largest batch to try (default: ${DEFAULT-VALUE}).", defaultValue = "65536")
+    @Option(names = "--limit", description = "Largest batch to try (default: ${DEFAULT-VALUE}).",
+            defaultValue = "65536")
     int limit;
 
     @Option(names = "--json", description = "Print JSON for scripts.")
     boolean json;
 
     @picocli.CommandLine.Spec
-    picocli.CommandLine.Model.CommandSpec spec;
+    CommandLine.Model.CommandSpec spec;
 
     @Override
     public Integer call() {
         Budget b = Budget.parse(budget);
-        if (b.relative()) throw new CliException("--budget for maxbatch must be a size (e.g. 16GiB), not a share of the baseline");
+        if (b.relative())
+            throw new CliException("--budget for maxbatch must be a size (e.g. 16GiB), not a share of the baseline");
         if (limit < 1) throw new CliException("--limit must be positive, got " + limit);
         Planner p = Planners.named(planner);
         DeviceModel d = DeviceModel.preset(device);
@@ -61,7 +68,7 @@ public final class MaxBatchCommand implements Callable<Integer> {
         var dtype = model.floatType();
         var opt = model.optimizerKind();
         var fw = framework.profile();
-        java.util.function.IntFunction<memplan.train.Schedule> at = batch -> TrainingGraph.derive(
+        IntFunction<Schedule> at = batch -> TrainingGraph.derive(
                 Graph.instantiate(m, batch, dtype, model.dims), opt, fw);
         long t0 = System.nanoTime();
         MaxBatch.Result base = MaxBatch.search(at, Planners.named("baseline"), b.bytes(), d, limit);
@@ -86,11 +93,13 @@ public final class MaxBatchCommand implements Callable<Integer> {
             o.println(Json.write(n));
             return 0;
         }
-        o.printf(Locale.ROOT, "%s  budget %s  planner %s  on %s%n", m.name(), ByteSize.format(b.bytes()), p.name(), d.name());
+        o.printf(Locale.ROOT, "%s  budget %s  planner %s  on %s%n", m.name(),
+                ByteSize.format(b.bytes()), p.name(), d.name());
         o.printf(Locale.ROOT, "max batch       %d (baseline %d%s)%n", r.batch(), base.batch(),
                 Double.isNaN(gain) ? "" : String.format(Locale.ROOT, ", %.2fx", gain));
         if (r.result() != null)
-            o.printf(Locale.ROOT, "at that batch   peak %s, overhead %+.1f%%%n", ByteSize.format(r.result().peakBytes()), 100 * r.result().overhead());
+            o.printf(Locale.ROOT, "at that batch   peak %s, overhead %+.1f%%%n",
+                    ByteSize.format(r.result().peakBytes()), 100 * r.result().overhead());
         o.printf(Locale.ROOT, "searched in %.0f ms%n", ms);
         return 0;
     }

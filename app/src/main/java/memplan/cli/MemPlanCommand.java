@@ -13,7 +13,9 @@ import memplan.units.ByteSize;
 /** The top-level `memplan` command; each subcommand is its own class. */
 @Command(name = "memplan", mixinStandardHelpOptions = true, version = "MemPlan 0.1.0",
         description = "Profile and plan GPU memory of deep-learning training: swap, recompute, share, compress.",
-        subcommands = {ProfileCommand.class, PlanCommand.class, SimulateCommand.class, MaxBatchCommand.class, BenchCommand.class, RunCommand.class, ModelsCommand.class, ImportCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {ProfileCommand.class, PlanCommand.class, SimulateCommand.class, MaxBatchCommand.class,
+                BenchCommand.class, RunCommand.class, ModelsCommand.class, ImportCommand.class,
+                        CommandLine.HelpCommand.class})
 public final class MemPlanCommand implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -29,7 +31,8 @@ public final class MemPlanCommand implements Runnable {
         // A bad option value or an unknown option: one line, not picocli's default of the message plus the usage text.
         cl.setParameterExceptionHandler((ex, args) -> {
             CommandLine cmd = ex.getCommandLine();
-            cmd.getErr().println("error: " + ex.getMessage() + " (see '" + cmd.getCommandSpec().qualifiedName() + " --help')");
+            cmd.getErr().println("error: " + ex.getMessage() + " (see '" + cmd.getCommandSpec()
+                    .qualifiedName() + " --help')");
             return 2;
         });
         cl.setExecutionExceptionHandler((ex, cmd, parseResult) -> {

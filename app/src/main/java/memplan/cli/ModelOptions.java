@@ -4,6 +4,7 @@ import memplan.framework.FrameworkProfile;
 import memplan.graph.Graph;
 import memplan.ir.DType;
 import memplan.model.ModelDef;
+import memplan.ops.Input;
 import memplan.train.Optimizer;
 import memplan.train.Schedule;
 import memplan.train.TrainingGraph;
@@ -11,26 +12,33 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 
 /** The options every command that takes a model shares: the model, batch, dtype, optimizer and dimension values. */
 public final class ModelOptions {
-    @Parameters(index = "0", paramLabel = "MODEL", description = "A model file (.json or .onnx) or a bundled sample name (see `memplan models`).")
+    @Parameters(index = "0", paramLabel = "MODEL",
+            description = "A model file (.json or .onnx) or a bundled sample name (see `memplan models`).")
     String model;
 
     @Option(names = "--batch", description = "Batch size (default: ${DEFAULT-VALUE}).", defaultValue = "32")
     int batch;
 
-    @Option(names = "--dtype", description = "Storage type of floating tensors: fp32, fp16 or bf16 (default: ${DEFAULT-VALUE}).", defaultValue = "fp32")
+    @Option(names = "--dtype",
+            description = "Storage type of floating tensors: fp32, fp16 or bf16 (default: ${DEFAULT-VALUE}).",
+                    defaultValue = "fp32")
     String dtype;
 
-    @Option(names = "--optimizer", description = "sgd (with momentum) or adam (default: ${DEFAULT-VALUE}).", defaultValue = "adam")
+    @Option(names = "--optimizer", description = "sgd (with momentum) or adam (default: ${DEFAULT-VALUE}).",
+            defaultValue = "adam")
     String optimizer;
 
-    @Option(names = "--dim", paramLabel = "SYMBOL=VALUE", description = "Sets a dimension symbol of the model, e.g. --dim T=128 (repeatable).")
+    @Option(names = "--dim", paramLabel = "SYMBOL=VALUE",
+            description = "Sets a dimension symbol of the model, e.g. --dim T=128 (repeatable).")
     Map<String, Integer> dims = new LinkedHashMap<>();
 
     @Mixin
@@ -57,16 +65,21 @@ public final class ModelOptions {
 
     public Graph graph(ModelDef m) {
         if (batch <= 0) throw new CliException("--batch must be a positive integer, got " + batch);
-        java.util.Set<String> symbols = new java.util.LinkedHashSet<>(m.dims().keySet());
+        Set<String> symbols = new LinkedHashSet<>(m.dims().keySet());
         for (var l : m.layers())
-            if (l.op() instanceof memplan.ops.Input in)
-                for (String d : in.dims()) if (!Character.isDigit(d.charAt(0)) && !d.equals(ModelDef.BATCH)) symbols.add(d);
+            if (l.op() instanceof Input in)
+                for (String d : in.dims()) if (!Character.isDigit(d.charAt(0))
+                        && !d.equals(ModelDef.BATCH)) symbols.add(d);
         for (var e : dims.entrySet()) {
-            if (e.getKey().equals(ModelDef.BATCH)) throw new CliException("--dim N: the batch size is set with --batch");
+            if (e.getKey().equals(ModelDef.BATCH))
+                throw new CliException("--dim N: the batch size is set with --batch");
             if (!symbols.contains(e.getKey()))
-                throw new CliException("--dim " + e.getKey() + ": " + m.name() + " has no dimension symbol '" + e.getKey() + "'"
-                        + (symbols.isEmpty() ? " (it has none besides N)" : " (its symbols: " + String.join(", ", symbols) + ")"));
-            if (e.getValue() == null || e.getValue() <= 0) throw new CliException("--dim " + e.getKey() + " must be positive");
+                throw new CliException("--dim " + e.getKey() + ": " + m.name()
+                        + " has no dimension symbol '" + e.getKey() + "'"
+                        + (symbols.isEmpty() ? " (it has none besides N)"
+                                : " (its symbols: " + String.join(", ", symbols) + ")"));
+            if (e.getValue() == null || e.getValue() <= 0) throw new CliException("--dim "
+                    + e.getKey() + " must be positive");
         }
         return Graph.instantiate(m, batch, floatType(), dims);
     }

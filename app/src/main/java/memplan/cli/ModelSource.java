@@ -8,6 +8,7 @@ import memplan.samples.SampleModels;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Locale;
 import java.util.Optional;
 
 /** Turns a MODEL argument into a model: a bundled sample name, a path to a .json model file, or an .onnx file. */
@@ -31,7 +32,7 @@ public final class ModelSource {
         if (!Files.exists(p))
             throw new CliException("'" + arg + "' is neither a file nor a bundled model (bundled: "
                     + String.join(", ", SampleModels.names()) + ")");
-        if (p.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".onnx")) return OnnxImporter.read(p, onnx);
+        if (p.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".onnx")) return OnnxImporter.read(p, onnx);
         return ModelJson.read(p);
     }
 }

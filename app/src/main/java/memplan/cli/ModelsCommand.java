@@ -2,6 +2,7 @@ package memplan.cli;
 
 import memplan.samples.SampleModels;
 import picocli.CommandLine.Command;
+import picocli.CommandLine;
 
 import java.util.concurrent.Callable;
 
@@ -9,7 +10,7 @@ import java.util.concurrent.Callable;
 @Command(name = "models", mixinStandardHelpOptions = true, description = "List the bundled sample models.")
 public final class ModelsCommand implements Callable<Integer> {
     @picocli.CommandLine.Spec
-    picocli.CommandLine.Model.CommandSpec spec;
+    CommandLine.Model.CommandSpec spec;
 
     @Override
     public Integer call() {

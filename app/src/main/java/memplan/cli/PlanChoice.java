@@ -8,6 +8,7 @@ import memplan.planner.Planners;
 import memplan.planner.SolverLimits;
 import memplan.sim.DeviceModel;
 import memplan.sim.Simulator;
+import memplan.sim.StepTimes;
 import memplan.train.Schedule;
 import picocli.CommandLine.Option;
 
@@ -20,7 +21,8 @@ import java.util.Locale;
 /** How a command gets its plan (a plan file, or a planner with a budget) and which device model predicts it. */
 public final class PlanChoice {
     @Option(names = "--planner", description = "Planner to make the plan with (default: baseline): baseline, share, "
-            + "vdnn-all, vdnn-conv, swap, checkpoint-sqrt, recompute-greedy, recompute-optimal, hybrid-greedy, compress, "
+            + "vdnn-all, vdnn-conv, swap, checkpoint-sqrt, recompute-greedy, recompute-optimal, hybrid-greedy, "
+                    + "compress, "
             + "compress-fp16; join with + to compose.")
     String planner;
 
@@ -34,10 +36,13 @@ public final class PlanChoice {
                     + "(default: ${DEFAULT-VALUE}).")
     String gap;
 
-    @Option(names = "--budget", description = "Memory budget for the planner: bytes, with units (6GiB, 512MiB) or a share of the baseline peak (50%%).")
+    @Option(names = "--budget",
+            description = "Memory budget for the planner: bytes, with units (6GiB, 512MiB) or a share of the "
+                    + "baseline peak (50%%).")
     String budget;
 
-    @Option(names = "--plan", paramLabel = "FILE", description = "Use a plan file written by `memplan plan --out` instead of a planner.")
+    @Option(names = "--plan", paramLabel = "FILE",
+            description = "Use a plan file written by `memplan plan --out` instead of a planner.")
     Path planFile;
 
     @Option(names = "--device", description = "Device model of the prediction: h100, h200, a100, v100, cpu.")
@@ -46,7 +51,9 @@ public final class PlanChoice {
     @Option(names = "--link", description = "Host link of the device model: pcie3, pcie4, pcie5, nvlink-c2c.")
     String link;
 
-    @Option(names = "--step-times", paramLabel = "FILE", description = "Predict from measured step times (written by `memplan run --save-step-times FILE`) instead of the roofline.")
+    @Option(names = "--step-times", paramLabel = "FILE",
+            description = "Predict from measured step times (written by `memplan run --save-step-times FILE`) "
+                    + "instead of the roofline.")
     Path stepTimes;
 
     /** The files this choice reads (plan, step times), which no output of the command may overwrite. */
@@ -60,7 +67,7 @@ public final class PlanChoice {
     public DeviceModel device(String dflt) {
         DeviceModel d = DeviceModel.preset(device != null ? device : dflt);
         if (link != null) d = d.withLink(link);
-        return stepTimes != null ? d.withMeasured(memplan.sim.StepTimes.read(stepTimes)) : d;
+        return stepTimes != null ? d.withMeasured(StepTimes.read(stepTimes)) : d;
     }
 
     public Planner planner() {
@@ -113,7 +120,8 @@ public final class PlanChoice {
 
     public Plan plan(Schedule s, DeviceModel d) {
         if (planFile != null) {
-            if (planner != null || budget != null) throw new CliException("--plan cannot be combined with --planner or --budget");
+            if (planner != null || budget != null)
+                throw new CliException("--plan cannot be combined with --planner or --budget");
             if (!Files.isRegularFile(planFile)) throw new CliException("plan file '" + planFile + "' does not exist");
             return PlanJson.read(planFile, s);
         }

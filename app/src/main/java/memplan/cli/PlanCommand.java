@@ -1,6 +1,7 @@
 package memplan.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import memplan.io.AtomicFileWriter;
 import memplan.plan.Plan;
 import memplan.plan.PlanJson;
 import memplan.planner.Planner;
@@ -14,18 +15,19 @@ import memplan.units.ByteSize;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.util.Locale;
-import java.util.concurrent.Callable;
-import memplan.io.AtomicFileWriter;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
 
 /** Makes a plan with a planner under a budget and writes it to a plan file. */
 @Command(name = "plan", mixinStandardHelpOptions = true,
-        description = "Make a memory plan with a planner under a budget; print predicted peak, overhead and bytes moved; write the plan file.")
+        description = "Make a memory plan with a planner under a budget; print predicted peak, overhead and bytes "
+                + "moved; write the plan file.")
 public final class PlanCommand implements Callable<Integer> {
     @Mixin
     ModelOptions model;
@@ -43,7 +45,7 @@ public final class PlanCommand implements Callable<Integer> {
     boolean json;
 
     @picocli.CommandLine.Spec
-    picocli.CommandLine.Model.CommandSpec spec;
+    CommandLine.Model.CommandSpec spec;
 
     private List<Path> inputs() {
         List<Path> in = new ArrayList<>(model.inputFiles());
@@ -53,7 +55,8 @@ public final class PlanCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (choice.planner == null && choice.planFile == null) throw new CliException("--planner is required (e.g. --planner checkpoint-sqrt)");
+        if (choice.planner == null && choice.planFile == null)
+            throw new CliException("--planner is required (e.g. --planner checkpoint-sqrt)");
         if (out != null) AtomicFileWriter.refuseInputs(out, inputs());
         Schedule s = model.schedule(framework.profile());
         DeviceModel d = choice.device("h100");
@@ -86,7 +89,8 @@ public final class PlanCommand implements Callable<Integer> {
             o.println(Json.write(n));
             return 0;
         }
-        o.printf(Locale.ROOT, "%s  batch %d  planner %s  on %s%n", s.graph().model().name(), s.graph().batch(), plan.planner(), d.name());
+        o.printf(Locale.ROOT, "%s  batch %d  planner %s  on %s%n", s.graph().model().name(), s.graph().batch(),
+                plan.planner(), d.name());
         if (budget > 0) o.printf(Locale.ROOT, "budget          %s%n", ByteSize.format(budget));
         SimulateCommand.print(o, plan, r, base);
         o.printf(Locale.ROOT, "planned in %.1f ms%n", ms);

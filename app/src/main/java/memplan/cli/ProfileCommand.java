@@ -11,6 +11,7 @@ import memplan.units.ByteSize;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 import java.io.PrintWriter;
 import java.util.Locale;
@@ -18,7 +19,8 @@ import java.util.concurrent.Callable;
 
 /** Baseline memory profile of one training iteration. */
 @Command(name = "profile", mixinStandardHelpOptions = true,
-        description = "Baseline memory profile of one training iteration: peak, breakdown by role, largest tensors, lower bound.")
+        description = "Baseline memory profile of one training iteration: peak, breakdown by role, largest tensors, "
+                + "lower bound.")
 public final class ProfileCommand implements Callable<Integer> {
     @Mixin
     ModelOptions model;
@@ -30,7 +32,7 @@ public final class ProfileCommand implements Callable<Integer> {
     boolean json;
 
     @picocli.CommandLine.Spec
-    picocli.CommandLine.Model.CommandSpec spec;
+    CommandLine.Model.CommandSpec spec;
 
     @Override
     public Integer call() {
@@ -79,7 +81,8 @@ public final class ProfileCommand implements Callable<Integer> {
                 s.graph().floatType().jsonName(), s.optimizer().name().toLowerCase(Locale.ROOT));
         out.printf(Locale.ROOT, "parameters      %,d%n", p.parameters());
         out.printf(Locale.ROOT, "steps           %d (%d tensors)%n", s.stepCount(), s.tensorCount());
-        out.printf(Locale.ROOT, "peak            %s at step %d (%s, %s)%n", ByteSize.format(p.peakBytes()), p.peakStep(),
+        out.printf(Locale.ROOT, "peak            %s at step %d (%s, %s)%n",
+                ByteSize.format(p.peakBytes()), p.peakStep(),
                 peak.label(), peak.phase().name().toLowerCase(Locale.ROOT));
         out.printf(Locale.ROOT, "framework       %s (optimizer %s, zero_grad %s)%n", s.framework().name(),
                 s.framework().optimizerForm().cliName, s.framework().zeroGrad().cliName);
@@ -93,7 +96,8 @@ public final class ProfileCommand implements Callable<Integer> {
                     p.peakBytes() == 0 ? 0 : 100.0 * p.peakByRole().get(r) / p.peakBytes());
         out.println("largest tensors live at the peak:");
         for (TensorInfo t : p.largestAtPeak())
-            out.printf(Locale.ROOT, "  %12s  %-16s %-20s %s%n", ByteSize.format(t.bytes()), t.role().label(), t.shape(), t.name());
+            out.printf(Locale.ROOT, "  %12s  %-16s %-20s %s%n", ByteSize.format(t.bytes()),
+                    t.role().label(), t.shape(), t.name());
         out.printf(Locale.ROOT, "lower bound     %s (step %s must hold all it reads and writes at once)%n",
                 ByteSize.format(p.lowerBound()), s.step(p.lowerBoundStep()).label());
         out.printf(Locale.ROOT, "profiled in %.1f ms%n", ms);

@@ -2,6 +2,7 @@ package memplan.cli;
 
 import memplan.exec.IterationResult;
 import memplan.exec.ProgressListener;
+import memplan.units.ByteSize;
 
 import java.io.PrintWriter;
 import java.util.Locale;
@@ -29,7 +30,8 @@ final class ProgressBar implements ProgressListener {
         lastDraw = now;
         int width = 30, filled = (int) Math.round(fraction * width);
         String label = what.length() > 40 ? what.substring(0, 37) + "..." : what;
-        err.printf(Locale.ROOT, "\r[%s%s] %3.0f%% %-40s", "#".repeat(filled), ".".repeat(width - filled), 100 * fraction, label);
+        err.printf(Locale.ROOT, "\r[%s%s] %3.0f%% %-40s", "#".repeat(filled),
+                ".".repeat(width - filled), 100 * fraction, label);
         err.flush();
     }
 
@@ -40,9 +42,10 @@ final class ProgressBar implements ProgressListener {
             err.flush();
         }
         if (lines) {
-            out.printf(Locale.ROOT, "iteration %3d  loss %.5f  peak %s measured / %s predicted  time %.1f ms (predicted %.1f ms)%n",
-                    r.iteration(), r.loss(), memplan.units.ByteSize.format(r.measuredPeakBytes()),
-                    memplan.units.ByteSize.format(r.predictedPeakBytes()), 1e3 * r.seconds(), 1e3 * r.predictedSeconds());
+            out.printf(Locale.ROOT,
+                    "iteration %3d  loss %.5f  peak %s measured / %s predicted  time %.1f ms (predicted %.1f ms)%n",
+                    r.iteration(), r.loss(), ByteSize.format(r.measuredPeakBytes()),
+                    ByteSize.format(r.predictedPeakBytes()), 1e3 * r.seconds(), 1e3 * r.predictedSeconds());
             out.flush();
         }
     }

@@ -9,26 +9,30 @@ import memplan.exec.Executor;
 import memplan.exec.IterationResult;
 import memplan.exec.RunConfig;
 import memplan.exec.RunResult;
+import memplan.io.AtomicFileWriter;
+import memplan.ops.Opaque;
 import memplan.plan.Plan;
 import memplan.sim.DeviceModel;
 import memplan.sim.StepTimes;
+import memplan.train.Optimizer;
 import memplan.train.Schedule;
 import memplan.units.ByteSize;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 import java.io.PrintWriter;
-import java.util.Locale;
-import java.util.concurrent.Callable;
-import memplan.io.AtomicFileWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
 
 /** Real training iterations under a plan, measured against the prediction. */
 @Command(name = "run", mixinStandardHelpOptions = true,
-        description = "Run training iterations of a model under a plan on a backend; print loss, measured and predicted peak and time, and a checksum of the final weights.")
+        description = "Run training iterations of a model under a plan on a backend; print loss, measured and "
+                + "predicted peak and time, and a checksum of the final weights.")
 public final class RunCommand implements Callable<Integer> {
     @Mixin
     ModelOptions model;
@@ -36,32 +40,39 @@ public final class RunCommand implements Callable<Integer> {
     @Mixin
     PlanChoice planChoice;
 
-    @Option(names = "--backend", description = "cpu or cuda (default: ${DEFAULT-VALUE}). Without a GPU, cuda falls back to cpu with the reason.", defaultValue = "cpu")
+    @Option(names = "--backend",
+            description = "cpu or cuda (default: ${DEFAULT-VALUE}). Without a GPU, cuda falls back to cpu with the "
+                    + "reason.", defaultValue = "cpu")
     String backend;
 
-    @Option(names = "--iterations", description = "Training iterations (default: ${DEFAULT-VALUE}).", defaultValue = "3")
+    @Option(names = "--iterations", description = "Training iterations (default: ${DEFAULT-VALUE}).",
+            defaultValue = "3")
     int iterations;
 
-    @Option(names = "--device-memory", description = "Capacity of the device (default: 2GiB on cpu, the GPU's memory on cuda).")
+    @Option(names = "--device-memory",
+            description = "Capacity of the device (default: 2GiB on cpu, the GPU's memory on cuda).")
     String deviceMemory;
 
     @Option(names = "--lr", description = "Learning rate (default: 0.001 with adam, 0.01 with sgd).")
     Double learningRate;
 
-    @Option(names = "--seed", description = "Seed of data, weights and dropout (default: ${DEFAULT-VALUE}).", defaultValue = "42")
+    @Option(names = "--seed", description = "Seed of data, weights and dropout (default: ${DEFAULT-VALUE}).",
+            defaultValue = "42")
     long seed;
 
     @Option(names = "--json", description = "Print JSON for scripts.")
     boolean json;
 
-    @Option(names = "--save-step-times", paramLabel = "FILE", description = "Write the last iteration's measured time per step to FILE, for `--step-times` of plan/simulate.")
-    java.nio.file.Path stepTimesOut;
+    @Option(names = "--save-step-times", paramLabel = "FILE",
+            description = "Write the last iteration's measured time per step to FILE, for `--step-times` of "
+                    + "plan/simulate.")
+    Path stepTimesOut;
 
     /** Each iteration keeps a result row; a run is for measuring, not for training to convergence. */
     static final int MAX_ITERATIONS = 1_000_000;
 
     @picocli.CommandLine.Spec
-    picocli.CommandLine.Model.CommandSpec spec;
+    CommandLine.Model.CommandSpec spec;
 
     private List<Path> inputs() {
         List<Path> in = new ArrayList<>(model.inputFiles());
@@ -83,19 +94,22 @@ public final class RunCommand implements Callable<Integer> {
             err.println("note: backend " + provider.name() + " not available: " + a.reason() + "; running on cpu");
             provider = Backends.named("cpu");
         }
-        java.util.List<String> opaque = opaqueOps(s);
+        List<String> opaque = opaqueOps(s);
         if (!opaque.isEmpty())
-            err.println("note: " + opaque.size() + " opaque op(s) " + opaque + " are placeholders that copy their first input: "
+            err.println("note: " + opaque.size() + " opaque op(s) " + opaque
+                    + " are placeholders that copy their first input: "
                     + "the loss and the weights computed mean nothing; memory and time are measured as planned");
-        long capacity = deviceMemory != null ? ByteSize.parse(deviceMemory) : provider.name().equals("cpu") ? 2L << 30 : Long.MAX_VALUE;
+        long capacity = deviceMemory != null ? ByteSize.parse(deviceMemory) : provider.name().equals("cpu")
+                ? 2L << 30 : Long.MAX_VALUE;
         DeviceModel device = planChoice.device(provider.name().equals("cpu") ? "cpu" : "h100");
         Plan plan = planChoice.plan(s, device);
         ProgressBar bar = new ProgressBar(err, out, !json);
         RunResult r;
         try (Backend b = provider.open(capacity)) {
-            if (!json) out.printf(Locale.ROOT, "%s  batch %d  plan %s  on %s%n", s.graph().model().name(), s.graph().batch(), plan.planner(), b.deviceDescription());
+            if (!json) out.printf(Locale.ROOT, "%s  batch %d  plan %s  on %s%n", s.graph().model().name(),
+                    s.graph().batch(), plan.planner(), b.deviceDescription());
             r = new Executor(plan, device).run(b, new RunConfig(iterations, learningRate != null ? learningRate
-                    : s.optimizer() == memplan.train.Optimizer.ADAM ? 1e-3 : 1e-2, seed), bar, () -> false);
+                    : s.optimizer() == Optimizer.ADAM ? 1e-3 : 1e-2, seed), bar, () -> false);
         } finally {
             bar.done();
         }
@@ -131,17 +145,20 @@ public final class RunCommand implements Callable<Integer> {
             out.println(Json.write(o));
             return 0;
         }
-        out.printf(Locale.ROOT, "arena %s (plan: predicted peak %s, overhead %+.1f%%)%s%n", ByteSize.format(r.arenaBytes()),
-                ByteSize.format(r.predicted().peakBytes()), 100 * r.predicted().overhead(), r.lossy() ? "  [lossy plan]" : "");
-        out.println("weights sha256 " + r.weightsSha256() + (opaque.isEmpty() ? "" : "  [opaque ops: values meaningless]"));
+        out.printf(Locale.ROOT, "arena %s (plan: predicted peak %s, overhead %+.1f%%)%s%n",
+                ByteSize.format(r.arenaBytes()),
+                ByteSize.format(r.predicted().peakBytes()), 100 * r.predicted().overhead(), r.lossy()
+                        ? "  [lossy plan]" : "");
+        out.println("weights sha256 " + r.weightsSha256() + (opaque.isEmpty() ? ""
+                : "  [opaque ops: values meaningless]"));
         return 0;
     }
 
     /** Layers whose op is an Opaque placeholder (an unsupported ONNX operator kept with --opaque), with its source. */
-    static java.util.List<String> opaqueOps(Schedule s) {
-        java.util.List<String> r = new java.util.ArrayList<>();
+    static List<String> opaqueOps(Schedule s) {
+        List<String> r = new ArrayList<>();
         for (var n : s.graph().nodes())
-            if (n.op() instanceof memplan.ops.Opaque o) r.add(n.name() + " (" + o.source() + ")");
+            if (n.op() instanceof Opaque o) r.add(n.name() + " (" + o.source() + ")");
         return r;
     }
 }

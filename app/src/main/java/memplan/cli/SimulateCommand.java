@@ -13,18 +13,20 @@ import memplan.units.ByteSize;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
-import java.util.ArrayList;
-import java.util.List;
 
 /** Simulates a plan file (or a planner's plan) and prints the prediction; optionally the timeline as CSV. */
 @Command(name = "simulate", mixinStandardHelpOptions = true,
-        description = "Predict peak memory, iteration time, stalls and bytes moved of a plan; optionally write the timeline as CSV.")
+        description = "Predict peak memory, iteration time, stalls and bytes moved of a plan; optionally write the "
+                + "timeline as CSV.")
 public final class SimulateCommand implements Callable<Integer> {
     @Mixin
     ModelOptions model;
@@ -35,14 +37,15 @@ public final class SimulateCommand implements Callable<Integer> {
     @Mixin
     PlanChoice choice;
 
-    @Option(names = "--csv", paramLabel = "FILE", description = "Write the predicted timeline (one event per line) to this CSV file.")
+    @Option(names = "--csv", paramLabel = "FILE",
+            description = "Write the predicted timeline (one event per line) to this CSV file.")
     Path csv;
 
     @Option(names = "--json", description = "Print JSON for scripts.")
     boolean json;
 
     @picocli.CommandLine.Spec
-    picocli.CommandLine.Model.CommandSpec spec;
+    CommandLine.Model.CommandSpec spec;
 
     @Override
     public Integer call() {
@@ -58,7 +61,8 @@ public final class SimulateCommand implements Callable<Integer> {
             o.println(Json.write(summary(s, plan, r, base, d)));
             return 0;
         }
-        o.printf(Locale.ROOT, "%s  batch %d  plan %s  on %s%n", s.graph().model().name(), s.graph().batch(), plan.planner(), d.name());
+        o.printf(Locale.ROOT, "%s  batch %d  plan %s  on %s%n", s.graph().model().name(), s.graph().batch(),
+                plan.planner(), d.name());
         print(o, plan, r, base);
         if (csv != null) o.println("wrote " + csv);
         return 0;
@@ -73,8 +77,10 @@ public final class SimulateCommand implements Callable<Integer> {
     static void writeCsv(SimResult r, Path file, List<Path> inputs) {
         StringBuilder b = new StringBuilder("start_s,end_s,kind,stream,pos,step,tensor,bytes,label\n");
         for (TimelineEvent e : r.timeline().events())
-            b.append(String.format(Locale.ROOT, "%.9f,%.9f,%s,%s,%d,%d,%d,%d,\"%s\"%n", e.startSeconds(), e.endSeconds(),
-                    e.kind().name().toLowerCase(Locale.ROOT), e.copyStream() ? "copy" : "compute", e.pos(), e.step(), e.tensor(),
+            b.append(String.format(Locale.ROOT, "%.9f,%.9f,%s,%s,%d,%d,%d,%d,\"%s\"%n",
+                    e.startSeconds(), e.endSeconds(),
+                    e.kind().name().toLowerCase(Locale.ROOT), e.copyStream() ? "copy" : "compute",
+                            e.pos(), e.step(), e.tensor(),
                     e.bytes(), e.label().replace("\"", "\"\"")));
         AtomicFileWriter.writeString(file, b.toString(), inputs);
     }
@@ -119,7 +125,8 @@ public final class SimulateCommand implements Callable<Integer> {
         o.printf(Locale.ROOT, "bytes moved     %s (to host %s, from host %s), stalls %.3f ms, recompute %.3f ms%n",
                 ByteSize.format(r.bytesMoved()), ByteSize.format(r.bytesToHost()), ByteSize.format(r.bytesFromHost()),
                 1e3 * r.stallSeconds(), 1e3 * r.recomputeSeconds());
-        o.printf(Locale.ROOT, "decisions       %s%s%n", decisionCounts(plan).isEmpty() ? "all kept" : decisionCounts(plan).toString(),
+        o.printf(Locale.ROOT, "decisions       %s%s%n", decisionCounts(plan).isEmpty() ? "all kept"
+                : decisionCounts(plan).toString(),
                 plan.lossy() ? " (lossy)" : "");
     }
 }

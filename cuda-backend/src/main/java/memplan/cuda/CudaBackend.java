@@ -185,7 +185,8 @@ public final class CudaBackend extends KernelHost implements Backend {
     public void allocateArena(long bytes) {
         bind();
         if (bytes > capacity)
-            throw new DeviceOutOfMemoryException(String.format("the plan needs an arena of %,d bytes but the GPU can give %,d",
+            throw new DeviceOutOfMemoryException(String.format("the plan needs an arena of %,d bytes but the GPU "
+                    + "can give %,d",
                     bytes, capacity), bytes, capacity);
         synchronize();
         if (arena != null) {
@@ -198,7 +199,8 @@ public final class CudaBackend extends KernelHost implements Backend {
             cuMemAlloc(p, Math.max(bytes, ALIGNMENT));
         } catch (CudaException e) {
             if (String.valueOf(e.getMessage()).contains("OUT_OF_MEMORY"))
-                throw new DeviceOutOfMemoryException(String.format("cuMemAlloc of a %,d-byte arena failed: out of GPU memory"
+                throw new DeviceOutOfMemoryException(String.format("cuMemAlloc of a %,d-byte arena failed: out of "
+                        + "GPU memory"
                         + " (%,d bytes free)", bytes, freeBytes()), bytes, capacity);
             throw new BackendException("cuMemAlloc of " + bytes + " bytes failed: " + e.getMessage(), e);
         }

@@ -9,6 +9,10 @@ import memplan.backend.Backend;
 import memplan.backend.BackendException;
 import memplan.backend.BackendProvider;
 
+import java.nio.charset.StandardCharsets;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
 /**
  * The "cuda" backend: JCuda's driver API with MemPlan's own PTX kernels. The native libraries load lazily, inside
  * {@link #availability()}, once per JVM: on a machine without an NVIDIA driver the first use of JCudaDriver throws
@@ -81,11 +85,12 @@ public final class CudaBackendProvider implements BackendProvider {
         if (t instanceof UnsatisfiedLinkError || t instanceof NoClassDefFoundError
                 || t instanceof ExceptionInInitializerError) {
             // JCuda's message nests the loader's attempts; the useful line names the missing shared object.
-            java.util.regex.Matcher m = java.util.regex.Pattern.compile("(lib[\\w.+-]+\\.so[.\\d]*): cannot open shared object file[^\\n]*")
+            Matcher m = Pattern.compile("(lib[\\w.+-]+\\.so[.\\d]*): cannot open shared object file[^\\n]*")
                     .matcher(String.valueOf(t.getMessage()));
             if (m.find())
                 return "no NVIDIA driver: " + m.group().trim() + " (JCuda needs the CUDA driver library libcuda.so.1)";
-            return "no NVIDIA driver: the CUDA driver library (libcuda.so.1) or JCuda's native library could not be loaded ("
+            return "no NVIDIA driver: the CUDA driver library (libcuda.so.1) or JCuda's native library could not be "
+                    + "loaded ("
                     + firstLine(t) + ")";
         }
         if (t instanceof CudaException)
@@ -122,6 +127,6 @@ public final class CudaBackendProvider implements BackendProvider {
         JCudaDriver.cuDeviceGetName(buf, buf.length, dev);
         int n = 0;
         while (n < buf.length && buf[n] != 0) n++;
-        return new String(buf, 0, n, java.nio.charset.StandardCharsets.US_ASCII);
+        return new String(buf, 0, n, StandardCharsets.US_ASCII);
     }
 }

@@ -1,5 +1,7 @@
 package memplan.cuda;
 
+import java.util.function.Predicate;
+
 /**
  * What {@link CudaOps} needs from a device: pointers into the arena, kernel launches on the compute stream, and
  * memset. {@link CudaBackend} implements it with JCuda; the tests implement it with the same CUDA C kernels compiled
@@ -31,7 +33,7 @@ abstract class KernelHost {
     }
 
     /** Checks launch arguments against a kernel's signature; isPointer says what counts as a pointer. */
-    static void checkArgs(Kernels.Spec k, Object[] args, java.util.function.Predicate<Object> isPointer) {
+    static void checkArgs(Kernels.Spec k, Object[] args, Predicate<Object> isPointer) {
         String sig = k.signature();
         if (args.length != sig.length())
             throw new IllegalArgumentException(k + " takes " + sig.length() + " arguments, got " + args.length);

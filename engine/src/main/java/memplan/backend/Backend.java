@@ -46,7 +46,8 @@ public interface Backend extends AutoCloseable {
     void backward(Graph graph, Node node, Bindings b);
 
     /** One optimizer update of one parameter of numel elements, at step t (1-based, for Adam's bias correction). */
-    void optimizerStep(Optimizer optimizer, double learningRate, long param, long grad, long[] states, long numel, int t);
+    void optimizerStep(Optimizer optimizer, double learningRate, long param, long grad,
+            long[] states, long numel, int t);
 
     /** Encodes numel fp32 elements at src into dst with a codec (compute stream). */
     void encode(Codec codec, long src, long dst, long numel, double density, String tensorName);
@@ -72,7 +73,9 @@ public interface Backend extends AutoCloseable {
     /** Nanoseconds the compute stream spent on the work queued since the last call (CUDA events / wall clock). */
     long drainComputeNanos();
 
-    /** Device memory in use as the device reports it (cuMemGetInfo), or the arena size where there is no such report. */
+    /**
+     * Device memory in use as the device reports it (cuMemGetInfo), or the arena size where there is no such report.
+     */
     long deviceMemoryUsed();
 
     @Override

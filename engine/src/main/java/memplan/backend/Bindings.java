@@ -7,7 +7,8 @@ package memplan.backend;
  * each gradient is accumulated into (true) or overwritten (false).
  */
 public record Bindings(long[] in, long[] out, long[] params, long[] aux, long workspace,
-                       long[] gradOut, long[] gradIn, long[] gradParams, boolean[] accumulateIn, boolean[] accumulateParams) {
+                       long[] gradOut, long[] gradIn, long[] gradParams, boolean[] accumulateIn,
+                               boolean[] accumulateParams) {
 
     public static Bindings forward(long[] in, long[] out, long[] params, long[] aux, long workspace) {
         return new Bindings(in, out, params, aux, workspace, null, null, null, null, null);

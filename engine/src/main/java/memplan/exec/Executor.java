@@ -93,13 +93,16 @@ public final class Executor {
         try {
             backend.allocateArena(placement.arenaBytes());
         } catch (DeviceOutOfMemoryException e) {
-            throw new DeviceOutOfMemoryException("cannot allocate the arena of " + ByteSize.format(placement.arenaBytes())
-                    + " for plan '" + plan.planner() + "': " + e.getMessage(), placement.arenaBytes(), e.capacityBytes());
+            throw new DeviceOutOfMemoryException("cannot allocate the arena of "
+                    + ByteSize.format(placement.arenaBytes())
+                    + " for plan '" + plan.planner() + "': " + e.getMessage(),
+                            placement.arenaBytes(), e.capacityBytes());
         }
         long[] offset = new long[placement.buffers().size()];
         for (Buffer b : placement.buffers()) offset[b.id()] = b.offset();
         Backend.HostBuffer[] host = new Backend.HostBuffer[offset.length];
-        for (int b = 0; b < offset.length; b++) if (es.hostBytes()[b] > 0) host[b] = backend.allocateHost(es.hostBytes()[b]);
+        for (int b = 0; b < offset.length; b++) if (es.hostBytes()[b] > 0)
+            host[b] = backend.allocateHost(es.hostBytes()[b]);
 
         List<Buffer> buffers = es.buffers();
         int n = es.size();
@@ -138,7 +141,8 @@ public final class Executor {
                 }
                 pass.execute(in);
                 if ((in.pos() & 255) == 0)
-                    listener.progress((it + (double) in.pos() / n) / cfg.iterations(), "iteration " + (it + 1) + ": " + describe(in));
+                    listener.progress((it + (double) in.pos() / n) / cfg.iterations(),
+                            "iteration " + (it + 1) + ": " + describe(in));
             }
             if (wasCancelled) break;
             backend.synchronize();
@@ -152,12 +156,14 @@ public final class Executor {
         }
         List<float[]> weights = parameters(backend, es, offset);
         String sha = sha256(weights);
-        return new RunResult(backend.name(), backend.deviceDescription(), List.copyOf(results), placement.arenaBytes(), sha,
+        return new RunResult(backend.name(), backend.deviceDescription(), List.copyOf(results),
+                placement.arenaBytes(), sha,
                 plan.lossy(), wasCancelled, lastTimeline, predicted, cfg.keepWeights() ? weights : List.of());
     }
 
     private String describe(Instr in) {
-        return in.step() >= 0 ? s.step(in.step()).label() : in.kind().name().toLowerCase() + " " + s.tensor(in.tensor()).name();
+        return in.step() >= 0 ? s.step(in.step()).label() : in.kind().name().toLowerCase() + " "
+                + s.tensor(in.tensor()).name();
     }
 
     /** Parameters, buffers and optimizer state get their initial values; the data batch is written per iteration. */
@@ -213,17 +219,20 @@ public final class Executor {
         StringBuilder b = new StringBuilder();
         if (first < 0) {
             b.append("out of device memory: the plan's arena needs ").append(ByteSize.format(p.arenaBytes()))
-                    .append(" (peak of live tensors ").append(ByteSize.format(p.peakLiveBytes())).append(" plus fragmentation) but the device has ")
+                    .append(" (peak of live tensors ").append(ByteSize.format(p.peakLiveBytes()))
+                            .append(" plus fragmentation) but the device has ")
                     .append(ByteSize.format(capacity));
         } else {
             Instr in = es.instrs().get(first);
             b.append("out of device memory at ").append(describe(in)).append(": ").append(ByteSize.format(live[first]))
-                    .append(" would be live but the device has ").append(ByteSize.format(capacity)).append("; the largest live tensors:");
+                    .append(" would be live but the device has ").append(ByteSize.format(capacity))
+                            .append("; the largest live tensors:");
             List<Buffer> at = new ArrayList<>();
             for (Buffer buf : es.buffers()) if (buf.liveAt(first)) at.add(buf);
             at.sort((x, y) -> Long.compare(y.bytes(), x.bytes()));
             for (int k = 0; k < Math.min(5, at.size()); k++)
-                b.append(k == 0 ? " " : ", ").append(s.tensor(at.get(k).tensor()).name()).append(" ").append(ByteSize.format(at.get(k).bytes()));
+                b.append(k == 0 ? " " : ", ").append(s.tensor(at.get(k).tensor()).name()).append(" ")
+                        .append(ByteSize.format(at.get(k).bytes()));
             b.append(". A smaller batch, a tighter budget with a planner, or more device memory would fit.");
         }
         return new DeviceOutOfMemoryException(b.toString(), first < 0 ? p.arenaBytes() : live[first], capacity);
@@ -248,7 +257,8 @@ public final class Executor {
         long live, peak;
         float loss = Float.NaN;
 
-        Pass(Backend backend, ExecutionSchedule es, long[] offset, Backend.HostBuffer[] host, RunConfig cfg, int iteration,
+        Pass(Backend backend, ExecutionSchedule es, long[] offset, Backend.HostBuffer[] host,
+                RunConfig cfg, int iteration,
              List<List<int[]>> startsAt, List<List<int[]>> endsAt, long t0) {
             this.backend = backend;
             this.es = es;
@@ -277,26 +287,32 @@ public final class Executor {
                 backend.computeWaits(events[w]);
                 double after = now();
                 if (after - before > 1e-5)
-                    timeline.add(new TimelineEvent(before, after, EventKind.STALL, false, p, in.step(), in.tensor(), 0, "stall"));
+                    timeline.add(new TimelineEvent(before, after, EventKind.STALL, false, p, in.step(),
+                            in.tensor(), 0, "stall"));
             }
             double start = now();
             switch (in.kind()) {
                 case COMPUTE -> compute(in);
                 case RECOMPUTE -> {
                     Node node = g.nodes().get(in.node());
-                    backend.forward(g, node, forwardBindings(node, in, s.step(in.step()).workspace()), true, true, dropoutSeed(in.node()));
+                    backend.forward(g, node, forwardBindings(node, in, s.step(in.step()).workspace()), true,
+                            true, dropoutSeed(in.node()));
                 }
                 case ENCODE -> {
                     Decision.Compress c = (Decision.Compress) plan.decision(in.tensor());
-                    backend.encode(c.codec(), offset[in.buffers()[1]], offset[in.buffers()[0]], s.tensor(in.tensor()).shape().numel(),
+                    backend.encode(c.codec(), offset[in.buffers()[1]], offset[in.buffers()[0]],
+                            s.tensor(in.tensor()).shape().numel(),
                             c.density(), s.tensor(in.tensor()).name());
                 }
                 case DECODE -> {
                     Decision.Compress c = (Decision.Compress) plan.decision(in.tensor());
-                    backend.decode(c.codec(), offset[in.buffers()[1]], offset[in.buffers()[0]], s.tensor(in.tensor()).shape().numel(), c.density());
+                    backend.decode(c.codec(), offset[in.buffers()[1]], offset[in.buffers()[0]],
+                            s.tensor(in.tensor()).shape().numel(), c.density());
                 }
-                case SWAP_OUT -> events[p] = backend.copyToHost(offset[in.buffers()[0]], host[in.buffers()[0]], 0, in.bytes());
-                case SWAP_IN -> events[p] = backend.copyToDevice(host[in.buffers()[1]], 0, offset[in.buffers()[0]], in.bytes());
+                case SWAP_OUT -> events[p] = backend.copyToHost(offset[in.buffers()[0]],
+                        host[in.buffers()[0]], 0, in.bytes());
+                case SWAP_IN -> events[p] = backend.copyToDevice(host[in.buffers()[1]], 0,
+                        offset[in.buffers()[0]], in.bytes());
                 case RELEASE -> backend.hostWaits(events[in.waits()[0]]);
             }
             double end = now();
@@ -309,7 +325,8 @@ public final class Executor {
                 case SWAP_IN -> EventKind.SWAP_IN;
                 case RELEASE -> EventKind.FREE;
             };
-            timeline.add(new TimelineEvent(start, end, kind, in.kind().copyStream, p, in.step(), in.tensor(), in.bytes(), describe(in)));
+            timeline.add(new TimelineEvent(start, end, kind, in.kind().copyStream, p, in.step(), in.tensor(),
+                    in.bytes(), describe(in)));
             for (int r = 0; r < liveByRole.length; r++) liveAt[r][p] = liveByRole[r];
             for (int[] seg : endsAt.get(p)) free(es.buffers().get(seg[0]));
         }
@@ -319,7 +336,8 @@ public final class Executor {
             var below = liveRegions.floorEntry(off);
             var above = liveRegions.ceilingEntry(off);
             if (below != null && below.getValue() > off || above != null && above.getKey() < end)
-                throw new IllegalStateException("memory plan error: buffer of '" + s.tensor(b.tensor()).name() + "' at offset " + off
+                throw new IllegalStateException("memory plan error: buffer of '" + s.tensor(b.tensor())
+                        .name() + "' at offset " + off
                         + " overlaps a live buffer at instruction " + pos);
             if (b.bytes() > 0) liveRegions.put(off, end);
             live += b.bytes();
@@ -345,7 +363,8 @@ public final class Executor {
             }
             Node node = g.nodes().get(st.node());
             if (st.phase() == Phase.FORWARD) {
-                backend.forward(g, node, forwardBindings(node, in, st.workspace()), true, false, dropoutSeed(node.index()));
+                backend.forward(g, node, forwardBindings(node, in, st.workspace()), true, false,
+                        dropoutSeed(node.index()));
                 int lossT = s.lossTensor();
                 if (in.bufferOf(lossT) >= 0) {
                     float[] l = new float[1];
@@ -383,8 +402,10 @@ public final class Executor {
             Arrays.fill(auxOff, -1);
             for (int k : needs.inputs()) inOff[k] = off(in, s.tensorOfValue(node.inputs()[k]));
             for (int k : needs.outputs()) outOff[k] = off(in, s.tensorOfValue(node.outputs()[k]));
-            if (needs.params()) for (int k = 0; k < paramOff.length; k++) paramOff[k] = off(in, s.tensorOfValue(node.params()[k]));
-            if (needs.aux()) for (int k = 0; k < auxOff.length; k++) auxOff[k] = off(in, s.tensorOfValue(node.aux()[k]));
+            if (needs.params()) for (int k = 0; k < paramOff.length; k++)
+                paramOff[k] = off(in, s.tensorOfValue(node.params()[k]));
+            if (needs.aux()) for (int k = 0; k < auxOff.length; k++)
+                auxOff[k] = off(in, s.tensorOfValue(node.aux()[k]));
             long[] gradOut = new long[node.outputs().length];
             for (int k = 0; k < gradOut.length; k++) {
                 int gt = s.gradOfValue(g.storageOf(node.outputs()[k]));

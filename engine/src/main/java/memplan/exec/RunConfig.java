@@ -11,7 +11,8 @@ public record RunConfig(int iterations, double learningRate, long seed, boolean 
 
     public RunConfig {
         if (iterations <= 0) throw new IllegalArgumentException("iterations must be positive, got " + iterations);
-        if (!(learningRate > 0)) throw new IllegalArgumentException("learning rate must be positive, got " + learningRate);
+        if (!(learningRate > 0)) throw new IllegalArgumentException("learning rate must be positive, got "
+                + learningRate);
     }
 
     public static RunConfig of(int iterations) {

@@ -10,7 +10,8 @@ import java.util.List;
  * compared), whether the plan was lossy, the measured timeline of the last iteration, the prediction, and the final
  * parameters in value order when the run was asked to keep them (else empty).
  */
-public record RunResult(String backend, String device, List<IterationResult> iterations, long arenaBytes, String weightsSha256,
+public record RunResult(String backend, String device, List<IterationResult> iterations,
+        long arenaBytes, String weightsSha256,
                         boolean lossy, boolean cancelled, Timeline measuredTimeline, SimResult predicted,
                         List<float[]> finalWeights) {
 

@@ -3,7 +3,11 @@ package memplan.exec;
 import memplan.graph.Graph;
 import memplan.graph.Value;
 import memplan.graph.ValueKind;
+import memplan.ops.ConstElementwise;
+import memplan.ops.MaskedFill;
+import memplan.ops.Op;
 
+import java.util.Arrays;
 import java.util.SplittableRandom;
 
 /**
@@ -22,12 +26,13 @@ public final class WeightInit {
         float[] w = new float[n];
         String name = v.name();
         String param = name.substring(name.lastIndexOf('.') + 1);
-        memplan.ops.Op owner = owner(g, v);
-        if (owner instanceof memplan.ops.ConstElementwise c && param.equals("const") && !c.fn().equals("add") && !c.fn().equals("sub")) {
-            java.util.Arrays.fill(w, 1f);
+        Op owner = owner(g, v);
+        if (owner instanceof ConstElementwise c && param.equals("const") && !c.fn().equals("add")
+                && !c.fn().equals("sub")) {
+            Arrays.fill(w, 1f);
             return w;
         }
-        if (owner instanceof memplan.ops.MaskedFill m && param.equals("mask")) {
+        if (owner instanceof MaskedFill m && param.equals("mask")) {
             var s = v.shape();
             int r = s.rank(), rows = r >= 2 ? s.dim(r - 2) : 1, cols = r >= 1 ? s.dim(r - 1) : 1;
             boolean causal = r >= 2 && rows == cols;
@@ -38,11 +43,11 @@ public final class WeightInit {
             return w;
         }
         if (v.kind() == ValueKind.BUFFER) {
-            if (param.equals("running_var")) java.util.Arrays.fill(w, 1f);
+            if (param.equals("running_var")) Arrays.fill(w, 1f);
             return w;
         }
         if (v.shape().rank() <= 1) {
-            if (param.equals("weight")) java.util.Arrays.fill(w, 1f); // BatchNorm / LayerNorm scale
+            if (param.equals("weight")) Arrays.fill(w, 1f); // BatchNorm / LayerNorm scale
             return w;
         }
         long fanIn = v.shape().numel() / v.shape().dim(0);
@@ -53,7 +58,7 @@ public final class WeightInit {
     }
 
     /** The op of the node that owns a parameter value, or null. */
-    private static memplan.ops.Op owner(Graph g, Value v) {
+    private static Op owner(Graph g, Value v) {
         if (v.kind() != ValueKind.PARAM && v.kind() != ValueKind.BUFFER) return null;
         for (var node : g.nodes()) for (int p : node.params()) if (p == v.id()) return node.op();
         return null;

@@ -36,7 +36,8 @@ public final class Graph {
     private final List<Node> nodes;
     private final List<Value> values;
 
-    private Graph(ModelDef model, int batch, DType floatType, Map<String, Integer> symbols, List<Node> nodes, List<Value> values) {
+    private Graph(ModelDef model, int batch, DType floatType, Map<String, Integer> symbols,
+            List<Node> nodes, List<Value> values) {
         this.model = model;
         this.batch = batch;
         this.floatType = floatType;
@@ -88,7 +89,8 @@ public final class Graph {
      */
     public static Graph instantiate(ModelDef model, int batch, DType floatType, Map<String, Integer> dimOverrides) {
         if (batch <= 0) throw new IllegalArgumentException("batch must be positive, got " + batch);
-        if (!floatType.floating) throw new IllegalArgumentException("the model's dtype must be a floating type, got " + floatType);
+        if (!floatType.floating) throw new IllegalArgumentException("the model's dtype must be a floating type, got "
+                + floatType);
         String src = model.source() == null ? model.name() : model.source();
         Map<String, Integer> symbols = new LinkedHashMap<>(model.dims());
         symbols.putAll(dimOverrides);
@@ -101,7 +103,8 @@ public final class Graph {
             String name = layers.get(i).name();
             if (name == null || name.isBlank()) throw new GraphException(src, loc(layers, i), "layer has no name");
             if (index.putIfAbsent(name, i) != null)
-                throw new GraphException(src, loc(layers, i), "duplicate layer name '" + name + "' (first used at layers[" + index.get(name) + "])");
+                throw new GraphException(src, loc(layers, i), "duplicate layer name '" + name
+                        + "' (first used at layers[" + index.get(name) + "])");
         }
 
         // Dependency graph over layer indices: JGraphT finds cycles and a topological order.
@@ -119,12 +122,14 @@ public final class Graph {
                 Ref r = Ref.parse(l.inputs().get(k), index.keySet());
                 Integer from = index.get(r.layer);
                 if (from == null)
-                    throw new GraphException(src, loc(layers, i) + ".inputs[" + k + "]", "dangling input '" + l.inputs().get(k)
+                    throw new GraphException(src, loc(layers, i) + ".inputs[" + k + "]",
+                            "dangling input '" + l.inputs().get(k)
                             + "': no layer of that name");
                 if (r.output >= layers.get(from).op().outputCount())
                     throw new GraphException(src, loc(layers, i) + ".inputs[" + k + "]", "'" + r.layer + "' has only "
                             + layers.get(from).op().outputCount() + " output(s), asked for output " + r.output);
-                if (from == i) throw new GraphException(src, loc(layers, i) + ".inputs[" + k + "]", "layer '" + l.name() + "' reads its own output (cycle)");
+                if (from == i) throw new GraphException(src, loc(layers, i) + ".inputs[" + k + "]",
+                        "layer '" + l.name() + "' reads its own output (cycle)");
                 deps.addEdge(from, i);
             }
             for (var t : l.tie().entrySet()) {
@@ -167,7 +172,8 @@ public final class Graph {
                 Value in = values.get(inIds[k]);
                 if (op.integerInput(k) && in.dtype().floating)
                     throw new GraphException(src, where + ".inputs[" + k + "]", op.type() + ": input " + k
-                            + " must be an integer tensor (int64 or int32), got " + in.dtype().jsonName() + " from '" + in.name()
+                            + " must be an integer tensor (int64 or int32), got " + in.dtype()
+                                    .jsonName() + " from '" + in.name()
                             + "'; give its Input \"dtype\": \"int64\"");
             }
             List<Shape> outShapes;
@@ -188,21 +194,25 @@ public final class Graph {
                 String tied = l.tie().get(ps.name());
                 if (tied != null) {
                     Integer id = paramIds.get(tied);
-                    if (id == null) throw new GraphException(src, where + ".tie." + ps.name(), "no parameter '" + tied + "'");
+                    if (id == null) throw new GraphException(src, where + ".tie." + ps.name(),
+                            "no parameter '" + tied + "'");
                     if (!values.get(id).shape().equals(ps.shape()))
-                        throw new GraphException(src, where + ".tie." + ps.name(), "tied parameter '" + tied + "' has shape "
+                        throw new GraphException(src, where + ".tie." + ps.name(),
+                                "tied parameter '" + tied + "' has shape "
                                 + values.get(id).shape() + " but " + key + " needs " + ps.shape());
                     paramIdx[p] = id;
                 } else {
                     int id = values.size();
-                    values.add(new Value(id, key, ps.shape(), floatType, ps.trainable() ? ValueKind.PARAM : ValueKind.BUFFER, -1, -1));
+                    values.add(new Value(id, key, ps.shape(), floatType, ps.trainable() ? ValueKind.PARAM
+                            : ValueKind.BUFFER, -1, -1));
                     paramIdx[p] = id;
                 }
                 paramIds.put(key, paramIdx[p]);
             }
             for (String tiedName : l.tie().keySet())
                 if (params.stream().noneMatch(ps -> ps.name().equals(tiedName)))
-                    throw new GraphException(src, where + ".tie." + tiedName, op.type() + " has no parameter '" + tiedName + "'");
+                    throw new GraphException(src, where + ".tie." + tiedName,
+                            op.type() + " has no parameter '" + tiedName + "'");
             int[] outIds = new int[outShapes.size()];
             for (int k = 0; k < outIds.length; k++) {
                 int id = values.size();
@@ -222,7 +232,8 @@ public final class Graph {
             for (int k = 0; k < auxIds.length; k++) {
                 AuxSpec a = aux.get(k);
                 int id = values.size();
-                values.add(new Value(id, l.name() + "." + a.name(), a.shape(), a.dtype() == null ? floatType : a.dtype(),
+                values.add(new Value(id, l.name() + "." + a.name(), a.shape(),
+                        a.dtype() == null ? floatType : a.dtype(),
                         ValueKind.AUX, nodeIndex, -1));
                 auxIds[k] = id;
             }
@@ -235,9 +246,11 @@ public final class Graph {
                             + "): too large to model");
             }
             outputsOf.put(l.name(), outIds);
-            nodes.add(new Node(nodeIndex, l, inIds, outIds, paramIdx, auxIds, List.copyOf(inShapes), List.copyOf(outShapes)));
+            nodes.add(new Node(nodeIndex, l, inIds, outIds, paramIdx, auxIds, List.copyOf(inShapes),
+                    List.copyOf(outShapes)));
         }
-        return new Graph(model, batch, floatType, Collections.unmodifiableMap(symbols), List.copyOf(nodes), List.copyOf(values));
+        return new Graph(model, batch, floatType, Collections.unmodifiableMap(symbols),
+                List.copyOf(nodes), List.copyOf(values));
     }
 
     private static String loc(List<Layer> layers, int i) {

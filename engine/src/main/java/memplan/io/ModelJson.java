@@ -52,22 +52,26 @@ public final class ModelJson {
             String why = StrictJson.reason(e, "model");
             throw new ModelFormatException(source, StrictJson.where(e), "invalid JSON: " + why, null);
         }
-        if (root == null || !root.isObject()) throw new ModelFormatException(source, "$", "expected a JSON object", null);
+        if (root == null || !root.isObject()) throw new ModelFormatException(source, "$",
+                "expected a JSON object", null);
         String format = text(root, "format", FORMAT, source);
         if (!FORMAT.equals(format))
-            throw new ModelFormatException(source, "$.format", "expected \"" + FORMAT + "\", got \"" + format + "\"", null);
+            throw new ModelFormatException(source, "$.format", "expected \"" + FORMAT
+                    + "\", got \"" + format + "\"", null);
         JsonNode v = root.get("version");
         if (v != null && !v.isNull() && (!v.isIntegralNumber() || !v.canConvertToInt()))
             throw new ModelFormatException(source, "$.version", "'version' must be an integer, got " + v, null);
         int version = v == null || v.isNull() ? VERSION : v.intValue();
         if (version != VERSION)
-            throw new ModelFormatException(source, "$.version", "unsupported version " + version + " (this MemPlan reads version " + VERSION + ")", null);
+            throw new ModelFormatException(source, "$.version", "unsupported version " + version
+                    + " (this MemPlan reads version " + VERSION + ")", null);
         String name = text(root, "name", "model", source);
         String description = text(root, "description", "", source);
         Map<String, Integer> dims = new LinkedHashMap<>();
         JsonNode d = root.get("dims");
         if (d != null) {
-            if (!d.isObject()) throw new ModelFormatException(source, "$.dims", "'dims' must be an object of symbol: size", null);
+            if (!d.isObject()) throw new ModelFormatException(source, "$.dims",
+                    "'dims' must be an object of symbol: size", null);
             for (Iterator<Map.Entry<String, JsonNode>> it = d.fields(); it.hasNext(); ) {
                 var e = it.next();
                 if (e.getKey().equals(ModelDef.BATCH))
@@ -75,7 +79,8 @@ public final class ModelJson {
                             "N is the batch size, set when profiling; it has no default in the model",
                             Remedy.BATCH_SIZE, null);
                 if (!e.getValue().isIntegralNumber() || !e.getValue().canConvertToInt() || e.getValue().intValue() <= 0)
-                    throw new ModelFormatException(source, "$.dims." + e.getKey(), "must be a positive integer, got " + e.getValue(), null);
+                    throw new ModelFormatException(source, "$.dims." + e.getKey(),
+                            "must be a positive integer, got " + e.getValue(), null);
                 dims.put(e.getKey(), e.getValue().intValue());
             }
         }
@@ -99,37 +104,46 @@ public final class ModelJson {
             if (type == null)
                 throw new ModelFormatException(source, path + ".op", "unknown op '" + opName + "'; known ops: "
                         + String.join(", ", Arrays.stream(OpType.values()).map(Enum::name).toList()), null);
-            // Unknown fields first: a misspelt required attribute ("ouy") is then reported as what it is, not as missing.
+            // Unknown fields first: a misspelt required attribute ("ouy") is then reported as what it is, not as
+            // missing.
             checkUnknownFields(l, type, source, path);
             var op = OpJson.read(type, args);
             List<String> inputs = new ArrayList<>();
             JsonNode in = l.get("inputs");
             if (in != null) {
-                if (!in.isArray()) throw new ModelFormatException(source, path + ".inputs", "'inputs' must be a list of layer names", null);
+                if (!in.isArray()) throw new ModelFormatException(source, path + ".inputs",
+                        "'inputs' must be a list of layer names", null);
                 for (int k = 0; k < in.size(); k++) {
                     if (!in.get(k).isTextual())
-                        throw new ModelFormatException(source, path + ".inputs[" + k + "]", "must be a layer name, got " + in.get(k), null);
+                        throw new ModelFormatException(source, path + ".inputs[" + k + "]",
+                                "must be a layer name, got " + in.get(k), null);
                     inputs.add(in.get(k).textValue());
                 }
             }
             Map<String, String> tie = new LinkedHashMap<>();
             JsonNode t = l.get("tie");
             if (t != null) {
-                if (!t.isObject()) throw new ModelFormatException(source, path + ".tie", "'tie' must map a parameter to 'layer.param'", null);
+                if (!t.isObject()) throw new ModelFormatException(source, path + ".tie",
+                        "'tie' must map a parameter to 'layer.param'", null);
                 t.fields().forEachRemaining(e -> tie.put(e.getKey(), e.getValue().asText()));
             }
             layers.add(new Layer(lname, op, inputs, tie));
         }
         ModelDef model = new ModelDef(name, description, dims, layers, source);
-        Graph.instantiate(model, 1, DType.FP32); // reports dangling inputs, cycles and shape errors now, not at profile time
+        // reports dangling inputs, cycles and shape errors now, not at profile time
+        Graph.instantiate(model, 1, DType.FP32);
         return model;
     }
 
-    /** A top-level string field, or its default when absent; any other JSON type is an error (was silently "" or the default). */
+    /**
+     * A top-level string field, or its default when absent; any other JSON type is an error (was silently "" or the
+     * default).
+     */
     private static String text(JsonNode root, String field, String dflt, String source) {
         JsonNode n = root.get(field);
         if (n == null || n.isNull()) return dflt;
-        if (!n.isTextual()) throw new ModelFormatException(source, "$." + field, "'" + field + "' must be a string, got " + n, null);
+        if (!n.isTextual()) throw new ModelFormatException(source, "$." + field,
+                "'" + field + "' must be a string, got " + n, null);
         return n.textValue();
     }
 
@@ -140,7 +154,8 @@ public final class ModelJson {
             String f = it.next();
             if (!LAYER_KEYS.contains(f) && !known.contains(f))
                 throw new ModelFormatException(source, path + "." + f, "unknown field '" + f + "' for op " + type
-                        + (known.isEmpty() ? " (it takes no attributes)" : " (known: " + String.join(", ", known) + ")"),
+                        + (known.isEmpty() ? " (it takes no attributes)"
+                                : " (known: " + String.join(", ", known) + ")"),
                         null);
         }
     }
@@ -187,7 +202,8 @@ public final class ModelJson {
             if (e.getKey().equals("layers")) {
                 b.append("[\n");
                 for (int i = 0; i < e.getValue().size(); i++) {
-                    b.append("    ").append(compact(e.getValue().get(i))).append(i + 1 < e.getValue().size() ? ",\n" : "\n");
+                    b.append("    ").append(compact(e.getValue().get(i))).append(i
+                            + 1 < e.getValue().size() ? ",\n" : "\n");
                 }
                 b.append("  ]");
             } else b.append(compact(e.getValue()));

@@ -24,7 +24,8 @@ public final class OpArgs {
     }
 
     private ModelFormatException error(String field, String reason) {
-        return new ModelFormatException(source, path + "." + field, reason, node.get(field) != null ? node.get(field) : node);
+        return new ModelFormatException(source, path + "." + field, reason, node.get(field) != null
+                ? node.get(field) : node);
     }
 
     public boolean has(String field) {
@@ -114,7 +115,8 @@ public final class OpArgs {
                         + ", the largest MemPlan models");
             if (d.isIntegralNumber() && d.intValue() >= 0) out.add(Integer.toString(d.intValue()));
             else if (d.isTextual() && d.textValue().matches("[A-Za-z_][A-Za-z0-9_]*")) out.add(d.textValue());
-            else throw error(field, "each dimension must be a non-negative integer or a symbol such as \"N\", got " + d);
+            else throw error(field, "each dimension must be a non-negative integer or a symbol such as \"N\", got "
+                    + d);
         }
         return out;
     }

@@ -121,7 +121,8 @@ public final class OpJson {
     /** Builds the op of type {@code t} from a layer's attributes; errors name the JSON path and field. */
     public static Op read(OpType t, OpArgs a) {
         return switch (t) {
-            case Input -> new Input(a.requireDimList("shape"), dtype(a, "dtype", "float, fp32, fp16, bf16, int64, int32"));
+            case Input -> new Input(a.requireDimList("shape"), dtype(a, "dtype",
+                    "float, fp32, fp16, bf16, int64, int32"));
             case Conv2d -> new Conv2d(a.requireInt("out"), a.requirePair("kernel"), a.optPair("stride", Pair.of(1)),
                     a.optPair("padding", Pair.of(0)), a.optPair("dilation", Pair.of(1)), a.optInt("groups", 1),
                     a.optBool("bias", true));
@@ -188,7 +189,8 @@ public final class OpJson {
                     throw a.invalid("arity", "an Opaque op takes 1.." + Opaque.MAX_INPUTS
                             + " inputs (its outputs take input 0's shape), got " + arity);
                 if (outputs < 1 || outputs > Opaque.MAX_OUTPUTS)
-                    throw a.invalid("outputs", "an Opaque op has 1.." + Opaque.MAX_OUTPUTS + " outputs, got " + outputs);
+                    throw a.invalid("outputs", "an Opaque op has 1.." + Opaque.MAX_OUTPUTS
+                            + " outputs, got " + outputs);
                 yield new Opaque(a.optString("source", "unknown"), arity, outputs);
             }
             case MaskedFill -> new MaskedFill(a.has("maskShape") ? a.requireIntList("maskShape") : List.of(),

@@ -25,14 +25,16 @@ public final class Allocator {
 
     public static Placement place(ExecutionSchedule es) {
         List<Buffer> order = new ArrayList<>(es.buffers());
-        order.sort(Comparator.comparingLong(Buffer::bytes).reversed().thenComparingInt(Buffer::start).thenComparingInt(Buffer::id));
+        order.sort(Comparator.comparingLong(Buffer::bytes).reversed().thenComparingInt(Buffer::start)
+                .thenComparingInt(Buffer::id));
         long[] offset = new long[es.buffers().size()];
         List<Buffer> placed = new ArrayList<>();
         long arena = 0;
         for (Buffer b : order) {
             long size = aligned(b.bytes());
             List<long[]> busy = new ArrayList<>();
-            for (Buffer p : placed) if (overlapInTime(p, b)) busy.add(new long[]{offset[p.id()], offset[p.id()] + aligned(p.bytes())});
+            for (Buffer p : placed) if (overlapInTime(p, b))
+                busy.add(new long[]{offset[p.id()], offset[p.id()] + aligned(p.bytes())});
             busy.sort(Comparator.comparingLong(x -> x[0]));
             long at = 0;
             for (long[] r : busy) {

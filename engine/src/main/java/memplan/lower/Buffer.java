@@ -8,7 +8,8 @@ import memplan.ir.TensorRole;
  * positions, sorted, disjoint); tensors that share memory (in place, co-shared) occupy one buffer in several
  * segments. An encoded buffer holds a compressed copy of {@code tensor}. {@code offset} is set by the allocator.
  */
-public record Buffer(int id, int tensor, long bytes, TensorRole role, Codec codec, int[] segStart, int[] segEnd, long offset) {
+public record Buffer(int id, int tensor, long bytes, TensorRole role, Codec codec, int[] segStart,
+        int[] segEnd, long offset) {
 
     public int start() {
         return segStart[0];

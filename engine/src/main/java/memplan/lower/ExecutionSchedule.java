@@ -10,7 +10,8 @@ import java.util.List;
  * device buffers they use. The simulator and the executor consume the same object, so their memory agrees.
  * {@code hostBytes[b]} is how much host memory buffer b's swapped copy needs (0 if never swapped).
  */
-public record ExecutionSchedule(Schedule schedule, Plan plan, List<Instr> instrs, List<Buffer> buffers, long[] hostBytes) {
+public record ExecutionSchedule(Schedule schedule, Plan plan, List<Instr> instrs,
+        List<Buffer> buffers, long[] hostBytes) {
 
     public int size() {
         return instrs.size();

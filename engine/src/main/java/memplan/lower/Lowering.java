@@ -132,7 +132,8 @@ public final class Lowering {
                 if (current[w] < 0) current[w] = allocateFor(w);
                 bind(ts, bs, w, current[w]);
             }
-            add(new Instr(pos, InstrKind.COMPUTE, i, st.node(), -1, ints(ts), ints(bs), ints(waits), st.flops(), st.bytesAccessed()));
+            add(new Instr(pos, InstrKind.COMPUTE, i, st.node(), -1, ints(ts), ints(bs), ints(waits),
+                    st.flops(), st.bytesAccessed()));
 
             for (int t : st.writes()) if (freedAfterForward(t) && uses.lastForwardUse(t) == i) markDead(t);
             for (int t : st.reads()) if (freedAfterForward(t) && uses.lastForwardUse(t) == i) markDead(t);
@@ -262,14 +263,16 @@ public final class Lowering {
     private void swapOut(int t, int buffer) {
         int pos = instrs.size();
         swapOutPos[t] = pos;
-        add(new Instr(pos, InstrKind.SWAP_OUT, -1, -1, t, new int[]{t}, new int[]{buffer}, new int[0], 0, bufBytes(buffer)));
+        add(new Instr(pos, InstrKind.SWAP_OUT, -1, -1, t, new int[]{t}, new int[]{buffer},
+                new int[0], 0, bufBytes(buffer)));
     }
 
     private void release(int t) {
         boolean enc = plan.decision(t) instanceof Decision.Compress;
         int buffer = enc ? encoded[t] : current[t];
         int pos = instrs.size();
-        add(new Instr(pos, InstrKind.RELEASE, -1, -1, t, new int[]{t}, new int[]{buffer}, new int[]{swapOutPos[t]}, 0, bufBytes(buffer)));
+        add(new Instr(pos, InstrKind.RELEASE, -1, -1, t, new int[]{t}, new int[]{buffer},
+                new int[]{swapOutPos[t]}, 0, bufBytes(buffer)));
         if (enc) encoded[t] = -1;
         else current[t] = -1;
         swapped.put(t, buffer);
@@ -280,7 +283,8 @@ public final class Lowering {
         boolean enc = plan.decision(t) instanceof Decision.Compress;
         int buf = newBuffer(bufBytes(old), enc ? TensorRole.ACTIVATION : s.tensor(t).role(), bufCodec.get(old), t);
         int pos = instrs.size();
-        add(new Instr(pos, InstrKind.SWAP_IN, -1, -1, t, new int[]{t, t}, new int[]{buf, old}, new int[0], 0, bufBytes(old)));
+        add(new Instr(pos, InstrKind.SWAP_IN, -1, -1, t, new int[]{t, t}, new int[]{buf, old},
+                new int[0], 0, bufBytes(old)));
         if (enc) encoded[t] = buf;
         else current[t] = buf;
         pendingWait[t] = pos;
@@ -360,7 +364,8 @@ public final class Lowering {
     }
 
     private void bind(List<Integer> ts, List<Integer> bs, int t, int b) {
-        if (b < 0) throw new IllegalStateException("lowering: tensor '" + s.tensor(t).name() + "' has no buffer at instruction " + instrs.size());
+        if (b < 0) throw new IllegalStateException("lowering: tensor '" + s.tensor(t).name()
+                + "' has no buffer at instruction " + instrs.size());
         ts.add(t);
         bs.add(b);
     }

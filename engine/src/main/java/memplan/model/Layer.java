@@ -15,7 +15,8 @@ import java.util.Map;
 public record Layer(String name, Op op, List<String> inputs, Map<String, String> tie) {
     public Layer {
         inputs = List.copyOf(inputs);
-        tie = Collections.unmodifiableMap(new LinkedHashMap<>(tie)); // keeps file order: Map.copyOf's order varies per JVM run
+        // keeps file order: Map.copyOf's order varies per JVM run
+        tie = Collections.unmodifiableMap(new LinkedHashMap<>(tie));
     }
 
     public Layer(String name, Op op, List<String> inputs) {

@@ -17,7 +17,8 @@ public record ModelDef(String name, String description, Map<String, Integer> dim
     public static final String BATCH = "N";
 
     public ModelDef {
-        dims = Collections.unmodifiableMap(new LinkedHashMap<>(dims)); // keeps file order: Map.copyOf's order varies per JVM run
+        // keeps file order: Map.copyOf's order varies per JVM run
+        dims = Collections.unmodifiableMap(new LinkedHashMap<>(dims));
         layers = List.copyOf(layers);
     }
 

@@ -39,7 +39,8 @@ final class ElementwiseMapper implements OpMapper {
     @Override
     public List<Signature> handles() {
         return List.of(Signature.of("Relu", 1, 1), Signature.of("LeakyRelu", 1, 1), Signature.of("Sigmoid", 1, 1),
-                Signature.of("Tanh", 1, 1), Signature.of("HardSigmoid", 1, 1), Signature.of("HardSwish", 1, 1), Signature.of("Mish", 1, 1),
+                Signature.of("Tanh", 1, 1), Signature.of("HardSigmoid", 1, 1), Signature.of("HardSwish", 1, 1),
+                        Signature.of("Mish", 1, 1),
                 Signature.of("Gelu", 1, 1), Signature.of("Sqrt", 1, 1), Signature.of("Softmax", 1, 1),
                 Signature.of("LogSoftmax", 1, 1), Signature.of("Erf", 1, 1), Signature.of("Add", 2, 2),
                 Signature.of("Sub", 2, 2), Signature.of("Mul", 2, 2), Signature.of("Div", 2, 2),

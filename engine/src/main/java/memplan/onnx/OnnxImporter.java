@@ -5,18 +5,18 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import memplan.graph.Graph;
 import memplan.graph.GraphException;
 import memplan.io.ModelFormatException;
-import memplan.ir.Remedy;
 import memplan.ir.DType;
-import memplan.model.Layer;
-import memplan.model.ModelDef;
+import memplan.ir.Remedy;
 import memplan.ir.Shape;
 import memplan.ir.ShapeException;
+import memplan.model.Layer;
+import memplan.model.ModelDef;
 import memplan.onnx.proto.Onnx.GraphProto;
 import memplan.onnx.proto.Onnx.ModelProto;
 import memplan.onnx.proto.Onnx.NodeProto;
 import memplan.onnx.proto.Onnx.OperatorSetIdProto;
-import memplan.onnx.proto.Onnx.TensorProto;
 import memplan.onnx.proto.Onnx.TensorProto.DataType;
+import memplan.onnx.proto.Onnx.TensorProto;
 import memplan.onnx.proto.Onnx.TensorShapeProto;
 import memplan.onnx.proto.Onnx.ValueInfoProto;
 import memplan.ops.CrossEntropy;
@@ -30,6 +30,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -71,7 +72,8 @@ public final class OnnxImporter {
             throw new ModelFormatException(source, null, "cannot convert: " + words(e), null);
         } catch (RuntimeException | StackOverflowError e) {
             // A bug of the importer rather than of the file; still one line, with the kind of failure for a report.
-            ModelFormatException m = new ModelFormatException(source, null, "cannot convert: the importer failed on this"
+            ModelFormatException m = new ModelFormatException(source, null,
+                    "cannot convert: the importer failed on this"
                     + " file (" + e.getClass().getSimpleName() + "); please report it with the file", null);
             m.initCause(e); // for a report; the message is what the user sees
             throw m;
@@ -115,7 +117,8 @@ public final class OnnxImporter {
         ModelProto m;
         // Memory-mapped and aliased: weight bytes are not copied onto the heap.
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            if (size > Integer.MAX_VALUE) throw new ModelFormatException(source, null, "larger than 2 GB: ONNX keeps such weights in external data files", null);
+            if (size > Integer.MAX_VALUE) throw new ModelFormatException(source, null,
+                    "larger than 2 GB: ONNX keeps such weights in external data files", null);
             var buf = ch.map(FileChannel.MapMode.READ_ONLY, 0, size);
             CodedInputStream in = CodedInputStream.newInstance(buf);
             in.enableAliasing(true);
@@ -130,9 +133,11 @@ public final class OnnxImporter {
             throw new ModelFormatException(source, null, "cannot read: " + e.getMessage(), null);
         }
         if (!m.hasGraph() || m.getGraph().getNodeCount() == 0 && m.getGraph().getOutputCount() == 0)
-            throw new ModelFormatException(source, null, "not an ONNX model: no graph found (is it another format?)", null);
+            throw new ModelFormatException(source, null,
+                    "not an ONNX model: no graph found (is it another format?)", null);
         if (m.getIrVersion() <= 0 || m.getIrVersion() > 100)
-            throw new ModelFormatException(source, "ir_version", "unexpected ONNX IR version " + m.getIrVersion() + " (is it an ONNX file?)", null);
+            throw new ModelFormatException(source, "ir_version", "unexpected ONNX IR version " + m.getIrVersion()
+                    + " (is it an ONNX file?)", null);
         return m;
     }
 
@@ -166,7 +171,8 @@ public final class OnnxImporter {
         if (!cv.unsupported.isEmpty() && !options.opaqueUnsupported()) {
             StringBuilder b = new StringBuilder("unsupported operators: ");
             int i = 0;
-            for (var e : cv.unsupported.entrySet()) b.append(i++ == 0 ? "" : ", ").append(e.getKey()).append(" x").append(e.getValue());
+            for (var e : cv.unsupported.entrySet()) b.append(i++ == 0 ? ""
+                    : ", ").append(e.getKey()).append(" x").append(e.getValue());
             b.append(". First uses: ");
             i = 0;
             for (var e : cv.unsupportedExample.entrySet()) b.append(i++ == 0 ? "" : "; ").append(e.getValue());
@@ -176,7 +182,8 @@ public final class OnnxImporter {
         attachLoss(cv, g, options);
         String name = g.getName().isEmpty() ? stem(file) : g.getName();
         String desc = "Imported from ONNX " + file.getFileName() + " (opset " + opset
-                + (m.getProducerName().isEmpty() ? "" : ", " + m.getProducerName() + " " + m.getProducerVersion()).trim() + ")"
+                + (m.getProducerName().isEmpty() ? "" : ", " + m.getProducerName() + " "
+                        + m.getProducerVersion()).trim() + ")"
                 + (cv.unsupported.isEmpty() ? "" : "; opaque: " + cv.unsupported);
         ModelDef def = new ModelDef(name, desc, Map.of(), cv.layers, file.toString());
         Graph.instantiate(def, 1, DType.FP32);
@@ -209,7 +216,8 @@ public final class OnnxImporter {
             if (given == null || initNames.contains(vi.getName())) continue;
             var dims = vi.getType().getTensorType().getShape().getDimList();
             for (int i = 0; i < Math.min(dims.size(), given.length); i++)
-                if (dims.get(i).hasDimParam() && !isBatch(dims.get(i), i, options)) vals.putIfAbsent(dims.get(i).getDimParam(), given[i]);
+                if (dims.get(i).hasDimParam() && !isBatch(dims.get(i), i, options))
+                    vals.putIfAbsent(dims.get(i).getDimParam(), given[i]);
         }
         return vals;
     }
@@ -217,11 +225,13 @@ public final class OnnxImporter {
     private static void addInput(Converter cv, ValueInfoProto vi, Map<String, Integer> symbols, OnnxOptions options) {
         String name = vi.getName();
         String where = "input '" + name + "'";
-        if (!vi.getType().hasTensorType()) throw new OnnxError(where, "only tensor inputs are supported (not sequences or maps)");
+        if (!vi.getType().hasTensorType()) throw new OnnxError(where,
+                "only tensor inputs are supported (not sequences or maps)");
         var tt = vi.getType().getTensorType();
         int et = tt.getElemType();
         DType dtype = OnnxTensor.isFloating(et) ? null : Converter.dtypeOf(et);
-        if (!OnnxTensor.isFloating(et) && dtype == null) throw new OnnxError(where, "unsupported element type " + OnnxTensor.typeName(et));
+        if (!OnnxTensor.isFloating(et) && dtype == null) throw new OnnxError(where,
+                "unsupported element type " + OnnxTensor.typeName(et));
         if (!tt.hasShape()) throw new OnnxError(where, "has no shape in the file; it cannot be inferred");
         var dims = tt.getShape().getDimList();
         int[] given = options.inputShapes().get(name);
@@ -245,7 +255,8 @@ public final class OnnxImporter {
                             + ", which the model fixes to " + d.getDimValue(), Remedy.INPUT_SHAPE);
                 out.add(Long.toString(d.getDimValue()));
             } else if (given != null) out.add(Integer.toString(given[i]));
-            else if (d.hasDimParam() && symbols.containsKey(d.getDimParam())) out.add(Integer.toString(symbols.get(d.getDimParam())));
+            else if (d.hasDimParam() && symbols.containsKey(d.getDimParam()))
+                out.add(Integer.toString(symbols.get(d.getDimParam())));
             else {
                 missing.add(sym + " (axis " + i + ")");
                 out.add("?");
@@ -255,7 +266,8 @@ public final class OnnxImporter {
             StringBuilder ex = new StringBuilder();
             for (int i = 0; i < dims.size(); i++) {
                 var d = dims.get(i);
-                ex.append(i == 0 ? "" : "x").append(isBatch(d, i, options) ? "1" : d.hasDimValue() && d.getDimValue() > 0
+                ex.append(i == 0 ? "" : "x").append(isBatch(d, i, options) ? "1"
+                        : d.hasDimValue() && d.getDimValue() > 0
                         ? Long.toString(d.getDimValue()) : d.hasDimParam() ? d.getDimParam() : "?");
             }
             throw new OnnxError(where, "has symbolic dimensions " + String.join(", ", missing)
@@ -281,12 +293,14 @@ public final class OnnxImporter {
             throw new OnnxError("output '" + outName + "'", y == null ? "is not produced by any node"
                     : "is a constant or the result of an unsupported operator; training needs a computed output");
         if (y.dtype != null && !y.dtype.floating)
-            throw new OnnxError("output '" + outName + "'", "is " + y.dtype.jsonName() + ", not a floating tensor a loss can train");
+            throw new OnnxError("output '" + outName + "'", "is " + y.dtype.jsonName()
+                    + ", not a floating tensor a loss can train");
         int rank = y.rank();
         OnnxOptions.Loss loss = options.loss();
         if (loss == OnnxOptions.Loss.AUTO) loss = rank == 2 ? OnnxOptions.Loss.CE : OnnxOptions.Loss.MSE;
         if (loss == OnnxOptions.Loss.CE && rank < 2)
-            throw new OnnxError("output '" + outName + "'", "cross-entropy needs logits of rank 2 or more, got " + y.shape[0]
+            throw new OnnxError("output '" + outName + "'",
+                    "cross-entropy needs logits of rank 2 or more, got " + y.shape[0]
                     + "; a mean-squared-error loss can train it", Remedy.MSE_LOSS);
         int classAxis = rank == 3 ? -1 : 1; // [N, C], [N, T, V] (language models), [N, C, H, W] (segmentation)
         long[][] target = new long[Converter.LANES][];
@@ -297,15 +311,18 @@ public final class OnnxImporter {
                 long[] t = new long[rank - 1];
                 for (int i = 0, j = 0; i < rank; i++) if (i != ax) t[j++] = d[i];
                 target[lane] = t;
-            } else target[lane] = java.util.Arrays.stream(d).asLongStream().toArray();
+            } else target[lane] = Arrays.stream(d).asLongStream().toArray();
         }
         DType tdt = loss == OnnxOptions.Loss.CE ? DType.INT64 : null;
         String ref = targetInput(cv, target, tdt);
         String lossName = cv.uniqueName("loss");
-        cv.layers.add(Layer.of(lossName, loss == OnnxOptions.Loss.CE ? new CrossEntropy(classAxis) : new MseLoss(), y.ref, ref));
+        cv.layers.add(Layer.of(lossName, loss == OnnxOptions.Loss.CE ? new CrossEntropy(classAxis)
+                : new MseLoss(), y.ref, ref));
     }
 
-    /** An Input of the target's shape; a batch-dependent dimension other than the batch itself goes through a Reshape. */
+    /**
+     * An Input of the target's shape; a batch-dependent dimension other than the batch itself goes through a Reshape.
+     */
     private static String targetInput(Converter cv, long[][] t, DType dtype) {
         List<String> dims = new ArrayList<>();
         boolean direct = true;
@@ -324,7 +341,8 @@ public final class OnnxImporter {
         for (long v : t[1]) n1 *= v;
         long per = n0 / Converter.LANE_BATCH[0];
         if (per * Converter.LANE_BATCH[0] != n0 || per * Converter.LANE_BATCH[1] != n1)
-            throw new OnnxError("output", "the output's size is not proportional to the batch; cannot shape a target for it");
+            throw new OnnxError("output",
+                    "the output's size is not proportional to the batch; cannot shape a target for it");
         cv.layers.add(new Layer(name, new Input(List.of(ModelDef.BATCH, Long.toString(per)), dtype), List.of()));
         Shape[] s = {Shape.of(Converter.LANE_BATCH[0], (int) per), Shape.of(Converter.LANE_BATCH[1], (int) per)};
         return cv.reshapeTo(name + "_reshape", Val.act(name, s, dtype), t).ref;

@@ -17,7 +17,8 @@ import java.util.Map;
  *                          instead of failing.
  * @param output            the graph output the loss attaches to; null means the first.
  */
-public record OnnxOptions(String batchSymbol, Map<String, int[]> inputShapes, Loss loss, boolean opaqueUnsupported, String output) {
+public record OnnxOptions(String batchSymbol, Map<String, int[]> inputShapes, Loss loss,
+        boolean opaqueUnsupported, String output) {
     /** auto: cross-entropy for a rank-2 [N, C] output, else mean squared error. */
     public enum Loss {
         AUTO, CE, MSE;
@@ -41,10 +42,14 @@ public record OnnxOptions(String batchSymbol, Map<String, int[]> inputShapes, Lo
         return new OnnxOptions(null, Map.of(), Loss.AUTO, false, null);
     }
 
-    public OnnxOptions withBatchSymbol(String s) { return new OnnxOptions(s, inputShapes, loss, opaqueUnsupported, output); }
-    public OnnxOptions withLoss(Loss l) { return new OnnxOptions(batchSymbol, inputShapes, l, opaqueUnsupported, output); }
-    public OnnxOptions withOpaqueUnsupported(boolean b) { return new OnnxOptions(batchSymbol, inputShapes, loss, b, output); }
-    public OnnxOptions withOutput(String o) { return new OnnxOptions(batchSymbol, inputShapes, loss, opaqueUnsupported, o); }
+    public OnnxOptions withBatchSymbol(String s) { return new OnnxOptions(s, inputShapes, loss,
+            opaqueUnsupported, output); }
+    public OnnxOptions withLoss(Loss l) { return new OnnxOptions(batchSymbol, inputShapes, l,
+            opaqueUnsupported, output); }
+    public OnnxOptions withOpaqueUnsupported(boolean b) { return new OnnxOptions(batchSymbol,
+            inputShapes, loss, b, output); }
+    public OnnxOptions withOutput(String o) { return new OnnxOptions(batchSymbol, inputShapes,
+            loss, opaqueUnsupported, o); }
 
     public OnnxOptions withInputShape(String name, int... shape) {
         Map<String, int[]> m = new LinkedHashMap<>(inputShapes);
@@ -63,7 +68,8 @@ public record OnnxOptions(String batchSymbol, Map<String, int[]> inputShapes, Lo
             try {
                 dims[i] = Integer.parseInt(parts[i].trim());
             } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("'" + parts[i] + "' in '" + spec + "' is not a dimension (expected NAME=AxBxC)");
+                throw new IllegalArgumentException("'" + parts[i] + "' in '" + spec
+                        + "' is not a dimension (expected NAME=AxBxC)");
             }
             if (dims[i] <= 0) throw new IllegalArgumentException("dimensions must be positive in '" + spec + "'");
         }

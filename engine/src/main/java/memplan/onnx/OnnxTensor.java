@@ -201,7 +201,8 @@ final class OnnxTensor {
             int eb = elementBytes(type);
             if (eb == 0) return null;
             if (raw.size() < (long) eb * count)
-                throw new OnnxError(where, "raw data has " + raw.size() + " bytes, " + (long) eb * count + " expected for "
+                throw new OnnxError(where, "raw data has " + raw.size() + " bytes, "
+                        + (long) eb * count + " expected for "
                         + count + " elements");
             ByteBuffer b = raw.asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
             for (int i = 0; i < count; i++) {
@@ -239,7 +240,8 @@ final class OnnxTensor {
                 have = t.getUint64DataCount();
                 for (int i = 0; i < Math.min(have, count); i++) out[i] = t.getUint64Data(i);
             }
-            case DataType.INT32_VALUE, DataType.INT16_VALUE, DataType.INT8_VALUE, DataType.UINT16_VALUE, DataType.UINT8_VALUE,
+            case DataType.INT32_VALUE, DataType.INT16_VALUE, DataType.INT8_VALUE,
+                    DataType.UINT16_VALUE, DataType.UINT8_VALUE,
                     DataType.BOOL_VALUE -> {
                 have = t.getInt32DataCount();
                 for (int i = 0; i < Math.min(have, count); i++) out[i] = t.getInt32Data(i);
@@ -250,14 +252,16 @@ final class OnnxTensor {
             }
             case DataType.BFLOAT16_VALUE -> {
                 have = t.getInt32DataCount();
-                for (int i = 0; i < Math.min(have, count); i++) out[i] = Float.intBitsToFloat((t.getInt32Data(i) & 0xffff) << 16);
+                for (int i = 0; i < Math.min(have, count); i++)
+                    out[i] = Float.intBitsToFloat((t.getInt32Data(i) & 0xffff) << 16);
             }
             default -> {
                 return null;
             }
         }
         if (have != count)
-            throw new OnnxError(where, "holds " + have + " values but its shape " + java.util.Arrays.toString(d) + " needs " + count);
+            throw new OnnxError(where, "holds " + have + " values but its shape "
+                    + Arrays.toString(d) + " needs " + count);
         return out;
     }
 
@@ -273,7 +277,8 @@ final class OnnxTensor {
     }
 
     static boolean isFloating(int dataType) {
-        return dataType == DataType.FLOAT_VALUE || dataType == DataType.DOUBLE_VALUE || dataType == DataType.FLOAT16_VALUE
+        return dataType == DataType.FLOAT_VALUE || dataType == DataType.DOUBLE_VALUE
+                || dataType == DataType.FLOAT16_VALUE
                 || dataType == DataType.BFLOAT16_VALUE;
     }
 

@@ -7,6 +7,7 @@ import memplan.ir.Shape;
 import memplan.ir.ShapeException;
 
 import java.util.List;
+import java.util.Set;
 
 /**
  * Fused scaled dot-product attention over q, k, v of shape [N, T, D], split into heads of D/heads each,
@@ -23,10 +24,12 @@ public record Attention(int heads, boolean causal) implements AttentionOp {
         for (int i = 0; i < 3; i++) Checks.rank("Attention", in, i, 3);
         Checks.positive("Attention", "heads", heads);
         Shape q = in.get(0), k = in.get(1), v = in.get(2);
-        if (!k.equals(v)) throw new ShapeException("Attention: key and value must have the same shape, got " + k + " and " + v);
+        if (!k.equals(v)) throw new ShapeException("Attention: key and value must have the same shape, got " + k
+                + " and " + v);
         if (q.dim(0) != k.dim(0) || q.dim(2) != k.dim(2))
             throw new ShapeException("Attention: query " + q + " and key " + k + " differ in batch or width");
-        if (q.dim(2) % heads != 0) throw new ShapeException("Attention: width " + q.dim(2) + " is not divisible by " + heads + " heads");
+        if (q.dim(2) % heads != 0) throw new ShapeException("Attention: width " + q.dim(2)
+                + " is not divisible by " + heads + " heads");
         return List.of(q);
     }
 
@@ -38,9 +41,11 @@ public record Attention(int heads, boolean causal) implements AttentionOp {
     }
 
     /** Backward recomputes the probabilities and multiplies twice more. */
-    @Override public long backwardFlops(List<Shape> in, List<Shape> out) { return 2 * flops(in, out) + flops(in, out) / 2; }
+    @Override public long backwardFlops(List<Shape> in, List<Shape> out) { return 2 * flops(in,
+            out) + flops(in, out) / 2; }
 
-    @Override public BackwardNeeds backwardNeeds() { return new BackwardNeeds(java.util.Set.of(0, 1, 2), java.util.Set.of(0), false, true); }
+    @Override public BackwardNeeds backwardNeeds() { return new BackwardNeeds(Set.of(0, 1, 2),
+            Set.of(0), false, true); }
 
     @Override
     public List<AuxSpec> aux(List<Shape> in, List<Shape> out) {

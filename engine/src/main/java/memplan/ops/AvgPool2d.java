@@ -20,7 +20,8 @@ public record AvgPool2d(Pair kernel, Pair stride, Pair padding) implements PoolO
         return List.of(Shape.of(x.dim(0), x.dim(1), h, w));
     }
 
-    @Override public long flops(List<Shape> in, List<Shape> out) { return out.get(0).numel() * kernel.h() * kernel.w(); }
+    @Override public long flops(List<Shape> in, List<Shape> out) { return out.get(0)
+            .numel() * kernel.h() * kernel.w(); }
     @Override public long backwardFlops(List<Shape> in, List<Shape> out) { return in.get(0).numel(); }
     /** PyTorch saves the input only for its shape; no activation memory is needed. */
     @Override public BackwardNeeds backwardNeeds() { return BackwardNeeds.NOTHING; }

@@ -17,7 +17,8 @@ final class Broadcast {
             int x = i - (r - a.rank()) >= 0 ? a.dim(i - (r - a.rank())) : 1;
             int y = i - (r - b.rank()) >= 0 ? b.dim(i - (r - b.rank())) : 1;
             if (x != y && x != 1 && y != 1)
-                throw new ShapeException(op + ": shapes " + a + " and " + b + " do not broadcast (dimension " + i + ": " + x + " vs " + y + ")");
+                throw new ShapeException(op + ": shapes " + a + " and " + b + " do not broadcast (dimension " + i
+                        + ": " + x + " vs " + y + ")");
             d[i] = x == 1 ? y : x;
         }
         return new Shape(d);

@@ -18,13 +18,15 @@ final class Checks {
 
     static void minRank(String op, List<Shape> in, int input, int min) {
         if (in.get(input).rank() < min)
-            throw new ShapeException(op + ": input " + input + " must have rank at least " + min + ", got " + in.get(input));
+            throw new ShapeException(op + ": input " + input + " must have rank at least " + min
+                    + ", got " + in.get(input));
     }
 
     static void sameShape(String op, List<Shape> in) {
         for (int i = 1; i < in.size(); i++)
             if (!in.get(i).equals(in.get(0)))
-                throw new ShapeException(op + ": inputs must have the same shape, got " + in.get(0) + " and " + in.get(i));
+                throw new ShapeException(op + ": inputs must have the same shape, got "
+                        + in.get(0) + " and " + in.get(i));
     }
 
     static void positive(String op, String what, int v) {

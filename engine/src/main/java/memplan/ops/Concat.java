@@ -18,7 +18,8 @@ public record Concat(int axis) implements MovementOp {
         int ax = Checks.axis("Concat", axis, first.rank());
         int total = 0;
         for (Shape s : in) {
-            if (s.rank() != first.rank()) throw new ShapeException("Concat: inputs must have the same rank, got " + first + " and " + s);
+            if (s.rank() != first.rank()) throw new ShapeException("Concat: inputs must have the same rank, got "
+                    + first + " and " + s);
             for (int d = 0; d < s.rank(); d++)
                 if (d != ax && s.dim(d) != first.dim(d))
                     throw new ShapeException("Concat: inputs differ outside axis " + axis + ": " + first + " and " + s);

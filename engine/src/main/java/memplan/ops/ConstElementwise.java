@@ -17,12 +17,14 @@ import java.util.List;
  * </ul>
  * fn is one of add, sub, mul, div, pow. Backward reads what the derivative of fn needs.
  */
-public record ConstElementwise(String fn, List<Integer> shape, double value, boolean reversed, boolean trainable) implements UnaryOp {
+public record ConstElementwise(String fn, List<Integer> shape, double value, boolean reversed,
+        boolean trainable) implements UnaryOp {
     public static final List<String> FUNCTIONS = List.of("add", "sub", "mul", "div", "pow");
 
     public ConstElementwise {
         shape = List.copyOf(shape);
-        if (!FUNCTIONS.contains(fn)) throw new IllegalArgumentException("unknown function " + fn + " (use " + FUNCTIONS + ")");
+        if (!FUNCTIONS.contains(fn)) throw new IllegalArgumentException("unknown function " + fn
+                + " (use " + FUNCTIONS + ")");
     }
 
     /** A scalar operand, e.g. x * 0.5. */
@@ -44,7 +46,8 @@ public record ConstElementwise(String fn, List<Integer> shape, double value, boo
 
     @Override
     public List<Shape> inferShapes(List<Shape> in) {
-        for (int d : shape) if (d <= 0) throw new ShapeException("ConstElementwise: constant shape " + shape + " must be positive");
+        for (int d : shape) if (d <= 0) throw new ShapeException("ConstElementwise: constant shape "
+                + shape + " must be positive");
         return List.of(Broadcast.shape("ConstElementwise", in.get(0), constShape()));
     }
 
@@ -53,7 +56,8 @@ public record ConstElementwise(String fn, List<Integer> shape, double value, boo
         return isScalar() ? List.of() : List.of(new ParamSpec("const", constShape(), trainable));
     }
 
-    @Override public long flops(List<Shape> in, List<Shape> out) { return (fn.equals("pow") ? 8 : 1) * out.get(0).numel(); }
+    @Override public long flops(List<Shape> in, List<Shape> out) { return (fn.equals("pow") ? 8
+            : 1) * out.get(0).numel(); }
 
     @Override
     public BackwardNeeds backwardNeeds() {

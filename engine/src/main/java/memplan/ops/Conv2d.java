@@ -53,7 +53,8 @@ public record Conv2d(int outChannels, Pair kernel, Pair stride, Pair padding, Pa
     /** im2col buffer for one image, as the CPU backend lowers a non-pointwise convolution. */
     @Override
     public long workspaceElements(List<Shape> in, List<Shape> out) {
-        if (kernel.h() == 1 && kernel.w() == 1 && stride.h() == 1 && stride.w() == 1 && padding.h() == 0 && padding.w() == 0)
+        if (kernel.h() == 1 && kernel.w() == 1 && stride.h() == 1 && stride.w() == 1
+                && padding.h() == 0 && padding.w() == 0)
             return 0;
         Shape o = out.get(0);
         return (long) in.get(0).dim(1) * kernel.h() * kernel.w() * o.dim(2) * o.dim(3);

@@ -12,7 +12,8 @@ import java.util.List;
  * Transposed 2-D convolution over [N, C, H, W]; weight [in, out/groups, kh, kw] (PyTorch's and ONNX's layout).
  * Output size = (H - 1) stride - 2 padding + dilation (k - 1) + outputPadding + 1. Saves its input and weight.
  */
-public record ConvTranspose2d(int outChannels, Pair kernel, Pair stride, Pair padding, Pair outputPadding, Pair dilation,
+public record ConvTranspose2d(int outChannels, Pair kernel, Pair stride, Pair padding,
+        Pair outputPadding, Pair dilation,
                               int groups, boolean bias) implements GemmOp {
     @Override public String type() { return "ConvTranspose2d"; }
     @Override public <R> R accept(OpVisitor<R> v) { return v.visit(this); }
@@ -34,7 +35,8 @@ public record ConvTranspose2d(int outChannels, Pair kernel, Pair stride, Pair pa
                     + ") must both be divisible by groups (" + groups + ")");
         int h = size(x.dim(2), kernel.h(), stride.h(), padding.h(), outputPadding.h(), dilation.h());
         int w = size(x.dim(3), kernel.w(), stride.w(), padding.w(), outputPadding.w(), dilation.w());
-        if (h <= 0 || w <= 0) throw new ShapeException("ConvTranspose2d: padding " + padding + " leaves no output for " + x);
+        if (h <= 0 || w <= 0) throw new ShapeException("ConvTranspose2d: padding " + padding
+                + " leaves no output for " + x);
         return List.of(Shape.of(x.dim(0), outChannels, h, w));
     }
 
@@ -49,7 +51,8 @@ public record ConvTranspose2d(int outChannels, Pair kernel, Pair stride, Pair pa
     /** Each input element is multiplied into a kernel-sized patch of out/groups channels. */
     @Override
     public long flops(List<Shape> in, List<Shape> out) {
-        return 2L * in.get(0).numel() * (outChannels / groups) * kernel.h() * kernel.w() + (bias ? out.get(0).numel() : 0);
+        return 2L * in.get(0).numel() * (outChannels / groups) * kernel.h() * kernel.w() + (bias
+                ? out.get(0).numel() : 0);
     }
 
     @Override public BackwardNeeds backwardNeeds() { return BackwardNeeds.inputs(0).withParams(); }

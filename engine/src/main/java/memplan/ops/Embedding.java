@@ -19,7 +19,8 @@ public record Embedding(int numEmbeddings, int dim) implements SequenceOp {
         return List.of(in.get(0).append(dim));
     }
 
-    @Override public List<ParamSpec> params(List<Shape> in) { return List.of(ParamSpec.trainable("weight", numEmbeddings, dim)); }
+    @Override public List<ParamSpec> params(List<Shape> in) { return List.of(ParamSpec.trainable("weight",
+            numEmbeddings, dim)); }
     @Override public long flops(List<Shape> in, List<Shape> out) { return 0; }
     @Override public long backwardFlops(List<Shape> in, List<Shape> out) { return out.get(0).numel(); }
     @Override public BackwardNeeds backwardNeeds() { return BackwardNeeds.inputs(0); }

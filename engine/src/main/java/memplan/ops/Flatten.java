@@ -2,6 +2,7 @@ package memplan.ops;
 
 import memplan.ir.BackwardNeeds;
 import memplan.ir.Shape;
+import memplan.ir.ShapeException;
 
 import java.util.Arrays;
 import java.util.List;
@@ -18,7 +19,7 @@ public record Flatten(int startDim) implements MovementOp {
         Shape x = in.get(0);
         int s = Checks.axis("Flatten", startDim, x.rank());
         long n = x.numel(s, x.rank());
-        if (n > Integer.MAX_VALUE) throw new memplan.ir.ShapeException("Flatten: flattened size " + n + " is too large");
+        if (n > Integer.MAX_VALUE) throw new ShapeException("Flatten: flattened size " + n + " is too large");
         int[] d = Arrays.copyOf(x.dims(), s + 1);
         d[s] = (int) n;
         return List.of(new Shape(d));

@@ -34,7 +34,8 @@ public record LSTMCell(int hidden) implements SequenceOp {
     @Override
     public List<ParamSpec> params(List<Shape> in) {
         int i = in.get(0).dim(1);
-        return List.of(ParamSpec.trainable("weight_ih", 4 * hidden, i), ParamSpec.trainable("weight_hh", 4 * hidden, hidden),
+        return List.of(ParamSpec.trainable("weight_ih", 4 * hidden, i),
+                ParamSpec.trainable("weight_hh", 4 * hidden, hidden),
                 ParamSpec.trainable("bias_ih", 4 * hidden), ParamSpec.trainable("bias_hh", 4 * hidden));
     }
 

@@ -30,7 +30,8 @@ public record MaskedFill(List<Integer> maskShape, double value, boolean keepWher
     @Override public String type() { return "MaskedFill"; }
     @Override public <R> R accept(OpVisitor<R> v) { return v.visit(this); }
     @Override public int arity() { return maskIsInput() ? 2 : 1; }
-    @Override public List<Shape> inferShapes(List<Shape> in) { return List.of(Broadcast.shape("MaskedFill", in.get(0), mask(in))); }
+    @Override public List<Shape> inferShapes(List<Shape> in) { return List.of(Broadcast.shape("MaskedFill", in.get(0),
+            mask(in))); }
 
     @Override
     public List<ParamSpec> params(List<Shape> in) {
@@ -38,6 +39,7 @@ public record MaskedFill(List<Integer> maskShape, double value, boolean keepWher
     }
 
     @Override public long flops(List<Shape> in, List<Shape> out) { return out.get(0).numel(); }
-    @Override public BackwardNeeds backwardNeeds() { return maskIsInput() ? BackwardNeeds.inputs(1) : BackwardNeeds.NOTHING.withParams(); }
+    @Override public BackwardNeeds backwardNeeds() { return maskIsInput() ? BackwardNeeds.inputs(1)
+            : BackwardNeeds.NOTHING.withParams(); }
     @Override public boolean differentiable(int input) { return input == 0; }
 }

@@ -20,12 +20,14 @@ public record MatMul(boolean transposeB) implements GemmOp {
         Checks.minRank("MatMul", in, 0, 2);
         Checks.minRank("MatMul", in, 1, 2);
         Shape a = in.get(0), b = in.get(1);
-        if (a.rank() != b.rank()) throw new ShapeException("MatMul: operands must have the same rank, got " + a + " and " + b);
+        if (a.rank() != b.rank()) throw new ShapeException("MatMul: operands must have the same rank, got " + a
+                + " and " + b);
         for (int i = 0; i < a.rank() - 2; i++)
             if (a.dim(i) != b.dim(i)) throw new ShapeException("MatMul: batch dimensions differ: " + a + " and " + b);
         int k = a.dim(-1);
         int kb = transposeB ? b.dim(-1) : b.dim(-2);
-        if (k != kb) throw new ShapeException("MatMul: inner dimensions differ: " + a + " and " + b + (transposeB ? " (transposed)" : ""));
+        if (k != kb) throw new ShapeException("MatMul: inner dimensions differ: " + a + " and " + b + (transposeB
+                ? " (transposed)" : ""));
         return List.of(a.withDim(-1, transposeB ? b.dim(-2) : b.dim(-1)));
     }
 

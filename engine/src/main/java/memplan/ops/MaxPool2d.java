@@ -4,6 +4,7 @@ import memplan.ir.AuxSpec;
 import memplan.ir.BackwardNeeds;
 import memplan.ir.DType;
 import memplan.ir.Shape;
+import memplan.ir.ShapeException;
 
 import java.util.List;
 
@@ -18,7 +19,7 @@ public record MaxPool2d(Pair kernel, Pair stride, Pair padding) implements PoolO
         Checks.rank("MaxPool2d", in, 0, 4);
         Shape x = in.get(0);
         if (padding.h() * 2 > kernel.h() || padding.w() * 2 > kernel.w())
-            throw new memplan.ir.ShapeException("MaxPool2d: padding " + padding + " must be at most half the kernel " + kernel);
+            throw new ShapeException("MaxPool2d: padding " + padding + " must be at most half the kernel " + kernel);
         int h = Checks.window("MaxPool2d", "height", x.dim(2), kernel.h(), stride.h(), padding.h(), 1);
         int w = Checks.window("MaxPool2d", "width", x.dim(3), kernel.w(), stride.w(), padding.w(), 1);
         return List.of(Shape.of(x.dim(0), x.dim(1), h, w));

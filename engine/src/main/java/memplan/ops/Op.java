@@ -29,7 +29,9 @@ public sealed interface Op permits UnaryOp, BinaryOp, ReduceOp, MovementOp, Gemm
         return 1;
     }
 
-    /** Output shapes for the given input shapes; throws {@link memplan.ir.ShapeException} saying why they do not fit. */
+    /**
+     * Output shapes for the given input shapes; throws {@link memplan.ir.ShapeException} saying why they do not fit.
+     */
     List<Shape> inferShapes(List<Shape> in);
 
     /** Parameters (weights and buffers) this op owns, given its input shapes. */

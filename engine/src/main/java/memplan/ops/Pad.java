@@ -22,11 +22,13 @@ public record Pad(List<Integer> pads, String mode) implements MovementOp {
     @Override
     public List<Shape> inferShapes(List<Shape> in) {
         Shape x = in.get(0);
-        if (pads.size() != 2 * x.rank()) throw new ShapeException("Pad: needs " + 2 * x.rank() + " pad values for " + x + ", got " + pads);
+        if (pads.size() != 2 * x.rank()) throw new ShapeException("Pad: needs " + 2 * x.rank()
+                + " pad values for " + x + ", got " + pads);
         int[] d = x.dims();
         for (int i = 0; i < d.length; i++) {
             d[i] += pads.get(i) + pads.get(i + d.length);
-            if (d[i] <= 0) throw new ShapeException("Pad: pads " + pads + " leave nothing of dimension " + i + " of " + x);
+            if (d[i] <= 0) throw new ShapeException("Pad: pads " + pads
+                    + " leave nothing of dimension " + i + " of " + x);
         }
         return List.of(new Shape(d));
     }

@@ -5,6 +5,7 @@ import memplan.ir.Shape;
 import memplan.ir.ShapeException;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -24,10 +25,11 @@ public record ReduceMean(List<Integer> axes, boolean keepDims) implements Reduce
     public List<Shape> inferShapes(List<Shape> in) {
         Shape x = in.get(0);
         boolean[] reduce = new boolean[x.rank()];
-        if (axes.isEmpty()) java.util.Arrays.fill(reduce, true);
+        if (axes.isEmpty()) Arrays.fill(reduce, true);
         for (int a : axes) {
             int ax = Checks.axis("ReduceMean", a, x.rank());
-            if (reduce[ax] && !axes.isEmpty()) throw new ShapeException("ReduceMean: axis " + a + " is listed twice in " + axes);
+            if (reduce[ax] && !axes.isEmpty()) throw new ShapeException("ReduceMean: axis " + a
+                    + " is listed twice in " + axes);
             reduce[ax] = true;
         }
         List<Integer> d = new ArrayList<>();

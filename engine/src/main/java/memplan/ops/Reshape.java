@@ -33,7 +33,8 @@ public record Reshape(List<Integer> shape) implements MovementOp {
                 continue;
             }
             if (v == 0) {
-                if (i >= x.rank()) throw new ShapeException("Reshape: 0 at position " + i + " but the input " + x + " has rank " + x.rank());
+                if (i >= x.rank()) throw new ShapeException("Reshape: 0 at position " + i + " but the input " + x
+                        + " has rank " + x.rank());
                 v = x.dim(i);
             }
             if (v < 0) throw new ShapeException("Reshape: invalid dimension " + v + " in " + shape);
@@ -42,7 +43,8 @@ public record Reshape(List<Integer> shape) implements MovementOp {
         }
         if (infer >= 0) {
             if (known == 0 || x.numel() % known != 0 || x.numel() / known > Integer.MAX_VALUE)
-                throw new ShapeException("Reshape: cannot reshape " + x + " (" + x.numel() + " elements) into " + shape);
+                throw new ShapeException("Reshape: cannot reshape " + x + " (" + x.numel()
+                        + " elements) into " + shape);
             d[infer] = (int) (x.numel() / known);
         }
         Shape out = new Shape(d);

@@ -20,7 +20,8 @@ public record Slice(int axis, int start, int end) implements MovementOp {
         Shape x = in.get(0);
         int ax = Checks.axis("Slice", axis, x.rank());
         if (start < 0 || end > x.dim(ax) || start >= end)
-            throw new ShapeException("Slice: range [" + start + ", " + end + ") is empty or outside 0.." + x.dim(ax) + " of axis " + axis + " of " + x);
+            throw new ShapeException("Slice: range [" + start + ", " + end + ") is empty or outside 0.." + x.dim(ax)
+                    + " of axis " + axis + " of " + x);
         return List.of(x.withDim(ax, end - start));
     }
 

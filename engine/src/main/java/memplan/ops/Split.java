@@ -32,7 +32,8 @@ public record Split(int axis, List<Integer> sizes) implements MovementOp {
             total += s;
             out.add(x.withDim(ax, s));
         }
-        if (total != x.dim(ax)) throw new ShapeException("Split: sizes " + sizes + " add up to " + total + ", not to axis " + axis + " of " + x);
+        if (total != x.dim(ax)) throw new ShapeException("Split: sizes " + sizes + " add up to " + total
+                + ", not to axis " + axis + " of " + x);
         return out;
     }
 

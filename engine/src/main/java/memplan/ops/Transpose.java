@@ -22,12 +22,14 @@ public record Transpose(List<Integer> perm) implements MovementOp {
     @Override
     public List<Shape> inferShapes(List<Shape> in) {
         Shape x = in.get(0);
-        if (perm.size() != x.rank()) throw new ShapeException("Transpose: perm " + perm + " does not match rank of " + x);
+        if (perm.size() != x.rank()) throw new ShapeException("Transpose: perm " + perm
+                + " does not match rank of " + x);
         boolean[] seen = new boolean[perm.size()];
         int[] d = new int[perm.size()];
         for (int i = 0; i < d.length; i++) {
             int p = perm.get(i);
-            if (p < 0 || p >= d.length || seen[p]) throw new ShapeException("Transpose: " + perm + " is not a permutation");
+            if (p < 0 || p >= d.length || seen[p]) throw new ShapeException("Transpose: " + perm
+                    + " is not a permutation");
             seen[p] = true;
             d[i] = x.dim(p);
         }

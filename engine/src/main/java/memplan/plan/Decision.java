@@ -8,7 +8,8 @@ import java.util.List;
  * What a plan does with one tensor. A closed set, so every switch over it (lowering, validation, JSON, UI) is
  * checked by the compiler. Step numbers are schedule step indices; -1 means "let the lowering choose".
  */
-public sealed interface Decision permits Decision.Keep, Decision.Swap, Decision.Recompute, Decision.Share, Decision.Compress {
+public sealed interface Decision permits Decision.Keep, Decision.Swap, Decision.Recompute,
+        Decision.Share, Decision.Compress {
 
     /** Short name used in plan files and the UI. */
     String kind();

@@ -12,10 +12,12 @@ public final class Plan {
 
     public Plan(Schedule schedule, Decision[] decisions, String planner) {
         if (decisions.length != schedule.tensorCount())
-            throw new IllegalArgumentException("a plan needs one decision per tensor: " + schedule.tensorCount() + ", got " + decisions.length);
+            throw new IllegalArgumentException("a plan needs one decision per tensor: " + schedule.tensorCount()
+                    + ", got " + decisions.length);
         this.schedule = schedule;
         this.decisions = decisions.clone();
-        for (int i = 0; i < this.decisions.length; i++) if (this.decisions[i] == null) this.decisions[i] = Decision.KEEP;
+        for (int i = 0; i < this.decisions.length; i++) if (this.decisions[i] == null)
+            this.decisions[i] = Decision.KEEP;
         this.planner = planner;
     }
 

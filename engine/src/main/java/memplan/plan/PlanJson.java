@@ -26,6 +26,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * Plan files (format "memplan-plan", see docs/plan-format.md): the decisions other than keep, by tensor name, with
@@ -46,7 +47,7 @@ public final class PlanJson {
         b.append("\nbatch=").append(s.graph().batch());
         b.append("\ndtype=").append(s.graph().floatType().jsonName());
         b.append("\noptimizer=").append(s.optimizer().name().toLowerCase(Locale.ROOT));
-        new java.util.TreeMap<>(s.graph().symbols()).forEach((k, v) -> b.append("\ndim ").append(k).append('=').append(v));
+        new TreeMap<>(s.graph().symbols()).forEach((k, v) -> b.append("\ndim ").append(k).append('=').append(v));
         try {
             byte[] h = MessageDigest.getInstance("SHA-256").digest(b.toString().getBytes(StandardCharsets.UTF_8));
             return "sha256:" + HexFormat.of().formatHex(h);
@@ -67,7 +68,7 @@ public final class PlanJson {
         m.put("dtype", s.graph().floatType().jsonName());
         m.put("optimizer", s.optimizer().name().toLowerCase(Locale.ROOT));
         ObjectNode dims = m.putObject("dims");
-        new java.util.TreeMap<>(s.graph().symbols()).forEach(dims::put);
+        new TreeMap<>(s.graph().symbols()).forEach(dims::put);
         m.put("hash", scheduleHash(s));
         m.put("tensors", s.tensorCount());
         ArrayNode ds = root.putArray("decisions");
@@ -137,25 +138,31 @@ public final class PlanJson {
             throw new PlanFormatException(source, "", "not valid JSON" + (where == null ? "" : " at " + where) + ": "
                     + StrictJson.reason(e, "plan"));
         }
-        if (root == null || !root.isObject()) throw new PlanFormatException(source, "", "a plan file must be a JSON object");
+        if (root == null || !root.isObject()) throw new PlanFormatException(source, "",
+                "a plan file must be a JSON object");
         String format = text(root, "format", source);
-        if (!FORMAT.equals(format)) throw new PlanFormatException(source, "format", "expected \"" + FORMAT + "\", got \"" + format + "\"");
+        if (!FORMAT.equals(format)) throw new PlanFormatException(source, "format",
+                "expected \"" + FORMAT + "\", got \"" + format + "\"");
         JsonNode v = root.get("version");
         if (v == null || !v.isInt()) throw new PlanFormatException(source, "version", "missing or not an integer");
         if (v.asInt() != VERSION)
-            throw new PlanFormatException(source, "version", "unsupported version " + v.asInt() + " (this MemPlan reads version " + VERSION + ")");
+            throw new PlanFormatException(source, "version", "unsupported version " + v.asInt()
+                    + " (this MemPlan reads version " + VERSION + ")");
         JsonNode m = root.get("model");
         if (m == null || !m.isObject()) throw new PlanFormatException(source, "model", "missing or not an object");
         String hash = text(m, "hash", source, "model.hash");
         String want = scheduleHash(s);
         if (!want.equals(hash)) {
-            String desc = (m.has("name") ? m.get("name").asText() : "?") + ", batch " + (m.has("batch") ? m.get("batch").asText() : "?")
-                    + ", " + (m.has("dtype") ? m.get("dtype").asText() : "?") + ", " + (m.has("optimizer") ? m.get("optimizer").asText() : "?")
+            String desc = (m.has("name") ? m.get("name").asText() : "?") + ", batch " + (m.has("batch")
+                    ? m.get("batch").asText() : "?")
+                    + ", " + (m.has("dtype") ? m.get("dtype").asText() : "?") + ", " + (m.has("optimizer")
+                            ? m.get("optimizer").asText() : "?")
                     + (m.path("dims").isObject() ? ", dims " + dims(m.get("dims")) : "");
-            throw new PlanFormatException(source, "model.hash", "the plan was made for another model or setting (" + desc
+            throw new PlanFormatException(source, "model.hash",
+                    "the plan was made for another model or setting (" + desc
                     + ") and does not apply to " + s.graph().model().name() + ", batch " + s.graph().batch() + ", "
                     + s.graph().floatType().jsonName() + ", " + s.optimizer().name().toLowerCase(Locale.ROOT)
-                    + ", dims " + new java.util.TreeMap<>(s.graph().symbols()) + "; make a new plan with `memplan plan`");
+                    + ", dims " + new TreeMap<>(s.graph().symbols()) + "; make a new plan with `memplan plan`");
         }
         String planner = root.has("planner") && root.get("planner").isTextual() ? root.get("planner").asText() : "file";
         Map<String, Integer> byName = new HashMap<>();
@@ -169,13 +176,16 @@ public final class PlanJson {
             if (!o.isObject()) throw new PlanFormatException(source, f, "not an object");
             String name = text(o, "tensor", source, f + ".tensor");
             Integer t = byName.get(name);
-            if (t == null) throw new PlanFormatException(source, f + ".tensor", "unknown tensor '" + name + "' (not in " + s.graph().model().name() + ")");
-            if (d[t] != null) throw new PlanFormatException(source, f + ".tensor", "tensor '" + name + "' has two decisions");
+            if (t == null) throw new PlanFormatException(source, f + ".tensor",
+                    "unknown tensor '" + name + "' (not in " + s.graph().model().name() + ")");
+            if (d[t] != null) throw new PlanFormatException(source, f + ".tensor",
+                    "tensor '" + name + "' has two decisions");
             String kind = text(o, "kind", source, f + ".kind");
             d[t] = switch (kind) {
                 case "keep" -> Decision.KEEP;
                 case "recompute" -> recompute(o, source, f, s);
-                case "swap" -> new Decision.Swap(step(o, "outAfter", source, f, s), step(o, "inBefore", source, f, s), step(o, "prefetchAfter", source, f, s));
+                case "swap" -> new Decision.Swap(step(o, "outAfter", source, f, s), step(o, "inBefore", source, f, s),
+                        step(o, "prefetchAfter", source, f, s));
                 case "share" -> {
                     String w = text(o, "with", source, f + ".with");
                     Integer wi = byName.get(w);
@@ -185,20 +195,26 @@ public final class PlanJson {
                 case "compress" -> {
                     String c = text(o, "codec", source, f + ".codec");
                     Codec codec = Codec.parse(c);
-                    if (codec == null) throw new PlanFormatException(source, f + ".codec", "unknown codec '" + c + "' (mask-1bit, sparse, fp16, bf16)");
+                    if (codec == null) throw new PlanFormatException(source, f + ".codec",
+                            "unknown codec '" + c + "' (mask-1bit, sparse, fp16, bf16)");
                     JsonNode den = o.get("density");
-                    if (den != null && !den.isNumber()) throw new PlanFormatException(source, f + ".density", "not a number");
+                    if (den != null && !den.isNumber()) throw new PlanFormatException(source,
+                            f + ".density", "not a number");
                     double density = den == null ? 1.0 : den.asDouble();
-                    if (!(density > 0 && density <= 1)) throw new PlanFormatException(source, f + ".density", "must lie in (0, 1], got " + density);
+                    if (!(density > 0 && density <= 1)) throw new PlanFormatException(source, f + ".density",
+                            "must lie in (0, 1], got " + density);
                     JsonNode sw = o.get("swap");
-                    if (sw != null && !sw.isBoolean()) throw new PlanFormatException(source, f + ".swap", "not true or false");
+                    if (sw != null && !sw.isBoolean()) throw new PlanFormatException(source,
+                            f + ".swap", "not true or false");
                     yield new Decision.Compress(codec, density, sw != null && sw.asBoolean());
                 }
-                default -> throw new PlanFormatException(source, f + ".kind", "unknown decision '" + kind + "' (keep, swap, recompute, share, compress)");
+                default -> throw new PlanFormatException(source, f + ".kind",
+                        "unknown decision '" + kind + "' (keep, swap, recompute, share, compress)");
             };
             for (Iterator<String> it = o.fieldNames(); it.hasNext(); ) {
                 String fn = it.next();
-                if (!allowed(kind).contains(fn)) throw new PlanFormatException(source, f + "." + fn, "unknown field for a " + kind + " decision");
+                if (!allowed(kind).contains(fn)) throw new PlanFormatException(source, f + "." + fn,
+                        "unknown field for a " + kind + " decision");
             }
         }
         Plan plan = new Plan(s, d, planner);
@@ -214,7 +230,7 @@ public final class PlanJson {
     }
 
     private static String dims(JsonNode d) {
-        java.util.TreeMap<String, String> m = new java.util.TreeMap<>();
+        TreeMap<String, String> m = new TreeMap<>();
         d.fields().forEachRemaining(e -> m.put(e.getKey(), e.getValue().asText()));
         return m.toString();
     }
@@ -241,9 +257,11 @@ public final class PlanJson {
             if (!n.isInt()) throw new PlanFormatException(source, where, "not an integer step");
             int v = n.asInt();
             if (v < 0 || v >= s.stepCount())
-                throw new PlanFormatException(source, where, "step " + v + " out of range (0.." + (s.stepCount() - 1) + ")");
+                throw new PlanFormatException(source, where, "step " + v + " out of range (0.."
+                        + (s.stepCount() - 1) + ")");
             int prev = steps.isEmpty() ? -1 : steps.get(steps.size() - 1);
-            if (v <= prev) throw new PlanFormatException(source, where, "steps must be ascending, " + v + " follows " + prev);
+            if (v <= prev) throw new PlanFormatException(source, where,
+                    "steps must be ascending, " + v + " follows " + prev);
             steps.add(v);
         }
         return new Decision.Recompute(steps);
@@ -254,7 +272,8 @@ public final class PlanJson {
         if (n == null) return -1;
         if (!n.isInt()) throw new PlanFormatException(source, f + "." + name, "not an integer step");
         int v = n.asInt();
-        if (v < -1 || v >= s.stepCount()) throw new PlanFormatException(source, f + "." + name, "step " + v + " out of range (-1 = automatic, 0.." + (s.stepCount() - 1) + ")");
+        if (v < -1 || v >= s.stepCount()) throw new PlanFormatException(source, f + "." + name,
+                "step " + v + " out of range (-1 = automatic, 0.." + (s.stepCount() - 1) + ")");
         return v;
     }
 
@@ -264,7 +283,8 @@ public final class PlanJson {
 
     private static String text(JsonNode o, String name, String source, String field) {
         JsonNode n = o.get(name);
-        if (n == null || !n.isTextual()) throw new PlanFormatException(source, field, n == null ? "missing" : "not a string");
+        if (n == null || !n.isTextual()) throw new PlanFormatException(source, field, n == null
+                ? "missing" : "not a string");
         return n.asText();
     }
 }

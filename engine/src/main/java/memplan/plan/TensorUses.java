@@ -5,8 +5,14 @@ import memplan.train.Schedule;
 import memplan.train.Step;
 
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.Map;
+import java.util.WeakHashMap;
+import java.util.function.IntConsumer;
 
-/** For each tensor: the steps that touch it, its last forward use and first backward use. Computed once per schedule. */
+/**
+ * For each tensor: the steps that touch it, its last forward use and first backward use. Computed once per schedule.
+ */
 public final class TensorUses {
     private final int[][] uses;
     private final int[] lastForward;
@@ -20,7 +26,7 @@ public final class TensorUses {
         this.firstWrite = firstWrite;
     }
 
-    private static final java.util.Map<Schedule, TensorUses> CACHE = java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>());
+    private static final Map<Schedule, TensorUses> CACHE = Collections.synchronizedMap(new WeakHashMap<>());
 
     /**
      * The uses of a schedule, computed once per schedule object (schedules are immutable and compared by identity),
@@ -62,7 +68,7 @@ public final class TensorUses {
         return new TensorUses(uses, lastF, firstB, firstW);
     }
 
-    private static void forEachTouched(Step st, java.util.function.IntConsumer f) {
+    private static void forEachTouched(Step st, IntConsumer f) {
         for (int t : st.reads()) f.accept(t);
         for (int t : st.writes()) if (!contains(st.reads(), t)) f.accept(t);
         if (st.workspace() >= 0) f.accept(st.workspace());

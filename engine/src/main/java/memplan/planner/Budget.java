@@ -16,7 +16,8 @@ public record Budget(long bytes, double fraction) {
     }
 
     public static Budget ofFraction(double fraction) {
-        if (!(fraction > 0) || fraction > 10) throw new IllegalArgumentException("a budget share must lie in (0%, 1000%], got " + fraction * 100 + "%");
+        if (!(fraction > 0) || fraction > 10)
+            throw new IllegalArgumentException("a budget share must lie in (0%, 1000%], got " + fraction * 100 + "%");
         return new Budget(-1, fraction);
     }
 

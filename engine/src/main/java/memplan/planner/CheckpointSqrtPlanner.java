@@ -6,6 +6,7 @@ import memplan.plan.Plan;
 import memplan.train.Schedule;
 
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 
 /**
@@ -16,14 +17,15 @@ import java.util.List;
  */
 public final class CheckpointSqrtPlanner implements Planner {
     @Override public String name() { return "checkpoint-sqrt"; }
-    @Override public String description() { return "Chen's sqrt(N) segments: keep segment boundaries, recompute the rest"; }
+    @Override public String description() { return "Chen's sqrt(N) segments: keep segment boundaries, recompute the "
+            + "rest"; }
 
     @Override
     public Plan improve(Plan start, long budgetBytes, PlanContext ctx) {
         Schedule s = ctx.schedule;
         List<Node> fwd = new ArrayList<>();
         for (Node n : s.graph().nodes()) if (s.forwardStep(n.index()) >= 0 && n.outputs().length > 0) fwd.add(n);
-        fwd.sort(java.util.Comparator.comparingInt(n -> s.forwardStep(n.index())));
+        fwd.sort(Comparator.comparingInt(n -> s.forwardStep(n.index())));
         int segment = Math.max(1, (int) Math.round(Math.sqrt(fwd.size())));
         return segments(start, ctx, fwd, segment);
     }
@@ -55,7 +57,10 @@ public final class CheckpointSqrtPlanner implements Planner {
         return segments(start, ctx, fwd, boundary);
     }
 
-    /** Marks every activation of the ops that are not segment boundaries for recompute (only tensors kept by {@code start}). */
+    /**
+     * Marks every activation of the ops that are not segment boundaries for recompute (only tensors kept by {@code
+     * start}).
+     */
     static Plan segments(Plan start, PlanContext ctx, List<Node> fwd, boolean[] boundaryAt) {
         Schedule s = ctx.schedule;
         Decision[] d = start.decisions();
@@ -72,9 +77,11 @@ public final class CheckpointSqrtPlanner implements Planner {
             changed = false;
             boolean[] readByRecompute = new boolean[s.tensorCount()];
             for (int t = 0; t < d.length; t++)
-                if (d[t] instanceof Decision.Recompute) for (int in : ctx.producer(t).inputs()) readByRecompute[s.tensorOfValue(in)] = true;
+                if (d[t] instanceof Decision.Recompute) for (int in : ctx.producer(t).inputs())
+                    readByRecompute[s.tensorOfValue(in)] = true;
             for (int t = 0; t < d.length; t++)
-                if (marked[t] && d[t] instanceof Decision.Recompute && ctx.uses.firstBackwardUse(t) < 0 && !readByRecompute[t]) {
+                if (marked[t] && d[t] instanceof Decision.Recompute && ctx.uses.firstBackwardUse(t) < 0
+                        && !readByRecompute[t]) {
                     d[t] = start.decision(t);
                     marked[t] = false;
                     changed = true;
@@ -84,7 +91,8 @@ public final class CheckpointSqrtPlanner implements Planner {
     }
 
     private static void mark(PlanContext ctx, Decision[] d, boolean[] marked, int t) {
-        if (t < 0 || t == ctx.schedule.lossTensor() || !(d[t] instanceof Decision.Keep) || ctx.producer(t) == null) return;
+        if (t < 0 || t == ctx.schedule.lossTensor() || !(d[t] instanceof Decision.Keep)
+                || ctx.producer(t) == null) return;
         if (ctx.uses.lastForwardUse(t) < 0) return;
         d[t] = Decision.RECOMPUTE;
         marked[t] = true;

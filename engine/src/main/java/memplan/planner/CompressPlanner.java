@@ -1,5 +1,7 @@
 package memplan.planner;
 
+import memplan.backend.Codec;
+import memplan.plan.Decision;
 import memplan.plan.Plan;
 
 import java.util.EnumSet;
@@ -28,19 +30,20 @@ public final class CompressPlanner implements Planner {
 
     /** Without a budget: every saved activation a codec fits (as Gist does). */
     private Plan all(Plan start, PlanContext ctx) {
-        memplan.plan.Decision[] d = start.decisions();
+        Decision[] d = start.decisions();
         boolean[] readByRecompute = new boolean[d.length];
         boolean[] overwritten = new boolean[d.length];
         for (int t = 0; t < d.length; t++) {
-            if (d[t] instanceof memplan.plan.Decision.Recompute && ctx.producer(t) != null)
+            if (d[t] instanceof Decision.Recompute && ctx.producer(t) != null)
                 for (int in : ctx.producer(t).inputs()) readByRecompute[ctx.schedule.tensorOfValue(in)] = true;
-            if (d[t] instanceof memplan.plan.Decision.Share sh && sh.with() >= 0) overwritten[sh.with()] = true;
+            if (d[t] instanceof Decision.Share sh && sh.with() >= 0) overwritten[sh.with()] = true;
         }
         for (int t = 0; t < d.length; t++) {
-            if (!(d[t] instanceof memplan.plan.Decision.Keep) || readByRecompute[t] || overwritten[t] || !ctx.saved(t)) continue;
-            memplan.backend.Codec c = Greedy.codecFor(ctx, t, lossy);
-            if (c != null && c.encodedBytes(ctx.schedule.tensor(t).shape().numel(), 1.0) < ctx.schedule.tensor(t).bytes())
-                d[t] = new memplan.plan.Decision.Compress(c, 1.0, false);
+            if (!(d[t] instanceof Decision.Keep) || readByRecompute[t] || overwritten[t] || !ctx.saved(t)) continue;
+            Codec c = Greedy.codecFor(ctx, t, lossy);
+            if (c != null && c.encodedBytes(ctx.schedule.tensor(t).shape().numel(),
+                    1.0) < ctx.schedule.tensor(t).bytes())
+                d[t] = new Decision.Compress(c, 1.0, false);
         }
         return ctx.repair(new Plan(ctx.schedule, d, start.planner()));
     }

@@ -11,12 +11,15 @@ import memplan.train.Phase;
 import memplan.train.Schedule;
 import memplan.train.Step;
 import memplan.train.TensorInfo;
+import memplan.train.TensorKind;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.EnumSet;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.PriorityQueue;
 import java.util.Set;
 
 /**
@@ -30,7 +33,8 @@ import java.util.Set;
 final class Greedy {
     enum Kind { SWAP, RECOMPUTE, COMPRESS }
 
-    record Action(Kind kind, int[] tensors, Decision[] decisions, Decision[] prev, long freed, double cost, int congested) {
+    record Action(Kind kind, int[] tensors, Decision[] decisions, Decision[] prev, long freed,
+            double cost, int congested) {
         Action(Kind kind, int[] tensors, Decision[] decisions, Decision[] prev, long freed, double cost) {
             this(kind, tensors, decisions, prev, freed, cost, 0);
         }
@@ -75,8 +79,9 @@ final class Greedy {
                 if (a != null) options.add(a);
             }
             // Lazy greedy: a swap's price grows once the copy stream is busier than the compute it can hide behind.
-            java.util.PriorityQueue<Action> queue = new java.util.PriorityQueue<>(
-                    Comparator.comparingDouble(Action::price).thenComparing(Comparator.comparingLong(Action::freed).reversed()));
+            PriorityQueue<Action> queue = new PriorityQueue<>(
+                    Comparator.comparingDouble(Action::price)
+                            .thenComparing(Comparator.comparingLong(Action::freed).reversed()));
             queue.addAll(options);
             List<Action> applied = new ArrayList<>();
             long freed = 0;
@@ -204,7 +209,8 @@ final class Greedy {
         Set<Integer> set = new LinkedHashSet<>();
         for (int t : a.tensors()) set.add(t);
         if (a.kind() == Kind.RECOMPUTE) {
-            for (int t : a.tensors()) if (!recomputeInputsOk(ctx.producer(t), set) || readByRecompute[t] > 0 && !readInside(t, set)) return false;
+            for (int t : a.tensors()) if (!recomputeInputsOk(ctx.producer(t), set) || readByRecompute[t] > 0
+                    && !readInside(t, set)) return false;
         } else if (readByRecompute[a.tensors()[0]] > 0) return false;
         return true;
     }
@@ -236,7 +242,8 @@ final class Greedy {
         int rel = SwapTiming.releaseAfter(ctx, lf, pre, transfer);
         if (rel >= k) return null;
         double exposed = Math.max(0, transfer - ctx.secondsBetween(pre, fb));
-        return new Action(Kind.SWAP, new int[]{t}, new Decision[]{new Decision.Swap(lf, fb, pre)}, new Decision[]{d[t]}, bytes,
+        return new Action(Kind.SWAP, new int[]{t}, new Decision[]{new Decision.Swap(lf, fb, pre)},
+                new Decision[]{d[t]}, bytes,
                 Math.max(0, exposed - before) + 1e-3 * transfer);
     }
 
@@ -267,7 +274,7 @@ final class Greedy {
         if (freed <= 0) return null;
         int[] ts = set.stream().mapToInt(Integer::intValue).toArray();
         Decision[] ds = new Decision[ts.length];
-        java.util.Arrays.fill(ds, Decision.RECOMPUTE);
+        Arrays.fill(ds, Decision.RECOMPUTE);
         Decision[] prev = new Decision[ts.length];
         for (int i = 0; i < ts.length; i++) prev[i] = d[ts[i]];
         return new Action(Kind.RECOMPUTE, ts, ds, prev, freed, cost);
@@ -292,7 +299,8 @@ final class Greedy {
             if (di instanceof Decision.Swap || di instanceof Decision.Compress || overwritten[ti]) return false;
             if (set.contains(ti) || di instanceof Decision.Recompute) continue;
             if (readByRecompute[ti] > 0) continue;
-            boolean freeable = depth < 3 && ctx.producer(ti) != null && di instanceof Decision.Keep && ti != s.lossTensor()
+            boolean freeable = depth < 3 && ctx.producer(ti) != null
+                    && di instanceof Decision.Keep && ti != s.lossTensor()
                     && ctx.uses.firstBackwardUse(ti) < 0 && ctx.uses.lastUse(ti) < at[0];
             if (freeable && !closure(ti, at, set, depth + 1)) return false;
         }
@@ -333,14 +341,15 @@ final class Greedy {
         long freed = ti.bytes() - eb;
         if (freed <= 0) return null;
         double cost = 2 * ctx.device.codecSeconds(ti.bytes() + eb);
-        return new Action(Kind.COMPRESS, new int[]{t}, new Decision[]{new Decision.Compress(c, 1.0, false)}, new Decision[]{d[t]}, freed, cost);
+        return new Action(Kind.COMPRESS, new int[]{t}, new Decision[]{new Decision.Compress(c, 1.0, false)},
+                new Decision[]{d[t]}, freed, cost);
     }
 
     /** The codec for a saved activation: 1-bit mask for ReLU outputs only ReLU/MaxPool backward read; fp16 if lossy. */
     static Codec codecFor(PlanContext ctx, int t, boolean lossy) {
         Schedule s = ctx.schedule;
         TensorInfo ti = s.tensor(t);
-        if (ti.kind() != memplan.train.TensorKind.ACTIVATION || !ti.dtype().floating) return null;
+        if (ti.kind() != TensorKind.ACTIVATION || !ti.dtype().floating) return null;
         Node n = ctx.producer(t);
         if (n == null) return null;
         if (n.op() instanceof ReLU && maskOk(ctx, t, n)) return Codec.MASK_1BIT;

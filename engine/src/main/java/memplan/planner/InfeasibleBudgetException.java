@@ -10,7 +10,8 @@ public class InfeasibleBudgetException extends IllegalArgumentException {
 
     public InfeasibleBudgetException(String planner, long budgetBytes, long leastPeakBytes) {
         super("infeasible: the least peak reachable is " + ByteSize.format(leastPeakBytes) + " (" + leastPeakBytes
-                + " B) with planner " + planner + ", above the budget of " + ByteSize.format(budgetBytes) + " (" + budgetBytes + " B)");
+                + " B) with planner " + planner + ", above the budget of " + ByteSize.format(budgetBytes)
+                        + " (" + budgetBytes + " B)");
         this.planner = planner;
         this.budgetBytes = budgetBytes;
         this.leastPeakBytes = leastPeakBytes;

@@ -23,7 +23,8 @@ public final class MaxBatch {
     public record Result(int batch, Plan plan, SimResult result, int probes) {
     }
 
-    public static Result search(IntFunction<Schedule> scheduleAt, Planner planner, long budgetBytes, DeviceModel device, int limit) {
+    public static Result search(IntFunction<Schedule> scheduleAt, Planner planner, long budgetBytes,
+            DeviceModel device, int limit) {
         if (budgetBytes <= 0) throw new IllegalArgumentException("max batch needs a positive budget in bytes");
         int[] count = {0};
         Result lo = tryBatch(scheduleAt, planner, budgetBytes, device, 1, count);
@@ -54,7 +55,8 @@ public final class MaxBatch {
         return new Result(lo.batch(), lo.plan(), lo.result(), count[0]);
     }
 
-    private static Result tryBatch(IntFunction<Schedule> scheduleAt, Planner planner, long budget, DeviceModel device, int batch, int[] count) {
+    private static Result tryBatch(IntFunction<Schedule> scheduleAt, Planner planner, long budget, DeviceModel device,
+            int batch, int[] count) {
         count[0]++;
         Schedule s = scheduleAt.apply(batch);
         try {

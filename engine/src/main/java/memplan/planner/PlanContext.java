@@ -41,7 +41,8 @@ public final class PlanContext {
         prefix = new double[schedule.stepCount() + 1];
         for (int i = 0; i < schedule.stepCount(); i++) prefix[i + 1] = prefix[i] + device.stepSeconds(schedule.step(i));
         recompute = new double[schedule.graph().nodes().size()];
-        for (Node n : schedule.graph().nodes()) recompute[n.index()] = schedule.forwardStep(n.index()) < 0 ? 0 : device.recomputeSeconds(n, recomputeBytes(n));
+        for (Node n : schedule.graph().nodes()) recompute[n.index()] = schedule.forwardStep(n.index()) < 0 ? 0
+                : device.recomputeSeconds(n, recomputeBytes(n));
     }
 
     /** Simulates a plan (which must be valid), remembering the least peak. */
@@ -68,7 +69,8 @@ public final class PlanContext {
     /** Returns the plan if its simulated peak is within the budget, else throws with the least peak seen. */
     public Plan requireFits(Plan p, long budgetBytes, String planner) {
         SimResult r = simulate(p);
-        if (budgetBytes > MIN_BUDGET && r.peakBytes() > budgetBytes) throw new InfeasibleBudgetException(planner, budgetBytes, leastPeak);
+        if (budgetBytes > MIN_BUDGET && r.peakBytes() > budgetBytes)
+            throw new InfeasibleBudgetException(planner, budgetBytes, leastPeak);
         return p;
     }
 
@@ -122,7 +124,8 @@ public final class PlanContext {
     /** An activation written in the forward pass and read again in the backward pass (what planners can free). */
     public boolean saved(int t) {
         TensorInfo ti = schedule.tensor(t);
-        return activation(ti) && uses.lastForwardUse(t) >= 0 && uses.firstBackwardUse(t) > uses.lastForwardUse(t) && producer(t) != null;
+        return activation(ti) && uses.lastForwardUse(t) >= 0
+                && uses.firstBackwardUse(t) > uses.lastForwardUse(t) && producer(t) != null;
     }
 
     /**

@@ -47,7 +47,8 @@ public final class Planners {
 
     /** A planner by name; solver-based planners (in compositions too) search within the given limits. */
     public static Planner named(String name, SolverLimits limits) {
-        if (name == null || name.isBlank()) throw new IllegalArgumentException("no planner named (planners: " + String.join(", ", names()) + ")");
+        if (name == null || name.isBlank()) throw new IllegalArgumentException("no planner named (planners: "
+                + String.join(", ", names()) + ")");
         if (name.contains("+")) {
             String[] parts = name.split("\\+", -1); // -1 keeps empty parts: "hybrid+" is an error, not "hybrid"
             if (parts.length > MAX_STAGES)

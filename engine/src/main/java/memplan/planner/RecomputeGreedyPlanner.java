@@ -9,6 +9,7 @@ import memplan.train.Schedule;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.EnumSet;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -33,7 +34,8 @@ public final class RecomputeGreedyPlanner implements Planner {
     public static final int EXACT_LIMIT = 12;
 
     @Override public String name() { return "recompute-greedy"; }
-    @Override public String description() { return "least recompute time under the budget: exact search on small graphs, greedy + segment search otherwise"; }
+    @Override public String description() { return "least recompute time under the budget: exact search on small "
+            + "graphs, greedy + segment search otherwise"; }
 
     /** Tensors the exact search decides on: activations read in backward, and the inputs their producers re-read. */
     public static List<Integer> candidates(PlanContext ctx, Plan start) {
@@ -62,11 +64,12 @@ public final class RecomputeGreedyPlanner implements Planner {
         List<Plan> options = new ArrayList<>();
         List<Integer> cand = candidates(ctx, start);
         if (cand.size() <= EXACT_LIMIT) options.add(exact(start, budgetBytes, ctx, cand));
-        else options.add(new Greedy(ctx, EnumSet.of(Greedy.Kind.RECOMPUTE), false).run(start, budgetBytes, start.planner()));
+        else options.add(new Greedy(ctx, EnumSet.of(Greedy.Kind.RECOMPUTE), false).run(start,
+                budgetBytes, start.planner()));
         Schedule s = ctx.schedule;
         List<Node> fwd = new ArrayList<>();
         for (Node n : s.graph().nodes()) if (s.forwardStep(n.index()) >= 0 && n.outputs().length > 0) fwd.add(n);
-        fwd.sort(java.util.Comparator.comparingInt(n -> s.forwardStep(n.index())));
+        fwd.sort(Comparator.comparingInt(n -> s.forwardStep(n.index())));
         int sqrt = Math.max(1, (int) Math.round(Math.sqrt(fwd.size())));
         if (cand.size() > EXACT_LIMIT) {
             for (int k = 1; k <= 2 * sqrt; k++) options.add(CheckpointSqrtPlanner.segments(start, ctx, fwd, k));

@@ -10,6 +10,8 @@ import memplan.train.TensorInfo;
 import memplan.train.TensorKind;
 
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -23,7 +25,8 @@ import java.util.Map;
  */
 public final class SharePlanner implements Planner {
     @Override public String name() { return "share"; }
-    @Override public String description() { return "in-place ReLU/Add/Dropout/Sigmoid/Tanh (forward and gradients) and reuse of dead equal-size buffers"; }
+    @Override public String description() { return "in-place ReLU/Add/Dropout/Sigmoid/Tanh (forward and gradients) "
+            + "and reuse of dead equal-size buffers"; }
 
     @Override
     public Plan improve(Plan start, long budgetBytes, PlanContext ctx) {
@@ -73,7 +76,7 @@ public final class SharePlanner implements Planner {
         // Co-sharing of equal-size buffers: each buffer is a chain of tensors with disjoint lives.
         Integer[] order = new Integer[n];
         for (int i = 0; i < n; i++) order[i] = i;
-        java.util.Arrays.sort(order, java.util.Comparator.comparingInt(ctx.uses::firstWrite));
+        Arrays.sort(order, Comparator.comparingInt(ctx.uses::firstWrite));
         // Per buffer: its last occupant and when the buffer is free again.
         int[] root = new int[n];
         long[] end = new long[n];

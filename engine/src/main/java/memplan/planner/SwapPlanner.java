@@ -11,7 +11,8 @@ import java.util.EnumSet;
  */
 public final class SwapPlanner implements Planner {
     @Override public String name() { return "swap"; }
-    @Override public String description() { return "Capuchin-like: swap by idle time and size at the peak, prefetch so the transfer hides"; }
+    @Override public String description() { return "Capuchin-like: swap by idle time and size at the peak, prefetch "
+            + "so the transfer hides"; }
 
     @Override
     public Plan improve(Plan start, long budgetBytes, PlanContext ctx) {

@@ -5,6 +5,8 @@ import memplan.train.Step;
 import memplan.train.TensorInfo;
 import memplan.train.TensorKind;
 
+import java.util.Arrays;
+
 /**
  * First definition and last use of every tensor of a schedule. Parameters, buffers, optimizer state and the
  * data batch are live for the whole iteration ({@code first = -1}, {@code last = stepCount}); every other tensor
@@ -23,8 +25,8 @@ public final class Liveness {
         int n = s.tensorCount();
         int[] first = new int[n];
         int[] last = new int[n];
-        java.util.Arrays.fill(first, Integer.MAX_VALUE);
-        java.util.Arrays.fill(last, -1);
+        Arrays.fill(first, Integer.MAX_VALUE);
+        Arrays.fill(last, -1);
         for (Step st : s.steps()) {
             for (int t : st.writes()) touch(first, last, t, st.index());
             for (int t : st.reads()) touch(first, last, t, st.index());

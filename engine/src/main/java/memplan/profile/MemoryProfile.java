@@ -10,8 +10,10 @@ import memplan.train.TensorKind;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.EnumMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The baseline memory profile of one training iteration: live bytes during each step split by role, the peak
@@ -69,7 +71,7 @@ public record MemoryProfile(Schedule schedule, long parameters, long[] liveBytes
 
     /** Bytes a step must hold at once: every tensor it reads or writes plus its workspace. */
     public static long stepFootprint(Schedule s, Step st) {
-        java.util.Set<Integer> ts = new java.util.HashSet<>();
+        Set<Integer> ts = new HashSet<>();
         for (int t : st.reads()) ts.add(t);
         for (int t : st.writes()) ts.add(t);
         if (st.workspace() >= 0) ts.add(st.workspace());

@@ -46,7 +46,8 @@ public record DeviceModel(String name, long capacityBytes, double flopsPerSecond
             case "v100" -> new DeviceModel("v100", 16 * GIB, 15.7e12, 0.9e12, 12 * GB, 10e-6, 5e-6, Map.of());
             // Calibrated on the 2-core CI machine: ResNet-18 batch 2 measured 1.65 s per iteration (memplan run).
             case "cpu" -> new DeviceModel("cpu", 2 * GIB, 15e9, 10 * GB, 10 * GB, 1e-6, 100e-6, Map.of());
-            default -> throw new IllegalArgumentException("unknown device '" + name + "' (presets: h100, h200, a100, v100, cpu)");
+            default -> throw new IllegalArgumentException("unknown device '" + name
+                    + "' (presets: h100, h200, a100, v100, cpu)");
         };
     }
 
@@ -56,16 +57,20 @@ public record DeviceModel(String name, long capacityBytes, double flopsPerSecond
 
     public DeviceModel withLink(String link) {
         double[] l = LINKS.get(link.toLowerCase(Locale.ROOT));
-        if (l == null) throw new IllegalArgumentException("unknown link '" + link + "' (known: " + String.join(", ", LINKS.keySet()) + ")");
-        return new DeviceModel(name + "+" + link, capacityBytes, flopsPerSecond, memoryBytesPerSecond, l[0], l[1], launchSeconds, measuredStepSeconds);
+        if (l == null) throw new IllegalArgumentException("unknown link '" + link + "' (known: "
+                + String.join(", ", LINKS.keySet()) + ")");
+        return new DeviceModel(name + "+" + link, capacityBytes, flopsPerSecond, memoryBytesPerSecond, l[0], l[1],
+                launchSeconds, measuredStepSeconds);
     }
 
     public DeviceModel withCapacity(long bytes) {
-        return new DeviceModel(name, bytes, flopsPerSecond, memoryBytesPerSecond, linkBytesPerSecond, linkLatencySeconds, launchSeconds, measuredStepSeconds);
+        return new DeviceModel(name, bytes, flopsPerSecond, memoryBytesPerSecond, linkBytesPerSecond,
+                linkLatencySeconds, launchSeconds, measuredStepSeconds);
     }
 
     public DeviceModel withMeasured(Map<String, Double> stepSeconds) {
-        return new DeviceModel(name, capacityBytes, flopsPerSecond, memoryBytesPerSecond, linkBytesPerSecond, linkLatencySeconds, launchSeconds, stepSeconds);
+        return new DeviceModel(name, capacityBytes, flopsPerSecond, memoryBytesPerSecond, linkBytesPerSecond,
+                linkLatencySeconds, launchSeconds, stepSeconds);
     }
 
     public double rooflineSeconds(long flops, long bytes) {

@@ -5,6 +5,7 @@ import memplan.ir.TensorRole;
 import memplan.lower.Buffer;
 import memplan.lower.ExecutionSchedule;
 import memplan.lower.Instr;
+import memplan.lower.InstrKind;
 import memplan.lower.Lowering;
 import memplan.plan.Plan;
 import memplan.train.Schedule;
@@ -12,6 +13,7 @@ import memplan.train.Step;
 
 import java.util.ArrayList;
 import java.util.EnumMap;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -44,9 +46,10 @@ public final class Simulator {
                 start[p] = Math.max(copy, compute);
                 end[p] = start[p] + device.transferSeconds(in.bytes());
                 copy = end[p];
-                if (in.kind() == memplan.lower.InstrKind.SWAP_OUT) toHost += in.bytes();
+                if (in.kind() == InstrKind.SWAP_OUT) toHost += in.bytes();
                 else fromHost += in.bytes();
-                events.add(new TimelineEvent(start[p], end[p], in.kind() == memplan.lower.InstrKind.SWAP_OUT ? EventKind.SWAP_OUT : EventKind.SWAP_IN,
+                events.add(new TimelineEvent(start[p], end[p], in.kind() == InstrKind.SWAP_OUT
+                        ? EventKind.SWAP_OUT : EventKind.SWAP_IN,
                         true, p, in.step(), in.tensor(), in.bytes(), s.tensor(in.tensor()).name()));
                 continue;
             }
@@ -54,7 +57,8 @@ public final class Simulator {
             for (int w : in.waits()) ready = Math.max(ready, end[w]);
             if (ready > compute) {
                 stalls += ready - compute;
-                events.add(new TimelineEvent(compute, ready, EventKind.STALL, false, p, in.step(), in.tensor(), 0, "stall"));
+                events.add(new TimelineEvent(compute, ready, EventKind.STALL, false, p, in.step(),
+                        in.tensor(), 0, "stall"));
             }
             start[p] = ready;
             double d;
@@ -76,7 +80,7 @@ public final class Simulator {
                 }
                 case ENCODE, DECODE -> {
                     d = device.codecSeconds(in.bytes());
-                    kind = in.kind() == memplan.lower.InstrKind.ENCODE ? EventKind.ENCODE : EventKind.DECODE;
+                    kind = in.kind() == InstrKind.ENCODE ? EventKind.ENCODE : EventKind.DECODE;
                     label = kind.name().toLowerCase() + " " + s.tensor(in.tensor()).name();
                 }
                 default -> { // RELEASE: waits for its swap-out, then frees
@@ -87,7 +91,8 @@ public final class Simulator {
             }
             end[p] = ready + d;
             compute = end[p];
-            if (kind != EventKind.FREE) events.add(new TimelineEvent(start[p], end[p], kind, false, p, in.step(), in.tensor(), in.bytes(), label));
+            if (kind != EventKind.FREE) events.add(new TimelineEvent(start[p], end[p], kind, false, p, in.step(),
+                    in.tensor(), in.bytes(), label));
         }
         // Memory per position and role from the buffers' segments.
         int roles = TensorRole.values().length;
@@ -96,8 +101,10 @@ public final class Simulator {
             for (int i = 0; i < b.segStart().length; i++) {
                 diff[b.role().ordinal()][b.segStart()[i]] += b.bytes();
                 diff[b.role().ordinal()][b.segEnd()[i] + 1] -= b.bytes();
-                events.add(new TimelineEvent(start[b.segStart()[i]], start[b.segStart()[i]], EventKind.ALLOC, false, b.segStart()[i], -1, b.tensor(), b.bytes(), s.tensor(b.tensor()).name()));
-                events.add(new TimelineEvent(end[b.segEnd()[i]], end[b.segEnd()[i]], EventKind.FREE, false, b.segEnd()[i], -1, b.tensor(), b.bytes(), s.tensor(b.tensor()).name()));
+                events.add(new TimelineEvent(start[b.segStart()[i]], start[b.segStart()[i]], EventKind.ALLOC, false,
+                        b.segStart()[i], -1, b.tensor(), b.bytes(), s.tensor(b.tensor()).name()));
+                events.add(new TimelineEvent(end[b.segEnd()[i]], end[b.segEnd()[i]], EventKind.FREE, false,
+                        b.segEnd()[i], -1, b.tensor(), b.bytes(), s.tensor(b.tensor()).name()));
             }
         long[][] live = new long[roles][n];
         long peak = -1;
@@ -120,17 +127,18 @@ public final class Simulator {
         double baseline = 0;
         for (Step st : s.steps()) baseline += device.stepSeconds(st);
         double iteration = Math.max(compute, copy);
-        return new SimResult(es, Math.max(peak, 0), peakPos, byRole, iteration, baseline, toHost, fromHost, stalls, recompute,
+        return new SimResult(es, Math.max(peak, 0), peakPos, byRole, iteration, baseline, toHost,
+                fromHost, stalls, recompute,
                 new Timeline(List.copyOf(events), start, live, host));
     }
 
     /** Host bytes held from each swap-out until its swap-in. */
     private static long[] hostBytes(ExecutionSchedule es, int n) {
         long[] diff = new long[n + 1];
-        java.util.Map<Integer, Integer> outPos = new java.util.HashMap<>();
+        Map<Integer, Integer> outPos = new HashMap<>();
         for (Instr in : es.instrs()) {
-            if (in.kind() == memplan.lower.InstrKind.SWAP_OUT) outPos.put(in.buffers()[0], in.pos());
-            else if (in.kind() == memplan.lower.InstrKind.SWAP_IN) {
+            if (in.kind() == InstrKind.SWAP_OUT) outPos.put(in.buffers()[0], in.pos());
+            else if (in.kind() == InstrKind.SWAP_IN) {
                 Integer from = outPos.remove(in.buffers()[1]);
                 if (from != null) {
                     diff[from] += in.bytes();

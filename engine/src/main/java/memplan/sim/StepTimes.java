@@ -31,7 +31,8 @@ public final class StepTimes {
     public static Map<String, Double> fromTimeline(Timeline measured) {
         Map<String, Double> out = new LinkedHashMap<>();
         for (TimelineEvent e : measured.events())
-            if (e.kind() == EventKind.COMPUTE && e.step() >= 0) out.putIfAbsent(e.label(), e.endSeconds() - e.startSeconds());
+            if (e.kind() == EventKind.COMPUTE && e.step() >= 0) out.putIfAbsent(e.label(),
+                    e.endSeconds() - e.startSeconds());
         return out;
     }
 
@@ -63,15 +64,18 @@ public final class StepTimes {
                     + StrictJson.reason(e, "step times"), null);
         }
         if (root == null || !FORMAT.equals(root.path("format").asText()))
-            throw ModelFormatException.withRemedy(file.toString(), "$.format", "not a step-times file (expected \"format\": \"" + FORMAT
+            throw ModelFormatException.withRemedy(file.toString(), "$.format",
+                    "not a step-times file (expected \"format\": \"" + FORMAT
                     + "\"; a real run records one)", Remedy.RECORD_STEP_TIMES, null);
         JsonNode s = root.get("stepSeconds");
-        if (s == null || !s.isObject()) throw new ModelFormatException(file.toString(), "$.stepSeconds", "missing object of step label: seconds", null);
+        if (s == null || !s.isObject()) throw new ModelFormatException(file.toString(), "$.stepSeconds",
+                "missing object of step label: seconds", null);
         Map<String, Double> out = new LinkedHashMap<>();
         for (Iterator<Map.Entry<String, JsonNode>> it = s.fields(); it.hasNext(); ) {
             var e = it.next();
             if (!e.getValue().isNumber() || e.getValue().doubleValue() < 0)
-                throw new ModelFormatException(file.toString(), "$.stepSeconds." + e.getKey(), "must be a non-negative number of seconds, got " + e.getValue(), null);
+                throw new ModelFormatException(file.toString(), "$.stepSeconds." + e.getKey(),
+                        "must be a non-negative number of seconds, got " + e.getValue(), null);
             out.put(e.getKey(), e.getValue().doubleValue());
         }
         return out;

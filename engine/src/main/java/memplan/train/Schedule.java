@@ -22,7 +22,8 @@ public final class Schedule {
     private final int[] backwardStepOfNode;
     private final int lossTensor;
 
-    Schedule(Graph graph, Optimizer optimizer, FrameworkProfile framework, List<TensorInfo> tensors, List<Step> steps, int[] tensorOfValue,
+    Schedule(Graph graph, Optimizer optimizer, FrameworkProfile framework, List<TensorInfo> tensors,
+            List<Step> steps, int[] tensorOfValue,
              int[] gradOfValue, int[] forwardStepOfNode, int[] backwardStepOfNode, int lossTensor) {
         this.graph = graph;
         this.optimizer = optimizer;
@@ -86,6 +87,7 @@ public final class Schedule {
     @Override
     public String toString() {
         return "Schedule[" + graph.model().name() + ", batch " + graph.batch() + ", " + tensors.size() + " tensors, "
-                + steps.size() + " steps, tensorOfValue=" + Arrays.toString(Arrays.copyOf(tensorOfValue, Math.min(8, tensorOfValue.length))) + "...]";
+                + steps.size() + " steps, tensorOfValue="
+                        + Arrays.toString(Arrays.copyOf(tensorOfValue, Math.min(8, tensorOfValue.length))) + "...]";
     }
 }

@@ -4,6 +4,7 @@ import memplan.framework.FrameworkProfile;
 import memplan.framework.OptimizerForm;
 import memplan.framework.ZeroGrad;
 import memplan.graph.Graph;
+import memplan.graph.GraphException;
 import memplan.graph.Node;
 import memplan.graph.Value;
 import memplan.graph.ValueKind;
@@ -16,6 +17,7 @@ import memplan.ops.MseLoss;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
@@ -103,7 +105,8 @@ public final class TrainingGraph {
             for (int o : n.outputs()) writes.add(tensorOfValue[o]);
             for (int a : n.aux()) writes.add(tensorOfValue[a]);
             long ws = fw.forwardWorkspaceElements(n.op(), n.inShapes(), n.outShapes());
-            int wsId = ws > 0 ? add(tensors, n.name() + ".workspace", Shape.of((int) Math.min(ws, Integer.MAX_VALUE)), ft, TensorKind.WORKSPACE, -1) : -1;
+            int wsId = ws > 0 ? add(tensors, n.name() + ".workspace", Shape.of((int) Math.min(ws, Integer.MAX_VALUE)),
+                    ft, TensorKind.WORKSPACE, -1) : -1;
             fwdStep[n.index()] = steps.size();
             steps.add(step(steps.size(), Phase.FORWARD, n.index(), n.name(), reads, writes, wsId, n.flops(), tensors));
         }
@@ -131,7 +134,7 @@ public final class TrainingGraph {
             Set<Integer> writes = new LinkedHashSet<>();
             // gradients this step creates: a value that is several of its inputs (Mul(x, x)) gets one, written
             // then accumulated within the step, never read before
-            Set<Integer> created = new java.util.HashSet<>();
+            Set<Integer> created = new HashSet<>();
             for (int k = 0; k < n.inputs().length; k++) {
                 int in = n.inputs()[k];
                 if (!n.op().differentiable(k) || !requiresGrad[in] || !reachesLoss[in]) continue;
@@ -139,7 +142,8 @@ public final class TrainingGraph {
                 int gid = gradOfValue[storage];
                 if (gid < 0) {
                     Value v = g.value(storage);
-                    gid = add(tensors, "grad(" + v.name() + ")", v.shape(), v.dtype(), TensorKind.ACTIVATION_GRAD, storage);
+                    gid = add(tensors, "grad(" + v.name() + ")", v.shape(), v.dtype(),
+                            TensorKind.ACTIVATION_GRAD, storage);
                     gradOfValue[storage] = gid;
                     created.add(gid);
                 } else if (!created.contains(gid)) reads.add(gid); // accumulate into an existing gradient
@@ -157,15 +161,18 @@ public final class TrainingGraph {
                 writes.add(gid);
             }
             long ws = fw.backwardWorkspaceElements(n.op(), n.inShapes(), n.outShapes());
-            int wsId = ws > 0 ? add(tensors, n.name() + ".backward_workspace", Shape.of((int) Math.min(ws, Integer.MAX_VALUE)), ft, TensorKind.WORKSPACE, -1) : -1;
+            int wsId = ws > 0 ? add(tensors, n.name() + ".backward_workspace",
+                    Shape.of((int) Math.min(ws, Integer.MAX_VALUE)), ft, TensorKind.WORKSPACE, -1) : -1;
             bwdStep[i] = steps.size();
-            steps.add(step(steps.size(), Phase.BACKWARD, i, n.name() + " backward", reads, writes, wsId, n.backwardFlops(), tensors));
+            steps.add(step(steps.size(), Phase.BACKWARD, i, n.name() + " backward", reads, writes, wsId,
+                    n.backwardFlops(), tensors));
         }
         // Views share the gradient of the value they view.
         for (Value v : g.values()) if (v.viewOf() >= 0) gradOfValue[v.id()] = gradOfValue[g.storageOf(v.id())];
 
         long updated = 0;
-        for (Value v : g.values()) if (v.kind() == ValueKind.PARAM && gradOfValue[v.id()] >= 0) updated += v.shape().numel();
+        for (Value v : g.values()) if (v.kind() == ValueKind.PARAM && gradOfValue[v.id()] >= 0)
+            updated += v.shape().numel();
         boolean foreach = fw.optimizerTemporaries() && fw.optimizerForm() == OptimizerForm.FOREACH;
         boolean single = fw.optimizerTemporaries() && fw.optimizerForm() == OptimizerForm.SINGLE_TENSOR;
         List<Integer> paramGrads = new ArrayList<>();
@@ -184,7 +191,8 @@ public final class TrainingGraph {
             reads.add(tensorOfValue[v.id()]);
             writes.add(tensorOfValue[v.id()]);
             for (int s = 0; s < optimizer.statesPerParam; s++) {
-                int sid = add(tensors, v.name() + "." + optimizer.stateName(s), v.shape(), v.dtype(), TensorKind.OPTIMIZER_STATE, v.id());
+                int sid = add(tensors, v.name() + "." + optimizer.stateName(s), v.shape(), v.dtype(),
+                        TensorKind.OPTIMIZER_STATE, v.id());
                 reads.add(sid);
                 writes.add(sid);
             }
@@ -197,7 +205,8 @@ public final class TrainingGraph {
             steps.add(step(steps.size(), Phase.OPTIMIZER, -1, "zero_grad", grads,
                     fw.zeroGrad() == ZeroGrad.ZEROS ? grads : Set.of(), -1, 0, tensors));
         }
-        return new Schedule(g, optimizer, fw, tensors, steps, tensorOfValue, gradOfValue, fwdStep, bwdStep, tensorOfValue[lossValue]);
+        return new Schedule(g, optimizer, fw, tensors, steps, tensorOfValue, gradOfValue, fwdStep, bwdStep,
+                tensorOfValue[lossValue]);
     }
 
     private static boolean anyParamNeedsGrad(Node n, boolean[] requiresGrad) {
@@ -209,19 +218,23 @@ public final class TrainingGraph {
     private static int findLoss(Graph g) {
         for (int i = g.nodes().size() - 1; i >= 0; i--) {
             Node n = g.nodes().get(i);
-            if ((n.op() instanceof CrossEntropy || n.op() instanceof MseLoss) && n.outShapes().get(0).rank() == 0) return i;
+            if ((n.op() instanceof CrossEntropy || n.op() instanceof MseLoss)
+                    && n.outShapes().get(0).rank() == 0) return i;
         }
-        throw new memplan.graph.GraphException(g.model().source() == null ? g.model().name() : g.model().source(), "layers",
-                "the model has no loss layer: add a CrossEntropy or MseLoss layer whose inputs are the output and a target Input");
+        throw new GraphException(g.model().source() == null ? g.model().name() : g.model().source(), "layers",
+                "the model has no loss layer: add a CrossEntropy or MseLoss layer whose inputs are the output and a "
+                        + "target Input");
     }
 
-    private static int add(List<TensorInfo> tensors, String name, Shape shape, DType dtype, TensorKind kind, int value) {
+    private static int add(List<TensorInfo> tensors, String name, Shape shape, DType dtype,
+            TensorKind kind, int value) {
         int id = tensors.size();
         tensors.add(new TensorInfo(id, name, shape, dtype, kind, value, shape.numel() * dtype.bytes));
         return id;
     }
 
-    private static Step step(int index, Phase phase, int node, String label, Set<Integer> reads, Set<Integer> writes, int ws,
+    private static Step step(int index, Phase phase, int node, String label, Set<Integer> reads,
+            Set<Integer> writes, int ws,
                              long flops, List<TensorInfo> tensors) {
         long bytes = 0;
         Set<Integer> all = new LinkedHashSet<>(reads);

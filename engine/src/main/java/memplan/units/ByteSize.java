@@ -6,7 +6,8 @@ import java.util.regex.Pattern;
 
 /** Parses and prints memory sizes: plain bytes, or with units (KiB, MiB, GiB, TiB; KB, MB, GB, TB are decimal). */
 public final class ByteSize {
-    private static final Pattern SIZE = Pattern.compile("\\s*([0-9]+(?:\\.[0-9]+)?)\\s*([KMGT]i?B|B)?\\s*", Pattern.CASE_INSENSITIVE);
+    private static final Pattern SIZE = Pattern.compile("\\s*([0-9]+(?:\\.[0-9]+)?)\\s*([KMGT]i?B|B)?\\s*",
+            Pattern.CASE_INSENSITIVE);
 
     private ByteSize() {
     }
@@ -15,7 +16,8 @@ public final class ByteSize {
     public static long parse(String text) {
         Matcher m = SIZE.matcher(text == null ? "" : text);
         if (!m.matches())
-            throw new IllegalArgumentException("'" + text + "' is not a memory size (examples: 1073741824, 512MiB, 6GiB, 16GB)");
+            throw new IllegalArgumentException("'" + text
+                    + "' is not a memory size (examples: 1073741824, 512MiB, 6GiB, 16GB)");
         double v = Double.parseDouble(m.group(1));
         String unit = m.group(2) == null ? "B" : m.group(2).toUpperCase(Locale.ROOT);
         double mult = switch (unit) {

@@ -16,7 +16,9 @@ final class AlexNetBuilder {
     }
 
     static ModelDef alexnet() {
-        Net n = new Net("alexnet", "AlexNet, torchvision layout, 3x224x224 input, 1000 classes (AdaptiveAvgPool(6,6) is the identity at 224 and left out)");
+        Net n = new Net("alexnet",
+                "AlexNet, torchvision layout, 3x224x224 input, 1000 classes (AdaptiveAvgPool(6,6) is the identity "
+                        + "at 224 and left out)");
         String x = n.input("input", "N", 3, 224, 224);
         String y = n.intInput("target", "N");
         x = n.add("features.0", Net.conv(64, 11, 4, 2, true), x);

@@ -12,7 +12,8 @@ final class LeNetBuilder {
     }
 
     static ModelDef lenet5() {
-        Net n = new Net("lenet5", "LeNet-5 on 1x32x32 images: conv 6@5x5, max-pool, conv 16@5x5, max-pool, fc 120-84-10, ReLU");
+        Net n = new Net("lenet5",
+                "LeNet-5 on 1x32x32 images: conv 6@5x5, max-pool, conv 16@5x5, max-pool, fc 120-84-10, ReLU");
         String x = n.input("input", "N", 1, 32, 32);
         String y = n.intInput("target", "N");
         x = n.add("conv1", Net.conv(6, 5, 1, 0, true), x);

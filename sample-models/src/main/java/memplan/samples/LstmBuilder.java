@@ -27,16 +27,19 @@ final class LstmBuilder {
     }
 
     static ModelDef lstmLm() {
-        return build("lstm-lm", "LSTM language model unrolled over 64 steps: Embedding 10000x256, one LSTM layer (hidden 512, "
+        return build("lstm-lm",
+                "LSTM language model unrolled over 64 steps: Embedding 10000x256, one LSTM layer (hidden 512, "
                 + "weights shared across steps), dropout 0.2, Linear to 10000 words", 64, 10000, 256, 512, 0.2, false);
     }
 
     static ModelDef tinyLstm() {
-        return build("tiny-lstm", "Tiny LSTM language model for fast tests: 8 steps, vocabulary 50, embedding and hidden 16, "
+        return build("tiny-lstm",
+                "Tiny LSTM language model for fast tests: 8 steps, vocabulary 50, embedding and hidden 16, "
                 + "Linear+Tanh projection before the output layer", 8, 50, 16, 16, 0.0, true);
     }
 
-    private static ModelDef build(String name, String description, int steps, int vocab, int embed, int hidden, double dropout,
+    private static ModelDef build(String name, String description, int steps, int vocab, int embed,
+            int hidden, double dropout,
                                   boolean tanhProjection) {
         Net n = new Net(name, description);
         String tokens = n.intInput("tokens", "N", steps);

@@ -12,7 +12,8 @@ final class MlpBuilder {
     }
 
     static ModelDef mlp() {
-        Net n = new Net("mlp", "Multilayer perceptron 784-512-256-10 with ReLU on flattened 1x28x28 images (MNIST-sized)");
+        Net n = new Net("mlp",
+                "Multilayer perceptron 784-512-256-10 with ReLU on flattened 1x28x28 images (MNIST-sized)");
         String x = n.input("input", "N", 1, 28, 28);
         String y = n.intInput("target", "N");
         x = n.add("flatten", new Flatten(1), x);

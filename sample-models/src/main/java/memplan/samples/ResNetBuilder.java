@@ -20,12 +20,15 @@ final class ResNetBuilder {
     }
 
     static ModelDef resnet18() {
-        return build("resnet18", "ResNet-18, torchvision layout (basic blocks [2,2,2,2], BatchNorm), 3x224x224 input, 1000 classes",
+        return build("resnet18",
+                "ResNet-18, torchvision layout (basic blocks [2,2,2,2], BatchNorm), 3x224x224 input, 1000 classes",
                 false, new int[]{2, 2, 2, 2});
     }
 
     static ModelDef resnet50() {
-        return build("resnet50", "ResNet-50, torchvision layout (bottlenecks [3,4,6,3], stride on the 3x3, BatchNorm), 3x224x224 input, 1000 classes",
+        return build("resnet50",
+                "ResNet-50, torchvision layout (bottlenecks [3,4,6,3], stride on the 3x3, BatchNorm), 3x224x224 "
+                        + "input, 1000 classes",
                 true, new int[]{3, 4, 6, 3});
     }
 
@@ -44,7 +47,8 @@ final class ResNetBuilder {
             for (int b = 0; b < blocks[stage]; b++) {
                 int stride = stage > 0 && b == 0 ? 2 : 1;
                 String p = "layer" + (stage + 1) + "." + b + ".";
-                x = bottleneck ? bottleneck(n, p, x, inplanes, planes, stride) : basic(n, p, x, inplanes, planes, stride);
+                x = bottleneck ? bottleneck(n, p, x, inplanes, planes, stride) : basic(n, p, x,
+                        inplanes, planes, stride);
                 inplanes = planes * expansion;
             }
         }

@@ -82,7 +82,8 @@ public final class SampleModels {
         List<String> inputs = new ArrayList<>();
         for (Layer l : m.layers())
             if (l.op() instanceof Input in)
-                inputs.add(l.name() + " [" + String.join(",", in.dims()) + "]" + (in.dtype() == null ? "" : " " + in.dtype().jsonName()));
+                inputs.add(l.name() + " [" + String.join(",", in.dims()) + "]" + (in.dtype() == null ? ""
+                        : " " + in.dtype().jsonName()));
         StringBuilder b = new StringBuilder(name).append(": ").append(m.description())
                 .append(String.format(" | %,d parameters | inputs: %s", params, String.join(", ", inputs)));
         if (!m.dims().isEmpty()) {
@@ -95,6 +96,7 @@ public final class SampleModels {
 
     private static void check(String name) {
         if (!exists(name))
-            throw new IllegalArgumentException("unknown sample model '" + name + "'; known: " + String.join(", ", BUILDERS.keySet()));
+            throw new IllegalArgumentException("unknown sample model '" + name + "'; known: "
+                    + String.join(", ", BUILDERS.keySet()));
     }
 }

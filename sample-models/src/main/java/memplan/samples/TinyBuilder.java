@@ -25,7 +25,8 @@ final class TinyBuilder {
 
     /** 64-32-10 with a sigmoid gate (Linear, ReLU, Sigmoid, Mul, Dropout). */
     static ModelDef tinyMlp() {
-        Net n = new Net("tiny-mlp", "Tiny MLP 64-32-10 with a sigmoid-gated hidden layer (ReLU(fc1) * Sigmoid(gate)) and dropout 0.1");
+        Net n = new Net("tiny-mlp",
+                "Tiny MLP 64-32-10 with a sigmoid-gated hidden layer (ReLU(fc1) * Sigmoid(gate)) and dropout 0.1");
         String in = n.input("input", "N", 64);
         String y = n.intInput("target", "N");
         String a = n.add("fc1", new Linear(32, true), in);

@@ -30,7 +30,8 @@ final class TinyTransformerBuilder {
     }
 
     static ModelDef tinyTransformer() {
-        Net n = new Net("tiny-transformer", "Tiny GPT-style transformer: 2 pre-LN blocks, width 32, 4 heads, sequence 16, "
+        Net n = new Net("tiny-transformer",
+                "Tiny GPT-style transformer: 2 pre-LN blocks, width 32, 4 heads, sequence 16, "
                 + "vocabulary 64; block 0 fused causal Attention, block 1 unfused MatMul/Softmax/MatMul attention");
         n.dim("T", SEQ);
         String tokens = n.intInput("tokens", "N", "T");
@@ -52,7 +53,8 @@ final class TinyTransformerBuilder {
         String q = n.add(p + "attn.q", new Linear(WIDTH, true), h);
         String k = n.add(p + "attn.k", new Linear(WIDTH, true), h);
         String v = n.add(p + "attn.v", new Linear(WIDTH, true), h);
-        String x = fused ? n.add(p + "attn.attention", new Attention(HEADS, true), q, k, v) : unfused(n, p + "attn.", q, k, v);
+        String x = fused ? n.add(p + "attn.attention", new Attention(HEADS, true), q, k, v)
+                : unfused(n, p + "attn.", q, k, v);
         x = n.add(p + "attn.c_proj", new Linear(WIDTH, true), x);
         String r = n.add(p + "add_1", new Add(), x, in);
         x = n.add(p + "ln_2", new LayerNorm(1e-5), r);

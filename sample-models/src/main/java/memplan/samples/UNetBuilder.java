@@ -20,7 +20,8 @@ final class UNetBuilder {
     }
 
     static ModelDef unetSmall() {
-        Net n = new Net("unet-small", "Small U-Net: 3 levels (32-64-128 channels), 3x64x64 input, nearest Upsample + Concat skips, "
+        Net n = new Net("unet-small",
+                "Small U-Net: 3 levels (32-64-128 channels), 3x64x64 input, nearest Upsample + Concat skips, "
                 + CLASSES + "-class per-pixel CrossEntropy");
         String x = n.input("input", "N", 3, 64, 64);
         String y = n.intInput("target", "N", 64, 64);

@@ -19,7 +19,8 @@ final class VggBuilder {
     }
 
     static ModelDef vgg16() {
-        Net n = new Net("vgg16", "VGG-16 (configuration D, no batch norm), torchvision layout, 3x224x224 input, 1000 classes");
+        Net n = new Net("vgg16",
+                "VGG-16 (configuration D, no batch norm), torchvision layout, 3x224x224 input, 1000 classes");
         String x = n.input("input", "N", 3, 224, 224);
         String y = n.intInput("target", "N");
         int i = 0;

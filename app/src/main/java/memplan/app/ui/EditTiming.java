@@ -1,5 +1,8 @@
 package memplan.app.ui;
 
+import javafx.application.Platform;
+import javafx.beans.InvalidationListener;
+import javafx.beans.Observable;
 import memplan.app.ui.session.Analysis;
 import memplan.app.ui.session.SessionViewModel;
 import memplan.app.ui.table.Technique;
@@ -31,7 +34,8 @@ final class EditTiming {
                 double[] t = times.stream().mapToDouble(Double::doubleValue).sorted().toArray();
                 System.getLogger("memplan.app.ui").log(System.Logger.Level.INFO, String.format(Locale.ROOT,
                         "click-to-redraw on %s: %d edits, median %.1f ms, max %.1f ms, all %s",
-                        session.analysis().model().name(), t.length, t.length == 0 ? 0 : t[t.length / 2], t.length == 0 ? 0 : t[t.length - 1],
+                        session.analysis().model().name(), t.length, t.length == 0 ? 0 : t[t.length / 2],
+                                t.length == 0 ? 0 : t[t.length - 1],
                         Arrays.toString(times.stream().map(d -> String.format(Locale.ROOT, "%.1f", d)).toArray())));
                 return;
             }
@@ -40,11 +44,11 @@ final class EditTiming {
         };
         session.lastEditMillisProperty().addListener((o, a, v) -> {
             times.add(v.doubleValue());
-            javafx.application.Platform.runLater(step);
+            Platform.runLater(step);
         });
-        session.analysisProperty().addListener(new javafx.beans.InvalidationListener() {
+        session.analysisProperty().addListener(new InvalidationListener() {
             @Override
-            public void invalidated(javafx.beans.Observable o) {
+            public void invalidated(Observable o) {
                 session.analysisProperty().removeListener(this);
                 Analysis a = session.analysis();
                 var plan = session.plan();
@@ -61,7 +65,7 @@ final class EditTiming {
                         Thread.sleep(3000);
                     } catch (InterruptedException ignored) {
                     }
-                    javafx.application.Platform.runLater(step);
+                    Platform.runLater(step);
                 }).start();
             }
         });

@@ -15,7 +15,8 @@ public final class Fmt {
 
     public static String millis(double ms) {
         if (Double.isNaN(ms)) return "–";
-        if (ms < 1) return ms * 1000 >= 10 ? String.format(Locale.ROOT, "%.0f \u00b5s", ms * 1000) : String.format(Locale.ROOT, "%.1f \u00b5s", ms * 1000);
+        if (ms < 1) return ms * 1000 >= 10 ? String.format(Locale.ROOT, "%.0f \u00b5s", ms * 1000)
+                : String.format(Locale.ROOT, "%.1f \u00b5s", ms * 1000);
         return ms >= 100 ? String.format(Locale.ROOT, "%.0f ms", ms) : String.format(Locale.ROOT, "%.1f ms", ms);
     }
 

@@ -4,6 +4,8 @@ import javafx.application.Platform;
 import javafx.beans.binding.Bindings;
 import javafx.geometry.Insets;
 import javafx.geometry.Orientation;
+import javafx.scene.Node;
+import javafx.scene.Scene;
 import javafx.scene.control.Alert;
 import javafx.scene.control.Button;
 import javafx.scene.control.ButtonBar;
@@ -27,14 +29,14 @@ import javafx.scene.layout.Region;
 import javafx.stage.FileChooser;
 import javafx.stage.Window;
 import memplan.app.ui.graph.GraphView;
-import memplan.app.ui.run.RunPanel;
-import memplan.app.ui.session.SessionViewModel;
-import memplan.app.ui.table.TensorTableView;
-import memplan.app.ui.teach.TeachPanel;
 import memplan.app.ui.planner.ComparePanel;
 import memplan.app.ui.planner.PlannerPanel;
 import memplan.app.ui.planner.PlannerViewModel;
 import memplan.app.ui.planner.Planning;
+import memplan.app.ui.run.RunPanel;
+import memplan.app.ui.session.SessionViewModel;
+import memplan.app.ui.table.TensorTableView;
+import memplan.app.ui.teach.TeachPanel;
 import memplan.app.ui.timeline.TimelineView;
 import memplan.samples.SampleModels;
 import org.controlsfx.control.NotificationPane;
@@ -126,7 +128,7 @@ public class MainWindow extends BorderPane {
         // Click-to-redraw: once the timeline has drawn an edit's result and the scene has laid it out, record the time.
         session.evaluationProperty().addListener(o -> {
             if (!session.editPending() || getScene() == null) return;
-            javafx.scene.Scene sc = getScene();
+            Scene sc = getScene();
             Runnable[] once = new Runnable[1];
             once[0] = () -> {
                 sc.removePostLayoutPulseListener(once[0]);
@@ -205,7 +207,8 @@ public class MainWindow extends BorderPane {
         saveGraph.setOnAction(e -> savePng(graph.canvas(), "graph.png"));
         MenuItem quit = new MenuItem("Quit");
         quit.setOnAction(e -> Platform.exit());
-        fileMenu.getItems().addAll(open, samples, new SeparatorMenuItem(), exportPlan, importPlan, new SeparatorMenuItem(), saveTimeline, saveGraph, new SeparatorMenuItem(), quit);
+        fileMenu.getItems().addAll(open, samples, new SeparatorMenuItem(), exportPlan, importPlan,
+                new SeparatorMenuItem(), saveTimeline, saveGraph, new SeparatorMenuItem(), quit);
         MenuBar bar = new MenuBar(fileMenu, editMenu());
         bar.setId("menuBar");
         return bar;
@@ -291,7 +294,7 @@ public class MainWindow extends BorderPane {
         return fc.showSaveDialog(window());
     }
 
-    private void savePng(javafx.scene.Node node, String name) {
+    private void savePng(Node node, String name) {
         File f = chooseSave("Save as PNG", name, "PNG images", "*.png");
         if (f == null) return;
         try {

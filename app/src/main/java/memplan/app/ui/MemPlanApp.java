@@ -2,21 +2,29 @@ package memplan.app.ui;
 
 import javafx.application.Application;
 import javafx.application.Platform;
+import javafx.beans.InvalidationListener;
+import javafx.beans.Observable;
 import javafx.scene.Scene;
+import javafx.stage.Screen;
 import javafx.stage.Stage;
 import memplan.app.ui.session.RecentFiles;
 import memplan.app.ui.session.SessionViewModel;
+import memplan.app.ui.table.Technique;
 import memplan.app.ui.task.FxTaskRunner;
+import memplan.app.ui.teach.Lesson;
 import memplan.samples.SampleModels;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Locale;
+import java.util.regex.Pattern;
 
 /**
  * The desktop app. Started by {@link memplan.app.Main} (the jar's main class) through {@link #launchApp(String[])}.
  * With no options it opens ResNet-18 at batch 32, profiled. Hidden switches for scripts and screenshots:
  * {@code -Dmemplan.open=NAME|FILE}, {@code -Dmemplan.batch=N}, {@code -Dmemplan.panel=model|planner|compare|run|teach}
- * (planner and compare also apply or compare at once), {@code -Dmemplan.lesson=swapping|recomputation|sharing|compression}
+ * (planner and compare also apply or compare at once), {@code
+ * -Dmemplan.lesson=swapping|recomputation|sharing|compression}
  * with {@code -Dmemplan.step=K}, {@code -Dmemplan.select=LAYER}, {@code -Dmemplan.measure=N} (see {@link EditTiming}).
  */
 public class MemPlanApp extends Application {
@@ -40,7 +48,7 @@ public class MemPlanApp extends Application {
     public void start(Stage stage) {
         SessionViewModel session = new SessionViewModel(new FxTaskRunner(), RecentFiles.forUser());
         MainWindow main = Views.mainWindow(session);
-        var screen = javafx.stage.Screen.getPrimary().getVisualBounds();
+        var screen = Screen.getPrimary().getVisualBounds();
         Scene scene = new Scene(main, Math.min(1560, screen.getWidth() - 20), Math.min(960, screen.getHeight() - 40));
         scene.getStylesheets().add(MemPlanApp.class.getResource("memplan.css").toExternalForm());
         stage.setTitle("MemPlan");
@@ -52,16 +60,16 @@ public class MemPlanApp extends Application {
         String lesson = System.getProperty("memplan.lesson");
         if (lesson != null) {
             main.showPanel("teachTab");
-            main.teachPanel().viewModel().start(memplan.app.ui.teach.Lesson.valueOf(lesson.toUpperCase(java.util.Locale.ROOT)),
+            main.teachPanel().viewModel().start(Lesson.valueOf(lesson.toUpperCase(Locale.ROOT)),
                     Integer.getInteger("memplan.step", 0));
             return;
         }
         if ("run".equals(panel) && Integer.getInteger("memplan.iterations", 0) > 0) {
-            session.analysisProperty().addListener(new javafx.beans.InvalidationListener() {
+            session.analysisProperty().addListener(new InvalidationListener() {
                 @Override
-                public void invalidated(javafx.beans.Observable o) {
+                public void invalidated(Observable o) {
                     session.analysisProperty().removeListener(this);
-                    javafx.application.Platform.runLater(() -> {
+                    Platform.runLater(() -> {
                         main.runPanel().viewModel().iterationsProperty().set(Integer.getInteger("memplan.iterations"));
                         main.runPanel().viewModel().run();
                     });
@@ -69,53 +77,55 @@ public class MemPlanApp extends Application {
             });
         }
         if ("compare".equals(panel) || "planner".equals(panel)) {
-            session.analysisProperty().addListener(new javafx.beans.InvalidationListener() {
+            session.analysisProperty().addListener(new InvalidationListener() {
                 @Override
-                public void invalidated(javafx.beans.Observable o) {
+                public void invalidated(Observable o) {
                     session.analysisProperty().removeListener(this);
                     if (System.getProperty("memplan.budget") != null)
-                        main.planner().budgetFractionProperty().set(Double.parseDouble(System.getProperty("memplan.budget")));
+                        main.planner().budgetFractionProperty()
+                                .set(Double.parseDouble(System.getProperty("memplan.budget")));
                     if (panel.equals("compare")) main.planner().compare();
                     else main.planner().apply();
                 }
             });
         }
         if (Boolean.getBoolean("memplan.fit"))
-            session.analysisProperty().addListener(new javafx.beans.InvalidationListener() {
+            session.analysisProperty().addListener(new InvalidationListener() {
                 @Override
-                public void invalidated(javafx.beans.Observable o) {
+                public void invalidated(Observable o) {
                     session.analysisProperty().removeListener(this);
-                    javafx.application.Platform.runLater(() -> main.graphView().fitAll());
+                    Platform.runLater(() -> main.graphView().fitAll());
                 }
             });
         String select = System.getProperty("memplan.select");
         if (select != null)
-            session.analysisProperty().addListener(new javafx.beans.InvalidationListener() {
+            session.analysisProperty().addListener(new InvalidationListener() {
                 @Override
-                public void invalidated(javafx.beans.Observable o) {
+                public void invalidated(Observable o) {
                     session.analysisProperty().removeListener(this);
                     var n = session.analysis().graph().node(select);
-                    if (n != null) javafx.application.Platform.runLater(() -> session.selectedNodeProperty().set(n.index()));
+                    if (n != null) Platform.runLater(() -> session.selectedNodeProperty().set(n.index()));
                 }
             });
         String edit = System.getProperty("memplan.edit"); // e.g. recompute:h\.\d+\.mlp\.gelu (a regex on tensor names)
         if (edit != null && edit.contains(":"))
-            session.analysisProperty().addListener(new javafx.beans.InvalidationListener() {
+            session.analysisProperty().addListener(new InvalidationListener() {
                 @Override
-                public void invalidated(javafx.beans.Observable o) {
+                public void invalidated(Observable o) {
                     session.analysisProperty().removeListener(this);
-                    javafx.application.Platform.runLater(() -> {
+                    Platform.runLater(() -> {
                         String tech = edit.substring(0, edit.indexOf(':'));
-                        java.util.regex.Pattern names =
-                                java.util.regex.Pattern.compile(edit.substring(edit.indexOf(':') + 1));
+                        Pattern names =
+                                Pattern.compile(edit.substring(edit.indexOf(':') + 1));
                         int[] ts = session.analysis().schedule().tensors().stream()
                                 .filter(t -> names.matcher(t.name()).matches()).mapToInt(t -> t.id()).toArray();
-                        for (memplan.app.ui.table.Technique t : memplan.app.ui.table.Technique.values())
+                        for (Technique t : Technique.values())
                             if (t.label.equals(tech)) session.setTechniques(ts, t);
                     });
                 }
             });
-        if (Integer.getInteger("memplan.measure", 0) > 0) EditTiming.measure(session, Integer.getInteger("memplan.measure"));
+        if (Integer.getInteger("memplan.measure", 0) > 0) EditTiming.measure(session,
+                Integer.getInteger("memplan.measure"));
         String open = System.getProperty("memplan.open", DEFAULT_MODEL);
         session.batchProperty().set(Integer.getInteger("memplan.batch", 32));
         if (SampleModels.exists(open)) session.openSample(open);

@@ -1,5 +1,6 @@
 package memplan.app.ui;
 
+import javafx.collections.ListChangeListener;
 import javafx.geometry.Insets;
 import javafx.scene.control.Button;
 import javafx.scene.control.ChoiceBox;
@@ -19,6 +20,8 @@ import memplan.train.Optimizer;
 
 import java.nio.file.Path;
 import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.function.Consumer;
 
 /** Opening a model: file, recent files, the gallery of samples; and the batch size, dtype and optimizer. */
@@ -48,21 +51,23 @@ final class ModelPanel extends VBox {
         opt.getItems().addAll(Optimizer.values());
         opt.valueProperty().bindBidirectional(session.optimizerProperty());
         opt.setConverter(new StringConverter<>() {
-            @Override public String toString(Optimizer o) { return o == null ? "" : o == Optimizer.SGD ? "SGD (momentum)" : "Adam"; }
+            @Override public String toString(Optimizer o) { return o == null ? "" : o == Optimizer.SGD
+                    ? "SGD (momentum)" : "Adam"; }
             @Override public Optimizer fromString(String s) { return Optimizer.parse(s); }
         });
         TextField dims = new TextField();
         dims.setId("dimsField");
         dims.setPromptText("e.g. T=128");
         dims.setPrefColumnCount(8);
-        dims.setTooltip(new Tooltip("Values for the model's dimension symbols, such as a sequence length T (comma-separated)"));
+        dims.setTooltip(new Tooltip("Values for the model's dimension symbols, such as a sequence length T "
+                + "(comma-separated)"));
         dims.textProperty().bindBidirectional(session.dimsProperty());
         dims.setOnAction(e -> session.reprofile());
         // the open model's own values stand in the empty field, e.g. "T=1024" for gpt2-small
         session.analysisProperty().addListener((o, was, a) -> {
-            java.util.Map<String, Integer> sym = a == null ? java.util.Map.of() : a.graph().symbols();
+            Map<String, Integer> sym = a == null ? Map.of() : a.graph().symbols();
             StringBuilder b = new StringBuilder();
-            new java.util.TreeMap<>(sym).forEach((k, v) -> {
+            new TreeMap<>(sym).forEach((k, v) -> {
                 if (k.equals("N")) return; // the batch size, set above
                 b.append(b.length() == 0 ? "" : ", ").append(k).append('=').append(v);
             });
@@ -112,7 +117,8 @@ final class ModelPanel extends VBox {
             }
         };
         fillRecent.run();
-        if (session.recent() != null) session.recent().files().addListener((javafx.collections.ListChangeListener<Path>) c -> fillRecent.run());
+        if (session.recent() != null) session.recent().files()
+                .addListener((ListChangeListener<Path>) c -> fillRecent.run());
 
         Label gallery = new Label("Sample models");
         gallery.getStyleClass().add("section-title");

@@ -18,7 +18,8 @@ final class AttentionKernels {
         private record Geo(int n, int tq, int tk, int d, int heads, int dh, boolean causal, float scale) {
             static Geo of(Attention op, Shape q, Shape k) {
                 int dh = q.dim(2) / op.heads();
-                return new Geo(q.dim(0), q.dim(1), k.dim(1), q.dim(2), op.heads(), dh, op.causal(), (float) (1.0 / Math.sqrt(dh)));
+                return new Geo(q.dim(0), q.dim(1), k.dim(1), q.dim(2), op.heads(), dh, op.causal(),
+                        (float) (1.0 / Math.sqrt(dh)));
             }
         }
 

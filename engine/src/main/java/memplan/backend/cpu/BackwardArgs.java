@@ -26,7 +26,8 @@ public record BackwardArgs(Node node, Buf[] in, Buf[] out, Buf[] params, Buf[] a
     Buf need(Buf[] arr, int i, String what) {
         Buf b = get(arr, i);
         if (b == null)
-            throw new IllegalArgumentException(node.op().type() + " backward of '" + node.name() + "': " + what + " " + i + " is missing");
+            throw new IllegalArgumentException(node.op().type() + " backward of '" + node.name() + "': " + what
+                    + " " + i + " is missing");
         return b;
     }
 

@@ -2,6 +2,8 @@ package memplan.backend.cpu;
 
 import memplan.ir.Shape;
 
+import java.util.Arrays;
+
 /**
  * NumPy broadcasting for the CPU kernels: shapes are aligned from the right and a dimension of 1 repeats. The
  * gradient of an operand smaller than the output is summed over its broadcast positions in increasing output order
@@ -12,7 +14,9 @@ final class Broadcasting {
     private Broadcasting() {
     }
 
-    /** Element strides of {@code s} aligned to the last {@code s.rank()} of an output of rank r; 0 on broadcast dims. */
+    /**
+     * Element strides of {@code s} aligned to the last {@code s.rank()} of an output of rank r; 0 on broadcast dims.
+     */
     static int[] bstrides(Shape s, Shape out) {
         int r = out.rank();
         int[] st = new int[r];
@@ -91,7 +95,7 @@ final class Broadcasting {
                     base += (rem % gDims[d]) * oStride[d];
                     rem /= gDims[d];
                 }
-                java.util.Arrays.fill(c, 0);
+                Arrays.fill(c, 0);
                 double sum = 0;
                 int i = base;
                 for (int cnt = 0; cnt < per; cnt++) {

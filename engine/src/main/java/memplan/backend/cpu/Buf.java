@@ -3,6 +3,8 @@ package memplan.backend.cpu;
 import memplan.ir.DType;
 import memplan.ir.Shape;
 
+import java.util.Arrays;
+
 /**
  * A view of one tensor in the CPU backend's arena: {@code data} is the whole arena (one {@code float[]}), and the
  * tensor starts at float slot {@code offset} (= byte offset / 4). Non-float dtypes are stored as raw bits in the
@@ -15,29 +17,34 @@ import memplan.ir.Shape;
  */
 public record Buf(float[] data, int offset, Shape shape, DType dtype) {
     public Buf {
-        if (data == null || shape == null || dtype == null) throw new IllegalArgumentException("Buf: null data, shape or dtype");
+        if (data == null || shape == null || dtype == null)
+            throw new IllegalArgumentException("Buf: null data, shape or dtype");
         if (offset < 0 || (long) offset + slots(shape.numel(), dtype) > data.length)
-            throw new IllegalArgumentException("Buf " + shape + " " + dtype + " at slot " + offset + " (" + slots(shape.numel(), dtype)
+            throw new IllegalArgumentException("Buf " + shape + " " + dtype + " at slot " + offset + " ("
+                    + slots(shape.numel(), dtype)
                     + " slots) does not fit an arena of " + data.length + " slots");
     }
 
     /** The tensor at a byte offset of an arena (the offset must be a multiple of 4). */
     public static Buf at(float[] arena, long byteOffset, Shape shape, DType dtype) {
         if (byteOffset < 0 || byteOffset % 4 != 0 || byteOffset / 4 > Integer.MAX_VALUE)
-            throw new IllegalArgumentException("byte offset " + byteOffset + " is not a valid 4-byte slot of the arena");
+            throw new IllegalArgumentException("byte offset " + byteOffset
+                    + " is not a valid 4-byte slot of the arena");
         return new Buf(arena, (int) (byteOffset / 4), shape, dtype);
     }
 
     /** A fresh zeroed tensor in its own array. */
     public static Buf alloc(Shape shape, DType dtype) {
         long s = slots(shape.numel(), dtype);
-        if (s > Integer.MAX_VALUE - 8) throw new IllegalArgumentException("tensor " + shape + " " + dtype + " is too large for one float[]");
+        if (s > Integer.MAX_VALUE - 8) throw new IllegalArgumentException("tensor " + shape + " " + dtype
+                + " is too large for one float[]");
         return new Buf(new float[(int) s], 0, shape, dtype);
     }
 
     public static Buf of(Shape shape, float... values) {
         Buf b = alloc(shape, DType.FP32);
-        if (values.length != b.numel()) throw new IllegalArgumentException(values.length + " values for shape " + shape);
+        if (values.length != b.numel()) throw new IllegalArgumentException(values.length
+                + " values for shape " + shape);
         System.arraycopy(values, 0, b.data, 0, values.length);
         return b;
     }
@@ -92,12 +99,13 @@ public record Buf(float[] data, int offset, Shape shape, DType dtype) {
     }
 
     public void fill(float v) {
-        java.util.Arrays.fill(data, offset, offset + slots(), v);
+        Arrays.fill(data, offset, offset + slots(), v);
     }
 
     void requireFloat(String what) {
         if (dtype != DType.FP32)
-            throw new IllegalArgumentException(what + ": the CPU kernels compute on fp32 tensors, got " + dtype + " " + shape);
+            throw new IllegalArgumentException(what + ": the CPU kernels compute on fp32 tensors, got " + dtype + " "
+                    + shape);
     }
 
     // ---- integers
@@ -126,7 +134,8 @@ public record Buf(float[] data, int offset, Shape shape, DType dtype) {
         return switch (dtype) {
             case INT64 -> getLong(i);
             case INT32 -> getInt(i);
-            default -> throw new IllegalArgumentException("expected an int64 or int32 index tensor, got " + dtype + " " + shape);
+            default -> throw new IllegalArgumentException("expected an int64 or int32 index tensor, got " + dtype + " "
+                    + shape);
         };
     }
 

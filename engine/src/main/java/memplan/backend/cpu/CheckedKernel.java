@@ -36,7 +36,8 @@ final class CheckedKernel implements CpuKernel {
         tensors(n, "output", a.out(), n.outShapes().size(), true, i -> n.outShapes().get(i), i -> outputType(op, i));
         tensors(n, "param", a.params(), ps.size(), true, i -> ps.get(i).shape(), i -> DType.FP32);
         if (a.aux() != null)
-            tensors(n, "aux", a.aux(), as.size(), false, i -> as.get(i).shape(), i -> as.get(i).dtype() == null ? DType.FP32 : as.get(i).dtype());
+            tensors(n, "aux", a.aux(), as.size(), false, i -> as.get(i).shape(), i -> as.get(i).dtype() == null
+                    ? DType.FP32 : as.get(i).dtype());
         inner.forward(a);
     }
 
@@ -49,18 +50,24 @@ final class CheckedKernel implements CpuKernel {
         List<AuxSpec> as = op.aux(n.inShapes(), n.outShapes());
         int ni = n.inShapes().size(), no = n.outShapes().size();
         if (a.in() != null) tensors(n, "input", a.in(), ni, false, i -> n.inShapes().get(i), i -> inputType(op, i));
-        if (a.out() != null) tensors(n, "output", a.out(), no, false, i -> n.outShapes().get(i), i -> outputType(op, i));
-        if (a.params() != null) tensors(n, "param", a.params(), ps.size(), false, i -> ps.get(i).shape(), i -> DType.FP32);
+        if (a.out() != null) tensors(n, "output", a.out(), no, false,
+                i -> n.outShapes().get(i), i -> outputType(op, i));
+        if (a.params() != null) tensors(n, "param", a.params(), ps.size(), false,
+                i -> ps.get(i).shape(), i -> DType.FP32);
         if (a.aux() != null)
-            tensors(n, "aux", a.aux(), as.size(), false, i -> as.get(i).shape(), i -> as.get(i).dtype() == null ? DType.FP32 : as.get(i).dtype());
-        if (a.gradOut() != null) tensors(n, "gradOut", a.gradOut(), no, false, i -> n.outShapes().get(i), i -> DType.FP32);
+            tensors(n, "aux", a.aux(), as.size(), false, i -> as.get(i).shape(), i -> as.get(i).dtype() == null
+                    ? DType.FP32 : as.get(i).dtype());
+        if (a.gradOut() != null) tensors(n, "gradOut", a.gradOut(), no, false,
+                i -> n.outShapes().get(i), i -> DType.FP32);
         if (a.gradIn() != null) {
             // a gradient buffer bound to an input that takes none (indices, targets) is ignored by the kernels
             Buf[] gi = a.gradIn().clone();
-            for (int i = 0; i < gi.length && i < ni; i++) if (!op.differentiable(i) && !op.type().equals("MseLoss")) gi[i] = null;
+            for (int i = 0; i < gi.length && i < ni; i++) if (!op.differentiable(i)
+                    && !op.type().equals("MseLoss")) gi[i] = null;
             tensors(n, "gradIn", gi, ni, false, i -> n.inShapes().get(i), i -> DType.FP32);
         }
-        if (a.gradParams() != null) tensors(n, "gradParam", a.gradParams(), ps.size(), false, i -> ps.get(i).shape(), i -> DType.FP32);
+        if (a.gradParams() != null) tensors(n, "gradParam", a.gradParams(), ps.size(), false,
+                i -> ps.get(i).shape(), i -> DType.FP32);
         inner.backward(a);
     }
 
@@ -91,13 +98,16 @@ final class CheckedKernel implements CpuKernel {
         return n.op().type() + " '" + n.name() + "'";
     }
 
-    private static void tensors(Node n, String role, Buf[] bufs, int count, boolean required, ShapeOf shape, TypeOf type) {
+    private static void tensors(Node n, String role, Buf[] bufs, int count, boolean required,
+            ShapeOf shape, TypeOf type) {
         if (bufs == null) {
-            if (required && count > 0) throw new IllegalArgumentException(where(n) + ": no " + role + " tensors given, expected " + count);
+            if (required && count > 0) throw new IllegalArgumentException(where(n) + ": no " + role
+                    + " tensors given, expected " + count);
             return;
         }
         if (bufs.length != count)
-            throw new IllegalArgumentException(where(n) + ": " + bufs.length + " " + role + " tensors given, expected " + count);
+            throw new IllegalArgumentException(where(n) + ": " + bufs.length + " " + role
+                    + " tensors given, expected " + count);
         for (int i = 0; i < count; i++) {
             Buf b = bufs[i];
             if (b == null) {
@@ -106,13 +116,16 @@ final class CheckedKernel implements CpuKernel {
             }
             Shape s = shape.at(i);
             if (b.shape().numel() != s.numel())
-                throw new IllegalArgumentException(where(n) + ": " + role + " " + i + " is " + b.shape() + " but the node needs " + s);
+                throw new IllegalArgumentException(where(n) + ": " + role + " " + i + " is " + b.shape()
+                        + " but the node needs " + s);
             DType want = type.at(i);
             boolean ok = want == null ? !(b.dtype() == DType.FP16 || b.dtype() == DType.BF16)
                     : b.dtype() == want || (want == DType.INT64 && b.dtype() == DType.INT32);
             if (!ok)
-                throw new IllegalArgumentException(where(n) + ": " + role + " " + i + " is " + b.dtype() + " but the CPU kernel needs "
-                        + (want == null ? "fp32, int64, int32 or bool" : want) + (want == null || want == DType.FP32 ? " (the CPU backend computes in fp32)" : ""));
+                throw new IllegalArgumentException(where(n) + ": " + role + " " + i + " is " + b.dtype()
+                        + " but the CPU kernel needs "
+                        + (want == null ? "fp32, int64, int32 or bool" : want) + (want == null || want == DType.FP32
+                                ? " (the CPU backend computes in fp32)" : ""));
         }
     }
 }

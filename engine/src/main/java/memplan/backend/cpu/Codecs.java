@@ -35,7 +35,8 @@ public final class Codecs {
 
     /** Values a sparse encoding has room for: ceil(numel * density), at most numel. */
     public static long sparseCapacity(long numel, double density) {
-        if (density < 0 || Double.isNaN(density)) throw new IllegalArgumentException("density must be >= 0, got " + density);
+        if (density < 0 || Double.isNaN(density))
+            throw new IllegalArgumentException("density must be >= 0, got " + density);
         return Math.min(numel, (long) Math.ceil(numel * density));
     }
 
@@ -76,7 +77,8 @@ public final class Codecs {
 
     private static void room(Buf enc, long bytes, String what) {
         if (4L * enc.slots() < bytes)
-            throw new IllegalArgumentException(what + ": the encoded buffer has " + 4L * enc.slots() + " bytes, needs " + bytes);
+            throw new IllegalArgumentException(what + ": the encoded buffer has " + 4L * enc.slots()
+                    + " bytes, needs " + bytes);
     }
 
     // ---- 1-bit mask
@@ -164,7 +166,8 @@ public final class Codecs {
                 total += Integer.bitCount(Float.floatToRawIntBits(s[bm + w]));
         }
         if (total > cap || vals + total > s.length)
-            throw new IllegalStateException("sparse decode: the bitmap has " + total + " non-zeros but the capacity is " + cap);
+            throw new IllegalStateException("sparse decode: the bitmap has " + total
+                    + " non-zeros but the capacity is " + cap);
         Par.each(chunks, c -> {
             int pos = vals + start[c];
             for (int w = c * CHUNK_WORDS, we = Math.min(words, w + CHUNK_WORDS); w < we; w++) {

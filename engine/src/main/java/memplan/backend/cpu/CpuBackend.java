@@ -12,6 +12,7 @@ import memplan.ir.Shape;
 import memplan.train.Optimizer;
 import memplan.units.ByteSize;
 
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -53,7 +54,8 @@ public final class CpuBackend implements Backend {
                     + ByteSize.format(capacity), bytes, capacity);
         long slots = (bytes + 3) / 4;
         if (slots > Integer.MAX_VALUE - 8)
-            throw new DeviceOutOfMemoryException("the CPU backend's arena is limited to 8 GiB; asked for " + ByteSize.format(bytes), bytes, capacity);
+            throw new DeviceOutOfMemoryException("the CPU backend's arena is limited to 8 GiB; asked for "
+                    + ByteSize.format(bytes), bytes, capacity);
         try {
             arena = null; // let a previous arena go first
             arena = new float[(int) slots];
@@ -88,7 +90,7 @@ public final class CpuBackend implements Backend {
     @Override
     public void zero(long offset, long bytes) {
         int s = slot(offset);
-        java.util.Arrays.fill(arena, s, s + (int) ((bytes + 3) / 4), 0f);
+        Arrays.fill(arena, s, s + (int) ((bytes + 3) / 4), 0f);
     }
 
     private static int slot(long offset) {
@@ -108,22 +110,24 @@ public final class CpuBackend implements Backend {
     }
 
     private static List<Shape> shapes(Graph g, int[] values) {
-        return java.util.Arrays.stream(values).mapToObj(v -> g.value(v).shape()).toList();
+        return Arrays.stream(values).mapToObj(v -> g.value(v).shape()).toList();
     }
 
     private static List<DType> dtypes(Graph g, int[] values) {
-        return java.util.Arrays.stream(values).mapToObj(v -> g.value(v).dtype()).toList();
+        return Arrays.stream(values).mapToObj(v -> g.value(v).dtype()).toList();
     }
 
     private static List<DType> inDtypes(Graph g, Node n) {
-        return java.util.Arrays.stream(n.inputs()).mapToObj(v -> g.value(v).dtype()).toList();
+        return Arrays.stream(n.inputs()).mapToObj(v -> g.value(v).dtype()).toList();
     }
 
     @Override
     public void forward(Graph g, Node n, Bindings b, boolean training, boolean recompute, long seed) {
         long t0 = System.nanoTime();
-        ForwardArgs a = new ForwardArgs(n, bufs(b.in(), n.inShapes(), inDtypes(g, n)), bufs(b.out(), n.outShapes(), dtypes(g, n.outputs())),
-                bufs(b.params(), shapes(g, n.params()), dtypes(g, n.params())), bufs(b.aux(), shapes(g, n.aux()), dtypes(g, n.aux())),
+        ForwardArgs a = new ForwardArgs(n, bufs(b.in(), n.inShapes(), inDtypes(g, n)), bufs(b.out(),
+                n.outShapes(), dtypes(g, n.outputs())),
+                bufs(b.params(), shapes(g, n.params()), dtypes(g, n.params())), bufs(b.aux(),
+                        shapes(g, n.aux()), dtypes(g, n.aux())),
                 workspace(n, b.workspace(), false), training, recompute, seed);
         CpuKernels.of(n.op()).forward(a);
         computeNanos += System.nanoTime() - t0;
@@ -132,7 +136,8 @@ public final class CpuBackend implements Backend {
     /** The planned scratch area as a flat fp32 buffer of the size the op declares. */
     private Buf workspace(Node n, long offset, boolean backward) {
         if (offset < 0) return null;
-        long e = backward ? n.op().backwardWorkspaceElements(n.inShapes(), n.outShapes()) : n.op().workspaceElements(n.inShapes(), n.outShapes());
+        long e = backward ? n.op().backwardWorkspaceElements(n.inShapes(), n.outShapes())
+                : n.op().workspaceElements(n.inShapes(), n.outShapes());
         return e <= 0 ? null : buf(offset, Shape.of((int) e), DType.FP32);
     }
 
@@ -140,10 +145,13 @@ public final class CpuBackend implements Backend {
     public void backward(Graph g, Node n, Bindings b) {
         long t0 = System.nanoTime();
         List<DType> gradIn = inDtypes(g, n);
-        BackwardArgs a = new BackwardArgs(n, bufs(b.in(), n.inShapes(), inDtypes(g, n)), bufs(b.out(), n.outShapes(), dtypes(g, n.outputs())),
-                bufs(b.params(), shapes(g, n.params()), dtypes(g, n.params())), bufs(b.aux(), shapes(g, n.aux()), dtypes(g, n.aux())),
+        BackwardArgs a = new BackwardArgs(n, bufs(b.in(), n.inShapes(), inDtypes(g, n)), bufs(b.out(),
+                n.outShapes(), dtypes(g, n.outputs())),
+                bufs(b.params(), shapes(g, n.params()), dtypes(g, n.params())), bufs(b.aux(),
+                        shapes(g, n.aux()), dtypes(g, n.aux())),
                 bufs(b.gradOut(), n.outShapes(), dtypes(g, n.outputs())), bufs(b.gradIn(), n.inShapes(), gradIn),
-                bufs(b.gradParams(), shapes(g, n.params()), dtypes(g, n.params())), b.accumulateIn(), b.accumulateParams(), workspace(n, b.workspace(), true));
+                bufs(b.gradParams(), shapes(g, n.params()), dtypes(g, n.params())), b.accumulateIn(),
+                        b.accumulateParams(), workspace(n, b.workspace(), true));
         CpuKernels.of(n.op()).backward(a);
         computeNanos += System.nanoTime() - t0;
     }
@@ -165,7 +173,8 @@ public final class CpuBackend implements Backend {
         long t0 = System.nanoTime();
         Shape s = Shape.of((int) numel);
         long enc = codec.encodedBytes(numel, density);
-        Codecs.encode(codec, buf(src, s, DType.FP32), buf(dst, Shape.of((int) (enc / 4)), DType.FP32), density, tensorName);
+        Codecs.encode(codec, buf(src, s, DType.FP32), buf(dst, Shape.of((int) (enc / 4)),
+                DType.FP32), density, tensorName);
         computeNanos += System.nanoTime() - t0;
     }
 

@@ -1,5 +1,7 @@
 package memplan.backend.cpu;
 
+import memplan.train.Optimizer;
+
 /**
  * Optimizer updates over Bufs, with PyTorch's formulas, elementwise and in parallel (each element's result does
  * not depend on the thread count). Computed in float as PyTorch's fp32 kernels do.
@@ -15,9 +17,10 @@ public final class CpuOptimizers {
      * One update as {@link memplan.backend.Backend#optimizerStep} asks: SGD uses states[0] (momentum buffer),
      * Adam states[0] (exp_avg) and states[1] (exp_avg_sq); t is the 1-based step.
      */
-    public static void step(memplan.train.Optimizer optimizer, double lr, Buf param, Buf grad, Buf[] states, int t) {
+    public static void step(Optimizer optimizer, double lr, Buf param, Buf grad, Buf[] states, int t) {
         if (states == null || states.length < optimizer.statesPerParam)
-            throw new IllegalArgumentException(optimizer + " needs " + optimizer.statesPerParam + " state tensors per parameter");
+            throw new IllegalArgumentException(optimizer + " needs " + optimizer.statesPerParam
+                    + " state tensors per parameter");
         switch (optimizer) {
             case SGD -> sgd(param, grad, states[0], lr);
             case ADAM -> adam(param, grad, states[0], states[1], lr, t);
@@ -55,14 +58,16 @@ public final class CpuOptimizers {
      * Adam (PyTorch torch.optim.Adam, not AMSGrad): g += wd p; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
      * p -= (lr / (1 - b1^t)) m / (sqrt(v) / sqrt(1 - b2^t) + eps).
      */
-    public static void adam(Buf param, Buf grad, Buf expAvg, Buf expAvgSq, double lr, double beta1, double beta2, double eps,
+    public static void adam(Buf param, Buf grad, Buf expAvg, Buf expAvgSq, double lr, double beta1,
+            double beta2, double eps,
                             double weightDecay, int t) {
         if (t < 1) throw new IllegalArgumentException("Adam step t is 1-based, got " + t);
         check(param, grad, expAvg, expAvgSq);
         double bc1 = 1 - Math.pow(beta1, t), bc2 = 1 - Math.pow(beta2, t);
         // scalars are computed in double and used as floats, as PyTorch passes Python floats to fp32 kernels
         float stepSize = (float) (lr / bc1), bc2Sqrt = (float) Math.sqrt(bc2), wd = (float) weightDecay;
-        float b1 = (float) beta1, b2 = (float) beta2, omb1 = (float) (1 - beta1), omb2 = (float) (1 - beta2), ep = (float) eps;
+        float b1 = (float) beta1, b2 = (float) beta2, omb1 = (float) (1 - beta1),
+                omb2 = (float) (1 - beta2), ep = (float) eps;
         float[] p = param.data(), g = grad.data(), m = expAvg.data(), v = expAvgSq.data();
         int po = param.offset(), go = grad.offset(), mo = expAvg.offset(), vo = expAvgSq.offset();
         Par.range(param.numel(), K.GRAIN, (s, e) -> {
@@ -84,7 +89,8 @@ public final class CpuOptimizers {
             if (b == null) continue;
             b.requireFloat("optimizer");
             if (b.numel() != p.numel())
-                throw new IllegalArgumentException("optimizer: tensors differ in size: " + p.shape() + " and " + b.shape());
+                throw new IllegalArgumentException("optimizer: tensors differ in size: "
+                        + p.shape() + " and " + b.shape());
         }
     }
 }

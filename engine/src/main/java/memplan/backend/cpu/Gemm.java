@@ -19,13 +19,15 @@ public final class Gemm {
     }
 
     public static void gemm(int m, int n, int k, float[] a, int aOff, int lda, boolean transA,
-                            float[] b, int bOff, int ldb, boolean transB, float[] c, int cOff, int ldc, boolean accumulate) {
+                            float[] b, int bOff, int ldb, boolean transB, float[] c, int cOff,
+                                    int ldc, boolean accumulate) {
         run(m, n, k, a, aOff, lda, transA, b, bOff, ldb, transB, c, cOff, ldc, accumulate, true);
     }
 
     /** The same product on the calling thread only (for callers that parallelise over independent products). */
     public static void gemmSeq(int m, int n, int k, float[] a, int aOff, int lda, boolean transA,
-                               float[] b, int bOff, int ldb, boolean transB, float[] c, int cOff, int ldc, boolean accumulate) {
+                               float[] b, int bOff, int ldb, boolean transB, float[] c, int cOff,
+                                       int ldc, boolean accumulate) {
         run(m, n, k, a, aOff, lda, transA, b, bOff, ldb, transB, c, cOff, ldc, accumulate, false);
     }
 
@@ -55,7 +57,8 @@ public final class Gemm {
     }
 
     /** ap[i*kc + kk] = A(i0+i, k0+kk). */
-    private static void packA(float[] a, int aOff, int lda, boolean transA, int i0, int mc, int k0, int kc, float[] ap) {
+    private static void packA(float[] a, int aOff, int lda, boolean transA, int i0, int mc,
+            int k0, int kc, float[] ap) {
         if (!transA) {
             for (int i = 0; i < mc; i++) System.arraycopy(a, aOff + (i0 + i) * lda + k0, ap, i * kc, kc);
         } else {
@@ -67,7 +70,8 @@ public final class Gemm {
     }
 
     /** bp[kk][j] = B(k0+kk, j0+j): one array per row, so the inner loops index from 0 (which C2 vectorizes). */
-    private static void packB(float[] b, int bOff, int ldb, boolean transB, int k0, int kc, int j0, int nc, float[][] bp) {
+    private static void packB(float[] b, int bOff, int ldb, boolean transB, int k0, int kc,
+            int j0, int nc, float[][] bp) {
         if (!transB) {
             for (int kk = 0; kk < kc; kk++) System.arraycopy(b, bOff + (k0 + kk) * ldb + j0, bp[kk], 0, nc);
         } else {
@@ -108,7 +112,8 @@ public final class Gemm {
         }
     }
 
-    private static void row4(float[] r0, float[] r1, float[] r2, float[] r3, float[] b, float x0, float x1, float x2, float x3, int n) {
+    private static void row4(float[] r0, float[] r1, float[] r2, float[] r3, float[] b, float x0, float x1,
+            float x2, float x3, int n) {
         for (int j = 0; j < n; j++) {
             float bv = b[j];
             r0[j] += x0 * bv;

@@ -1,9 +1,12 @@
 package memplan.backend.cpu;
 
+import memplan.ir.DType;
 import memplan.ir.Shape;
 import memplan.ops.Conv2d;
 import memplan.ops.ConvTranspose2d;
 import memplan.ops.MatMul;
+
+import java.util.Arrays;
 
 /** Linear, MatMul and Conv2d, all lowered onto {@link Gemm}. */
 final class GemmKernels {
@@ -31,7 +34,8 @@ final class GemmKernels {
             Buf x = a.in()[0], y = a.out()[0], w = a.params()[0];
             Buf b = a.params().length > 1 ? a.params()[1] : null;
             int in = x.shape().dim(-1), out = y.shape().dim(-1), m = x.numel() / Math.max(1, in);
-            Gemm.gemm(m, out, in, x.data(), x.offset(), in, false, w.data(), w.offset(), in, true, y.data(), y.offset(), out, false);
+            Gemm.gemm(m, out, in, x.data(), x.offset(), in, false, w.data(), w.offset(), in, true,
+                    y.data(), y.offset(), out, false);
             if (b != null) {
                 float[] yd = y.data(), bd = b.data();
                 int yo = y.offset(), bo = b.offset();
@@ -174,7 +178,7 @@ final class GemmKernels {
                     col = x.data();
                     colOff = x.offset() + n * g.c * g.h * g.w;
                 } else {
-                    Buf cb = shared != null ? shared : Buf.alloc(Shape.of((int) g.colSize()), memplan.ir.DType.FP32);
+                    Buf cb = shared != null ? shared : Buf.alloc(Shape.of((int) g.colSize()), DType.FP32);
                     im2col(g, x, n, cb, !seq);
                     col = cb.data();
                     colOff = cb.offset();
@@ -182,7 +186,8 @@ final class GemmKernels {
                 ldCol = g.ohw();
                 for (int gi = 0; gi < g.groups; gi++) {
                     int yOff = y.offset() + (n * g.o + gi * g.og()) * g.ohw();
-                    MatMulK.mm(seq, g.og(), g.ohw(), g.rowsG(), w.data(), w.offset() + gi * g.og() * g.rowsG(), g.rowsG(), false,
+                    MatMulK.mm(seq, g.og(), g.ohw(), g.rowsG(), w.data(),
+                            w.offset() + gi * g.og() * g.rowsG(), g.rowsG(), false,
                             col, colOff + gi * g.rowsG() * g.ohw(), ldCol, false, y.data(), yOff, g.ohw(), false);
                 }
                 if (b != null) {
@@ -258,7 +263,8 @@ final class GemmKernels {
                     }
                     boolean acc = n > 0 || a.accParam(0);
                     for (int gi = 0; gi < g.groups; gi++)
-                        Gemm.gemm(g.og(), g.rowsG(), g.ohw(), gy.data(), gy.offset() + (n * g.o + gi * g.og()) * g.ohw(), g.ohw(), false,
+                        Gemm.gemm(g.og(), g.rowsG(), g.ohw(), gy.data(),
+                                gy.offset() + (n * g.o + gi * g.og()) * g.ohw(), g.ohw(), false,
                                 col, colOff + gi * g.rowsG() * g.ohw(), g.ohw(), true,
                                 gw.data(), gw.offset() + gi * g.og() * g.rowsG(), g.rowsG(), acc);
                 }
@@ -270,13 +276,14 @@ final class GemmKernels {
                 Par.Item image = n -> {
                     Buf colg = null;
                     if (!g.pointwise())
-                        colg = seq ? shared : Buf.alloc(Shape.of((int) g.colSize()), memplan.ir.DType.FP32);
+                        colg = seq ? shared : Buf.alloc(Shape.of((int) g.colSize()), DType.FP32);
                     for (int gi = 0; gi < g.groups; gi++) {
                         int yOff = gy.offset() + (n * g.o + gi * g.og()) * g.ohw();
                         float[] dst = g.pointwise() ? gx.data() : colg.data();
                         int dOff = g.pointwise() ? gx.offset() + (n * g.c + gi * g.cg()) * g.h * g.w
                                 : colg.offset() + gi * g.rowsG() * g.ohw();
-                        MatMulK.mm(seq, g.rowsG(), g.ohw(), g.og(), w.data(), w.offset() + gi * g.og() * g.rowsG(), g.rowsG(), true,
+                        MatMulK.mm(seq, g.rowsG(), g.ohw(), g.og(), w.data(),
+                                w.offset() + gi * g.og() * g.rowsG(), g.rowsG(), true,
                                 gy.data(), yOff, g.ohw(), false, dst, dOff, g.ohw(), g.pointwise() && acc);
                     }
                     if (!g.pointwise()) col2im(g, colg, gx, n, acc, !seq);
@@ -295,7 +302,8 @@ final class GemmKernels {
      */
     static final class ConvTransposeK implements CpuKernel {
         /** c/cg: input channels; o/og: output channels; (h, w): input size; (oh, ow): output size. */
-        private record Geo(int n, int c, int h, int w, int o, int oh, int ow, int kh, int kw, int sh, int sw, int ph, int pw,
+        private record Geo(int n, int c, int h, int w, int o, int oh, int ow, int kh, int kw,
+                int sh, int sw, int ph, int pw,
                            int dh, int dw, int groups) {
             int cg() { return c / groups; }
             int og() { return o / groups; }
@@ -305,8 +313,10 @@ final class GemmKernels {
             long colSize() { return (long) o * kk() * hw(); }
 
             static Geo of(ConvTranspose2d op, Shape x, Shape y) {
-                return new Geo(x.dim(0), x.dim(1), x.dim(2), x.dim(3), y.dim(1), y.dim(2), y.dim(3), op.kernel().h(), op.kernel().w(),
-                        op.stride().h(), op.stride().w(), op.padding().h(), op.padding().w(), op.dilation().h(), op.dilation().w(),
+                return new Geo(x.dim(0), x.dim(1), x.dim(2), x.dim(3), y.dim(1), y.dim(2), y.dim(3),
+                        op.kernel().h(), op.kernel().w(),
+                        op.stride().h(), op.stride().w(), op.padding().h(), op.padding().w(),
+                                op.dilation().h(), op.dilation().w(),
                         op.groups());
             }
         }
@@ -315,7 +325,8 @@ final class GemmKernels {
         private static void col2im(Geo g, Buf col, Buf y, int n) {
             Im2col un = new Im2col(g.oh, g.ow, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, g.h, g.w);
             int yBase = y.offset() + n * g.o * g.oh * g.ow;
-            Par.range(g.o, Par.grain(g.o, (long) g.kk() * g.hw()), (s, e) -> un.addChannels(col.data(), col.offset(), y.data(), yBase, s, e, true));
+            Par.range(g.o, Par.grain(g.o, (long) g.kk() * g.hw()), (s, e) -> un.addChannels(col.data(), col.offset(),
+                    y.data(), yBase, s, e, true));
         }
 
         /** col[(oc, u, v), (i, j)] = gy[n, oc, i sh - ph + u dh, j sw - pw + v dw] (zero outside). */
@@ -323,7 +334,8 @@ final class GemmKernels {
             Im2col un = new Im2col(g.oh, g.ow, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, g.h, g.w);
             int yBase = gy.offset() + n * g.o * g.oh * g.ow;
             int rows = g.o * g.kk();
-            Par.range(rows, Par.grain(rows, g.hw()), (s, e) -> un.rows(gy.data(), yBase, col.data(), col.offset(), s, e));
+            Par.range(rows, Par.grain(rows, g.hw()), (s, e) -> un.rows(gy.data(), yBase,
+                    col.data(), col.offset(), s, e));
         }
 
         @Override
@@ -337,13 +349,14 @@ final class GemmKernels {
             for (int n = 0; n < g.n; n++) {
                 for (int gi = 0; gi < g.groups; gi++)
                     // col_g [og*kk, hw] = W_g^T, W_g = weight rows of group gi: [cg, og*kk]
-                    Gemm.gemm(g.rowsG(), g.hw(), g.cg(), w.data(), w.offset() + gi * g.cg() * g.rowsG(), g.rowsG(), true,
+                    Gemm.gemm(g.rowsG(), g.hw(), g.cg(), w.data(), w.offset()
+                            + gi * g.cg() * g.rowsG(), g.rowsG(), true,
                             x.data(), x.offset() + (n * g.c + gi * g.cg()) * g.hw(), g.hw(), false,
                             col.data(), col.offset() + gi * g.rowsG() * g.hw(), g.hw(), false);
                 float[] yd = y.data();
                 for (int oc = 0; oc < g.o; oc++) {
                     int base = y.offset() + (n * g.o + oc) * ohw;
-                    java.util.Arrays.fill(yd, base, base + ohw, b == null ? 0f : b.get(oc));
+                    Arrays.fill(yd, base, base + ohw, b == null ? 0f : b.get(oc));
                 }
                 col2im(g, col, y, n);
             }
@@ -384,11 +397,13 @@ final class GemmKernels {
                     int colOff = col.offset() + gi * g.rowsG() * g.hw();
                     int xOff = (n * g.c + gi * g.cg()) * g.hw();
                     if (gx != null) // gx_g [cg, hw] = W_g [cg, og*kk] gcol_g [og*kk, hw]
-                        Gemm.gemm(g.cg(), g.hw(), g.rowsG(), w.data(), w.offset() + gi * g.cg() * g.rowsG(), g.rowsG(), false,
+                        Gemm.gemm(g.cg(), g.hw(), g.rowsG(), w.data(),
+                                w.offset() + gi * g.cg() * g.rowsG(), g.rowsG(), false,
                                 col.data(), colOff, g.hw(), false, gx.data(), gx.offset() + xOff, g.hw(), a.accIn(0));
                     if (gw != null) // gW_g [cg, og*kk] (+)= x_g [cg, hw] gcol_g^T
                         Gemm.gemm(g.cg(), g.rowsG(), g.hw(), x.data(), x.offset() + xOff, g.hw(), false,
-                                col.data(), colOff, g.hw(), true, gw.data(), gw.offset() + gi * g.cg() * g.rowsG(), g.rowsG(),
+                                col.data(), colOff, g.hw(), true, gw.data(),
+                                        gw.offset() + gi * g.cg() * g.rowsG(), g.rowsG(),
                                 n > 0 || a.accParam(0));
                 }
             }

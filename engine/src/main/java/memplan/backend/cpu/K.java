@@ -1,5 +1,8 @@
 package memplan.backend.cpu;
 
+import memplan.ir.DType;
+import memplan.ir.Shape;
+
 import java.util.Arrays;
 
 /** Small helpers shared by the kernels. */
@@ -71,8 +74,8 @@ final class K {
 
     /** A zeroed fp32 scratch buffer: the given workspace when it is large enough, else a new array. */
     static Buf scratch(Buf workspace, long elements) {
-        if (workspace != null && workspace.dtype() == memplan.ir.DType.FP32 && workspace.numel() >= elements)
+        if (workspace != null && workspace.dtype() == DType.FP32 && workspace.numel() >= elements)
             return workspace;
-        return Buf.alloc(memplan.ir.Shape.of((int) elements), memplan.ir.DType.FP32);
+        return Buf.alloc(Shape.of((int) elements), DType.FP32);
     }
 }

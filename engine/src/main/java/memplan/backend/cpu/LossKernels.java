@@ -49,7 +49,8 @@ final class LossKernels {
                     double sum = 0;
                     for (int c = 0; c < g.classes; c++) sum += Math.exp(xd[x.offset() + base + c * g.inner] - mx);
                     float lz = (float) (mx + Math.log(sum));
-                    for (int c = 0; c < g.classes; c++) ld[lsm.offset() + base + c * g.inner] = xd[x.offset() + base + c * g.inner] - lz;
+                    for (int c = 0; c < g.classes; c++) ld[lsm.offset() + base + c * g.inner] = xd[x.offset()
+                            + base + c * g.inner] - lz;
                     nll[pos] = -ld[lsm.offset() + base + target(a.node().name(), t, pos, g.classes) * g.inner];
                 }
             });

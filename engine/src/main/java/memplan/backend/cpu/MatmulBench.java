@@ -1,6 +1,7 @@
 package memplan.backend.cpu;
 
 import java.util.Random;
+import java.util.concurrent.ForkJoinPool;
 
 /**
  * Times a 1024 x 1024 x 1024 fp32 multiply with {@link Gemm} against a plain triple loop and prints GFLOP/s.
@@ -28,7 +29,7 @@ public final class MatmulBench {
         }
         System.out.printf("blocked Gemm (%d threads): %dx%dx%d in %.3f s = %.2f GFLOP/s%n",
                 Par.parallelism(), n, n, n, best, flops / best / 1e9);
-        java.util.concurrent.ForkJoinPool one = new java.util.concurrent.ForkJoinPool(1);
+        ForkJoinPool one = new ForkJoinPool(1);
         try {
             double single = one.submit(() -> {
                 double b1 = Double.MAX_VALUE;
@@ -39,7 +40,8 @@ public final class MatmulBench {
                 }
                 return b1;
             }).get();
-            System.out.printf("blocked Gemm (1 thread): %dx%dx%d in %.3f s = %.2f GFLOP/s%n", n, n, n, single, flops / single / 1e9);
+            System.out.printf("blocked Gemm (1 thread): %dx%dx%d in %.3f s = %.2f GFLOP/s%n", n, n, n,
+                    single, flops / single / 1e9);
         } catch (Exception e) {
             throw new IllegalStateException(e);
         } finally {
@@ -49,7 +51,8 @@ public final class MatmulBench {
         long t0 = System.nanoTime();
         Gemm.naive(n, n, n, a, b, c2);
         double naive = (System.nanoTime() - t0) / 1e9;
-        System.out.printf("naive triple loop (1 thread): %dx%dx%d in %.3f s = %.2f GFLOP/s%n", n, n, n, naive, flops / naive / 1e9);
+        System.out.printf("naive triple loop (1 thread): %dx%dx%d in %.3f s = %.2f GFLOP/s%n", n, n, n,
+                naive, flops / naive / 1e9);
         double maxDiff = 0;
         for (int i = 0; i < c1.length; i++) maxDiff = Math.max(maxDiff, Math.abs(c1[i] - c2[i]));
         System.out.printf("max |difference| = %.3g%n", maxDiff);

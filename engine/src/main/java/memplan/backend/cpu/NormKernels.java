@@ -138,7 +138,8 @@ final class NormKernels {
                     float mu = (float) m, rs = (float) (1.0 / Math.sqrt(sq / d + eps));
                     if (mean != null) mean.set(r, mu);
                     if (rstd != null) rstd.set(r, rs);
-                    for (int j = 0; j < d; j++) yd[yb + j] = (xd[xb + j] - mu) * rs * wd[w.offset() + j] + bd[b.offset() + j];
+                    for (int j = 0; j < d; j++) yd[yb + j] = (xd[xb + j] - mu) * rs * wd[w.offset()
+                            + j] + bd[b.offset() + j];
                 }
             });
         }

@@ -3,6 +3,8 @@ package memplan.backend.cpu;
 import memplan.ir.Shape;
 import memplan.ops.ReduceMean;
 
+import java.util.Arrays;
+
 import static memplan.backend.cpu.Broadcasting.*;
 
 /** Kernels of the reductions. */
@@ -10,13 +12,15 @@ final class ReduceKernels {
     private ReduceKernels() {
     }
 
-    /** Mean over axes (all when none are listed); sums in double in increasing index order. Backward spreads g / count. */
+    /**
+     * Mean over axes (all when none are listed); sums in double in increasing index order. Backward spreads g / count.
+     */
     static final class ReduceMeanK implements CpuKernel {
         /** The output shape with the reduced axes kept as 1, and the number of elements averaged. */
         private static Shape kept(ReduceMean op, Shape x) {
             int r = x.rank();
             int[] d = x.dims();
-            if (op.axes().isEmpty()) java.util.Arrays.fill(d, 1);
+            if (op.axes().isEmpty()) Arrays.fill(d, 1);
             for (int ax : op.axes()) d[ax < 0 ? ax + r : ax] = 1;
             return new Shape(d);
         }

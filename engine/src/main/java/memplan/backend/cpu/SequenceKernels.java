@@ -70,10 +70,13 @@ final class SequenceKernels {
             int hd = ((LSTMCell) a.node().op()).hidden();
             Buf x = a.in()[0], h = a.in()[1], c = a.in()[2], ho = a.out()[0], co = a.out()[1];
             Buf wih = a.params()[0], whh = a.params()[1], bih = a.params()[2], bhh = a.params()[3];
-            Buf gates = a.aux() != null && a.aux().length > 0 ? a.aux()[0] : Buf.alloc(Shape.of(x.shape().dim(0), 4 * hd), DType.FP32);
+            Buf gates = a.aux() != null && a.aux().length > 0 ? a.aux()[0]
+                    : Buf.alloc(Shape.of(x.shape().dim(0), 4 * hd), DType.FP32);
             int n = x.shape().dim(0), in = x.shape().dim(1), g4 = 4 * hd;
-            Gemm.gemm(n, g4, in, x.data(), x.offset(), in, false, wih.data(), wih.offset(), in, true, gates.data(), gates.offset(), g4, false);
-            Gemm.gemm(n, g4, hd, h.data(), h.offset(), hd, false, whh.data(), whh.offset(), hd, true, gates.data(), gates.offset(), g4, true);
+            Gemm.gemm(n, g4, in, x.data(), x.offset(), in, false, wih.data(), wih.offset(), in, true, gates.data(),
+                    gates.offset(), g4, false);
+            Gemm.gemm(n, g4, hd, h.data(), h.offset(), hd, false, whh.data(), whh.offset(), hd, true, gates.data(),
+                    gates.offset(), g4, true);
             float[] gd = gates.data();
             Par.range(n, Par.grain(n, 20L * hd), (s, e) -> {
                 for (int r = s; r < e; r++) {
@@ -124,23 +127,28 @@ final class SequenceKernels {
             });
             if (gx != null) {
                 Buf w = a.need(a.params(), 0, "param");
-                Gemm.gemm(n, in, g4, da, 0, g4, false, w.data(), w.offset(), in, false, gx.data(), gx.offset(), in, a.accIn(0));
+                Gemm.gemm(n, in, g4, da, 0, g4, false, w.data(), w.offset(), in, false, gx.data(),
+                        gx.offset(), in, a.accIn(0));
             }
             if (gh != null) {
                 Buf w = a.need(a.params(), 1, "param");
-                Gemm.gemm(n, hd, g4, da, 0, g4, false, w.data(), w.offset(), hd, false, gh.data(), gh.offset(), hd, a.accIn(1));
+                Gemm.gemm(n, hd, g4, da, 0, g4, false, w.data(), w.offset(), hd, false, gh.data(),
+                        gh.offset(), hd, a.accIn(1));
             }
             Buf gwih = a.gradParam(0), gwhh = a.gradParam(1);
             if (gwih != null) {
                 Buf x = a.need(a.in(), 0, "input");
-                Gemm.gemm(g4, in, n, da, 0, g4, true, x.data(), x.offset(), in, false, gwih.data(), gwih.offset(), in, a.accParam(0));
+                Gemm.gemm(g4, in, n, da, 0, g4, true, x.data(), x.offset(), in, false, gwih.data(),
+                        gwih.offset(), in, a.accParam(0));
             }
             if (gwhh != null) {
                 Buf h = a.need(a.in(), 1, "input");
-                Gemm.gemm(g4, hd, n, da, 0, g4, true, h.data(), h.offset(), hd, false, gwhh.data(), gwhh.offset(), hd, a.accParam(1));
+                Gemm.gemm(g4, hd, n, da, 0, g4, true, h.data(), h.offset(), hd, false, gwhh.data(),
+                        gwhh.offset(), hd, a.accParam(1));
             }
             Buf daBuf = new Buf(da, 0, Shape.of(n, g4), DType.FP32);
-            for (int p = 2; p < 4; p++) if (a.gradParam(p) != null) GemmKernels.columnSums(daBuf, n, g4, a.gradParam(p), a.accParam(p));
+            for (int p = 2; p < 4; p++) if (a.gradParam(p) != null)
+                GemmKernels.columnSums(daBuf, n, g4, a.gradParam(p), a.accParam(p));
         }
     }
 

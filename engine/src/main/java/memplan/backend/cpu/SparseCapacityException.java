@@ -10,7 +10,8 @@ public class SparseCapacityException extends BackendException {
     private final long numel;
 
     public SparseCapacityException(String tensor, long nonzeros, long capacity, long numel, double plannedDensity) {
-        super(String.format("sparse encoding of '%s' overflowed: %d non-zeros of %d elements (density %.4f) but the plan "
+        super(String.format("sparse encoding of '%s' overflowed: %d non-zeros of %d elements (density %.4f) but the "
+                + "plan "
                         + "reserved room for %d (density %.4f); plan with a higher density or keep this tensor dense",
                 tensor, nonzeros, numel, numel == 0 ? 0.0 : (double) nonzeros / numel, capacity, plannedDensity));
         this.tensor = tensor;

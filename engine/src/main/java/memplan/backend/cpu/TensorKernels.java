@@ -1,12 +1,15 @@
 package memplan.backend.cpu;
 
+import memplan.graph.Node;
 import memplan.ir.Shape;
 import memplan.ops.Concat;
+import memplan.ops.Op;
+import memplan.ops.Pad;
 import memplan.ops.Slice;
 import memplan.ops.Split;
-import memplan.ops.Pad;
 import memplan.ops.Transpose;
 
+import java.util.Arrays;
 import java.util.List;
 
 /** Add, Mul, Concat, Slice, Transpose and the view ops. */
@@ -38,7 +41,7 @@ final class TensorKernels {
         }
 
         /** forward: y[block k] = x; backward: x (+)= y[block k]. */
-        private static void copy(memplan.ops.Op op, List<Shape> ins, int k, Buf x, Buf y, boolean forward, boolean acc) {
+        private static void copy(Op op, List<Shape> ins, int k, Buf x, Buf y, boolean forward, boolean acc) {
             Shape ys = y.shape();
             int axis = ((Concat) op).axis();
             int ax = axis < 0 ? ys.rank() + axis : axis;
@@ -159,19 +162,21 @@ final class TensorKernels {
             this.type = type;
         }
 
-        private static String name(memplan.graph.Node n) {
+        private static String name(Node n) {
             return n == null ? "?" : n.name();
         }
 
         @Override
         public void forward(ForwardArgs a) {
-            throw new UnsupportedOperationException(type + " '" + name(a == null ? null : a.node()) + "' is a view: it has no kernel, "
+            throw new UnsupportedOperationException(type + " '" + name(a == null ? null
+                    : a.node()) + "' is a view: it has no kernel, "
                     + "its output shares the input's memory");
         }
 
         @Override
         public void backward(BackwardArgs a) {
-            throw new UnsupportedOperationException(type + " '" + name(a == null ? null : a.node()) + "' is a view: its gradient is its "
+            throw new UnsupportedOperationException(type + " '" + name(a == null ? null
+                    : a.node()) + "' is a view: its gradient is its "
                     + "output's gradient (same memory), there is no backward kernel");
         }
     }
@@ -211,7 +216,7 @@ final class TensorKernels {
             float[] d = gx.data();
             for (int o = 0; o < g[0]; o++) {
                 int b = gx.offset() + o * g[1] + g[3];
-                java.util.Arrays.fill(d, b, b + g[2], 0f);
+                Arrays.fill(d, b, b + g[2], 0f);
             }
         }
 
@@ -318,7 +323,7 @@ final class TensorKernels {
                 for (int c : maps[d]) if (c >= 0) cnt[c]++;
                 pre[d] = new int[xDims[d]][];
                 for (int c = 0; c < xDims[d]; c++) pre[d][c] = new int[cnt[c]];
-                java.util.Arrays.fill(cnt, 0);
+                Arrays.fill(cnt, 0);
                 for (int o = 0; o < maps[d].length; o++) if (maps[d][o] >= 0) pre[d][maps[d][o]][cnt[maps[d][o]]++] = o;
             }
             float[] gyd = gy.data(), gxd = gx.data();
@@ -336,7 +341,7 @@ final class TensorKernels {
                     }
                     double sum = 0;
                     if (!none) {
-                        java.util.Arrays.fill(at, 0);
+                        Arrays.fill(at, 0);
                         while (true) {
                             int i = 0;
                             for (int d = 0; d < r; d++) i += pre[d][coord[d]][at[d]] * yStride[d];

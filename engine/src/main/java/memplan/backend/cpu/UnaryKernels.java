@@ -7,6 +7,9 @@ import memplan.ops.Clip;
 import memplan.ops.ConstElementwise;
 import memplan.ops.HardSigmoid;
 import memplan.ops.LeakyReLU;
+import memplan.ops.Op;
+
+import java.util.Locale;
 
 import static memplan.backend.cpu.BinaryKernels.*;
 import static memplan.backend.cpu.Broadcasting.*;
@@ -22,10 +25,10 @@ final class UnaryKernels {
 
     /** A one-input pointwise op; backward reads the input or the output, as the op declares. */
     abstract static class Unary implements CpuKernel {
-        abstract float f(memplan.ops.Op op, float x);
+        abstract float f(Op op, float x);
 
         /** dy/dx from the saved value (the input, or the output when {@link #savesOutput()}). */
-        abstract float df(memplan.ops.Op op, float saved);
+        abstract float df(Op op, float saved);
 
         boolean savesOutput() {
             return false;
@@ -59,21 +62,21 @@ final class UnaryKernels {
 
     /** x for x > 0, slope x otherwise; backward reads x. */
     static final class LeakyReLUK extends Unary {
-        @Override float f(memplan.ops.Op op, float x) { return x > 0f ? x : (float) (((LeakyReLU) op).slope() * x); }
-        @Override float df(memplan.ops.Op op, float x) { return x > 0f ? 1f : (float) ((LeakyReLU) op).slope(); }
+        @Override float f(Op op, float x) { return x > 0f ? x : (float) (((LeakyReLU) op).slope() * x); }
+        @Override float df(Op op, float x) { return x > 0f ? 1f : (float) ((LeakyReLU) op).slope(); }
     }
 
     /** max(0, min(1, alpha x + beta)); backward reads x: alpha strictly inside (0, 1), else 0. */
     static final class HardSigmoidK extends Unary {
         @Override
-        float f(memplan.ops.Op op, float x) {
+        float f(Op op, float x) {
             HardSigmoid h = (HardSigmoid) op;
             double v = h.alpha() * x + h.beta();
             return (float) Math.max(0, Math.min(1, v));
         }
 
         @Override
-        float df(memplan.ops.Op op, float x) {
+        float df(Op op, float x) {
             HardSigmoid h = (HardSigmoid) op;
             double v = h.alpha() * x + h.beta();
             return v > 0 && v < 1 ? (float) h.alpha() : 0f;
@@ -83,14 +86,14 @@ final class UnaryKernels {
     /** x * max(0, min(1, x / 6 + 1/2)) (ONNX and PyTorch); backward reads x. */
     static final class HardSwishK extends Unary {
         @Override
-        float f(memplan.ops.Op op, float x) {
+        float f(Op op, float x) {
             if (x <= -3f) return 0f;
             if (x >= 3f) return x;
             return (float) (x * (x + 3.0) / 6.0);
         }
 
         @Override
-        float df(memplan.ops.Op op, float x) {
+        float df(Op op, float x) {
             if (x < -3f) return 0f;
             if (x > 3f) return 1f;
             return (float) ((2.0 * x + 3.0) / 6.0);
@@ -101,12 +104,12 @@ final class UnaryKernels {
     /** x * tanh(softplus(x)), in double; backward reads x: tanh(sp) + x sigmoid(x) (1 - tanh(sp)^2). */
     static final class MishK extends Unary {
         @Override
-        float f(memplan.ops.Op op, float x) {
+        float f(Op op, float x) {
             return (float) (x * Math.tanh(softplus(x)));
         }
 
         @Override
-        float df(memplan.ops.Op op, float x) {
+        float df(Op op, float x) {
             double t = Math.tanh(softplus(x));
             return (float) (t + x * (1 - t * t) / (1 + Math.exp(-x)));
         }
@@ -119,15 +122,15 @@ final class UnaryKernels {
 
     /** sqrt(x); backward reads y: g / (2 y). */
     static final class SqrtK extends Unary {
-        @Override float f(memplan.ops.Op op, float x) { return (float) Math.sqrt(x); }
-        @Override float df(memplan.ops.Op op, float y) { return (float) (0.5 / y); }
+        @Override float f(Op op, float x) { return (float) Math.sqrt(x); }
+        @Override float df(Op op, float y) { return (float) (0.5 / y); }
         @Override boolean savesOutput() { return true; }
     }
 
     /** Clamp to [min, max]; backward reads y: the gradient passes where min < y < max. May run in place. */
     static final class ClipK extends Unary {
         @Override
-        float f(memplan.ops.Op op, float x) {
+        float f(Op op, float x) {
             Clip c = (Clip) op;
             if (Float.isNaN(x)) return x;
             double v = Math.max(c.min(), Math.min(c.max(), x));
@@ -135,7 +138,7 @@ final class UnaryKernels {
         }
 
         @Override
-        float df(memplan.ops.Op op, float y) {
+        float df(Op op, float y) {
             Clip c = (Clip) op;
             return y > (float) c.min() && y < (float) c.max() ? 1f : 0f;
         }
@@ -172,7 +175,8 @@ final class UnaryKernels {
                         case INT64 -> y.setLong(i, (long) value(x, i));
                         case INT32 -> y.setInt(i, (int) (long) value(x, i));
                         case BOOL -> y.setByte(i, truth(x, i) ? 1 : 0);
-                        default -> throw new IllegalArgumentException("Cast '" + a.node().name() + "': the CPU backend cannot store " + to);
+                        default -> throw new IllegalArgumentException("Cast '" + a.node().name()
+                                + "': the CPU backend cannot store " + to);
                     }
                 }
             });
@@ -185,7 +189,8 @@ final class UnaryKernels {
                 case INT32 -> x.getInt(i);
                 case INT64 -> x.getLong(i);
                 case BOOL -> x.getByte(i) != 0 ? 1 : 0;
-                case FP16, BF16 -> throw new IllegalArgumentException("Cast: the CPU backend computes in fp32, got a " + x.dtype() + " input");
+                case FP16, BF16 -> throw new IllegalArgumentException("Cast: the CPU backend computes in fp32, got a "
+                        + x.dtype() + " input");
             };
         }
 
@@ -205,7 +210,7 @@ final class UnaryKernels {
      */
     static final class ConstK implements CpuKernel {
         static Bin bin(ConstElementwise op) {
-            return Bin.valueOf(op.fn().toUpperCase(java.util.Locale.ROOT));
+            return Bin.valueOf(op.fn().toUpperCase(Locale.ROOT));
         }
 
         /** The constant as a tensor: the param, or a one-element buffer holding the scalar. */
@@ -236,20 +241,25 @@ final class UnaryKernels {
             boolean yNeeded = f == Bin.POW && op.reversed();
             boolean work = gy != null && (gx != null || gc != null);
             Buf x = work && xNeeded ? a.need(a.in(), 0, "input") : null;
-            Buf c = work && cNeeded ? (op.shape().isEmpty() ? constant(op, null) : a.need(a.params(), 0, "param")) : null;
+            Buf c = work && cNeeded ? (op.shape().isEmpty() ? constant(op, null)
+                    : a.need(a.params(), 0, "param")) : null;
             Buf y = work && yNeeded ? a.need(a.out(), 0, "output") : null;
             // operand order of the function: (x, c) or (c, x) when reversed
             Buf first = op.reversed() ? c : x, second = op.reversed() ? x : c;
             boolean xIsFirst = !op.reversed();
             // gc first: gx may alias gradOut
-            if (gc != null && !K.nothingToPropagate(gy, gc, accC)) reduceInto(gc, ys, accC, term(f, gy, ys, first, second, y, !xIsFirst, true, op));
-            if (gx != null && !K.nothingToPropagate(gy, gx, accX)) reduceInto(gx, ys, accX, term(f, gy, ys, first, second, y, xIsFirst, false, op));
+            if (gc != null && !K.nothingToPropagate(gy, gc, accC)) reduceInto(gc, ys, accC,
+                    term(f, gy, ys, first, second, y, !xIsFirst, true, op));
+            if (gx != null && !K.nothingToPropagate(gy, gx, accX)) reduceInto(gx, ys, accX,
+                    term(f, gy, ys, first, second, y, xIsFirst, false, op));
         }
 
         /** g * d(first f second)/d(first when wrtFirst, else second). */
-        private static IndexedTerm term(Bin f, Buf gy, Shape ys, Buf first, Buf second, Buf y, boolean wrtFirst, boolean wrtConst,
+        private static IndexedTerm term(Bin f, Buf gy, Shape ys, Buf first, Buf second, Buf y,
+                boolean wrtFirst, boolean wrtConst,
                                         ConstElementwise op) {
-            BMap m0 = first == null ? null : new BMap(first.shape(), ys), m1 = second == null ? null : new BMap(second.shape(), ys);
+            BMap m0 = first == null ? null : new BMap(first.shape(), ys), m1 = second == null ? null
+                    : new BMap(second.shape(), ys);
             float[] gyd = gy.data();
             int go = gy.offset();
             boolean recoverX = f == Bin.POW && op.reversed() && wrtConst; // c ^ x w.r.t. c, x not saved

@@ -31,7 +31,8 @@ public final class GraphLayout {
     private final double width, height, minX;
     private final int crossings;
 
-    private GraphLayout(int nodeCount, int[] layer, double[] x, double[] y, double[][] edgePaths, int layerCount, int crossings) {
+    private GraphLayout(int nodeCount, int[] layer, double[] x, double[] y, double[][] edgePaths,
+            int layerCount, int crossings) {
         this.nodeCount = nodeCount;
         this.layer = layer;
         this.x = x;

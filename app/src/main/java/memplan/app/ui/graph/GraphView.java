@@ -1,27 +1,46 @@
 package memplan.app.ui.graph;
 
 import javafx.geometry.Insets;
+import javafx.geometry.Orientation;
 import javafx.geometry.Pos;
+import javafx.geometry.VPos;
 import javafx.scene.canvas.Canvas;
 import javafx.scene.canvas.GraphicsContext;
 import javafx.scene.control.Button;
+import javafx.scene.control.ContextMenu;
+import javafx.scene.control.Control;
 import javafx.scene.control.Label;
+import javafx.scene.control.MenuItem;
+import javafx.scene.control.ScrollPane;
+import javafx.scene.control.SplitPane;
 import javafx.scene.control.TextField;
 import javafx.scene.control.Tooltip;
+import javafx.scene.input.MouseButton;
 import javafx.scene.layout.BorderPane;
 import javafx.scene.layout.HBox;
 import javafx.scene.layout.Pane;
 import javafx.scene.layout.Priority;
+import javafx.scene.layout.Region;
 import javafx.scene.paint.Color;
 import javafx.scene.text.Font;
 import javafx.scene.text.FontWeight;
 import javafx.scene.text.TextAlignment;
+import javafx.util.Duration;
 import memplan.app.ui.Fmt;
 import memplan.app.ui.session.Analysis;
 import memplan.app.ui.session.Evaluation;
+import memplan.app.ui.session.PlanEdits;
 import memplan.app.ui.session.SessionViewModel;
+import memplan.app.ui.table.Technique;
 import memplan.graph.Node;
 import org.controlsfx.control.textfield.TextFields;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
 
 /** The layer graph drawn on a canvas: zoom (wheel, +/-), pan (drag), fit, search; click selects a layer. */
 public final class GraphView extends BorderPane {
@@ -33,15 +52,15 @@ public final class GraphView extends BorderPane {
     private double dragX, dragY;
     private boolean dragged;
     private boolean needsFit = true;
-    private java.util.Set<Integer> highlightedNodes = java.util.Set.of();
+    private Set<Integer> highlightedNodes = Set.of();
     private int[] decisionMarks = new int[0]; // per node: 0 none, else a technique code to draw a badge
     private final LayerPropertiesView properties;
-    private final javafx.scene.control.ScrollPane propertiesPane;
-    private final javafx.scene.control.SplitPane split;
+    private final ScrollPane propertiesPane;
+    private final SplitPane split;
     private final Tooltip nodeTip = new Tooltip();
     private int hoverNode = -1;
     /** Node names drawn in the last redraw (level of detail: only those legible and not in each other's way). */
-    private final java.util.Set<Integer> labelled = new java.util.HashSet<>();
+    private final Set<Integer> labelled = new HashSet<>();
 
     public GraphView(SessionViewModel session) {
         this.session = session;
@@ -82,8 +101,8 @@ public final class GraphView extends BorderPane {
         minus.setOnAction(e -> zoom(0.8));
         Label title = new Label("Layer graph");
         title.getStyleClass().add("panel-title");
-        for (javafx.scene.control.Control c : new javafx.scene.control.Control[]{title, find, minus, plus, fit})
-            c.setMinWidth(javafx.scene.layout.Region.USE_PREF_SIZE);
+        for (Control c : new Control[]{title, find, minus, plus, fit})
+            c.setMinWidth(Region.USE_PREF_SIZE);
         HBox bar = new HBox(6, title, search, find, minus, plus, fit);
         bar.setAlignment(Pos.CENTER_LEFT);
         bar.setPadding(new Insets(4, 6, 4, 6));
@@ -92,17 +111,17 @@ public final class GraphView extends BorderPane {
         info.setText("Colour: bytes a layer holds at the peak. Drag to pan, wheel to zoom, click to select.");
         info.setWrapText(true);
         properties = new LayerPropertiesView(session);
-        propertiesPane = new javafx.scene.control.ScrollPane(properties);
+        propertiesPane = new ScrollPane(properties);
         propertiesPane.setFitToWidth(true);
         propertiesPane.setId("layerPropertiesPane");
-        split = new javafx.scene.control.SplitPane(holder);
-        split.setOrientation(javafx.geometry.Orientation.VERTICAL);
+        split = new SplitPane(holder);
+        split.setOrientation(Orientation.VERTICAL);
         setTop(bar);
         setCenter(split);
         setBottom(info);
         nodeTip.setWrapText(true);
         nodeTip.setMaxWidth(520);
-        nodeTip.setShowDelay(javafx.util.Duration.millis(250));
+        nodeTip.setShowDelay(Duration.millis(250));
         canvas.setOnMouseMoved(e -> hover(e.getX(), e.getY()));
         canvas.setOnMouseExited(e -> hover(-1, -1));
 
@@ -123,7 +142,7 @@ public final class GraphView extends BorderPane {
             redraw();
         });
         canvas.setOnMouseClicked(e -> {
-            if (e.getButton() == javafx.scene.input.MouseButton.SECONDARY && graphLayout() != null && !dragged) {
+            if (e.getButton() == MouseButton.SECONDARY && graphLayout() != null && !dragged) {
                 int n = graphLayout().nodeAt(vm.toWorldX(e.getX()), vm.toWorldY(e.getY()));
                 if (n < 0) return;
                 session.selectedTensorProperty().set(-1);
@@ -131,7 +150,7 @@ public final class GraphView extends BorderPane {
                 nodeMenu(n).show(canvas, e.getScreenX(), e.getScreenY());
                 return;
             }
-            if (e.getButton() != javafx.scene.input.MouseButton.PRIMARY) return;
+            if (e.getButton() != MouseButton.PRIMARY) return;
             if (dragged || graphLayout() == null) return;
             int n = graphLayout().nodeAt(vm.toWorldX(e.getX()), vm.toWorldY(e.getY()));
             session.selectedTensorProperty().set(-1);
@@ -150,7 +169,7 @@ public final class GraphView extends BorderPane {
         });
         session.highlightedProperty().addListener((o, a, n) -> {
             Analysis an = session.analysis();
-            java.util.Set<Integer> s = new java.util.HashSet<>();
+            Set<Integer> s = new HashSet<>();
             if (an != null) for (int t : n) if (an.nodeOf(t) >= 0) s.add(an.nodeOf(t));
             highlightedNodes = s;
             // a tensor picked in the table or on the timeline: bring its layer into view
@@ -227,9 +246,9 @@ public final class GraphView extends BorderPane {
                 .append(node.outShapes().isEmpty() ? "" : node.outShapes().get(0).toString())
                 .append("\nholds ").append(Fmt.bytes(bytes)).append(" at the peak");
         if (ev != null && ev.plan() != null) {
-            java.util.Map<String, Integer> techs = new java.util.TreeMap<>();
+            Map<String, Integer> techs = new TreeMap<>();
             for (int t : a.tensorsOf(n)) {
-                String tl = memplan.app.ui.session.PlanEdits.techniqueOf(ev.plan().decision(t)).label;
+                String tl = PlanEdits.techniqueOf(ev.plan().decision(t)).label;
                 if (!tl.equals("keep")) techs.merge(tl, 1, Integer::sum);
             }
             techs.forEach((k, v) -> b.append("\n").append(k).append(": ").append(v)
@@ -240,19 +259,19 @@ public final class GraphView extends BorderPane {
     }
 
     /** Techniques for the layer's output tensor, straight from the graph. */
-    public javafx.scene.control.ContextMenu nodeMenu(int node) {
+    public ContextMenu nodeMenu(int node) {
         Analysis a = session.analysis();
         Node n = a.graph().nodes().get(node);
         int t = n.outputs().length == 0 ? -1 : a.schedule().tensorOfValue(n.outputs()[0]);
-        javafx.scene.control.ContextMenu menu = new javafx.scene.control.ContextMenu();
+        ContextMenu menu = new ContextMenu();
         if (t < 0 || session.plan() == null) return menu;
-        javafx.scene.control.MenuItem head = new javafx.scene.control.MenuItem("Output " + a.schedule().tensor(t).name()
+        MenuItem head = new MenuItem("Output " + a.schedule().tensor(t).name()
                 + " (" + Fmt.bytes(a.schedule().tensor(t).bytes()) + "):");
         head.setDisable(true);
         head.setMnemonicParsing(false); // names like h.0.mlp.c_fc keep their underscores
         menu.getItems().add(head);
-        for (memplan.app.ui.table.Technique tech : memplan.app.ui.table.Technique.values()) {
-            javafx.scene.control.MenuItem item = new javafx.scene.control.MenuItem(tech.label);
+        for (Technique tech : Technique.values()) {
+            MenuItem item = new MenuItem(tech.label);
             item.setMnemonicParsing(false);
             item.setOnAction(ev -> session.setTechnique(t, tech));
             menu.getItems().add(item);
@@ -276,7 +295,7 @@ public final class GraphView extends BorderPane {
         }
         int[] marks = new int[a.graph().nodes().size()];
         for (int t = 0; t < ev.plan().size(); t++) {
-            int code = memplan.app.ui.session.PlanEdits.badge(ev.plan().decision(t));
+            int code = PlanEdits.badge(ev.plan().decision(t));
             int n = a.nodeOf(t);
             if (code != 0 && n >= 0 && marks[n] == 0) marks[n] = code;
         }
@@ -366,8 +385,8 @@ public final class GraphView extends BorderPane {
         long max = ev == null ? 0 : Math.max(1, ev.maxNodeBytes());
         int sel = session.selectedNodeProperty().get();
         labelled.clear();
-        java.util.List<double[]> taken = new java.util.ArrayList<>(); // label boxes placed outside nodes
-        java.util.List<double[]> boxes = new java.util.ArrayList<>(); // small boxes a label beside a node must not hide
+        List<double[]> taken = new ArrayList<>(); // label boxes placed outside nodes
+        List<double[]> boxes = new ArrayList<>(); // small boxes a label beside a node must not hide
         if (GraphLayout.NODE_H * s < 15)
             for (int i = 0; i < l.nodeCount(); i++) {
                 double bx = (l.x(i) - GraphLayout.NODE_W / 2) * s + ox, by = (l.y(i) - GraphLayout.NODE_H / 2) * s + oy;
@@ -399,7 +418,7 @@ public final class GraphView extends BorderPane {
                 int chars = (int) ((bw - 8) / (nameSize * 0.62));
                 g.setFill(Color.web("#111827"));
                 g.setTextAlign(TextAlignment.CENTER);
-                g.setTextBaseline(javafx.geometry.VPos.CENTER);
+                g.setTextBaseline(VPos.CENTER);
                 g.setFont(Font.font("System", FontWeight.BOLD, nameSize));
                 g.fillText(elide(node.name(), chars), x + bw / 2, twoLines ? y + bh * 0.32 : y + bh / 2);
                 if (twoLines) {
@@ -409,7 +428,7 @@ public final class GraphView extends BorderPane {
                     String type = node.op().type() + (bytes > 0 ? "  " + Fmt.bytes(bytes) : "");
                     g.fillText(elide(type, (int) ((bw - 8) / (ts * 0.58))), x + bw / 2, y + bh * 0.72);
                 }
-                g.setTextBaseline(javafx.geometry.VPos.BASELINE);
+                g.setTextBaseline(VPos.BASELINE);
                 g.setTextAlign(TextAlignment.LEFT);
                 labelled.add(i);
             } else {
@@ -470,7 +489,8 @@ public final class GraphView extends BorderPane {
 
     /** Badge colours and letters per technique code (1 swap, 2 recompute, 3 share, 4 compress). */
     static final String[] BADGE = {"", "S", "R", "=", "C"};
-    static final Color[] BADGE_COLOR = {Color.TRANSPARENT, Color.web("#7c3aed"), Color.web("#0891b2"), Color.web("#16a34a"), Color.web("#db2777")};
+    static final Color[] BADGE_COLOR = {Color.TRANSPARENT, Color.web("#7c3aed"), Color.web("#0891b2"),
+            Color.web("#16a34a"), Color.web("#db2777")};
 
     private static void drawBadge(GraphicsContext g, int code, double rx, double ty, double s) {
         double r = Math.max(5, 9 * s);

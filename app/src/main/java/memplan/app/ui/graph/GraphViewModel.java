@@ -30,18 +30,24 @@ public final class GraphViewModel {
     public double toWorldX(double vx) { return (vx - offsetX.get()) / scale.get(); }
     public double toWorldY(double vy) { return (vy - offsetY.get()) / scale.get(); }
 
-    /** Scales the whole drawing into a view of that size (never above 1:1, never below a readable minimum for tiny views). */
+    /**
+     * Scales the whole drawing into a view of that size (never above 1:1, never below a readable minimum for tiny
+     * views).
+     */
     public void fit(GraphLayout l, double viewW, double viewH) {
         if (l == null || viewW <= 0 || viewH <= 0) return;
         double margin = 20;
-        double s = Math.min((viewW - 2 * margin) / Math.max(1, l.width()), (viewH - 2 * margin) / Math.max(1, l.height()));
+        double s = Math.min((viewW - 2 * margin) / Math.max(1, l.width()),
+                (viewH - 2 * margin) / Math.max(1, l.height()));
         s = clamp(Math.min(1, s));
         scale.set(s);
         offsetX.set(viewW / 2 - (l.minX() + l.width() / 2) * s);
         offsetY.set(Math.max(margin, viewH / 2 - l.height() / 2 * s));
     }
 
-    /** Fits the width and shows the top: what a tall network (ResNet-50, GPT-2) opens with, so node names stay readable. */
+    /**
+     * Fits the width and shows the top: what a tall network (ResNet-50, GPT-2) opens with, so node names stay readable.
+     */
     public void fitWidthTop(GraphLayout l, double viewW, double viewH) {
         if (l == null || viewW <= 0 || viewH <= 0) return;
         fit(l, viewW, viewH);
@@ -97,7 +103,9 @@ public final class GraphViewModel {
         return Math.max(MIN_SCALE, Math.min(MAX_SCALE, s));
     }
 
-    /** Heat colour for a fraction 0..1 of the largest layer's bytes at the peak: white, yellow, orange, red. RGB 0..1. */
+    /**
+     * Heat colour for a fraction 0..1 of the largest layer's bytes at the peak: white, yellow, orange, red. RGB 0..1.
+     */
     public static double[] heat(double f) {
         f = Math.max(0, Math.min(1, f));
         double r, g, b;

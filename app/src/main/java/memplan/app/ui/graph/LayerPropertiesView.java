@@ -2,11 +2,17 @@ package memplan.app.ui.graph;
 
 import javafx.geometry.Insets;
 import javafx.scene.control.Label;
+import javafx.scene.control.OverrunStyle;
 import javafx.scene.control.Tooltip;
+import javafx.scene.layout.ColumnConstraints;
 import javafx.scene.layout.GridPane;
+import javafx.scene.layout.Priority;
+import javafx.scene.layout.Region;
 import javafx.scene.layout.VBox;
 import memplan.app.ui.Fmt;
 import memplan.app.ui.session.SessionViewModel;
+
+import java.util.List;
 
 /** The selected layer's properties: full name, op, shapes, bytes, saved tensors and each tensor's technique. */
 final class LayerPropertiesView extends VBox {
@@ -51,19 +57,19 @@ final class LayerPropertiesView extends VBox {
         ts.setId("propTensors");
         ts.setHgap(10);
         ts.setVgap(1);
-        javafx.scene.layout.ColumnConstraints nameCol = new javafx.scene.layout.ColumnConstraints();
-        nameCol.setHgrow(javafx.scene.layout.Priority.SOMETIMES);
+        ColumnConstraints nameCol = new ColumnConstraints();
+        nameCol.setHgrow(Priority.SOMETIMES);
         nameCol.setMinWidth(60);
         ts.getColumnConstraints().add(nameCol);
         for (int c = 0; c < 4; c++) {
-            javafx.scene.layout.ColumnConstraints cc = new javafx.scene.layout.ColumnConstraints();
-            cc.setMinWidth(javafx.scene.layout.Region.USE_PREF_SIZE);
+            ColumnConstraints cc = new ColumnConstraints();
+            cc.setMinWidth(Region.USE_PREF_SIZE);
             ts.getColumnConstraints().add(cc);
         }
         int k = 0;
         for (LayerProperties.TensorLine t : p.tensors()) {
             Label n = small(t.name());
-            n.setTextOverrun(javafx.scene.control.OverrunStyle.LEADING_ELLIPSIS); // the end tells tensors apart
+            n.setTextOverrun(OverrunStyle.LEADING_ELLIPSIS); // the end tells tensors apart
             n.setTooltip(new Tooltip(t.name() + " " + t.shape()));
             Label tech = small(t.technique());
             tech.getStyleClass().add(t.technique().equals("keep") ? "prop-keep" : "prop-technique");
@@ -72,10 +78,10 @@ final class LayerPropertiesView extends VBox {
         getChildren().addAll(name, op, grid, tensorsHead, ts);
     }
 
-    private static int rows(GridPane g, int r, String head, java.util.List<String> lines) {
+    private static int rows(GridPane g, int r, String head, List<String> lines) {
         Label h = new Label(head);
         h.getStyleClass().add("prop-head");
-        h.setMinWidth(javafx.scene.layout.Region.USE_PREF_SIZE);
+        h.setMinWidth(Region.USE_PREF_SIZE);
         g.add(h, 0, r);
         if (lines.isEmpty()) g.add(small("none"), 1, r++);
         for (String l : lines) {

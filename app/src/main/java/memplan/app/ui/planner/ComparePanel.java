@@ -1,11 +1,13 @@
 package memplan.app.ui.planner;
 
+import javafx.beans.binding.Bindings;
 import javafx.geometry.Insets;
 import javafx.scene.control.Button;
 import javafx.scene.control.ChoiceBox;
 import javafx.scene.control.Label;
 import javafx.scene.layout.GridPane;
 import javafx.scene.layout.HBox;
+import javafx.scene.layout.Region;
 import javafx.scene.layout.VBox;
 import memplan.app.ui.Fmt;
 import memplan.app.ui.session.Evaluation;
@@ -38,8 +40,9 @@ public final class ComparePanel extends VBox {
         a.valueProperty().bindBidirectional(vm.plannerAProperty());
         b.valueProperty().bindBidirectional(vm.plannerBProperty());
         Label budget = new Label();
-        budget.textProperty().bind(javafx.beans.binding.Bindings.createStringBinding(
-                () -> "at the budget " + Fmt.bytes(vm.budgetBytesProperty().get()) + " (set it in the Plan tab)", vm.budgetBytesProperty()));
+        budget.textProperty().bind(Bindings.createStringBinding(
+                () -> "at the budget " + Fmt.bytes(vm.budgetBytesProperty().get()) + " (set it in the Plan tab)",
+                        vm.budgetBytesProperty()));
         budget.getStyleClass().add("hint");
         budget.setWrapText(true);
         Button run = new Button("Compare");
@@ -95,8 +98,10 @@ public final class ComparePanel extends VBox {
         row(1, "Peak", Fmt.bytes(a.peakBytes()), Fmt.bytes(b.peakBytes()), a.peakBytes() <= b.peakBytes());
         Label fa = fits(a, budget), fb = fits(b, budget);
         table.addRow(2, new Label("Fits budget"), fa, fb);
-        row(3, "Time", Fmt.seconds(a.iterationSeconds()), Fmt.seconds(b.iterationSeconds()), a.iterationSeconds() <= b.iterationSeconds());
-        row(4, "Overhead", Fmt.percent(a.overheadFraction()), Fmt.percent(b.overheadFraction()), a.overheadFraction() <= b.overheadFraction());
+        row(3, "Time", Fmt.seconds(a.iterationSeconds()), Fmt.seconds(b.iterationSeconds()),
+                a.iterationSeconds() <= b.iterationSeconds());
+        row(4, "Overhead", Fmt.percent(a.overheadFraction()), Fmt.percent(b.overheadFraction()),
+                a.overheadFraction() <= b.overheadFraction());
         row(5, "Moved", Fmt.bytes(a.bytesMoved()), Fmt.bytes(b.bytesMoved()), a.bytesMoved() <= b.bytesMoved());
         // how many tensors a plan changes is neither better nor worse: no colour
         Label ca = new Label(String.valueOf(a.plan().changedCount()));
@@ -125,8 +130,8 @@ public final class ComparePanel extends VBox {
         Label la = new Label(va), lb = new Label(vb);
         boolean same = va.equals(vb);
         if (!same) (aBetter ? la : lb).getStyleClass().add("good");
-        la.setMinWidth(javafx.scene.layout.Region.USE_PREF_SIZE);
-        lb.setMinWidth(javafx.scene.layout.Region.USE_PREF_SIZE);
+        la.setMinWidth(Region.USE_PREF_SIZE);
+        lb.setMinWidth(Region.USE_PREF_SIZE);
         la.setId("compareA-" + r);
         lb.setId("compareB-" + r);
         table.addRow(r, new Label(what), la, lb);

@@ -1,5 +1,6 @@
 package memplan.app.ui.planner;
 
+import javafx.beans.binding.Bindings;
 import javafx.geometry.Insets;
 import javafx.scene.control.Button;
 import javafx.scene.control.ChoiceBox;
@@ -7,9 +8,11 @@ import javafx.scene.control.Label;
 import javafx.scene.control.Slider;
 import javafx.scene.control.Tooltip;
 import javafx.scene.layout.GridPane;
+import javafx.scene.layout.HBox;
 import javafx.scene.layout.VBox;
 import memplan.app.ui.Fmt;
 import memplan.app.ui.session.SessionViewModel;
+import memplan.plan.Plan;
 import memplan.sim.DeviceModel;
 
 /** Planner, budget slider and device model; applying shows the plan in the table, the graph and the timeline. */
@@ -29,7 +32,7 @@ public final class PlannerPanel extends VBox {
         Label what = new Label();
         what.getStyleClass().add("hint");
         what.setWrapText(true);
-        what.textProperty().bind(javafx.beans.binding.Bindings.createStringBinding(
+        what.textProperty().bind(Bindings.createStringBinding(
                 () -> vm.catalog().describe(vm.plannerProperty().get()), vm.plannerProperty()));
         Slider budget = new Slider(0, 1, vm.budgetFractionProperty().get());
         budget.setId("budgetSlider");
@@ -38,12 +41,13 @@ public final class PlannerPanel extends VBox {
         Label budgetLabel = new Label();
         budgetLabel.setId("budgetLabel");
         budgetLabel.getStyleClass().add("big-number");
-        budgetLabel.textProperty().bind(javafx.beans.binding.Bindings.createStringBinding(
+        budgetLabel.textProperty().bind(Bindings.createStringBinding(
                 () -> Fmt.bytes(vm.budgetBytesProperty().get()), vm.budgetBytesProperty()));
         Label range = new Label();
         range.getStyleClass().add("hint");
         range.setWrapText(true);
-        Runnable fillRange = () -> range.setText(session.analysis() == null ? "" : "lower bound " + Fmt.bytes(vm.minBudget())
+        Runnable fillRange = () -> range.setText(session.analysis() == null ? ""
+                : "lower bound " + Fmt.bytes(vm.minBudget())
                 + " \u2026 baseline peak " + Fmt.bytes(vm.maxBudget()));
         session.analysisProperty().addListener(o -> fillRange.run());
         fillRange.run();
@@ -59,7 +63,8 @@ public final class PlannerPanel extends VBox {
         device.getItems().setAll(DeviceModel.presetNames());
         device.setValue(session.deviceProperty().get().name());
         device.valueProperty().addListener((o, a, n) -> {
-            if (n == null || session.deviceProperty().get().name().equals(n)) return; // that device already (calibrated)
+            // that device already (calibrated)
+            if (n == null || session.deviceProperty().get().name().equals(n)) return;
             session.deviceProperty().set(DeviceModel.preset(n));
             session.resimulate();
         });
@@ -77,7 +82,7 @@ public final class PlannerPanel extends VBox {
         reset.setId("backToBaseline");
         reset.setOnAction(e -> {
             if (session.mayReplaceEdits("Back to baseline"))
-                session.applyPlan(memplan.plan.Plan.baseline(session.analysis().schedule()), "Back to baseline");
+                session.applyPlan(Plan.baseline(session.analysis().schedule()), "Back to baseline");
         });
         reset.disableProperty().bind(session.analysisProperty().isNull());
         Label result = new Label();
@@ -95,7 +100,7 @@ public final class PlannerPanel extends VBox {
                 + "timeline with the budget as a red line.");
         note.getStyleClass().add("hint");
         note.setWrapText(true);
-        getChildren().addAll(head, grid, what, budgetHead, budgetLabel, budget, range, new javafx.scene.layout.HBox(8, apply, reset),
+        getChildren().addAll(head, grid, what, budgetHead, budgetLabel, budget, range, new HBox(8, apply, reset),
                 result, note);
     }
 }

@@ -8,6 +8,8 @@ import javafx.beans.property.SimpleLongProperty;
 import javafx.beans.property.SimpleObjectProperty;
 import javafx.beans.property.SimpleStringProperty;
 import javafx.beans.property.StringProperty;
+import javafx.collections.ObservableList;
+import javafx.util.StringConverter;
 import memplan.app.ui.Fmt;
 import memplan.app.ui.session.Analysis;
 import memplan.app.ui.session.Evaluation;
@@ -15,6 +17,8 @@ import memplan.app.ui.session.SessionViewModel;
 import memplan.plan.Plan;
 import memplan.sim.DeviceModel;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 
 /**
@@ -92,28 +96,28 @@ public final class PlannerViewModel {
     }
 
     /** Shows planners by their names for people in choice boxes. */
-    public javafx.util.StringConverter<String> nameConverter() {
-        return new javafx.util.StringConverter<>() {
+    public StringConverter<String> nameConverter() {
+        return new StringConverter<>() {
             @Override public String toString(String n) { return n == null ? "" : displayName(n); }
             @Override public String fromString(String s) { return s; }
         };
     }
 
     /** Keeps in a choice list only the planners that can do something for the open model. */
-    public void offeredFor(java.util.List<String> items) {
+    public void offeredFor(List<String> items) {
         Analysis a = session.analysis();
         if (a == null) return;
-        java.util.List<String> ok = new java.util.ArrayList<>();
+        List<String> ok = new ArrayList<>();
         for (String n : catalog.names()) if (catalog.appliesTo(n, a.schedule())) ok.add(n);
         if (ok.equals(items)) return;
         String[] chosen = {planner.get(), plannerA.get(), plannerB.get()};
-        if (items instanceof javafx.collections.ObservableList<String> ol) ol.setAll(ok);
+        if (items instanceof ObservableList<String> ol) ol.setAll(ok);
         else {
             items.clear();
             items.addAll(ok);
         }
         // a choice box drops a value that left its list: put the user's choices back where they are still offered
-        java.util.List<StringProperty> props = java.util.List.of(planner, plannerA, plannerB);
+        List<StringProperty> props = List.of(planner, plannerA, plannerB);
         for (int k = 0; k < 3; k++)
             props.get(k).set(ok.contains(chosen[k]) ? chosen[k] : ok.get(ok.size() - 1));
     }
@@ -155,8 +159,10 @@ public final class PlannerViewModel {
 
     public static String describe(String name, Evaluation e, long budget) {
         boolean fits = e.peakBytes() <= budget;
-        return String.format(Locale.ROOT, "%s: predicted peak %s %s budget %s; overhead %s; moved %s; %d tensors changed%s",
-                name, Fmt.bytes(e.peakBytes()), fits ? "\u2264" : ">", Fmt.bytes(budget), Fmt.percent(e.overheadFraction()),
+        return String.format(Locale.ROOT,
+                "%s: predicted peak %s %s budget %s; overhead %s; moved %s; %d tensors changed%s",
+                name, Fmt.bytes(e.peakBytes()), fits ? "\u2264" : ">", Fmt.bytes(budget),
+                        Fmt.percent(e.overheadFraction()),
                 Fmt.bytes(e.bytesMoved()), e.plan() == null ? 0 : e.plan().changedCount(),
                 fits ? "" : ". No plan of " + name + " fits this budget; shown is the lowest peak it reached.");
     }

@@ -30,7 +30,8 @@ public record BackendChoice(String name, BackendProvider provider, boolean avail
         } catch (Throwable t) {
             // a broken service file must not stop the app
         }
-        out.sort((a, b) -> a.name().equalsIgnoreCase("cpu") ? -1 : b.name().equalsIgnoreCase("cpu") ? 1 : a.name().compareTo(b.name()));
+        out.sort((a, b) -> a.name().equalsIgnoreCase("cpu") ? -1 : b.name().equalsIgnoreCase("cpu") ? 1
+                : a.name().compareTo(b.name()));
         if (out.stream().noneMatch(c -> c.name().equalsIgnoreCase("cuda")))
             out.add(new BackendChoice("cuda", null, false, "the CUDA backend is not part of this build"));
         return out;

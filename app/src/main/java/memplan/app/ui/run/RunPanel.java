@@ -1,5 +1,6 @@
 package memplan.app.ui.run;
 
+import javafx.beans.binding.Bindings;
 import javafx.collections.ListChangeListener;
 import javafx.geometry.Insets;
 import javafx.scene.chart.LineChart;
@@ -13,12 +14,16 @@ import javafx.scene.control.ProgressBar;
 import javafx.scene.control.Spinner;
 import javafx.scene.control.TextField;
 import javafx.scene.control.Tooltip;
+import javafx.scene.layout.FlowPane;
 import javafx.scene.layout.GridPane;
 import javafx.scene.layout.HBox;
+import javafx.scene.layout.Region;
 import javafx.scene.layout.VBox;
 import memplan.app.ui.Fmt;
 import memplan.app.ui.session.SessionViewModel;
 import memplan.exec.IterationResult;
+
+import java.util.List;
 
 /**
  * Runs the plan on a backend: CPU always, CUDA when found (otherwise greyed with the reason); iterations and device
@@ -26,9 +31,11 @@ import memplan.exec.IterationResult;
  */
 public class RunPanel extends VBox {
     private final RunViewModel vm;
-    private final XYChart.Series<Number, Number> measuredPeak = new XYChart.Series<>(), predictedPeak = new XYChart.Series<>();
-    private java.util.List<LineChart<Number, Number>> charts = java.util.List.of();
-    private final XYChart.Series<Number, Number> measuredTime = new XYChart.Series<>(), predictedTime = new XYChart.Series<>();
+    private final XYChart.Series<Number, Number> measuredPeak = new XYChart.Series<>(),
+            predictedPeak = new XYChart.Series<>();
+    private List<LineChart<Number, Number>> charts = List.of();
+    private final XYChart.Series<Number, Number> measuredTime = new XYChart.Series<>(),
+            predictedTime = new XYChart.Series<>();
 
     public RunPanel(SessionViewModel session) {
         super(8);
@@ -58,7 +65,8 @@ public class RunPanel extends VBox {
         backendInfo.setWrapText(true);
         StringBuilder b = new StringBuilder();
         for (BackendChoice c : vm.backends())
-            b.append(c.name()).append(c.available() ? ": " + c.reason() : ": not available \u2014 " + c.reason()).append('\n');
+            b.append(c.name()).append(c.available() ? ": " + c.reason()
+                    : ": not available \u2014 " + c.reason()).append('\n');
         backendInfo.setText(b.toString().trim());
         backendInfo.setId("backendInfo");
 
@@ -119,7 +127,7 @@ public class RunPanel extends VBox {
         peakChart.setId("peakChart");
         LineChart<Number, Number> timeChart = chart("Time per iteration (ms)", measuredTime, predictedTime);
         timeChart.setId("timeChart");
-        charts = java.util.List.of(peakChart, timeChart);
+        charts = List.of(peakChart, timeChart);
         vm.results().addListener((ListChangeListener<IterationResult>) c -> refill());
 
         Label check = new Label();
@@ -129,21 +137,21 @@ public class RunPanel extends VBox {
         check.textProperty().bind(vm.checkProperty());
         Button fit = new Button();
         fit.setId("fitMemory");
-        fit.textProperty().bind(javafx.beans.binding.Bindings.createStringBinding(
+        fit.textProperty().bind(Bindings.createStringBinding(
                 () -> "Set device memory to " + Fmt.bytes(vm.fitBytesProperty().get()), vm.fitBytesProperty()));
         fit.visibleProperty().bind(vm.fitBytesProperty().greaterThan(0));
         fit.managedProperty().bind(fit.visibleProperty());
         fit.setOnAction(e -> vm.fitDeviceMemory());
         Button plan = new Button();
         plan.setId("planForMemory");
-        plan.textProperty().bind(javafx.beans.binding.Bindings.createStringBinding(
+        plan.textProperty().bind(Bindings.createStringBinding(
                 () -> "Plan for " + Fmt.bytes(vm.planBudgetProperty().get()), vm.planBudgetProperty()));
         plan.setTooltip(new Tooltip("Runs the Plan tab's planner with nine tenths of the device memory as the budget "
                 + "(the rest is room for the allocator)"));
         plan.visibleProperty().bind(vm.planBudgetProperty().greaterThan(0));
         plan.managedProperty().bind(plan.visibleProperty());
         plan.setOnAction(e -> vm.planForDeviceMemory());
-        javafx.scene.layout.FlowPane fixes = new javafx.scene.layout.FlowPane(8, 6, fit, plan);
+        FlowPane fixes = new FlowPane(8, 6, fit, plan);
         VBox checkBox = new VBox(6, check, fixes);
         checkBox.setId("runCheckBox");
         checkBox.visibleProperty().bind(vm.checkProperty().isNotEmpty());
@@ -159,7 +167,7 @@ public class RunPanel extends VBox {
 
     private static Label fixed(String text) {
         Label l = new Label(text);
-        l.setMinWidth(javafx.scene.layout.Region.USE_PREF_SIZE);
+        l.setMinWidth(Region.USE_PREF_SIZE);
         return l;
     }
 

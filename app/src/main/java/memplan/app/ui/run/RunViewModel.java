@@ -2,9 +2,11 @@ package memplan.app.ui.run;
 
 import javafx.beans.property.BooleanProperty;
 import javafx.beans.property.IntegerProperty;
+import javafx.beans.property.LongProperty;
 import javafx.beans.property.ObjectProperty;
 import javafx.beans.property.SimpleBooleanProperty;
 import javafx.beans.property.SimpleIntegerProperty;
+import javafx.beans.property.SimpleLongProperty;
 import javafx.beans.property.SimpleObjectProperty;
 import javafx.beans.property.SimpleStringProperty;
 import javafx.beans.property.StringProperty;
@@ -15,6 +17,7 @@ import memplan.app.ui.session.Evaluation;
 import memplan.app.ui.session.SessionViewModel;
 import memplan.app.ui.task.TaskRunner;
 import memplan.backend.Backend;
+import memplan.backend.DeviceOutOfMemoryException;
 import memplan.exec.Executor;
 import memplan.exec.IterationResult;
 import memplan.exec.ProgressListener;
@@ -22,12 +25,18 @@ import memplan.exec.RunConfig;
 import memplan.exec.RunResult;
 import memplan.plan.Plan;
 import memplan.sim.DeviceModel;
+import memplan.sim.StepTimes;
+import memplan.train.Optimizer;
 import memplan.units.ByteSize;
 
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.function.LongConsumer;
 
-/** Runs the current plan for some iterations on a backend, filling in measured against predicted values as they come. */
+/**
+ * Runs the current plan for some iterations on a backend, filling in measured against predicted values as they come.
+ */
 public final class RunViewModel {
     private final SessionViewModel session;
     private final ObservableList<BackendChoice> backends = FXCollections.observableArrayList();
@@ -39,9 +48,9 @@ public final class RunViewModel {
     private final BooleanProperty running = new SimpleBooleanProperty(false);
     private TaskRunner.Handle handle;
     private final StringProperty check = new SimpleStringProperty("");
-    private final javafx.beans.property.LongProperty fitBytes = new javafx.beans.property.SimpleLongProperty(-1);
-    private final javafx.beans.property.LongProperty planBudget = new javafx.beans.property.SimpleLongProperty(-1);
-    private java.util.function.LongConsumer planFor = b -> { };
+    private final LongProperty fitBytes = new SimpleLongProperty(-1);
+    private final LongProperty planBudget = new SimpleLongProperty(-1);
+    private LongConsumer planFor = b -> { };
     private final ObjectProperty<RunResult> last = new SimpleObjectProperty<>();
     private DeviceModel lastDevice;
     private final StringProperty calibration = new SimpleStringProperty("");
@@ -65,11 +74,11 @@ public final class RunViewModel {
      */
     public StringProperty checkProperty() { return check; }
     /** Device memory that fits the plan (for the one-click fix), or -1. */
-    public javafx.beans.property.LongProperty fitBytesProperty() { return fitBytes; }
+    public LongProperty fitBytesProperty() { return fitBytes; }
     /** Budget to plan for so the plan fits the device memory, or -1 when no plan can. */
-    public javafx.beans.property.LongProperty planBudgetProperty() { return planBudget; }
+    public LongProperty planBudgetProperty() { return planBudget; }
     /** What "Plan for it" does: the main window runs the Plan tab's planner at that budget. */
-    public void setPlanFor(java.util.function.LongConsumer c) { planFor = c; }
+    public void setPlanFor(LongConsumer c) { planFor = c; }
 
     private void updateCheck() {
         Evaluation e = session.evaluation();
@@ -127,7 +136,7 @@ public final class RunViewModel {
     public void calibrate() {
         RunResult r = last.get();
         if (r == null || r.measuredTimeline() == null || lastDevice == null) return;
-        java.util.Map<String, Double> times = memplan.sim.StepTimes.fromTimeline(r.measuredTimeline());
+        Map<String, Double> times = StepTimes.fromTimeline(r.measuredTimeline());
         if (times.isEmpty()) return;
         DeviceModel d = lastDevice.withMeasured(times);
         session.deviceProperty().set(d);
@@ -135,7 +144,8 @@ public final class RunViewModel {
         int steps = session.analysis() == null ? times.size() : session.analysis().schedule().stepCount();
         calibration.set(String.format(Locale.ROOT,
                 "Predicting from %d step times measured on %s (the %s device model's "
-                + "roofline for the other %d steps). Choosing another device model in the Plan tab goes back to the roofline.",
+                + "roofline for the other %d steps). Choosing another device model in the Plan tab goes back to the "
+                        + "roofline.",
                 times.size(), r.device(), d.name(), Math.max(0, steps - times.size())));
     }
 
@@ -186,7 +196,7 @@ public final class RunViewModel {
         TaskRunner runner = session.runner();
         handle = runner.run("Running " + plan.planner() + " plan on " + c.name(), p -> {
             try (Backend b = c.provider().open(capacity)) {
-                double lr = plan.schedule().optimizer() == memplan.train.Optimizer.ADAM ? 1e-3 : 1e-2; // as `memplan run`
+                double lr = plan.schedule().optimizer() == Optimizer.ADAM ? 1e-3 : 1e-2; // as `memplan run`
                 return new Executor(plan, device).run(b, new RunConfig(n, lr, 42), new ProgressListener() {
                     @Override
                     public void progress(double fraction, String what) {
@@ -207,15 +217,17 @@ public final class RunViewModel {
             if (results.size() < r.iterations().size()) results.setAll(r.iterations());
             summary.set(String.format(Locale.ROOT, "%s on %s: measured peak %s, predicted %s%s; arena %s%s",
                     r.cancelled() ? "Cancelled" : "Done", r.device(), Fmt.bytes(r.measuredPeakBytes()),
-                    Fmt.bytes(r.predicted().peakBytes()), r.iterations().isEmpty() ? "" : String.format(Locale.ROOT, "; last iteration %s, loss %.4f",
-                            Fmt.seconds(r.iterations().get(r.iterations().size() - 1).seconds()), r.iterations().get(r.iterations().size() - 1).loss()),
+                    Fmt.bytes(r.predicted().peakBytes()), r.iterations().isEmpty() ? "" : String.format(Locale.ROOT,
+                            "; last iteration %s, loss %.4f",
+                            Fmt.seconds(r.iterations().get(r.iterations().size() - 1).seconds()),
+                                    r.iterations().get(r.iterations().size() - 1).loss()),
                     Fmt.bytes(r.arenaBytes()), r.lossy() ? " (lossy plan)" : ""));
         }, ex -> {
             running.set(false);
             summary.set("Run failed: " + SessionViewModel.describe(ex));
             Throwable t = ex;
-            while (t.getCause() != null && !(t instanceof memplan.backend.DeviceOutOfMemoryException)) t = t.getCause();
-            if (t instanceof memplan.backend.DeviceOutOfMemoryException oom)
+            while (t.getCause() != null && !(t instanceof DeviceOutOfMemoryException)) t = t.getCause();
+            if (t instanceof DeviceOutOfMemoryException oom)
                 flag(oom.requestedBytes(), oom.capacityBytes(), "The run needed " + Fmt.bytes(oom.requestedBytes())
                         + " of device memory and had " + Fmt.bytes(oom.capacityBytes()) + ".");
         }, () -> {

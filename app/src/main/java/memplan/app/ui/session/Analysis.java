@@ -16,7 +16,11 @@ import memplan.train.TensorKind;
 import memplan.train.TrainingGraph;
 
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 
 /**
  * Everything the app derives once per (model, batch, dtype, optimizer): the training schedule, its baseline profile,
@@ -35,7 +39,8 @@ public final class Analysis {
     private final double millis;
 
     private Analysis(ModelDef model, Schedule schedule, Liveness liveness, MemoryProfile profile, GraphLayout layout,
-                     int[] nodeOfTensor, int[][] tensorsOfNode, boolean[] savedForBackward, int[] forwardUses, double millis) {
+                     int[] nodeOfTensor, int[][] tensorsOfNode, boolean[] savedForBackward,
+                             int[] forwardUses, double millis) {
         this.model = model;
         this.schedule = schedule;
         this.liveness = liveness;
@@ -49,10 +54,10 @@ public final class Analysis {
     }
 
     public static Analysis of(ModelDef model, int batch, DType dtype, Optimizer optimizer) {
-        return of(model, batch, dtype, optimizer, java.util.Map.of());
+        return of(model, batch, dtype, optimizer, Map.of());
     }
 
-    public static Analysis of(ModelDef model, int batch, DType dtype, Optimizer optimizer, java.util.Map<String, Integer> dims) {
+    public static Analysis of(ModelDef model, int batch, DType dtype, Optimizer optimizer, Map<String, Integer> dims) {
         long t0 = System.nanoTime();
         Graph g = Graph.instantiate(model, batch, dtype, dims);
         Schedule s = TrainingGraph.derive(g, optimizer);
@@ -69,7 +74,7 @@ public final class Analysis {
         GraphLayout layout = GraphLayout.of(nn, edges);
 
         int[] nodeOfValue = new int[g.values().size()];
-        java.util.Arrays.fill(nodeOfValue, -1);
+        Arrays.fill(nodeOfValue, -1);
         for (Node n : g.nodes()) {
             for (int v : n.outputs()) nodeOfValue[v] = n.index();
             for (int v : n.aux()) nodeOfValue[v] = n.index();
@@ -110,14 +115,15 @@ public final class Analysis {
     /** Node-to-node edges of the forward graph (one per input of each node, from its producer). */
     static int[][] edges(Graph g) {
         int[] producer = new int[g.values().size()];
-        java.util.Arrays.fill(producer, -1);
+        Arrays.fill(producer, -1);
         for (Node n : g.nodes()) for (int v : n.outputs()) producer[v] = n.index();
         List<int[]> out = new ArrayList<>();
-        java.util.Set<Long> seen = new java.util.HashSet<>();
+        Set<Long> seen = new HashSet<>();
         for (Node n : g.nodes())
             for (int v : n.inputs()) {
                 int p = producer[v];
-                if (p >= 0 && p != n.index() && seen.add(((long) p << 32) | n.index())) out.add(new int[]{p, n.index()});
+                if (p >= 0 && p != n.index() && seen.add(((long) p << 32) | n.index()))
+                    out.add(new int[]{p, n.index()});
             }
         return out.toArray(new int[0][]);
     }

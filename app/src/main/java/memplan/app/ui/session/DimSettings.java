@@ -18,7 +18,8 @@ public final class DimSettings {
             String[] kv = part.split("=", -1);
             if (kv.length != 2 || !kv[0].matches("[A-Za-z_][A-Za-z0-9_]*") || !kv[1].matches("[0-9]{1,9}"))
                 throw new IllegalArgumentException("Dimensions: '" + part + "' is not SYMBOL=VALUE (e.g. T=128)");
-            if (kv[0].equals(ModelDef.BATCH)) throw new IllegalArgumentException("Dimensions: set the batch N with Batch size");
+            if (kv[0].equals(ModelDef.BATCH))
+                throw new IllegalArgumentException("Dimensions: set the batch N with Batch size");
             int v = Integer.parseInt(kv[1]);
             if (v <= 0) throw new IllegalArgumentException("Dimensions: " + kv[0] + " must be positive");
             out.put(kv[0], v);

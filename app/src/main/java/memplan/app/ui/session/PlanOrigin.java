@@ -7,6 +7,7 @@ import memplan.train.Optimizer;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -38,7 +39,7 @@ public record PlanOrigin(String model, int batch, DType dtype, Optimizer optimiz
         if (batch > 0) b.append(" at batch ").append(batch);
         StringBuilder s = new StringBuilder();
         if (dtype != null) s.append(dtype.jsonName());
-        if (optimizer != null) s.append(s.length() == 0 ? "" : ", ").append(optimizer.name().toLowerCase(java.util.Locale.ROOT));
+        if (optimizer != null) s.append(s.length() == 0 ? "" : ", ").append(optimizer.name().toLowerCase(Locale.ROOT));
         dims.forEach((k, v) -> {
             if (!k.equals("N")) s.append(s.length() == 0 ? "" : ", ").append(k).append('=').append(v);
         });

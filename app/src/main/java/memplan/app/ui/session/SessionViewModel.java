@@ -1,45 +1,56 @@
 package memplan.app.ui.session;
 
 import javafx.beans.property.BooleanProperty;
+import javafx.beans.property.DoubleProperty;
 import javafx.beans.property.IntegerProperty;
 import javafx.beans.property.LongProperty;
 import javafx.beans.property.ObjectProperty;
 import javafx.beans.property.ReadOnlyObjectProperty;
 import javafx.beans.property.ReadOnlyObjectWrapper;
 import javafx.beans.property.SimpleBooleanProperty;
+import javafx.beans.property.SimpleDoubleProperty;
 import javafx.beans.property.SimpleIntegerProperty;
 import javafx.beans.property.SimpleLongProperty;
 import javafx.beans.property.SimpleObjectProperty;
 import javafx.beans.property.SimpleStringProperty;
 import javafx.beans.property.StringProperty;
-import javafx.beans.property.DoubleProperty;
-import javafx.beans.property.SimpleDoubleProperty;
 import memplan.app.ui.Fmt;
 import memplan.app.ui.table.Technique;
+import memplan.app.ui.task.Progress;
 import memplan.app.ui.task.TaskRunner;
 import memplan.app.ui.timeline.ProfileTimeline;
 import memplan.app.ui.timeline.SimTimeline;
 import memplan.app.ui.timeline.TimelineData;
+import memplan.io.FileWriteException;
+import memplan.io.ModelJson;
+import memplan.ir.DType;
+import memplan.ir.ModelException;
+import memplan.model.ModelDef;
+import memplan.onnx.OnnxImporter;
+import memplan.onnx.OnnxOptions;
 import memplan.plan.Decision;
+import memplan.plan.InvalidPlanException;
 import memplan.plan.Plan;
+import memplan.plan.PlanFormatException;
+import memplan.plan.PlanJson;
 import memplan.plan.PlanProblem;
 import memplan.plan.PlanValidator;
+import memplan.samples.SampleModels;
 import memplan.sim.DeviceModel;
 import memplan.sim.SimResult;
 import memplan.sim.Simulator;
-import memplan.ir.ModelException;
-import memplan.io.ModelJson;
-import memplan.ir.DType;
-import memplan.model.ModelDef;
-import memplan.samples.SampleModels;
 import memplan.train.Optimizer;
+import memplan.train.TensorKind;
 
-import java.nio.file.Path;
-import java.util.function.Supplier;
-import memplan.io.FileWriteException;
-import memplan.plan.PlanJson;
 import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.CompletionException;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 /**
  * The state of one session: which model is open at which batch, dtype and optimizer, its analysis, the evaluation
@@ -82,7 +93,7 @@ public class SessionViewModel {
     private final ReadOnlyObjectWrapper<Evaluation> previousEvaluation = new ReadOnlyObjectWrapper<>();
     private Confirmation confirmation = (title, question, yes) -> true;
     private String editStatus;
-    private final java.util.List<java.util.function.Consumer<Analysis>> afterOpen = new java.util.ArrayList<>();
+    private final List<Consumer<Analysis>> afterOpen = new ArrayList<>();
     /** Asks the user a yes/no question before the app replaces their work; the app shows a dialog. */
     @FunctionalInterface
     public interface Confirmation {
@@ -148,9 +159,15 @@ public class SessionViewModel {
     /** Decisions the user set by hand since the last plan made for them (planner, lesson, import). */
     public IntegerProperty handEditsProperty() { return handEdits; }
     /** The baseline plan's evaluation for the open model on the current device: the timeline holds its scale. */
-    public ReadOnlyObjectProperty<Evaluation> baselineEvaluationProperty() { return baselineEvaluation.getReadOnlyProperty(); }
+    public ReadOnlyObjectProperty<Evaluation> baselineEvaluationProperty() {
+        return baselineEvaluation.getReadOnlyProperty();
+    }
+
     /** The evaluation shown before the last plan change (its peak is drawn as a ghost), or null. */
-    public ReadOnlyObjectProperty<Evaluation> previousEvaluationProperty() { return previousEvaluation.getReadOnlyProperty(); }
+    public ReadOnlyObjectProperty<Evaluation> previousEvaluationProperty() {
+        return previousEvaluation.getReadOnlyProperty();
+    }
+
     public PlanHistory history() { return history; }
     public void setConfirmation(Confirmation c) { confirmation = c; }
 
@@ -170,7 +187,10 @@ public class SessionViewModel {
                 + (n == 1 ? "" : "s") + " (Edit \u2192 Undo brings " + (n == 1 ? "it" : "them") + " back).", action);
     }
 
-    /** Milliseconds from the last technique edit to the redrawn timeline (set by the view through {@link #editRedrawn()}). */
+    /**
+     * Milliseconds from the last technique edit to the redrawn timeline (set by the view through {@link
+     * #editRedrawn()}).
+     */
     public DoubleProperty lastEditMillisProperty() { return lastEditMillis; }
 
     /** Opens a bundled sample model (loading and profiling run in the background). */
@@ -178,10 +198,13 @@ public class SessionViewModel {
         open("sample " + name, () -> SampleModels.load(name), null);
     }
 
-    /** Opens a model file (.json, or .onnx imported); a problem in it is shown in {@link #errorProperty()}, written for the user. */
+    /**
+     * Opens a model file (.json, or .onnx imported); a problem in it is shown in {@link #errorProperty()}, written for
+     * the user.
+     */
     public void openFile(Path file) {
-        boolean onnx = file.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".onnx");
-        open(file.getFileName().toString(), () -> onnx ? memplan.onnx.OnnxImporter.read(file, memplan.onnx.OnnxOptions.defaults())
+        boolean onnx = file.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".onnx");
+        open(file.getFileName().toString(), () -> onnx ? OnnxImporter.read(file, OnnxOptions.defaults())
                 : ModelJson.read(file), file);
     }
 
@@ -199,7 +222,7 @@ public class SessionViewModel {
         int b = batch.get();
         DType d = dtype.get();
         Optimizer o = optimizer.get();
-        java.util.Map<String, Integer> dimValues;
+        Map<String, Integer> dimValues;
         try {
             dimValues = DimSettings.parse(dims.get());
         } catch (IllegalArgumentException ex) {
@@ -243,10 +266,11 @@ public class SessionViewModel {
             analysis.set(a);
             evaluation.set(ev);
             updateUndo();
-            status.set(String.format(java.util.Locale.ROOT, "%s: %d layers, %d tensors, %d steps; profiled in %.0f ms",
-                    m.name(), a.graph().nodes().size(), a.schedule().tensorCount(), a.schedule().stepCount(), a.millis()));
+            status.set(String.format(Locale.ROOT, "%s: %d layers, %d tensors, %d steps; profiled in %.0f ms",
+                    m.name(), a.graph().nodes().size(), a.schedule().tensorCount(),
+                            a.schedule().stepCount(), a.millis()));
             onAnalysis(a);
-            java.util.List<java.util.function.Consumer<Analysis>> then = java.util.List.copyOf(afterOpen);
+            List<Consumer<Analysis>> then = List.copyOf(afterOpen);
             afterOpen.clear();
             for (var c : then) c.accept(a);
         }, ex -> {
@@ -263,7 +287,7 @@ public class SessionViewModel {
      * Runs once the model being opened is in place with its baseline shown (not when opening fails): what a lesson or
      * an import does next. Listeners of the analysis property run earlier, before the evaluation is set.
      */
-    public void afterNextOpen(java.util.function.Consumer<Analysis> then) {
+    public void afterNextOpen(Consumer<Analysis> then) {
         afterOpen.add(then);
     }
 
@@ -441,7 +465,10 @@ public class SessionViewModel {
         }
     }
 
-    /** Reads a plan for the open model and shows it; problems (another model, unknown tensors, invalid decisions) are shown as errors. */
+    /**
+     * Reads a plan for the open model and shows it; problems (another model, unknown tensors, invalid decisions) are
+     * shown as errors.
+     */
     public void importPlan(Path file) {
         Analysis a = analysis.get();
         if (a == null) {
@@ -449,16 +476,16 @@ public class SessionViewModel {
             return;
         }
         try {
-            Plan p = memplan.plan.PlanJson.read(file, a.schedule());
-            java.util.List<PlanProblem> problems = PlanValidator.problems(p);
+            Plan p = PlanJson.read(file, a.schedule());
+            List<PlanProblem> problems = PlanValidator.problems(p);
             if (!problems.isEmpty()) {
-                error.set(file.getFileName() + ": " + new memplan.plan.InvalidPlanException(problems).getMessage());
+                error.set(file.getFileName() + ": " + new InvalidPlanException(problems).getMessage());
                 return;
             }
             error.set("");
             if (!mayReplaceEdits("Import plan")) return;
             applyPlan(p, "Import " + p.changedCount() + " decisions from " + file.getFileName());
-        } catch (memplan.plan.PlanFormatException e) {
+        } catch (PlanFormatException e) {
             // declined or nothing to offer: the reason, naming the plan's model, stays in the error bar
             if (!"model.hash".equals(e.field()) || !offerPlanModel(file)) error.set(describe(e));
         } catch (RuntimeException e) {
@@ -475,8 +502,10 @@ public class SessionViewModel {
         if (o == null || !SampleModels.exists(o.model())) return false;
         Analysis a = analysis.get();
         String open = a.model().name() + " at batch " + a.graph().batch();
-        if (!confirmation.confirm("Import plan", file.getFileName() + " was made for " + o.describe() + "; the open model "
-                + "is " + open + ". Open " + o.model() + " with those settings and import the plan?", "Open " + o.model()))
+        if (!confirmation.confirm("Import plan", file.getFileName() + " was made for "
+                + o.describe() + "; the open model "
+                + "is " + open + ". Open " + o.model() + " with those settings and import the plan?",
+                        "Open " + o.model()))
             return false;
         if (o.batch() > 0) batch.set(o.batch());
         if (o.dtype() != null) dtype.set(o.dtype());
@@ -515,7 +544,7 @@ public class SessionViewModel {
         Plan cur = plan.get();
         if (cur == null) return false;
         Plan np = cur.with(tensor, d);
-        java.util.List<PlanProblem> problems = PlanValidator.problems(np);
+        List<PlanProblem> problems = PlanValidator.problems(np);
         if (!problems.isEmpty()) {
             PlanProblem first = problems.get(0);
             for (PlanProblem pr : problems) if (pr.tensor() == tensor) first = pr;
@@ -567,7 +596,7 @@ public class SessionViewModel {
             return 0;
         }
         error.set("");
-        String verb = t.label.substring(0, 1).toUpperCase(java.util.Locale.ROOT) + t.label.substring(1);
+        String verb = t.label.substring(0, 1).toUpperCase(Locale.ROOT) + t.label.substring(1);
         simulate(np, verb + " " + changed + " tensors", Change.HAND_EDIT, handEdits.get() + changed);
         return changed;
     }
@@ -575,10 +604,10 @@ public class SessionViewModel {
     /** "Recompute 'relu1'", "Keep 'fc.out' (was swap)": an edit as the status bar and the Edit menu name it. */
     static String describeEdit(Plan before, int tensor, Decision d) {
         String name = before.schedule().tensor(tensor).name();
-        memplan.app.ui.table.Technique t = PlanEdits.techniqueOf(d);
+        Technique t = PlanEdits.techniqueOf(d);
         String was = PlanEdits.techniqueOf(before.decision(tensor)).label;
-        String verb = t.label.substring(0, 1).toUpperCase(java.util.Locale.ROOT) + t.label.substring(1);
-        return verb + " '" + name + "'" + (t == memplan.app.ui.table.Technique.KEEP ? " (was " + was + ")" : "");
+        String verb = t.label.substring(0, 1).toUpperCase(Locale.ROOT) + t.label.substring(1);
+        return verb + " '" + name + "'" + (t == Technique.KEEP ? " (was " + was + ")" : "");
     }
 
     /** Called by the view once the timeline shows the result of an edit: records click-to-redraw time. */
@@ -588,12 +617,14 @@ public class SessionViewModel {
         editStartNanos = -1;
         lastEditMillis.set(ms);
         if (editStatus != null && editStatus.equals(status.get()))
-            status.set(editStatus + String.format(java.util.Locale.ROOT, " (on screen %.0f ms after the edit)", ms));
+            status.set(editStatus + String.format(Locale.ROOT, " (on screen %.0f ms after the edit)", ms));
         System.Logger log = System.getLogger("memplan.app.ui");
         long now = System.nanoTime();
-        log.log(System.Logger.Level.INFO, String.format(java.util.Locale.ROOT,
-                "click-to-redraw %.1f ms (simulation %.1f ms; result on the UI thread after %.1f ms, views updated and laid out in %.1f ms)",
-                ms, editSimMillis, (editAppliedNanos - (now - (long) (ms * 1e6))) / 1e6, (now - editAppliedNanos) / 1e6));
+        log.log(System.Logger.Level.INFO, String.format(Locale.ROOT,
+                "click-to-redraw %.1f ms (simulation %.1f ms; result on the UI thread after %.1f ms, views updated "
+                        + "and laid out in %.1f ms)",
+                ms, editSimMillis, (editAppliedNanos - (now - (long) (ms * 1e6))) / 1e6,
+                        (now - editAppliedNanos) / 1e6));
     }
 
     public boolean editPending() {
@@ -604,12 +635,12 @@ public class SessionViewModel {
      * Runs a few throw-away simulations with one tensor recomputed, in the background while opening, so that the
      * first edits a user makes do not pay for the JIT compiling the lowering and the simulator.
      */
-    private static void warmUp(Analysis a, DeviceModel dev, memplan.app.ui.task.Progress p) {
+    private static void warmUp(Analysis a, DeviceModel dev, Progress p) {
         Plan base = Plan.baseline(a.schedule());
         int done = 0;
         for (var t : a.schedule().tensors()) {
             if (done >= 8 || p.isCancelled()) return;
-            if (!a.savedForBackward(t.id()) || t.kind() != memplan.train.TensorKind.ACTIVATION) continue;
+            if (!a.savedForBackward(t.id()) || t.kind() != TensorKind.ACTIVATION) continue;
             Plan q = base.with(t.id(), Decision.RECOMPUTE);
             if (!PlanValidator.problems(q).isEmpty()) continue;
             evaluate(a, q, dev).timeline().lifetimes().liveAt(0);
@@ -642,14 +673,15 @@ public class SessionViewModel {
             int n = a.nodeOf(t);
             if (n >= 0 && a.liveness().liveAt(t, peak)) nodeBytes[n] += a.schedule().tensor(t).bytes();
         }
-        return new Evaluation(null, null, tl, a.profile().peakBytes(), Double.NaN, 0, 0, nodeBytes, (System.nanoTime() - t0) / 1e6);
+        return new Evaluation(null, null, tl, a.profile().peakBytes(), Double.NaN, 0, 0, nodeBytes,
+                (System.nanoTime() - t0) / 1e6);
     }
 
     /** A message for the user: the model-format messages are written for them; others get their type named. */
     public static String describe(Throwable ex) {
         Throwable t = ex;
         while (t.getCause() != null && !(t instanceof ModelException) && t.getCause() != t) {
-            if (t instanceof RuntimeException && t.getMessage() != null && !(t instanceof java.util.concurrent.CompletionException)) break;
+            if (t instanceof RuntimeException && t.getMessage() != null && !(t instanceof CompletionException)) break;
             t = t.getCause();
         }
         if (ControlHints.remedyOf(t) != null) return ControlHints.withHint(t);

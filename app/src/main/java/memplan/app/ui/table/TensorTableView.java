@@ -1,5 +1,6 @@
 package memplan.app.ui.table;
 
+import javafx.beans.binding.Bindings;
 import javafx.beans.property.BooleanProperty;
 import javafx.beans.property.ReadOnlyObjectWrapper;
 import javafx.beans.property.SimpleBooleanProperty;
@@ -11,21 +12,26 @@ import javafx.geometry.Insets;
 import javafx.geometry.Pos;
 import javafx.scene.control.CheckBox;
 import javafx.scene.control.Label;
+import javafx.scene.control.OverrunStyle;
 import javafx.scene.control.SelectionMode;
 import javafx.scene.control.TableCell;
 import javafx.scene.control.TableColumn;
 import javafx.scene.control.TableView;
 import javafx.scene.control.TextField;
+import javafx.scene.control.Tooltip;
 import javafx.scene.control.cell.ComboBoxTableCell;
 import javafx.scene.layout.BorderPane;
 import javafx.scene.layout.HBox;
 import javafx.scene.layout.Priority;
 import memplan.app.ui.Fmt;
 import memplan.app.ui.session.Analysis;
+import memplan.app.ui.session.PlanEdits;
 import memplan.app.ui.session.SessionViewModel;
 import org.controlsfx.control.textfield.TextFields;
 
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.function.BiConsumer;
@@ -64,8 +70,8 @@ public final class TensorTableView extends BorderPane {
                 setText(empty ? null : v);
                 setMnemonicParsing(false);
                 // long names differ at their end (encoder.layer.0.attention.self.query/key/value): cut the start
-                setTextOverrun(javafx.scene.control.OverrunStyle.LEADING_ELLIPSIS);
-                setTooltip(empty || v == null ? null : new javafx.scene.control.Tooltip(v));
+                setTextOverrun(OverrunStyle.LEADING_ELLIPSIS);
+                setTooltip(empty || v == null ? null : new Tooltip(v));
             }
         });
         TableColumn<TensorRow, String> role = new TableColumn<>("Role");
@@ -109,7 +115,7 @@ public final class TensorTableView extends BorderPane {
             onTechnique.accept(r, e.getNewValue());
         });
         tech.setPrefWidth(150);
-        table.getColumns().addAll(java.util.List.of(name, role, size, shape, life, saved, tech));
+        table.getColumns().addAll(List.of(name, role, size, shape, life, saved, tech));
 
         SortedList<TensorRow> sorted = new SortedList<>(filtered);
         sorted.comparatorProperty().bind(table.comparatorProperty());
@@ -124,7 +130,7 @@ public final class TensorTableView extends BorderPane {
         title.getStyleClass().add("panel-title");
         Label count = new Label();
         count.getStyleClass().add("hint");
-        count.textProperty().bind(javafx.beans.binding.Bindings.size(filtered).asString("%d shown"));
+        count.textProperty().bind(Bindings.size(filtered).asString("%d shown"));
         HBox bar = new HBox(8, title, filter, onlySaved, count);
         bar.setAlignment(Pos.CENTER_LEFT);
         bar.setPadding(new Insets(4, 6, 4, 6));
@@ -144,7 +150,7 @@ public final class TensorTableView extends BorderPane {
         session.planProperty().addListener((o, a, p) -> {
             if (p == null) return;
             for (TensorRow r : rows)
-                if (r.id() < p.size()) r.techniqueProperty().set(memplan.app.ui.session.PlanEdits.techniqueOf(p.decision(r.id())));
+                if (r.id() < p.size()) r.techniqueProperty().set(PlanEdits.techniqueOf(p.decision(r.id())));
         });
         table.getSelectionModel().selectedItemProperty().addListener((o, a, n) -> {
             if (syncing || n == null) return;
@@ -200,12 +206,12 @@ public final class TensorTableView extends BorderPane {
             rows.clear();
             return;
         }
-        java.util.List<TensorRow> list = new java.util.ArrayList<>();
+        List<TensorRow> list = new ArrayList<>();
         var plan = session.plan();
         for (var t : a.schedule().tensors()) {
             TensorRow r = new TensorRow(a, t);
             if (plan != null && plan.schedule() == a.schedule())
-                r.techniqueProperty().set(memplan.app.ui.session.PlanEdits.techniqueOf(plan.decision(t.id())));
+                r.techniqueProperty().set(PlanEdits.techniqueOf(plan.decision(t.id())));
             list.add(r);
             byId.put(t.id(), r);
         }

@@ -26,7 +26,8 @@ public final class DirectTaskRunner implements TaskRunner {
         T value;
         try {
             value = work.run(new Progress() {
-                @Override public void update(double done, double total) { progress.set(total <= 0 ? -1 : done / total); }
+                @Override public void update(double done,
+                        double total) { progress.set(total <= 0 ? -1 : done / total); }
                 @Override public void message(String text) { message.set(text); }
                 @Override public boolean isCancelled() { return cancelled; }
             });

@@ -8,6 +8,7 @@ import javafx.beans.property.ReadOnlyDoubleWrapper;
 import javafx.beans.property.ReadOnlyStringProperty;
 import javafx.beans.property.ReadOnlyStringWrapper;
 import javafx.concurrent.Task;
+import javafx.concurrent.Worker;
 
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.ExecutorService;
@@ -41,7 +42,8 @@ public final class FxTaskRunner implements TaskRunner {
                 updateProgress(-1, 1);
                 Task<T> self = this;
                 return work.run(new Progress() {
-                    @Override public void update(double done, double total) { updateProgress(total <= 0 ? -1 : done, total <= 0 ? 1 : total); }
+                    @Override public void update(double done, double total) { updateProgress(total <= 0 ? -1 : done,
+                            total <= 0 ? 1 : total); }
                     @Override public void message(String text) { updateMessage(text); }
                     @Override public boolean isCancelled() { return self.isCancelled(); }
                 });
@@ -86,7 +88,7 @@ public final class FxTaskRunner implements TaskRunner {
         if (current == task) {
             progress.unbind();
             message.unbind();
-            progress.set(task.getState() == javafx.concurrent.Worker.State.SUCCEEDED ? 1 : 0);
+            progress.set(task.getState() == Worker.State.SUCCEEDED ? 1 : 0);
             message.set("");
         }
         if (active.decrementAndGet() <= 0) {

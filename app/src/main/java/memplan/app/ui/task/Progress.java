@@ -1,5 +1,7 @@
 package memplan.app.ui.task;
 
+import java.util.concurrent.CancellationException;
+
 /** What a piece of background work may report while it runs, and how it learns that it was cancelled. */
 public interface Progress {
     /** done of total units; total &lt;= 0 means indeterminate. */
@@ -11,7 +13,7 @@ public interface Progress {
 
     /** Throws {@link java.util.concurrent.CancellationException} when the work was cancelled. */
     default void checkCancelled() {
-        if (isCancelled()) throw new java.util.concurrent.CancellationException("cancelled");
+        if (isCancelled()) throw new CancellationException("cancelled");
     }
 
     Progress NONE = new Progress() {

@@ -16,12 +16,14 @@ public interface TaskRunner {
      * Starts work. {@code onDone} gets its value, {@code onError} its exception (not called on cancel). Returns a
      * handle that can cancel it.
      */
-    default <T> Handle run(String title, Work<T> work, Consumer<? super T> onDone, Consumer<? super Throwable> onError) {
+    default <T> Handle run(String title, Work<T> work, Consumer<? super T> onDone,
+            Consumer<? super Throwable> onError) {
         return run(title, work, onDone, onError, () -> { });
     }
 
     /** As above; {@code onCancelled} runs (on the view-model thread) when the work was cancelled. */
-    <T> Handle run(String title, Work<T> work, Consumer<? super T> onDone, Consumer<? super Throwable> onError, Runnable onCancelled);
+    <T> Handle run(String title, Work<T> work, Consumer<? super T> onDone,
+            Consumer<? super Throwable> onError, Runnable onCancelled);
 
     /** True while any work started here is running. */
     ReadOnlyBooleanProperty runningProperty();

@@ -5,14 +5,15 @@ import memplan.app.ui.session.Analysis;
 import memplan.app.ui.session.Evaluation;
 import memplan.app.ui.session.PlanEdits;
 import memplan.app.ui.session.SessionViewModel;
+import memplan.app.ui.table.Technique;
 import memplan.app.ui.timeline.TimelineData;
-import memplan.ir.TensorRole;
-import memplan.sim.DeviceModel;
 import memplan.backend.Codec;
 import memplan.graph.Node;
+import memplan.ir.TensorRole;
 import memplan.plan.Decision;
 import memplan.plan.Plan;
 import memplan.plan.PlanValidator;
+import memplan.sim.DeviceModel;
 import memplan.train.Schedule;
 import memplan.train.TensorInfo;
 import memplan.train.TensorKind;
@@ -223,7 +224,8 @@ public final class Lessons {
                 : "The copies overlap compute: no step waits for them.";
         steps.add(new Step("Swap one tensor to the host",
                 name(a, big) + " is now copied to host memory after its last forward use (\u25bc swap out, on the copy "
-                        + "stream) and copied back before its backward step (\u25bc swap in); while it is away it sits in "
+                        + "stream) and copied back before its backward step (\u25bc swap in); while it is away it "
+                                + "sits in "
                         + "the host strip under the chart. " + effect(e0, e1)
                         + (e1.peakBytes() == e0.peakBytes() ? whyNotLower(a, e0, e1, big) : "")
                         + " Moved over the host link: " + Fmt.bytes(e1.bytesMoved()) + ". " + stall1,
@@ -311,7 +313,8 @@ public final class Lessons {
         double peakPct = 100.0 * (e0.peakBytes() - e2.peakBytes()) / e0.peakBytes();
         double timePct = 100.0 * (e2.iterationSeconds() / e0.iterationSeconds() - 1);
         steps.add(new Step("Checkpoint the expensive layers",
-                "Now only the outputs of the expensive layers (convolutions, linear layers) are kept as checkpoints; the "
+                "Now only the outputs of the expensive layers (convolutions, linear layers) are kept as "
+                        + "checkpoints; the "
                         + rec.size() + " cheaper activations between them (" + Fmt.bytes(totalBytes(a, rec)) + ") are "
                         + "recomputed in backward. Against the baseline: " + lower(effect(e0, e2))
                         + String.format(Locale.ROOT, " That is %.1f%% more time for %.1f%% less peak memory.", timePct,
@@ -341,7 +344,8 @@ public final class Lessons {
         Evaluation e0 = steps.get(0).eval(), e1 = eval(a, ip, dev);
         steps.add(new Step("Run element-wise ops in place",
                 inPlace.size() + " ops (such as " + a.graph().nodes().get(a.nodeOf(first)).name() + ") now write their "
-                        + "output over their input, because nothing reads that input afterwards: one buffer serves both "
+                        + "output over their input, because nothing reads that input afterwards: one buffer serves "
+                                + "both "
                         + "tensors (" + Fmt.bytes(totalBytes(a, inPlace)) + " of outputs in all). " + effect(e0, e1),
                 ip, ids(inPlace), e1));
         Plan co = ip;
@@ -349,7 +353,7 @@ public final class Lessons {
         for (TensorInfo t : s.tensors()) {
             if (t.kind() != TensorKind.ACTIVATION_GRAD || !(co.decision(t.id()) instanceof Decision.Keep)) continue;
             try {
-                Plan q = co.with(t.id(), PlanEdits.decisionFor(co, t.id(), memplan.app.ui.table.Technique.SHARE));
+                Plan q = co.with(t.id(), PlanEdits.decisionFor(co, t.id(), Technique.SHARE));
                 if (PlanValidator.problems(q).isEmpty()) {
                     co = q;
                     shared.add(t.id());
@@ -413,7 +417,8 @@ public final class Lessons {
                 "The other " + fp16.size() + " saved activations (" + Fmt.bytes(totalBytes(a, fp16))
                         + ") are stored in "
                         + "fp16 between the passes, in " + Fmt.bytes(encodedBytes(a, half, fp16)) + ". Unlike the mask "
-                        + "this rounds values, so training results change slightly; the table marks them \u201ccompress "
+                        + "this rounds values, so training results change slightly; the table marks them "
+                                + "\u201ccompress "
                         + "fp16\u201d" + (half.lossy() ? " and the plan is flagged lossy" : "") + ". Against the masks "
                         + "alone: " + lower(effect(e1, e2)) + " Against the baseline: " + lower(effect(e0, e2)),
                 half, ids(fp16), e2));

@@ -1,5 +1,6 @@
 package memplan.app.ui.teach;
 
+import javafx.beans.binding.Bindings;
 import javafx.geometry.Insets;
 import javafx.scene.control.Button;
 import javafx.scene.control.Label;
@@ -19,7 +20,8 @@ public final class TeachPanel extends VBox {
         setPadding(new Insets(10));
         Label head = new Label("Teaching mode");
         head.getStyleClass().add("section-title");
-        Label intro = new Label("A guided demo of each technique on " + TeachingViewModel.MODEL + " at batch " + TeachingViewModel.BATCH
+        Label intro = new Label("A guided demo of each technique on " + TeachingViewModel.MODEL + " at batch "
+                + TeachingViewModel.BATCH
                 + ". Each step changes the plan; the graph and timeline show what changed.");
         intro.setWrapText(true);
         intro.getStyleClass().add("hint");
@@ -32,8 +34,9 @@ public final class TeachPanel extends VBox {
         }
         Label stepNo = new Label();
         stepNo.getStyleClass().add("teach-step");
-        stepNo.textProperty().bind(javafx.beans.binding.Bindings.createStringBinding(
-                () -> vm.stepProperty().get() < 0 ? "" : "Step " + (vm.stepProperty().get() + 1) + " of " + vm.stepCountProperty().get(),
+        stepNo.textProperty().bind(Bindings.createStringBinding(
+                () -> vm.stepProperty().get() < 0 ? "" : "Step " + (vm.stepProperty().get() + 1) + " of "
+                        + vm.stepCountProperty().get(),
                 vm.stepProperty(), vm.stepCountProperty()));
         Label title = new Label();
         title.setId("teachTitle");

@@ -170,13 +170,17 @@ public final class TeachingViewModel {
                     Fmt.bytes(baseline.peakBytes()),
                     Fmt.bytes(e.peakBytes()), Fmt.bytes(saved), 100.0 * saved / baseline.peakBytes()));
         else if (saved == 0) b.append("Peak stays at ").append(Fmt.bytes(e.peakBytes())).append(". ");
-        else b.append("Peak ").append(Fmt.bytes(baseline.peakBytes())).append(" \u2192 ").append(Fmt.bytes(e.peakBytes()))
+        else b.append("Peak ").append(Fmt.bytes(baseline.peakBytes())).append(" \u2192 ")
+                .append(Fmt.bytes(e.peakBytes()))
                 .append(": ").append(Fmt.bytes(-saved)).append(" more. ");
         b.append(String.format(Locale.ROOT, "Time %s \u2192 %s (%s).", Fmt.seconds(baseline.iterationSeconds()),
-                Fmt.seconds(e.iterationSeconds()), Fmt.percent(e.iterationSeconds() / baseline.iterationSeconds() - 1)));
+                Fmt.seconds(e.iterationSeconds()),
+                        Fmt.percent(e.iterationSeconds() / baseline.iterationSeconds() - 1)));
         if (e.bytesMoved() > 0) b.append(" Moved over the host link: ").append(Fmt.bytes(e.bytesMoved())).append('.');
-        if (e.sim() != null && e.sim().stallSeconds() > 0) b.append(" Stalls: ").append(Fmt.seconds(e.sim().stallSeconds())).append('.');
-        if (e.sim() != null && e.sim().recomputeSeconds() > 0) b.append(" Recomputing: ").append(Fmt.seconds(e.sim().recomputeSeconds())).append('.');
+        if (e.sim() != null && e.sim().stallSeconds() > 0) b.append(" Stalls: ")
+                .append(Fmt.seconds(e.sim().stallSeconds())).append('.');
+        if (e.sim() != null && e.sim().recomputeSeconds() > 0) b.append(" Recomputing: ")
+                .append(Fmt.seconds(e.sim().recomputeSeconds())).append('.');
         if (previous != null && step.get() > 1) {
             long vs = previous.peakBytes() - e.peakBytes();
             b.append(" Against the previous step: ").append(vs == 0 ? "same peak" : Fmt.bytes(Math.abs(vs))

@@ -3,6 +3,7 @@ package memplan.app.ui.timeline;
 import memplan.ir.TensorRole;
 import memplan.profile.Liveness;
 import memplan.profile.MemoryProfile;
+import memplan.train.Phase;
 import memplan.train.Schedule;
 
 import java.util.ArrayList;
@@ -35,11 +36,12 @@ public final class ProfileTimeline {
                 return Timelines.bySizeDescending(s, ids);
             }
         };
-        return new TimelineData("step", x, labels, byRole, new long[n], p.peakStep(), p.peakBytes(), List.of(), lifetimes,
-                firstOf(s, memplan.train.Phase.BACKWARD), firstOf(s, memplan.train.Phase.OPTIMIZER));
+        return new TimelineData("step", x, labels, byRole, new long[n], p.peakStep(),
+                p.peakBytes(), List.of(), lifetimes,
+                firstOf(s, Phase.BACKWARD), firstOf(s, Phase.OPTIMIZER));
     }
 
-    static double firstOf(Schedule s, memplan.train.Phase ph) {
+    static double firstOf(Schedule s, Phase ph) {
         for (var st : s.steps()) if (st.phase() == ph) return st.index();
         return Double.NaN;
     }

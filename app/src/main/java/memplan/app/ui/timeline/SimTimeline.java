@@ -3,14 +3,18 @@ package memplan.app.ui.timeline;
 import memplan.lower.Buffer;
 import memplan.lower.ExecutionSchedule;
 import memplan.lower.Instr;
+import memplan.lower.InstrKind;
 import memplan.sim.SimResult;
 import memplan.sim.Timeline;
 import memplan.sim.TimelineEvent;
+import memplan.train.Phase;
 import memplan.train.Schedule;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 
 /**
  * The timeline of a simulated plan: one sample per instruction of the lowered schedule, placed at its start time in
@@ -51,16 +55,18 @@ public final class SimTimeline {
                 case STALL -> TimelineData.MarkerKind.STALL;
                 default -> null;
             };
-            if (k != null) markers.add(new TimelineData.Marker(e.startSeconds() * 1000, e.endSeconds() * 1000, k, e.tensor(), e.label()));
+            if (k != null) markers.add(new TimelineData.Marker(e.startSeconds() * 1000, e.endSeconds() * 1000,
+                    k, e.tensor(), e.label()));
         }
         double bwd = Double.NaN, opt = Double.NaN;
         for (Instr in : es.instrs()) {
-            if (in.kind() != memplan.lower.InstrKind.COMPUTE) continue;
+            if (in.kind() != InstrKind.COMPUTE) continue;
             var ph = s.step(in.step()).phase();
-            if (Double.isNaN(bwd) && ph == memplan.train.Phase.BACKWARD) bwd = x[in.pos()];
-            if (Double.isNaN(opt) && ph == memplan.train.Phase.OPTIMIZER) opt = x[in.pos()];
+            if (Double.isNaN(bwd) && ph == Phase.BACKWARD) bwd = x[in.pos()];
+            if (Double.isNaN(opt) && ph == Phase.OPTIMIZER) opt = x[in.pos()];
         }
-        return new TimelineData("ms", x, labels, byRole, tl.hostBytes(), r.peakPosition(), r.peakBytes(), List.copyOf(markers),
+        return new TimelineData("ms", x, labels, byRole, tl.hostBytes(), r.peakPosition(),
+                r.peakBytes(), List.copyOf(markers),
                 new BufferLifetimes(es, x), bwd, opt);
     }
 
@@ -103,10 +109,12 @@ public final class SimTimeline {
                     if (b < 0 || b >= bs.size()) continue;
                     Buffer buf = bs.get(b);
                     for (int sgi = 0; sgi < buf.segStart().length; sgi++)
-                        if (buf.segStart()[sgi] <= in.pos() && in.pos() <= buf.segEnd()[sgi] && st[b][sgi] < 0) st[b][sgi] = in.tensors()[k];
+                        if (buf.segStart()[sgi] <= in.pos() && in.pos() <= buf.segEnd()[sgi] && st[b][sgi] < 0)
+                            st[b][sgi] = in.tensors()[k];
                 }
             }
-            for (Buffer b : bs) for (int sgi = 0; sgi < st[b.id()].length; sgi++) if (st[b.id()][sgi] < 0) st[b.id()][sgi] = b.tensor();
+            for (Buffer b : bs) for (int sgi = 0; sgi < st[b.id()].length; sgi++) if (st[b.id()][sgi] < 0)
+                st[b.id()][sgi] = b.tensor();
             segTensor = st;
             return st;
         }
@@ -131,10 +139,11 @@ public final class SimTimeline {
         public int[] liveAt(int sample) {
             int[][] st = segTensor();
             List<Integer> ids = new ArrayList<>();
-            java.util.Set<Integer> seen = new java.util.HashSet<>();
+            Set<Integer> seen = new HashSet<>();
             for (Buffer b : es.buffers())
                 for (int sgi = 0; sgi < st[b.id()].length; sgi++)
-                    if (b.segStart()[sgi] <= sample && sample <= b.segEnd()[sgi] && seen.add(st[b.id()][sgi])) ids.add(st[b.id()][sgi]);
+                    if (b.segStart()[sgi] <= sample && sample <= b.segEnd()[sgi] && seen.add(st[b.id()][sgi]))
+                        ids.add(st[b.id()][sgi]);
             return Timelines.bySizeDescending(es.schedule(), ids);
         }
 

@@ -10,12 +10,14 @@ import java.util.List;
  * Sample i covers x in [x[i], x[i+1]) ({@code x} has points+1 entries); {@code labels[i]} says what runs then.
  * {@code backwardX} and {@code optimizerX} are where those phases start (NaN if unknown).
  */
-public record TimelineData(String xLabel, double[] x, String[] labels, long[][] byRole, long[] host, int peakIndex, long peakBytes,
+public record TimelineData(String xLabel, double[] x, String[] labels, long[][] byRole, long[] host,
+        int peakIndex, long peakBytes,
                            List<Marker> markers, Lifetimes lifetimes, double backwardX, double optimizerX) {
 
     /** A point event on the timeline. */
     public enum MarkerKind {
-        SWAP_OUT("swap out"), SWAP_IN("swap in"), RECOMPUTE("recompute"), ENCODE("encode"), DECODE("decode"), STALL("stall");
+        SWAP_OUT("swap out"), SWAP_IN("swap in"), RECOMPUTE("recompute"), ENCODE("encode"),
+                DECODE("decode"), STALL("stall");
 
         public final String label;
 

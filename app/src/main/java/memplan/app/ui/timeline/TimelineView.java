@@ -5,7 +5,9 @@ import javafx.geometry.Pos;
 import javafx.geometry.VPos;
 import javafx.scene.canvas.Canvas;
 import javafx.scene.canvas.GraphicsContext;
+import javafx.scene.control.Button;
 import javafx.scene.control.Label;
+import javafx.scene.control.Tooltip;
 import javafx.scene.layout.BorderPane;
 import javafx.scene.layout.HBox;
 import javafx.scene.layout.Pane;
@@ -21,6 +23,9 @@ import memplan.app.ui.session.SessionViewModel;
 import memplan.ir.TensorRole;
 import memplan.train.TensorInfo;
 
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
 import java.util.Locale;
 
 /**
@@ -38,7 +43,8 @@ public final class TimelineView extends BorderPane {
             Color.web("#f472b6"), // workspace
     };
     static final Color[] MARKER_COLORS = {
-            Color.web("#7c3aed"), Color.web("#2563eb"), Color.web("#0891b2"), Color.web("#db2777"), Color.web("#be185d"), Color.web("#dc2626")};
+            Color.web("#7c3aed"), Color.web("#2563eb"), Color.web("#0891b2"), Color.web("#db2777"),
+                    Color.web("#be185d"), Color.web("#dc2626")};
 
     private final SessionViewModel session;
     private final Canvas canvas = new Canvas();
@@ -55,11 +61,11 @@ public final class TimelineView extends BorderPane {
     private AxisTicks ticks;
     private long ghostPeak = -1;
     private double zoomFrom = 0, zoomTo = 1;
-    private final javafx.scene.control.Button resetZoom = new javafx.scene.control.Button("Whole iteration");
+    private final Button resetZoom = new Button("Whole iteration");
     private double brushFrom = -1, brushTo = -1;
     private boolean brushed;
     private double fullMin, fullMax;
-    private java.util.List<String> breakdownRows = java.util.List.of();
+    private List<String> breakdownRows = List.of();
 
     public TimelineView(SessionViewModel session) {
         this.session = session;
@@ -74,11 +80,11 @@ public final class TimelineView extends BorderPane {
         title.getStyleClass().add("panel-title");
         summary.setId("timelineSummary");
         title.setMinWidth(Region.USE_PREF_SIZE);
-        summary.setTooltip(new javafx.scene.control.Tooltip("Predicted by the simulator for the device model chosen in "
+        summary.setTooltip(new Tooltip("Predicted by the simulator for the device model chosen in "
                 + "the Plan tab"));
         summary.getStyleClass().add("summary");
         resetZoom.setId("timelineWhole");
-        resetZoom.setTooltip(new javafx.scene.control.Tooltip("Wheel or drag across the chart to zoom in on a time range"));
+        resetZoom.setTooltip(new Tooltip("Wheel or drag across the chart to zoom in on a time range"));
         resetZoom.setOnAction(e -> zoom(0, 1));
         resetZoom.setVisible(false);
         resetZoom.setManaged(false);
@@ -170,14 +176,14 @@ public final class TimelineView extends BorderPane {
     public long axisTopBytes() { return yMax; }
 
     /** The byte axis' tick labels in the last drawing. */
-    public java.util.List<String> tickLabels() {
-        java.util.List<String> out = new java.util.ArrayList<>();
+    public List<String> tickLabels() {
+        List<String> out = new ArrayList<>();
         if (ticks != null) for (int k = 0; k <= ticks.count(); k++) out.add(ticks.label(k));
         return out;
     }
 
     /** The roles and bytes listed beside the peak in the last drawing, e.g. "activations 1.88 MiB". */
-    public java.util.List<String> peakBreakdown() { return breakdownRows; }
+    public List<String> peakBreakdown() { return breakdownRows; }
 
     /**
      * The baseline's peak as a dashed line (once the plan differs from it) and the plan shown before the last change as
@@ -239,9 +245,9 @@ public final class TimelineView extends BorderPane {
 
     /** What the peak is made of, role by role, in a small table on the side of the plot away from the peak. */
     private void breakdown(GraphicsContext g, TimelineData d, boolean peakOnLeft) {
-        java.util.List<String[]> rows = new java.util.ArrayList<>();
-        java.util.List<Color> colors = new java.util.ArrayList<>();
-        java.util.List<String> lines = new java.util.ArrayList<>();
+        List<String[]> rows = new ArrayList<>();
+        List<Color> colors = new ArrayList<>();
+        List<String> lines = new ArrayList<>();
         for (TensorRole r : TensorRole.values()) {
             long b = d.role(r, d.peakIndex());
             if (b <= 0) continue;
@@ -249,7 +255,7 @@ public final class TimelineView extends BorderPane {
             colors.add(ROLE_COLORS[r.ordinal()]);
             lines.add(r.label() + " " + Fmt.bytes(b));
         }
-        breakdownRows = java.util.List.copyOf(lines);
+        breakdownRows = List.copyOf(lines);
         if (rows.isEmpty() || py1 - py0 < 40 + rows.size() * 14) return;
         double bw = 178, bh = 20 + rows.size() * 14;
         double bx = peakOnLeft ? px1 - bw - 8 : px0 + 8, by = py0 + 22;
@@ -420,11 +426,13 @@ public final class TimelineView extends BorderPane {
             g.setFill(Color.color(0.15, 0.35, 0.95, hl.length == 1 ? 0.16 : 0.08));
             for (int t : hl) {
                 double[] iv = d.lifetimes().intervals(t);
-                // with several tensors, those alive the whole iteration (weights, optimizer state) would shade everything
+                // with several tensors, those alive the whole iteration (weights, optimizer state) would shade
+                // everything
                 if (hl.length > 1 && iv.length == 2 && iv[1] - iv[0] >= 0.95 * (xMax - xMin)) continue;
-                for (int k = 0; k + 1 < iv.length; k += 2) g.fillRect(toViewX(iv[k]), py0, toViewX(iv[k + 1]) - toViewX(iv[k]), py1 - py0);
+                for (int k = 0; k + 1 < iv.length; k += 2) g.fillRect(toViewX(iv[k]), py0,
+                        toViewX(iv[k + 1]) - toViewX(iv[k]), py1 - py0);
             }
-            java.util.List<Integer> rows = new java.util.ArrayList<>();
+            List<Integer> rows = new ArrayList<>();
             for (int t : hl) rows.add(t);
             rows.sort((p, q) -> Long.compare(a.schedule().tensor(q).bytes(), a.schedule().tensor(p).bytes()));
             for (int r = 0; r < lifeRows; r++) {
@@ -562,7 +570,8 @@ public final class TimelineView extends BorderPane {
             String label = p[1] == 1 ? "backward \u2192" : "optimizer \u2192";
             boolean room = x + 72 < px1;
             g.setTextAlign(room ? TextAlignment.LEFT : TextAlignment.RIGHT);
-            g.fillText(room ? label : "\u2190 " + label.substring(0, label.length() - 2), room ? x + 3 : x - 3, py1 - 4);
+            g.fillText(room ? label : "\u2190 " + label.substring(0, label.length() - 2), room
+                    ? x + 3 : x - 3, py1 - 4);
             g.setTextAlign(TextAlignment.LEFT);
         }
         g.fillText("forward \u2192", px0 + 3, py1 - 4);
@@ -581,7 +590,7 @@ public final class TimelineView extends BorderPane {
             x += 20 + r.label().length() * 6.2;
         }
         if (!d.markers().isEmpty()) {
-            java.util.EnumSet<TimelineData.MarkerKind> kinds = java.util.EnumSet.noneOf(TimelineData.MarkerKind.class);
+            EnumSet<TimelineData.MarkerKind> kinds = EnumSet.noneOf(TimelineData.MarkerKind.class);
             for (TimelineData.Marker m : d.markers()) kinds.add(m.kind());
             x += 10;
             for (TimelineData.MarkerKind k : kinds) {
@@ -625,7 +634,8 @@ public final class TimelineView extends BorderPane {
             g.fillText(Fmt.bytes(t.bytes()), bx + bw - 8, by + 45 + i * 15);
             g.setTextAlign(TextAlignment.LEFT);
         }
-        if (live.length > rows) g.fillText("\u2026 and " + (live.length - rows) + " more", bx + 22, by + 45 + rows * 15);
+        if (live.length > rows) g.fillText("\u2026 and " + (live.length - rows) + " more",
+                bx + 22, by + 45 + rows * 15);
     }
 
     private static String clip(String s, int n) {
