@@ -49,8 +49,6 @@ OPTIMIZERS = {
 
 # Models whose rows MemPlan cannot match yet with its op set and importer: shown in docs/fidelity.md, not checked.
 GAPS = {
-    "efficientnet_b0": "SiLU arrives from ONNX as Sigmoid * Mul: MemPlan keeps x, sigmoid(x) and the product where "
-                       "PyTorch keeps a copy of x and the output (needs an import fusion)",
     "lstm": "ONNX LSTM is not an operator MemPlan imports",
     "convnext_tiny": "backward under-predicted by about 5% (0.945 with SGD): at PyTorch's backward peak a "
                      "convolution backward holds a 38.5 MB buffer, 96 x 224 x 224 x N fp32 (by its size the 4x4 "

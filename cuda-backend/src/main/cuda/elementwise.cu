@@ -159,6 +159,23 @@ extern "C" __global__ void mish_bwd(const float* x, const float* gy, float* gx, 
     }
 }
 
+// SiLU: x * sigmoid(x), in double as the CPU kernel; backward reads x.
+extern "C" __global__ void silu_fwd(const float* x, float* y, long long n) {
+    GRID_LOOP(i, n) {
+        double v = x[i];
+        y[i] = (float)(v / (1.0 + exp(-v)));
+    }
+}
+
+extern "C" __global__ void silu_bwd(const float* x, const float* gy, float* gx, long long n, int acc) {
+    GRID_LOOP(i, n) {
+        double v = x[i];
+        double s = 1.0 / (1.0 + exp(-v));
+        float d = (float)(s * (1.0 + v * (1.0 - s)));
+        store_acc(gx + i, __fmul_rn(gy[i], d), acc);
+    }
+}
+
 // Sqrt; backward reads y: g / (2 y).
 extern "C" __global__ void sqrt_fwd(const float* x, float* y, long long n) {
     GRID_LOOP(i, n) y[i] = (float)sqrt((double)x[i]);

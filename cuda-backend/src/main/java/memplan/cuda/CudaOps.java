@@ -29,6 +29,7 @@ import memplan.ops.GlobalAvgPool;
 import memplan.ops.HardSigmoid;
 import memplan.ops.HardSwish;
 import memplan.ops.Mish;
+import memplan.ops.SiLU;
 import memplan.ops.Input;
 import memplan.ops.LSTMCell;
 import memplan.ops.LayerNorm;
@@ -138,6 +139,7 @@ final class CudaOps {
         @Override public OpKernel visit(Tanh op) { return unaryKernel(TANH_FWD, TANH_BWD, true); }
         @Override public OpKernel visit(HardSwish op) { return unaryKernel(HARDSWISH_FWD, HARDSWISH_BWD, false); }
         @Override public OpKernel visit(Mish op) { return unaryKernel(MISH_FWD, MISH_BWD, false); }
+        @Override public OpKernel visit(SiLU op) { return unaryKernel(SILU_FWD, SILU_BWD, false); }
         @Override public OpKernel visit(Sqrt op) { return unaryKernel(SQRT_FWD, SQRT_BWD, true); }
 
         @Override

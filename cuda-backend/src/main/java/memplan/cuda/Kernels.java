@@ -55,6 +55,8 @@ public final class Kernels {
     public static final Spec HARDSWISH_BWD = k("elementwise", "hardswish_bwd", "pppli");
     public static final Spec MISH_FWD = k("elementwise", "mish_fwd", "ppl");
     public static final Spec MISH_BWD = k("elementwise", "mish_bwd", "pppli");
+    public static final Spec SILU_FWD = k("elementwise", "silu_fwd", "ppl");
+    public static final Spec SILU_BWD = k("elementwise", "silu_bwd", "pppli");
     public static final Spec SQRT_FWD = k("elementwise", "sqrt_fwd", "ppl");
     public static final Spec SQRT_BWD = k("elementwise", "sqrt_bwd", "pppli");
     public static final Spec CLIP_FWD = k("elementwise", "clip_fwd", "ppldd");

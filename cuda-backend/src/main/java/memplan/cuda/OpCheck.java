@@ -262,6 +262,7 @@ public final class OpCheck {
         c.add(one("HardSigmoid torch", new HardSigmoid(1.0 / 6, 0.5), t, s(4, 100)));
         c.add(one("HardSwish", new HardSwish(), t, s(4, 100)));
         c.add(one("Mish", new Mish(), t, s(4, 100)));
+        c.add(one("SiLU", new SiLU(), t, s(4, 100)));
         c.add(one("Sqrt", new Sqrt(), t, s(4, 100)));
         c.add(one("Clip -0.5 0.5", new Clip(-0.5, 0.5), t, s(4, 100)));
         c.add(one("Clip (ReLU6)", new Clip(0, 6), t, s(4, 100)));

@@ -33,6 +33,7 @@ import memplan.ops.MatMul;
 import memplan.ops.MaxPool2d;
 import memplan.ops.MseLoss;
 import memplan.ops.Mish;
+import memplan.ops.SiLU;
 import memplan.ops.Mul;
 import memplan.ops.Op;
 import memplan.ops.OpType;
@@ -113,7 +114,8 @@ public final class OpJson {
             case Pad -> List.of("pads", "mode");
             case Opaque -> List.of("source", "arity", "outputs");
             case MaskedFill -> List.of("maskShape", "value", "keepWhereTrue");
-            case ReLU, GELU, Sigmoid, Tanh, HardSwish, Mish, Sqrt, Add, Mul, Sub, Div, Pow, GlobalAvgPool, Softmax,
+            case ReLU, GELU, Sigmoid, Tanh, HardSwish, Mish, SiLU, Sqrt, Add, Mul, Sub, Div,
+                    Pow, GlobalAvgPool, Softmax,
                     MseLoss -> List.of();
         };
     }
@@ -201,6 +203,7 @@ public final class OpJson {
             case Tanh -> new Tanh();
             case HardSwish -> new HardSwish();
             case Mish -> new Mish();
+            case SiLU -> new SiLU();
             case Sqrt -> new Sqrt();
             case Add -> new Add();
             case Mul -> new Mul();
@@ -247,6 +250,7 @@ public final class OpJson {
         @Override public Void visit(Tanh op) { return null; }
         @Override public Void visit(HardSwish op) { return null; }
         @Override public Void visit(Mish op) { return null; }
+        @Override public Void visit(SiLU op) { return null; }
         @Override public Void visit(Sqrt op) { return null; }
         @Override public Void visit(Add op) { return null; }
         @Override public Void visit(Mul op) { return null; }

@@ -4,12 +4,14 @@ import memplan.onnx.proto.Onnx.NodeProto;
 import memplan.ops.GELU;
 import memplan.ops.LayerNorm;
 import memplan.ops.Mish;
+import memplan.ops.SiLU;
 
 import java.util.List;
 
 /**
  * Exporters' decompositions of ops that frameworks keep whole, found by their node pattern and converted back to
- * the one op (GELU, LayerNorm, Mish), as in the framework the model came from: the memory of the pieces differs. A
+ * the one op (GELU, LayerNorm, Mish, SiLU), as in the framework the model came from: the memory of the pieces differs.
+ * A
  * pattern matches only where every intermediate tensor has the one reader the pattern expects.
  */
 final class Fusions {
@@ -25,6 +27,7 @@ final class Fusions {
             case "Div", "Mul" -> gelu(n);
             case "ReduceMean" -> layerNorm(n);
             case "Softplus" -> mish(n);
+            case "Sigmoid" -> silu(n);
             default -> false;
         };
     }
@@ -72,6 +75,20 @@ final class Fusions {
         Val y = node.emit(new GELU(), List.of(x));
         cv.skip.addAll(List.of(erf, add, m1, m2));
         new OnnxNode(cv, m2).put(0, y);
+        return true;
+    }
+
+    /** SiLU as PyTorch exports it: Sigmoid(x) -> Mul with x (either operand order). */
+    private boolean silu(OnnxNode node) {
+        NodeProto n = node.proto;
+        if (n.getInputCount() != 1 || out(n).isEmpty()) return false;
+        Val x = cv.vals.get(n.getInput(0));
+        if (x == null || !x.isAct()) return false;
+        NodeProto mul = cv.soleConsumer(out(n), "Mul");
+        if (mul == null || !n.getInput(0).equals(other(mul, out(n)))) return false;
+        Val y = node.emit(new SiLU(), List.of(x));
+        cv.skip.add(mul);
+        new OnnxNode(cv, mul).put(0, y);
         return true;
     }
 

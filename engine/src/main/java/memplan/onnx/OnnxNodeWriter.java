@@ -69,6 +69,14 @@ final class OnnxNodeWriter implements OpVisitor<Void> {
     @Override public Void visit(HardSwish op) { return node("HardSwish", in); }
     @Override public Void visit(Sqrt op) { return node("Sqrt", in); }
 
+    /** Sigmoid and Mul, as PyTorch exports SiLU (ONNX has no SiLU operator before opset 24). */
+    @Override
+    public Void visit(SiLU op) {
+        String s = out.add("Sigmoid", y + "/Sigmoid", List.of(x), y + "/sigmoid");
+        out.add("Mul", y + "/Mul", List.of(x, s), y);
+        return null;
+    }
+
     /** One Mish node from opset 18; before it, the x * tanh(softplus(x)) that PyTorch writes. */
     @Override
     public Void visit(Mish op) {

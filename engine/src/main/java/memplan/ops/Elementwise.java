@@ -6,7 +6,7 @@ import java.util.List;
 
 /** Shared rules of one-input elementwise ops: output shape = input shape, cost proportional to size. */
 sealed interface Elementwise extends UnaryOp
-        permits ReLU, GELU, Sigmoid, Tanh, LeakyReLU, HardSigmoid, HardSwish, Sqrt, Clip, Cast, Dropout, Mish {
+        permits ReLU, GELU, Sigmoid, Tanh, LeakyReLU, HardSigmoid, HardSwish, Sqrt, Clip, Cast, Dropout, Mish, SiLU {
     /** Floating-point operations per element. */
     default int flopsPerElement() {
         return 1;

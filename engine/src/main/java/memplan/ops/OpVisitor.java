@@ -22,6 +22,7 @@ public interface OpVisitor<R> {
     R visit(Cast op);
     R visit(Dropout op);
     R visit(Mish op);
+    R visit(SiLU op);
     R visit(ConstElementwise op);
 
     // binary elementwise, broadcasting

@@ -60,6 +60,7 @@ class ModelJsonRoundTripTest {
         ct = b.add("hsig", new HardSigmoid(0.1, 0.4), ct);
         ct = b.add("hswish", new HardSwish(), ct);
         ct = b.add("mish", new Mish(), ct);
+        ct = b.add("silu", new SiLU(), ct);
         ct = b.add("sqrt", new Sqrt(), ct);
         ct = b.add("clip", new Clip(0, 6), ct);
         b.add("cast", new Cast(DType.INT32), ct);

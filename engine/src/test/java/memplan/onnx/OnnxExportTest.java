@@ -38,6 +38,7 @@ class OnnxExportTest {
         h = b.add("hsig", new HardSigmoid(0.2, 0.5), h);
         h = b.add("hswish", new HardSwish(), h);
         h = b.add("mish", new Mish(), h);
+        h = b.add("silu", new SiLU(), h);
         h = b.add("root", new Sqrt(), h);
         h = b.add("sig", new Sigmoid(), h);
         h = b.add("tanh", new Tanh(), h);

@@ -123,6 +123,19 @@ class OnnxOperatorTest {
     }
 
     @Test
+    void sigmoidMulIsSiLU() throws Exception {
+        // how PyTorch exports nn.SiLU; a gate (Sigmoid of one tensor times another) stays two ops
+        var b = new OnnxGraphBuilder(13).input("x", FLOAT, "N", 5, 16);
+        String s = b.node("Mul", List.of(b.node("Sigmoid", List.of("x")), "x"));
+        String g = b.node("Mul", List.of(s, b.node("Sigmoid", List.of(s))));
+        String gate = b.node("Mul", List.of(b.node("Sigmoid", List.of("x")), g));
+        ModelDef m = b.output(gate).load(dir, OnnxOptions.defaults().withLoss(OnnxOptions.Loss.MSE));
+        assertEquals(2, count(m, "SiLU"));
+        assertEquals(1, count(m, "Sigmoid"));
+        assertEquals(1, count(m, "Mul"));
+    }
+
+    @Test
     void softplusTanhMulIsMish() throws Exception {
         // how PyTorch exports nn.Mish before opset 18
         var b = new OnnxGraphBuilder(13).input("x", FLOAT, "N", 5, 16);

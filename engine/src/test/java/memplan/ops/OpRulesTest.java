@@ -63,6 +63,7 @@ public class OpRulesTest {
         m.put(new HardSigmoid(0.2, 0.5), List.of(s(2, 3)));
         m.put(new HardSwish(), List.of(s(2, 3)));
         m.put(new Mish(), List.of(s(2, 3)));
+        m.put(new SiLU(), List.of(s(2, 3)));
         m.put(new Sqrt(), List.of(s(2, 3)));
         m.put(new Clip(0, 6), List.of(s(2, 3)));
         m.put(new Cast(null), List.of(s(2, 3)));
@@ -213,6 +214,7 @@ public class OpRulesTest {
         expected.put("HardSigmoid", BackwardNeeds.inputs(0));                  // input
         expected.put("HardSwish", BackwardNeeds.inputs(0));                    // input
         expected.put("Mish", BackwardNeeds.inputs(0));                         // input (mish_backward)
+        expected.put("SiLU", BackwardNeeds.inputs(0));                         // input (silu_backward)
         expected.put("Sqrt", BackwardNeeds.outputs(0));                        // result
         expected.put("Clip", BackwardNeeds.outputs(0));                        // result (hardtanh in place)
         expected.put("Cast", BackwardNeeds.NOTHING);

@@ -216,7 +216,7 @@ class OpShapeTest {
         ok(new ConvTranspose2d(4, Pair.of(2), Pair.of(2), Pair.of(0), Pair.of(0), Pair.of(1), 1, true), List.of(s(1, 8, 5, 6)), s(1, 4, 10, 12));
         ok(new ConvTranspose2d(4, Pair.of(3), Pair.of(2), Pair.of(1), Pair.of(1), Pair.of(1), 2, false), List.of(s(1, 8, 5, 5)), s(1, 4, 10, 10));
         bad(new ConvTranspose2d(3, Pair.of(2), Pair.of(2), Pair.of(0), Pair.of(0), Pair.of(1), 2, true), List.of(s(1, 8, 5, 6)), "divisible by groups (2)");
-        for (Op op : List.of(new LeakyReLU(0.1), new HardSigmoid(0.2, 0.5), new HardSwish(), new Mish(), new Sqrt(), new Clip(0, 6),
+        for (Op op : List.of(new LeakyReLU(0.1), new HardSigmoid(0.2, 0.5), new HardSwish(), new Mish(), new SiLU(), new Sqrt(), new Clip(0, 6),
                 new Cast(DType.INT64)))
             ok(op, List.of(s(2, 3, 4)), s(2, 3, 4));
         assertEquals(DType.INT64, new Cast(DType.INT64).outputDType(0));

@@ -26,6 +26,7 @@ import memplan.ops.LeakyReLU;
 import memplan.ops.Linear;
 import memplan.ops.MaskedFill;
 import memplan.ops.Mish;
+import memplan.ops.SiLU;
 import memplan.ops.MatMul;
 import memplan.ops.MaxPool2d;
 import memplan.ops.MseLoss;
@@ -95,6 +96,7 @@ public final class CpuKernels {
         private final CpuKernel cast = new UnaryKernels.CastK();
         private final CpuKernel dropout = new PointwiseKernels.DropoutK();
         private final CpuKernel mish = new UnaryKernels.MishK();
+        private final CpuKernel silu = new UnaryKernels.SiLUK();
         private final CpuKernel constant = new UnaryKernels.ConstK();
         private final CpuKernel add = new BinaryKernels.SameOrBroadcastK(new BinaryKernels.AddK(),
                 new BinaryKernels.BinaryK(BinaryKernels.Bin.ADD));
@@ -142,6 +144,7 @@ public final class CpuKernels {
         @Override public CpuKernel visit(Cast op) { return cast; }
         @Override public CpuKernel visit(Dropout op) { return dropout; }
         @Override public CpuKernel visit(Mish op) { return mish; }
+        @Override public CpuKernel visit(SiLU op) { return silu; }
         @Override public CpuKernel visit(ConstElementwise op) { return constant; }
         @Override public CpuKernel visit(Add op) { return add; }
         @Override public CpuKernel visit(Mul op) { return mul; }

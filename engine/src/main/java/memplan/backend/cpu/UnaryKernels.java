@@ -100,6 +100,20 @@ final class UnaryKernels {
         }
     }
 
+    /** x * sigmoid(x), in double; backward reads x: s (1 + x (1 - s)). */
+    static final class SiLUK extends Unary {
+        @Override
+        float f(Op op, float x) {
+            return (float) (x / (1 + Math.exp(-x)));
+        }
+
+        @Override
+        float df(Op op, float x) {
+            double s = 1 / (1 + Math.exp(-x));
+            return (float) (s * (1 + x * (1 - s)));
+        }
+    }
+
     /** sqrt(x); backward reads y: g / (2 y). */
     /** x * tanh(softplus(x)), in double; backward reads x: tanh(sp) + x sigmoid(x) (1 - tanh(sp)^2). */
     static final class MishK extends Unary {

@@ -305,6 +305,9 @@ class CpuGradientTest {
         CpuHarness m = new CpuHarness(new Mish(), s(3, 40));
         m.randomize(m.in[0], 6f);   // both tails: softplus near 0 and near x
         m.gradCheck(MAX);
+        CpuHarness si = new CpuHarness(new SiLU(), s(3, 40));
+        si.randomize(si.in[0], 6f);
+        si.gradCheck(MAX);
     }
 
     @Test
