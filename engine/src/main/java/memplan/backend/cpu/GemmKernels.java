@@ -233,19 +233,7 @@ final class GemmKernels {
                 if (gb != null && !a.accParam(1)) K.zero(gb);
                 return;
             }
-            if (gb != null) {
-                float[] yd = gy.data();
-                Par.range(g.o, 1, (s, e) -> {
-                    for (int o = s; o < e; o++) {
-                        double sum = 0;
-                        for (int n = 0; n < g.n; n++) {
-                            int base = gy.offset() + (n * g.o + o) * g.ohw();
-                            for (int p = 0; p < g.ohw(); p++) sum += yd[base + p];
-                        }
-                        K.put(gb.data(), gb.offset() + o, (float) sum, a.accParam(1));
-                    }
-                });
-            }
+            if (gb != null) channelBiasGrad(gy, gb, g.n, g.o, g.ohw(), a.accParam(1));
             Buf shared = g.pointwise() ? null : K.scratch(a.workspace(), g.colSize());
             if (gw != null) {
                 // images in order (a fixed summation order); each GEMM runs in parallel over its tiles
@@ -373,20 +361,7 @@ final class GemmKernels {
                 if (gb != null && !a.accParam(1)) K.zero(gb);
                 return;
             }
-            int ohw = g.oh * g.ow;
-            if (gb != null) {
-                float[] yd = gy.data();
-                Par.range(g.o, 1, (s, e) -> {
-                    for (int oc = s; oc < e; oc++) {
-                        double sum = 0;
-                        for (int n = 0; n < g.n; n++) {
-                            int base = gy.offset() + (n * g.o + oc) * ohw;
-                            for (int p = 0; p < ohw; p++) sum += yd[base + p];
-                        }
-                        K.put(gb.data(), gb.offset() + oc, (float) sum, a.accParam(1));
-                    }
-                });
-            }
+            if (gb != null) channelBiasGrad(gy, gb, g.n, g.o, g.oh * g.ow, a.accParam(1));
             if (gx == null && gw == null) return;
             Buf x = gw != null ? a.need(a.in(), 0, "input") : null;
             Buf w = gx != null ? a.need(a.params(), 0, "param") : null;
@@ -408,5 +383,24 @@ final class GemmKernels {
                 }
             }
         }
+    }
+
+    /**
+     * gb[c] (+)= the sum of gy[n, c, :] over images and positions, for a [N, C, spatial] gradient: the bias gradient
+     * of both convolutions. Parallel over channels; each sums in double, images then positions, so it is
+     * deterministic.
+     */
+    private static void channelBiasGrad(Buf gy, Buf gb, int images, int channels, int spatial, boolean acc) {
+        float[] yd = gy.data();
+        Par.range(channels, 1, (s, e) -> {
+            for (int c = s; c < e; c++) {
+                double sum = 0;
+                for (int n = 0; n < images; n++) {
+                    int base = gy.offset() + (n * channels + c) * spatial;
+                    for (int p = 0; p < spatial; p++) sum += yd[base + p];
+                }
+                K.put(gb.data(), gb.offset() + c, (float) sum, acc);
+            }
+        });
     }
 }

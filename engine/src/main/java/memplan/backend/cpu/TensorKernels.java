@@ -50,17 +50,7 @@ final class TensorKernels {
             int off = 0;
             for (int j = 0; j < k; j++) off += ins.get(j).dim(ax) * inner;
             int xRow = ins.get(k).dim(ax) * inner;
-            int offF = off;
-            float[] xd = x.data(), yd = y.data();
-            int xo = x.offset(), yo = y.offset();
-            Par.range(outer, Par.grain(outer, xRow), (s, e) -> {
-                for (int o = s; o < e; o++) {
-                    int yi = yo + o * yRow + offF, xi = xo + o * xRow;
-                    if (forward) System.arraycopy(xd, xi, yd, yi, xRow);
-                    else if (!acc) System.arraycopy(yd, yi, xd, xi, xRow);
-                    else for (int j = 0; j < xRow; j++) xd[xi + j] += yd[yi + j];
-                }
-            });
+            copyBlock(y, yRow, off, x, xRow, outer, forward, acc);
         }
     }
 
@@ -86,16 +76,7 @@ final class TensorKernels {
             int ax = sl.axis() < 0 ? xs.rank() + sl.axis() : sl.axis();
             int outer = (int) xs.numel(0, ax), inner = (int) xs.numel(ax + 1, xs.rank());
             int xRow = xs.dim(ax) * inner, yRow = (sl.end() - sl.start()) * inner, off = sl.start() * inner;
-            float[] xd = x.data(), yd = y.data();
-            int xo = x.offset(), yo = y.offset();
-            Par.range(outer, Par.grain(outer, yRow), (s, e) -> {
-                for (int o = s; o < e; o++) {
-                    int xi = xo + o * xRow + off, yi = yo + o * yRow;
-                    if (forward) System.arraycopy(xd, xi, yd, yi, yRow);
-                    else if (!acc) System.arraycopy(yd, yi, xd, xi, yRow);
-                    else for (int j = 0; j < yRow; j++) xd[xi + j] += yd[yi + j];
-                }
-            });
+            copyBlock(x, xRow, off, y, yRow, outer, !forward, acc);
         }
     }
 
@@ -223,17 +204,7 @@ final class TensorKernels {
         /** forward: y = x[part k]; backward: x[part k] (+)= y. */
         private static void copy(Split op, int k, Buf x, Buf y, boolean forward, boolean acc) {
             int[] g = geo(op, k, x.shape());
-            int outer = g[0], xRow = g[1], yRow = g[2], off = g[3];
-            float[] xd = x.data(), yd = y.data();
-            int xo = x.offset(), yo = y.offset();
-            Par.range(outer, Par.grain(outer, yRow), (s, e) -> {
-                for (int o = s; o < e; o++) {
-                    int xi = xo + o * xRow + off, yi = yo + o * yRow;
-                    if (forward) System.arraycopy(xd, xi, yd, yi, yRow);
-                    else if (!acc) System.arraycopy(yd, yi, xd, xi, yRow);
-                    else for (int j = 0; j < yRow; j++) xd[xi + j] += yd[yi + j];
-                }
-            });
+            copyBlock(x, g[1], g[3], y, g[2], g[0], !forward, acc);
         }
     }
 
@@ -242,7 +213,7 @@ final class TensorKernels {
      * mirrored without repeating the edge (x[1], x[0] | x[0] ... ), repeated for pads wider than the dimension;
      * edge: the border value. Backward: each output element's gradient goes to the input element it was read from
      * (none for constant padding); with reflect/edge several outputs feed one input and are summed in output order
- * (in parallel over input elements).
+     * (in parallel over input elements).
      */
     static final class PadK implements CpuKernel {
         /** Input coordinate of output coordinate o along a dimension of size n with begin pad b; -1 = padding. */
@@ -355,5 +326,24 @@ final class TensorKernels {
                 }
             });
         }
+    }
+
+    /**
+     * The copy of Concat, Slice and Split: {@code outer} rows, each a block of {@code partRow} elements at
+     * {@code off} within a {@code wholeRow}-element row of {@code whole}, and the matching row of {@code part}.
+     * intoWhole: the block (+)= part; else part (+)= the block; acc adds instead of overwriting.
+     */
+    static void copyBlock(Buf whole, int wholeRow, int off, Buf part, int partRow, int outer, boolean intoWhole,
+                          boolean acc) {
+        float[] src = intoWhole ? part.data() : whole.data(), dst = intoWhole ? whole.data() : part.data();
+        int wo = whole.offset(), po = part.offset();
+        Par.range(outer, Par.grain(outer, partRow), (s, e) -> {
+            for (int o = s; o < e; o++) {
+                int wi = wo + o * wholeRow + off, pi = po + o * partRow;
+                int si = intoWhole ? pi : wi, di = intoWhole ? wi : pi;
+                if (!acc) System.arraycopy(src, si, dst, di, partRow);
+                else for (int j = 0; j < partRow; j++) dst[di + j] += src[si + j];
+            }
+        });
     }
 }
