@@ -1,21 +1,11 @@
 package memplan.cli;
 
-import memplan.backend.BackendException;
-import memplan.exec.RunConfigException;
-import memplan.ir.ModelException;
+import memplan.ir.Remediable;
 import memplan.ir.Remedy;
 
 /** The command line's wording of an engine {@link Remedy}: which flag to use. */
 final class FlagHints {
     private FlagHints() {
-    }
-
-    /** The remedy an engine exception names, or null. */
-    static Remedy remedyOf(Throwable ex) {
-        if (ex instanceof ModelException m) return m.remedy();
-        if (ex instanceof BackendException b) return b.remedy();
-        if (ex instanceof RunConfigException r) return r.remedy();
-        return null;
     }
 
     /** The flag that applies the remedy ({@code detail}: its value when the engine knows one, else null). */
@@ -34,8 +24,7 @@ final class FlagHints {
 
     /** The error line with its flag hint, if the exception names a remedy. */
     static String withHint(Throwable ex) {
-        Remedy r = remedyOf(ex);
-        String detail = ex instanceof ModelException m ? m.remedyDetail() : null;
-        return r == null ? ex.getMessage() : ex.getMessage() + " (" + hint(r, detail) + ")";
+        if (!(ex instanceof Remediable e) || e.remedy() == null) return ex.getMessage();
+        return ex.getMessage() + " (" + hint(e.remedy(), e.remedyDetail()) + ")";
     }
 }

@@ -1,9 +1,10 @@
 package memplan.backend;
 
+import memplan.ir.Remediable;
 import memplan.ir.Remedy;
 
 /** A backend could not do what was asked (not available, a kernel failed); the message is for the user. */
-public class BackendException extends RuntimeException {
+public class BackendException extends RuntimeException implements Remediable {
     public BackendException(String message) {
         super(message);
     }
@@ -12,7 +13,8 @@ public class BackendException extends RuntimeException {
         super(message, cause);
     }
 
-    /** What the user can change to get past it, or null; the CLI and the app word it in their own terms. */
+    /** None in general; out-of-memory names more device memory. */
+    @Override
     public Remedy remedy() {
         return null;
     }

@@ -1,9 +1,10 @@
 package memplan.exec;
 
+import memplan.ir.Remediable;
 import memplan.ir.Remedy;
 
 /** A run cannot start with this configuration (a model dtype the kernels do not compute in, say). */
-public class RunConfigException extends IllegalArgumentException {
+public class RunConfigException extends IllegalArgumentException implements Remediable {
     private final Remedy remedy;
 
     public RunConfigException(String message, Remedy remedy) {
@@ -11,7 +12,7 @@ public class RunConfigException extends IllegalArgumentException {
         this.remedy = remedy;
     }
 
-    /** What the user can change; the CLI and the app word it in their own terms. */
+    @Override
     public Remedy remedy() {
         return remedy;
     }

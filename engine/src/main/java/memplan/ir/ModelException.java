@@ -6,7 +6,7 @@ package memplan.ir;
  * has its own subclass (the file formats' {@code io.ModelFormatException}, the graph's {@code GraphException});
  * callers that only report the problem catch this one.
  */
-public abstract class ModelException extends RuntimeException {
+public abstract class ModelException extends RuntimeException implements Remediable {
     private final String source;
     private final String location;
     private final String reason;
@@ -45,12 +45,12 @@ public abstract class ModelException extends RuntimeException {
         return reason;
     }
 
-    /** What the user can change to get past it, or null; the CLI and the app word it in their own terms. */
+    @Override
     public Remedy remedy() {
         return remedy;
     }
 
-    /** The value the remedy would use (an input shape "x=1x3x32x32"), or null. */
+    @Override
     public String remedyDetail() {
         return remedyDetail;
     }

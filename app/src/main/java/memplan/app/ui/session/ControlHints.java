@@ -1,8 +1,6 @@
 package memplan.app.ui.session;
 
-import memplan.backend.BackendException;
-import memplan.exec.RunConfigException;
-import memplan.ir.ModelException;
+import memplan.ir.Remediable;
 import memplan.ir.Remedy;
 
 /** The app's wording of an engine {@link Remedy}: which control to use (the CLI names its flags instead). */
@@ -10,12 +8,9 @@ public final class ControlHints {
     private ControlHints() {
     }
 
-    /** The remedy an engine exception names, or null. */
-    public static Remedy remedyOf(Throwable ex) {
-        if (ex instanceof ModelException m) return m.remedy();
-        if (ex instanceof BackendException b) return b.remedy();
-        if (ex instanceof RunConfigException r) return r.remedy();
-        return null;
+    /** Whether the exception names a remedy the app can word. */
+    public static boolean hasRemedy(Throwable ex) {
+        return ex instanceof Remediable e && e.remedy() != null;
     }
 
     /** The control that applies the remedy. */
@@ -35,7 +30,6 @@ public final class ControlHints {
 
     /** The message with the app's hint appended, if the exception names a remedy. */
     public static String withHint(Throwable ex) {
-        Remedy r = remedyOf(ex);
-        return r == null ? ex.getMessage() : ex.getMessage() + " (" + hint(r) + ")";
+        return hasRemedy(ex) ? ex.getMessage() + " (" + hint(((Remediable) ex).remedy()) + ")" : ex.getMessage();
     }
 }

@@ -684,7 +684,7 @@ public class SessionViewModel {
             if (t instanceof RuntimeException && t.getMessage() != null && !(t instanceof CompletionException)) break;
             t = t.getCause();
         }
-        if (ControlHints.remedyOf(t) != null) return ControlHints.withHint(t);
+        if (ControlHints.hasRemedy(t)) return ControlHints.withHint(t);
         if (t instanceof ModelException || t instanceof IllegalArgumentException || t instanceof IllegalStateException)
             return t.getMessage();
         String m = t.getMessage();
