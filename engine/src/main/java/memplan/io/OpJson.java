@@ -63,23 +63,19 @@ import java.util.List;
  * {@link OpVisitor}, so the compiler names this codec when an op is added without its JSON form.
  */
 public final class OpJson {
-    /** Names older model files used for what is now one broadcasting op. */
-    private static final List<String> LEGACY_NAMES = List.of("BroadcastAdd", "BroadcastMul");
-
     private OpJson() {
     }
 
-    /** The op type a model file's "op" names, or null when none does (old names included). */
+    /**
+     * The op type a model file's "op" names, or null when none does; BroadcastAdd and BroadcastMul, which older
+     * files name, are read as the broadcasting Add and Mul.
+     */
     public static OpType typeOf(String name) {
         if (name.equals("BroadcastAdd")) return OpType.Add;
         if (name.equals("BroadcastMul")) return OpType.Mul;
         return OpType.of(name);
     }
 
-    /** Whether {@code name} is an old spelling that reading still accepts. */
-    static boolean isLegacyName(String name) {
-        return LEGACY_NAMES.contains(name);
-    }
 
     /** The attribute names an op takes besides the layer's own keys (name, op, inputs, tie). */
     public static List<String> fields(OpType t) {
