@@ -185,22 +185,28 @@ public final class TimelineView extends BorderPane {
     /** The roles and bytes listed beside the peak in the last drawing, e.g. "activations 1.88 MiB". */
     public List<String> peakBreakdown() { return breakdownRows; }
 
+    /** A dashed line across the plot at height y, labelled just above it at the left or right end. */
+    private void dashedLevel(GraphicsContext g, double y, Color line, Color text, double width, double dash,
+                             double gap, String label, TextAlignment align) {
+        g.setStroke(line);
+        g.setLineWidth(width);
+        g.setLineDashes(dash, gap);
+        g.strokeLine(px0, y, px1, y);
+        g.setLineDashes();
+        g.setFill(text);
+        g.setFont(Font.font("System", FontWeight.BOLD, 11));
+        g.setTextAlign(align);
+        g.fillText(label, align == TextAlignment.LEFT ? px0 + 6 : px1 - 4, y - 4);
+    }
+
     /**
      * The baseline's peak as a dashed line (once the plan differs from it) and the plan shown before the last change as
      * a grey outline with its peak, so the change is visible, not just its new level.
      */
     private void ghostAndBaseline(GraphicsContext g, Evaluation ev, Evaluation prev, Evaluation base) {
         if (base != null && base.peakBytes() != ev.peakBytes()) {
-            double y = toViewY(base.peakBytes());
-            g.setStroke(Color.web("#475569"));
-            g.setLineWidth(1.2);
-            g.setLineDashes(6, 4);
-            g.strokeLine(px0, y, px1, y);
-            g.setLineDashes();
-            g.setFill(Color.web("#334155"));
-            g.setFont(Font.font("System", FontWeight.BOLD, 11));
-            g.setTextAlign(TextAlignment.LEFT);
-            g.fillText("baseline peak " + Fmt.bytes(base.peakBytes()), px0 + 6, y - 4);
+            dashedLevel(g, toViewY(base.peakBytes()), Color.web("#475569"), Color.web("#334155"), 1.2, 6, 4,
+                    "baseline peak " + Fmt.bytes(base.peakBytes()), TextAlignment.LEFT);
         }
         ghostPeak = -1;
         if (prev == null || prev.timeline() == null || prev.peakBytes() == ev.peakBytes()) return;
@@ -454,16 +460,8 @@ public final class TimelineView extends BorderPane {
 
         // budget and peak
         if (budget > 0) {
-            double y = toViewY(budget);
-            g.setStroke(Color.web("#dc2626"));
-            g.setLineWidth(1.5);
-            g.setLineDashes(8, 5);
-            g.strokeLine(px0, y, px1, y);
-            g.setLineDashes();
-            g.setFill(Color.web("#dc2626"));
-            g.setFont(Font.font("System", FontWeight.BOLD, 11));
-            g.setTextAlign(TextAlignment.RIGHT);
-            g.fillText("budget " + Fmt.bytes(budget), px1 - 4, y - 4);
+            dashedLevel(g, toViewY(budget), Color.web("#dc2626"), Color.web("#dc2626"), 1.5, 8, 5,
+                    "budget " + Fmt.bytes(budget), TextAlignment.RIGHT);
         }
         if (d.peakIndex() >= 0 && d.peakIndex() < n) {
             double x = (toViewX(d.x()[d.peakIndex()]) + toViewX(d.x()[d.peakIndex() + 1])) / 2;
