@@ -26,6 +26,9 @@ import memplan.ops.HardSwish;
 import memplan.ops.Input;
 import memplan.ops.LSTMCell;
 import memplan.ops.LayerNorm;
+import memplan.ops.RMSNorm;
+import memplan.ops.GatedActivation;
+import memplan.ops.RotaryEmbedding;
 import memplan.ops.LeakyReLU;
 import memplan.ops.Linear;
 import memplan.ops.MaskedFill;
@@ -95,7 +98,10 @@ public final class OpJson {
             case Transpose -> List.of("perm");
             case Dropout -> List.of("p");
             case Embedding -> List.of("num", "dim");
-            case Attention -> List.of("heads", "causal");
+            case Attention -> List.of("heads", "kvHeads", "causal", "form");
+            case RMSNorm -> List.of("eps");
+            case GatedActivation -> List.of("gate");
+            case RotaryEmbedding -> List.of("headDim", "theta");
             case LSTMCell -> List.of("hidden");
             case CrossEntropy -> List.of("classAxis");
             case Upsample -> List.of("scale");
@@ -150,7 +156,21 @@ public final class OpJson {
                 yield new Dropout(p);
             }
             case Embedding -> new Embedding(a.requireInt("num"), a.requireInt("dim"));
-            case Attention -> new Attention(a.requireInt("heads"), a.optBool("causal", false));
+            case Attention -> {
+                int heads = a.requireInt("heads");
+                String f = a.optString("form", "fused");
+                Attention.Form form = Attention.Form.of(f);
+                if (form == null) throw a.invalid("form", "'form' must be fused or eager, got " + f);
+                yield new Attention(heads, a.optInt("kvHeads", heads), a.optBool("causal", false), form);
+            }
+            case RMSNorm -> new RMSNorm(a.optDouble("eps", 1e-6));
+            case GatedActivation -> {
+                String g = a.optString("gate", "silu");
+                GatedActivation.Gate gate = GatedActivation.Gate.of(g);
+                if (gate == null) throw a.invalid("gate", "'gate' must be silu or gelu, got " + g);
+                yield new GatedActivation(gate);
+            }
+            case RotaryEmbedding -> new RotaryEmbedding(a.requireInt("headDim"), a.optDouble("theta", 10000));
             case LSTMCell -> new LSTMCell(a.requireInt("hidden"));
             case CrossEntropy -> new CrossEntropy(a.optInt("classAxis", 1));
             case Upsample -> {
@@ -453,7 +473,28 @@ public final class OpJson {
         @Override
         public Void visit(Attention op) {
             n.put("heads", op.heads());
+            if (op.grouped()) n.put("kvHeads", op.kvHeads());
             if (op.causal()) n.put("causal", true);
+            if (op.form() != Attention.Form.FUSED) n.put("form", op.form().jsonName());
+            return null;
+        }
+
+        @Override
+        public Void visit(RMSNorm op) {
+            if (op.eps() != 1e-6) n.put("eps", op.eps());
+            return null;
+        }
+
+        @Override
+        public Void visit(GatedActivation op) {
+            if (op.gate() != GatedActivation.Gate.SILU) n.put("gate", op.gate().jsonName());
+            return null;
+        }
+
+        @Override
+        public Void visit(RotaryEmbedding op) {
+            n.put("headDim", op.headDim());
+            if (op.theta() != 10000) n.put("theta", op.theta());
             return null;
         }
 

@@ -150,6 +150,25 @@ final class OnnxNodeWriter implements OpVisitor<Void> {
     // ---------------------------------------------------------------- binary elementwise
 
     @Override public Void visit(Add op) { return node("Add", in); }
+    /** act(gate) * up: SiLU as Sigmoid and Mul, GELU as Erf (the forms PyTorch exports), then the product. */
+    @Override
+    public Void visit(GatedActivation op) {
+        String g = in.get(0), a;
+        if (op.gate() == GatedActivation.Gate.SILU) {
+            String s = out.add("Sigmoid", y + "/Sigmoid", List.of(g), y + "/sigmoid");
+            a = out.add("Mul", y + "/Mul", List.of(g, s), y + "/act");
+        } else {
+            String dv = out.add("Div", y + "/Div", List.of(g, out.scalar(y + "_sqrt2", (float) Math.sqrt(2))),
+                    y + "/div");
+            String e = out.add("Erf", y + "/Erf", List.of(dv), y + "/erf");
+            String ad = out.add("Add", y + "/Add", List.of(e, out.scalar(y + "_one", 1)), y + "/add");
+            String m = out.add("Mul", y + "/Mul", List.of(g, ad), y + "/mul");
+            a = out.add("Mul", y + "/Mul_1", List.of(m, out.scalar(y + "_half", 0.5f)), y + "/act");
+        }
+        out.add("Mul", y + "/Mul_2", List.of(a, in.get(1)), y);
+        return null;
+    }
+
     @Override public Void visit(Mul op) { return node("Mul", in); }
     @Override public Void visit(Sub op) { return node("Sub", in); }
     @Override public Void visit(Div op) { return node("Div", in); }
@@ -313,6 +332,19 @@ final class OnnxNodeWriter implements OpVisitor<Void> {
         return null;
     }
 
+    /** x / sqrt(mean(x^2) + eps) * weight, as PyTorch exports Llama's RMSNorm (RMSNormalization is opset 23). */
+    @Override
+    public Void visit(RMSNorm op) {
+        String w = out.weight(y + ".weight", xs.dim(-1));
+        String p = out.add("Pow", y + "/Pow", List.of(x, out.scalar(y + "_two", 2)), y + "/sq");
+        String var = reduceLast(y + "/ReduceMean", p, y + "/var");
+        String ae = out.add("Add", y + "/Add", List.of(var, out.scalar(y + "_eps", (float) op.eps())), y + "/var_eps");
+        String sq = out.add("Sqrt", y + "/Sqrt", List.of(ae), y + "/rms");
+        String dv = out.add("Div", y + "/Div", List.of(x, sq), y + "/norm");
+        out.add("Mul", y + "/Mul", List.of(dv, w), y);
+        return null;
+    }
+
     private String reduceLast(String name, String input, String output) {
         if (opset >= 18) return out.add("ReduceMean", name, List.of(input, out.ints(y + "_axes", -1)), output);
         return out.add("ReduceMean", name, List.of(input), output, ais("axes", -1));
@@ -356,6 +388,11 @@ final class OnnxNodeWriter implements OpVisitor<Void> {
     public Void visit(Attention op) {
         return cannot("the fused attention op has no standard ONNX node before opset 23; build the model with its "
                 + "parts (MatMul, Softmax, MatMul) to export it");
+    }
+
+    @Override
+    public Void visit(RotaryEmbedding op) {
+        return cannot("rotary embedding has no standard ONNX node before opset 23 (RotaryEmbedding)");
     }
 
     // ---------------------------------------------------------------- losses, opaque ops, inputs

@@ -15,7 +15,8 @@ public enum OpType {
     Input, Conv2d, Linear, MatMul, BatchNorm2d, LayerNorm, ReLU, GELU, Sigmoid, Tanh, MaxPool2d, AvgPool2d,
     GlobalAvgPool, Add, Mul, Concat, Flatten, Reshape, Transpose, Dropout, Embedding, Softmax, Attention, LSTMCell,
     CrossEntropy, MseLoss, Upsample, Slice, ConvTranspose2d, LeakyReLU, HardSigmoid, HardSwish, Sqrt, Clip, Cast, Sub,
-    Div, Pow, ConstElementwise, ReduceMean, Split, Pad, Opaque, MaskedFill, Mish, SiLU;
+    Div, Pow, ConstElementwise, ReduceMean, Split, Pad, Opaque, MaskedFill, Mish, SiLU,
+    RMSNorm, GatedActivation, RotaryEmbedding;
 
     /** Every op name, in this declaration order. */
     public static Set<String> names() {

@@ -32,6 +32,7 @@ public interface OpVisitor<R> {
     R visit(Div op);
     R visit(Pow op);
     R visit(MaskedFill op);
+    R visit(GatedActivation op);
 
     // reductions
     R visit(ReduceMean op);
@@ -55,6 +56,7 @@ public interface OpVisitor<R> {
     // normalisation
     R visit(BatchNorm2d op);
     R visit(LayerNorm op);
+    R visit(RMSNorm op);
     R visit(Softmax op);
 
     // pooling
@@ -65,6 +67,7 @@ public interface OpVisitor<R> {
     // sequence and recurrent
     R visit(Embedding op);
     R visit(LSTMCell op);
+    R visit(RotaryEmbedding op);
 
     // attention
     R visit(Attention op);

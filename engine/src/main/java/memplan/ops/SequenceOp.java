@@ -1,5 +1,5 @@
 package memplan.ops;
 
-/** Token lookups and recurrent cells. */
-public sealed interface SequenceOp extends Op permits Embedding, LSTMCell {
+/** Token lookups, positions and recurrent cells. */
+public sealed interface SequenceOp extends Op permits Embedding, LSTMCell, RotaryEmbedding {
 }

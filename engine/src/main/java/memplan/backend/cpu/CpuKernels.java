@@ -22,6 +22,9 @@ import memplan.ops.HardSwish;
 import memplan.ops.Input;
 import memplan.ops.LSTMCell;
 import memplan.ops.LayerNorm;
+import memplan.ops.RMSNorm;
+import memplan.ops.GatedActivation;
+import memplan.ops.RotaryEmbedding;
 import memplan.ops.LeakyReLU;
 import memplan.ops.Linear;
 import memplan.ops.MaskedFill;
@@ -121,6 +124,9 @@ public final class CpuKernels {
         private final CpuKernel convTranspose = new GemmKernels.ConvTransposeK();
         private final CpuKernel batchNorm = new NormKernels.BatchNormK();
         private final CpuKernel layerNorm = new NormKernels.LayerNormK();
+        private final CpuKernel rmsNorm = new TransformerKernels.RMSNormK();
+        private final CpuKernel gated = new TransformerKernels.GatedActivationK();
+        private final CpuKernel rotary = new TransformerKernels.RotaryK();
         private final CpuKernel softmax = new NormKernels.SoftmaxK();
         private final CpuKernel maxPool = new PoolKernels.MaxPoolK();
         private final CpuKernel avgPool = new PoolKernels.AvgPoolK();
@@ -167,6 +173,9 @@ public final class CpuKernels {
         @Override public CpuKernel visit(ConvTranspose2d op) { return convTranspose; }
         @Override public CpuKernel visit(BatchNorm2d op) { return batchNorm; }
         @Override public CpuKernel visit(LayerNorm op) { return layerNorm; }
+        @Override public CpuKernel visit(RMSNorm op) { return rmsNorm; }
+        @Override public CpuKernel visit(GatedActivation op) { return gated; }
+        @Override public CpuKernel visit(RotaryEmbedding op) { return rotary; }
         @Override public CpuKernel visit(Softmax op) { return softmax; }
         @Override public CpuKernel visit(MaxPool2d op) { return maxPool; }
         @Override public CpuKernel visit(AvgPool2d op) { return avgPool; }

@@ -180,6 +180,69 @@ class CpuGradientTest {
     }
 
     @Test
+    void groupedQueryAttentionInBothForms() {
+        for (Attention.Form f : Attention.Form.values()) {
+            // 4 query heads of 3 over 2 key/value heads (GQA), 1 (MQA), 4 (MHA); cross and causal
+            new CpuHarness(new Attention(4, 2, false, f), s(2, 3, 12), s(2, 5, 6), s(2, 5, 6)).gradCheck(MAX);
+            new CpuHarness(new Attention(4, 1, true, f), s(2, 4, 8), s(2, 4, 2), s(2, 4, 2)).gradCheck(MAX);
+            new CpuHarness(new Attention(2, 2, true, f), s(2, 4, 6), s(2, 4, 6), s(2, 4, 6)).gradCheck(MAX);
+        }
+    }
+
+    /** The eager and fused forms compute the same attention; only what they keep for backward differs. */
+    @Test
+    void eagerAndFusedAttentionAgree() {
+        Shape q = s(2, 5, 12), kv = s(2, 5, 6);
+        CpuHarness fused = new CpuHarness(new Attention(4, 2, true, Attention.Form.FUSED), q, kv, kv);
+        CpuHarness eager = new CpuHarness(new Attention(4, 2, true, Attention.Form.EAGER), q, kv, kv);
+        for (int i = 0; i < 3; i++)   // the same seed draws the same inputs
+            for (int j = 0; j < fused.in[i].numel(); j++) assertEquals(fused.in[i].get(j), eager.in[i].get(j));
+        fused.forward();
+        eager.forward();
+        for (int j = 0; j < fused.out[0].numel(); j++)
+            assertEquals(fused.out[0].get(j), eager.out[0].get(j), 1e-6f, "output " + j);
+    }
+
+    @Test
+    void rmsNorm() {
+        new CpuHarness(new RMSNorm(1e-6), s(2, 3, 5)).gradCheck(MAX);
+        new CpuHarness(new RMSNorm(1e-5), s(4, 16)).gradCheck(MAX);
+    }
+
+    @Test
+    void gatedActivations() {
+        for (GatedActivation.Gate g : GatedActivation.Gate.values()) {
+            CpuHarness h = new CpuHarness(new GatedActivation(g), s(2, 3, 8), s(2, 3, 8));
+            h.randomize(h.in[0], 3f);
+            h.gradCheck(MAX);
+        }
+    }
+
+    @Test
+    void rotaryEmbedding() {
+        new CpuHarness(new RotaryEmbedding(4, 10000), s(2, 5, 8)).gradCheck(MAX);
+        new CpuHarness(new RotaryEmbedding(6, 500), s(1, 7, 6)).gradCheck(MAX);
+    }
+
+    /** Position 0 is not rotated; at position t the pair (i, i + d/2) turns by t * theta^(-2i/d). */
+    @Test
+    void rotaryEmbeddingRotatesPairs() {
+        RotaryEmbedding op = new RotaryEmbedding(4, 100);
+        CpuHarness h = new CpuHarness(op, s(1, 2, 4));
+        for (int i = 0; i < 8; i++) h.in[0].set(i, i + 1);
+        h.forward();
+        for (int i = 0; i < 4; i++) assertEquals(i + 1, h.out[0].get(i), 1e-6);
+        double a0 = op.angle(1, 0), a1 = op.angle(1, 1);
+        assertEquals(1.0, a0, 1e-12);
+        assertEquals(0.1, a1, 1e-12);
+        // x = (5, 6 | 7, 8): pairs (5, 7) and (6, 8)
+        assertEquals(5 * Math.cos(a0) - 7 * Math.sin(a0), h.out[0].get(4), 1e-5);
+        assertEquals(6 * Math.cos(a1) - 8 * Math.sin(a1), h.out[0].get(5), 1e-5);
+        assertEquals(7 * Math.cos(a0) + 5 * Math.sin(a0), h.out[0].get(6), 1e-5);
+        assertEquals(8 * Math.cos(a1) + 6 * Math.sin(a1), h.out[0].get(7), 1e-5);
+    }
+
+    @Test
     void lstmCell() {
         CpuHarness h = new CpuHarness(new LSTMCell(4), s(2, 3), s(2, 4), s(2, 4));
         h.gradCheck(MAX);
