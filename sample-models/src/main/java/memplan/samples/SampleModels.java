@@ -38,10 +38,14 @@ public final class SampleModels {
         BUILDERS.put("lstm-lm", LstmBuilder::lstmLm);
         BUILDERS.put("bert-base", BertBuilder::bertBase);
         BUILDERS.put("gpt2-small", Gpt2Builder::gpt2Small);
+        for (var c : List.of(LlamaBuilder.SMOLLM_135M, LlamaBuilder.LLAMA32_1B, LlamaBuilder.LLAMA2_7B,
+                LlamaBuilder.MISTRAL_7B, LlamaBuilder.LLAMA3_8B, LlamaBuilder.SMALL))
+            BUILDERS.put(c.name(), () -> LlamaBuilder.build(c));
         BUILDERS.put("tiny-mlp", TinyBuilder::tinyMlp);
         BUILDERS.put("tiny-cnn", TinyBuilder::tinyCnn);
         BUILDERS.put("tiny-lstm", LstmBuilder::tinyLstm);
         BUILDERS.put("tiny-transformer", TinyTransformerBuilder::tinyTransformer);
+        BUILDERS.put("tiny-llama", () -> LlamaBuilder.build(LlamaBuilder.TINY));
     }
 
     private SampleModels() {

@@ -34,7 +34,8 @@ import static org.junit.jupiter.api.Assertions.*;
 
 class SampleModelsTest {
     static final List<String> NAMES = List.of("mlp", "lenet5", "alexnet", "vgg16", "resnet18", "resnet50", "unet-small",
-            "lstm-lm", "bert-base", "gpt2-small", "tiny-mlp", "tiny-cnn", "tiny-lstm", "tiny-transformer");
+            "lstm-lm", "bert-base", "gpt2-small", "smollm-135m", "llama3.2-1b", "llama2-7b", "mistral-7b", "llama3-8b",
+            "small-llama", "tiny-mlp", "tiny-cnn", "tiny-lstm", "tiny-transformer", "tiny-llama");
 
     static Stream<String> names() {
         return SampleModels.names().stream();
@@ -85,6 +86,11 @@ class SampleModelsTest {
             "resnet50, 25557032",
             "gpt2-small, 124439808",
             "bert-base, 109482240",
+            "llama2-7b, 6738415616",
+            "llama3-8b, 8030261248",
+            "mistral-7b, 7241732096",
+            "llama3.2-1b, 1235814400",
+            "smollm-135m, 134515008",
     })
     void publishedParameterCounts(String name, long expected) {
         assertEquals(expected, params(SampleModels.load(name)));
@@ -101,6 +107,8 @@ class SampleModelsTest {
             "tiny-cnn, 2082",
             "tiny-lstm, 4098",
             "tiny-transformer, 28032",
+            "tiny-llama, 22688",
+            "small-llama, 3819776",
     })
     void ownParameterCounts(String name, long expected) {
         assertEquals(expected, params(SampleModels.load(name)));
