@@ -11,8 +11,9 @@ import java.util.List;
 /**
  * Root-mean-square normalisation over the last dimension, x * rsqrt(mean(x^2) + eps) * weight, weight [D] and no
  * bias (Llama's RMSNorm). PyTorch 1.13 has no fused kernel: Hugging Face's module is written with pow, mean, rsqrt
- * and two products, whose saved tensors are the input, the per-row rstd (fp32) and the normalised x (the second
- * product's operand), so the op keeps the same.
+ * and two products, whose saved tensors are the input (pow's), x^2 (1.13's mean keeps its input), the per-row rstd
+ * (fp32) and the normalised x (the second product's operand); measured with saved_tensors_hooks. The op keeps the
+ * same, x^2 unused by its own backward.
  */
 public record RMSNorm(double eps) implements NormOp {
     @Override public String type() { return "RMSNorm"; }
@@ -34,10 +35,10 @@ public record RMSNorm(double eps) implements NormOp {
     @Override public long backwardFlops(List<Shape> in, List<Shape> out) { return 8 * in.get(0).numel(); }
     @Override public BackwardNeeds backwardNeeds() { return BackwardNeeds.inputs(0).withParams().withAux(); }
 
-    /** rstd per row (fp32) and the normalised input x * rstd (the model's float type). */
+    /** rstd per row (fp32), the normalised input x * rstd and x^2 (the model's float type). */
     @Override
     public List<AuxSpec> aux(List<Shape> in, List<Shape> out) {
         return List.of(new AuxSpec("rstd", in.get(0).withoutLast(), DType.FP32),
-                new AuxSpec("normalized", in.get(0), null));
+                new AuxSpec("normalized", in.get(0), null), new AuxSpec("squared", in.get(0), null));
     }
 }

@@ -9,7 +9,10 @@ final class TransformerKernels {
     private TransformerKernels() {
     }
 
-    /** x * rstd * weight per row, rstd = 1 / sqrt(mean(x^2) + eps) summed in double; aux: rstd (fp32), x * rstd. */
+    /**
+     * x * rstd * weight per row, rstd = 1 / sqrt(mean(x^2) + eps) summed in double; aux: rstd (fp32), x * rstd and
+     * x^2 (which PyTorch keeps and this backward does not read).
+     */
     static final class RMSNormK implements CpuKernel {
         @Override
         public void forward(ForwardArgs a) {
@@ -17,13 +20,18 @@ final class TransformerKernels {
             Buf x = a.in()[0], y = a.out()[0], w = a.params()[0];
             Buf rstd = a.aux() != null && a.aux().length > 0 ? a.aux()[0] : null;
             Buf xn = a.aux() != null && a.aux().length > 1 ? a.aux()[1] : null;
+            Buf sqr = a.aux() != null && a.aux().length > 2 ? a.aux()[2] : null;
             int d = x.shape().dim(-1), rows = x.numel() / Math.max(1, d);
             float[] xd = x.data(), yd = y.data(), wd = w.data();
             Par.range(rows, Par.grain(rows, 3L * d), (s, e) -> {
                 for (int r = s; r < e; r++) {
                     int xb = x.offset() + r * d, yb = y.offset() + r * d;
                     double sq = 0;
-                    for (int j = 0; j < d; j++) sq += (double) xd[xb + j] * xd[xb + j];
+                    for (int j = 0; j < d; j++) {
+                        float x2 = xd[xb + j] * xd[xb + j];
+                        if (sqr != null) sqr.data()[sqr.offset() + r * d + j] = x2;
+                        sq += x2;
+                    }
                     float rs = (float) (1.0 / Math.sqrt(sq / d + eps));
                     if (rstd != null) rstd.set(r, rs);
                     for (int j = 0; j < d; j++) {
