@@ -1,4 +1,5 @@
-// Fused scaled dot-product attention over q [N, Tq, D], k, v [N, Tk, D] split into H heads of dh = D / H columns.
+// Fused scaled dot-product attention over q [N, Tq, D] split into H heads of dh = D / H columns, k, v [N, Tk, Dk]
+// with Dk = H / group * dh: query head h reads key/value head h / group (grouped-query attention; group 1 = MHA).
 // No T x T buffer: one warp per query row (forward, dQ) or key row (dK, dV) with an online softmax, key/query tiles
 // staged in shared memory. lse [N, H, Tq] (fp32) = log sum_j exp(scale * q.k_j), natural log. Causal keeps j <= i
 // (top-left aligned, as PyTorch's is_causal). dh <= 32 * ATT_MAXR.
@@ -8,7 +9,7 @@
 #define ATT_MAXR 8
 
 extern "C" __global__ void __launch_bounds__(256) attn_fwd(const float* Q, const float* K, const float* V, float* O,
-        float* lse, int Tq, int Tk, int D, int H, int dh, int causal, float scale, int tile) {
+        float* lse, int Tq, int Tk, int D, int H, int dh, int causal, float scale, int tile, int group, int Dk) {
     DYN_SMEM(float, smem);
     float* Ks = smem;
     float* Vs = smem + tile * dh;
@@ -28,15 +29,15 @@ extern "C" __global__ void __launch_bounds__(256) attn_fwd(const float* Q, const
     float m = -INFINITY, l = 0.f;
     int last = Tk;
     if (causal) last = min(Tk, min(blockIdx.x * ATT_WARPS + ATT_WARPS - 1, Tq - 1) + 1);
-    const float* Kb = K + (long long)n * Tk * D + (long long)h * dh;
-    const float* Vb = V + (long long)n * Tk * D + (long long)h * dh;
+    const float* Kb = K + (long long)n * Tk * Dk + (long long)(h / group) * dh;
+    const float* Vb = V + (long long)n * Tk * Dk + (long long)(h / group) * dh;
     for (int j0 = 0; j0 < last; j0 += tile) {
         int jn = min(tile, last - j0);
         __syncthreads();
         for (int e = threadIdx.x; e < jn * dh; e += blockDim.x) {
             int jj = e / dh, d = e % dh;
-            Ks[e] = Kb[(long long)(j0 + jj) * D + d];
-            Vs[e] = Vb[(long long)(j0 + jj) * D + d];
+            Ks[e] = Kb[(long long)(j0 + jj) * Dk + d];
+            Vs[e] = Vb[(long long)(j0 + jj) * Dk + d];
         }
         __syncthreads();
         if (!active) continue;
@@ -76,7 +77,7 @@ extern "C" __global__ void __launch_bounds__(256) attn_fwd(const float* Q, const
 // dQ: one warp per query row. p = exp(s - lse), dp = dO.v, ds = p (dp - Di) with Di = dO.O, dQ = scale sum ds k.
 extern "C" __global__ void __launch_bounds__(256) attn_bwd_dq(const float* Q, const float* K, const float* V,
         const float* O, const float* dO, const float* lse, float* dQ, int Tq, int Tk, int D, int H, int dh,
-        int causal, float scale, int tile, int acc) {
+        int causal, float scale, int tile, int acc, int group, int Dk) {
     DYN_SMEM(float, smem);
     float* Ks = smem;
     float* Vs = smem + tile * dh;
@@ -101,15 +102,15 @@ extern "C" __global__ void __launch_bounds__(256) attn_bwd_dq(const float* Q, co
     float li = active ? lse[(long long)bh * Tq + i] : 0.f;
     int last = Tk;
     if (causal) last = min(Tk, min(blockIdx.x * ATT_WARPS + ATT_WARPS - 1, Tq - 1) + 1);
-    const float* Kb = K + (long long)n * Tk * D + (long long)h * dh;
-    const float* Vb = V + (long long)n * Tk * D + (long long)h * dh;
+    const float* Kb = K + (long long)n * Tk * Dk + (long long)(h / group) * dh;
+    const float* Vb = V + (long long)n * Tk * Dk + (long long)(h / group) * dh;
     for (int j0 = 0; j0 < last; j0 += tile) {
         int jn = min(tile, last - j0);
         __syncthreads();
         for (int e = threadIdx.x; e < jn * dh; e += blockDim.x) {
             int jj = e / dh, d = e % dh;
-            Ks[e] = Kb[(long long)(j0 + jj) * D + d];
-            Vs[e] = Vb[(long long)(j0 + jj) * D + d];
+            Ks[e] = Kb[(long long)(j0 + jj) * Dk + d];
+            Vs[e] = Vb[(long long)(j0 + jj) * Dk + d];
         }
         __syncthreads();
         if (!active) continue;
@@ -141,22 +142,23 @@ extern "C" __global__ void __launch_bounds__(256) attn_bwd_dq(const float* Q, co
     }
 }
 
-// dK, dV: one warp per key row j, looping over query tiles (queries i >= j only when causal).
-// dV = sum_i p_ij dO_i, dK = scale sum_i ds_ij q_i. dK or dV may be null.
+// dK, dV: one warp per key row j of one key/value head (blockIdx.y = n * H / group + kv head), looping over the
+// group's query heads and their query tiles (queries i >= j only when causal).
+// dV = sum_h sum_i p_ij dO_i, dK = scale sum_h sum_i ds_ij q_i. dK or dV may be null.
 extern "C" __global__ void __launch_bounds__(256) attn_bwd_dkv(const float* Q, const float* K, const float* V,
         const float* O, const float* dO, const float* lse, float* dK, float* dV, int Tq, int Tk, int D, int H,
-        int dh, int causal, float scale, int tile, int accK, int accV) {
+        int dh, int causal, float scale, int tile, int accK, int accV, int group, int Dk) {
     DYN_SMEM(float, smem);
     float* Qs = smem;
     float* Gs = smem + tile * dh;
     float* Ls = Gs + tile * dh;
     float* Ds = Ls + tile;
-    int bh = blockIdx.y, n = bh / H, h = bh % H;
+    int Hkv = H / group, n = blockIdx.y / Hkv, kh = blockIdx.y % Hkv;
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     int j = blockIdx.x * ATT_WARPS + warp;
     bool active = j < Tk;
     int R = (dh + 31) >> 5;
-    long long keyOff = ((long long)n * Tk + (active ? j : 0)) * D + (long long)h * dh;
+    long long keyOff = ((long long)n * Tk + (active ? j : 0)) * Dk + (long long)kh * dh;
     float k[ATT_MAXR], v[ATT_MAXR], dk[ATT_MAXR], dv[ATT_MAXR];
     #pragma unroll
     for (int r = 0; r < ATT_MAXR; r++) {
@@ -168,6 +170,8 @@ extern "C" __global__ void __launch_bounds__(256) attn_bwd_dkv(const float* Q, c
         dv[r] = 0.f;
     }
     int first = causal ? min(blockIdx.x * ATT_WARPS, Tq) : 0;
+    for (int h = kh * group; h < (kh + 1) * group; h++) {
+    int bh = n * H + h;
     const float* Qb = Q + (long long)n * Tq * D + (long long)h * dh;
     const float* Gb = dO + (long long)n * Tq * D + (long long)h * dh;
     const float* Ob = O + (long long)n * Tq * D + (long long)h * dh;
@@ -210,6 +214,7 @@ extern "C" __global__ void __launch_bounds__(256) attn_bwd_dkv(const float* Q, c
             }
         }
     }
+    }   // heads of the group
     if (!active) return;
     #pragma unroll
     for (int r = 0; r < ATT_MAXR; r++) {
@@ -218,5 +223,107 @@ extern "C" __global__ void __launch_bounds__(256) attn_bwd_dkv(const float* Q, c
             if (dK) store_acc(dK + keyOff + d, dk[r] * scale, accK);
             if (dV) store_acc(dV + keyOff + d, dv[r], accV);
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------- eager form
+// The eager form keeps the probabilities P [N, H, Tq, Tk] (and, for grouped heads, k and v repeated to every head);
+// its forward runs attn_fwd (lse in scratch) and then writes P; backward works from P without recomputing it.
+
+// P = exp(scale q_i . k_j - lse_i), 0 where masked or where a row sees no key. One thread per element.
+extern "C" __global__ void attn_probs(const float* Q, const float* K, const float* lse, float* P, long long total,
+        int Tq, int Tk, int D, int Dk, int H, int group, int dh, int causal, float scale) {
+    GRID_LOOP(e, total) {
+        int j = (int)(e % Tk);
+        long long r = e / Tk;
+        int i = (int)(r % Tq);
+        long long bh = r / Tq;
+        int h = (int)(bh % H);
+        long long n = bh / H;
+        float l = lse[r];
+        if ((causal && j > i) || l == -INFINITY) { P[e] = 0.f; continue; }
+        const float* q = Q + (n * Tq + i) * D + (long long)h * dh;
+        const float* k = K + (n * Tk + j) * Dk + (long long)(h / group) * dh;
+        float s = 0.f;
+        for (int d = 0; d < dh; d++) s += q[d] * scale * k[d];
+        P[e] = expf(s - l);
+    }
+}
+
+// R [rows, D] = K [rows, Dk] repeated to every query head (Hugging Face's repeat_kv).
+extern "C" __global__ void kv_repeat(const float* K, float* R, long long total, int D, int Dk, int group, int dh) {
+    GRID_LOOP(e, total) {
+        long long row = e / D;
+        int c = (int)(e % D), h = c / dh;
+        R[e] = K[row * Dk + (long long)(h / group) * dh + c % dh];
+    }
+}
+
+// dP_ij = dO_i . v_j per (n, h, i, j), into DS. V is [N, Tk, Dv] with head h at column (h / group) * dh.
+extern "C" __global__ void eager_dp(const float* dO, const float* V, float* DS, long long total, int Tq, int Tk,
+        int D, int Dv, int H, int group, int dh) {
+    GRID_LOOP(e, total) {
+        int j = (int)(e % Tk);
+        long long r = e / Tk;
+        int i = (int)(r % Tq);
+        long long bh = r / Tq;
+        int h = (int)(bh % H);
+        long long n = bh / H;
+        const float* g = dO + (n * Tq + i) * D + (long long)h * dh;
+        const float* v = V + (n * Tk + j) * Dv + (long long)(h / group) * dh;
+        float s = 0.f;
+        for (int d = 0; d < dh; d++) s += g[d] * v[d];
+        DS[e] = s;
+    }
+}
+
+// In place per row: dS = P (dP - sum_j dP P) * scale. One block per (n, h, i) row.
+extern "C" __global__ void eager_ds(const float* P, float* DS, int Tk, float scale) {
+    long long r = blockIdx.x;
+    const float* p = P + r * Tk;
+    float* ds = DS + r * Tk;
+    double s = 0.0;
+    for (int j = threadIdx.x; j < Tk; j += blockDim.x) s += (double)ds[j] * p[j];
+    float di = (float)block_sum_d(s);
+    for (int j = threadIdx.x; j < Tk; j += blockDim.x) ds[j] = p[j] * (ds[j] - di) * scale;
+}
+
+// dQ [N, Tq, D] = dS K per head; K [N, Tk, Dk] with head h at column (h / group) * dh. One thread per element.
+extern "C" __global__ void eager_dq(const float* DS, const float* K, float* dQ, long long total, int Tq, int Tk,
+        int D, int Dk, int H, int group, int dh, int acc) {
+    GRID_LOOP(e, total) {
+        int c = (int)(e % D), h = c / dh, d = c % dh;
+        long long row = e / D;
+        int i = (int)(row % Tq);
+        long long n = row / Tq;
+        const float* ds = DS + ((n * H + h) * Tq + i) * Tk;
+        const float* k = K + n * Tk * Dk + (long long)(h / group) * dh + d;
+        float s = 0.f;
+        for (int j = 0; j < Tk; j++) s += ds[j] * k[(long long)j * Dk];
+        store_acc(dQ + e, s, acc);
+    }
+}
+
+// dK, dV [N, Tk, Dk]: summed over the group's query heads, dK = dS^T Q, dV = P^T dO. dK or dV may be null.
+extern "C" __global__ void eager_dkv(const float* DS, const float* P, const float* Q, const float* dO, float* dK,
+        float* dV, long long total, int Tq, int Tk, int D, int Dk, int H, int group, int dh, int accK, int accV) {
+    GRID_LOOP(e, total) {
+        int c = (int)(e % Dk), kh = c / dh, d = c % dh;
+        long long row = e / Dk;
+        int j = (int)(row % Tk);
+        long long n = row / Tk;
+        float sk = 0.f, sv = 0.f;
+        for (int h = kh * group; h < (kh + 1) * group; h++) {
+            long long base = (n * H + h) * Tq * (long long)Tk + j;
+            const float* q = Q + n * Tq * D + (long long)h * dh + d;
+            const float* g = dO + n * Tq * D + (long long)h * dh + d;
+            for (int i = 0; i < Tq; i++) {
+                long long t = base + (long long)i * Tk;
+                sk += DS[t] * q[(long long)i * D];
+                sv += P[t] * g[(long long)i * D];
+            }
+        }
+        if (dK) store_acc(dK + e, sk, accK);
+        if (dV) store_acc(dV + e, sv, accV);
     }
 }

@@ -226,3 +226,56 @@ extern "C" __global__ void cast_any(const void* x, void* y, long long n, int fro
         }
     }
 }
+
+// Gated MLP activation y = act(g) * u, act SiLU (gelu = 0) or GELU's tanh form (gelu = 1), in double as the CPU
+// kernel; aux a = act(g) (may be null).
+__device__ __forceinline__ double glu_act(double v, int gelu) {
+    if (!gelu) return v / (1.0 + exp(-v));
+    return 0.5 * v * (1.0 + tanh(0.7978845608028654 * (v + 0.044715 * v * v * v)));
+}
+
+__device__ __forceinline__ double glu_deriv(double v, int gelu) {
+    if (!gelu) {
+        double s = 1.0 / (1.0 + exp(-v));
+        return s * (1.0 + v * (1.0 - s));
+    }
+    double c = 0.7978845608028654, a = 0.044715;
+    double t = tanh(c * (v + a * v * v * v));
+    return 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * c * (1 + 3 * a * v * v);
+}
+
+extern "C" __global__ void glu_fwd(const float* g, const float* u, float* y, float* act, long long n, int gelu) {
+    GRID_LOOP(i, n) {
+        float a = (float)glu_act(g[i], gelu);
+        if (act) act[i] = a;
+        y[i] = __fmul_rn(a, u[i]);
+    }
+}
+
+// d up = gy * act(g), d gate = gy * u * act'(g); gg or gu may be null.
+extern "C" __global__ void glu_bwd(const float* g, const float* u, const float* act, const float* gy, float* gg,
+                                   float* gu, long long n, int gelu, int accG, int accU) {
+    GRID_LOOP(i, n) {
+        float dy = gy[i];
+        if (gu) store_acc(gu + i, __fmul_rn(dy, act[i]), accU);
+        if (gg) store_acc(gg + i, __fmul_rn(__fmul_rn(dy, u[i]), (float)glu_deriv(g[i], gelu)), accG);
+    }
+}
+
+// Rotary embedding, rotate-half form, of x [rows = N * T, W] in heads of dh: pair (i, i + dh/2) of each head at
+// position t = row % T turns by sign * t * theta^(-2i/dh) (sign -1: the backward of a gradient). One thread per pair.
+extern "C" __global__ void rope(const float* x, float* y, long long pairs, int T, int W, int dh, double theta,
+                                int sign, int acc) {
+    int half = dh / 2, rowPairs = W / 2;
+    GRID_LOOP(e, pairs) {
+        long long row = e / rowPairs;
+        int k = (int)(e % rowPairs), h = k / half, i = k % half;
+        int t = (int)(row % T);
+        double ang = t * pow(theta, -2.0 * i / dh);
+        float c = (float)cos(ang), s = sign * (float)sin(ang);
+        long long o = row * W + (long long)h * dh + i;
+        float x1 = x[o], x2 = x[o + half];
+        store_acc(y + o, __fsub_rn(__fmul_rn(x1, c), __fmul_rn(x2, s)), acc);
+        store_acc(y + o + half, __fadd_rn(__fmul_rn(x2, c), __fmul_rn(x1, s)), acc);
+    }
+}

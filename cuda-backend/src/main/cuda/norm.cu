@@ -135,3 +135,55 @@ extern "C" __global__ void ln_bwd_params(const float* x, const float* gy, const 
         if (gb) store_acc(gb + d, tb, accB);
     }
 }
+
+// RMSNorm over the last dimension D, one block per row: y = x * rstd * w, rstd = rsqrt(mean(x^2) + eps).
+// aux: rstd [rows], xhat = x * rstd and x^2 (PyTorch keeps it; no backward reads it); each may be null.
+extern "C" __global__ void rms_fwd(const float* x, float* y, const float* w, float* arstd, float* axhat, float* asq,
+                                   int D, float eps) {
+    long long r = blockIdx.x;
+    const float* xr = x + r * D;
+    float s = 0.f;
+    for (int i = threadIdx.x; i < D; i += blockDim.x) {
+        float x2 = xr[i] * xr[i];
+        if (asq) asq[r * D + i] = x2;
+        s += x2;
+    }
+    float rstd = rsqrtf(block_sum(s) / (float)D + eps);
+    for (int i = threadIdx.x; i < D; i += blockDim.x) {
+        float h = xr[i] * rstd;
+        if (axhat) axhat[r * D + i] = h;
+        y[r * D + i] = h * w[i];
+    }
+    if (threadIdx.x == 0 && arstd) arstd[r] = rstd;
+}
+
+// gx = rstd * (g - xhat * mean(g * xhat)) with g = gy * w; one block per row.
+extern "C" __global__ void rms_bwd_x(const float* gy, const float* w, const float* arstd, const float* axhat,
+                                     float* gx, int D, int acc) {
+    long long r = blockIdx.x;
+    const float* gr = gy + r * D;
+    const float* hr = axhat + r * D;
+    float rstd = arstd[r];
+    float s = 0.f;
+    for (int i = threadIdx.x; i < D; i += blockDim.x) s += gr[i] * w[i] * hr[i];
+    float m = block_sum(s) / (float)D;
+    for (int i = threadIdx.x; i < D; i += blockDim.x)
+        store_acc(gx + r * D + i, rstd * (gr[i] * w[i] - hr[i] * m), acc);
+}
+
+// gw[d] (+)= sum_r gy * xhat. Block (32, 8) per 32 columns.
+extern "C" __global__ void rms_bwd_w(const float* gy, const float* axhat, float* gw, long long rows, int D, int acc) {
+    __shared__ float sw[8][33];
+    int d = blockIdx.x * 32 + threadIdx.x;
+    float a = 0.f;
+    if (d < D)
+        for (long long r = threadIdx.y; r < rows; r += 8) a += gy[r * D + d] * axhat[r * D + d];
+    sw[threadIdx.y][threadIdx.x] = a;
+    __syncthreads();
+    if (threadIdx.y == 0 && d < D) {
+        float t = 0.f;
+        #pragma unroll
+        for (int k = 0; k < 8; k++) t += sw[k][threadIdx.x];
+        store_acc(gw + d, t, acc);
+    }
+}

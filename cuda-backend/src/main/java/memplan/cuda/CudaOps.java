@@ -33,6 +33,9 @@ import memplan.ops.SiLU;
 import memplan.ops.Input;
 import memplan.ops.LSTMCell;
 import memplan.ops.LayerNorm;
+import memplan.ops.GatedActivation;
+import memplan.ops.RMSNorm;
+import memplan.ops.RotaryEmbedding;
 import memplan.ops.LeakyReLU;
 import memplan.ops.Linear;
 import memplan.ops.LossOp;
@@ -275,6 +278,24 @@ final class CudaOps {
         }
 
         @Override
+        public OpKernel visit(RMSNorm op) {
+            return new OpKernel((g, n, b, p) -> rmsNormFwd(n, op, b), (g, n, b) -> rmsNormBwd(n, b));
+        }
+
+        @Override
+        public OpKernel visit(GatedActivation op) {
+            return new OpKernel((g, n, b, p) -> gatedFwd(n, op, b), (g, n, b) -> gatedBwd(n, op, b));
+        }
+
+        @Override
+        public OpKernel visit(RotaryEmbedding op) {
+            return new OpKernel((g, n, b, p) -> rope(n, op, b.in()[0], b.out()[0], 1, false),
+                    (g, n, b) -> {
+                        if (b.gradIn()[0] >= 0) rope(n, op, b.gradOut()[0], b.gradIn()[0], -1, accIn(b, 0));
+                    });
+        }
+
+        @Override
         public OpKernel visit(Softmax op) {
             return new OpKernel((g, n, b, p) -> softmaxFwd(n, b), (g, n, b) -> softmaxBwd(n, b));
         }
@@ -441,6 +462,50 @@ final class CudaOps {
         if (b.gradIn()[0] >= 0)
             be.launch(LN_BWD_X, i32(rows), 1, 1, d >= 512 ? 256 : 128, 1, 1, 0, p(x), p(gy), p(param(b, 0)), p(mean),
                     p(rstd), p(b.gradIn()[0]), d, flag(accIn(b, 0)));
+    }
+
+    private void rmsNormFwd(Node node, RMSNorm op, Bindings b) {
+        Shape xs = node.inShapes().get(0);
+        int d = xs.dim(-1);
+        long rows = xs.numel() / Math.max(d, 1);
+        be.launch(RMS_FWD, i32(rows), 1, 1, d >= 512 ? 256 : 128, 1, 1, 0, p(b.in()[0]), p(b.out()[0]),
+                p(param(b, 0)), p(aux(b, 0)), p(aux(b, 1)), p(aux(b, 2)), d, (float) op.eps());
+    }
+
+    private void rmsNormBwd(Node node, Bindings b) {
+        Shape xs = node.inShapes().get(0);
+        int d = xs.dim(-1);
+        long rows = xs.numel() / Math.max(d, 1);
+        long rstd = need(aux(b, 0), node, "aux rstd"), xhat = need(aux(b, 1), node, "aux normalized");
+        long gy = b.gradOut()[0];
+        if (gradParam(b, 0) >= 0)
+            gemm.colLaunch(RMS_BWD_W, d, p(gy), p(xhat), p(gradParam(b, 0)), rows, d, flag(accParam(b, 0)));
+        if (b.gradIn()[0] >= 0)
+            be.launch(RMS_BWD_X, i32(rows), 1, 1, d >= 512 ? 256 : 128, 1, 1, 0, p(gy), p(param(b, 0)), p(rstd),
+                    p(xhat), p(b.gradIn()[0]), d, flag(accIn(b, 0)));
+    }
+
+    // ------------------------------------------------------------------ gated activation, rotary embedding
+
+    private void gatedFwd(Node node, GatedActivation op, Bindings b) {
+        long n = node.inShapes().get(0).numel();
+        be.elementwise(GLU_FWD, n, p(b.in()[0]), p(b.in()[1]), p(b.out()[0]), p(aux(b, 0)), n,
+                flag(op.gate() == GatedActivation.Gate.GELU));
+    }
+
+    private void gatedBwd(Node node, GatedActivation op, Bindings b) {
+        if (b.gradIn()[0] < 0 && b.gradIn()[1] < 0) return;
+        long n = node.inShapes().get(0).numel();
+        be.elementwise(GLU_BWD, n, p(need(b.in()[0], node, "the gate")), p(need(b.in()[1], node, "up")),
+                p(need(aux(b, 0), node, "aux activated")), p(b.gradOut()[0]), p(b.gradIn()[0]), p(b.gradIn()[1]), n,
+                flag(op.gate() == GatedActivation.Gate.GELU), flag(accIn(b, 0)), flag(accIn(b, 1)));
+    }
+
+    private void rope(Node node, RotaryEmbedding op, long x, long y, int sign, boolean acc) {
+        Shape xs = node.inShapes().get(0);
+        long pairs = xs.numel() / 2;
+        be.elementwise(ROPE, pairs, p(x), p(y), pairs, xs.dim(1), xs.dim(2), op.headDim(), op.theta(), sign,
+                flag(acc));
     }
 
     // ------------------------------------------------------------------ pooling, resampling
@@ -658,19 +723,37 @@ final class CudaOps {
 
     private void attentionFwd(Node node, Attention a, Bindings b) {
         Shape q = node.inShapes().get(0), k = node.inShapes().get(1);
-        int n = q.dim(0), tq = q.dim(1), d = q.dim(2), tk = k.dim(1), h = a.heads(), dh = d / h;
+        int n = q.dim(0), tq = q.dim(1), d = q.dim(2), tk = k.dim(1), dk = k.dim(2), h = a.heads(), dh = d / h;
+        int group = h / a.kvHeads();
+        boolean eager = a.form() == Attention.Form.EAGER;
         checkHeadDim(node, dh);
         checkGrid(node, n * h);
+        // the eager form keeps no log-sum-exp: its scratch holds it while the probabilities are written
+        long lse = eager ? need(b.workspace(), node, "the workspace") : need(aux(b, 0), node, "aux lse");
         int tile = Math.max(1, Math.min(64, SMEM_BYTES / (8 * dh)));
+        float scale = (float) (1.0 / Math.sqrt(dh));
         be.launch(ATTN_FWD, (tq + ATT_WARPS - 1) / ATT_WARPS, n * h, 1, 32 * ATT_WARPS, 1, 1, 2 * tile * dh * 4,
-                p(b.in()[0]), p(b.in()[1]), p(b.in()[2]), p(b.out()[0]), p(need(aux(b, 0), node, "aux lse")), tq, tk,
-                        d, h,
-                dh, flag(a.causal()), (float) (1.0 / Math.sqrt(dh)), tile);
+                p(b.in()[0]), p(b.in()[1]), p(b.in()[2]), p(b.out()[0]), p(lse), tq, tk, d, h, dh,
+                flag(a.causal()), scale, tile, group, dk);
+        if (!eager) return;
+        long probs = (long) n * h * tq * tk;
+        be.elementwise(ATTN_PROBS, probs, p(b.in()[0]), p(b.in()[1]), p(lse), p(need(aux(b, 0), node, "aux probs")),
+                probs, tq, tk, d, dk, h, group, dh, flag(a.causal()), scale);
+        if (!a.grouped()) return;
+        long rep = (long) n * tk * d;
+        be.elementwise(KV_REPEAT, rep, p(b.in()[1]), p(need(aux(b, 1), node, "aux key_rep")), rep, d, dk, group, dh);
+        be.elementwise(KV_REPEAT, rep, p(b.in()[2]), p(need(aux(b, 2), node, "aux value_rep")), rep, d, dk, group,
+                dh);
     }
 
     private void attentionBwd(Node node, Attention a, Bindings b) {
+        if (a.form() == Attention.Form.EAGER) {
+            eagerAttentionBwd(node, a, b);
+            return;
+        }
         Shape q = node.inShapes().get(0), k = node.inShapes().get(1);
-        int n = q.dim(0), tq = q.dim(1), d = q.dim(2), tk = k.dim(1), h = a.heads(), dh = d / h;
+        int n = q.dim(0), tq = q.dim(1), d = q.dim(2), tk = k.dim(1), dk = k.dim(2), h = a.heads(), dh = d / h;
+        int group = h / a.kvHeads();
         checkHeadDim(node, dh);
         checkGrid(node, n * h);
         float scale = (float) (1.0 / Math.sqrt(dh));
@@ -679,17 +762,47 @@ final class CudaOps {
         long gq = b.gradIn()[0], gk = b.gradIn()[1], gv = b.gradIn()[2];
         if (gk >= 0 || gv >= 0) {   // before dQ: dK/dV read all of dO
             int tile = Math.max(1, Math.min(64, SMEM_BYTES / (4 * (2 * dh + 2))));
-            be.launch(ATTN_BWD_DKV, (tk + ATT_WARPS - 1) / ATT_WARPS, n * h, 1, 32 * ATT_WARPS, 1, 1,
+            be.launch(ATTN_BWD_DKV, (tk + ATT_WARPS - 1) / ATT_WARPS, n * a.kvHeads(), 1, 32 * ATT_WARPS, 1, 1,
                     (2 * tile * dh + 2 * tile) * 4,
                     p(qq), p(kk), p(vv), p(o), p(go), p(lse), p(gk), p(gv), tq, tk, d, h, dh, flag(a.causal()), scale,
-                            tile,
-                    flag(accIn(b, 1)), flag(accIn(b, 2)));
+                    tile, flag(accIn(b, 1)), flag(accIn(b, 2)), group, dk);
         }
         if (gq >= 0) {
             int tile = Math.max(1, Math.min(64, SMEM_BYTES / (8 * dh)));
             be.launch(ATTN_BWD_DQ, (tq + ATT_WARPS - 1) / ATT_WARPS, n * h, 1, 32 * ATT_WARPS, 1, 1, 2 * tile * dh * 4,
                     p(qq), p(kk), p(vv), p(o), p(go), p(lse), p(gq), tq, tk, d, h, dh, flag(a.causal()), scale, tile,
+                    flag(accIn(b, 0)), group, dk);
+        }
+    }
+
+    /**
+     * Backward of the eager form from its probabilities: dP = dO V^T into the workspace, dS = P (dP - rowsum(dP P))
+     * scaled in place, then dQ = dS K, dK = dS^T Q and dV = P^T dO (key and value gradients summed over a group).
+     * Grouped heads read the repeated k and v the forward kept.
+     */
+    private void eagerAttentionBwd(Node node, Attention a, Bindings b) {
+        Shape q = node.inShapes().get(0), k = node.inShapes().get(1);
+        int n = q.dim(0), tq = q.dim(1), d = q.dim(2), tk = k.dim(1), dk = k.dim(2), h = a.heads(), dh = d / h;
+        int group = h / a.kvHeads();
+        float scale = (float) (1.0 / Math.sqrt(dh));
+        long qq = need(b.in()[0], node, "q"), probs = need(aux(b, 0), node, "aux probs"), go = b.gradOut()[0];
+        long kk = a.grouped() ? need(aux(b, 1), node, "aux key_rep") : need(b.in()[1], node, "k");
+        long vv = a.grouped() ? need(aux(b, 2), node, "aux value_rep") : need(b.in()[2], node, "v");
+        int kvWidth = a.grouped() ? d : dk, kvGroup = a.grouped() ? 1 : group;
+        long ds = need(b.workspace(), node, "the workspace");
+        long total = (long) n * h * tq * tk;
+        be.elementwise(EAGER_DP, total, p(go), p(vv), p(ds), total, tq, tk, d, kvWidth, h, kvGroup, dh);
+        be.launch(EAGER_DS, i32((long) n * h * tq), 1, 1, 128, 1, 1, 0, p(probs), p(ds), tk, scale);
+        long gq = b.gradIn()[0], gk = b.gradIn()[1], gv = b.gradIn()[2];
+        if (gq >= 0) {
+            long e = (long) n * tq * d;
+            be.elementwise(EAGER_DQ, e, p(ds), p(kk), p(gq), e, tq, tk, d, kvWidth, h, kvGroup, dh,
                     flag(accIn(b, 0)));
+        }
+        if (gk >= 0 || gv >= 0) {
+            long e = (long) n * tk * dk;
+            be.elementwise(EAGER_DKV, e, p(ds), p(probs), p(qq), p(go), p(gk), p(gv), e, tq, tk, d, dk, h, group, dh,
+                    flag(accIn(b, 1)), flag(accIn(b, 2)));
         }
     }
 

@@ -57,6 +57,9 @@ public final class Kernels {
     public static final Spec MISH_BWD = k("elementwise", "mish_bwd", "pppli");
     public static final Spec SILU_FWD = k("elementwise", "silu_fwd", "ppl");
     public static final Spec SILU_BWD = k("elementwise", "silu_bwd", "pppli");
+    public static final Spec GLU_FWD = k("elementwise", "glu_fwd", "ppppli");
+    public static final Spec GLU_BWD = k("elementwise", "glu_bwd", "ppppppliii");
+    public static final Spec ROPE = k("elementwise", "rope", "ppliiidii");
     public static final Spec SQRT_FWD = k("elementwise", "sqrt_fwd", "ppl");
     public static final Spec SQRT_BWD = k("elementwise", "sqrt_bwd", "pppli");
     public static final Spec CLIP_FWD = k("elementwise", "clip_fwd", "ppldd");
@@ -105,6 +108,9 @@ public final class Kernels {
     public static final Spec LN_FWD = k("norm", "ln_fwd", "ppppppif");
     public static final Spec LN_BWD_X = k("norm", "ln_bwd_x", "ppppppii");
     public static final Spec LN_BWD_PARAMS = k("norm", "ln_bwd_params", "ppppppliii");
+    public static final Spec RMS_FWD = k("norm", "rms_fwd", "ppppppif");
+    public static final Spec RMS_BWD_X = k("norm", "rms_bwd_x", "pppppii");
+    public static final Spec RMS_BWD_W = k("norm", "rms_bwd_w", "ppplii");
 
     // softmax.cu
     public static final Spec SOFTMAX_FWD = k("softmax", "softmax_fwd", "ppi");
@@ -116,9 +122,15 @@ public final class Kernels {
     public static final Spec MSE_BWD = k("softmax", "mse_bwd", "ppppli");
 
     // attention.cu
-    public static final Spec ATTN_FWD = k("attention", "attn_fwd", "pppppiiiiiifi");
-    public static final Spec ATTN_BWD_DQ = k("attention", "attn_bwd_dq", "pppppppiiiiiifii");
-    public static final Spec ATTN_BWD_DKV = k("attention", "attn_bwd_dkv", "ppppppppiiiiiifiii");
+    public static final Spec ATTN_FWD = k("attention", "attn_fwd", "pppppiiiiiifiii");
+    public static final Spec ATTN_BWD_DQ = k("attention", "attn_bwd_dq", "pppppppiiiiiifiiii");
+    public static final Spec ATTN_BWD_DKV = k("attention", "attn_bwd_dkv", "ppppppppiiiiiifiiiii");
+    public static final Spec ATTN_PROBS = k("attention", "attn_probs", "ppppliiiiiiiif");
+    public static final Spec KV_REPEAT = k("attention", "kv_repeat", "ppliiii");
+    public static final Spec EAGER_DP = k("attention", "eager_dp", "pppliiiiiii");
+    public static final Spec EAGER_DS = k("attention", "eager_ds", "ppif");
+    public static final Spec EAGER_DQ = k("attention", "eager_dq", "pppliiiiiiii");
+    public static final Spec EAGER_DKV = k("attention", "eager_dkv", "ppppppliiiiiiiii");
 
     // lstm.cu
     public static final Spec LSTM_FWD_PW = k("lstm", "lstm_fwd_pw", "ppppppii");

@@ -235,6 +235,20 @@ public final class OpCheck {
         c.add(one("Attention causal T=80 dh=64", new Attention(2, true), 5e-4, s(2, 80, 128), s(2, 80, 128), s(2, 80,
                 128)));
         c.add(one("Attention dh=40", new Attention(1, false), 5e-4, s(1, 10, 40), s(1, 10, 40), s(1, 10, 40)));
+        for (Attention.Form f : Attention.Form.values()) {
+            String fn = f.jsonName();
+            c.add(one("Attention " + fn + " GQA causal", new Attention(4, 2, true, f), 5e-4, s(2, 9, 32), s(2, 9, 16),
+                    s(2, 9, 16)));
+            c.add(one("Attention " + fn + " MQA cross", new Attention(3, 1, false, f), 5e-4, s(2, 5, 48), s(2, 11, 16),
+                    s(2, 11, 16)));
+        }
+        c.add(one("Attention eager MHA causal", new Attention(2, 2, true, Attention.Form.EAGER), 5e-4, s(2, 9, 16),
+                s(2, 9, 16), s(2, 9, 16)));
+        c.add(one("RMSNorm", new RMSNorm(1e-6), t, s(4, 7, 48)));
+        c.add(one("RMSNorm D=600", new RMSNorm(1e-5), t, s(3, 600)));
+        c.add(one("GatedActivation silu", new GatedActivation(GatedActivation.Gate.SILU), t, s(4, 100), s(4, 100)));
+        c.add(one("GatedActivation gelu", new GatedActivation(GatedActivation.Gate.GELU), t, s(4, 100), s(4, 100)));
+        c.add(one("RotaryEmbedding", new RotaryEmbedding(8, 10000), t, s(2, 9, 32)));
         c.add(one("LSTMCell", new LSTMCell(8), mm, s(3, 5), s(3, 8), s(3, 8)));
         c.add(one("CrossEntropy [N,C]", new CrossEntropy(1), t, s(4, 10), in(DType.INT64, 4)));
         c.add(one("CrossEntropy [N,T,V] axis-1", new CrossEntropy(-1), t, s(2, 3, 1100), in(DType.INT64, 2, 3)));

@@ -77,8 +77,8 @@ public record Attention(int heads, int kvHeads, boolean causal, Form form) imple
                 + " is not divisible by " + heads + " heads");
         long kvWidth = (long) q.dim(2) / heads * kvHeads;
         if (q.dim(0) != k.dim(0) || k.dim(2) != kvWidth)
-            throw new ShapeException("Attention: query " + q + " and key " + k + " differ in batch, or the key's width "
-                    + "is not " + kvHeads + " heads of " + q.dim(2) / heads);
+            throw new ShapeException("Attention: query " + q + " and key " + k + " differ in batch or width (the key's "
+                    + "width must be " + kvHeads + " heads of " + q.dim(2) / heads + ")");
         return List.of(q);
     }
 

@@ -10,7 +10,8 @@ import java.util.Locale;
 
 /**
  * The gated MLP activation act(gate) * up of two equal-shaped inputs (the gate and up projections): SwiGLU with
- * SiLU, GeGLU with GELU (MemPlan's GELU, the tanh approximation). Written in PyTorch as {@code F.silu(gate(x)) * up(x)}, autograd keeps
+ * SiLU, GeGLU with GELU (MemPlan's GELU, the tanh approximation). Written in PyTorch as
+ * {@code F.silu(gate(x)) * up(x)}, autograd keeps
  * the gate (for the activation's backward), act(gate) and up (the product's operands); the op keeps the same,
  * act(gate) as an aux tensor.
  */

@@ -47,6 +47,15 @@ class ModelJsonRoundTripTest {
         String tok = b.add("tok", new Input(List.of("N", "T"), DType.INT32));
         String e = b.add("emb", new Embedding(20, 8), tok);                     // [N,T,8]
         String att = b.add("att", new Attention(2, true), e, e, e);
+        // Llama-style: RMSNorm, rotary q and k, eager grouped-query attention, the SwiGLU and GeGLU activations
+        String rn = b.add("rms", new RMSNorm(1e-5), e);
+        String rq = b.add("rope_q", new RotaryEmbedding(4, 500000), rn);
+        String kv = b.add("kv", new Linear(4, false), rn);
+        String rk = b.add("rope_k", new RotaryEmbedding(4, 10000), kv);
+        String ga = b.add("gqa", new Attention(2, 1, true, Attention.Form.EAGER), rq, rk, kv);
+        ga = b.add("gqa_fused", new Attention(2, 1, false, Attention.Form.FUSED), ga, rk, kv);
+        ga = b.add("swiglu", new GatedActivation(GatedActivation.Gate.SILU), ga, att);
+        att = b.add("geglu", new GatedActivation(GatedActivation.Gate.GELU), ga, att);
         String mm = b.add("mm", new MatMul(true), att, e);                      // [N,T,T]
         String tgt = b.add("tgt", new Input(List.of("N", "T"), DType.INT64));
         b.add("ce", new CrossEntropy(-1), mm, tgt);

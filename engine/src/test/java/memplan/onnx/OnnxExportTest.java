@@ -125,10 +125,43 @@ class OnnxExportTest {
         var e2 = assertThrows(IllegalArgumentException.class, () -> OnnxExporter.export(c.build(), 17, null));
         assertTrue(e2.getMessage().startsWith("cannot export layer 'cell' (LSTMCell) to ONNX: "), e2.getMessage());
 
+        var r = ModelDef.builder("rope");
+        String rx = r.add("x", new Input(List.of("N", "4", "8"), null));
+        String ry = r.add("rope", new RotaryEmbedding(4, 10000), rx);
+        r.add("loss", new MseLoss(), ry, r.add("target", new Input(List.of("N", "4", "8"), null)));
+        var er = assertThrows(IllegalArgumentException.class, () -> OnnxExporter.export(r.build(), 17, null));
+        assertTrue(er.getMessage().startsWith("cannot export layer 'rope' (RotaryEmbedding) to ONNX: "), er.getMessage());
+
         var d = ModelDef.builder("opaque");
         String z = d.add("x", new Input(List.of("N", "5"), null));
         d.add("mystery", new Opaque("json:custom", 1, 1), z);
         var e3 = assertThrows(IllegalArgumentException.class, () -> OnnxExporter.export(d.build(), 17, null));
         assertTrue(e3.getMessage().contains("layer 'mystery' (Opaque)"), e3.getMessage());
+    }
+
+    /**
+     * RMSNorm and the gated activations export as the operators PyTorch writes for them; they import back as those
+     * parts (no import fusion yet), with the same parameters.
+     */
+    @Test
+    void llamaPartsExportAsTheirDecomposition() throws Exception {
+        var b = ModelDef.builder("llama_parts");
+        String x = b.add("x", new Input(List.of("N", "3", "8"), null));
+        String h = b.add("norm", new RMSNorm(1e-6), x);
+        String g = b.add("gate", new Linear(8, false), h);
+        String u = b.add("up", new Linear(8, false), h);
+        String a = b.add("swiglu", new GatedActivation(GatedActivation.Gate.SILU), g, u);
+        a = b.add("geglu", new GatedActivation(GatedActivation.Gate.GELU), a, u);
+        b.add("loss", new MseLoss(), a, b.add("target", new Input(List.of("N", "3", "8"), null)));
+        ModelDef m = b.build();
+        Path f = dir.resolve("llama_parts.onnx");
+        OnnxExporter.write(m, 17, f, false);
+        ModelDef back = OnnxImporter.read(f, OnnxOptions.defaults().withLoss(OnnxOptions.Loss.MSE));
+        List<String> types = ops(back).stream().map(Op::type).toList();
+        // the importer fuses Sigmoid(x) * x back into SiLU and the Erf form into GELU
+        assertEquals(List.of("ConstElementwise", "ReduceMean", "ConstElementwise", "Sqrt", "Div", "ConstElementwise",
+                "Linear", "Linear", "SiLU", "Mul", "GELU", "Mul", "MseLoss"), types);
+        assertEquals(Graph.instantiate(m, 2, DType.FP32).parameterCount(),
+                Graph.instantiate(back, 2, DType.FP32).parameterCount());
     }
 }

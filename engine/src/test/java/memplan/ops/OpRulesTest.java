@@ -68,6 +68,10 @@ public class OpRulesTest {
         m.put(new Clip(0, 6), List.of(s(2, 3)));
         m.put(new Cast(null), List.of(s(2, 3)));
         m.put(new Sub(), List.of(s(2, 3), s(2, 1)));
+        // Llama-style blocks
+        m.put(new RMSNorm(1e-6), List.of(s(2, 5, 8)));
+        m.put(new GatedActivation(GatedActivation.Gate.SILU), List.of(s(2, 5, 8), s(2, 5, 8)));
+        m.put(new RotaryEmbedding(4, 10000), List.of(s(2, 5, 8)));
         m.put(new Div(), List.of(s(2, 3), s(2, 1)));
         m.put(new Pow(), List.of(s(2, 3), s(2, 3)));
         m.put(new ConstElementwise("add", List.of(3), 0, false, true), List.of(s(2, 3)));
@@ -109,7 +113,8 @@ public class OpRulesTest {
         assertEquals(416, lstm.stream().mapToLong(p -> p.shape().numel()).sum()); // 4H(I+H) + 8H = 32*11 + 64
 
         Set<String> withParams = Set.of("Conv2d", "Linear", "BatchNorm2d", "LayerNorm", "Embedding", "LSTMCell",
-                "ConvTranspose2d", "ConstElementwise", "MaskedFill");
+                "ConvTranspose2d", "ConstElementwise", "MaskedFill", "RMSNorm");
+        assertEquals(List.of(ParamSpec.trainable("weight", 8)), new RMSNorm(1e-6).params(List.of(s(2, 5, 8))), "no bias");
         assertEquals(List.of(ParamSpec.trainable("weight", 8, 4, 2, 2), ParamSpec.trainable("bias", 4)),
                 new ConvTranspose2d(4, Pair.of(2), Pair.of(2), Pair.of(0), Pair.of(0), Pair.of(1), 1, true).params(List.of(s(1, 8, 5, 6))));
         assertEquals(List.of(ParamSpec.trainable("const", 3)), new ConstElementwise("add", List.of(3), 0, false, true).params(List.of(s(2, 3))));
@@ -166,7 +171,24 @@ public class OpRulesTest {
                 new Attention(4, true).aux(List.of(s(2, 10, 32), s(2, 10, 32), s(2, 10, 32)), List.of(s(2, 10, 32))));
         assertEquals(List.of(new AuxSpec("gates", s(4, 32), null)),
                 new LSTMCell(8).aux(List.of(s(4, 3), s(4, 8), s(4, 8)), List.of(s(4, 8), s(4, 8))));
-        Set<String> withAux = Set.of("MaxPool2d", "Dropout", "BatchNorm2d", "LayerNorm", "CrossEntropy", "Attention", "LSTMCell");
+        // RMSNorm as Hugging Face's module saves it in PyTorch 1.13: rstd, x * rstd, and x^2 (mean keeps its input)
+        assertEquals(List.of(new AuxSpec("rstd", s(2, 5), DType.FP32), new AuxSpec("normalized", s(2, 5, 8), null),
+                new AuxSpec("squared", s(2, 5, 8), null)), new RMSNorm(1e-6).aux(List.of(s(2, 5, 8)), List.of(s(2, 5, 8))));
+        assertEquals(List.of(new AuxSpec("activated", s(2, 5, 8), null)), new GatedActivation(GatedActivation.Gate.GELU)
+                .aux(List.of(s(2, 5, 8), s(2, 5, 8)), List.of(s(2, 5, 8))));
+        // eager attention keeps the T x T probabilities per head, and for grouped heads k and v repeated to every head
+        Attention eager = new Attention(4, 2, true, Attention.Form.EAGER);
+        List<Shape> gqa = List.of(s(2, 10, 32), s(2, 10, 16), s(2, 10, 16));
+        assertEquals(List.of(new AuxSpec("probs", s(2, 4, 10, 10), null), new AuxSpec("key_rep", s(2, 10, 32), null),
+                new AuxSpec("value_rep", s(2, 10, 32), null)), eager.aux(gqa, List.of(s(2, 10, 32))));
+        assertEquals(BackwardNeeds.inputs(0).withAux(), eager.backwardNeeds());
+        assertEquals(BackwardNeeds.inputs(0, 1, 2).withAux(), new Attention(4, 4, true, Attention.Form.EAGER).backwardNeeds());
+        assertEquals(List.of(new AuxSpec("lse", s(2, 4, 10), DType.FP32)),
+                eager.withForm(Attention.Form.FUSED).aux(gqa, List.of(s(2, 10, 32))));
+        assertEquals(2L * 4 * 10 * 10, eager.workspaceElements(gqa, List.of(s(2, 10, 32))), "the raw scores beside");
+        assertEquals(10L * 10, eager.withForm(Attention.Form.FUSED).workspaceElements(gqa, List.of(s(2, 10, 32))));
+        Set<String> withAux = Set.of("MaxPool2d", "Dropout", "BatchNorm2d", "LayerNorm", "CrossEntropy", "Attention",
+                "LSTMCell", "RMSNorm", "GatedActivation");
         examples().forEach((op, in) -> {
             List<AuxSpec> aux = op.aux(in, out(op, in));
             assertEquals(withAux.contains(op.type()), !aux.isEmpty(), op.type() + " aux " + aux);
@@ -227,6 +249,10 @@ public class OpRulesTest {
         expected.put("Pad", BackwardNeeds.NOTHING);
         expected.put("Opaque", BackwardNeeds.inputs(0));                       // assumed
         expected.put("MaskedFill", BackwardNeeds.NOTHING.withParams());        // the mask
+        // Llama-style blocks, as measured with saved_tensors_hooks on tools/pytorch/llama.py
+        expected.put("RMSNorm", BackwardNeeds.inputs(0).withParams().withAux()); // x, weight, rstd, x*rstd, x^2
+        expected.put("GatedActivation", BackwardNeeds.inputs(0, 1).withAux()); // gate, up, silu(gate)
+        expected.put("RotaryEmbedding", BackwardNeeds.NOTHING);                // only the cos/sin tables
         assertEquals(BackwardNeeds.inputs(0).withParams(), new ConstElementwise("mul", List.of(3), 0, false, true).backwardNeeds());
         assertEquals(BackwardNeeds.NOTHING.withParams(), new ConstElementwise("mul", List.of(3), 0, false, false).backwardNeeds());
         assertEquals(BackwardNeeds.NOTHING, ConstElementwise.scalar("mul", 0.5, false).backwardNeeds());

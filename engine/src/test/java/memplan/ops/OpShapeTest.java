@@ -174,6 +174,28 @@ class OpShapeTest {
         bad(att, List.of(s(2, 10, 32), s(2, 10, 16), s(2, 10, 16)), "differ in batch or width");
         bad(att, List.of(s(20, 32), s(2, 10, 32), s(2, 10, 32)), "input 0 must have rank 3");
         bad(new Attention(0, false), List.of(s(2, 10, 32), s(2, 10, 32), s(2, 10, 32)), "heads must be positive");
+        for (Attention.Form f : Attention.Form.values()) {   // grouped-query and multi-query attention
+            ok(new Attention(8, 2, true, f), List.of(s(2, 10, 64), s(2, 10, 16), s(2, 10, 16)), s(2, 10, 64));
+            ok(new Attention(8, 1, true, f), List.of(s(2, 10, 64), s(2, 12, 8), s(2, 12, 8)), s(2, 10, 64));
+            bad(new Attention(8, 3, true, f), List.of(s(2, 10, 64), s(2, 10, 24), s(2, 10, 24)),
+                    "8 heads are not a multiple of 3 key/value heads");
+            bad(new Attention(8, 2, true, f), List.of(s(2, 10, 64), s(2, 10, 64), s(2, 10, 64)),
+                    "width must be 2 heads of 8");
+            bad(new Attention(8, 0, true, f), List.of(s(2, 10, 64), s(2, 10, 8), s(2, 10, 8)), "kvHeads must be positive");
+        }
+    }
+
+    @Test
+    void llamaOps() {
+        ok(new RMSNorm(1e-6), List.of(s(2, 7, 16)), s(2, 7, 16));
+        ok(new RMSNorm(1e-6), List.of(s(16)), s(16));
+        ok(new GatedActivation(GatedActivation.Gate.SILU), List.of(s(2, 7, 16), s(2, 7, 16)), s(2, 7, 16));
+        bad(new GatedActivation(GatedActivation.Gate.GELU), List.of(s(2, 7, 16), s(2, 7, 8)), "must have the same shape");
+        ok(new RotaryEmbedding(8, 10000), List.of(s(2, 7, 32)), s(2, 7, 32));
+        bad(new RotaryEmbedding(7, 10000), List.of(s(2, 7, 28)), "headDim 7 must be even");
+        bad(new RotaryEmbedding(8, 10000), List.of(s(2, 7, 28)), "width 28 is not a multiple of headDim 8");
+        bad(new RotaryEmbedding(8, 0), List.of(s(2, 7, 32)), "theta must be positive");
+        bad(new RotaryEmbedding(8, 10000), List.of(s(7, 32)), "input 0 must have rank 3");
     }
 
     @Test
@@ -247,7 +269,7 @@ class OpShapeTest {
     void everyRegisteredOpHasShapeCases() {
         // JUnit does not order test methods, so run every case here to fill COVERED.
         conv2d(); linearAndMatMul(); normalisation(); elementwise(); pooling(); concat(); viewsAndCopies();
-        embeddingAndAttention(); lstmCell(); losses(); inputResolvesSymbols(); importerOps();
+        embeddingAndAttention(); llamaOps(); lstmCell(); losses(); inputResolvesSymbols(); importerOps();
         Set<String> missing = new HashSet<>(OpType.names());
         missing.removeAll(COVERED);
         assertTrue(missing.isEmpty(), "ops without shape tests: " + missing + " (covered: " + Arrays.toString(COVERED.toArray()) + ")");

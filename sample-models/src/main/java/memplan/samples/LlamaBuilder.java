@@ -40,7 +40,8 @@ final class LlamaBuilder {
             32000, 4096, 32, 32, 32, 11008, 4096, 10000, 1e-5, false, Attention.Form.FUSED);
     /** Llama-3-8B: 8,030,261,248 parameters. */
     static final Config LLAMA3_8B = new Config("llama3-8b", "Llama-3-8B (8.03B): 32 layers, width 4096, 32 query "
-            + "heads over 8 key/value heads (GQA), SwiGLU 14336, vocabulary 128256, context 8192, fused causal attention",
+            + "heads over 8 key/value heads (GQA), SwiGLU 14336, vocabulary 128256, context 8192, fused causal "
+            + "attention",
             128256, 4096, 32, 32, 8, 14336, 8192, 500000, 1e-5, false, Attention.Form.FUSED);
     /** Mistral-7B (v0.1): 7,241,732,096 parameters; its 4096-token sliding window is not modelled (full causal). */
     static final Config MISTRAL_7B = new Config("mistral-7b", "Mistral-7B v0.1 (7.24B): 32 layers, width 4096, 32 "
