@@ -3,7 +3,9 @@ package memplan.framework;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import memplan.graph.Graph;
+import memplan.io.ModelJson;
 import memplan.ir.DType;
+import memplan.model.ModelDef;
 import memplan.onnx.OnnxImporter;
 import memplan.onnx.OnnxOptions;
 import memplan.profile.MemoryProfile;
@@ -18,13 +20,17 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.RandomAccessFile;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
+import java.util.TreeSet;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -32,7 +38,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * MemPlan's pytorch-cpu prediction against PyTorch's measured memory, row by row, from the reference data that
  * tools/pytorch/fidelity.py measured (resources fidelity/pytorch-cpu.json; regenerate it, never edit it). Each
  * row's ONNX graph is committed without its weights; a zero file of the recorded length stands in for them (the
- * importer reads only shapes). Rows the data marks as known gaps are listed in docs/fidelity.md, not checked here.
+ * importer reads only shapes). A row that names a MemPlan sample model instead ("sample", "modelJson": the
+ * Llama-style models, whose PyTorch twin is tools/pytorch/llama.py) profiles a copy of the sample's JSON. Rows the
+ * data marks as known gaps are listed in docs/fidelity.md, not checked here.
  */
 class PyTorchFidelityTest {
     static final double PEAK = 0.02, PHASE = 0.03, SAVED = 0.01;
@@ -57,6 +65,17 @@ class PyTorchFidelityTest {
             if (r.get("checked").asBoolean()) checked++;
         }
         assertTrue(checked >= 20, "only " + checked + " checked rows");
+    }
+
+    /** The Llama-style check (issue 24): both sizes, SGD and Adam, measured and checked, from a sample model. */
+    @Test
+    void theLlamaRowsAreCheckedForBothSizesAndOptimizers() throws IOException {
+        Set<String> seen = new TreeSet<>();
+        for (JsonNode r : data().get("rows"))
+            if (r.hasNonNull("sample") && r.get("checked").asBoolean())
+                seen.add(r.get("sample").asText() + " " + r.get("optimizer").asText());
+        assertEquals(Set.of("small-llama adam", "small-llama sgd", "tiny-llama adam", "tiny-llama sgd"),
+                seen);
     }
 
     @TestFactory
@@ -86,6 +105,24 @@ class PyTorchFidelityTest {
     }
 
     private static MemoryProfile profile(JsonNode r, FrameworkProfile base) throws IOException {
+        ModelDef model = r.hasNonNull("modelJson") ? sampleModel(r) : onnxModel(r);
+        FrameworkProfile fw = base.withOptimizerForm(OptimizerForm.parse(r.get("optimizerForm").asText()));
+        var s = TrainingGraph.derive(Graph.instantiate(model, r.get("batch").asInt(), DType.FP32),
+                Optimizer.parse(r.get("memplanOptimizer").asText()), fw);
+        return MemoryProfile.of(s);
+    }
+
+    /** A row of a MemPlan sample model (its PyTorch twin in tools/pytorch/llama.py): the sample's JSON, copied. */
+    private static ModelDef sampleModel(JsonNode r) throws IOException {
+        String path = "/fidelity/" + r.get("modelJson").asText();
+        try (InputStream in = PyTorchFidelityTest.class.getResourceAsStream(path)) {
+            assertNotNull(in, path);
+            return ModelJson.parse(new String(in.readAllBytes(), StandardCharsets.UTF_8), "sample:" + r.get("sample")
+                    .asText());
+        }
+    }
+
+    private static ModelDef onnxModel(JsonNode r) throws IOException {
         Path onnx = dir.resolve(Path.of(r.get("onnx").asText()).getFileName());
         try (InputStream in = PyTorchFidelityTest.class.getResourceAsStream("/fidelity/" + r.get("onnx").asText())) {
             assertNotNull(in, r.get("onnx").asText());
@@ -95,11 +132,7 @@ class PyTorchFidelityTest {
         try (RandomAccessFile f = new RandomAccessFile(data.toFile(), "rw")) {
             f.setLength(r.get("externalDataBytes").asLong());
         }
-        var model = OnnxImporter.read(onnx, OnnxOptions.defaults().withLoss(OnnxOptions.Loss.CE));
-        FrameworkProfile fw = base.withOptimizerForm(OptimizerForm.parse(r.get("optimizerForm").asText()));
-        var s = TrainingGraph.derive(Graph.instantiate(model, r.get("batch").asInt(), DType.FP32),
-                Optimizer.parse(r.get("memplanOptimizer").asText()), fw);
-        return MemoryProfile.of(s);
+        return OnnxImporter.read(onnx, OnnxOptions.defaults().withLoss(OnnxOptions.Loss.CE));
     }
 
     private static void check(JsonNode r, String name) throws IOException {

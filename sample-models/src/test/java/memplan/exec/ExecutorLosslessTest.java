@@ -57,7 +57,7 @@ class ExecutorLosslessTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"tiny-mlp", "tiny-cnn", "tiny-lstm", "tiny-transformer"})
+    @ValueSource(strings = {"tiny-mlp", "tiny-cnn", "tiny-lstm", "tiny-transformer", "tiny-llama"})
     void losslessTechniquesKeepWeightsBitIdentical(String model) {
         Schedule s = schedule(model);
         RunResult base = run(Plan.baseline(s));
@@ -77,7 +77,7 @@ class ExecutorLosslessTest {
      * CP-SAT planner's least-peak plan, run for real: same weights as the baseline, measured peak = predicted.
      */
     @ParameterizedTest
-    @ValueSource(strings = {"tiny-mlp", "tiny-cnn", "tiny-lstm", "tiny-transformer"})
+    @ValueSource(strings = {"tiny-mlp", "tiny-cnn", "tiny-lstm", "tiny-transformer", "tiny-llama"})
     void repeatedRebuildsAndSolverPlansKeepWeightsBitIdentical(String model) {
         Schedule s = schedule(model);
         RunResult base = run(Plan.baseline(s));
@@ -101,7 +101,7 @@ class ExecutorLosslessTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"tiny-mlp", "tiny-cnn", "tiny-lstm", "tiny-transformer"})
+    @ValueSource(strings = {"tiny-mlp", "tiny-cnn", "tiny-lstm", "tiny-transformer", "tiny-llama"})
     void theLossFallsOnTheSyntheticData(String model) {
         try (CpuBackend b = new CpuBackend(GIB)) {
             RunResult r = new Executor(Plan.baseline(schedule(model)), DEV).run(b, new RunConfig(2 * SyntheticData.BATCHES + 1, 0.01, 7),
@@ -112,7 +112,7 @@ class ExecutorLosslessTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"tiny-mlp", "tiny-cnn", "tiny-lstm", "tiny-transformer"})
+    @ValueSource(strings = {"tiny-mlp", "tiny-cnn", "tiny-lstm", "tiny-transformer", "tiny-llama"})
     void inPlaceOpsAndGradientsKeepResults(String model) {
         Schedule s = schedule(model);
         Plan p = Plan.baseline(s);

@@ -45,7 +45,7 @@ class PlannersRunTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"tiny-mlp", "tiny-cnn", "tiny-lstm", "tiny-transformer"})
+    @ValueSource(strings = {"tiny-mlp", "tiny-cnn", "tiny-lstm", "tiny-transformer", "tiny-llama"})
     void everyPlannerRunsAndLosslessOnesKeepWeightsBitIdentical(String model) {
         Schedule s = TrainingGraph.derive(Graph.instantiate(SampleModels.load(model), 8, DType.FP32), Optimizer.SGD);
         RunResult base = run(Plan.baseline(s));

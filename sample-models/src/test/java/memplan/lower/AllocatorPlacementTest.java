@@ -33,7 +33,7 @@ class AllocatorPlacementTest {
             "share+swap");
 
     @ParameterizedTest
-    @ValueSource(strings = {"tiny-mlp", "tiny-cnn", "tiny-lstm", "tiny-transformer", "resnet18", "unet-small",
+    @ValueSource(strings = {"tiny-mlp", "tiny-cnn", "tiny-lstm", "tiny-transformer", "tiny-llama", "resnet18", "unet-small",
             "gpt2-small"})
     void liveBuffersNeverOverlap(String model) {
         Schedule s = TrainingGraph.derive(Graph.instantiate(SampleModels.load(model), 2, DType.FP32), Optimizer.ADAM);

@@ -17,14 +17,14 @@ import java.util.TreeSet;
 import static org.junit.jupiter.api.Assertions.*;
 
 class TinyModelsTest {
-    static final List<String> TINY = List.of("tiny-mlp", "tiny-cnn", "tiny-lstm", "tiny-transformer");
+    static final List<String> TINY = List.of("tiny-mlp", "tiny-cnn", "tiny-lstm", "tiny-transformer", "tiny-llama");
 
     /**
      * One training iteration at batch 8 must be cheap enough for a CPU backend to run in well under a second:
      * under 100 MFLOP in all (a CPU does several GFLOP/s) and small tensors.
      */
     @ParameterizedTest
-    @ValueSource(strings = {"tiny-mlp", "tiny-cnn", "tiny-lstm", "tiny-transformer"})
+    @ValueSource(strings = {"tiny-mlp", "tiny-cnn", "tiny-lstm", "tiny-transformer", "tiny-llama"})
     void oneIterationAtBatch8IsCheap(String name) {
         Graph g = Graph.instantiate(SampleModels.load(name), 8, DType.FP32);
         Schedule s = TrainingGraph.derive(g, Optimizer.ADAM);
@@ -39,7 +39,8 @@ class TinyModelsTest {
         for (String n : TINY) for (Layer l : SampleModels.load(n).layers()) used.add(l.op().type());
         for (String op : List.of("Input", "Conv2d", "BatchNorm2d", "ReLU", "MaxPool2d", "AvgPool2d", "GlobalAvgPool", "Linear",
                 "Dropout", "Flatten", "Embedding", "LSTMCell", "Attention", "LayerNorm", "GELU", "Add", "Concat", "Slice",
-                "Reshape", "Softmax", "MatMul", "Transpose", "Sigmoid", "Tanh", "Mul", "CrossEntropy"))
+                "Reshape", "Softmax", "MatMul", "Transpose", "Sigmoid", "Tanh", "Mul", "CrossEntropy", "RMSNorm",
+                "RotaryEmbedding", "GatedActivation"))
             assertTrue(used.contains(op), op + " is not used by any tiny model (used: " + used + ")");
     }
 }
