@@ -1,5 +1,6 @@
 package memplan.cli;
 
+import memplan.framework.AttentionImplementation;
 import memplan.framework.FrameworkProfile;
 import memplan.graph.Graph;
 import memplan.ir.DType;
@@ -41,6 +42,12 @@ public final class ModelOptions {
             description = "Sets a dimension symbol of the model, e.g. --dim T=128 (repeatable).")
     Map<String, Integer> dims = new LinkedHashMap<>();
 
+    @Option(names = "--attention", paramLabel = "model|eager|fused",
+            description = "Attention kernels the framework runs: eager (keeps the probabilities, PyTorch 1.13's "
+                    + "softmax(QK^T)V), fused (flash / memory-efficient: output and log-sum-exp) or model (each "
+                    + "layer's own form; default: ${DEFAULT-VALUE}).", defaultValue = "model")
+    String attention;
+
     @Mixin
     OnnxArgs onnx = new OnnxArgs();
 
@@ -50,7 +57,15 @@ public final class ModelOptions {
     }
 
     public ModelDef loadModel() {
-        return ModelSource.load(model, onnx.options());
+        return attentionImplementation().applyTo(ModelSource.load(model, onnx.options()));
+    }
+
+    public AttentionImplementation attentionImplementation() {
+        try {
+            return AttentionImplementation.parse(attention);
+        } catch (IllegalArgumentException e) {
+            throw new CliException("--attention: " + e.getMessage());
+        }
     }
 
     public DType floatType() {

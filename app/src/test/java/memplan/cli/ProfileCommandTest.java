@@ -186,4 +186,32 @@ class ProfileCommandTest {
     void unknownModel() {
         assertOneErrorLine(run("profile", "resnet51"), "'resnet51' is neither a file nor a bundled model", "resnet50");
     }
+
+    /** --attention rewrites every Attention layer's form: eager keeps the T x T probabilities, fused does not. */
+    @Test
+    void attentionImplementationChangesWhatLlamaKeeps() throws IOException {
+        long model = json(run("profile", "small-llama", "--batch", "2", "--json")).get("savedBytes").asLong();
+        long eager = json(run("profile", "small-llama", "--batch", "2", "--attention", "eager", "--json"))
+                .get("savedBytes").asLong();
+        long fused = json(run("profile", "small-llama", "--batch", "2", "--attention", "fused", "--json"))
+                .get("savedBytes").asLong();
+        assertEquals(model, eager, "small-llama is eager already");
+        // per layer: probs + k, v repeated to 8 heads, less k, v (2 heads) and the fp32 log-sum-exp
+        long perLayer = 4L * 2 * 8 * 128 * 128 + 2 * 4L * 2 * 128 * 256 - 2 * 4L * 2 * 128 * 64 - 4L * 2 * 8 * 128;
+        assertEquals(4 * perLayer, eager - fused);
+        assertOneErrorLine(run("profile", "small-llama", "--attention", "flash"), "--attention", "flash",
+                "model, eager or fused");
+    }
+
+    @Test
+    void llama3At4096TokensProfilesWithItsPublishedParameterCount() throws IOException {
+        JsonNode o = json(run("profile", "llama3-8b", "--batch", "1", "--dim", "T=4096", "--json"));
+        assertEquals(8_030_261_248L, o.get("parameters").asLong());
+        assertTrue(o.get("peakBytes").asLong() > 4 * 8_030_261_248L * 3, "weights, gradients and Adam state at least");
+    }
+
+    private static JsonNode json(Result r) throws IOException {
+        assertEquals(0, r.code(), r.err());
+        return new ObjectMapper().readTree(r.out());
+    }
 }
