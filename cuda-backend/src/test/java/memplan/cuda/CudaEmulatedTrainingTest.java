@@ -120,7 +120,7 @@ class CudaEmulatedTrainingTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"tiny-mlp", "tiny-cnn", "tiny-lstm", "tiny-transformer"})
+    @ValueSource(strings = {"tiny-mlp", "tiny-cnn", "tiny-lstm", "tiny-transformer", "tiny-llama"})
     void trainsLikeTheCpuBackendAndLosslessPlansKeepTheWeights(String model) {
         assumeTrue(Boolean.parseBoolean(System.getProperty("memplan.emu", "true")), "memplan.emu=false");
         assumeTrue(unavailable == null, () -> unavailable);
