@@ -6,6 +6,8 @@ import memplan.graph.Node;
 import memplan.graph.Value;
 import memplan.plan.Decision;
 import memplan.plan.Plan;
+import memplan.plan.PlanProblem;
+import memplan.plan.PlanValidator;
 import memplan.train.Phase;
 import memplan.train.Schedule;
 import memplan.train.Step;
@@ -110,6 +112,25 @@ public final class PyTorchExporter {
             }
         }
 
+        // Decisions that only served one that is not expressed (a tensor recomputed only to recompute a kept one)
+        // are not carried out either; the rest is a plan that MemPlan can simulate.
+        Map<String, Integer> byName = new HashMap<>();
+        for (TensorInfo ti : s.tensors()) byName.put(ti.name(), ti.id());
+        Plan expressed = plan;
+        for (NotExpressed n : not) expressed = expressed.with(byName.get(n.tensor()), Decision.KEEP);
+        for (List<PlanProblem> ps = PlanValidator.problems(expressed); !ps.isEmpty();
+             ps = PlanValidator.problems(expressed)) {
+            for (PlanProblem p : ps) {
+                not.add(new NotExpressed(p.tensorName(), p.decision(), "with the decisions above kept: " + p.reason()
+                        + "; kept"));
+                expressed = expressed.with(p.tensor(), Decision.KEEP);
+            }
+        }
+        Plan carried = expressed;
+        targets.removeIf(tg -> carried.decision(tg.tensor()) instanceof Decision.Keep);
+        for (List<Integer> ts : regionTensors.values()) ts.removeIf(t -> carried.decision(t) instanceof Decision.Keep);
+        regionTensors.values().removeIf(List::isEmpty);
+
         // Regions: outermost only; decisions on calls inside a region are carried out by the region.
         List<CheckpointRegion> regions = new ArrayList<>();
         for (var e : regionTensors.entrySet()) {
@@ -166,10 +187,6 @@ public final class PyTorchExporter {
                     + "device");
         if (lossy) warnings.add("the plan is lossy (fp16/bf16 storage): results differ from the unplanned model");
 
-        Plan expressed = plan;
-        Map<String, Integer> byName = new HashMap<>();
-        for (TensorInfo ti : s.tensors()) byName.put(ti.name(), ti.id());
-        for (NotExpressed n : not) expressed = expressed.with(byName.get(n.tensor()), Decision.KEEP);
         String src = source(plan, decisions, regions, not, warnings);
         return new PyTorchExport(src, decisions, regions, not, warnings, expressed);
     }

@@ -75,8 +75,9 @@ def _decode(packed):
 class _Call:
     """One call of a planned module in one step: its inputs, RNG state, and what became of what it saved."""
 
-    def __init__(self, handle, module, path, decisions, args):
+    def __init__(self, handle, module, forward, path, decisions, args, kwargs):
         self.handle, self.module, self.path, self.decisions = handle, module, path, decisions
+        self.forward, self.kwargs = forward, kwargs
         self.inputs = []      # per tensor argument: (tensor, version, producing _Call whose output it still is)
         self.grads = []       # per tensor argument: whether it required grad
         for a in args:
@@ -104,8 +105,10 @@ class _Call:
 
     def finish(self, output):
         h = self.handle
+        if isinstance(output, (tuple, list)) and output and isinstance(output[0], torch.Tensor):
+            output = output[0]   # nn.MultiheadAttention: (output, weights)
         if not isinstance(output, torch.Tensor):
-            raise PlanMismatch("module '%s' returned %s, the plan expects one tensor" % (self.path, type(output)))
+            raise PlanMismatch("module '%s' returned %s, the plan expects a tensor" % (self.path, type(output)))
         shape = h.shapes.get(self.path)
         if shape is not None and tuple(output.shape) != shape:
             raise PlanMismatch("module '%s' (tensor '%s') gives shape %s, the plan was made for %s"
@@ -149,14 +152,14 @@ class _Call:
                     self.encoded = _encode(t, d[3])
                 return _Compressed(self.encoded)
             return _Compressed(_encode(t, d[3]))
-        return _Recomputed(self, part, index)
+        return _Recomputed(self, part, index, t.shape, t.dtype)
 
-    def remake(self, part, index, for_source=False):
+    def remake(self, part, index, for_source=False, overwrite=False):
         """The output (part "out") or the index-th tensor it saved, rebuilt from its inputs (themselves rebuilt
         where they are recomputed too). What a saved use asks for is kept while that use lives; an input of a
         recompute asked for by the next module is not."""
         if part == "out" and self.cache_out is not None:
-            return self.cache_out.clone() if for_source else self.cache_out
+            return self.cache_out.clone() if overwrite else self.cache_out   # an in-place module overwrites it
         if part == "aux" and self.cache_saved is not None:
             return self.cache_saved[index]
         out, saved = self._run()
@@ -168,13 +171,16 @@ class _Call:
 
     def _run(self):
         xs = []
+        given = {}   # an input given several times stays one tensor (attention's q is k is v takes its own path)
         for s, grad in zip(self.sources, self.grads):
-            x = (s.remake("out", -1, for_source=True) if isinstance(s, _Call) else s).detach()
-            # an in-place module may not overwrite a leaf that requires grad; a module with parameters records
-            # its saved tensors anyway
-            if grad and not self.in_place:
-                x.requires_grad_()
-            xs.append(x)
+            if id(s) not in given:
+                x = (s.remake("out", -1, True, self.in_place) if isinstance(s, _Call) else s).detach()
+                # an in-place module may not overwrite a leaf that requires grad; a module with parameters
+                # records its saved tensors anyway
+                if grad and not self.in_place:
+                    x.requires_grad_()
+                given[id(s)] = x
+            xs.append(given[id(s)])
         saved = []
         buffers = [(b, b.clone()) for b in self.module.buffers()]   # BatchNorm's statistics: update them once
         self.handle.replaying += 1
@@ -185,7 +191,9 @@ class _Call:
                     torch.cuda.set_rng_state(self.cuda_rng)
                 with torch.enable_grad(), torch.autograd.graph.saved_tensors_hooks(
                         lambda x: saved.append(x.detach()) or len(saved) - 1, lambda i: saved[i]):
-                    out = self.module(*xs)
+                    out = self.forward(*xs, **self.kwargs)
+                    if isinstance(out, (tuple, list)):
+                        out = out[0]
         finally:
             self.handle.replaying -= 1
             with torch.no_grad():
@@ -241,13 +249,17 @@ class _Compressed:
 
 
 class _Recomputed:
-    __slots__ = ("call", "part", "index")
+    __slots__ = ("call", "part", "index", "shape", "dtype")
 
-    def __init__(self, call, part, index):
-        self.call, self.part, self.index = call, part, index
+    def __init__(self, call, part, index, shape, dtype):
+        self.call, self.part, self.index, self.shape, self.dtype = call, part, index, shape, dtype
 
     def get(self):
-        return self.call.remake(self.part, self.index)
+        t = self.call.remake(self.part, self.index)
+        if t.shape != self.shape or t.dtype != self.dtype:
+            raise PlanMismatch("recomputing module '%s' gave a %s %s where its forward saved a %s %s"
+                               % (self.call.path, t.dtype, list(t.shape), self.dtype, list(self.shape)))
+        return t
 
 
 class PlanHandle:
@@ -255,7 +267,6 @@ class PlanHandle:
 
     def __init__(self, model):
         self.model = model
-        self.hooks = []
         self.planned = {}        # module -> {call index: decisions}
         self.paths = {}          # module -> path
         self.shapes = {}         # path -> expected output shape
@@ -301,9 +312,32 @@ class PlanHandle:
                 self.shapes[real + ("#%d" % call if call else "")] = tuple(shape)
                 self.tensor_of[real + ("#%d" % call if call else "")] = tensor
         for module in self.planned:
-            self.hooks.append(module.register_forward_pre_hook(self._pre))
-            self.hooks.append(module.register_forward_hook(self._post))
+            self._wrap(module)
         return self
+
+    def _wrap(self, module):
+        # the call's forward itself, not forward hooks: a replay needs the keyword arguments too
+        forward = module.forward
+        handle = self
+
+        def run(*args, **kwargs):
+            if not handle.active or handle.replaying:
+                return forward(*args, **kwargs)
+            k = handle.counts.get(module, 0)
+            handle.counts[module] = k + 1
+            d = handle.planned[module].get(k)
+            call = None if d is None else _Call(handle, module, forward, handle.paths[module]
+                                                + ("#%d" % k if k else ""), dict(d), args, kwargs)
+            handle.stack.append(call)
+            try:
+                output = forward(*args, **kwargs)
+            finally:
+                handle.stack.pop()
+            if call is not None:
+                call.finish(output)
+            return output
+        module.forward = run
+        self.originals.append((module, forward))
 
     def _checkpoint(self, module):
         forward = module.forward
@@ -330,22 +364,6 @@ class PlanHandle:
             return checkpoint(once, *args, use_reentrant=False, **kwargs)
         module.forward = run
         self.originals.append((module, forward))
-
-    def _pre(self, module, args):
-        if not self.active or self.replaying:
-            return
-        k = self.counts.get(module, 0)
-        self.counts[module] = k + 1
-        d = self.planned[module].get(k)
-        self.stack.append(None if d is None else _Call(self, module, self.paths[module] + ("#%d" % k if k else ""),
-                                                       dict(d), args))
-
-    def _post(self, module, args, output):
-        if not self.active or self.replaying:
-            return
-        call = self.stack.pop()
-        if call is not None:
-            call.finish(output)
 
     def _pack(self, t):
         call = self.stack[-1] if self.stack else None
@@ -386,11 +404,9 @@ class PlanHandle:
 
     def remove(self):
         """Takes the plan off the model again."""
-        for h in self.hooks:
-            h.remove()
-        for module, forward in self.originals:
+        for module, forward in reversed(self.originals):
             module.forward = forward
-        self.hooks, self.originals = [], []
+        self.originals = []
 
 
 def apply(model):
