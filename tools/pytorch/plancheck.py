@@ -30,7 +30,7 @@ import memmeasure  # noqa: E402
 import zoo  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(HERE))
-JAR = os.path.join(ROOT, "app", "target", "memplan.jar")
+JAR = os.environ.get("MEMPLAN_JAR", os.path.join(ROOT, "app", "target", "memplan.jar"))
 # (label, planner, budget): recompute at 70% and 50% of the predicted unplanned peak, and a swap plan
 PLANS = [("recompute 70%", "recompute-greedy", "70%"), ("recompute 50%", "recompute-greedy", "50%"),
          ("swap 70%", "swap", "70%")]

@@ -2,6 +2,7 @@ package memplan.export;
 
 import memplan.backend.Codec;
 import memplan.graph.Graph;
+import memplan.graph.Value;
 import memplan.ir.DType;
 import memplan.onnx.OnnxImporter;
 import memplan.onnx.OnnxOptions;
@@ -28,6 +29,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
@@ -39,8 +41,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
- * The generated PyTorch module for small plans on ResNet-18 as PyTorch exports it (the fidelity harness's ONNX
- * graph), against golden files, and that Python compiles it. To update a golden file after a deliberate change,
+ * The generated PyTorch module for small plans on ResNet-18 and a Transformer encoder as PyTorch exports them (the
+ * fidelity harness's ONNX graphs), against golden files, and that Python compiles it. To update a golden file after a deliberate change,
  * copy target/export-golden/NAME.py over src/test/resources/export/NAME.py and review the diff.
  */
 class PyTorchExporterTest {
@@ -49,18 +51,26 @@ class PyTorchExporterTest {
 
     static Schedule resnet18;
 
+    static Schedule transformer;
+
     @BeforeAll
     static void load() throws IOException {
-        Path onnx = dir.resolve("resnet18-b2.onnx");
-        try (InputStream in = PyTorchExporterTest.class.getResourceAsStream("/fidelity/models/resnet18-b2.onnx")) {
-            assertNotNull(in);
+        resnet18 = schedule("resnet18-b2.onnx", 46_781_088L);
+        transformer = schedule("transformer_encoder-b2.onnx", 2_097_152L);
+    }
+
+    /** A fidelity ONNX graph with a zero file of its weights' length (pytorch-cpu.json): the importer reads shapes. */
+    static Schedule schedule(String file, long dataBytes) throws IOException {
+        Path onnx = dir.resolve(file);
+        try (InputStream in = PyTorchExporterTest.class.getResourceAsStream("/fidelity/models/" + file)) {
+            assertNotNull(in, file);
             Files.copy(in, onnx, StandardCopyOption.REPLACE_EXISTING);
         }
-        try (RandomAccessFile f = new RandomAccessFile(dir.resolve("resnet18-b2.onnx.data").toFile(), "rw")) {
-            f.setLength(46_781_088L);   // the weights' length (pytorch-cpu.json); the importer reads only shapes
+        try (RandomAccessFile f = new RandomAccessFile(dir.resolve(file + ".data").toFile(), "rw")) {
+            f.setLength(dataBytes);
         }
         var model = OnnxImporter.read(onnx, OnnxOptions.defaults().withLoss(OnnxOptions.Loss.CE));
-        resnet18 = TrainingGraph.derive(Graph.instantiate(model, 2, DType.FP32), Optimizer.SGD,
+        return TrainingGraph.derive(Graph.instantiate(model, 2, DType.FP32), Optimizer.SGD,
                 FrameworkProfile.PYTORCH_CPU);
     }
 
@@ -94,16 +104,25 @@ class PyTorchExporterTest {
         return p.withPlanner("test-mixed");
     }
 
-    /** Every tensor that backward reads made inside layer1.0, except what leaves it: a checkpoint region. */
+    /**
+     * Every tensor that backward reads made inside the first encoder layer, except what leaves it: its functions'
+     * results (the residual additions, LayerNorm's input) are covered by a checkpoint region.
+     */
     static Plan region() {
-        boolean[] saved = new boolean[resnet18.tensorCount()];
-        for (Step st : resnet18.steps())
+        Schedule s = transformer;
+        Graph g = s.graph();
+        boolean[] saved = new boolean[s.tensorCount()];
+        for (Step st : s.steps())
             if (st.phase() == Phase.BACKWARD) for (int r : st.reads()) saved[r] = true;
-        Plan p = Plan.baseline(resnet18);
-        for (TensorInfo t : resnet18.tensors()) {
-            boolean inside = t.name().startsWith("/layer1/layer1.0/") && !t.name().endsWith("relu_1/Relu");
-            if (inside && saved[t.id()] && (t.kind() == TensorKind.ACTIVATION || t.kind() == TensorKind.AUX))
-                p = p.with(t.id(), Decision.RECOMPUTE);
+        String inside = "/enc/layers.0/";
+        Plan p = Plan.baseline(s);
+        for (TensorInfo t : s.tensors()) {
+            if (t.kind() != TensorKind.ACTIVATION && t.kind() != TensorKind.AUX || !saved[t.id()]) continue;
+            Value v = g.value(t.value());
+            if (v.producer() < 0 || !g.nodes().get(v.producer()).name().startsWith(inside)) continue;
+            boolean leaves = g.nodes().stream().anyMatch(n -> !n.name().startsWith(inside)
+                    && Arrays.stream(n.inputs()).anyMatch(i -> g.storageOf(i) == g.storageOf(v.id())));
+            if (!leaves) p = p.with(t.id(), Decision.RECOMPUTE);
         }
         return p.withPlanner("test-region");
     }
@@ -130,11 +149,12 @@ class PyTorchExporterTest {
     @Test
     void wholeModuleRecomputedBecomesACheckpointRegion() throws Exception {
         PyTorchExport ex = PyTorchExporter.export(region());
-        golden("resnet18-region", ex.source());
-        assertEquals(List.of("layer1.0"), ex.regions().stream().map(CheckpointRegion::module).toList());
-        assertTrue(ex.regions().get(0).tensors().contains("/layer1/layer1.0/Add"));
-        assertTrue(ex.decisions().stream().noneMatch(d -> ModuleScope.within(d.module(), "layer1.0")),
+        golden("transformer-region", ex.source());
+        assertEquals(List.of("enc.layers.0"), ex.regions().stream().map(CheckpointRegion::module).toList());
+        assertTrue(ex.regions().get(0).tensors().contains("/enc/layers.0/Add"), ex.regions().toString());
+        assertTrue(ex.decisions().stream().noneMatch(d -> ModuleScope.within(d.module(), "enc.layers.0")),
                 ex.decisions().toString());
+        assertTrue(ex.notExpressed().isEmpty(), ex.notExpressed().toString());
     }
 
     @Test
