@@ -4,6 +4,7 @@ import memplan.backend.Codec;
 import memplan.graph.Graph;
 import memplan.graph.Node;
 import memplan.graph.Value;
+import memplan.ops.UnaryOp;
 import memplan.plan.Decision;
 import memplan.plan.Plan;
 import memplan.plan.PlanProblem;
@@ -169,6 +170,27 @@ public final class PyTorchExporter {
             decisions.add(new ExportedDecision(ti.name(), d.kind(), tg.module(), tg.part(), shape, codec));
         }
 
+        // An elementwise module that may run in place on a planned output (ReLU6(inplace=True) after a BatchNorm)
+        // saves a copy of that input: the copy follows the input's decision.
+        List<ExportedDecision> follow = new ArrayList<>();
+        for (ExportedDecision d : decisions) {
+            if (!d.part().equals("out")) continue;
+            int v = s.tensor(byName.get(d.tensor())).value();
+            for (Node c : nodes) {
+                String cm = scope[c.index()];
+                if (cm == null || cm.isEmpty() || !(c.op() instanceof UnaryOp) || !leaf(cm, scope)
+                        || c.index() != outputNode(cm, scope, g) || c.outputs().length != 1) continue;
+                boolean reads = false;
+                for (int in : c.inputs()) reads |= g.storageOf(in) == g.storageOf(v);
+                String key = cm + "#aux";
+                if (!reads || partDecision.containsKey(key)) continue;
+                partDecision.put(key, Decision.KEEP);
+                follow.add(new ExportedDecision(s.tensor(s.tensorOfValue(c.outputs()[0])).name(), "follow", cm,
+                        "aux", List.of(), null));
+            }
+        }
+        decisions.addAll(follow);
+
         List<String> warnings = new ArrayList<>();
         if (!not.isEmpty()) {
             StringBuilder b = new StringBuilder(not.size() + " of the plan's decisions cannot be expressed in "
@@ -318,7 +340,8 @@ public final class PyTorchExporter {
                 .append(plan.schedule().tensorCount()).append("}\n\n");
         b.append("# What the module does with the tensors a module call saves for backward:\n");
         b.append("# (MemPlan tensor, decision, module path, part: out = the call's output / aux = the rest it saves, "
-                + "output shape, codec)\n");
+                + "output shape, codec);\n# follow: an in-place module's saved copy of a planned input follows the "
+                + "input's decision\n");
         b.append("DECISIONS = [\n");
         for (ExportedDecision d : decisions) {
             b.append("    (").append(py(d.tensor())).append(", ").append(py(d.kind())).append(", ")

@@ -115,9 +115,20 @@ class _Call:
                                % (self.path, h.tensor_of[self.path], list(output.shape), list(shape)))
         out_ptr = _storage_ptr(output)
         self.in_place = any(_storage_ptr(a) == out_ptr for a, _, _ in self.inputs)
+        # An in-place module that needs its input for backward saves a copy of it (ReLU6, Hardswish): that copy is
+        # what the plan calls the input, so it follows the input's decision and is what a recompute starts from.
+        copy, overwritten = None, None
+        if self.in_place:
+            copy = next((sl for sl in self.slots if _storage_ptr(sl.t) != out_ptr and sl.t.shape == output.shape
+                         and sl.t.dtype == output.dtype), None)
+            overwritten = next((src for a, _, src in self.inputs if _storage_ptr(a) == out_ptr and src is not None
+                                and "out" in src.decisions), None)
         if any(d[0] == "recompute" for d in self.decisions.values()):
             sources = [src if src is not None and src.decisions.get("out", ("",))[0] == "recompute" else a
                        for a, _, src in self.inputs]
+            if copy is not None:
+                sources = [copy.t if isinstance(s, torch.Tensor) and _storage_ptr(s) == out_ptr else s
+                           for s in sources]
             if any(isinstance(s, torch.Tensor) and _storage_ptr(s) == out_ptr for s in sources):
                 # it overwrote an input that is kept: there is nothing left to rebuild its output from
                 h.not_expressed_now(self, "the module runs in place on a kept input, so its output cannot be "
@@ -127,7 +138,11 @@ class _Call:
                 self.sources = sources
         self.inputs = None
         for slot in self.slots:
-            slot.resolve("out" if _storage_ptr(slot.t) == out_ptr else "aux")
+            if slot is copy and overwritten is not None:
+                t, slot.t = slot.t, None
+                slot.packed = overwritten.pack_out(t)
+            else:
+                slot.resolve("out" if _storage_ptr(slot.t) == out_ptr else "aux")
         self.slots = None
         if "out" in self.decisions:
             output._memplan_call = (self, output._version)
@@ -138,7 +153,7 @@ class _Call:
 
     def pack(self, t, d, part, index):
         kind = d[0]
-        if kind == "keep":
+        if kind in ("keep", "follow"):
             return _Kept(t)
         if kind == "swap":
             if part == "out":
@@ -175,6 +190,8 @@ class _Call:
         for s, grad in zip(self.sources, self.grads):
             if id(s) not in given:
                 x = (s.remake("out", -1, True, self.in_place) if isinstance(s, _Call) else s).detach()
+                if self.in_place and not isinstance(s, _Call):
+                    x = x.clone()   # the module overwrites it
                 # an in-place module may not overwrite a leaf that requires grad; a module with parameters
                 # records its saved tensors anyway
                 if grad and not self.in_place:

@@ -142,7 +142,11 @@ class PyTorchExporterTest {
         for (NotExpressed n : ex.notExpressed())
             assertTrue(ex.expressed().decision(id(n.tensor())) instanceof Decision.Keep, n.tensor());
         for (ExportedDecision d : ex.decisions())
-            assertEquals(d.kind(), ex.expressed().decision(id(d.tensor())).kind(), d.tensor());
+            if (!d.kind().equals("follow"))
+                assertEquals(d.kind(), ex.expressed().decision(id(d.tensor())).kind(), d.tensor());
+        // the ReLU after the recomputed BatchNorm may run in place: its saved copy follows the BatchNorm's decision
+        assertTrue(ex.decisions().stream().anyMatch(d -> d.kind().equals("follow") && d.module().equals("layer1.0.relu")
+                && d.part().equals("aux")), ex.decisions().toString());
         assertTrue(PlanValidator.problems(ex.expressed()).isEmpty());
     }
 
