@@ -80,6 +80,9 @@ class _Call:
         self.forward, self.kwargs = forward, kwargs
         self.inputs = []      # per tensor argument: (tensor, version, producing _Call whose output it still is)
         self.grads = []       # per tensor argument: whether it required grad
+        # the positional arguments for a replay: tensors by their index in inputs, anything else as it was
+        self.template = [("tensor", sum(isinstance(b, torch.Tensor) for b in args[:i])) if isinstance(a, torch.Tensor)
+                         else ("value", a) for i, a in enumerate(args)]
         for a in args:
             if isinstance(a, torch.Tensor):
                 tag = getattr(a, "_memplan_call", None)
@@ -208,7 +211,7 @@ class _Call:
                     torch.cuda.set_rng_state(self.cuda_rng)
                 with torch.enable_grad(), torch.autograd.graph.saved_tensors_hooks(
                         lambda x: saved.append(x.detach()) or len(saved) - 1, lambda i: saved[i]):
-                    out = self.forward(*xs, **self.kwargs)
+                    out = self.forward(*[xs[v] if k == "tensor" else v for k, v in self.template], **self.kwargs)
                     if isinstance(out, (tuple, list)):
                         out = out[0]
         finally:
