@@ -4,6 +4,7 @@ import memplan.ir.BackwardNeeds;
 import memplan.ir.DType;
 import memplan.ir.Shape;
 import memplan.ops.AvgPool2d;
+import memplan.ops.BatchNorm2d;
 import memplan.ops.Clip;
 import memplan.ops.Conv2d;
 import memplan.ops.CrossEntropy;
@@ -113,6 +114,10 @@ public record FrameworkProfile(String name, boolean poolingKeepsInput, boolean c
         // cross-entropy is log_softmax then nll_loss: nll_loss's backward makes a dense gradient of the
         // log-probabilities, live while log_softmax's backward makes the logits' gradient
         if (lossGradientTemporary && op instanceof CrossEntropy) return in.get(0).numel();
+        // PyTorch's CPU batch norm backward (native_batch_norm_backward, 1.13) makes its input gradient and a
+        // second input-sized buffer for a moment (measured with tools/pytorch/plancheck.py: the peak of plans that
+        // free the early activations falls there)
+        if (onednnConvolution && op instanceof BatchNorm2d) return in.get(0).numel();
         if (!onednnConvolution || !(op instanceof Conv2d c)) return op.backwardWorkspaceElements(in, out);
         long weight = (long) c.outChannels() * (in.get(0).dim(1) / c.groups()) * c.kernel().h() * c.kernel().w();
         long activations = in.get(0).numel() + out.get(0).numel();

@@ -191,6 +191,13 @@ public class MainWindow extends BorderPane {
             File f = chooseSave("Export the plan", "plan.json", "MemPlan plans (*.json)", "*.json");
             if (f != null) session.exportPlan(f.toPath());
         });
+        MenuItem exportPyTorch = new MenuItem("Export plan for PyTorch\u2026");
+        exportPyTorch.setId("exportPyTorch");
+        exportPyTorch.setOnAction(e -> {
+            File f = chooseSave("Export the plan as a PyTorch module", "memplan_plan.py", "Python modules (*.py)",
+                    "*.py");
+            if (f != null) session.exportPyTorch(f.toPath());
+        });
         MenuItem importPlan = new MenuItem("Import plan\u2026");
         importPlan.setOnAction(e -> {
             FileChooser fc = new FileChooser();
@@ -200,6 +207,7 @@ public class MainWindow extends BorderPane {
             if (f != null) session.importPlan(f.toPath());
         });
         exportPlan.disableProperty().bind(session.planProperty().isNull());
+        exportPyTorch.disableProperty().bind(session.planProperty().isNull());
         importPlan.disableProperty().bind(session.analysisProperty().isNull());
         MenuItem saveTimeline = new MenuItem("Save timeline as PNG\u2026");
         saveTimeline.setOnAction(e -> savePng(timeline.canvas(), "timeline.png"));
@@ -207,7 +215,7 @@ public class MainWindow extends BorderPane {
         saveGraph.setOnAction(e -> savePng(graph.canvas(), "graph.png"));
         MenuItem quit = new MenuItem("Quit");
         quit.setOnAction(e -> Platform.exit());
-        fileMenu.getItems().addAll(open, samples, new SeparatorMenuItem(), exportPlan, importPlan,
+        fileMenu.getItems().addAll(open, samples, new SeparatorMenuItem(), exportPlan, exportPyTorch, importPlan,
                 new SeparatorMenuItem(), saveTimeline, saveGraph, new SeparatorMenuItem(), quit);
         MenuBar bar = new MenuBar(fileMenu, editMenu());
         bar.setId("menuBar");

@@ -37,6 +37,22 @@ class UiSessionViewModelTest {
     }
 
     @Test
+    void exportsThePlanAsAPyTorchModule(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        SessionViewModel s = session();
+        s.batchProperty().set(2);
+        s.openSample("tiny-cnn");
+        java.nio.file.Path f = dir.resolve("memplan_plan.py");
+        s.exportPyTorch(f);
+        assertEquals("", s.errorProperty().get());
+        String py = java.nio.file.Files.readString(f);
+        assertTrue(py.contains("def apply(model)") && py.contains("DECISIONS = ["), py.substring(0, 200));
+        assertTrue(s.statusProperty().get().contains("for PyTorch"), s.statusProperty().get());
+        s.exportPyTorch(dir.resolve("missing-dir").resolve("x.py"));
+        assertTrue(s.errorProperty().get().startsWith("Could not save"), s.errorProperty().get());
+    }
+
+    @Test
     void dimensionSymbolsSetTheSequenceLength() {
         SessionViewModel s = session();
         s.batchProperty().set(2);

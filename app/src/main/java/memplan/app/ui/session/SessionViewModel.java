@@ -33,6 +33,9 @@ import memplan.plan.InvalidPlanException;
 import memplan.plan.Plan;
 import memplan.plan.PlanFormatException;
 import memplan.plan.PlanJson;
+import memplan.export.PyTorchExport;
+import memplan.export.PyTorchExporter;
+import memplan.io.AtomicFileWriter;
 import memplan.plan.PlanProblem;
 import memplan.plan.PlanValidator;
 import memplan.samples.SampleModels;
@@ -453,6 +456,24 @@ public class SessionViewModel {
         } catch (RuntimeException e) {
             error.set("Could not save " + file + ": " + describe(e));
         }
+    }
+
+    /**
+     * Writes the plan as a Python module that installs it on the user's PyTorch model (`memplan export pytorch`),
+     * in the background; what PyTorch cannot express is said in the status line.
+     */
+    public void exportPyTorch(Path file) {
+        Plan p = plan.get();
+        if (p == null) return;
+        runner.run("Exporting the plan for PyTorch", pr -> {
+            PyTorchExport ex = PyTorchExporter.export(p);
+            AtomicFileWriter.writeString(file, ex.source(), modelFile(p));
+            return ex;
+        }, ex -> status.set("Saved the plan for PyTorch to " + file + ": " + ex.decisions().size()
+                + " decisions on module calls, " + ex.regions().size() + " checkpoint regions"
+                + (ex.notExpressed().isEmpty() ? "" : "; " + ex.notExpressed().size()
+                + " decisions PyTorch cannot express are kept (listed in the file)")), e -> error.set(
+                "Could not save " + file + ": " + (e instanceof FileWriteException fw ? fw.reason() : describe(e))));
     }
 
     /** The open model's file (not to be overwritten by an export), if it came from one. */
