@@ -1,0 +1,200 @@
+"""Per-rank memory of data-parallel training: DDP and ZeroRedundancyOptimizer (ZeRO-1) measured in each process.
+
+For every case (model, world size, mode) it starts `world size` processes with torch.multiprocessing on loopback
+(gloo, one thread each), and in each process measures one training iteration after two warm-up iterations (DDP
+rebuilds its gradient buckets at the second) with memmeasure.py's method: bytes live at the start of the measured
+iteration + the highest running sum of the profiler's allocation events during it, per phase. Because DDP's buckets
+are not reachable from Python, the start is the tensors Python sees (parameters, buffers, this rank's optimizer
+state, data, labels; by storage) plus the bucket sizes DDP reports (_get_ddp_logging_data). The profiler runs from
+before the model is built, so the running sum of every allocation event up to the measured iteration is recorded
+too, as a cross-check of that start.
+
+It writes
+  engine/src/test/resources/fidelity/distributed-cpu.json   the measured per-rank figures (DistributedFidelityTest
+                                                            checks MemPlan's per-rank prediction against them)
+Run from the repository root (the ONNX graphs of the models come from fidelity.py's run, batch 2):
+  nice /usr/bin/python3 tools/pytorch/distributed.py [--models resnet18] [--world-sizes 2,4] [--modes ddp,zero1]
+"""
+import argparse
+import datetime
+import json
+import os
+import shlex
+import socket
+import sys
+import tempfile
+
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+import torch.nn as nn
+from torch.distributed.optim import ZeroRedundancyOptimizer
+from torch.nn.parallel import DistributedDataParallel as DDP
+from torch.profiler import ProfilerActivity, profile, record_function
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import memmeasure  # noqa: E402
+import zoo  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(HERE))
+RES = os.path.join(ROOT, "engine", "src", "test", "resources", "fidelity")
+PHASES = memmeasure.PHASES
+MEASURED = "measured-iteration"
+
+
+def adam(params):
+    return torch.optim.Adam(params, lr=1e-3)
+
+
+def make_optimizer(mode, params):
+    if mode == "ddp":
+        return adam(params)
+    if mode == "zero1":
+        return ZeroRedundancyOptimizer(params, optimizer_class=torch.optim.Adam, lr=1e-3)
+    raise ValueError(mode)
+
+
+def loss_of(name):
+    return nn.CrossEntropyLoss()
+
+
+def iteration(model, opt, loss_fn, x, y, phases):
+    with record_function(MEASURED) if phases else memmeasure._Null():
+        memmeasure._iteration(model, opt, loss_fn, x, y, True, phases)
+
+
+def worker(rank, world, port, name, batch, mode, out_dir):
+    os.environ["MASTER_ADDR"] = "127.0.0.1"
+    os.environ["MASTER_PORT"] = str(port)
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", rank=rank, world_size=world)
+    try:
+        with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+            model, x, y = zoo.MODELS[name](batch)   # seed 0: the same weights and batch on every rank
+            model.train()
+            ddp = DDP(model)
+            opt = make_optimizer(mode, ddp.parameters())
+            loss_fn = loss_of(name)
+            for _ in range(2):
+                iteration(ddp, opt, loss_fn, x, y, False)
+            visible = memmeasure.live_bytes(memmeasure._state_tensors(model, _local(opt), (x, y)))
+            torch.manual_seed(0)
+            iteration(ddp, opt, loss_fn, x, y, True)
+        logging = ddp._get_ddp_logging_data()
+        buckets = [int(s) for s in str(logging.get("rebuilt_bucket_sizes", "")).split(",") if s]
+        result = peaks(prof, visible + sum(buckets))
+        result["visibleStartBytes"] = visible
+        result["ddpBucketSizes"] = buckets
+        result["parameterBytes"] = sum(p.numel() * p.element_size() for p in model.parameters())
+        if mode == "zero1":
+            result["ownedParameterBytes"] = sum(p.numel() * p.element_size()
+                                                for g in opt.optim.param_groups for p in g["params"])
+        result["rank"] = rank
+        with open(os.path.join(out_dir, "rank%d.json" % rank), "w") as f:
+            json.dump(result, f)
+    finally:
+        dist.destroy_process_group()
+
+
+def _local(opt):
+    return opt.optim if isinstance(opt, ZeroRedundancyOptimizer) else opt
+
+
+def peaks(prof, start_bytes):
+    """Peak = bytes live at the start of the measured iteration + the highest running sum of the allocation events
+    during it; per phase the highest point while the phase's record_function range runs. The running sum of all
+    events before the iteration is kept as profilerStartBytes, a cross-check of the start: it can exceed the start
+    when a buffer made on the main thread (DDP's broadcast of the module states at construction) is freed on gloo's
+    thread, which the profiler does not record."""
+    events = prof.profiler.kineto_results.events()
+    ranges = {}
+    for e in events:
+        if e.name() in PHASES + (MEASURED,) and e.name() not in ranges:
+            ranges[e.name()] = (e.start_us(), e.start_us() + e.duration_us())
+    missing = [p for p in PHASES + (MEASURED,) if p not in ranges]
+    if missing:
+        raise RuntimeError("profiler lost the record_function ranges " + ", ".join(missing))
+    a0, b0 = ranges[MEASURED]
+    mem = sorted((e.start_us(), i, e.nbytes()) for i, e in enumerate(events)
+                 if e.name() == "[memory]" and e.nbytes() != 0)
+    run = 0
+    start = None
+    best = None
+    phase = {p: None for p in PHASES}
+    for ts, _, delta in mem:
+        if ts < a0:
+            run += delta
+            continue
+        if start is None:
+            start = run
+            best = run
+            phase = {p: run for p in PHASES}
+        if ts > b0:
+            break
+        run += delta
+        best = max(best, run)
+        for p in PHASES:
+            a, b = ranges[p]
+            if a <= ts <= b:
+                phase[p] = max(phase[p], run)
+    if start is None:
+        start = best = run
+        phase = {p: run for p in PHASES}
+    shift = start_bytes - start
+    return {"startBytes": start_bytes, "peakBytes": best + shift, "endBytes": run + shift,
+            "profilerStartBytes": start,
+            "phasePeakBytes": {p: phase[p] + shift for p in ("forward", "backward", "optimizer")}}
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_case(name, batch, world, mode):
+    with tempfile.TemporaryDirectory() as d:
+        mp.spawn(worker, args=(world, free_port(), name, batch, mode, d), nprocs=world, join=True)
+        ranks = [json.load(open(os.path.join(d, "rank%d.json" % r))) for r in range(world)]
+    return {"model": name, "batch": batch, "worldSize": world, "mode": mode, "optimizer": "adam",
+            "onnx": "models/%s-b%d.onnx" % (name, batch), "ranks": ranks}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--models", default="resnet18,resnet50,transformer_encoder")
+    ap.add_argument("--world-sizes", default="2,4")
+    ap.add_argument("--modes", default="ddp,zero1")
+    ap.add_argument("--batch", type=int, default=2, help="per rank")
+    a = ap.parse_args()
+    data_file = os.path.join(RES, "distributed-cpu.json")
+    old = json.load(open(data_file)) if os.path.exists(data_file) else {"rows": []}
+    command = "nice /usr/bin/python3 tools/pytorch/distributed.py " + " ".join(shlex.quote(x) for x in sys.argv[1:])
+    rows = old["rows"]
+    for name in a.models.split(","):
+        for world in (int(w) for w in a.world_sizes.split(",")):
+            for mode in a.modes.split(","):
+                row = run_case(name, a.batch, world, mode)
+                row["command"] = command
+                rows = [r for r in rows if (r["model"], r["batch"], r["worldSize"], r["mode"]) !=
+                        (name, a.batch, world, mode)] + [row]
+                print(name, world, mode, " ".join("rank%d peak %d start %d visible %d" % (
+                    r["rank"], r["peakBytes"], r["startBytes"], r["visibleStartBytes"]) for r in row["ranks"]),
+                    flush=True)
+                save(rows, data_file)   # after every case: a later failure loses nothing measured
+
+
+def save(rows, data_file):
+    order = ["ddp", "zero1"]
+    rows.sort(key=lambda r: (r["model"], r["batch"], r["worldSize"], order.index(r["mode"])))
+    data = {"torch": torch.__version__, "device": "cpu", "backend": "gloo", "threadsPerRank": 1,
+            "date": datetime.date.today().isoformat(), "commands": sorted({r["command"] for r in rows}),
+            "tolerance": 0.03, "rows": rows}
+    with open(data_file + ".tmp", "w") as f:
+        json.dump(data, f, indent=1)
+    os.replace(data_file + ".tmp", data_file)
+
+
+if __name__ == "__main__":
+    main()
