@@ -14,7 +14,7 @@ import memplan.units.ByteSize;
 @Command(name = "memplan", mixinStandardHelpOptions = true, version = "MemPlan 0.1.0",
         description = "Profile and plan GPU memory of deep-learning training: swap, recompute, share, compress.",
         subcommands = {ProfileCommand.class, PlanCommand.class, SimulateCommand.class, MaxBatchCommand.class,
-                BenchCommand.class, RunCommand.class, ModelsCommand.class, ImportCommand.class,
+                BenchCommand.class, RunCommand.class, ModelsCommand.class, ImportCommand.class, FitCommand.class,
                         CommandLine.HelpCommand.class})
 public final class MemPlanCommand implements Runnable {
     @CommandLine.Spec

@@ -2,6 +2,8 @@ package memplan.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import memplan.io.AtomicFileWriter;
+import memplan.parallel.Layout;
+import memplan.parallel.ParallelProfile;
 import memplan.plan.Plan;
 import memplan.plan.PlanJson;
 import memplan.planner.Planner;
@@ -44,6 +46,9 @@ public final class PlanCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print JSON for scripts.")
     boolean json;
 
+    @Mixin
+    ParallelArgs parallel = new ParallelArgs();
+
     @picocli.CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -58,7 +63,10 @@ public final class PlanCommand implements Callable<Integer> {
         if (choice.planner == null && choice.planFile == null)
             throw new CliException("--planner is required (e.g. --planner checkpoint-sqrt)");
         if (out != null) AtomicFileWriter.refuseInputs(out, inputs());
-        Schedule s = model.schedule(framework.profile());
+        Layout layout = parallel.given() ? parallel.layout() : null;
+        Schedule s = layout == null ? model.schedule(framework.profile())
+                : SimulateCommand.rankSchedule(model, framework, layout);
+        ParallelProfile ranks = layout == null ? null : ParallelProfile.of(s, layout);
         DeviceModel d = choice.device("h100");
         long t0 = System.nanoTime();
         Planner planner = choice.planFile == null ? choice.planner() : null;
@@ -75,6 +83,7 @@ public final class PlanCommand implements Callable<Integer> {
             if (budget > 0) n.put("budgetBytes", budget);
             n.put("solveMillis", Math.round(ms * 10) / 10.0);
             if (out != null) n.put("out", out.toString());
+            if (ranks != null) n.set("layout", RankReport.json(ranks, model.batch));
             if (rep != null) {
                 ObjectNode sv = n.putObject("solver");
                 sv.put("status", rep.status());
@@ -100,6 +109,7 @@ public final class PlanCommand implements Callable<Integer> {
                     rep.boundSeconds() * 1e3, rep.gap() * 100, rep.wallSeconds(), rep.source());
             if (!rep.note().isEmpty()) o.println("solver note     " + rep.note());
         }
+        if (ranks != null) SimulateCommand.printRanks(o, ranks, model.batch, d.capacityBytes());
         if (out != null) o.println("wrote " + out);
         return 0;
     }

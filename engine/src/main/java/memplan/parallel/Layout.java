@@ -48,8 +48,8 @@ public record Layout(int dp, int tp, int pp, ShardMode shard, int microBatches, 
     }
 
     public Layout withShard(ShardMode s) {
-        return new Layout(dp, tp, pp, s, microBatches, pipeline, offloadOptimizer, offloadParameters && s.shardsParameters,
-                s == ShardMode.FSDP_HYBRID ? Math.min(shardGroup, defaultShardGroup(dp)) : dp);
+        return new Layout(dp, tp, pp, s, microBatches, pipeline, offloadOptimizer,
+                offloadParameters && s.shardsParameters, s == ShardMode.FSDP_HYBRID ? defaultShardGroup(dp) : dp);
     }
 
     public Layout withMicroBatches(int m) {

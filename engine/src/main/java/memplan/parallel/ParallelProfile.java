@@ -53,7 +53,9 @@ public record ParallelProfile(Layout layout, List<RankMemory> ranks) {
 
     /** The rank with the highest peak (the first such). */
     public RankMemory highest() {
-        return ranks.stream().max(Comparator.comparingLong(RankMemory::peakBytes)).orElseThrow();
+        RankMemory h = ranks.get(0);
+        for (RankMemory r : ranks) if (r.peakBytes() > h.peakBytes()) h = r;
+        return h;
     }
 
     /** Every distinct rank of the layout (ZeRO-1 partitions differ per data-parallel rank, stages per stage). */

@@ -38,6 +38,7 @@ public final class SampleModels {
         BUILDERS.put("lstm-lm", LstmBuilder::lstmLm);
         BUILDERS.put("bert-base", BertBuilder::bertBase);
         BUILDERS.put("gpt2-small", Gpt2Builder::gpt2Small);
+        BUILDERS.put("gpt-1.3b", Gpt2Builder::gpt13b);
         BUILDERS.put("tiny-mlp", TinyBuilder::tinyMlp);
         BUILDERS.put("tiny-cnn", TinyBuilder::tinyCnn);
         BUILDERS.put("tiny-lstm", LstmBuilder::tinyLstm);

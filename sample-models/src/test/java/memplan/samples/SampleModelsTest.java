@@ -34,7 +34,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 class SampleModelsTest {
     static final List<String> NAMES = List.of("mlp", "lenet5", "alexnet", "vgg16", "resnet18", "resnet50", "unet-small",
-            "lstm-lm", "bert-base", "gpt2-small", "tiny-mlp", "tiny-cnn", "tiny-lstm", "tiny-transformer");
+            "lstm-lm", "bert-base", "gpt2-small", "gpt-1.3b", "tiny-mlp", "tiny-cnn", "tiny-lstm", "tiny-transformer");
 
     static Stream<String> names() {
         return SampleModels.names().stream();
@@ -101,6 +101,7 @@ class SampleModelsTest {
             "tiny-cnn, 2082",
             "tiny-lstm, 4098",
             "tiny-transformer, 28032",
+            "gpt-1.3b, 1313626112",
     })
     void ownParameterCounts(String name, long expected) {
         assertEquals(expected, params(SampleModels.load(name)));
