@@ -3,7 +3,9 @@ package memplan.cli;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import memplan.graph.Graph;
+import memplan.io.AtomicFileWriter;
 import memplan.model.ModelDef;
+import memplan.parallel.DeepSpeedConfig;
 import memplan.parallel.LayoutSearch;
 import memplan.parallel.RankMemory;
 import memplan.sim.DeviceModel;
@@ -16,6 +18,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine;
 
 import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -52,6 +55,11 @@ public final class FitCommand implements Callable<Integer> {
             description = "Most micro-batches (gradient accumulation steps) per iteration (default: no limit).")
     Integer maxMicroBatches;
 
+    @Option(names = "--deepspeed-config", paramLabel = "FILE",
+            description = "Write the DeepSpeed configuration of the layout found to this JSON file (the search then "
+                    + "tries DeepSpeed's shard modes only: none, zero1, zero2, zero3).")
+    Path deepspeed;
+
     @Option(names = "--json", description = "Print JSON for scripts.")
     boolean json;
 
@@ -60,6 +68,7 @@ public final class FitCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (deepspeed != null) AtomicFileWriter.refuseInputs(deepspeed, model.inputFiles());
         if (model.batch <= 0) throw new CliException("--batch must be a positive integer, got " + model.batch);
         if (maxGpus < 1) throw new CliException("--max-gpus must be positive, got " + maxGpus);
         if (maxStages < 1) throw new CliException("--max-stages must be positive, got " + maxStages);
@@ -74,7 +83,8 @@ public final class FitCommand implements Callable<Integer> {
         var fw = framework.profile();
         model.graph(m);   // checks --dim and the model at the given batch before the search
         IntFunction<Schedule> at = b -> TrainingGraph.derive(Graph.instantiate(m, b, dtype, model.dims), opt, fw);
-        LayoutSearch search = new LayoutSearch(at);
+        LayoutSearch search = new LayoutSearch(at, deepspeed == null ? LayoutSearch.SHARDS
+                : LayoutSearch.DEEPSPEED_SHARDS);
         long t0 = System.nanoTime();
         List<LayoutSearch.Fit> fits = search.fewestDevices(model.batch, capacity, maxGpus, maxStages,
                 maxMicroBatches == null ? model.batch : maxMicroBatches);
@@ -82,6 +92,10 @@ public final class FitCommand implements Callable<Integer> {
         if (fits.isEmpty()) throw new CliException(m.name() + " at batch " + model.batch + " fits no layout of up to "
                 + maxGpus + " GPUs of " + ByteSize.format(capacity) + " (raise --max-gpus, or lower --batch or --dim)");
         LayoutSearch.Fit best = fits.get(0);
+        if (deepspeed != null) {
+            AtomicFileWriter.writeString(deepspeed, DeepSpeedConfig.of(best.layout(), model.batch, dtype, opt, null),
+                    model.inputFiles());
+        }
         RankMemory h = best.profile().highest();
         PrintWriter o = spec.commandLine().getOut();
         if (json) {
@@ -117,6 +131,7 @@ public final class FitCommand implements Callable<Integer> {
                         f.microBatchSize(), ByteSize.format(f.peakBytes()));
         }
         o.printf(Locale.ROOT, "searched %d layouts in %.0f ms%n", search.evaluated(), ms);
+        if (deepspeed != null) o.println("wrote " + deepspeed);
         return 0;
     }
 }

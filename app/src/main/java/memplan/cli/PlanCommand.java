@@ -2,6 +2,7 @@ package memplan.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import memplan.io.AtomicFileWriter;
+import memplan.parallel.DeepSpeedConfig;
 import memplan.parallel.Layout;
 import memplan.parallel.ParallelProfile;
 import memplan.plan.Plan;
@@ -49,6 +50,11 @@ public final class PlanCommand implements Callable<Integer> {
     @Mixin
     ParallelArgs parallel = new ParallelArgs();
 
+    @Option(names = "--deepspeed-config", paramLabel = "FILE",
+            description = "Write the DeepSpeed configuration (ZeRO stage, offload, activation checkpointing) of the "
+                    + "layout and plan to this JSON file.")
+    Path deepspeed;
+
     @picocli.CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -63,6 +69,7 @@ public final class PlanCommand implements Callable<Integer> {
         if (choice.planner == null && choice.planFile == null)
             throw new CliException("--planner is required (e.g. --planner checkpoint-sqrt)");
         if (out != null) AtomicFileWriter.refuseInputs(out, inputs());
+        if (deepspeed != null) AtomicFileWriter.refuseInputs(deepspeed, inputs());
         Layout layout = parallel.given() ? parallel.layout() : null;
         Schedule s = layout == null ? model.schedule(framework.profile())
                 : SimulateCommand.rankSchedule(model, framework, layout);
@@ -76,7 +83,9 @@ public final class PlanCommand implements Callable<Integer> {
         SimResult r = Simulator.simulate(plan, d);
         long base = Simulator.simulate(Plan.baseline(s), d).peakBytes();
         long budget = choice.planFile == null ? choice.budgetBytes(s, d) : Planner.MIN_PEAK;
+        String ds = deepspeed == null ? null : deepSpeed(layout, s, plan);   // refused before anything is written
         if (out != null) PlanJson.write(plan, out, inputs());
+        if (ds != null) AtomicFileWriter.writeString(deepspeed, ds, inputs());
         PrintWriter o = spec.commandLine().getOut();
         if (json) {
             ObjectNode n = SimulateCommand.summary(s, plan, r, base, d);
@@ -111,6 +120,16 @@ public final class PlanCommand implements Callable<Integer> {
         }
         if (ranks != null) SimulateCommand.printRanks(o, ranks, model.batch, d.capacityBytes());
         if (out != null) o.println("wrote " + out);
+        if (deepspeed != null) o.println("wrote " + deepspeed);
         return 0;
+    }
+
+    private String deepSpeed(Layout layout, Schedule s, Plan plan) {
+        Layout l = layout == null ? Layout.single() : layout;
+        try {
+            return DeepSpeedConfig.of(l, model.batch, s.graph().floatType(), s.optimizer(), plan);
+        } catch (IllegalArgumentException e) {
+            throw new CliException("--deepspeed-config: " + e.getMessage());
+        }
     }
 }

@@ -2,6 +2,10 @@ package memplan.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 import static memplan.cli.PlannerCommandsTest.run;
 import static memplan.cli.PlannerCommandsTest.userError;
@@ -10,6 +14,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The layout flags of plan, simulate and maxbatch, and `memplan fit`. */
 class ParallelCommandsTest {
+    @TempDir
+    Path dir;
+
     @Test
     void simulatePrintsEveryZeroOneRankAndTheHighest() throws Exception {
         PlannerCommandsTest.Run r = run("simulate", "tiny-cnn", "--batch", "16", "--world-size", "4", "--shard", "zero1",
@@ -60,6 +67,26 @@ class ParallelCommandsTest {
         PlannerCommandsTest.Run text = run("fit", "gpt-1.3b", "--gpu", "h100", "--batch", "1024");
         assertEquals(0, text.code(), text.err());
         assertTrue(text.out().contains("fewest GPUs") && text.out().contains("per-rank peak"), text.out());
+    }
+
+    @Test
+    void planAndFitWriteADeepSpeedConfig() throws Exception {
+        Path ds = dir.resolve("ds.json");
+        PlannerCommandsTest.Run p = run("plan", "tiny-cnn", "--batch", "16", "--planner", "checkpoint-sqrt",
+                "--world-size", "4", "--shard", "zero2", "--deepspeed-config", ds.toString());
+        assertEquals(0, p.code(), p.err());
+        JsonNode c = Json.MAPPER.readTree(Files.readString(ds));
+        assertEquals(2, c.get("zero_optimization").get("stage").asInt());
+        assertEquals(4, c.get("train_micro_batch_size_per_gpu").asInt());
+        assertTrue(c.has("activation_checkpointing"), "checkpoint-sqrt recomputes");
+        userError(run("plan", "tiny-cnn", "--batch", "16", "--planner", "share", "--world-size", "4", "--shard",
+                "fsdp-full", "--deepspeed-config", dir.resolve("x.json").toString()), "--deepspeed-config");
+        assertTrue(!Files.exists(dir.resolve("x.json")), "nothing written on an error");
+        Path fit = dir.resolve("fit.json");
+        PlannerCommandsTest.Run f = run("fit", "gpt2-small", "--batch", "64", "--max-micro-batches", "1",
+                "--deepspeed-config", fit.toString());
+        assertEquals(0, f.code(), f.err());
+        assertEquals(64, Json.MAPPER.readTree(Files.readString(fit)).get("train_batch_size").asInt());
     }
 
     @Test

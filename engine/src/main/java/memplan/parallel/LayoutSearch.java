@@ -18,15 +18,25 @@ public final class LayoutSearch {
     /** The tensor-parallel degrees tried: within one node of 8 devices. */
     static final int[] TENSOR = {1, 2, 4, 8};
     /** Shard modes tried, the least communication first. */
-    static final List<ShardMode> SHARDS = List.of(ShardMode.NONE, ShardMode.ZERO1, ShardMode.ZERO2,
+    public static final List<ShardMode> SHARDS = List.of(ShardMode.NONE, ShardMode.ZERO1, ShardMode.ZERO2,
             ShardMode.FSDP_GRAD_OP, ShardMode.ZERO3);
+    /** The shard modes DeepSpeed runs. */
+    public static final List<ShardMode> DEEPSPEED_SHARDS = List.of(ShardMode.NONE, ShardMode.ZERO1, ShardMode.ZERO2,
+            ShardMode.ZERO3);
 
     private final IntFunction<Schedule> atMicroBatch;
+    private final List<ShardMode> shards;
     private final Map<Integer, Schedule> schedules = new HashMap<>();
     private int evaluated;
 
     public LayoutSearch(IntFunction<Schedule> atMicroBatch) {
+        this(atMicroBatch, SHARDS);
+    }
+
+    /** A search that tries the given shard modes, in that order (the least communication first). */
+    public LayoutSearch(IntFunction<Schedule> atMicroBatch, List<ShardMode> shards) {
         this.atMicroBatch = atMicroBatch;
+        this.shards = List.copyOf(shards);
     }
 
     /** A layout that fits, with its per-rank memory. */
@@ -80,7 +90,7 @@ public final class LayoutSearch {
                 for (int pp = 1; tp * pp <= n && pp <= maxStages; pp *= 2) {
                     int dp = n / (tp * pp);
                     if (globalBatch % dp != 0) continue;
-                    for (ShardMode m : SHARDS) {
+                    for (ShardMode m : shards) {
                         if (dp == 1 && m != ShardMode.NONE) continue;
                         Fit f = fewestMicroBatches(new Layout(dp, tp, pp, m, 1, PipelineSchedule.ONE_F_ONE_B,
                                 false, false, dp), globalBatch, capacity, maxMicroBatches);
