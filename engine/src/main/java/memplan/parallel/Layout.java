@@ -9,10 +9,12 @@ import java.util.Map;
  * with a shard mode, the model states), tensor-parallel degree {@code tp} (Megatron column/row splits, with sequence
  * parallelism), pipeline stages {@code pp}, micro-batches per iteration (gradient accumulation, or the pipeline's
  * micro-batches), and what goes to host memory. {@code shardGroup} is the number of ranks one FSDP hybrid shard
- * spans (the rest replicate); for the other modes the shards span all {@code dp} ranks.
+ * spans (the rest replicate); for the other modes the shards span all {@code dp} ranks. {@code sequenceParallel}:
+ * tensor parallelism also splits the LayerNorm and dropout regions along the sequence (Megatron-SP), so every
+ * activation is divided by tp; without it those stay whole ({@link TensorSplit}).
  */
 public record Layout(int dp, int tp, int pp, ShardMode shard, int microBatches, PipelineSchedule pipeline,
-                     boolean offloadOptimizer, boolean offloadParameters, int shardGroup) {
+                     boolean offloadOptimizer, boolean offloadParameters, int shardGroup, boolean sequenceParallel) {
 
     /** GPUs per node of the usual servers: the default span of an FSDP hybrid shard and of a tensor-parallel group. */
     public static final int NODE = 8;
@@ -30,7 +32,7 @@ public record Layout(int dp, int tp, int pp, ShardMode shard, int microBatches, 
 
     /** Plain data parallelism over {@code dp} devices (DDP), one micro-batch. */
     public static Layout dataParallel(int dp) {
-        return new Layout(dp, 1, 1, ShardMode.NONE, 1, PipelineSchedule.ONE_F_ONE_B, false, false, dp);
+        return new Layout(dp, 1, 1, ShardMode.NONE, 1, PipelineSchedule.ONE_F_ONE_B, false, false, dp, true);
     }
 
     public static Layout single() {
@@ -49,23 +51,33 @@ public record Layout(int dp, int tp, int pp, ShardMode shard, int microBatches, 
 
     public Layout withShard(ShardMode s) {
         return new Layout(dp, tp, pp, s, microBatches, pipeline, offloadOptimizer,
-                offloadParameters && s.shardsParameters, s == ShardMode.FSDP_HYBRID ? defaultShardGroup(dp) : dp);
+                offloadParameters && s.shardsParameters, s == ShardMode.FSDP_HYBRID ? defaultShardGroup(dp) : dp,
+                sequenceParallel);
     }
 
     public Layout withMicroBatches(int m) {
-        return new Layout(dp, tp, pp, shard, m, pipeline, offloadOptimizer, offloadParameters, shardGroup);
+        return new Layout(dp, tp, pp, shard, m, pipeline, offloadOptimizer, offloadParameters, shardGroup,
+                sequenceParallel);
     }
 
     public Layout withPipeline(PipelineSchedule p) {
-        return new Layout(dp, tp, pp, shard, microBatches, p, offloadOptimizer, offloadParameters, shardGroup);
+        return new Layout(dp, tp, pp, shard, microBatches, p, offloadOptimizer, offloadParameters, shardGroup,
+                sequenceParallel);
     }
 
     public Layout withOffload(boolean optimizer, boolean parameters) {
-        return new Layout(dp, tp, pp, shard, microBatches, pipeline, optimizer, parameters, shardGroup);
+        return new Layout(dp, tp, pp, shard, microBatches, pipeline, optimizer, parameters, shardGroup,
+                sequenceParallel);
     }
 
     public Layout withShardGroup(int group) {
-        return new Layout(dp, tp, pp, shard, microBatches, pipeline, offloadOptimizer, offloadParameters, group);
+        return new Layout(dp, tp, pp, shard, microBatches, pipeline, offloadOptimizer, offloadParameters, group,
+                sequenceParallel);
+    }
+
+    public Layout withSequenceParallel(boolean on) {
+        return new Layout(dp, tp, pp, shard, microBatches, pipeline, offloadOptimizer, offloadParameters, shardGroup,
+                on);
     }
 
     /** The batch each rank runs at once: the global batch over the data-parallel ranks and the micro-batches. */
@@ -103,7 +115,7 @@ public record Layout(int dp, int tp, int pp, ShardMode shard, int microBatches, 
         } else dp = 1;
         ShardMode m = shard == null ? ShardMode.NONE : ShardMode.parse(shard);
         return new Layout(dp, tp, pp, m, 1, PipelineSchedule.ONE_F_ONE_B, false, false,
-                m == ShardMode.FSDP_HYBRID ? defaultShardGroup(dp) : dp);
+                m == ShardMode.FSDP_HYBRID ? defaultShardGroup(dp) : dp, true);
     }
 
     private static Map<String, Integer> degrees(String spec) {
@@ -135,6 +147,7 @@ public record Layout(int dp, int tp, int pp, ShardMode shard, int microBatches, 
         if (shard == ShardMode.FSDP_HYBRID) b.append(" (shard over ").append(shardGroup).append(")");
         if (microBatches > 1) b.append(" micro-batches=").append(microBatches);
         if (pp > 1) b.append(" ").append(pipeline.label);
+        if (tp > 1 && !sequenceParallel) b.append(" no-sequence-parallel");
         if (offloadOptimizer) b.append(" offload-optimizer");
         if (offloadParameters) b.append(" offload-params");
         return b.toString();

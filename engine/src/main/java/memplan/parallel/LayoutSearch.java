@@ -93,7 +93,7 @@ public final class LayoutSearch {
                     for (ShardMode m : shards) {
                         if (dp == 1 && m != ShardMode.NONE) continue;
                         Fit f = fewestMicroBatches(new Layout(dp, tp, pp, m, 1, PipelineSchedule.ONE_F_ONE_B,
-                                false, false, dp), globalBatch, capacity, maxMicroBatches);
+                                false, false, dp, true), globalBatch, capacity, maxMicroBatches);
                         if (f != null) {
                             fits.add(f);
                             break;   // more sharding only adds communication

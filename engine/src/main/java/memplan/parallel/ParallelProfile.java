@@ -25,8 +25,9 @@ import java.util.Set;
  * (the global batch over dp and the micro-batches). Every tensor of the schedule keeps its lifetime; what changes per
  * rank is its size and, for sharded gradients, its end:
  * <ul>
- * <li>tensor parallelism divides parameters, gradients, optimizer state and activations by tp (Megatron's splits
- * with sequence parallelism: sbh(34 + 5as/h)/t per layer, {@link TransformerActivations});</li>
+ * <li>tensor parallelism divides the Linear and Embedding weights (with their gradients and optimizer state) and the
+ * activations Megatron splits ({@link TensorSplit}) by tp, and with sequence parallelism every activation:
+ * sbh(10 + 24/t + 5as/(ht)) and sbh(34 + 5as/h)/t per layer ({@link TransformerActivations});</li>
  * <li>pipeline stages take contiguous forward nodes balanced by FLOPs; a stage holds the tensors its steps touch and
  * the saved activations of the micro-batches in flight ({@link PipelineSchedule#inFlight});</li>
  * <li>zero1 is PyTorch's ZeroRedundancyOptimizer over DDP: each rank keeps the optimizer state (and runs the updates,
@@ -78,6 +79,7 @@ public record ParallelProfile(Layout layout, List<RankMemory> ranks) {
         final int[] paramOfOptStep;     // the parameter tensor an optimizer step updates, or -1
         final int[] lastBackwardWrite;  // per tensor, the last backward step writing it, or -1
         final int[][] ownerOfParam;     // per stage, per tensor id of a parameter: its ZeRO-1 rank, or -1
+        final TensorSplit split;        // with tensor parallelism: which tensors the tp ranks divide
 
         Context(Schedule s, Layout l) {
             this.s = s;
@@ -95,6 +97,7 @@ public record ParallelProfile(Layout layout, List<RankMemory> ranks) {
             for (Step st : s.steps())
                 if (st.phase() == Phase.BACKWARD) for (int t : st.writes()) lastBackwardWrite[t] = st.index();
             this.stageOfStep = stages();
+            this.split = l.tp() > 1 ? TensorSplit.of(s.graph()) : null;
             this.ownerOfParam = new int[l.pp()][];
             for (int k = 0; k < l.pp(); k++) ownerOfParam[k] = partition(k);
         }
@@ -133,6 +136,14 @@ public record ParallelProfile(Layout layout, List<RankMemory> ranks) {
                 st[x.index()] = p >= 0 && stageOfParam[p] >= 0 ? stageOfParam[p] : -1;   // -1: every stage (zero_grad)
             }
             return st;
+        }
+
+        /** A tensor's bytes on one tensor-parallel rank. */
+        long tpBytes(TensorInfo t, long bytes) {
+            if (split == null) return bytes;
+            boolean activation = t.kind() == TensorKind.ACTIVATION || t.kind() == TensorKind.AUX
+                    || t.kind() == TensorKind.ACTIVATION_GRAD;
+            return activation && l.sequenceParallel() || split.split(s, t) ? ceilDiv(bytes, l.tp()) : bytes;
         }
 
         boolean stepInStage(int step, int stage) {
@@ -192,7 +203,7 @@ public record ParallelProfile(Layout layout, List<RankMemory> ranks) {
                 TensorRole role = t.role();
                 switch (t.kind()) {
                     case PARAM -> {
-                        long full = ceilDiv(bytes, tp);
+                        long full = tpBytes(t, bytes);
                         boolean trainable = s.gradOfValue(t.value()) >= 0;
                         if (!trainable || !m.shardsParameters && m != ShardMode.FSDP_GRAD_OP) {
                             bytes = full;
@@ -210,9 +221,9 @@ public record ParallelProfile(Layout layout, List<RankMemory> ranks) {
                         }
                     }
                     case PARAM_GRAD -> {
-                        bytes = ceilDiv(bytes, tp);
+                        bytes = tpBytes(t, bytes);
                         gradsInReverse.add(0, bytes);
-                        gradElements += ceilDiv(t.shape().numel(), tp);
+                        gradElements += tpBytes(t, t.shape().numel());
                         if (m.shardsGradients) {
                             // reduce-scattered after the layer's backward: the full gradient goes, a shard stays
                             if (lastBackwardWrite[t.id()] >= 0) b = Math.min(b, lastBackwardWrite[t.id()]);
@@ -229,7 +240,7 @@ public record ParallelProfile(Layout layout, List<RankMemory> ranks) {
                         }
                     }
                     case OPTIMIZER_STATE -> {
-                        bytes = ceilDiv(bytes, tp);
+                        bytes = tpBytes(t, bytes);
                         if (m == ShardMode.ZERO1) bytes = ownerOfParam[stage][paramTensorOf(t)] == dpRank ? bytes : 0;
                         else if (m.shardsOptimizerState) bytes = ceilDiv(bytes, nd);
                         if (l.offloadOptimizer()) {
@@ -240,17 +251,20 @@ public record ParallelProfile(Layout layout, List<RankMemory> ranks) {
                     }
                     case WORKSPACE -> {
                         int opt = optimizerStepUsing(t.id(), a);
-                        if (opt < 0 || m != ShardMode.ZERO1) bytes = ceilDiv(bytes, tp);
-                        if (opt >= 0) {
+                        if (opt < 0) bytes = ceilDiv(bytes, tp);
+                        else {
                             int p = paramOfOptStep[opt];
+                            // the temporaries of an update are split as its parameter is
+                            long whole = bytes;
+                            bytes = tpBytes(s.tensor(p), bytes);
                             if (l.offloadOptimizer()) bytes = 0;
                             else if (m == ShardMode.ZERO1) bytes = t.name().startsWith("foreach.")
-                                    ? (allNumel == 0 ? 0 : bytes * ownedNumel / allNumel)
-                                    : ownerOfParam[stage][p] == dpRank ? ceilDiv(bytes + lag[p], tp) : 0;
+                                    ? (allNumel == 0 ? 0 : ceilDiv(whole * ownedNumel / allNumel, tp))
+                                    : ownerOfParam[stage][p] == dpRank ? tpBytes(s.tensor(p), whole + lag[p]) : 0;
                             else if (m.shardsOptimizerState) bytes = ceilDiv(bytes, nd);
                         }
                     }
-                    case ACTIVATION, AUX, ACTIVATION_GRAD -> bytes = ceilDiv(bytes, tp);
+                    case ACTIVATION, AUX, ACTIVATION_GRAD -> bytes = tpBytes(t, bytes);
                     case DATA, BUFFER -> { }
                 }
                 if (bytes == 0) continue;
@@ -327,7 +341,7 @@ public record ParallelProfile(Layout layout, List<RankMemory> ranks) {
                 for (int t : st.reads()) {
                     TensorInfo ti = s.tensor(t);
                     if (ti.kind() == TensorKind.PARAM && s.gradOfValue(ti.value()) >= 0) {
-                        long full = ceilDiv(ti.bytes(), tp);
+                        long full = tpBytes(ti, ti.bytes());
                         u += full - (l.offloadParameters() ? 0 : ceilDiv(full, nd));
                     }
                 }
@@ -366,7 +380,7 @@ public record ParallelProfile(Layout layout, List<RankMemory> ranks) {
                 }
             }
             long b = 0;
-            for (int t : saved) b += ceilDiv(s.tensor(t).bytes(), tp);
+            for (int t : saved) b += tpBytes(s.tensor(t), s.tensor(t).bytes());
             long stash = b * extra;
             int r = TensorRole.ACTIVATION.ordinal();
             int first = -1, last = -1;

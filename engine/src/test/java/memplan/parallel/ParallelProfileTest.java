@@ -133,7 +133,7 @@ class ParallelProfileTest {
     @Test
     void pipelineStagesSplitTheModelAndOneFOneBStashesLessThanGPipe() {
         Schedule s = mlp(2048, Optimizer.ADAM, 256, 256, 256, 10);
-        Layout pp = new Layout(1, 1, 2, ShardMode.NONE, 4, PipelineSchedule.ONE_F_ONE_B, false, false, 1);
+        Layout pp = new Layout(1, 1, 2, ShardMode.NONE, 4, PipelineSchedule.ONE_F_ONE_B, false, false, 1, true);
         ParallelProfile onefb = ParallelProfile.of(s, pp);
         ParallelProfile gpipe = ParallelProfile.of(s, pp.withPipeline(PipelineSchedule.GPIPE));
         assertEquals(2, onefb.ranks().size());

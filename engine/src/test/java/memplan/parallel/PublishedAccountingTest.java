@@ -6,6 +6,7 @@ import memplan.ir.DType;
 import memplan.model.ModelDef;
 import memplan.ops.Add;
 import memplan.ops.Dropout;
+import memplan.ops.Embedding;
 import memplan.ops.GELU;
 import memplan.ops.Input;
 import memplan.ops.LayerNorm;
@@ -18,6 +19,8 @@ import memplan.ops.Transpose;
 import memplan.parallel.TransformerActivations.Split;
 import memplan.profile.MemoryProfile;
 import memplan.train.Optimizer;
+import memplan.train.Phase;
+import memplan.train.TensorKind;
 import memplan.train.TrainingGraph;
 import org.junit.jupiter.api.Test;
 
@@ -116,10 +119,49 @@ class PublishedAccountingTest {
         var sched = TrainingGraph.derive(Graph.instantiate(layers(2, h, a), b, DType.FP16, Map.of("T", s)),
                 Optimizer.ADAM, FrameworkProfile.PYTORCH_CUDA);
         long whole = MemoryProfile.of(sched).savedBytes();
-        Layout tp4 = new Layout(1, 4, 1, ShardMode.NONE, 1, PipelineSchedule.ONE_F_ONE_B, false, false, 1);
+        Layout tp4 = new Layout(1, 4, 1, ShardMode.NONE, 1, PipelineSchedule.ONE_F_ONE_B, false, false, 1, true);
         RankMemory r = ParallelProfile.of(sched, tp4).highest();
         assertEquals(true, r.peakBytes() < ParallelProfile.of(sched, Layout.single()).highest().peakBytes() / 3,
                 "tp=4 keeps about a quarter: " + r.peakBytes() + " of " + whole);
+    }
+
+    /**
+     * Without sequence parallelism: the tensors MemPlan's split propagation divides over t ranks (column-parallel
+     * Linear outputs up to the row-parallel Linears) leave sbh(10 + 24/t + 5as/(ht)) per layer on each rank, the
+     * LayerNorm statistics (16sb) whole; and a rank's activations are then above the sequence-parallel ones.
+     */
+    @Test
+    void memplansTensorParallelSplitOfAMegatronLayerIsTheFormula() {
+        int s = 128, b = 2, h = 256, a = 8;
+        for (int t : new int[]{2, 4, 8}) {
+            long layer = savedPerRank(layers(2, h, a), b, s, t) - savedPerRank(layers(1, h, a), b, s, t);
+            assertEquals(new TransformerActivations(s, b, h, a).perLayer(Split.TENSOR, t, false) + 16L * s * b,
+                    layer, "t = " + t);
+        }
+        var sched = TrainingGraph.derive(Graph.instantiate(layers(4, h, a), b, DType.FP16, Map.of("T", s)),
+                Optimizer.ADAM, FrameworkProfile.PYTORCH_CUDA);
+        Layout sp = new Layout(1, 4, 1, ShardMode.NONE, 1, PipelineSchedule.ONE_F_ONE_B, false, false, 1, true);
+        long withSp = ParallelProfile.of(sched, sp).highest().peakBytes();
+        long without = ParallelProfile.of(sched, sp.withSequenceParallel(false)).highest().peakBytes();
+        assertEquals(true, without > withSp, without + " without sequence parallelism, " + withSp + " with");
+    }
+
+    private static long savedPerRank(ModelDef m, int b, int s, int t) {
+        var sched = TrainingGraph.derive(Graph.instantiate(m, b, DType.FP16, Map.of("T", s)),
+                Optimizer.ADAM, FrameworkProfile.PYTORCH_CUDA);
+        TensorSplit split = TensorSplit.of(sched.graph());
+        boolean[] seen = new boolean[sched.tensorCount()];
+        long bytes = 0;
+        for (var st : sched.steps()) {
+            if (st.phase() != Phase.BACKWARD) continue;
+            for (int id : st.reads()) {
+                var ti = sched.tensor(id);
+                if (seen[id] || ti.kind() != TensorKind.ACTIVATION && ti.kind() != TensorKind.AUX) continue;
+                seen[id] = true;
+                bytes += split.split(sched, ti) ? ti.bytes() / t : ti.bytes();
+            }
+        }
+        return bytes;
     }
 
     private static long saved(ModelDef m, int b, int s) {
@@ -128,13 +170,14 @@ class PublishedAccountingTest {
         return MemoryProfile.of(sched).savedBytes();
     }
 
-    /** Stacked Megatron layers over input [N, T, h], MSE against a target of the same shape. */
+    /** Stacked Megatron layers over embedded tokens [N, T] -> [N, T, h], MSE against a target [N, T, h]. */
     static ModelDef layers(int count, int h, int a) {
         ModelDef.Builder m = ModelDef.builder("megatron-" + count).dim("T", 16);
-        String x = m.add("x", new Input(List.of("N", "T", String.valueOf(h)), null));
+        String tokens = m.add("tokens", new Input(List.of("N", "T"), DType.INT64));
         String y = m.add("y", new Input(List.of("N", "T", String.valueOf(h)), null));
-        // a first Linear makes the layer input an activation (the data batch is not counted as saved)
-        x = m.add("embed", new Linear(h, true), x);
+        // an embedding makes the layer input an activation (the data batch is not counted as saved), whole on
+        // every tensor-parallel rank as Megatron's vocabulary-parallel embedding leaves it after its all-reduce
+        String x = m.add("embed", new Embedding(1000, h), tokens);
         for (int i = 0; i < count; i++) x = layer(m, "l" + i + ".", x, h, a);
         m.add("loss", new MseLoss(), x, y);
         return m.build();
