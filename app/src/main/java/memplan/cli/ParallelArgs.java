@@ -1,6 +1,7 @@
 package memplan.cli;
 
 import memplan.parallel.Layout;
+import memplan.parallel.Network;
 import memplan.parallel.PipelineSchedule;
 import memplan.parallel.ShardMode;
 import picocli.CommandLine.Option;
@@ -38,10 +39,31 @@ public final class ParallelArgs {
             description = "Ranks one fsdp-hybrid shard spans (default: up to 8, a node).")
     Integer shardGroup;
 
+    @Option(names = "--network", paramLabel = "INNER,OUTER", defaultValue = "nvlink,ib-ndr",
+            description = "Links of the collectives' time model: within a node of 8, and between nodes (presets: "
+                    + "nvlink, ib-ndr, ib-hdr, ethernet; default: ${DEFAULT-VALUE}).")
+    String network;
+
+    @Option(names = "--no-sequence-parallel", description = "Tensor parallelism without Megatron's sequence "
+            + "parallelism: LayerNorm and dropout regions stay whole on every tensor-parallel rank.")
+    boolean noSequenceParallel;
+
+    /** The links within a node and between nodes. */
+    public Network[] networks() {
+        String[] parts = network.split(",", -1);
+        if (parts.length != 2) throw new CliException("--network takes INNER,OUTER (e.g. nvlink,ib-ndr), got '"
+                + network + "'");
+        try {
+            return new Network[]{Network.preset(parts[0].trim()), Network.preset(parts[1].trim())};
+        } catch (IllegalArgumentException e) {
+            throw new CliException("--network: " + e.getMessage());
+        }
+    }
+
     /** Whether any layout option was given. */
     public boolean given() {
         return worldSize != null || parallel != null || shard != null || microBatches != null || pipeline != null
-                || offload != null || shardGroup != null;
+                || offload != null || shardGroup != null || noSequenceParallel;
     }
 
     public Layout layout() {
@@ -63,6 +85,7 @@ public final class ParallelArgs {
                 l = l.withShardGroup(shardGroup);
             }
             if (offload != null) l = offload(l);
+            if (noSequenceParallel) l = l.withSequenceParallel(false);
         } catch (IllegalArgumentException e) {
             throw new CliException(e.getMessage());
         }

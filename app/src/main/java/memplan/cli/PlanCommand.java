@@ -3,7 +3,9 @@ package memplan.cli;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import memplan.io.AtomicFileWriter;
 import memplan.parallel.DeepSpeedConfig;
+import memplan.parallel.IterationTime;
 import memplan.parallel.Layout;
+import memplan.parallel.Network;
 import memplan.parallel.ParallelProfile;
 import memplan.plan.Plan;
 import memplan.plan.PlanJson;
@@ -92,7 +94,11 @@ public final class PlanCommand implements Callable<Integer> {
             if (budget > 0) n.put("budgetBytes", budget);
             n.put("solveMillis", Math.round(ms * 10) / 10.0);
             if (out != null) n.put("out", out.toString());
-            if (ranks != null) n.set("layout", RankReport.json(ranks, model.batch));
+            if (ranks != null) {
+                ObjectNode ln = RankReport.json(ranks, model.batch);
+                ln.set("time", RankReport.timeJson(time(s, layout, r)));
+                n.set("layout", ln);
+            }
             if (rep != null) {
                 ObjectNode sv = n.putObject("solver");
                 sv.put("status", rep.status());
@@ -118,10 +124,18 @@ public final class PlanCommand implements Callable<Integer> {
                     rep.boundSeconds() * 1e3, rep.gap() * 100, rep.wallSeconds(), rep.source());
             if (!rep.note().isEmpty()) o.println("solver note     " + rep.note());
         }
-        if (ranks != null) SimulateCommand.printRanks(o, ranks, model.batch, d.capacityBytes());
+        if (ranks != null) {
+            SimulateCommand.printRanks(o, ranks, model.batch, d.capacityBytes());
+            RankReport.printTime(o, time(s, layout, r), parallel.networks());
+        }
         if (out != null) o.println("wrote " + out);
         if (deepspeed != null) o.println("wrote " + deepspeed);
         return 0;
+    }
+
+    private IterationTime time(Schedule s, Layout layout, SimResult r) {
+        Network[] nets = parallel.networks();
+        return IterationTime.of(s, layout, r.iterationSeconds(), nets[0], nets[1]);
     }
 
     private String deepSpeed(Layout layout, Schedule s, Plan plan) {

@@ -3,7 +3,9 @@ package memplan.cli;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import memplan.parallel.CommBuffer;
+import memplan.parallel.IterationTime;
 import memplan.parallel.Layout;
+import memplan.parallel.Network;
 import memplan.parallel.ParallelProfile;
 import memplan.parallel.RankMemory;
 import memplan.train.Phase;
@@ -42,6 +44,31 @@ final class RankReport {
                         ByteSize.format(capacity)) : "");
         if (p.ranks().size() < l.worldSize())
             o.println("                (ranks not listed hold what the listed rank of their stage holds)");
+    }
+
+    static void printTime(PrintWriter o, IterationTime t, Network[] nets) {
+        o.printf(Locale.ROOT, "time            %.4g ms per iteration: compute %.4g ms, pipeline bubble %.4g ms, "
+                        + "exposed collectives %.4g ms (data parallel %s in %.4g ms, tensor parallel %s in %.4g ms, "
+                        + "pipeline %s in %.4g ms; %s within a node, %s between)%n", t.iterationSeconds() * 1e3,
+                t.computeSeconds() * 1e3, t.bubbleSeconds() * 1e3, t.exposedSeconds() * 1e3,
+                ByteSize.format(t.dataParallelBytes()), t.dataParallelSeconds() * 1e3,
+                ByteSize.format(t.tensorParallelBytes()), t.tensorParallelSeconds() * 1e3,
+                ByteSize.format(t.pipelineBytes()), t.pipelineSeconds() * 1e3, nets[0].name(), nets[1].name());
+    }
+
+    static ObjectNode timeJson(IterationTime t) {
+        ObjectNode n = Json.object();
+        n.put("iterationSeconds", t.iterationSeconds());
+        n.put("computeSeconds", t.computeSeconds());
+        n.put("bubbleSeconds", t.bubbleSeconds());
+        n.put("exposedCollectiveSeconds", t.exposedSeconds());
+        n.put("dataParallelBytes", t.dataParallelBytes());
+        n.put("dataParallelSeconds", t.dataParallelSeconds());
+        n.put("tensorParallelBytes", t.tensorParallelBytes());
+        n.put("tensorParallelSeconds", t.tensorParallelSeconds());
+        n.put("pipelineBytes", t.pipelineBytes());
+        n.put("pipelineSeconds", t.pipelineSeconds());
+        return n;
     }
 
     private static String buffer(CommBuffer b) {

@@ -2,7 +2,9 @@ package memplan.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import memplan.io.AtomicFileWriter;
+import memplan.parallel.IterationTime;
 import memplan.parallel.Layout;
+import memplan.parallel.Network;
 import memplan.parallel.ParallelProfile;
 import memplan.plan.Decision;
 import memplan.plan.Plan;
@@ -64,16 +66,26 @@ public final class SimulateCommand implements Callable<Integer> {
         if (csv != null) writeCsv(r, csv, inputs());
         PrintWriter o = spec.commandLine().getOut();
         ParallelProfile ranks = layout == null ? null : ParallelProfile.of(s, layout);
+        Network[] nets = layout == null ? null : parallel.networks();
+        IterationTime time = layout == null ? null
+                : IterationTime.of(s, layout, r.iterationSeconds(), nets[0], nets[1]);
         if (json) {
             ObjectNode n = summary(s, plan, r, base, d);
-            if (ranks != null) n.set("layout", RankReport.json(ranks, model.batch));
+            if (ranks != null) {
+                ObjectNode ln = RankReport.json(ranks, model.batch);
+                ln.set("time", RankReport.timeJson(time));
+                n.set("layout", ln);
+            }
             o.println(Json.write(n));
             return 0;
         }
         o.printf(Locale.ROOT, "%s  batch %d  plan %s  on %s%n", s.graph().model().name(), s.graph().batch(),
                 plan.planner(), d.name());
         print(o, plan, r, base);
-        if (ranks != null) printRanks(o, ranks, model.batch, d.capacityBytes());
+        if (ranks != null) {
+            printRanks(o, ranks, model.batch, d.capacityBytes());
+            RankReport.printTime(o, time, nets);
+        }
         if (csv != null) o.println("wrote " + csv);
         return 0;
     }

@@ -33,6 +33,10 @@ class ParallelCommandsTest {
         PlannerCommandsTest.Run text = run("simulate", "tiny-cnn", "--batch", "16", "--world-size", "4");
         assertEquals(0, text.code(), text.err());
         assertTrue(text.out().contains("per rank") && text.out().contains("highest rank"), text.out());
+        assertTrue(text.out().contains("ms per iteration"), text.out());
+        JsonNode t = l.get("time");
+        assertTrue(t.get("dataParallelBytes").asLong() > 0, r.out());
+        assertTrue(t.get("iterationSeconds").asDouble() >= t.get("computeSeconds").asDouble());
     }
 
     @Test
@@ -106,5 +110,9 @@ class ParallelCommandsTest {
                 "baseline only");
         userError(run("fit", "tiny-cnn", "--gpu", "x100", "--batch", "8"), "unknown device");
         userError(run("fit", "tiny-cnn", "--batch", "0"), "--batch");
+        userError(run("simulate", "tiny-cnn", "--batch", "8", "--world-size", "2", "--network", "nvlink"),
+                "--network");
+        userError(run("simulate", "tiny-cnn", "--batch", "8", "--world-size", "2", "--network", "nvlink,tin-can"),
+                "unknown network");
     }
 }

@@ -69,6 +69,33 @@ public record ParallelProfile(Layout layout, List<RankMemory> ranks) {
         return new ParallelProfile(layout, List.copyOf(out));
     }
 
+    /**
+     * Bytes of the forward activations one pipeline stage hands the next per micro-batch (the largest boundary): the
+     * tensors a stage's forward steps write that a later stage's forward steps read.
+     */
+    static long boundaryBytes(Schedule s, Layout layout) {
+        if (layout.pp() == 1) return 0;
+        Context c = new Context(s, layout);
+        int[] producer = new int[s.tensorCount()];
+        Arrays.fill(producer, -1);
+        long[] crossing = new long[layout.pp()];
+        boolean[] counted = new boolean[s.tensorCount()];
+        for (Step st : s.steps()) {
+            if (st.phase() != Phase.FORWARD) continue;
+            int k = c.stageOfStep[st.index()];
+            for (int t : st.reads()) {
+                TensorKind kind = s.tensor(t).kind();
+                if (kind != TensorKind.ACTIVATION || producer[t] < 0 || producer[t] == k || counted[t]) continue;
+                counted[t] = true;
+                crossing[producer[t]] += s.tensor(t).bytes();
+            }
+            for (int t : st.writes()) if (producer[t] < 0) producer[t] = k;
+        }
+        long most = 0;
+        for (long b : crossing) most = Math.max(most, b);
+        return most;
+    }
+
     /** What every rank shares: the schedule's liveness, stages of steps and tensors, parameter ownership. */
     private static final class Context {
         final Schedule s;

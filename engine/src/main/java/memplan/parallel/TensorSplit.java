@@ -41,6 +41,11 @@ final class TensorSplit {
         return new TensorSplit(split, param);
     }
 
+    /** Whether a forward value (or the one it views) is divided over the tp ranks. */
+    boolean valueSplit(Graph g, int value) {
+        return splitValue[g.storageOf(value)];
+    }
+
     /** Whether the tensor is divided over the tp ranks; workspaces (no value) are. */
     boolean split(Schedule s, TensorInfo t) {
         if (t.value() < 0) return true;
