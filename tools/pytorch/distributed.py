@@ -27,6 +27,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import unittest
 
 import torch
 import torch.distributed as dist
@@ -45,6 +46,16 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 RES = os.path.join(ROOT, "engine", "src", "test", "resources", "fidelity")
 PHASES = memmeasure.PHASES
 MEASURED = "measured-iteration"
+
+
+def hand_mlp(batch):
+    """The hand-count model of test_memmeasure.py: Linear(256, 512) -> ReLU -> Linear(512, 128), batch 16."""
+    torch.manual_seed(0)
+    return (nn.Sequential(nn.Linear(256, 512), nn.ReLU(), nn.Linear(512, 128)), torch.randn(batch, 256),
+            torch.randint(0, 128, (batch,)))
+
+
+MODELS = dict(zoo.MODELS, **{"hand-mlp": hand_mlp})
 
 
 def adam(params):
@@ -75,7 +86,7 @@ def worker(rank, world, port, name, batch, mode, out_dir):
     dist.init_process_group("gloo", rank=rank, world_size=world)
     try:
         with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
-            model, x, y = zoo.MODELS[name](batch)   # seed 0: the same weights and batch on every rank
+            model, x, y = MODELS[name](batch)   # seed 0: the same weights and batch on every rank
             model.train()
             ddp = DDP(model)
             opt = make_optimizer(mode, ddp.parameters())
@@ -160,7 +171,10 @@ def free_port():
 def run_case(name, batch, world, mode):
     with tempfile.TemporaryDirectory() as d:
         mp.spawn(worker, args=(world, free_port(), name, batch, mode, d), nprocs=world, join=True)
-        ranks = [json.load(open(os.path.join(d, "rank%d.json" % r))) for r in range(world)]
+        ranks = []
+        for r in range(world):
+            with open(os.path.join(d, "rank%d.json" % r)) as f:
+                ranks.append(json.load(f))
     return {"model": name, "batch": batch, "worldSize": world, "mode": mode, "optimizer": "adam",
             "onnx": "models/%s-b%d.onnx" % (name, batch), "ranks": ranks}
 
@@ -226,6 +240,7 @@ def main():
     ap.add_argument("--modes", default="ddp,zero1")
     ap.add_argument("--batch", type=int, default=2, help="per rank")
     ap.add_argument("--jar", default=os.path.join(ROOT, "app", "target", "memplan.jar"))
+    ap.add_argument("--skip-method-test", action="store_true")
     ap.add_argument("--repredict", action="store_true",
                     help="keep the measured PyTorch figures, run MemPlan again for every row and rewrite the table")
     a = ap.parse_args()
@@ -236,6 +251,10 @@ def main():
             row["memplanAtGeneration"] = memplan(a.jar, row)
         save(old["rows"], data_file, old)
         return
+    if not a.skip_method_test:
+        suite = unittest.defaultTestLoader.loadTestsFromName("test_distributed")
+        if not unittest.TextTestRunner(verbosity=1).run(suite).wasSuccessful():
+            sys.exit("the per-rank method failed its hand-count test")
     command = "nice /usr/bin/python3 tools/pytorch/distributed.py " + " ".join(shlex.quote(x) for x in sys.argv[1:])
     rows = old["rows"]
     for name in a.models.split(","):
