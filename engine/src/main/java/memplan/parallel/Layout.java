@@ -18,10 +18,14 @@ public record Layout(int dp, int tp, int pp, ShardMode shard, int microBatches, 
 
     /** GPUs per node of the usual servers: the default span of an FSDP hybrid shard and of a tensor-parallel group. */
     public static final int NODE = 8;
+    /** The most devices a layout may span. */
+    public static final int MAX_DEVICES = 1 << 20;
 
     public Layout {
         if (dp < 1 || tp < 1 || pp < 1) throw new IllegalArgumentException("parallel degrees must be positive, got dp="
                 + dp + ", tp=" + tp + ", pp=" + pp);
+        if ((long) dp * tp * pp > MAX_DEVICES) throw new IllegalArgumentException("a layout of dp=" + dp + " x tp="
+                + tp + " x pp=" + pp + " devices is over the limit of " + MAX_DEVICES);
         if (microBatches < 1) throw new IllegalArgumentException("micro-batches must be positive, got " + microBatches);
         if (shardGroup < 1 || dp % shardGroup != 0) throw new IllegalArgumentException("a hybrid shard of "
                 + shardGroup + " ranks does not divide dp=" + dp);
@@ -100,7 +104,8 @@ public record Layout(int dp, int tp, int pp, ShardMode shard, int microBatches, 
      * not given are 1, except dp, which fills the world size.
      */
     public static Layout parse(int worldSize, String degrees, String shard) {
-        if (worldSize < 0) throw new IllegalArgumentException("world size must be positive, got " + worldSize);
+        if (worldSize < 0 || worldSize > MAX_DEVICES) throw new IllegalArgumentException("world size must be from 1 to "
+                + MAX_DEVICES + ", got " + worldSize);
         Map<String, Integer> d = degrees == null ? Map.of() : degrees(degrees);
         int tp = d.getOrDefault("tp", 1), pp = d.getOrDefault("pp", 1);
         int dp;

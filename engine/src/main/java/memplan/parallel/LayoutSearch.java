@@ -1,5 +1,6 @@
 package memplan.parallel;
 
+import memplan.train.Phase;
 import memplan.train.Schedule;
 
 import java.util.ArrayList;
@@ -83,11 +84,13 @@ public final class LayoutSearch {
      */
     public List<Fit> fewestDevices(int globalBatch, long capacity, int maxDevices, int maxStages,
                                    int maxMicroBatches) {
-        for (int n = 1; n <= maxDevices; n *= 2) {
+        Schedule one = schedules.computeIfAbsent(1, atMicroBatch::apply);
+        long layers = one.steps().stream().filter(st -> st.phase() == Phase.FORWARD).count();
+        for (int n = 1; n <= Math.min(maxDevices, Layout.MAX_DEVICES); n *= 2) {
             List<Fit> fits = new ArrayList<>();
             for (int tp : TENSOR) {
                 if (tp > n) break;
-                for (int pp = 1; tp * pp <= n && pp <= maxStages; pp *= 2) {
+                for (int pp = 1; tp * pp <= n && pp <= maxStages && pp <= layers; pp *= 2) {
                     int dp = n / (tp * pp);
                     if (globalBatch % dp != 0) continue;
                     for (ShardMode m : shards) {

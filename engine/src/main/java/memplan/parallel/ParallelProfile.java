@@ -61,6 +61,7 @@ public record ParallelProfile(Layout layout, List<RankMemory> ranks) {
 
     /** Every distinct rank of the layout (ZeRO-1 partitions differ per data-parallel rank, stages per stage). */
     public static ParallelProfile of(Schedule s, Layout layout) {
+        checkStages(s, layout);
         Context c = new Context(s, layout);
         List<RankMemory> out = new ArrayList<>();
         int dpRanks = layout.shard() == ShardMode.ZERO1 ? Math.min(layout.dp(), MAX_DISTINCT_RANKS) : 1;
@@ -75,6 +76,7 @@ public record ParallelProfile(Layout layout, List<RankMemory> ranks) {
      */
     static long boundaryBytes(Schedule s, Layout layout) {
         if (layout.pp() == 1) return 0;
+        checkStages(s, layout);
         Context c = new Context(s, layout);
         int[] producer = new int[s.tensorCount()];
         Arrays.fill(producer, -1);
@@ -94,6 +96,14 @@ public record ParallelProfile(Layout layout, List<RankMemory> ranks) {
         long most = 0;
         for (long b : crossing) most = Math.max(most, b);
         return most;
+    }
+
+    /** A pipeline cannot have more stages than the model has layers that compute. */
+    private static void checkStages(Schedule s, Layout layout) {
+        if (layout.pp() == 1) return;
+        long layers = s.steps().stream().filter(st -> st.phase() == Phase.FORWARD).count();
+        if (layout.pp() > layers) throw new IllegalArgumentException("a pipeline of " + layout.pp() + " stages needs "
+                + "as many layers; " + s.graph().model().name() + " has " + layers);
     }
 
     /** What every rank shares: the schedule's liveness, stages of steps and tensors, parameter ownership. */

@@ -18,7 +18,6 @@ import memplan.train.TrainingGraph;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
-import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -163,10 +162,14 @@ class ParallelProfileTest {
         assertEquals(4, Layout.parse(16, "tp=2,pp=2", null).dp());
         assertEquals(8, Layout.parse(8, null, null).dp());
         assertEquals(8, Layout.parse(32, null, "fsdp-hybrid").shardDegree());
-        assertEquals(Map.of(), Map.of());
+        Schedule s = mlp(2, Optimizer.SGD, 8, 4);
+        IllegalArgumentException stages = assertThrows(IllegalArgumentException.class,
+                () -> ParallelProfile.of(s, Layout.parse(0, "pp=64", null)));
+        assertTrue(stages.getMessage().contains("64 stages"), stages.getMessage());
         for (String[] bad : new String[][]{{"8", "dp=4,tp=4", null}, {"0", "dp=4,tq=2", null},
                 {"0", "dp=x", null}, {"0", "dp=2,dp=2", null}, {"0", "dp", null}, {"6", "tp=4", null},
-                {"0", null, "zero4"}, {"0", "dp=0", null}}) {
+                {"0", null, "zero4"}, {"0", "dp=0", null}, {"0", "dp=1048576,tp=1048576,pp=1048576", null},
+                {"2147483647", null, null}}) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> Layout.parse(Integer.parseInt(bad[0]), bad[1], bad[2]));
             assertTrue(!e.getMessage().contains("\n") && e.getMessage().length() < 160, e.getMessage());
