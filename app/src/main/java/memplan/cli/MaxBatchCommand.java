@@ -3,6 +3,9 @@ package memplan.cli;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import memplan.graph.Graph;
 import memplan.model.ModelDef;
+import memplan.parallel.Layout;
+import memplan.parallel.LayoutSearch;
+import memplan.parallel.ParallelProfile;
 import memplan.planner.Budget;
 import memplan.planner.MaxBatch;
 import memplan.planner.Planner;
@@ -52,6 +55,9 @@ public final class MaxBatchCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print JSON for scripts.")
     boolean json;
 
+    @Mixin
+    ParallelArgs parallel = new ParallelArgs();
+
     @picocli.CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -70,6 +76,7 @@ public final class MaxBatchCommand implements Callable<Integer> {
         var fw = framework.profile();
         IntFunction<Schedule> at = batch -> TrainingGraph.derive(
                 Graph.instantiate(m, batch, dtype, model.dims), opt, fw);
+        if (parallel.given()) return perRank(m, at, b.bytes(), p, d);
         long t0 = System.nanoTime();
         MaxBatch.Result base = MaxBatch.search(at, Planners.named("baseline"), b.bytes(), d, limit);
         MaxBatch.Result r = p.name().equals("baseline") ? base : MaxBatch.search(at, p, b.bytes(), d, limit);
@@ -100,6 +107,36 @@ public final class MaxBatchCommand implements Callable<Integer> {
         if (r.result() != null)
             o.printf(Locale.ROOT, "at that batch   peak %s, overhead %+.1f%%%n",
                     ByteSize.format(r.result().peakBytes()), 100 * r.result().overhead());
+        o.printf(Locale.ROOT, "searched in %.0f ms%n", ms);
+        return 0;
+    }
+
+    /** The largest global batch whose highest rank fits the budget; the ranks use the layout's own accounting. */
+    private int perRank(ModelDef m, IntFunction<Schedule> at, long budget, Planner p, DeviceModel d) {
+        if (!p.name().equals("baseline")) throw new CliException("--planner " + p.name() + " with a parallel layout: "
+                + "maxbatch searches per rank with the baseline only (use --planner baseline)");
+        Layout l = parallel.layout();
+        LayoutSearch search = new LayoutSearch(at);
+        long t0 = System.nanoTime();
+        int batch = search.maxBatch(l, budget, limit);
+        double ms = (System.nanoTime() - t0) / 1e6;
+        ParallelProfile ranks = batch == 0 ? null : search.profile(l, batch);
+        PrintWriter o = spec.commandLine().getOut();
+        if (json) {
+            ObjectNode n = Json.object();
+            n.put("model", m.name());
+            n.put("device", d.name());
+            n.put("budgetBytes", budget);
+            n.put("maxBatch", batch);
+            if (ranks != null) n.set("layout", RankReport.json(ranks, batch));
+            n.put("searchMillis", Math.round(ms));
+            o.println(Json.write(n));
+            return 0;
+        }
+        o.printf(Locale.ROOT, "%s  budget %s per device  layout %s  on %s%n", m.name(), ByteSize.format(budget),
+                l.describe(), d.name());
+        o.printf(Locale.ROOT, "max global batch %d%n", batch);
+        if (ranks != null) RankReport.print(o, ranks, batch, budget);
         o.printf(Locale.ROOT, "searched in %.0f ms%n", ms);
         return 0;
     }

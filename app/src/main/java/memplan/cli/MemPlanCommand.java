@@ -15,6 +15,7 @@ import memplan.units.ByteSize;
         description = "Profile and plan GPU memory of deep-learning training: swap, recompute, share, compress.",
         subcommands = {ProfileCommand.class, PlanCommand.class, SimulateCommand.class, MaxBatchCommand.class,
                 BenchCommand.class, RunCommand.class, ModelsCommand.class, ImportCommand.class, ExportCommand.class,
+                FitCommand.class,
                         CommandLine.HelpCommand.class})
 public final class MemPlanCommand implements Runnable {
     @CommandLine.Spec

@@ -80,6 +80,11 @@ public final class ModelOptions {
 
     public Graph graph(ModelDef m) {
         if (batch <= 0) throw new CliException("--batch must be a positive integer, got " + batch);
+        return graph(m, batch);
+    }
+
+    /** The model at a batch other than --batch (one rank's micro-batch of a parallel layout). */
+    public Graph graph(ModelDef m, int batch) {
         Set<String> symbols = new LinkedHashSet<>(m.dims().keySet());
         for (var l : m.layers())
             if (l.op() instanceof Input in)
@@ -101,6 +106,11 @@ public final class ModelOptions {
 
     public Schedule schedule() {
         return TrainingGraph.derive(graph(loadModel()), optimizerKind());
+    }
+
+    /** The training iteration at the given batch as the framework lays it out in memory. */
+    public Schedule schedule(ModelDef m, FrameworkProfile framework, int batch) {
+        return TrainingGraph.derive(graph(m, batch), optimizerKind(), framework);
     }
 
     /** The training iteration as the given framework lays it out in memory. */

@@ -2,6 +2,11 @@ package memplan.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import memplan.io.AtomicFileWriter;
+import memplan.parallel.DeepSpeedConfig;
+import memplan.parallel.IterationTime;
+import memplan.parallel.Layout;
+import memplan.parallel.Network;
+import memplan.parallel.ParallelProfile;
 import memplan.plan.Plan;
 import memplan.plan.PlanJson;
 import memplan.planner.Planner;
@@ -44,6 +49,14 @@ public final class PlanCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print JSON for scripts.")
     boolean json;
 
+    @Mixin
+    ParallelArgs parallel = new ParallelArgs();
+
+    @Option(names = "--deepspeed-config", paramLabel = "FILE",
+            description = "Write the DeepSpeed configuration (ZeRO stage, offload, activation checkpointing) of the "
+                    + "layout and plan to this JSON file.")
+    Path deepspeed;
+
     @picocli.CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -58,7 +71,11 @@ public final class PlanCommand implements Callable<Integer> {
         if (choice.planner == null && choice.planFile == null)
             throw new CliException("--planner is required (e.g. --planner checkpoint-sqrt)");
         if (out != null) AtomicFileWriter.refuseInputs(out, inputs());
-        Schedule s = model.schedule(framework.profile());
+        if (deepspeed != null) AtomicFileWriter.refuseInputs(deepspeed, inputs());
+        Layout layout = parallel.given() ? parallel.layout() : null;
+        Schedule s = layout == null ? model.schedule(framework.profile())
+                : SimulateCommand.rankSchedule(model, framework, layout);
+        ParallelProfile ranks = layout == null ? null : ParallelProfile.of(s, layout);
         DeviceModel d = choice.device("h100");
         long t0 = System.nanoTime();
         Planner planner = choice.planFile == null ? choice.planner() : null;
@@ -68,13 +85,20 @@ public final class PlanCommand implements Callable<Integer> {
         SimResult r = Simulator.simulate(plan, d);
         long base = Simulator.simulate(Plan.baseline(s), d).peakBytes();
         long budget = choice.planFile == null ? choice.budgetBytes(s, d) : Planner.MIN_PEAK;
+        String ds = deepspeed == null ? null : deepSpeed(layout, s, plan);   // refused before anything is written
         if (out != null) PlanJson.write(plan, out, inputs());
+        if (ds != null) AtomicFileWriter.writeString(deepspeed, ds, inputs());
         PrintWriter o = spec.commandLine().getOut();
         if (json) {
             ObjectNode n = SimulateCommand.summary(s, plan, r, base, d);
             if (budget > 0) n.put("budgetBytes", budget);
             n.put("solveMillis", Math.round(ms * 10) / 10.0);
             if (out != null) n.put("out", out.toString());
+            if (ranks != null) {
+                ObjectNode ln = RankReport.json(ranks, model.batch);
+                ln.set("time", RankReport.timeJson(time(s, layout, r)));
+                n.set("layout", ln);
+            }
             if (rep != null) {
                 ObjectNode sv = n.putObject("solver");
                 sv.put("status", rep.status());
@@ -100,7 +124,26 @@ public final class PlanCommand implements Callable<Integer> {
                     rep.boundSeconds() * 1e3, rep.gap() * 100, rep.wallSeconds(), rep.source());
             if (!rep.note().isEmpty()) o.println("solver note     " + rep.note());
         }
+        if (ranks != null) {
+            SimulateCommand.printRanks(o, ranks, model.batch, d.capacityBytes());
+            RankReport.printTime(o, time(s, layout, r), parallel.networks());
+        }
         if (out != null) o.println("wrote " + out);
+        if (deepspeed != null) o.println("wrote " + deepspeed);
         return 0;
+    }
+
+    private IterationTime time(Schedule s, Layout layout, SimResult r) {
+        Network[] nets = parallel.networks();
+        return IterationTime.of(s, layout, r.iterationSeconds(), nets[0], nets[1]);
+    }
+
+    private String deepSpeed(Layout layout, Schedule s, Plan plan) {
+        Layout l = layout == null ? Layout.single() : layout;
+        try {
+            return DeepSpeedConfig.of(l, model.batch, s.graph().floatType(), s.optimizer(), plan);
+        } catch (IllegalArgumentException e) {
+            throw new CliException("--deepspeed-config: " + e.getMessage());
+        }
     }
 }

@@ -2,6 +2,10 @@ package memplan.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import memplan.io.AtomicFileWriter;
+import memplan.parallel.IterationTime;
+import memplan.parallel.Layout;
+import memplan.parallel.Network;
+import memplan.parallel.ParallelProfile;
 import memplan.plan.Decision;
 import memplan.plan.Plan;
 import memplan.sim.DeviceModel;
@@ -44,28 +48,65 @@ public final class SimulateCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print JSON for scripts.")
     boolean json;
 
+    @Mixin
+    ParallelArgs parallel = new ParallelArgs();
+
     @picocli.CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
     @Override
     public Integer call() {
         if (csv != null) AtomicFileWriter.refuseInputs(csv, inputs());
-        Schedule s = model.schedule(framework.profile());
+        Layout layout = parallel.given() ? parallel.layout() : null;
+        Schedule s = layout == null ? model.schedule(framework.profile()) : rankSchedule(model, framework, layout);
         DeviceModel d = choice.device("h100");
         Plan plan = choice.plan(s, d);
         SimResult r = Simulator.simulate(plan, d);
         long base = Simulator.simulate(Plan.baseline(s), d).peakBytes();
         if (csv != null) writeCsv(r, csv, inputs());
         PrintWriter o = spec.commandLine().getOut();
+        ParallelProfile ranks = layout == null ? null : ParallelProfile.of(s, layout);
+        Network[] nets = layout == null ? null : parallel.networks();
+        IterationTime time = layout == null ? null
+                : IterationTime.of(s, layout, r.iterationSeconds(), nets[0], nets[1]);
         if (json) {
-            o.println(Json.write(summary(s, plan, r, base, d)));
+            ObjectNode n = summary(s, plan, r, base, d);
+            if (ranks != null) {
+                ObjectNode ln = RankReport.json(ranks, model.batch);
+                ln.set("time", RankReport.timeJson(time));
+                n.set("layout", ln);
+            }
+            o.println(Json.write(n));
             return 0;
         }
         o.printf(Locale.ROOT, "%s  batch %d  plan %s  on %s%n", s.graph().model().name(), s.graph().batch(),
                 plan.planner(), d.name());
         print(o, plan, r, base);
+        if (ranks != null) {
+            printRanks(o, ranks, model.batch, d.capacityBytes());
+            RankReport.printTime(o, time, nets);
+        }
         if (csv != null) o.println("wrote " + csv);
         return 0;
+    }
+
+    /** One rank's micro-batch of a layout: --batch is the global batch. */
+    static Schedule rankSchedule(ModelOptions model, FrameworkArgs framework, Layout layout) {
+        if (model.batch <= 0) throw new CliException("--batch must be a positive integer, got " + model.batch);
+        int micro;
+        try {
+            micro = layout.microBatchSize(model.batch);
+        } catch (IllegalArgumentException e) {
+            throw new CliException("--batch " + model.batch + " (the global batch) must split evenly over dp="
+                    + layout.dp() + " ranks x " + layout.microBatches() + " micro-batches");
+        }
+        return model.schedule(model.loadModel(), framework.profile(), micro);
+    }
+
+    /** The per-rank table after a one-rank plan: the plan is the micro-batch's, the ranks its unplanned layout. */
+    static void printRanks(PrintWriter o, ParallelProfile ranks, int globalBatch, long capacity) {
+        o.println("per rank (the layout's accounting of the unplanned micro-batch; the plan above is one rank's):");
+        RankReport.print(o, ranks, globalBatch, capacity);
     }
 
     private List<Path> inputs() {

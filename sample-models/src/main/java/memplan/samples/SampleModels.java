@@ -41,6 +41,7 @@ public final class SampleModels {
         for (var c : List.of(LlamaBuilder.SMOLLM_135M, LlamaBuilder.LLAMA32_1B, LlamaBuilder.LLAMA2_7B,
                 LlamaBuilder.MISTRAL_7B, LlamaBuilder.LLAMA3_8B, LlamaBuilder.SMALL))
             BUILDERS.put(c.name(), () -> LlamaBuilder.build(c));
+        BUILDERS.put("gpt-1.3b", Gpt2Builder::gpt13b);
         BUILDERS.put("tiny-mlp", TinyBuilder::tinyMlp);
         BUILDERS.put("tiny-cnn", TinyBuilder::tinyCnn);
         BUILDERS.put("tiny-lstm", LstmBuilder::tinyLstm);
