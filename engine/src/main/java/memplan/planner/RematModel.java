@@ -11,6 +11,7 @@ import com.google.ortools.sat.IntVar;
 import com.google.ortools.sat.IntervalVar;
 import com.google.ortools.sat.LinearArgument;
 import com.google.ortools.sat.LinearExpr;
+import com.google.ortools.sat.LinearExprBuilder;
 import com.google.ortools.sat.Literal;
 import com.google.ortools.util.Domain;
 import memplan.graph.Node;
@@ -345,6 +346,123 @@ final class RematModel {
             }
         long[] coeffs = costCoeffs.stream().mapToLong(Long::longValue).toArray();
         cost = LinearExpr.weightedSum(costTerms.toArray(new LinearArgument[0]), coeffs);
+        stepCuts(budget);
+    }
+
+    /** At most this many terms in the per-step cuts (their steps are chosen by how far over the budget they are). */
+    static final long CUT_TERMS = 400_000;
+
+    /**
+     * Redundant per-step knapsack cuts that give the LP a real bound (the cumulative's relaxation alone proves
+     * almost nothing): at step y every candidate that backward reads after y is either held at y or its producer
+     * re-runs at least once, so the bytes of the candidates whose producer never re-runs, plus what y must hold
+     * anyway, fit the budget. Steps where keeping everything would be over the budget by most come first.
+     */
+    private void stepCuts(long budget) {
+        int steps = s.stepCount();
+        long[] forced = new long[steps + 1], pending = new long[steps + 1];
+        long[] count = new long[steps + 1];
+        List<int[]> pend = new ArrayList<>(); // {tensor, node}
+        for (Node p : nodes)
+            for (int o : outsOf.get(p.index())) {
+                long b = s.tensor(o).bytes();
+                int born = s.forwardStep(p.index()), lastF = ctx.uses.lastForwardUse(o), last = ctx.uses.lastUse(o);
+                boolean runs = present.get(p.index()).length > 0;
+                if (!runs || ctx.uses.firstBackwardUse(o) < 0) { // held from its write to its last read
+                    forced[born] += b;
+                    forced[Math.max(lastF, last) + 1] -= b;
+                    continue;
+                }
+                forced[born] += b;
+                forced[lastF + 1] -= b;
+                pending[lastF + 1] += b;
+                pending[last] -= b;
+                count[lastF + 1]++;
+                count[last]--;
+                for (int y : ctx.uses.uses(o))
+                    if (y > lastF) {
+                        forced[y] += b;
+                        forced[y + 1] -= b;
+                        if (y < last) {
+                            pending[y] -= b;
+                            pending[y + 1] += b;
+                            count[y]--;
+                            count[y + 1]++;
+                        }
+                    }
+                pend.add(new int[]{o, p.index()});
+            }
+        // A candidate only re-runs read (BatchNorm's output under a ReLU) is either held from forward until the
+        // first stage where a reader may re-run, or its own producer re-runs too: h says which.
+        Map<Integer, BoolVar> heldOn = new TreeMap<>();
+        Map<Integer, Integer> heldUntil = new TreeMap<>();
+        for (Node p : nodes)
+            for (int i : outsOf.get(p.index())) {
+                if (ctx.uses.firstBackwardUse(i) >= 0 || readers.get(i).isEmpty()) continue;
+                long first = Long.MAX_VALUE;
+                for (Node c : readers.get(i)) {
+                    long[] cd = runDomain.get(c.index());
+                    if (cd.length > 0) first = Math.min(first, cd[0]);
+                }
+                if (first == Long.MAX_VALUE) continue;
+                BoolVar h = model.newBoolVar(s.tensor(i).name() + "#held");
+                IntVar e0 = ends.get(i)[0];
+                model.addGreaterOrEqual(e0, first + 1).onlyEnforceIf(h);
+                model.addLessOrEqual(e0, first).onlyEnforceIf(h.not());
+                BoolVar[] own = present.get(p.index());
+                for (Node c : readers.get(i)) {
+                    BoolVar[] cr = present.get(c.index());
+                    if (cr.length == 0) continue;
+                    LinearExprBuilder need = LinearExpr.newBuilder().add(h);
+                    if (own.length > 0) need.add(own[0]);
+                    model.addGreaterOrEqual(need.addTerm(cr[0], -1), 0);
+                }
+                heldOn.put(i, h);
+                heldUntil.put(i, stageOf(first));
+            }
+        long f = 0, q = 0, c = 0;
+        long[] hold = new long[steps], over = new long[steps], terms = new long[steps];
+        Integer[] order = new Integer[steps];
+        for (int y = 0; y < steps; y++) {
+            f += forced[y];
+            q += pending[y];
+            c += count[y];
+            hold[y] = Math.max(fixedAt[y], 0) + f;
+            over[y] = hold[y] + q - (budget >= 0 ? budget : 0);
+            terms[y] = c;
+            order[y] = y;
+        }
+        Arrays.sort(order, (a, b) -> Long.compare(over[b], over[a]));
+        long used = 0;
+        for (int y : order) {
+            if (terms[y] == 0 || budget >= 0 && over[y] <= 0 || used + terms[y] > CUT_TERMS) continue;
+            used += terms[y];
+            // bytes of the pending candidates per producer: sum bytes * (1 - ran) <= room
+            Map<Integer, Long> byNode = new TreeMap<>();
+            long all = 0;
+            for (int[] tp : pend) {
+                int o = tp[0];
+                if (!pendingAt(o, y)) continue;
+                long b = s.tensor(o).bytes();
+                byNode.merge(tp[1], b, Long::sum);
+                all += b;
+            }
+            LinearExprBuilder lhs = LinearExpr.newBuilder();
+            for (Map.Entry<Integer, Long> e : byNode.entrySet())
+                lhs.addTerm(present.get(e.getKey())[0], -e.getValue());
+            for (Map.Entry<Integer, BoolVar> e : heldOn.entrySet())
+                if (y > ctx.uses.lastForwardUse(e.getKey()) && y < heldUntil.get(e.getKey()))
+                    lhs.addTerm(e.getValue(), s.tensor(e.getKey()).bytes());
+            if (budget >= 0) model.addLessOrEqual(lhs, budget - hold[y] - all);
+            else model.addLessOrEqual(lhs.addTerm(capacity, -1), -hold[y] - all);
+        }
+    }
+
+    /** Whether a candidate is neither being written nor read at step y but still read later in backward. */
+    private boolean pendingAt(int o, int y) {
+        int lastF = ctx.uses.lastForwardUse(o), last = ctx.uses.lastUse(o);
+        if (y <= lastF || y >= last || ctx.uses.firstBackwardUse(o) < 0) return false;
+        return Arrays.binarySearch(ctx.uses.uses(o), y) < 0;
     }
 
     /** Bytes a re-run writes that no interval holds: its workspace and the outputs this model does not decide. */
