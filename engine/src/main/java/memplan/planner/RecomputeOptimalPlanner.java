@@ -18,16 +18,17 @@ import java.util.List;
  */
 public final class RecomputeOptimalPlanner implements Planner {
     private final SolverLimits limits;
-    private final RematModel.Progress progress;
+    private final SolveControl control;
     private SolveReport report;
 
     public RecomputeOptimalPlanner() {
-        this(SolverLimits.DEFAULT, null);
+        this(SolverLimits.DEFAULT, SolveControl.none());
     }
 
-    public RecomputeOptimalPlanner(SolverLimits limits, RematModel.Progress progress) {
+    /** Searches within {@code limits}; {@code control} sees the progress and may stop the search early. */
+    public RecomputeOptimalPlanner(SolverLimits limits, SolveControl control) {
         this.limits = limits;
-        this.progress = progress;
+        this.control = control == null ? SolveControl.none() : control;
     }
 
     @Override public String name() { return "recompute-optimal"; }
@@ -57,7 +58,7 @@ public final class RecomputeOptimalPlanner implements Planner {
             m.build(-1, ctx.baseline().peakBytes());
             m.minimizeCapacity();
             m.hint(greedy);
-            RematModel.Outcome low = m.solve(time / 2, 0, null);
+            RematModel.Outcome low = m.solve(time / 2, 0, control);
             time -= low.wall();
             budget = gr.peakBytes();
             note = "least peak in the model " + low.capacity() + " B (" + low.status() + "); ";
@@ -73,10 +74,11 @@ public final class RecomputeOptimalPlanner implements Planner {
                 }
             }
         }
+        control.reset();
         m.build(budget, 0);
         m.minimizeCost();
         if (ctx.simulate(hintPlan).peakBytes() <= budget) m.hint(hintPlan);
-        RematModel.Outcome out = m.solve(Math.max(0.1, time), limits.gapTarget(), progress);
+        RematModel.Outcome out = m.solve(Math.max(0.1, time), limits.gapTarget(), control);
         double base = ctx.baselineSeconds();
         Plan best = greedy;
         SimResult bestR = gr;
@@ -105,11 +107,13 @@ public final class RecomputeOptimalPlanner implements Planner {
             bestR = ctx.simulate(hintPlan);
             source = "solver";
         }
+        if (control.stopRequested()) note += "search stopped on request; ";
         double bound = Math.max(0, out.bound());
         double inc = bestR.iterationSeconds() - base;
         double gap = inc <= 1e-15 ? 0 : Math.max(0, (inc - bound) / inc);
         report = new SolveReport(out.status().name(), Double.isNaN(out.objective()) ? inc : out.objective(), bound, gap,
                 out.wall(), inc, source, note.isEmpty() ? "" : note.substring(0, note.length() - 2));
+        control.finished(report);
         return best;
     }
 }

@@ -33,6 +33,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.function.Consumer;
 
 /**
  * Rematerialisation as a CP-SAT model over MemPlan's own schedule (Moccasin's retention intervals, Bartan et al.
@@ -591,23 +592,44 @@ final class RematModel {
                    double wall, long capacity) {
     }
 
-    interface Progress {
-        void improved(double incumbent, double bound, double wallSeconds);
+    /**
+     * The native solver calls {@code accept(Double)} by that exact signature, which a lambda's class lacks (it has
+     * only {@code accept(Object)}), so the bound callback is a named class.
+     */
+    private static final class BoundListener implements Consumer<Double> {
+        private final SolveControl control;
+        private final double unit;
+        private final long t0;
+
+        BoundListener(SolveControl control, double unit, long t0) {
+            this.control = control;
+            this.unit = unit;
+            this.t0 = t0;
+        }
+
+        @Override
+        public void accept(Double bound) {
+            control.bound(bound / unit, (System.nanoTime() - t0) / 1e9);
+        }
     }
 
-    Outcome solve(double seconds, double gap, Progress progress) {
+    Outcome solve(double seconds, double gap, SolveControl control) {
         CpSolver solver = new CpSolver();
-        solver.getParameters().setMaxTimeInSeconds(seconds).setRelativeGapLimit(gap)
-                .setNumWorkers(Math.max(8, Runtime.getRuntime().availableProcessors()));
+        // The full portfolio (LNS, core-based and LP workers) wants 8 workers, even on fewer cores.
+        int workers = Math.max(8, Runtime.getRuntime().availableProcessors());
+        solver.getParameters().setMaxTimeInSeconds(control.stopRequested() ? 0.01 : seconds)
+                .setRelativeGapLimit(gap).setNumWorkers(workers);
         boolean byCapacity = capacity != null;
+        double unit = byCapacity ? 1 : PICO;
         CpSolverSolutionCallback cb = new CpSolverSolutionCallback() {
             @Override
             public void onSolutionCallback() {
-                if (progress != null) progress.improved(objectiveValue() / (byCapacity ? 1 : PICO),
-                        bestObjectiveBound() / (byCapacity ? 1 : PICO), wallTime());
+                if (!byCapacity) control.incumbent(objectiveValue() / unit, bestObjectiveBound() / unit, wallTime());
             }
         };
-        CpSolverStatus st = solver.solve(model, cb);
+        long t0 = System.nanoTime();
+        if (!byCapacity) solver.setBestBoundCallback(new BoundListener(control, unit, t0));
+        CpSolverStatus st = control.during(solver, () -> solver.solve(model, cb));
         if (st == CpSolverStatus.MODEL_INVALID)
             throw new IllegalStateException("rematerialisation model invalid: " + model.validate());
         Map<Integer, TreeSet<Integer>> stages = new TreeMap<>();
@@ -622,7 +644,7 @@ final class RematModel {
             }
             if (byCapacity) cap = solver.value(capacity);
         }
-        double scale = byCapacity ? 1 : PICO;
+        double scale = unit;
         boolean found = st == CpSolverStatus.OPTIMAL || st == CpSolverStatus.FEASIBLE;
         double objective = found ? solver.objectiveValue() / scale : Double.NaN;
         return new Outcome(st, stages, objective, solver.bestObjectiveBound() / scale, solver.wallTime(), cap);
