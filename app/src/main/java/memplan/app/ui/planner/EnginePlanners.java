@@ -5,6 +5,8 @@ import memplan.planner.InfeasibleBudgetException;
 import memplan.planner.PlanContext;
 import memplan.planner.Planner;
 import memplan.planner.Planners;
+import memplan.planner.SolveControl;
+import memplan.planner.SolverLimits;
 import memplan.sim.DeviceModel;
 import memplan.train.Schedule;
 
@@ -57,7 +59,17 @@ public final class EnginePlanners implements PlannerCatalog {
 
     @Override
     public Plan plan(String name, Schedule schedule, long budgetBytes, DeviceModel device) {
-        Planner p = Planners.named(name);
+        return plan(name, schedule, budgetBytes, device, SolveControl.none());
+    }
+
+    @Override
+    public boolean solverBased(String name) {
+        return Planners.solverBased(name);
+    }
+
+    @Override
+    public Plan plan(String name, Schedule schedule, long budgetBytes, DeviceModel device, SolveControl control) {
+        Planner p = Planners.named(name, SolverLimits.DEFAULT, control);
         try {
             return p.plan(schedule, budgetBytes, device);
         } catch (InfeasibleBudgetException e) {
