@@ -20,6 +20,7 @@ public final class Planners {
         ALL.put("recompute-greedy", RecomputeGreedyPlanner::new);
         ALL.put("recompute-optimal", RecomputeOptimalPlanner::new);
         ALL.put("hybrid-greedy", HybridGreedyPlanner::new);
+        ALL.put("hybrid-optimal", HybridOptimalPlanner::new);
         ALL.put("compress", () -> new CompressPlanner(false));
         ALL.put("compress-fp16", () -> new CompressPlanner(true));
     }
@@ -37,7 +38,7 @@ public final class Planners {
         return false;
     }
 
-    private static final List<String> SOLVER_BASED = List.of("recompute-optimal");
+    private static final List<String> SOLVER_BASED = List.of("recompute-optimal", "hybrid-optimal");
 
     public static List<String> names() {
         return List.copyOf(ALL.keySet());
@@ -77,6 +78,7 @@ public final class Planners {
             return new ComposedPlanner(stages);
         }
         if (name.trim().equals("recompute-optimal")) return new RecomputeOptimalPlanner(limits, control);
+        if (name.trim().equals("hybrid-optimal")) return new HybridOptimalPlanner(limits, control);
         Supplier<Planner> p = ALL.get(name.trim());
         if (p == null)
             throw new IllegalArgumentException("unknown planner '" + name + "' (planners: " + String.join(", ", names())

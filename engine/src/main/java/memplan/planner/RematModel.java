@@ -67,6 +67,12 @@ final class RematModel {
     private final Map<Integer, IntVar[]> ends = new TreeMap<>(); // tensor -> exclusive ends, [0] the forward copy
     private IntVar capacity;
     private LinearExpr cost;
+    private boolean swaps;
+    private final Map<Integer, BoolVar> swapped = new TreeMap<>(); // tensor -> swapped to host and back
+    private final Map<Integer, int[]> swapSteps = new TreeMap<>(); // tensor -> {out, release, prefetch, in}
+    private final Map<Integer, IntVar[]> swapStalls = new TreeMap<>(); // tensor -> {out stall, in stall}
+    private final Map<Integer, Long> swapPico = new TreeMap<>(); // tensor -> transfer time
+    private double[] stepEnd; // end of each step in the baseline, seconds
 
     RematModel(PlanContext ctx, Plan start, int maxRuns) {
         this.ctx = ctx;
@@ -162,6 +168,16 @@ final class RematModel {
                     + System.getProperty("os.name") + ", " + System.getProperty("os.arch") + "): " + e.getMessage(), e);
         }
         loaded = true;
+    }
+
+    /**
+     * Lets the model also swap candidates to host memory and back (hybrid-optimal), with the lowering's automatic
+     * timings: out after the last forward use, the device copy released once the transfer could finish behind
+     * compute, the swap-in issued early enough to hide it. Transfers share the one copy stream (no overlap, in
+     * time of the baseline's steps); a transfer that does not fit its window stalls compute, which is its cost.
+     */
+    void allowSwaps() {
+        swaps = true;
     }
 
     long pos(int step, int slotIndex) {
@@ -299,6 +315,9 @@ final class RematModel {
                 ends.put(o, e);
             }
         }
+        List<IntervalVar> copies = new ArrayList<>();
+        List<LinearArgument> stallTerms = new ArrayList<>();
+        if (swaps) swapOptions(mem, copies, stallTerms);
         // Every backward read of a candidate lies in one of its intervals.
         for (Node p : nodes)
             for (int o : outsOf.get(p.index())) {
@@ -312,6 +331,8 @@ final class RematModel {
                     BoolVar c0 = model.newBoolVar("");
                     model.addGreaterOrEqual(e[0], q + 1).onlyEnforceIf(c0);
                     any.add(c0);
+                    BoolVar w = swapped.get(o);
+                    if (w != null && q >= pos(swapSteps.get(o)[2] + 1, 0)) any.add(w);
                     for (int j = 0; j < pr.length; j++) {
                         if (rp[j].getDomain().min() > q) continue;
                         BoolVar cj = model.newBoolVar("");
@@ -345,6 +366,11 @@ final class RematModel {
                     }
                 }
             }
+        if (!copies.isEmpty()) model.addNoOverlap(copies);
+        for (LinearArgument st : stallTerms) {
+            costTerms.add(st);
+            costCoeffs.add(1L);
+        }
         long[] coeffs = costCoeffs.stream().mapToLong(Long::longValue).toArray();
         cost = LinearExpr.weightedSum(costTerms.toArray(new LinearArgument[0]), coeffs);
         stepCuts(budget);
@@ -451,6 +477,28 @@ final class RematModel {
             LinearExprBuilder lhs = LinearExpr.newBuilder();
             for (Map.Entry<Integer, Long> e : byNode.entrySet())
                 lhs.addTerm(present.get(e.getKey())[0], -e.getValue());
+            // Swaps that free a tensor at y: their transfers out all lie before y, and in after it, on one copy
+            // stream, so their total time fits the time before (after) y plus their stalls.
+            LinearExprBuilder outs = LinearExpr.newBuilder(), ins = LinearExpr.newBuilder();
+            double earliest = Double.MAX_VALUE, latest = 0;
+            boolean anySwap = false;
+            for (Map.Entry<Integer, BoolVar> e : swapped.entrySet()) {
+                int[] st = swapSteps.get(e.getKey());
+                if (y > st[1] && y <= st[2] && pendingAt(e.getKey(), y)) {
+                    lhs.addTerm(e.getValue(), -s.tensor(e.getKey()).bytes());
+                    long d = swapPico.get(e.getKey());
+                    IntVar[] stall = swapStalls.get(e.getKey());
+                    outs.addTerm(e.getValue(), d).addTerm(stall[0], -1);
+                    ins.addTerm(e.getValue(), d).addTerm(stall[1], -1);
+                    earliest = Math.min(earliest, stepEnd[st[0]]);
+                    latest = Math.max(latest, stepEnd[st[3] - 1]);
+                    anySwap = true;
+                }
+            }
+            if (anySwap) {
+                model.addLessOrEqual(outs, Math.round((stepEnd[y - 1] - earliest) * PICO));
+                model.addLessOrEqual(ins, Math.round((latest - stepEnd[y - 1]) * PICO));
+            }
             for (Map.Entry<Integer, BoolVar> e : heldOn.entrySet())
                 if (y > ctx.uses.lastForwardUse(e.getKey()) && y < heldUntil.get(e.getKey()))
                     lhs.addTerm(e.getValue(), s.tensor(e.getKey()).bytes());
@@ -464,6 +512,69 @@ final class RematModel {
         int lastF = ctx.uses.lastForwardUse(o), last = ctx.uses.lastUse(o);
         if (y <= lastF || y >= last || ctx.uses.firstBackwardUse(o) < 0) return false;
         return Arrays.binarySearch(ctx.uses.uses(o), y) < 0;
+    }
+
+    /**
+     * A swap per candidate whose idle window (last forward use to first backward use) leaves room: the forward copy
+     * is held until the release, a second copy from the swap-in to the last use; neither its producer nor an op that
+     * reads it is then re-run.
+     * Copy-stream intervals are in picoseconds of the baseline's steps; each may end late by a stall, which costs.
+     */
+    private void swapOptions(CumulativeConstraint mem, List<IntervalVar> copies, List<LinearArgument> stalls) {
+        double[] endOf = new double[s.stepCount()];
+        double acc = 0;
+        for (int y = 0; y < s.stepCount(); y++) endOf[y] = acc += ctx.stepSeconds(y);
+        stepEnd = endOf;
+        long horizon = Math.round(acc * PICO) * 2 + 1;
+        for (Node p : nodes)
+            for (int o : outsOf.get(p.index())) {
+                int out = ctx.uses.lastForwardUse(o), in = ctx.uses.firstBackwardUse(o);
+                if (in < 0 || in <= out + 2) continue;
+                long bytes = s.tensor(o).bytes();
+                double transfer = ctx.device.transferSeconds(bytes);
+                int prefetch = in - 1;
+                double hidden = 0;
+                while (prefetch > out && hidden < transfer) hidden += ctx.stepSeconds(prefetch--);
+                int release = out;
+                double behind = 0;
+                while (release < prefetch && behind < transfer) behind += ctx.stepSeconds(++release);
+                if (prefetch <= release) continue; // nothing freed between the release and the swap-in
+                String name = s.tensor(o).name();
+                BoolVar w = model.newBoolVar(name + "#swap");
+                BoolVar[] pr = present.get(p.index());
+                if (pr.length > 0) model.addImplication(w, pr[0].not());
+                // A re-run never reads a swapped tensor (the plan validator's rule: it may be on the host then).
+                for (Node c : readers.get(o)) {
+                    BoolVar[] cr = present.get(c.index());
+                    if (cr.length > 0) model.addImplication(w, cr[0].not());
+                }
+                long releasedAt = pos(release, (int) stride - 1) + 1;
+                model.addGreaterOrEqual(ends.get(o)[0], releasedAt).onlyEnforceIf(w);
+                long inAt = pos(prefetch + 1, 0), lastAt = pos(ctx.uses.lastUse(o), (int) stride - 1) + 1;
+                mem.addDemand(model.newOptionalFixedSizeIntervalVar(LinearExpr.constant(inAt), lastAt - inAt, w, name + "#in"), bytes);
+                long d = Math.max(1, Math.round(transfer * PICO));
+                // swap-out: after step out, done by the release (or the release waits: a stall)
+                long outStart = Math.round(endOf[out] * PICO);
+                IntVar so = model.newIntVar(outStart, horizon, name + "#outAt");
+                IntVar stallOut = model.newIntVar(0, horizon, name + "#outStall");
+                model.addLessOrEqual(LinearExpr.newBuilder().add(so).addTerm(stallOut, -1).build(),
+                        Math.round(endOf[release] * PICO) - d).onlyEnforceIf(w);
+                copies.add(model.newOptionalFixedSizeIntervalVar(so, d, w, name + "#outCopy"));
+                // swap-in: after step prefetch, done before step in starts (or it waits)
+                IntVar si = model.newIntVar(Math.round(endOf[prefetch] * PICO), horizon, name + "#inAt");
+                IntVar stallIn = model.newIntVar(0, horizon, name + "#inStall");
+                model.addLessOrEqual(LinearExpr.newBuilder().add(si).addTerm(stallIn, -1).build(),
+                        Math.round(endOf[in - 1] * PICO) - d).onlyEnforceIf(w);
+                copies.add(model.newOptionalFixedSizeIntervalVar(si, d, w, name + "#inCopy"));
+                model.addEquality(stallOut, 0).onlyEnforceIf(w.not());
+                model.addEquality(stallIn, 0).onlyEnforceIf(w.not());
+                stalls.add(stallOut);
+                stalls.add(stallIn);
+                swapped.put(o, w);
+                swapSteps.put(o, new int[]{out, release, prefetch, in});
+                swapStalls.put(o, new IntVar[]{stallOut, stallIn});
+                swapPico.put(o, d);
+            }
     }
 
     /** Bytes a re-run writes that no interval holds: its workspace and the outputs this model does not decide. */
@@ -510,6 +621,7 @@ final class RematModel {
         for (Buffer b : es.buffers())
             if (b.tensor() >= 0 && cand[b.tensor()])
                 copyEnds.computeIfAbsent(b.tensor(), k -> new ArrayList<>()).add(axis[b.end()] + 1);
+        for (BoolVar w : swapped.values()) model.addHint(w, 0);
         for (Node n : nodes) {
             BoolVar[] pr = present.get(n.index());
             IntVar[] rp = runPos.get(n.index());
@@ -569,7 +681,13 @@ final class RematModel {
 
     /** A plan that re-runs each node before the given steps (explicit recomputes for the outputs read later). */
     Plan planFor(Map<Integer, TreeSet<Integer>> stages, String planner) {
+        return planFor(stages, new TreeSet<>(), planner);
+    }
+
+    /** As above, and the given tensors swapped with the lowering's automatic timings. */
+    Plan planFor(Map<Integer, TreeSet<Integer>> stages, TreeSet<Integer> swapOut, String planner) {
         Decision[] d = start.decisions();
+        for (int t : swapOut) d[t] = Decision.Swap.auto();
         // An output is rebuilt if backward reads it or a consumer re-run that is itself rebuilt does; reverse forward
         // order decides consumers first. (A re-run nothing reads is left out; the lowering skips it.)
         boolean[] emitted = new boolean[slot.length];
@@ -580,7 +698,7 @@ final class RematModel {
             for (int o : outsOf.get(p.index())) {
                 boolean read = ctx.uses.firstBackwardUse(o) >= 0;
                 for (Node c : readers.get(o)) read |= emitted[c.index()];
-                if (!read) continue;
+                if (!read || swapOut.contains(o)) continue;
                 d[o] = new Decision.Recompute(new ArrayList<>(st));
                 emitted[p.index()] = true;
             }
@@ -588,8 +706,8 @@ final class RematModel {
         return new Plan(s, d, planner);
     }
 
-    record Outcome(CpSolverStatus status, Map<Integer, TreeSet<Integer>> stages, double objective, double bound,
-                   double wall, long capacity) {
+    record Outcome(CpSolverStatus status, Map<Integer, TreeSet<Integer>> stages, TreeSet<Integer> swapped,
+                   double objective, double bound, double wall, long capacity) {
     }
 
     /**
@@ -633,6 +751,7 @@ final class RematModel {
         if (st == CpSolverStatus.MODEL_INVALID)
             throw new IllegalStateException("rematerialisation model invalid: " + model.validate());
         Map<Integer, TreeSet<Integer>> stages = new TreeMap<>();
+        TreeSet<Integer> swapOut = new TreeSet<>();
         long cap = -1;
         if (st == CpSolverStatus.OPTIMAL || st == CpSolverStatus.FEASIBLE) {
             for (Node p : nodes) {
@@ -642,11 +761,13 @@ final class RematModel {
                     if (solver.booleanValue(pr[j]))
                         stages.computeIfAbsent(p.index(), k -> new TreeSet<>()).add(stageOf(solver.value(rp[j])));
             }
+            for (Map.Entry<Integer, BoolVar> e : swapped.entrySet())
+                if (solver.booleanValue(e.getValue())) swapOut.add(e.getKey());
             if (byCapacity) cap = solver.value(capacity);
         }
         double scale = unit;
         boolean found = st == CpSolverStatus.OPTIMAL || st == CpSolverStatus.FEASIBLE;
         double objective = found ? solver.objectiveValue() / scale : Double.NaN;
-        return new Outcome(st, stages, objective, solver.bestObjectiveBound() / scale, solver.wallTime(), cap);
+        return new Outcome(st, stages, swapOut, objective, solver.bestObjectiveBound() / scale, solver.wallTime(), cap);
     }
 }

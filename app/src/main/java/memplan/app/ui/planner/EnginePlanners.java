@@ -40,6 +40,7 @@ public final class EnginePlanners implements PlannerCatalog {
             Map.entry("swap", "Swap (largest first)"), Map.entry("checkpoint-sqrt", "Checkpoints \u221aN"),
             Map.entry("recompute-optimal", "Recompute (optimal)"), Map.entry("recompute-greedy", "Recompute (greedy)"),
             Map.entry("hybrid", "Hybrid"), Map.entry("hybrid-greedy", "Hybrid (greedy)"),
+            Map.entry("hybrid-optimal", "Hybrid (optimal)"),
             Map.entry("compress", "Compress (lossless)"), Map.entry("compress-fp16", "Compress fp16 (lossy)"));
 
     @Override
