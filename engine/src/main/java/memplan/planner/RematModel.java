@@ -737,6 +737,12 @@ final class RematModel {
         int workers = Math.max(8, Runtime.getRuntime().availableProcessors());
         solver.getParameters().setMaxTimeInSeconds(control.stopRequested() ? 0.01 : seconds)
                 .setRelativeGapLimit(gap).setNumWorkers(workers);
+        // Probing the cuts' long linear constraints took most of a minute on a 1 000-op chain, for nothing found.
+        solver.getParameters().setCpModelProbingLevel(0);
+        // The warm start hints decisions and copy ends but not the helper literals: let the solver finish it.
+        solver.getParameters().setHintConflictLimit(100_000);
+        // -Dmemplan.solverLog=true prints CP-SAT's search log to standard error (for tuning the model)
+        if (Boolean.getBoolean("memplan.solverLog")) solver.getParameters().setLogSearchProgress(true);
         boolean byCapacity = capacity != null;
         double unit = byCapacity ? 1 : PICO;
         CpSolverSolutionCallback cb = new CpSolverSolutionCallback() {
