@@ -551,7 +551,8 @@ final class RematModel {
                 long releasedAt = pos(release, (int) stride - 1) + 1;
                 model.addGreaterOrEqual(ends.get(o)[0], releasedAt).onlyEnforceIf(w);
                 long inAt = pos(prefetch + 1, 0), lastAt = pos(ctx.uses.lastUse(o), (int) stride - 1) + 1;
-                mem.addDemand(model.newOptionalFixedSizeIntervalVar(LinearExpr.constant(inAt), lastAt - inAt, w, name + "#in"), bytes);
+                mem.addDemand(model.newOptionalFixedSizeIntervalVar(LinearExpr.constant(inAt), lastAt - inAt, w,
+                        name + "#in"), bytes);
                 long d = Math.max(1, Math.round(transfer * PICO));
                 // swap-out: after step out, done by the release (or the release waits: a stall)
                 long outStart = Math.round(endOf[out] * PICO);

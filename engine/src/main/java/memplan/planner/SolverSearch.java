@@ -100,8 +100,9 @@ final class SolverSearch {
         double bound = Math.max(0, out.bound());
         double inc = bestR.iterationSeconds() - base;
         double gap = inc <= 1e-15 ? 0 : Math.max(0, (inc - bound) / inc);
-        SolveReport report = new SolveReport(out.status().name(), Double.isNaN(out.objective()) ? inc : out.objective(), bound, gap,
-                out.wall(), inc, source, note.isEmpty() ? "" : note.substring(0, note.length() - 2));
+        double incumbent = Double.isNaN(out.objective()) ? inc : out.objective();
+        SolveReport report = new SolveReport(out.status().name(), incumbent, bound, gap, out.wall(), inc, source,
+                note.isEmpty() ? "" : note.substring(0, note.length() - 2));
         control.finished(report);
         return new Result(best, report);
     }
