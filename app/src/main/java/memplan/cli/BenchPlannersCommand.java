@@ -11,7 +11,7 @@ import memplan.planner.InfeasibleBudgetException;
 import memplan.planner.PlanContext;
 import memplan.planner.Planner;
 import memplan.planner.Planners;
-import memplan.planner.RecomputeOptimalPlanner;
+import memplan.planner.SolverPlanner;
 import memplan.planner.SolveReport;
 import memplan.planner.SolverLimits;
 import memplan.profile.MemoryProfile;
@@ -129,7 +129,7 @@ public final class BenchPlannersCommand implements Callable<Integer> {
                         row.put("solveMillis", solve);
                         cell = String.format(Locale.ROOT, "%5.1f%% %+7.1f%% %6.0f", 100.0 * r.peakBytes() / base,
                                 100 * r.overhead(), solve);
-                        SolveReport rep = p instanceof RecomputeOptimalPlanner rop ? rop.report() : null;
+                        SolveReport rep = p instanceof SolverPlanner sp ? sp.report() : null;
                         if (rep != null) {
                             row.put("gap", rep.gap());
                             row.put("boundSeconds", rep.boundSeconds());

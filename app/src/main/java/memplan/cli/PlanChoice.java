@@ -22,12 +22,11 @@ import java.util.Locale;
 public final class PlanChoice {
     @Option(names = "--planner", description = "Planner to make the plan with (default: baseline): baseline, share, "
             + "vdnn-all, vdnn-conv, swap, checkpoint-sqrt, recompute-greedy, recompute-optimal, hybrid-greedy, "
-                    + "compress, "
-            + "compress-fp16; join with + to compose.")
+            + "hybrid-optimal, compress, compress-fp16; join with + to compose.")
     String planner;
 
     @Option(names = "--time-limit", paramLabel = "TIME", defaultValue = "30s",
-            description = "Longest search of a solver-based planner (recompute-optimal): 30s, 2m, 0.5s "
+            description = "Longest search of a solver-based planner (recompute-optimal, hybrid-optimal): 30s, 2m, 0.5s "
                     + "(default: ${DEFAULT-VALUE}).")
     String timeLimit;
 

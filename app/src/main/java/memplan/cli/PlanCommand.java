@@ -10,7 +10,7 @@ import memplan.parallel.ParallelProfile;
 import memplan.plan.Plan;
 import memplan.plan.PlanJson;
 import memplan.planner.Planner;
-import memplan.planner.RecomputeOptimalPlanner;
+import memplan.planner.SolverPlanner;
 import memplan.planner.SolveReport;
 import memplan.sim.DeviceModel;
 import memplan.sim.SimResult;
@@ -80,7 +80,7 @@ public final class PlanCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         Planner planner = choice.planFile == null ? choice.planner() : null;
         Plan plan = planner == null ? choice.plan(s, d) : planner.plan(s, choice.budgetBytes(s, d), d);
-        SolveReport rep = planner instanceof RecomputeOptimalPlanner rop ? rop.report() : null;
+        SolveReport rep = planner instanceof SolverPlanner sp ? sp.report() : null;
         double ms = (System.nanoTime() - t0) / 1e6;
         SimResult r = Simulator.simulate(plan, d);
         long base = Simulator.simulate(Plan.baseline(s), d).peakBytes();

@@ -114,6 +114,23 @@ class PlannerCommandsTest {
         assertTrue(r.out().contains("- ("), "infeasible cells are marked: " + r.out());
     }
 
+    /** On a 16-block chain at 6 slots the greedy and the solver re-run the binomial optimum's blocks. */
+    @Test
+    void benchChainsComparesWithTheBinomialOptimum() {
+        Run r = run("bench", "chains", "--ops", "32", "--width", "4", "--batch", "4096", "--slots", "6",
+                "--planners", "recompute-greedy,recompute-optimal", "--time-limit", "20s", "--max-rebuilds", "4",
+                "--json");
+        assertEquals(0, r.code(), r.err());
+        long binomial = BenchChainsCommand.binomialExtra(16, 4);
+        assertTrue(binomial > 0);
+        assertTrue(r.out().contains("\"binomialBlocks\" : " + binomial), r.out());
+        assertTrue(r.out().contains("\"planner\" : \"recompute-optimal\""), r.out());
+        assertTrue(r.out().contains("\"blocksRerun\" : " + binomial), "the solver reaches the optimum: " + r.out());
+        Run t = run("bench", "chains", "--ops", "40", "--planners", "recompute-greedy");
+        assertEquals(0, t.code(), t.err());
+        assertTrue(t.out().contains("recompute-greedy"), t.out());
+    }
+
     @Test
     void badArgumentsExitWithTwoAndOneLine() {
         userError(run("plan", "lenet5", "--planner", "magic"), "unknown planner 'magic'");
@@ -126,6 +143,9 @@ class PlannerCommandsTest {
         userError(run("maxbatch", "lenet5"), "--budget");
         userError(run("bench", "planners", "--models", "nope"), "unknown model 'nope'");
         userError(run("bench", "planners", "--models", "tiny-mlp", "--planners", "magic"), "unknown planner");
+        userError(run("bench", "chains", "--ops", "1"), "--ops must be at least 2");
+        userError(run("bench", "chains", "--budget", "2"), "--budget must be a share");
+        userError(run("bench", "chains", "--planners", "magic"), "unknown planner");
     }
 
     @Test

@@ -20,6 +20,7 @@ public final class Planners {
         ALL.put("recompute-greedy", RecomputeGreedyPlanner::new);
         ALL.put("recompute-optimal", RecomputeOptimalPlanner::new);
         ALL.put("hybrid-greedy", HybridGreedyPlanner::new);
+        ALL.put("hybrid-optimal", HybridOptimalPlanner::new);
         ALL.put("compress", () -> new CompressPlanner(false));
         ALL.put("compress-fp16", () -> new CompressPlanner(true));
     }
@@ -29,6 +30,15 @@ public final class Planners {
 
     private Planners() {
     }
+
+    /** Whether a planner (or a part of a composition) searches with a solver: it has a time limit and a gap. */
+    public static boolean solverBased(String name) {
+        if (name == null) return false;
+        for (String part : name.split("\\+")) if (SOLVER_BASED.contains(part.trim())) return true;
+        return false;
+    }
+
+    private static final List<String> SOLVER_BASED = List.of("recompute-optimal", "hybrid-optimal");
 
     public static List<String> names() {
         return List.copyOf(ALL.keySet());
@@ -47,6 +57,11 @@ public final class Planners {
 
     /** A planner by name; solver-based planners (in compositions too) search within the given limits. */
     public static Planner named(String name, SolverLimits limits) {
+        return named(name, limits, SolveControl.none());
+    }
+
+    /** As {@link #named(String, SolverLimits)}; solver-based planners report to and obey {@code control}. */
+    public static Planner named(String name, SolverLimits limits, SolveControl control) {
         if (name == null || name.isBlank()) throw new IllegalArgumentException("no planner named (planners: "
                 + String.join(", ", names()) + ")");
         if (name.contains("+")) {
@@ -59,10 +74,11 @@ public final class Planners {
                     throw new IllegalArgumentException("planner '" + name + "' has an empty name before or after a '+'"
                             + " (join names with '+', e.g. share+swap)");
             List<Planner> stages = new ArrayList<>();
-            for (String part : parts) stages.add(named(part.trim(), limits));
+            for (String part : parts) stages.add(named(part.trim(), limits, control));
             return new ComposedPlanner(stages);
         }
-        if (name.trim().equals("recompute-optimal")) return new RecomputeOptimalPlanner(limits, null);
+        if (name.trim().equals("recompute-optimal")) return new RecomputeOptimalPlanner(limits, control);
+        if (name.trim().equals("hybrid-optimal")) return new HybridOptimalPlanner(limits, control);
         Supplier<Planner> p = ALL.get(name.trim());
         if (p == null)
             throw new IllegalArgumentException("unknown planner '" + name + "' (planners: " + String.join(", ", names())

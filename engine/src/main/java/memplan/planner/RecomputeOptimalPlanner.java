@@ -1,9 +1,6 @@
 package memplan.planner;
 
 import memplan.plan.Plan;
-import memplan.plan.PlanProblem;
-import memplan.plan.PlanValidator;
-import memplan.sim.SimResult;
 
 import java.util.List;
 
@@ -16,18 +13,19 @@ import java.util.List;
  * any other; if the greedy's plan simulates faster (the solver found nothing better in time, or its model disagrees
  * with the simulator), the greedy's plan is returned and {@link #report()} says so.
  */
-public final class RecomputeOptimalPlanner implements Planner {
+public final class RecomputeOptimalPlanner implements SolverPlanner {
     private final SolverLimits limits;
-    private final RematModel.Progress progress;
+    private final SolveControl control;
     private SolveReport report;
 
     public RecomputeOptimalPlanner() {
-        this(SolverLimits.DEFAULT, null);
+        this(SolverLimits.DEFAULT, SolveControl.none());
     }
 
-    public RecomputeOptimalPlanner(SolverLimits limits, RematModel.Progress progress) {
+    /** Searches within {@code limits}; {@code control} sees the progress and may stop the search early. */
+    public RecomputeOptimalPlanner(SolverLimits limits, SolveControl control) {
         this.limits = limits;
-        this.progress = progress;
+        this.control = control == null ? SolveControl.none() : control;
     }
 
     @Override public String name() { return "recompute-optimal"; }
@@ -36,7 +34,7 @@ public final class RecomputeOptimalPlanner implements Planner {
         return "least recompute time under the budget, by the CP-SAT solver (time limit, proven gap)";
     }
 
-    /** What the last {@link #improve} found, or null before it ran or when the start plan already fit. */
+    @Override
     public SolveReport report() {
         return report;
     }
@@ -45,71 +43,8 @@ public final class RecomputeOptimalPlanner implements Planner {
     public Plan improve(Plan start, long budgetBytes, PlanContext ctx) {
         report = null;
         if (Fit.fits(ctx, start, budgetBytes)) return start;
-        Plan greedy = new RecomputeGreedyPlanner().improve(start, budgetBytes, ctx);
-        SimResult gr = ctx.simulate(greedy);
-        RematModel m = new RematModel(ctx, start, limits.maxRebuilds());
-        long budget = budgetBytes;
-        Plan hintPlan = greedy;
-        double time = limits.timeLimitSeconds();
-        String note = "";
-        if (budgetBytes <= MIN_PEAK) {
-            // No budget: first the least peak the model reaches, then the least time at that peak.
-            m.build(-1, ctx.baseline().peakBytes());
-            m.minimizeCapacity();
-            m.hint(greedy);
-            RematModel.Outcome low = m.solve(time / 2, 0, null);
-            time -= low.wall();
-            budget = gr.peakBytes();
-            note = "least peak in the model " + low.capacity() + " B (" + low.status() + "); ";
-            if (low.capacity() >= 0) {
-                // The simulator judges the lower peak; the least time is then sought at that peak, from that plan.
-                Plan lowPlan = m.planFor(low.stages(), start.planner());
-                if (PlanValidator.problems(lowPlan, ctx.uses).isEmpty()) {
-                    long peak = ctx.simulate(lowPlan).peakBytes();
-                    if (peak < budget) {
-                        budget = peak;
-                        hintPlan = lowPlan;
-                    }
-                }
-            }
-        }
-        m.build(budget, 0);
-        m.minimizeCost();
-        if (ctx.simulate(hintPlan).peakBytes() <= budget) m.hint(hintPlan);
-        RematModel.Outcome out = m.solve(Math.max(0.1, time), limits.gapTarget(), progress);
-        double base = ctx.baselineSeconds();
-        Plan best = greedy;
-        SimResult bestR = gr;
-        String source = "greedy";
-        boolean found = out.status().name().equals("OPTIMAL") || out.status().name().equals("FEASIBLE");
-        if (found) {
-            Plan solved = m.planFor(out.stages(), start.planner());
-            List<PlanProblem> problems = PlanValidator.problems(solved, ctx.uses);
-            if (!problems.isEmpty()) note += "the solver's plan does not validate (" + problems.get(0) + "); ";
-            else {
-                SimResult r = ctx.simulate(solved);
-                double modelled = out.objective(), simulated = r.iterationSeconds() - base;
-                if (Math.abs(modelled - simulated) > 1e-9 + 1e-6 * Math.abs(simulated))
-                    note += String.format("solver objective %.6g s, simulated %.6g s; ", modelled, simulated);
-                if (r.peakBytes() > budget && budget > MIN_PEAK)
-                    note += "the solver's plan peaks at " + r.peakBytes() + " B in the simulator, over the budget; ";
-                if (!RecomputeGreedyPlanner.better(bestR, r, budget)) {
-                    best = solved;
-                    bestR = r;
-                    source = "solver";
-                }
-            }
-        }
-        if (hintPlan != greedy && source.equals("greedy")) { // no budget: the first phase's lower peak wins
-            best = hintPlan;
-            bestR = ctx.simulate(hintPlan);
-            source = "solver";
-        }
-        double bound = Math.max(0, out.bound());
-        double inc = bestR.iterationSeconds() - base;
-        double gap = inc <= 1e-15 ? 0 : Math.max(0, (inc - bound) / inc);
-        report = new SolveReport(out.status().name(), Double.isNaN(out.objective()) ? inc : out.objective(), bound, gap,
-                out.wall(), inc, source, note.isEmpty() ? "" : note.substring(0, note.length() - 2));
-        return best;
+        SolverSearch.Result r = SolverSearch.run(start, budgetBytes, ctx, limits, control, false, List.of());
+        report = r.report();
+        return r.plan();
     }
 }

@@ -11,6 +11,7 @@ import com.google.ortools.sat.IntVar;
 import com.google.ortools.sat.IntervalVar;
 import com.google.ortools.sat.LinearArgument;
 import com.google.ortools.sat.LinearExpr;
+import com.google.ortools.sat.LinearExprBuilder;
 import com.google.ortools.sat.Literal;
 import com.google.ortools.util.Domain;
 import memplan.graph.Node;
@@ -32,6 +33,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.function.Consumer;
 
 /**
  * Rematerialisation as a CP-SAT model over MemPlan's own schedule (Moccasin's retention intervals, Bartan et al.
@@ -65,6 +67,12 @@ final class RematModel {
     private final Map<Integer, IntVar[]> ends = new TreeMap<>(); // tensor -> exclusive ends, [0] the forward copy
     private IntVar capacity;
     private LinearExpr cost;
+    private boolean swaps;
+    private final Map<Integer, BoolVar> swapped = new TreeMap<>(); // tensor -> swapped to host and back
+    private final Map<Integer, int[]> swapSteps = new TreeMap<>(); // tensor -> {out, release, prefetch, in}
+    private final Map<Integer, IntVar[]> swapStalls = new TreeMap<>(); // tensor -> {out stall, in stall}
+    private final Map<Integer, Long> swapPico = new TreeMap<>(); // tensor -> transfer time
+    private double[] stepEnd; // end of each step in the baseline, seconds
 
     RematModel(PlanContext ctx, Plan start, int maxRuns) {
         this.ctx = ctx;
@@ -160,6 +168,16 @@ final class RematModel {
                     + System.getProperty("os.name") + ", " + System.getProperty("os.arch") + "): " + e.getMessage(), e);
         }
         loaded = true;
+    }
+
+    /**
+     * Lets the model also swap candidates to host memory and back (hybrid-optimal), with the lowering's automatic
+     * timings: out after the last forward use, the device copy released once the transfer could finish behind
+     * compute, the swap-in issued early enough to hide it. Transfers share the one copy stream (no overlap, in
+     * time of the baseline's steps); a transfer that does not fit its window stalls compute, which is its cost.
+     */
+    void allowSwaps() {
+        swaps = true;
     }
 
     long pos(int step, int slotIndex) {
@@ -297,6 +315,9 @@ final class RematModel {
                 ends.put(o, e);
             }
         }
+        List<IntervalVar> copies = new ArrayList<>();
+        List<LinearArgument> stallTerms = new ArrayList<>();
+        if (swaps) swapOptions(mem, copies, stallTerms);
         // Every backward read of a candidate lies in one of its intervals.
         for (Node p : nodes)
             for (int o : outsOf.get(p.index())) {
@@ -310,6 +331,8 @@ final class RematModel {
                     BoolVar c0 = model.newBoolVar("");
                     model.addGreaterOrEqual(e[0], q + 1).onlyEnforceIf(c0);
                     any.add(c0);
+                    BoolVar w = swapped.get(o);
+                    if (w != null && q >= pos(swapSteps.get(o)[2] + 1, 0)) any.add(w);
                     for (int j = 0; j < pr.length; j++) {
                         if (rp[j].getDomain().min() > q) continue;
                         BoolVar cj = model.newBoolVar("");
@@ -343,8 +366,216 @@ final class RematModel {
                     }
                 }
             }
+        if (!copies.isEmpty()) model.addNoOverlap(copies);
+        for (LinearArgument st : stallTerms) {
+            costTerms.add(st);
+            costCoeffs.add(1L);
+        }
         long[] coeffs = costCoeffs.stream().mapToLong(Long::longValue).toArray();
         cost = LinearExpr.weightedSum(costTerms.toArray(new LinearArgument[0]), coeffs);
+        stepCuts(budget);
+    }
+
+    /** At most this many terms in the per-step cuts (their steps are chosen by how far over the budget they are). */
+    static final long CUT_TERMS = 400_000;
+
+    /**
+     * Redundant per-step knapsack cuts that give the LP a real bound (the cumulative's relaxation alone proves
+     * almost nothing): at step y every candidate that backward reads after y is either held at y or its producer
+     * re-runs at least once, so the bytes of the candidates whose producer never re-runs, plus what y must hold
+     * anyway, fit the budget. Steps where keeping everything would be over the budget by most come first.
+     */
+    private void stepCuts(long budget) {
+        int steps = s.stepCount();
+        long[] forced = new long[steps + 1], pending = new long[steps + 1];
+        long[] count = new long[steps + 1];
+        List<int[]> pend = new ArrayList<>(); // {tensor, node}
+        for (Node p : nodes)
+            for (int o : outsOf.get(p.index())) {
+                long b = s.tensor(o).bytes();
+                int born = s.forwardStep(p.index()), lastF = ctx.uses.lastForwardUse(o), last = ctx.uses.lastUse(o);
+                boolean runs = present.get(p.index()).length > 0;
+                if (!runs || ctx.uses.firstBackwardUse(o) < 0) { // held from its write to its last read
+                    forced[born] += b;
+                    forced[Math.max(lastF, last) + 1] -= b;
+                    continue;
+                }
+                forced[born] += b;
+                forced[lastF + 1] -= b;
+                pending[lastF + 1] += b;
+                pending[last] -= b;
+                count[lastF + 1]++;
+                count[last]--;
+                for (int y : ctx.uses.uses(o))
+                    if (y > lastF) {
+                        forced[y] += b;
+                        forced[y + 1] -= b;
+                        if (y < last) {
+                            pending[y] -= b;
+                            pending[y + 1] += b;
+                            count[y]--;
+                            count[y + 1]++;
+                        }
+                    }
+                pend.add(new int[]{o, p.index()});
+            }
+        // A candidate only re-runs read (BatchNorm's output under a ReLU) is either held from forward until the
+        // first stage where a reader may re-run, or its own producer re-runs too: h says which.
+        Map<Integer, BoolVar> heldOn = new TreeMap<>();
+        Map<Integer, Integer> heldUntil = new TreeMap<>();
+        for (Node p : nodes)
+            for (int i : outsOf.get(p.index())) {
+                if (ctx.uses.firstBackwardUse(i) >= 0 || readers.get(i).isEmpty()) continue;
+                long first = Long.MAX_VALUE;
+                for (Node c : readers.get(i)) {
+                    long[] cd = runDomain.get(c.index());
+                    if (cd.length > 0) first = Math.min(first, cd[0]);
+                }
+                if (first == Long.MAX_VALUE) continue;
+                BoolVar h = model.newBoolVar(s.tensor(i).name() + "#held");
+                IntVar e0 = ends.get(i)[0];
+                model.addGreaterOrEqual(e0, first + 1).onlyEnforceIf(h);
+                model.addLessOrEqual(e0, first).onlyEnforceIf(h.not());
+                BoolVar[] own = present.get(p.index());
+                for (Node c : readers.get(i)) {
+                    BoolVar[] cr = present.get(c.index());
+                    if (cr.length == 0) continue;
+                    LinearExprBuilder need = LinearExpr.newBuilder().add(h);
+                    if (own.length > 0) need.add(own[0]);
+                    model.addGreaterOrEqual(need.addTerm(cr[0], -1), 0);
+                }
+                heldOn.put(i, h);
+                heldUntil.put(i, stageOf(first));
+            }
+        long f = 0, q = 0, c = 0;
+        long[] hold = new long[steps], over = new long[steps], terms = new long[steps];
+        Integer[] order = new Integer[steps];
+        for (int y = 0; y < steps; y++) {
+            f += forced[y];
+            q += pending[y];
+            c += count[y];
+            hold[y] = Math.max(fixedAt[y], 0) + f;
+            over[y] = hold[y] + q - (budget >= 0 ? budget : 0);
+            terms[y] = c;
+            order[y] = y;
+        }
+        Arrays.sort(order, (a, b) -> Long.compare(over[b], over[a]));
+        long used = 0;
+        for (int y : order) {
+            if (terms[y] == 0 || budget >= 0 && over[y] <= 0 || used + terms[y] > CUT_TERMS) continue;
+            used += terms[y];
+            // bytes of the pending candidates per producer: sum bytes * (1 - ran) <= room
+            Map<Integer, Long> byNode = new TreeMap<>();
+            long all = 0;
+            for (int[] tp : pend) {
+                int o = tp[0];
+                if (!pendingAt(o, y)) continue;
+                long b = s.tensor(o).bytes();
+                byNode.merge(tp[1], b, Long::sum);
+                all += b;
+            }
+            LinearExprBuilder lhs = LinearExpr.newBuilder();
+            for (Map.Entry<Integer, Long> e : byNode.entrySet())
+                lhs.addTerm(present.get(e.getKey())[0], -e.getValue());
+            // Swaps that free a tensor at y: their transfers out all lie before y, and in after it, on one copy
+            // stream, so their total time fits the time before (after) y plus their stalls.
+            LinearExprBuilder outs = LinearExpr.newBuilder(), ins = LinearExpr.newBuilder();
+            double earliest = Double.MAX_VALUE, latest = 0;
+            boolean anySwap = false;
+            for (Map.Entry<Integer, BoolVar> e : swapped.entrySet()) {
+                int[] st = swapSteps.get(e.getKey());
+                if (y > st[1] && y <= st[2] && pendingAt(e.getKey(), y)) {
+                    lhs.addTerm(e.getValue(), -s.tensor(e.getKey()).bytes());
+                    long d = swapPico.get(e.getKey());
+                    IntVar[] stall = swapStalls.get(e.getKey());
+                    outs.addTerm(e.getValue(), d).addTerm(stall[0], -1);
+                    ins.addTerm(e.getValue(), d).addTerm(stall[1], -1);
+                    earliest = Math.min(earliest, stepEnd[st[0]]);
+                    latest = Math.max(latest, stepEnd[st[3] - 1]);
+                    anySwap = true;
+                }
+            }
+            if (anySwap) {
+                model.addLessOrEqual(outs, Math.round((stepEnd[y - 1] - earliest) * PICO));
+                model.addLessOrEqual(ins, Math.round((latest - stepEnd[y - 1]) * PICO));
+            }
+            for (Map.Entry<Integer, BoolVar> e : heldOn.entrySet())
+                if (y > ctx.uses.lastForwardUse(e.getKey()) && y < heldUntil.get(e.getKey()))
+                    lhs.addTerm(e.getValue(), s.tensor(e.getKey()).bytes());
+            if (budget >= 0) model.addLessOrEqual(lhs, budget - hold[y] - all);
+            else model.addLessOrEqual(lhs.addTerm(capacity, -1), -hold[y] - all);
+        }
+    }
+
+    /** Whether a candidate is neither being written nor read at step y but still read later in backward. */
+    private boolean pendingAt(int o, int y) {
+        int lastF = ctx.uses.lastForwardUse(o), last = ctx.uses.lastUse(o);
+        if (y <= lastF || y >= last || ctx.uses.firstBackwardUse(o) < 0) return false;
+        return Arrays.binarySearch(ctx.uses.uses(o), y) < 0;
+    }
+
+    /**
+     * A swap per candidate whose idle window (last forward use to first backward use) leaves room: the forward copy
+     * is held until the release, a second copy from the swap-in to the last use; neither its producer nor an op that
+     * reads it is then re-run.
+     * Copy-stream intervals are in picoseconds of the baseline's steps; each may end late by a stall, which costs.
+     */
+    private void swapOptions(CumulativeConstraint mem, List<IntervalVar> copies, List<LinearArgument> stalls) {
+        double[] endOf = new double[s.stepCount()];
+        double acc = 0;
+        for (int y = 0; y < s.stepCount(); y++) endOf[y] = acc += ctx.stepSeconds(y);
+        stepEnd = endOf;
+        long horizon = Math.round(acc * PICO) * 2 + 1;
+        for (Node p : nodes)
+            for (int o : outsOf.get(p.index())) {
+                int out = ctx.uses.lastForwardUse(o), in = ctx.uses.firstBackwardUse(o);
+                if (in < 0 || in <= out + 2) continue;
+                long bytes = s.tensor(o).bytes();
+                double transfer = ctx.device.transferSeconds(bytes);
+                int prefetch = in - 1;
+                double hidden = 0;
+                while (prefetch > out && hidden < transfer) hidden += ctx.stepSeconds(prefetch--);
+                int release = out;
+                double behind = 0;
+                while (release < prefetch && behind < transfer) behind += ctx.stepSeconds(++release);
+                if (prefetch <= release) continue; // nothing freed between the release and the swap-in
+                String name = s.tensor(o).name();
+                BoolVar w = model.newBoolVar(name + "#swap");
+                BoolVar[] pr = present.get(p.index());
+                if (pr.length > 0) model.addImplication(w, pr[0].not());
+                // A re-run never reads a swapped tensor (the plan validator's rule: it may be on the host then).
+                for (Node c : readers.get(o)) {
+                    BoolVar[] cr = present.get(c.index());
+                    if (cr.length > 0) model.addImplication(w, cr[0].not());
+                }
+                long releasedAt = pos(release, (int) stride - 1) + 1;
+                model.addGreaterOrEqual(ends.get(o)[0], releasedAt).onlyEnforceIf(w);
+                long inAt = pos(prefetch + 1, 0), lastAt = pos(ctx.uses.lastUse(o), (int) stride - 1) + 1;
+                mem.addDemand(model.newOptionalFixedSizeIntervalVar(LinearExpr.constant(inAt), lastAt - inAt, w,
+                        name + "#in"), bytes);
+                long d = Math.max(1, Math.round(transfer * PICO));
+                // swap-out: after step out, done by the release (or the release waits: a stall)
+                long outStart = Math.round(endOf[out] * PICO);
+                IntVar so = model.newIntVar(outStart, horizon, name + "#outAt");
+                IntVar stallOut = model.newIntVar(0, horizon, name + "#outStall");
+                model.addLessOrEqual(LinearExpr.newBuilder().add(so).addTerm(stallOut, -1).build(),
+                        Math.round(endOf[release] * PICO) - d).onlyEnforceIf(w);
+                copies.add(model.newOptionalFixedSizeIntervalVar(so, d, w, name + "#outCopy"));
+                // swap-in: after step prefetch, done before step in starts (or it waits)
+                IntVar si = model.newIntVar(Math.round(endOf[prefetch] * PICO), horizon, name + "#inAt");
+                IntVar stallIn = model.newIntVar(0, horizon, name + "#inStall");
+                model.addLessOrEqual(LinearExpr.newBuilder().add(si).addTerm(stallIn, -1).build(),
+                        Math.round(endOf[in - 1] * PICO) - d).onlyEnforceIf(w);
+                copies.add(model.newOptionalFixedSizeIntervalVar(si, d, w, name + "#inCopy"));
+                model.addEquality(stallOut, 0).onlyEnforceIf(w.not());
+                model.addEquality(stallIn, 0).onlyEnforceIf(w.not());
+                stalls.add(stallOut);
+                stalls.add(stallIn);
+                swapped.put(o, w);
+                swapSteps.put(o, new int[]{out, release, prefetch, in});
+                swapStalls.put(o, new IntVar[]{stallOut, stallIn});
+                swapPico.put(o, d);
+            }
     }
 
     /** Bytes a re-run writes that no interval holds: its workspace and the outputs this model does not decide. */
@@ -391,6 +622,7 @@ final class RematModel {
         for (Buffer b : es.buffers())
             if (b.tensor() >= 0 && cand[b.tensor()])
                 copyEnds.computeIfAbsent(b.tensor(), k -> new ArrayList<>()).add(axis[b.end()] + 1);
+        for (BoolVar w : swapped.values()) model.addHint(w, 0);
         for (Node n : nodes) {
             BoolVar[] pr = present.get(n.index());
             IntVar[] rp = runPos.get(n.index());
@@ -450,7 +682,13 @@ final class RematModel {
 
     /** A plan that re-runs each node before the given steps (explicit recomputes for the outputs read later). */
     Plan planFor(Map<Integer, TreeSet<Integer>> stages, String planner) {
+        return planFor(stages, new TreeSet<>(), planner);
+    }
+
+    /** As above, and the given tensors swapped with the lowering's automatic timings. */
+    Plan planFor(Map<Integer, TreeSet<Integer>> stages, TreeSet<Integer> swapOut, String planner) {
         Decision[] d = start.decisions();
+        for (int t : swapOut) d[t] = Decision.Swap.auto();
         // An output is rebuilt if backward reads it or a consumer re-run that is itself rebuilt does; reverse forward
         // order decides consumers first. (A re-run nothing reads is left out; the lowering skips it.)
         boolean[] emitted = new boolean[slot.length];
@@ -461,7 +699,7 @@ final class RematModel {
             for (int o : outsOf.get(p.index())) {
                 boolean read = ctx.uses.firstBackwardUse(o) >= 0;
                 for (Node c : readers.get(o)) read |= emitted[c.index()];
-                if (!read) continue;
+                if (!read || swapOut.contains(o)) continue;
                 d[o] = new Decision.Recompute(new ArrayList<>(st));
                 emitted[p.index()] = true;
             }
@@ -469,30 +707,58 @@ final class RematModel {
         return new Plan(s, d, planner);
     }
 
-    record Outcome(CpSolverStatus status, Map<Integer, TreeSet<Integer>> stages, double objective, double bound,
-                   double wall, long capacity) {
+    record Outcome(CpSolverStatus status, Map<Integer, TreeSet<Integer>> stages, TreeSet<Integer> swapped,
+                   double objective, double bound, double wall, long capacity) {
     }
 
-    interface Progress {
-        void improved(double incumbent, double bound, double wallSeconds);
+    /**
+     * The native solver calls {@code accept(Double)} by that exact signature, which a lambda's class lacks (it has
+     * only {@code accept(Object)}), so the bound callback is a named class.
+     */
+    private static final class BoundListener implements Consumer<Double> {
+        private final SolveControl control;
+        private final double unit;
+        private final long t0;
+
+        BoundListener(SolveControl control, double unit, long t0) {
+            this.control = control;
+            this.unit = unit;
+            this.t0 = t0;
+        }
+
+        @Override
+        public void accept(Double bound) {
+            control.bound(bound / unit, (System.nanoTime() - t0) / 1e9);
+        }
     }
 
-    Outcome solve(double seconds, double gap, Progress progress) {
+    Outcome solve(double seconds, double gap, SolveControl control) {
         CpSolver solver = new CpSolver();
-        solver.getParameters().setMaxTimeInSeconds(seconds).setRelativeGapLimit(gap)
-                .setNumWorkers(Math.max(8, Runtime.getRuntime().availableProcessors()));
+        // The full portfolio (LNS, core-based and LP workers) wants 8 workers, even on fewer cores.
+        int workers = Math.max(8, Runtime.getRuntime().availableProcessors());
+        solver.getParameters().setMaxTimeInSeconds(control.stopRequested() ? 0.01 : seconds)
+                .setRelativeGapLimit(gap).setNumWorkers(workers);
+        // Probing the cuts' long linear constraints took most of a minute on a 1 000-op chain, for nothing found.
+        solver.getParameters().setCpModelProbingLevel(0);
+        // The warm start hints decisions and copy ends but not the helper literals: let the solver finish it.
+        solver.getParameters().setHintConflictLimit(100_000);
+        // -Dmemplan.solverLog=true prints CP-SAT's search log to standard error (for tuning the model)
+        if (Boolean.getBoolean("memplan.solverLog")) solver.getParameters().setLogSearchProgress(true);
         boolean byCapacity = capacity != null;
+        double unit = byCapacity ? 1 : PICO;
         CpSolverSolutionCallback cb = new CpSolverSolutionCallback() {
             @Override
             public void onSolutionCallback() {
-                if (progress != null) progress.improved(objectiveValue() / (byCapacity ? 1 : PICO),
-                        bestObjectiveBound() / (byCapacity ? 1 : PICO), wallTime());
+                if (!byCapacity) control.incumbent(objectiveValue() / unit, bestObjectiveBound() / unit, wallTime());
             }
         };
-        CpSolverStatus st = solver.solve(model, cb);
+        long t0 = System.nanoTime();
+        if (!byCapacity) solver.setBestBoundCallback(new BoundListener(control, unit, t0));
+        CpSolverStatus st = control.during(solver, () -> solver.solve(model, cb));
         if (st == CpSolverStatus.MODEL_INVALID)
             throw new IllegalStateException("rematerialisation model invalid: " + model.validate());
         Map<Integer, TreeSet<Integer>> stages = new TreeMap<>();
+        TreeSet<Integer> swapOut = new TreeSet<>();
         long cap = -1;
         if (st == CpSolverStatus.OPTIMAL || st == CpSolverStatus.FEASIBLE) {
             for (Node p : nodes) {
@@ -502,11 +768,13 @@ final class RematModel {
                     if (solver.booleanValue(pr[j]))
                         stages.computeIfAbsent(p.index(), k -> new TreeSet<>()).add(stageOf(solver.value(rp[j])));
             }
+            for (Map.Entry<Integer, BoolVar> e : swapped.entrySet())
+                if (solver.booleanValue(e.getValue())) swapOut.add(e.getKey());
             if (byCapacity) cap = solver.value(capacity);
         }
-        double scale = byCapacity ? 1 : PICO;
+        double scale = unit;
         boolean found = st == CpSolverStatus.OPTIMAL || st == CpSolverStatus.FEASIBLE;
         double objective = found ? solver.objectiveValue() / scale : Double.NaN;
-        return new Outcome(st, stages, objective, solver.bestObjectiveBound() / scale, solver.wallTime(), cap);
+        return new Outcome(st, stages, swapOut, objective, solver.bestObjectiveBound() / scale, solver.wallTime(), cap);
     }
 }

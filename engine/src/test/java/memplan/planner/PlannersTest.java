@@ -13,7 +13,7 @@ class PlannersTest {
     @Test
     void registryNamesEveryPlanner() {
         assertEquals(List.of("baseline", "share", "vdnn-all", "vdnn-conv", "swap", "checkpoint-sqrt", "recompute-greedy",
-                "recompute-optimal", "hybrid-greedy", "compress", "compress-fp16"), Planners.names());
+                "recompute-optimal", "hybrid-greedy", "hybrid-optimal", "compress", "compress-fp16"), Planners.names());
         for (String n : Planners.names()) {
             Planner p = Planners.named(n);
             assertEquals(n, p.name());

@@ -5,6 +5,8 @@ import memplan.planner.InfeasibleBudgetException;
 import memplan.planner.PlanContext;
 import memplan.planner.Planner;
 import memplan.planner.Planners;
+import memplan.planner.SolveControl;
+import memplan.planner.SolverLimits;
 import memplan.sim.DeviceModel;
 import memplan.train.Schedule;
 
@@ -38,6 +40,7 @@ public final class EnginePlanners implements PlannerCatalog {
             Map.entry("swap", "Swap (largest first)"), Map.entry("checkpoint-sqrt", "Checkpoints \u221aN"),
             Map.entry("recompute-optimal", "Recompute (optimal)"), Map.entry("recompute-greedy", "Recompute (greedy)"),
             Map.entry("hybrid", "Hybrid"), Map.entry("hybrid-greedy", "Hybrid (greedy)"),
+            Map.entry("hybrid-optimal", "Hybrid (optimal)"),
             Map.entry("compress", "Compress (lossless)"), Map.entry("compress-fp16", "Compress fp16 (lossy)"));
 
     @Override
@@ -57,7 +60,17 @@ public final class EnginePlanners implements PlannerCatalog {
 
     @Override
     public Plan plan(String name, Schedule schedule, long budgetBytes, DeviceModel device) {
-        Planner p = Planners.named(name);
+        return plan(name, schedule, budgetBytes, device, SolveControl.none());
+    }
+
+    @Override
+    public boolean solverBased(String name) {
+        return Planners.solverBased(name);
+    }
+
+    @Override
+    public Plan plan(String name, Schedule schedule, long budgetBytes, DeviceModel device, SolveControl control) {
+        Planner p = Planners.named(name, SolverLimits.DEFAULT, control);
         try {
             return p.plan(schedule, budgetBytes, device);
         } catch (InfeasibleBudgetException e) {

@@ -1,6 +1,7 @@
 package memplan.app.ui.planner;
 
 import memplan.plan.Plan;
+import memplan.planner.SolveControl;
 import memplan.sim.DeviceModel;
 import memplan.train.Schedule;
 
@@ -26,4 +27,14 @@ public interface PlannerCatalog {
     }
 
     Plan plan(String name, Schedule schedule, long budgetBytes, DeviceModel device);
+
+    /** Whether the planner searches with a solver (progress to show, a search that can be stopped). */
+    default boolean solverBased(String name) {
+        return false;
+    }
+
+    /** As {@link #plan(String, Schedule, long, DeviceModel)}; a solver-based planner reports to {@code control}. */
+    default Plan plan(String name, Schedule schedule, long budgetBytes, DeviceModel device, SolveControl control) {
+        return plan(name, schedule, budgetBytes, device);
+    }
 }

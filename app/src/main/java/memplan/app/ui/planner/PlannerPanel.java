@@ -85,6 +85,17 @@ public final class PlannerPanel extends VBox {
                 session.applyPlan(Plan.baseline(session.analysis().schedule()), "Back to baseline");
         });
         reset.disableProperty().bind(session.analysisProperty().isNull());
+        Button stop = new Button("Stop search");
+        stop.setId("stopSearch");
+        stop.setTooltip(new Tooltip("End the solver's search now and apply the best plan it has found so far"));
+        stop.visibleProperty().bind(vm.searchingProperty());
+        stop.managedProperty().bind(vm.searchingProperty());
+        stop.setOnAction(e -> vm.stopSearch());
+        Label searchStatus = new Label();
+        searchStatus.setId("searchStatus");
+        searchStatus.getStyleClass().add("hint");
+        searchStatus.setWrapText(true);
+        searchStatus.textProperty().bind(vm.searchStatusProperty());
         Label result = new Label();
         result.setId("plannerResult");
         result.setWrapText(true);
@@ -100,7 +111,7 @@ public final class PlannerPanel extends VBox {
                 + "timeline with the budget as a red line.");
         note.getStyleClass().add("hint");
         note.setWrapText(true);
-        getChildren().addAll(head, grid, what, budgetHead, budgetLabel, budget, range, new HBox(8, apply, reset),
-                result, note);
+        getChildren().addAll(head, grid, what, budgetHead, budgetLabel, budget, range, new HBox(8, apply, reset, stop),
+                searchStatus, result, note);
     }
 }

@@ -1,8 +1,10 @@
 package memplan.app.ui.planner;
 
+import javafx.beans.property.BooleanProperty;
 import javafx.beans.property.DoubleProperty;
 import javafx.beans.property.LongProperty;
 import javafx.beans.property.ObjectProperty;
+import javafx.beans.property.SimpleBooleanProperty;
 import javafx.beans.property.SimpleDoubleProperty;
 import javafx.beans.property.SimpleLongProperty;
 import javafx.beans.property.SimpleObjectProperty;
@@ -15,11 +17,14 @@ import memplan.app.ui.session.Analysis;
 import memplan.app.ui.session.Evaluation;
 import memplan.app.ui.session.SessionViewModel;
 import memplan.plan.Plan;
+import memplan.planner.SolveControl;
+import memplan.planner.SolveReport;
 import memplan.sim.DeviceModel;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Choosing a planner and a budget, applying its plan, and comparing two planners at that budget. The budget is a
@@ -36,6 +41,9 @@ public final class PlannerViewModel {
     private final StringProperty plannerB = new SimpleStringProperty("checkpoint-sqrt");
     private final ObjectProperty<Evaluation> evalA = new SimpleObjectProperty<>(), evalB = new SimpleObjectProperty<>();
     private final StringProperty compareStatus = new SimpleStringProperty("");
+    private final BooleanProperty searching = new SimpleBooleanProperty(false);
+    private final StringProperty searchStatus = new SimpleStringProperty("");
+    private SolveControl search; // the running solver search, touched on the view-model thread only
     private boolean budgetChosen;
 
     public PlannerViewModel(SessionViewModel session, PlannerCatalog catalog) {
@@ -67,6 +75,15 @@ public final class PlannerViewModel {
     public ObjectProperty<Evaluation> evalAProperty() { return evalA; }
     public ObjectProperty<Evaluation> evalBProperty() { return evalB; }
     public StringProperty compareStatusProperty() { return compareStatus; }
+    /** True while a solver-based planner searches (Stop search is offered). */
+    public BooleanProperty searchingProperty() { return searching; }
+    /** The solver's incumbent, bound and gap as they improve, then its final report. */
+    public StringProperty searchStatusProperty() { return searchStatus; }
+
+    /** Ends the running solver search; the planner then returns the best plan it found so far, which is applied. */
+    public void stopSearch() {
+        if (search != null) search.stop();
+    }
 
     /** Smallest budget the slider offers: what one step must hold at once. */
     public long minBudget() {
@@ -146,15 +163,66 @@ public final class PlannerViewModel {
         long budget = budgetBytes.get();
         DeviceModel dev = session.deviceProperty().get();
         result.set("Planning with " + displayName(name) + "\u2026");
+        boolean solver = catalog.solverBased(name);
+        AtomicReference<String> latest = new AtomicReference<>();
+        // The solver reports on its own threads, often: only the newest text is posted, one post at a time.
+        SolveControl.Listener listener = new SolveControl.Listener() {
+            @Override
+            public void improved(double incumbent, double bound, double wall) {
+                show(searchText(incumbent, bound, wall));
+            }
+
+            @Override
+            public void finished(SolveReport r) {
+                show(finalText(r));
+            }
+
+            private void show(String text) {
+                if (latest.getAndSet(text) == null)
+                    session.runner().post(() -> searchStatus.set(latest.getAndSet(null)));
+            }
+        };
+        SolveControl control = new SolveControl(null, null); // what Stop search sets; the planner's control polls it
+        search = solver ? control : null;
+        searching.set(solver);
+        searchStatus.set(solver ? "Searching\u2026 (Stop search keeps the best plan found so far)" : "");
         session.runner().run("Planning with " + name, p -> {
-            Plan plan = catalog.plan(name, a.schedule(), budget, dev);
+            SolveControl watched = new SolveControl(solver ? listener : null, () -> control.stopRequested()
+                    || p.isCancelled());
+            Plan plan = catalog.plan(name, a.schedule(), budget, dev, watched);
             p.checkCancelled();
             return SessionViewModel.evaluate(a, plan, dev);
         }, e -> {
+            endSearch(control);
             if (session.analysis() != a) return;
             session.showEvaluation(e, "Apply plan " + displayName(name));
             result.set(describe(displayName(name), e, budget));
-        }, ex -> result.set(name + " failed: " + SessionViewModel.describe(ex)));
+        }, ex -> {
+            endSearch(control);
+            result.set(name + " failed: " + SessionViewModel.describe(ex));
+        }, () -> endSearch(control));
+    }
+
+    private void endSearch(SolveControl control) {
+        if (search != control) return;
+        search = null;
+        searching.set(false);
+    }
+
+    static String searchText(double incumbent, double bound, double wall) {
+        String inc = Double.isNaN(incumbent) ? "no plan yet" : "best plan +" + Fmt.seconds(incumbent);
+        double gap = Double.isNaN(incumbent) || incumbent <= 0 ? Double.NaN
+                : Math.max(0, (incumbent - bound) / incumbent);
+        return String.format(Locale.ROOT, "Searching: %s, bound +%s%s (%.1f s)", inc, Fmt.seconds(bound),
+                Double.isNaN(gap) ? "" : String.format(Locale.ROOT, ", gap %.1f%%", 100 * gap), wall);
+    }
+
+    static String finalText(SolveReport r) {
+        boolean stopped = r.note().contains("stopped");
+        return String.format(Locale.ROOT, "Solver: %s, added time +%s, bound +%s, gap %.1f%% after %.1f s%s; plan from"
+                        + " the %s", r.optimal() ? "optimal" : stopped ? "stopped" : "time limit",
+                Fmt.seconds(r.simulatedSeconds()), Fmt.seconds(r.boundSeconds()), 100 * r.gap(), r.wallSeconds(),
+                stopped ? " (the best plan found so far)" : "", r.source());
     }
 
     public static String describe(String name, Evaluation e, long budget) {

@@ -1,0 +1,51 @@
+package memplan.planner;
+
+import memplan.plan.Plan;
+
+import java.util.List;
+
+/**
+ * Recompute and swap chosen together by the CP-SAT solver ({@link RematModel} with swaps): per activation keep it,
+ * re-run its producer before chosen steps, or copy it to host memory and back on the copy stream, with the
+ * lowering's automatic swap timings. Transfers do not overlap one another on the copy stream and overlap compute as
+ * the baseline's step times allow; a transfer that cannot finish in its window costs the stall. Warm start from
+ * {@code recompute-greedy}; the plan returned is the best, as simulated, of the solver's, the greedy recompute plan
+ * and {@code hybrid-greedy}'s, so it is never slower than either greedy. Lossless compression is not in the model
+ * (it stays in hybrid-greedy).
+ */
+public final class HybridOptimalPlanner implements SolverPlanner {
+    private final SolverLimits limits;
+    private final SolveControl control;
+    private SolveReport report;
+
+    public HybridOptimalPlanner() {
+        this(SolverLimits.DEFAULT, SolveControl.none());
+    }
+
+    /** Searches within {@code limits}; {@code control} sees the progress and may stop the search early. */
+    public HybridOptimalPlanner(SolverLimits limits, SolveControl control) {
+        this.limits = limits;
+        this.control = control == null ? SolveControl.none() : control;
+    }
+
+    @Override public String name() { return "hybrid-optimal"; }
+    @Override
+    public String description() {
+        return "recompute and swap together by the CP-SAT solver, transfers on the copy stream (time limit, gap)";
+    }
+
+    @Override
+    public SolveReport report() {
+        return report;
+    }
+
+    @Override
+    public Plan improve(Plan start, long budgetBytes, PlanContext ctx) {
+        report = null;
+        if (Fit.fits(ctx, start, budgetBytes)) return start;
+        Plan hybrid = new HybridGreedyPlanner().improve(start, budgetBytes, ctx);
+        SolverSearch.Result r = SolverSearch.run(start, budgetBytes, ctx, limits, control, true, List.of(hybrid));
+        report = r.report();
+        return r.plan();
+    }
+}
