@@ -13,7 +13,11 @@ import memplan.ir.DType;
 import memplan.ir.Shape;
 import memplan.ops.CrossEntropy;
 import memplan.ops.Input;
+import memplan.ops.Linear;
+import memplan.ops.MatMul;
 import memplan.ops.MseLoss;
+import memplan.ops.Mul;
+import memplan.ops.Op;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -39,6 +43,26 @@ public final class TrainingGraph {
     }
 
     public static Schedule derive(Graph g, Optimizer optimizer, FrameworkProfile fw) {
+        return derive(g, optimizer, fw, TrainingSetup.DEFAULT);
+    }
+
+    /**
+     * The iteration of a {@link TrainingSetup}: frozen parameters get no gradient, no state and no update, and a
+     * node whose inputs and parameters need no gradient gets no backward step (so a frozen prefix of the model has
+     * no backward at all); Linear, MatMul and Mul save only what the gradients still wanted need, as PyTorch's
+     * autograd does. With K micro-batches the schedule is one micro-batch after the first: the weight gradients
+     * live through it (made by an earlier micro-batch), and each weight gradient is made in a temporary and added
+     * into them. The optimizer step follows once; {@link Schedule#microBatches()} tells the simulator to count the
+     * forward and backward time K times.
+     */
+    public static Schedule derive(Graph g, Optimizer optimizer, FrameworkProfile fw, TrainingSetup setup) {
+        if (setup.optimizerStates() == OptimizerStates.BLOCKWISE_8BIT && optimizer != Optimizer.ADAM)
+            throw new IllegalArgumentException("8-bit optimizer states are modelled for Adam (bitsandbytes' Adam8bit)"
+                    + " only, not " + optimizer.name().toLowerCase());
+        String src = g.model().source() == null ? g.model().name() : g.model().source();
+        boolean[] frozen = frozenParams(g, setup.frozen(), src);
+        boolean[] nf4 = nf4Params(g, frozen, setup.baseWeights());
+        DType compute = setup.amp().lowType != null ? setup.amp().lowType : g.floatType();
         List<TensorInfo> tensors = new ArrayList<>();
         int nv = g.values().size();
         int[] tensorOfValue = new int[nv];
@@ -61,12 +85,21 @@ public final class TrainingGraph {
             };
             DType dt = kind == TensorKind.AUX && v.producer() >= 0
                     ? fw.auxType(g.nodes().get(v.producer()).op(), v.dtype(), g.floatType()) : v.dtype();
+            if (nf4[v.id()]) {
+                // two 4-bit codes per byte, then the fp32 absmax of each block of 64 weights
+                long n = v.shape().numel();
+                tensorOfValue[v.id()] = add(tensors, v.name(), Shape.of(toInt(BaseWeights.nf4Bytes(n))), DType.UINT8,
+                        kind, v.id());
+                add(tensors, v.name() + ".absmax", Shape.of(toInt(BaseWeights.nf4Constants(n))), DType.FP32,
+                        TensorKind.BUFFER, v.id());
+                continue;
+            }
             tensorOfValue[v.id()] = add(tensors, v.name(), v.shape(), dt, kind, v.id());
         }
 
         // Which values carry a gradient: trainable parameters, and outputs of nodes fed by such values.
         boolean[] requiresGrad = new boolean[nv];
-        for (Value v : g.values()) if (v.kind() == ValueKind.PARAM) requiresGrad[v.id()] = true;
+        for (Value v : g.values()) if (v.kind() == ValueKind.PARAM && !frozen[v.id()]) requiresGrad[v.id()] = true;
         for (Node n : g.nodes()) {
             boolean any = false;
             for (int i = 0; i < n.inputs().length; i++) any |= n.op().differentiable(i) && requiresGrad[n.inputs()[i]];
@@ -100,11 +133,19 @@ public final class TrainingGraph {
             if (n.op() instanceof Input || n.op().isView()) continue;
             Set<Integer> reads = new LinkedHashSet<>();
             for (int in : n.inputs()) reads.add(tensorOfValue[in]);
-            for (int p : n.params()) reads.add(tensorOfValue[p]);
+            long dequant = 0;
+            for (int p : n.params()) {
+                reads.add(tensorOfValue[p]);
+                if (nf4[p]) {
+                    reads.add(tensorOfValue[p] + 1); // its absmax constants, added right after it
+                    dequant += g.value(p).shape().numel() * compute.bytes;
+                }
+            }
             Set<Integer> writes = new LinkedHashSet<>();
             for (int o : n.outputs()) writes.add(tensorOfValue[o]);
             for (int a : n.aux()) writes.add(tensorOfValue[a]);
-            long ws = fw.forwardWorkspaceElements(n.op(), n.inShapes(), n.outShapes());
+            // an NF4 layer dequantises its weight into the compute type for the matmul
+            long ws = fw.forwardWorkspaceElements(n.op(), n.inShapes(), n.outShapes()) + elements(dequant, ft);
             int wsId = ws > 0 ? add(tensors, n.name() + ".workspace", Shape.of((int) Math.min(ws, Integer.MAX_VALUE)),
                     ft, TensorKind.WORKSPACE, -1) : -1;
             fwdStep[n.index()] = steps.size();
@@ -126,10 +167,22 @@ public final class TrainingGraph {
                 }
             }
             if (!anyOutGrad || !requiresGrad[n.outputs()[0]] && !anyParamNeedsGrad(n, requiresGrad)) continue;
-            BackwardNeeds needs = fw.backwardNeeds(n.op());
+            boolean[] inGrad = new boolean[n.inputs().length];
+            for (int k = 0; k < inGrad.length; k++)
+                inGrad[k] = n.op().differentiable(k) && requiresGrad[n.inputs()[k]] && reachesLoss[n.inputs()[k]];
+            boolean weightGrad = n.params().length > 0 && g.value(n.params()[0]).kind() == ValueKind.PARAM
+                    && requiresGrad[n.params()[0]];
+            BackwardNeeds needs = savedFor(n.op(), fw.backwardNeeds(n.op()), inGrad, weightGrad);
             for (int k : needs.inputs()) reads.add(tensorOfValue[n.inputs()[k]]);
             for (int k : needs.outputs()) reads.add(tensorOfValue[n.outputs()[k]]);
-            if (needs.params()) for (int p : n.params()) reads.add(tensorOfValue[p]);
+            long dequant = 0;
+            if (needs.params()) for (int p : n.params()) {
+                reads.add(tensorOfValue[p]);
+                if (nf4[p] && anyTrue(inGrad)) {
+                    reads.add(tensorOfValue[p] + 1);
+                    dequant += g.value(p).shape().numel() * compute.bytes;
+                }
+            }
             if (needs.aux()) for (int a : n.aux()) reads.add(tensorOfValue[a]);
             Set<Integer> writes = new LinkedHashSet<>();
             // gradients this step creates: a value that is several of its inputs (Mul(x, x)) gets one, written
@@ -149,9 +202,11 @@ public final class TrainingGraph {
                 } else if (!created.contains(gid)) reads.add(gid); // accumulate into an existing gradient
                 writes.add(gid);
             }
+            long newWeightGrads = 0;
             for (int p : n.params()) {
                 Value v = g.value(p);
-                if (v.kind() != ValueKind.PARAM) continue;
+                if (v.kind() != ValueKind.PARAM || !requiresGrad[p]) continue;
+                newWeightGrads += v.shape().numel() * v.dtype().bytes;
                 int gid = gradOfValue[p];
                 if (gid < 0) {
                     gid = add(tensors, "grad(" + v.name() + ")", v.shape(), v.dtype(), TensorKind.PARAM_GRAD, p);
@@ -160,7 +215,10 @@ public final class TrainingGraph {
                 } else if (!created.contains(gid)) reads.add(gid); // tied or reused parameter
                 writes.add(gid);
             }
-            long ws = fw.backwardWorkspaceElements(n.op(), n.inShapes(), n.outShapes());
+            // accumulation into existing weight gradients: autograd makes each new one, adds it in and frees it
+            long accumulate = setup.microBatches() > 1 ? newWeightGrads : 0;
+            long ws = fw.backwardWorkspaceElements(n.op(), n.inShapes(), n.outShapes())
+                    + elements(dequant + accumulate, ft);
             int wsId = ws > 0 ? add(tensors, n.name() + ".backward_workspace",
                     Shape.of((int) Math.min(ws, Integer.MAX_VALUE)), ft, TensorKind.WORKSPACE, -1) : -1;
             bwdStep[i] = steps.size();
@@ -180,7 +238,9 @@ public final class TrainingGraph {
             if (v.kind() != ValueKind.PARAM || gradOfValue[v.id()] < 0) continue;
             paramGrads.add(gradOfValue[v.id()]);
             // foreach: the temporaries of all parameters at once, while the first update runs
-            long tmp = foreach && paramGrads.size() == 1 ? optimizer.temporariesPerParam * updated
+            // bitsandbytes' 8-bit update is one fused kernel: no temporaries
+            boolean eightBit = setup.optimizerStates() == OptimizerStates.BLOCKWISE_8BIT;
+            long tmp = eightBit ? 0 : foreach && paramGrads.size() == 1 ? optimizer.temporariesPerParam * updated
                     : single ? optimizer.temporariesPerParam * v.shape().numel() : 0;
             int tmpId = tmp == 0 ? -1 : add(tensors, (foreach ? "foreach" : v.name()) + ".optimizer_temporaries",
                     Shape.of(optimizer.temporariesPerParam, (int) (tmp / optimizer.temporariesPerParam)), v.dtype(),
@@ -190,11 +250,19 @@ public final class TrainingGraph {
             reads.add(gradOfValue[v.id()]);
             reads.add(tensorOfValue[v.id()]);
             writes.add(tensorOfValue[v.id()]);
+            boolean quantized = setup.optimizerStates().quantizes(v.shape().numel());
             for (int s = 0; s < optimizer.statesPerParam; s++) {
-                int sid = add(tensors, v.name() + "." + optimizer.stateName(s), v.shape(), v.dtype(),
+                String state = v.name() + "." + optimizer.stateName(s);
+                int sid = add(tensors, state, v.shape(), quantized ? DType.UINT8 : v.dtype(),
                         TensorKind.OPTIMIZER_STATE, v.id());
                 reads.add(sid);
                 writes.add(sid);
+                if (!quantized) continue;
+                int absmax = add(tensors, state + ".absmax", Shape.of(toInt(
+                        OptimizerStates.blocks(v.shape().numel(), OptimizerStates.BLOCK))), DType.FP32,
+                        TensorKind.OPTIMIZER_STATE, v.id());
+                reads.add(absmax);
+                writes.add(absmax);
             }
             steps.add(step(steps.size(), Phase.OPTIMIZER, -1, "update " + v.name(), reads, writes, tmpId,
                     optimizer.flopsPerElement * v.shape().numel(), tensors));
@@ -205,8 +273,89 @@ public final class TrainingGraph {
             steps.add(step(steps.size(), Phase.OPTIMIZER, -1, "zero_grad", grads,
                     fw.zeroGrad() == ZeroGrad.ZEROS ? grads : Set.of(), -1, 0, tensors));
         }
-        return new Schedule(g, optimizer, fw, tensors, steps, tensorOfValue, gradOfValue, fwdStep, bwdStep,
+        return new Schedule(g, optimizer, fw, setup, tensors, steps, tensorOfValue, gradOfValue, fwdStep, bwdStep,
                 tensorOfValue[lossValue]);
+    }
+
+    /**
+     * What a backward step saves given the gradients it must make, as PyTorch's generated autograd code saves an
+     * operand only for the gradient formulas that use it (measured on 1.13: a Linear with a frozen weight keeps
+     * only its weight, a matmul or product whose operand b wants no gradient does not keep operand a); convolution
+     * and normalisation keep everything either way.
+     */
+    static BackwardNeeds savedFor(Op op, BackwardNeeds n, boolean[] inGrad, boolean weightGrad) {
+        Set<Integer> in = new HashSet<>(n.inputs());
+        if (op instanceof Linear) {
+            if (!weightGrad) in.remove(0);
+        } else if ((op instanceof MatMul || op instanceof Mul) && inGrad.length == 2) {
+            if (!inGrad[1]) in.remove(0);
+            if (!inGrad[0]) in.remove(1);
+        } else return n;
+        return in.equals(n.inputs()) ? n : new BackwardNeeds(Set.copyOf(in), n.outputs(), n.params(), n.aux());
+    }
+
+    private static boolean[] frozenParams(Graph g, FrozenParams rules, String src) {
+        boolean[] frozen = new boolean[g.values().size()];
+        if (rules.isEmpty()) return frozen;
+        int params = 0, count = 0;
+        for (Value v : g.values()) {
+            if (v.kind() != ValueKind.PARAM) continue;
+            params++;
+            if (rules.isFrozen(v.name())) {
+                frozen[v.id()] = true;
+                count++;
+            }
+        }
+        for (String p : rules.frozen()) {
+            boolean any = false;
+            for (Value v : g.values()) any |= v.kind() == ValueKind.PARAM && FrozenParams.matches(p, v.name());
+            if (!any) throw new GraphException(src, "frozen parameters", "'" + p + "' names no parameter of "
+                    + g.model().name() + " (its parameters are named like " + exampleParams(g) + ")");
+        }
+        if (count == params) throw new GraphException(src, "frozen parameters", "every parameter of "
+                + g.model().name() + " is frozen: nothing would be trained");
+        return frozen;
+    }
+
+    private static String exampleParams(Graph g) {
+        List<String> names = new ArrayList<>();
+        for (Value v : g.values()) if (v.kind() == ValueKind.PARAM && names.size() < 4) names.add(v.name());
+        return String.join(", ", names);
+    }
+
+    /**
+     * The parameters stored as NF4: frozen Linear weights, except tied ones and the last Linear layer (the output
+     * projection), which transformers' 4-bit loading leaves in full precision.
+     */
+    private static boolean[] nf4Params(Graph g, boolean[] frozen, BaseWeights storage) {
+        boolean[] nf4 = new boolean[g.values().size()];
+        if (storage != BaseWeights.NF4) return nf4;
+        int[] uses = new int[nf4.length];
+        int lastLinear = -1;
+        for (Node n : g.nodes()) {
+            for (int p : n.params()) uses[p]++;
+            if (n.op() instanceof Linear) lastLinear = n.index();
+        }
+        for (Node n : g.nodes()) {
+            if (!(n.op() instanceof Linear) || n.index() == lastLinear) continue;
+            int w = n.params()[0];
+            if (frozen[w] && uses[w] == 1) nf4[w] = true;
+        }
+        return nf4;
+    }
+
+    private static boolean anyTrue(boolean[] a) {
+        for (boolean b : a) if (b) return true;
+        return false;
+    }
+
+    /** Elements of the float type that hold at least this many bytes. */
+    private static long elements(long bytes, DType ft) {
+        return (bytes + ft.bytes - 1) / ft.bytes;
+    }
+
+    private static int toInt(long n) {
+        return (int) Math.min(n, Integer.MAX_VALUE);
     }
 
     private static boolean anyParamNeedsGrad(Node n, boolean[] requiresGrad) {
