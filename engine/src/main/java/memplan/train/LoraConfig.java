@@ -101,12 +101,19 @@ public record LoraConfig(int rank, double alpha, List<String> targets, double dr
         return alpha / rank;
     }
 
-    /** Whether a target names a layer: the whole name, its last dotted components, or a glob over the name. */
+    /**
+     * Whether a target names a layer: the whole name, its last dotted components, or a glob over the name. An
+     * ONNX-imported layer is named by PyTorch's export scope, {@code /blocks/blocks.0/qkv/MatMul}: its module is
+     * the part before the last slash, so {@code qkv} names it too.
+     */
     public boolean targets(String layerName) {
+        int slash = layerName.lastIndexOf('/');
+        String module = slash > 0 ? layerName.substring(layerName.lastIndexOf('/', slash - 1) + 1, slash) : null;
         for (String t : targets) {
             if (t.indexOf('*') >= 0 || t.indexOf('?') >= 0) {
                 if (FrozenParams.matches(t, layerName)) return true;
-            } else if (layerName.equals(t) || layerName.endsWith("." + t)) return true;
+            } else if (layerName.equals(t) || layerName.endsWith("." + t)
+                    || module != null && (module.equals(t) || module.endsWith("." + t))) return true;
         }
         return false;
     }
@@ -136,9 +143,9 @@ public record LoraConfig(int rank, double alpha, List<String> targets, double dr
         if (renamed.isEmpty()) {
             List<String> linear = new ArrayList<>();
             for (Layer l : m.layers()) if (l.op() instanceof Linear && linear.size() < 6) linear.add(l.name());
-            throw new IllegalArgumentException("LoRA targets " + String.join(", ", targets) + " name no Linear layer of "
-                    + m.name() + (linear.isEmpty() ? " (it has none)" : " (its Linear layers are named like "
-                    + String.join(", ", linear) + ")"));
+            throw new IllegalArgumentException("LoRA targets " + String.join(", ", targets)
+                    + " name no Linear layer of " + m.name() + (linear.isEmpty() ? " (it has none)"
+                    : " (its Linear layers are named like " + String.join(", ", linear) + ")"));
         }
         return m.withLayers(out);
     }

@@ -78,6 +78,11 @@ class TrainingSetupTest {
         assertTrue(FrozenParams.matches("*.q_proj.weight", "model.layers.31.self_attn.q_proj.weight"));
         assertFalse(FrozenParams.matches("*.q_proj.weight", "model.layers.31.self_attn.q_proj.bias"));
         assertTrue(FrozenParams.matches("h?.attn.q.*", "h0.attn.q.bias"));
+        LoraConfig c = LoraConfig.parse("r=2,targets=qkv,self_attn.v_proj");
+        assertTrue(c.targets("/blocks/blocks.0/qkv/MatMul"), "an ONNX export scope names its module");
+        assertTrue(c.targets("model.layers.7.self_attn.v_proj"));
+        assertFalse(c.targets("model.layers.7.self_attn.q_proj"));
+        assertFalse(c.targets("/blocks/blocks.0/qkv_out/MatMul"));
         FrozenParams lora = LoraConfig.FREEZES;
         assertTrue(lora.isFrozen("model.layers.0.self_attn.q_proj.weight"));
         assertFalse(lora.isFrozen("model.layers.0.self_attn.q_proj.lora_A.weight"));
@@ -236,7 +241,8 @@ class TrainingSetupTest {
         assertEquals(4097 + 4 * 3, OptimizerStates.BLOCKWISE_8BIT.stateBytes(4097));
         // one fused kernel: no Adam temporaries even in the PyTorch profile
         Schedule pt = TrainingGraph.derive(Graph.instantiate(mlp(), 4, DType.FP32), Optimizer.ADAM,
-                FrameworkProfile.PYTORCH_CPU, TrainingSetup.DEFAULT.withOptimizerStates(OptimizerStates.BLOCKWISE_8BIT));
+                FrameworkProfile.PYTORCH_CPU,
+                TrainingSetup.DEFAULT.withOptimizerStates(OptimizerStates.BLOCKWISE_8BIT));
         for (Step st : pt.steps()) if (st.phase() == Phase.OPTIMIZER) assertEquals(-1, st.workspace(), st.label());
         assertThrows(IllegalArgumentException.class, () -> derive(mlp(), 4, Optimizer.SGD,
                 TrainingSetup.DEFAULT.withOptimizerStates(OptimizerStates.BLOCKWISE_8BIT)));
