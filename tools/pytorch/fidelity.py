@@ -233,6 +233,10 @@ def write_docs(data, path):
     for name in sorted({r["model"] for r in rows if not r["checked"]}):
         reason = next(r["gap"] for r in rows if r["model"] == name and not r["checked"])
         out.append("- **%s**: %s" % (name, reason))
+    training = os.path.join(RES, "pytorch-cpu-training.json")
+    if os.path.exists(training):   # training_check.py's table (LoRA, frozen, accumulation, autocast) follows
+        import training_check
+        out += training_check.table(json.load(open(training)))
     with open(path, "w") as f:
         f.write("\n".join(out) + "\n")
 

@@ -63,6 +63,8 @@ public final class TrainingGraph {
         boolean[] frozen = frozenParams(g, setup.frozen(), src);
         boolean[] nf4 = nf4Params(g, frozen, setup.baseWeights());
         DType compute = setup.amp().lowType != null ? setup.amp().lowType : g.floatType();
+        DType low = setup.amp().lowType;
+        DType[] vt = Autocast.valueTypes(g, low);
         List<TensorInfo> tensors = new ArrayList<>();
         int nv = g.values().size();
         int[] tensorOfValue = new int[nv];
@@ -84,7 +86,10 @@ public final class TrainingGraph {
                 case AUX -> TensorKind.AUX;
             };
             DType dt = kind == TensorKind.AUX && v.producer() >= 0
-                    ? fw.auxType(g.nodes().get(v.producer()).op(), v.dtype(), g.floatType()) : v.dtype();
+                    ? fw.auxType(g.nodes().get(v.producer()).op(), v.dtype(), g.floatType()) : vt[v.id()];
+            // an aux tensor of the float type (Dropout's mask) follows its op's type under autocast
+            if (kind == TensorKind.AUX && low != null && dt == g.floatType() && v.producer() >= 0
+                    && vt[g.nodes().get(v.producer()).outputs()[0]] == low) dt = low;
             if (nf4[v.id()]) {
                 // two 4-bit codes per byte, then the fp32 absmax of each block of 64 weights
                 long n = v.shape().numel();
@@ -129,10 +134,39 @@ public final class TrainingGraph {
         Arrays.fill(bwdStep, -1);
         DType ft = g.floatType();
 
+        // autocast's low-type copies of fp32 operands, per node: of its inputs and of its parameters
+        int[][] castIn = new int[g.nodes().size()][];
+        int[][] castParam = new int[g.nodes().size()][];
+        List<Integer> cachedCasts = new ArrayList<>();
         for (Node n : g.nodes()) {
             if (n.op() instanceof Input || n.op().isView()) continue;
             Set<Integer> reads = new LinkedHashSet<>();
             for (int in : n.inputs()) reads.add(tensorOfValue[in]);
+            long castUp = 0;
+            if (low != null) {
+                castIn[n.index()] = new int[n.inputs().length];
+                castParam[n.index()] = new int[n.params().length];
+                Arrays.fill(castIn[n.index()], -1);
+                Arrays.fill(castParam[n.index()], -1);
+                if (Autocast.low(n.op())) {
+                    for (int k = 0; k < n.inputs().length; k++) {
+                        Value v = g.value(n.inputs()[k]);
+                        if (vt[v.id()] == DType.FP32)
+                            castIn[n.index()][k] = add(tensors, n.name() + ".autocast_input" + k, v.shape(), low,
+                                    TensorKind.ACTIVATION, -1);
+                    }
+                    for (int k = 0; k < n.params().length; k++) {
+                        Value v = g.value(n.params()[k]);
+                        if (vt[v.id()] != DType.FP32 || nf4[v.id()]) continue;
+                        int c = add(tensors, v.name() + ".autocast", v.shape(), low, TensorKind.ACTIVATION, -1);
+                        castParam[n.index()][k] = c;
+                        // autocast caches the casts of trainable leaves until the forward pass ends
+                        if (v.kind() == ValueKind.PARAM && !frozen[v.id()]) cachedCasts.add(c);
+                    }
+                } else if (Autocast.fp32(n.op()))
+                    for (int in : n.inputs())
+                        if (vt[in] == low) castUp += g.value(in).shape().numel() * DType.FP32.bytes;
+            }
             long dequant = 0;
             for (int p : n.params()) {
                 reads.add(tensorOfValue[p]);
@@ -144,12 +178,29 @@ public final class TrainingGraph {
             Set<Integer> writes = new LinkedHashSet<>();
             for (int o : n.outputs()) writes.add(tensorOfValue[o]);
             for (int a : n.aux()) writes.add(tensorOfValue[a]);
-            // an NF4 layer dequantises its weight into the compute type for the matmul
-            long ws = fw.forwardWorkspaceElements(n.op(), n.inShapes(), n.outShapes()) + elements(dequant, ft);
+            if (castIn[n.index()] != null) {
+                for (int c : castIn[n.index()]) if (c >= 0) writes.add(c);
+                for (int c : castParam[n.index()]) if (c >= 0) writes.add(c);
+            }
+            // an NF4 layer dequantises its weight into the compute type for the matmul; a loss under autocast
+            // casts its low-type input up to fp32 while it runs
+            long ws = fw.forwardWorkspaceElements(n.op(), n.inShapes(), n.outShapes())
+                    + elements(dequant + castUp, ft);
             int wsId = ws > 0 ? add(tensors, n.name() + ".workspace", Shape.of((int) Math.min(ws, Integer.MAX_VALUE)),
                     ft, TensorKind.WORKSPACE, -1) : -1;
             fwdStep[n.index()] = steps.size();
             steps.add(step(steps.size(), Phase.FORWARD, n.index(), n.name(), reads, writes, wsId, n.flops(), tensors));
+        }
+        if (!cachedCasts.isEmpty() && !steps.isEmpty()) {
+            // the autocast cache lets go of its casts when the forward pass (with the loss) ends
+            Step last = steps.get(steps.size() - 1);
+            Set<Integer> reads = new LinkedHashSet<>();
+            for (int r : last.reads()) reads.add(r);
+            reads.addAll(cachedCasts);
+            Set<Integer> writes = new LinkedHashSet<>();
+            for (int w : last.writes()) writes.add(w);
+            steps.set(last.index(), step(last.index(), last.phase(), last.node(), last.label(), reads, writes,
+                    last.workspace(), last.flops(), tensors));
         }
 
         for (int i = g.nodes().size() - 1; i >= 0; i--) {
@@ -173,11 +224,13 @@ public final class TrainingGraph {
             boolean weightGrad = n.params().length > 0 && g.value(n.params()[0]).kind() == ValueKind.PARAM
                     && requiresGrad[n.params()[0]];
             BackwardNeeds needs = savedFor(n.op(), fw.backwardNeeds(n.op()), inGrad, weightGrad);
-            for (int k : needs.inputs()) reads.add(tensorOfValue[n.inputs()[k]]);
+            int[] ci = castIn[i], cp = castParam[i];
+            for (int k : needs.inputs()) reads.add(ci != null && ci[k] >= 0 ? ci[k] : tensorOfValue[n.inputs()[k]]);
             for (int k : needs.outputs()) reads.add(tensorOfValue[n.outputs()[k]]);
-            long dequant = 0;
-            if (needs.params()) for (int p : n.params()) {
-                reads.add(tensorOfValue[p]);
+            long dequant = 0, lowGrads = 0;
+            if (needs.params()) for (int j = 0; j < n.params().length; j++) {
+                int p = n.params()[j];
+                reads.add(cp != null && cp[j] >= 0 ? cp[j] : tensorOfValue[p]);
                 if (nf4[p] && anyTrue(inGrad)) {
                     reads.add(tensorOfValue[p] + 1);
                     dequant += g.value(p).shape().numel() * compute.bytes;
@@ -193,9 +246,13 @@ public final class TrainingGraph {
                 if (!n.op().differentiable(k) || !requiresGrad[in] || !reachesLoss[in]) continue;
                 int storage = g.storageOf(in);
                 int gid = gradOfValue[storage];
+                // under autocast the gradient of an operand cast down is made in the low type, then cast up
+                if (ci != null && ci[k] >= 0) lowGrads += g.value(in).shape().numel() * low.bytes;
+                if (low != null && Autocast.fp32(n.op()) && vt[in] == low)
+                    lowGrads += g.value(in).shape().numel() * DType.FP32.bytes;
                 if (gid < 0) {
                     Value v = g.value(storage);
-                    gid = add(tensors, "grad(" + v.name() + ")", v.shape(), v.dtype(),
+                    gid = add(tensors, "grad(" + v.name() + ")", v.shape(), vt[storage],
                             TensorKind.ACTIVATION_GRAD, storage);
                     gradOfValue[storage] = gid;
                     created.add(gid);
@@ -203,10 +260,12 @@ public final class TrainingGraph {
                 writes.add(gid);
             }
             long newWeightGrads = 0;
-            for (int p : n.params()) {
+            for (int j = 0; j < n.params().length; j++) {
+                int p = n.params()[j];
                 Value v = g.value(p);
                 if (v.kind() != ValueKind.PARAM || !requiresGrad[p]) continue;
                 newWeightGrads += v.shape().numel() * v.dtype().bytes;
+                if (cp != null && cp[j] >= 0) lowGrads += v.shape().numel() * low.bytes;
                 int gid = gradOfValue[p];
                 if (gid < 0) {
                     gid = add(tensors, "grad(" + v.name() + ")", v.shape(), v.dtype(), TensorKind.PARAM_GRAD, p);
@@ -218,7 +277,7 @@ public final class TrainingGraph {
             // accumulation into existing weight gradients: autograd makes each new one, adds it in and frees it
             long accumulate = setup.microBatches() > 1 ? newWeightGrads : 0;
             long ws = fw.backwardWorkspaceElements(n.op(), n.inShapes(), n.outShapes())
-                    + elements(dequant + accumulate, ft);
+                    + elements(dequant + accumulate + lowGrads, ft);
             int wsId = ws > 0 ? add(tensors, n.name() + ".backward_workspace",
                     Shape.of((int) Math.min(ws, Integer.MAX_VALUE)), ft, TensorKind.WORKSPACE, -1) : -1;
             bwdStep[i] = steps.size();
@@ -287,6 +346,8 @@ public final class TrainingGraph {
         Set<Integer> in = new HashSet<>(n.inputs());
         if (op instanceof Linear) {
             if (!weightGrad) in.remove(0);
+            // the weight serves only the input's gradient
+            if (!inGrad[0]) return new BackwardNeeds(Set.copyOf(in), n.outputs(), false, n.aux());
         } else if ((op instanceof MatMul || op instanceof Mul) && inGrad.length == 2) {
             if (!inGrad[1]) in.remove(0);
             if (!inGrad[0]) in.remove(1);
