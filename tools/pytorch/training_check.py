@@ -55,6 +55,10 @@ for size, batch in (("gpt-s", 4), ("gpt-m", 2)):
     CASES[size + "-full-adam-amp"] = (size, batch, "adam", {"amp": "bf16"})
     CASES[size + "-lora-adam-amp"] = (size, batch, "adam", {"lora": (8, 16, ("qkv",)), "amp": "bf16"})
 
+# fidelity models (zoo.MODELS) under autocast bf16, with fidelity.py's batch 2
+for name, label in (("resnet18", "sgd"), ("transformer_encoder", "adam"), ("gpt", "adam")):
+    CASES[name + "-%s-amp" % label] = (name, 2, label, {"amp": "bf16"})
+
 GAPS = {}   # case -> why MemPlan does not match yet (shown, not checked); filled from runs
 
 
@@ -76,6 +80,10 @@ class LoraLinear(nn.Module):
 
 
 def build(size, batch, setup):
+    if size not in SIZES:   # a fidelity model, as fidelity.py builds it
+        model, x, y = zoo.MODELS[size](batch)
+        base, _, _ = zoo.MODELS[size](batch)
+        return model, base, x, y
     torch.manual_seed(0)
     cfg = SIZES[size]
     model = zoo.Gpt(**cfg)
@@ -134,7 +142,7 @@ def run_case(name, jar):
     data_bytes = fidelity.export_skeleton(base, x, path)
     trainable = [p for p in model.parameters() if p.requires_grad]
     amp = torch.bfloat16 if setup.get("amp") == "bf16" else None
-    measured = memmeasure.measure(model, make(trainable), fidelity.loss_fn("gpt"), x, y,
+    measured = memmeasure.measure(model, make(trainable), fidelity.loss_fn("gpt" if size in SIZES else size), x, y,
                                   micro_batches=setup.get("accum", 1), autocast=amp)
     flags = memplan_flags(setup)
     mp = memplan(jar, path, data_bytes, batch, opt, form, flags)

@@ -230,7 +230,10 @@ public final class TrainingGraph {
             long dequant = 0, lowGrads = 0;
             if (needs.params()) for (int j = 0; j < n.params().length; j++) {
                 int p = n.params()[j];
-                reads.add(cp != null && cp[j] >= 0 ? cp[j] : tensorOfValue[p]);
+                // a matmul's backward keeps the low-type copy of its weight, not of its bias
+                if (cp != null && cp[j] >= 0) {
+                    if (j == 0) reads.add(cp[j]);
+                } else reads.add(tensorOfValue[p]);
                 if (nf4[p] && anyTrue(inGrad)) {
                     reads.add(tensorOfValue[p] + 1);
                     dequant += g.value(p).shape().numel() * compute.bytes;
@@ -248,8 +251,10 @@ public final class TrainingGraph {
                 int gid = gradOfValue[storage];
                 // under autocast the gradient of an operand cast down is made in the low type, then cast up
                 if (ci != null && ci[k] >= 0) lowGrads += g.value(in).shape().numel() * low.bytes;
+                // a loss makes its input's gradient in fp32 while its own temporary lives, and the low-type one
+                // after that is freed: the step's high point is the fp32 one in place of the low-type one
                 if (low != null && Autocast.fp32(n.op()) && vt[in] == low)
-                    lowGrads += g.value(in).shape().numel() * DType.FP32.bytes;
+                    lowGrads += g.value(in).shape().numel() * (DType.FP32.bytes - low.bytes);
                 if (gid < 0) {
                     Value v = g.value(storage);
                     gid = add(tensors, "grad(" + v.name() + ")", v.shape(), vt[storage],
