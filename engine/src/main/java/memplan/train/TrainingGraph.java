@@ -11,6 +11,7 @@ import memplan.graph.ValueKind;
 import memplan.ir.BackwardNeeds;
 import memplan.ir.DType;
 import memplan.ir.Shape;
+import memplan.ops.Conv2d;
 import memplan.ops.CrossEntropy;
 import memplan.ops.Input;
 import memplan.ops.Linear;
@@ -184,8 +185,9 @@ public final class TrainingGraph {
             }
             // an NF4 layer dequantises its weight into the compute type for the matmul; a loss under autocast
             // casts its low-type input up to fp32 while it runs
-            long ws = fw.forwardWorkspaceElements(n.op(), n.inShapes(), n.outShapes())
-                    + elements(dequant + castUp, ft);
+            // a convolution's own scratch (oneDNN's reorders) is of the type it computes in
+            long ws = elements(fw.forwardWorkspaceElements(n.op(), n.inShapes(), n.outShapes())
+                    * opType(n, low, ft).bytes + dequant + castUp, ft);
             int wsId = ws > 0 ? add(tensors, n.name() + ".workspace", Shape.of((int) Math.min(ws, Integer.MAX_VALUE)),
                     ft, TensorKind.WORKSPACE, -1) : -1;
             fwdStep[n.index()] = steps.size();
@@ -264,13 +266,13 @@ public final class TrainingGraph {
                 } else if (!created.contains(gid)) reads.add(gid); // accumulate into an existing gradient
                 writes.add(gid);
             }
-            long newWeightGrads = 0;
+            long newWeightGrads = 0, lowWeightGrads = 0;
             for (int j = 0; j < n.params().length; j++) {
                 int p = n.params()[j];
                 Value v = g.value(p);
                 if (v.kind() != ValueKind.PARAM || !requiresGrad[p]) continue;
                 newWeightGrads += v.shape().numel() * v.dtype().bytes;
-                if (cp != null && cp[j] >= 0) lowGrads += v.shape().numel() * low.bytes;
+                if (cp != null && cp[j] >= 0) lowWeightGrads += v.shape().numel() * low.bytes;
                 int gid = gradOfValue[p];
                 if (gid < 0) {
                     gid = add(tensors, "grad(" + v.name() + ")", v.shape(), v.dtype(), TensorKind.PARAM_GRAD, p);
@@ -281,8 +283,12 @@ public final class TrainingGraph {
             }
             // accumulation into existing weight gradients: autograd makes each new one, adds it in and frees it
             long accumulate = setup.microBatches() > 1 ? newWeightGrads : 0;
-            long ws = fw.backwardWorkspaceElements(n.op(), n.inShapes(), n.outShapes())
-                    + elements(dequant + accumulate + lowGrads, ft);
+            long own = fw.backwardWorkspaceElements(n.op(), n.inShapes(), n.outShapes()) * opType(n, low, ft).bytes;
+            // oneDNN's blocked weight gradient of a low-type convolution is the low-type gradient that is cast up
+            // (measured: ResNet-18 under autocast); a matmul's is a buffer of its own
+            long scratch = fw.onednnConvolution() && n.op() instanceof Conv2d ? Math.max(own, lowWeightGrads)
+                    : own + lowWeightGrads;
+            long ws = elements(scratch + dequant + accumulate + lowGrads, ft);
             int wsId = ws > 0 ? add(tensors, n.name() + ".backward_workspace",
                     Shape.of((int) Math.min(ws, Integer.MAX_VALUE)), ft, TensorKind.WORKSPACE, -1) : -1;
             bwdStep[i] = steps.size();
@@ -408,6 +414,11 @@ public final class TrainingGraph {
             if (frozen[w] && uses[w] == 1) nf4[w] = true;
         }
         return nf4;
+    }
+
+    /** The type a low-precision op computes in under autocast, else the float type. */
+    private static DType opType(Node n, DType low, DType ft) {
+        return low != null && Autocast.low(n.op()) ? low : ft;
     }
 
     private static boolean anyTrue(boolean[] a) {
