@@ -275,6 +275,40 @@ class TrainingSetupTest {
     }
 
     @Test
+    void autocastSavesLowTypeCopiesAndKeepsFp32WeightsAndGradients() {
+        Schedule s = derive(mlp(), 8, Optimizer.ADAM, TrainingSetup.DEFAULT.withAmp(Amp.BF16));
+        Graph g = s.graph();
+        // fc1 casts its fp32 data input and its weights to bf16 copies; its output and GELU's are bf16
+        assertEquals(DType.BF16, tensor(s, "fc1.autocast_input0").dtype());
+        assertEquals(8 * 64 * 2, tensor(s, "fc1.autocast_input0").bytes());
+        assertEquals(100 * 64 * 2, tensor(s, "fc1.weight.autocast").bytes());
+        assertEquals(8 * 100 * 2, s.tensor(s.tensorOfValue(g.node("fc1").outputs()[0])).bytes());
+        assertEquals(DType.BF16, s.tensor(s.tensorOfValue(g.node("act1").outputs()[0])).dtype());
+        // q_proj's input is already bf16: no copy of it
+        assertNull(tensor(s, "blk.q_proj.autocast_input0"));
+        // the loss runs in fp32: its log-softmax is fp32
+        assertEquals(8 * 10 * 4, tensor(s, "loss.log_softmax").bytes());
+        // fc1's backward keeps the bf16 copy of x (for its weight gradient), not x; weights, gradients and
+        // state stay fp32
+        Step back = s.step(s.backwardStep(g.node("fc1").index()));
+        assertTrue(contains(back.reads(), tensor(s, "fc1.autocast_input0").id()));
+        assertFalse(contains(back.reads(), s.tensorOfValue(g.node("x").outputs()[0])));
+        assertEquals(4L * 100 * 64, tensor(s, "grad(fc1.weight)").bytes());
+        assertEquals(4L * 100 * 64, tensor(s, "fc1.weight.exp_avg").bytes());
+        assertEquals(DType.BF16, tensor(s, "grad(act1)").dtype());
+        // the weight gradient is made in bf16 and cast up: a 2-byte-per-weight temporary in each backward step
+        assertEquals(2L * (64 * 100 + 64), s.tensor(s.step(s.backwardStep(g.node("blk.q_proj").index()))
+                .workspace()).bytes());
+        // the trainable weights' copies stay cached until the forward pass ends (the loss step reads them)
+        Step lossStep = s.step(s.forwardStep(g.node("loss").index()));
+        assertTrue(contains(lossStep.reads(), tensor(s, "fc1.bias.autocast").id()));
+        // saved bytes: at a batch where activations outweigh the weights' bf16 copies, fewer than fp32's
+        assertTrue(MemoryProfile.of(derive(mlp(), 512, Optimizer.ADAM, TrainingSetup.DEFAULT.withAmp(Amp.BF16)))
+                .savedBytes() < MemoryProfile.of(derive(mlp(), 512, Optimizer.ADAM, TrainingSetup.DEFAULT))
+                .savedBytes());
+    }
+
+    @Test
     void gradientAccumulationKeepsGradientsThroughTheMicroBatchAndCountsItsTimeKTimes() {
         Schedule one = derive(mlp(), 8, Optimizer.SGD, TrainingSetup.DEFAULT);
         Schedule four = derive(mlp(), 8, Optimizer.SGD, TrainingSetup.DEFAULT.withMicroBatches(4));
