@@ -222,7 +222,8 @@ def write_docs(data, path):
             "- Adam's update holds two parameter-sized temporaries, for one parameter at a time or, with "
             "`foreach=True`, for all at once; weight gradients live until `zero_grad` after the whole step.",
             "",
-            "Not covered yet: autocast (bf16 on the CPU, fp16/bf16 on CUDA), PyTorch on CUDA (the `pytorch-cuda` "
+            "Autocast bf16 on the CPU is checked in the training-setup rows below; not covered yet: autocast on "
+            "CUDA, PyTorch on CUDA (the `pytorch-cuda` "
             "profile changes only Dropout's mask and is unmeasured), more than one intra-op thread (with several "
             "threads PyTorch 1.13 may send an unstrided 1x1 convolution at batch < 16 to oneDNN as well), "
             "weight decay in Adam "
