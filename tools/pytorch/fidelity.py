@@ -271,7 +271,8 @@ def write_docs(data, path):
             "- Adam's update holds two parameter-sized temporaries, for one parameter at a time or, with "
             "`foreach=True`, for all at once; weight gradients live until `zero_grad` after the whole step.",
             "",
-            "Not covered yet: autocast (bf16 on the CPU, fp16/bf16 on CUDA), PyTorch on CUDA (the `pytorch-cuda` "
+            "Autocast bf16 on the CPU is checked in the training-setup rows below; not covered yet: autocast on "
+            "CUDA, PyTorch on CUDA (the `pytorch-cuda` "
             "profile changes only Dropout's mask and is unmeasured), more than one intra-op thread (with several "
             "threads PyTorch 1.13 may send an unstrided 1x1 convolution at batch < 16 to oneDNN as well), "
             "weight decay in Adam "
@@ -284,6 +285,10 @@ def write_docs(data, path):
     for name in sorted({r["model"] for r in rows if not r["checked"]}):
         reason = next(r["gap"] for r in rows if r["model"] == name and not r["checked"])
         out.append("- **%s**: %s" % (name, reason))
+    training = os.path.join(RES, "pytorch-cpu-training.json")
+    if os.path.exists(training):   # training_check.py's table (LoRA, frozen, accumulation, autocast) follows
+        import training_check
+        out += training_check.table(json.load(open(training)))
     with open(path, "w") as f:
         f.write("\n".join(out) + "\n")
 

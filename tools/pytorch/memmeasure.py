@@ -36,13 +36,18 @@ def _state_tensors(model, optimizer, data):
     return ts
 
 
-def _iteration(model, optimizer, loss_fn, x, y, set_to_none, phases=True):
+def _iteration(model, optimizer, loss_fn, x, y, set_to_none, phases=True, micro_batches=1, autocast=None):
     def ph(name):
         return record_function(name) if phases else _Null()
-    with ph("forward"):
-        loss = loss_fn(model(x), y)
-    with ph("backward"):
-        loss.backward()
+    for _ in range(micro_batches):   # gradient accumulation: each backward adds into .grad, one step after all
+        with ph("forward"):
+            if autocast is None:
+                loss = loss_fn(model(x), y)
+            else:
+                with torch.autocast("cpu", dtype=autocast):
+                    loss = loss_fn(model(x), y)
+        with ph("backward"):
+            loss.backward()
     with ph("optimizer"):
         optimizer.step()
     with ph("zero_grad"):
@@ -58,22 +63,25 @@ class _Null:
         return False
 
 
-def measure(model, optimizer, loss_fn, x, y, set_to_none=True):
-    """Measures one training iteration after a warm-up; returns a dict of bytes (see the module doc)."""
+def measure(model, optimizer, loss_fn, x, y, set_to_none=True, micro_batches=1, autocast=None):
+    """Measures one training iteration after a warm-up; returns a dict of bytes (see the module doc). With
+    micro_batches K the iteration is K forward and backward passes on (x, y) and one optimizer step; autocast
+    (torch.bfloat16) runs forward and loss under torch.autocast("cpu")."""
     model.train()
     torch.manual_seed(0)
-    _iteration(model, optimizer, loss_fn, x, y, set_to_none, phases=False)   # warm-up: optimizer state appears
+    _iteration(model, optimizer, loss_fn, x, y, set_to_none, phases=False, micro_batches=micro_batches,
+               autocast=autocast)   # warm-up: optimizer state appears
     start = live_bytes(_state_tensors(model, optimizer, (x, y)))
     torch.manual_seed(0)
     with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
-        _iteration(model, optimizer, loss_fn, x, y, set_to_none)
+        _iteration(model, optimizer, loss_fn, x, y, set_to_none, micro_batches=micro_batches, autocast=autocast)
     # The raw allocation events, in the order the profiler recorded them (function_events folds most of them
     # into the op that made them); record_function ranges give the phases.
     events = prof.profiler.kineto_results.events()
-    ranges = {}
+    ranges = {}   # phase -> its time ranges (one per micro-batch for forward and backward)
     for e in events:
-        if e.name() in PHASES and e.name() not in ranges:
-            ranges[e.name()] = (e.start_us(), e.start_us() + e.duration_us())
+        if e.name() in PHASES:
+            ranges.setdefault(e.name(), []).append((e.start_us(), e.start_us() + e.duration_us()))
     missing = [p for p in PHASES if p not in ranges]
     if missing:
         raise RuntimeError("profiler lost the record_function ranges " + ", ".join(missing))
@@ -85,19 +93,19 @@ def measure(model, optimizer, loss_fn, x, y, set_to_none=True):
     for ts, _, delta in mem:
         run += delta
         best = max(best, run)
-        for p, (a, b) in ranges.items():
-            if a <= ts <= b:
+        for p, spans in ranges.items():
+            if any(a <= ts <= b for a, b in spans):
                 peaks[p] = max(peaks[p], start + run)
     return {
         "startBytes": start,
         "peakBytes": start + best,
         "endBytes": start + run,
         "phasePeakBytes": {p: peaks[p] for p in ("forward", "backward", "optimizer")},
-        "saved": saved_bytes(model, loss_fn, x, y),
+        "saved": saved_bytes(model, loss_fn, x, y, autocast),
     }
 
 
-def saved_bytes(model, loss_fn, x, y):
+def saved_bytes(model, loss_fn, x, y, autocast=None):
     """Bytes autograd keeps for backward in one forward (with the loss): activations, and apart from them the
     parameter, buffer and input storages that are saved too."""
     own = {_storage(t)[0] for t in list(model.parameters()) + list(model.buffers())}
@@ -113,7 +121,11 @@ def saved_bytes(model, loss_fn, x, y):
 
     torch.manual_seed(0)
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        loss = loss_fn(model(x), y)
+        if autocast is None:
+            loss = loss_fn(model(x), y)
+        else:
+            with torch.autocast("cpu", dtype=autocast):
+                loss = loss_fn(model(x), y)
     del loss
     act = sum(n for p, n in saved.items() if p not in own and p not in inputs)
     par = sum(n for p, n in saved.items() if p in own)

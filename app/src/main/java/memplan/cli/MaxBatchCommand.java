@@ -74,8 +74,9 @@ public final class MaxBatchCommand implements Callable<Integer> {
         var dtype = model.floatType();
         var opt = model.optimizerKind();
         var fw = framework.profile();
+        var setup = model.setup();
         IntFunction<Schedule> at = batch -> TrainingGraph.derive(
-                Graph.instantiate(m, batch, dtype, model.dims), opt, fw);
+                Graph.instantiate(m, batch, dtype, model.dims), opt, fw, setup);
         if (parallel.given()) return perRank(m, at, b.bytes(), p, d);
         long t0 = System.nanoTime();
         MaxBatch.Result base = MaxBatch.search(at, Planners.named("baseline"), b.bytes(), d, limit);

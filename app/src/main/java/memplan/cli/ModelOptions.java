@@ -6,9 +6,12 @@ import memplan.graph.Graph;
 import memplan.ir.DType;
 import memplan.model.ModelDef;
 import memplan.ops.Input;
+import memplan.train.Amp;
 import memplan.train.Optimizer;
+import memplan.train.OptimizerStates;
 import memplan.train.Schedule;
 import memplan.train.TrainingGraph;
+import memplan.train.TrainingSetup;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -34,7 +37,8 @@ public final class ModelOptions {
                     defaultValue = "fp32")
     String dtype;
 
-    @Option(names = "--optimizer", description = "sgd (with momentum) or adam (default: ${DEFAULT-VALUE}).",
+    @Option(names = "--optimizer", description = "sgd (with momentum), adam, or adam8bit (bitsandbytes' Adam8bit: "
+            + "8-bit block-wise state; default: ${DEFAULT-VALUE}).",
             defaultValue = "adam")
     String optimizer;
 
@@ -51,13 +55,17 @@ public final class ModelOptions {
     @Mixin
     OnnxArgs onnx = new OnnxArgs();
 
+    @Mixin
+    TrainingArgs training = new TrainingArgs();
+
     /** The model file, if MODEL is a file rather than a bundled sample: an input no output may overwrite. */
     public List<Path> inputFiles() {
         return ModelSource.file(model).map(List::of).orElse(List.of());
     }
 
+    /** The model, with LoRA adapters when --lora asks for them. */
     public ModelDef loadModel() {
-        return attentionImplementation().applyTo(ModelSource.load(model, onnx.options()));
+        return attentionImplementation().applyTo(training.adapt(ModelSource.load(model, onnx.options())));
     }
 
     public AttentionImplementation attentionImplementation() {
@@ -75,7 +83,24 @@ public final class ModelOptions {
     }
 
     public Optimizer optimizerKind() {
-        return Optimizer.parse(optimizer);
+        if (EIGHT_BIT.equalsIgnoreCase(optimizer)) return Optimizer.ADAM;
+        try {
+            return Optimizer.parse(optimizer);
+        } catch (IllegalArgumentException e) {
+            throw new CliException("--optimizer: unknown optimizer '" + optimizer + "' (use sgd, adam or adam8bit)");
+        }
+    }
+
+    private static final String EIGHT_BIT = "adam8bit";
+
+    /** Frozen parameters, LoRA, gradient accumulation, 8-bit state, 4-bit weights and autocast from the flags. */
+    public TrainingSetup setup() {
+        TrainingSetup s = training.setup(EIGHT_BIT.equalsIgnoreCase(optimizer) ? OptimizerStates.BLOCKWISE_8BIT
+                : OptimizerStates.FULL);
+        if (s.amp() != Amp.NONE && floatType() != DType.FP32)
+            throw new CliException("--amp keeps fp32 weights and gradients and computes in " + s.amp().cliName
+                    + ": use it with --dtype fp32, not " + floatType().jsonName());
+        return s;
     }
 
     public Graph graph(ModelDef m) {
@@ -105,16 +130,16 @@ public final class ModelOptions {
     }
 
     public Schedule schedule() {
-        return TrainingGraph.derive(graph(loadModel()), optimizerKind());
+        return TrainingGraph.derive(graph(loadModel()), optimizerKind(), FrameworkProfile.GENERIC, setup());
     }
 
     /** The training iteration at the given batch as the framework lays it out in memory. */
     public Schedule schedule(ModelDef m, FrameworkProfile framework, int batch) {
-        return TrainingGraph.derive(graph(m, batch), optimizerKind(), framework);
+        return TrainingGraph.derive(graph(m, batch), optimizerKind(), framework, setup());
     }
 
     /** The training iteration as the given framework lays it out in memory. */
     public Schedule schedule(FrameworkProfile framework) {
-        return TrainingGraph.derive(graph(loadModel()), optimizerKind(), framework);
+        return TrainingGraph.derive(graph(loadModel()), optimizerKind(), framework, setup());
     }
 }

@@ -49,6 +49,11 @@ public final class ProfileCommand implements Callable<Integer> {
             o.put("dtype", s.graph().floatType().jsonName());
             o.put("optimizer", s.optimizer().name().toLowerCase(Locale.ROOT));
             o.put("parameters", p.parameters());
+            o.put("trainableParameters", s.trainableParameters());
+            o.put("microBatches", s.microBatches());
+            o.put("optimizerStates", s.setup().optimizerStates().name().toLowerCase(Locale.ROOT));
+            o.put("baseWeights", s.setup().baseWeights().cliName);
+            o.put("amp", s.setup().amp().cliName);
             o.put("steps", s.stepCount());
             o.put("tensors", s.tensorCount());
             o.put("peakBytes", p.peakBytes());
@@ -80,6 +85,9 @@ public final class ProfileCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "%s  batch %d  %s  %s%n", s.graph().model().name(), s.graph().batch(),
                 s.graph().floatType().jsonName(), s.optimizer().name().toLowerCase(Locale.ROOT));
         out.printf(Locale.ROOT, "parameters      %,d%n", p.parameters());
+        if (s.trainableParameters() != p.parameters() || !s.setup().describe().isEmpty())
+            out.printf(Locale.ROOT, "training        %,d trainable%s%n", s.trainableParameters(),
+                    s.setup().describe().isEmpty() ? "" : "; " + s.setup().describe());
         out.printf(Locale.ROOT, "steps           %d (%d tensors)%n", s.stepCount(), s.tensorCount());
         out.printf(Locale.ROOT, "peak            %s at step %d (%s, %s)%n",
                 ByteSize.format(p.peakBytes()), p.peakStep(),

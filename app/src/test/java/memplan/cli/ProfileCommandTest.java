@@ -157,7 +157,7 @@ class ProfileCommandTest {
 
     @Test
     void badOptions() {
-        assertOneErrorLine(run("profile", "tiny-mlp", "--optimizer", "rmsprop"), "unknown optimizer 'rmsprop' (use sgd or adam)");
+        assertOneErrorLine(run("profile", "tiny-mlp", "--optimizer", "rmsprop"), "unknown optimizer 'rmsprop' (use sgd, adam or adam8bit)");
         assertOneErrorLine(run("profile", "tiny-mlp", "--dtype", "int64"), "--dtype must be fp32, fp16 or bf16, got 'int64'");
         assertOneErrorLine(run("profile", "tiny-mlp", "--frobnicate"), "frobnicate");
         assertOneErrorLine(run("profile"), "MODEL");

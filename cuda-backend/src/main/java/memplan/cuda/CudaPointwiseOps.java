@@ -73,7 +73,7 @@ final class CudaPointwiseOps {
             case FP32 -> 0;
             case INT32 -> 1;
             case INT64 -> 2;
-            case BOOL -> 3;
+            case BOOL, UINT8 -> 3;
             case FP16, BF16 -> 4;
         };
     }

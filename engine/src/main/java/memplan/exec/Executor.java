@@ -86,6 +86,10 @@ public final class Executor {
             throw new RunConfigException("training runs use fp32 tensors, not " + g.floatType().jsonName()
                     + " (fp16/bf16 storage of activations is the compress planner's lossy codec)", Remedy.FP32);
         checkRunnable(g);
+        String unsupported = s.setup().notExecutable();
+        if (unsupported != null)
+            throw new RunConfigException("training runs compute in fp32 and cannot execute " + unsupported
+                    + "; its memory and time are predicted (profile, plan, simulate, maxbatch) but not run", null);
         SimResult predicted = Simulator.simulate(plan, device);
         ExecutionSchedule es = predicted.execution();
         Allocator.Placement placement = Allocator.place(es);
@@ -122,27 +126,40 @@ public final class Executor {
         List<IterationResult> results = new ArrayList<>();
         Timeline lastTimeline = null;
         boolean wasCancelled = false;
+        int micro = s.microBatches();
+        int split = n;
+        for (Instr in : es.instrs())
+            if (in.step() >= 0 && s.step(in.step()).phase() == Phase.OPTIMIZER) {
+                split = in.pos();
+                break;
+            }
         for (int it = 0; it < cfg.iterations(); it++) {
             if (cancelled.getAsBoolean()) {
                 wasCancelled = true;
                 break;
             }
             long t0 = System.nanoTime();
-            int[] dataValues = data.dataValues();
-            for (int k = 0; k < dataValues.length; k++) {
-                float[] w = data.words(it, k);
-                backend.write(offset[bufferOfPersistent(es, s.tensorOfValue(dataValues[k]))], w, 0, w.length);
-            }
             Pass pass = new Pass(backend, es, offset, host, cfg, it, startsAt, endsAt, t0);
-            for (Instr in : es.instrs()) {
-                if ((in.pos() & 63) == 0 && cancelled.getAsBoolean()) {
-                    wasCancelled = true;
-                    break;
+            // gradient accumulation: the instructions before the optimizer step once per micro-batch (each on its
+            // own data), the rest once
+            for (int mb = 0; mb < micro && !wasCancelled; mb++) {
+                int[] dataValues = data.dataValues();
+                for (int k = 0; k < dataValues.length; k++) {
+                    float[] w = data.words(it * micro + mb, k);
+                    backend.write(offset[bufferOfPersistent(es, s.tensorOfValue(dataValues[k]))], w, 0, w.length);
                 }
-                pass.execute(in);
-                if ((in.pos() & 255) == 0)
-                    listener.progress((it + (double) in.pos() / n) / cfg.iterations(),
-                            "iteration " + (it + 1) + ": " + describe(in));
+                pass.startMicroBatch(mb, split);
+                for (Instr in : es.instrs()) {
+                    if (in.pos() >= split && mb < micro - 1) break;
+                    if ((in.pos() & 63) == 0 && cancelled.getAsBoolean()) {
+                        wasCancelled = true;
+                        break;
+                    }
+                    pass.execute(in);
+                    if ((in.pos() & 255) == 0)
+                        listener.progress((it + (double) in.pos() / n) / cfg.iterations(),
+                                "iteration " + (it + 1) + ": " + describe(in));
+                }
             }
             if (wasCancelled) break;
             backend.synchronize();
@@ -256,6 +273,8 @@ public final class Executor {
         final List<TimelineEvent> timeline = new ArrayList<>();
         long live, peak;
         float loss = Float.NaN;
+        int microBatch;
+        int split = Integer.MAX_VALUE;
 
         Pass(Backend backend, ExecutionSchedule es, long[] offset, Backend.HostBuffer[] host,
                 RunConfig cfg, int iteration,
@@ -274,6 +293,12 @@ public final class Executor {
             this.startSeconds = new double[es.size()];
         }
 
+        /** A later micro-batch re-runs the instructions before {@code split}; what outlives them stays allocated. */
+        void startMicroBatch(int mb, int split) {
+            this.microBatch = mb;
+            this.split = split;
+        }
+
         double now() {
             return (System.nanoTime() - t0) / 1e9;
         }
@@ -281,7 +306,11 @@ public final class Executor {
         void execute(Instr in) {
             int p = in.pos();
             startSeconds[p] = now();
-            for (int[] seg : startsAt.get(p)) allocate(es.buffers().get(seg[0]), p);
+            for (int[] seg : startsAt.get(p)) {
+                Buffer b = es.buffers().get(seg[0]);
+                if (microBatch > 0 && p < split && b.segEnd()[seg[1]] >= split) continue;
+                allocate(b, p);
+            }
             for (int w : in.waits()) {
                 double before = now();
                 backend.computeWaits(events[w]);
@@ -352,7 +381,7 @@ public final class Executor {
         }
 
         long dropoutSeed(int node) {
-            return cfg.seed() * 1_000_003L + iteration;
+            return cfg.seed() * 1_000_003L + (long) iteration * s.microBatches() + microBatch;
         }
 
         void compute(Instr in) {
@@ -428,7 +457,8 @@ public final class Executor {
                 int gt = s.gradOfValue(node.params()[k]);
                 gradParams[k] = gt >= 0 && contains(st.writes(), gt) ? off(in, gt) : -1;
                 if (gradParams[k] >= 0) {
-                    accParams[k] = uses.firstWrite(gt) < st.index() || seen.contains(gt);
+                    // a later micro-batch adds into the gradients the earlier ones made
+                    accParams[k] = uses.firstWrite(gt) < st.index() || seen.contains(gt) || microBatch > 0;
                     seen.add(gt);
                 }
             }

@@ -6,6 +6,7 @@ import memplan.graph.ValueKind;
 import memplan.ops.ConstElementwise;
 import memplan.ops.MaskedFill;
 import memplan.ops.Op;
+import memplan.train.LoraConfig;
 
 import java.util.Arrays;
 import java.util.SplittableRandom;
@@ -42,6 +43,8 @@ public final class WeightInit {
             }
             return w;
         }
+        // peft starts LoRA's B at zero, so the adapted model begins as the base model
+        if (name.endsWith("." + LoraConfig.ADAPTER_B + ".weight")) return w;
         if (v.kind() == ValueKind.BUFFER) {
             if (param.equals("running_var")) Arrays.fill(w, 1f);
             return w;

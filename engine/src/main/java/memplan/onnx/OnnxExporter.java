@@ -141,6 +141,7 @@ public final class OnnxExporter {
             case INT64 -> DataType.INT64_VALUE;
             case INT32 -> DataType.INT32_VALUE;
             case BOOL -> DataType.BOOL_VALUE;
+            case UINT8 -> DataType.UINT8_VALUE;
             case FP16 -> DataType.FLOAT16_VALUE;
             case BF16 -> DataType.BFLOAT16_VALUE;
             case FP32 -> DataType.FLOAT_VALUE;

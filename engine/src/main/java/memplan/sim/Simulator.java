@@ -8,6 +8,7 @@ import memplan.lower.Instr;
 import memplan.lower.InstrKind;
 import memplan.lower.Lowering;
 import memplan.plan.Plan;
+import memplan.train.Phase;
 import memplan.train.Schedule;
 import memplan.train.Step;
 
@@ -125,8 +126,19 @@ public final class Simulator {
         Map<TensorRole, Long> byRole = new EnumMap<>(TensorRole.class);
         for (TensorRole r : TensorRole.values()) byRole.put(r, n == 0 ? 0 : live[r.ordinal()][peakPos]);
         double baseline = 0;
-        for (Step st : s.steps()) baseline += device.stepSeconds(st);
+        int k = s.microBatches();
+        for (Step st : s.steps()) baseline += device.stepSeconds(st) * (st.phase() == Phase.OPTIMIZER ? 1 : k);
         double iteration = Math.max(compute, copy);
+        if (k > 1) {
+            // gradient accumulation: the schedule is one micro-batch and the step; the others take as long
+            double pass = iteration;
+            for (Instr in : instrs)
+                if (in.step() >= 0 && s.step(in.step()).phase() == Phase.OPTIMIZER) {
+                    pass = start[in.pos()];
+                    break;
+                }
+            iteration += (k - 1) * pass;
+        }
         return new SimResult(es, Math.max(peak, 0), peakPos, byRole, iteration, baseline, toHost,
                 fromHost, stalls, recompute,
                 new Timeline(List.copyOf(events), start, live, host));

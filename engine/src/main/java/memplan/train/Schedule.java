@@ -2,6 +2,7 @@ package memplan.train;
 
 import memplan.framework.FrameworkProfile;
 import memplan.graph.Graph;
+import memplan.graph.ValueKind;
 
 import java.util.Arrays;
 import java.util.List;
@@ -14,6 +15,7 @@ public final class Schedule {
     private final Graph graph;
     private final Optimizer optimizer;
     private final FrameworkProfile framework;
+    private final TrainingSetup setup;
     private final List<TensorInfo> tensors;
     private final List<Step> steps;
     private final int[] tensorOfValue;
@@ -22,12 +24,14 @@ public final class Schedule {
     private final int[] backwardStepOfNode;
     private final int lossTensor;
 
-    Schedule(Graph graph, Optimizer optimizer, FrameworkProfile framework, List<TensorInfo> tensors,
+    Schedule(Graph graph, Optimizer optimizer, FrameworkProfile framework, TrainingSetup setup,
+             List<TensorInfo> tensors,
             List<Step> steps, int[] tensorOfValue,
              int[] gradOfValue, int[] forwardStepOfNode, int[] backwardStepOfNode, int lossTensor) {
         this.graph = graph;
         this.optimizer = optimizer;
         this.framework = framework;
+        this.setup = setup;
         this.tensors = List.copyOf(tensors);
         this.steps = List.copyOf(steps);
         this.tensorOfValue = tensorOfValue;
@@ -41,6 +45,10 @@ public final class Schedule {
     public Optimizer optimizer() { return optimizer; }
     /** The framework whose memory behaviour the schedule follows. */
     public FrameworkProfile framework() { return framework; }
+    /** Frozen parameters, gradient accumulation, state and weight storage, mixed precision. */
+    public TrainingSetup setup() { return setup; }
+    /** Micro-batches whose forward and backward passes run before the one optimizer step (1: no accumulation). */
+    public int microBatches() { return setup.microBatches(); }
     public List<TensorInfo> tensors() { return tensors; }
     public List<Step> steps() { return steps; }
     public TensorInfo tensor(int id) { return tensors.get(id); }
@@ -72,10 +80,19 @@ public final class Schedule {
 
     /**
      * Whether a tensor outlives the iteration: parameters, buffers, optimizer state, and weight gradients when
-     * the framework's zero_grad keeps them ({@code set_to_none=False}).
+     * the framework's zero_grad keeps them ({@code set_to_none=False}) or an earlier micro-batch made them.
      */
     public boolean persistent(TensorInfo t) {
-        return t.kind().persistent() || t.kind() == TensorKind.PARAM_GRAD && framework.gradsPersist();
+        return t.kind().persistent() || t.kind() == TensorKind.PARAM_GRAD
+                && (framework.gradsPersist() || setup.microBatches() > 1);
+    }
+
+    /** Elements of the parameters that get a gradient and an update (all but the frozen ones). */
+    public long trainableParameters() {
+        long n = 0;
+        for (var v : graph.values())
+            if (v.kind() == ValueKind.PARAM && gradOfValue[v.id()] >= 0) n += v.shape().numel();
+        return n;
     }
 
     public long totalFlops() {

@@ -118,7 +118,7 @@ final class Broadcasting {
             case FP32 -> b.get(i) != 0f;
             case INT32 -> b.getInt(i) != 0;
             case INT64 -> b.getLong(i) != 0;
-            case BOOL -> b.getByte(i) != 0;
+            case BOOL, UINT8 -> b.getByte(i) != 0;
             case FP16, BF16 -> (b.getHalf(i) & 0x7fff) != 0;
         };
     }

@@ -54,7 +54,7 @@ public record Buf(float[] data, int offset, Shape shape, DType dtype) {
         return switch (dtype) {
             case FP32, INT32 -> numel;
             case INT64 -> 2 * numel;
-            case BOOL -> (numel + 3) / 4;
+            case BOOL, UINT8 -> (numel + 3) / 4;
             case FP16, BF16 -> (numel + 1) / 2;
         };
     }

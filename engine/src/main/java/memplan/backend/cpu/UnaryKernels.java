@@ -203,6 +203,7 @@ final class UnaryKernels {
                 case INT32 -> x.getInt(i);
                 case INT64 -> x.getLong(i);
                 case BOOL -> x.getByte(i) != 0 ? 1 : 0;
+                case UINT8 -> x.getByte(i) & 0xFF;
                 case FP16, BF16 -> throw new IllegalArgumentException("Cast: the CPU backend computes in fp32, got a "
                         + x.dtype() + " input");
             };

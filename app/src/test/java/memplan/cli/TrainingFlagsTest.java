@@ -1,0 +1,83 @@
+package memplan.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import memplan.cli.ProfileCommandTest.Result;
+import org.junit.jupiter.api.Test;
+
+import static memplan.cli.ProfileCommandTest.assertOneErrorLine;
+import static memplan.cli.ProfileCommandTest.run;
+import static org.junit.jupiter.api.Assertions.*;
+
+/** --freeze, --lora, --grad-accum, --optimizer adam8bit, --base-weights and --amp through the commands. */
+class TrainingFlagsTest {
+    static JsonNode json(String... args) throws Exception {
+        Result r = run(args);
+        assertEquals(0, r.code(), r.err());
+        return new ObjectMapper().readTree(r.out());
+    }
+
+    @Test
+    void profileReportsTheSetupAndItsMemory() throws Exception {
+        JsonNode full = json("profile", "tiny-transformer", "--batch", "4", "--json");
+        JsonNode lora = json("profile", "tiny-transformer", "--batch", "4", "--json",
+                "--lora", "r=4,alpha=8,targets=attn.q,attn.v");
+        assertEquals(full.get("parameters").asLong(), full.get("trainableParameters").asLong());
+        // two blocks x (q, v) x (A 4x32 + B 32x4)
+        assertEquals(2 * 2 * (4 * 32 + 32 * 4), lora.get("trainableParameters").asLong());
+        assertTrue(lora.get("peakBytes").asLong() < full.get("peakBytes").asLong());
+        JsonNode nf4 = json("profile", "tiny-transformer", "--batch", "4", "--json", "--lora", "r=4,targets=attn.q",
+                "--base-weights", "nf4", "--optimizer", "adam8bit", "--amp", "bf16", "--grad-accum", "4");
+        assertEquals("nf4", nf4.get("baseWeights").asText());
+        assertEquals("bf16", nf4.get("amp").asText());
+        assertEquals(4, nf4.get("microBatches").asInt());
+        assertEquals("blockwise_8bit", nf4.get("optimizerStates").asText());
+        Result text = run("profile", "tiny-transformer", "--batch", "4", "--freeze", "wte,wpe,h.0");
+        assertEquals(0, text.code(), text.err());
+        assertTrue(text.out().contains("training        "), text.out());
+    }
+
+    @Test
+    void planSimulateAndMaxbatchTakeTheFlags() throws Exception {
+        Result plan = run("plan", "tiny-transformer", "--batch", "4", "--planner", "baseline", "--grad-accum", "2",
+                "--lora", "r=2,targets=attn.q", "--json");
+        assertEquals(0, plan.code(), plan.err());
+        Result mb = run("maxbatch", "tiny-transformer", "--budget", "4MiB", "--planner", "baseline",
+                "--freeze", "h.0", "--json");
+        assertEquals(0, mb.code(), mb.err());
+        Result mbFull = run("maxbatch", "tiny-transformer", "--budget", "4MiB", "--planner", "baseline", "--json");
+        JsonNode a = new ObjectMapper().readTree(mb.out()), b = new ObjectMapper().readTree(mbFull.out());
+        assertTrue(a.get("maxBatch").asInt() >= b.get("maxBatch").asInt());
+    }
+
+    @Test
+    void runTrainsLoraOnTheCpuAndRefusesWhatItCannotCompute() {
+        Result ok = run("run", "tiny-transformer", "--batch", "2", "--backend", "cpu", "--iterations", "2",
+                "--lora", "r=2,targets=attn.q", "--grad-accum", "2");
+        assertEquals(0, ok.code(), ok.err());
+        for (String[] f : new String[][]{{"--optimizer", "adam8bit", "8-bit optimizer states"},
+                {"--amp", "bf16", "mixed precision"}}) {
+            Result r = run("run", "tiny-transformer", "--batch", "2", "--backend", "cpu", "--iterations", "1", f[0],
+                    f[1]);
+            assertEquals(2, r.code(), r.err());
+            assertEquals(1, r.err().lines().count(), r.err());
+            assertTrue(r.err().startsWith("error: training runs compute in fp32 and cannot execute " + f[2]),
+                    r.err());
+        }
+    }
+
+    @Test
+    void badValuesAreOneLineAndExitTwo() {
+        assertOneErrorLine(run("profile", "tiny-transformer", "--freeze", "nope"), "'nope' names no parameter");
+        assertOneErrorLine(run("profile", "tiny-transformer", "--freeze", "*"), "nothing would be trained");
+        assertOneErrorLine(run("profile", "tiny-transformer", "--lora", "r=0"), "--lora r=0", "at least 1");
+        assertOneErrorLine(run("profile", "tiny-transformer", "--lora", "r=4,size=2"), "unknown LoRA key 'size'");
+        assertOneErrorLine(run("profile", "tiny-transformer", "--lora", "r=4"), "name no Linear layer");
+        assertOneErrorLine(run("profile", "tiny-transformer", "--grad-accum", "0"), "--grad-accum", "positive");
+        assertOneErrorLine(run("profile", "tiny-transformer", "--optimizer", "adam4bit"), "adam8bit");
+        assertOneErrorLine(run("profile", "tiny-transformer", "--base-weights", "nf3"), "--base-weights", "nf4");
+        assertOneErrorLine(run("profile", "tiny-transformer", "--base-weights", "nf4"), "freeze some");
+        assertOneErrorLine(run("profile", "tiny-transformer", "--amp", "fp8"), "--amp", "bf16");
+        assertOneErrorLine(run("profile", "tiny-transformer", "--amp", "bf16", "--dtype", "fp16"), "--dtype fp32");
+    }
+}

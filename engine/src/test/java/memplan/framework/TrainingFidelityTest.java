@@ -1,0 +1,152 @@
+package memplan.framework;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import memplan.graph.Graph;
+import memplan.ir.DType;
+import memplan.model.ModelDef;
+import memplan.onnx.OnnxImporter;
+import memplan.onnx.OnnxOptions;
+import memplan.profile.MemoryProfile;
+import memplan.train.Amp;
+import memplan.train.FrozenParams;
+import memplan.train.LoraConfig;
+import memplan.train.Optimizer;
+import memplan.train.Phase;
+import memplan.train.Schedule;
+import memplan.train.TrainingGraph;
+import memplan.train.TrainingSetup;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.RandomAccessFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * Training setups (LoRA, frozen weights, gradient accumulation, autocast) against PyTorch's measured memory, from
+ * the reference data tools/pytorch/training_check.py measured (fidelity/pytorch-cpu-training.json; regenerate it,
+ * never edit it). Each row names the MemPlan flags that model PyTorch's setup; the same tolerances as
+ * {@link PyTorchFidelityTest}.
+ */
+class TrainingFidelityTest {
+    static final double PEAK = 0.02, PHASE = 0.03, SAVED = 0.01;
+
+    @TempDir
+    static Path dir;
+
+    static JsonNode data() throws IOException {
+        try (InputStream in = TrainingFidelityTest.class.getResourceAsStream("/fidelity/pytorch-cpu-training.json")) {
+            assertNotNull(in, "fidelity/pytorch-cpu-training.json is missing");
+            return new ObjectMapper().readTree(in);
+        }
+    }
+
+    @Test
+    void theDataComesFromARunAndCoversEverySetup() throws IOException {
+        JsonNode d = data();
+        assertTrue(d.get("torch").asText().startsWith("1.13"), "PyTorch version: " + d.get("torch"));
+        List<String> flags = new ArrayList<>();
+        for (JsonNode r : d.get("rows")) {
+            assertTrue(r.get("command").asText().contains("tools/pytorch/training_check.py"), "made by the harness");
+            if (r.get("checked").asBoolean()) for (JsonNode f : r.get("flags")) flags.add(f.asText());
+        }
+        for (String f : List.of("--lora", "--freeze", "--grad-accum"))
+            assertTrue(flags.contains(f), "no checked row with " + f);
+    }
+
+    @TestFactory
+    List<DynamicTest> everyCheckedRowIsWithinItsTolerance() throws IOException {
+        List<DynamicTest> tests = new ArrayList<>();
+        for (JsonNode r : data().get("rows")) {
+            if (!r.get("checked").asBoolean()) continue;
+            String name = r.get("case").asText();
+            tests.add(DynamicTest.dynamicTest(name, () -> check(r, name)));
+        }
+        return tests;
+    }
+
+    /** The rows can fail: without the setup (full training, one micro-batch, fp32) the LoRA rows are far off. */
+    @Test
+    void ignoringTheSetupLeavesTheTolerance() throws IOException {
+        for (JsonNode r : data().get("rows")) {
+            if (!r.get("checked").asBoolean() || !r.get("case").asText().endsWith("-lora-adam")) continue;
+            ModelDef m = model(r);
+            Schedule s = TrainingGraph.derive(Graph.instantiate(m, r.get("batch").asInt(), DType.FP32),
+                    Optimizer.ADAM, FrameworkProfile.PYTORCH_CPU);
+            double ratio = (double) MemoryProfile.of(s).peakBytes() / r.get("pytorch").get("peakBytes").asLong();
+            assertTrue(ratio > 1 + PEAK, "full training / PyTorch's LoRA = " + ratio);
+            return;
+        }
+        throw new AssertionError("no checked LoRA row");
+    }
+
+    private static ModelDef model(JsonNode r) throws IOException {
+        Path onnx = dir.resolve(Path.of(r.get("onnx").asText()).getFileName());
+        try (InputStream in = TrainingFidelityTest.class.getResourceAsStream("/fidelity/" + r.get("onnx").asText())) {
+            assertNotNull(in, r.get("onnx").asText());
+            Files.copy(in, onnx, StandardCopyOption.REPLACE_EXISTING);
+        }
+        Path data = onnx.resolveSibling(onnx.getFileName() + ".data");
+        try (RandomAccessFile f = new RandomAccessFile(data.toFile(), "rw")) {
+            f.setLength(r.get("externalDataBytes").asLong());
+        }
+        return OnnxImporter.read(onnx, OnnxOptions.defaults().withLoss(OnnxOptions.Loss.CE));
+    }
+
+    /** The schedule the row's MemPlan flags describe (as `memplan profile` builds it from them). */
+    static Schedule schedule(JsonNode r) throws IOException {
+        ModelDef m = model(r);
+        TrainingSetup setup = TrainingSetup.DEFAULT;
+        FrozenParams frozen = FrozenParams.NONE;
+        JsonNode f = r.get("flags");
+        for (int i = 0; i < f.size(); i += 2) {
+            String flag = f.get(i).asText(), value = f.get(i + 1).asText();
+            switch (flag) {
+                case "--lora" -> {
+                    m = LoraConfig.parse(value).apply(m);
+                    frozen = frozen.and(LoraConfig.FREEZES);
+                }
+                case "--freeze" -> frozen = frozen.and(FrozenParams.of(Arrays.asList(value.split(","))));
+                case "--grad-accum" -> setup = setup.withMicroBatches(Integer.parseInt(value));
+                case "--amp" -> setup = setup.withAmp(Amp.parse(value));
+                default -> throw new AssertionError("unknown flag " + flag);
+            }
+        }
+        FrameworkProfile fw = FrameworkProfile.PYTORCH_CPU
+                .withOptimizerForm(OptimizerForm.parse(r.get("optimizerForm").asText()));
+        return TrainingGraph.derive(Graph.instantiate(m, r.get("batch").asInt(), DType.FP32),
+                Optimizer.parse(r.get("memplanOptimizer").asText()), fw, setup.withFrozen(frozen));
+    }
+
+    private static void check(JsonNode r, String name) throws IOException {
+        Schedule s = schedule(r);
+        assertEquals(r.get("trainableParameters").asLong(), s.trainableParameters(), name + ": trainable parameters");
+        MemoryProfile p = MemoryProfile.of(s);
+        JsonNode pt = r.get("pytorch");
+        within(name, "peak", p.peakBytes(), pt.get("peakBytes").asLong(), PEAK);
+        for (Phase ph : Phase.values()) {
+            String k = ph.name().toLowerCase(Locale.ROOT);
+            within(name, k + " peak", p.phasePeak(ph), pt.get("phasePeakBytes").get(k).asLong(), PHASE);
+        }
+        within(name, "saved for backward", p.savedBytes(), pt.get("saved").get("activationBytes").asLong(), SAVED);
+    }
+
+    private static void within(String row, String what, long memplan, long pytorch, double tolerance) {
+        double ratio = (double) memplan / pytorch;
+        assertTrue(Math.abs(ratio - 1) <= tolerance, String.format(Locale.ROOT,
+                "%s: %s MemPlan %,d B / PyTorch %,d B = %.4f, outside 1 +- %.2f", row, what, memplan, pytorch, ratio,
+                tolerance));
+    }
+}
