@@ -34,8 +34,8 @@ import static org.junit.jupiter.api.Assertions.*;
 
 class SampleModelsTest {
     static final List<String> NAMES = List.of("mlp", "lenet5", "alexnet", "vgg16", "resnet18", "resnet50", "unet-small",
-            "lstm-lm", "bert-base", "gpt2-small", "gpt-1.3b", "smollm-135m", "llama3.2-1b", "llama2-7b", "mistral-7b",
-            "llama3-8b", "small-llama", "tiny-mlp", "tiny-cnn", "tiny-lstm", "tiny-transformer", "tiny-llama");
+            "lstm-lm", "bert-base", "gpt2-small", "smollm-135m", "llama3.2-1b", "llama2-7b", "mistral-7b", "llama3-8b",
+            "small-llama", "gpt-1.3b", "tiny-mlp", "tiny-cnn", "tiny-lstm", "tiny-transformer", "tiny-llama");
 
     static Stream<String> names() {
         return SampleModels.names().stream();
