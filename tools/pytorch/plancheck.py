@@ -205,12 +205,15 @@ def main():
     ap.add_argument("--models", default="resnet18,resnet50,mobilenet_v2,transformer_encoder")
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--json", help="also write the rows to this JSON file")
+    ap.add_argument("--work", help="keep the ONNX files, plans and generated modules in this folder")
     a = ap.parse_args()
     torch.set_num_threads(1)
     if not os.path.isfile(JAR):
         sys.exit("plancheck: %s is missing; run `mvn -q -B -o -DskipTests package` first" % JAR)
     rows = []
-    with tempfile.TemporaryDirectory() as work:
+    with tempfile.TemporaryDirectory() as tmp:
+        work = a.work or tmp
+        os.makedirs(work, exist_ok=True)
         for name in a.models.split(","):
             rows += run_model(name, a.batch, work)
     if a.json:
