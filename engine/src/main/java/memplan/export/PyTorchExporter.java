@@ -172,24 +172,30 @@ public final class PyTorchExporter {
 
         // The module applies one rule to all a call saves besides its output (the inside of nn.MultiheadAttention,
         // a LayerNorm's statistics): the plan as PyTorch carries it out gives that rule to every such tensor.
+        // A recompute replays the whole call from its inputs, so the call's intermediates that backward does not
+        // read (attention's scores before the softmax) are not held for it either: they are recomputed too.
+        boolean[] intermediate = new boolean[s.tensorCount()];
         for (int t = 0; t < s.tensorCount(); t++) {
             TensorInfo ti = s.tensor(t);
-            if (!saved[t] || (ti.kind() != TensorKind.ACTIVATION && ti.kind() != TensorKind.AUX)) continue;
+            if (ti.kind() != TensorKind.ACTIVATION && ti.kind() != TensorKind.AUX) continue;
             int producer = g.value(ti.value()).producer();
             String m = producer < 0 ? null : scope[producer];
             if (m == null || m.isEmpty() || !leaf(m, scope)) continue;
             Decision rule = partDecision.get(m + "#aux");
             Node nd = nodes.get(producer);
             boolean out = contains(nd.outputs(), ti.value()) && nd.index() == outputNode(m, scope, g);
-            if (rule == null || out) continue;
+            if (rule == null || out || (!saved[t] && !(rule instanceof Decision.Recompute))) continue;
             Decision now = expressed.decision(t);
-            if (!sameRule(now, rule)) expressed = expressed.with(t, callWide(rule));
+            if (sameRule(now, rule)) continue;
+            intermediate[t] = !saved[t] && now instanceof Decision.Keep;
+            expressed = expressed.with(t, callWide(rule));
         }
         for (List<PlanProblem> ps = PlanValidator.problems(expressed); !ps.isEmpty();
              ps = PlanValidator.problems(expressed)) {
             for (PlanProblem p : ps) {
-                not.add(new NotExpressed(p.tensorName(), p.decision(), "with the call-wide rules above: "
-                        + p.reason() + "; kept"));
+                if (!intermediate[p.tensor()])
+                    not.add(new NotExpressed(p.tensorName(), p.decision(), "with the call-wide rules above: "
+                            + p.reason() + "; kept"));
                 expressed = expressed.with(p.tensor(), Decision.KEEP);
             }
         }
