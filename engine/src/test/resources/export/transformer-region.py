@@ -138,6 +138,7 @@ class _Call:
         self.in_place = False
         self.cache_out = None      # the recomputed output, kept while a saved use refers to this call
         self.cache_saved = None    # the recomputed call's saved tensors, likewise
+        self.uses = {"out": 0, "aux": 0}   # saved uses to be recomputed that backward has not unpacked yet
         self.out_geometry = None   # the output's (shape, stride, offset): saved views of it are made from it again
 
     def is_input(self, t):
@@ -219,6 +220,7 @@ class _Call:
                     self.encoded = _encode(t, d[3])
                 return _Compressed(self.encoded)
             return _Compressed(_encode(t, d[3]))
+        self.uses[part] += 1
         return _Recomputed(self, part, index, t.shape, t.dtype)
 
     def remake(self, part, index, for_source=False, overwrite=False):
@@ -230,9 +232,9 @@ class _Call:
         if part == "aux" and self.cache_saved is not None:
             return self.cache_saved[index]
         out, saved = self._run()
-        if self.decisions.get("aux", ("",))[0] == "recompute":
+        if self.decisions.get("aux", ("",))[0] == "recompute" and self.uses["aux"] > 0:
             self.cache_saved = saved
-        if part == "out" and not for_source:
+        if part == "out" and not for_source and self.uses["out"] > 0:
             self.cache_out = out
         return out if part == "out" else saved[index]
 
@@ -345,7 +347,15 @@ class _Recomputed:
         self.call, self.part, self.index, self.shape, self.dtype = call, part, index, shape, dtype
 
     def get(self):
-        t = self.call.remake(self.part, self.index)
+        call = self.call
+        t = call.remake(self.part, self.index)
+        # the rebuilt copy is held while a saved use still needs it (as MemPlan's plan holds it), no longer
+        call.uses[self.part] -= 1
+        if call.uses[self.part] <= 0:
+            if self.part == "out":
+                call.cache_out = None
+            else:
+                call.cache_saved = None
         if t.shape != self.shape or t.dtype != self.dtype:
             raise PlanMismatch("recomputing module '%s' gave a %s %s where its forward saved a %s %s"
                                % (self.call.path, t.dtype, list(t.shape), self.dtype, list(self.shape)))
