@@ -223,10 +223,10 @@ class _Call:
         self.uses[part] += 1
         return _Recomputed(self, part, index, t.shape, t.dtype)
 
-    def remake(self, part, index, for_source=False, overwrite=False):
+    def remake(self, part, index, overwrite=False):
         """The output (part "out") or the index-th tensor it saved, rebuilt from its inputs (themselves rebuilt
-        where they are recomputed too). What a saved use asks for is kept while that use lives; an input of a
-        recompute asked for by the next module is not."""
+        where they are recomputed too). The rebuilt output is kept while a saved use of it has not been unpacked
+        (rebuilt once, as MemPlan's plan rebuilds it), also when a recompute of the next module asked for it."""
         if part == "out" and self.cache_out is not None:
             return self.cache_out.clone() if overwrite else self.cache_out   # an in-place module overwrites it
         if part == "aux" and self.cache_saved is not None:
@@ -234,8 +234,10 @@ class _Call:
         out, saved = self._run()
         if self.decisions.get("aux", ("",))[0] == "recompute" and self.uses["aux"] > 0:
             self.cache_saved = saved
-        if part == "out" and not for_source and self.uses["out"] > 0:
+        if part == "out" and self.uses["out"] > 0:
             self.cache_out = out
+            if overwrite:
+                return out.clone()   # the in-place module would overwrite the copy that is kept
         return out if part == "out" else saved[index]
 
     def _run(self):
@@ -243,7 +245,7 @@ class _Call:
         given = {}   # an input given several times stays one tensor (attention's q is k is v takes its own path)
         for s, grad in zip(self.sources, self.grads):
             if id(s) not in given:
-                x = (s.remake("out", -1, True, self.in_place) if isinstance(s, _Call) else s).detach()
+                x = (s.remake("out", -1, self.in_place) if isinstance(s, _Call) else s).detach()
                 if self.in_place and not isinstance(s, _Call):
                     x = x.clone()   # the module overwrites it
                 # an in-place module may not overwrite a leaf that requires grad; a module with parameters
