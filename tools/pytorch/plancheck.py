@@ -8,6 +8,7 @@ and then measures in PyTorch (memmeasure.py's method: one iteration after a warm
   - losses and all weights and buffers after 3 iterations from the same start, bitwise, with and without the plan.
 Run from the repository root after `mvn -q -B -o -DskipTests package` (it needs app/target/memplan.jar):
   nice /usr/bin/python3 tools/pytorch/plancheck.py [--models resnet18,resnet50] [--batch 16] [--json out.json]
+      [--work DIR]   (keeps the ONNX files, plans, generated modules and plans as exported)
 It prints a Markdown table (docs/pytorch-export.md quotes it).
 """
 import argparse
