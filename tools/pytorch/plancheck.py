@@ -8,6 +8,7 @@ and then measures in PyTorch (memmeasure.py's method: one iteration after a warm
   - losses and all weights and buffers after 3 iterations from the same start, bitwise, with and without the plan.
 Run from the repository root after `mvn -q -B -o -DskipTests package` (it needs app/target/memplan.jar):
   nice /usr/bin/python3 tools/pytorch/plancheck.py [--models resnet18,resnet50] [--batch 16] [--json out.json]
+      [--work DIR]   (keeps the ONNX files, plans, generated modules and plans as exported)
 It prints a Markdown table (docs/pytorch-export.md quotes it).
 """
 import argparse
@@ -205,12 +206,15 @@ def main():
     ap.add_argument("--models", default="resnet18,resnet50,mobilenet_v2,transformer_encoder")
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--json", help="also write the rows to this JSON file")
+    ap.add_argument("--work", help="keep the ONNX files, plans and generated modules in this folder")
     a = ap.parse_args()
     torch.set_num_threads(1)
     if not os.path.isfile(JAR):
         sys.exit("plancheck: %s is missing; run `mvn -q -B -o -DskipTests package` first" % JAR)
     rows = []
-    with tempfile.TemporaryDirectory() as work:
+    with tempfile.TemporaryDirectory() as tmp:
+        work = a.work or tmp
+        os.makedirs(work, exist_ok=True)
         for name in a.models.split(","):
             rows += run_model(name, a.batch, work)
     if a.json:

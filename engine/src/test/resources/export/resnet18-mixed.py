@@ -148,6 +148,8 @@ class _Call:
         self.in_place = False
         self.cache_out = None      # the recomputed output, kept while a saved use refers to this call
         self.cache_saved = None    # the recomputed call's saved tensors, likewise
+        self.uses = {"out": 0, "aux": 0}   # saved uses to be recomputed that backward has not unpacked yet
+        self.out_geometry = None   # the output's (shape, stride, offset): saved views of it are made from it again
 
     def is_input(self, t):
         p = _storage_ptr(t)
@@ -164,6 +166,7 @@ class _Call:
             raise PlanMismatch("module '%s' (tensor '%s') gives shape %s, the plan was made for %s"
                                % (self.path, h.tensor_of[self.path], list(output.shape), list(shape)))
         out_ptr = _storage_ptr(output)
+        self.out_geometry = (tuple(output.shape), output.stride(), output.storage_offset())
         self.in_place = any(_storage_ptr(a) == out_ptr for a, _, _ in self.inputs)
         # An in-place module that needs its input for backward saves a copy of it (ReLU6, Hardswish): that copy is
         # what the plan calls the input, so it follows the input's decision and is what a recompute starts from.
@@ -196,9 +199,19 @@ class _Call:
         self.slots = None
         if "out" in self.decisions:
             output._memplan_call = (self, output._version)
+            h.outs[out_ptr] = weakref.ref(output)   # the next module may save a view of it (F.linear's 2-d input)
 
     # --- what a saved tensor of this call becomes
     def pack_out(self, t):
+        geometry = (tuple(t.shape), t.stride(), t.storage_offset())
+        base = self.out_geometry
+        if base is not None and geometry != base:
+            # a view of the output (F.linear saves its 3-d input as 2-d): the rule acts on the whole output, and
+            # the view is made again from what comes back
+            if base[2] != 0 or not _contiguous(base):
+                return _Kept(t)
+            whole = t.detach().as_strided(base[0], base[1], base[2])
+            return _Viewed(self.pack(whole, self.decisions["out"], "out", -1), geometry)
         return self.pack(t, self.decisions["out"], "out", -1)
 
     def pack(self, t, d, part, index):
@@ -217,21 +230,24 @@ class _Call:
                     self.encoded = _encode(t, d[3])
                 return _Compressed(self.encoded)
             return _Compressed(_encode(t, d[3]))
+        self.uses[part] += 1
         return _Recomputed(self, part, index, t.shape, t.dtype)
 
-    def remake(self, part, index, for_source=False, overwrite=False):
+    def remake(self, part, index, overwrite=False):
         """The output (part "out") or the index-th tensor it saved, rebuilt from its inputs (themselves rebuilt
-        where they are recomputed too). What a saved use asks for is kept while that use lives; an input of a
-        recompute asked for by the next module is not."""
+        where they are recomputed too). The rebuilt output is kept while a saved use of it has not been unpacked
+        (rebuilt once, as MemPlan's plan rebuilds it), also when a recompute of the next module asked for it."""
         if part == "out" and self.cache_out is not None:
             return self.cache_out.clone() if overwrite else self.cache_out   # an in-place module overwrites it
         if part == "aux" and self.cache_saved is not None:
             return self.cache_saved[index]
         out, saved = self._run()
-        if self.decisions.get("aux", ("",))[0] == "recompute":
+        if self.decisions.get("aux", ("",))[0] == "recompute" and self.uses["aux"] > 0:
             self.cache_saved = saved
-        if part == "out" and not for_source:
+        if part == "out" and self.uses["out"] > 0:
             self.cache_out = out
+            if overwrite:
+                return out.clone()   # the in-place module would overwrite the copy that is kept
         return out if part == "out" else saved[index]
 
     def _run(self):
@@ -239,7 +255,7 @@ class _Call:
         given = {}   # an input given several times stays one tensor (attention's q is k is v takes its own path)
         for s, grad in zip(self.sources, self.grads):
             if id(s) not in given:
-                x = (s.remake("out", -1, True, self.in_place) if isinstance(s, _Call) else s).detach()
+                x = (s.remake("out", -1, self.in_place) if isinstance(s, _Call) else s).detach()
                 if self.in_place and not isinstance(s, _Call):
                     x = x.clone()   # the module overwrites it
                 # an in-place module may not overwrite a leaf that requires grad; a module with parameters
@@ -285,6 +301,27 @@ class _Slot:
         return self.packed.get()
 
 
+def _contiguous(geometry):
+    shape, stride, _ = geometry
+    expect = 1
+    for n, st in reversed(list(zip(shape, stride))):
+        if n != 1 and st != expect:
+            return False
+        expect *= n
+    return True
+
+
+class _Viewed:
+    __slots__ = ("inner", "geometry")
+
+    def __init__(self, inner, geometry):
+        self.inner, self.geometry = inner, geometry
+
+    def get(self):
+        shape, stride, offset = self.geometry
+        return self.inner.get().as_strided(shape, stride, offset)
+
+
 class _Kept:
     __slots__ = ("t",)
 
@@ -322,7 +359,15 @@ class _Recomputed:
         self.call, self.part, self.index, self.shape, self.dtype = call, part, index, shape, dtype
 
     def get(self):
-        t = self.call.remake(self.part, self.index)
+        call = self.call
+        t = call.remake(self.part, self.index)
+        # the rebuilt copy is held while a saved use still needs it (as MemPlan's plan holds it), no longer
+        call.uses[self.part] -= 1
+        if call.uses[self.part] <= 0:
+            if self.part == "out":
+                call.cache_out = None
+            else:
+                call.cache_saved = None
         if t.shape != self.shape or t.dtype != self.dtype:
             raise PlanMismatch("recomputing module '%s' gave a %s %s where its forward saved a %s %s"
                                % (self.call.path, t.dtype, list(t.shape), self.dtype, list(self.shape)))
@@ -345,6 +390,7 @@ class PlanHandle:
         self.runtime_not_expressed = []
         self.params = set()
         self.stream = None
+        self.outs = {}           # storage of a planned call's output -> weak reference to that output, per step
         self.originals = []
 
     def _resolve(self, path, tensor):
@@ -442,6 +488,10 @@ class PlanHandle:
                 call.slots.append(slot)
                 return slot
         tag = getattr(t, "_memplan_call", None)
+        if tag is None:   # a view made inside an operator is a new tensor object: find its output by the storage
+            ref = self.outs.get(_storage_ptr(t))
+            whole = ref() if ref is not None else None
+            tag = getattr(whole, "_memplan_call", None)
         if tag is not None and tag[1] == t._version and tag[0].slots is None:
             return tag[0].pack_out(t)
         return _Kept(t)
@@ -461,13 +511,13 @@ class PlanHandle:
         """Around the forward pass (and the loss) of one training step; backward may run inside or after it."""
         if self.active:
             raise RuntimeError("memplan plan: step() is already active")
-        self.counts, self.stack, self.active = {}, [], True
+        self.counts, self.stack, self.active, self.outs = {}, [], True, {}
         try:
             with torch.autograd.graph.saved_tensors_hooks(self._pack, self._unpack):
                 yield self
         finally:
             self.active = False
-            self.stack = []
+            self.stack, self.outs = [], {}
 
     def remove(self):
         """Takes the plan off the model again."""

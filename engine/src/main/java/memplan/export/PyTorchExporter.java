@@ -170,6 +170,36 @@ public final class PyTorchExporter {
             decisions.add(new ExportedDecision(ti.name(), d.kind(), tg.module(), tg.part(), shape, codec));
         }
 
+        // The module applies one rule to all a call saves besides its output (the inside of nn.MultiheadAttention,
+        // a LayerNorm's statistics): the plan as PyTorch carries it out gives that rule to every such tensor.
+        // A recompute replays the whole call from its inputs, so the call's intermediates that backward does not
+        // read (attention's scores before the softmax) are not held for it either: they are recomputed too.
+        boolean[] intermediate = new boolean[s.tensorCount()];
+        for (int t = 0; t < s.tensorCount(); t++) {
+            TensorInfo ti = s.tensor(t);
+            if (ti.kind() != TensorKind.ACTIVATION && ti.kind() != TensorKind.AUX) continue;
+            int producer = g.value(ti.value()).producer();
+            String m = producer < 0 ? null : scope[producer];
+            if (m == null || m.isEmpty() || !leaf(m, scope)) continue;
+            Decision rule = partDecision.get(m + "#aux");
+            Node nd = nodes.get(producer);
+            boolean out = contains(nd.outputs(), ti.value()) && nd.index() == outputNode(m, scope, g);
+            if (rule == null || out || (!saved[t] && !(rule instanceof Decision.Recompute))) continue;
+            Decision now = expressed.decision(t);
+            if (sameRule(now, rule)) continue;
+            intermediate[t] = !saved[t] && now instanceof Decision.Keep;
+            expressed = expressed.with(t, callWide(rule));
+        }
+        for (List<PlanProblem> ps = PlanValidator.problems(expressed); !ps.isEmpty();
+             ps = PlanValidator.problems(expressed)) {
+            for (PlanProblem p : ps) {
+                if (!intermediate[p.tensor()])
+                    not.add(new NotExpressed(p.tensorName(), p.decision(), "with the call-wide rules above: "
+                            + p.reason() + "; kept"));
+                expressed = expressed.with(p.tensor(), Decision.KEEP);
+            }
+        }
+
         // An elementwise module that may run in place on a planned output (ReLU6(inplace=True) after a BatchNorm)
         // saves a copy of that input: the copy follows the input's decision.
         List<ExportedDecision> follow = new ArrayList<>();
@@ -220,6 +250,13 @@ public final class PyTorchExporter {
         if (d instanceof Decision.Compress c && c.codec() == Codec.SPARSE)
             return "PyTorch has no sparse encoding of a saved tensor that its backward reads; kept";
         return null;
+    }
+
+    /** A rule as the module carries it out for another tensor of the call: no steps of the plan's own. */
+    private static Decision callWide(Decision d) {
+        if (d instanceof Decision.Recompute) return Decision.RECOMPUTE;
+        if (d instanceof Decision.Swap) return Decision.Swap.auto();
+        return d;
     }
 
     private static boolean sameRule(Decision a, Decision b) {

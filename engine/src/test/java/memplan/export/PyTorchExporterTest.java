@@ -31,6 +31,8 @@ import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
@@ -159,6 +161,25 @@ class PyTorchExporterTest {
         assertTrue(ex.decisions().stream().noneMatch(d -> ModuleScope.within(d.module(), "enc.layers.0")),
                 ex.decisions().toString());
         assertTrue(ex.notExpressed().isEmpty(), ex.notExpressed().toString());
+    }
+
+    /**
+     * The module applies one rule to everything a call saves besides its output (the inside of
+     * nn.MultiheadAttention has no module calls): the plan as exported gives every such tensor that rule.
+     */
+    @Test
+    void theExpressedPlanAppliesACallsRuleToAllItSaves() {
+        Schedule s = transformer;
+        int softmax = -1;
+        for (TensorInfo t : s.tensors()) if (t.name().equals("/enc/layers.0/self_attn/Softmax")) softmax = t.id();
+        PyTorchExport ex = PyTorchExporter.export(Plan.baseline(s).with(softmax, Decision.Swap.auto()));
+        Set<String> swapped = new TreeSet<>();
+        for (TensorInfo t : s.tensors())
+            if (ex.expressed().decision(t.id()) instanceof Decision.Swap) swapped.add(t.name());
+        assertTrue(swapped.containsAll(List.of("/enc/layers.0/self_attn/Softmax", "/enc/layers.0/self_attn/Transpose_3",
+                "/enc/layers.0/self_attn/Dropout.mask")), swapped.toString());
+        assertTrue(swapped.stream().allMatch(n -> n.startsWith("/enc/layers.0/self_attn/")), swapped.toString());
+        assertTrue(PlanValidator.problems(ex.expressed()).isEmpty());
     }
 
     @Test
