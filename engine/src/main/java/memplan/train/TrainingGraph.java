@@ -14,6 +14,8 @@ import memplan.ir.Shape;
 import memplan.ops.CrossEntropy;
 import memplan.ops.Input;
 import memplan.ops.MseLoss;
+import memplan.ops.Slice;
+import memplan.ops.Split;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -50,6 +52,11 @@ public final class TrainingGraph {
         for (Value v : g.values()) {
             if (v.viewOf() >= 0) {
                 tensorOfValue[v.id()] = tensorOfValue[g.storageOf(v.id())];
+                continue;
+            }
+            if (sliceView(g, v.producer(), fw)) {
+                // a slice is a view of the sliced tensor: whoever reads or saves it keeps the whole of it
+                tensorOfValue[v.id()] = tensorOfValue[g.nodes().get(v.producer()).inputs()[0]];
                 continue;
             }
             TensorKind kind = switch (v.kind()) {
@@ -97,7 +104,7 @@ public final class TrainingGraph {
         DType ft = g.floatType();
 
         for (Node n : g.nodes()) {
-            if (n.op() instanceof Input || n.op().isView()) continue;
+            if (n.op() instanceof Input || n.op().isView() || sliceView(g, n.index(), fw)) continue;
             Set<Integer> reads = new LinkedHashSet<>();
             for (int in : n.inputs()) reads.add(tensorOfValue[in]);
             for (int p : n.params()) reads.add(tensorOfValue[p]);
@@ -207,6 +214,12 @@ public final class TrainingGraph {
         }
         return new Schedule(g, optimizer, fw, tensors, steps, tensorOfValue, gradOfValue, fwdStep, bwdStep,
                 tensorOfValue[lossValue]);
+    }
+
+    /** The node is a Slice or Split that the framework runs as views of its input (no forward step, no copies). */
+    private static boolean sliceView(Graph g, int node, FrameworkProfile fw) {
+        return fw.slicesAreViews() && node >= 0
+                && (g.nodes().get(node).op() instanceof Split || g.nodes().get(node).op() instanceof Slice);
     }
 
     private static boolean anyParamNeedsGrad(Node n, boolean[] requiresGrad) {
