@@ -118,6 +118,7 @@ public final class TrainingGraph {
             steps.add(step(steps.size(), Phase.FORWARD, n.index(), n.name(), reads, writes, wsId, n.flops(), tensors));
         }
 
+        boolean[] channelsLast = fw.channelsLast(g);
         for (int i = g.nodes().size() - 1; i >= 0; i--) {
             Node n = g.nodes().get(i);
             if (n.op() instanceof Input || n.op().isView()) continue;
@@ -167,7 +168,8 @@ public final class TrainingGraph {
                 } else if (!created.contains(gid)) reads.add(gid); // tied or reused parameter
                 writes.add(gid);
             }
-            long ws = fw.backwardWorkspaceElements(n.op(), n.inShapes(), n.outShapes());
+            long ws = fw.backwardWorkspaceElements(n.op(), n.inShapes(), n.outShapes(),
+                    n.inputs().length > 0 && channelsLast[n.inputs()[0]]);
             int wsId = ws > 0 ? add(tensors, n.name() + ".backward_workspace",
                     Shape.of((int) Math.min(ws, Integer.MAX_VALUE)), ft, TensorKind.WORKSPACE, -1) : -1;
             bwdStep[i] = steps.size();

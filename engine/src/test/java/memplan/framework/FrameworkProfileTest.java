@@ -15,6 +15,7 @@ import memplan.ops.Pair;
 import memplan.ops.ReLU;
 import memplan.ops.Slice;
 import memplan.ops.Split;
+import memplan.ops.Transpose;
 import memplan.plan.Plan;
 import memplan.profile.Liveness;
 import memplan.profile.MemoryProfile;
@@ -224,5 +225,39 @@ class FrameworkProfileTest {
         assertTrue(generic.steps().stream().anyMatch(st -> st.label().equals("split")));
         // backward still makes the gradient of the split tensor from the parts' gradients
         assertTrue(torch.steps().stream().anyMatch(st -> st.label().equals("split backward")));
+    }
+
+    /** A depthwise 3x3 convolution on x[N,32,8,8], or on x[N,8,8,32] permuted to NCHW (ConvNeXt's layout). */
+    static ModelDef depthwise(boolean permuted) {
+        ModelDef.Builder b = ModelDef.builder("dw");
+        b.add("x", new Input(permuted ? List.of("N", "8", "8", "32") : List.of("N", "32", "8", "8"), null));
+        b.add("y", new Input(List.of("N"), DType.INT64));
+        String in = "x";
+        if (permuted) {
+            b.add("nchw", new Transpose(List.of(0, 3, 1, 2)), "x");
+            in = "nchw";
+        }
+        b.add("dw", new Conv2d(32, Pair.of(3), Pair.of(1), Pair.of(1), Pair.of(1), 32, true), in);
+        b.add("relu", new ReLU(), "dw");
+        b.add("pool", new GlobalAvgPool(), "relu");
+        b.add("flat", new Flatten(1), "pool");
+        b.add("fc", new Linear(10, true), "flat");
+        b.add("loss", new CrossEntropy(1), "fc", "y");
+        return b.build();
+    }
+
+    @Test
+    void depthwiseConvolutionBackwardOnChannelsLastInputHoldsPartialSumsPerWeight() {
+        Schedule cl = derive(depthwise(true), Optimizer.SGD, FrameworkProfile.PYTORCH_CPU);
+        Graph g = Graph.instantiate(depthwise(true), N, DType.FP32);
+        int dwOut = g.nodes().stream().filter(n -> n.name().equals("dw")).findFirst().orElseThrow().outputs()[0];
+        assertTrue(FrameworkProfile.PYTORCH_CPU.channelsLast(g)[dwOut], "a convolution keeps its input's layout");
+        Step back = step(cl, "dw backward");
+        assertEquals(4L * (32 * 9 * 256 + 32 * 16 + 32), cl.tensor(back.workspace()).bytes());
+        // the same convolution on a contiguous NCHW input keeps the rule of other convolutions: input + output
+        Schedule nchw = derive(depthwise(false), Optimizer.SGD, FrameworkProfile.PYTORCH_CPU);
+        assertEquals(4L * 2 * N * 32 * 8 * 8, nchw.tensor(step(nchw, "dw backward").workspace()).bytes());
+        // the generic profile knows no layouts
+        assertFalse(FrameworkProfile.GENERIC.channelsLast(g)[dwOut]);
     }
 }
