@@ -55,11 +55,6 @@ OPTIMIZERS = {
 # Models whose rows MemPlan cannot match yet with its op set and importer: shown in docs/fidelity.md, not checked.
 GAPS = {
     "lstm": "ONNX LSTM is not an operator MemPlan imports",
-    "convnext_tiny": "backward under-predicted by about 5% (0.945 with SGD): at PyTorch's backward peak a "
-                     "convolution backward holds a 38.5 MB buffer, 96 x 224 x 224 x N fp32 (by its size the 4x4 "
-                     "stride-4 stem's output channels at the input's resolution), which the oneDNN rule does not model",
-    "shufflenet_v2_x1_0": "x.chunk(2, dim=1) gives views in PyTorch, so the 1x1 convolution that saves one half keeps "
-                          "the whole tensor; MemPlan imports the chunk as Slice, a copy of the half (saved 0.93)",
 }
 
 
@@ -268,6 +263,9 @@ def write_docs(data, path):
             "- cross-entropy's backward holds the gradient of the log-probabilities besides the logits' gradient;",
             "- average pooling, global average pooling and mean keep their input; Clip (ReLU6) keeps its input; "
             "Dropout keeps a float mask;",
+            "- Slice and Split (`x[:, a:b]`, `chunk`) are views: an op that saves a part keeps the whole input;",
+            "- a depthwise convolution's backward on a channels-last input (ConvNeXt's blocks, after a permute) makes "
+            "its weight gradient in a buffer of 256 partial sums per weight;",
             "- Adam's update holds two parameter-sized temporaries, for one parameter at a time or, with "
             "`foreach=True`, for all at once; weight gradients live until `zero_grad` after the whole step.",
             "",

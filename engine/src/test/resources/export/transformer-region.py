@@ -15,7 +15,7 @@ import weakref
 import torch
 from torch.utils.checkpoint import checkpoint
 
-PLAN = {"model": "torch_jit", "batch": 2, "planner": "test-region", "tensors": 212}
+PLAN = {"model": "torch_jit", "batch": 2, "planner": "test-region", "tensors": 206}
 
 # What the module does with the tensors a module call saves for backward:
 # (MemPlan tensor, decision, module path, part: out = the call's output / aux = the rest it saves, output shape, codec);

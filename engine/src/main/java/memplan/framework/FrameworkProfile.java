@@ -1,10 +1,13 @@
 package memplan.framework;
 
+import memplan.graph.Graph;
+import memplan.graph.Node;
 import memplan.ir.BackwardNeeds;
 import memplan.ir.DType;
 import memplan.ir.Shape;
 import memplan.ops.AvgPool2d;
 import memplan.ops.BatchNorm2d;
+import memplan.ops.BinaryOp;
 import memplan.ops.Clip;
 import memplan.ops.Conv2d;
 import memplan.ops.CrossEntropy;
@@ -12,6 +15,8 @@ import memplan.ops.Dropout;
 import memplan.ops.GlobalAvgPool;
 import memplan.ops.Op;
 import memplan.ops.ReduceMean;
+import memplan.ops.Transpose;
+import memplan.ops.UnaryOp;
 
 import java.util.HashSet;
 import java.util.List;
@@ -42,20 +47,24 @@ import java.util.Set;
  *                            eager loop, not only until their own parameter's update
  * @param optimizerForm       single-tensor or foreach
  * @param zeroGrad            what zero_grad does (set_to_none or zeros)
+ * @param slicesAreViews      Slice and Split give views of their input ({@code x[:, a:b]}, {@code torch.chunk},
+ *                            {@code torch.split}): no copy is made, and an op that saves a part keeps the whole
+ *                            input alive
  */
 public record FrameworkProfile(String name, boolean poolingKeepsInput, boolean clipKeepsInput,
                                boolean dropoutMaskIsFloat, boolean onednnConvolution,
                                boolean lossGradientTemporary, boolean optimizerTemporaries,
-                               boolean gradsLiveThroughStep, OptimizerForm optimizerForm, ZeroGrad zeroGrad) {
+                               boolean gradsLiveThroughStep, OptimizerForm optimizerForm, ZeroGrad zeroGrad,
+                               boolean slicesAreViews) {
 
     /** MemPlan's own baseline: each op's saved tensors, no optimizer temporaries, gradients freed at their update. */
     public static final FrameworkProfile GENERIC = new FrameworkProfile("generic",
             false, false, false, false, false, false, false,
-            OptimizerForm.SINGLE_TENSOR, ZeroGrad.TO_NONE);
+            OptimizerForm.SINGLE_TENSOR, ZeroGrad.TO_NONE, false);
     /** PyTorch 1.13 on the CPU (measured). */
     public static final FrameworkProfile PYTORCH_CPU = new FrameworkProfile("pytorch-cpu",
             true, true, true, true, true, true, true,
-            OptimizerForm.SINGLE_TENSOR, ZeroGrad.TO_NONE);
+            OptimizerForm.SINGLE_TENSOR, ZeroGrad.TO_NONE, true);
     /**
      * PyTorch 1.13 on CUDA: as on the CPU except that Dropout's fused kernel keeps a 1-byte mask. Not measured
      * here (no GPU); cuDNN's workspaces and the caching allocator's 512-byte rounding are not modelled (MemPlan's
@@ -63,7 +72,7 @@ public record FrameworkProfile(String name, boolean poolingKeepsInput, boolean c
      */
     public static final FrameworkProfile PYTORCH_CUDA = new FrameworkProfile("pytorch-cuda",
             true, true, false, false, true, true,
-            true, OptimizerForm.SINGLE_TENSOR, ZeroGrad.TO_NONE);
+            true, OptimizerForm.SINGLE_TENSOR, ZeroGrad.TO_NONE, true);
 
     public static final List<FrameworkProfile> ALL = List.of(PYTORCH_CPU, PYTORCH_CUDA, GENERIC);
 
@@ -75,13 +84,13 @@ public record FrameworkProfile(String name, boolean poolingKeepsInput, boolean c
     public FrameworkProfile withOptimizerForm(OptimizerForm f) {
         return new FrameworkProfile(name, poolingKeepsInput, clipKeepsInput, dropoutMaskIsFloat, onednnConvolution,
                 lossGradientTemporary, optimizerTemporaries,
-                gradsLiveThroughStep, f, zeroGrad);
+                gradsLiveThroughStep, f, zeroGrad, slicesAreViews);
     }
 
     public FrameworkProfile withZeroGrad(ZeroGrad z) {
         return new FrameworkProfile(name, poolingKeepsInput, clipKeepsInput, dropoutMaskIsFloat, onednnConvolution,
                 lossGradientTemporary, optimizerTemporaries,
-                gradsLiveThroughStep, optimizerForm, z);
+                gradsLiveThroughStep, optimizerForm, z, slicesAreViews);
     }
 
     /** What the op's backward reads in this framework: the op's own rule plus what the framework keeps besides. */
@@ -111,6 +120,25 @@ public record FrameworkProfile(String name, boolean poolingKeepsInput, boolean c
      * unstrided 1x1 convolution.
      */
     public long backwardWorkspaceElements(Op op, List<Shape> in, List<Shape> out) {
+        return backwardWorkspaceElements(op, in, out, false);
+    }
+
+    /**
+     * As {@link #backwardWorkspaceElements(Op, List, List)}, knowing whether the op's input is in PyTorch's
+     * channels-last layout ({@link #channelsLast}). oneDNN's depthwise convolution backward on a channels-last
+     * input makes its weight gradient in a buffer of 256 partial sums per weight (C x kh x kw x 256 floats, whatever
+     * the batch and the image size; measured, PyTorch 1.13.1, one thread) and a small per-channel one.
+     */
+    public long backwardWorkspaceElements(Op op, List<Shape> in, List<Shape> out, boolean channelsLastInput) {
+        if (onednnConvolution && channelsLastInput && op instanceof Conv2d c && c.groups() > 1
+                && c.groups() == in.get(0).dim(1) && c.groups() == c.outChannels()) {
+            long taps = (long) c.kernel().h() * c.kernel().w();
+            return c.groups() * taps * 256 + c.groups() * 16L + 32;
+        }
+        return contiguousBackwardWorkspaceElements(op, in, out);
+    }
+
+    private long contiguousBackwardWorkspaceElements(Op op, List<Shape> in, List<Shape> out) {
         // cross-entropy is log_softmax then nll_loss: nll_loss's backward makes a dense gradient of the
         // log-probabilities, live while log_softmax's backward makes the logits' gradient
         if (lossGradientTemporary && op instanceof CrossEntropy) return in.get(0).numel();
@@ -124,6 +152,26 @@ public record FrameworkProfile(String name, boolean poolingKeepsInput, boolean c
         boolean pointwise = c.kernel().h() == 1 && c.kernel().w() == 1 && c.groups() == 1;
         if (pointwise) return c.stride().h() == 1 && c.stride().w() == 1 ? 0 : activations;
         return Math.max(activations, weight);
+    }
+
+    /**
+     * Which values of the graph PyTorch holds in the channels-last layout: a 4-d permute (0, 3, 1, 2) makes one (as
+     * ConvNeXt's blocks and LayerNorm2d do), convolutions, elementwise ops and batch norm keep their input's layout.
+     * Only the CPU profile's oneDNN rules read it.
+     */
+    public boolean[] channelsLast(Graph g) {
+        boolean[] cl = new boolean[g.values().size()];
+        if (!onednnConvolution) return cl;
+        for (Node n : g.nodes()) {
+            Op op = n.op();
+            boolean out = false;
+            if (op instanceof Transpose t) out = t.perm().equals(List.of(0, 3, 1, 2));
+            else if (op instanceof Conv2d || op instanceof UnaryOp || op instanceof BinaryOp
+                    || op instanceof BatchNorm2d) for (int v : n.inputs()) out |= cl[v];
+            if (!out) continue;
+            for (int k = 0; k < n.outputs().length; k++) cl[n.outputs()[k]] = n.outShapes().get(k).rank() == 4;
+        }
+        return cl;
     }
 
     /** The dtype of an aux tensor an op keeps, given the one the op declares and the model's float type. */

@@ -19,6 +19,8 @@ import memplan.ops.MatMul;
 import memplan.ops.MseLoss;
 import memplan.ops.Mul;
 import memplan.ops.Op;
+import memplan.ops.Slice;
+import memplan.ops.Split;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -77,6 +79,11 @@ public final class TrainingGraph {
         for (Value v : g.values()) {
             if (v.viewOf() >= 0) {
                 tensorOfValue[v.id()] = tensorOfValue[g.storageOf(v.id())];
+                continue;
+            }
+            if (sliceView(g, v.producer(), fw)) {
+                // a slice is a view of the sliced tensor: whoever reads or saves it keeps the whole of it
+                tensorOfValue[v.id()] = tensorOfValue[g.nodes().get(v.producer()).inputs()[0]];
                 continue;
             }
             TensorKind kind = switch (v.kind()) {
@@ -140,7 +147,7 @@ public final class TrainingGraph {
         int[][] castParam = new int[g.nodes().size()][];
         List<Integer> cachedCasts = new ArrayList<>();
         for (Node n : g.nodes()) {
-            if (n.op() instanceof Input || n.op().isView()) continue;
+            if (n.op() instanceof Input || n.op().isView() || sliceView(g, n.index(), fw)) continue;
             Set<Integer> reads = new LinkedHashSet<>();
             for (int in : n.inputs()) reads.add(tensorOfValue[in]);
             long castUp = 0;
@@ -205,6 +212,7 @@ public final class TrainingGraph {
                     last.workspace(), last.flops(), tensors));
         }
 
+        boolean[] channelsLast = fw.channelsLast(g);
         for (int i = g.nodes().size() - 1; i >= 0; i--) {
             Node n = g.nodes().get(i);
             if (n.op() instanceof Input || n.op().isView()) continue;
@@ -289,6 +297,8 @@ public final class TrainingGraph {
             long scratch = fw.onednnConvolution() && n.op() instanceof Conv2d ? Math.max(own, lowWeightGrads)
                     : own + lowWeightGrads;
             long ws = elements(scratch + dequant + accumulate + lowGrads, ft);
+            long ws = fw.backwardWorkspaceElements(n.op(), n.inShapes(), n.outShapes(),
+                    n.inputs().length > 0 && channelsLast[n.inputs()[0]]);
             int wsId = ws > 0 ? add(tensors, n.name() + ".backward_workspace",
                     Shape.of((int) Math.min(ws, Integer.MAX_VALUE)), ft, TensorKind.WORKSPACE, -1) : -1;
             bwdStep[i] = steps.size();
@@ -433,6 +443,10 @@ public final class TrainingGraph {
 
     private static int toInt(long n) {
         return (int) Math.min(n, Integer.MAX_VALUE);
+    /** The node is a Slice or Split that the framework runs as views of its input (no forward step, no copies). */
+    private static boolean sliceView(Graph g, int node, FrameworkProfile fw) {
+        return fw.slicesAreViews() && node >= 0
+                && (g.nodes().get(node).op() instanceof Split || g.nodes().get(node).op() instanceof Slice);
     }
 
     private static boolean anyParamNeedsGrad(Node n, boolean[] requiresGrad) {

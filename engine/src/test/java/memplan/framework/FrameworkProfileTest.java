@@ -5,6 +5,7 @@ import memplan.ir.DType;
 import memplan.model.ModelDef;
 import memplan.ops.Conv2d;
 import memplan.ops.CrossEntropy;
+import memplan.ops.Concat;
 import memplan.ops.Dropout;
 import memplan.ops.Flatten;
 import memplan.ops.GlobalAvgPool;
@@ -12,6 +13,9 @@ import memplan.ops.Input;
 import memplan.ops.Linear;
 import memplan.ops.Pair;
 import memplan.ops.ReLU;
+import memplan.ops.Slice;
+import memplan.ops.Split;
+import memplan.ops.Transpose;
 import memplan.plan.Plan;
 import memplan.profile.Liveness;
 import memplan.profile.MemoryProfile;
@@ -187,5 +191,73 @@ class FrameworkProfileTest {
         assertEquals(OptimizerForm.FOREACH, OptimizerForm.parse("foreach"));
         assertEquals(ZeroGrad.ZEROS, ZeroGrad.parse("zeros"));
         assertThrows(IllegalArgumentException.class, () -> FrameworkProfile.parse("jax"));
+    }
+
+    /**
+     * x[N,16] -> fc0(32) -> Split [16, 16] -> concat(part 0, fc1(part 1) (16)) -> Slice [0, 24) -> fc2(8) -> loss:
+     * ShuffleNetV2's chunk, then a narrowing slice.
+     */
+    static ModelDef sliced() {
+        ModelDef.Builder b = ModelDef.builder("sliced");
+        b.add("x", new Input(List.of("N", "16"), null));
+        b.add("y", new Input(List.of("N"), DType.INT64));
+        b.add("fc0", new Linear(32, true), "x");
+        b.add("split", new Split(1, List.of(16, 16)), "fc0");
+        b.add("fc1", new Linear(16, true), "split:1");
+        b.add("cat", new Concat(1), "split:0", "fc1");
+        b.add("narrow", new Slice(1, 0, 24), "cat");
+        b.add("fc2", new Linear(8, true), "narrow");
+        b.add("loss", new CrossEntropy(1), "fc2", "y");
+        return b.build();
+    }
+
+    @Test
+    void slicesAreViewsInPyTorchSoASavedPartKeepsTheWholeTensor() {
+        Schedule generic = derive(sliced(), Optimizer.SGD, FrameworkProfile.GENERIC);
+        Schedule torch = derive(sliced(), Optimizer.SGD, FrameworkProfile.PYTORCH_CPU);
+        // generic: fc1 saves its 16-wide copy of part 1, fc2 its 24-wide copy of the slice (plus the loss's logits)
+        long logits = 4L * N * 8;
+        assertEquals(4L * N * (16 + 24) + logits, MemoryProfile.of(generic).savedBytes());
+        // PyTorch: fc1's input is a view of fc0's 32-wide output, fc2's of the 32-wide concat: both kept whole
+        assertEquals(4L * N * (32 + 32) + logits, MemoryProfile.of(torch).savedBytes());
+        assertTrue(torch.steps().stream().noneMatch(st -> st.label().equals("split") || st.label().equals("narrow")),
+                "views run no forward step");
+        assertTrue(generic.steps().stream().anyMatch(st -> st.label().equals("split")));
+        // backward still makes the gradient of the split tensor from the parts' gradients
+        assertTrue(torch.steps().stream().anyMatch(st -> st.label().equals("split backward")));
+    }
+
+    /** A depthwise 3x3 convolution on x[N,32,8,8], or on x[N,8,8,32] permuted to NCHW (ConvNeXt's layout). */
+    static ModelDef depthwise(boolean permuted) {
+        ModelDef.Builder b = ModelDef.builder("dw");
+        b.add("x", new Input(permuted ? List.of("N", "8", "8", "32") : List.of("N", "32", "8", "8"), null));
+        b.add("y", new Input(List.of("N"), DType.INT64));
+        String in = "x";
+        if (permuted) {
+            b.add("nchw", new Transpose(List.of(0, 3, 1, 2)), "x");
+            in = "nchw";
+        }
+        b.add("dw", new Conv2d(32, Pair.of(3), Pair.of(1), Pair.of(1), Pair.of(1), 32, true), in);
+        b.add("relu", new ReLU(), "dw");
+        b.add("pool", new GlobalAvgPool(), "relu");
+        b.add("flat", new Flatten(1), "pool");
+        b.add("fc", new Linear(10, true), "flat");
+        b.add("loss", new CrossEntropy(1), "fc", "y");
+        return b.build();
+    }
+
+    @Test
+    void depthwiseConvolutionBackwardOnChannelsLastInputHoldsPartialSumsPerWeight() {
+        Schedule cl = derive(depthwise(true), Optimizer.SGD, FrameworkProfile.PYTORCH_CPU);
+        Graph g = Graph.instantiate(depthwise(true), N, DType.FP32);
+        int dwOut = g.nodes().stream().filter(n -> n.name().equals("dw")).findFirst().orElseThrow().outputs()[0];
+        assertTrue(FrameworkProfile.PYTORCH_CPU.channelsLast(g)[dwOut], "a convolution keeps its input's layout");
+        Step back = step(cl, "dw backward");
+        assertEquals(4L * (32 * 9 * 256 + 32 * 16 + 32), cl.tensor(back.workspace()).bytes());
+        // the same convolution on a contiguous NCHW input keeps the rule of other convolutions: input + output
+        Schedule nchw = derive(depthwise(false), Optimizer.SGD, FrameworkProfile.PYTORCH_CPU);
+        assertEquals(4L * 2 * N * 32 * 8 * 8, nchw.tensor(step(nchw, "dw backward").workspace()).bytes());
+        // the generic profile knows no layouts
+        assertFalse(FrameworkProfile.GENERIC.channelsLast(g)[dwOut]);
     }
 }
