@@ -291,14 +291,13 @@ public final class TrainingGraph {
             }
             // accumulation into existing weight gradients: autograd makes each new one, adds it in and frees it
             long accumulate = setup.microBatches() > 1 ? newWeightGrads : 0;
-            long own = fw.backwardWorkspaceElements(n.op(), n.inShapes(), n.outShapes()) * opType(n, low, ft).bytes;
+            long own = fw.backwardWorkspaceElements(n.op(), n.inShapes(), n.outShapes(),
+                    n.inputs().length > 0 && channelsLast[n.inputs()[0]]) * opType(n, low, ft).bytes;
             // oneDNN's blocked weight gradient of a low-type convolution is the low-type gradient that is cast up
             // (measured: ResNet-18 under autocast); a matmul's is a buffer of its own
             long scratch = fw.onednnConvolution() && n.op() instanceof Conv2d ? Math.max(own, lowWeightGrads)
                     : own + lowWeightGrads;
             long ws = elements(scratch + dequant + accumulate + lowGrads, ft);
-            long ws = fw.backwardWorkspaceElements(n.op(), n.inShapes(), n.outShapes(),
-                    n.inputs().length > 0 && channelsLast[n.inputs()[0]]);
             int wsId = ws > 0 ? add(tensors, n.name() + ".backward_workspace",
                     Shape.of((int) Math.min(ws, Integer.MAX_VALUE)), ft, TensorKind.WORKSPACE, -1) : -1;
             bwdStep[i] = steps.size();
@@ -443,6 +442,8 @@ public final class TrainingGraph {
 
     private static int toInt(long n) {
         return (int) Math.min(n, Integer.MAX_VALUE);
+    }
+
     /** The node is a Slice or Split that the framework runs as views of its input (no forward step, no copies). */
     private static boolean sliceView(Graph g, int node, FrameworkProfile fw) {
         return fw.slicesAreViews() && node >= 0
