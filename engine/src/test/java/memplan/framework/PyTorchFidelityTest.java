@@ -1,16 +1,12 @@
 package memplan.framework;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import memplan.graph.Graph;
 import memplan.io.ModelJson;
 import memplan.ir.DType;
 import memplan.model.ModelDef;
-import memplan.onnx.OnnxImporter;
-import memplan.onnx.OnnxOptions;
 import memplan.profile.MemoryProfile;
 import memplan.train.Optimizer;
-import memplan.train.Phase;
 import memplan.train.TrainingGraph;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
@@ -19,14 +15,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Set;
 import java.util.TreeSet;
 
@@ -49,10 +41,7 @@ class PyTorchFidelityTest {
     static Path dir;
 
     static JsonNode data() throws IOException {
-        try (InputStream in = PyTorchFidelityTest.class.getResourceAsStream("/fidelity/pytorch-cpu.json")) {
-            assertNotNull(in, "fidelity/pytorch-cpu.json is missing");
-            return new ObjectMapper().readTree(in);
-        }
+        return FidelityData.read("pytorch-cpu.json");
     }
 
     @Test
@@ -123,33 +112,11 @@ class PyTorchFidelityTest {
     }
 
     private static ModelDef onnxModel(JsonNode r) throws IOException {
-        Path onnx = dir.resolve(Path.of(r.get("onnx").asText()).getFileName());
-        try (InputStream in = PyTorchFidelityTest.class.getResourceAsStream("/fidelity/" + r.get("onnx").asText())) {
-            assertNotNull(in, r.get("onnx").asText());
-            Files.copy(in, onnx, StandardCopyOption.REPLACE_EXISTING);
-        }
-        Path data = onnx.resolveSibling(onnx.getFileName() + ".data");
-        try (RandomAccessFile f = new RandomAccessFile(data.toFile(), "rw")) {
-            f.setLength(r.get("externalDataBytes").asLong());
-        }
-        return OnnxImporter.read(onnx, OnnxOptions.defaults().withLoss(OnnxOptions.Loss.CE));
+        return FidelityData.onnxModel(r.get("onnx").asText(), r.get("externalDataBytes").asLong(), dir);
     }
 
     private static void check(JsonNode r, String name) throws IOException {
-        MemoryProfile p = profile(r, FrameworkProfile.PYTORCH_CPU);
-        JsonNode pt = r.get("pytorch");
-        within(name, "peak", p.peakBytes(), pt.get("peakBytes").asLong(), PEAK);
-        for (Phase ph : Phase.values()) {
-            String k = ph.name().toLowerCase(Locale.ROOT);
-            within(name, k + " peak", p.phasePeak(ph), pt.get("phasePeakBytes").get(k).asLong(), PHASE);
-        }
-        within(name, "saved for backward", p.savedBytes(), pt.get("saved").get("activationBytes").asLong(), SAVED);
-    }
-
-    private static void within(String row, String what, long memplan, long pytorch, double tolerance) {
-        double ratio = (double) memplan / pytorch;
-        assertTrue(Math.abs(ratio - 1) <= tolerance, String.format(Locale.ROOT,
-                "%s: %s MemPlan %,d B / PyTorch %,d B = %.4f, outside 1 +- %.2f", row, what, memplan, pytorch, ratio,
-                tolerance));
+        FidelityData.checkProfile(name, profile(r, FrameworkProfile.PYTORCH_CPU), r.get("pytorch"), PEAK, PHASE,
+                SAVED);
     }
 }

@@ -1,18 +1,14 @@
 package memplan.framework;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import memplan.graph.Graph;
 import memplan.ir.DType;
 import memplan.model.ModelDef;
-import memplan.onnx.OnnxImporter;
-import memplan.onnx.OnnxOptions;
 import memplan.profile.MemoryProfile;
 import memplan.train.Amp;
 import memplan.train.FrozenParams;
 import memplan.train.LoraConfig;
 import memplan.train.Optimizer;
-import memplan.train.Phase;
 import memplan.train.Schedule;
 import memplan.train.TrainingGraph;
 import memplan.train.TrainingSetup;
@@ -22,15 +18,10 @@ import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.RandomAccessFile;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Locale;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -47,10 +38,7 @@ class TrainingFidelityTest {
     static Path dir;
 
     static JsonNode data() throws IOException {
-        try (InputStream in = TrainingFidelityTest.class.getResourceAsStream("/fidelity/pytorch-cpu-training.json")) {
-            assertNotNull(in, "fidelity/pytorch-cpu-training.json is missing");
-            return new ObjectMapper().readTree(in);
-        }
+        return FidelityData.read("pytorch-cpu-training.json");
     }
 
     @Test
@@ -93,16 +81,7 @@ class TrainingFidelityTest {
     }
 
     private static ModelDef model(JsonNode r) throws IOException {
-        Path onnx = dir.resolve(Path.of(r.get("onnx").asText()).getFileName());
-        try (InputStream in = TrainingFidelityTest.class.getResourceAsStream("/fidelity/" + r.get("onnx").asText())) {
-            assertNotNull(in, r.get("onnx").asText());
-            Files.copy(in, onnx, StandardCopyOption.REPLACE_EXISTING);
-        }
-        Path data = onnx.resolveSibling(onnx.getFileName() + ".data");
-        try (RandomAccessFile f = new RandomAccessFile(data.toFile(), "rw")) {
-            f.setLength(r.get("externalDataBytes").asLong());
-        }
-        return OnnxImporter.read(onnx, OnnxOptions.defaults().withLoss(OnnxOptions.Loss.CE));
+        return FidelityData.onnxModel(r.get("onnx").asText(), r.get("externalDataBytes").asLong(), dir);
     }
 
     /** The schedule the row's MemPlan flags describe (as `memplan profile` builds it from them). */
@@ -133,20 +112,6 @@ class TrainingFidelityTest {
     private static void check(JsonNode r, String name) throws IOException {
         Schedule s = schedule(r);
         assertEquals(r.get("trainableParameters").asLong(), s.trainableParameters(), name + ": trainable parameters");
-        MemoryProfile p = MemoryProfile.of(s);
-        JsonNode pt = r.get("pytorch");
-        within(name, "peak", p.peakBytes(), pt.get("peakBytes").asLong(), PEAK);
-        for (Phase ph : Phase.values()) {
-            String k = ph.name().toLowerCase(Locale.ROOT);
-            within(name, k + " peak", p.phasePeak(ph), pt.get("phasePeakBytes").get(k).asLong(), PHASE);
-        }
-        within(name, "saved for backward", p.savedBytes(), pt.get("saved").get("activationBytes").asLong(), SAVED);
-    }
-
-    private static void within(String row, String what, long memplan, long pytorch, double tolerance) {
-        double ratio = (double) memplan / pytorch;
-        assertTrue(Math.abs(ratio - 1) <= tolerance, String.format(Locale.ROOT,
-                "%s: %s MemPlan %,d B / PyTorch %,d B = %.4f, outside 1 +- %.2f", row, what, memplan, pytorch, ratio,
-                tolerance));
+        FidelityData.checkProfile(name, MemoryProfile.of(s), r.get("pytorch"), PEAK, PHASE, SAVED);
     }
 }

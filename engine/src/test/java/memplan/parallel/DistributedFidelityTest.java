@@ -1,12 +1,10 @@
 package memplan.parallel;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import memplan.framework.FidelityData;
 import memplan.framework.FrameworkProfile;
 import memplan.graph.Graph;
 import memplan.ir.DType;
-import memplan.onnx.OnnxImporter;
-import memplan.onnx.OnnxOptions;
 import memplan.train.Optimizer;
 import memplan.train.Phase;
 import memplan.train.Schedule;
@@ -17,11 +15,7 @@ import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.RandomAccessFile;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -29,7 +23,6 @@ import java.util.Locale;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -47,10 +40,7 @@ class DistributedFidelityTest {
     static final Map<String, Schedule> SCHEDULES = new HashMap<>();
 
     static JsonNode data() throws IOException {
-        try (InputStream in = DistributedFidelityTest.class.getResourceAsStream("/fidelity/distributed-cpu.json")) {
-            assertNotNull(in, "fidelity/distributed-cpu.json is missing");
-            return new ObjectMapper().readTree(in);
-        }
+        return FidelityData.read("distributed-cpu.json");
     }
 
     @Test
@@ -95,16 +85,7 @@ class DistributedFidelityTest {
         Schedule cached = SCHEDULES.get(onnxName + r.get("batch"));
         if (cached != null) return cached;
         JsonNode fidelityRow = fidelityRow(onnxName);
-        Path onnx = dir.resolve(Path.of(onnxName).getFileName());
-        try (InputStream in = DistributedFidelityTest.class.getResourceAsStream("/fidelity/" + onnxName)) {
-            assertNotNull(in, onnxName);
-            Files.copy(in, onnx, StandardCopyOption.REPLACE_EXISTING);
-        }
-        try (RandomAccessFile f = new RandomAccessFile(onnx.resolveSibling(onnx.getFileName() + ".data").toFile(),
-                "rw")) {
-            f.setLength(fidelityRow.get("externalDataBytes").asLong());
-        }
-        var model = OnnxImporter.read(onnx, OnnxOptions.defaults().withLoss(OnnxOptions.Loss.CE));
+        var model = FidelityData.onnxModel(onnxName, fidelityRow.get("externalDataBytes").asLong(), dir);
         Schedule s = TrainingGraph.derive(Graph.instantiate(model, r.get("batch").asInt(), DType.FP32),
                 Optimizer.parse(r.get("optimizer").asText()), FrameworkProfile.PYTORCH_CPU);
         SCHEDULES.put(onnxName + r.get("batch"), s);
@@ -113,11 +94,8 @@ class DistributedFidelityTest {
 
     /** The row of the single-device data for the same graph: it records the external data's length. */
     private static JsonNode fidelityRow(String onnx) throws IOException {
-        try (InputStream in = DistributedFidelityTest.class.getResourceAsStream("/fidelity/pytorch-cpu.json")) {
-            assertNotNull(in, "fidelity/pytorch-cpu.json is missing");
-            for (JsonNode r : new ObjectMapper().readTree(in).get("rows"))
-                if (onnx.equals(r.get("onnx").asText())) return r;
-        }
+        for (JsonNode r : FidelityData.read("pytorch-cpu.json").get("rows"))
+            if (onnx.equals(r.get("onnx").asText())) return r;
         throw new AssertionError("no single-device row for " + onnx);
     }
 
@@ -139,9 +117,6 @@ class DistributedFidelityTest {
     }
 
     private static void within(String row, String what, long memplan, long pytorch) {
-        double ratio = (double) memplan / pytorch;
-        assertTrue(Math.abs(ratio - 1) <= TOLERANCE, String.format(Locale.ROOT,
-                "%s: %s MemPlan %,d B / PyTorch %,d B = %.4f, outside 1 +- %.2f", row, what, memplan, pytorch, ratio,
-                TOLERANCE));
+        FidelityData.within(row, what, memplan, pytorch, TOLERANCE);
     }
 }
