@@ -3,6 +3,7 @@ package memplan.parallel;
 import memplan.framework.OptimizerForm;
 import memplan.graph.Node;
 import memplan.ir.TensorRole;
+import memplan.profile.LiveByRole;
 import memplan.profile.Liveness;
 import memplan.train.Optimizer;
 import memplan.train.Phase;
@@ -14,10 +15,8 @@ import memplan.train.TensorKind;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
-import java.util.EnumMap;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 
 /**
@@ -478,23 +477,9 @@ public record ParallelProfile(Layout layout, List<RankMemory> ranks) {
 
         private RankMemory finish(int dpRank, int stage, long[][] diff, long modelStates, long offloaded,
                                   List<CommBuffer> buffers) {
-            int roles = diff.length;
-            long[] total = new long[n];
-            long[][] perRole = new long[roles][n];
-            for (int r = 0; r < roles; r++) {
-                long acc = 0;
-                for (int i = 0; i < n; i++) {
-                    acc += diff[r][i];
-                    perRole[r][i] = acc;
-                    total[i] += acc;
-                }
-            }
-            int peak = 0;
-            for (int i = 1; i < n; i++) if (total[i] > total[peak]) peak = i;
-            Map<TensorRole, Long> atPeak = new EnumMap<>(TensorRole.class);
-            for (TensorRole r : TensorRole.values()) atPeak.put(r, n == 0 ? 0 : perRole[r.ordinal()][peak]);
-            return new RankMemory(dpRank, stage, total, perRole, peak, n == 0 ? 0 : total[peak], atPeak, modelStates,
-                    offloaded, List.copyOf(buffers), RankMemory.phasePeaks(s.steps(), total));
+            LiveByRole c = LiveByRole.sum(diff, n);
+            return new RankMemory(dpRank, stage, c.total(), c.perRole(), c.peakStep(), c.peakBytes(), c.peakByRole(),
+                    modelStates, offloaded, List.copyOf(buffers), RankMemory.phasePeaks(s.steps(), c.total()));
         }
     }
 

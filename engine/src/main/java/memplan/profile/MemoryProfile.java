@@ -9,7 +9,6 @@ import memplan.train.TensorKind;
 
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.EnumMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -39,20 +38,8 @@ public record MemoryProfile(Schedule schedule, long parameters, long[] liveBytes
             byRole[t.role().ordinal()][a] += t.bytes();
             byRole[t.role().ordinal()][b + 1] -= t.bytes();
         }
-        long[] total = new long[n];
-        long[][] perRole = new long[roles][n];
-        for (int r = 0; r < roles; r++) {
-            long acc = 0;
-            for (int i = 0; i < n; i++) {
-                acc += byRole[r][i];
-                perRole[r][i] = acc;
-                total[i] += acc;
-            }
-        }
-        int peak = 0;
-        for (int i = 1; i < n; i++) if (total[i] > total[peak]) peak = i;
-        Map<TensorRole, Long> atPeak = new EnumMap<>(TensorRole.class);
-        for (TensorRole r : TensorRole.values()) atPeak.put(r, n == 0 ? 0 : perRole[r.ordinal()][peak]);
+        LiveByRole curves = LiveByRole.sum(byRole, n);
+        int peak = curves.peakStep();
         List<TensorInfo> liveAtPeak = new ArrayList<>();
         for (TensorInfo t : s.tensors()) if (live.liveAt(t.id(), peak)) liveAtPeak.add(t);
         liveAtPeak.sort(Comparator.comparingLong(TensorInfo::bytes).reversed().thenComparing(TensorInfo::id));
@@ -65,7 +52,8 @@ public record MemoryProfile(Schedule schedule, long parameters, long[] liveBytes
                 lbStep = st.index();
             }
         }
-        return new MemoryProfile(s, s.graph().parameterCount(), total, perRole, peak, n == 0 ? 0 : total[peak], atPeak,
+        return new MemoryProfile(s, s.graph().parameterCount(), curves.total(), curves.perRole(), peak,
+                curves.peakBytes(), curves.peakByRole(),
                 List.copyOf(liveAtPeak.subList(0, Math.min(10, liveAtPeak.size()))), lb, lbStep);
     }
 
