@@ -84,8 +84,8 @@ def export_skeleton(model, x, path):
     return size
 
 
-def memplan(jar, onnx_path, data_bytes, batch, opt, form):
-    """`memplan profile --json` on a copy of the skeleton with a zero (sparse) external data file."""
+def memplan(jar, onnx_path, data_bytes, batch, opt, form, flags=()):
+    """`memplan profile --json [flags]` on a copy of the skeleton with a zero (sparse) external data file."""
     with tempfile.TemporaryDirectory() as d:
         m = os.path.join(d, os.path.basename(onnx_path))
         with open(onnx_path, "rb") as f, open(m, "wb") as g:
@@ -93,7 +93,7 @@ def memplan(jar, onnx_path, data_bytes, batch, opt, form):
         with open(m + ".data", "wb") as g:
             g.truncate(data_bytes)
         cmd = ["java", "-jar", jar, "profile", m, "--batch", str(batch), "--optimizer", opt, "--optimizer-form",
-               form, "--framework", "pytorch-cpu", "--loss", "ce", "--json"]
+               form, "--framework", "pytorch-cpu", "--loss", "ce", "--json"] + list(flags)
         r = subprocess.run(cmd, capture_output=True, text=True)
         if r.returncode != 0:
             return {"error": (r.stdout + r.stderr).strip().splitlines()[-1].replace(d + os.sep, "")}
@@ -108,6 +108,15 @@ def memplan_sample(jar, name, batch, opt, form):
     if r.returncode != 0:
         return {"error": (r.stdout + r.stderr).strip().splitlines()[-1]}
     return json.loads(r.stdout)
+
+
+def record_memplan(row, mp):
+    """MemPlan's side of a row: its figures at generation, or the error that leaves the row a gap."""
+    if "error" in mp:
+        row["gap"] = (row["gap"] + "; " if row["gap"] else "") + mp["error"]
+    else:
+        row["memplanAtGeneration"] = {"peakBytes": mp["peakBytes"], "phasePeakBytes": mp["phasePeakBytes"],
+                                      "savedBytes": mp["savedBytes"]}
 
 
 def run_sample_case(name, batch, optimizers, jar):
@@ -125,11 +134,7 @@ def run_sample_case(name, batch, optimizers, jar):
         row = {"model": name, "batch": batch, "optimizer": label, "memplanOptimizer": opt, "optimizerForm": form,
                "onnx": None, "sample": name, "modelJson": "models/" + name + ".json", "externalDataBytes": 0,
                "checked": name not in GAPS and "error" not in mp, "gap": GAPS.get(name), "pytorch": measured}
-        if "error" in mp:
-            row["gap"] = (row["gap"] + "; " if row["gap"] else "") + mp["error"]
-        else:
-            row["memplanAtGeneration"] = {"peakBytes": mp["peakBytes"], "phasePeakBytes": mp["phasePeakBytes"],
-                                          "savedBytes": mp["savedBytes"]}
+        record_memplan(row, mp)
         rows.append(row)
         print(name, batch, label, ratio_line(row), flush=True)
     return rows
@@ -155,11 +160,7 @@ def run_case(name, batch, optimizers, jar):
                "onnx": "models/" + os.path.basename(path) if not err else None, "externalDataBytes": data_bytes,
                "checked": name not in GAPS and "error" not in mp, "gap": GAPS.get(name),
                "pytorch": measured}
-        if "error" in mp:
-            row["gap"] = (row["gap"] + "; " if row["gap"] else "") + mp["error"]
-        else:
-            row["memplanAtGeneration"] = {"peakBytes": mp["peakBytes"], "phasePeakBytes": mp["phasePeakBytes"],
-                                          "savedBytes": mp["savedBytes"]}
+        record_memplan(row, mp)
         rows.append(row)
         print(name, batch, label, ratio_line(row), flush=True)
     return rows
@@ -177,13 +178,11 @@ def repredict(data, jar):
             mp = memplan(jar, os.path.join(RES, row["onnx"]), row["externalDataBytes"], row["batch"],
                          row["memplanOptimizer"], row["optimizerForm"])
         row["gap"] = GAPS.get(row["model"])
+        row.pop("memplanAtGeneration", None)
+        record_memplan(row, mp)
         if "error" in mp:
-            row["gap"] = (row["gap"] + "; " if row["gap"] else "") + mp["error"]
-            row.pop("memplanAtGeneration", None)
             continue
         row["checked"] = row["model"] not in GAPS
-        row["memplanAtGeneration"] = {"peakBytes": mp["peakBytes"], "phasePeakBytes": mp["phasePeakBytes"],
-                                      "savedBytes": mp["savedBytes"]}
         print(row["model"], row["batch"], row["optimizer"], ratio_line(row), flush=True)
 
 

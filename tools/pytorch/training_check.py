@@ -15,9 +15,7 @@ import datetime
 import json
 import os
 import shlex
-import subprocess
 import sys
-import tempfile
 
 import torch
 import torch.nn as nn
@@ -119,21 +117,6 @@ def memplan_flags(setup):
     return f
 
 
-def memplan(jar, onnx_path, data_bytes, batch, opt, form, flags):
-    with tempfile.TemporaryDirectory() as d:
-        m = os.path.join(d, os.path.basename(onnx_path))
-        with open(onnx_path, "rb") as f, open(m, "wb") as g:
-            g.write(f.read())
-        with open(m + ".data", "wb") as g:
-            g.truncate(data_bytes)
-        cmd = ["java", "-jar", jar, "profile", m, "--batch", str(batch), "--optimizer", opt, "--optimizer-form",
-               form, "--framework", "pytorch-cpu", "--loss", "ce", "--json"] + flags
-        r = subprocess.run(cmd, capture_output=True, text=True)
-        if r.returncode != 0:
-            return {"error": (r.stdout + r.stderr).strip().splitlines()[-1].replace(d + os.sep, "")}
-        return json.loads(r.stdout)
-
-
 def run_case(name, jar):
     size, batch, label, setup = CASES[name]
     opt, form, make = fidelity.OPTIMIZERS[label]
@@ -145,7 +128,7 @@ def run_case(name, jar):
     measured = memmeasure.measure(model, make(trainable), fidelity.loss_fn("gpt" if size in SIZES else size), x, y,
                                   micro_batches=setup.get("accum", 1), autocast=amp)
     flags = memplan_flags(setup)
-    mp = memplan(jar, path, data_bytes, batch, opt, form, flags)
+    mp = fidelity.memplan(jar, path, data_bytes, batch, opt, form, flags)
     row = {"case": name, "model": size, "batch": batch, "optimizer": label, "memplanOptimizer": opt,
            "optimizerForm": form, "flags": flags, "onnx": "models/" + os.path.basename(path),
            "externalDataBytes": data_bytes, "trainableParameters": sum(p.numel() for p in trainable),
