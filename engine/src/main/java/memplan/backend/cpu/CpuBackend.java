@@ -42,7 +42,8 @@ public final class CpuBackend implements Backend {
 
     @Override
     public String deviceDescription() {
-        return "CPU reference, " + Par.parallelism() + " threads, device of " + ByteSize.format(capacity);
+        return "CPU reference, " + Par.parallelism() + " threads, GEMM: " + Gemm.implementation() + ", device of "
+                + ByteSize.format(capacity);
     }
 
     @Override public long capacityBytes() { return capacity; }

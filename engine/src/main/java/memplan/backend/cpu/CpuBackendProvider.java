@@ -10,7 +10,7 @@ public final class CpuBackendProvider implements BackendProvider {
 
     @Override
     public Availability availability() {
-        return Availability.yes("CPU reference, " + Par.parallelism() + " threads");
+        return Availability.yes("CPU reference, " + Par.parallelism() + " threads, GEMM: " + Gemm.implementation());
     }
 
     @Override

@@ -7,6 +7,8 @@ import java.util.Arrays;
  * all row-major with leading dimensions. A(i,k) = transA ? a[aOff + k*lda + i] : a[aOff + i*lda + k];
  * B(k,j) = transB ? b[bOff + j*ldb + k] : b[bOff + k*ldb + j]; C(i,j) = c[cOff + i*ldc + j].
  * <p>
+ * Products big enough go to OpenBLAS when it loads ({@link OpenBlasGemm}); the rest, and all of them where it
+ * cannot load, run here in Java:
  * C is cut into fixed MB x NB tiles that run in parallel; each tile walks K in fixed KB blocks, packing the A and
  * B blocks into contiguous row-major scratch, then adds into C with a 4-row register-blocked kernel. Every C
  * element is summed over k in increasing order, so results do not depend on the thread count or on whether the
@@ -31,10 +33,25 @@ public final class Gemm {
         run(m, n, k, a, aOff, lda, transA, b, bOff, ldb, transB, c, cOff, ldc, accumulate, false);
     }
 
+    /** Which implementation large products use: OpenBLAS, or the pure-Java kernel below and why. */
+    public static String implementation() {
+        return OpenBlasGemm.available() ? "OpenBLAS " + OpenBlasGemm.version() + " sgemm"
+                : "pure Java (" + OpenBlasGemm.unavailableReason() + ")";
+    }
+
+    /** Whether products large enough go to OpenBLAS. */
+    public static boolean nativeLibrary() {
+        return OpenBlasGemm.available();
+    }
+
     private static void run(int m, int n, int k, float[] a, int aOff, int lda, boolean transA,
                             float[] b, int bOff, int ldb, boolean transB, float[] c, int cOff, int ldc,
                             boolean accumulate, boolean parallel) {
         if (m <= 0 || n <= 0) return;
+        if (k > 0 && OpenBlasGemm.takes(m, n, k)) {
+            OpenBlasGemm.gemm(m, n, k, a, aOff, lda, transA, b, bOff, ldb, transB, c, cOff, ldc, accumulate, parallel);
+            return;
+        }
         if (!accumulate) for (int i = 0; i < m; i++) Arrays.fill(c, cOff + i * ldc, cOff + i * ldc + n, 0f);
         if (k <= 0) return;
         int mt = (m + MB - 1) / MB, nt = (n + NB - 1) / NB;

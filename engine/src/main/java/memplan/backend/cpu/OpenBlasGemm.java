@@ -1,0 +1,151 @@
+package memplan.backend.cpu;
+
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.Loader;
+import org.bytedeco.openblas.global.openblas_nolapack;
+
+import java.nio.FloatBuffer;
+import java.util.Locale;
+
+import static org.bytedeco.openblas.global.openblas_nolapack.CblasNoTrans;
+import static org.bytedeco.openblas.global.openblas_nolapack.CblasRowMajor;
+import static org.bytedeco.openblas.global.openblas_nolapack.CblasTrans;
+import static org.bytedeco.openblas.global.openblas_nolapack.blas_set_num_threads;
+import static org.bytedeco.openblas.global.openblas_nolapack.cblas_sgemm;
+
+/**
+ * {@link Gemm}'s product through OpenBLAS's {@code cblas_sgemm} (org.bytedeco:openblas, DYNAMIC_ARCH: it picks the
+ * kernel for the CPU at load; {@code OPENBLAS_CORETYPE=SkylakeX} forces one, {@code OPENBLAS_VERBOSE=2} prints it).
+ * <p>
+ * The arena is a Java {@code float[]}, which JavaCPP can only hand to native code whole and copied, so each
+ * product stages its operands: op(A) and op(B) are copied compactly (as stored, the transpose flags go to BLAS),
+ * and C (only when accumulating) into this thread's off-heap buffer, then C is copied back to its place in the
+ * arena. The staging holds at most the largest product's operands per thread and is outside the planned arena
+ * (docs/cpu-backend.md says how it is accounted).
+ * <p>
+ * OpenBLAS runs single-threaded; C is cut into panels whose count and size depend only on the shape, each one
+ * {@code cblas_sgemm} call over the whole K, run in parallel by {@link Par}. So every element is computed by the
+ * same call whatever the thread count, and K is never split across threads: results are bit-identical for 1, 2
+ * or 16 threads, and for {@link Gemm#gemm} and {@link Gemm#gemmSeq}.
+ */
+final class OpenBlasGemm {
+    /** Products with fewer multiply-adds than this stay in Java, where a call costs less than the staging. */
+    static final long MIN_WORK = 1L << 14;
+    /** Larger products (operand floats) stay in Java too, so the staging outside the arena stays bounded. */
+    static final long MAX_STAGED_FLOATS = 1L << 27;
+    /** Each panel has at least this much work (multiply-adds); at most {@link #MAX_PANELS} panels. */
+    private static final long PANEL_WORK = 1L << 22;
+    private static final int MAX_PANELS = 16, PANEL_ALIGN = 16;
+
+    private static final String UNAVAILABLE = probe();
+    private static final ThreadLocal<Staging> STAGING = ThreadLocal.withInitial(Staging::new);
+
+    private OpenBlasGemm() {
+    }
+
+    /** Loads OpenBLAS unless {@code memplan.cpu.gemm=java} (or MEMPLAN_CPU_GEMM=java); null when loaded. */
+    private static String probe() {
+        String want = System.getProperty("memplan.cpu.gemm", System.getenv().getOrDefault("MEMPLAN_CPU_GEMM", "auto"));
+        if (want.toLowerCase(Locale.ROOT).equals("java")) return "pure Java GEMM requested (memplan.cpu.gemm=java)";
+        if (!System.getProperty("os.arch", "").equals("amd64") || !System.getProperty("os.name", "").equals("Linux"))
+            return "OpenBLAS natives are bundled for linux-x86_64 only";
+        try {
+            Loader.load(openblas_nolapack.class);
+            blas_set_num_threads(1);
+            float[] a = {1, 2, 3, 4}, b = {5, 6, 7, 8}, c = new float[4];
+            FloatPointer p = new FloatPointer(12);
+            try {
+                p.put(a, 0, 4).position(4).put(b, 0, 4).position(0);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, 2, 2, 2, 1f, p, 2,
+                        new FloatPointer(p).position(4), 2, 0f, new FloatPointer(p).position(8), 2);
+                p.position(8).get(c, 0, 4);
+            } finally {
+                p.close();
+            }
+            if (c[0] != 19 || c[1] != 22 || c[2] != 43 || c[3] != 50) return "OpenBLAS gave a wrong 2x2 product";
+            return null;
+        } catch (LinkageError | RuntimeException e) {
+            return "OpenBLAS could not load (" + e.getClass().getSimpleName() + ")";
+        }
+    }
+
+    /** The bundled library's version, e.g. 0.3.31. */
+    static String version() {
+        return openblas_nolapack.OPENBLAS_VERSION.replace("OpenBLAS", "").trim();
+    }
+
+    static boolean available() {
+        return UNAVAILABLE == null;
+    }
+
+    /** Why the pure-Java GEMM is used, or null when OpenBLAS is. */
+    static String unavailableReason() {
+        return UNAVAILABLE;
+    }
+
+    /** Whether a product of this shape goes to OpenBLAS (a function of the shape only, so of no thread count). */
+    static boolean takes(int m, int n, int k) {
+        long staged = (long) m * k + (long) k * n + (long) m * n;
+        return UNAVAILABLE == null && (long) m * n * k >= MIN_WORK && staged <= MAX_STAGED_FLOATS;
+    }
+
+    static void gemm(int m, int n, int k, float[] a, int aOff, int lda, boolean transA,
+                     float[] b, int bOff, int ldb, boolean transB, float[] c, int cOff, int ldc,
+                     boolean accumulate, boolean parallel) {
+        Staging s = STAGING.get();
+        long aLen = (long) m * k, bLen = (long) k * n, cLen = (long) m * n;
+        s.reserve(aLen + bLen + cLen);
+        FloatBuffer buf = s.buffer;
+        // op(A) as stored: M rows of K (or K rows of M when transposed), now with leading dimension K (or M)
+        int aRows = transA ? k : m, aCols = transA ? m : k;
+        for (int r = 0; r < aRows; r++) buf.put(r * aCols, a, aOff + r * lda, aCols);
+        int bRows = transB ? n : k, bCols = transB ? k : n, bBase = (int) aLen;
+        for (int r = 0; r < bRows; r++) buf.put(bBase + r * bCols, b, bOff + r * ldb, bCols);
+        int cBase = (int) (aLen + bLen);
+        if (accumulate) for (int r = 0; r < m; r++) buf.put(cBase + r * n, c, cOff + r * ldc, n);
+
+        // panels along the longer side of C, so the operand BLAS packs again per panel is the smaller one
+        boolean byRows = m >= n;
+        int side = byRows ? m : n;
+        int panels = (int) Math.max(1, Math.min(MAX_PANELS, (long) m * n * k / PANEL_WORK));
+        int step = Math.max(PANEL_ALIGN, (side + panels - 1) / panels + PANEL_ALIGN - 1) / PANEL_ALIGN * PANEL_ALIGN;
+        int count = (side + step - 1) / step;
+        FloatPointer base = s.pointer;
+        int ta = transA ? CblasTrans : CblasNoTrans, tb = transB ? CblasTrans : CblasNoTrans;
+        float beta = accumulate ? 1f : 0f;
+        Par.Item panel = p -> {
+            int from = p * step, len = Math.min(step, side - from);
+            // A(i, 0) is at i*K (row-major) or i (transposed); B(0, j) at j (row-major) or j*K (transposed)
+            long aAt = byRows ? (transA ? from : (long) from * k) : 0;
+            long bAt = byRows ? 0 : (transB ? (long) from * k : from);
+            long cAt = byRows ? (long) from * n : from;
+            cblas_sgemm(CblasRowMajor, ta, tb, byRows ? len : m, byRows ? n : len, k, 1f,
+                    at(base, aAt), aCols, at(base, aLen + bAt), bCols, beta, at(base, aLen + bLen + cAt), n);
+        };
+        if (parallel && count > 1) Par.each(count, panel);
+        else for (int p = 0; p < count; p++) panel.run(p);
+
+        for (int r = 0; r < m; r++) buf.get(cBase + r * n, c, cOff + r * ldc, n);
+    }
+
+    /** A view (owning nothing, so never freed) of float slot {@code at} of a staging area. */
+    private static FloatPointer at(FloatPointer base, long at) {
+        return new FloatPointer(base).position(at);
+    }
+
+    /** One thread's off-heap operands; grows to the largest product it has staged. */
+    private static final class Staging {
+        FloatPointer pointer;
+        FloatBuffer buffer;
+        long capacity;
+
+        void reserve(long floats) {
+            if (floats <= capacity) return;
+            long want = Math.max(floats, Math.min(MAX_STAGED_FLOATS, capacity * 2));
+            if (pointer != null) pointer.close();
+            pointer = new FloatPointer(want);
+            buffer = pointer.asBuffer();
+            capacity = want;
+        }
+    }
+}
