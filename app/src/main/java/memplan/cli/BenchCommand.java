@@ -33,7 +33,8 @@ import java.util.concurrent.Callable;
 
 /** Benchmarks: every planner over the sample zoo at several budgets; re-simulation time after one toggle. */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks of the planners and the simulator.",
-        subcommands = {BenchPlannersCommand.class, BenchSimulateCommand.class, BenchChainsCommand.class})
+        subcommands = {BenchPlannersCommand.class, BenchSimulateCommand.class, BenchChainsCommand.class,
+            BenchCpuCommand.class})
 public final class BenchCommand implements Runnable {
     @picocli.CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

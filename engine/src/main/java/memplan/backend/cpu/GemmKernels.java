@@ -178,7 +178,7 @@ final class GemmKernels {
                     col = x.data();
                     colOff = x.offset() + n * g.c * g.h * g.w;
                 } else {
-                    Buf cb = shared != null ? shared : Buf.alloc(Shape.of((int) g.colSize()), DType.FP32);
+                    Buf cb = shared != null ? shared : K.threadScratch(g.colSize());
                     im2col(g, x, n, cb, !seq);
                     col = cb.data();
                     colOff = cb.offset();
@@ -264,7 +264,7 @@ final class GemmKernels {
                 Par.Item image = n -> {
                     Buf colg = null;
                     if (!g.pointwise())
-                        colg = seq ? shared : Buf.alloc(Shape.of((int) g.colSize()), DType.FP32);
+                        colg = seq ? shared : K.threadScratch(g.colSize());
                     for (int gi = 0; gi < g.groups; gi++) {
                         int yOff = gy.offset() + (n * g.o + gi * g.og()) * g.ohw();
                         float[] dst = g.pointwise() ? gx.data() : colg.data();

@@ -78,4 +78,20 @@ final class K {
             return workspace;
         return Buf.alloc(Shape.of((int) elements), DType.FP32);
     }
+
+    private static final ThreadLocal<float[]> THREAD_SCRATCH = ThreadLocal.withInitial(() -> new float[0]);
+
+    /**
+     * This thread's fp32 scratch of at least {@code elements} (not zeroed; reused by the next call on the thread),
+     * for kernels that run parallel tasks each needing its own columns: allocating them per task cost more than the
+     * arithmetic for small images. Outside the planned arena, like the per-task arrays it replaces.
+     */
+    static Buf threadScratch(long elements) {
+        float[] s = THREAD_SCRATCH.get();
+        if (s.length < elements) {
+            s = new float[(int) elements];
+            THREAD_SCRATCH.set(s);
+        }
+        return new Buf(s, 0, Shape.of((int) elements), DType.FP32);
+    }
 }
