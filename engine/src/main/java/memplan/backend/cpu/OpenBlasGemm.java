@@ -33,9 +33,12 @@ final class OpenBlasGemm {
     static final long MIN_WORK = 1L << 14;
     /** Larger products (operand floats) stay in Java too, so the staging outside the arena stays bounded. */
     static final long MAX_STAGED_FLOATS = 1L << 27;
-    /** Each panel has at least this much work (multiply-adds); at most {@link #MAX_PANELS} panels. */
-    private static final long PANEL_WORK = 1L << 22;
-    private static final int MAX_PANELS = 16, PANEL_ALIGN = 16;
+    /**
+     * Each panel has at least this much work (multiply-adds) and, where C is that large, 128 rows (or columns):
+     * every panel packs the other operand again, which costs about 1/(2 * rows) of its arithmetic.
+     */
+    private static final long PANEL_WORK = 1L << 26;
+    private static final int MAX_PANELS = 16, PANEL_ALIGN = 16, MIN_PANEL = 128;
 
     private static final String UNAVAILABLE = probe();
     private static final ThreadLocal<Staging> STAGING = ThreadLocal.withInitial(Staging::new);
@@ -98,18 +101,15 @@ final class OpenBlasGemm {
         FloatBuffer buf = s.buffer;
         // op(A) as stored: M rows of K (or K rows of M when transposed), now with leading dimension K (or M)
         int aRows = transA ? k : m, aCols = transA ? m : k;
-        for (int r = 0; r < aRows; r++) buf.put(r * aCols, a, aOff + r * lda, aCols);
         int bRows = transB ? n : k, bCols = transB ? k : n, bBase = (int) aLen;
-        for (int r = 0; r < bRows; r++) buf.put(bBase + r * bCols, b, bOff + r * ldb, bCols);
         int cBase = (int) (aLen + bLen);
-        if (accumulate) for (int r = 0; r < m; r++) buf.put(cBase + r * n, c, cOff + r * ldc, n);
+        copy(parallel, aRows, aCols, r -> buf.put(r * aCols, a, aOff + r * lda, aCols));
+        copy(parallel, bRows, bCols, r -> buf.put(bBase + r * bCols, b, bOff + r * ldb, bCols));
+        if (accumulate) copy(parallel, m, n, r -> buf.put(cBase + r * n, c, cOff + r * ldc, n));
 
         // panels along the longer side of C, so the operand BLAS packs again per panel is the smaller one
         boolean byRows = m >= n;
-        int side = byRows ? m : n;
-        int panels = (int) Math.max(1, Math.min(MAX_PANELS, (long) m * n * k / PANEL_WORK));
-        int step = Math.max(PANEL_ALIGN, (side + panels - 1) / panels + PANEL_ALIGN - 1) / PANEL_ALIGN * PANEL_ALIGN;
-        int count = (side + step - 1) / step;
+        int side = byRows ? m : n, step = panelStep(m, n, k), count = (side + step - 1) / step;
         FloatPointer base = s.pointer;
         int ta = transA ? CblasTrans : CblasNoTrans, tb = transB ? CblasTrans : CblasNoTrans;
         float beta = accumulate ? 1f : 0f;
@@ -125,7 +125,23 @@ final class OpenBlasGemm {
         if (parallel && count > 1) Par.each(count, panel);
         else for (int p = 0; p < count; p++) panel.run(p);
 
-        for (int r = 0; r < m; r++) buf.get(cBase + r * n, c, cOff + r * ldc, n);
+        copy(parallel, m, n, r -> buf.get(cBase + r * n, c, cOff + r * ldc, n));
+    }
+
+    /** Rows (or columns, when C is wider than tall) per panel: a function of the shape only. */
+    static int panelStep(int m, int n, int k) {
+        int side = Math.max(m, n);
+        int panels = (int) Math.max(1, Math.min(MAX_PANELS, (long) m * n * k / PANEL_WORK));
+        return Math.max(MIN_PANEL, (side + panels - 1) / panels + PANEL_ALIGN - 1) / PANEL_ALIGN * PANEL_ALIGN;
+    }
+
+    /** Runs a row copy for each of {@code rows} rows, in parallel when asked and there is enough to copy. */
+    private static void copy(boolean parallel, int rows, int cols, Par.Item row) {
+        if (parallel && (long) rows * cols >= 1 << 18)
+            Par.range(rows, Math.max(1, (1 << 16) / Math.max(1, cols)), (s, e) -> {
+                for (int r = s; r < e; r++) row.run(r);
+            });
+        else for (int r = 0; r < rows; r++) row.run(r);
     }
 
     /** A view (owning nothing, so never freed) of float slot {@code at} of a staging area. */

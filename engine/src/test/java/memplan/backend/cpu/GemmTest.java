@@ -27,8 +27,9 @@ class GemmTest {
         new Case(300, 129, 70, true, false, true),
         new Case(64, 640, 96, true, true, false),
         new Case(257, 255, 513, false, false, true),
-        new Case(1000, 40, 600, false, true, true), // many panels by rows
-        new Case(40, 1000, 600, true, false, false), // many panels by columns
+        new Case(1000, 40, 600, false, true, true),
+        new Case(700, 130, 1600, false, true, true), // OpenBLAS: two panels of rows
+        new Case(150, 900, 1100, true, false, false), // OpenBLAS: two panels of columns, the last one short
     };
 
     /** The operands inside a bigger array with padding columns, at a nonzero offset, as in the arena. */
@@ -108,6 +109,13 @@ class GemmTest {
             for (int threads : new int[] {1, 2, 4})
                 assertArrayEquals(ref, inPool(threads, () -> run(t, o, true)), t + ": " + threads + " threads differ");
         }
+    }
+
+    @Test
+    void largeProductsAreCutIntoPanelsFixedByTheirShape() {
+        assertEquals(2, (700 + OpenBlasGemm.panelStep(700, 130, 1600) - 1) / OpenBlasGemm.panelStep(700, 130, 1600));
+        assertEquals(2, (900 + OpenBlasGemm.panelStep(150, 900, 1100) - 1) / OpenBlasGemm.panelStep(150, 900, 1100));
+        assertEquals(8, 1024 / OpenBlasGemm.panelStep(1024, 1024, 1024));
     }
 
     @Test
