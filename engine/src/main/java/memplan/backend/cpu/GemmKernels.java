@@ -6,6 +6,7 @@ import memplan.ops.Conv2d;
 import memplan.ops.ConvTranspose2d;
 import memplan.ops.MatMul;
 
+import java.nio.FloatBuffer;
 import java.util.Arrays;
 
 /** Linear, MatMul and Conv2d, all lowered onto {@link Gemm}. */
@@ -169,6 +170,10 @@ final class GemmKernels {
             Buf x = a.in()[0], y = a.out()[0], w = a.params()[0];
             Buf b = op.bias() ? a.params()[1] : null;
             Geo g = Geo.of(op, x.shape(), y.shape());
+            if (blas(g)) {
+                forwardBlas(g, x, w, b, y);
+                return;
+            }
             boolean seq = g.n == 1 || Par.parallelism() == 1;
             Buf shared = seq && !g.pointwise() ? K.scratch(a.workspace(), g.colSize()) : null;
             Par.Item image = n -> {
@@ -203,6 +208,93 @@ final class GemmKernels {
             else Par.each(g.n, image);
         }
 
+        /**
+         * Whether the convolution runs as single OpenBLAS products over all images at once: the columns of every
+         * image side by side ([C*kh*kw, N*OH*OW], gathered straight into the off-heap staging), so the weights are
+         * staged once per call instead of once per image, and the weight gradient sums over images inside one
+         * product instead of copying it in and out per image. Ungrouped convolutions whose staging fits.
+         */
+        private static boolean blas(Geo g) {
+            long cols = (long) g.n * g.ohw();
+            return g.groups == 1 && cols <= Integer.MAX_VALUE && OpenBlasGemm.takes(g.o, (int) cols, g.rowsG());
+        }
+
+        private static Im2col unfold(Geo g) {
+            return new Im2col(g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, g.oh, g.ow);
+        }
+
+        /** Writes the columns of all images ([rows, N*ohw], image n at column n*ohw) at slot {@code at}. */
+        private static void columns(Geo g, Buf x, FloatBuffer buf, int at) {
+            int ohw = g.ohw(), cols = g.n * ohw, rows = g.rowsG(), plane = g.c * g.h * g.w;
+            Im2col un = unfold(g);
+            Par.each(g.n, n -> {
+                float[] src = x.data();
+                int srcOff = x.offset() + n * plane;
+                if (!g.pointwise()) {
+                    Buf col = K.threadScratch((long) rows * ohw);
+                    un.rows(x.data(), srcOff, col.data(), 0, 0, rows);
+                    src = col.data();
+                    srcOff = 0;
+                }
+                for (int r = 0; r < rows; r++) buf.put(at + r * cols + n * ohw, src, srcOff + r * ohw, ohw);
+            });
+        }
+
+        /** Y [O, N*ohw] = W [O, rows] x columns, scattered to y [N, O, ohw] with the bias added. */
+        private static void forwardBlas(Geo g, Buf x, Buf w, Buf b, Buf y) {
+            int ohw = g.ohw(), cols = g.n * ohw, rows = g.rowsG();
+            OpenBlasGemm.product(g.o, cols, rows, false, (buf, at) -> buf.put(at, w.data(), w.offset(), g.o * rows),
+                    false, (buf, at) -> columns(g, x, buf, at), null, (buf, at) -> Par.each(g.n, n -> {
+                        float[] yd = y.data();
+                        for (int o = 0; o < g.o; o++) {
+                            int dst = y.offset() + (n * g.o + o) * ohw;
+                            buf.get(at + o * cols + n * ohw, yd, dst, ohw);
+                            if (b != null) {
+                                float bv = b.get(o);
+                                for (int p = 0; p < ohw; p++) yd[dst + p] += bv;
+                            }
+                        }
+                    }), true);
+        }
+
+        /**
+         * gW [O, rows] (+)= gY [O, N*ohw] x columns^T (one product: the sum over images is inside its K); gX by
+         * colG [rows, N*ohw] = W^T gY, then col2im per image (in parallel, each image's channels in order).
+         */
+        private static void backwardBlas(Geo g, BackwardArgs a, Buf gy, Buf gx, Buf gw) {
+            int ohw = g.ohw(), cols = g.n * ohw, rows = g.rowsG(), plane = g.c * g.h * g.w;
+            OpenBlasGemm.Operand gyAll = (buf, at) -> Par.each(g.n, n -> {
+                for (int o = 0; o < g.o; o++)
+                    buf.put(at + o * cols + n * ohw, gy.data(), gy.offset() + (n * g.o + o) * ohw, ohw);
+            });
+            if (gw != null) {
+                Buf x = a.need(a.in(), 0, "input");
+                OpenBlasGemm.product(g.o, rows, cols, false, gyAll, true, (buf, at) -> columns(g, x, buf, at),
+                        a.accParam(0) ? (buf, at) -> buf.put(at, gw.data(), gw.offset(), g.o * rows) : null,
+                        (buf, at) -> buf.get(at, gw.data(), gw.offset(), g.o * rows), true);
+            }
+            if (gx != null) {
+                Buf w = a.need(a.params(), 0, "param");
+                boolean acc = a.accIn(0);
+                Im2col un = unfold(g);
+                OpenBlasGemm.Operand gxIn = (buf, at) -> Par.each(g.n, n -> {
+                    for (int r = 0; r < rows; r++)
+                        buf.put(at + r * cols + n * ohw, gx.data(), gx.offset() + n * plane + r * ohw, ohw);
+                });
+                OpenBlasGemm.product(rows, cols, g.o, true, (buf, at) -> buf.put(at, w.data(), w.offset(), g.o * rows),
+                        false, gyAll, g.pointwise() && acc ? gxIn : null, (buf, at) -> Par.each(g.n, n -> {
+                            if (g.pointwise()) {
+                                for (int r = 0; r < rows; r++)
+                                    buf.get(at + r * cols + n * ohw, gx.data(), gx.offset() + n * plane + r * ohw, ohw);
+                                return;
+                            }
+                            Buf col = K.threadScratch((long) rows * ohw);
+                            for (int r = 0; r < rows; r++) buf.get(at + r * cols + n * ohw, col.data(), r * ohw, ohw);
+                            un.addChannels(col.data(), 0, gx.data(), gx.offset() + n * plane, 0, g.c, acc);
+                        }), true);
+            }
+        }
+
         /** col[r*ohw + p] for the rows r = (c, u, v) of image n; zero outside the image. */
         private static void im2col(Geo g, Buf x, int n, Buf col, boolean inParallelImages) {
             Im2col un = new Im2col(g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, g.oh, g.ow);
@@ -234,6 +326,10 @@ final class GemmKernels {
                 return;
             }
             if (gb != null) channelBiasGrad(gy, gb, g.n, g.o, g.ohw(), a.accParam(1));
+            if (blas(g)) {
+                backwardBlas(g, a, gy, gx, gw);
+                return;
+            }
             Buf shared = g.pointwise() ? null : K.scratch(a.workspace(), g.colSize());
             if (gw != null) {
                 // images in order (a fixed summation order); each GEMM runs in parallel over its tiles

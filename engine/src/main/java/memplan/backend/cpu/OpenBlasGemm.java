@@ -95,24 +95,45 @@ final class OpenBlasGemm {
     static void gemm(int m, int n, int k, float[] a, int aOff, int lda, boolean transA,
                      float[] b, int bOff, int ldb, boolean transB, float[] c, int cOff, int ldc,
                      boolean accumulate, boolean parallel) {
+        // op(A) as stored: M rows of K (or K rows of M when transposed), now with leading dimension K (or M)
+        int aRows = transA ? k : m, aCols = transA ? m : k;
+        int bRows = transB ? n : k, bCols = transB ? k : n;
+        product(m, n, k, transA, (buf, at) -> copy(parallel, aRows, aCols,
+                        r -> buf.put(at + r * aCols, a, aOff + r * lda, aCols)),
+                transB, (buf, at) -> copy(parallel, bRows, bCols, r -> buf.put(at + r * bCols, b, bOff + r * ldb, bCols)),
+                accumulate ? (buf, at) -> copy(parallel, m, n, r -> buf.put(at + r * n, c, cOff + r * ldc, n)) : null,
+                (buf, at) -> copy(parallel, m, n, r -> buf.get(at + r * n, c, cOff + r * ldc, n)), parallel);
+    }
+
+    /** Writes (or reads) one compact row-major operand of a staged product, which starts at slot {@code at}. */
+    interface Operand {
+        void copy(FloatBuffer staging, int at);
+    }
+
+    /**
+     * C (+)= op(A) op(B) on operands that the caller writes into this thread's staging: {@code a} writes op(A) as
+     * stored, compact (M x K, or K x M when transposed), {@code b} likewise (K x N, or N x K), {@code cIn} (null:
+     * C starts at zero) writes C (M x N) and {@code cOut} reads it back. For kernels that gather an operand from
+     * several places (a convolution's images) straight into the staging.
+     */
+    static void product(int m, int n, int k, boolean transA, Operand a, boolean transB, Operand b, Operand cIn,
+                        Operand cOut, boolean parallel) {
         Staging s = STAGING.get();
         long aLen = (long) m * k, bLen = (long) k * n, cLen = (long) m * n;
         s.reserve(aLen + bLen + cLen);
         FloatBuffer buf = s.buffer;
-        // op(A) as stored: M rows of K (or K rows of M when transposed), now with leading dimension K (or M)
-        int aRows = transA ? k : m, aCols = transA ? m : k;
-        int bRows = transB ? n : k, bCols = transB ? k : n, bBase = (int) aLen;
-        int cBase = (int) (aLen + bLen);
-        copy(parallel, aRows, aCols, r -> buf.put(r * aCols, a, aOff + r * lda, aCols));
-        copy(parallel, bRows, bCols, r -> buf.put(bBase + r * bCols, b, bOff + r * ldb, bCols));
-        if (accumulate) copy(parallel, m, n, r -> buf.put(cBase + r * n, c, cOff + r * ldc, n));
+        int aCols = transA ? m : k, bCols = transB ? k : n;
+        int bBase = (int) aLen, cBase = (int) (aLen + bLen);
+        a.copy(buf, 0);
+        b.copy(buf, bBase);
+        if (cIn != null) cIn.copy(buf, cBase);
 
         // panels along the longer side of C, so the operand BLAS packs again per panel is the smaller one
         boolean byRows = m >= n;
         int side = byRows ? m : n, step = panelStep(m, n, k), count = (side + step - 1) / step;
         FloatPointer base = s.pointer;
         int ta = transA ? CblasTrans : CblasNoTrans, tb = transB ? CblasTrans : CblasNoTrans;
-        float beta = accumulate ? 1f : 0f;
+        float beta = cIn != null ? 1f : 0f;
         Par.Item panel = p -> {
             int from = p * step, len = Math.min(step, side - from);
             // A(i, 0) is at i*K (row-major) or i (transposed); B(0, j) at j (row-major) or j*K (transposed)
@@ -124,8 +145,7 @@ final class OpenBlasGemm {
         };
         if (parallel && count > 1) Par.each(count, panel);
         else for (int p = 0; p < count; p++) panel.run(p);
-
-        copy(parallel, m, n, r -> buf.get(cBase + r * n, c, cOff + r * ldc, n));
+        cOut.copy(buf, cBase);
     }
 
     /** Rows (or columns, when C is wider than tall) per panel: a function of the shape only. */
@@ -136,7 +156,7 @@ final class OpenBlasGemm {
     }
 
     /** Runs a row copy for each of {@code rows} rows, in parallel when asked and there is enough to copy. */
-    private static void copy(boolean parallel, int rows, int cols, Par.Item row) {
+    static void copy(boolean parallel, int rows, int cols, Par.Item row) {
         if (parallel && (long) rows * cols >= 1 << 18)
             Par.range(rows, Math.max(1, (1 << 16) / Math.max(1, cols)), (s, e) -> {
                 for (int r = s; r < e; r++) row.run(r);
