@@ -15,9 +15,10 @@ done
 mvn -q -o -B -pl app -am package dependency:build-classpath -DskipTests \
     -Dmdep.outputFile=target/runtime-classpath.txt -Dmdep.includeScope=runtime
 jars=()
+# OpenBLAS's natives (20 MB) stay here: on the GPU machine the CPU backend falls back to its pure-Java GEMM.
 while IFS= read -r j; do
   case "$(basename "$j")" in
-    javafx-*|controlsfx-*|junit-*|opentest4j-*|apiguardian-*|testfx-*|org.osgi.*|hamcrest-*|assertj-*|openjfx-monocle-*) ;;
+    openblas-*-linux-x86_64.jar|javafx-*|controlsfx-*|junit-*|opentest4j-*|apiguardian-*|testfx-*|org.osgi.*|hamcrest-*|assertj-*|openjfx-monocle-*) ;;
     *) jars+=("$j") ;;
   esac
 done < <(tr ':' '\n' < app/target/runtime-classpath.txt)
