@@ -23,7 +23,7 @@ import static org.bytedeco.openblas.global.openblas_nolapack.cblas_sgemm;
  * arena. The staging holds at most the largest product's operands per thread and is outside the planned arena
  * (docs/cpu-backend.md says how it is accounted).
  * <p>
- * OpenBLAS runs single-threaded; C is cut into panels whose count and size depend only on the shape, each one
+ * OpenBLAS runs single-threaded; C is cut into tiles whose count and size depend only on the shape, each one
  * {@code cblas_sgemm} call over the whole K, run in parallel by {@link Par}. So every element is computed by the
  * same call whatever the thread count, and K is never split across threads: results are bit-identical for 1, 2
  * or 16 threads, and for {@link Gemm#gemm} and {@link Gemm#gemmSeq}.
@@ -34,11 +34,11 @@ final class OpenBlasGemm {
     /** Larger products (operand floats) stay in Java too, so the staging outside the arena stays bounded. */
     static final long MAX_STAGED_FLOATS = 1L << 27;
     /**
-     * Each panel has at least this much work (multiply-adds) and, where C is that large, 128 rows (or columns):
-     * every panel packs the other operand again, which costs about 1/(2 * rows) of its arithmetic.
+     * Products with at least this much work (multiply-adds) are cut into tiles of C of TILE x TILE: each tile
+     * packs its rows of A and columns of B again, about 1/TILE of its arithmetic for each.
      */
-    private static final long PANEL_WORK = 1L << 26;
-    private static final int MAX_PANELS = 16, PANEL_ALIGN = 16, MIN_PANEL = 128;
+    private static final long TILE_WORK = 1L << 26;
+    private static final int TILE = 512, MIN_TILES = 4;
 
     private static final String UNAVAILABLE = probe();
     private static final ThreadLocal<Staging> STAGING = ThreadLocal.withInitial(Staging::new);
@@ -128,31 +128,48 @@ final class OpenBlasGemm {
         b.copy(buf, bBase);
         if (cIn != null) cIn.copy(buf, cBase);
 
-        // panels along the longer side of C, so the operand BLAS packs again per panel is the smaller one
-        boolean byRows = m >= n;
-        int side = byRows ? m : n, step = panelStep(m, n, k), count = (side + step - 1) / step;
+        // tiles of C, each one call over the whole K; a tile packs only its rows of A and its columns of B
+        int[] sides = tileSides(m, n, k);
+        int tm = sides[0], tn = sides[1], colTiles = (n + tn - 1) / tn;
+        int count = ((m + tm - 1) / tm) * colTiles;
         FloatPointer base = s.pointer;
         int ta = transA ? CblasTrans : CblasNoTrans, tb = transB ? CblasTrans : CblasNoTrans;
         float beta = cIn != null ? 1f : 0f;
-        Par.Item panel = p -> {
-            int from = p * step, len = Math.min(step, side - from);
+        Par.Item tile = t -> {
+            int i0 = (t / colTiles) * tm, j0 = (t % colTiles) * tn;
             // A(i, 0) is at i*K (row-major) or i (transposed); B(0, j) at j (row-major) or j*K (transposed)
-            long aAt = byRows ? (transA ? from : (long) from * k) : 0;
-            long bAt = byRows ? 0 : (transB ? (long) from * k : from);
-            long cAt = byRows ? (long) from * n : from;
-            cblas_sgemm(CblasRowMajor, ta, tb, byRows ? len : m, byRows ? n : len, k, 1f,
-                    at(base, aAt), aCols, at(base, aLen + bAt), bCols, beta, at(base, aLen + bLen + cAt), n);
+            long aAt = transA ? i0 : (long) i0 * k, bAt = transB ? (long) j0 * k : j0;
+            cblas_sgemm(CblasRowMajor, ta, tb, Math.min(tm, m - i0), Math.min(tn, n - j0), k, 1f,
+                    at(base, aAt), aCols, at(base, aLen + bAt), bCols, beta,
+                    at(base, aLen + bLen + (long) i0 * n + j0), n);
         };
-        if (parallel && count > 1) Par.each(count, panel);
-        else for (int p = 0; p < count; p++) panel.run(p);
+        if (parallel && count > 1) Par.each(count, tile);
+        else for (int t = 0; t < count; t++) tile.run(t);
         cOut.copy(buf, cBase);
     }
 
-    /** Rows (or columns, when C is wider than tall) per panel: a function of the shape only. */
-    static int panelStep(int m, int n, int k) {
-        int side = Math.max(m, n);
-        int panels = (int) Math.max(1, Math.min(MAX_PANELS, (long) m * n * k / PANEL_WORK));
-        return Math.max(MIN_PANEL, (side + panels - 1) / panels + PANEL_ALIGN - 1) / PANEL_ALIGN * PANEL_ALIGN;
+    /**
+     * Rows and columns of a tile of an M x N x K product, a function of the shape only: about TILE x TILE, at
+     * least MIN_TILES tiles where the sides allow tiles of 64 or more (a product with a long K and a small C would
+     * otherwise run on one thread), sides even across the tiles and multiples of 16.
+     */
+    static int[] tileSides(int m, int n, int k) {
+        if ((long) m * n * k < TILE_WORK) return new int[] {m, n};
+        int rt = (m + TILE - 1) / TILE, ct = (n + TILE - 1) / TILE;
+        while (rt * ct < MIN_TILES) {
+            int sr = (m + rt - 1) / rt, sc = (n + ct - 1) / ct;
+            if (sr >= sc && sr >= 128) rt++;
+            else if (sc >= 128) ct++;
+            else break;
+        }
+        return new int[] {Math.min(m, ((m + rt - 1) / rt + 15) / 16 * 16),
+                Math.min(n, ((n + ct - 1) / ct + 15) / 16 * 16)};
+    }
+
+    /** How many tiles (calls) an M x N x K product is cut into. */
+    static int tiles(int m, int n, int k) {
+        int[] t = tileSides(m, n, k);
+        return ((m + t[0] - 1) / t[0]) * ((n + t[1] - 1) / t[1]);
     }
 
     /** Runs a row copy for each of {@code rows} rows, in parallel when asked and there is enough to copy. */

@@ -28,8 +28,8 @@ class GemmTest {
         new Case(64, 640, 96, true, true, false),
         new Case(257, 255, 513, false, false, true),
         new Case(1000, 40, 600, false, true, true),
-        new Case(700, 130, 1600, false, true, true), // OpenBLAS: two panels of rows
-        new Case(150, 900, 1100, true, false, false), // OpenBLAS: two panels of columns, the last one short
+        new Case(700, 130, 1600, false, true, true), // OpenBLAS: four tiles of rows
+        new Case(150, 900, 1100, true, false, false), // OpenBLAS: four tiles of columns, the last one short
     };
 
     /** The operands inside a bigger array with padding columns, at a nonzero offset, as in the arena. */
@@ -112,10 +112,13 @@ class GemmTest {
     }
 
     @Test
-    void largeProductsAreCutIntoPanelsFixedByTheirShape() {
-        assertEquals(2, (700 + OpenBlasGemm.panelStep(700, 130, 1600) - 1) / OpenBlasGemm.panelStep(700, 130, 1600));
-        assertEquals(2, (900 + OpenBlasGemm.panelStep(150, 900, 1100) - 1) / OpenBlasGemm.panelStep(150, 900, 1100));
-        assertEquals(8, 1024 / OpenBlasGemm.panelStep(1024, 1024, 1024));
+    void largeProductsAreCutIntoTilesFixedByTheirShape() {
+        assertEquals(4, OpenBlasGemm.tiles(700, 130, 1600));
+        assertEquals(4, OpenBlasGemm.tiles(150, 900, 1100));
+        assertEquals(4, OpenBlasGemm.tiles(64, 576, 25088)); // a weight gradient: long K, small C
+        assertEquals(2, OpenBlasGemm.tiles(64, 147, 100352));
+        assertEquals(4, OpenBlasGemm.tiles(1024, 1024, 1024));
+        assertEquals(1, OpenBlasGemm.tiles(300, 129, 70));
     }
 
     @Test
