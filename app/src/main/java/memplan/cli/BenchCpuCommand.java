@@ -57,7 +57,8 @@ public final class BenchCpuCommand implements Callable<Integer> {
     @Option(names = "--threads", description = "Threads (default: the machine's processors).")
     Integer threads;
 
-    @Option(names = "--warmup", defaultValue = "2", description = "Untimed iterations first (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--warmup", defaultValue = "2",
+            description = "Untimed iterations first (default: ${DEFAULT-VALUE}).")
     int warmup;
 
     @Option(names = "--iterations", defaultValue = "5",

@@ -100,7 +100,8 @@ final class OpenBlasGemm {
         int bRows = transB ? n : k, bCols = transB ? k : n;
         product(m, n, k, transA, (buf, at) -> copy(parallel, aRows, aCols,
                         r -> buf.put(at + r * aCols, a, aOff + r * lda, aCols)),
-                transB, (buf, at) -> copy(parallel, bRows, bCols, r -> buf.put(at + r * bCols, b, bOff + r * ldb, bCols)),
+                transB, (buf, at) -> copy(parallel, bRows, bCols,
+                        r -> buf.put(at + r * bCols, b, bOff + r * ldb, bCols)),
                 accumulate ? (buf, at) -> copy(parallel, m, n, r -> buf.put(at + r * n, c, cOff + r * ldc, n)) : null,
                 (buf, at) -> copy(parallel, m, n, r -> buf.get(at + r * n, c, cOff + r * ldc, n)), parallel);
     }
