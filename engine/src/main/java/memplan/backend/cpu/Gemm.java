@@ -33,6 +33,13 @@ public final class Gemm {
         run(m, n, k, a, aOff, lda, transA, b, bOff, ldb, transB, c, cOff, ldc, accumulate, false);
     }
 
+    /** The product with the pure-Java kernel whatever its size (the fallback where OpenBLAS cannot load). */
+    static void gemmJava(int m, int n, int k, float[] a, int aOff, int lda, boolean transA,
+                         float[] b, int bOff, int ldb, boolean transB, float[] c, int cOff, int ldc,
+                         boolean accumulate, boolean parallel) {
+        java(m, n, k, a, aOff, lda, transA, b, bOff, ldb, transB, c, cOff, ldc, accumulate, parallel);
+    }
+
     /** Which implementation large products use: OpenBLAS, or the pure-Java kernel below and why. */
     public static String implementation() {
         return OpenBlasGemm.available() ? "OpenBLAS " + OpenBlasGemm.version() + " sgemm"
@@ -52,6 +59,13 @@ public final class Gemm {
             OpenBlasGemm.gemm(m, n, k, a, aOff, lda, transA, b, bOff, ldb, transB, c, cOff, ldc, accumulate, parallel);
             return;
         }
+        java(m, n, k, a, aOff, lda, transA, b, bOff, ldb, transB, c, cOff, ldc, accumulate, parallel);
+    }
+
+    private static void java(int m, int n, int k, float[] a, int aOff, int lda, boolean transA,
+                             float[] b, int bOff, int ldb, boolean transB, float[] c, int cOff, int ldc,
+                             boolean accumulate, boolean parallel) {
+        if (m <= 0 || n <= 0) return;
         if (!accumulate) for (int i = 0; i < m; i++) Arrays.fill(c, cOff + i * ldc, cOff + i * ldc + n, 0f);
         if (k <= 0) return;
         int mt = (m + MB - 1) / MB, nt = (n + NB - 1) / NB;

@@ -54,9 +54,18 @@ class GemmTest {
         }
     }
 
+    /** Which entry point a run goes through: Gemm.gemm, Gemm.gemmSeq, or the pure-Java kernel in parallel. */
+    private enum Entry { PARALLEL, SEQUENTIAL, JAVA }
+
     private static float[] run(Case t, Operands o, boolean parallel) {
+        return run(t, o, parallel ? Entry.PARALLEL : Entry.SEQUENTIAL);
+    }
+
+    private static float[] run(Case t, Operands o, Entry entry) {
         float[] arena = o.arena.clone();
-        if (parallel) Gemm.gemm(t.m, t.n, t.k, arena, o.aOff, o.lda, t.ta, arena, o.bOff, o.ldb, t.tb, arena,
+        if (entry == Entry.JAVA) Gemm.gemmJava(t.m, t.n, t.k, arena, o.aOff, o.lda, t.ta, arena, o.bOff, o.ldb, t.tb,
+                arena, o.cOff, o.ldc, t.acc, true);
+        else if (entry == Entry.PARALLEL) Gemm.gemm(t.m, t.n, t.k, arena, o.aOff, o.lda, t.ta, arena, o.bOff, o.ldb, t.tb, arena,
                 o.cOff, o.ldc, t.acc);
         else Gemm.gemmSeq(t.m, t.n, t.k, arena, o.aOff, o.lda, t.ta, arena, o.bOff, o.ldb, t.tb, arena,
                 o.cOff, o.ldc, t.acc);
@@ -74,9 +83,13 @@ class GemmTest {
 
     @Test
     void matchesDoublePrecisionReferenceAndLeavesTheRestOfTheArena() {
+        for (Entry e : new Entry[] {Entry.PARALLEL, Entry.JAVA}) checkAgainstReference(e);
+    }
+
+    private static void checkAgainstReference(Entry entry) {
         for (Case t : CASES) {
             Operands o = Operands.of(t, 7);
-            float[] got = run(t, o, true);
+            float[] got = run(t, o, entry);
             for (int i = 0; i < t.m; i++)
                 for (int j = 0; j < t.n; j++) {
                     double s = t.acc ? o.arena[o.cOff + i * o.ldc + j] : 0, mag = Math.abs(s);
@@ -87,7 +100,7 @@ class GemmTest {
                     }
                     float v = got[o.cOff + i * o.ldc + j];
                     if (Math.abs(v - s) > 1e-5 * mag + 1e-6)
-                        fail(t + ": C(" + i + "," + j + ") = " + v + ", expected " + s);
+                        fail(entry + " " + t + ": C(" + i + "," + j + ") = " + v + ", expected " + s);
                 }
             // everything outside C (operands, padding columns, the rest) is untouched
             for (int x = 0; x < got.length; x++) {
@@ -108,6 +121,11 @@ class GemmTest {
             assertArrayEquals(ref, run(t, o, false), t + ": sequential entry point differs");
             for (int threads : new int[] {1, 2, 4})
                 assertArrayEquals(ref, inPool(threads, () -> run(t, o, true)), t + ": " + threads + " threads differ");
+            // the pure-Java fallback is deterministic across thread counts too
+            float[] java = run(t, o, Entry.JAVA);
+            for (int threads : new int[] {1, 4})
+                assertArrayEquals(java, inPool(threads, () -> run(t, o, Entry.JAVA)), t + ": Java kernel, "
+                        + threads + " threads differ");
         }
     }
 
