@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import memplan.backend.Backend;
 import memplan.backend.cpu.CpuBackendProvider;
+import memplan.backend.cpu.Gemm;
 import memplan.backend.cpu.GemmBench;
 import memplan.backend.cpu.GemmBench.GemmSpeed;
 import memplan.exec.Executor;
@@ -103,7 +104,7 @@ public final class BenchCpuCommand implements Callable<Integer> {
         for (String m : all) schedules.add(BenchCommand.schedule(m, batch, optimizer));
 
         PrintWriter out = spec.commandLine().getOut();
-        String impl = new CpuBackendProvider().availability().reason();
+        String impl = "CPU backend, GEMM: " + Gemm.implementation();
         Peak peak = noPeak ? new Peak(Double.NaN, "not probed (--no-peak)") : probePeak(t);
         ObjectNode root = Json.object();
         root.put("threads", t);

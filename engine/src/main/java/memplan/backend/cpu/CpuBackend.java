@@ -33,6 +33,12 @@ public final class CpuBackend implements Backend {
         return t;
     });
     private long computeNanos;
+    /**
+     * The copy submitted last (the stream runs copies in order, so it finishing means all have): synchronize
+     * waits on it rather than handing the stream an empty task, a thread switch per iteration that a loaded
+     * machine makes cost milliseconds.
+     */
+    private volatile Future<?> lastCopy;
 
     public CpuBackend(long capacityBytes) {
         this.capacity = capacityBytes;
@@ -196,14 +202,14 @@ public final class CpuBackend implements Backend {
     public Event copyToHost(long deviceOffset, HostBuffer host, long hostOffset, long bytes) {
         float[] a = arena, h = ((CpuHost) host).data();
         int from = slot(deviceOffset), to = slot(hostOffset), n = (int) ((bytes + 3) / 4);
-        return new CopyEvent(copyStream.submit(() -> System.arraycopy(a, from, h, to, n)));
+        return new CopyEvent(lastCopy = copyStream.submit(() -> System.arraycopy(a, from, h, to, n)));
     }
 
     @Override
     public Event copyToDevice(HostBuffer host, long hostOffset, long deviceOffset, long bytes) {
         float[] a = arena, h = ((CpuHost) host).data();
         int from = slot(hostOffset), to = slot(deviceOffset), n = (int) ((bytes + 3) / 4);
-        return new CopyEvent(copyStream.submit(() -> System.arraycopy(h, from, a, to, n)));
+        return new CopyEvent(lastCopy = copyStream.submit(() -> System.arraycopy(h, from, a, to, n)));
     }
 
     @Override
@@ -226,7 +232,8 @@ public final class CpuBackend implements Backend {
     @Override
     public void synchronize() {
         try {
-            copyStream.submit(() -> { }).get();
+            Future<?> last = lastCopy;
+            if (last != null) last.get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (ExecutionException e) {
