@@ -1,0 +1,210 @@
+package memplan.calibration;
+
+import memplan.backend.cpu.CpuBackend;
+import memplan.exec.Executor;
+import memplan.exec.ProgressListener;
+import memplan.exec.RunConfig;
+import memplan.exec.RunResult;
+import memplan.graph.Graph;
+import memplan.graph.Node;
+import memplan.io.ModelJson;
+import memplan.ir.DType;
+import memplan.model.ModelDef;
+import memplan.plan.Plan;
+import memplan.sim.DeviceModel;
+import memplan.sim.EventKind;
+import memplan.sim.OpCostClass;
+import memplan.sim.TimelineEvent;
+import memplan.train.Optimizer;
+import memplan.train.Phase;
+import memplan.train.Schedule;
+import memplan.train.Step;
+import memplan.train.TrainingGraph;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.BooleanSupplier;
+import java.util.regex.Pattern;
+
+/**
+ * Small training models run through the executor on the CPU backend, so the probes time the same kernels, arena
+ * and executor a real run uses: a small and a mid-size matrix product, a convolution, an elementwise chain for
+ * memory bandwidth, and a chain of tiny ops for the fixed cost per op. Each probe repeats one layer so a step's
+ * time is a median over layers and runs; a first pass over all of them warms up the JIT and is not counted.
+ */
+public final class CpuProbes {
+    public static final String OVERHEAD = "overhead", GEMM_SMALL = "gemm-small", GEMM_MID = "gemm-mid",
+            CONV = "conv", MEMORY = "memory";
+
+    /**
+     * Timed runs of each probe (one iteration each; the executor keeps the last iteration's timeline), and the
+     * iterations of the overhead probe, whose time per op is the median of the second half of them. The overhead
+     * probe gets no warm-up pass: a real run of a small model is not warm either, and the per-op cost is what
+     * such short iterations pay.
+     */
+    private static final int RUNS = 3, OVERHEAD_ITERATIONS = 40;
+    private static final Pattern TIMED = Pattern.compile("p[1-9]\\d*");
+
+    private CpuProbes() {
+    }
+
+    /**
+     * The probe models: name and model JSON. The chain's layers are {@code p0, p1, ...}; all but p0 (whose input
+     * is data, so its backward pass is smaller) are timed.
+     */
+    static Map<String, String> models() {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put(OVERHEAD, overheadModel());
+        m.put(GEMM_SMALL, model(GEMM_SMALL, "[64,64]", null, "x", 12,
+                "\"op\":\"Linear\",\"out\":64,\"bias\":false", "[64]", ""));
+        m.put(GEMM_MID, model(GEMM_MID, "[256,512]", null, "x", 3,
+                "\"op\":\"Linear\",\"out\":512,\"bias\":false", "[256]", ""));
+        m.put(CONV, model(CONV, "[4,32,28,28]", null, "x", 3,
+                "\"op\":\"Conv2d\",\"out\":32,\"kernel\":3,\"padding\":1,\"bias\":false", "[4]",
+                "{\"name\":\"gap\",\"op\":\"GlobalAvgPool\",\"inputs\":[\"LAST\"]},"
+                        + "{\"name\":\"flat\",\"op\":\"Flatten\",\"inputs\":[\"gap\"]},"));
+        m.put(MEMORY, model(MEMORY, "[64,16384]",
+                "{\"name\":\"ln\",\"op\":\"LayerNorm\",\"inputs\":[\"x\"]}", "ln", 6, "\"op\":\"ReLU\"", "[64]",
+                "{\"name\":\"head\",\"op\":\"Linear\",\"inputs\":[\"LAST\"],\"out\":8},"));
+        return m;
+    }
+
+    /**
+     * Small blocks of the ops real models are made of (product, norm, activation, residual add, softmax), so the
+     * cost of an op that does little work includes the set-up of varied kernels, as in a small model.
+     */
+    private static String overheadModel() {
+        StringBuilder b = new StringBuilder("{\"format\":\"memplan-model\",\"version\":1,\"name\":\"probe-")
+                .append(OVERHEAD).append("\",\"layers\":[")
+                .append("{\"name\":\"x\",\"op\":\"Input\",\"shape\":[8,32]},")
+                .append("{\"name\":\"target\",\"op\":\"Input\",\"shape\":[8],\"dtype\":\"int64\"},");
+        String prev = "x";
+        for (int i = 0; i < 4; i++) {
+            String[][] layers = {
+                    {"fc" + i, "\"op\":\"Linear\",\"out\":32", prev},
+                    {"ln" + i, "\"op\":\"LayerNorm\"", "fc" + i},
+                    {"act" + i, "\"op\":\"GELU\"", "ln" + i},
+                    {"relu" + i, "\"op\":\"ReLU\"", "act" + i},
+                    {"sm" + i, "\"op\":\"Softmax\"", "relu" + i}};
+            for (String[] l : layers)
+                b.append("{\"name\":\"").append(l[0]).append("\",").append(l[1]).append(",\"inputs\":[\"")
+                        .append(l[2]).append("\"]},");
+            b.append("{\"name\":\"add").append(i).append("\",\"op\":\"Add\",\"inputs\":[\"sm").append(i)
+                    .append("\",\"").append(prev).append("\"]},");
+            prev = "add" + i;
+        }
+        return b.append("{\"name\":\"loss\",\"op\":\"CrossEntropy\",\"inputs\":[\"").append(prev)
+                .append("\",\"target\"]}]}").toString();
+    }
+
+    /**
+     * A chain {@code x -> [first] -> p0 -> ... -> p(n-1) -> [head] -> cross-entropy}; {@code LAST} in the head
+     * stands for the chain's last layer.
+     */
+    private static String model(String name, String shape, String first, String chainInput, int n, String layer,
+                                String targetShape, String head) {
+        StringBuilder b = new StringBuilder("{\"format\":\"memplan-model\",\"version\":1,\"name\":\"probe-")
+                .append(name).append("\",\"layers\":[")
+                .append("{\"name\":\"x\",\"op\":\"Input\",\"shape\":").append(shape).append("},")
+                .append("{\"name\":\"target\",\"op\":\"Input\",\"shape\":").append(targetShape)
+                .append(",\"dtype\":\"int64\"},");
+        if (first != null) b.append(first).append(',');
+        String prev = chainInput;
+        for (int i = 0; i < n; i++) {
+            b.append("{\"name\":\"p").append(i).append("\",").append(layer).append(",\"inputs\":[\"").append(prev)
+                    .append("\"]},");
+            prev = "p" + i;
+        }
+        String h = head.replace("LAST", prev);
+        b.append(h);
+        String logits = h.isEmpty() ? prev : h.substring(h.lastIndexOf("{\"name\":\"") + 9).split("\"")[0];
+        b.append("{\"name\":\"loss\",\"op\":\"CrossEntropy\",\"inputs\":[\"").append(logits)
+                .append("\",\"target\"]}]}");
+        return b.toString();
+    }
+
+    /** Runs every probe; {@code progress} hears the share done and the probe's name. */
+    public static ProbeResults measure(ProgressListener progress, BooleanSupplier cancelled) {
+        long t0 = System.nanoTime();
+        Map<String, Schedule> probes = new LinkedHashMap<>();
+        for (Map.Entry<String, String> e : models().entrySet()) {
+            ModelDef def = ModelJson.parse(e.getValue(), "cpu calibration probe " + e.getKey());
+            probes.put(e.getKey(), TrainingGraph.derive(Graph.instantiate(def, 1, DType.FP32), Optimizer.SGD));
+        }
+        // one pass over all probes first: the JIT compiles the executor and the kernels before anything is timed
+        int done = 0, total = 2 * probes.size();
+        for (Map.Entry<String, Schedule> e : probes.entrySet()) {
+            check(cancelled);
+            progress.progress((double) done++ / total, "warming up " + e.getKey());
+            if (!e.getKey().equals(OVERHEAD)) runOnce(e.getValue(), 1);
+        }
+        List<ProbeSample> samples = new ArrayList<>();
+        double opSeconds = 0, inStep = 0;
+        for (Map.Entry<String, Schedule> e : probes.entrySet()) {
+            Schedule s = e.getValue();
+            boolean overhead = e.getKey().equals(OVERHEAD);
+            Map<Phase, List<Double>> times = new LinkedHashMap<>();
+            List<Double> iterations = new ArrayList<>();
+            for (int run = 0; run < (overhead ? 1 : RUNS); run++) {
+                check(cancelled);
+                progress.progress((double) done++ / total, "probing " + e.getKey());
+                RunResult r = runOnce(s, overhead ? OVERHEAD_ITERATIONS : 1);
+                for (int i = r.iterations().size() / 2; i < r.iterations().size(); i++)
+                    iterations.add(r.iterations().get(i).seconds());
+                for (TimelineEvent ev : r.measuredTimeline().events()) {
+                    if (ev.kind() != EventKind.COMPUTE || ev.step() < 0) continue;
+                    Step st = s.step(ev.step());
+                    if (st.node() < 0 || !overhead && !TIMED.matcher(s.graph().nodes().get(st.node()).name())
+                            .matches()) continue;
+                    times.computeIfAbsent(st.phase(), k -> new ArrayList<>()).add(ev.endSeconds() - ev.startSeconds());
+                }
+            }
+            for (Phase ph : List.of(Phase.FORWARD, Phase.BACKWARD)) {
+                List<Double> t = times.get(ph);
+                if (t == null || overhead) continue;
+                Step st = probeStep(s, ph);
+                Node n = s.graph().nodes().get(st.node());
+                samples.add(new ProbeSample(e.getKey(), OpCostClass.of(n.op()), ph, st.flops(), st.bytesAccessed(),
+                        median(t)));
+            }
+            if (overhead) {
+                int ops = 0;
+                for (Step st : s.steps()) if (st.phase() != Phase.OPTIMIZER) ops++;
+                opSeconds = median(iterations) / ops;
+                List<Double> all = new ArrayList<>();
+                times.values().forEach(all::addAll);
+                inStep = median(all);
+            }
+        }
+        progress.progress(1, "probes done");
+        return new ProbeResults(samples, opSeconds, inStep, (System.nanoTime() - t0) / 1e9);
+    }
+
+    private static void check(BooleanSupplier cancelled) {
+        if (cancelled.getAsBoolean()) throw new CalibrationException("calibration of the cpu device cancelled");
+    }
+
+    private static RunResult runOnce(Schedule s, int iterations) {
+        Plan plan = Plan.baseline(s);
+        try (CpuBackend b = new CpuBackend(1L << 30)) {
+            return new Executor(plan, DeviceModel.preset("cpu")).run(b, new RunConfig(iterations, 1e-3, 7),
+                    new ProgressListener() { }, () -> false);
+        }
+    }
+
+    /** A step of layer p0 in {@code phase} (all probe layers have the same shapes). */
+    private static Step probeStep(Schedule s, Phase phase) {
+        for (Step st : s.steps())
+            if (st.phase() == phase && st.node() >= 0 && s.graph().nodes().get(st.node()).name().equals("p1"))
+                return st;
+        throw new IllegalStateException("probe has no " + phase + " step of p1");
+    }
+
+    static double median(List<Double> xs) {
+        double[] a = xs.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        if (a.length == 0) return 0;
+        return a.length % 2 == 1 ? a[a.length / 2] : (a[a.length / 2 - 1] + a[a.length / 2]) / 2;
+    }
+}
