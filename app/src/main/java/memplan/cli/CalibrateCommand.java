@@ -83,6 +83,7 @@ public final class CalibrateCommand implements Callable<Integer> {
             if (c.probes() != null) o.put("probeSeconds", c.probes().elapsedSeconds());
             ObjectNode f = o.putObject("model");
             f.put("overheadSeconds", m.overheadSeconds());
+            f.put("optimizerOverheadSeconds", m.optimizerOverheadSeconds());
             f.put("memoryBytesPerSecond", m.memoryBytesPerSecond());
             f.put("smallGemmFlops", m.smallGemmFlops());
             f.put("smallGemmFlopsPerSecond", m.smallGemmFlopsPerSecond());
@@ -97,7 +98,8 @@ public final class CalibrateCommand implements Callable<Integer> {
                     c.key().memplanVersion());
             out.println(c.measured() ? String.format(Locale.ROOT, "measured now (probes took %.1f s, load %s); "
                     + "cached in %s", c.probes().elapsedSeconds(), load(), c.file()) : "from the cache " + c.file());
-            out.printf(Locale.ROOT, "  per-op cost               %8.3f ms%n", 1e3 * m.overheadSeconds());
+            out.printf(Locale.ROOT, "  per-op cost               %8.3f ms (optimizer update %.3f ms)%n",
+                    1e3 * m.overheadSeconds(), 1e3 * m.optimizerOverheadSeconds());
             out.printf(Locale.ROOT, "  memory bandwidth          %8.2f GB/s (elementwise kernels)%n",
                     m.memoryBytesPerSecond() / 1e9);
             out.printf(Locale.ROOT, "  small product (%.2g FLOP) %8.2f GFLOP/s%n", m.smallGemmFlops(),

@@ -23,10 +23,11 @@ import java.util.Locale;
  */
 public final class CalibrationCache {
     public static final String FORMAT = "memplan-cpu-calibration";
-    public static final int VERSION = 1;
+    public static final int VERSION = 2;
     static final long MAX_BYTES = 64 << 10;
     private static final ObjectMapper MAPPER = StrictJson.mapper();
-    private static final List<String> FIGURES = List.of("overheadSeconds", "memoryBytesPerSecond", "smallGemmFlops",
+    private static final List<String> FIGURES = List.of("overheadSeconds", "optimizerOverheadSeconds",
+            "memoryBytesPerSecond", "smallGemmFlops",
             "smallGemmFlopsPerSecond", "midGemmFlops", "midGemmFlopsPerSecond", "gemmBackwardShare", "convShare",
             "convBackwardShare");
 
@@ -72,7 +73,8 @@ public final class CalibrationCache {
         k.put("memplanVersion", e.key().memplanVersion());
         ObjectNode m = root.putObject("model");
         CpuCostModel c = e.model();
-        double[] v = {c.overheadSeconds(), c.memoryBytesPerSecond(), c.smallGemmFlops(), c.smallGemmFlopsPerSecond(),
+        double[] v = {c.overheadSeconds(), c.optimizerOverheadSeconds(), c.memoryBytesPerSecond(), c.smallGemmFlops(),
+                c.smallGemmFlopsPerSecond(),
                 c.midGemmFlops(), c.midGemmFlopsPerSecond(), c.gemmBackwardShare(), c.convShare(),
                 c.convBackwardShare()};
         for (int i = 0; i < v.length; i++) m.put(FIGURES.get(i), v[i]);
@@ -116,7 +118,7 @@ public final class CalibrationCache {
         }
         CpuCostModel model;
         try {
-            model = new CpuCostModel(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]);
+            model = new CpuCostModel(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9]);
         } catch (IllegalArgumentException e) {
             throw bad(file, "$.model", e.getMessage());
         }

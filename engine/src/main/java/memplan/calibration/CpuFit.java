@@ -24,7 +24,8 @@ public final class CpuFit {
         midRate = Math.max(midRate, smallRate);
         ProbeSample mem = r.sample(CpuProbes.MEMORY, Phase.FORWARD);
         double bandwidth = mem.bytes() / work(mem, in);
-        CpuCostModel curve = new CpuCostModel(r.opSeconds(), bandwidth, small.flops(), smallRate, mid.flops(),
+        CpuCostModel curve = new CpuCostModel(r.opSeconds(), r.optimizerSeconds(), bandwidth, small.flops(),
+                smallRate, mid.flops(),
                 midRate, 1, 1, 1);
         ProbeSample midBack = r.sample(CpuProbes.GEMM_MID, Phase.BACKWARD);
         double gemmBack = midBack.flops() / work(midBack, in) / curve.gemmFlopsPerSecond(midBack.flops() / 2.0);
@@ -33,7 +34,8 @@ public final class CpuFit {
         ProbeSample convBack = r.sample(CpuProbes.CONV, Phase.BACKWARD);
         double convBackShare = convBack.flops() / work(convBack, in)
                 / (curve.gemmFlopsPerSecond(convBack.flops() / 2.0) * convShare);
-        return new CpuCostModel(r.opSeconds(), bandwidth, small.flops(), smallRate, mid.flops(), midRate,
+        return new CpuCostModel(r.opSeconds(), r.optimizerSeconds(), bandwidth, small.flops(), smallRate,
+                mid.flops(), midRate,
                 gemmBack, convShare, convBackShare);
     }
 

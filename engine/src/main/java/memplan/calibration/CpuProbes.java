@@ -6,7 +6,6 @@ import memplan.exec.ProgressListener;
 import memplan.exec.RunConfig;
 import memplan.exec.RunResult;
 import memplan.graph.Graph;
-import memplan.graph.Node;
 import memplan.io.ModelJson;
 import memplan.ir.DType;
 import memplan.model.ModelDef;
@@ -25,6 +24,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.function.BooleanSupplier;
 import java.util.regex.Pattern;
 
@@ -40,9 +40,7 @@ public final class CpuProbes {
 
     /**
      * Timed runs of each probe (one iteration each; the executor keeps the last iteration's timeline), and the
-     * iterations of the overhead probe, whose time per op is the median of the second half of them. The overhead
-     * probe gets no warm-up pass: a real run of a small model is not warm either, and the per-op cost is what
-     * such short iterations pay.
+     * iterations of the overhead probe, whose time per op is the median of the second half of them.
      */
     private static final int RUNS = 3, OVERHEAD_ITERATIONS = 40;
     private static final Pattern TIMED = Pattern.compile("p[1-9]\\d*");
@@ -65,9 +63,7 @@ public final class CpuProbes {
                 "\"op\":\"Conv2d\",\"out\":32,\"kernel\":3,\"padding\":1,\"bias\":false", "[4]",
                 "{\"name\":\"gap\",\"op\":\"GlobalAvgPool\",\"inputs\":[\"LAST\"]},"
                         + "{\"name\":\"flat\",\"op\":\"Flatten\",\"inputs\":[\"gap\"]},"));
-        m.put(MEMORY, model(MEMORY, "[64,16384]",
-                "{\"name\":\"ln\",\"op\":\"LayerNorm\",\"inputs\":[\"x\"]}", "ln", 6, "\"op\":\"ReLU\"", "[64]",
-                "{\"name\":\"head\",\"op\":\"Linear\",\"inputs\":[\"LAST\"],\"out\":8},"));
+        m.put(MEMORY, memoryModel());
         return m;
     }
 
@@ -97,6 +93,32 @@ public final class CpuProbes {
         }
         return b.append("{\"name\":\"loss\",\"op\":\"CrossEntropy\",\"inputs\":[\"").append(prev)
                 .append("\",\"target\"]}]}").toString();
+    }
+
+    /**
+     * Elementwise kernels as activations meet them: ReLU, a residual Add and a Mul on an activation-sized tensor
+     * (a LayerNorm in front gives the chain a backward pass). Their kernels differ in speed, so the bandwidth is
+     * that of the mix.
+     */
+    private static String memoryModel() {
+        StringBuilder b = new StringBuilder("{\"format\":\"memplan-model\",\"version\":1,\"name\":\"probe-")
+                .append(MEMORY).append("\",\"layers\":[")
+                .append("{\"name\":\"x\",\"op\":\"Input\",\"shape\":[4,64,32,32]},")
+                .append("{\"name\":\"target\",\"op\":\"Input\",\"shape\":[4],\"dtype\":\"int64\"},")
+                .append("{\"name\":\"ln\",\"op\":\"LayerNorm\",\"inputs\":[\"x\"]},");
+        String prev = "ln";
+        for (int i = 0; i < 4; i++) {
+            String r = "p" + 3 * i, a = "p" + (3 * i + 1), m = "p" + (3 * i + 2);
+            b.append("{\"name\":\"").append(r).append("\",\"op\":\"ReLU\",\"inputs\":[\"").append(prev)
+                    .append("\"]},{\"name\":\"").append(a).append("\",\"op\":\"Add\",\"inputs\":[\"").append(r)
+                    .append("\",\"ln\"]},{\"name\":\"").append(m).append("\",\"op\":\"Mul\",\"inputs\":[\"")
+                    .append(a).append("\",\"ln\"]},");
+            prev = m;
+        }
+        return b.append("{\"name\":\"gap\",\"op\":\"GlobalAvgPool\",\"inputs\":[\"").append(prev)
+                .append("\"]},{\"name\":\"flat\",\"op\":\"Flatten\",\"inputs\":[\"gap\"]},")
+                .append("{\"name\":\"loss\",\"op\":\"CrossEntropy\",\"inputs\":[\"flat\",\"target\"]}]}")
+                .toString();
     }
 
     /**
@@ -138,15 +160,15 @@ public final class CpuProbes {
         for (Map.Entry<String, Schedule> e : probes.entrySet()) {
             check(cancelled);
             progress.progress((double) done++ / total, "warming up " + e.getKey());
-            if (!e.getKey().equals(OVERHEAD)) runOnce(e.getValue(), 1);
+            runOnce(e.getValue(), e.getKey().equals(OVERHEAD) ? OVERHEAD_ITERATIONS : 1);
         }
         List<ProbeSample> samples = new ArrayList<>();
-        double opSeconds = 0, inStep = 0;
+        double opSeconds = 0, inStep = 0, optimizerSeconds = 0;
         for (Map.Entry<String, Schedule> e : probes.entrySet()) {
             Schedule s = e.getValue();
             boolean overhead = e.getKey().equals(OVERHEAD);
-            Map<Phase, List<Double>> times = new LinkedHashMap<>();
-            List<Double> iterations = new ArrayList<>();
+            Map<Integer, List<Double>> byStep = new TreeMap<>();
+            List<Double> iterations = new ArrayList<>(), tiny = new ArrayList<>(), updates = new ArrayList<>();
             for (int run = 0; run < (overhead ? 1 : RUNS); run++) {
                 check(cancelled);
                 progress.progress((double) done++ / total, "probing " + e.getKey());
@@ -156,30 +178,40 @@ public final class CpuProbes {
                 for (TimelineEvent ev : r.measuredTimeline().events()) {
                     if (ev.kind() != EventKind.COMPUTE || ev.step() < 0) continue;
                     Step st = s.step(ev.step());
-                    if (st.node() < 0 || !overhead && !TIMED.matcher(s.graph().nodes().get(st.node()).name())
-                            .matches()) continue;
-                    times.computeIfAbsent(st.phase(), k -> new ArrayList<>()).add(ev.endSeconds() - ev.startSeconds());
+                    double t = ev.endSeconds() - ev.startSeconds();
+                    if (st.phase() == Phase.OPTIMIZER) updates.add(t);
+                    else if (overhead) tiny.add(t);
+                    else if (TIMED.matcher(s.graph().nodes().get(st.node()).name()).matches())
+                        byStep.computeIfAbsent(st.index(), k -> new ArrayList<>()).add(t);
                 }
             }
             for (Phase ph : List.of(Phase.FORWARD, Phase.BACKWARD)) {
-                List<Double> t = times.get(ph);
-                if (t == null || overhead) continue;
-                Step st = probeStep(s, ph);
-                Node n = s.graph().nodes().get(st.node());
-                samples.add(new ProbeSample(e.getKey(), OpCostClass.of(n.op()), ph, st.flops(), st.bytesAccessed(),
-                        median(t)));
+                // the mean over the timed layers of each layer's median over runs
+                double flops = 0, bytes = 0, secs = 0;
+                int n = 0;
+                OpCostClass c = null;
+                for (Map.Entry<Integer, List<Double>> t : byStep.entrySet()) {
+                    Step st = s.step(t.getKey());
+                    if (st.phase() != ph) continue;
+                    flops += st.flops();
+                    bytes += st.bytesAccessed();
+                    secs += median(t.getValue());
+                    n++;
+                    c = OpCostClass.of(s.graph().nodes().get(st.node()).op());
+                }
+                if (n > 0) samples.add(new ProbeSample(e.getKey(), c, ph, Math.round(flops / n),
+                        Math.round(bytes / n), secs / n));
             }
             if (overhead) {
-                int ops = 0;
-                for (Step st : s.steps()) if (st.phase() != Phase.OPTIMIZER) ops++;
-                opSeconds = median(iterations) / ops;
-                List<Double> all = new ArrayList<>();
-                times.values().forEach(all::addAll);
-                inStep = median(all);
+                int ops = 0, opt = 0;
+                for (Step st : s.steps()) if (st.phase() != Phase.OPTIMIZER) ops++; else opt++;
+                optimizerSeconds = median(updates);
+                opSeconds = Math.max(0, median(iterations) - opt * optimizerSeconds) / ops;
+                inStep = median(tiny);
             }
         }
         progress.progress(1, "probes done");
-        return new ProbeResults(samples, opSeconds, inStep, (System.nanoTime() - t0) / 1e9);
+        return new ProbeResults(samples, opSeconds, inStep, optimizerSeconds, (System.nanoTime() - t0) / 1e9);
     }
 
     private static void check(BooleanSupplier cancelled) {
@@ -192,14 +224,6 @@ public final class CpuProbes {
             return new Executor(plan, DeviceModel.preset("cpu")).run(b, new RunConfig(iterations, 1e-3, 7),
                     new ProgressListener() { }, () -> false);
         }
-    }
-
-    /** A step of layer p0 in {@code phase} (all probe layers have the same shapes). */
-    private static Step probeStep(Schedule s, Phase phase) {
-        for (Step st : s.steps())
-            if (st.phase() == phase && st.node() >= 0 && s.graph().nodes().get(st.node()).name().equals("p1"))
-                return st;
-        throw new IllegalStateException("probe has no " + phase + " step of p1");
     }
 
     static double median(List<Double> xs) {

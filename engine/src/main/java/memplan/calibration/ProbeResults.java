@@ -11,9 +11,10 @@ import java.util.List;
  * @param opSeconds       iteration time of the overhead probe (tiny ops) divided by its ops: the cost of an op that
  *                        does no work, the executor's time between ops included
  * @param inStepSeconds   median time inside one of those tiny ops' steps, which the samples' times also contain
+ * @param optimizerSeconds median time of an optimizer update of a small parameter
  * @param elapsedSeconds  how long probing took
  */
-public record ProbeResults(List<ProbeSample> samples, double opSeconds, double inStepSeconds,
+public record ProbeResults(List<ProbeSample> samples, double opSeconds, double inStepSeconds, double optimizerSeconds,
                            double elapsedSeconds) {
     public ProbeResults {
         samples = List.copyOf(samples);

@@ -11,6 +11,7 @@ import memplan.train.Phase;
  * its memory traffic.
  *
  * @param overheadSeconds        per op, including the executor's work between ops
+ * @param optimizerOverheadSeconds per optimizer update of one parameter (a plain loop, no kernel set-up)
  * @param memoryBytesPerSecond   bytes read and written per second by elementwise kernels
  * @param smallGemmFlops         FLOPs of the small product probe
  * @param smallGemmFlopsPerSecond its forward throughput
@@ -20,7 +21,7 @@ import memplan.train.Phase;
  * @param convShare              forward convolution throughput / product throughput at the same FLOPs
  * @param convBackwardShare      backward convolution throughput / forward convolution throughput
  */
-public record CpuCostModel(double overheadSeconds, double memoryBytesPerSecond,
+public record CpuCostModel(double overheadSeconds, double optimizerOverheadSeconds, double memoryBytesPerSecond,
                            double smallGemmFlops, double smallGemmFlopsPerSecond,
                            double midGemmFlops, double midGemmFlopsPerSecond,
                            double gemmBackwardShare, double convShare, double convBackwardShare) {
@@ -34,11 +35,16 @@ public record CpuCostModel(double overheadSeconds, double memoryBytesPerSecond,
         positive("backward product share", gemmBackwardShare);
         positive("convolution share", convShare);
         positive("backward convolution share", convBackwardShare);
-        if (!(overheadSeconds >= 0) || Double.isInfinite(overheadSeconds))
-            throw new IllegalArgumentException("per-op overhead must be a non-negative time, got " + overheadSeconds);
+        nonNegative("per-op overhead", overheadSeconds);
+        nonNegative("per-update overhead", optimizerOverheadSeconds);
         if (!(midGemmFlops > smallGemmFlops))
             throw new IllegalArgumentException("the mid-size product (" + midGemmFlops
                     + " FLOPs) must be larger than the small one (" + smallGemmFlops + ")");
+    }
+
+    private static void nonNegative(String what, double v) {
+        if (!(v >= 0) || Double.isInfinite(v))
+            throw new IllegalArgumentException(what + " must be a non-negative time, got " + v);
     }
 
     private static void positive(String what, double v) {
@@ -73,7 +79,8 @@ public record CpuCostModel(double overheadSeconds, double memoryBytesPerSecond,
 
     /** Seconds of one step of an op (or, with {@code op} null, an optimizer update). */
     public double stepSeconds(Op op, Phase phase, long flops, long bytes) {
-        OpCostClass c = op == null ? OpCostClass.MEMORY : OpCostClass.of(op);
+        if (op == null) return optimizerOverheadSeconds + bytes / memoryBytesPerSecond;
+        OpCostClass c = OpCostClass.of(op);
         if (c == OpCostClass.VIEW) return overheadSeconds;
         double compute = flops / flopsPerSecond(c, phase == Phase.BACKWARD, flops);
         return overheadSeconds + Math.max(compute, bytes / memoryBytesPerSecond);

@@ -21,7 +21,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** The per-machine cache and when it is measured again; the probes are stood in for by synthetic results. */
 class CalibrationCacheTest {
     static final MachineKey KEY = new MachineKey("Test CPU 9000 (amd64)", 2, 2, "Test VM 17", "0.1.0");
-    static final CpuCostModel MODEL = new CpuCostModel(30e-6, 3e9, 524_288, 6e9, 134_217_728, 25e9, 0.7, 0.45,
+    static final CpuCostModel MODEL = new CpuCostModel(30e-6, 2e-6, 3e9, 524_288, 6e9, 134_217_728, 25e9, 0.7, 0.45,
             0.8);
 
     @TempDir

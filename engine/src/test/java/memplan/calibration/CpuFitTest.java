@@ -25,7 +25,7 @@ class CpuFitTest {
                 sample(m, CpuProbes.CONV, OpCostClass.CONV, Phase.FORWARD, 57_802_752, 839_680),
                 sample(m, CpuProbes.CONV, OpCostClass.CONV, Phase.BACKWARD, 115_605_504, 1_277_952),
                 sample(m, CpuProbes.MEMORY, OpCostClass.MEMORY, Phase.FORWARD, 1_048_576, 8_388_608)),
-                m.overheadSeconds(), IN_STEP, 1.5);
+                m.overheadSeconds(), IN_STEP, m.optimizerOverheadSeconds(), 1.5);
     }
 
     private static ProbeSample sample(CpuCostModel m, String probe, OpCostClass c, Phase ph, long flops, long bytes) {
@@ -36,9 +36,10 @@ class CpuFitTest {
 
     @Test
     void recoversTheFiguresOfACpuThatBehavesLikeTheModel() {
-        CpuCostModel truth = new CpuCostModel(30e-6, 3e9, 524_288, 6e9, 134_217_728, 25e9, 0.7, 0.45, 0.8);
+        CpuCostModel truth = new CpuCostModel(30e-6, 2e-6, 3e9, 524_288, 6e9, 134_217_728, 25e9, 0.7, 0.45, 0.8);
         CpuCostModel fit = CpuFit.fit(synthetic(truth));
         assertEquals(truth.overheadSeconds(), fit.overheadSeconds(), 1e-15);
+        assertEquals(truth.optimizerOverheadSeconds(), fit.optimizerOverheadSeconds(), 1e-15);
         assertEquals(truth.memoryBytesPerSecond(), fit.memoryBytesPerSecond(), 1e-6 * truth.memoryBytesPerSecond());
         assertEquals(truth.smallGemmFlopsPerSecond(), fit.smallGemmFlopsPerSecond(), 1e-3);
         assertEquals(truth.midGemmFlopsPerSecond(), fit.midGemmFlopsPerSecond(), 1e-3);
@@ -53,21 +54,22 @@ class CpuFitTest {
     @Test
     void aMidSizeProductSlowerThanTheSmallOneIsFlattenedNotInverted() {
         // on a loaded machine the longer probe can come out slower; the curve then stays flat
-        CpuCostModel truth = new CpuCostModel(30e-6, 3e9, 524_288, 6e9, 134_217_728, 25e9, 0.7, 0.45, 0.8);
+        CpuCostModel truth = new CpuCostModel(30e-6, 2e-6, 3e9, 524_288, 6e9, 134_217_728, 25e9, 0.7, 0.45, 0.8);
         ProbeResults r = synthetic(truth);
         List<ProbeSample> s = new ArrayList<>(r.samples());
         ProbeSample mid = r.sample(CpuProbes.GEMM_MID, Phase.FORWARD);
         s.set(s.indexOf(mid), new ProbeSample(mid.probe(), mid.costClass(), mid.phase(), mid.flops(), mid.bytes(),
                 IN_STEP + mid.flops() / 3e9));
-        CpuCostModel fit = CpuFit.fit(new ProbeResults(s, r.opSeconds(), r.inStepSeconds(), 1));
+        CpuCostModel fit = CpuFit.fit(new ProbeResults(s, r.opSeconds(), r.inStepSeconds(), r.optimizerSeconds(), 1));
         assertEquals(fit.smallGemmFlopsPerSecond(), fit.midGemmFlopsPerSecond(), 0);
     }
 
     @Test
     void aStepNoLongerThanTheFixedCostStillGivesAFiniteThroughput() {
-        CpuCostModel truth = new CpuCostModel(30e-6, 3e9, 524_288, 6e9, 134_217_728, 25e9, 0.7, 0.45, 0.8);
+        CpuCostModel truth = new CpuCostModel(30e-6, 2e-6, 3e9, 524_288, 6e9, 134_217_728, 25e9, 0.7, 0.45, 0.8);
         ProbeResults r = synthetic(truth);
-        ProbeResults noisy = new ProbeResults(r.samples(), r.opSeconds(), 1.0, 1); // in-step cost above every time
+        // an in-step cost above every time
+        ProbeResults noisy = new ProbeResults(r.samples(), r.opSeconds(), 1.0, r.optimizerSeconds(), 1);
         CpuCostModel fit = CpuFit.fit(noisy);
         ProbeSample small = r.sample(CpuProbes.GEMM_SMALL, Phase.FORWARD);
         assertEquals(small.flops() / (CpuFit.MIN_WORK_SHARE * small.seconds()), fit.smallGemmFlopsPerSecond(),
@@ -76,16 +78,16 @@ class CpuFitTest {
 
     @Test
     void aMissingProbeOrAZeroTimeIsReported() {
-        CpuCostModel truth = new CpuCostModel(30e-6, 3e9, 524_288, 6e9, 134_217_728, 25e9, 0.7, 0.45, 0.8);
+        CpuCostModel truth = new CpuCostModel(30e-6, 2e-6, 3e9, 524_288, 6e9, 134_217_728, 25e9, 0.7, 0.45, 0.8);
         ProbeResults r = synthetic(truth);
         List<ProbeSample> noConv = r.samples().stream().filter(x -> !x.probe().equals(CpuProbes.CONV)).toList();
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> CpuFit.fit(new ProbeResults(noConv, r.opSeconds(), r.inStepSeconds(), 1)));
+                () -> CpuFit.fit(new ProbeResults(noConv, r.opSeconds(), r.inStepSeconds(), r.optimizerSeconds(), 1)));
         assertEquals("the probes measured no forward step of 'conv'", e.getMessage());
         List<ProbeSample> zero = r.samples().stream().map(x -> x.probe().equals(CpuProbes.MEMORY)
                 ? new ProbeSample(x.probe(), x.costClass(), x.phase(), x.flops(), x.bytes(), 0) : x).toList();
         CalibrationException z = assertThrows(CalibrationException.class,
-                () -> CpuFit.fit(new ProbeResults(zero, r.opSeconds(), r.inStepSeconds(), 1)));
+                () -> CpuFit.fit(new ProbeResults(zero, r.opSeconds(), r.inStepSeconds(), r.optimizerSeconds(), 1)));
         assertEquals("the memory probe measured no time (0.0 s); the cpu device cannot be calibrated",
                 z.getMessage());
     }

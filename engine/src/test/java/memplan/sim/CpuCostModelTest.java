@@ -26,7 +26,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class CpuCostModelTest {
     /** A fixed reference CPU: the figures are made up, so nothing here depends on this machine. */
-    static final CpuCostModel REF = new CpuCostModel(20e-6, 4e9, 1e6, 5e9, 1e8, 20e9, 0.8, 0.5, 0.9);
+    static final CpuCostModel REF = new CpuCostModel(20e-6, 2e-6, 4e9, 1e6, 5e9, 1e8, 20e9, 0.8, 0.5, 0.9);
 
     @Test
     void productThroughputFollowsTheLogCurveBetweenTheProbesAndIsFlatBeyond() {
@@ -53,8 +53,8 @@ class CpuCostModelTest {
         assertEquals(20e-6 + 8e6 / 4e9, REF.stepSeconds(new ReLU(), Phase.FORWARD, 1000, 8_000_000), 1e-12);
         // a view only pays the fixed cost, whatever bytes it names
         assertEquals(20e-6, REF.stepSeconds(new Flatten(1), Phase.FORWARD, 0, 1L << 30), 0);
-        // an optimizer update (no op) is memory-bound
-        assertEquals(20e-6 + 1e6 / 4e9, REF.stepSeconds(null, Phase.OPTIMIZER, 100, 1_000_000), 1e-12);
+        // an optimizer update (no op) is memory-bound, with its own fixed cost
+        assertEquals(2e-6 + 1e6 / 4e9, REF.stepSeconds(null, Phase.OPTIMIZER, 100, 1_000_000), 1e-12);
     }
 
     @Test
@@ -67,11 +67,16 @@ class CpuCostModelTest {
 
     @Test
     void rejectsFiguresThatCannotBeRight() {
-        assertThrows(IllegalArgumentException.class, () -> new CpuCostModel(-1, 4e9, 1e6, 5e9, 1e8, 20e9, 1, 1, 1));
-        assertThrows(IllegalArgumentException.class, () -> new CpuCostModel(0, 0, 1e6, 5e9, 1e8, 20e9, 1, 1, 1));
-        assertThrows(IllegalArgumentException.class, () -> new CpuCostModel(0, 4e9, 1e8, 5e9, 1e6, 20e9, 1, 1, 1));
         assertThrows(IllegalArgumentException.class,
-                () -> new CpuCostModel(0, 4e9, 1e6, 5e9, 1e8, Double.NaN, 1, 1, 1));
+                () -> new CpuCostModel(-1, 2e-6, 4e9, 1e6, 5e9, 1e8, 20e9, 1, 1, 1));
+        assertThrows(IllegalArgumentException.class,
+                () -> new CpuCostModel(0, -2e-6, 4e9, 1e6, 5e9, 1e8, 20e9, 1, 1, 1));
+        assertThrows(IllegalArgumentException.class,
+                () -> new CpuCostModel(0, 2e-6, 0, 1e6, 5e9, 1e8, 20e9, 1, 1, 1));
+        assertThrows(IllegalArgumentException.class,
+                () -> new CpuCostModel(0, 2e-6, 4e9, 1e8, 5e9, 1e6, 20e9, 1, 1, 1));
+        assertThrows(IllegalArgumentException.class,
+                () -> new CpuCostModel(0, 2e-6, 4e9, 1e6, 5e9, 1e8, Double.NaN, 1, 1, 1));
     }
 
     static Schedule convNet() {
