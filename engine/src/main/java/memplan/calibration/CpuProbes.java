@@ -59,8 +59,9 @@ public final class CpuProbes {
                 "\"op\":\"Linear\",\"out\":64,\"bias\":false", "[64]", ""));
         m.put(GEMM_MID, model(GEMM_MID, "[256,512]", null, "x", 3,
                 "\"op\":\"Linear\",\"out\":512,\"bias\":false", "[256]", ""));
-        m.put(CONV, model(CONV, "[4,32,28,28]", null, "x", 3,
-                "\"op\":\"Conv2d\",\"out\":32,\"kernel\":3,\"padding\":1,\"bias\":false", "[4]",
+        // a 3x3 convolution of ResNet's first stage (64 channels), on a smaller image
+        m.put(CONV, model(CONV, "[2,64,28,28]", null, "x", 3,
+                "\"op\":\"Conv2d\",\"out\":64,\"kernel\":3,\"padding\":1,\"bias\":false", "[2]",
                 "{\"name\":\"gap\",\"op\":\"GlobalAvgPool\",\"inputs\":[\"LAST\"]},"
                         + "{\"name\":\"flat\",\"op\":\"Flatten\",\"inputs\":[\"gap\"]},"));
         m.put(MEMORY, memoryModel());

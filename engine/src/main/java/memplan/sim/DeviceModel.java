@@ -64,7 +64,8 @@ public record DeviceModel(String name, long capacityBytes, double flopsPerSecond
             case "h200" -> new DeviceModel("h200", 141 * GIB, 60e12, 4.4e12, 50 * GB, 6e-6, 4e-6, Map.of());
             case "a100" -> new DeviceModel("a100", 80 * GIB, 19.5e12, 1.9e12, 25 * GB, 8e-6, 5e-6, Map.of());
             case "v100" -> new DeviceModel("v100", 16 * GIB, 15.7e12, 0.9e12, 12 * GB, 10e-6, 5e-6, Map.of());
-            // Calibrated on the 2-core CI machine: ResNet-18 batch 2 measured 1.65 s per iteration (memplan run).
+            // A fixed reference CPU (tests, figures that must not depend on the machine); the CLI and the app use
+            // calibratedCpu, measured on the machine they run on.
             case "cpu" -> new DeviceModel("cpu", 2 * GIB, 15e9, 10 * GB, 10 * GB, 1e-6, 100e-6, Map.of());
             default -> throw new IllegalArgumentException("unknown device '" + name
                     + "' (presets: h100, h200, a100, v100, cpu)");

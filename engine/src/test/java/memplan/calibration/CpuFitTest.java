@@ -22,8 +22,8 @@ class CpuFitTest {
                 sample(m, CpuProbes.GEMM_SMALL, OpCostClass.GEMM, Phase.BACKWARD, 1_048_576, 81_920),
                 sample(m, CpuProbes.GEMM_MID, OpCostClass.GEMM, Phase.FORWARD, 134_217_728, 2_097_152),
                 sample(m, CpuProbes.GEMM_MID, OpCostClass.GEMM, Phase.BACKWARD, 268_435_456, 3_670_016),
-                sample(m, CpuProbes.CONV, OpCostClass.CONV, Phase.FORWARD, 57_802_752, 839_680),
-                sample(m, CpuProbes.CONV, OpCostClass.CONV, Phase.BACKWARD, 115_605_504, 1_277_952),
+                sample(m, CpuProbes.CONV, OpCostClass.CONV, Phase.FORWARD, 115_605_504, 1_753_088),
+                sample(m, CpuProbes.CONV, OpCostClass.CONV, Phase.BACKWARD, 231_211_008, 2_654_208),
                 sample(m, CpuProbes.MEMORY, OpCostClass.MEMORY, Phase.FORWARD, 1_048_576, 8_388_608)),
                 m.overheadSeconds(), IN_STEP, m.optimizerOverheadSeconds(), 1.5);
     }
