@@ -17,7 +17,6 @@ import picocli.CommandLine.Option;
 
 import java.io.PrintWriter;
 import java.lang.management.ManagementFactory;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -78,6 +77,7 @@ public final class CalibrateCommand implements Callable<Integer> {
             k.put("threads", c.key().threads());
             k.put("jvm", c.key().jvm());
             k.put("memplanVersion", c.key().memplanVersion());
+            k.put("kernels", c.key().kernels());
             o.put("cache", c.file().toString());
             o.put("measured", c.measured());
             if (c.probes() != null) o.put("probeSeconds", c.probes().elapsedSeconds());
@@ -93,9 +93,9 @@ public final class CalibrateCommand implements Callable<Integer> {
             f.put("convShare", m.convShare());
             f.put("convBackwardShare", m.convBackwardShare());
         } else {
-            out.printf(Locale.ROOT, "cpu device model of %s, %d cores, %d threads, %s, MemPlan %s%n",
+            out.printf(Locale.ROOT, "cpu device model of %s, %d cores, %d threads, %s, MemPlan %s (kernels %s)%n",
                     c.key().cpuModel(), c.key().cores(), c.key().threads(), c.key().jvm(),
-                    c.key().memplanVersion());
+                    c.key().memplanVersion(), c.key().kernels());
             out.println(c.measured() ? String.format(Locale.ROOT, "measured now (probes took %.1f s, load %s); "
                     + "cached in %s", c.probes().elapsedSeconds(), load(), c.file()) : "from the cache " + c.file());
             out.printf(Locale.ROOT, "  per-op cost               %8.3f ms (optimizer update %.3f ms)%n",
@@ -169,9 +169,5 @@ public final class CalibrateCommand implements Callable<Integer> {
     static String load() {
         double l = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
         return l < 0 ? "n/a" : String.format(Locale.ROOT, "%.2f", l);
-    }
-
-    static List<String> names() {
-        return new ArrayList<>(CHECK_MODELS.keySet());
     }
 }

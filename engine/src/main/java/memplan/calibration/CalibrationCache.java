@@ -71,6 +71,7 @@ public final class CalibrationCache {
         k.put("threads", e.key().threads());
         k.put("jvm", e.key().jvm());
         k.put("memplanVersion", e.key().memplanVersion());
+        k.put("kernels", e.key().kernels());
         ObjectNode m = root.putObject("model");
         CpuCostModel c = e.model();
         double[] v = {c.overheadSeconds(), c.optimizerOverheadSeconds(), c.memoryBytesPerSecond(), c.smallGemmFlops(),
@@ -107,7 +108,8 @@ public final class CalibrationCache {
             throw bad(file, "$.version", "version " + root.path("version") + ", this MemPlan reads " + VERSION);
         JsonNode k = root.path("machine");
         MachineKey key = new MachineKey(text(file, k, "cpuModel"), count(file, k, "cores"),
-                count(file, k, "threads"), text(file, k, "jvm"), text(file, k, "memplanVersion"));
+                count(file, k, "threads"), text(file, k, "jvm"), text(file, k, "memplanVersion"),
+                text(file, k, "kernels"));
         JsonNode m = root.path("model");
         double[] v = new double[FIGURES.size()];
         for (int i = 0; i < v.length; i++) {

@@ -20,7 +20,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The per-machine cache and when it is measured again; the probes are stood in for by synthetic results. */
 class CalibrationCacheTest {
-    static final MachineKey KEY = new MachineKey("Test CPU 9000 (amd64)", 2, 2, "Test VM 17", "0.1.0");
+    static final MachineKey KEY = new MachineKey("Test CPU 9000 (amd64)", 2, 2, "Test VM 17", "0.1.0",
+            "0123456789abcdef");
     static final CpuCostModel MODEL = new CpuCostModel(30e-6, 2e-6, 3e9, 524_288, 6e9, 134_217_728, 25e9, 0.7, 0.45,
             0.8);
 
@@ -98,7 +99,7 @@ class CalibrationCacheTest {
     void aCacheOfAnotherMachineOrVersionIsMeasuredAgainWithANote() {
         Path f = dir.resolve("c.json");
         CalibrationCache.write(f, new CalibrationCache.Entry(new MachineKey("Other CPU", 2, 2, "Test VM 17",
-                "0.1.0"), MODEL, 1));
+                "0.1.0", KEY.kernels()), MODEL, 1));
         Counting m = new Counting();
         CpuCalibration c = CpuCalibration.obtain(f, KEY, false, m, new ProgressListener() { }, () -> false);
         assertTrue(c.measured());
@@ -106,10 +107,15 @@ class CalibrationCacheTest {
                 + KEY.cpuModel() + "); measuring again", c.note());
         assertEquals(KEY, CalibrationCache.read(f).key()); // rewritten for this machine
         CalibrationCache.write(f, new CalibrationCache.Entry(new MachineKey(KEY.cpuModel(), 2, 2, "Test VM 17",
-                "0.0.9"), MODEL, 1));
+                "0.0.9", KEY.kernels()), MODEL, 1));
         c = CpuCalibration.obtain(f, KEY, false, m, new ProgressListener() { }, () -> false);
         assertTrue(c.note().contains("MemPlan 0.0.9 -> 0.1.0"), c.note());
-        assertEquals("threads 4 -> 2", KEY.difference(new MachineKey(KEY.cpuModel(), 2, 4, "Test VM 17", "0.1.0")));
+        assertEquals("threads 4 -> 2", KEY.difference(new MachineKey(KEY.cpuModel(), 2, 4, "Test VM 17", "0.1.0",
+                KEY.kernels())));
+        // a build with other kernels under the same version number
+        assertEquals("CPU kernels fedcba9876543210 -> " + KEY.kernels(), KEY.difference(new MachineKey(
+                KEY.cpuModel(), 2, 2, "Test VM 17", "0.1.0", "fedcba9876543210")));
+        assertNull(KEY.difference(KEY));
         assertEquals(2, m.calls.get());
     }
 
@@ -135,6 +141,14 @@ class CalibrationCacheTest {
         assertTrue(c.measured());
         assertTrue(c.note().startsWith("could not cache the calibration: "), c.note());
         assertEquals(MODEL.memoryBytesPerSecond(), c.model().memoryBytesPerSecond(), 1e-3);
+    }
+
+    @Test
+    void thisMachinesKeyNamesItsKernelsBuild() {
+        MachineKey k = MachineKey.current("0.1.0");
+        assertEquals(16, k.kernels().length(), k.kernels());
+        assertEquals(k, MachineKey.current("0.1.0"));
+        assertTrue(k.cores() > 0 && k.threads() > 0 && !k.cpuModel().isBlank());
     }
 
     @Test
