@@ -137,7 +137,7 @@ public final class CalibrateCommand implements Callable<Integer> {
             }
             if (!json) out.println(outside == 0 ? "every model within 25% of its measured time"
                     : outside + " model(s) outside 25% of the measured time (ratio = predicted / measured; the "
-                    + "median of steady-state iterations)");
+                    + "lower quartile of steady-state iterations)");
         }
         if (json) out.println(Json.write(o));
         return 0;

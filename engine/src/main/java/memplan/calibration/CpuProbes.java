@@ -32,7 +32,8 @@ import java.util.regex.Pattern;
  * Small training models run through the executor on the CPU backend, so the probes time the same kernels, arena
  * and executor a real run uses: a small and a mid-size matrix product, a convolution, an elementwise chain for
  * memory bandwidth, and a chain of tiny ops for the fixed cost per op. Each probe repeats one layer so a step's
- * time is a median over layers and runs; a first pass over all of them warms up the JIT and is not counted.
+ * time is a lower quartile over runs, averaged over layers; a first pass over all of them warms up the JIT and is
+ * not counted.
  */
 public final class CpuProbes {
     public static final String OVERHEAD = "overhead", GEMM_SMALL = "gemm-small", GEMM_MID = "gemm-mid",
@@ -40,7 +41,7 @@ public final class CpuProbes {
 
     /**
      * Timed runs of each probe (one iteration each; the executor keeps the last iteration's timeline), and the
-     * iterations of the overhead probe, whose time per op is the median of the second half of them.
+     * iterations of the overhead probe, whose time per op comes from the second half of them.
      */
     private static final int RUNS = 3, OVERHEAD_ITERATIONS = 40;
     private static final Pattern TIMED = Pattern.compile("p[1-9]\\d*");
@@ -187,7 +188,7 @@ public final class CpuProbes {
                 }
             }
             for (Phase ph : List.of(Phase.FORWARD, Phase.BACKWARD)) {
-                // the mean over the timed layers of each layer's median over runs
+                // the mean over the timed layers of each layer's lower quartile over runs
                 double flops = 0, bytes = 0, secs = 0;
                 int n = 0;
                 OpCostClass c = null;
@@ -196,7 +197,7 @@ public final class CpuProbes {
                     if (st.phase() != ph) continue;
                     flops += st.flops();
                     bytes += st.bytesAccessed();
-                    secs += median(t.getValue());
+                    secs += quantile(t.getValue(), TIME_QUANTILE);
                     n++;
                     c = OpCostClass.of(s.graph().nodes().get(st.node()).op());
                 }
@@ -206,9 +207,9 @@ public final class CpuProbes {
             if (overhead) {
                 int ops = 0, opt = 0;
                 for (Step st : s.steps()) if (st.phase() != Phase.OPTIMIZER) ops++; else opt++;
-                optimizerSeconds = median(updates);
-                opSeconds = Math.max(0, median(iterations) - opt * optimizerSeconds) / ops;
-                inStep = median(tiny);
+                optimizerSeconds = quantile(updates, TIME_QUANTILE);
+                opSeconds = Math.max(0, quantile(iterations, TIME_QUANTILE) - opt * optimizerSeconds) / ops;
+                inStep = quantile(tiny, TIME_QUANTILE);
             }
         }
         progress.progress(1, "probes done");
@@ -227,9 +228,18 @@ public final class CpuProbes {
         }
     }
 
-    static double median(List<Double> xs) {
+    /**
+     * The {@code q} quantile (linear between neighbours). Probes and checks use the lower quartile: other work on a
+     * shared machine only ever adds time, so the lower quartile is the steadier estimate of the kernels' own time.
+     */
+    public static double quantile(List<Double> xs, double q) {
         double[] a = xs.stream().mapToDouble(Double::doubleValue).sorted().toArray();
         if (a.length == 0) return 0;
-        return a.length % 2 == 1 ? a[a.length / 2] : (a[a.length / 2 - 1] + a[a.length / 2]) / 2;
+        double pos = q * (a.length - 1);
+        int lo = (int) Math.floor(pos), hi = Math.min(a.length - 1, lo + 1);
+        return a[lo] + (a[hi] - a[lo]) * (pos - lo);
     }
+
+    /** The quantile that probes and checks take of repeated times. */
+    public static final double TIME_QUANTILE = 0.25;
 }

@@ -19,14 +19,14 @@ import java.util.function.BooleanSupplier;
 /**
  * Predicted against measured iteration time of one model on the CPU backend: the baseline plan simulated on a
  * device model, and real iterations of the same plan through the executor (the first ones warm the JIT up and
- * are not counted; the measured time is the median of the rest).
+ * are not counted; the measured time is the lower quartile of the rest, as the probes take theirs).
  *
  * @param ratio predicted / measured
  */
 public record PredictionCheck(String model, int batch, double predictedSeconds, double measuredSeconds,
                               double ratio, int measuredIterations) {
 
-    /** How many iterations a check runs: warm-up ones, then enough to take a median from. */
+    /** How many iterations a check runs: warm-up ones, then enough to take a quartile from. */
     public static int iterationsFor(double predictedSeconds) {
         // short iterations are noisy: more of them, within about a second of measuring
         return predictedSeconds < 0.02 ? 30 : predictedSeconds < 0.2 ? 10 : 5;
@@ -47,7 +47,7 @@ public record PredictionCheck(String model, int batch, double predictedSeconds, 
         for (IterationResult it : r.iterations()) if (it.iteration() > warmup) secs.add(it.seconds());
         if (secs.isEmpty()) throw new CalibrationException("the check of " + s.graph().model().name()
                 + " was cancelled");
-        double measured = CpuProbes.median(secs);
+        double measured = CpuProbes.quantile(secs, CpuProbes.TIME_QUANTILE);
         return new PredictionCheck(s.graph().model().name(), s.graph().batch(), predicted, measured,
                 predicted / measured, secs.size());
     }

@@ -7,11 +7,12 @@ import java.util.List;
 /**
  * What the probes measured.
  *
- * @param samples         median step times per probe, op class and phase
+ * @param samples         step times (lower quartile) per probe, op class and phase
  * @param opSeconds       iteration time of the overhead probe (tiny ops) divided by its ops: the cost of an op that
  *                        does no work, the executor's time between ops included
- * @param inStepSeconds   median time inside one of those tiny ops' steps, which the samples' times also contain
- * @param optimizerSeconds median time of an optimizer update of a small parameter
+ * @param inStepSeconds   time (lower quartile) inside one of those tiny ops' steps, which the samples' times also
+ *                        contain
+ * @param optimizerSeconds time (lower quartile) of an optimizer update of a small parameter
  * @param elapsedSeconds  how long probing took
  */
 public record ProbeResults(List<ProbeSample> samples, double opSeconds, double inStepSeconds, double optimizerSeconds,

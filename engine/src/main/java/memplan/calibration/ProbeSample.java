@@ -4,7 +4,8 @@ import memplan.sim.OpCostClass;
 import memplan.train.Phase;
 
 /**
- * The median measured time of one kind of step of a probe: its op class, phase, FLOPs and bytes per step.
+ * The measured time (lower quartile over runs, mean over the probe's layers) of one kind of step of a probe: its
+ * op class, phase, FLOPs and bytes per step.
  *
  * @param probe which probe ran it ({@link CpuProbes}' names)
  */

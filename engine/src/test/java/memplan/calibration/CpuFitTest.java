@@ -77,6 +77,14 @@ class CpuFitTest {
     }
 
     @Test
+    void quantilesInterpolateBetweenNeighbours() {
+        assertEquals(2.5, CpuProbes.quantile(List.of(4.0, 1.0, 3.0, 2.0), 0.5), 1e-12);
+        assertEquals(1.75, CpuProbes.quantile(List.of(4.0, 1.0, 3.0, 2.0), 0.25), 1e-12);
+        assertEquals(7.0, CpuProbes.quantile(List.of(7.0), 0.25), 0);
+        assertEquals(0.0, CpuProbes.quantile(List.of(), 0.25), 0);
+    }
+
+    @Test
     void aMissingProbeOrAZeroTimeIsReported() {
         CpuCostModel truth = new CpuCostModel(30e-6, 2e-6, 3e9, 524_288, 6e9, 134_217_728, 25e9, 0.7, 0.45, 0.8);
         ProbeResults r = synthetic(truth);
