@@ -66,6 +66,8 @@ class CalibrationCacheTest {
         Files.writeString(f, "{\"format\": \"memplan-cpu-calibration\", \"version\": 1,");
         ModelFormatException e = assertThrows(ModelFormatException.class, () -> CalibrationCache.read(f));
         assertTrue(e.getMessage().startsWith(f.toString()), e.getMessage());
+        assertTrue(e.getMessage().endsWith("invalid JSON: the cpu calibration ends before its JSON is complete"),
+                e.getMessage());
         CalibrationCache.write(f, new CalibrationCache.Entry(KEY, MODEL, 1));
         Files.writeString(f, Files.readString(f).replace("\"convShare\" : 0.45", "\"convShare\" : -1"));
         e = assertThrows(ModelFormatException.class, () -> CalibrationCache.read(f));
