@@ -68,7 +68,7 @@ public final class MaxBatchCommand implements Callable<Integer> {
             throw new CliException("--budget for maxbatch must be a size (e.g. 16GiB), not a share of the baseline");
         if (limit < 1) throw new CliException("--limit must be positive, got " + limit);
         Planner p = Planners.named(planner);
-        DeviceModel d = DeviceModel.preset(device);
+        DeviceModel d = CpuDeviceChoice.named(device, spec.commandLine().getErr());
         if (link != null) d = d.withLink(link);
         ModelDef m = model.loadModel();
         var dtype = model.floatType();

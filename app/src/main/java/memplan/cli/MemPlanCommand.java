@@ -1,6 +1,7 @@
 package memplan.cli;
 
 import memplan.backend.BackendException;
+import memplan.calibration.CalibrationException;
 import memplan.io.FileWriteException;
 import memplan.ir.ModelException;
 import memplan.ir.ShapeException;
@@ -11,13 +12,16 @@ import java.io.PrintWriter;
 import memplan.units.ByteSize;
 
 /** The top-level `memplan` command; each subcommand is its own class. */
-@Command(name = "memplan", mixinStandardHelpOptions = true, version = "MemPlan 0.1.0",
+@Command(name = "memplan", mixinStandardHelpOptions = true, version = "MemPlan " + MemPlanCommand.VERSION,
         description = "Profile and plan GPU memory of deep-learning training: swap, recompute, share, compress.",
         subcommands = {ProfileCommand.class, PlanCommand.class, SimulateCommand.class, MaxBatchCommand.class,
                 BenchCommand.class, RunCommand.class, ModelsCommand.class, ImportCommand.class, ExportCommand.class,
-                FitCommand.class,
+                FitCommand.class, CalibrateCommand.class,
                         CommandLine.HelpCommand.class})
 public final class MemPlanCommand implements Runnable {
+    /** MemPlan's version; a cpu calibration is redone when it changes. */
+    public static final String VERSION = "0.1.0";
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -51,7 +55,8 @@ public final class MemPlanCommand implements Runnable {
 
     static boolean isUserError(Throwable ex) {
         return ex instanceof ModelException || ex instanceof ShapeException || ex instanceof IllegalArgumentException
-                || ex instanceof BackendException || ex instanceof CliException || ex instanceof FileWriteException;
+                || ex instanceof BackendException || ex instanceof CliException || ex instanceof FileWriteException
+                || ex instanceof CalibrationException;
     }
 
     public static int run(String... args) {

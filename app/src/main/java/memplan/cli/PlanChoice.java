@@ -10,8 +10,11 @@ import memplan.sim.DeviceModel;
 import memplan.sim.Simulator;
 import memplan.sim.StepTimes;
 import memplan.train.Schedule;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
+import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -63,8 +66,13 @@ public final class PlanChoice {
         return in;
     }
 
+    @Spec(Spec.Target.MIXEE)
+    CommandSpec mixee;
+
+    /** The device model by --device (else {@code dflt}); cpu is calibrated on this machine. */
     public DeviceModel device(String dflt) {
-        DeviceModel d = DeviceModel.preset(device != null ? device : dflt);
+        DeviceModel d = CpuDeviceChoice.named(device != null ? device : dflt, mixee != null
+                ? mixee.commandLine().getErr() : new PrintWriter(System.err, true));
         if (link != null) d = d.withLink(link);
         return stepTimes != null ? d.withMeasured(StepTimes.read(stepTimes)) : d;
     }

@@ -38,6 +38,7 @@ public final class StrictJson {
         String m = e.getOriginalMessage();
         if (m == null) return "invalid JSON";
         if (m.startsWith("Trailing token")) return "text after the end of the " + kind;
+        if (m.startsWith("Unexpected end-of-input")) return "the " + kind + " ends before its JSON is complete";
         if (m.startsWith("Duplicate field"))
             return "field " + m.substring("Duplicate field ".length()) + " is given twice";
         return m;

@@ -340,11 +340,11 @@ public final class Lowering {
         if (prefetch < 0) {
             prefetch = in - 1;
             double hidden = 0;
-            while (prefetch > out && hidden < transfer) hidden += device.stepSeconds(s.step(prefetch--));
+            while (prefetch > out && hidden < transfer) hidden += device.stepSeconds(s, s.step(prefetch--));
         }
         int release = out;
         double behind = 0;
-        while (release < prefetch && behind < transfer) behind += device.stepSeconds(s.step(++release));
+        while (release < prefetch && behind < transfer) behind += device.stepSeconds(s, s.step(++release));
         return new SwapTimes(out, release, prefetch, in);
     }
 

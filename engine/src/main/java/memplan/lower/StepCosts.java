@@ -1,5 +1,6 @@
 package memplan.lower;
 
+import memplan.train.Schedule;
 import memplan.train.Step;
 
 /**
@@ -10,6 +11,11 @@ import memplan.train.Step;
 public interface StepCosts {
     /** Seconds one schedule step computes. */
     double stepSeconds(Step step);
+
+    /** Seconds one step of {@code schedule} computes, where the cost depends on the op the step runs. */
+    default double stepSeconds(Schedule schedule, Step step) {
+        return stepSeconds(step);
+    }
 
     /** Seconds moving {@code bytes} between device and host takes. */
     double transferSeconds(long bytes);

@@ -39,7 +39,8 @@ public final class PlanContext {
         this.device = device;
         this.uses = TensorUses.of(schedule);
         prefix = new double[schedule.stepCount() + 1];
-        for (int i = 0; i < schedule.stepCount(); i++) prefix[i + 1] = prefix[i] + device.stepSeconds(schedule.step(i));
+        for (int i = 0; i < schedule.stepCount(); i++) prefix[i + 1] = prefix[i] + device.stepSeconds(schedule,
+                schedule.step(i));
         recompute = new double[schedule.graph().nodes().size()];
         for (Node n : schedule.graph().nodes()) recompute[n.index()] = schedule.forwardStep(n.index()) < 0 ? 0
                 : device.recomputeSeconds(n, recomputeBytes(n));

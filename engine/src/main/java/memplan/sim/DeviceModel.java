@@ -2,6 +2,8 @@ package memplan.sim;
 
 import memplan.graph.Node;
 import memplan.lower.StepCosts;
+import memplan.train.Phase;
+import memplan.train.Schedule;
 import memplan.train.Step;
 
 import java.util.LinkedHashMap;
@@ -11,15 +13,33 @@ import java.util.Map;
 
 /**
  * What the simulator assumes about a device: capacity, compute throughput and memory bandwidth (per-op time is a
- * roofline of FLOPs and bytes plus a launch cost), and the host link that swaps use. Measured step times, when
- * given, replace the roofline for those steps.
+ * roofline of FLOPs and bytes plus a launch cost), and the host link that swaps use. A CPU calibrated on the machine
+ * ({@code cpuCosts}, else null) replaces the roofline with per-op-class throughputs; measured step times, when
+ * given, replace either for those steps.
  */
 public record DeviceModel(String name, long capacityBytes, double flopsPerSecond, double memoryBytesPerSecond,
                           double linkBytesPerSecond, double linkLatencySeconds, double launchSeconds,
-                          Map<String, Double> measuredStepSeconds) implements StepCosts {
+                          Map<String, Double> measuredStepSeconds, CpuCostModel cpuCosts) implements StepCosts {
 
     public DeviceModel {
         measuredStepSeconds = Map.copyOf(measuredStepSeconds);
+    }
+
+    public DeviceModel(String name, long capacityBytes, double flopsPerSecond, double memoryBytesPerSecond,
+                       double linkBytesPerSecond, double linkLatencySeconds, double launchSeconds,
+                       Map<String, Double> measuredStepSeconds) {
+        this(name, capacityBytes, flopsPerSecond, memoryBytesPerSecond, linkBytesPerSecond, linkLatencySeconds,
+                launchSeconds, measuredStepSeconds, null);
+    }
+
+    /**
+     * The {@code cpu} device with step costs measured on this machine; the link stands for copies within host
+     * memory, as the preset's does.
+     */
+    public static DeviceModel calibratedCpu(CpuCostModel costs) {
+        DeviceModel p = preset("cpu");
+        return new DeviceModel("cpu", p.capacityBytes, costs.midGemmFlopsPerSecond(), costs.memoryBytesPerSecond(),
+                p.linkBytesPerSecond, p.linkLatencySeconds, costs.overheadSeconds(), Map.of(), costs);
     }
 
     public static final double GB = 1e9;
@@ -44,7 +64,8 @@ public record DeviceModel(String name, long capacityBytes, double flopsPerSecond
             case "h200" -> new DeviceModel("h200", 141 * GIB, 60e12, 4.4e12, 50 * GB, 6e-6, 4e-6, Map.of());
             case "a100" -> new DeviceModel("a100", 80 * GIB, 19.5e12, 1.9e12, 25 * GB, 8e-6, 5e-6, Map.of());
             case "v100" -> new DeviceModel("v100", 16 * GIB, 15.7e12, 0.9e12, 12 * GB, 10e-6, 5e-6, Map.of());
-            // Calibrated on the 2-core CI machine: ResNet-18 batch 2 measured 1.65 s per iteration (memplan run).
+            // A fixed reference CPU (tests, figures that must not depend on the machine); the CLI and the app use
+            // calibratedCpu, measured on the machine they run on.
             case "cpu" -> new DeviceModel("cpu", 2 * GIB, 15e9, 10 * GB, 10 * GB, 1e-6, 100e-6, Map.of());
             default -> throw new IllegalArgumentException("unknown device '" + name
                     + "' (presets: h100, h200, a100, v100, cpu)");
@@ -60,33 +81,45 @@ public record DeviceModel(String name, long capacityBytes, double flopsPerSecond
         if (l == null) throw new IllegalArgumentException("unknown link '" + link + "' (known: "
                 + String.join(", ", LINKS.keySet()) + ")");
         return new DeviceModel(name + "+" + link, capacityBytes, flopsPerSecond, memoryBytesPerSecond, l[0], l[1],
-                launchSeconds, measuredStepSeconds);
+                launchSeconds, measuredStepSeconds, cpuCosts);
     }
 
     public DeviceModel withCapacity(long bytes) {
         return new DeviceModel(name, bytes, flopsPerSecond, memoryBytesPerSecond, linkBytesPerSecond,
-                linkLatencySeconds, launchSeconds, measuredStepSeconds);
+                linkLatencySeconds, launchSeconds, measuredStepSeconds, cpuCosts);
     }
 
     public DeviceModel withMeasured(Map<String, Double> stepSeconds) {
         return new DeviceModel(name, capacityBytes, flopsPerSecond, memoryBytesPerSecond, linkBytesPerSecond,
-                linkLatencySeconds, launchSeconds, stepSeconds);
+                linkLatencySeconds, launchSeconds, stepSeconds, cpuCosts);
     }
 
     public double rooflineSeconds(long flops, long bytes) {
         return launchSeconds + Math.max(flops / flopsPerSecond, bytes / memoryBytesPerSecond);
     }
 
+    /** Without the schedule a calibrated CPU cannot tell an op's class and uses its mid-size product roofline. */
     @Override
     public double stepSeconds(Step s) {
         Double m = measuredStepSeconds.get(s.label());
         return m != null ? m : rooflineSeconds(s.flops(), s.bytesAccessed());
     }
 
+    @Override
+    public double stepSeconds(Schedule schedule, Step s) {
+        Double m = measuredStepSeconds.get(s.label());
+        if (m != null) return m;
+        if (cpuCosts == null) return rooflineSeconds(s.flops(), s.bytesAccessed());
+        return cpuCosts.stepSeconds(s.node() >= 0 ? schedule.graph().nodes().get(s.node()).op() : null, s.phase(),
+                s.flops(), s.bytesAccessed());
+    }
+
     /** Re-running a node's forward pass. */
     public double recomputeSeconds(Node n, long bytes) {
         Double m = measuredStepSeconds.get(n.name());
-        return m != null ? m : rooflineSeconds(n.flops(), bytes);
+        if (m != null) return m;
+        return cpuCosts != null ? cpuCosts.stepSeconds(n.op(), Phase.FORWARD, n.flops(), bytes)
+                : rooflineSeconds(n.flops(), bytes);
     }
 
     @Override

@@ -68,7 +68,7 @@ public final class Simulator {
             switch (in.kind()) {
                 case COMPUTE -> {
                     Step st = s.step(in.step());
-                    d = device.stepSeconds(st);
+                    d = device.stepSeconds(s, st);
                     kind = EventKind.COMPUTE;
                     label = st.label();
                 }
@@ -127,7 +127,7 @@ public final class Simulator {
         for (TensorRole r : TensorRole.values()) byRole.put(r, n == 0 ? 0 : live[r.ordinal()][peakPos]);
         double baseline = 0;
         int k = s.microBatches();
-        for (Step st : s.steps()) baseline += device.stepSeconds(st) * (st.phase() == Phase.OPTIMIZER ? 1 : k);
+        for (Step st : s.steps()) baseline += device.stepSeconds(s, st) * (st.phase() == Phase.OPTIMIZER ? 1 : k);
         double iteration = Math.max(compute, copy);
         if (k > 1) {
             // gradient accumulation: the schedule is one micro-batch and the step; the others take as long

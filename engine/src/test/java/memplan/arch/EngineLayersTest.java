@@ -20,7 +20,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class EngineLayersTest {
     /** Lowest first. Sub-packages (backend.cpu) belong to their parent's layer. */
     static final List<String> LAYERS = List.of("units", "ir", "ops", "model", "graph", "io", "framework", "train", "profile",
-            "backend", "plan", "lower", "sim", "exec", "planner", "parallel", "onnx", "export");
+            "backend", "plan", "lower", "sim", "exec", "calibration", "planner", "parallel", "onnx", "export");
 
     static JavaClasses engine;
 

@@ -11,6 +11,7 @@ import javafx.scene.layout.GridPane;
 import javafx.scene.layout.HBox;
 import javafx.scene.layout.VBox;
 import memplan.app.ui.Fmt;
+import memplan.app.ui.session.CalibratedCpu;
 import memplan.app.ui.session.SessionViewModel;
 import memplan.plan.Plan;
 import memplan.sim.DeviceModel;
@@ -65,8 +66,19 @@ public final class PlannerPanel extends VBox {
         device.valueProperty().addListener((o, a, n) -> {
             // that device already (calibrated)
             if (n == null || session.deviceProperty().get().name().equals(n)) return;
-            session.deviceProperty().set(DeviceModel.preset(n));
-            session.resimulate();
+            if (!n.equals("cpu")) {
+                session.deviceProperty().set(DeviceModel.preset(n));
+                session.resimulate();
+                return;
+            }
+            // the cpu device is calibrated on this machine; the first time that runs probes, so in the background
+            session.runner().run("Calibrating the cpu device model", CalibratedCpu::obtain, d -> {
+                session.deviceProperty().set(d);
+                session.resimulate();
+            }, e -> {
+                session.deviceProperty().set(DeviceModel.preset(n));
+                session.resimulate();
+            });
         });
         // a device model set elsewhere (calibrating from a run) shows here by its name
         session.deviceProperty().addListener((o, a, d) -> {

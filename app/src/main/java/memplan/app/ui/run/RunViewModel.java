@@ -13,6 +13,7 @@ import javafx.beans.property.StringProperty;
 import javafx.collections.FXCollections;
 import javafx.collections.ObservableList;
 import memplan.app.ui.Fmt;
+import memplan.app.ui.session.CalibratedCpu;
 import memplan.app.ui.session.Evaluation;
 import memplan.app.ui.session.SessionViewModel;
 import memplan.app.ui.task.TaskRunner;
@@ -187,14 +188,16 @@ public final class RunViewModel {
             return;
         }
         int n = iterations.get();
-        DeviceModel device = c.name().equalsIgnoreCase("cpu") ? DeviceModel.preset("cpu").withCapacity(capacity)
-                : session.deviceProperty().get();
+        boolean cpu = c.name().equalsIgnoreCase("cpu");
+        DeviceModel chosen = session.deviceProperty().get();
         results.clear();
-        lastDevice = device;
         running.set(true);
         summary.set("Running " + n + " iteration" + (n == 1 ? "" : "s") + " on " + c.name() + "\u2026");
         TaskRunner runner = session.runner();
         handle = runner.run("Running " + plan.planner() + " plan on " + c.name(), p -> {
+            // the cpu device model is calibrated on this machine: probes at first use, here off the FX thread
+            DeviceModel device = cpu ? CalibratedCpu.obtain(p).withCapacity(capacity) : chosen;
+            runner.post(() -> lastDevice = device);
             try (Backend b = c.provider().open(capacity)) {
                 double lr = plan.schedule().optimizer() == Optimizer.ADAM ? 1e-3 : 1e-2; // as `memplan run`
                 return new Executor(plan, device).run(b, new RunConfig(n, lr, 42), new ProgressListener() {
