@@ -64,7 +64,7 @@ final class OneGpuFit {
             n.put("memoryBytes", capacity);
             n.put("searched", fit.searchesBatch() ? "batch" : SEQUENCE);
             if (!fit.searchesBatch()) n.put("batch", options.batch);
-            n.put("setup", setup.describe());
+            n.put("setup", describe());
             ArrayNode a = n.putArray("answers");
             for (DeviceFit.Answer x : answers) {
                 ObjectNode e = a.addObject();
@@ -81,7 +81,7 @@ final class OneGpuFit {
             return 0;
         }
         o.printf(Locale.ROOT, "%s  on one %s (%s)%s%n", model.name(), device.name(), ByteSize.format(capacity),
-                setup.describe().isEmpty() ? "" : "  " + setup.describe());
+                describe().isEmpty() ? "" : "  " + describe());
         String head = fit.searchesBatch() ? "largest batch" + dimsNote() : "longest T at batch " + options.batch;
         for (DeviceFit.Answer x : answers) {
             String label = String.format(Locale.ROOT, "%s (%s)", head, x.planner());
@@ -97,6 +97,18 @@ final class OneGpuFit {
         }
         o.printf(Locale.ROOT, "searched in %.0f ms%n", ms);
         return 0;
+    }
+
+    /** LoRA (from the flags) and the rest of the setup, for the header line. */
+    private String describe() {
+        List<String> parts = new ArrayList<>();
+        var lora = options.training.loraConfig();
+        if (lora != null) parts.add(String.format(Locale.ROOT, "LoRA r=%d on %s", lora.rank(),
+                String.join(", ", lora.targets())));
+        else if (!setup.frozen().isEmpty()) parts.add("frozen " + String.join(", ", setup.frozen().frozen()));
+        if (!setup.describe().isEmpty()) parts.add(setup.describe());
+        parts.add(options.optimizer);
+        return String.join("; ", parts);
     }
 
     private String dimsNote() {
