@@ -279,8 +279,9 @@ def write_docs(data, path):
             "eager attention keeps q only for k's gradient and k only for q's (LoRA on q_proj, v_proj: the first "
             "layer's k wants none).",
             "",
-            "Autocast bf16 on the CPU is checked in the training-setup rows below (on the GPTs; the Llama rows under "
-            "autocast are gaps, see there); not covered yet: autocast on "
+            "Autocast bf16 on the CPU is checked in the training-setup rows below (GPTs and the Llama model: eager "
+            "attention's `softmax(..., dtype=torch.float32)` keeps fp32 probabilities beside the PV matmul's bf16 "
+            "copy); not covered yet: autocast on "
             "CUDA, PyTorch on CUDA (the `pytorch-cuda` "
             "profile changes only Dropout's mask and is unmeasured), more than one intra-op thread (with several "
             "threads PyTorch 1.13 may send an unstrided 1x1 convolution at batch < 16 to oneDNN as well), "

@@ -80,12 +80,6 @@ for name, label in (("resnet18", "sgd"), ("transformer_encoder", "adam"), ("gpt"
     CASES[name + "-%s-amp" % label] = (name, 2, label, {"amp": "bf16"})
 
 GAPS = {}   # case -> why MemPlan does not match yet (shown, not checked); filled from runs
-for size in llama.CONFIGS:
-    for case in ("-full-adam-amp", "-lora-adam-amp"):
-        GAPS[size + case] = (
-            "autocast bf16 on llama.py: MemPlan keeps 9-16% fewer saved bytes (not pinned down yet; llama.py's "
-            "RoPE multiplies the bf16 projections by fp32 cos/sin tables and adds an fp32 mask to the bf16 "
-            "scores, so type promotion makes q, k and the scores fp32 where MemPlan's autocast keeps bf16)")
 
 
 class LoraLinear(nn.Module):

@@ -76,6 +76,8 @@ public final class TrainingGraph {
         int[] gradOfValue = new int[nv];
         Arrays.fill(tensorOfValue, -1);
         Arrays.fill(gradOfValue, -1);
+        int[] probsCast = new int[g.nodes().size()];   // per node: the low-type copy of eager attention's probs
+        Arrays.fill(probsCast, -1);
 
         // Forward tensors: one per value that owns memory; views reuse the tensor they share.
         for (Value v : g.values()) {
@@ -100,6 +102,17 @@ public final class TrainingGraph {
             // an aux tensor of the float type (Dropout's mask) follows its op's type under autocast
             if (kind == TensorKind.AUX && low != null && dt == g.floatType() && v.producer() >= 0
                     && vt[g.nodes().get(v.producer()).outputs()[0]] == low) dt = low;
+            // eager attention under autocast: softmax(..., dtype=float32) keeps fp32 probabilities, and the PV
+            // matmul keeps its low-type copy of them (measured: tools/pytorch/llama.py under bf16 autocast)
+            boolean fp32Probs = kind == TensorKind.AUX && low != null && v.producer() >= 0
+                    && g.nodes().get(v.producer()).op() instanceof Attention a && a.form() == Attention.Form.EAGER
+                    && g.nodes().get(v.producer()).aux()[0] == v.id();
+            if (fp32Probs) {
+                tensorOfValue[v.id()] = add(tensors, v.name(), v.shape(), DType.FP32, kind, v.id());
+                probsCast[v.producer()] = add(tensors, v.name() + ".autocast", v.shape(), low,
+                        TensorKind.ACTIVATION, -1);
+                continue;
+            }
             if (nf4[v.id()]) {
                 // two 4-bit codes per byte, then the fp32 absmax of each block of 64 weights
                 long n = v.shape().numel();
@@ -188,6 +201,7 @@ public final class TrainingGraph {
             Set<Integer> writes = new LinkedHashSet<>();
             for (int o : n.outputs()) writes.add(tensorOfValue[o]);
             for (int a : n.aux()) writes.add(tensorOfValue[a]);
+            if (probsCast[n.index()] >= 0) writes.add(probsCast[n.index()]);
             if (castIn[n.index()] != null) {
                 for (int c : castIn[n.index()]) if (c >= 0) writes.add(c);
                 for (int c : castParam[n.index()]) if (c >= 0) writes.add(c);
@@ -254,6 +268,7 @@ public final class TrainingGraph {
             if (needs.aux()) {
                 Set<Integer> aux = savedAux(n.op(), n.aux().length, inGrad, weightGrad);
                 for (int k = 0; k < n.aux().length; k++) if (aux.contains(k)) reads.add(tensorOfValue[n.aux()[k]]);
+                if (probsCast[i] >= 0 && aux.contains(0)) reads.add(probsCast[i]);
             }
             Set<Integer> writes = new LinkedHashSet<>();
             // gradients this step creates: a value that is several of its inputs (Mul(x, x)) gets one, written
