@@ -100,10 +100,10 @@ def memplan(jar, onnx_path, data_bytes, batch, opt, form, flags=()):
         return json.loads(r.stdout)
 
 
-def memplan_sample(jar, name, batch, opt, form):
-    """`memplan profile SAMPLE --json` at the sample's default dimensions."""
+def memplan_sample(jar, name, batch, opt, form, flags=()):
+    """`memplan profile SAMPLE --json [flags]` at the sample's default dimensions."""
     cmd = ["java", "-jar", jar, "profile", name, "--batch", str(batch), "--optimizer", opt, "--optimizer-form", form,
-           "--framework", "pytorch-cpu", "--json"]
+           "--framework", "pytorch-cpu", "--json"] + list(flags)
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
         return {"error": (r.stdout + r.stderr).strip().splitlines()[-1]}
@@ -119,12 +119,17 @@ def record_memplan(row, mp):
                                       "savedBytes": mp["savedBytes"]}
 
 
-def run_sample_case(name, batch, optimizers, jar):
-    """A row per optimizer for a MemPlan sample model and its plain-PyTorch twin (llama.py)."""
+def copy_sample(name):
+    """The sample's JSON beside the ONNX graphs, for the JUnit checks."""
     copy = os.path.join(RES, "models", name + ".json")
     with open(os.path.join(SAMPLES, name + ".json")) as f, open(copy + ".tmp", "w") as g:
         g.write(f.read())
     os.replace(copy + ".tmp", copy)
+
+
+def run_sample_case(name, batch, optimizers, jar):
+    """A row per optimizer for a MemPlan sample model and its plain-PyTorch twin (llama.py)."""
+    copy_sample(name)
     rows = []
     for label in optimizers:
         opt, form, make = OPTIMIZERS[label]
@@ -266,16 +271,22 @@ def write_docs(data, path):
             "- a depthwise convolution's backward on a channels-last input (ConvNeXt's blocks, after a permute) makes "
             "its weight gradient in a buffer of 256 partial sums per weight;",
             "- Adam's update holds two parameter-sized temporaries, for one parameter at a time or, with "
-            "`foreach=True`, for all at once; weight gradients live until `zero_grad` after the whole step.",
+            "`foreach=True`, for all at once; the single-tensor loop also keeps the previous parameter's "
+            "denominator until the next one's is made (tiny-llama's optimizer phase: 0.974 before); weight "
+            "gradients live until `zero_grad` after the whole step;",
+            "- an operand that wants no gradient is not kept for the other's: a Linear with a frozen weight keeps "
+            "no input, an RMSNorm with a frozen weight no normalised x (and one with a frozen input only that), "
+            "eager attention keeps q only for k's gradient and k only for q's (LoRA on q_proj, v_proj: the first "
+            "layer's k wants none).",
             "",
-            "Autocast bf16 on the CPU is checked in the training-setup rows below; not covered yet: autocast on "
+            "Autocast bf16 on the CPU is checked in the training-setup rows below (GPTs and the Llama model: eager "
+            "attention's `softmax(..., dtype=torch.float32)` keeps fp32 probabilities beside the PV matmul's bf16 "
+            "copy); not covered yet: autocast on "
             "CUDA, PyTorch on CUDA (the `pytorch-cuda` "
             "profile changes only Dropout's mask and is unmeasured), more than one intra-op thread (with several "
             "threads PyTorch 1.13 may send an unstrided 1x1 convolution at batch < 16 to oneDNN as well), "
             "weight decay in Adam "
-            "(one more temporary), the previous parameter's Adam denominator, which the single-tensor loop keeps "
-            "until the next parameter's is made (three temporaries where two parameters of the largest size follow "
-            "each other: tiny-llama's optimizer phase at 0.974), SGD with Nesterov momentum. An ONNX file exported in eval mode (the default of "
+            "(one more temporary), SGD with Nesterov momentum. An ONNX file exported in eval mode (the default of "
             "`torch.onnx.export`: BatchNorm folded into Conv, Dropout gone) is not detected and under-predicts; export "
             "with `training=torch.onnx.TrainingMode.TRAINING, do_constant_folding=False` as this harness does.",
             "", "## Known gaps (not checked)", ""]

@@ -1,10 +1,14 @@
-"""Training setups against PyTorch: LoRA, frozen weights, gradient accumulation (and autocast bf16) on small GPTs.
+"""Training setups against PyTorch: LoRA, frozen weights, gradient accumulation (and autocast bf16) on small GPTs
+and on the Llama-style model of llama.py (tiny-llama, small-llama: MemPlan's sample models of those names).
 
-For each case it builds zoo.Gpt in plain PyTorch, applies the setup there (peft-style LoRA written out:
+For each GPT case it builds zoo.Gpt in plain PyTorch, applies the setup there (peft-style LoRA written out:
 base(x) + lora_B(lora_A(x)) * alpha / r with the base frozen and B zero; frozen modules by requires_grad_(False);
 K micro-batches whose gradients accumulate before one optimizer step; torch.autocast("cpu", torch.bfloat16)),
 measures one iteration with memmeasure.py, exports the *base* model to ONNX in training mode and runs
-`memplan profile` on it with the matching flags (--lora, --freeze, --grad-accum, --amp). It writes
+`memplan profile` on it with the matching flags (--lora, --freeze, --grad-accum, --amp). A Llama case builds
+llama.CausalLM, applies the setup the same way (LoRA on q_proj and v_proj, or on every projection) and runs
+`memplan profile tiny-llama --framework pytorch-cpu` with the flags (no ONNX file: the sample is built to match
+llama.py parameter for parameter; its JSON is copied beside the ONNX graphs for TrainingFidelityTest). It writes
   engine/src/test/resources/fidelity/pytorch-cpu-training.json   (TrainingFidelityTest checks every checked row)
   docs/fidelity.md                                               (fidelity.py's table, then this one)
 Run from the repository root after `mvn -q -B -o -DskipTests package`:
@@ -14,6 +18,7 @@ import argparse
 import datetime
 import json
 import os
+import re
 import shlex
 import sys
 
@@ -24,6 +29,7 @@ import torch.nn.functional as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import fidelity  # noqa: E402
+import llama  # noqa: E402
 import memmeasure  # noqa: E402
 import zoo  # noqa: E402
 
@@ -53,6 +59,22 @@ for size, batch in (("gpt-s", 4), ("gpt-m", 2)):
     CASES[size + "-full-adam-amp"] = (size, batch, "adam", {"amp": "bf16"})
     CASES[size + "-lora-adam-amp"] = (size, batch, "adam", {"lora": (8, 16, ("qkv",)), "amp": "bf16"})
 
+# the Llama-style model of llama.py at both sizes (MemPlan: the sample model of that name)
+LLAMA_ALL = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+# frozen: the token embedding and the first decoder layer, the same names in PyTorch and in the sample
+LLAMA_FREEZE = ("model.embed_tokens", "model.layers.0")
+for size, batch in (("tiny-llama", 4), ("small-llama", 2)):
+    CASES[size + "-full-adam-accum4"] = (size, batch, "adam", {"accum": 4})
+    CASES[size + "-full-sgd-accum2"] = (size, batch, "sgd", {"accum": 2})
+    CASES[size + "-lora-adam"] = (size, batch, "adam", {"lora": (8, 16, ("q_proj", "v_proj"))})
+    CASES[size + "-lora-sgd"] = (size, batch, "sgd", {"lora": (8, 16, ("q_proj", "v_proj"))})
+    CASES[size + "-lora-all-adam"] = (size, batch, "adam", {"lora": (4, 8, LLAMA_ALL)})
+    CASES[size + "-lora-all-sgd-accum4"] = (size, batch, "sgd", {"lora": (4, 8, LLAMA_ALL), "accum": 4})
+    CASES[size + "-lora-adam-accum2"] = (size, batch, "adam", {"lora": (8, 16, ("q_proj", "v_proj")), "accum": 2})
+    CASES[size + "-frozen-adam"] = (size, batch, "adam", {"freeze": LLAMA_FREEZE})
+    CASES[size + "-full-adam-amp"] = (size, batch, "adam", {"amp": "bf16"})
+    CASES[size + "-lora-adam-amp"] = (size, batch, "adam", {"lora": (8, 16, ("q_proj", "v_proj")), "amp": "bf16"})
+
 # fidelity models (zoo.MODELS) under autocast bf16, with fidelity.py's batch 2
 for name, label in (("resnet18", "sgd"), ("transformer_encoder", "adam"), ("gpt", "adam")):
     CASES[name + "-%s-amp" % label] = (name, 2, label, {"amp": "bf16"})
@@ -77,7 +99,25 @@ class LoraLinear(nn.Module):
         return self.base_layer(x) + self.lora_B(self.lora_A(x)) * self.scaling
 
 
+def lora_llama(model, r, alpha, targets):
+    """peft's get_peft_model on llama.CausalLM: every parameter frozen, the targeted projections wrapped."""
+    for p in model.parameters():
+        p.requires_grad_(False)
+    for layer in model.model.layers:
+        for part in (layer.self_attn, layer.mlp):
+            for t in targets:
+                if hasattr(part, t):
+                    setattr(part, t, LoraLinear(getattr(part, t), r, alpha))
+
+
 def build(size, batch, setup):
+    if size in llama.CONFIGS:
+        model, x, y = llama.build(size, batch)
+        if "lora" in setup:
+            lora_llama(model, *setup["lora"])
+        if setup.get("freeze"):
+            llama.freeze(model, ["^" + re.escape(n) + r"\." for n in setup["freeze"]])
+        return model, None, x, y
     if size not in SIZES:   # a fidelity model, as fidelity.py builds it
         model, x, y = zoo.MODELS[size](batch)
         base, _, _ = zoo.MODELS[size](batch)
@@ -109,7 +149,7 @@ def memplan_flags(setup):
         r, alpha, targets = setup["lora"]
         f += ["--lora", "r=%d,alpha=%d,targets=%s" % (r, alpha, ",".join(targets))]
     if setup.get("freeze"):
-        f += ["--freeze", FREEZE_MEMPLAN]
+        f += ["--freeze", ",".join(setup["freeze"]) if isinstance(setup["freeze"], tuple) else FREEZE_MEMPLAN]
     if setup.get("accum", 1) > 1:
         f += ["--grad-accum", str(setup["accum"])]
     if "amp" in setup:
@@ -121,16 +161,26 @@ def run_case(name, jar):
     size, batch, label, setup = CASES[name]
     opt, form, make = fidelity.OPTIMIZERS[label]
     model, base, x, y = build(size, batch, setup)
-    path = os.path.join(RES, "models", "%s-b%d.onnx" % (size, batch))
-    data_bytes = fidelity.export_skeleton(base, x, path)
+    sample = size in llama.CONFIGS
+    if sample:
+        path, data_bytes = None, 0
+        fidelity.copy_sample(size)
+    else:
+        path = os.path.join(RES, "models", "%s-b%d.onnx" % (size, batch))
+        data_bytes = fidelity.export_skeleton(base, x, path)
     trainable = [p for p in model.parameters() if p.requires_grad]
     amp = torch.bfloat16 if setup.get("amp") == "bf16" else None
-    measured = memmeasure.measure(model, make(trainable), fidelity.loss_fn("gpt" if size in SIZES else size), x, y,
-                                  micro_batches=setup.get("accum", 1), autocast=amp)
+    loss = llama.loss_fn if sample else fidelity.loss_fn("gpt" if size in SIZES else size)
+    measured = memmeasure.measure(model, make(trainable), loss, x, y, micro_batches=setup.get("accum", 1),
+                                  autocast=amp)
     flags = memplan_flags(setup)
-    mp = fidelity.memplan(jar, path, data_bytes, batch, opt, form, flags)
+    if sample:
+        mp = fidelity.memplan_sample(jar, size, batch, opt, form, flags)
+    else:
+        mp = fidelity.memplan(jar, path, data_bytes, batch, opt, form, flags)
     row = {"case": name, "model": size, "batch": batch, "optimizer": label, "memplanOptimizer": opt,
-           "optimizerForm": form, "flags": flags, "onnx": "models/" + os.path.basename(path),
+           "optimizerForm": form, "flags": flags, "onnx": None if sample else "models/" + os.path.basename(path),
+           "sample": size if sample else None, "modelJson": "models/%s.json" % size if sample else None,
            "externalDataBytes": data_bytes, "trainableParameters": sum(p.numel() for p in trainable),
            "pytorch": measured, "checked": name not in GAPS and "error" not in mp, "gap": GAPS.get(name)}
     if "error" in mp:
@@ -145,7 +195,7 @@ def run_case(name, jar):
 
 def table(data):
     """The markdown section fidelity.write_docs appends to docs/fidelity.md."""
-    out = ["", "## Training setups: LoRA, frozen weights, gradient accumulation, autocast", "",
+    out = ["", "## Training setups: LoRA, frozen weights, gradient accumulation, autocast (GPTs and Llama)", "",
            "Generated by `tools/pytorch/training_check.py` (%s; PyTorch %s, one thread):" % (data["date"],
                                                                                          data["torch"]),
            "", "```"] + data["commands"] + ["```", "",
@@ -153,7 +203,11 @@ def table(data):
            "2000; sequence 64). LoRA is peft's written in plain PyTorch (`base(x) + lora_B(lora_A(x)) * alpha / r`, "
            "base frozen, B zero); frozen = the embeddings and the first block; accumulation = K forward and "
            "backward passes, then one step; amp = `torch.autocast(\"cpu\", torch.bfloat16)` around forward and "
-           "loss. MemPlan: `memplan profile` on the base model's ONNX export with the flags shown. Checked by "
+           "loss. Llama rows: `tools/pytorch/llama.py`'s model (eager attention, RMSNorm, SwiGLU, RoPE, grouped-query "
+           "attention) at the sizes of the sample models `tiny-llama` and `small-llama`, LoRA on `q_proj,v_proj` "
+           "(r 8, alpha 16) or on all seven projections (r 4, alpha 8), frozen = `model.embed_tokens` and "
+           "`model.layers.0`; MemPlan: `memplan profile tiny-llama --framework pytorch-cpu` with the flags shown. "
+           "GPT rows: `memplan profile` on the base model's ONNX export with the flags shown. Checked by "
            "`TrainingFidelityTest` with the same tolerances (peak 2%, phases 3%, saved 1%).", "",
            "| case | batch | trainable | MemPlan flags | PyTorch peak MiB | MemPlan peak MiB | peak | forward | "
            "backward | optimizer | saved | checked |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]

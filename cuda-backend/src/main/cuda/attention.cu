@@ -304,7 +304,8 @@ extern "C" __global__ void eager_dq(const float* DS, const float* K, float* dQ, 
     }
 }
 
-// dK, dV [N, Tk, Dk]: summed over the group's query heads, dK = dS^T Q, dV = P^T dO. dK or dV may be null.
+// dK, dV [N, Tk, Dk]: summed over the group's query heads, dK = dS^T Q, dV = P^T dO. dK or dV may be null (no dK:
+// Q and dS may be null too).
 extern "C" __global__ void eager_dkv(const float* DS, const float* P, const float* Q, const float* dO, float* dK,
         float* dV, long long total, int Tq, int Tk, int D, int Dk, int H, int group, int dh, int accK, int accV) {
     GRID_LOOP(e, total) {
@@ -319,7 +320,7 @@ extern "C" __global__ void eager_dkv(const float* DS, const float* P, const floa
             const float* g = dO + n * Tq * D + (long long)h * dh + d;
             for (int i = 0; i < Tq; i++) {
                 long long t = base + (long long)i * Tk;
-                sk += DS[t] * q[(long long)i * D];
+                if (dK) sk += DS[t] * q[(long long)i * D];   // Q is kept only for dK
                 sv += P[t] * g[(long long)i * D];
             }
         }

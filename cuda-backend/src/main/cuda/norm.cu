@@ -157,18 +157,20 @@ extern "C" __global__ void rms_fwd(const float* x, float* y, const float* w, flo
     if (threadIdx.x == 0 && arstd) arstd[r] = rstd;
 }
 
-// gx = rstd * (g - xhat * mean(g * xhat)) with g = gy * w; one block per row.
+// gx = rstd * (g - xhat * mean(g * xhat)) with g = gy * w; one block per row. A frozen weight keeps no xhat
+// (axhat null): x * rstd again, the forward's product.
 extern "C" __global__ void rms_bwd_x(const float* gy, const float* w, const float* arstd, const float* axhat,
-                                     float* gx, int D, int acc) {
+                                     const float* x, float* gx, int D, int acc) {
     long long r = blockIdx.x;
     const float* gr = gy + r * D;
-    const float* hr = axhat + r * D;
+    const float* hr = axhat ? axhat + r * D : 0;
+    const float* xr = x + r * D;
     float rstd = arstd[r];
     float s = 0.f;
-    for (int i = threadIdx.x; i < D; i += blockDim.x) s += gr[i] * w[i] * hr[i];
+    for (int i = threadIdx.x; i < D; i += blockDim.x) s += gr[i] * w[i] * (hr ? hr[i] : xr[i] * rstd);
     float m = block_sum(s) / (float)D;
     for (int i = threadIdx.x; i < D; i += blockDim.x)
-        store_acc(gx + r * D + i, rstd * (gr[i] * w[i] - hr[i] * m), acc);
+        store_acc(gx + r * D + i, rstd * (gr[i] * w[i] - (hr ? hr[i] : xr[i] * rstd) * m), acc);
 }
 
 // gw[d] (+)= sum_r gy * xhat. Block (32, 8) per 32 columns.

@@ -19,6 +19,7 @@ import picocli.CommandLine;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -27,7 +28,8 @@ import java.util.function.IntFunction;
 /** The fewest GPUs, and the layout, on which a model trains at a global batch. */
 @Command(name = "fit", mixinStandardHelpOptions = true,
         description = "Fewest GPUs (a power of two) and the parallel layout (data, sharded, tensor, pipeline, "
-                + "micro-batches) on which a model trains at a global batch, with the per-rank peak.")
+                + "micro-batches) on which a model trains at a global batch, with the per-rank peak; or, with "
+                + "--max-seq / --max-batch, the longest sequence or largest batch that trains on one GPU.")
 public final class FitCommand implements Callable<Integer> {
     @Mixin
     ModelOptions model;
@@ -36,7 +38,8 @@ public final class FitCommand implements Callable<Integer> {
     FrameworkArgs framework = new FrameworkArgs();
 
     @Option(names = "--gpu", paramLabel = "NAME", defaultValue = "h100",
-            description = "GPU whose memory each rank has: h100, h200, a100, v100 (default: ${DEFAULT-VALUE}).")
+            description = "GPU whose memory each rank has: h100, h200, a100, a100-40, v100, rtx4090, rtx3090 "
+                    + "(default: ${DEFAULT-VALUE}).")
     String gpu;
 
     @Option(names = "--memory", paramLabel = "SIZE",
@@ -60,6 +63,23 @@ public final class FitCommand implements Callable<Integer> {
                     + "tries DeepSpeed's shard modes only: none, zero1, zero2, zero3).")
     Path deepspeed;
 
+    @Option(names = "--max-seq", description = "On one GPU instead: the longest sequence (dimension T) that trains at "
+            + "--batch with the training setup, with the baseline and each --planner.")
+    boolean maxSeq;
+
+    @Option(names = "--max-batch", description = "On one GPU instead: the largest batch that trains at the --dim "
+            + "values with the training setup, with the baseline and each --planner.")
+    boolean maxBatch;
+
+    @Option(names = "--planner", paramLabel = "NAME[,NAME...]", split = ",",
+            description = "With --max-seq or --max-batch: also the answer with these planners' help at the same "
+                    + "memory (e.g. recompute-greedy,hybrid-greedy).")
+    List<String> planners = new ArrayList<>();
+
+    @Option(names = "--limit", paramLabel = "N", defaultValue = "1048576",
+            description = "With --max-seq or --max-batch: the largest value to try (default: ${DEFAULT-VALUE}).")
+    int limit;
+
     @Option(names = "--json", description = "Print JSON for scripts.")
     boolean json;
 
@@ -81,8 +101,14 @@ public final class FitCommand implements Callable<Integer> {
         var dtype = model.floatType();
         var opt = model.optimizerKind();
         var fw = framework.profile();
+        var setup = model.setup();
         model.graph(m);   // checks --dim and the model at the given batch before the search
-        IntFunction<Schedule> at = b -> TrainingGraph.derive(Graph.instantiate(m, b, dtype, model.dims), opt, fw);
+        PrintWriter out = spec.commandLine().getOut();
+        if (maxSeq || maxBatch)
+            return new OneGpuFit(m, model, fw, setup, d, capacity, maxSeq, planners, limit).print(out, json);
+        if (!planners.isEmpty()) throw new CliException("--planner is for --max-seq and --max-batch (one GPU)");
+        IntFunction<Schedule> at = b -> TrainingGraph.derive(Graph.instantiate(m, b, dtype, model.dims), opt, fw,
+                setup);
         LayoutSearch search = new LayoutSearch(at, deepspeed == null ? LayoutSearch.SHARDS
                 : LayoutSearch.DEEPSPEED_SHARDS);
         long t0 = System.nanoTime();

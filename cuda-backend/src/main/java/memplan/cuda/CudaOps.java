@@ -476,13 +476,15 @@ final class CudaOps {
         Shape xs = node.inShapes().get(0);
         int d = xs.dim(-1);
         long rows = xs.numel() / Math.max(d, 1);
-        long rstd = need(aux(b, 0), node, "aux rstd"), xhat = need(aux(b, 1), node, "aux normalized");
         long gy = b.gradOut()[0];
+        // the normalised x is kept for the weight's gradient; rstd and x for the input's (see TrainingGraph)
         if (gradParam(b, 0) >= 0)
-            gemm.colLaunch(RMS_BWD_W, d, p(gy), p(xhat), p(gradParam(b, 0)), rows, d, flag(accParam(b, 0)));
+            gemm.colLaunch(RMS_BWD_W, d, p(gy), p(need(aux(b, 1), node, "aux normalized")), p(gradParam(b, 0)),
+                    rows, d, flag(accParam(b, 0)));
         if (b.gradIn()[0] >= 0)
-            be.launch(RMS_BWD_X, i32(rows), 1, 1, d >= 512 ? 256 : 128, 1, 1, 0, p(gy), p(param(b, 0)), p(rstd),
-                    p(xhat), p(b.gradIn()[0]), d, flag(accIn(b, 0)));
+            be.launch(RMS_BWD_X, i32(rows), 1, 1, d >= 512 ? 256 : 128, 1, 1, 0, p(gy), p(param(b, 0)),
+                    p(need(aux(b, 0), node, "aux rstd")), p(aux(b, 1)), p(need(b.in()[0], node, "the input")),
+                    p(b.gradIn()[0]), d, flag(accIn(b, 0)));
     }
 
     // ------------------------------------------------------------------ gated activation, rotary embedding
@@ -785,15 +787,19 @@ final class CudaOps {
         int n = q.dim(0), tq = q.dim(1), d = q.dim(2), tk = k.dim(1), dk = k.dim(2), h = a.heads(), dh = d / h;
         int group = h / a.kvHeads();
         float scale = (float) (1.0 / Math.sqrt(dh));
-        long qq = need(b.in()[0], node, "q"), probs = need(aux(b, 0), node, "aux probs"), go = b.gradOut()[0];
-        long kk = a.grouped() ? need(aux(b, 1), node, "aux key_rep") : need(b.in()[1], node, "k");
-        long vv = a.grouped() ? need(aux(b, 2), node, "aux value_rep") : need(b.in()[2], node, "v");
+        long gq = b.gradIn()[0], gk = b.gradIn()[1], gv = b.gradIn()[2];
+        // q is kept only for dK, k only for dQ, v only for dP (TrainingGraph.savedFor)
+        long probs = need(aux(b, 0), node, "aux probs"), go = b.gradOut()[0];
+        long qq = gk < 0 ? -1 : need(b.in()[0], node, "q");
+        long kk = gq < 0 ? -1 : a.grouped() ? need(aux(b, 1), node, "aux key_rep") : need(b.in()[1], node, "k");
         int kvWidth = a.grouped() ? d : dk, kvGroup = a.grouped() ? 1 : group;
         long ds = need(b.workspace(), node, "the workspace");
         long total = (long) n * h * tq * tk;
-        be.elementwise(EAGER_DP, total, p(go), p(vv), p(ds), total, tq, tk, d, kvWidth, h, kvGroup, dh);
-        be.launch(EAGER_DS, i32((long) n * h * tq), 1, 1, 128, 1, 1, 0, p(probs), p(ds), tk, scale);
-        long gq = b.gradIn()[0], gk = b.gradIn()[1], gv = b.gradIn()[2];
+        if (gq >= 0 || gk >= 0) {
+            long vv = a.grouped() ? need(aux(b, 2), node, "aux value_rep") : need(b.in()[2], node, "v");
+            be.elementwise(EAGER_DP, total, p(go), p(vv), p(ds), total, tq, tk, d, kvWidth, h, kvGroup, dh);
+            be.launch(EAGER_DS, i32((long) n * h * tq), 1, 1, 128, 1, 1, 0, p(probs), p(ds), tk, scale);
+        }
         if (gq >= 0) {
             long e = (long) n * tq * d;
             be.elementwise(EAGER_DQ, e, p(ds), p(kk), p(gq), e, tq, tk, d, kvWidth, h, kvGroup, dh,

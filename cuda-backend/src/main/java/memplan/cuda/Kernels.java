@@ -109,7 +109,7 @@ public final class Kernels {
     public static final Spec LN_BWD_X = k("norm", "ln_bwd_x", "ppppppii");
     public static final Spec LN_BWD_PARAMS = k("norm", "ln_bwd_params", "ppppppliii");
     public static final Spec RMS_FWD = k("norm", "rms_fwd", "ppppppif");
-    public static final Spec RMS_BWD_X = k("norm", "rms_bwd_x", "pppppii");
+    public static final Spec RMS_BWD_X = k("norm", "rms_bwd_x", "ppppppii");
     public static final Spec RMS_BWD_W = k("norm", "rms_bwd_w", "ppplii");
 
     // softmax.cu

@@ -296,7 +296,8 @@ public record ParallelProfile(Layout layout, List<RankMemory> ranks) {
                             if (l.offloadOptimizer()) bytes = 0;
                             else if (m == ShardMode.ZERO1) bytes = t.name().startsWith("foreach.")
                                     ? (allNumel == 0 ? 0 : ceilDiv(whole * ownedNumel / allNumel, tp))
-                                    : ownerOfParam[stage][p] == dpRank ? tpBytes(s.tensor(p), whole + lag[p]) : 0;
+                                    : ownerOfParam[stage][p] == dpRank ? tpBytes(s.tensor(p), ownTemporaries(p)
+                                    + lag[p]) : 0;
                             else if (m.shardsOptimizerState) bytes = ceilDiv(bytes, nd);
                         }
                     }
@@ -355,6 +356,14 @@ public record ParallelProfile(Layout layout, List<RankMemory> ranks) {
             local.sort(Comparator.comparingLong((Integer p) -> -s.tensor(p).shape().numel()));
             for (int k = 1; k < local.size(); k++) lag[local.get(k)] = s.tensor(local.get(k - 1)).bytes();
             return lag;
+        }
+
+        /**
+         * An update's own temporaries, without the previous parameter's denominator the schedule adds (on this rank
+         * the previous update is another one: {@link #denominatorLag}).
+         */
+        private long ownTemporaries(int param) {
+            return (long) s.optimizer().temporariesPerParam * s.tensor(param).bytes();
         }
 
         private long gradBytesPerElement() {

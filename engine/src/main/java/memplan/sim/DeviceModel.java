@@ -64,16 +64,20 @@ public record DeviceModel(String name, long capacityBytes, double flopsPerSecond
             case "h200" -> new DeviceModel("h200", 141 * GIB, 60e12, 4.4e12, 50 * GB, 6e-6, 4e-6, Map.of());
             case "a100" -> new DeviceModel("a100", 80 * GIB, 19.5e12, 1.9e12, 25 * GB, 8e-6, 5e-6, Map.of());
             case "v100" -> new DeviceModel("v100", 16 * GIB, 15.7e12, 0.9e12, 12 * GB, 10e-6, 5e-6, Map.of());
+            case "a100-40" -> new DeviceModel("a100-40", 40 * GIB, 19.5e12, 1.55e12, 25 * GB, 8e-6, 5e-6, Map.of());
+            // the 24 GB cards people fine-tune on (GDDR6X, PCIe 4 x16)
+            case "rtx4090" -> new DeviceModel("rtx4090", 24 * GIB, 82.6e12, 1.0e12, 25 * GB, 8e-6, 5e-6, Map.of());
+            case "rtx3090" -> new DeviceModel("rtx3090", 24 * GIB, 35.6e12, 0.94e12, 25 * GB, 8e-6, 5e-6, Map.of());
             // A fixed reference CPU (tests, figures that must not depend on the machine); the CLI and the app use
             // calibratedCpu, measured on the machine they run on.
             case "cpu" -> new DeviceModel("cpu", 2 * GIB, 15e9, 10 * GB, 10 * GB, 1e-6, 100e-6, Map.of());
             default -> throw new IllegalArgumentException("unknown device '" + name
-                    + "' (presets: h100, h200, a100, v100, cpu)");
+                    + "' (presets: " + String.join(", ", presetNames()) + ")");
         };
     }
 
     public static List<String> presetNames() {
-        return List.of("h100", "h200", "a100", "v100", "cpu");
+        return List.of("h100", "h200", "a100", "a100-40", "v100", "rtx4090", "rtx3090", "cpu");
     }
 
     public DeviceModel withLink(String link) {

@@ -11,6 +11,7 @@ import memplan.graph.ValueKind;
 import memplan.ir.BackwardNeeds;
 import memplan.ir.DType;
 import memplan.ir.Shape;
+import memplan.ops.Attention;
 import memplan.ops.Conv2d;
 import memplan.ops.CrossEntropy;
 import memplan.ops.Input;
@@ -19,6 +20,7 @@ import memplan.ops.MatMul;
 import memplan.ops.MseLoss;
 import memplan.ops.Mul;
 import memplan.ops.Op;
+import memplan.ops.RMSNorm;
 import memplan.ops.Slice;
 import memplan.ops.Split;
 
@@ -74,6 +76,8 @@ public final class TrainingGraph {
         int[] gradOfValue = new int[nv];
         Arrays.fill(tensorOfValue, -1);
         Arrays.fill(gradOfValue, -1);
+        int[] probsCast = new int[g.nodes().size()];   // per node: the low-type copy of eager attention's probs
+        Arrays.fill(probsCast, -1);
 
         // Forward tensors: one per value that owns memory; views reuse the tensor they share.
         for (Value v : g.values()) {
@@ -98,6 +102,17 @@ public final class TrainingGraph {
             // an aux tensor of the float type (Dropout's mask) follows its op's type under autocast
             if (kind == TensorKind.AUX && low != null && dt == g.floatType() && v.producer() >= 0
                     && vt[g.nodes().get(v.producer()).outputs()[0]] == low) dt = low;
+            // eager attention under autocast: softmax(..., dtype=float32) keeps fp32 probabilities, and the PV
+            // matmul keeps its low-type copy of them (measured: tools/pytorch/llama.py under bf16 autocast)
+            boolean fp32Probs = kind == TensorKind.AUX && low != null && v.producer() >= 0
+                    && g.nodes().get(v.producer()).op() instanceof Attention a && a.form() == Attention.Form.EAGER
+                    && g.nodes().get(v.producer()).aux()[0] == v.id();
+            if (fp32Probs) {
+                tensorOfValue[v.id()] = add(tensors, v.name(), v.shape(), DType.FP32, kind, v.id());
+                probsCast[v.producer()] = add(tensors, v.name() + ".autocast", v.shape(), low,
+                        TensorKind.ACTIVATION, -1);
+                continue;
+            }
             if (nf4[v.id()]) {
                 // two 4-bit codes per byte, then the fp32 absmax of each block of 64 weights
                 long n = v.shape().numel();
@@ -186,6 +201,7 @@ public final class TrainingGraph {
             Set<Integer> writes = new LinkedHashSet<>();
             for (int o : n.outputs()) writes.add(tensorOfValue[o]);
             for (int a : n.aux()) writes.add(tensorOfValue[a]);
+            if (probsCast[n.index()] >= 0) writes.add(probsCast[n.index()]);
             if (castIn[n.index()] != null) {
                 for (int c : castIn[n.index()]) if (c >= 0) writes.add(c);
                 for (int c : castParam[n.index()]) if (c >= 0) writes.add(c);
@@ -249,7 +265,11 @@ public final class TrainingGraph {
                     dequant += g.value(p).shape().numel() * compute.bytes;
                 }
             }
-            if (needs.aux()) for (int a : n.aux()) reads.add(tensorOfValue[a]);
+            if (needs.aux()) {
+                Set<Integer> aux = savedAux(n.op(), n.aux().length, inGrad, weightGrad);
+                for (int k = 0; k < n.aux().length; k++) if (aux.contains(k)) reads.add(tensorOfValue[n.aux()[k]]);
+                if (probsCast[i] >= 0 && aux.contains(0)) reads.add(probsCast[i]);
+            }
             Set<Integer> writes = new LinkedHashSet<>();
             // gradients this step creates: a value that is several of its inputs (Mul(x, x)) gets one, written
             // then accumulated within the step, never read before
@@ -313,17 +333,21 @@ public final class TrainingGraph {
         boolean foreach = fw.optimizerTemporaries() && fw.optimizerForm() == OptimizerForm.FOREACH;
         boolean single = fw.optimizerTemporaries() && fw.optimizerForm() == OptimizerForm.SINGLE_TENSOR;
         List<Integer> paramGrads = new ArrayList<>();
+        long previousNumel = 0;
         for (Value v : g.values()) {
             if (v.kind() != ValueKind.PARAM || gradOfValue[v.id()] < 0) continue;
             paramGrads.add(gradOfValue[v.id()]);
             // foreach: the temporaries of all parameters at once, while the first update runs
             // bitsandbytes' 8-bit update is one fused kernel: no temporaries
             boolean eightBit = setup.optimizerStates() == OptimizerStates.BLOCKWISE_8BIT;
+            // single-tensor Adam: the previous parameter's denominator lives until this one's is made (the loop
+            // variable is rebound only then), beside this update's two temporaries (measured: tiny-llama)
             long tmp = eightBit ? 0 : foreach && paramGrads.size() == 1 ? optimizer.temporariesPerParam * updated
-                    : single ? optimizer.temporariesPerParam * v.shape().numel() : 0;
+                    : single && optimizer.temporariesPerParam > 0
+                    ? optimizer.temporariesPerParam * v.shape().numel() + previousNumel : 0;
+            previousNumel = v.shape().numel();
             int tmpId = tmp == 0 ? -1 : add(tensors, (foreach ? "foreach" : v.name()) + ".optimizer_temporaries",
-                    Shape.of(optimizer.temporariesPerParam, (int) (tmp / optimizer.temporariesPerParam)), v.dtype(),
-                    TensorKind.WORKSPACE, -1);
+                    Shape.of(toInt(tmp)), v.dtype(), TensorKind.WORKSPACE, -1);
             Set<Integer> reads = new LinkedHashSet<>();
             Set<Integer> writes = new LinkedHashSet<>();
             reads.add(gradOfValue[v.id()]);
@@ -371,8 +395,37 @@ public final class TrainingGraph {
         } else if ((op instanceof MatMul || op instanceof Mul) && inGrad.length == 2) {
             if (!inGrad[1]) in.remove(0);
             if (!inGrad[0]) in.remove(1);
+        } else if (op instanceof RMSNorm) {
+            // pow, mean, rsqrt and x * rstd keep theirs only for the input's gradient; the weight serves only it
+            if (!inGrad[0]) return new BackwardNeeds(Set.of(), n.outputs(), false, n.aux());
+        } else if (op instanceof Attention a && a.form() == Attention.Form.EAGER && !a.grouped()) {
+            // QK^T keeps q for k's gradient and k for q's; PV keeps v for the probabilities' gradient
+            if (!inGrad[1]) in.remove(0);
+            if (!inGrad[0]) in.remove(1);
+            if (!inGrad[0] && !inGrad[1]) in.remove(2);
+        } else if (op instanceof Attention a && a.form() == Attention.Form.EAGER) {
+            if (!inGrad[1]) in.remove(0);
         } else return n;
         return in.equals(n.inputs()) ? n : new BackwardNeeds(Set.copyOf(in), n.outputs(), n.params(), n.aux());
+    }
+
+    /**
+     * Which of an op's aux tensors its backward keeps, by index, given the gradients it must make (measured on
+     * 1.13): RMSNorm's normalised x is the weight product's operand, kept only for the weight's gradient, and its
+     * rstd and x^2 only for the input's; eager grouped attention keeps the repeated key for q's gradient and the
+     * repeated value for the probabilities'.
+     */
+    static Set<Integer> savedAux(Op op, int count, boolean[] inGrad, boolean weightGrad) {
+        Set<Integer> all = new HashSet<>();
+        for (int k = 0; k < count; k++) all.add(k);
+        if (op instanceof RMSNorm) {
+            if (!weightGrad) all.remove(1);
+            if (!inGrad[0]) all.retainAll(Set.of(1));
+        } else if (op instanceof Attention a && a.form() == Attention.Form.EAGER && a.grouped()) {
+            if (!inGrad[0]) all.remove(1);
+            if (!inGrad[0] && !inGrad[1]) all.remove(2);
+        }
+        return all;
     }
 
     private static boolean[] frozenParams(Graph g, FrozenParams rules, String src) {

@@ -2,6 +2,7 @@ package memplan.framework;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import memplan.io.ModelJson;
 import memplan.model.ModelDef;
 import memplan.onnx.OnnxImporter;
 import memplan.onnx.OnnxOptions;
@@ -11,6 +12,7 @@ import memplan.train.Phase;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.RandomAccessFile;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -50,6 +52,15 @@ public final class FidelityData {
             f.setLength(externalDataBytes);
         }
         return OnnxImporter.read(file, OnnxOptions.defaults().withLoss(OnnxOptions.Loss.CE));
+    }
+
+    /** A row of a MemPlan sample model (its PyTorch twin in tools/pytorch/llama.py): the sample's JSON, copied. */
+    public static ModelDef sampleModel(String modelJson, String sample) throws IOException {
+        String path = "/fidelity/" + modelJson;
+        try (InputStream in = FidelityData.class.getResourceAsStream(path)) {
+            assertNotNull(in, path);
+            return ModelJson.parse(new String(in.readAllBytes(), StandardCharsets.UTF_8), "sample:" + sample);
+        }
     }
 
     /** MemPlan's peak, each phase's peak and the bytes saved for backward against PyTorch's measured ones. */

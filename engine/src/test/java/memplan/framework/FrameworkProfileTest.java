@@ -96,13 +96,18 @@ class FrameworkProfileTest {
         assertEquals((long) N * 32, dropoutMask(derive(mlp(), Optimizer.SGD, FrameworkProfile.GENERIC)).bytes());
     }
 
+    /**
+     * Two temporaries of the parameter it updates, and the previous parameter's denominator, which the loop lets go
+     * only when this one's is made.
+     */
     @Test
-    void singleTensorAdamHoldsTwoTemporariesOfTheParameterItUpdates() {
+    void singleTensorAdamHoldsTwoTemporariesOfTheParameterItUpdatesAndThePreviousDenominator() {
         Schedule s = derive(mlp(), Optimizer.ADAM, FrameworkProfile.PYTORCH_CPU);
         Step up = step(s, "update fc1.weight");
         assertTrue(up.workspace() >= 0);
-        assertEquals(2L * 32 * 16 * 4, s.tensor(up.workspace()).bytes());
-        assertEquals(2L * 8 * 4, s.tensor(step(s, "update fc2.bias").workspace()).bytes());
+        assertEquals(2L * 32 * 16 * 4, s.tensor(up.workspace()).bytes(), "the first parameter: no previous one");
+        assertEquals(2L * 8 * 4 + 8 * 32 * 4, s.tensor(step(s, "update fc2.bias").workspace()).bytes(),
+                "fc2.bias after fc2.weight [8, 32]");
         assertEquals(-1,
                 step(derive(mlp(), Optimizer.SGD, FrameworkProfile.PYTORCH_CPU), "update fc1.weight").workspace(),
                 "SGD with momentum updates in place");

@@ -2,7 +2,6 @@ package memplan.framework;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import memplan.graph.Graph;
-import memplan.io.ModelJson;
 import memplan.ir.DType;
 import memplan.model.ModelDef;
 import memplan.profile.MemoryProfile;
@@ -14,8 +13,6 @@ import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -23,7 +20,6 @@ import java.util.Set;
 import java.util.TreeSet;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -101,14 +97,8 @@ class PyTorchFidelityTest {
         return MemoryProfile.of(s);
     }
 
-    /** A row of a MemPlan sample model (its PyTorch twin in tools/pytorch/llama.py): the sample's JSON, copied. */
     private static ModelDef sampleModel(JsonNode r) throws IOException {
-        String path = "/fidelity/" + r.get("modelJson").asText();
-        try (InputStream in = PyTorchFidelityTest.class.getResourceAsStream(path)) {
-            assertNotNull(in, path);
-            return ModelJson.parse(new String(in.readAllBytes(), StandardCharsets.UTF_8), "sample:" + r.get("sample")
-                    .asText());
-        }
+        return FidelityData.sampleModel(r.get("modelJson").asText(), r.get("sample").asText());
     }
 
     private static ModelDef onnxModel(JsonNode r) throws IOException {

@@ -22,6 +22,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -81,7 +83,31 @@ class TrainingFidelityTest {
     }
 
     private static ModelDef model(JsonNode r) throws IOException {
+        if (r.hasNonNull("modelJson")) return FidelityData.sampleModel(r.get("modelJson").asText(),
+                r.get("sample").asText());
         return FidelityData.onnxModel(r.get("onnx").asText(), r.get("externalDataBytes").asLong(), dir);
+    }
+
+    /**
+     * The Llama-style check (issue 24): llama.py's model at both sizes (MemPlan: the sample of that name), trained
+     * in full and with LoRA on q_proj, v_proj and on every projection, SGD and Adam, with and without
+     * accumulation, all checked.
+     */
+    @Test
+    void theLlamaSetupsAreCheckedAtBothSizes() throws IOException {
+        Set<String> seen = new TreeSet<>();
+        for (JsonNode r : data().get("rows")) {
+            if (!r.hasNonNull("sample") || !r.get("checked").asBoolean()) continue;
+            String flags = r.get("flags").toString();
+            String kind = flags.contains("--lora") ? (flags.contains("down_proj") ? "lora-all" : "lora-qv")
+                    : flags.contains("--freeze") ? "frozen" : "full";
+            seen.add(r.get("sample").asText() + " " + kind + " " + r.get("optimizer").asText()
+                    + (flags.contains("--grad-accum") ? " accum" : ""));
+        }
+        for (String size : List.of("tiny-llama", "small-llama"))
+            for (String want : List.of("full adam accum", "full sgd accum", "lora-qv adam", "lora-qv sgd",
+                    "lora-qv adam accum", "lora-all adam", "lora-all sgd accum", "frozen adam"))
+                assertTrue(seen.contains(size + " " + want), "no checked row " + size + " " + want + " in " + seen);
     }
 
     /** The schedule the row's MemPlan flags describe (as `memplan profile` builds it from them). */

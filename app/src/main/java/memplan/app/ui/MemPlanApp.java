@@ -25,7 +25,8 @@ import java.util.regex.Pattern;
  * {@code -Dmemplan.open=NAME|FILE}, {@code -Dmemplan.batch=N}, {@code -Dmemplan.panel=model|planner|compare|run|teach}
  * (planner and compare also apply or compare at once), {@code
  * -Dmemplan.lesson=swapping|recomputation|sharing|compression}
- * with {@code -Dmemplan.step=K}, {@code -Dmemplan.select=LAYER}, {@code -Dmemplan.measure=N} (see {@link EditTiming}).
+ * with {@code -Dmemplan.step=K}, {@code -Dmemplan.select=LAYER}, {@code -Dmemplan.measure=N} (see {@link EditTiming}),
+ * {@code -Dmemplan.lora=true} (LoRA on q_proj, v_proj).
  */
 public class MemPlanApp extends Application {
     public static final String DEFAULT_MODEL = "resnet18";
@@ -128,6 +129,7 @@ public class MemPlanApp extends Application {
                 Integer.getInteger("memplan.measure"));
         String open = System.getProperty("memplan.open", DEFAULT_MODEL);
         session.batchProperty().set(Integer.getInteger("memplan.batch", 32));
+        if (Boolean.getBoolean("memplan.lora")) session.training().loraProperty().set(true);
         if (SampleModels.exists(open)) session.openSample(open);
         else if (Files.exists(Path.of(open))) session.openFile(Path.of(open));
         else session.errorProperty().set("'" + open + "' is neither a sample model nor a file");

@@ -3,6 +3,10 @@ package memplan.app.ui;
 import javafx.collections.ListChangeListener;
 import javafx.geometry.Insets;
 import javafx.scene.control.Button;
+import javafx.beans.property.ObjectProperty;
+import javafx.beans.property.StringProperty;
+import javafx.geometry.Pos;
+import javafx.scene.control.CheckBox;
 import javafx.scene.control.ChoiceBox;
 import javafx.scene.control.Hyperlink;
 import javafx.scene.control.Label;
@@ -11,20 +15,29 @@ import javafx.scene.control.TextField;
 import javafx.scene.control.Tooltip;
 import javafx.scene.layout.FlowPane;
 import javafx.scene.layout.GridPane;
+import javafx.scene.layout.HBox;
 import javafx.scene.layout.VBox;
 import javafx.util.StringConverter;
 import memplan.app.ui.session.SessionViewModel;
+import memplan.app.ui.session.TrainingSettings;
 import memplan.ir.DType;
 import memplan.samples.SampleModels;
+import memplan.train.Amp;
+import memplan.train.BaseWeights;
 import memplan.train.Optimizer;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.function.Consumer;
+import java.util.function.Function;
 
-/** Opening a model: file, recent files, the gallery of samples; and the batch size, dtype and optimizer. */
+/**
+ * Opening a model: file, recent files, the gallery of samples; the batch size, dtype and optimizer; and the training
+ * setup (frozen parameters, LoRA, accumulation, 8-bit Adam, NF4, autocast).
+ */
 final class ModelPanel extends VBox {
     ModelPanel(SessionViewModel session, Runnable chooseFile) {
         super(10);
@@ -90,6 +103,10 @@ final class ModelPanel extends VBox {
         grid.addRow(3, new Label("Dimensions"), dims);
         grid.add(apply, 1, 4);
 
+        Label setupTitle = new Label("Training setup");
+        setupTitle.getStyleClass().add("section-title");
+        GridPane setup = trainingSetup(session);
+
         Label open = new Label("Open a model");
         open.getStyleClass().add("section-title");
         Button file = new Button("Open model file\u2026");
@@ -149,7 +166,101 @@ final class ModelPanel extends VBox {
         Label hint = new Label("Samples open at the batch size, data type and optimizer above.");
         hint.getStyleClass().add("hint");
         hint.setWrapText(true);
-        getChildren().addAll(open, file, drop, gallery, samples, hint, settings, grid, recentTitle, recent);
+        getChildren().addAll(open, file, drop, gallery, samples, hint, settings, grid, setupTitle, setup,
+                recentTitle, recent);
+    }
+
+    /**
+     * Frozen parameters, LoRA, accumulation, 8-bit Adam, NF4 base weights and autocast, as the CLI's flags. A choice
+     * profiles again at once (in the background); a text field when Enter is pressed or it loses focus. What is
+     * wrong is said under the fields as the user types.
+     */
+    private static GridPane trainingSetup(SessionViewModel session) {
+        TrainingSettings t = session.training();
+        Runnable again = () -> {
+            if (session.modelProperty().get() != null && t.problemProperty().get().isEmpty()) session.reprofile();
+        };
+        TextField freeze = field("freezeField", t.freezeProperty(), 12, "e.g. model.embed_tokens,model.layers.0",
+                "Parameters to freeze (no gradient, no optimizer state): names or globs, comma-separated", again);
+        CheckBox lora = new CheckBox("LoRA adapters");
+        lora.setId("loraCheck");
+        lora.selectedProperty().bindBidirectional(t.loraProperty());
+        lora.setTooltip(new Tooltip("peft-style LoRA on the target Linear layers; only the adapters train"));
+        lora.selectedProperty().addListener((o, a, n) -> again.run());
+        TextField rank = field("loraRank", t.rankProperty(), 3, "r", "LoRA rank r", again);
+        TextField alpha = field("loraAlpha", t.alphaProperty(), 3, "alpha", "LoRA alpha (the scale is alpha / r)",
+                again);
+        TextField targets = field("loraTargets", t.targetsProperty(), 12, "q_proj,v_proj",
+                "Target modules: Linear layer names or their last parts, comma-separated", again);
+        for (TextField f : List.of(rank, alpha, targets)) f.disableProperty().bind(lora.selectedProperty().not());
+        TextField accum = field("gradAccumField", t.gradAccumProperty(), 3, "1",
+                "Gradient accumulation: micro-batches of the batch size per optimizer step", again);
+        CheckBox eightBit = new CheckBox("8-bit Adam state");
+        eightBit.setId("adam8bitCheck");
+        eightBit.setTooltip(new Tooltip("bitsandbytes' Adam8bit: block-wise 8-bit exp_avg and exp_avg_sq"));
+        eightBit.selectedProperty().bindBidirectional(t.eightBitProperty());
+        eightBit.selectedProperty().addListener((o, a, n) -> again.run());
+        ChoiceBox<BaseWeights> base = choice("baseWeightsChoice", BaseWeights.values(), t.baseWeightsProperty(),
+                b -> b == BaseWeights.NF4 ? "NF4 (4-bit)" : "full", again);
+        base.setTooltip(new Tooltip("Storage of frozen Linear weights: full, or QLoRA's 4-bit NormalFloat"));
+        ChoiceBox<Amp> amp = choice("ampChoice", Amp.values(), t.ampProperty(),
+                a -> a == Amp.NONE ? "off" : a.cliName, again);
+        amp.setTooltip(new Tooltip("Mixed precision as torch.autocast: fp32 weights, matmuls in bf16 or fp16"));
+        Label problem = new Label();
+        problem.setId("setupProblem");
+        problem.getStyleClass().add("error-banner");
+        problem.setWrapText(true);
+        problem.setMaxWidth(260);
+        problem.textProperty().bind(t.problemProperty());
+        problem.visibleProperty().bind(t.problemProperty().isNotEmpty());
+        problem.managedProperty().bind(problem.visibleProperty());
+        HBox loraRow = new HBox(6, new Label("r"), rank, new Label("alpha"), alpha);
+        loraRow.setAlignment(Pos.CENTER_LEFT);
+        GridPane g = new GridPane();
+        g.setHgap(8);
+        g.setVgap(6);
+        g.addRow(0, new Label("Freeze"), freeze);
+        g.add(lora, 0, 1, 2, 1);
+        g.addRow(2, new Label("LoRA"), loraRow);
+        g.addRow(3, new Label("Targets"), targets);
+        g.addRow(4, new Label("Accumulate"), accum);
+        g.add(eightBit, 0, 5, 2, 1);
+        g.addRow(6, new Label("Base weights"), base);
+        g.addRow(7, new Label("Autocast"), amp);
+        g.add(problem, 0, 8, 2, 1);
+        return g;
+    }
+
+    private static TextField field(String id, StringProperty value, int columns, String prompt, String tip,
+                                   Runnable again) {
+        TextField f = new TextField();
+        f.setId(id);
+        f.setPrefColumnCount(columns);
+        f.setPromptText(prompt);
+        f.setTooltip(new Tooltip(tip));
+        f.textProperty().bindBidirectional(value);
+        f.setOnAction(e -> again.run());
+        // leaving a field with a changed value profiles again, as Enter does
+        String[] before = {value.get()};
+        f.focusedProperty().addListener((o, was, now) -> {
+            if (now) before[0] = f.getText();
+            else if (!f.getText().equals(before[0])) again.run();
+        });
+        return f;
+    }
+
+    private static <T> ChoiceBox<T> choice(String id, T[] items, ObjectProperty<T> value, Function<T, String> label,
+                                           Runnable again) {
+        ChoiceBox<T> c = new ChoiceBox<>();
+        c.setId(id);
+        c.getItems().addAll(items);
+        c.valueProperty().bindBidirectional(value);
+        c.setConverter(new StringConverter<>() {
+            @Override public String toString(T v) { return v == null ? "" : label.apply(v); }
+            @Override public T fromString(String s) { return null; }
+        });
+        c.valueProperty().addListener((o, a, n) -> again.run());
+        return c;
     }
 
     static String title(String s) {

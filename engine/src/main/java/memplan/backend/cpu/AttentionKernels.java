@@ -106,9 +106,11 @@ final class AttentionKernels {
                 for (int i = 0; i < 3; i++) if (a.gradIn(i) != null && !a.accIn(i)) K.zero(a.gradIn(i));
                 return;
             }
-            Buf q = a.need(a.in(), 0, "input");
-            Buf k = repeated ? a.need(a.aux(), 1, "aux") : a.need(a.in(), 1, "input");
-            Buf v = repeated ? a.need(a.aux(), 2, "aux") : a.need(a.in(), 2, "input");
+            // eager attention keeps q only for k's gradient and k only for q's (fused recomputes with both)
+            Buf q = eager && gk == null ? null : a.need(a.in(), 0, "input");
+            Buf k = eager && gq == null ? null : repeated ? a.need(a.aux(), 1, "aux") : a.need(a.in(), 1, "input");
+            Buf v = eager && gq == null && gk == null ? null
+                    : repeated ? a.need(a.aux(), 2, "aux") : a.need(a.in(), 2, "input");
             Buf y = eager ? null : a.need(a.out(), 0, "output");
             Buf saved = a.need(a.aux(), 0, "aux");
             int kvHeads = op.kvHeads(), kw = ks.dim(2);
@@ -124,8 +126,14 @@ final class AttentionKernels {
                         scores(g, q, k, b, h, p);
                         for (int i = 0; i < g.tq; i++) probs(p, i * g.tk, g.tk, saved.get(bh * g.tq + i));
                     }
-                    int qo = q.offset() + b * g.tq * g.d + h * g.dh, ko = k.offset() + b * g.tk * g.kd + g.kvColumn(h);
-                    int vo = v.offset() + b * g.tk * g.kd + g.kvColumn(h), yo = gy.offset() + b * g.tq * g.d + h * g.dh;
+                    int qo = q == null ? 0 : q.offset() + b * g.tq * g.d + h * g.dh;
+                    int ko = k == null ? 0 : k.offset() + b * g.tk * g.kd + g.kvColumn(h);
+                    int vo = v == null ? 0 : v.offset() + b * g.tk * g.kd + g.kvColumn(h);
+                    int yo = gy.offset() + b * g.tq * g.d + h * g.dh;
+                    if (gv != null) // dV = P^T dO, summed over the group
+                        Gemm.gemmSeq(g.tk, g.dh, g.tq, p, 0, g.tk, true, gy.data(), yo, g.d, false,
+                                gv.data(), gv.offset() + b * g.tk * kw + kh * g.dh, kw, a.accIn(2) || !first);
+                    if (gq == null && gk == null) continue;
                     // dP = dO V^T
                     Gemm.gemmSeq(g.tq, g.tk, g.dh, gy.data(), yo, g.d, false, v.data(), vo, g.kd, true, dp, 0, g.tk,
                             false);
@@ -146,9 +154,6 @@ final class AttentionKernels {
                     if (gk != null) // dK = dS^T Q, summed over the group
                         Gemm.gemmSeq(g.tk, g.dh, g.tq, dp, 0, g.tk, true, q.data(), qo, g.d, false,
                                 gk.data(), gk.offset() + go, kw, a.accIn(1) || !first);
-                    if (gv != null) // dV = P^T dO, summed over the group
-                        Gemm.gemmSeq(g.tk, g.dh, g.tq, p, 0, g.tk, true, gy.data(), yo, g.d, false,
-                                gv.data(), gv.offset() + go, kw, a.accIn(2) || !first);
                 }
             });
         }

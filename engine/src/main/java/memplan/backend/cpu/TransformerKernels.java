@@ -53,10 +53,10 @@ final class TransformerKernels {
                 if (gw != null && !a.accParam(0)) K.zero(gw);
                 return;
             }
-            Buf x = a.need(a.in(), 0, "input"), w = a.need(a.params(), 0, "param");
-            Buf rstd = a.need(a.aux(), 0, "aux"), xn = a.need(a.aux(), 1, "aux");
-            float[] xd = x.data(), gyd = gy.data(), wd = w.data(), hd = xn.data();
             if (gw != null) {
+                // the normalised x is kept for the weight's gradient only (a frozen input keeps nothing else)
+                Buf xn = a.need(a.aux(), 1, "aux");
+                float[] gyd = gy.data(), hd = xn.data();
                 // parallel over columns; rows summed in order
                 Par.range(d, Math.max(16, Par.grain(d, rows)), (s, e) -> {
                     double[] sw = new double[e - s];
@@ -68,19 +68,26 @@ final class TransformerKernels {
                 });
             }
             if (gx == null) return;
+            // a frozen weight keeps no normalised x: x * rstd again, the same float product as the forward's
+            Buf x = a.need(a.in(), 0, "input"), w = a.need(a.params(), 0, "param");
+            Buf rstd = a.need(a.aux(), 0, "aux");
+            Buf xn = a.aux() != null && a.aux().length > 1 ? a.aux()[1] : null;
+            float[] xd = x.data(), gyd = gy.data(), wd = w.data(), hd = xn == null ? null : xn.data();
             boolean acc = a.accIn(0);
             float[] gxd = gx.data();
             Par.range(rows, Par.grain(rows, 4L * d), (s, e) -> {
+                float[] h = new float[d];
                 for (int r = s; r < e; r++) {
                     float rs = rstd.get(r);
                     int xb = x.offset() + r * d, yb = gy.offset() + r * d, ob = gx.offset() + r * d;
-                    int hb = xn.offset() + r * d;
+                    if (hd != null) System.arraycopy(hd, xn.offset() + r * d, h, 0, d);
+                    else for (int j = 0; j < d; j++) h[j] = xd[xb + j] * rs;
                     double dot = 0;   // sum_j (gy_j w_j) * xhat_j
-                    for (int j = 0; j < d; j++) dot += gyd[yb + j] * wd[w.offset() + j] * hd[hb + j];
+                    for (int j = 0; j < d; j++) dot += gyd[yb + j] * wd[w.offset() + j] * h[j];
                     float m = (float) (dot / d);
                     for (int j = 0; j < d; j++) {
                         float gh = gyd[yb + j] * wd[w.offset() + j];
-                        K.put(gxd, ob + j, rs * (gh - hd[hb + j] * m), acc);
+                        K.put(gxd, ob + j, rs * (gh - h[j] * m), acc);
                     }
                 }
             });

@@ -209,6 +209,73 @@ class CpuGradientTest {
         new CpuHarness(new RMSNorm(1e-5), s(4, 16)).gradCheck(MAX);
     }
 
+    /**
+     * A frozen operand keeps less (TrainingGraph.savedFor, savedAux): RMSNorm with a frozen weight gets no
+     * normalised x and makes the same input gradient, bit for bit; with a frozen input it gets only the normalised
+     * x and makes the same weight gradient.
+     */
+    @Test
+    void rmsNormWithAFrozenSideNeedsLess() {
+        CpuHarness h = new CpuHarness(new RMSNorm(1e-6), s(2, 3, 8));
+        h.forward();
+        Buf gy = h.alloc(h.out[0].shape(), DType.FP32);
+        h.randomize(gy, 1f);
+        Buf gxAll = h.alloc(h.in[0].shape(), DType.FP32), gwAll = h.alloc(h.params[0].shape(), DType.FP32);
+        backward(h, h.in, h.params, h.aux, gy, new Buf[]{gxAll}, new Buf[]{gwAll});
+        Buf gx = h.alloc(h.in[0].shape(), DType.FP32);
+        backward(h, h.in, h.params, new Buf[]{h.aux[0], null, null}, gy, new Buf[]{gx}, new Buf[1]);
+        assertArrayEquals(gxAll.toArray(), gx.toArray(), "frozen weight: the input's gradient");
+        Buf gw = h.alloc(h.params[0].shape(), DType.FP32);
+        backward(h, new Buf[1], new Buf[1], new Buf[]{null, h.aux[1], null}, gy, new Buf[1], new Buf[]{gw});
+        assertArrayEquals(gwAll.toArray(), gw.toArray(), "frozen input: the weight's gradient");
+    }
+
+    /**
+     * Eager attention keeps q only for k's gradient, k only for q's and v only for the probabilities' gradient:
+     * with one side frozen the others come out the same, bit for bit (grouped: the repeated key and value).
+     */
+    @Test
+    void eagerAttentionWithAFrozenOperandNeedsLess() {
+        for (Attention op : List.of(new Attention(4, 2, true, Attention.Form.EAGER),
+                new Attention(2, 2, true, Attention.Form.EAGER))) {
+            Shape q = s(2, 4, 8), kv = op.grouped() ? s(2, 4, 4) : s(2, 4, 8);
+            CpuHarness h = new CpuHarness(op, q, kv, kv);
+            h.forward();
+            Buf gy = h.alloc(h.out[0].shape(), DType.FP32);
+            h.randomize(gy, 1f);
+            Buf[] all = grads(h, 0, 1, 2);
+            backward(h, h.in, h.params, h.aux, gy, all, new Buf[0]);
+            // k frozen: no q; q frozen: no k (nor its repeated copy); only v wanted: no q, k or v. Grouped heads
+            // read the repeated key and value (aux 1, 2), never the inputs k and v
+            boolean gr = op.grouped();
+            Buf[] noK = grads(h, 0, 2);
+            backward(h, gr ? new Buf[3] : new Buf[]{null, h.in[1], h.in[2]}, h.params, h.aux, gy, noK, new Buf[0]);
+            assertArrayEquals(all[0].toArray(), noK[0].toArray(), op + " k frozen: dQ");
+            assertArrayEquals(all[2].toArray(), noK[2].toArray(), op + " k frozen: dV");
+            Buf[] noQ = grads(h, 1, 2);
+            backward(h, gr ? new Buf[]{h.in[0], null, null} : new Buf[]{h.in[0], null, h.in[2]}, h.params,
+                    gr ? new Buf[]{h.aux[0], null, h.aux[2]} : h.aux, gy, noQ, new Buf[0]);
+            assertArrayEquals(all[1].toArray(), noQ[1].toArray(), op + " q frozen: dK");
+            assertArrayEquals(all[2].toArray(), noQ[2].toArray(), op + " q frozen: dV");
+            Buf[] onlyV = grads(h, 2);
+            backward(h, new Buf[3], h.params, gr ? new Buf[]{h.aux[0], null, null} : h.aux, gy, onlyV, new Buf[0]);
+            assertArrayEquals(all[2].toArray(), onlyV[2].toArray(), op + " only v: dV");
+        }
+    }
+
+    private static Buf[] grads(CpuHarness h, int... inputs) {
+        Buf[] g = new Buf[h.in.length];
+        for (int i : inputs) g[i] = h.alloc(h.in[i].shape(), DType.FP32);
+        return g;
+    }
+
+    private static void backward(CpuHarness h, Buf[] in, Buf[] params, Buf[] aux, Buf gy, Buf[] gradIn,
+                                 Buf[] gradParams) {
+        h.kernel.backward(new BackwardArgs(h.node, in, new Buf[h.out.length], params, aux, new Buf[]{gy}, gradIn,
+                gradParams, new boolean[gradIn.length], new boolean[gradParams.length], h.workspace));
+        h.checkSentinels();
+    }
+
     @Test
     void gatedActivations() {
         for (GatedActivation.Gate g : GatedActivation.Gate.values()) {

@@ -1,6 +1,7 @@
 package memplan.app.ui.session;
 
 import memplan.app.ui.graph.GraphLayout;
+import memplan.framework.FrameworkProfile;
 import memplan.graph.Graph;
 import memplan.graph.Node;
 import memplan.ir.DType;
@@ -14,6 +15,7 @@ import memplan.train.Step;
 import memplan.train.TensorInfo;
 import memplan.train.TensorKind;
 import memplan.train.TrainingGraph;
+import memplan.train.TrainingSetup;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -58,9 +60,15 @@ public final class Analysis {
     }
 
     public static Analysis of(ModelDef model, int batch, DType dtype, Optimizer optimizer, Map<String, Integer> dims) {
+        return of(model, batch, dtype, optimizer, dims, TrainingSetup.DEFAULT);
+    }
+
+    /** The iteration of a training setup (frozen parameters, accumulation, 8-bit state, NF4, autocast). */
+    public static Analysis of(ModelDef model, int batch, DType dtype, Optimizer optimizer, Map<String, Integer> dims,
+                              TrainingSetup setup) {
         long t0 = System.nanoTime();
         Graph g = Graph.instantiate(model, batch, dtype, dims);
-        Schedule s = TrainingGraph.derive(g, optimizer);
+        Schedule s = TrainingGraph.derive(g, optimizer, FrameworkProfile.GENERIC, setup);
         return of(model, s, t0);
     }
 

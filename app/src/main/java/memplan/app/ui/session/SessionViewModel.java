@@ -23,6 +23,7 @@ import memplan.app.ui.timeline.SimTimeline;
 import memplan.app.ui.timeline.TimelineData;
 import memplan.io.FileWriteException;
 import memplan.io.ModelJson;
+import memplan.graph.GraphException;
 import memplan.ir.DType;
 import memplan.ir.ModelException;
 import memplan.model.ModelDef;
@@ -70,6 +71,7 @@ public class SessionViewModel {
     private final ObjectProperty<Optimizer> optimizer = new SimpleObjectProperty<>(Optimizer.ADAM);
     /** Dimension symbols to set, e.g. "T=128"; symbols the open model does not use are left out. */
     private final StringProperty dims = new SimpleStringProperty("");
+    private final TrainingSettings training = new TrainingSettings(optimizer, dtype);
     private final ReadOnlyObjectWrapper<Analysis> analysis = new ReadOnlyObjectWrapper<>();
     private final ReadOnlyObjectWrapper<Evaluation> evaluation = new ReadOnlyObjectWrapper<>();
     private final StringProperty status = new SimpleStringProperty("");
@@ -106,7 +108,7 @@ public class SessionViewModel {
     /** Everything a lesson replaces, to put back when it ends. */
     public record Snapshot(ModelDef model, int batch, DType dtype, Optimizer optimizer, String dims, Analysis analysis,
                            Evaluation evaluation, Evaluation baseline, PlanHistory history, long budget,
-                           DeviceModel device) {
+                           DeviceModel device, TrainingSettings.Values training) {
     }
 
     /** Edits re-simulate on the calling thread when the last simulation took less than this; else in the background. */
@@ -137,6 +139,8 @@ public class SessionViewModel {
     public ObjectProperty<DType> dtypeProperty() { return dtype; }
     public ObjectProperty<Optimizer> optimizerProperty() { return optimizer; }
     public StringProperty dimsProperty() { return dims; }
+    /** The training setup (frozen parameters, LoRA, accumulation, 8-bit state, NF4, autocast) profiles use. */
+    public TrainingSettings training() { return training; }
     public ReadOnlyObjectProperty<Analysis> analysisProperty() { return analysis.getReadOnlyProperty(); }
     public Analysis analysis() { return analysis.get(); }
     public ReadOnlyObjectProperty<Evaluation> evaluationProperty() { return evaluation.getReadOnlyProperty(); }
@@ -232,6 +236,13 @@ public class SessionViewModel {
             error.set(ex.getMessage());
             return;
         }
+        TrainingSettings.Choice setup;
+        try {
+            setup = training.choice(o, d);
+        } catch (IllegalArgumentException ex) {
+            error.set(ex.getMessage());
+            return;
+        }
         error.set("");
         status.set("Opening " + what + "...");
         runner.run("Profiling " + what, p -> {
@@ -239,7 +250,7 @@ public class SessionViewModel {
             ModelDef m = load.get();
             p.checkCancelled();
             p.message("Profiling " + m.name() + " at batch " + b);
-            Analysis a = Analysis.of(m, b, d, o, DimSettings.forModel(dimValues, m));
+            Analysis a = analyse(m, b, d, o, DimSettings.forModel(dimValues, m), setup);
             p.checkCancelled();
             DeviceModel dev = device.get();
             Evaluation e;
@@ -269,9 +280,11 @@ public class SessionViewModel {
             analysis.set(a);
             evaluation.set(ev);
             updateUndo();
-            status.set(String.format(Locale.ROOT, "%s: %d layers, %d tensors, %d steps; profiled in %.0f ms",
+            training.setProblem("");
+            String trained = setup.describe();
+            status.set(String.format(Locale.ROOT, "%s: %d layers, %d tensors, %d steps%s; profiled in %.0f ms",
                     m.name(), a.graph().nodes().size(), a.schedule().tensorCount(),
-                            a.schedule().stepCount(), a.millis()));
+                            a.schedule().stepCount(), trained.isEmpty() ? "" : " (" + trained + ")", a.millis()));
             onAnalysis(a);
             List<Consumer<Analysis>> then = List.copyOf(afterOpen);
             afterOpen.clear();
@@ -279,12 +292,41 @@ public class SessionViewModel {
         }, ex -> {
             afterOpen.clear();
             error.set(describe(ex));
+            if (ex instanceof SetupProblem) training.setProblem(ex.getMessage());
             status.set("Could not open " + what);
         }, () -> {
             afterOpen.clear();
             status.set("Cancelled opening " + what);
         });
     }
+
+    /** A training setting that does not fit the model (a LoRA target or frozen pattern that names nothing). */
+    static final class SetupProblem extends IllegalArgumentException {
+        SetupProblem(String message) {
+            super(message);
+        }
+    }
+
+    /** The model with its LoRA adapters, profiled with the training setup (off the UI thread). */
+    private static Analysis analyse(ModelDef m, int batch, DType d, Optimizer o, Map<String, Integer> dims,
+                                    TrainingSettings.Choice setup) {
+        ModelDef adapted = m;
+        if (setup.lora() != null) {
+            try {
+                adapted = setup.lora().apply(m);
+            } catch (IllegalArgumentException e) {
+                throw new SetupProblem("LoRA: " + e.getMessage());
+            }
+        }
+        try {
+            return Analysis.of(adapted, batch, d, o, dims, setup.setup());
+        } catch (GraphException e) {
+            if (FROZEN.equals(e.location())) throw new SetupProblem("Freeze: " + e.reason());
+            throw e;
+        }
+    }
+
+    private static final String FROZEN = "frozen parameters";
 
     /**
      * Runs once the model being opened is in place with its baseline shown (not when opening fails): what a lesson or
@@ -416,7 +458,8 @@ public class SessionViewModel {
     /** What a lesson will replace, to give back with {@link #restore(Snapshot)}. */
     public Snapshot snapshot() {
         return new Snapshot(model.get(), batch.get(), dtype.get(), optimizer.get(), dims.get(), analysis.get(),
-                evaluation.get(), baselineEvaluation.get(), history.copy(), budgetBytes.get(), device.get());
+                evaluation.get(), baselineEvaluation.get(), history.copy(), budgetBytes.get(), device.get(),
+                training.values());
     }
 
     /** Puts back a model, its analysis, plan and history exactly as they were (no profiling again). */
@@ -427,6 +470,7 @@ public class SessionViewModel {
         dtype.set(s.dtype());
         optimizer.set(s.optimizer());
         dims.set(s.dims());
+        training.set(s.training());
         selectedNode.set(-1);
         selectedTensor.set(-1);
         highlighted.set(new int[0]);

@@ -12,6 +12,7 @@ import memplan.app.ui.Fmt;
 import memplan.app.ui.session.Analysis;
 import memplan.app.ui.session.Evaluation;
 import memplan.app.ui.session.SessionViewModel;
+import memplan.app.ui.session.TrainingSettings;
 
 import java.util.List;
 import java.util.Locale;
@@ -99,6 +100,8 @@ public final class TeachingViewModel {
             begin(l, opened);
         });
         session.batchProperty().set(BATCH);
+        // lessons train in full; the snapshot keeps the user's setup for when the lesson ends
+        session.training().set(TrainingSettings.Values.DEFAULT);
         session.openSample(MODEL);
     }
 
