@@ -3,6 +3,7 @@ package memplan.parallel;
 import memplan.ir.TensorRole;
 import memplan.plan.Plan;
 import memplan.planner.InfeasibleBudgetException;
+import memplan.planner.PlanContext;
 import memplan.planner.Planner;
 import memplan.sim.DeviceModel;
 import memplan.sim.SimResult;
@@ -58,8 +59,10 @@ public record RankPlans(Layout layout, List<RankPlan> ranks) {
         for (RankSchedule r : rs) {
             int same = sameAs(out, r.schedule());
             Plan p;
-            if (same >= 0) p = rebind(out.get(same).plan(), r.schedule());
-            else {
+            if (same >= 0) {
+                Plan shared = out.get(same).plan();    // the same sizes: valid as it is
+                p = new Plan(r.schedule(), shared.decisions(), shared.planner());
+            } else {
                 try {
                     p = planner.plan(r.schedule(), budgetBytes, device);
                 } catch (InfeasibleBudgetException e) {
@@ -80,15 +83,20 @@ public record RankPlans(Layout layout, List<RankPlan> ranks) {
         List<RankPlan> out = new ArrayList<>();
         for (RankSchedule r : ParallelProfile.rankSchedules(s, layout)) {
             int same = sameAs(out, r.schedule());
-            Plan p = rebind(plan, r.schedule());
+            Plan p = rebind(plan, r.schedule(), device);
             out.add(new RankPlan(r.memory(), r.schedule(), p, Simulator.simulate(p, device),
                     same >= 0 ? same : out.size()));
         }
         return new RankPlans(layout, List.copyOf(out));
     }
 
-    private static Plan rebind(Plan p, Schedule onto) {
-        return new Plan(onto, p.decisions(), p.planner());
+    /**
+     * A plan's decisions on another share of the same micro-batch (or the micro-batch itself), less those that are not
+     * valid there: a rank may co-share buffers its sizes allow (an optimizer's temporaries it holds nothing of) that
+     * the other's sizes do not.
+     */
+    public static Plan rebind(Plan p, Schedule onto, DeviceModel device) {
+        return new PlanContext(onto, device).repair(new Plan(onto, p.decisions(), p.planner()));
     }
 
     /** The first planned rank whose schedule has the same sizes, costs and held bytes, or -1. */
