@@ -33,6 +33,7 @@ import memplan.app.ui.planner.ComparePanel;
 import memplan.app.ui.planner.PlannerPanel;
 import memplan.app.ui.planner.PlannerViewModel;
 import memplan.app.ui.planner.Planning;
+import memplan.app.ui.parallel.LayoutPanel;
 import memplan.app.ui.run.RunPanel;
 import memplan.app.ui.session.SessionViewModel;
 import memplan.app.ui.table.TensorTableView;
@@ -82,6 +83,7 @@ public class MainWindow extends BorderPane {
             planner.apply();
         });
         addSideTab("Run", "runTab", runPanel);
+        addSideTab("Layout", "layoutTab", new LayoutPanel(session));
         teachPanel = new TeachPanel(session);
         addSideTab("Teach", "teachTab", teachPanel);
 
