@@ -1,6 +1,8 @@
 package memplan.app.ui.parallel;
 
 import javafx.beans.binding.Bindings;
+import javafx.beans.property.IntegerProperty;
+import javafx.beans.property.ReadOnlyStringWrapper;
 import javafx.geometry.Insets;
 import javafx.scene.control.Button;
 import javafx.scene.control.CheckBox;
@@ -15,7 +17,6 @@ import javafx.scene.control.Tooltip;
 import javafx.scene.layout.GridPane;
 import javafx.scene.layout.HBox;
 import javafx.scene.layout.VBox;
-import javafx.beans.property.ReadOnlyStringWrapper;
 import javafx.util.StringConverter;
 import memplan.app.ui.Fmt;
 import memplan.app.ui.session.SessionViewModel;
@@ -48,13 +49,13 @@ public final class LayoutPanel extends VBox {
         what.getStyleClass().add("hint");
         what.setWrapText(true);
         Spinner<Integer> world = spinner("worldSize", 1, 1 << 20, vm.worldSizeProperty().get());
-        world.valueProperty().addListener((o, a, n) -> vm.worldSizeProperty().set(n));
+        follow(world, vm.worldSizeProperty());
         Spinner<Integer> tp = spinner("tensorParallel", 1, 64, vm.tpProperty().get());
-        tp.valueProperty().addListener((o, a, n) -> vm.tpProperty().set(n));
+        follow(tp, vm.tpProperty());
         Spinner<Integer> pp = spinner("pipelineStages", 1, 1024, vm.ppProperty().get());
-        pp.valueProperty().addListener((o, a, n) -> vm.ppProperty().set(n));
+        follow(pp, vm.ppProperty());
         Spinner<Integer> micro = spinner("microBatches", 1, 4096, vm.microBatchesProperty().get());
-        micro.valueProperty().addListener((o, a, n) -> vm.microBatchesProperty().set(n));
+        follow(micro, vm.microBatchesProperty());
         ChoiceBox<ShardMode> shard = new ChoiceBox<>();
         shard.setId("shardChoice");
         shard.getItems().setAll(ShardMode.values());
@@ -65,7 +66,7 @@ public final class LayoutPanel extends VBox {
         schedule.getItems().setAll(PipelineSchedule.values());
         schedule.setConverter(converter(p -> p.label));
         schedule.valueProperty().bindBidirectional(vm.pipelineProperty());
-        CheckBox offOpt = new CheckBox("optimizer state");
+        CheckBox offOpt = new CheckBox("optimizer");
         offOpt.setId("offloadOptimizer");
         offOpt.selectedProperty().bindBidirectional(vm.offloadOptimizerProperty());
         CheckBox offPar = new CheckBox("parameters");
@@ -81,9 +82,9 @@ public final class LayoutPanel extends VBox {
         grid.addRow(1, new Label("Tensor parallel"), tp);
         grid.addRow(2, new Label("Pipeline stages"), pp);
         grid.addRow(3, new Label("Shard mode"), shard);
-        grid.addRow(4, new Label("Offload to host"), new HBox(8, offOpt, offPar));
+        grid.addRow(4, new Label("Offload"), new HBox(8, offOpt, offPar));
         grid.addRow(5, new Label("Micro-batches"), micro);
-        grid.addRow(6, new Label("Pipeline schedule"), schedule);
+        grid.addRow(6, new Label("Schedule"), schedule);
         Label problem = new Label();
         problem.setId("layoutProblem");
         problem.getStyleClass().add("error-text");
@@ -137,6 +138,16 @@ public final class LayoutPanel extends VBox {
     /** What the marked strip of the per-rank timeline says. */
     public String highestLabel() {
         return timeline.highestLabel();
+    }
+
+    /** The spinner sets the property, and shows what others set it to. */
+    private static void follow(Spinner<Integer> s, IntegerProperty p) {
+        s.valueProperty().addListener((o, a, n) -> {
+            if (n != null && n != p.get()) p.set(n);
+        });
+        p.addListener((o, a, n) -> {
+            if (!n.equals(s.getValue())) s.getValueFactory().setValue(n.intValue());
+        });
     }
 
     private static Spinner<Integer> spinner(String id, int min, int max, int value) {
