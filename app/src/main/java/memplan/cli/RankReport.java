@@ -2,6 +2,7 @@ package memplan.cli;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import memplan.lower.Instr;
 import memplan.parallel.CommBuffer;
 import memplan.parallel.IterationTime;
 import memplan.parallel.Layout;
@@ -9,7 +10,9 @@ import memplan.parallel.Network;
 import memplan.parallel.ParallelProfile;
 import memplan.parallel.RankMemory;
 import memplan.parallel.RankPlans;
+import memplan.sim.SimResult;
 import memplan.train.Phase;
+import memplan.train.Schedule;
 import memplan.units.ByteSize;
 
 import java.io.PrintWriter;
@@ -99,8 +102,23 @@ final class RankReport {
             x.put("planOfRank", p.ranks().get(r.sharesPlanOf()).globalRank(l));
             ObjectNode k = x.putObject("decisions");
             SimulateCommand.decisionCounts(r.plan()).forEach(k::put);
+            ObjectNode ph = x.putObject("plannedPhasePeakBytes");
+            long[] peaks = phasePeaks(r.after());
+            for (Phase phase : Phase.values()) ph.put(phase.name().toLowerCase(Locale.ROOT), peaks[phase.ordinal()]);
         }
         return n;
+    }
+
+    /** The most bytes live while each phase's steps (and what the plan inserts after them) run. */
+    static long[] phasePeaks(SimResult r) {
+        long[] p = new long[Phase.values().length];
+        Schedule s = r.execution().schedule();
+        Phase cur = Phase.FORWARD;
+        for (Instr in : r.execution().instrs()) {
+            if (in.step() >= 0) cur = s.step(in.step()).phase();
+            p[cur.ordinal()] = Math.max(p[cur.ordinal()], r.timeline().live(in.pos()));
+        }
+        return p;
     }
 
     static void printTime(PrintWriter o, IterationTime t, Network[] nets) {
