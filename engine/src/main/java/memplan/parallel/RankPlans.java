@@ -66,7 +66,7 @@ public record RankPlans(Layout layout, List<RankPlan> ranks) {
                 try {
                     p = planner.plan(r.schedule(), budgetBytes, device);
                 } catch (InfeasibleBudgetException e) {
-                    throw new InfeasibleRankException(r.globalRank(layout), r.memory().stage(), e);
+                    throw new InfeasibleRankException(r.globalRank(layout), r.memory().stage(), layout.pp(), e);
                 }
             }
             out.add(new RankPlan(r.memory(), r.schedule(), p, Simulator.simulate(p, device),
@@ -126,8 +126,8 @@ public record RankPlans(Layout layout, List<RankPlan> ranks) {
         private final int stage;
         private final transient InfeasibleBudgetException cause;
 
-        InfeasibleRankException(int rank, int stage, InfeasibleBudgetException cause) {
-            super("rank " + rank + " (pipeline stage " + stage + "): " + cause.getMessage());
+        InfeasibleRankException(int rank, int stage, int stages, InfeasibleBudgetException cause) {
+            super("rank " + rank + (stages > 1 ? " (pipeline stage " + stage + ")" : "") + ": " + cause.getMessage());
             this.rank = rank;
             this.stage = stage;
             this.cause = cause;
