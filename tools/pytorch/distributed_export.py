@@ -14,7 +14,8 @@ It writes
                                                                    markers
 Run from the repository root after `mvn -q -B -o -DskipTests package`:
   nice /usr/bin/python3 tools/pytorch/distributed_export.py [--models resnet18] [--world-sizes 2,4]
-      [--modes ddp,zero1] [--plans baseline,recompute-greedy@80%]
+      [--modes ddp,zero1] [--plans baseline,recompute-greedy@97%]
+  nice /usr/bin/python3 tools/pytorch/distributed_export.py --repredict     # after an engine change: MemPlan only
 """
 import argparse
 import datetime
@@ -44,50 +45,58 @@ def java(jar, *args):
     return r.stdout
 
 
-def run_case(jar, name, batch, world, mode, planner):
+def predict(jar, name, batch, world, mode, planner, d):
+    """MemPlan's side in directory d: every rank planned, exported with the layout and predicted from the plan as
+    exported. Returns (per-rank predictions, the generated modules' paths, one per rank)."""
     onnx = "models/%s-b%d.onnx" % (name, batch)
     single = {r["onnx"]: r for r in json.load(open(os.path.join(RES, "pytorch-cpu.json")))["rows"]}[onnx]
+    m = os.path.join(d, os.path.basename(onnx))
+    with open(os.path.join(RES, onnx), "rb") as f, open(m, "wb") as g:
+        g.write(f.read())
+    with open(m + ".data", "wb") as g:
+        g.truncate(single["externalDataBytes"])
+    common = [m, "--batch", str(batch * world), "--optimizer", "adam", "--framework", "pytorch-cpu", "--loss",
+              "ce", "--world-size", str(world), "--shard", "none" if mode == "ddp" else mode]
+    name_, _, budget = planner.partition("@")
+    plan = os.path.join(d, "plan.json")
+    args = ["plan"] + common + ["--planner", name_, "--out", plan, "--json"]
+    if budget:
+        args += ["--budget", budget]
+    planned = json.loads(java(jar, *args))["layout"]
+    generated, predicted = [], []
+    for r in range(world):
+        own = os.path.join(d, "plan.rank%d.json" % r)
+        pf = own if os.path.exists(own) else plan
+        gen, expr = os.path.join(d, "gen%d.py" % r), os.path.join(d, "expressed%d.json" % r)
+        java(jar, "export", "pytorch", *common, "--plan", pf, "--out", gen, "--expressed-plan", expr)
+        sim = json.loads(java(jar, "simulate", *common, "--plan", expr, "--json"))["layout"]["ranks"]
+        x = sim[r] if len(sim) > 1 else sim[0]
+        predicted.append({"rank": r, "peakBytes": x["plannedPeakBytes"],
+                          "phasePeakBytes": {k: x["plannedPhasePeakBytes"][k]
+                                             for k in ("forward", "backward", "optimizer")},
+                          "planPeakBytes": (planned["ranks"][r] if len(planned["ranks"]) > 1
+                                            else planned["ranks"][0])["plannedPeakBytes"],
+                          "decisions": x["decisions"]})
+        generated.append(gen)
+    return predicted, generated
+
+
+def run_case(jar, name, batch, world, mode, planner):
     with tempfile.TemporaryDirectory() as d:
-        m = os.path.join(d, os.path.basename(onnx))
-        with open(os.path.join(RES, onnx), "rb") as f, open(m, "wb") as g:
-            g.write(f.read())
-        with open(m + ".data", "wb") as g:
-            g.truncate(single["externalDataBytes"])
-        common = [m, "--batch", str(batch * world), "--optimizer", "adam", "--framework", "pytorch-cpu", "--loss",
-                  "ce", "--world-size", str(world), "--shard", "none" if mode == "ddp" else mode]
-        name_, _, budget = planner.partition("@")
-        plan = os.path.join(d, "plan.json")
-        args = ["plan"] + common + ["--planner", name_, "--out", plan, "--json"]
-        if budget:
-            args += ["--budget", budget]
-        planned = json.loads(java(jar, *args))["layout"]
-        generated, predicted = [], []
-        for r in range(world):
-            own = os.path.join(d, "plan.rank%d.json" % r)
-            pf = own if os.path.exists(own) else plan
-            gen, expr = os.path.join(d, "gen%d.py" % r), os.path.join(d, "expressed%d.json" % r)
-            java(jar, "export", "pytorch", *common, "--plan", pf, "--out", gen, "--expressed-plan", expr)
-            sim = json.loads(java(jar, "simulate", *common, "--plan", expr, "--json"))["layout"]["ranks"]
-            x = sim[r] if len(sim) > 1 else sim[0]
-            predicted.append({"rank": r, "peakBytes": x["plannedPeakBytes"],
-                              "phasePeakBytes": {k: x["plannedPhasePeakBytes"][k]
-                                                 for k in ("forward", "backward", "optimizer")},
-                              "planPeakBytes": (planned["ranks"][r] if len(planned["ranks"]) > 1
-                                                else planned["ranks"][0])["plannedPeakBytes"],
-                              "decisions": x["decisions"]})
-            generated.append(gen)
+        predicted, generated = predict(jar, name, batch, world, mode, planner, d)
         with tempfile.TemporaryDirectory() as out:
             mp.spawn(distributed.worker, args=(world, distributed.free_port(), name, batch, mode, out, generated),
                      nprocs=world, join=True)
             ranks = [json.load(open(os.path.join(out, "rank%d.json" % r))) for r in range(world)]
     return {"model": name, "batch": batch, "worldSize": world, "mode": mode, "planner": planner,
-            "optimizer": "adam", "onnx": onnx, "ranks": ranks, "memplanAtGeneration": {"ranks": predicted}}
+            "optimizer": "adam", "onnx": "models/%s-b%d.onnx" % (name, batch), "ranks": ranks,
+            "memplanAtGeneration": {"ranks": predicted}}
 
 
 def write_docs(data, path):
     start, end = "<!-- distributed_export.py: table -->", "<!-- distributed_export.py: end -->"
-    out = [start, "", "Generated by `tools/pytorch/distributed_export.py` (PyTorch %s, gloo on loopback, one thread per "
-           "rank, %s); rows made by:" % (data["torch"], data["date"]), "", "```"] + data["commands"] + ["```", "",
+    out = [start, "", "Generated by `tools/pytorch/distributed_export.py` (PyTorch %s, gloo on loopback, one thread "
+           "per rank, %s); rows made by:" % (data["torch"], data["date"]), "", "```"] + data["commands"] + ["```", "",
            "| model | world size | mode | plan | rank | decisions | PyTorch peak MiB | MemPlan peak MiB | peak | "
            "forward | backward | optimizer |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     worst = 0.0
@@ -110,10 +119,10 @@ def write_docs(data, path):
     os.replace(path + ".tmp", path)
 
 
-def save(rows):
+def save(rows, date=None):
     rows.sort(key=lambda r: (r["model"], r["worldSize"], ["ddp", "zero1"].index(r["mode"]), r["planner"]))
     data = {"torch": torch.__version__, "device": "cpu", "backend": "gloo", "threadsPerRank": 1,
-            "date": datetime.date.today().isoformat(), "commands": sorted({r["command"] for r in rows}),
+            "date": date or datetime.date.today().isoformat(), "commands": sorted({r["command"] for r in rows}),
             "tolerance": 0.03, "rows": rows}
     with open(DATA + ".tmp", "w") as f:
         json.dump(data, f, indent=1)
@@ -126,11 +135,22 @@ def main():
     ap.add_argument("--models", default="resnet18")
     ap.add_argument("--world-sizes", default="2,4")
     ap.add_argument("--modes", default="ddp,zero1")
-    ap.add_argument("--plans", default="baseline,recompute-greedy@80%",
+    ap.add_argument("--plans", default="baseline,recompute-greedy@97%",
                     help="planners, each with @BUDGET where it takes one")
     ap.add_argument("--batch", type=int, default=2, help="per rank")
     ap.add_argument("--jar", default=os.path.join(ROOT, "app", "target", "memplan.jar"))
+    ap.add_argument("--repredict", action="store_true",
+                    help="keep the measured PyTorch figures, run MemPlan's side again for every row")
     a = ap.parse_args()
+    if a.repredict:
+        old = json.load(open(DATA))
+        for row in old["rows"]:
+            with tempfile.TemporaryDirectory() as d:
+                predicted, _ = predict(a.jar, row["model"], row["batch"], row["worldSize"], row["mode"],
+                                       row["planner"], d)
+            row["memplanAtGeneration"] = {"ranks": predicted}
+        save(old["rows"], old["date"])
+        return
     command = "nice /usr/bin/python3 tools/pytorch/distributed_export.py " + " ".join(
         shlex.quote(x) for x in sys.argv[1:])
     rows = json.load(open(DATA))["rows"] if os.path.exists(DATA) else []

@@ -3,6 +3,7 @@ package memplan.cli;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import memplan.lower.Instr;
+import memplan.lower.InstrKind;
 import memplan.parallel.CommBuffer;
 import memplan.parallel.IterationTime;
 import memplan.parallel.Layout;
@@ -16,6 +17,7 @@ import memplan.train.Schedule;
 import memplan.units.ByteSize;
 
 import java.io.PrintWriter;
+import java.util.List;
 import java.util.Locale;
 import java.util.stream.Collectors;
 
@@ -109,14 +111,17 @@ final class RankReport {
         return n;
     }
 
-    /** The most bytes live while each phase's steps (and what the plan inserts after them) run. */
+    /** The most bytes live while each phase's steps (and what the plan inserts before them) run. */
     static long[] phasePeaks(SimResult r) {
         long[] p = new long[Phase.values().length];
         Schedule s = r.execution().schedule();
-        Phase cur = Phase.FORWARD;
-        for (Instr in : r.execution().instrs()) {
-            if (in.step() >= 0) cur = s.step(in.step()).phase();
-            p[cur.ordinal()] = Math.max(p[cur.ordinal()], r.timeline().live(in.pos()));
+        // what the plan inserts (a recompute, a swap-in) runs for the compute that follows it
+        List<Instr> in = r.execution().instrs();
+        Phase cur = Phase.OPTIMIZER;
+        for (int i = in.size() - 1; i >= 0; i--) {
+            Instr x = in.get(i);
+            if (x.kind() == InstrKind.COMPUTE) cur = s.step(x.step()).phase();
+            p[cur.ordinal()] = Math.max(p[cur.ordinal()], r.timeline().live(x.pos()));
         }
         return p;
     }

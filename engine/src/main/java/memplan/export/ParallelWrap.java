@@ -65,7 +65,8 @@ final class ParallelWrap {
     /** The Python text: the layout as PARALLEL, the units as FSDP_UNITS, and wrap(). */
     static String python(Schedule s, Layout l) {
         StringBuilder b = new StringBuilder();
-        b.append("\n\n# ------------------------------------------------------------------ the plan's parallel layout\n");
+        b.append("\n\n# ------------------------------------------------------------------ the plan's parallel")
+                .append(" layout\n");
         b.append("# wrap(model, ...) after apply(model): the data-parallel wrapping that MemPlan's per-rank memory "
                 + "counts\n# (docs/pytorch-export.md, docs/distributed.md).\n");
         b.append("PARALLEL = {\"world_size\": ").append(l.worldSize()).append(", \"dp\": ").append(l.dp())

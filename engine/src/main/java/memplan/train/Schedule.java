@@ -81,7 +81,8 @@ public final class Schedule {
                 tensorBytes[t.id()]));
         long[][] h = new long[held.length][];
         for (int r = 0; r < held.length; r++) {
-            if (held[r].length != steps.size()) throw new IllegalArgumentException("held bytes need one entry per step");
+            if (held[r].length != steps.size())
+                throw new IllegalArgumentException("held bytes need one entry per step");
             h[r] = held[r].clone();
         }
         if (inFlight != null && inFlight.bytes().length != tensors.size())

@@ -123,8 +123,9 @@ public final class LayoutViewModel {
         if (w % (t * p) != 0) throw new IllegalArgumentException("World size " + w + " is not a multiple of tensor "
                 + "x pipeline degrees (" + t + " x " + p + " = " + t * p + ").");
         int dp = w / (t * p);
-        if (shard.get() != ShardMode.NONE && dp == 1) throw new IllegalArgumentException("Sharding (" + shard.get().label
-                + ") needs more than one data-parallel rank: world size / (tensor x pipeline) is 1.");
+        if (shard.get() != ShardMode.NONE && dp == 1) throw new IllegalArgumentException("Sharding ("
+                + shard.get().label + ") needs more than one data-parallel rank: world size / (tensor x pipeline) "
+                + "is 1.");
         if (offloadOptimizer.get() && shard.get() == ShardMode.NONE) throw new IllegalArgumentException(
                 "Optimizer offload needs a shard mode (zero1 and up): DDP keeps the optimizer on the device.");
         if (offloadParams.get() && !shard.get().shardsParameters) throw new IllegalArgumentException(
@@ -196,8 +197,8 @@ public final class LayoutViewModel {
         rows.setAll(out);
         long cap = device.capacityBytes();
         summary.set("Highest rank " + h.globalRank(l) + " (stage " + h.before().stage() + "): peak "
-                + Fmt.bytes(h.peakBytes()) + (cap > 0 ? String.format(Locale.ROOT, " (%.0f%% of %s)", 100.0 * h.peakBytes() / cap,
-                Fmt.bytes(cap)) : "") + ". " + l.describe() + ", micro-batch "
+                + Fmt.bytes(h.peakBytes()) + (cap > 0 ? String.format(Locale.ROOT, " (%.0f%% of %s)",
+                100.0 * h.peakBytes() / cap, Fmt.bytes(cap)) : "") + ". " + l.describe() + ", micro-batch "
                 + l.microBatchSize(r.globalBatch()) + ".");
         result.set(r);
     }
