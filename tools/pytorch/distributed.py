@@ -19,6 +19,7 @@ the ONNX graphs of the models come from fidelity.py's run, batch 2):
   nice /usr/bin/python3 tools/pytorch/distributed.py --repredict     # after an engine change: MemPlan only
 """
 import argparse
+import importlib.util
 import datetime
 import json
 import os
@@ -79,7 +80,28 @@ def iteration(model, opt, loss_fn, x, y, phases):
         memmeasure._iteration(model, opt, loss_fn, x, y, True, phases)
 
 
-def worker(rank, world, port, name, batch, mode, out_dir):
+class Planned(nn.Module):
+    """The wrapped model with the generated plan's step() around its forward, as a training loop writes it."""
+
+    def __init__(self, model, handle):
+        super().__init__()
+        self.m, self.handle = model, handle
+
+    def forward(self, x):
+        with self.handle.step():
+            return self.m(x)
+
+
+def load_module(path):
+    spec = importlib.util.spec_from_file_location("memplan_plan_%d" % abs(hash(path)), path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def worker(rank, world, port, name, batch, mode, out_dir, generated=None):
+    """One rank. With `generated` (a list of the generated modules' paths, one per rank): the rank's plan is
+    installed with apply(model) and the model wrapped by the module's wrap(), instead of DDP and the optimizer here."""
     os.environ["MASTER_ADDR"] = "127.0.0.1"
     os.environ["MASTER_PORT"] = str(port)
     torch.set_num_threads(1)
@@ -88,14 +110,21 @@ def worker(rank, world, port, name, batch, mode, out_dir):
         with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
             model, x, y = MODELS[name](batch)   # seed 0: the same weights and batch on every rank
             model.train()
-            ddp = DDP(model)
-            opt = make_optimizer(mode, ddp.parameters())
+            if generated:
+                gen = load_module(generated[rank])
+                handle = gen.apply(model)
+                ddp, opt = gen.wrap(model, torch.optim.Adam, lr=1e-3)
+                run = Planned(ddp, handle)
+            else:
+                ddp = DDP(model)
+                opt = make_optimizer(mode, ddp.parameters())
+                run = ddp
             loss_fn = loss_of(name)
             for _ in range(2):
-                iteration(ddp, opt, loss_fn, x, y, False)
+                iteration(run, opt, loss_fn, x, y, False)
             visible = memmeasure.live_bytes(memmeasure._state_tensors(model, _local(opt), (x, y)))
             torch.manual_seed(0)
-            iteration(ddp, opt, loss_fn, x, y, True)
+            iteration(run, opt, loss_fn, x, y, True)
         logging = ddp._get_ddp_logging_data()
         buckets = [int(s) for s in str(logging.get("rebuilt_bucket_sizes", "")).split(",") if s]
         result = peaks(prof, visible + sum(buckets))

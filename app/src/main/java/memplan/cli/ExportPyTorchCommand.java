@@ -4,6 +4,7 @@ import memplan.export.NotExpressed;
 import memplan.export.PyTorchExport;
 import memplan.export.PyTorchExporter;
 import memplan.io.AtomicFileWriter;
+import memplan.parallel.Layout;
 import memplan.plan.Plan;
 import memplan.plan.PlanJson;
 import memplan.train.Schedule;
@@ -22,7 +23,8 @@ import java.util.concurrent.Callable;
 /** Writes a plan file as a Python module that installs the plan on the user's PyTorch model. */
 @Command(name = "pytorch", mixinStandardHelpOptions = true,
         description = "Write a plan as a Python module (needs only PyTorch) whose apply(model) installs it on your "
-                + "nn.Module: recompute, swap and compression of saved tensors (docs/pytorch-export.md).")
+                + "nn.Module: recompute, swap and compression of saved tensors (docs/pytorch-export.md); with a layout "
+                + "also wrap(model, ...): DDP, ZeroRedundancyOptimizer or FSDP as the layout says.")
 public final class ExportPyTorchCommand implements Callable<Integer> {
     @Mixin
     ModelOptions model;
@@ -42,6 +44,9 @@ public final class ExportPyTorchCommand implements Callable<Integer> {
                     + "`memplan simulate --plan` to predict.")
     Path expressedOut;
 
+    @Mixin
+    ParallelArgs parallel = new ParallelArgs();
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -56,9 +61,12 @@ public final class ExportPyTorchCommand implements Callable<Integer> {
                 throw new CliException("--expressed-plan and --out name the same file '" + out + "'");
         }
         if (!Files.isRegularFile(planFile)) throw new CliException("plan file '" + planFile + "' does not exist");
-        Schedule s = model.schedule(framework.profile());
+        // with a layout --batch is the global batch and the plan one rank's (`memplan plan` with the same flags)
+        Layout layout = parallel.given() ? parallel.layout() : null;
+        Schedule s = layout == null ? model.schedule(framework.profile())
+                : SimulateCommand.rankSchedule(model, framework, layout);
         Plan plan = PlanJson.read(planFile, s);
-        PyTorchExport ex = PyTorchExporter.export(plan);
+        PyTorchExport ex = PyTorchExporter.export(plan, layout);
         AtomicFileWriter.writeString(out, ex.source(), inputs);
         if (expressedOut != null) PlanJson.write(ex.expressed(), expressedOut, inputs);
         PrintWriter err = spec.commandLine().getErr();
@@ -68,6 +76,7 @@ public final class ExportPyTorchCommand implements Callable<Integer> {
                 ex.decisions().size(), ex.regions().size(), ex.notExpressed().size());
         for (NotExpressed n : ex.notExpressed())
             o.println("  not expressed: " + n.kind() + " '" + n.tensor() + "': " + n.reason());
+        if (layout != null) o.println("wrap(model, optimizer_class, ...) wraps it for " + layout.describe());
         o.println("wrote " + out);
         if (expressedOut != null) o.println("wrote " + expressedOut);
         return 0;

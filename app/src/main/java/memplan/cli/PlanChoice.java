@@ -1,5 +1,8 @@
 package memplan.cli;
 
+import memplan.parallel.Layout;
+import memplan.parallel.ParallelProfile;
+import memplan.parallel.RankPlans;
 import memplan.plan.Plan;
 import memplan.plan.PlanJson;
 import memplan.planner.Budget;
@@ -123,6 +126,22 @@ public final class PlanChoice {
         if (budget == null) return Planner.MIN_PEAK;
         Budget b = Budget.parse(budget);
         return b.resolve(b.relative() ? Simulator.simulate(Plan.baseline(s), d).peakBytes() : 0);
+    }
+
+    /**
+     * Per-rank plans of a layout: the planner inside every distinct rank against the budget per device (a share
+     * refers to the highest rank's unplanned peak), or a plan file applied to every rank.
+     */
+    public RankPlans rankPlans(Schedule s, Layout l, DeviceModel d) {
+        if (planFile != null) return RankPlans.apply(s, l, plan(s, d), d);
+        return RankPlans.plan(s, l, planner(), rankBudget(s, l), d);
+    }
+
+    /** The budget per device of a layout ({@link Planner#MIN_PEAK} when none is given). */
+    public long rankBudget(Schedule s, Layout l) {
+        if (budget == null || planFile != null) return Planner.MIN_PEAK;
+        Budget b = Budget.parse(budget);
+        return b.resolve(b.relative() ? ParallelProfile.of(s, l).highest().peakBytes() : 0);
     }
 
     public Plan plan(Schedule s, DeviceModel d) {

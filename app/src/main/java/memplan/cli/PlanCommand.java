@@ -6,7 +6,7 @@ import memplan.parallel.DeepSpeedConfig;
 import memplan.parallel.IterationTime;
 import memplan.parallel.Layout;
 import memplan.parallel.Network;
-import memplan.parallel.ParallelProfile;
+import memplan.parallel.RankPlans;
 import memplan.plan.Plan;
 import memplan.plan.PlanJson;
 import memplan.planner.Planner;
@@ -73,9 +73,8 @@ public final class PlanCommand implements Callable<Integer> {
         if (out != null) AtomicFileWriter.refuseInputs(out, inputs());
         if (deepspeed != null) AtomicFileWriter.refuseInputs(deepspeed, inputs());
         Layout layout = parallel.given() ? parallel.layout() : null;
-        Schedule s = layout == null ? model.schedule(framework.profile())
-                : SimulateCommand.rankSchedule(model, framework, layout);
-        ParallelProfile ranks = layout == null ? null : ParallelProfile.of(s, layout);
+        if (layout != null) return planRanks(layout);
+        Schedule s = model.schedule(framework.profile());
         DeviceModel d = choice.device("h100");
         long t0 = System.nanoTime();
         Planner planner = choice.planFile == null ? choice.planner() : null;
@@ -85,7 +84,7 @@ public final class PlanCommand implements Callable<Integer> {
         SimResult r = Simulator.simulate(plan, d);
         long base = Simulator.simulate(Plan.baseline(s), d).peakBytes();
         long budget = choice.planFile == null ? choice.budgetBytes(s, d) : Planner.MIN_PEAK;
-        String ds = deepspeed == null ? null : deepSpeed(layout, s, plan);   // refused before anything is written
+        String ds = deepspeed == null ? null : deepSpeed(null, s, plan);   // refused before anything is written
         if (out != null) PlanJson.write(plan, out, inputs());
         if (ds != null) AtomicFileWriter.writeString(deepspeed, ds, inputs());
         PrintWriter o = spec.commandLine().getOut();
@@ -94,11 +93,6 @@ public final class PlanCommand implements Callable<Integer> {
             if (budget > 0) n.put("budgetBytes", budget);
             n.put("solveMillis", Math.round(ms * 10) / 10.0);
             if (out != null) n.put("out", out.toString());
-            if (ranks != null) {
-                ObjectNode ln = RankReport.json(ranks, model.batch);
-                ln.set("time", RankReport.timeJson(time(s, layout, r)));
-                n.set("layout", ln);
-            }
             if (rep != null) {
                 ObjectNode sv = n.putObject("solver");
                 sv.put("status", rep.status());
@@ -124,13 +118,70 @@ public final class PlanCommand implements Callable<Integer> {
                     rep.boundSeconds() * 1e3, rep.gap() * 100, rep.wallSeconds(), rep.source());
             if (!rep.note().isEmpty()) o.println("solver note     " + rep.note());
         }
-        if (ranks != null) {
-            SimulateCommand.printRanks(o, ranks, model.batch, d.capacityBytes());
-            RankReport.printTime(o, time(s, layout, r), parallel.networks());
-        }
         if (out != null) o.println("wrote " + out);
         if (deepspeed != null) o.println("wrote " + deepspeed);
         return 0;
+    }
+
+    /**
+     * With a layout: the planner runs inside every distinct rank against the budget per device; the summary is the
+     * highest rank's, the table every rank's. Distinct plans go to one file each (FILE.rankN.json) when they differ.
+     */
+    private Integer planRanks(Layout layout) {
+        Schedule s = SimulateCommand.rankSchedule(model, framework, layout);
+        DeviceModel d = choice.device("h100");
+        long t0 = System.nanoTime();
+        RankPlans plans = choice.rankPlans(s, layout, d);
+        double ms = (System.nanoTime() - t0) / 1e6;
+        long budget = choice.rankBudget(s, layout);
+        RankPlans.RankPlan h = plans.highest();
+        Plan onMicroBatch = RankPlans.rebind(h.plan(), s, d);
+        String ds = deepspeed == null ? null : deepSpeed(layout, s, onMicroBatch);
+        List<Path> written = new ArrayList<>();
+        if (out != null) {
+            for (int i = 0; i < plans.ranks().size(); i++) {
+                RankPlans.RankPlan r = plans.ranks().get(i);
+                if (r.sharesPlanOf() != i) continue;
+                Path f = plans.distinctPlans() == 1 ? out : perRank(out, r.globalRank(layout));
+                if (!f.equals(out)) AtomicFileWriter.refuseInputs(f, inputs());
+                PlanJson.write(RankPlans.rebind(r.plan(), s, d), f, inputs());
+                written.add(f);
+            }
+        }
+        if (ds != null) AtomicFileWriter.writeString(deepspeed, ds, inputs());
+        PrintWriter o = spec.commandLine().getOut();
+        IterationTime time = time(s, layout, Simulator.simulate(onMicroBatch, d));
+        if (json) {
+            ObjectNode n = SimulateCommand.summary(h.schedule(), h.plan(), h.after(), h.before().peakBytes(), d);
+            if (budget > 0) n.put("budgetBytes", budget);
+            n.put("solveMillis", Math.round(ms * 10) / 10.0);
+            if (!written.isEmpty()) n.put("out", written.get(0).toString());
+            ObjectNode ln = RankReport.plansJson(plans, model.batch);
+            ln.set("time", RankReport.timeJson(time));
+            n.set("layout", ln);
+            o.println(Json.write(n));
+            return 0;
+        }
+        o.printf(Locale.ROOT, "%s  global batch %d  planner %s  on %s, per rank%n", s.graph().model().name(),
+                model.batch, h.plan().planner(), d.name());
+        if (budget > 0) o.printf(Locale.ROOT, "budget          %s per device%n", ByteSize.format(budget));
+        o.println("highest rank's plan (its unplanned peak is the baseline):");
+        SimulateCommand.print(o, h.plan(), h.after(), h.before().peakBytes());
+        o.printf(Locale.ROOT, "planned in %.1f ms (%d distinct plan%s)%n", ms, plans.distinctPlans(),
+                plans.distinctPlans() == 1 ? "" : "s");
+        RankReport.printPlans(o, plans, model.batch, d.capacityBytes(), budget);
+        RankReport.printTime(o, time, parallel.networks());
+        for (Path f : written) o.println("wrote " + f);
+        if (deepspeed != null) o.println("wrote " + deepspeed);
+        return 0;
+    }
+
+    /** FILE.json -> FILE.rankN.json. */
+    static Path perRank(Path out, int rank) {
+        String name = out.getFileName().toString();
+        int dot = name.lastIndexOf('.');
+        String stem = dot > 0 ? name.substring(0, dot) : name, ext = dot > 0 ? name.substring(dot) : "";
+        return out.resolveSibling(stem + ".rank" + rank + ext);
     }
 
     private IterationTime time(Schedule s, Layout layout, SimResult r) {

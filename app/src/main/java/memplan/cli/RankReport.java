@@ -2,16 +2,22 @@ package memplan.cli;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import memplan.lower.Instr;
+import memplan.lower.InstrKind;
 import memplan.parallel.CommBuffer;
 import memplan.parallel.IterationTime;
 import memplan.parallel.Layout;
 import memplan.parallel.Network;
 import memplan.parallel.ParallelProfile;
 import memplan.parallel.RankMemory;
+import memplan.parallel.RankPlans;
+import memplan.sim.SimResult;
 import memplan.train.Phase;
+import memplan.train.Schedule;
 import memplan.units.ByteSize;
 
 import java.io.PrintWriter;
+import java.util.List;
 import java.util.Locale;
 import java.util.stream.Collectors;
 
@@ -44,6 +50,80 @@ final class RankReport {
                         ByteSize.format(capacity)) : "");
         if (p.ranks().size() < l.worldSize())
             o.println("                (ranks not listed hold what the listed rank of their stage holds)");
+    }
+
+    /** The per-rank table of per-rank plans: each rank's peak without and with its plan, and the highest. */
+    static void printPlans(PrintWriter o, RankPlans p, int globalBatch, long capacity, long budget) {
+        Layout l = p.layout();
+        o.println("layout          " + layoutLine(l, globalBatch));
+        o.printf(Locale.ROOT, "%-6s %-6s %-12s %-12s %-13s %-22s %s%n", "rank", "stage", "unplanned", "planned",
+                "model states", "plan", "buffers");
+        for (int i = 0; i < p.ranks().size(); i++) {
+            RankPlans.RankPlan r = p.ranks().get(i);
+            RankMemory m = r.before();
+            String bufs = m.buffers().stream().map(RankReport::buffer).collect(Collectors.joining("; "));
+            if (m.offloadedBytes() > 0) bufs += (bufs.isEmpty() ? "" : "; ") + "host " + ByteSize.format(
+                    m.offloadedBytes());
+            String plan = r.sharesPlanOf() == i ? decisions(r) : "as rank " + p.ranks().get(r.sharesPlanOf())
+                    .globalRank(l);
+            o.printf(Locale.ROOT, "%-6d %-6d %-12s %-12s %-13s %-22s %s%n", r.globalRank(l), m.stage(),
+                    ByteSize.format(m.peakBytes()), ByteSize.format(r.peakBytes()),
+                    ByteSize.format(m.modelStateBytes()), plan, bufs.isEmpty() ? "-" : bufs);
+        }
+        RankPlans.RankPlan h = p.highest();
+        o.printf(Locale.ROOT, "highest rank    %d: planned peak %s%s%s, unplanned %s%n", h.globalRank(l),
+                ByteSize.format(h.peakBytes()), budget > 0 ? String.format(Locale.ROOT, " (budget %s)",
+                        ByteSize.format(budget)) : "",
+                capacity > 0 ? String.format(Locale.ROOT, ", %.0f%% of %s", 100.0 * h.peakBytes() / capacity,
+                        ByteSize.format(capacity)) : "", ByteSize.format(h.before().peakBytes()));
+        if (p.ranks().size() < l.worldSize())
+            o.println("                (ranks not listed hold and plan what the listed rank of their stage does)");
+    }
+
+    private static String decisions(RankPlans.RankPlan r) {
+        var counts = SimulateCommand.decisionCounts(r.plan());
+        if (counts.isEmpty()) return "all kept";
+        return counts.entrySet().stream().map(e -> e.getKey() + " " + e.getValue())
+                .collect(Collectors.joining(", "));
+    }
+
+    static ObjectNode plansJson(RankPlans p, int globalBatch) {
+        Layout l = p.layout();
+        ObjectNode n = json(new ParallelProfile(l, p.ranks().stream().map(RankPlans.RankPlan::before).toList()),
+                globalBatch);
+        RankPlans.RankPlan h = p.highest();
+        n.put("highestPlannedRank", h.globalRank(l));
+        n.put("highestPlannedPeakBytes", h.peakBytes());
+        n.put("distinctPlans", p.distinctPlans());
+        ArrayNode ranks = (ArrayNode) n.get("ranks");
+        for (int i = 0; i < p.ranks().size(); i++) {
+            RankPlans.RankPlan r = p.ranks().get(i);
+            ObjectNode x = (ObjectNode) ranks.get(i);
+            x.put("plannedPeakBytes", r.peakBytes());
+            x.put("plannedIterationSeconds", r.after().iterationSeconds());
+            x.put("planOfRank", p.ranks().get(r.sharesPlanOf()).globalRank(l));
+            ObjectNode k = x.putObject("decisions");
+            SimulateCommand.decisionCounts(r.plan()).forEach(k::put);
+            ObjectNode ph = x.putObject("plannedPhasePeakBytes");
+            long[] peaks = phasePeaks(r.after());
+            for (Phase phase : Phase.values()) ph.put(phase.name().toLowerCase(Locale.ROOT), peaks[phase.ordinal()]);
+        }
+        return n;
+    }
+
+    /** The most bytes live while each phase's steps (and what the plan inserts before them) run. */
+    static long[] phasePeaks(SimResult r) {
+        long[] p = new long[Phase.values().length];
+        Schedule s = r.execution().schedule();
+        // what the plan inserts (a recompute, a swap-in) runs for the compute that follows it
+        List<Instr> in = r.execution().instrs();
+        Phase cur = Phase.OPTIMIZER;
+        for (int i = in.size() - 1; i >= 0; i--) {
+            Instr x = in.get(i);
+            if (x.kind() == InstrKind.COMPUTE) cur = s.step(x.step()).phase();
+            p[cur.ordinal()] = Math.max(p[cur.ordinal()], r.timeline().live(x.pos()));
+        }
+        return p;
     }
 
     static void printTime(PrintWriter o, IterationTime t, Network[] nets) {

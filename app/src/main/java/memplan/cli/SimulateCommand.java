@@ -5,7 +5,7 @@ import memplan.io.AtomicFileWriter;
 import memplan.parallel.IterationTime;
 import memplan.parallel.Layout;
 import memplan.parallel.Network;
-import memplan.parallel.ParallelProfile;
+import memplan.parallel.RankPlans;
 import memplan.plan.Decision;
 import memplan.plan.Plan;
 import memplan.sim.DeviceModel;
@@ -58,35 +58,55 @@ public final class SimulateCommand implements Callable<Integer> {
     public Integer call() {
         if (csv != null) AtomicFileWriter.refuseInputs(csv, inputs());
         Layout layout = parallel.given() ? parallel.layout() : null;
-        Schedule s = layout == null ? model.schedule(framework.profile()) : rankSchedule(model, framework, layout);
+        if (layout != null) return simulateRanks(layout);
+        Schedule s = model.schedule(framework.profile());
         DeviceModel d = choice.device("h100");
         Plan plan = choice.plan(s, d);
         SimResult r = Simulator.simulate(plan, d);
         long base = Simulator.simulate(Plan.baseline(s), d).peakBytes();
         if (csv != null) writeCsv(r, csv, inputs());
         PrintWriter o = spec.commandLine().getOut();
-        ParallelProfile ranks = layout == null ? null : ParallelProfile.of(s, layout);
-        Network[] nets = layout == null ? null : parallel.networks();
-        IterationTime time = layout == null ? null
-                : IterationTime.of(s, layout, r.iterationSeconds(), nets[0], nets[1]);
         if (json) {
-            ObjectNode n = summary(s, plan, r, base, d);
-            if (ranks != null) {
-                ObjectNode ln = RankReport.json(ranks, model.batch);
-                ln.set("time", RankReport.timeJson(time));
-                n.set("layout", ln);
-            }
-            o.println(Json.write(n));
+            o.println(Json.write(summary(s, plan, r, base, d)));
             return 0;
         }
         o.printf(Locale.ROOT, "%s  batch %d  plan %s  on %s%n", s.graph().model().name(), s.graph().batch(),
                 plan.planner(), d.name());
         print(o, plan, r, base);
-        if (ranks != null) {
-            printRanks(o, ranks, model.batch, d.capacityBytes());
-            RankReport.printTime(o, time, nets);
-        }
         if (csv != null) o.println("wrote " + csv);
+        return 0;
+    }
+
+    /**
+     * With a layout: every distinct rank simulated with its plan (the planner's inside each rank, or the plan file
+     * on every rank); the summary and the CSV timeline are the highest rank's.
+     */
+    private Integer simulateRanks(Layout layout) {
+        Schedule s = rankSchedule(model, framework, layout);
+        DeviceModel d = choice.device("h100");
+        RankPlans plans = choice.rankPlans(s, layout, d);
+        RankPlans.RankPlan h = plans.highest();
+        if (csv != null) writeCsv(h.after(), csv, inputs());
+        PrintWriter o = spec.commandLine().getOut();
+        Network[] nets = parallel.networks();
+        Plan onMicroBatch = RankPlans.rebind(h.plan(), s, d);
+        IterationTime time = IterationTime.of(s, layout, Simulator.simulate(onMicroBatch, d).iterationSeconds(),
+                nets[0], nets[1]);
+        if (json) {
+            ObjectNode n = summary(h.schedule(), h.plan(), h.after(), h.before().peakBytes(), d);
+            ObjectNode ln = RankReport.plansJson(plans, model.batch);
+            ln.set("time", RankReport.timeJson(time));
+            n.set("layout", ln);
+            o.println(Json.write(n));
+            return 0;
+        }
+        o.printf(Locale.ROOT, "%s  global batch %d  plan %s  on %s, per rank%n", s.graph().model().name(),
+                model.batch, h.plan().planner(), d.name());
+        o.println("highest rank's plan (its unplanned peak is the baseline):");
+        print(o, h.plan(), h.after(), h.before().peakBytes());
+        RankReport.printPlans(o, plans, model.batch, d.capacityBytes(), choice.rankBudget(s, layout));
+        RankReport.printTime(o, time, nets);
+        if (csv != null) o.println("wrote " + csv + " (the highest rank's timeline)");
         return 0;
     }
 
@@ -101,12 +121,6 @@ public final class SimulateCommand implements Callable<Integer> {
                     + layout.dp() + " ranks x " + layout.microBatches() + " micro-batches");
         }
         return model.schedule(model.loadModel(), framework.profile(), micro);
-    }
-
-    /** The per-rank table after a one-rank plan: the plan is the micro-batch's, the ranks its unplanned layout. */
-    static void printRanks(PrintWriter o, ParallelProfile ranks, int globalBatch, long capacity) {
-        o.println("per rank (the layout's accounting of the unplanned micro-batch; the plan above is one rank's):");
-        RankReport.print(o, ranks, globalBatch, capacity);
     }
 
     private List<Path> inputs() {

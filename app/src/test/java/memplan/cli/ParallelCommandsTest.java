@@ -94,6 +94,51 @@ class ParallelCommandsTest {
     }
 
     @Test
+    void planRunsThePlannerInsideEveryRankAgainstTheBudgetPerDevice() throws Exception {
+        String[] layout = {"gpt2-small", "--batch", "16", "--world-size", "4", "--parallel", "dp=1,tp=2,pp=2",
+                "--micro-batches", "4"};
+        PlannerCommandsTest.Run base = run(concat(new String[]{"simulate"}, layout, "--json"));
+        assertEquals(0, base.code(), base.err());
+        long unplanned = Json.MAPPER.readTree(base.out()).get("layout").get("highestPeakBytes").asLong();
+        long budget = unplanned * 8 / 10;
+        Path out = dir.resolve("ranks.json");
+        PlannerCommandsTest.Run p = run(concat(new String[]{"plan"}, layout, "--planner", "recompute-greedy",
+                "--budget", budget + "B", "--out", out.toString(), "--json"));
+        assertEquals(0, p.code(), p.err());
+        JsonNode j = Json.MAPPER.readTree(p.out());
+        JsonNode l = j.get("layout");
+        assertEquals(2, l.get("ranks").size(), "one rank per stage");
+        assertTrue(l.get("highestPlannedPeakBytes").asLong() <= budget);
+        assertEquals(unplanned, l.get("highestPeakBytes").asLong());
+        assertEquals(j.get("peakBytes").asLong(), l.get("highestPlannedPeakBytes").asLong(), "summary: highest rank");
+        for (JsonNode r : l.get("ranks")) assertTrue(r.get("plannedPeakBytes").asLong() <= budget, r.toString());
+        // the stages' plans differ, so each has its file, and simulate applies a rank's file to every rank
+        assertEquals(2, l.get("distinctPlans").asInt());
+        Path stage1 = dir.resolve("ranks.rank2.json");
+        assertTrue(Files.isRegularFile(dir.resolve("ranks.rank0.json")) && Files.isRegularFile(stage1));
+        PlannerCommandsTest.Run sim = run(concat(new String[]{"simulate"}, layout, "--plan", stage1.toString(),
+                "--json"));
+        assertEquals(0, sim.code(), sim.err());
+        JsonNode sl = Json.MAPPER.readTree(sim.out()).get("layout");
+        assertEquals(l.get("ranks").get(1).get("plannedPeakBytes").asLong(),
+                sl.get("ranks").get(1).get("plannedPeakBytes").asLong(), "stage 1's own plan, as planned");
+        PlannerCommandsTest.Run text = run(concat(new String[]{"simulate"}, layout, "--planner", "recompute-greedy",
+                "--budget", budget + "B"));
+        assertEquals(0, text.code(), text.err());
+        assertTrue(text.out().contains("unplanned") && text.out().contains("highest rank"), text.out());
+        userError(run(concat(new String[]{"plan"}, layout, "--planner", "recompute-greedy", "--budget", "64MiB")),
+                "rank 0 (pipeline stage 0): infeasible");
+    }
+
+    private static String[] concat(String[] a, String[] b, String... c) {
+        String[] r = new String[a.length + b.length + c.length];
+        System.arraycopy(a, 0, r, 0, a.length);
+        System.arraycopy(b, 0, r, a.length, b.length);
+        System.arraycopy(c, 0, r, a.length + b.length, c.length);
+        return r;
+    }
+
+    @Test
     void badLayoutFlagsAreOneLine() {
         userError(run("simulate", "tiny-cnn", "--batch", "8", "--world-size", "0"), "--world-size");
         userError(run("simulate", "tiny-cnn", "--batch", "8", "--parallel", "dp=x"), "dp must be a whole number");

@@ -5,6 +5,7 @@ import memplan.graph.Graph;
 import memplan.graph.Node;
 import memplan.graph.Value;
 import memplan.ops.UnaryOp;
+import memplan.parallel.Layout;
 import memplan.plan.Decision;
 import memplan.plan.Plan;
 import memplan.plan.PlanProblem;
@@ -46,6 +47,14 @@ public final class PyTorchExporter {
     }
 
     public static PyTorchExport export(Plan plan) {
+        return export(plan, null);
+    }
+
+    /**
+     * As {@link #export(Plan)}, and with a layout (or null) the module also has {@code wrap(model, ...)}: the DDP,
+     * ZeroRedundancyOptimizer or FSDP wrapping of the layout ({@link ParallelWrap}). The plan is one rank's.
+     */
+    public static PyTorchExport export(Plan plan, Layout layout) {
         Schedule s = plan.schedule();
         Graph g = s.graph();
         List<Node> nodes = g.nodes();
@@ -239,7 +248,9 @@ public final class PyTorchExporter {
                     + "device");
         if (lossy) warnings.add("the plan is lossy (fp16/bf16 storage): results differ from the unplanned model");
 
-        String src = source(plan, decisions, regions, not, warnings);
+        if (layout != null) warnings.addAll(ParallelWrap.warnings(s, layout));
+        String src = source(plan, decisions, regions, not, warnings)
+                + (layout == null ? "" : ParallelWrap.python(s, layout));
         return new PyTorchExport(src, decisions, regions, not, warnings, expressed);
     }
 

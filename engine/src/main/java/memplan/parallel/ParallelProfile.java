@@ -5,6 +5,7 @@ import memplan.graph.Node;
 import memplan.ir.TensorRole;
 import memplan.profile.LiveByRole;
 import memplan.profile.Liveness;
+import memplan.train.InFlightCopies;
 import memplan.train.Optimizer;
 import memplan.train.Phase;
 import memplan.train.Schedule;
@@ -67,6 +68,36 @@ public record ParallelProfile(Layout layout, List<RankMemory> ranks) {
         for (int stage = 0; stage < layout.pp(); stage++)
             for (int r = 0; r < dpRanks; r++) out.add(c.rank(r, stage));
         return new ParallelProfile(layout, List.copyOf(out));
+    }
+
+    /**
+     * Every distinct rank of the layout as a schedule a planner can plan: the micro-batch's steps and tensors with the
+     * rank's sizes and step costs, and what else the rank holds per step (see {@link Schedule#onDevice}). Planned with
+     * no decision, each one's simulated peak is its rank's {@link RankMemory#peakBytes()}.
+     */
+    public static List<RankSchedule> rankSchedules(Schedule s, Layout layout) {
+        checkStages(s, layout);
+        Context c = new Context(s, layout);
+        List<RankSchedule> out = new ArrayList<>();
+        int dpRanks = layout.shard() == ShardMode.ZERO1 ? Math.min(layout.dp(), MAX_DISTINCT_RANKS) : 1;
+        for (int stage = 0; stage < layout.pp(); stage++) {
+            List<Step> costs = c.stepCosts(stage);
+            for (int r = 0; r < dpRanks; r++) {
+                RankParts p = c.parts(r, stage);
+                out.add(new RankSchedule(p.memory(), s.onDevice(p.tensorBytes(), costs, p.held(), p.copies())));
+            }
+        }
+        return List.copyOf(out);
+    }
+
+    /** The pipeline stage of each step (-1: a step every stage runs, such as zero_grad). */
+    static int[] stageOfSteps(Schedule s, Layout layout) {
+        checkStages(s, layout);
+        return new Context(s, layout).stageOfStep.clone();
+    }
+
+    /** A rank's memory and its planners' view: bytes of the tensors they may change, and the rest per role/step. */
+    private record RankParts(RankMemory memory, long[] tensorBytes, long[][] held, InFlightCopies copies) {
     }
 
     /**
@@ -174,6 +205,22 @@ public record ParallelProfile(Layout layout, List<RankMemory> ranks) {
             return st;
         }
 
+        /**
+         * The steps as a rank of a stage pays them: the stage's own divided over the tensor-parallel ranks (as
+         * Megatron divides the GEMMs and, with sequence parallelism, the rest), the other stages' free.
+         */
+        List<Step> stepCosts(int stage) {
+            List<Step> out = new ArrayList<>(n);
+            for (Step x : s.steps()) {
+                boolean mine = stepInStage(x.index(), stage);
+                long flops = mine ? ceilDiv(x.flops(), l.tp()) : 0;
+                long bytes = mine ? ceilDiv(x.bytesAccessed(), l.tp()) : 0;
+                out.add(new Step(x.index(), x.phase(), x.node(), x.label(), x.reads(), x.writes(), x.workspace(),
+                        flops, bytes));
+            }
+            return out;
+        }
+
         /** A tensor's bytes on one tensor-parallel rank. */
         long tpBytes(TensorInfo t, long bytes) {
             if (split == null) return bytes;
@@ -208,8 +255,20 @@ public record ParallelProfile(Layout layout, List<RankMemory> ranks) {
         }
 
         RankMemory rank(int dpRank, int stage) {
+            return parts(dpRank, stage).memory();
+        }
+
+        /**
+         * One rank: its memory, and its share split the way planners see it: the bytes of each tensor a planner
+         * may act on (activations, aux tensors, activation gradients, the ops' workspaces; 0 for the rest), and per
+         * role and step everything else the rank holds (model states, the engine's buffers), and the copies the
+         * other micro-batches in flight hold.
+         */
+        RankParts parts(int dpRank, int stage) {
             int roles = TensorRole.values().length;
             long[][] diff = new long[roles][n + 1];
+            long[][] own = new long[roles][n + 1];
+            long[] tensorBytes = new long[s.tensorCount()];
             boolean[] inStage = tensorsOfStage(stage);
             int nd = l.shardDegree();
             int tp = l.tp();
@@ -237,6 +296,7 @@ public record ParallelProfile(Layout layout, List<RankMemory> ranks) {
                 if (b < a) continue;
                 long bytes = t.bytes();
                 TensorRole role = t.role();
+                boolean plannable = false;
                 switch (t.kind()) {
                     case PARAM -> {
                         long full = tpBytes(t, bytes);
@@ -287,6 +347,7 @@ public record ParallelProfile(Layout layout, List<RankMemory> ranks) {
                     }
                     case WORKSPACE -> {
                         int opt = optimizerStepUsing(t.id(), a);
+                        plannable = opt < 0;
                         if (opt < 0) bytes = ceilDiv(bytes, tp);
                         else {
                             int p = paramOfOptStep[opt];
@@ -301,12 +362,17 @@ public record ParallelProfile(Layout layout, List<RankMemory> ranks) {
                             else if (m.shardsOptimizerState) bytes = ceilDiv(bytes, nd);
                         }
                     }
-                    case ACTIVATION, AUX, ACTIVATION_GRAD -> bytes = tpBytes(t, bytes);
+                    case ACTIVATION, AUX, ACTIVATION_GRAD -> {
+                        bytes = tpBytes(t, bytes);
+                        plannable = true;
+                    }
                     case DATA, BUFFER -> { }
                 }
                 if (bytes == 0) continue;
-                diff[role.ordinal()][a] += bytes;
-                diff[role.ordinal()][b + 1] -= bytes;
+                long[][] into = plannable ? own : diff;
+                if (plannable) tensorBytes[t.id()] = bytes;
+                into[role.ordinal()][a] += bytes;
+                into[role.ordinal()][b + 1] -= bytes;
             }
             List<CommBuffer> buffers = new ArrayList<>();
             if (m.usesDdpBuckets() && l.dp() > 1 && ddpBytes > 0) {
@@ -331,10 +397,25 @@ public record ParallelProfile(Layout layout, List<RankMemory> ranks) {
                         TensorRole.WEIGHT, gathered, 1, false));
             }
             if (m.shardsGradients) modelStates += gradShards;
-            long stash = addStash(diff, stage, inStage, tp);
+            InFlightCopies copies = stash(stage, inStage);
+            long stash = 0;
+            if (copies != null) {
+                // held by the other micro-batches while the plan keeps each tensor (planners see them go with it)
+                for (int t = 0; t < s.tensorCount(); t++) {
+                    long c = copies.bytes(t);
+                    if (c == 0) continue;
+                    stash += c;
+                    int r = s.tensor(t).role().ordinal();
+                    own[r][copies.fromStep()] += c;
+                    own[r][copies.toStep() + 1] -= c;
+                }
+            }
             if (stash > 0) buffers.add(new CommBuffer("activation stash of the micro-batches in flight",
                     TensorRole.ACTIVATION, stash, l.pipeline().inFlight(stage, l.pp(), l.microBatches()) - 1, false));
-            return finish(dpRank, stage, diff, modelStates, offloaded, buffers);
+            long[][] held = LiveByRole.sum(diff, n).perRole();
+            for (int r = 0; r < roles; r++) for (int i = 0; i <= n; i++) diff[r][i] += own[r][i];
+            return new RankParts(finish(dpRank, stage, diff, modelStates, offloaded, buffers), tensorBytes, held,
+                    copies);
         }
 
         /**
@@ -411,33 +492,32 @@ public record ParallelProfile(Layout layout, List<RankMemory> ranks) {
             return most;
         }
 
-        /** The saved activations of the other micro-batches a pipeline stage holds while it runs one. */
-        private long addStash(long[][] diff, int stage, boolean[] inStage, int tp) {
-            if (l.pp() == 1) return 0;
+        /**
+         * The saved activations of the other micro-batches a pipeline stage holds while it runs one, per tensor,
+         * during the stage's forward and backward steps; null without them.
+         */
+        private InFlightCopies stash(int stage, boolean[] inStage) {
+            if (l.pp() == 1) return null;
             int extra = l.pipeline().inFlight(stage, l.pp(), l.microBatches()) - 1;
-            if (extra <= 0) return 0;
-            Set<Integer> saved = new LinkedHashSet<>();
+            if (extra <= 0) return null;
+            long[] copies = new long[s.tensorCount()];
+            boolean any = false;
             for (Step st : s.steps()) {
                 if (st.phase() != Phase.BACKWARD || !stepInStage(st.index(), stage)) continue;
                 for (int t : st.reads()) {
                     TensorKind k = s.tensor(t).kind();
-                    if (inStage[t] && (k == TensorKind.ACTIVATION || k == TensorKind.AUX)) saved.add(t);
+                    if (!inStage[t] || k != TensorKind.ACTIVATION && k != TensorKind.AUX || copies[t] > 0) continue;
+                    copies[t] = tpBytes(s.tensor(t), s.tensor(t).bytes()) * extra;
+                    any |= copies[t] > 0;
                 }
             }
-            long b = 0;
-            for (int t : saved) b += tpBytes(s.tensor(t), s.tensor(t).bytes());
-            long stash = b * extra;
-            int r = TensorRole.ACTIVATION.ordinal();
             int first = -1, last = -1;
             for (int i = 0; i < n; i++) {
                 if (s.step(i).phase() == Phase.OPTIMIZER || !stepInStage(i, stage)) continue;
                 if (first < 0) first = i;
                 last = i;
             }
-            if (first < 0) return 0;
-            diff[r][first] += stash;
-            diff[r][last + 1] -= stash;
-            return stash;
+            return first < 0 || !any ? null : new InFlightCopies(copies, first, last);
         }
 
         private int optimizerStepUsing(int workspace, int step) {

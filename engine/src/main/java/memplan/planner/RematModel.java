@@ -22,6 +22,7 @@ import memplan.lower.InstrKind;
 import memplan.lower.Lowering;
 import memplan.plan.Decision;
 import memplan.plan.Plan;
+import memplan.train.InFlightCopies;
 import memplan.train.Phase;
 import memplan.train.Schedule;
 import memplan.train.TensorInfo;
@@ -231,7 +232,19 @@ final class RematModel {
             long gap = y == 0 ? 0 : acc;
             for (int p = y == 0 ? 0 : computePos[y - 1] + 1; p < computePos[y]; p++) gap = Math.max(gap, live[p]);
             fixedBefore[y] = gap;
+            // what a device of a parallel job holds besides the tensors (the simulator counts the last step's)
+            // and, conservatively, every in-flight copy of a pipeline stage's other micro-batches
+            fixedAt[y] += s.heldBytes(y) + inFlight(y);
+            fixedBefore[y] += s.heldBytes(Math.max(0, y - 1)) + inFlight(Math.max(0, y - 1));
         }
+    }
+
+    private long inFlight(int step) {
+        InFlightCopies f = s.inFlight();
+        if (f == null || !f.during(step)) return 0;
+        long b = 0;
+        for (int t = 0; t < s.tensorCount(); t++) b += f.bytes(t);
+        return b;
     }
 
     private static int firstAtOrAfter(int[] sorted, int v) {

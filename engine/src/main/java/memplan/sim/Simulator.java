@@ -7,8 +7,10 @@ import memplan.lower.ExecutionSchedule;
 import memplan.lower.Instr;
 import memplan.lower.InstrKind;
 import memplan.lower.Lowering;
+import memplan.plan.Decision;
 import memplan.plan.Plan;
 import memplan.train.Phase;
+import memplan.train.InFlightCopies;
 import memplan.train.Schedule;
 import memplan.train.Step;
 
@@ -114,6 +116,7 @@ public final class Simulator {
             long acc = 0;
             for (int i = 0; i < n; i++) live[r][i] = acc += diff[r][i];
         }
+        if (s.holdsBytes()) addHeld(s, es.plan(), instrs, live);
         for (int i = 0; i < n; i++) {
             long tot = 0;
             for (int r = 0; r < roles; r++) tot += live[r][i];
@@ -142,6 +145,40 @@ public final class Simulator {
         return new SimResult(es, Math.max(peak, 0), peakPos, byRole, iteration, baseline, toHost,
                 fromHost, stalls, recompute,
                 new Timeline(List.copyOf(events), start, live, host));
+    }
+
+    /**
+     * Adds what one device of a larger job holds besides the schedule's tensors: a position counts the held bytes of
+     * the step whose compute ran last (before the first compute, of the first step).
+     */
+    private static void addHeld(Schedule s, Plan plan, List<Instr> instrs, long[][] live) {
+        long[] copies = inFlightByRole(s, plan);
+        int step = 0;
+        for (Instr in : instrs) {
+            if (in.kind() == InstrKind.COMPUTE) step = in.step();
+            for (TensorRole r : TensorRole.values()) live[r.ordinal()][in.pos()] += s.heldBytes(r, step);
+            if (copies != null && s.inFlight().during(step))
+                for (int r = 0; r < copies.length; r++) live[r][in.pos()] += copies[r];
+        }
+    }
+
+    /** Per role, the bytes the other micro-batches in flight hold of the tensors the plan keeps on the device. */
+    static long[] inFlightByRole(Schedule s, Plan plan) {
+        InFlightCopies f = s.inFlight();
+        if (f == null) return null;
+        long[] out = new long[TensorRole.values().length];
+        for (int t = 0; t < s.tensorCount(); t++) {
+            long b = f.bytes(t);
+            if (b == 0) continue;
+            Decision d = plan.decision(t);
+            long held = d instanceof Decision.Keep || d instanceof Decision.Share ? b : 0;
+            // an encoded copy per micro-batch, unless it goes to the host
+            if (d instanceof Decision.Compress c && !c.swap()) held = Math.min(b, Math.round((double) b
+                    * c.codec().encodedBytes(s.tensor(t).shape().numel(), c.density())
+                    / Math.max(1, s.tensor(t).bytes())));
+            out[s.tensor(t).role().ordinal()] += held;
+        }
+        return out;
     }
 
     /** Host bytes held from each swap-out until its swap-in. */

@@ -6,6 +6,7 @@ import memplan.graph.Value;
 import memplan.ir.DType;
 import memplan.onnx.OnnxImporter;
 import memplan.onnx.OnnxOptions;
+import memplan.parallel.Layout;
 import memplan.plan.Decision;
 import memplan.plan.Plan;
 import memplan.plan.PlanValidator;
@@ -187,6 +188,50 @@ class PyTorchExporterTest {
         PyTorchExport ex = PyTorchExporter.export(Plan.baseline(resnet18));
         assertTrue(ex.decisions().isEmpty() && ex.regions().isEmpty() && ex.notExpressed().isEmpty());
         assertTrue(ex.source().contains("DECISIONS = [\n]"));
+    }
+
+    /** The generated module from its parallel section on. */
+    static String wrapSection(String source) {
+        int i = source.indexOf("# ------------------------------------------------------------------ the plan's parallel");
+        assertTrue(i > 0, "no parallel section");
+        return source.substring(i);
+    }
+
+    @Test
+    void aLayoutAddsTheWrappingThatMatchesIt() throws Exception {
+        PyTorchExport ddp = PyTorchExporter.export(Plan.baseline(resnet18), Layout.dataParallel(2));
+        assertTrue(ddp.source().contains("PARALLEL = {\"world_size\": 2, \"dp\": 2, \"tp\": 1, \"pp\": 1, "
+                + "\"shard\": \"none\""), wrapSection(ddp.source()));
+        assertTrue(ddp.source().contains("\"bucket_cap_mb\": 25"));
+        assertTrue(ddp.source().contains("FSDP_UNITS = [\n]"), "DDP has no units");
+        PyTorchExport zero1 = PyTorchExporter.export(mixed(), Layout.parse(4, null, "zero1"));
+        golden("resnet18-zero1-wrap", wrapSection(zero1.source()));
+        assertTrue(zero1.source().startsWith(PyTorchExporter.export(mixed()).source()),
+                "the plan's part is the module without a layout");
+        PyTorchExport fsdp = PyTorchExporter.export(Plan.baseline(resnet18),
+                Layout.parse(8, null, "fsdp-full").withOffload(false, true));
+        golden("resnet18-fsdp-full-wrap", wrapSection(fsdp.source()));
+        List<String> units = ParallelWrap.units(resnet18);
+        assertEquals("conv1", units.get(0));
+        assertTrue(units.containsAll(List.of("bn1", "layer1.0.conv1", "layer4.1.bn2", "fc")), units.toString());
+        assertEquals(units.size(), units.stream().distinct().count());
+        for (String u : units) assertTrue(fsdp.source().contains("    \"" + u + "\",\n"), u);
+        assertTrue(fsdp.warnings().stream().anyMatch(w -> w.contains("FSDP needs CUDA")), fsdp.warnings().toString());
+        PyTorchExport ds = PyTorchExporter.export(Plan.baseline(resnet18), Layout.parse(4, null, "zero3"));
+        assertTrue(ds.warnings().stream().anyMatch(w -> w.contains("DeepSpeed's")), ds.warnings().toString());
+        for (PyTorchExport ex : List.of(ddp, zero1, fsdp, ds)) compiles(ex.source(), "wrap");
+    }
+
+    static void compiles(String source, String name) throws Exception {
+        Optional<String> python = python();
+        assumeTrue(python.isPresent(), "python3 is not on the PATH: the generated Python is not compiled");
+        Path f = dir.resolve(name + ".py");
+        Files.writeString(f, source);
+        Process pr = new ProcessBuilder(python.get(), "-m", "py_compile", f.toString()).redirectErrorStream(true)
+                .start();
+        String out = new String(pr.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(pr.waitFor(60, TimeUnit.SECONDS), "py_compile did not finish");
+        assertEquals(0, pr.exitValue(), out);
     }
 
     @Test

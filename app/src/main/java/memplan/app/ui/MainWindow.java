@@ -33,6 +33,7 @@ import memplan.app.ui.planner.ComparePanel;
 import memplan.app.ui.planner.PlannerPanel;
 import memplan.app.ui.planner.PlannerViewModel;
 import memplan.app.ui.planner.Planning;
+import memplan.app.ui.parallel.LayoutPanel;
 import memplan.app.ui.run.RunPanel;
 import memplan.app.ui.session.SessionViewModel;
 import memplan.app.ui.table.TensorTableView;
@@ -54,6 +55,7 @@ public class MainWindow extends BorderPane {
     protected final TensorTableView table;
     protected final TabPane side = new TabPane();
     protected final RunPanel runPanel;
+    protected final LayoutPanel layoutPanel;
     protected final TeachPanel teachPanel;
     protected final PlannerViewModel planner;
     private final StatusBar status = new StatusBar();
@@ -82,6 +84,8 @@ public class MainWindow extends BorderPane {
             planner.apply();
         });
         addSideTab("Run", "runTab", runPanel);
+        layoutPanel = new LayoutPanel(session);
+        addSideTab("Layout", "layoutTab", layoutPanel);
         teachPanel = new TeachPanel(session);
         addSideTab("Teach", "teachTab", teachPanel);
 
@@ -172,6 +176,7 @@ public class MainWindow extends BorderPane {
     public TimelineView timelineView() { return timeline; }
     public TensorTableView tableView() { return table; }
     public RunPanel runPanel() { return runPanel; }
+    public LayoutPanel layoutPanel() { return layoutPanel; }
     public TeachPanel teachPanel() { return teachPanel; }
     public PlannerViewModel planner() { return planner; }
     protected Menu fileMenu() { return fileMenu; }

@@ -7,11 +7,13 @@ import javafx.beans.Observable;
 import javafx.scene.Scene;
 import javafx.stage.Screen;
 import javafx.stage.Stage;
+import memplan.app.ui.parallel.LayoutViewModel;
 import memplan.app.ui.session.RecentFiles;
 import memplan.app.ui.session.SessionViewModel;
 import memplan.app.ui.table.Technique;
 import memplan.app.ui.task.FxTaskRunner;
 import memplan.app.ui.teach.Lesson;
+import memplan.parallel.ShardMode;
 import memplan.samples.SampleModels;
 
 import java.nio.file.Files;
@@ -22,8 +24,10 @@ import java.util.regex.Pattern;
 /**
  * The desktop app. Started by {@link memplan.app.Main} (the jar's main class) through {@link #launchApp(String[])}.
  * With no options it opens ResNet-18 at batch 32, profiled. Hidden switches for scripts and screenshots:
- * {@code -Dmemplan.open=NAME|FILE}, {@code -Dmemplan.batch=N}, {@code -Dmemplan.panel=model|planner|compare|run|teach}
- * (planner and compare also apply or compare at once), {@code
+ * {@code -Dmemplan.open=NAME|FILE}, {@code -Dmemplan.batch=N},
+ * {@code -Dmemplan.panel=model|planner|compare|run|teach|layout}
+ * (planner and compare also apply or compare at once; layout with {@code -Dmemplan.layout=WORLD,TP,PP,SHARD,MICRO}
+ * computes that layout), {@code
  * -Dmemplan.lesson=swapping|recomputation|sharing|compression}
  * with {@code -Dmemplan.step=K}, {@code -Dmemplan.select=LAYER}, {@code -Dmemplan.measure=N} (see {@link EditTiming}),
  * {@code -Dmemplan.lora=true} (LoRA on q_proj, v_proj).
@@ -87,6 +91,25 @@ public class MemPlanApp extends Application {
                                 .set(Double.parseDouble(System.getProperty("memplan.budget")));
                     if (panel.equals("compare")) main.planner().compare();
                     else main.planner().apply();
+                }
+            });
+        }
+        if ("layout".equals(panel) && System.getProperty("memplan.layout") != null) {
+            // -Dmemplan.layout=WORLD,TP,PP,SHARD,MICRO-BATCHES: set the layout panel and compute it
+            String[] f = System.getProperty("memplan.layout").split(",", -1);
+            session.analysisProperty().addListener(new InvalidationListener() {
+                @Override
+                public void invalidated(Observable o) {
+                    session.analysisProperty().removeListener(this);
+                    Platform.runLater(() -> {
+                        LayoutViewModel vm = main.layoutPanel().viewModel();
+                        vm.worldSizeProperty().set(Integer.parseInt(f[0].trim()));
+                        vm.tpProperty().set(Integer.parseInt(f[1].trim()));
+                        vm.ppProperty().set(Integer.parseInt(f[2].trim()));
+                        vm.shardProperty().set(ShardMode.parse(f[3].trim()));
+                        vm.microBatchesProperty().set(Integer.parseInt(f[4].trim()));
+                        vm.compute();
+                    });
                 }
             });
         }
