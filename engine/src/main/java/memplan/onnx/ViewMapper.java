@@ -58,19 +58,20 @@ final class ViewMapper implements OpMapper {
         Val.Const spec = n.cst(1, "shape");
         boolean allowZero = n.attrInt("allowzero", 0) != 0;
         boolean batchVaries = x.shape[0].dim(0) != x.shape[1].dim(0);
-        long[][] t = new long[Converter.LANES][];
+        long[][] t = new long[Converter.LANES][], sps = new long[Converter.LANES][];
         for (int lane = 0; lane < Converter.LANES; lane++) {
             long[] sp = n.values(spec, lane, "target shape").longs();
+            sps[lane] = sp.clone();
             t[lane] = resolveReshape(x.shape[lane], sp, allowZero);
             if (t[lane] == null && cv.fileBatch > 0 && sp.length > 0 && sp[0] == cv.fileBatch && batchVaries) {
                 sp[0] = 0; // exported with a fixed batch baked into the target: follow the input's batch instead
                 t[lane] = resolveReshape(x.shape[lane], sp, allowZero);
             }
-            if (t[lane] == null)
-                throw n.error("cannot reshape " + x.shape[lane] + " to " + Arrays.toString(sp)
-                        + (lane > 0 || batchVaries ? " (at batch " + Converter.LANE_BATCH[lane]
-                        + ": does the target shape fix the batch size?)" : ""));
         }
+        if (t[0] == null || t[1] == null)
+            throw n.error("cannot reshape " + BatchDims.describe(x.shape) + " to "
+                    + BatchDims.describe(sps[0], sps[1]) + (t[0] == null && t[1] == null ? ""
+                    : " at every batch size") + (batchVaries ? " (does the target shape fix the batch size?)" : ""));
         n.put(0, cv.reshapeTo(n.hint(), x, t));
     }
 
