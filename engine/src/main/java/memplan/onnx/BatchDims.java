@@ -84,7 +84,8 @@ final class BatchDims {
         while (true) {
             boolean fa = a.find(), fb = b.find();
             if (fa != fb) return null;
-            String ta = m0.substring(ia, fa ? a.start() : m0.length()), tb = m1.substring(ib, fb ? b.start() : m1.length());
+            String ta = m0.substring(ia, fa ? a.start() : m0.length());
+            String tb = m1.substring(ib, fb ? b.start() : m1.length());
             if (!ta.equals(tb)) return null;
             out.append(ta);
             if (!fa) return out.toString();

@@ -160,7 +160,8 @@ final class ConstantFolder {
     private static boolean learnedRowsRepeated(OnnxNode n, Val.Const table) {
         if (!table.floating || table.initializer == null || table.shape.length != 2 || n.attrInt("axis", 0) != 0)
             return false;
-        Arr ix = n.in(1).c.lane(0), ix1 = n.in(1).c.lane(1);
+        Val.Const idx = n.required(1, "indices").c;
+        Arr ix = idx.lane(0), ix1 = idx.lane(1);
         if (ix == null || ix1 == null || !Arrays.equals(ix.v(), ix1.v())) return false;
         Set<Double> seen = new HashSet<>();
         for (double v : ix.v()) if (!seen.add(v < 0 ? v + table.shape[0] : v)) return true;
