@@ -44,6 +44,8 @@ final class Converter {
     /** The batch value of each evaluation lane (see {@link Val}). */
     static final int[] LANE_BATCH = {24, 36};
     static final int LANES = 2;
+    /** Operators whose output shape depends on the data (a count of selected elements), not only on shapes. */
+    private static final Set<String> DATA_DEPENDENT = Set.of("NonZero", "NonMaxSuppression", "Unique", "Compress");
 
     private final GraphProto graph;
     final int opset;
@@ -294,7 +296,8 @@ final class Converter {
         }
         if (fusions.tryFuse(n)) return;
         Entry e = mappers.get(op);
-        if (e == null) throw new Unsupported(op, null);
+        if (e == null) throw new Unsupported(op, DATA_DEPENDENT.contains(op) ? "its output shape depends on the "
+                + "values of its input, not only on shapes, so MemPlan cannot size it" : null);
         checkArity(n, e.signature());
         e.mapper().convert(n);
     }
