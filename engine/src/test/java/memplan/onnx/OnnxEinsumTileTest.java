@@ -89,4 +89,33 @@ class OnnxEinsumTileTest {
         assertTrue(e.getMessage().contains("(NonZero): its output shape depends on the values of its input"),
                 e.getMessage());
     }
+
+    @Test
+    void expandReadByAnOpThatDoesNotBroadcastIsMade() throws Exception {
+        var g = new OnnxGraphBuilder(13).input("x", FLOAT, "N", 1, 8).input("z", FLOAT, "N", 3, 8);
+        String e = g.node("Expand", List.of("x", g.ints(1, 3, 1)));                    // [N, 3, 8]
+        ModelDef m = g.output(g.node("Concat", List.of(e, "z"), i("axis", 2))).load(dir,
+                OnnxOptions.defaults().withLoss(OnnxOptions.Loss.MSE));
+        assertEquals(Shape.of(2, 3, 16), outShape(m, 2));
+        assertEquals(2, count(m, "Concat"), "the expanded copies, then the file's Concat");
+        // read by a broadcasting op, Expand stays a view
+        var h = new OnnxGraphBuilder(13).input("x", FLOAT, "N", 1, 8).input("z", FLOAT, "N", 3, 8);
+        String v = h.node("Expand", List.of("x", h.ints(1, 3, 1)));
+        ModelDef m2 = h.output(h.node("Mul", List.of(v, "z"))).load(dir, OnnxOptions.defaults()
+                .withLoss(OnnxOptions.Loss.MSE));
+        assertEquals(0, count(m2, "Concat"));
+        assertEquals(Shape.of(2, 3, 8), outShape(m2, 2));
+    }
+
+    @Test
+    void expandThatDoesNotBroadcastIsReportedOverN() {
+        var g = new OnnxGraphBuilder(13).input("x", FLOAT, "N", 2, 8);
+        String n = g.node("Unsqueeze", List.of(g.node("Gather", List.of(g.node("Shape", List.of("x")), g.intScalar(0)),
+                i("axis", 0)), g.ints(0)));
+        String e = g.node("Expand", List.of("x", g.node("Concat", List.of(n, g.ints(3), g.ints(8)), i("axis", 0))));
+        ModelFormatException ex = assertThrows(ModelFormatException.class, () -> g.output(g.node("Concat",
+                List.of(e, "x"), i("axis", 1))).load(dir, OnnxOptions.defaults().withLoss(OnnxOptions.Loss.MSE)));
+        String msg = ex.getMessage().substring(ex.getMessage().indexOf("at node"));
+        assertTrue(msg.contains("(Expand)") && msg.contains("[N, 2, 8] and [N, 3, 8] do not broadcast"), msg);
+    }
 }
