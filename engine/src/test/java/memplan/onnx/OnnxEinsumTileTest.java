@@ -118,4 +118,16 @@ class OnnxEinsumTileTest {
         String msg = ex.getMessage().substring(ex.getMessage().indexOf("at node"));
         assertTrue(msg.contains("(Expand)") && msg.contains("[N, 2, 8] and [N, 3, 8] do not broadcast"), msg);
     }
+
+    @Test
+    void whereOfTwoTensorsKeepsEachWhereChosen() throws Exception {
+        var g = new OnnxGraphBuilder(13).input("x", FLOAT, "N", 3, 4).input("y", FLOAT, "N", 1, 4)
+                .input("m", memplan.onnx.proto.Onnx.TensorProto.DataType.BOOL_VALUE, "N", 3, 1);
+        ModelDef m = g.output(g.node("Where", List.of("m", "x", "y"))).load(dir,
+                OnnxOptions.defaults().withLoss(OnnxOptions.Loss.MSE));
+        assertEquals(Shape.of(2, 3, 4), outShape(m, 2));
+        assertEquals(2, count(m, "MaskedFill"));
+        assertEquals(1, count(m, "Add"));
+        assertEquals(0, count(m, "Opaque"));
+    }
 }
