@@ -208,7 +208,7 @@ final class ConstantFolder {
     private static DType dtypeOf(OnnxNode n, boolean floating) {
         if (floating) return null;
         int type = switch (n.type()) {
-            case "Equal", "Less", "Greater", "Not", "And", "Or" -> DataType.BOOL_VALUE;
+            case "Equal", "Less", "Greater", "Not", "And", "Or", "Xor" -> DataType.BOOL_VALUE;
             case "Cast" -> n.attrSmallInt("to", 1);
             case "ConstantOfShape" -> n.attrTensor("value") == null ? DataType.FLOAT_VALUE
                     : n.attrTensor("value").getDataType();

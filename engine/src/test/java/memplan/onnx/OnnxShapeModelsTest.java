@@ -7,7 +7,11 @@ import memplan.ir.DType;
 import memplan.model.Layer;
 import memplan.model.ModelDef;
 import memplan.ops.Opaque;
+import memplan.exec.RunResult;
+import memplan.plan.Decision;
+import memplan.plan.Plan;
 import memplan.profile.MemoryProfile;
+import memplan.train.Schedule;
 import memplan.train.Optimizer;
 import memplan.train.TrainingGraph;
 import org.junit.jupiter.api.Test;
@@ -69,5 +73,20 @@ class OnnxShapeModelsTest {
     @Test
     void paddleOpset9SliceOfShape() throws Exception {
         importsLikePyTorch("paddle-slice-op9.onnx", OnnxOptions.defaults());
+    }
+
+    /** The class token's Fill and the gathered position bias run on the CPU backend, and recompute changes nothing. */
+    @Test
+    void tinyVitAndSwinTrainIdenticallyUnderRecompute() throws Exception {
+        for (String f : List.of("vit-tiny-op17.onnx", "swin-tiny-op13.onnx")) {
+            ModelDef m = OnnxImporter.read(resource(f), OnnxOptions.defaults());
+            Schedule s = TrainingGraph.derive(Graph.instantiate(m, 2, DType.FP32), Optimizer.ADAM);
+            RunResult base = OnnxCpuTrainingTest.run(Plan.baseline(s));
+            assertNotEquals(base.iterations().get(0).loss(), base.iterations().get(1).loss(), f + ": weights changed");
+            Plan rec = OnnxCpuTrainingTest.everywhere(s, t -> Decision.RECOMPUTE);
+            assertTrue(java.util.Arrays.stream(rec.decisions()).anyMatch(d -> d == Decision.RECOMPUTE),
+                    f + ": something is recomputed");
+            assertEquals(base.weightsSha256(), OnnxCpuTrainingTest.run(rec).weightsSha256(), f + " under recompute");
+        }
     }
 }
