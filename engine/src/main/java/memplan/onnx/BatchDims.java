@@ -90,8 +90,13 @@ final class BatchDims {
             out.append(ta);
             if (!fa) return out.toString();
             String x = a.group(), y = b.group();
-            out.append(x.equals(y) ? x : x.length() > 18 || y.length() > 18 ? "(a size that depends on the batch)"
-                    : describe(Long.parseLong(x), Long.parseLong(y)));
+            String d = x.equals(y) ? x : x.length() > 18 || y.length() > 18 ? "(a size that depends on the batch)"
+                    : describe(Long.parseLong(x), Long.parseLong(y));
+            // shapes written "[2*Nx3]" read better as "[(2*N)x3]"
+            boolean inShape = a.start() > 0 && m0.charAt(a.start() - 1) == 'x'
+                    || a.end() < m0.length() && m0.charAt(a.end()) == 'x';
+            out.append(inShape && !d.equals(ModelDef.BATCH) && !d.matches("\\d+") && !d.startsWith("(")
+                    ? "(" + d + ")" : d);
             ia = a.end();
             ib = b.end();
         }
