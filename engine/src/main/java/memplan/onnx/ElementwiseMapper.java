@@ -182,6 +182,10 @@ final class ElementwiseMapper implements OpMapper {
                 : n.has(1) ? n.scalar(n.cst(1, "ratio"), "ratio") : 0.5;
         if (!(p >= 0 && p < 1)) throw n.error("the dropout ratio must be in [0, 1), got " + p);
         if (n.outputUsed(1)) throw new Unsupported("Dropout (mask output)", null);
+        if (p == 0) { // PyTorch's dropout returns its input when p = 0 (no mask, no copy), as torchvision's ViT/Swin
+            n.put(0, x);
+            return;
+        }
         n.put(0, n.emit(new Dropout(p), List.of(x)));
     }
 

@@ -130,4 +130,20 @@ class OnnxEinsumTileTest {
         assertEquals(1, count(m, "Add"));
         assertEquals(0, count(m, "Opaque"));
     }
+
+    /** F.dropout(x, 0.0, True) returns x itself in PyTorch 1.13 (no mask, no copy, no grad_fn). */
+    @Test
+    void dropoutWithRatioZeroIsTheInput() throws Exception {
+        var g = new OnnxGraphBuilder(13).input("x", FLOAT, "N", 8);
+        String d = g.node("Dropout", List.of("x", g.scalar(0f), g.node("Constant", List.of(),
+                memplan.onnx.proto.Onnx.AttributeProto.newBuilder().setName("value_int")
+                        .setType(memplan.onnx.proto.Onnx.AttributeProto.AttributeType.INT).setI(1).build())));
+        ModelDef m = g.output(g.node("Relu", List.of(d))).load(dir, OnnxOptions.defaults()
+                .withLoss(OnnxOptions.Loss.MSE));
+        assertEquals(0, count(m, "Dropout"));
+        var h = new OnnxGraphBuilder(13).input("x", FLOAT, "N", 8);
+        ModelDef m2 = h.output(h.node("Relu", List.of(h.node("Dropout", List.of("x", h.scalar(0.1f)))))).load(dir,
+                OnnxOptions.defaults().withLoss(OnnxOptions.Loss.MSE));
+        assertEquals(1, count(m2, "Dropout"));
+    }
 }
