@@ -30,6 +30,7 @@ import memplan.ops.HardSigmoid;
 import memplan.ops.HardSwish;
 import memplan.ops.Mish;
 import memplan.ops.SiLU;
+import memplan.ops.Fill;
 import memplan.ops.Input;
 import memplan.ops.LSTMCell;
 import memplan.ops.LayerNorm;
@@ -347,7 +348,23 @@ final class CudaOps {
         }
 
         @Override public OpKernel visit(Input op) { return NO_KERNEL; }
+
+        @Override
+        public OpKernel visit(Fill op) {
+            return new OpKernel((g, n, b, p) -> fillFwd(g, n, op, b), (g, n, b) -> { });
+        }
     };
+
+    /** Fill: zeros of any dtype and bool ones by memset, other float values by fill_f32 (as the CPU kernel). */
+    private void fillFwd(Graph g, Node node, Fill op, Bindings b) {
+        long y = b.out()[0], n = node.outShapes().get(0).numel(), bytes = g.value(node.outputs()[0]).bytes();
+        DType dt = g.value(node.outputs()[0]).dtype();
+        if (op.value() == 0) be.memsetZero(y, bytes);
+        else if (dt == DType.FP32) be.elementwise(FILL, n, p(y), n, (float) op.value());
+        else if (dt == DType.BOOL) be.memsetBytes(y, (byte) 1, n);
+        else throw new BackendException(node.name() + " (Fill): the CUDA backend fills " + dt
+                + " tensors with zeros only, not " + op.value());
+    }
 
     private static void checkFloat(Graph g, Node node) {
         if (g.floatType() != DType.FP32)

@@ -333,6 +333,9 @@ public final class OpCheck {
                 in(DType.BOOL, 3, 4)));
         c.add(one("MaskedFill causal buffer", new MaskedFill(List.of(1, 5, 5), -1e9, true), t, s(2, 5, 5)));
         c.add(one("MaskedFill x broadcast", new MaskedFill(List.of(), 2, true), t, s(4), in(DType.INT64, 2, 3, 4)));
+        c.add(one("Fill 0.5 by batch", new Fill(List.of("N", "3", "70"), 0.5, null), t));
+        c.add(one("Fill bool ones", new Fill(List.of("2", "N", "9"), 1, DType.BOOL), t));
+        c.add(one("Fill int64 zeros", new Fill(List.of("N", "5"), 0, DType.INT64), t));
         c.add(one("Opaque 1 in 1 out", new Opaque("onnx:Selu", 1, 1), t, s(3, 8)));
         c.add(one("Opaque 2 in 2 out", new Opaque("onnx:TopK", 2, 2), t, s(3, 8), s(3, 8)));
     }

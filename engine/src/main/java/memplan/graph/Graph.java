@@ -9,6 +9,7 @@ import memplan.ir.Shape;
 import memplan.ir.ShapeException;
 import memplan.ops.Input;
 import memplan.ops.Op;
+import memplan.ops.SourceOp;
 import org.jgrapht.alg.cycle.CycleDetector;
 import org.jgrapht.graph.DefaultDirectedGraph;
 import org.jgrapht.graph.DefaultEdge;
@@ -180,7 +181,7 @@ public final class Graph {
             List<ParamSpec> params;
             List<AuxSpec> aux;
             try {
-                if (op instanceof Input input) outShapes = List.of(input.resolve(symbols));
+                if (op instanceof SourceOp source) outShapes = List.of(source.resolve(symbols));
                 else outShapes = op.inferShapes(inShapes);
                 params = op.params(inShapes);
                 aux = op.aux(inShapes, outShapes);

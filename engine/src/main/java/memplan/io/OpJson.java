@@ -23,6 +23,7 @@ import memplan.ops.GELU;
 import memplan.ops.GlobalAvgPool;
 import memplan.ops.HardSigmoid;
 import memplan.ops.HardSwish;
+import memplan.ops.Fill;
 import memplan.ops.Input;
 import memplan.ops.LSTMCell;
 import memplan.ops.LayerNorm;
@@ -116,6 +117,7 @@ public final class OpJson {
             case Pad -> List.of("pads", "mode");
             case Opaque -> List.of("source", "arity", "outputs");
             case MaskedFill -> List.of("maskShape", "value", "keepWhereTrue");
+            case Fill -> List.of("shape", "value", "dtype");
             case ReLU, GELU, Sigmoid, Tanh, HardSwish, Mish, SiLU, Sqrt, Add, Mul, Sub, Div,
                     Pow, GlobalAvgPool, Softmax,
                     MseLoss -> List.of();
@@ -211,6 +213,8 @@ public final class OpJson {
                             + " outputs, got " + outputs);
                 yield new Opaque(a.optString("source", "unknown"), arity, outputs);
             }
+            case Fill -> new Fill(a.requireDimList("shape"), a.optDouble("value", 0), dtype(a, "dtype",
+                    "float, int64, int32, bool"));
             case MaskedFill -> new MaskedFill(a.has("maskShape") ? a.requireIntList("maskShape") : List.of(),
                     a.optDouble("value", 0), a.optBool("keepWhereTrue", true));
             case ReLU -> new ReLU();
@@ -514,13 +518,24 @@ public final class OpJson {
 
         @Override
         public Void visit(Input op) {
+            dims(op.dims(), op.dtype());
+            return null;
+        }
+
+        @Override
+        public Void visit(Fill op) {
+            dims(op.dims(), op.dtype());
+            if (op.value() != 0) n.put("value", op.value());
+            return null;
+        }
+
+        private void dims(List<String> dims, DType dtype) {
             var arr = n.putArray("shape");
-            for (String d : op.dims()) {
+            for (String d : dims) {
                 if (Character.isDigit(d.charAt(0))) arr.add(Integer.parseInt(d));
                 else arr.add(d);
             }
-            if (op.dtype() != null) n.put("dtype", op.dtype().jsonName());
-            return null;
+            if (dtype != null) n.put("dtype", dtype.jsonName());
         }
     }
 }

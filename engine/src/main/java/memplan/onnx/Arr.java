@@ -168,6 +168,45 @@ record Arr(int[] shape, double[] v) {
         return new Arr(s, out);
     }
 
+    /** Each axis repeated reps[i] times. */
+    static Arr tile(Arr a, int[] reps) {
+        int[] s = new int[a.rank()];
+        for (int i = 0; i < s.length; i++) s[i] = a.shape[i] * reps[i];
+        double[] out = new double[numel(s)];
+        int[] st = strides(a.shape);
+        for (int i = 0; i < out.length; i++) {
+            int[] idx = unravel(i, s);
+            int k = 0;
+            for (int j = 0; j < idx.length; j++) k += (idx[j] % a.shape[j]) * st[j];
+            out[i] = a.v[k];
+        }
+        return new Arr(s, out);
+    }
+
+    /** Running sums along an axis (ONNX CumSum's exclusive and reverse flags). */
+    static Arr cumsum(Arr a, int axis, boolean exclusive, boolean reverse) {
+        int n = a.shape[axis];
+        int inner = numel(Arrays.copyOfRange(a.shape, axis + 1, a.rank()));
+        int outer = a.v.length / Math.max(1, n * inner);
+        double[] out = new double[a.v.length];
+        for (int o = 0; o < outer; o++)
+            for (int i = 0; i < inner; i++) {
+                double acc = 0;
+                for (int t = 0; t < n; t++) {
+                    int j = reverse ? n - 1 - t : t;
+                    int at = (o * n + j) * inner + i;
+                    if (exclusive) {
+                        out[at] = acc;
+                        acc += a.v[at];
+                    } else {
+                        acc += a.v[at];
+                        out[at] = acc;
+                    }
+                }
+            }
+        return new Arr(a.shape, out);
+    }
+
     /** General strided slice; starts/ends already clamped per ONNX rules. */
     static Arr slice(Arr a, int[] starts, int[] ends, int[] axes, int[] steps) {
         int[] lo = new int[a.rank()], st = new int[a.rank()], s = a.shape.clone();

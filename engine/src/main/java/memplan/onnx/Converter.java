@@ -11,6 +11,7 @@ import memplan.onnx.proto.Onnx.NodeProto;
 import memplan.onnx.proto.Onnx.TensorProto;
 import memplan.onnx.proto.Onnx.TensorProto.DataType;
 import memplan.ops.Concat;
+import memplan.ops.Fill;
 import memplan.ops.Input;
 import memplan.ops.Op;
 import memplan.ops.Opaque;
@@ -43,6 +44,8 @@ final class Converter {
     /** The batch value of each evaluation lane (see {@link Val}). */
     static final int[] LANE_BATCH = {24, 36};
     static final int LANES = 2;
+    /** Operators whose output shape depends on the data (a count of selected elements), not only on shapes. */
+    private static final Set<String> DATA_DEPENDENT = Set.of("NonZero", "NonMaxSuppression", "Unique", "Compress");
 
     private final GraphProto graph;
     final int opset;
@@ -116,11 +119,18 @@ final class Converter {
         List<String> refs = new ArrayList<>();
         for (Val v : ins) refs.add(v.ref);
         List<List<Shape>> outs = new ArrayList<>();
+        String[] failed = new String[LANES];
         for (int lane = 0; lane < LANES; lane++) {
             List<Shape> inShapes = new ArrayList<>();
             for (Val v : ins) inShapes.add(v.shape[lane]);
-            outs.add(op.inferShapes(inShapes));
+            try {
+                outs.add(op instanceof Fill f ? List.of(f.resolve(Map.of(ModelDef.BATCH, LANE_BATCH[lane])))
+                        : op.inferShapes(inShapes));
+            } catch (ShapeException e) {
+                failed[lane] = e.getMessage() == null ? "" : e.getMessage();
+            }
         }
+        if (failed[0] != null || failed[1] != null) throw new ShapeException(inWords(failed[0], failed[1]));
         Map<String, String> tie = new LinkedHashMap<>();
         List<Shape> in0 = new ArrayList<>();
         for (Val v : ins) in0.add(v.shape[0]);
@@ -153,6 +163,18 @@ final class Converter {
             out.add(Val.act(k == 1 ? name : name + ":" + i, s, dt));
         }
         return out;
+    }
+
+    /**
+     * The message of an error seen in one or both lanes, with sizes that follow the batch written over N, never as a
+     * lane's internal batch value.
+     */
+    static String inWords(String lane0, String lane1) {
+        if (lane0 != null && lane1 != null) {
+            String merged = BatchDims.merge(lane0, lane1);
+            return merged != null ? merged : "the shapes do not fit (in a way that depends on the batch size)";
+        }
+        return "the shapes do not fit at some batch sizes (they depend on the batch size)";
     }
 
     // ---------------------------------------------------------------- inputs and constants
@@ -274,7 +296,8 @@ final class Converter {
         }
         if (fusions.tryFuse(n)) return;
         Entry e = mappers.get(op);
-        if (e == null) throw new Unsupported(op, null);
+        if (e == null) throw new Unsupported(op, DATA_DEPENDENT.contains(op) ? "its output shape depends on the "
+                + "values of its input, not only on shapes, so MemPlan cannot size it" : null);
         checkArity(n, e.signature());
         e.mapper().convert(n);
     }
@@ -362,14 +385,15 @@ final class Converter {
             else if (!inferred) {
                 spec.add(-1);
                 inferred = true;
-            } else throw new OnnxError("node '" + hint + "'", "the target shape " + Arrays.toString(t[0])
+            } else throw new OnnxError("node '" + hint + "'", "the target shape " + BatchDims.describe(t[0], t[1])
                     + " depends on the batch size in more than one dimension");
         }
         Val y = emit(hint, new Reshape(spec), List.of(x)).get(0);
         for (int lane = 0; lane < LANES; lane++)
             if (!Arrays.equals(Arrays.stream(y.shape[lane].dims()).asLongStream().toArray(), t[lane]))
-                throw new OnnxError("node '" + hint + "'", "cannot express the reshape of " + x.shape[lane] + " to "
-                        + Arrays.toString(t[lane]) + " independently of the batch size");
+                throw new OnnxError("node '" + hint + "'", "cannot express the reshape of "
+                        + BatchDims.describe(x.shape) + " to " + BatchDims.describe(t[0], t[1])
+                        + " independently of the batch size");
         return y;
     }
 

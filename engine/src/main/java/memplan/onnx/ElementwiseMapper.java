@@ -136,6 +136,10 @@ final class ElementwiseMapper implements OpMapper {
     /** Where(mask, x, value) or Where(mask, value, x): a MaskedFill; the mask a computed tensor or a fixed buffer. */
     private static void maskedFill(OnnxNode n) {
         Val cond = n.required(0, "condition"), a = n.required(1, "X"), b = n.required(2, "Y");
+        if (a.isAct() && b.isAct()) {
+            whereOfTwo(n, cond, a, b);
+            return;
+        }
         if (a.isAct() == b.isAct())
             throw new Unsupported("Where (two tensors)", "MemPlan models Where with one tensor and one constant value");
         Val x = a.isAct() ? a : b;
@@ -150,12 +154,38 @@ final class ElementwiseMapper implements OpMapper {
         n.put(0, n.emit(new MaskedFill(shape.isEmpty() ? List.of(1) : shape, v, a.isAct()), List.of(x)));
     }
 
+    /**
+     * Where(c, x, y) of two tensors: x kept where c and y kept where not c, each a MaskedFill with 0, then added
+     * (x + 0 or 0 + y: the same values; each gradient flows where its operand was kept). PyTorch's where makes one
+     * tensor; this makes two more of the output's size for a moment, freed by the Add (they save only the mask).
+     */
+    private static void whereOfTwo(OnnxNode n, Val cond, Val x, Val y) {
+        if (cond.isConst()) {
+            if (cond.c.numel() == 1) { // a fixed choice
+                n.put(0, n.scalar(cond.c, "condition") != 0 ? x : y);
+                return;
+            }
+            List<Integer> shape = Arrays.stream(cond.c.shape).boxed().toList();
+            Val kx = n.emitAs(n.hint() + "/x", new MaskedFill(shape, 0, true), List.of(x));
+            Val ky = n.emitAs(n.hint() + "/y", new MaskedFill(shape, 0, false), List.of(y));
+            n.put(0, n.emit(new Add(), List.of(kx, ky)));
+            return;
+        }
+        Val kx = n.emitAs(n.hint() + "/x", new MaskedFill(List.of(), 0, true), List.of(x, cond));
+        Val ky = n.emitAs(n.hint() + "/y", new MaskedFill(List.of(), 0, false), List.of(y, cond));
+        n.put(0, n.emit(new Add(), List.of(kx, ky)));
+    }
+
     private static void dropout(OnnxNode n) {
         Val x = n.act(0);
         double p = n.opset() < 12 ? n.attrFloat("ratio", 0.5)
                 : n.has(1) ? n.scalar(n.cst(1, "ratio"), "ratio") : 0.5;
         if (!(p >= 0 && p < 1)) throw n.error("the dropout ratio must be in [0, 1), got " + p);
         if (n.outputUsed(1)) throw new Unsupported("Dropout (mask output)", null);
+        if (p == 0) { // PyTorch's dropout returns its input when p = 0 (no mask, no copy), as torchvision's ViT/Swin
+            n.put(0, x);
+            return;
+        }
         n.put(0, n.emit(new Dropout(p), List.of(x)));
     }
 

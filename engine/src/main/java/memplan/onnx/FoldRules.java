@@ -117,6 +117,21 @@ final class FoldRules {
             case "Less" -> { return Arr.binary(x, arg(1), (p, q) -> p < q ? 1 : 0); }
             case "Greater" -> { return Arr.binary(x, arg(1), (p, q) -> p > q ? 1 : 0); }
             case "Where" -> { return Arr.where(x, arg(1), arg(2)); }
+            case "And" -> { return Arr.binary(x, arg(1), (p, q) -> p != 0 && q != 0 ? 1 : 0); }
+            case "Or" -> { return Arr.binary(x, arg(1), (p, q) -> p != 0 || q != 0 ? 1 : 0); }
+            case "Xor" -> { return Arr.binary(x, arg(1), (p, q) -> (p != 0) != (q != 0) ? 1 : 0); }
+            case "Tile" -> {
+                long[] reps = arg(1).longs();
+                if (reps.length != x.rank())
+                    throw n.error("gives " + reps.length + " repeats for a tensor of rank " + x.rank());
+                for (long r : reps) if (r < 0) throw n.error("repeats must not be negative, got " + r);
+                return Arr.tile(x, n.smallInts(reps, "repeat"));
+            }
+            case "ScatterND" -> { return scatterNd(x, arg(1), arg(2)); }
+            case "CumSum" -> {
+                int axis = n.axis((long) single(1, "axis"), x.rank(), "axis");
+                return Arr.cumsum(x, axis, n.attrInt("exclusive", 0) != 0, n.attrInt("reverse", 0) != 0);
+            }
             case "Sqrt", "Neg", "Floor", "Ceil", "Abs", "Not", "Reciprocal" -> {
                 double[] v = x.v().clone();
                 for (int i = 0; i < v.length; i++)
@@ -198,6 +213,36 @@ final class FoldRules {
         return Arr.slice(x, lo, hi, axes, steps);
     }
 
+    /** ScatterND with reduction none: a copy of data with the slices the index tuples name replaced. */
+    private Arr scatterNd(Arr data, Arr indices, Arr updates) {
+        String red = n.attrString("reduction", "none");
+        if (!red.equals("none")) throw new Unsupported("ScatterND (reduction " + red + ", constant folding)", null);
+        int q = indices.rank(), r = data.rank();
+        if (q < 1) throw n.error("the indices must have rank 1 or more");
+        int k = indices.shape()[q - 1];
+        if (k > r) throw n.error("index tuples of " + k + " values address a tensor of rank " + r);
+        int tuples = indices.v().length / Math.max(1, k), block = 1;
+        for (int i = k; i < r; i++) block *= data.shape()[i];
+        if (updates.v().length != tuples * block)
+            throw n.error("the updates have " + updates.v().length + " values where " + tuples * block
+                    + " are needed");
+        int[] st = Arr.strides(data.shape());
+        double[] out = data.v().clone();
+        for (int t = 0; t < tuples; t++) {
+            int off = 0;
+            for (int j = 0; j < k; j++) {
+                long ix = (long) indices.v()[t * k + j];
+                int dim = data.shape()[j];
+                if (ix < 0) ix += dim;
+                if (ix < 0 || ix >= dim) throw n.error("index " + (long) indices.v()[t * k + j]
+                        + " is out of range for axis " + j + " of size " + dim);
+                off += (int) ix * st[j];
+            }
+            System.arraycopy(updates.v(), t * block, out, off, block);
+        }
+        return new Arr(data.shape(), out);
+    }
+
     private Arr range() {
         double start = single(0, "start"), limit = single(1, "limit"), delta = single(2, "delta");
         if (delta == 0) throw n.error("the delta of a Range must not be 0");
@@ -253,7 +298,8 @@ final class FoldRules {
             for (int i = 0; i < d.length; i++) if (d[i] == 1) drop.add(i);
         } else for (long a : axes) {
             int ax = n.axis(a, d.length, "axis");
-            if (d[ax] != 1) throw n.error("cannot squeeze axis " + a + " of " + Arrays.toString(d) + ": it is not 1");
+            if (d[ax] != 1) throw n.error("cannot squeeze axis " + a + " of a tensor of rank " + d.length
+                    + ": its size is not 1");
             drop.add(ax);
         }
         List<Integer> out = new ArrayList<>();

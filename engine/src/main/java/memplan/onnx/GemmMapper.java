@@ -7,7 +7,9 @@ import memplan.ops.ConvTranspose2d;
 import memplan.ops.Linear;
 import memplan.ops.MatMul;
 import memplan.ops.Pair;
+import memplan.ops.Transpose;
 
+import java.util.Arrays;
 import java.util.List;
 
 /** GEMM-like operators: Conv, ConvTranspose, Gemm and MatMul (a constant operand is a weight: Linear). */
@@ -21,7 +23,7 @@ final class GemmMapper implements OpMapper {
     @Override
     public List<Signature> handles() {
         return List.of(Signature.of("Conv", 2, 3), Signature.of("ConvTranspose", 2, 3), Signature.of("Gemm", 2, 3),
-                Signature.of("MatMul", 2, 2));
+                Signature.of("MatMul", 2, 2), Signature.of("Einsum", 1, 2));
     }
 
     @Override
@@ -30,6 +32,7 @@ final class GemmMapper implements OpMapper {
             case "Conv" -> conv(n);
             case "ConvTranspose" -> convTranspose(n);
             case "Gemm" -> gemm(n);
+            case "Einsum" -> einsum(n);
             default -> matMul(n);
         }
     }
@@ -121,6 +124,84 @@ final class GemmMapper implements OpMapper {
         }
         if (c != null) y = ElementwiseMapper.addOperand(cv, n, n.hint() + "/bias", y, c);
         n.put(0, y);
+    }
+
+    /**
+     * Einsum in its common forms: a permutation of one operand ("bhqd->bqhd"), or a (batched) matrix product of
+     * two tensors with one contracted label ("bij,bjk->bik", "bhqd,bhkd->bhqk", "ij,jk->ik"): the operands
+     * transposed where needed, one MatMul (reading B transposed when its contracted label is last), the result
+     * transposed to the output's order.
+     */
+    private void einsum(OnnxNode n) {
+        String eq = n.attrString("equation", "").replace(" ", "");
+        int arrow = eq.indexOf("->");
+        if (arrow < 0 || eq.contains(".")) throw new Unsupported("Einsum (implicit output or ellipsis)", null);
+        String[] ins = eq.substring(0, arrow).split(",", -1);
+        String out = eq.substring(arrow + 2);
+        if (ins.length != n.proto.getInputCount())
+            throw n.error("the equation '" + eq + "' names " + ins.length + " operands for "
+                    + n.proto.getInputCount() + " inputs");
+        Val a = n.act(0);
+        if (ins[0].length() != a.rank())
+            throw n.error("the equation gives " + ins[0].length() + " labels for an operand of rank " + a.rank());
+        if (ins.length == 1) {
+            int[] perm = permutationOf(n, ins[0], out);
+            n.put(0, isIdentity(perm) ? a : cv.emit(n.hint(), new Transpose(boxed(perm)), List.of(a)).get(0));
+            return;
+        }
+        Val b = n.act(1);
+        if (ins[1].length() != b.rank())
+            throw n.error("the equation gives " + ins[1].length() + " labels for an operand of rank " + b.rank());
+        String batch = "", i = "", k = "", c = "";
+        for (char ch : ins[0].toCharArray()) {
+            boolean inB = ins[1].indexOf(ch) >= 0, inOut = out.indexOf(ch) >= 0;
+            if (inB && inOut) batch += ch;
+            else if (inB) c += ch;
+            else if (inOut) i += ch;
+            else throw new Unsupported("Einsum (summed label)", "label '" + ch + "' of the first operand is summed");
+        }
+        for (char ch : ins[1].toCharArray())
+            if (ins[0].indexOf(ch) < 0) {
+                if (out.indexOf(ch) < 0) throw new Unsupported("Einsum (summed label)", "label '" + ch
+                        + "' of the second operand is summed");
+                k += ch;
+            }
+        if (c.length() != 1 || i.length() != 1 || k.length() != 1)
+            throw new Unsupported("Einsum (" + eq + ")", "only products with one contracted, one row and one column "
+                    + "label are supported");
+        Val x = permuted(n, a, ins[0], batch + i + c);
+        boolean transB = ins[1].endsWith(c); // q @ k^T: read B transposed, as PyTorch's einsum does
+        Val y = permuted(n, b, ins[1], batch + (transB ? k + c : c + k));
+        Val r = cv.emit(n.hint(), new MatMul(transB), List.of(x, y)).get(0);
+        int[] perm = permutationOf(n, batch + i + k, out);
+        n.put(0, isIdentity(perm) ? r : cv.emit(n.hint() + "/out", new Transpose(boxed(perm)), List.of(r)).get(0));
+    }
+
+    private Val permuted(OnnxNode n, Val v, String from, String to) {
+        int[] perm = permutationOf(n, from, to);
+        return isIdentity(perm) ? v : cv.emit(n.hint() + "/" + to, new Transpose(boxed(perm)), List.of(v)).get(0);
+    }
+
+    /** perm such that to[j] = from[perm[j]]; the labels must be the same, each once. */
+    private static int[] permutationOf(OnnxNode n, String from, String to) {
+        if (from.length() != to.length())
+            throw new Unsupported("Einsum (" + from + "->" + to + ")", "labels are summed or repeated");
+        int[] perm = new int[to.length()];
+        for (int j = 0; j < perm.length; j++) {
+            perm[j] = from.indexOf(to.charAt(j));
+            if (perm[j] < 0 || from.indexOf(to.charAt(j), perm[j] + 1) >= 0)
+                throw new Unsupported("Einsum (" + from + "->" + to + ")", "labels are summed or repeated");
+        }
+        return perm;
+    }
+
+    private static boolean isIdentity(int[] perm) {
+        for (int j = 0; j < perm.length; j++) if (perm[j] != j) return false;
+        return true;
+    }
+
+    private static List<Integer> boxed(int[] perm) {
+        return Arrays.stream(perm).boxed().toList();
     }
 
     private void matMul(OnnxNode n) {

@@ -21,7 +21,7 @@ final class MovementMapper implements OpMapper {
     @Override
     public List<Signature> handles() {
         return List.of(Signature.variadic("Concat", 1), Signature.of("Split", 1, 2), Signature.of("Slice", 1, 5),
-                Signature.of("Pad", 1, 4));
+                Signature.of("Pad", 1, 4), Signature.of("Tile", 2, 2));
     }
 
     @Override
@@ -30,6 +30,7 @@ final class MovementMapper implements OpMapper {
             case "Concat" -> concat(n);
             case "Split" -> split(n);
             case "Slice" -> slice(n);
+            case "Tile" -> tile(n);
             default -> pad(n);
         }
     }
@@ -52,6 +53,23 @@ final class MovementMapper implements OpMapper {
             return;
         }
         n.put(0, n.emit(new Concat(axis), ins));
+    }
+
+    /** Tile of a tensor: a Concat of copies per repeated axis (PyTorch's repeat: one new tensor, no saved input). */
+    private void tile(OnnxNode n) {
+        Val x = n.act(0);
+        long[] reps = n.requiredInts(1, "repeats");
+        n.length(reps, x.rank(), "repeats");
+        Val y = x;
+        for (int ax = 0; ax < reps.length; ax++) {
+            if (reps[ax] == 1) continue;
+            if (reps[ax] < 1) throw n.error("repeats must be at least 1, got " + reps[ax]);
+            if (reps[ax] > 4096) throw new Unsupported("Tile (more than 4096 repeats)", null);
+            List<Val> copies = new ArrayList<>();
+            for (long r = 0; r < reps[ax]; r++) copies.add(y);
+            y = cv.emit(n.hint() + (reps.length > 1 ? "/" + ax : ""), new Concat(ax), copies).get(0);
+        }
+        n.put(0, y);
     }
 
     private void split(OnnxNode n) {

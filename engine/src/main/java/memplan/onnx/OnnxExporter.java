@@ -167,6 +167,23 @@ public final class OnnxExporter {
         gb.addInput(valueInfo(name, dims, dtype));
     }
 
+    /**
+     * A 1-D int64 tensor holding the value of a dimension symbol, read from the shape of a data input that has it
+     * (a Fill sized by the batch is written as ConstantOfShape of a shape computed from the input, as PyTorch does).
+     */
+    String symbolDim(String symbol) {
+        for (Layer l : model.layers()) {
+            if (!(l.op() instanceof Input in) || skipped.contains(l.name())) continue;
+            int axis = in.dims().indexOf(symbol);
+            if (axis < 0) continue;
+            String shape = add("Shape", l.name() + "/Shape_" + counter, List.of(l.name()),
+                    l.name() + "/shape_" + counter++);
+            return add("Gather", shape + "/Gather", List.of(shape, ints(shape + "_axis", axis)), shape + "/" + symbol,
+                    ai("axis", 0));
+        }
+        throw new IllegalArgumentException("cannot export: no data input has the dimension '" + symbol + "'");
+    }
+
     /** A zero-filled float initializer (a weight: it goes to the external data file when there is one). */
     String weight(String name, int... dims) {
         TensorProto.Builder t = TensorProto.newBuilder().setName(name).setDataType(DataType.FLOAT_VALUE);

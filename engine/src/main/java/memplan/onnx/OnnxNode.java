@@ -268,4 +268,9 @@ final class OnnxNode {
     Val emit(Op op, List<Val> ins, Converter.Weight... weights) {
         return cv.emit(hint(), op, ins, weights).get(0);
     }
+
+    /** A layer named after this node with a suffix (one of several it becomes). */
+    Val emitAs(String hint, Op op, List<Val> ins) {
+        return cv.emit(hint, op, ins).get(0);
+    }
 }

@@ -3,6 +3,7 @@ package memplan.onnx;
 import memplan.graph.Node;
 import memplan.ir.Shape;
 import memplan.onnx.proto.Onnx.AttributeProto;
+import memplan.onnx.proto.Onnx.TensorProto;
 import memplan.onnx.proto.Onnx.TensorProto.DataType;
 import memplan.ops.*;
 
@@ -418,5 +419,23 @@ final class OnnxNodeWriter implements OpVisitor<Void> {
     public Void visit(Input op) {
         out.input(y, op.dims(), op.dtype());
         return null;
+    }
+
+    /** ConstantOfShape of a shape whose symbolic entries are read from a data input's shape. */
+    @Override
+    public Void visit(Fill op) {
+        List<String> parts = new ArrayList<>();
+        for (String d : op.dims())
+            parts.add(Character.isDigit(d.charAt(0)) ? out.ints(y + "_dim", Long.parseLong(d)) : out.symbolDim(d));
+        String shape = out.add("Concat", y + "/Concat", parts, y + "/shape", ai("axis", 0));
+        int type = OnnxExporter.elementType(op.dtype());
+        TensorProto.Builder v = TensorProto.newBuilder().setDataType(type).addDims(1);
+        switch (type) {
+            case DataType.INT64_VALUE -> v.addInt64Data((long) op.value());
+            case DataType.INT32_VALUE, DataType.BOOL_VALUE -> v.addInt32Data((int) (long) op.value());
+            default -> v.addFloatData((float) op.value());
+        }
+        return node("ConstantOfShape", List.of(shape), AttributeProto.newBuilder().setName("value")
+                .setType(AttributeProto.AttributeType.TENSOR).setT(v).build());
     }
 }

@@ -3,12 +3,16 @@ package memplan.onnx;
 import memplan.ir.Shape;
 import memplan.onnx.OpMapper.Signature;
 import memplan.onnx.proto.Onnx.NodeProto;
+import memplan.ops.Add;
+import memplan.ops.Concat;
+import memplan.ops.Fill;
 import memplan.ops.Flatten;
 import memplan.ops.Transpose;
 
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Set;
 
 /**
  * Views and layout changes: Flatten, Reshape, Squeeze and Unsqueeze (all one batch-independent Reshape), Expand (a
@@ -33,9 +37,67 @@ final class ViewMapper implements OpMapper {
             case "Flatten" -> flatten(n);
             case "Reshape" -> reshape(n);
             case "Transpose" -> transpose(n);
-            case "Expand" -> n.put(0, n.act(0)); // a view in PyTorch: the op that reads it broadcasts
+            case "Expand" -> expand(n);
             default -> squeeze(n);
         }
+    }
+
+    /** Readers that broadcast their operands, so they can read an Expand's input instead of its result. */
+    private static final Set<String> BROADCASTING = Set.of("Add", "Sub", "Mul", "Div", "Pow", "Where", "Equal",
+            "Less", "Greater", "Max", "Min", "And", "Or");
+
+    /**
+     * Expand of a tensor is a view in PyTorch. When every reader broadcasts, it is passed through (the reader
+     * broadcasts). Otherwise the expanded tensor is made, as PyTorch's reader copies it: copies concatenated along
+     * axes of a fixed size, a broadcast Add to a Fill where the batch is expanded.
+     */
+    private void expand(OnnxNode n) {
+        Val x = n.act(0);
+        Val.Const spec = n.cst(1, "shape");
+        boolean allBroadcast = !cv.isGraphOutput(n.output(0)) && cv.isConsumed(n.output(0));
+        for (NodeProto c : cv.consumersOf(n.output(0))) allBroadcast &= BROADCASTING.contains(c.getOpType());
+        int[][] t = new int[Converter.LANES][];
+        String[] failed = new String[Converter.LANES];
+        for (int lane = 0; lane < Converter.LANES; lane++) {
+            int[] target = n.smallInts(n.values(spec, lane, "shape").longs(), "target dimension");
+            try {
+                t[lane] = Arr.broadcastShape(x.shape[lane].dims(), target);
+            } catch (IllegalArgumentException e) {
+                failed[lane] = e.getMessage();
+            }
+        }
+        if (failed[0] != null || failed[1] != null) throw n.error(Converter.inWords(failed[0], failed[1]));
+        if (allBroadcast || Arrays.equals(t[0], x.shape[0].dims()) && Arrays.equals(t[1], x.shape[1].dims())) {
+            n.put(0, x);
+            return;
+        }
+        int r = t[0].length;
+        long[][] lifted = new long[Converter.LANES][r];
+        for (int lane = 0; lane < Converter.LANES; lane++) {
+            Arrays.fill(lifted[lane], 1);
+            for (int i = 0; i < x.rank(); i++) lifted[lane][r - x.rank() + i] = x.shape[lane].dim(i);
+        }
+        Val y = cv.reshapeTo(n.hint() + "/unsqueeze", x, lifted);
+        boolean fixed = true;
+        for (int i = 0; i < r; i++)
+            fixed &= y.shape[0].dim(i) == t[0][i] && y.shape[1].dim(i) == t[1][i]
+                    || t[0][i] == t[1][i] && y.shape[0].dim(i) == 1 && y.shape[1].dim(i) == 1 && t[0][i] <= 4096;
+        if (fixed) {
+            for (int ax = 0; ax < r; ax++) {
+                if (y.shape[0].dim(ax) == t[0][ax]) continue;
+                List<Val> copies = new ArrayList<>();
+                for (int k = 0; k < t[0][ax]; k++) copies.add(y);
+                y = cv.emit(n.hint() + "/" + ax, new Concat(ax), copies).get(0);
+            }
+            n.put(0, y);
+            return;
+        }
+        List<String> dims = BatchDims.modelDims(t[0], t[1]);
+        if (dims == null)
+            throw n.error("expands to " + BatchDims.describe(t[0], t[1]) + ", which depends on the batch size in a "
+                    + "way MemPlan cannot size");
+        Val zeros = cv.emit(n.hint() + "/fill", new Fill(dims, 0, x.dtype), List.of()).get(0);
+        n.put(0, cv.emit(n.hint(), new Add(), List.of(y, zeros)).get(0));
     }
 
     private void flatten(OnnxNode n) {
@@ -58,19 +120,20 @@ final class ViewMapper implements OpMapper {
         Val.Const spec = n.cst(1, "shape");
         boolean allowZero = n.attrInt("allowzero", 0) != 0;
         boolean batchVaries = x.shape[0].dim(0) != x.shape[1].dim(0);
-        long[][] t = new long[Converter.LANES][];
+        long[][] t = new long[Converter.LANES][], sps = new long[Converter.LANES][];
         for (int lane = 0; lane < Converter.LANES; lane++) {
             long[] sp = n.values(spec, lane, "target shape").longs();
+            sps[lane] = sp.clone();
             t[lane] = resolveReshape(x.shape[lane], sp, allowZero);
             if (t[lane] == null && cv.fileBatch > 0 && sp.length > 0 && sp[0] == cv.fileBatch && batchVaries) {
                 sp[0] = 0; // exported with a fixed batch baked into the target: follow the input's batch instead
                 t[lane] = resolveReshape(x.shape[lane], sp, allowZero);
             }
-            if (t[lane] == null)
-                throw n.error("cannot reshape " + x.shape[lane] + " to " + Arrays.toString(sp)
-                        + (lane > 0 || batchVaries ? " (at batch " + Converter.LANE_BATCH[lane]
-                        + ": does the target shape fix the batch size?)" : ""));
         }
+        if (t[0] == null || t[1] == null)
+            throw n.error("cannot reshape " + BatchDims.describe(x.shape) + " to "
+                    + BatchDims.describe(sps[0], sps[1]) + (t[0] == null && t[1] == null ? ""
+                    : " at every batch size") + (batchVaries ? " (does the target shape fix the batch size?)" : ""));
         n.put(0, cv.reshapeTo(n.hint(), x, t));
     }
 

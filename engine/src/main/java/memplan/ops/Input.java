@@ -19,6 +19,7 @@ public record Input(List<String> dims, DType dtype) implements SourceOp {
     }
 
     /** The concrete shape once the symbols are bound. */
+    @Override
     public Shape resolve(Map<String, Integer> symbols) {
         int[] out = new int[dims.size()];
         for (int i = 0; i < out.length; i++) {

@@ -81,4 +81,5 @@ public interface OpVisitor<R> {
 
     // data sources
     R visit(Input op);
+    R visit(Fill op);
 }

@@ -87,6 +87,8 @@ class ModelJsonRoundTripTest {
         String mf = b.add("mfill", new MaskedFill(List.of(1, 1, 10), -5, false), pd);
         mf = b.add("mfill2", new MaskedFill(List.of(), 1, true), mf, "split:1");
         b.add("opaque", new Opaque("onnx:Selu", 2, 2), mf, pd);
+        String h = b.add("h0fill", new Fill(List.of("2", "N", "6"), 0.25, null));
+        b.add("h0plus", new Add(), h, b.add("h0bool", new Fill(List.of("1", "N", "6"), 1, DType.BOOL)));
         return b.build();
     }
 

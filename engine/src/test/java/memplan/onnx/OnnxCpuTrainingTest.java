@@ -78,7 +78,7 @@ class OnnxCpuTrainingTest {
         return b.load(dir);
     }
 
-    private static RunResult run(Plan p) {
+    static RunResult run(Plan p) {
         try (CpuBackend be = new CpuBackend(1L << 30)) {
             RunResult r = new Executor(p, DEV).run(be, new RunConfig(2, 0.01, 7), ProgressListener.NONE, () -> false);
             for (IterationResult it : r.iterations()) {
@@ -89,7 +89,7 @@ class OnnxCpuTrainingTest {
         }
     }
 
-    private static Plan everywhere(Schedule s, IntFunction<Decision> d) {
+    static Plan everywhere(Schedule s, IntFunction<Decision> d) {
         Plan p = Plan.baseline(s);
         TensorUses u = TensorUses.of(s);
         for (TensorInfo t : s.tensors()) {

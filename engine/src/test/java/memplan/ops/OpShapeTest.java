@@ -232,6 +232,21 @@ class OpShapeTest {
         COVERED.add("Input");
     }
 
+    @Test
+    void fillResolvesSymbolsAndOwnsNothing() {
+        Fill f = new Fill(List.of("2", "N", "8"), 0, DType.BOOL);
+        assertEquals(s(2, 24, 8), f.resolve(Map.of("N", 24)));
+        assertEquals(s(2, 36, 8), f.resolve(Map.of("N", 36)));
+        assertThrows(ShapeException.class, () -> f.inferShapes(List.of()));
+        assertEquals(s(2, 3), new Fill(List.of("2", "3"), 1, null).inferShapes(List.of()).get(0));
+        assertEquals(0, f.arity());
+        assertEquals(DType.BOOL, f.outputDType(0));
+        assertTrue(f.params(List.of()).isEmpty());
+        assertEquals(0, f.flops(List.of(), List.of(s(2, 3))));
+        assertThrows(IllegalArgumentException.class, () -> new Fill(List.of("2"), Double.NaN, null));
+        COVERED.add("Fill");
+    }
+
     /** Ops added for the ONNX importer (docs/onnx.md). */
     @Test
     void importerOps() {
@@ -263,6 +278,7 @@ class OpShapeTest {
         ok(new MaskedFill(List.of(1, 1, 4, 4), -1e9, true), List.of(s(2, 3, 4, 4)), s(2, 3, 4, 4));
         ok(new MaskedFill(List.of(), 0, false), List.of(s(2, 3, 4, 4), s(2, 1, 1, 4)), s(2, 3, 4, 4));
         bad(new MaskedFill(List.of(5), 0, true), List.of(s(2, 4)), "do not broadcast");
+        ok(new Fill(List.of("2", "3"), 1, null), List.of(), s(2, 3));
     }
 
     @Test

@@ -19,6 +19,7 @@ import memplan.ops.GELU;
 import memplan.ops.GlobalAvgPool;
 import memplan.ops.HardSigmoid;
 import memplan.ops.HardSwish;
+import memplan.ops.Fill;
 import memplan.ops.Input;
 import memplan.ops.LSTMCell;
 import memplan.ops.LayerNorm;
@@ -117,6 +118,7 @@ public final class CpuKernels {
         private final CpuKernel slice = new TensorKernels.SliceK();
         private final CpuKernel split = new TensorKernels.SplitK();
         private final CpuKernel pad = new TensorKernels.PadK();
+        private final CpuKernel fill = new TensorKernels.FillK();
         private final CpuKernel upsample = new PoolKernels.UpsampleK();
         private final CpuKernel linear = new GemmKernels.LinearK();
         private final CpuKernel matmul = new GemmKernels.MatMulK();
@@ -187,5 +189,6 @@ public final class CpuKernels {
         @Override public CpuKernel visit(MseLoss op) { return mseLoss; }
         @Override public CpuKernel visit(Opaque op) { return opaque; }
         @Override public CpuKernel visit(Input op) { return null; }
+        @Override public CpuKernel visit(Fill op) { return fill; }
     }
 }

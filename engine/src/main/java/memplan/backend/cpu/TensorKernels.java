@@ -3,6 +3,7 @@ package memplan.backend.cpu;
 import memplan.graph.Node;
 import memplan.ir.Shape;
 import memplan.ops.Concat;
+import memplan.ops.Fill;
 import memplan.ops.Op;
 import memplan.ops.Pad;
 import memplan.ops.Slice;
@@ -17,6 +18,34 @@ final class TensorKernels {
     private TensorKernels() {
     }
 
+    /** Fill: every element the op's value, in the output's dtype (integers and bools as the value truncated). */
+    static final class FillK implements CpuKernel {
+        @Override
+        public void forward(ForwardArgs a) {
+            Fill f = (Fill) a.node().op();
+            Buf y = a.out()[0];
+            int n = y.numel();
+            switch (y.dtype()) {
+                case FP32 -> y.fill((float) f.value());
+                case INT64 -> {
+                    for (int i = 0; i < n; i++) y.setLong(i, (long) f.value());
+                }
+                case INT32 -> {
+                    for (int i = 0; i < n; i++) y.setInt(i, (int) (long) f.value());
+                }
+                case BOOL -> {
+                    for (int i = 0; i < n; i++) y.setByte(i, f.value() != 0 ? 1 : 0);
+                }
+                default -> throw new IllegalArgumentException("Fill: the CPU backend computes in fp32, got a "
+                        + y.dtype() + " output");
+            }
+        }
+
+        /** A constant: nothing flows back. */
+        @Override
+        public void backward(BackwardArgs a) {
+        }
+    }
 
 
     /** Concatenation along an axis: copies blocks; backward copies the blocks back. */
