@@ -61,6 +61,14 @@ final class OnnxNodeWriter implements OpVisitor<Void> {
         return new long[]{p.h(), p.w(), p.h(), p.w()};
     }
 
+    private static long[] three(Triple t) {
+        return new long[]{t.d(), t.h(), t.w()};
+    }
+
+    private static long[] symmetric(Triple t) {
+        return new long[]{t.d(), t.h(), t.w(), t.d(), t.h(), t.w()};
+    }
+
     // ---------------------------------------------------------------- unary elementwise
 
     @Override public Void visit(ReLU op) { return node("Relu", in); }
@@ -291,6 +299,16 @@ final class OnnxNodeWriter implements OpVisitor<Void> {
     }
 
     @Override
+    public Void visit(Conv3d c) {
+        Triple k = c.kernel();
+        List<String> ins = new ArrayList<>(List.of(x, out.weight(y + ".weight", c.outChannels(),
+                xs.dim(1) / c.groups(), k.d(), k.h(), k.w())));
+        if (c.bias()) ins.add(out.weight(y + ".bias", c.outChannels()));
+        return node("Conv", ins, ais("kernel_shape", three(k)), ais("strides", three(c.stride())),
+                ais("pads", symmetric(c.padding())), ais("dilations", three(c.dilation())), ai("group", c.groups()));
+    }
+
+    @Override
     public Void visit(ConvTranspose2d c) {
         List<String> ins = new ArrayList<>(List.of(x, out.weight(y + ".weight", xs.dim(1), c.outChannels() / c.groups(),
                 c.kernel().h(), c.kernel().w())));
@@ -370,6 +388,18 @@ final class OnnxNodeWriter implements OpVisitor<Void> {
     }
 
     @Override public Void visit(GlobalAvgPool op) { return node("GlobalAveragePool", in); }
+
+    @Override
+    public Void visit(MaxPool3d p) {
+        return node("MaxPool", in, ais("kernel_shape", three(p.kernel())), ais("strides", three(p.stride())),
+                ais("pads", symmetric(p.padding())));
+    }
+
+    @Override
+    public Void visit(AvgPool3d p) {
+        return node("AveragePool", in, ais("kernel_shape", three(p.kernel())), ais("strides", three(p.stride())),
+                ais("pads", symmetric(p.padding())));
+    }
 
     // ---------------------------------------------------------------- sequence, attention
 

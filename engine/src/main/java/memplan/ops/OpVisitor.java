@@ -52,6 +52,7 @@ public interface OpVisitor<R> {
     R visit(MatMul op);
     R visit(Conv2d op);
     R visit(ConvTranspose2d op);
+    R visit(Conv3d op);
 
     // normalisation
     R visit(BatchNorm2d op);
@@ -63,6 +64,8 @@ public interface OpVisitor<R> {
     R visit(MaxPool2d op);
     R visit(AvgPool2d op);
     R visit(GlobalAvgPool op);
+    R visit(MaxPool3d op);
+    R visit(AvgPool3d op);
 
     // sequence and recurrent
     R visit(Embedding op);
