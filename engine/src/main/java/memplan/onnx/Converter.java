@@ -81,7 +81,7 @@ final class Converter {
             for (String in : n.getInputList())
                 if (!in.isEmpty()) consumers.computeIfAbsent(in, k -> new ArrayList<>()).add(n);
         for (var o : graph.getOutputList()) graphOutputs.add(o.getName());
-        List<OpMapper> all = List.of(new ElementwiseMapper(this), new GemmMapper(this), new NormMapper(),
+        List<OpMapper> all = List.of(new ElementwiseMapper(this), new GemmMapper(this), new NormMapper(this),
                 new PoolMapper(this), new ReduceMapper(), new ViewMapper(this), new MovementMapper(this),
                 new ResizeMapper(), new SequenceMapper(this));
         for (OpMapper m : all)

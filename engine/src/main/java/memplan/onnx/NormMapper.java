@@ -3,11 +3,21 @@ package memplan.onnx;
 import memplan.onnx.OpMapper.Signature;
 import memplan.ops.BatchNorm2d;
 import memplan.ops.LayerNorm;
+import memplan.ops.Reshape;
 
+import java.util.ArrayList;
 import java.util.List;
 
-/** Normalisation: BatchNormalization and LayerNormalization, their scale and bias as parameters. */
+/**
+ * Normalisation: BatchNormalization (of any rank 2 to 5) and LayerNormalization, their scale and bias as parameters.
+ */
 final class NormMapper implements OpMapper {
+    private final Converter cv;
+
+    NormMapper(Converter cv) {
+        this.cv = cv;
+    }
+
     @Override
     public List<Signature> handles() {
         return List.of(new Signature("BatchNormalization", 5, 5, 1), Signature.of("LayerNormalization", 2, 3));
@@ -25,16 +35,28 @@ final class NormMapper implements OpMapper {
         return eps;
     }
 
-    private static void batchNorm(OnnxNode n) {
+    private void batchNorm(OnnxNode n) {
         Val x = n.act(0);
         Val.Const scale = n.cst(1, "scale"), bias = n.cst(2, "bias");
         n.cst(3, "running mean");
         n.cst(4, "running variance");
-        if (x.rank() != 4)
-            throw new Unsupported("BatchNormalization (rank " + x.rank() + ")", "only [N, C, H, W] input is supported");
+        if (x.rank() < 2 || x.rank() > 5)
+            throw new Unsupported("BatchNormalization (rank " + x.rank() + ")", "only [N, C], [N, C, L], "
+                    + "[N, C, H, W] and [N, C, D, H, W] input is supported");
         double m = n.attrFloat("momentum", 0.9);
         BatchNorm2d op = new BatchNorm2d(epsilon(n), Math.round((1 - m) * 1e6) / 1e6);
-        n.put(0, n.emit(op, List.of(x), new Converter.Weight("weight", scale), new Converter.Weight("bias", bias)));
+        var weights = new Converter.Weight[]{new Converter.Weight("weight", scale), new Converter.Weight("bias", bias)};
+        if (x.rank() == 4) {
+            n.put(0, n.emit(op, List.of(x), weights));
+            return;
+        }
+        // the statistics are per channel over everything else, so [N, C, ...] as the view [N, C, S, 1] gives the
+        // same numbers and the same saved tensors (PyTorch's native_batch_norm is rank-generic)
+        Val v = cv.emit(n.hint() + "/as2d", new Reshape(List.of(0, 0, -1, 1)), List.of(x)).get(0);
+        Val y = cv.emit(n.hint(), op, List.of(v), weights).get(0);
+        List<Integer> back = new ArrayList<>(List.of(0, 0));
+        for (int i = 2; i < x.rank(); i++) back.add(i == x.rank() - 1 ? -1 : x.shape[0].dim(i));
+        n.put(0, cv.emit(n.hint() + "/view", new Reshape(back), List.of(y)).get(0));
     }
 
     private static void layerNorm(OnnxNode n) {
