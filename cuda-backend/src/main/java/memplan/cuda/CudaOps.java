@@ -18,6 +18,10 @@ import memplan.ops.Clip;
 import memplan.ops.Concat;
 import memplan.ops.ConstElementwise;
 import memplan.ops.Conv2d;
+import memplan.ops.Conv3d;
+import memplan.ops.MaxPool3d;
+import memplan.ops.AvgPool3d;
+import memplan.ops.Triple;
 import memplan.ops.ConvTranspose2d;
 import memplan.ops.CrossEntropy;
 import memplan.ops.Div;
@@ -61,6 +65,7 @@ import memplan.ops.Tanh;
 import memplan.ops.Transpose;
 import memplan.ops.Upsample;
 
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
@@ -261,6 +266,11 @@ final class CudaOps {
         }
 
         @Override
+        public OpKernel visit(Conv3d op) {
+            return new OpKernel((g, n, b, p) -> gemm.conv3dFwd(n, op, b), (g, n, b) -> gemm.conv3dBwd(n, op, b));
+        }
+
+        @Override
         public OpKernel visit(ConvTranspose2d op) {
             return new OpKernel((g, n, b, p) -> gemm.convTransposeFwd(n, op, b),
                     (g, n, b) -> gemm.convTransposeBwd(n, op, b));
@@ -308,6 +318,18 @@ final class CudaOps {
         @Override
         public OpKernel visit(AvgPool2d op) {
             return new OpKernel((g, n, b, p) -> avgPoolFwd(n, op, b), (g, n, b) -> avgPoolBwd(n, op, b));
+        }
+
+        @Override
+        public OpKernel visit(MaxPool3d op) {
+            return new OpKernel((g, n, b, p) -> pool3d(n, b, op.kernel(), op.stride(), op.padding(), true, true),
+                    (g, n, b) -> pool3d(n, b, op.kernel(), op.stride(), op.padding(), true, false));
+        }
+
+        @Override
+        public OpKernel visit(AvgPool3d op) {
+            return new OpKernel((g, n, b, p) -> pool3d(n, b, op.kernel(), op.stride(), op.padding(), false, true),
+                    (g, n, b) -> pool3d(n, b, op.kernel(), op.stride(), op.padding(), false, false));
         }
 
         @Override
@@ -543,6 +565,22 @@ final class CudaOps {
         be.elementwise(AVGPOOL_BWD, xs.numel(), p(b.gradOut()[0]), p(b.gradIn()[0]), xs.dim(0) * xs.dim(1), xs.dim(2),
                 xs.dim(3), ys.dim(2), ys.dim(3), ap.kernel().h(), ap.kernel().w(), ap.stride().h(), ap.stride().w(),
                 ap.padding().h(), ap.padding().w(), flag(accIn(b, 0)));
+    }
+
+    /** Max or average pooling over [N, C, D, H, W], forward or backward (spatial3d.cu). */
+    private void pool3d(Node node, Bindings b, Triple k, Triple s, Triple pad, boolean max, boolean forward) {
+        Shape xs = node.inShapes().get(0), ys = node.outShapes().get(0);
+        if (!forward && b.gradIn()[0] < 0) return;
+        List<Object> a = new ArrayList<>();
+        Object idx = max ? p(need(aux(b, 0), node, "aux indices")) : null;
+        if (forward) a.addAll(List.of(p(b.in()[0]), p(b.out()[0])));   // (x, y[, idx])
+        else a.addAll(List.of(p(b.gradOut()[0]), p(b.gradIn()[0])));   // ([idx, ]gy, gx)
+        if (max) a.add(forward ? 2 : 0, idx);
+        a.addAll(List.of(xs.dim(0) * xs.dim(1), xs.dim(2), xs.dim(3), xs.dim(4), ys.dim(2), ys.dim(3), ys.dim(4),
+                k.d(), k.h(), k.w(), s.d(), s.h(), s.w(), pad.d(), pad.h(), pad.w()));
+        if (!forward) a.add(flag(accIn(b, 0)));
+        Kernels.Spec spec = max ? (forward ? MAXPOOL3D_FWD : MAXPOOL3D_BWD) : (forward ? AVGPOOL3D_FWD : AVGPOOL3D_BWD);
+        be.elementwise(spec, forward ? ys.numel() : xs.numel(), a.toArray());
     }
 
     private void gapFwd(Node node, Bindings b) {
