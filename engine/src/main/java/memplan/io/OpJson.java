@@ -46,6 +46,7 @@ import memplan.ops.Pad;
 import memplan.ops.Pair;
 import memplan.ops.Triple;
 import memplan.ops.Conv3d;
+import memplan.ops.GroupNorm;
 import memplan.ops.MaxPool3d;
 import memplan.ops.AvgPool3d;
 import memplan.ops.Pow;
@@ -95,6 +96,7 @@ public final class OpJson {
             case MatMul -> List.of("transposeB");
             case BatchNorm2d -> List.of("eps", "momentum");
             case LayerNorm -> List.of("eps");
+            case GroupNorm -> List.of("groups", "eps", "affine");
             case MaxPool2d, AvgPool2d, MaxPool3d, AvgPool3d -> List.of("kernel", "stride", "padding");
             case Conv3d -> List.of("out", "kernel", "stride", "padding", "dilation", "groups", "bias");
             case Concat -> List.of("axis");
@@ -143,6 +145,7 @@ public final class OpJson {
             case MatMul -> new MatMul(a.optBool("transposeB", false));
             case BatchNorm2d -> new BatchNorm2d(a.optDouble("eps", 1e-5), a.optDouble("momentum", 0.1));
             case LayerNorm -> new LayerNorm(a.optDouble("eps", 1e-5));
+            case GroupNorm -> new GroupNorm(a.requireInt("groups"), a.optDouble("eps", 1e-5), a.optBool("affine", true));
             case Conv3d -> new Conv3d(a.requireInt("out"), a.requireTriple("kernel"),
                     a.optTriple("stride", Triple.of(1)), a.optTriple("padding", Triple.of(0)),
                     a.optTriple("dilation", Triple.of(1)), a.optInt("groups", 1), a.optBool("bias", true));
@@ -469,6 +472,14 @@ public final class OpJson {
         @Override
         public Void visit(AvgPool2d op) {
             pool(op.kernel(), op.stride(), op.padding());
+            return null;
+        }
+
+        @Override
+        public Void visit(GroupNorm op) {
+            n.put("groups", op.groups());
+            if (op.eps() != 1e-5) n.put("eps", op.eps());
+            if (!op.affine()) n.put("affine", false);
             return null;
         }
 

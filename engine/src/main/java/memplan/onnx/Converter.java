@@ -51,6 +51,7 @@ final class Converter {
 
     final Map<String, Val> vals = new HashMap<>();
     private final Map<String, List<NodeProto>> consumers = new HashMap<>();
+    private final Map<String, NodeProto> producers = new HashMap<>();
     private final Set<String> graphOutputs = new HashSet<>();
     /** Nodes already converted as part of a pattern. */
     final Set<NodeProto> skip = Collections.newSetFromMap(new IdentityHashMap<>());
@@ -77,9 +78,11 @@ final class Converter {
         this.opset = opset;
         this.modelDir = modelDir;
         this.options = options;
-        for (NodeProto n : graph.getNodeList())
+        for (NodeProto n : graph.getNodeList()) {
             for (String in : n.getInputList())
                 if (!in.isEmpty()) consumers.computeIfAbsent(in, k -> new ArrayList<>()).add(n);
+            for (String o : n.getOutputList()) if (!o.isEmpty()) producers.putIfAbsent(o, n);
+        }
         for (var o : graph.getOutputList()) graphOutputs.add(o.getName());
         List<OpMapper> all = List.of(new ElementwiseMapper(this), new GemmMapper(this), new NormMapper(this),
                 new PoolMapper(this), new ReduceMapper(), new ViewMapper(this), new MovementMapper(this),
@@ -320,6 +323,11 @@ final class Converter {
 
     List<NodeProto> consumersOf(String tensor) {
         return consumers.getOrDefault(tensor, List.of());
+    }
+
+    /** The node writing a tensor, or null for graph inputs and initializers. */
+    NodeProto producerOf(String tensor) {
+        return producers.get(tensor);
     }
 
     boolean isGraphOutput(String tensor) {

@@ -7,6 +7,7 @@ import memplan.onnx.proto.Onnx.TensorProto.DataType;
 import memplan.ops.*;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 import static memplan.onnx.OnnxExporter.af;
@@ -331,6 +332,30 @@ final class OnnxNodeWriter implements OpVisitor<Void> {
     }
 
     /** LayerNormalization from opset 17; before, the decomposition PyTorch writes (the importer fuses it back). */
+    /**
+     * As PyTorch 1.13 exports nn.GroupNorm: Reshape to [N, G, -1], InstanceNormalization with unit scale and zero
+     * shift per group, Reshape back to the input's shape, then Mul by the weight and Add the bias ([C, 1, ...]).
+     */
+    @Override
+    public Void visit(GroupNorm gn) {
+        int c = xs.dim(1);
+        String r = out.add("Reshape", y + "/Reshape", List.of(x, out.ints(y + "_groups", 0, gn.groups(), -1)),
+                y + "/grouped");
+        float[] ones = new float[gn.groups()];
+        Arrays.fill(ones, 1f);
+        String in = out.add("InstanceNormalization", y + "/InstanceNormalization",
+                List.of(r, out.floats(y + "_ones", ones), out.floats(y + "_zeros", new float[gn.groups()])),
+                y + "/normed", af("epsilon", gn.eps()));
+        String shape = out.add("Shape", y + "/Shape", List.of(x), y + "/shape");
+        String back = out.add("Reshape", y + "/Reshape_1", List.of(in, shape), gn.affine() ? y + "/norm" : y);
+        if (!gn.affine()) return null;
+        int[] dims = new int[xs.rank() - 1];
+        Arrays.fill(dims, 1);
+        dims[0] = c;
+        String m = out.add("Mul", y + "/Mul", List.of(back, out.weight(y + ".weight", dims)), y + "/scaled");
+        return node("Add", List.of(m, out.weight(y + ".bias", dims)));
+    }
+
     @Override
     public Void visit(LayerNorm ln) {
         int d = xs.dim(-1);

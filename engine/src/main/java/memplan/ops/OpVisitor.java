@@ -59,6 +59,7 @@ public interface OpVisitor<R> {
     R visit(LayerNorm op);
     R visit(RMSNorm op);
     R visit(Softmax op);
+    R visit(GroupNorm op);
 
     // pooling
     R visit(MaxPool2d op);

@@ -33,6 +33,7 @@ class ModelJsonRoundTripTest {
                 false), v);                                                      // [N,4,3,1,1]
         v = b.add("mp3", new MaxPool3d(new Triple(2, 1, 1), Triple.of(1), Triple.of(0)), v); // [N,4,2,1,1]
         v = b.add("ap3", new AvgPool3d(new Triple(2, 1, 1), new Triple(2, 1, 1), Triple.of(0)), v); // [N,4,1,1,1]
+        v = b.add("gn", new GroupNorm(2, 1e-3, false), v);
         b.add("v3", new Reshape(List.of(0, -1)), v);                              // [N,4]
         c = b.add("fl", new Flatten(2), c);                                     // [N,8,1]
         c = b.add("rs", new Reshape(List.of(0, -1)), c);                        // [N,8]

@@ -20,16 +20,21 @@ import memplan.train.Optimizer;
 import memplan.train.Schedule;
 import memplan.train.TensorInfo;
 import memplan.train.TrainingGraph;
+import memplan.model.Layer;
+import memplan.ops.GroupNorm;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -66,10 +71,25 @@ class OnnxCorpusFilesTest {
         }
     }
 
+    /** Both nn.GroupNorm patterns and the nn.InstanceNorm2d node become one GroupNorm each, nothing else. */
+    @Test
+    void groupNormPatternIsOneOp() throws Exception {
+        ModelDef m = OnnxImporter.read(DIR.resolve("groupnorm-op13.onnx"), OnnxOptions.defaults());
+        Map<String, Integer> counts = opCounts(m);
+        assertEquals(3, counts.get("GroupNorm"), counts.toString());
+        for (String gone : List.of("Mul", "Add", "ConstElementwise", "Reshape", "Opaque"))
+            assertFalse(counts.containsKey(gone), gone + " in " + counts);
+        List<GroupNorm> gn = m.layers().stream().map(Layer::op).filter(o -> o instanceof GroupNorm)
+                .map(o -> (GroupNorm) o).toList();
+        assertEquals(List.of(new GroupNorm(4, 1e-5, true), new GroupNorm(4, 1e-5, true), new GroupNorm(16, 1e-5, true)),
+                gn);
+    }
+
     @ParameterizedTest
     @CsvSource(delimiter = ';', value = {
             "conv1d-op13.onnx; Conv2d ConvTranspose2d BatchNorm2d MaxPool2d AvgPool2d GlobalAvgPool",
             "conv3d-op13.onnx; Conv3d BatchNorm2d MaxPool3d AvgPool3d GlobalAvgPool",
+            "groupnorm-op13.onnx; GroupNorm",
     })
     void importsWithPyTorchsParameterCountAndTrains(String file, String ops) throws Exception {
         ModelDef m = OnnxImporter.read(DIR.resolve(file), OnnxOptions.defaults());

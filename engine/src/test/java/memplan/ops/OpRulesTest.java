@@ -43,6 +43,7 @@ public class OpRulesTest {
         m.put(new AvgPool2d(Pair.of(2), Pair.of(2), Pair.of(0)), List.of(s(1, 3, 6, 6)));
         m.put(new GlobalAvgPool(), List.of(s(1, 3, 6, 6)));
         m.put(Conv3d.of(4, 3, 1, 1, true), List.of(s(2, 3, 4, 5, 5)));
+        m.put(new GroupNorm(2, 1e-5, true), List.of(s(2, 4, 3, 3)));
         m.put(new MaxPool3d(Triple.of(2), Triple.of(2), Triple.of(0)), List.of(s(1, 3, 4, 6, 6)));
         m.put(new AvgPool3d(new Triple(1, 2, 2), new Triple(1, 2, 2), Triple.of(0)), List.of(s(1, 3, 3, 6, 6)));
         m.put(new Add(), List.of(s(2, 3), s(2, 3)));
@@ -115,7 +116,7 @@ public class OpRulesTest {
                 ParamSpec.trainable("bias_ih", 32), ParamSpec.trainable("bias_hh", 32)), lstm);
         assertEquals(416, lstm.stream().mapToLong(p -> p.shape().numel()).sum()); // 4H(I+H) + 8H = 32*11 + 64
 
-        Set<String> withParams = Set.of("Conv2d", "Conv3d", "Linear", "BatchNorm2d", "LayerNorm", "Embedding", "LSTMCell",
+        Set<String> withParams = Set.of("Conv2d", "Conv3d", "GroupNorm", "Linear", "BatchNorm2d", "LayerNorm", "Embedding", "LSTMCell",
                 "ConvTranspose2d", "ConstElementwise", "MaskedFill", "RMSNorm");
         assertEquals(List.of(ParamSpec.trainable("weight", 4, 3, 3, 5, 5), ParamSpec.trainable("bias", 4)),
                 new Conv3d(4, new Triple(3, 5, 5), Triple.of(1), Triple.of(0), Triple.of(1), 1, true)
@@ -175,6 +176,10 @@ public class OpRulesTest {
         assertEquals(List.of(new AuxSpec("indices", s(1, 3, 2, 3, 3), DType.INT64)),
                 new MaxPool3d(Triple.of(2), Triple.of(2), Triple.of(0)).aux(List.of(s(1, 3, 4, 6, 6)),
                         List.of(s(1, 3, 2, 3, 3))));
+        assertEquals(List.of(new AuxSpec("mean", s(2, 4), DType.FP32), new AuxSpec("rstd", s(2, 4), DType.FP32)),
+                new GroupNorm(4, 1e-5, true).aux(List.of(s(2, 8, 5, 5)), List.of(s(2, 8, 5, 5))),
+                "native_group_norm's statistics per (image, group)");
+        assertEquals(List.of(), new GroupNorm(4, 1e-5, false).params(List.of(s(2, 8, 5, 5))));
         assertEquals(List.of(new AuxSpec("mask", s(2, 3), DType.BOOL)), new Dropout(0.1).aux(List.of(s(2, 3)), List.of(s(2, 3))));
         assertEquals(1, DType.BOOL.bytes, "dropout's mask is one byte per element");
         assertEquals(8, DType.INT64.bytes, "max-pool indices are int64");
@@ -203,7 +208,7 @@ public class OpRulesTest {
                 eager.withForm(Attention.Form.FUSED).aux(gqa, List.of(s(2, 10, 32))));
         assertEquals(2L * 4 * 10 * 10, eager.workspaceElements(gqa, List.of(s(2, 10, 32))), "the raw scores beside");
         assertEquals(10L * 10, eager.withForm(Attention.Form.FUSED).workspaceElements(gqa, List.of(s(2, 10, 32))));
-        Set<String> withAux = Set.of("MaxPool2d", "MaxPool3d", "Dropout", "BatchNorm2d", "LayerNorm", "CrossEntropy", "Attention",
+        Set<String> withAux = Set.of("MaxPool2d", "MaxPool3d", "GroupNorm", "Dropout", "BatchNorm2d", "LayerNorm", "CrossEntropy", "Attention",
                 "LSTMCell", "RMSNorm", "GatedActivation");
         examples().forEach((op, in) -> {
             List<AuxSpec> aux = op.aux(in, out(op, in));
@@ -229,6 +234,7 @@ public class OpRulesTest {
         expected.put("Conv3d", BackwardNeeds.inputs(0).withParams());          // input, weight
         expected.put("MaxPool3d", BackwardNeeds.inputs(0).withAux());          // input + int64 indices
         expected.put("AvgPool3d", BackwardNeeds.NOTHING);
+        expected.put("GroupNorm", BackwardNeeds.inputs(0).withParams().withAux()); // input, weight, mean, rstd
         // PyTorch keeps the input of average pools only for its shape: no activation memory.
         expected.put("AvgPool2d", BackwardNeeds.NOTHING);
         expected.put("GlobalAvgPool", BackwardNeeds.NOTHING);
