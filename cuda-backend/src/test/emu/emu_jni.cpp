@@ -11,6 +11,7 @@
 #include "lstm.cu"
 #include "misc.cu"
 #include "spatial3d.cu"
+#include "groupnorm.cu"
 #include "optim.cu"
 #include "codec.cu"
 #include "binary.cu"

@@ -19,6 +19,7 @@ import memplan.ops.Concat;
 import memplan.ops.ConstElementwise;
 import memplan.ops.Conv2d;
 import memplan.ops.Conv3d;
+import memplan.ops.GroupNorm;
 import memplan.ops.MaxPool3d;
 import memplan.ops.AvgPool3d;
 import memplan.ops.Triple;
@@ -321,6 +322,11 @@ final class CudaOps {
         }
 
         @Override
+        public OpKernel visit(GroupNorm op) {
+            return new OpKernel((g, n, b, p) -> groupNormFwd(n, op, b), (g, n, b) -> groupNormBwd(n, op, b));
+        }
+
+        @Override
         public OpKernel visit(MaxPool3d op) {
             return new OpKernel((g, n, b, p) -> pool3d(n, b, op.kernel(), op.stride(), op.padding(), true, true),
                     (g, n, b) -> pool3d(n, b, op.kernel(), op.stride(), op.padding(), true, false));
@@ -565,6 +571,31 @@ final class CudaOps {
         be.elementwise(AVGPOOL_BWD, xs.numel(), p(b.gradOut()[0]), p(b.gradIn()[0]), xs.dim(0) * xs.dim(1), xs.dim(2),
                 xs.dim(3), ys.dim(2), ys.dim(3), ap.kernel().h(), ap.kernel().w(), ap.stride().h(), ap.stride().w(),
                 ap.padding().h(), ap.padding().w(), flag(accIn(b, 0)));
+    }
+
+    /** GroupNorm over [N, C, S...] (groupnorm.cu); statistics per (image, group) in the aux tensors. */
+    private void groupNormFwd(Node node, GroupNorm op, Bindings b) {
+        Shape xs = node.inShapes().get(0);
+        int ng = xs.dim(0) * op.groups(), cg = xs.dim(1) / op.groups(), s = (int) (xs.numel() / xs.dim(0) / xs.dim(1));
+        long w = op.affine() ? param(b, 0) : -1, bias = op.affine() ? param(b, 1) : -1;
+        be.elementwise(GROUPNORM_FWD, ng, p(b.in()[0]), p(w), p(bias), p(b.out()[0]),
+                p(need(aux(b, 0), node, "aux mean")), p(need(aux(b, 1), node, "aux rstd")), ng, op.groups(), cg, s,
+                (float) op.eps());
+    }
+
+    private void groupNormBwd(Node node, GroupNorm op, Bindings b) {
+        Shape xs = node.inShapes().get(0);
+        int n = xs.dim(0), c = xs.dim(1), cg = c / op.groups(), s = (int) (xs.numel() / n / c);
+        long x = need(b.in()[0], node, "the input (saved for backward)"), gy = b.gradOut()[0];
+        long mean = need(aux(b, 0), node, "aux mean"), rstd = need(aux(b, 1), node, "aux rstd");
+        long gw = op.affine() ? gradParam(b, 0) : -1, gb = op.affine() ? gradParam(b, 1) : -1;
+        if (gw >= 0 || gb >= 0)
+            be.elementwise(GROUPNORM_BWD_PARAMS, c, p(x), p(gy), p(gw), p(gb), p(mean), p(rstd), n, c, op.groups(), s,
+                    flag(op.affine() && accParam(b, 0)), flag(op.affine() && accParam(b, 1)));
+        if (b.gradIn()[0] < 0) return;
+        long w = op.affine() ? param(b, 0) : -1;
+        be.elementwise(GROUPNORM_BWD_DX, (long) n * op.groups(), p(x), p(w), p(gy), p(b.gradIn()[0]), p(mean), p(rstd),
+                n * op.groups(), op.groups(), cg, s, flag(accIn(b, 0)));
     }
 
     /** Max or average pooling over [N, C, D, H, W], forward or backward (spatial3d.cu). */

@@ -216,6 +216,9 @@ public final class OpCheck {
         c.add(one("MatMul transposeB", new MatMul(true), mm, s(2, 67, 16), s(2, 65, 16)));
         c.add(one("BatchNorm2d", new BatchNorm2d(1e-5, 0.1), t, s(4, 6, 5, 5)));
         c.add(one("LayerNorm", new LayerNorm(1e-5), t, s(3, 7, 33)));
+        c.add(one("GroupNorm affine", new GroupNorm(3, 1e-5, true), t, s(2, 6, 5, 4)));
+        c.add(one("GroupNorm plain 1-D", new GroupNorm(2, 1e-5, false), t, s(3, 4, 7)));
+        c.add(one("GroupNorm instance 3-D", new GroupNorm(4, 1e-5, true), t, s(2, 4, 2, 3, 3)));
         c.add(one("LayerNorm wide", new LayerNorm(1e-5), t, s(4, 768)));
         c.add(one("ReLU", new ReLU(), t, s(4, 100)));
         c.add(one("GELU", new GELU(), t, s(4, 100)));
