@@ -86,7 +86,7 @@ final class Converter {
         for (var o : graph.getOutputList()) graphOutputs.add(o.getName());
         List<OpMapper> all = List.of(new ElementwiseMapper(this), new GemmMapper(this), new NormMapper(this),
                 new PoolMapper(this), new ReduceMapper(), new ViewMapper(this), new MovementMapper(this),
-                new ResizeMapper(), new SequenceMapper(this));
+                new ResizeMapper(), new SequenceMapper(this), new RecurrentMapper(this));
         for (OpMapper m : all)
             for (OpMapper.Signature s : m.handles())
                 if (mappers.put(s.opType(), new Entry(m, s)) != null)
@@ -288,7 +288,7 @@ final class Converter {
         if (count > s.maxInputs()) throw n.error("takes " + s.expected() + ", got " + count);
         for (int k = 0; k < s.minInputs(); k++)
             if (!n.has(k)) throw n.error("takes " + s.expected() + ", but input " + k + " is missing");
-        if (n.outputCount() < s.minOutputs() || n.output(0).isEmpty())
+        if (n.outputCount() < Math.max(1, s.minOutputs()) || s.minOutputs() > 0 && n.output(0).isEmpty())
             throw n.error("has no output");
     }
 

@@ -435,8 +435,9 @@ final class OnnxNodeWriter implements OpVisitor<Void> {
 
     @Override
     public Void visit(LSTMCell op) {
-        return cannot("a single LSTM step has no ONNX node the importer reads back (ONNX LSTM nodes are not imported "
-                + "yet); export the network with its recurrence unrolled into MatMul, Sigmoid and Tanh");
+        return cannot("a single LSTM step has no ONNX node of its own (the importer reads ONNX LSTM nodes as "
+                + "chains of LSTMCells, not one cell back); export the network with its recurrence unrolled into "
+                + "MatMul, Sigmoid and Tanh");
     }
 
     @Override

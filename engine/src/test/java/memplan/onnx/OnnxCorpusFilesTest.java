@@ -90,9 +90,14 @@ class OnnxCorpusFilesTest {
             "conv1d-op13.onnx; Conv2d ConvTranspose2d BatchNorm2d MaxPool2d AvgPool2d GlobalAvgPool",
             "conv3d-op13.onnx; Conv3d BatchNorm2d MaxPool3d AvgPool3d GlobalAvgPool",
             "groupnorm-op13.onnx; GroupNorm",
+            "lstm-op13.onnx; LSTMCell",
+            "lstm_bi2-op13.onnx; LSTMCell Concat",
+            "gru-op13.onnx; Linear Split Sigmoid Tanh Mul Sub",
+            "gru_bi-op13.onnx; Linear Split Sigmoid Tanh Mul Sub Concat",
+            "rnn-op13.onnx; Linear Tanh",
     })
     void importsWithPyTorchsParameterCountAndTrains(String file, String ops) throws Exception {
-        ModelDef m = OnnxImporter.read(DIR.resolve(file), OnnxOptions.defaults());
+        ModelDef m = OnnxImporter.read(DIR.resolve(file), OnnxOptions.defaults().withBatchSymbol("N"));
         Map<String, Integer> counts = opCounts(m);
         assertTrue(counts.keySet().containsAll(Set.of(ops.split(" "))), counts.toString());
         Graph g = Graph.instantiate(m, 3, DType.FP32);
