@@ -145,7 +145,8 @@ public final class OpJson {
             case MatMul -> new MatMul(a.optBool("transposeB", false));
             case BatchNorm2d -> new BatchNorm2d(a.optDouble("eps", 1e-5), a.optDouble("momentum", 0.1));
             case LayerNorm -> new LayerNorm(a.optDouble("eps", 1e-5));
-            case GroupNorm -> new GroupNorm(a.requireInt("groups"), a.optDouble("eps", 1e-5), a.optBool("affine", true));
+            case GroupNorm -> new GroupNorm(a.requireInt("groups"), a.optDouble("eps", 1e-5),
+                    a.optBool("affine", true));
             case Conv3d -> new Conv3d(a.requireInt("out"), a.requireTriple("kernel"),
                     a.optTriple("stride", Triple.of(1)), a.optTriple("padding", Triple.of(0)),
                     a.optTriple("dilation", Triple.of(1)), a.optInt("groups", 1), a.optBool("bias", true));

@@ -12,8 +12,8 @@ import java.util.List;
 
 /**
  * Exporters' decompositions of ops that frameworks keep whole, found by their node pattern and converted back to
- * the one op (GELU, LayerNorm, Mish, SiLU, GroupNorm), as in the framework the model came from: the memory of the pieces
- * differs. A pattern matches only where every intermediate tensor has the one reader the pattern expects.
+ * the one op (GELU, LayerNorm, Mish, SiLU, GroupNorm), as in the framework the model came from: the memory of the
+ * pieces differs. A pattern matches only where every intermediate tensor has the one reader the pattern expects.
  */
 final class Fusions {
     private final Converter cv;
