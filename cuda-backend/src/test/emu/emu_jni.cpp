@@ -10,6 +10,8 @@
 #include "attention.cu"
 #include "lstm.cu"
 #include "misc.cu"
+#include "spatial3d.cu"
+#include "groupnorm.cu"
 #include "optim.cu"
 #include "codec.cu"
 #include "binary.cu"

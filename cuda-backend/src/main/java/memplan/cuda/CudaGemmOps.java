@@ -4,11 +4,13 @@ import memplan.backend.Bindings;
 import memplan.graph.Node;
 import memplan.ir.Shape;
 import memplan.ops.Conv2d;
+import memplan.ops.Conv3d;
 import memplan.ops.ConvTranspose2d;
 import memplan.ops.LSTMCell;
 import memplan.ops.Linear;
 import memplan.ops.MatMul;
 import memplan.ops.Pair;
+import memplan.ops.Triple;
 
 import static memplan.cuda.CudaOps.*;
 import static memplan.cuda.Kernels.*;
@@ -142,6 +144,87 @@ final class CudaGemmOps {
                     be.elementwise(COL2IM, xImg, p(ws), p(gxn), C, H, W, kh, kw, c.stride().h(), c.stride().w(),
                             c.padding().h(), c.padding().w(), c.dilation().h(), c.dilation().w(), OH, OW, flag(accIn(b,
                                     0)));
+                }
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ Conv3d (vol2col + GEMM per image)
+
+    private static boolean pointwise(Conv3d c) {
+        return c.kernelVolume() == 1 && c.stride().equals(Triple.of(1)) && c.padding().equals(Triple.of(0));
+    }
+
+    /** The 19 geometry arguments of vol2col and col2vol: C, D, H, W, kernel, stride, padding, dilation, OD, OH, OW. */
+    private static Object[] geo3d(Conv3d c, Shape xs, Shape ys) {
+        Triple k = c.kernel(), s = c.stride(), p = c.padding(), d = c.dilation();
+        return new Object[]{xs.dim(1), xs.dim(2), xs.dim(3), xs.dim(4), k.d(), k.h(), k.w(), s.d(), s.h(), s.w(),
+                p.d(), p.h(), p.w(), d.d(), d.h(), d.w(), ys.dim(2), ys.dim(3), ys.dim(4)};
+    }
+
+    private static Object[] args(Object a, Object b, Object[] geo, Object... tail) {
+        Object[] out = new Object[2 + geo.length + tail.length];
+        out[0] = a;
+        out[1] = b;
+        System.arraycopy(geo, 0, out, 2, geo.length);
+        System.arraycopy(tail, 0, out, 2 + geo.length, tail.length);
+        return out;
+    }
+
+    void conv3dFwd(Node node, Conv3d c, Bindings b) {
+        Shape xs = node.inShapes().get(0), ys = node.outShapes().get(0);
+        int N = xs.dim(0), C = xs.dim(1), O = ys.dim(1), g = c.groups(), Cg = C / g, Og = O / g, kk = c.kernelVolume();
+        int ovol = ys.dim(2) * ys.dim(3) * ys.dim(4);
+        long x = b.in()[0], y = b.out()[0], w = param(b, 0);
+        long xImg = (long) C * xs.dim(2) * xs.dim(3) * xs.dim(4), yImg = (long) O * ovol;
+        boolean pw = pointwise(c);
+        long ws = pw ? -1 : need(b.workspace(), node, "the vol2col workspace");
+        Object[] geo = geo3d(c, xs, ys);
+        for (int n = 0; n < N; n++) {
+            long xn = x + 4L * n * xImg, yn = y + 4L * n * yImg, col = xn;
+            if (!pw) {
+                be.elementwise(VOL2COL, (long) C * kk * ovol, args(p(xn), p(ws), geo));
+                col = ws;
+            }
+            gemm(false, false, Og, ovol, Cg * kk, 1f, w, Cg * kk, (long) Og * Cg * kk, col, ovol,
+                    (long) Cg * kk * ovol, 0f, yn, ovol, (long) Og * ovol, g);
+        }
+        if (c.bias()) be.elementwise(ADD_BIAS_NCHW, (long) N * yImg, p(y), p(param(b, 1)), (long) N * yImg, O, ovol);
+    }
+
+    void conv3dBwd(Node node, Conv3d c, Bindings b) {
+        Shape xs = node.inShapes().get(0), ys = node.outShapes().get(0);
+        int N = xs.dim(0), C = xs.dim(1), O = ys.dim(1), g = c.groups(), Cg = C / g, Og = O / g, kk = c.kernelVolume();
+        int ovol = ys.dim(2) * ys.dim(3) * ys.dim(4);
+        long x = b.in()[0], w = param(b, 0), gy = b.gradOut()[0], gx = b.gradIn()[0];
+        long gw = gradParam(b, 0), gb = c.bias() ? gradParam(b, 1) : -1;
+        long xImg = (long) C * xs.dim(2) * xs.dim(3) * xs.dim(4), yImg = (long) O * ovol;
+        if (gb >= 0) be.launch(BIAS_GRAD_NCHW, O, 1, 1, 256, 1, 1, 0, p(gy), p(gb), N, O, ovol, flag(accParam(b, 1)));
+        boolean pw = pointwise(c);
+        long ws = pw ? -1 : need(b.workspace(), node, "the vol2col workspace");
+        if (gw >= 0) need(x, node, "the input (saved for backward)");
+        Object[] geo = geo3d(c, xs, ys);
+        for (int n = 0; n < N; n++) {
+            long xn = x + 4L * n * xImg, gyn = gy + 4L * n * yImg;
+            if (gw >= 0) {
+                long col = xn;
+                if (!pw) {
+                    be.elementwise(VOL2COL, (long) C * kk * ovol, args(p(xn), p(ws), geo));
+                    col = ws;
+                }
+                float beta = (n == 0 && !accParam(b, 0)) ? 0f : 1f;
+                gemm(false, true, Og, Cg * kk, ovol, 1f, gyn, ovol, (long) Og * ovol, col, ovol,
+                        (long) Cg * kk * ovol, beta, gw, Cg * kk, (long) Og * Cg * kk, g);
+            }
+            if (gx >= 0) {
+                long gxn = gx + 4L * n * xImg;
+                if (pw) {
+                    gemm(true, false, Cg, ovol, Og, 1f, w, Cg, (long) Og * Cg, gyn, ovol, (long) Og * ovol,
+                            accIn(b, 0) ? 1f : 0f, gxn, ovol, (long) Cg * ovol, g);
+                } else {
+                    gemm(true, false, Cg * kk, ovol, Og, 1f, w, Cg * kk, (long) Og * Cg * kk, gyn, ovol,
+                            (long) Og * ovol, 0f, ws, ovol, (long) Cg * kk * ovol, g);
+                    be.elementwise(COL2VOL, xImg, args(p(ws), p(gxn), geo, flag(accIn(b, 0))));
                 }
             }
         }

@@ -18,6 +18,11 @@ import memplan.ops.Clip;
 import memplan.ops.Concat;
 import memplan.ops.ConstElementwise;
 import memplan.ops.Conv2d;
+import memplan.ops.Conv3d;
+import memplan.ops.GroupNorm;
+import memplan.ops.MaxPool3d;
+import memplan.ops.AvgPool3d;
+import memplan.ops.Triple;
 import memplan.ops.ConvTranspose2d;
 import memplan.ops.CrossEntropy;
 import memplan.ops.Div;
@@ -62,6 +67,7 @@ import memplan.ops.Tanh;
 import memplan.ops.Transpose;
 import memplan.ops.Upsample;
 
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
@@ -262,6 +268,11 @@ final class CudaOps {
         }
 
         @Override
+        public OpKernel visit(Conv3d op) {
+            return new OpKernel((g, n, b, p) -> gemm.conv3dFwd(n, op, b), (g, n, b) -> gemm.conv3dBwd(n, op, b));
+        }
+
+        @Override
         public OpKernel visit(ConvTranspose2d op) {
             return new OpKernel((g, n, b, p) -> gemm.convTransposeFwd(n, op, b),
                     (g, n, b) -> gemm.convTransposeBwd(n, op, b));
@@ -309,6 +320,23 @@ final class CudaOps {
         @Override
         public OpKernel visit(AvgPool2d op) {
             return new OpKernel((g, n, b, p) -> avgPoolFwd(n, op, b), (g, n, b) -> avgPoolBwd(n, op, b));
+        }
+
+        @Override
+        public OpKernel visit(GroupNorm op) {
+            return new OpKernel((g, n, b, p) -> groupNormFwd(n, op, b), (g, n, b) -> groupNormBwd(n, op, b));
+        }
+
+        @Override
+        public OpKernel visit(MaxPool3d op) {
+            return new OpKernel((g, n, b, p) -> pool3d(n, b, op.kernel(), op.stride(), op.padding(), true, true),
+                    (g, n, b) -> pool3d(n, b, op.kernel(), op.stride(), op.padding(), true, false));
+        }
+
+        @Override
+        public OpKernel visit(AvgPool3d op) {
+            return new OpKernel((g, n, b, p) -> pool3d(n, b, op.kernel(), op.stride(), op.padding(), false, true),
+                    (g, n, b) -> pool3d(n, b, op.kernel(), op.stride(), op.padding(), false, false));
         }
 
         @Override
@@ -562,6 +590,47 @@ final class CudaOps {
         be.elementwise(AVGPOOL_BWD, xs.numel(), p(b.gradOut()[0]), p(b.gradIn()[0]), xs.dim(0) * xs.dim(1), xs.dim(2),
                 xs.dim(3), ys.dim(2), ys.dim(3), ap.kernel().h(), ap.kernel().w(), ap.stride().h(), ap.stride().w(),
                 ap.padding().h(), ap.padding().w(), flag(accIn(b, 0)));
+    }
+
+    /** GroupNorm over [N, C, S...] (groupnorm.cu); statistics per (image, group) in the aux tensors. */
+    private void groupNormFwd(Node node, GroupNorm op, Bindings b) {
+        Shape xs = node.inShapes().get(0);
+        int ng = xs.dim(0) * op.groups(), cg = xs.dim(1) / op.groups(), s = (int) (xs.numel() / xs.dim(0) / xs.dim(1));
+        long w = op.affine() ? param(b, 0) : -1, bias = op.affine() ? param(b, 1) : -1;
+        be.elementwise(GROUPNORM_FWD, ng, p(b.in()[0]), p(w), p(bias), p(b.out()[0]),
+                p(need(aux(b, 0), node, "aux mean")), p(need(aux(b, 1), node, "aux rstd")), ng, op.groups(), cg, s,
+                (float) op.eps());
+    }
+
+    private void groupNormBwd(Node node, GroupNorm op, Bindings b) {
+        Shape xs = node.inShapes().get(0);
+        int n = xs.dim(0), c = xs.dim(1), cg = c / op.groups(), s = (int) (xs.numel() / n / c);
+        long x = need(b.in()[0], node, "the input (saved for backward)"), gy = b.gradOut()[0];
+        long mean = need(aux(b, 0), node, "aux mean"), rstd = need(aux(b, 1), node, "aux rstd");
+        long gw = op.affine() ? gradParam(b, 0) : -1, gb = op.affine() ? gradParam(b, 1) : -1;
+        if (gw >= 0 || gb >= 0)
+            be.elementwise(GROUPNORM_BWD_PARAMS, c, p(x), p(gy), p(gw), p(gb), p(mean), p(rstd), n, c, op.groups(), s,
+                    flag(op.affine() && accParam(b, 0)), flag(op.affine() && accParam(b, 1)));
+        if (b.gradIn()[0] < 0) return;
+        long w = op.affine() ? param(b, 0) : -1;
+        be.elementwise(GROUPNORM_BWD_DX, (long) n * op.groups(), p(x), p(w), p(gy), p(b.gradIn()[0]), p(mean), p(rstd),
+                n * op.groups(), op.groups(), cg, s, flag(accIn(b, 0)));
+    }
+
+    /** Max or average pooling over [N, C, D, H, W], forward or backward (spatial3d.cu). */
+    private void pool3d(Node node, Bindings b, Triple k, Triple s, Triple pad, boolean max, boolean forward) {
+        Shape xs = node.inShapes().get(0), ys = node.outShapes().get(0);
+        if (!forward && b.gradIn()[0] < 0) return;
+        List<Object> a = new ArrayList<>();
+        Object idx = max ? p(need(aux(b, 0), node, "aux indices")) : null;
+        if (forward) a.addAll(List.of(p(b.in()[0]), p(b.out()[0])));   // (x, y[, idx])
+        else a.addAll(List.of(p(b.gradOut()[0]), p(b.gradIn()[0])));   // ([idx, ]gy, gx)
+        if (max) a.add(forward ? 2 : 0, idx);
+        a.addAll(List.of(xs.dim(0) * xs.dim(1), xs.dim(2), xs.dim(3), xs.dim(4), ys.dim(2), ys.dim(3), ys.dim(4),
+                k.d(), k.h(), k.w(), s.d(), s.h(), s.w(), pad.d(), pad.h(), pad.w()));
+        if (!forward) a.add(flag(accIn(b, 0)));
+        Kernels.Spec spec = max ? (forward ? MAXPOOL3D_FWD : MAXPOOL3D_BWD) : (forward ? AVGPOOL3D_FWD : AVGPOOL3D_BWD);
+        be.elementwise(spec, forward ? ys.numel() : xs.numel(), a.toArray());
     }
 
     private void gapFwd(Node node, Bindings b) {

@@ -29,7 +29,8 @@ public final class Kernels {
 
     /** Every module (PTX file) the backend loads. */
     public static final List<String> MODULES = List.of("elementwise", "gemm", "conv", "pool", "norm", "softmax",
-            "attention", "lstm", "misc", "optim", "codec", "binary", "reduce");
+            "attention", "lstm", "misc", "optim", "codec", "binary", "reduce", "spatial3d",
+            "groupnorm");
 
     // elementwise.cu
     public static final Spec FILL = k("elementwise", "fill_f32", "plf");
@@ -90,6 +91,19 @@ public final class Kernels {
     // conv.cu
     public static final Spec IM2COL = k("conv", "im2col", "ppiiiiiiiiiiiii");
     public static final Spec COL2IM = k("conv", "col2im", "ppiiiiiiiiiiiiii");
+
+    // groupnorm.cu
+    public static final Spec GROUPNORM_FWD = k("groupnorm", "groupnorm_fwd", "ppppppiiiif");
+    public static final Spec GROUPNORM_BWD_DX = k("groupnorm", "groupnorm_bwd_dx", "ppppppiiiii");
+    public static final Spec GROUPNORM_BWD_PARAMS = k("groupnorm", "groupnorm_bwd_params", "ppppppiiiiii");
+
+    // spatial3d.cu
+    public static final Spec VOL2COL = k("spatial3d", "vol2col", "pp" + "i".repeat(19));
+    public static final Spec COL2VOL = k("spatial3d", "col2vol", "pp" + "i".repeat(20));
+    public static final Spec MAXPOOL3D_FWD = k("spatial3d", "maxpool3d_fwd", "ppp" + "i".repeat(16));
+    public static final Spec MAXPOOL3D_BWD = k("spatial3d", "maxpool3d_bwd", "ppp" + "i".repeat(17));
+    public static final Spec AVGPOOL3D_FWD = k("spatial3d", "avgpool3d_fwd", "pp" + "i".repeat(16));
+    public static final Spec AVGPOOL3D_BWD = k("spatial3d", "avgpool3d_bwd", "pp" + "i".repeat(17));
 
     // pool.cu
     public static final Spec MAXPOOL_FWD = k("pool", "maxpool_fwd", "pppiiiiiiiiiii");

@@ -202,12 +202,23 @@ public final class OpCheck {
                 s(2, 4, 11, 11)));
         c.add(one("Conv2d 1x1 groups2", new Conv2d(6, Pair.of(1), Pair.of(1), Pair.of(0), Pair.of(1), 2, false), mm,
                 s(2, 4, 5, 5)));
+        c.add(one("Conv3d 3x3x3 s1 p1 bias", Conv3d.of(4, 3, 1, 1, true), mm, s(2, 3, 4, 6, 6)));
+        c.add(one("Conv3d 1x1x1 (pointwise)", Conv3d.of(5, 1, 1, 0, false), mm, s(2, 3, 2, 3, 4)));
+        c.add(one("Conv3d groups2 dil s", new Conv3d(4, new Triple(2, 3, 1), new Triple(2, 1, 2), new Triple(1, 1, 0),
+                new Triple(1, 2, 1), 2, true), mm, s(2, 4, 5, 6, 5)));
+        c.add(one("MaxPool3d k3 s2 p1", new MaxPool3d(Triple.of(3), Triple.of(2), Triple.of(1)), t, s(2, 2, 5, 6, 6)));
+        c.add(one("AvgPool3d k1x2x2", new AvgPool3d(new Triple(1, 2, 2), new Triple(1, 2, 2), Triple.of(0)), t,
+                s(2, 3, 3, 4, 4)));
+        c.add(one("AvgPool3d k3 s2 p1", new AvgPool3d(Triple.of(3), Triple.of(2), Triple.of(1)), t, s(2, 2, 5, 5, 5)));
         c.add(one("Linear bias", new Linear(17, true), mm, s(3, 5, 40)));
         c.add(one("Linear no bias 2D", new Linear(70, false), mm, s(66, 33)));
         c.add(one("MatMul", new MatMul(false), mm, s(2, 3, 5, 70), s(2, 3, 70, 9)));
         c.add(one("MatMul transposeB", new MatMul(true), mm, s(2, 67, 16), s(2, 65, 16)));
         c.add(one("BatchNorm2d", new BatchNorm2d(1e-5, 0.1), t, s(4, 6, 5, 5)));
         c.add(one("LayerNorm", new LayerNorm(1e-5), t, s(3, 7, 33)));
+        c.add(one("GroupNorm affine", new GroupNorm(3, 1e-5, true), t, s(2, 6, 5, 4)));
+        c.add(one("GroupNorm plain 1-D", new GroupNorm(2, 1e-5, false), t, s(3, 4, 7)));
+        c.add(one("GroupNorm instance 3-D", new GroupNorm(4, 1e-5, true), t, s(2, 4, 2, 3, 3)));
         c.add(one("LayerNorm wide", new LayerNorm(1e-5), t, s(4, 768)));
         c.add(one("ReLU", new ReLU(), t, s(4, 100)));
         c.add(one("GELU", new GELU(), t, s(4, 100)));

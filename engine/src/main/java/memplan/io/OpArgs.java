@@ -2,6 +2,7 @@ package memplan.io;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import memplan.ops.Pair;
+import memplan.ops.Triple;
 
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -85,6 +86,20 @@ public final class OpArgs {
         if (v.isIntegralNumber()) return Pair.of(asInt(field, v));
         if (v.isArray() && v.size() == 2) return new Pair(asInt(field, v.get(0)), asInt(field, v.get(1)));
         throw error(field, "'" + field + "' must be an integer or a pair [h, w], got " + v);
+    }
+
+    public Triple optTriple(String field, Triple dflt) {
+        if (!has(field)) return dflt;
+        JsonNode v = node.get(field);
+        if (v.isIntegralNumber()) return Triple.of(asInt(field, v));
+        if (v.isArray() && v.size() == 3)
+            return new Triple(asInt(field, v.get(0)), asInt(field, v.get(1)), asInt(field, v.get(2)));
+        throw error(field, "'" + field + "' must be an integer or a triple [d, h, w], got " + v);
+    }
+
+    public Triple requireTriple(String field) {
+        if (!has(field)) throw error(field, "missing required field '" + field + "'");
+        return optTriple(field, null);
     }
 
     public Pair requirePair(String field) {

@@ -45,6 +45,11 @@ import memplan.ops.OpVisitor;
 import memplan.ops.Opaque;
 import memplan.ops.Pad;
 import memplan.ops.Pair;
+import memplan.ops.Triple;
+import memplan.ops.Conv3d;
+import memplan.ops.GroupNorm;
+import memplan.ops.MaxPool3d;
+import memplan.ops.AvgPool3d;
 import memplan.ops.Pow;
 import memplan.ops.ReLU;
 import memplan.ops.ReduceMean;
@@ -92,7 +97,9 @@ public final class OpJson {
             case MatMul -> List.of("transposeB");
             case BatchNorm2d -> List.of("eps", "momentum");
             case LayerNorm -> List.of("eps");
-            case MaxPool2d, AvgPool2d -> List.of("kernel", "stride", "padding");
+            case GroupNorm -> List.of("groups", "eps", "affine");
+            case MaxPool2d, AvgPool2d, MaxPool3d, AvgPool3d -> List.of("kernel", "stride", "padding");
+            case Conv3d -> List.of("out", "kernel", "stride", "padding", "dilation", "groups", "bias");
             case Concat -> List.of("axis");
             case Flatten -> List.of("startDim");
             case Reshape -> List.of("shape");
@@ -140,6 +147,19 @@ public final class OpJson {
             case MatMul -> new MatMul(a.optBool("transposeB", false));
             case BatchNorm2d -> new BatchNorm2d(a.optDouble("eps", 1e-5), a.optDouble("momentum", 0.1));
             case LayerNorm -> new LayerNorm(a.optDouble("eps", 1e-5));
+            case GroupNorm -> new GroupNorm(a.requireInt("groups"), a.optDouble("eps", 1e-5),
+                    a.optBool("affine", true));
+            case Conv3d -> new Conv3d(a.requireInt("out"), a.requireTriple("kernel"),
+                    a.optTriple("stride", Triple.of(1)), a.optTriple("padding", Triple.of(0)),
+                    a.optTriple("dilation", Triple.of(1)), a.optInt("groups", 1), a.optBool("bias", true));
+            case MaxPool3d -> {
+                Triple k = a.requireTriple("kernel");
+                yield new MaxPool3d(k, a.optTriple("stride", k), a.optTriple("padding", Triple.of(0)));
+            }
+            case AvgPool3d -> {
+                Triple k = a.requireTriple("kernel");
+                yield new AvgPool3d(k, a.optTriple("stride", k), a.optTriple("padding", Triple.of(0)));
+            }
             case MaxPool2d -> {
                 Pair k = a.requirePair("kernel");
                 yield new MaxPool2d(k, a.optPair("stride", k), a.optPair("padding", Pair.of(0)));
@@ -255,6 +275,11 @@ public final class OpJson {
     private static JsonNode pair(Pair p) {
         if (p.h() == p.w()) return JsonNodeFactory.instance.numberNode(p.h());
         return JsonNodeFactory.instance.arrayNode().add(p.h()).add(p.w());
+    }
+
+    private static JsonNode triple(Triple t) {
+        if (t.d() == t.h() && t.h() == t.w()) return JsonNodeFactory.instance.numberNode(t.d());
+        return JsonNodeFactory.instance.arrayNode().add(t.d()).add(t.h()).add(t.w());
     }
 
     private static void ints(ObjectNode n, String field, List<Integer> values) {
@@ -453,6 +478,44 @@ public final class OpJson {
         public Void visit(AvgPool2d op) {
             pool(op.kernel(), op.stride(), op.padding());
             return null;
+        }
+
+        @Override
+        public Void visit(GroupNorm op) {
+            n.put("groups", op.groups());
+            if (op.eps() != 1e-5) n.put("eps", op.eps());
+            if (!op.affine()) n.put("affine", false);
+            return null;
+        }
+
+        @Override
+        public Void visit(Conv3d op) {
+            n.put("out", op.outChannels());
+            n.set("kernel", triple(op.kernel()));
+            if (!op.stride().equals(Triple.of(1))) n.set("stride", triple(op.stride()));
+            if (!op.padding().equals(Triple.of(0))) n.set("padding", triple(op.padding()));
+            if (!op.dilation().equals(Triple.of(1))) n.set("dilation", triple(op.dilation()));
+            if (op.groups() != 1) n.put("groups", op.groups());
+            if (!op.bias()) n.put("bias", false);
+            return null;
+        }
+
+        @Override
+        public Void visit(MaxPool3d op) {
+            pool3d(op.kernel(), op.stride(), op.padding());
+            return null;
+        }
+
+        @Override
+        public Void visit(AvgPool3d op) {
+            pool3d(op.kernel(), op.stride(), op.padding());
+            return null;
+        }
+
+        private void pool3d(Triple kernel, Triple stride, Triple padding) {
+            n.set("kernel", triple(kernel));
+            if (!stride.equals(kernel)) n.set("stride", triple(stride));
+            if (!padding.equals(Triple.of(0))) n.set("padding", triple(padding));
         }
 
         private void pool(Pair kernel, Pair stride, Pair padding) {

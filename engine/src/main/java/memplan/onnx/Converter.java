@@ -54,6 +54,7 @@ final class Converter {
 
     final Map<String, Val> vals = new HashMap<>();
     private final Map<String, List<NodeProto>> consumers = new HashMap<>();
+    private final Map<String, NodeProto> producers = new HashMap<>();
     private final Set<String> graphOutputs = new HashSet<>();
     /** Nodes already converted as part of a pattern. */
     final Set<NodeProto> skip = Collections.newSetFromMap(new IdentityHashMap<>());
@@ -80,13 +81,15 @@ final class Converter {
         this.opset = opset;
         this.modelDir = modelDir;
         this.options = options;
-        for (NodeProto n : graph.getNodeList())
+        for (NodeProto n : graph.getNodeList()) {
             for (String in : n.getInputList())
                 if (!in.isEmpty()) consumers.computeIfAbsent(in, k -> new ArrayList<>()).add(n);
+            for (String o : n.getOutputList()) if (!o.isEmpty()) producers.putIfAbsent(o, n);
+        }
         for (var o : graph.getOutputList()) graphOutputs.add(o.getName());
-        List<OpMapper> all = List.of(new ElementwiseMapper(this), new GemmMapper(this), new NormMapper(),
+        List<OpMapper> all = List.of(new ElementwiseMapper(this), new GemmMapper(this), new NormMapper(this),
                 new PoolMapper(this), new ReduceMapper(), new ViewMapper(this), new MovementMapper(this),
-                new ResizeMapper(), new SequenceMapper(this));
+                new ResizeMapper(), new SequenceMapper(this), new RecurrentMapper(this));
         for (OpMapper m : all)
             for (OpMapper.Signature s : m.handles())
                 if (mappers.put(s.opType(), new Entry(m, s)) != null)
@@ -308,7 +311,7 @@ final class Converter {
         if (count > s.maxInputs()) throw n.error("takes " + s.expected() + ", got " + count);
         for (int k = 0; k < s.minInputs(); k++)
             if (!n.has(k)) throw n.error("takes " + s.expected() + ", but input " + k + " is missing");
-        if (n.outputCount() < s.minOutputs() || n.output(0).isEmpty())
+        if (n.outputCount() < Math.max(1, s.minOutputs()) || s.minOutputs() > 0 && n.output(0).isEmpty())
             throw n.error("has no output");
     }
 
@@ -343,6 +346,11 @@ final class Converter {
 
     List<NodeProto> consumersOf(String tensor) {
         return consumers.getOrDefault(tensor, List.of());
+    }
+
+    /** The node writing a tensor, or null for graph inputs and initializers. */
+    NodeProto producerOf(String tensor) {
+        return producers.get(tensor);
     }
 
     boolean isGraphOutput(String tensor) {

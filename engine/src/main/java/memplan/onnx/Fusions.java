@@ -2,16 +2,18 @@ package memplan.onnx;
 
 import memplan.onnx.proto.Onnx.NodeProto;
 import memplan.ops.GELU;
+import memplan.ops.GroupNorm;
 import memplan.ops.LayerNorm;
 import memplan.ops.Mish;
 import memplan.ops.SiLU;
 
+import java.util.ArrayList;
 import java.util.List;
 
 /**
  * Exporters' decompositions of ops that frameworks keep whole, found by their node pattern and converted back to
- * the one op (GELU, LayerNorm, Mish, SiLU), as in the framework the model came from: the memory of the pieces
- * differs. A pattern matches only where every intermediate tensor has the one reader the pattern expects.
+ * the one op (GELU, LayerNorm, Mish, SiLU, GroupNorm), as in the framework the model came from: the memory of the
+ * pieces differs. A pattern matches only where every intermediate tensor has the one reader the pattern expects.
  */
 final class Fusions {
     private final Converter cv;
@@ -27,6 +29,7 @@ final class Fusions {
             case "ReduceMean" -> layerNorm(n);
             case "Softplus" -> mish(n);
             case "Sigmoid" -> silu(n);
+            case "Reshape" -> groupNorm(n);
             default -> false;
         };
     }
@@ -166,6 +169,91 @@ final class Fusions {
                 new Converter.Weight("weight", gamma.c), new Converter.Weight("bias", beta.c));
         cv.skip.addAll(List.of(sub, sq, r2, addEps, sqrt, div, mul, add));
         new OnnxNode(cv, add).put(0, y);
+        return true;
+    }
+
+    /** Whether every value of a small constant is v. */
+    private static boolean all(Val v, int numel, double target) {
+        if (v == null || !v.isConst() || v.c.numel() != numel || v.c.lane(0) == null) return false;
+        for (double d : v.c.lane(0).v()) if (d != target) return false;
+        return true;
+    }
+
+    /**
+     * The initializer behind a weight operand: the tensor's constant, or one seen through the Unsqueeze, Reshape or
+     * Identity nodes an exporter puts between an initializer and its use (not converted yet at this point).
+     */
+    private Val.Const weightBehindViews(String tensor) {
+        for (int hops = 0; tensor != null && hops < 4; hops++) {
+            Val v = cv.vals.get(tensor);
+            if (v != null) return v.isConst() ? v.c : null;
+            NodeProto p = cv.producerOf(tensor);
+            if (p == null || !List.of("Unsqueeze", "Reshape", "Identity").contains(p.getOpType())) return null;
+            tensor = p.getInput(0);
+        }
+        return null;
+    }
+
+    /** Whether a tensor is Shape(x) of the named tensor x, or a constant equal to x's shape in every lane. */
+    private boolean isShapeOf(String tensor, String x, Val xv) {
+        NodeProto p = cv.producerOf(tensor);
+        if (p != null && p.getOpType().equals("Shape") && p.getInput(0).equals(x) && p.getAttributeCount() == 0)
+            return true;
+        Val v = cv.vals.get(tensor);
+        if (v == null || !v.isConst()) return false;
+        for (int lane = 0; lane < Converter.LANES; lane++) {
+            if (v.c.lane(lane) == null) return false;
+            long[] t = v.c.lane(lane).longs();
+            int[] d = xv.shape[lane].dims();
+            if (t.length != d.length) return false;
+            for (int i = 0; i < d.length; i++) if (t[i] != d[i]) return false;
+        }
+        return true;
+    }
+
+    /**
+     * GroupNorm as PyTorch 1.13 exports nn.GroupNorm: Reshape(x, [0, G, -1]) -> InstanceNormalization (scale 1 and
+     * shift 0 per group) -> Reshape(Shape(x)) -> Mul(weight [C, 1, ...]) -> Add(bias). One GroupNorm op with the
+     * weight and bias; without the Mul and Add of initializers, a GroupNorm without parameters.
+     */
+    private boolean groupNorm(OnnxNode node) {
+        NodeProto r = node.proto;
+        if (r.getInputCount() != 2 || out(r).isEmpty()) return false;
+        Val x = cv.vals.get(r.getInput(0)), target = cv.vals.get(r.getInput(1));
+        if (x == null || !x.isAct() || x.rank() < 3 || target == null || !target.isConst()
+                || target.c.numel() != 3 || target.c.lane(0) == null) return false;
+        long[] t = target.c.lane(0).longs();
+        int c = x.shape[0].dim(1);
+        if (t[0] != 0 || t[1] <= 0 || t[1] > c || c % t[1] != 0 || t[2] != -1) return false;
+        int groups = (int) t[1];
+        NodeProto in = cv.soleConsumer(out(r), "InstanceNormalization");
+        if (in == null || in.getInputCount() != 3) return false;
+        if (!all(cv.vals.get(in.getInput(1)), groups, 1) || !all(cv.vals.get(in.getInput(2)), groups, 0)) return false;
+        NodeProto back = cv.soleConsumer(out(in), "Reshape");
+        if (back == null || back.getInputCount() != 2 || !isShapeOf(back.getInput(1), r.getInput(0), x)) return false;
+        double eps = new OnnxNode(cv, in).attrFloat("epsilon", 1e-5);
+        List<NodeProto> used = new ArrayList<>(List.of(in, back));
+        NodeProto last = back;
+        Val.Const w = null, b = null;
+        NodeProto mul = cv.soleConsumer(out(back), "Mul");
+        NodeProto add = mul == null ? null : cv.soleConsumer(out(mul), "Add");
+        if (add != null) {
+            w = weightBehindViews(other(mul, out(back)));
+            b = weightBehindViews(other(add, out(mul)));
+            boolean affine = w != null && b != null && w.initializer != null && b.initializer != null
+                    && w.numel() == c && b.numel() == c;
+            if (affine) {
+                used.addAll(List.of(mul, add));
+                last = add;
+            } else {
+                w = null;
+                b = null;
+            }
+        }
+        Val y = node.emit(new GroupNorm(groups, OnnxNode.shortest(eps), w != null), List.of(x),
+                new Converter.Weight("weight", w), new Converter.Weight("bias", b));
+        cv.skip.addAll(used);
+        new OnnxNode(cv, last).put(0, y);
         return true;
     }
 }

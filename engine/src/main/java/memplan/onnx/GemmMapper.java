@@ -3,16 +3,21 @@ package memplan.onnx;
 import memplan.onnx.OpMapper.Signature;
 import memplan.onnx.proto.Onnx.NodeProto;
 import memplan.ops.Conv2d;
+import memplan.ops.Conv3d;
 import memplan.ops.ConvTranspose2d;
 import memplan.ops.Linear;
 import memplan.ops.MatMul;
 import memplan.ops.Pair;
 import memplan.ops.Transpose;
+import memplan.ops.Triple;
 
 import java.util.Arrays;
 import java.util.List;
 
-/** GEMM-like operators: Conv, ConvTranspose, Gemm and MatMul (a constant operand is a weight: Linear). */
+/**
+ * GEMM-like operators: Conv (1-D, 2-D, 3-D), ConvTranspose (1-D, 2-D), Gemm and MatMul (a constant operand is a
+ * weight: Linear).
+ */
 final class GemmMapper implements OpMapper {
     private final Converter cv;
 
@@ -37,17 +42,21 @@ final class GemmMapper implements OpMapper {
         }
     }
 
-    /** The weight of a convolution, which must have the input's rank. */
+    /** The weight of a convolution, which must have the input's rank; 1, 2 or 3 spatial axes. */
     private static Val.Const convWeight(OnnxNode n, Val x, String label) {
         Val.Const w = n.cst(1, "weight");
-        if (x.rank() != 4 || w.shape.length != 4)
-            throw new Unsupported(label + " (" + (x.rank() - 2) + "-D)", "only 2-D convolution is supported");
+        if (x.rank() < 3 || x.rank() > 5)
+            throw new Unsupported(label + " (" + (x.rank() - 2) + "-D)", "only 1-D, 2-D and 3-D convolution is "
+                    + "supported");
+        if (w.shape.length != x.rank()) throw n.error("the weight has rank " + w.shape.length + " but the input has "
+                + "rank " + x.rank());
         return w;
     }
 
     private static int[] kernel(OnnxNode n, Val.Const w) {
-        int[] k = Spatial.pair(n, "kernel_shape", -1, 1);
-        return k[0] < 0 ? new int[]{w.shape[2], w.shape[3]} : k;
+        int r = w.shape.length - 2;
+        int[] k = Spatial.ints(n, "kernel_shape", r, -1, 1);
+        return k[0] < 0 ? Arrays.copyOfRange(w.shape, 2, w.shape.length) : k;
     }
 
     private static int group(OnnxNode n) {
@@ -56,51 +65,87 @@ final class GemmMapper implements OpMapper {
         return g;
     }
 
+    /** Conv over 1, 2 or 3 spatial axes; 1-D runs as a 2-D convolution of height 1 on views (as PyTorch does). */
     private void conv(OnnxNode n) {
         Val x = n.act(0);
         Val.Const w = convWeight(n, x, "Conv");
         Val.Const b = n.optCst(2, "bias");
-        int group = group(n);
+        int group = group(n), r = x.rank() - 2;
         int[] k = kernel(n, w);
-        int[] s = Spatial.pair(n, "strides", 1, 1), d = Spatial.pair(n, "dilations", 1, 1);
-        int[] pads = Spatial.pads2d(n, x.shape[0], new int[]{d[0] * (k[0] - 1) + 1, d[1] * (k[1] - 1) + 1}, s);
-        int[] sym = {Math.min(pads[0], pads[2]), Math.min(pads[1], pads[3])};
+        int[] s = Spatial.ints(n, "strides", r, 1, 1), d = Spatial.ints(n, "dilations", r, 1, 1);
+        int[] eff = new int[r];
+        for (int i = 0; i < r; i++) eff[i] = d[i] * (k[i] - 1) + 1;
+        int[] pads = Spatial.pads(n, Spatial.spatialSizes(x), eff, s);
+        int[] sym = new int[r];
+        for (int i = 0; i < r; i++) sym[i] = Math.min(pads[i], pads[i + r]);
+        var weights = new Converter.Weight[]{new Converter.Weight("weight", w), new Converter.Weight("bias", b)};
+        if (r == 3) {
+            Val xin = Spatial.padExtra3d(cv, n, x, pads, sym);
+            Conv3d op = new Conv3d(w.shape[0], new Triple(k[0], k[1], k[2]), new Triple(s[0], s[1], s[2]),
+                    new Triple(sym[0], sym[1], sym[2]), new Triple(d[0], d[1], d[2]), group, b != null);
+            n.put(0, n.emit(op, List.of(xin), weights));
+            return;
+        }
+        boolean oneD = r == 1;
+        if (oneD) {
+            x = Spatial.as2d(cv, n, x);
+            k = Spatial.lift(k, 1);
+            s = Spatial.lift(s, 1);
+            d = Spatial.lift(d, 1);
+            pads = Spatial.liftPads(pads);
+            sym = Spatial.lift(sym, 0);
+        }
         Val xin = Spatial.padExtra(cv, n, x, pads, sym);
         Conv2d op = new Conv2d(w.shape[0], new Pair(k[0], k[1]), new Pair(s[0], s[1]), new Pair(sym[0], sym[1]),
                 new Pair(d[0], d[1]), group, b != null);
-        n.put(0, n.emit(op, List.of(xin), new Converter.Weight("weight", w), new Converter.Weight("bias", b)));
+        Val y = n.emit(op, List.of(xin), weights);
+        n.put(0, oneD ? Spatial.from2d(cv, n, y) : y);
     }
 
+    /** ConvTranspose over 1 or 2 spatial axes; 1-D runs as the 2-D form of height 1 on views. */
     private void convTranspose(OnnxNode n) {
         Val x = n.act(0);
         Val.Const w = convWeight(n, x, "ConvTranspose");
+        if (x.rank() == 5) throw new Unsupported("ConvTranspose (3-D)", "only 1-D and 2-D transposed convolution "
+                + "is supported");
         Val.Const b = n.optCst(2, "bias");
-        int group = group(n);
+        int group = group(n), r = x.rank() - 2;
         int[] k = kernel(n, w);
-        int[] s = Spatial.pair(n, "strides", 1, 1), d = Spatial.pair(n, "dilations", 1, 1);
-        int[] op = Spatial.pair(n, "output_padding", 0, 0);
-        int[] pads = new int[4];
+        int[] s = Spatial.ints(n, "strides", r, 1, 1), d = Spatial.ints(n, "dilations", r, 1, 1);
+        int[] op = Spatial.ints(n, "output_padding", r, 0, 0);
+        int[] in = Spatial.spatialSizes(x);
+        int[] pads = new int[2 * r];
         long[] outShape = n.attrInts("output_shape");
-        if (outShape != null && outShape.length < 2) throw n.error("output_shape needs at least 2 values");
+        if (outShape != null && outShape.length < r) throw n.error("output_shape needs at least " + r + " values");
         String auto = n.attrString("auto_pad", "NOTSET");
         if (outShape != null || auto.startsWith("SAME")) {
-            for (int i = 0; i < 2; i++) {
-                int in = x.shape[0].dim(2 + i);
-                int target = outShape != null ? (int) outShape[outShape.length - 2 + i] : in * s[i];
-                int total = Math.max(0, s[i] * (in - 1) + op[i] + d[i] * (k[i] - 1) + 1 - target);
+            for (int i = 0; i < r; i++) {
+                int target = outShape != null ? (int) outShape[outShape.length - r + i] : in[i] * s[i];
+                int total = Math.max(0, s[i] * (in[i] - 1) + op[i] + d[i] * (k[i] - 1) + 1 - target);
                 pads[i] = auto.equals("SAME_LOWER") ? total - total / 2 : total / 2;
-                pads[i + 2] = total - pads[i];
+                pads[i + r] = total - pads[i];
             }
         } else if (n.attrInts("pads") != null) {
             pads = Spatial.nonNegative(n, n.attrInts("pads"));
-            if (pads.length != 4) throw n.error("pads must have 4 values for a 2-D op, got " + pads.length);
+            if (pads.length != 2 * r) throw n.error("pads must have " + 2 * r + " values for a " + r + "-D op, got "
+                    + pads.length);
+        }
+        boolean oneD = r == 1;
+        if (oneD) {
+            x = Spatial.as2d(cv, n, x);
+            k = Spatial.lift(k, 1);
+            s = Spatial.lift(s, 1);
+            d = Spatial.lift(d, 1);
+            op = Spatial.lift(op, 0);
+            pads = Spatial.liftPads(pads);
         }
         // padding p on both sides; the asymmetric remainder becomes output padding (same output size).
         int[] p = {Math.max(pads[0], pads[2]), Math.max(pads[1], pads[3])};
         int[] opad = {op[0] + Math.abs(pads[0] - pads[2]), op[1] + Math.abs(pads[1] - pads[3])};
         ConvTranspose2d ct = new ConvTranspose2d(w.shape[1] * group, new Pair(k[0], k[1]), new Pair(s[0], s[1]),
                 new Pair(p[0], p[1]), new Pair(opad[0], opad[1]), new Pair(d[0], d[1]), group, b != null);
-        n.put(0, n.emit(ct, List.of(x), new Converter.Weight("weight", w), new Converter.Weight("bias", b)));
+        Val y = n.emit(ct, List.of(x), new Converter.Weight("weight", w), new Converter.Weight("bias", b));
+        n.put(0, oneD ? Spatial.from2d(cv, n, y) : y);
     }
 
     private void gemm(OnnxNode n) {

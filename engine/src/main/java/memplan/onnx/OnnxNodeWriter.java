@@ -8,6 +8,7 @@ import memplan.onnx.proto.Onnx.TensorProto.DataType;
 import memplan.ops.*;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 import static memplan.onnx.OnnxExporter.af;
@@ -60,6 +61,14 @@ final class OnnxNodeWriter implements OpVisitor<Void> {
 
     private static long[] symmetric(Pair p) {
         return new long[]{p.h(), p.w(), p.h(), p.w()};
+    }
+
+    private static long[] three(Triple t) {
+        return new long[]{t.d(), t.h(), t.w()};
+    }
+
+    private static long[] symmetric(Triple t) {
+        return new long[]{t.d(), t.h(), t.w(), t.d(), t.h(), t.w()};
     }
 
     // ---------------------------------------------------------------- unary elementwise
@@ -292,6 +301,16 @@ final class OnnxNodeWriter implements OpVisitor<Void> {
     }
 
     @Override
+    public Void visit(Conv3d c) {
+        Triple k = c.kernel();
+        List<String> ins = new ArrayList<>(List.of(x, out.weight(y + ".weight", c.outChannels(),
+                xs.dim(1) / c.groups(), k.d(), k.h(), k.w())));
+        if (c.bias()) ins.add(out.weight(y + ".bias", c.outChannels()));
+        return node("Conv", ins, ais("kernel_shape", three(k)), ais("strides", three(c.stride())),
+                ais("pads", symmetric(c.padding())), ais("dilations", three(c.dilation())), ai("group", c.groups()));
+    }
+
+    @Override
     public Void visit(ConvTranspose2d c) {
         List<String> ins = new ArrayList<>(List.of(x, out.weight(y + ".weight", xs.dim(1), c.outChannels() / c.groups(),
                 c.kernel().h(), c.kernel().w())));
@@ -314,6 +333,30 @@ final class OnnxNodeWriter implements OpVisitor<Void> {
     }
 
     /** LayerNormalization from opset 17; before, the decomposition PyTorch writes (the importer fuses it back). */
+    /**
+     * As PyTorch 1.13 exports nn.GroupNorm: Reshape to [N, G, -1], InstanceNormalization with unit scale and zero
+     * shift per group, Reshape back to the input's shape, then Mul by the weight and Add the bias ([C, 1, ...]).
+     */
+    @Override
+    public Void visit(GroupNorm gn) {
+        int c = xs.dim(1);
+        String r = out.add("Reshape", y + "/Reshape", List.of(x, out.ints(y + "_groups", 0, gn.groups(), -1)),
+                y + "/grouped");
+        float[] ones = new float[gn.groups()];
+        Arrays.fill(ones, 1f);
+        String in = out.add("InstanceNormalization", y + "/InstanceNormalization",
+                List.of(r, out.floats(y + "_ones", ones), out.floats(y + "_zeros", new float[gn.groups()])),
+                y + "/normed", af("epsilon", gn.eps()));
+        String shape = out.add("Shape", y + "/Shape", List.of(x), y + "/shape");
+        String back = out.add("Reshape", y + "/Reshape_1", List.of(in, shape), gn.affine() ? y + "/norm" : y);
+        if (!gn.affine()) return null;
+        int[] dims = new int[xs.rank() - 1];
+        Arrays.fill(dims, 1);
+        dims[0] = c;
+        String m = out.add("Mul", y + "/Mul", List.of(back, out.weight(y + ".weight", dims)), y + "/scaled");
+        return node("Add", List.of(m, out.weight(y + ".bias", dims)));
+    }
+
     @Override
     public Void visit(LayerNorm ln) {
         int d = xs.dim(-1);
@@ -372,6 +415,18 @@ final class OnnxNodeWriter implements OpVisitor<Void> {
 
     @Override public Void visit(GlobalAvgPool op) { return node("GlobalAveragePool", in); }
 
+    @Override
+    public Void visit(MaxPool3d p) {
+        return node("MaxPool", in, ais("kernel_shape", three(p.kernel())), ais("strides", three(p.stride())),
+                ais("pads", symmetric(p.padding())));
+    }
+
+    @Override
+    public Void visit(AvgPool3d p) {
+        return node("AveragePool", in, ais("kernel_shape", three(p.kernel())), ais("strides", three(p.stride())),
+                ais("pads", symmetric(p.padding())));
+    }
+
     // ---------------------------------------------------------------- sequence, attention
 
     @Override
@@ -381,8 +436,9 @@ final class OnnxNodeWriter implements OpVisitor<Void> {
 
     @Override
     public Void visit(LSTMCell op) {
-        return cannot("a single LSTM step has no ONNX node the importer reads back (ONNX LSTM nodes are not imported "
-                + "yet); export the network with its recurrence unrolled into MatMul, Sigmoid and Tanh");
+        return cannot("a single LSTM step has no ONNX node of its own (the importer reads ONNX LSTM nodes as "
+                + "chains of LSTMCells, not one cell back); export the network with its recurrence unrolled into "
+                + "MatMul, Sigmoid and Tanh");
     }
 
     @Override

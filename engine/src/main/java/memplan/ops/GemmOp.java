@@ -1,5 +1,5 @@
 package memplan.ops;
 
 /** Matrix products: dense layers, batched matrix multiplication and convolutions. */
-public sealed interface GemmOp extends Op permits Linear, MatMul, Conv2d, ConvTranspose2d {
+public sealed interface GemmOp extends Op permits Linear, MatMul, Conv2d, ConvTranspose2d, Conv3d {
 }

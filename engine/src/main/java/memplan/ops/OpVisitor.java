@@ -52,17 +52,21 @@ public interface OpVisitor<R> {
     R visit(MatMul op);
     R visit(Conv2d op);
     R visit(ConvTranspose2d op);
+    R visit(Conv3d op);
 
     // normalisation
     R visit(BatchNorm2d op);
     R visit(LayerNorm op);
     R visit(RMSNorm op);
     R visit(Softmax op);
+    R visit(GroupNorm op);
 
     // pooling
     R visit(MaxPool2d op);
     R visit(AvgPool2d op);
     R visit(GlobalAvgPool op);
+    R visit(MaxPool3d op);
+    R visit(AvgPool3d op);
 
     // sequence and recurrent
     R visit(Embedding op);

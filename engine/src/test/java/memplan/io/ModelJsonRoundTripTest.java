@@ -28,6 +28,13 @@ class ModelJsonRoundTripTest {
         c = b.add("ap", new AvgPool2d(new Pair(2, 1), new Pair(2, 1), Pair.of(0)), c); // [N,8,3,5]
         c = b.add("up", new Upsample(3), c);                                    // [N,8,9,15]
         c = b.add("gap", new GlobalAvgPool(), c);                               // [N,8,1,1]
+        String v = b.add("vol", new Reshape(List.of(0, 2, 2, 2, 1)), c);         // [N,2,2,2,1]
+        v = b.add("c3", new Conv3d(4, new Triple(2, 1, 1), new Triple(1, 2, 1), new Triple(1, 0, 0), Triple.of(1), 2,
+                false), v);                                                      // [N,4,3,1,1]
+        v = b.add("mp3", new MaxPool3d(new Triple(2, 1, 1), Triple.of(1), Triple.of(0)), v); // [N,4,2,1,1]
+        v = b.add("ap3", new AvgPool3d(new Triple(2, 1, 1), new Triple(2, 1, 1), Triple.of(0)), v); // [N,4,1,1,1]
+        v = b.add("gn", new GroupNorm(2, 1e-3, false), v);
+        b.add("v3", new Reshape(List.of(0, -1)), v);                              // [N,4]
         c = b.add("fl", new Flatten(2), c);                                     // [N,8,1]
         c = b.add("rs", new Reshape(List.of(0, -1)), c);                        // [N,8]
         String l = b.add("lin", new Linear(6, false), c);                       // [N,6]

@@ -42,6 +42,10 @@ public class OpRulesTest {
         m.put(new MaxPool2d(Pair.of(2), Pair.of(2), Pair.of(0)), List.of(s(1, 3, 6, 6)));
         m.put(new AvgPool2d(Pair.of(2), Pair.of(2), Pair.of(0)), List.of(s(1, 3, 6, 6)));
         m.put(new GlobalAvgPool(), List.of(s(1, 3, 6, 6)));
+        m.put(Conv3d.of(4, 3, 1, 1, true), List.of(s(2, 3, 4, 5, 5)));
+        m.put(new GroupNorm(2, 1e-5, true), List.of(s(2, 4, 3, 3)));
+        m.put(new MaxPool3d(Triple.of(2), Triple.of(2), Triple.of(0)), List.of(s(1, 3, 4, 6, 6)));
+        m.put(new AvgPool3d(new Triple(1, 2, 2), new Triple(1, 2, 2), Triple.of(0)), List.of(s(1, 3, 3, 6, 6)));
         m.put(new Add(), List.of(s(2, 3), s(2, 3)));
         m.put(new Mul(), List.of(s(2, 3), s(2, 3)));
         m.put(new Concat(1), List.of(s(2, 3), s(2, 4)));
@@ -113,8 +117,11 @@ public class OpRulesTest {
                 ParamSpec.trainable("bias_ih", 32), ParamSpec.trainable("bias_hh", 32)), lstm);
         assertEquals(416, lstm.stream().mapToLong(p -> p.shape().numel()).sum()); // 4H(I+H) + 8H = 32*11 + 64
 
-        Set<String> withParams = Set.of("Conv2d", "Linear", "BatchNorm2d", "LayerNorm", "Embedding", "LSTMCell",
+        Set<String> withParams = Set.of("Conv2d", "Conv3d", "GroupNorm", "Linear", "BatchNorm2d", "LayerNorm", "Embedding", "LSTMCell",
                 "ConvTranspose2d", "ConstElementwise", "MaskedFill", "RMSNorm");
+        assertEquals(List.of(ParamSpec.trainable("weight", 4, 3, 3, 5, 5), ParamSpec.trainable("bias", 4)),
+                new Conv3d(4, new Triple(3, 5, 5), Triple.of(1), Triple.of(0), Triple.of(1), 1, true)
+                        .params(List.of(s(1, 3, 4, 8, 8))));
         assertEquals(List.of(ParamSpec.trainable("weight", 8)), new RMSNorm(1e-6).params(List.of(s(2, 5, 8))), "no bias");
         assertEquals(List.of(ParamSpec.trainable("weight", 8, 4, 2, 2), ParamSpec.trainable("bias", 4)),
                 new ConvTranspose2d(4, Pair.of(2), Pair.of(2), Pair.of(0), Pair.of(0), Pair.of(1), 1, true).params(List.of(s(1, 8, 5, 6))));
@@ -140,6 +147,13 @@ public class OpRulesTest {
         // Depthwise 3x3 over 32 channels of 8x8: per output 2*1*9.
         Conv2d dw = new Conv2d(32, Pair.of(3), Pair.of(1), Pair.of(1), Pair.of(1), 32, false);
         assertEquals(32L * 64 * 18, dw.flops(List.of(s(1, 32, 8, 8)), List.of(s(1, 32, 8, 8))));
+        // r3d_18's stem at batch 1 on 8x112x112: 64x8x56x56 outputs, each 3*3*7*7 multiply-adds = 882 flops.
+        Conv3d stem = new Conv3d(64, new Triple(3, 7, 7), new Triple(1, 2, 2), new Triple(1, 3, 3), Triple.of(1), 1,
+                false);
+        List<Shape> clip = List.of(s(1, 3, 8, 112, 112));
+        assertEquals(List.of(s(1, 64, 8, 56, 56)), out(stem, clip));
+        assertEquals(64L * 8 * 56 * 56 * 882, stem.flops(clip, out(stem, clip)));
+        assertEquals(3L * 147 * 8 * 56 * 56, stem.workspaceElements(clip, out(stem, clip)), "vol2col of one clip");
         // Linear 20 -> 10 on 4 rows: 2*4*20*10 multiply-adds + 40 bias adds.
         assertEquals(1640, new Linear(10, true).flops(List.of(s(4, 20)), List.of(s(4, 10))));
         // Batched 3x4 @ 4x5, batch 2: 2 * 30 outputs * 4.
@@ -160,6 +174,13 @@ public class OpRulesTest {
     void auxTensors() {
         assertEquals(List.of(new AuxSpec("indices", s(1, 3, 3, 3), DType.INT64)),
                 new MaxPool2d(Pair.of(2), Pair.of(2), Pair.of(0)).aux(List.of(s(1, 3, 6, 6)), List.of(s(1, 3, 3, 3))));
+        assertEquals(List.of(new AuxSpec("indices", s(1, 3, 2, 3, 3), DType.INT64)),
+                new MaxPool3d(Triple.of(2), Triple.of(2), Triple.of(0)).aux(List.of(s(1, 3, 4, 6, 6)),
+                        List.of(s(1, 3, 2, 3, 3))));
+        assertEquals(List.of(new AuxSpec("mean", s(2, 4), DType.FP32), new AuxSpec("rstd", s(2, 4), DType.FP32)),
+                new GroupNorm(4, 1e-5, true).aux(List.of(s(2, 8, 5, 5)), List.of(s(2, 8, 5, 5))),
+                "native_group_norm's statistics per (image, group)");
+        assertEquals(List.of(), new GroupNorm(4, 1e-5, false).params(List.of(s(2, 8, 5, 5))));
         assertEquals(List.of(new AuxSpec("mask", s(2, 3), DType.BOOL)), new Dropout(0.1).aux(List.of(s(2, 3)), List.of(s(2, 3))));
         assertEquals(1, DType.BOOL.bytes, "dropout's mask is one byte per element");
         assertEquals(8, DType.INT64.bytes, "max-pool indices are int64");
@@ -188,7 +209,7 @@ public class OpRulesTest {
                 eager.withForm(Attention.Form.FUSED).aux(gqa, List.of(s(2, 10, 32))));
         assertEquals(2L * 4 * 10 * 10, eager.workspaceElements(gqa, List.of(s(2, 10, 32))), "the raw scores beside");
         assertEquals(10L * 10, eager.withForm(Attention.Form.FUSED).workspaceElements(gqa, List.of(s(2, 10, 32))));
-        Set<String> withAux = Set.of("MaxPool2d", "Dropout", "BatchNorm2d", "LayerNorm", "CrossEntropy", "Attention",
+        Set<String> withAux = Set.of("MaxPool2d", "MaxPool3d", "GroupNorm", "Dropout", "BatchNorm2d", "LayerNorm", "CrossEntropy", "Attention",
                 "LSTMCell", "RMSNorm", "GatedActivation");
         examples().forEach((op, in) -> {
             List<AuxSpec> aux = op.aux(in, out(op, in));
@@ -211,6 +232,10 @@ public class OpRulesTest {
         expected.put("BatchNorm2d", BackwardNeeds.inputs(0).withParams().withAux()); // input, weight, mean, invstd
         expected.put("LayerNorm", BackwardNeeds.inputs(0).withParams().withAux());   // input, weight, bias, mean, rstd
         expected.put("MaxPool2d", BackwardNeeds.inputs(0).withAux());          // input + int64 indices
+        expected.put("Conv3d", BackwardNeeds.inputs(0).withParams());          // input, weight
+        expected.put("MaxPool3d", BackwardNeeds.inputs(0).withAux());          // input + int64 indices
+        expected.put("AvgPool3d", BackwardNeeds.NOTHING);
+        expected.put("GroupNorm", BackwardNeeds.inputs(0).withParams().withAux()); // input, weight, mean, rstd
         // PyTorch keeps the input of average pools only for its shape: no activation memory.
         expected.put("AvgPool2d", BackwardNeeds.NOTHING);
         expected.put("GlobalAvgPool", BackwardNeeds.NOTHING);

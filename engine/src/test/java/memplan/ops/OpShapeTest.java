@@ -100,6 +100,28 @@ class OpShapeTest {
     }
 
     @Test
+    void spatial3dAndGroupNorm() {
+        // r3d_18's stem: 3x7x7, stride 1x2x2, padding 1x3x3
+        Conv3d stem = new Conv3d(64, new Triple(3, 7, 7), new Triple(1, 2, 2), new Triple(1, 3, 3), Triple.of(1), 1,
+                false);
+        ok(stem, List.of(s(2, 3, 16, 112, 112)), s(2, 64, 16, 56, 56));
+        ok(new Conv3d(6, Triple.of(3), Triple.of(2), Triple.of(0), Triple.of(2), 3, true), List.of(s(1, 3, 9, 9, 9)),
+                s(1, 6, 3, 3, 3));
+        bad(stem, List.of(s(2, 3, 112, 112)), "rank 5");
+        bad(Conv3d.of(4, 3, 1, 0, true), List.of(s(1, 3, 2, 8, 8)), "does not fit depth 2");
+        bad(new Conv3d(4, Triple.of(1), Triple.of(1), Triple.of(0), Triple.of(1), 2, true), List.of(s(1, 3, 2, 2, 2)),
+                "divisible by groups");
+        ok(new MaxPool3d(Triple.of(3), Triple.of(2), Triple.of(1)), List.of(s(1, 4, 8, 9, 9)), s(1, 4, 4, 5, 5));
+        bad(new MaxPool3d(Triple.of(3), Triple.of(2), Triple.of(2)), List.of(s(1, 4, 8, 9, 9)), "at most half");
+        ok(new AvgPool3d(new Triple(1, 2, 2), new Triple(1, 2, 2), Triple.of(0)), List.of(s(2, 3, 4, 6, 6)),
+                s(2, 3, 4, 3, 3));
+        bad(new AvgPool3d(Triple.of(2), Triple.of(2), Triple.of(0)), List.of(s(2, 3, 1, 6, 6)), "does not fit depth");
+        ok(new GroupNorm(4, 1e-5, true), List.of(s(2, 8, 5, 5)), s(2, 8, 5, 5));
+        ok(new GroupNorm(2, 1e-5, false), List.of(s(2, 6, 7)), s(2, 6, 7));
+        bad(new GroupNorm(3, 1e-5, true), List.of(s(2, 8, 5, 5)), "divisible by groups (3)");
+    }
+
+    @Test
     void pooling() {
         MaxPool2d resnetPool = new MaxPool2d(Pair.of(3), Pair.of(2), Pair.of(1));
         ok(resnetPool, List.of(s(1, 64, 112, 112)), s(1, 64, 56, 56));
@@ -286,6 +308,7 @@ class OpShapeTest {
         // JUnit does not order test methods, so run every case here to fill COVERED.
         conv2d(); linearAndMatMul(); normalisation(); elementwise(); pooling(); concat(); viewsAndCopies();
         embeddingAndAttention(); llamaOps(); lstmCell(); losses(); inputResolvesSymbols(); importerOps();
+        spatial3dAndGroupNorm();
         Set<String> missing = new HashSet<>(OpType.names());
         missing.removeAll(COVERED);
         assertTrue(missing.isEmpty(), "ops without shape tests: " + missing + " (covered: " + Arrays.toString(COVERED.toArray()) + ")");

@@ -9,6 +9,10 @@ import memplan.ops.Clip;
 import memplan.ops.Concat;
 import memplan.ops.ConstElementwise;
 import memplan.ops.Conv2d;
+import memplan.ops.Conv3d;
+import memplan.ops.GroupNorm;
+import memplan.ops.MaxPool3d;
+import memplan.ops.AvgPool3d;
 import memplan.ops.ConvTranspose2d;
 import memplan.ops.CrossEntropy;
 import memplan.ops.Div;
@@ -133,6 +137,10 @@ public final class CpuKernels {
         private final CpuKernel maxPool = new PoolKernels.MaxPoolK();
         private final CpuKernel avgPool = new PoolKernels.AvgPoolK();
         private final CpuKernel globalAvgPool = new PoolKernels.GlobalAvgPoolK();
+        private final CpuKernel conv3d = new Spatial3dKernels.Conv3dK();
+        private final CpuKernel groupNorm = new GroupNormKernels.GroupNormK();
+        private final CpuKernel maxPool3d = new Spatial3dKernels.MaxPool3dK();
+        private final CpuKernel avgPool3d = new Spatial3dKernels.AvgPool3dK();
         private final CpuKernel embedding = new SequenceKernels.EmbeddingK();
         private final CpuKernel lstmCell = new SequenceKernels.LSTMCellK();
         private final CpuKernel attention = new AttentionKernels.AttentionK();
@@ -182,6 +190,10 @@ public final class CpuKernels {
         @Override public CpuKernel visit(MaxPool2d op) { return maxPool; }
         @Override public CpuKernel visit(AvgPool2d op) { return avgPool; }
         @Override public CpuKernel visit(GlobalAvgPool op) { return globalAvgPool; }
+        @Override public CpuKernel visit(Conv3d op) { return conv3d; }
+        @Override public CpuKernel visit(GroupNorm op) { return groupNorm; }
+        @Override public CpuKernel visit(MaxPool3d op) { return maxPool3d; }
+        @Override public CpuKernel visit(AvgPool3d op) { return avgPool3d; }
         @Override public CpuKernel visit(Embedding op) { return embedding; }
         @Override public CpuKernel visit(LSTMCell op) { return lstmCell; }
         @Override public CpuKernel visit(Attention op) { return attention; }
