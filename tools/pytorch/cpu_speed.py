@@ -4,7 +4,7 @@ both alike. Prints a ratio table (MemPlan step / PyTorch step, median over round
 
 Run from the repository root, after `mvn -q -B -o -DskipTests package` (it needs app/target/memplan.jar):
   /usr/bin/python3 tools/pytorch/cpu_speed.py [--models resnet18,tiny-mlp,tiny-cnn] [--batch 8] [--threads 2]
-      [--rounds 3] [--warmup 2] [--iterations 5] [--json]
+      [--rounds 3] [--warmup 2] [--warmup-seconds 2] [--iterations 5] [--json]
 Each round runs `memplan bench cpu --model X --json --no-peak --gemm 0` (its steady-state median step) and then the
 PyTorch twin in this process (torch.set_num_threads, the same warm-up and timed iterations, median).
 """
@@ -63,25 +63,30 @@ def twin(name, batch):
     raise SystemExit("cpu_speed.py: no PyTorch twin for model '%s' (have resnet18, tiny-mlp, tiny-cnn)" % name)
 
 
-def pytorch_steps(name, batch, warmup, iterations):
-    """Seconds of each timed SGD training step of the twin (after the warm-up steps)."""
+def pytorch_steps(name, batch, warmup, iterations, warmup_seconds):
+    """Seconds of each timed SGD training step of the twin (after at least `warmup` steps and `warmup_seconds`)."""
     model, x, y = twin(name, batch)
     model.train()
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    secs = []
-    for i in range(warmup + iterations):
+
+    def step():
         t0 = time.perf_counter()
         opt.zero_grad(set_to_none=True)
         F.cross_entropy(model(x), y).backward()
         opt.step()
-        if i >= warmup:
-            secs.append(time.perf_counter() - t0)
-    return secs
+        return time.perf_counter() - t0
+
+    start, done = time.perf_counter(), 0
+    while done < warmup or time.perf_counter() - start < warmup_seconds:
+        step()
+        done += 1
+    return [step() for _ in range(iterations)]
 
 
-def memplan_steps(jar, name, batch, threads, warmup, iterations):
+def memplan_steps(jar, name, batch, threads, warmup, iterations, warmup_seconds):
     cmd = ["java", "-jar", jar, "bench", "cpu", "--model", name, "--batch", str(batch), "--threads", str(threads),
-           "--warmup", str(warmup), "--iterations", str(iterations), "--optimizer", "sgd", "--no-peak",
+           "--warmup", str(warmup), "--warmup-seconds", str(warmup_seconds), "--iterations", str(iterations),
+           "--optimizer", "sgd", "--no-peak",
            "--gemm", "0", "--json"]
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
@@ -98,6 +103,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--iterations", type=int, default=5)
+    ap.add_argument("--warmup-seconds", type=float, default=2.0,
+                    help="both sides also warm up this long (MemPlan's JIT needs it for sub-millisecond steps)")
     ap.add_argument("--jar", default=os.path.join(ROOT, "app", "target", "memplan.jar"))
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
@@ -108,8 +115,8 @@ def main():
         ratios, mp_all, pt_all, loads = [], [], [], []
         for _ in range(a.rounds):
             loads.append(os.getloadavg()[0])
-            mp, backend = memplan_steps(a.jar, name, a.batch, a.threads, a.warmup, a.iterations)
-            pt = pytorch_steps(name, a.batch, a.warmup, a.iterations)
+            mp, backend = memplan_steps(a.jar, name, a.batch, a.threads, a.warmup, a.iterations, a.warmup_seconds)
+            pt = pytorch_steps(name, a.batch, a.warmup, a.iterations, a.warmup_seconds)
             mp_all.append(statistics.median(mp))
             pt_all.append(statistics.median(pt))
             ratios.append(mp_all[-1] / pt_all[-1])

@@ -62,6 +62,12 @@ public final class BenchCpuCommand implements Callable<Integer> {
             description = "Untimed iterations first (default: ${DEFAULT-VALUE}).")
     int warmup;
 
+    // A tiny model's step is far below a millisecond: a handful of iterations leaves it in the interpreter, so
+    // warm-up also lasts at least this long (the JIT compiles the kernels it runs).
+    @Option(names = "--warmup-seconds", defaultValue = "2",
+            description = "Warm up for at least this long as well (default: ${DEFAULT-VALUE}).")
+    double warmupSeconds;
+
     @Option(names = "--iterations", defaultValue = "5",
             description = "Timed iterations per model (default: ${DEFAULT-VALUE}).")
     int iterations;
@@ -93,6 +99,8 @@ public final class BenchCpuCommand implements Callable<Integer> {
         if (t < 1 || t > MAX_THREADS) throw new CliException("--threads must be 1.." + MAX_THREADS + ", got " + t);
         if (warmup < 0 || warmup > MAX_ITERATIONS) throw new CliException("--warmup must be 0.." + MAX_ITERATIONS
                 + ", got " + warmup);
+        if (!(warmupSeconds >= 0 && warmupSeconds <= 600)) throw new CliException("--warmup-seconds must be 0..600"
+                + ", got " + warmupSeconds);
         if (iterations < 1 || iterations > MAX_ITERATIONS) throw new CliException("--iterations must be 1.."
                 + MAX_ITERATIONS + ", got " + iterations);
         if (batch < 1) throw new CliException("--batch must be positive, got " + batch);
@@ -167,11 +175,20 @@ public final class BenchCpuCommand implements Callable<Integer> {
         Plan plan = Plan.baseline(s);
         ForkJoinPool pool = new ForkJoinPool(t);
         try (Backend b = new CpuBackendProvider().open(8L << 30)) {
-            RunResult r = pool.submit(() -> new Executor(plan, device).run(b, new RunConfig(warmup + iterations,
+            int extra = 0;
+            if (warmupSeconds > 0) {
+                // one iteration's time says how many more reach the warm-up time (capped: tiny steps are many)
+                RunResult first = pool.submit(() -> new Executor(plan, device).run(b, new RunConfig(1, 0.01, 42),
+                        ProgressListener.NONE, () -> false)).get();
+                double one = Math.max(1e-6, first.iterations().get(0).seconds());
+                extra = (int) Math.min(MAX_ITERATIONS, Math.ceil(warmupSeconds / one));
+            }
+            int w = Math.max(warmup, extra);
+            RunResult r = pool.submit(() -> new Executor(plan, device).run(b, new RunConfig(w + iterations,
                     0.01, 42), ProgressListener.NONE, () -> false)).get();
             List<IterationResult> its = r.iterations();
             double[] secs = new double[iterations];
-            for (int i = 0; i < iterations; i++) secs[i] = its.get(warmup + i).seconds();
+            for (int i = 0; i < iterations; i++) secs[i] = its.get(w + i).seconds();
             return secs;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -27,13 +27,30 @@ record Im2col(int srcH, int srcW, int kh, int kw, int sh, int sw, int ph, int pw
                     Arrays.fill(dst, d, d + outW, 0f);
                     continue;
                 }
-                int sr = sc + hi * srcW;
-                for (int j = 0; j < outW; j++) {
-                    int wi = j * sw - pw + v * dw;
-                    dst[d + j] = wi >= 0 && wi < srcW ? src[sr + wi] : 0f;
+                int sr = sc + hi * srcW, off = v * dw - pw, lo = jFrom(off), hi2 = jTo(off, lo);
+                // the valid window positions form one run [lo, hi2): zeros around it, a copy (or a strided gather)
+                // inside, no per-element bounds test
+                for (int j = 0; j < lo; j++) dst[d + j] = 0f;
+                if (sw == 1) {
+                    if (hi2 > lo) System.arraycopy(src, sr + lo + off, dst, d + lo, hi2 - lo);
+                } else {
+                    for (int j = lo, w = sr + lo * sw + off; j < hi2; j++, w += sw) dst[d + j] = src[w];
                 }
+                for (int j = hi2; j < outW; j++) dst[d + j] = 0f;
             }
         }
+    }
+
+    /** The first window column j whose source column j*sw + off lies inside the plane. */
+    private int jFrom(int off) {
+        return off >= 0 ? 0 : Math.min(outW, (-off + sw - 1) / sw);
+    }
+
+    /** One past the last window column j (at least {@code lo}) whose source column lies inside the plane. */
+    private int jTo(int off, int lo) {
+        int n = srcW - off;
+        int hi = n <= 0 ? 0 : Math.min(outW, (n + sw - 1) / sw);
+        return Math.max(lo, hi);
     }
 
     /**
@@ -51,10 +68,12 @@ record Im2col(int srcH, int srcW, int kh, int kw, int sh, int sw, int ph, int pw
                 for (int i = 0; i < outH; i++) {
                     int hi = i * sh - ph + u * dh;
                     if (hi < 0 || hi >= srcH) continue;
-                    int dr = dc + hi * srcW, src = cr + i * outW;
-                    for (int j = 0; j < outW; j++) {
-                        int wi = j * sw - pw + v * dw;
-                        if (wi >= 0 && wi < srcW) dst[dr + wi] += col[src + j];
+                    int dr = dc + hi * srcW, src = cr + i * outW, off = v * dw - pw, lo = jFrom(off);
+                    int hi2 = jTo(off, lo);
+                    if (sw == 1) {
+                        for (int j = lo, w = dr + lo + off; j < hi2; j++, w++) dst[w] += col[src + j];
+                    } else {
+                        for (int j = lo, w = dr + lo * sw + off; j < hi2; j++, w += sw) dst[w] += col[src + j];
                     }
                 }
             }

@@ -14,10 +14,8 @@ final class PointwiseKernels {
             float[] xd = x.data(), yd = y.data();
             int xo = x.offset(), yo = y.offset();
             Par.range(x.numel(), K.GRAIN, (s, e) -> {
-                for (int i = s; i < e; i++) {
-                    float v = xd[xo + i];
-                    yd[yo + i] = v > 0f ? v : 0f;
-                }
+                // Math.max vectorises; it differs from (v > 0 ? v : 0) only for NaN, which it keeps, as PyTorch does
+                for (int i = s; i < e; i++) yd[yo + i] = Math.max(xd[xo + i], 0f);
             });
         }
 
@@ -31,7 +29,11 @@ final class PointwiseKernels {
             float[] yd = y.data(), gyd = gy.data(), gxd = gx.data();
             int yo = y.offset(), go = gy.offset(), xo = gx.offset();
             Par.range(gx.numel(), K.GRAIN, (s, e) -> {
-                for (int i = s; i < e; i++) K.put(gxd, xo + i, yd[yo + i] > 0f ? gyd[go + i] : 0f, acc);
+                if (acc) {
+                    for (int i = s; i < e; i++) gxd[xo + i] += yd[yo + i] > 0f ? gyd[go + i] : 0f;
+                } else {
+                    for (int i = s; i < e; i++) gxd[xo + i] = yd[yo + i] > 0f ? gyd[go + i] : 0f;
+                }
             });
         }
     }
