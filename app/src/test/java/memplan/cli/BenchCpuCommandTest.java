@@ -13,7 +13,8 @@ class BenchCpuCommandTest {
     @Test
     void jsonReportsGemmAndStepTimes() throws Exception {
         PlannerCommandsTest.Run r = run("bench", "cpu", "tiny-mlp", "--model", "tiny-cnn", "--batch", "4",
-                "--threads", "2", "--gemm", "96", "--no-peak", "--warmup", "1", "--iterations", "2", "--json");
+                "--threads", "2", "--gemm", "96", "--no-peak", "--warmup", "1", "--warmup-seconds", "0.2",
+                "--iterations", "2", "--json");
         assertEquals(0, r.code(), r.err());
         JsonNode j = Json.MAPPER.readTree(r.out());
         assertEquals(2, j.get("threads").asInt());
@@ -44,6 +45,7 @@ class BenchCpuCommandTest {
         userError(run("bench", "cpu", "--threads", "0", "--no-peak"), "--threads");
         userError(run("bench", "cpu", "--iterations", "0", "--no-peak"), "--iterations");
         userError(run("bench", "cpu", "--gemm", "-3", "--no-peak"), "--gemm");
+        userError(run("bench", "cpu", "--warmup-seconds", "-1", "--no-peak"), "--warmup-seconds");
         userError(run("bench", "cpu", "no-such-model", "--no-peak"), "no-such-model");
     }
 }
