@@ -58,8 +58,10 @@ public final class CpuProbes {
         m.put(OVERHEAD, overheadModel());
         m.put(GEMM_SMALL, model(GEMM_SMALL, "[64,64]", null, "x", 12,
                 "\"op\":\"Linear\",\"out\":64,\"bias\":false", "[64]", ""));
-        m.put(GEMM_MID, model(GEMM_MID, "[256,512]", null, "x", 3,
-                "\"op\":\"Linear\",\"out\":512,\"bias\":false", "[256]", ""));
+        // as large as the products of the models people run here (ResNet's convolutions are 1e8-1e9 FLOPs), and
+        // large enough that the backend splits it across its threads as it does theirs
+        m.put(GEMM_MID, model(GEMM_MID, "[512,1024]", null, "x", 3,
+                "\"op\":\"Linear\",\"out\":1024,\"bias\":false", "[512]", ""));
         // a 3x3 convolution of ResNet's first stage (64 channels), on a smaller image
         m.put(CONV, model(CONV, "[2,64,28,28]", null, "x", 3,
                 "\"op\":\"Conv2d\",\"out\":64,\"kernel\":3,\"padding\":1,\"bias\":false", "[2]",
