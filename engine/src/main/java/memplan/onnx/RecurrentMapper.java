@@ -114,14 +114,25 @@ final class RecurrentMapper implements OpMapper {
             Converter.Weight wHh = new Converter.Weight("weight", part(n, r, "R", d, g * h, h));
             Converter.Weight bIh = new Converter.Weight("bias", b == null ? null : part(n, b, "Bi", d, g * h));
             Converter.Weight bHh = new Converter.Weight("bias", b == null ? null : part(n, b, "Bh", d, g * h));
-            // LSTM: PyTorch's CPU layer multiplies the whole sequence by W at once, then steps through its views
-            List<Val> gx = type.equals("LSTM") ? steps(n, "/d" + d + "/ih", emit(n, "/d" + d + "/ih",
-                    new Linear(g * h, true), List.of(x), wIh, bIh), tAxis, steps, g * h) : null;
+            // LSTM: PyTorch's CPU layer multiplies the whole sequence by W at once, then steps through its views.
+            // The first step's R h comes before W's bias so that the parameters are in PyTorch's order (W, R, then
+            // the biases): single-tensor Adam's temporaries depend on which parameter precedes which.
+            List<Val> gx = null;
+            Val ghFirst = null;
+            if (type.equals("LSTM")) {
+                Val wx = emit(n, "/d" + d + "/ih", new Linear(g * h, false), List.of(x), wIh);
+                ghFirst = emit(n, "/d" + d + "t" + (reverse ? steps - 1 : 0) + "/hh", new Linear(g * h, true),
+                        List.of(hState), wHh, bHh);
+                Val wxb = emit(n, "/d" + d + "/ih_bias", new ConstElementwise("add", List.of(g * h), 0, false, true),
+                        List.of(wx), new Converter.Weight("const", bIh.tensor()));
+                gx = steps(n, "/d" + d + "/ih", wxb, tAxis, steps, g * h);
+            }
             for (int k = 0; k < steps; k++) {
                 int t = reverse ? steps - 1 - k : k;
                 String at = "/d" + d + "t" + t;
                 if (type.equals("LSTM")) {
-                    Val gh = emit(n, at + "/hh", new Linear(g * h, true), List.of(hState), wHh, bHh);
+                    Val gh = k == 0 ? ghFirst : emit(n, at + "/hh", new Linear(g * h, true), List.of(hState), wHh,
+                            bHh);
                     Val[] hc = lstmStep(n, at, emit(n, at + "/gates", new Add(), List.of(gh, gx.get(t))), cState,
                             h);
                     hState = hc[0];

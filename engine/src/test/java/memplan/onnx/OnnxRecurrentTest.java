@@ -5,7 +5,8 @@ import memplan.graph.Node;
 import memplan.ir.DType;
 import memplan.ir.Shape;
 import memplan.model.ModelDef;
-import memplan.ops.LSTMCell;
+import memplan.ops.Sigmoid;
+import memplan.ops.Tanh;
 import memplan.ops.Linear;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -41,10 +42,15 @@ class OnnxRecurrentTest {
         String flat = b.node("Flatten", List.of("Y"), i("axis", 1));
         ModelDef m = b.output(flat).load(dir, OnnxOptions.defaults().withLoss(OnnxOptions.Loss.MSE));
         Graph g = Graph.instantiate(m, 3, DType.FP32);
-        assertEquals(l, count(g, LSTMCell.class), "one cell per step");
+        // PyTorch's CPU layer: W x for the whole sequence at once, then R h per step
+        assertEquals(l + 1, count(g, Linear.class), "one input product, one recurrent product per step");
+        assertEquals(3L * l, count(g, Sigmoid.class), "i, o, f per step");
+        assertEquals(2L * l, count(g, Tanh.class), "g and tanh(c') per step");
         assertEquals((long) (4 * h * in + 4 * h * h + 8 * h), g.parameterCount(), "W + R + B, shared by the steps");
-        Node last = g.nodes().stream().filter(n -> n.op() instanceof LSTMCell).reduce((a, c) -> c).orElseThrow();
-        assertTrue(last.name().endsWith("t0"), "reverse: the last cell is step 0, got " + last.name());
+        Node last = g.nodes().stream().filter(n -> n.op() instanceof Linear).reduce((a, c) -> c).orElseThrow();
+        assertTrue(last.name().endsWith("t0/hh"), "reverse: the last step is step 0, got " + last.name());
+        Node first = g.nodes().stream().filter(n -> n.op() instanceof Linear).findFirst().orElseThrow();
+        assertEquals(Shape.of(3, l, 4 * h), first.outShapes().get(0), "the input product over [N, L, I]");
         // Y is [N, L, 1, H] in layout 1, flattened for the loss
         for (Node n : g.nodes())
             if (n.name().equals(flat)) assertEquals(Shape.of(3, l * h), n.outShapes().get(0));
