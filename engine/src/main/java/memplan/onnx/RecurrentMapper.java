@@ -25,9 +25,10 @@ import java.util.List;
  * The ONNX recurrent nodes LSTM, GRU and RNN, unrolled over their (fixed) sequence length, forward, reverse or both
  * directions, in either layout. A step is the Linear, Split, Add, Sigmoid, Tanh and Mul ops that PyTorch's CPU cell
  * functions record for autograd (so their saved tensors and temporaries are PyTorch's); an LSTM's input product is
- * one Linear over the whole sequence, as PyTorch's CPU layer makes it. The steps of a direction share one set of weights. Initial states may be graph inputs or other
- * activations (one batch-sized [D, N, H] tensor), zero constants, or absent (zeros). sequence_lens is accepted and
- * every step is computed, as PyTorch does for a padded batch.
+ * one Linear over the whole sequence, as PyTorch's CPU layer makes it. The steps of a direction share one set of
+ * weights. Initial states may be graph inputs or other activations (one batch-sized [D, N, H] tensor), zero
+ * constants, or absent (zeros). sequence_lens is accepted and every step is computed, as PyTorch does for a padded
+ * batch.
  */
 final class RecurrentMapper implements OpMapper {
     private final Converter cv;
