@@ -107,9 +107,10 @@ final class RecurrentMapper implements OpMapper {
             boolean reverse = direction.equals("reverse") || d == 1;
             Val hState = initial(n, 5, "initial_h", d, dirs, layout, h, xt.get(0));
             Val cState = type.equals("LSTM") ? initial(n, 6, "initial_c", d, dirs, layout, h, xt.get(0)) : null;
-            // PyTorch makes the zero h and c as two tensors; an export gives both from one ConstantOfShape
+            // PyTorch makes the zero h and c as two tensors; an export gives both from one ConstantOfShape. A copy
+            // (x * 1: the same values whatever the state is) stands for the second one.
             if (cState != null && n.has(5) && n.proto.getInput(5).equals(n.proto.getInput(6)))
-                cState = emit(n, "/initial_c" + d + "/zeros", ConstElementwise.scalar("mul", 0, false),
+                cState = emit(n, "/initial_c" + d + "/copy", ConstElementwise.scalar("mul", 1, false),
                         List.of(hState));
             Converter.Weight wIh = new Converter.Weight("weight", part(n, w, "W", d, g * h, in));
             Converter.Weight wHh = new Converter.Weight("weight", part(n, r, "R", d, g * h, h));

@@ -5,6 +5,7 @@ import memplan.graph.Node;
 import memplan.ir.DType;
 import memplan.ir.Shape;
 import memplan.model.ModelDef;
+import memplan.ops.ConstElementwise;
 import memplan.ops.Sigmoid;
 import memplan.ops.Tanh;
 import memplan.ops.Linear;
@@ -54,6 +55,23 @@ class OnnxRecurrentTest {
         // Y is [N, L, 1, H] in layout 1, flattened for the loss
         for (Node n : g.nodes())
             if (n.name().equals(flat)) assertEquals(Shape.of(3, l * h), n.outShapes().get(0));
+    }
+
+    /** One tensor given as both h0 and c0 (an export's one ConstantOfShape): c0 is a copy, as PyTorch has two. */
+    @Test
+    void lstmWithOneTensorAsBothInitialStatesGetsACopyOfItForC() throws Exception {
+        int l = 2, in = 3, h = 4;
+        var b = new OnnxGraphBuilder(14).input("x", FLOAT, l, "N", in).input("s", FLOAT, 1, "N", h);
+        String w = b.weight("W", 1, 4 * h, in), r = b.weight("R", 1, 4 * h, h), bias = b.weight("B", 1, 8 * h);
+        b.nodeOut("LSTM", List.of("x", w, r, bias, "", "s", "s"), List.of("", "Y_h"), i("hidden_size", h));
+        String flat = b.node("Flatten", List.of("Y_h"), i("axis", 1));
+        ModelDef m = b.output(flat).load(dir, OnnxOptions.defaults().withBatchSymbol("N")
+                .withLoss(OnnxOptions.Loss.MSE));
+        Graph g = Graph.instantiate(m, 2, DType.FP32);
+        List<Node> copies = g.nodes().stream().filter(n -> n.name().endsWith("initial_c0/copy")).toList();
+        assertEquals(1, copies.size(), "one copy for c0");
+        assertEquals(ConstElementwise.scalar("mul", 1, false), copies.get(0).op(), "the same values as h0");
+        assertEquals(Shape.of(2, h), copies.get(0).outShapes().get(0));
     }
 
     @Test
