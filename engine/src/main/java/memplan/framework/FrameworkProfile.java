@@ -50,21 +50,24 @@ import java.util.Set;
  * @param slicesAreViews      Slice and Split give views of their input ({@code x[:, a:b]}, {@code torch.chunk},
  *                            {@code torch.split}): no copy is made, and an op that saves a part keeps the whole
  *                            input alive
+ * @param reusedGradsOutOfPlace a parameter used more than once in one pass (an RNN's weights, once per step) gets a
+ *                            gradient from each use, which autograd adds to the sum so far out of place: while it
+ *                            adds, the new gradient and the new sum live beside the old sum
  */
 public record FrameworkProfile(String name, boolean poolingKeepsInput, boolean clipKeepsInput,
                                boolean dropoutMaskIsFloat, boolean onednnConvolution,
                                boolean lossGradientTemporary, boolean optimizerTemporaries,
                                boolean gradsLiveThroughStep, OptimizerForm optimizerForm, ZeroGrad zeroGrad,
-                               boolean slicesAreViews) {
+                               boolean slicesAreViews, boolean reusedGradsOutOfPlace) {
 
     /** MemPlan's own baseline: each op's saved tensors, no optimizer temporaries, gradients freed at their update. */
     public static final FrameworkProfile GENERIC = new FrameworkProfile("generic",
             false, false, false, false, false, false, false,
-            OptimizerForm.SINGLE_TENSOR, ZeroGrad.TO_NONE, false);
+            OptimizerForm.SINGLE_TENSOR, ZeroGrad.TO_NONE, false, false);
     /** PyTorch 1.13 on the CPU (measured). */
     public static final FrameworkProfile PYTORCH_CPU = new FrameworkProfile("pytorch-cpu",
             true, true, true, true, true, true, true,
-            OptimizerForm.SINGLE_TENSOR, ZeroGrad.TO_NONE, true);
+            OptimizerForm.SINGLE_TENSOR, ZeroGrad.TO_NONE, true, true);
     /**
      * PyTorch 1.13 on CUDA: as on the CPU except that Dropout's fused kernel keeps a 1-byte mask. Not measured
      * here (no GPU); cuDNN's workspaces and the caching allocator's 512-byte rounding are not modelled (MemPlan's
@@ -72,7 +75,7 @@ public record FrameworkProfile(String name, boolean poolingKeepsInput, boolean c
      */
     public static final FrameworkProfile PYTORCH_CUDA = new FrameworkProfile("pytorch-cuda",
             true, true, false, false, true, true,
-            true, OptimizerForm.SINGLE_TENSOR, ZeroGrad.TO_NONE, true);
+            true, OptimizerForm.SINGLE_TENSOR, ZeroGrad.TO_NONE, true, true);
 
     public static final List<FrameworkProfile> ALL = List.of(PYTORCH_CPU, PYTORCH_CUDA, GENERIC);
 
@@ -84,13 +87,13 @@ public record FrameworkProfile(String name, boolean poolingKeepsInput, boolean c
     public FrameworkProfile withOptimizerForm(OptimizerForm f) {
         return new FrameworkProfile(name, poolingKeepsInput, clipKeepsInput, dropoutMaskIsFloat, onednnConvolution,
                 lossGradientTemporary, optimizerTemporaries,
-                gradsLiveThroughStep, f, zeroGrad, slicesAreViews);
+                gradsLiveThroughStep, f, zeroGrad, slicesAreViews, reusedGradsOutOfPlace);
     }
 
     public FrameworkProfile withZeroGrad(ZeroGrad z) {
         return new FrameworkProfile(name, poolingKeepsInput, clipKeepsInput, dropoutMaskIsFloat, onednnConvolution,
                 lossGradientTemporary, optimizerTemporaries,
-                gradsLiveThroughStep, optimizerForm, z, slicesAreViews);
+                gradsLiveThroughStep, optimizerForm, z, slicesAreViews, reusedGradsOutOfPlace);
     }
 
     /** What the op's backward reads in this framework: the op's own rule plus what the framework keeps besides. */

@@ -7,6 +7,7 @@ import memplan.onnx.proto.Onnx.TensorProto.DataType;
 import memplan.ops.Embedding;
 import memplan.ops.Fill;
 
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
@@ -112,6 +113,7 @@ final class ConstantFolder {
             n.put(0, Val.constant(new Val.Const(s, null, null, c0.floating, c0.initializer, c0.constantNode)));
             return;
         }
+        if (op.equals("Concat") && concatOfUndecoded(n)) return;
         if (MOVES.contains(op) && c0.lane(0) == null) {
             int[] s = rules.lane(0, true).shape();
             boolean fl = op.equals("Cast") ? OnnxTensor.isFloating(n.attrSmallInt("to", 1)) : c0.floating;
@@ -154,6 +156,40 @@ final class ConstantFolder {
         Val.Const c = new Val.Const(a0.shape(), new Arr[]{a0, a1}, null, floating,
                 keepsInitializer ? c0.initializer : null, c0.constantNode);
         n.put(0, Val.constant(c));
+    }
+
+    /**
+     * Concat of constants one of which is too large to decode: known by shape, like a Slice of one. PyTorch's LSTM
+     * export reorders its gates so (Slice and Concat of each weight); the result keeps the initializer when all the
+     * parts come from the same one, so the weight stays that parameter.
+     */
+    private static boolean concatOfUndecoded(OnnxNode n) {
+        List<Val.Const> parts = new ArrayList<>();
+        boolean undecoded = false;
+        for (int k = 0; k < n.proto.getInputCount(); k++) {
+            if (!n.has(k)) continue;
+            Val.Const c = n.in(k).c;
+            parts.add(c);
+            undecoded |= c.lane(0) == null;
+        }
+        if (!undecoded) return false;
+        int[] first = parts.get(0).shape;
+        int axis = n.axis(n.attrInt("axis", 0), first.length, "axis");
+        int[] s = first.clone();
+        s[axis] = 0;
+        String init = parts.get(0).initializer;
+        boolean floating = false;
+        for (Val.Const p : parts) {
+            boolean fits = p.shape.length == first.length;
+            for (int i = 0; fits && i < first.length; i++) fits = i == axis || p.shape[i] == first[i];
+            if (!fits) throw n.error("cannot concatenate " + Arrays.toString(first) + " and "
+                    + Arrays.toString(p.shape) + " on axis " + axis);
+            s[axis] += p.shape[axis];
+            if (init != null && !init.equals(p.initializer)) init = null;
+            floating |= p.floating;
+        }
+        n.put(0, Val.constant(new Val.Const(s, null, null, floating, init, false)));
+        return true;
     }
 
     /** Gather of rows of a learned [V, D] table by constant indices that name a row more than once. */

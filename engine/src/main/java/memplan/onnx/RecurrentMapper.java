@@ -5,7 +5,6 @@ import memplan.onnx.proto.Onnx.AttributeProto;
 import memplan.ops.Add;
 import memplan.ops.Concat;
 import memplan.ops.ConstElementwise;
-import memplan.ops.LSTMCell;
 import memplan.ops.Linear;
 import memplan.ops.Mul;
 import memplan.ops.Op;
@@ -24,11 +23,12 @@ import java.util.List;
 
 /**
  * The ONNX recurrent nodes LSTM, GRU and RNN, unrolled over their (fixed) sequence length, forward, reverse or both
- * directions, in either layout. An LSTM step is one {@link LSTMCell}; a GRU or RNN step is the Linear, Split, Add,
- * Sigmoid, Tanh and Mul ops that PyTorch's CPU cell functions record for autograd (so their saved tensors are
- * PyTorch's). The steps of a direction share one set of weights. Initial states may be graph inputs or other
- * activations (one batch-sized [D, N, H] tensor), zero constants, or absent (zeros). sequence_lens is accepted and
- * every step is computed, as PyTorch does for a padded batch.
+ * directions, in either layout. A step is the Linear, Split, Add, Sigmoid, Tanh and Mul ops that PyTorch's CPU cell
+ * functions record for autograd (so their saved tensors and temporaries are PyTorch's); an LSTM's input product is
+ * one Linear over the whole sequence, as PyTorch's CPU layer makes it. The steps of a direction share one set of
+ * weights. Initial states may be graph inputs or other activations (one batch-sized [D, N, H] tensor), zero
+ * constants, or absent (zeros). sequence_lens is accepted and every step is computed, as PyTorch does for a padded
+ * batch.
  */
 final class RecurrentMapper implements OpMapper {
     private final Converter cv;
@@ -99,11 +99,7 @@ final class RecurrentMapper implements OpMapper {
             throw new Unsupported("LSTM (no bias)", "an LSTM without the bias input B is not supported");
 
         // the time steps as [N, I] views of one split of the sequence
-        List<Integer> ones = Collections.nCopies(steps, 1);
-        List<Val> xs = steps == 1 ? List.of(x) : cv.emit(n.hint() + "/steps", new Split(tAxis, ones), List.of(x));
-        List<Val> xt = new ArrayList<>();
-        for (int t = 0; t < steps; t++)
-            xt.add(emit(n, "/x" + t, new Reshape(List.of(-1, in)), List.of(xs.get(t))));
+        List<Val> xt = steps(n, "", x, tAxis, steps, in);
 
         Val[][] hs = new Val[dirs][steps];
         Val[] lastH = new Val[dirs], lastC = new Val[dirs];
@@ -111,21 +107,38 @@ final class RecurrentMapper implements OpMapper {
             boolean reverse = direction.equals("reverse") || d == 1;
             Val hState = initial(n, 5, "initial_h", d, dirs, layout, h, xt.get(0));
             Val cState = type.equals("LSTM") ? initial(n, 6, "initial_c", d, dirs, layout, h, xt.get(0)) : null;
+            // PyTorch makes the zero h and c as two tensors; an export gives both from one ConstantOfShape. A copy
+            // (x * 1: the same values whatever the state is) stands for the second one.
+            if (cState != null && n.has(5) && n.proto.getInput(5).equals(n.proto.getInput(6)))
+                cState = emit(n, "/initial_c" + d + "/copy", ConstElementwise.scalar("mul", 1, false),
+                        List.of(hState));
             Converter.Weight wIh = new Converter.Weight("weight", part(n, w, "W", d, g * h, in));
             Converter.Weight wHh = new Converter.Weight("weight", part(n, r, "R", d, g * h, h));
             Converter.Weight bIh = new Converter.Weight("bias", b == null ? null : part(n, b, "Bi", d, g * h));
             Converter.Weight bHh = new Converter.Weight("bias", b == null ? null : part(n, b, "Bh", d, g * h));
+            // LSTM: PyTorch's CPU layer multiplies the whole sequence by W at once, then steps through its views.
+            // The first step's R h comes before W's bias so that the parameters are in PyTorch's order (W, R, then
+            // the biases): single-tensor Adam's temporaries depend on which parameter precedes which.
+            List<Val> gx = null;
+            Val ghFirst = null;
+            if (type.equals("LSTM")) {
+                Val wx = emit(n, "/d" + d + "/ih", new Linear(g * h, false), List.of(x), wIh);
+                ghFirst = emit(n, "/d" + d + "t" + (reverse ? steps - 1 : 0) + "/hh", new Linear(g * h, true),
+                        List.of(hState), wHh, bHh);
+                Val wxb = emit(n, "/d" + d + "/ih_bias", new ConstElementwise("add", List.of(g * h), 0, false, true),
+                        List.of(wx), new Converter.Weight("const", bIh.tensor()));
+                gx = steps(n, "/d" + d + "/ih", wxb, tAxis, steps, g * h);
+            }
             for (int k = 0; k < steps; k++) {
                 int t = reverse ? steps - 1 - k : k;
                 String at = "/d" + d + "t" + t;
                 if (type.equals("LSTM")) {
-                    List<Val> outs = cv.emit(n.hint() + at, new LSTMCell(h), List.of(xt.get(t), hState, cState),
-                            new Converter.Weight("weight_ih", wIh.tensor()),
-                            new Converter.Weight("weight_hh", wHh.tensor()),
-                            new Converter.Weight("bias_ih", bIh.tensor()),
-                            new Converter.Weight("bias_hh", bHh.tensor()));
-                    hState = outs.get(0);
-                    cState = outs.get(1);
+                    Val gh = k == 0 ? ghFirst : emit(n, at + "/hh", new Linear(g * h, true), List.of(hState), wHh,
+                            bHh);
+                    Val[] hc = lstmStep(n, at, emit(n, at + "/gates", new Add(), List.of(gh, gx.get(t))), cState,
+                            h);
+                    hState = hc[0];
+                    cState = hc[1];
                 } else {
                     Val gi = emit(n, at + "/ih", new Linear(g * h, b != null), List.of(xt.get(t)), wIh, bIh);
                     Val gh = emit(n, at + "/hh", new Linear(g * h, b != null), List.of(hState), wHh, bHh);
@@ -197,6 +210,35 @@ final class RecurrentMapper implements OpMapper {
         Val col = emit(n, "/" + what + d + "/col", new Slice(1, 0, 1), List.of(x0));
         Val zero = emit(n, "/" + what + d + "/zero", ConstElementwise.scalar("mul", 0, false), List.of(col));
         return emit(n, "/" + what + d, new ConstElementwise("add", List.of(h), 0, false, false), List.of(zero));
+    }
+
+    /** The time steps of a sequence [L, N, W] (layout 1: [N, L, W]) as [N, W] views of one split. */
+    private List<Val> steps(OnnxNode n, String prefix, Val seq, int tAxis, int steps, int width) {
+        List<Integer> ones = Collections.nCopies(steps, 1);
+        List<Val> parts = steps == 1 ? List.of(seq)
+                : cv.emit(n.hint() + prefix + "/steps", new Split(tAxis, ones), List.of(seq));
+        List<Val> out = new ArrayList<>();
+        for (int t = 0; t < steps; t++)
+            out.add(emit(n, prefix + "/x" + t, new Reshape(List.of(-1, width)), List.of(parts.get(t))));
+        return out;
+    }
+
+    /**
+     * One LSTM step after its gates' pre-activations [N, 4H] (ONNX's order i, o, f, c), as PyTorch's CPU cell records
+     * it (aten/src/ATen/native/RNN.cpp, LSTMCell): i, o, f = sigmoid, g = tanh of the four chunks, c' = f c + i g,
+     * h' = o tanh(c'). So the step keeps PyTorch's saved tensors: h (for R's gradient), c, the four activated gates and
+     * tanh(c'), not c'. Returns {h', c'}.
+     */
+    private Val[] lstmStep(OnnxNode n, String at, Val gates, Val cPrev, int h) {
+        List<Val> q = cv.emit(n.hint() + at + "/chunks", new Split(1, List.of(h, h, h, h)), List.of(gates));
+        Val i = emit(n, at + "/i", new Sigmoid(), List.of(q.get(0)));
+        Val o = emit(n, at + "/o", new Sigmoid(), List.of(q.get(1)));
+        Val f = emit(n, at + "/f", new Sigmoid(), List.of(q.get(2)));
+        Val g = emit(n, at + "/g", new Tanh(), List.of(q.get(3)));
+        Val c = emit(n, at + "/c", new Add(), List.of(emit(n, at + "/fc", new Mul(), List.of(f, cPrev)),
+                emit(n, at + "/ig", new Mul(), List.of(i, g))));
+        Val hNext = emit(n, at, new Mul(), List.of(o, emit(n, at + "/tanh_c", new Tanh(), List.of(c))));
+        return new Val[]{hNext, c};
     }
 
     /**

@@ -294,7 +294,7 @@ public final class TrainingGraph {
                 } else if (!created.contains(gid)) reads.add(gid); // accumulate into an existing gradient
                 writes.add(gid);
             }
-            long newWeightGrads = 0, lowWeightGrads = 0;
+            long newWeightGrads = 0, lowWeightGrads = 0, reusedGrads = 0;
             for (int j = 0; j < n.params().length; j++) {
                 int p = n.params()[j];
                 Value v = g.value(p);
@@ -306,11 +306,17 @@ public final class TrainingGraph {
                     gid = add(tensors, "grad(" + v.name() + ")", v.shape(), v.dtype(), TensorKind.PARAM_GRAD, p);
                     gradOfValue[p] = gid;
                     created.add(gid);
-                } else if (!created.contains(gid)) reads.add(gid); // tied or reused parameter
+                } else if (!created.contains(gid)) {
+                    reads.add(gid); // tied or reused parameter
+                    reusedGrads += v.shape().numel() * v.dtype().bytes;
+                }
                 writes.add(gid);
             }
-            // accumulation into existing weight gradients: autograd makes each new one, adds it in and frees it
+            // accumulation into existing weight gradients: autograd makes each new one, adds it in and frees it;
+            // within one pass (a reused parameter) PyTorch adds out of place: the new one and the new sum (measured:
+            // the ONNX LSTM of tools/pytorch/zoo.py, R's gradient at every step)
             long accumulate = setup.microBatches() > 1 ? newWeightGrads : 0;
+            if (fw.reusedGradsOutOfPlace()) accumulate = Math.max(accumulate, 2 * reusedGrads);
             long own = fw.backwardWorkspaceElements(n.op(), n.inShapes(), n.outShapes(),
                     n.inputs().length > 0 && channelsLast[n.inputs()[0]]) * opType(n, low, ft).bytes;
             // oneDNN's blocked weight gradient of a low-type convolution is the low-type gradient that is cast up

@@ -5,7 +5,9 @@ import memplan.graph.Node;
 import memplan.ir.DType;
 import memplan.ir.Shape;
 import memplan.model.ModelDef;
-import memplan.ops.LSTMCell;
+import memplan.ops.ConstElementwise;
+import memplan.ops.Sigmoid;
+import memplan.ops.Tanh;
 import memplan.ops.Linear;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -41,13 +43,35 @@ class OnnxRecurrentTest {
         String flat = b.node("Flatten", List.of("Y"), i("axis", 1));
         ModelDef m = b.output(flat).load(dir, OnnxOptions.defaults().withLoss(OnnxOptions.Loss.MSE));
         Graph g = Graph.instantiate(m, 3, DType.FP32);
-        assertEquals(l, count(g, LSTMCell.class), "one cell per step");
+        // PyTorch's CPU layer: W x for the whole sequence at once, then R h per step
+        assertEquals(l + 1, count(g, Linear.class), "one input product, one recurrent product per step");
+        assertEquals(3L * l, count(g, Sigmoid.class), "i, o, f per step");
+        assertEquals(2L * l, count(g, Tanh.class), "g and tanh(c') per step");
         assertEquals((long) (4 * h * in + 4 * h * h + 8 * h), g.parameterCount(), "W + R + B, shared by the steps");
-        Node last = g.nodes().stream().filter(n -> n.op() instanceof LSTMCell).reduce((a, c) -> c).orElseThrow();
-        assertTrue(last.name().endsWith("t0"), "reverse: the last cell is step 0, got " + last.name());
+        Node last = g.nodes().stream().filter(n -> n.op() instanceof Linear).reduce((a, c) -> c).orElseThrow();
+        assertTrue(last.name().endsWith("t0/hh"), "reverse: the last step is step 0, got " + last.name());
+        Node first = g.nodes().stream().filter(n -> n.op() instanceof Linear).findFirst().orElseThrow();
+        assertEquals(Shape.of(3, l, 4 * h), first.outShapes().get(0), "the input product over [N, L, I]");
         // Y is [N, L, 1, H] in layout 1, flattened for the loss
         for (Node n : g.nodes())
             if (n.name().equals(flat)) assertEquals(Shape.of(3, l * h), n.outShapes().get(0));
+    }
+
+    /** One tensor given as both h0 and c0 (an export's one ConstantOfShape): c0 is a copy, as PyTorch has two. */
+    @Test
+    void lstmWithOneTensorAsBothInitialStatesGetsACopyOfItForC() throws Exception {
+        int l = 2, in = 3, h = 4;
+        var b = new OnnxGraphBuilder(14).input("x", FLOAT, l, "N", in).input("s", FLOAT, 1, "N", h);
+        String w = b.weight("W", 1, 4 * h, in), r = b.weight("R", 1, 4 * h, h), bias = b.weight("B", 1, 8 * h);
+        b.nodeOut("LSTM", List.of("x", w, r, bias, "", "s", "s"), List.of("", "Y_h"), i("hidden_size", h));
+        String flat = b.node("Flatten", List.of("Y_h"), i("axis", 1));
+        ModelDef m = b.output(flat).load(dir, OnnxOptions.defaults().withBatchSymbol("N")
+                .withLoss(OnnxOptions.Loss.MSE));
+        Graph g = Graph.instantiate(m, 2, DType.FP32);
+        List<Node> copies = g.nodes().stream().filter(n -> n.name().endsWith("initial_c0/copy")).toList();
+        assertEquals(1, copies.size(), "one copy for c0");
+        assertEquals(ConstElementwise.scalar("mul", 1, false), copies.get(0).op(), "the same values as h0");
+        assertEquals(Shape.of(2, h), copies.get(0).outShapes().get(0));
     }
 
     @Test

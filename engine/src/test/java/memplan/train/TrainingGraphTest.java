@@ -1,5 +1,6 @@
 package memplan.train;
 
+import memplan.framework.FrameworkProfile;
 import memplan.graph.Graph;
 import memplan.graph.GraphException;
 import memplan.graph.Node;
@@ -182,6 +183,34 @@ class TrainingGraphTest {
         assertTrue(ints(step(s, "emb backward").writes()).contains(gw));
         assertEquals(List.of(tensor(s, "grad(emb)"), tensor(s, "tok"), gw), ints(step(s, "emb backward").reads()),
                 "Embedding reads its output gradient and the indices it saved");
+    }
+
+    /**
+     * PyTorch adds a reused parameter's further gradients out of place (measured: an LSTM's R at every step), so the
+     * second writer holds the new gradient and the new sum beside the old one; MemPlan's own baseline adds in place.
+     */
+    @Test
+    void reusedParameterGradientIsAddedOutOfPlaceUnderPyTorch() {
+        ModelDef.Builder b = ModelDef.builder("tied");
+        String tok = b.add("tok", new Input(List.of("N", "T"), DType.INT64));
+        String y = b.add("y", new Input(List.of("N", "T"), DType.INT64));
+        String e = b.add("emb", new Embedding(50, 8), tok);
+        b.add(new Layer("head", new Linear(50, false), List.of(e), Map.of("weight", "emb.weight")));
+        b.add("loss", new CrossEntropy(-1), "head", y);
+        b.dim("T", 5);
+        Graph g = Graph.instantiate(b.build(), 2, DType.FP32);
+        long table = 50L * 8 * 4;
+        long[] extra = new long[2];
+        for (FrameworkProfile fw : List.of(FrameworkProfile.GENERIC, FrameworkProfile.PYTORCH_CPU)) {
+            Schedule s = TrainingGraph.derive(g, Optimizer.SGD, fw);
+            Step first = step(s, "head backward"), second = step(s, "emb backward");
+            long ws = second.workspace() < 0 ? 0 : s.tensor(second.workspace()).bytes();
+            long wsFirst = first.workspace() < 0 ? 0 : s.tensor(first.workspace()).bytes();
+            extra[fw == FrameworkProfile.GENERIC ? 0 : 1] = ws;
+            if (fw == FrameworkProfile.PYTORCH_CPU) assertEquals(0, wsFirst, "the first writer starts the sum");
+        }
+        assertEquals(0, extra[0], "generic: added in place");
+        assertEquals(2 * table, extra[1], "pytorch-cpu: the new gradient and the new sum");
     }
 
     /** x -> fc -> Reshape -> Flatten -> fc2: the views share fc's tensor and its gradient, and get no steps. */
