@@ -209,6 +209,25 @@ TINY = {
 }
 
 
+def _no_stochastic_depth(model):
+    """Sets every StochasticDepth's probability to 0; returns how many there were.
+
+    PyTorch 1.13 cannot export the Bernoulli that StochasticDepth draws in training mode (efficientnet, convnext,
+    swin). torchvision's stochastic_depth returns its input when p == 0, so the exported graph is the training graph
+    without the random drop, and the parameters are unchanged.
+    """
+    try:
+        from torchvision.ops import StochasticDepth
+    except ImportError:
+        return 0
+    n = 0
+    for mod in model.modules():
+        if isinstance(mod, StochasticDepth):
+            mod.p = 0.0
+            n += 1
+    return n
+
+
 def export(model, inputs, names, path, opset):
     """Exports in training mode; the batch axis (dim 0 of images, dim 1 of sequences and states) is symbolic."""
     seq = isinstance(model, (Recurrent, TransformerEncoderNet, TransformerDecoderNet, MultiheadAttentionNet))
@@ -235,6 +254,7 @@ def run(table, out, opsets, only):
         except Exception as e:   # noqa: BLE001 - a model that cannot be built must not stop the corpus
             print("%-40s build failed: %s" % (name, str(e)[:200]), file=sys.stderr, flush=True)
             continue
+        zeroed = _no_stochastic_depth(model)
         model.train()
         inputs = make()
         params = sum(p.numel() for p in model.parameters())
@@ -246,6 +266,8 @@ def run(table, out, opsets, only):
                 manifest[file] = {"model": name, "opset": opset, "params": params,
                                   "inputs": {n: list(t.shape) for n, t in zip(names, inputs)},
                                   "torch": torch.__version__}
+                if zeroed:
+                    manifest[file]["stochastic_depth_zeroed"] = zeroed
                 print("%-40s %12d params  %.1fs" % (file, params, time.time() - t0), flush=True)
             except Exception as e:   # noqa: BLE001 - one failed export must not stop the corpus
                 manifest[file] = {"model": name, "opset": opset, "params": params, "error": str(e)[:300]}
