@@ -14,6 +14,7 @@ import memplan.ops.Attention;
 import memplan.ops.AvgPool2d;
 import memplan.ops.BatchNorm2d;
 import memplan.ops.Cast;
+import memplan.ops.Compare;
 import memplan.ops.Clip;
 import memplan.ops.Concat;
 import memplan.ops.ConstElementwise;
@@ -204,6 +205,15 @@ final class CudaOps {
 
         private OpKernel binaryKernel(int f) {
             return new OpKernel((g, n, b, p) -> pw.binaryFwd(f, n, b), (g, n, b) -> pw.binaryBwd(f, n, b));
+        }
+
+        /** No CUDA kernel yet: the model is refused at its first Compare, naming the layer. */
+        @Override
+        public OpKernel visit(Compare op) {
+            return new OpKernel((g, n, b, p) -> {
+                throw new BackendException(n.name() + " (Compare " + op.relation().jsonName()
+                        + "): the CUDA backend has no comparison kernel yet; run this model on the CPU backend");
+            }, (g, n, b) -> { });
         }
 
         @Override
