@@ -155,7 +155,7 @@ for _name, _size in [
         ("inception_v3", 299), ("mnasnet0_5", 64), ("mobilenet_v2", 64), ("mobilenet_v3_small", 64),
         ("mobilenet_v3_large", 64), ("regnet_y_400mf", 64), ("resnet18", 64), ("resnet50", 64),
         ("resnext50_32x4d", 64), ("shufflenet_v2_x0_5", 64), ("squeezenet1_0", 64), ("swin_t", 224),
-        ("vgg11", 64), ("vit_b_16", 224), ("wide_resnet50_2", 64)]:
+        ("vgg11", 224), ("vit_b_16", 224), ("wide_resnet50_2", 64)]:
     _kw = {"aux_logits": False, "init_weights": False} if _name in ("googlenet", "inception_v3") else {}
     CORPUS[_name] = (_tv(_name, **_kw)[0], _image(_size), ["x"])
 for _name in ["fcn_resnet50", "deeplabv3_resnet50", "lraspp_mobilenet_v3_large"]:
