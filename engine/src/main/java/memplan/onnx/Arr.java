@@ -37,13 +37,19 @@ record Arr(int[] shape, double[] v) {
         return s;
     }
 
-    /** Element count; folding never builds a constant larger than OnnxTensor.MAX_DECODE elements. */
+    /**
+     * The most elements a folded constant may have: more than a file's decoded tensors (OnnxTensor.MAX_DECODE),
+     * since exporters build masks from small constants (Swin-T's shifted-window mask at 224 px is [64, 49, 49]).
+     */
+    static final long MAX_FOLD = 1 << 20;
+
+    /** Element count; folding never builds a constant larger than MAX_FOLD elements. */
     static int numel(int[] shape) {
         long n = 1;
         for (int d : shape) {
             if (d < 0) throw new IllegalArgumentException("negative dimension in " + Arrays.toString(shape));
             n *= d;
-            if (n > OnnxTensor.MAX_DECODE)
+            if (n > MAX_FOLD)
                 throw new IllegalArgumentException("constant of shape " + Arrays.toString(shape)
                         + " is too large to fold");
         }
