@@ -207,13 +207,10 @@ final class CudaOps {
             return new OpKernel((g, n, b, p) -> pw.binaryFwd(f, n, b), (g, n, b) -> pw.binaryBwd(f, n, b));
         }
 
-        /** No CUDA kernel yet: the model is refused at its first Compare, naming the layer. */
+        /** A bool output and no gradient. */
         @Override
         public OpKernel visit(Compare op) {
-            return new OpKernel((g, n, b, p) -> {
-                throw new BackendException(n.name() + " (Compare " + op.relation().jsonName()
-                        + "): the CUDA backend has no comparison kernel yet; run this model on the CPU backend");
-            }, (g, n, b) -> { });
+            return new OpKernel((g, n, b, p) -> pw.compareFwd(g, n, op, b), (g, n, b) -> { });
         }
 
         @Override
