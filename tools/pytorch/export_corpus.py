@@ -155,7 +155,7 @@ for _name, _size in [
         ("inception_v3", 299), ("mnasnet0_5", 64), ("mobilenet_v2", 64), ("mobilenet_v3_small", 64),
         ("mobilenet_v3_large", 64), ("regnet_y_400mf", 64), ("resnet18", 64), ("resnet50", 64),
         ("resnext50_32x4d", 64), ("shufflenet_v2_x0_5", 64), ("squeezenet1_0", 64), ("swin_t", 224),
-        ("vgg11", 64), ("vit_b_16", 224), ("wide_resnet50_2", 64)]:
+        ("vgg11", 224), ("vit_b_16", 224), ("wide_resnet50_2", 64)]:
     _kw = {"aux_logits": False, "init_weights": False} if _name in ("googlenet", "inception_v3") else {}
     CORPUS[_name] = (_tv(_name, **_kw)[0], _image(_size), ["x"])
 for _name in ["fcn_resnet50", "deeplabv3_resnet50", "lraspp_mobilenet_v3_large"]:
@@ -209,6 +209,25 @@ TINY = {
 }
 
 
+def _no_stochastic_depth(model):
+    """Sets every StochasticDepth's probability to 0; returns how many there were.
+
+    PyTorch 1.13 cannot export the Bernoulli that StochasticDepth draws in training mode (efficientnet, convnext,
+    swin). torchvision's stochastic_depth returns its input when p == 0, so the exported graph is the training graph
+    without the random drop, and the parameters are unchanged.
+    """
+    try:
+        from torchvision.ops import StochasticDepth
+    except ImportError:
+        return 0
+    n = 0
+    for mod in model.modules():
+        if isinstance(mod, StochasticDepth):
+            mod.p = 0.0
+            n += 1
+    return n
+
+
 def export(model, inputs, names, path, opset):
     """Exports in training mode; the batch axis (dim 0 of images, dim 1 of sequences and states) is symbolic."""
     seq = isinstance(model, (Recurrent, TransformerEncoderNet, TransformerDecoderNet, MultiheadAttentionNet))
@@ -235,6 +254,7 @@ def run(table, out, opsets, only):
         except Exception as e:   # noqa: BLE001 - a model that cannot be built must not stop the corpus
             print("%-40s build failed: %s" % (name, str(e)[:200]), file=sys.stderr, flush=True)
             continue
+        zeroed = _no_stochastic_depth(model)
         model.train()
         inputs = make()
         params = sum(p.numel() for p in model.parameters())
@@ -246,6 +266,8 @@ def run(table, out, opsets, only):
                 manifest[file] = {"model": name, "opset": opset, "params": params,
                                   "inputs": {n: list(t.shape) for n, t in zip(names, inputs)},
                                   "torch": torch.__version__}
+                if zeroed:
+                    manifest[file]["stochastic_depth_zeroed"] = zeroed
                 print("%-40s %12d params  %.1fs" % (file, params, time.time() - t0), flush=True)
             except Exception as e:   # noqa: BLE001 - one failed export must not stop the corpus
                 manifest[file] = {"model": name, "opset": opset, "params": params, "error": str(e)[:300]}

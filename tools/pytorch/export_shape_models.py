@@ -5,6 +5,8 @@ Exports, in training mode (training=TrainingMode.TRAINING, do_constant_folding=F
   vit-tiny-op13.onnx, vit-tiny-op17.onnx  torchvision VisionTransformer, tiny widths (class token Expand)
   swin-tiny-op13.onnx                      torchvision SwinTransformer, one shifted-window stage pair (mask built
                                            with ConstantOfShape/ScatterND/Equal/Mod/Not/Range)
+  swin2-tiny-op13.onnx                     the same with two stages: PatchMerging's x[..., 0::2, 1::2, :] slices
+  logic-tiny-op13.onnx                     Greater, Less, Equal, Not, And, Or, Xor on computed tensors
 and writes with onnx.helper
   paddle-slice-op9.onnx                    a paddle2onnx-style opset-9 Slice (starts/ends attributes) on Shape(x)
 Each model's parameter count (sum(p.numel()) in PyTorch; for the hand-written file, its weights) goes to
@@ -83,6 +85,20 @@ def paddle_slice():
     return 24 * 3
 
 
+class Logic(torch.nn.Module):
+    """Masks from every comparison and logic op on computed tensors, applied with masked_fill."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(6, 6)
+
+    def forward(self, x):
+        h = self.fc(x)
+        m = ((h > 0.5) & ~(h < -0.5)) | (h == x)
+        m = m ^ (x > 0)
+        return h.masked_fill(~m, 0.0)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     torch.manual_seed(0)
@@ -96,6 +112,11 @@ def main():
         patch_size=[4, 4], embed_dim=16, depths=[2], num_heads=[2], window_size=[4, 4], num_classes=10,
         stochastic_depth_prob=0.0)  # training-mode export has no Bernoulli
     counts["swin-tiny-op13.onnx"] = export(swin, torch.randn(2, 3, 32, 32), "swin-tiny-op13.onnx", 13)
+    swin2 = torchvision.models.swin_transformer.SwinTransformer(
+        patch_size=[4, 4], embed_dim=8, depths=[2, 2], num_heads=[2, 2], window_size=[4, 4], num_classes=10,
+        stochastic_depth_prob=0.0)
+    counts["swin2-tiny-op13.onnx"] = export(swin2, torch.randn(2, 3, 32, 32), "swin2-tiny-op13.onnx", 13)
+    counts["logic-tiny-op13.onnx"] = export(Logic(), torch.randn(2, 6), "logic-tiny-op13.onnx", 13)
     counts["paddle-slice-op9.onnx"] = paddle_slice()
     with open(os.path.join(OUT, "params.json"), "w") as f:
         json.dump({"torch": torch.__version__, "torchvision": torchvision.__version__, "params": counts}, f,

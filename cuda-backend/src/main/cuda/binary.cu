@@ -158,3 +158,39 @@ extern "C" __global__ void masked_fill_bwd(const void* m, const float* gy, float
         store_acc(gx + j, (float)s, acc);
     }
 }
+
+// Element i of a tensor of dtype dt (DT_*) as a double, as the CPU's Compare reads it (a bool as its byte).
+__device__ __forceinline__ double load_number(const void* p, long long i, int dt) {
+    switch (dt) {
+        case DT_FP32: return ((const float*)p)[i];
+        case DT_INT32: return ((const int*)p)[i];
+        case DT_INT64: return (double)((const long long*)p)[i];
+        default: return ((const unsigned char*)p)[i];
+    }
+}
+
+// Compare: a bool output (one byte per element) from operands of any dtype except fp16/bf16; rel in the order of
+// memplan.ops.Compare.Relation (equal, less, greater, and, or, xor, not); a null x1 compares x0 with v.
+extern "C" __global__ void compare_fwd(const void* x0, const void* x1, unsigned char* y, long long n, int dt0,
+                                       int dt1, int rel, double v, int d0, int d1, int d2, int d3, int d4, int d5,
+                                       long long a0, long long a1, long long a2, long long a3, long long a4,
+                                       long long a5, long long b0, long long b1, long long b2, long long b3,
+                                       long long b4, long long b5) {
+    SHAPE6;
+    GRID_LOOP(i, n) {
+        long long o0, o1;
+        offsets(i, d, s0, s1, &o0, &o1);
+        double a = load_number(x0, o0, dt0), b = x1 != nullptr ? load_number(x1, o1, dt1) : v;
+        bool r;
+        switch (rel) {
+            case 0: r = a == b; break;
+            case 1: r = a < b; break;
+            case 2: r = a > b; break;
+            case 3: r = a != 0.0 && b != 0.0; break;
+            case 4: r = a != 0.0 || b != 0.0; break;
+            case 5: r = (a != 0.0) != (b != 0.0); break;
+            default: r = a == 0.0; break;
+        }
+        y[i] = r ? 1 : 0;
+    }
+}

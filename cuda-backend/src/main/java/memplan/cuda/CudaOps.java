@@ -14,6 +14,7 @@ import memplan.ops.Attention;
 import memplan.ops.AvgPool2d;
 import memplan.ops.BatchNorm2d;
 import memplan.ops.Cast;
+import memplan.ops.Compare;
 import memplan.ops.Clip;
 import memplan.ops.Concat;
 import memplan.ops.ConstElementwise;
@@ -204,6 +205,12 @@ final class CudaOps {
 
         private OpKernel binaryKernel(int f) {
             return new OpKernel((g, n, b, p) -> pw.binaryFwd(f, n, b), (g, n, b) -> pw.binaryBwd(f, n, b));
+        }
+
+        /** A bool output and no gradient. */
+        @Override
+        public OpKernel visit(Compare op) {
+            return new OpKernel((g, n, b, p) -> pw.compareFwd(g, n, op, b), (g, n, b) -> { });
         }
 
         @Override

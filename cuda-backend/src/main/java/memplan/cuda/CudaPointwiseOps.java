@@ -7,6 +7,7 @@ import memplan.graph.Node;
 import memplan.ir.DType;
 import memplan.ir.Shape;
 import memplan.ops.Cast;
+import memplan.ops.Compare;
 import memplan.ops.ConstElementwise;
 import memplan.ops.Dropout;
 import memplan.ops.MaskedFill;
@@ -274,6 +275,21 @@ final class CudaPointwiseOps {
         Strided6 s = Strided6.of(what(node), ys, List.of(node.inShapes().get(0), m.shape()));
         be.elementwise(MASKED_FILL_FWD, ys.numel(), join(new Object[]{p(b.in()[0]), p(m.offset()), p(b.out()[0]),
                 ys.numel(), m.dtype(), flag(op.keepWhereTrue()), (float) op.value()}, s.args(0, 1)));
+    }
+
+    /** Compare: one byte per element from inputs of any stored dtype; no gradient. */
+    void compareFwd(Graph g, Node node, Compare op, Bindings b) {
+        Shape ys = node.outShapes().get(0);
+        boolean two = node.inputs().length == 2;
+        DType t0 = g.value(node.inputs()[0]).dtype(), t1 = two ? g.value(node.inputs()[1]).dtype() : DType.FP32;
+        DType half = t0 == DType.FP16 || t0 == DType.BF16 ? t0 : t1 == DType.FP16 || t1 == DType.BF16 ? t1 : null;
+        if (half != null) throw new BackendException(node.name() + " (Compare): the CUDA backend compares fp32, "
+                + "int32, int64 and bool tensors, not " + half);
+        Shape s1 = two ? node.inShapes().get(1) : node.inShapes().get(0);
+        Strided6 s = Strided6.of(what(node), ys, List.of(node.inShapes().get(0), s1));
+        be.elementwise(COMPARE_FWD, ys.numel(), join(new Object[]{p(b.in()[0]), two ? p(b.in()[1]) : p(-1),
+                p(b.out()[0]), ys.numel(), dtypeCode(t0), dtypeCode(t1), op.relation().ordinal(),
+                op.value() == null ? 0.0 : op.value()}, s.args(0, 1)));
     }
 
     void maskedFillBwd(Graph g, Node node, MaskedFill op, Bindings b) {

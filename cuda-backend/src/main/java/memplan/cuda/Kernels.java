@@ -73,6 +73,7 @@ public final class Kernels {
     public static final Spec BCAST_BWD = k("binary", "bcast_bwd", "pppppl" + "iiffi" + SHAPE6);
     public static final Spec MASKED_FILL_FWD = k("binary", "masked_fill_fwd", "pppl" + "iif" + SHAPE6);
     public static final Spec MASKED_FILL_BWD = k("binary", "masked_fill_bwd", "pppl" + "iii" + SHAPE6);
+    public static final Spec COMPARE_FWD = k("binary", "compare_fwd", "pppl" + "iiid" + SHAPE6);
 
     // reduce.cu
     public static final Spec REDUCE_MEAN_FWD = k("reduce", "reduce_mean_fwd", "ppll" + "i" + "iiiiii");

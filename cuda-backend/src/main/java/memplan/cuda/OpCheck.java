@@ -342,6 +342,14 @@ public final class OpCheck {
                 in(DType.INT64, 2, 1, 4)));
         c.add(one("MaskedFill bool mask input keep", new MaskedFill(List.of(), 0.5, true), t, s(2, 3, 4),
                 in(DType.BOOL, 3, 4)));
+        c.add(one("Compare less broadcast", new Compare(Compare.Relation.LESS, null), t, s(2, 3, 4), s(3, 1)));
+        c.add(one("Compare greater scalar", new Compare(Compare.Relation.GREATER, 0.25), t, s(3, 50)));
+        c.add(one("Compare equal int64 scalar", new Compare(Compare.Relation.EQUAL, 1.0), t, in(DType.INT64, 2, 5)));
+        c.add(one("Compare and bool broadcast", new Compare(Compare.Relation.AND, null), t, in(DType.BOOL, 2, 4),
+                in(DType.BOOL, 4)));
+        c.add(one("Compare xor int64 and float", new Compare(Compare.Relation.XOR, null), t, in(DType.INT64, 2, 3),
+                s(2, 3)));
+        c.add(one("Compare not bool", new Compare(Compare.Relation.NOT, null), t, in(DType.BOOL, 7)));
         c.add(one("MaskedFill causal buffer", new MaskedFill(List.of(1, 5, 5), -1e9, true), t, s(2, 5, 5)));
         c.add(one("MaskedFill x broadcast", new MaskedFill(List.of(), 2, true), t, s(4), in(DType.INT64, 2, 3, 4)));
         c.add(one("Fill 0.5 by batch", new Fill(List.of("N", "3", "70"), 0.5, null), t));

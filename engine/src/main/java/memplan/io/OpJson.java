@@ -32,6 +32,7 @@ import memplan.ops.GatedActivation;
 import memplan.ops.RotaryEmbedding;
 import memplan.ops.LeakyReLU;
 import memplan.ops.Linear;
+import memplan.ops.Compare;
 import memplan.ops.MaskedFill;
 import memplan.ops.MatMul;
 import memplan.ops.MaxPool2d;
@@ -118,6 +119,7 @@ public final class OpJson {
             case HardSigmoid -> List.of("alpha", "beta");
             case Clip -> List.of("min", "max");
             case Cast -> List.of("to");
+            case Compare -> List.of("relation", "value");
             case ConstElementwise -> List.of("fn", "shape", "value", "reversed", "trainable");
             case ReduceMean -> List.of("axes", "keepDims");
             case Split -> List.of("axis", "sizes");
@@ -206,6 +208,15 @@ public final class OpJson {
             case Clip -> new Clip(a.optDouble("min", Double.NEGATIVE_INFINITY),
                     a.optDouble("max", Double.POSITIVE_INFINITY));
             case Cast -> new Cast(dtype(a, "to", "float, fp32, fp16, bf16, int64, int32, bool"));
+            case Compare -> {
+                String name = a.optString("relation", "");
+                Compare.Relation r = Compare.Relation.of(name);
+                if (r == null) throw a.invalid("relation", "'relation' must be equal, less, greater, and, or, xor "
+                        + "or not, got '" + name + "'");
+                if (r == Compare.Relation.NOT && a.has("value"))
+                    throw a.invalid("value", "'not' takes one input and no value");
+                yield new Compare(r, a.has("value") ? a.optDouble("value", 0) : null);
+            }
             case ConstElementwise -> {
                 String fn = a.optString("fn", null);
                 if (fn == null || !ConstElementwise.FUNCTIONS.contains(fn))
@@ -329,6 +340,13 @@ public final class OpJson {
         @Override
         public Void visit(Cast op) {
             n.put("to", op.to() == null ? "float" : op.to().jsonName());
+            return null;
+        }
+
+        @Override
+        public Void visit(Compare op) {
+            n.put("relation", op.relation().jsonName());
+            if (op.value() != null) n.put("value", op.value());
             return null;
         }
 

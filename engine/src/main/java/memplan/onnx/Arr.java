@@ -37,13 +37,19 @@ record Arr(int[] shape, double[] v) {
         return s;
     }
 
-    /** Element count; folding never builds a constant larger than OnnxTensor.MAX_DECODE elements. */
+    /**
+     * The most elements a folded constant may have: more than a file's decoded tensors (OnnxTensor.MAX_DECODE),
+     * since exporters build masks from small constants (Swin-T's shifted-window mask at 224 px is [64, 49, 49]).
+     */
+    static final long MAX_FOLD = 1 << 20;
+
+    /** Element count; folding never builds a constant larger than MAX_FOLD elements. */
     static int numel(int[] shape) {
         long n = 1;
         for (int d : shape) {
             if (d < 0) throw new IllegalArgumentException("negative dimension in " + Arrays.toString(shape));
             n *= d;
-            if (n > OnnxTensor.MAX_DECODE)
+            if (n > MAX_FOLD)
                 throw new IllegalArgumentException("constant of shape " + Arrays.toString(shape)
                         + " is too large to fold");
         }
@@ -64,15 +70,7 @@ record Arr(int[] shape, double[] v) {
         return d;
     }
 
-    /** Index into this array for output index {@code idx} of a broadcast result of shape {@code out}. */
-    private int broadcastIndex(int[] outIdx) {
-        int off = outIdx.length - shape.length;
-        int[] st = strides(shape);
-        int k = 0;
-        for (int i = 0; i < shape.length; i++) k += (shape[i] == 1 ? 0 : outIdx[i + off]) * st[i];
-        return k;
-    }
-
+    /** The multi-index of flat element {@code flat} of a tensor of shape {@code shape}. */
     static int[] unravel(int flat, int[] shape) {
         int[] idx = new int[shape.length];
         for (int i = shape.length - 1; i >= 0; i--) {
@@ -82,23 +80,54 @@ record Arr(int[] shape, double[] v) {
         return idx;
     }
 
+    /**
+     * For each element of a tensor of shape {@code out}, the flat index of the element of shape {@code s} it reads
+     * under broadcasting. Walked as an odometer: folding Swin's masks visits 10^5 elements per op, several hundred
+     * times per model, so no per-element index arrays.
+     */
+    private static int[] broadcastMap(int[] s, int[] out) {
+        int n = numel(out);
+        int[] map = new int[n];
+        if (Arrays.equals(s, out)) {
+            for (int i = 0; i < n; i++) map[i] = i;
+            return map;
+        }
+        int r = out.length, off = r - s.length;
+        int[] ss = strides(s), st = new int[r];
+        for (int i = 0; i < s.length; i++) st[i + off] = s[i] == 1 ? 0 : ss[i];
+        return walk(out, st, 0);
+    }
+
+    /** The flat source index of each element of shape out, reading axis d with stride st[d] from base. */
+    private static int[] walk(int[] out, int[] st, int base) {
+        int n = numel(out), r = out.length;
+        int[] map = new int[n], idx = new int[r];
+        int k = base;
+        for (int i = 0; i < n; i++) {
+            map[i] = k;
+            for (int d = r - 1; d >= 0; d--) { // next output position, last axis fastest
+                k += st[d];
+                if (++idx[d] < out[d]) break;
+                k -= st[d] * out[d];
+                idx[d] = 0;
+            }
+        }
+        return map;
+    }
+
     static Arr binary(Arr a, Arr b, DoubleBinaryOperator f) {
         int[] s = broadcastShape(a.shape, b.shape);
         double[] out = new double[numel(s)];
-        for (int i = 0; i < out.length; i++) {
-            int[] idx = unravel(i, s);
-            out[i] = f.applyAsDouble(a.v[a.broadcastIndex(idx)], b.v[b.broadcastIndex(idx)]);
-        }
+        int[] ma = broadcastMap(a.shape, s), mb = broadcastMap(b.shape, s);
+        for (int i = 0; i < out.length; i++) out[i] = f.applyAsDouble(a.v[ma[i]], b.v[mb[i]]);
         return new Arr(s, out);
     }
 
     static Arr where(Arr c, Arr a, Arr b) {
         int[] s = broadcastShape(c.shape, broadcastShape(a.shape, b.shape));
         double[] out = new double[numel(s)];
-        for (int i = 0; i < out.length; i++) {
-            int[] idx = unravel(i, s);
-            out[i] = c.v[c.broadcastIndex(idx)] != 0 ? a.v[a.broadcastIndex(idx)] : b.v[b.broadcastIndex(idx)];
-        }
+        int[] mc = broadcastMap(c.shape, s), ma = broadcastMap(a.shape, s), mb = broadcastMap(b.shape, s);
+        for (int i = 0; i < out.length; i++) out[i] = c.v[mc[i]] != 0 ? a.v[ma[i]] : b.v[mb[i]];
         return new Arr(s, out);
     }
 
@@ -157,14 +186,11 @@ record Arr(int[] shape, double[] v) {
     static Arr transpose(Arr a, int[] perm) {
         int[] s = new int[perm.length];
         for (int i = 0; i < perm.length; i++) s[i] = a.shape[perm[i]];
-        int[] st = strides(a.shape);
+        int[] st = strides(a.shape), ps = new int[perm.length];
+        for (int j = 0; j < perm.length; j++) ps[j] = st[perm[j]];
+        int[] map = walk(s, ps, 0);
         double[] out = new double[a.v.length];
-        for (int i = 0; i < out.length; i++) {
-            int[] idx = unravel(i, s);
-            int k = 0;
-            for (int j = 0; j < perm.length; j++) k += idx[j] * st[perm[j]];
-            out[i] = a.v[k];
-        }
+        for (int i = 0; i < out.length; i++) out[i] = a.v[map[i]];
         return new Arr(s, out);
     }
 
@@ -219,14 +245,16 @@ record Arr(int[] shape, double[] v) {
                     : (starts[i] - ends[i] - steps[i] - 1) / -steps[i];
             s[ax] = Math.max(0, n);
         }
-        int[] str = strides(a.shape);
-        double[] out = new double[numel(s)];
-        for (int i = 0; i < out.length; i++) {
-            int[] idx = unravel(i, s);
-            int k = 0;
-            for (int j = 0; j < idx.length; j++) k += (lo[j] + idx[j] * st[j]) * str[j];
-            out[i] = a.v[k];
+        int[] str = strides(a.shape), step = new int[a.rank()];
+        int base = 0;
+        for (int j = 0; j < a.rank(); j++) {
+            base += lo[j] * str[j];
+            step[j] = st[j] * str[j];
         }
+        double[] out = new double[numel(s)];
+        if (out.length == 0) return new Arr(s, out);
+        int[] map = walk(s, step, base);
+        for (int i = 0; i < out.length; i++) out[i] = a.v[map[i]];
         return new Arr(s, out);
     }
 }

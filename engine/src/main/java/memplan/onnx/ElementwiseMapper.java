@@ -6,6 +6,7 @@ import memplan.onnx.proto.Onnx.TensorProto.DataType;
 import memplan.ops.Add;
 import memplan.ops.Cast;
 import memplan.ops.Clip;
+import memplan.ops.Compare;
 import memplan.ops.ConstElementwise;
 import memplan.ops.Div;
 import memplan.ops.Dropout;
@@ -27,6 +28,7 @@ import memplan.ops.Tanh;
 
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 
 /** Unary and binary elementwise operators (binary ones broadcast), Where as a masked fill, Dropout, Clip, Cast. */
 final class ElementwiseMapper implements OpMapper {
@@ -45,7 +47,10 @@ final class ElementwiseMapper implements OpMapper {
                 Signature.of("LogSoftmax", 1, 1), Signature.of("Erf", 1, 1), Signature.of("Add", 2, 2),
                 Signature.of("Sub", 2, 2), Signature.of("Mul", 2, 2), Signature.of("Div", 2, 2),
                 Signature.of("Pow", 2, 2), Signature.of("Where", 3, 3), Signature.of("Dropout", 1, 3),
-                Signature.of("Clip", 1, 3), Signature.of("Cast", 1, 1), Signature.of("Identity", 1, 1));
+                Signature.of("Clip", 1, 3), Signature.of("Cast", 1, 1), Signature.of("Identity", 1, 1),
+                Signature.of("Equal", 2, 2), Signature.of("Less", 2, 2), Signature.of("Greater", 2, 2),
+                Signature.of("And", 2, 2), Signature.of("Or", 2, 2), Signature.of("Xor", 2, 2),
+                Signature.of("Not", 1, 1));
     }
 
     @Override
@@ -68,6 +73,7 @@ final class ElementwiseMapper implements OpMapper {
             case "Dropout" -> dropout(n);
             case "Clip" -> clip(n);
             case "Cast" -> cast(n);
+            case "Equal", "Less", "Greater", "And", "Or", "Xor", "Not" -> compare(n);
             default -> n.put(0, n.act(0)); // Identity
         }
     }
@@ -94,6 +100,32 @@ final class ElementwiseMapper implements OpMapper {
         if (a.isConst() && b.isAct()) n.put(0, withConst(cv, n, n.hint(), fn, b, a.c, true));
         else if (a.isAct()) n.put(0, withConst(cv, n, n.hint(), fn, a, b.c, false));
         else throw n.error("both operands are unknown"); // constants are folded before mapping
+    }
+
+    /**
+     * A comparison or logic op on a computed tensor: a bool Compare. A constant operand must be one value (the
+     * op's scalar; Less(c, x) is Greater(x, c)); a constant tensor operand is unsupported.
+     */
+    private static void compare(OnnxNode n) {
+        Compare.Relation r = Compare.Relation.valueOf(n.type().toUpperCase(Locale.ROOT));
+        if (r == Compare.Relation.NOT) {
+            n.put(0, n.emit(new Compare(r, null), List.of(n.act(0))));
+            return;
+        }
+        Val a = n.required(0, "A"), b = n.required(1, "B");
+        if (a.isAct() && b.isAct()) {
+            n.put(0, n.emit(new Compare(r, null), List.of(a, b)));
+            return;
+        }
+        boolean reversed = a.isConst();
+        Val x = reversed ? b : a;
+        Val.Const c = reversed ? a.c : b.c;
+        if (c.numel() != 1 || c.shape.length > x.rank())
+            throw new Unsupported(n.type(), "a comparison with a constant tensor of more than one value");
+        double v = OnnxNode.shortest(n.scalar(c, "constant operand"));
+        if (reversed && r == Compare.Relation.LESS) r = Compare.Relation.GREATER;
+        else if (reversed && r == Compare.Relation.GREATER) r = Compare.Relation.LESS;
+        n.put(0, n.emit(new Compare(r, v), List.of(x)));
     }
 
     /** y + c for a Gemm's C operand: a tensor or a constant. */

@@ -247,7 +247,7 @@ final class FoldRules {
         double start = single(0, "start"), limit = single(1, "limit"), delta = single(2, "delta");
         if (delta == 0) throw n.error("the delta of a Range must not be 0");
         double count = Math.max(0, Math.ceil((limit - start) / delta));
-        if (count > OnnxTensor.MAX_DECODE) throw n.error("a range of " + (long) count + " values is too large to fold");
+        if (count > Arr.MAX_FOLD) throw n.error("a range of " + (long) count + " values is too large to fold");
         double[] v = new double[(int) count];
         for (int i = 0; i < v.length; i++) v[i] = start + i * delta;
         return Arr.vector(v);

@@ -10,7 +10,10 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
-/** Movement that copies: Concat, Split, Slice (step 1, one Slice op per axis) and Pad. */
+/**
+ * Movement that copies: Concat, Split, Slice (one Slice op per axis; a step above 1 as a view that splits the
+ * axis into [count, step] and a Slice of the first of each step) and Pad.
+ */
 final class MovementMapper implements OpMapper {
     private final Converter cv;
 
@@ -103,13 +106,15 @@ final class MovementMapper implements OpMapper {
         int m = args[0].starts().length;
         if (args[1].starts().length != m) throw n.error("the number of sliced axes depends on the batch size");
         int[][] lo = new int[Converter.LANES][m], hi = new int[Converter.LANES][m];
-        int[] axes = new int[m];
+        int[] axes = new int[m], steps = new int[m];
         for (int lane = 0; lane < Converter.LANES; lane++) {
             long[] s = args[lane].starts(), e = args[lane].ends(), a = args[lane].axes(), st = args[lane].steps();
             for (int i = 0; i < m; i++) {
                 int ax = n.axis(a == null ? i : a[i], r, "axis");
-                if (st != null && st[i] != 1)
-                    throw new Unsupported("Slice (step " + st[i] + ")", "only step 1 is supported");
+                if (st != null && st[i] < 1)
+                    throw new Unsupported("Slice (step " + st[i] + ")", "only positive steps are supported");
+                if (st != null && st[i] > 4096) throw new Unsupported("Slice (step above 4096)", null);
+                steps[i] = st == null ? 1 : (int) st[i];
                 int dim = x.shape[lane].dim(ax);
                 axes[i] = ax;
                 lo[lane][i] = (int) FoldRules.clampIndex(s[i], dim);
@@ -120,16 +125,52 @@ final class MovementMapper implements OpMapper {
         for (int i = 0; i < m; i++) {
             boolean full0 = lo[0][i] == 0 && hi[0][i] == x.shape[0].dim(axes[i]);
             boolean full1 = lo[1][i] == 0 && hi[1][i] == x.shape[1].dim(axes[i]);
-            if (full0 && full1) continue;
+            if (full0 && full1 && steps[i] == 1) continue;
             if (lo[0][i] != lo[1][i] || hi[0][i] != hi[1][i])
                 throw n.error("the slice of axis " + axes[i] + " depends on the batch size");
             if (lo[0][i] >= hi[0][i])
                 throw n.error("the slice of axis " + axes[i] + " is empty (from " + lo[0][i] + " to " + hi[0][i]
                         + "); MemPlan cannot model an empty tensor");
             String hint = n.hint() + (m > 1 ? "/" + axes[i] : "");
-            y = cv.emit(hint, new Slice(axes[i], lo[0][i], hi[0][i]), List.of(y)).get(0);
+            y = steps[i] == 1 ? cv.emit(hint, new Slice(axes[i], lo[0][i], hi[0][i]), List.of(y)).get(0)
+                    : strided(n, hint, y, axes[i], lo[0][i], hi[0][i], steps[i]);
         }
         n.put(0, y);
+    }
+
+    /**
+     * x[lo:hi:step] on one axis (PatchMerging's x[..., 0::2, 1::2, :]): crop to a window of step·count elements
+     * that holds the kept ones at one offset r of each step (r > 0 when the last stride would run past the end),
+     * view the axis as [count, step], keep index r of the step axis and view it away. The copy holds the count
+     * elements PyTorch's strided view reads when the next op gathers it; the axis must not depend on the batch.
+     */
+    private Val strided(OnnxNode n, String hint, Val x, int ax, int lo, int hi, int step) {
+        int dim = x.shape[0].dim(ax);
+        if (x.shape[1].dim(ax) != dim) throw new Unsupported("Slice (step " + step + " on the batch axis)", null);
+        int count = (hi - lo + step - 1) / step;
+        if ((long) step * count > dim)
+            throw new Unsupported("Slice (step " + step + ")", "a step whose strides do not fit in the axis "
+                    + "is not supported");
+        int r = Math.max(0, lo + step * count - dim), begin = lo - r;
+        Val y = x;
+        if (begin != 0 || begin + step * count != dim)
+            y = cv.emit(hint + "/crop", new Slice(ax, begin, begin + step * count), List.of(y)).get(0);
+        long[][] split = new long[Converter.LANES][], kept = new long[Converter.LANES][];
+        for (int lane = 0; lane < Converter.LANES; lane++) {
+            int[] d = y.shape[lane].dims();
+            split[lane] = new long[d.length + 1];
+            kept[lane] = new long[d.length];
+            for (int k = 0, j = 0; k < d.length; k++) {
+                kept[lane][k] = k == ax ? count : d[k];
+                if (k == ax) {
+                    split[lane][j++] = count;
+                    split[lane][j++] = step;
+                } else split[lane][j++] = d[k];
+            }
+        }
+        y = cv.reshapeTo(hint + "/split", y, split);
+        y = cv.emit(hint, new Slice(ax + 1, r, r + 1), List.of(y)).get(0);
+        return cv.reshapeTo(hint + "/merge", y, kept);
     }
 
     private static void pad(OnnxNode n) {

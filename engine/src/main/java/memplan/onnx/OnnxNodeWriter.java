@@ -184,6 +184,22 @@ final class OnnxNodeWriter implements OpVisitor<Void> {
     @Override public Void visit(Div op) { return node("Div", in); }
     @Override public Void visit(Pow op) { return node("Pow", in); }
 
+    /** Equal, Less, Greater, And, Or, Xor or Not; a scalar operand is a float Constant. */
+    @Override
+    public Void visit(Compare op) {
+        String name = switch (op.relation()) {
+            case EQUAL -> "Equal";
+            case LESS -> "Less";
+            case GREATER -> "Greater";
+            case AND -> "And";
+            case OR -> "Or";
+            case XOR -> "Xor";
+            case NOT -> "Not";
+        };
+        if (op.value() == null) return node(name, in);
+        return node(name, List.of(x, out.scalar(y + "_value", op.value().floatValue())));
+    }
+
     /** Where(mask, x, value) or Where(mask, value, x); a fixed mask is a boolean Constant. */
     @Override
     public Void visit(MaskedFill op) {

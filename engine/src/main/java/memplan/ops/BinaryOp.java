@@ -1,5 +1,6 @@
 package memplan.ops;
 
 /** Two operands combined element by element with NumPy broadcasting (MaskedFill's mask may be a buffer). */
-public sealed interface BinaryOp extends Op permits Add, Mul, Sub, Div, Pow, MaskedFill, GatedActivation {
+public sealed interface BinaryOp extends Op permits Add, Mul, Sub, Div, Pow, MaskedFill, GatedActivation,
+        Compare {
 }

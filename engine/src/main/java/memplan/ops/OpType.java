@@ -16,7 +16,8 @@ public enum OpType {
     GlobalAvgPool, Add, Mul, Concat, Flatten, Reshape, Transpose, Dropout, Embedding, Softmax, Attention, LSTMCell,
     CrossEntropy, MseLoss, Upsample, Slice, ConvTranspose2d, LeakyReLU, HardSigmoid, HardSwish, Sqrt, Clip, Cast, Sub,
     Div, Pow, ConstElementwise, ReduceMean, Split, Pad, Opaque, MaskedFill, Mish, SiLU,
-    RMSNorm, GatedActivation, RotaryEmbedding, Fill, Conv3d, MaxPool3d, AvgPool3d, GroupNorm;
+    RMSNorm, GatedActivation, RotaryEmbedding, Fill, Conv3d, MaxPool3d, AvgPool3d, GroupNorm,
+    Compare;
 
     /** Every op name, in this declaration order. */
     public static Set<String> names() {

@@ -33,6 +33,7 @@ public interface OpVisitor<R> {
     R visit(Pow op);
     R visit(MaskedFill op);
     R visit(GatedActivation op);
+    R visit(Compare op);
 
     // reductions
     R visit(ReduceMean op);

@@ -92,7 +92,10 @@ class ModelJsonRoundTripTest {
         b.add("split", new Split(2, List.of(7, 10)), r);                       // [N,4,7], [N,4,10]
         String pd = b.add("pad", new Pad(List.of(0, 0, 1, 0, 0, 2), "edge"), "split:0"); // [N,4,10]
         String mf = b.add("mfill", new MaskedFill(List.of(1, 1, 10), -5, false), pd);
-        mf = b.add("mfill2", new MaskedFill(List.of(), 1, true), mf, "split:1");
+        String cmp = b.add("cmp", new Compare(Compare.Relation.LESS, null), pd, "split:1");
+        cmp = b.add("cmpnot", new Compare(Compare.Relation.NOT, null), cmp);
+        cmp = b.add("cmpv", new Compare(Compare.Relation.GREATER, 0.5), cmp);
+        mf = b.add("mfill2", new MaskedFill(List.of(), 1, true), mf, cmp);
         b.add("opaque", new Opaque("onnx:Selu", 2, 2), mf, pd);
         String h = b.add("h0fill", new Fill(List.of("2", "N", "6"), 0.25, null));
         b.add("h0plus", new Add(), h, b.add("h0bool", new Fill(List.of("1", "N", "6"), 1, DType.BOOL)));

@@ -70,6 +70,25 @@ class OnnxShapeModelsTest {
         importsLikePyTorch("swin-tiny-op13.onnx", OnnxOptions.defaults());
     }
 
+    /** Two stages: PatchMerging's strided slices (step 2 from 0 and from 1) between them. */
+    @Test
+    void swinPatchMergingStridedSlices() throws Exception {
+        ModelDef m = importsLikePyTorch("swin2-tiny-op13.onnx", OnnxOptions.defaults());
+        assertTrue(m.layers().stream().filter(l -> l.op() instanceof memplan.ops.Slice s && s.end() - s.start() == 1)
+                .count() >= 4, "four strided slices of PatchMerging");
+    }
+
+    /** PyTorch's export of comparisons and logic on computed tensors: bool Compare ops, and training on the CPU. */
+    @Test
+    void logicOpsOnComputedTensors() throws Exception {
+        ModelDef m = importsLikePyTorch("logic-tiny-op13.onnx", OnnxOptions.defaults());
+        assertEquals(9, m.layers().stream().filter(l -> l.op() instanceof memplan.ops.Compare).count());
+        Schedule s = TrainingGraph.derive(Graph.instantiate(m, 3, DType.FP32), Optimizer.SGD);
+        RunResult base = OnnxCpuTrainingTest.run(Plan.baseline(s));
+        Plan rec = OnnxCpuTrainingTest.everywhere(s, t -> Decision.RECOMPUTE);
+        assertEquals(base.weightsSha256(), OnnxCpuTrainingTest.run(rec).weightsSha256(), "under recompute");
+    }
+
     @Test
     void paddleOpset9SliceOfShape() throws Exception {
         importsLikePyTorch("paddle-slice-op9.onnx", OnnxOptions.defaults());
@@ -78,7 +97,7 @@ class OnnxShapeModelsTest {
     /** The class token's Fill and the gathered position bias run on the CPU backend, and recompute changes nothing. */
     @Test
     void tinyVitAndSwinTrainIdenticallyUnderRecompute() throws Exception {
-        for (String f : List.of("vit-tiny-op17.onnx", "swin-tiny-op13.onnx")) {
+        for (String f : List.of("vit-tiny-op17.onnx", "swin-tiny-op13.onnx", "swin2-tiny-op13.onnx")) {
             ModelDef m = OnnxImporter.read(resource(f), OnnxOptions.defaults());
             Schedule s = TrainingGraph.derive(Graph.instantiate(m, 2, DType.FP32), Optimizer.ADAM);
             RunResult base = OnnxCpuTrainingTest.run(Plan.baseline(s));

@@ -85,6 +85,7 @@ public class OpRulesTest {
         m.put(new Opaque("onnx:Selu", 1, 1), List.of(s(2, 3)));
         m.put(new MaskedFill(List.of(1, 3), -1e9, true), List.of(s(2, 3)));
         m.put(new Fill(List.of("2", "3"), 1.5, null), List.of());
+        m.put(new Compare(Compare.Relation.LESS, null), List.of(s(2, 3), s(1, 3)));
         return m;
     }
 
@@ -276,6 +277,7 @@ public class OpRulesTest {
         expected.put("Opaque", BackwardNeeds.inputs(0));                       // assumed
         expected.put("MaskedFill", BackwardNeeds.NOTHING.withParams());        // the mask
         expected.put("Fill", BackwardNeeds.NOTHING);                           // a constant
+        expected.put("Compare", BackwardNeeds.NOTHING);                        // no gradient
         // Llama-style blocks, as measured with saved_tensors_hooks on tools/pytorch/llama.py
         expected.put("RMSNorm", BackwardNeeds.inputs(0).withParams().withAux()); // x, weight, rstd, x*rstd, x^2
         expected.put("GatedActivation", BackwardNeeds.inputs(0, 1).withAux()); // gate, up, silu(gate)

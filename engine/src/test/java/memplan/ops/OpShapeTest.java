@@ -301,6 +301,12 @@ class OpShapeTest {
         ok(new MaskedFill(List.of(), 0, false), List.of(s(2, 3, 4, 4), s(2, 1, 1, 4)), s(2, 3, 4, 4));
         bad(new MaskedFill(List.of(5), 0, true), List.of(s(2, 4)), "do not broadcast");
         ok(new Fill(List.of("2", "3"), 1, null), List.of(), s(2, 3));
+        ok(new Compare(Compare.Relation.EQUAL, null), List.of(s(2, 1, 4), s(3, 1)), s(2, 3, 4));
+        ok(new Compare(Compare.Relation.GREATER, 0.5), List.of(s(2, 3)), s(2, 3));
+        ok(new Compare(Compare.Relation.NOT, null), List.of(s(5)), s(5));
+        bad(new Compare(Compare.Relation.AND, null), List.of(s(2, 3), s(2, 4)), "do not broadcast");
+        assertEquals(DType.BOOL, new Compare(Compare.Relation.LESS, null).outputDType(0));
+        assertFalse(new Compare(Compare.Relation.LESS, null).differentiable(0));
     }
 
     @Test

@@ -2,6 +2,7 @@ package memplan.backend.cpu;
 
 import memplan.graph.Node;
 import memplan.ir.Shape;
+import memplan.ops.Compare;
 import memplan.ops.MaskedFill;
 
 import static memplan.backend.cpu.Broadcasting.*;
@@ -163,6 +164,46 @@ final class BinaryKernels {
             float[] gyd = gy.data();
             int go = gy.offset();
             reduceInto(gx, ys, acc, i -> truth(m, mm.at(i)) == keepTrue ? gyd[go + i] : 0.0);
+        }
+    }
+
+    /**
+     * Compare: a bool output (one byte per element, four per slot) from inputs of any dtype, broadcasting two
+     * operands or comparing one against the op's scalar. No gradient: backward does nothing.
+     */
+    static final class CompareK implements CpuKernel {
+        @Override
+        public void forward(ForwardArgs a) {
+            Compare op = (Compare) a.node().op();
+            Compare.Relation r = op.relation();
+            Buf x0 = a.in()[0], x1 = a.in().length > 1 ? a.in()[1] : null, y = a.out()[0];
+            Shape ys = y.shape();
+            BMap m0 = new BMap(x0.shape(), ys), m1 = x1 == null ? null : new BMap(x1.shape(), ys);
+            double v = op.value() == null ? 0 : op.value();
+            int n = y.numel();
+            // chunks of 4 elements keep each packed slot written by one task
+            Par.range((n + 3) / 4, K.GRAIN / 4, (s, e) -> {
+                for (int i = 4 * s; i < Math.min(n, 4 * e); i++) {
+                    double p = value(x0, m0.at(i)), q = m1 == null ? v : value(x1, m1.at(i));
+                    y.setByte(i, r.holds(p, q) ? 1 : 0);
+                }
+            });
+        }
+
+        /** Element i as a double (integers exact up to 2^53). */
+        private static double value(Buf x, int i) {
+            return switch (x.dtype()) {
+                case FP32 -> x.get(i);
+                case INT32 -> x.getInt(i);
+                case INT64 -> x.getLong(i);
+                case BOOL, UINT8 -> x.getByte(i);
+                case FP16, BF16 -> throw new IllegalArgumentException("Compare: the CPU backend computes in fp32, "
+                        + "got a " + x.dtype() + " input");
+            };
+        }
+
+        @Override
+        public void backward(BackwardArgs a) {
         }
     }
 

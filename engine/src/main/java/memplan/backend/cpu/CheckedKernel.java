@@ -73,10 +73,11 @@ final class CheckedKernel implements CpuKernel {
 
     /**
      * The dtype a kernel takes for input i; null = any dtype the CPU backend stores (fp32, int64, int32, bool):
-     * Cast's input, and MaskedFill's mask input.
+     * Cast's and Compare's inputs, and MaskedFill's mask input.
      */
     static DType inputType(Op op, int i) {
-        if (op.type().equals("Cast") || op.type().equals("MaskedFill") && i == 1) return null;
+        if (op.type().equals("Cast") || op.type().equals("Compare") || op.type().equals("MaskedFill") && i == 1)
+            return null;
         return op.differentiable(i) || op.type().equals("MseLoss") ? DType.FP32 : DType.INT64;
     }
 

@@ -1,6 +1,7 @@
 package memplan.backend.cpu;
 
 import memplan.ops.Add;
+import memplan.ops.Compare;
 import memplan.ops.Attention;
 import memplan.ops.AvgPool2d;
 import memplan.ops.BatchNorm2d;
@@ -114,6 +115,7 @@ public final class CpuKernels {
         private final CpuKernel div = new BinaryKernels.BinaryK(BinaryKernels.Bin.DIV);
         private final CpuKernel pow = new BinaryKernels.BinaryK(BinaryKernels.Bin.POW);
         private final CpuKernel maskedFill = new BinaryKernels.MaskedFillK();
+        private final CpuKernel compare = new BinaryKernels.CompareK();
         private final CpuKernel reduceMean = new ReduceKernels.ReduceMeanK();
         private final CpuKernel reshape = new TensorKernels.ViewK("Reshape");
         private final CpuKernel flatten = new TensorKernels.ViewK("Flatten");
@@ -168,6 +170,7 @@ public final class CpuKernels {
         @Override public CpuKernel visit(Div op) { return div; }
         @Override public CpuKernel visit(Pow op) { return pow; }
         @Override public CpuKernel visit(MaskedFill op) { return maskedFill; }
+        @Override public CpuKernel visit(Compare op) { return compare; }
         @Override public CpuKernel visit(ReduceMean op) { return reduceMean; }
         @Override public CpuKernel visit(Reshape op) { return reshape; }
         @Override public CpuKernel visit(Flatten op) { return flatten; }

@@ -554,6 +554,47 @@ class CpuForwardTest {
     }
 
     @Test
+    void compareRelationsBroadcastAndScalars() {
+        // Less of [2, 3] fp32 against [3] int64: broadcast over rows, values compared as numbers
+        CpuHarness lt = new CpuHarness(new Compare(Compare.Relation.LESS, null), new DType[]{DType.FP32, DType.INT64},
+                s(2, 3), s(3));
+        set(lt.in[0], 1, 2, 3, -1, 5, 0.5f);
+        lt.in[1].setLong(0, 2);
+        lt.in[1].setLong(1, 2);
+        lt.in[1].setLong(2, 1);
+        lt.forward();
+        assertEquals(DType.BOOL, lt.out[0].dtype());
+        int[] want = {1, 0, 0, 1, 0, 1};
+        for (int i = 0; i < 6; i++) assertEquals(want[i], lt.out[0].getByte(i), "less " + i);
+        // Equal against a scalar on int64 (the Mod(x, 2) == 0 of a shifted-window mask)
+        CpuHarness eq = new CpuHarness(new Compare(Compare.Relation.EQUAL, 0.0), new DType[]{DType.INT64}, s(5));
+        for (int i = 0; i < 5; i++) eq.in[0].setLong(i, i % 2);
+        eq.forward();
+        for (int i = 0; i < 5; i++) assertEquals(i % 2 == 0 ? 1 : 0, eq.out[0].getByte(i), "equal " + i);
+        // Not, And, Or, Xor of bool tensors
+        CpuHarness not = new CpuHarness(new Compare(Compare.Relation.NOT, null), new DType[]{DType.BOOL}, s(6));
+        for (int i = 0; i < 6; i++) not.in[0].setByte(i, i % 3 == 0 ? 1 : 0);
+        not.forward();
+        for (int i = 0; i < 6; i++) assertEquals(i % 3 == 0 ? 0 : 1, not.out[0].getByte(i), "not " + i);
+        int[][] truth = {{1, 0, 0, 0}, {1, 1, 1, 0}, {0, 1, 1, 0}}; // and, or, xor of (1,1), (1,0), (0,1), (0,0)
+        Compare.Relation[] rs = {Compare.Relation.AND, Compare.Relation.OR, Compare.Relation.XOR};
+        for (int k = 0; k < 3; k++) {
+            CpuHarness h = new CpuHarness(new Compare(rs[k], null), new DType[]{DType.BOOL, DType.BOOL}, s(4), s(4));
+            int[] a = {1, 1, 0, 0}, b = {1, 0, 1, 0};
+            for (int i = 0; i < 4; i++) {
+                h.in[0].setByte(i, a[i]);
+                h.in[1].setByte(i, b[i]);
+            }
+            h.forward();
+            for (int i = 0; i < 4; i++) assertEquals(truth[k][i], h.out[0].getByte(i), rs[k] + " " + i);
+        }
+        // Greater against a scalar on fp32, more elements than one packed slot per task
+        CpuHarness gt = new CpuHarness(new Compare(Compare.Relation.GREATER, 0.25), new DType[]{DType.FP32}, s(4099));
+        gt.forward();
+        for (int i = 0; i < 4099; i++) assertEquals(gt.in[0].get(i) > 0.25f ? 1 : 0, gt.out[0].getByte(i), "gt " + i);
+    }
+
+    @Test
     void castConversions() {
         CpuHarness toF = new CpuHarness(new Cast(null), new DType[]{DType.INT64}, s(3));
         toF.in[0].setLong(0, -2);
