@@ -2,8 +2,6 @@ package memplan.cli;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import memplan.lower.Instr;
-import memplan.lower.InstrKind;
 import memplan.parallel.CommBuffer;
 import memplan.parallel.IterationTime;
 import memplan.parallel.Layout;
@@ -11,13 +9,10 @@ import memplan.parallel.Network;
 import memplan.parallel.ParallelProfile;
 import memplan.parallel.RankMemory;
 import memplan.parallel.RankPlans;
-import memplan.sim.SimResult;
 import memplan.train.Phase;
-import memplan.train.Schedule;
 import memplan.units.ByteSize;
 
 import java.io.PrintWriter;
-import java.util.List;
 import java.util.Locale;
 import java.util.stream.Collectors;
 
@@ -105,26 +100,12 @@ final class RankReport {
             ObjectNode k = x.putObject("decisions");
             SimulateCommand.decisionCounts(r.plan()).forEach(k::put);
             ObjectNode ph = x.putObject("plannedPhasePeakBytes");
-            long[] peaks = phasePeaks(r.after());
+            long[] peaks = r.after().phasePeaks();
             for (Phase phase : Phase.values()) ph.put(phase.name().toLowerCase(Locale.ROOT), peaks[phase.ordinal()]);
         }
         return n;
     }
 
-    /** The most bytes live while each phase's steps (and what the plan inserts before them) run. */
-    static long[] phasePeaks(SimResult r) {
-        long[] p = new long[Phase.values().length];
-        Schedule s = r.execution().schedule();
-        // what the plan inserts (a recompute, a swap-in) runs for the compute that follows it
-        List<Instr> in = r.execution().instrs();
-        Phase cur = Phase.OPTIMIZER;
-        for (int i = in.size() - 1; i >= 0; i--) {
-            Instr x = in.get(i);
-            if (x.kind() == InstrKind.COMPUTE) cur = s.step(x.step()).phase();
-            p[cur.ordinal()] = Math.max(p[cur.ordinal()], r.timeline().live(x.pos()));
-        }
-        return p;
-    }
 
     static void printTime(PrintWriter o, IterationTime t, Network[] nets) {
         o.printf(Locale.ROOT, "time            %.4g ms per iteration: compute %.4g ms, pipeline bubble %.4g ms, "

@@ -5,8 +5,6 @@ import memplan.framework.FidelityData;
 import memplan.framework.FrameworkProfile;
 import memplan.graph.Graph;
 import memplan.ir.DType;
-import memplan.lower.Instr;
-import memplan.lower.InstrKind;
 import memplan.parallel.Layout;
 import memplan.parallel.ParallelProfile;
 import memplan.parallel.RankPlans;
@@ -102,7 +100,7 @@ class DistributedExportFidelityTest {
             SimResult sim = applied.ranks().get(applied.ranks().size() > 1 ? rank : 0).after();
             String row = name + " rank " + rank;
             FidelityData.within(row, "peak", sim.peakBytes(), measured.get("peakBytes").asLong(), TOLERANCE);
-            long[] phases = phasePeaks(sim);
+            long[] phases = sim.phasePeaks();
             for (Phase ph : List.of(Phase.FORWARD, Phase.BACKWARD, Phase.OPTIMIZER)) {
                 String k = ph.name().toLowerCase(Locale.ROOT);
                 FidelityData.within(row, k + " peak", phases[ph.ordinal()],
@@ -110,20 +108,6 @@ class DistributedExportFidelityTest {
             }
         }
         if (!planner[0].equals("baseline")) assertTrue(anyDecision, name + ": the plan as exported decides nothing");
-    }
-
-    static long[] phasePeaks(SimResult r) {
-        long[] p = new long[Phase.values().length];
-        Schedule s = r.execution().schedule();
-        // what the plan inserts (a recompute, a swap-in) runs for the compute that follows it
-        List<Instr> in = r.execution().instrs();
-        Phase cur = Phase.OPTIMIZER;
-        for (int i = in.size() - 1; i >= 0; i--) {
-            Instr x = in.get(i);
-            if (x.kind() == InstrKind.COMPUTE) cur = s.step(x.step()).phase();
-            p[cur.ordinal()] = Math.max(p[cur.ordinal()], r.timeline().live(x.pos()));
-        }
-        return p;
     }
 
     static Schedule schedule(JsonNode r) throws IOException {
