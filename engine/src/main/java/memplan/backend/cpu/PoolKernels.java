@@ -57,28 +57,36 @@ final class PoolKernels {
 
         @Override
         public void backward(BackwardArgs a) {
-            Buf gx = a.gradIn(0);
-            if (gx == null) return;
-            if (!a.accIn(0)) K.zero(gx);
-            Buf gy = a.gradOut(0);
-            if (gy == null) return;
-            Buf idx = a.need(a.aux(), 0, "aux (indices)");
-            int[] xs = gx.shape().dims(), ys = gy.shape().dims();
-            int hw = xs[2] * xs[3], ohw = ys[2] * ys[3];
-            float[] gxd = gx.data(), gyd = gy.data();
-            int planes = xs[0] * xs[1];
-            Par.range(planes, Par.grain(planes, ohw), (s, e) -> {
-                for (int p = s; p < e; p++) {
-                    int xb = gx.offset() + p * hw, yb = p * ohw;
-                    for (int o = 0; o < ohw; o++) {
-                        long k = idx.getLong(yb + o);
-                        if (k < 0 || k >= hw) throw new IllegalStateException("MaxPool2d '" + a.node().name()
-                                + "': argmax index " + k + " outside the input plane of " + hw + " elements");
-                        gxd[xb + (int) k] += gyd[gy.offset() + yb + o];
-                    }
-                }
-            });
+            scatterToArgmax(a, "MaxPool2d", "plane");
         }
+    }
+
+    /**
+     * Max pooling's backward of any rank: each output gradient goes to the input element its window's argmax (the
+     * saved int64 index within one [N, C] plane or volume) names.
+     */
+    static void scatterToArgmax(BackwardArgs a, String op, String region) {
+        Buf gx = a.gradIn(0);
+        if (gx == null) return;
+        if (!a.accIn(0)) K.zero(gx);
+        Buf gy = a.gradOut(0);
+        if (gy == null) return;
+        Buf idx = a.need(a.aux(), 0, "aux (indices)");
+        int[] xs = gx.shape().dims();
+        int planes = xs[0] * xs[1];
+        int hw = gx.numel() / planes, ohw = gy.numel() / planes;
+        float[] gxd = gx.data(), gyd = gy.data();
+        Par.range(planes, Par.grain(planes, ohw), (s, e) -> {
+            for (int p = s; p < e; p++) {
+                int xb = gx.offset() + p * hw, yb = p * ohw;
+                for (int o = 0; o < ohw; o++) {
+                    long k = idx.getLong(yb + o);
+                    if (k < 0 || k >= hw) throw new IllegalStateException(op + " '" + a.node().name()
+                            + "': argmax index " + k + " outside the input " + region + " of " + hw + " elements");
+                    gxd[xb + (int) k] += gyd[gy.offset() + yb + o];
+                }
+            }
+        });
     }
 
     /** Average pooling; padding counts as zeros, so every window divides by kh*kw. */

@@ -221,24 +221,7 @@ final class Spatial3dKernels {
 
         @Override
         public void backward(BackwardArgs a) {
-            Buf gx = a.gradIn(0);
-            if (gx == null) return;
-            if (!a.accIn(0)) K.zero(gx);
-            Buf gy = a.gradOut(0);
-            if (gy == null) return;
-            Buf idx = a.need(a.aux(), 0, "aux (indices)");
-            int[] xs = gx.shape().dims(), ys = gy.shape().dims();
-            int vol = xs[2] * xs[3] * xs[4], outVol = ys[2] * ys[3] * ys[4];
-            float[] gxd = gx.data(), gyd = gy.data();
-            Par.each(xs[0] * xs[1], nc -> {
-                int xb = gx.offset() + nc * vol, yb = nc * outVol;
-                for (int q = 0; q < outVol; q++) {
-                    long k = idx.getLong(yb + q);
-                    if (k < 0 || k >= vol) throw new IllegalStateException("MaxPool3d '" + a.node().name()
-                            + "': argmax index " + k + " outside the input volume of " + vol + " elements");
-                    gxd[xb + (int) k] += gyd[gy.offset() + yb + q];
-                }
-            });
+            PoolKernels.scatterToArgmax(a, "MaxPool3d", "volume");
         }
     }
 
