@@ -1,7 +1,6 @@
 package memplan.app.ui;
 
 import javafx.scene.Node;
-import javafx.scene.Scene;
 import javafx.scene.control.Button;
 import javafx.scene.control.Label;
 import javafx.scene.control.Spinner;
@@ -38,11 +37,7 @@ class UiLayoutPanelTest {
     @Start
     void start(Stage stage) {
         session = new SessionViewModel(new DirectTaskRunner(), new RecentFiles(null));
-        main = Views.mainWindow(session);
-        Scene scene = new Scene(main, 1260, 900);
-        scene.getStylesheets().add(MemPlanApp.class.getResource("memplan.css").toExternalForm());
-        stage.setScene(scene);
-        stage.show();
+        main = MainWindowStage.show(stage, session, 1260, 900);
     }
 
     private void open(FxRobot robot) {

@@ -34,11 +34,7 @@ class UiMainWindowTest {
     @Start
     void start(Stage stage) {
         session = new SessionViewModel(new DirectTaskRunner(), new RecentFiles(null));
-        main = Views.mainWindow(session);
-        Scene scene = new Scene(main, 1260, 780);
-        scene.getStylesheets().add(MemPlanApp.class.getResource("memplan.css").toExternalForm());
-        stage.setScene(scene);
-        stage.show();
+        main = MainWindowStage.show(stage, session, 1260, 780);
     }
 
     void openTinyCnn(FxRobot robot) {

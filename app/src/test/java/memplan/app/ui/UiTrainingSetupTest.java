@@ -1,7 +1,6 @@
 package memplan.app.ui;
 
 import javafx.event.ActionEvent;
-import javafx.scene.Scene;
 import javafx.scene.control.CheckBox;
 import javafx.scene.control.ChoiceBox;
 import javafx.scene.control.Label;
@@ -36,11 +35,7 @@ class UiTrainingSetupTest {
     @Start
     void start(Stage stage) {
         session = new SessionViewModel(new DirectTaskRunner(), new RecentFiles(null));
-        main = Views.mainWindow(session);
-        Scene scene = new Scene(main, 1260, 780);
-        scene.getStylesheets().add(MemPlanApp.class.getResource("memplan.css").toExternalForm());
-        stage.setScene(scene);
-        stage.show();
+        main = MainWindowStage.show(stage, session, 1260, 780);
     }
 
     private void open(FxRobot robot) {

@@ -38,11 +38,7 @@ class UiUserFlowsTest {
     @Start
     void start(Stage stage) {
         session = new SessionViewModel(new DirectTaskRunner(), new RecentFiles(null));
-        main = Views.mainWindow(session);
-        Scene scene = new Scene(main, 1260, 780);
-        scene.getStylesheets().add(MemPlanApp.class.getResource("memplan.css").toExternalForm());
-        stage.setScene(scene);
-        stage.show();
+        main = MainWindowStage.show(stage, session, 1260, 780);
     }
 
     void open(FxRobot robot, String sample, int batch) {
