@@ -19,7 +19,6 @@ the ONNX graphs of the models come from fidelity.py's run, batch 2):
   nice /usr/bin/python3 tools/pytorch/distributed.py --repredict     # after an engine change: MemPlan only
 """
 import argparse
-import importlib.util
 import datetime
 import json
 import os
@@ -42,6 +41,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import memmeasure  # noqa: E402
 import zoo  # noqa: E402
+from plan_module import Planned, load_module  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(HERE))
 RES = os.path.join(ROOT, "engine", "src", "test", "resources", "fidelity")
@@ -78,25 +78,6 @@ def loss_of(name):
 def iteration(model, opt, loss_fn, x, y, phases):
     with record_function(MEASURED) if phases else memmeasure._Null():
         memmeasure._iteration(model, opt, loss_fn, x, y, True, phases)
-
-
-class Planned(nn.Module):
-    """The wrapped model with the generated plan's step() around its forward, as a training loop writes it."""
-
-    def __init__(self, model, handle):
-        super().__init__()
-        self.m, self.handle = model, handle
-
-    def forward(self, x):
-        with self.handle.step():
-            return self.m(x)
-
-
-def load_module(path):
-    spec = importlib.util.spec_from_file_location("memplan_plan_%d" % abs(hash(path)), path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def worker(rank, world, port, name, batch, mode, out_dir, generated=None):

@@ -12,7 +12,6 @@ Run from the repository root after `mvn -q -B -o -DskipTests package` (it needs 
 It prints a Markdown table (docs/pytorch-export.md quotes it).
 """
 import argparse
-import importlib.util
 import json
 import os
 import re
@@ -22,13 +21,13 @@ import tempfile
 import warnings
 
 import torch
-import torch.nn as nn
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import fidelity  # noqa: E402
 import memmeasure  # noqa: E402
 import zoo  # noqa: E402
+from plan_module import Planned, load_module  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(HERE))
 JAR = os.environ.get("MEMPLAN_JAR", os.path.join(ROOT, "app", "target", "memplan.jar"))
@@ -41,25 +40,6 @@ ITERATIONS = 3
 def memplan(*args):
     r = subprocess.run(["java", "-jar", JAR] + list(args), capture_output=True, text=True)
     return r.returncode, r.stdout, r.stderr
-
-
-class Planned(nn.Module):
-    """The user's model with the generated plan around its forward (what a training loop writes by hand)."""
-
-    def __init__(self, model, handle):
-        super().__init__()
-        self.m, self.handle = model, handle
-
-    def forward(self, x):
-        with self.handle.step():
-            return self.m(x)
-
-
-def load_module(path):
-    spec = importlib.util.spec_from_file_location("memplan_plan_%d" % abs(hash(path)), path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def train(name, batch, make_optimizer, plan_module=None):
