@@ -10,8 +10,9 @@ import java.util.List;
  * lowering's automatic swap timings. Transfers do not overlap one another on the copy stream and overlap compute as
  * the baseline's step times allow; a transfer that cannot finish in its window costs the stall. Warm start from
  * {@code recompute-greedy}; the plan returned is the best, as simulated, of the solver's, the greedy recompute plan
- * and {@code hybrid-greedy}'s, so it is never slower than either greedy. Lossless compression is not in the model
- * (it stays in hybrid-greedy).
+ * and {@code hybrid-greedy}'s, so it is never slower than either greedy. Lossless compression is a third choice
+ * where a codec fits (Gist's 1-bit ReLU masks): the encoded bytes are held over the idle window, and the codec's
+ * encode and decode time is the cost.
  */
 public final class HybridOptimalPlanner implements SolverPlanner {
     private final SolverLimits limits;
@@ -31,7 +32,7 @@ public final class HybridOptimalPlanner implements SolverPlanner {
     @Override public String name() { return "hybrid-optimal"; }
     @Override
     public String description() {
-        return "recompute and swap together by the CP-SAT solver, transfers on the copy stream (time limit, gap)";
+        return "recompute, swap and lossless compression together by the CP-SAT solver (time limit, proven gap)";
     }
 
     @Override

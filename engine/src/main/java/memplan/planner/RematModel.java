@@ -14,6 +14,7 @@ import com.google.ortools.sat.LinearExpr;
 import com.google.ortools.sat.LinearExprBuilder;
 import com.google.ortools.sat.Literal;
 import com.google.ortools.util.Domain;
+import memplan.backend.Codec;
 import memplan.graph.Node;
 import memplan.lower.Buffer;
 import memplan.lower.ExecutionSchedule;
@@ -74,6 +75,10 @@ final class RematModel {
     private final Map<Integer, IntVar[]> swapStalls = new TreeMap<>(); // tensor -> {out stall, in stall}
     private final Map<Integer, Long> swapPico = new TreeMap<>(); // tensor -> transfer time
     private double[] stepEnd; // end of each step in the baseline, seconds
+    private boolean compression;
+    private final Map<Integer, BoolVar> compressed = new TreeMap<>(); // tensor -> held encoded over its idle window
+    private final Map<Integer, Codec> codecOf = new TreeMap<>();
+    private final Map<Integer, int[]> compressWindow = new TreeMap<>(); // tensor -> {last forward use, first read}
 
     RematModel(PlanContext ctx, Plan start, int maxRuns) {
         this.ctx = ctx;
@@ -179,6 +184,15 @@ final class RematModel {
      */
     void allowSwaps() {
         swaps = true;
+    }
+
+    /**
+     * Lets the model also hold a candidate in a lossless encoding (Gist's 1-bit ReLU mask) between its last forward
+     * use and its first backward read, as the lowering does: encoded after the last forward use, decoded before the
+     * first backward read; the codec's time on the compute stream is the cost.
+     */
+    void allowCompression() {
+        compression = true;
     }
 
     long pos(int step, int slotIndex) {
@@ -331,6 +345,7 @@ final class RematModel {
         List<IntervalVar> copies = new ArrayList<>();
         List<LinearArgument> stallTerms = new ArrayList<>();
         if (swaps) swapOptions(mem, copies, stallTerms);
+        if (compression) compressOptions(mem, costTerms, costCoeffs);
         // Every backward read of a candidate lies in one of its intervals.
         for (Node p : nodes)
             for (int o : outsOf.get(p.index())) {
@@ -346,6 +361,8 @@ final class RematModel {
                     any.add(c0);
                     BoolVar w = swapped.get(o);
                     if (w != null && q >= pos(swapSteps.get(o)[2] + 1, 0)) any.add(w);
+                    BoolVar z = compressed.get(o);
+                    if (z != null) any.add(z); // decoded before its first backward read, kept to the last
                     for (int j = 0; j < pr.length; j++) {
                         if (rp[j].getDomain().min() > q) continue;
                         BoolVar cj = model.newBoolVar("");
@@ -508,6 +525,15 @@ final class RematModel {
                     anySwap = true;
                 }
             }
+            // A compressed tensor holds only its encoded bytes between the encode and the decode.
+            for (Map.Entry<Integer, BoolVar> e : compressed.entrySet()) {
+                int[] win = compressWindow.get(e.getKey());
+                if (y > win[0] && y < win[1] && pendingAt(e.getKey(), y)) {
+                    int t = e.getKey();
+                    long eb = codecOf.get(t).encodedBytes(s.tensor(t).shape().numel(), 1.0);
+                    lhs.addTerm(e.getValue(), -(s.tensor(t).bytes() - eb));
+                }
+            }
             if (anySwap) {
                 model.addLessOrEqual(outs, Math.round((stepEnd[y - 1] - earliest) * PICO));
                 model.addLessOrEqual(ins, Math.round((latest - stepEnd[y - 1]) * PICO));
@@ -591,6 +617,50 @@ final class RematModel {
             }
     }
 
+    /**
+     * Lossless compression per candidate a codec fits (the 1-bit mask of a ReLU output only ReLU and MaxPool backward
+     * read) with an idle window between its last forward use and its first backward read: the full copy lives until
+     * the encode right after the last forward use, the encoded bytes until the decode before the first backward read,
+     * a decoded copy from there to the last read. Neither its producer nor an op reading it is re-run then (the plan
+     * validator's rule), nor is it swapped. Encode and decode each cost the codec's time over both buffers.
+     */
+    private void compressOptions(CumulativeConstraint mem, List<LinearArgument> costTerms, List<Long> costCoeffs) {
+        for (Node p : nodes)
+            for (int o : outsOf.get(p.index())) {
+                int out = ctx.uses.lastForwardUse(o), in = ctx.uses.firstBackwardUse(o);
+                if (in < 0 || in <= out + 1 || !ctx.saved(o)) continue;
+                Codec codec = Greedy.codecFor(ctx, o, false);
+                if (codec == null) continue;
+                long bytes = s.tensor(o).bytes();
+                long eb = codec.encodedBytes(s.tensor(o).shape().numel(), 1.0);
+                if (eb >= bytes) continue;
+                String name = s.tensor(o).name();
+                BoolVar z = model.newBoolVar(name + "#compress");
+                BoolVar[] pr = present.get(p.index());
+                if (pr.length > 0) model.addImplication(z, pr[0].not());
+                for (Node c : readers.get(o)) {
+                    BoolVar[] cr = present.get(c.index());
+                    if (cr.length > 0) model.addImplication(z, cr[0].not());
+                }
+                BoolVar w = swapped.get(o);
+                if (w != null) model.addImplication(z, w.not());
+                // The encode runs in the first slot after the last forward use; the decode in the last slot
+                // before the first backward read, after that step's re-runs.
+                long encAt = pos(out + 1, 0), decAt = pos(in, (int) stride - 2);
+                model.addEquality(ends.get(o)[0], encAt + 1).onlyEnforceIf(z);
+                mem.addDemand(model.newOptionalFixedSizeIntervalVar(LinearExpr.constant(encAt), decAt + 1 - encAt, z,
+                        name + "#encoded"), eb);
+                long lastAt = pos(ctx.uses.lastUse(o), (int) stride - 1) + 1;
+                mem.addDemand(model.newOptionalFixedSizeIntervalVar(LinearExpr.constant(decAt), lastAt - decAt, z,
+                        name + "#decoded"), bytes);
+                costTerms.add(z);
+                costCoeffs.add(Math.max(1, Math.round(2 * ctx.device.codecSeconds(bytes + eb) * PICO)));
+                compressed.put(o, z);
+                codecOf.put(o, codec);
+                compressWindow.put(o, new int[]{out, in});
+            }
+    }
+
     /** Bytes a re-run writes that no interval holds: its workspace and the outputs this model does not decide. */
     private long scratchBytes(Node p) {
         long b = 0;
@@ -636,6 +706,7 @@ final class RematModel {
             if (b.tensor() >= 0 && cand[b.tensor()])
                 copyEnds.computeIfAbsent(b.tensor(), k -> new ArrayList<>()).add(axis[b.end()] + 1);
         for (BoolVar w : swapped.values()) model.addHint(w, 0);
+        for (BoolVar z : compressed.values()) model.addHint(z, 0);
         for (Node n : nodes) {
             BoolVar[] pr = present.get(n.index());
             IntVar[] rp = runPos.get(n.index());
@@ -700,8 +771,15 @@ final class RematModel {
 
     /** As above, and the given tensors swapped with the lowering's automatic timings. */
     Plan planFor(Map<Integer, TreeSet<Integer>> stages, TreeSet<Integer> swapOut, String planner) {
+        return planFor(stages, swapOut, new TreeSet<>(), planner);
+    }
+
+    /** As above, and the given tensors held encoded (lossless) between their forward and backward uses. */
+    Plan planFor(Map<Integer, TreeSet<Integer>> stages, TreeSet<Integer> swapOut, TreeSet<Integer> encoded,
+                 String planner) {
         Decision[] d = start.decisions();
         for (int t : swapOut) d[t] = Decision.Swap.auto();
+        for (int t : encoded) d[t] = new Decision.Compress(codecOf.get(t), 1.0, false);
         // An output is rebuilt if backward reads it or a consumer re-run that is itself rebuilt does; reverse forward
         // order decides consumers first. (A re-run nothing reads is left out; the lowering skips it.)
         boolean[] emitted = new boolean[slot.length];
@@ -712,7 +790,7 @@ final class RematModel {
             for (int o : outsOf.get(p.index())) {
                 boolean read = ctx.uses.firstBackwardUse(o) >= 0;
                 for (Node c : readers.get(o)) read |= emitted[c.index()];
-                if (!read || swapOut.contains(o)) continue;
+                if (!read || swapOut.contains(o) || encoded.contains(o)) continue;
                 d[o] = new Decision.Recompute(new ArrayList<>(st));
                 emitted[p.index()] = true;
             }
@@ -721,7 +799,7 @@ final class RematModel {
     }
 
     record Outcome(CpSolverStatus status, Map<Integer, TreeSet<Integer>> stages, TreeSet<Integer> swapped,
-                   double objective, double bound, double wall, long capacity) {
+                   TreeSet<Integer> compressed, double objective, double bound, double wall, long capacity) {
     }
 
     /**
@@ -771,7 +849,7 @@ final class RematModel {
         if (st == CpSolverStatus.MODEL_INVALID)
             throw new IllegalStateException("rematerialisation model invalid: " + model.validate());
         Map<Integer, TreeSet<Integer>> stages = new TreeMap<>();
-        TreeSet<Integer> swapOut = new TreeSet<>();
+        TreeSet<Integer> swapOut = new TreeSet<>(), encoded = new TreeSet<>();
         long cap = -1;
         if (st == CpSolverStatus.OPTIMAL || st == CpSolverStatus.FEASIBLE) {
             for (Node p : nodes) {
@@ -783,11 +861,13 @@ final class RematModel {
             }
             for (Map.Entry<Integer, BoolVar> e : swapped.entrySet())
                 if (solver.booleanValue(e.getValue())) swapOut.add(e.getKey());
+            for (Map.Entry<Integer, BoolVar> e : compressed.entrySet())
+                if (solver.booleanValue(e.getValue())) encoded.add(e.getKey());
             if (byCapacity) cap = solver.value(capacity);
         }
         double scale = unit;
         boolean found = st == CpSolverStatus.OPTIMAL || st == CpSolverStatus.FEASIBLE;
         double objective = found ? solver.objectiveValue() / scale : Double.NaN;
-        return new Outcome(st, stages, swapOut, objective, solver.bestObjectiveBound() / scale, solver.wallTime(), cap);
+        return new Outcome(st, stages, swapOut, encoded, objective, solver.bestObjectiveBound() / scale, solver.wallTime(), cap);
     }
 }

@@ -37,7 +37,10 @@ final class SolverSearch {
             }
         }
         RematModel m = new RematModel(ctx, start, limits.maxRebuilds());
-        if (swaps) m.allowSwaps();
+        if (swaps) { // hybrid-optimal: swaps and lossless compression too
+            m.allowSwaps();
+            m.allowCompression();
+        }
         long budget = budgetBytes;
         Plan hintPlan = warm;
         double time = limits.timeLimitSeconds();
@@ -53,7 +56,7 @@ final class SolverSearch {
             note = "least peak in the model " + low.capacity() + " B (" + low.status() + "); ";
             if (low.capacity() >= 0) {
                 // The simulator judges the lower peak; the least time is then sought at that peak, from that plan.
-                Plan lowPlan = m.planFor(low.stages(), low.swapped(), start.planner());
+                Plan lowPlan = m.planFor(low.stages(), low.swapped(), low.compressed(), start.planner());
                 if (PlanValidator.problems(lowPlan, ctx.uses).isEmpty()) {
                     long peak = ctx.simulate(lowPlan).peakBytes();
                     if (peak < budget) {
@@ -74,7 +77,7 @@ final class SolverSearch {
         String source = "greedy";
         boolean found = out.status().name().equals("OPTIMAL") || out.status().name().equals("FEASIBLE");
         if (found) {
-            Plan solved = m.planFor(out.stages(), out.swapped(), start.planner());
+            Plan solved = m.planFor(out.stages(), out.swapped(), out.compressed(), start.planner());
             List<PlanProblem> problems = PlanValidator.problems(solved, ctx.uses);
             if (!problems.isEmpty()) note += "the solver's plan does not validate (" + problems.get(0) + "); ";
             else {
