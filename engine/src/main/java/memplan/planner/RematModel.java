@@ -14,6 +14,7 @@ import com.google.ortools.sat.LinearExpr;
 import com.google.ortools.sat.LinearExprBuilder;
 import com.google.ortools.sat.Literal;
 import com.google.ortools.util.Domain;
+import com.google.protobuf.TextFormat;
 import memplan.backend.Codec;
 import memplan.graph.Node;
 import memplan.lower.Buffer;
@@ -835,6 +836,14 @@ final class RematModel {
         solver.getParameters().setHintConflictLimit(100_000);
         // -Dmemplan.solverLog=true prints CP-SAT's search log to standard error (for tuning the model)
         if (Boolean.getBoolean("memplan.solverLog")) solver.getParameters().setLogSearchProgress(true);
+        // -Dmemplan.solverParams="num_workers:4 linearization_level:2" overrides CP-SAT parameters (for tuning)
+        String extra = System.getProperty("memplan.solverParams", "");
+        if (!extra.isBlank())
+            try {
+                TextFormat.merge(extra, solver.getParameters());
+            } catch (TextFormat.ParseException e) {
+                throw new IllegalArgumentException("memplan.solverParams: " + e.getMessage(), e);
+            }
         boolean byCapacity = capacity != null;
         double unit = byCapacity ? 1 : PICO;
         CpSolverSolutionCallback cb = new CpSolverSolutionCallback() {
