@@ -877,6 +877,7 @@ final class RematModel {
         double scale = unit;
         boolean found = st == CpSolverStatus.OPTIMAL || st == CpSolverStatus.FEASIBLE;
         double objective = found ? solver.objectiveValue() / scale : Double.NaN;
-        return new Outcome(st, stages, swapOut, encoded, objective, solver.bestObjectiveBound() / scale, solver.wallTime(), cap);
+        return new Outcome(st, stages, swapOut, encoded, objective, solver.bestObjectiveBound() / scale,
+                solver.wallTime(), cap);
     }
 }
