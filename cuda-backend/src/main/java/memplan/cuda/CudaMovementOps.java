@@ -196,7 +196,7 @@ final class CudaMovementOps {
 
     // ------------------------------------------------------------------ Resize, Flip (resize.cu)
 
-    /** NC, input and output sizes padded to three axes, mode, coordinates, rounding, scales (0 = padded), a, exclude. */
+    /** NC, in and out sizes padded to three axes, mode, coordinates, rounding, scales (0: padded), a, exclude. */
     private static Object[] resizeArgs(Node node, Resize op) {
         Shape xs = node.inShapes().get(0);
         int sp = xs.rank() - 2, lead = 3 - sp;

@@ -264,7 +264,8 @@ final class CudaOps {
 
         @Override
         public OpKernel visit(Resize op) {
-            return new OpKernel((g, n, b, p) -> movement.resizeFwd(n, op, b), (g, n, b) -> movement.resizeBwd(n, op, b));
+            return new OpKernel((g, n, b, p) -> movement.resizeFwd(n, op, b),
+                    (g, n, b) -> movement.resizeBwd(n, op, b));
         }
 
         @Override

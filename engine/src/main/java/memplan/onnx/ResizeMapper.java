@@ -100,7 +100,8 @@ final class ResizeMapper implements OpMapper {
                 if (!(scales[i] > 0) || Double.isInfinite(scales[i]))
                     throw n.error("scales must be positive, got " + Arrays.toString(scales));
                 double o = Math.floor(in * scales[i]);
-                if (o < 1) throw n.error("scale " + scales[i] + " leaves no output of axis " + i + " (size " + in + ")");
+                if (o < 1)
+                    throw n.error("scale " + scales[i] + " leaves no output of axis " + i + " (size " + in + ")");
                 if (o > Integer.MAX_VALUE) throw n.error("scale " + scales[i] + " makes axis " + i + " too large");
                 out.add((int) o);
                 sc.add(scales[i]);

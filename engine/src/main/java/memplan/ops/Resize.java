@@ -10,8 +10,9 @@ import java.util.List;
 /**
  * Resizes the 1 to 3 spatial axes of [N, C, ...] to {@code sizes} by ONNX Resize's rule (PyTorch's interpolate):
  * each output coordinate maps to an input coordinate by the coordinate transformation (with {@code scales}, the
- * factor the file gives, or the size ratio when there are none), then reads one element (nearest, rounded by {@code nearest}), two
- * (linear) or four (cubic, coefficient {@code cubicA}) per axis, their product over the axes as weights. Backward
+ * factor the file gives, or the size ratio when there are none), then reads one element (nearest, rounded by
+ * {@code nearest}), two (linear) or four (cubic, coefficient {@code cubicA}) per axis, their product over the axes as
+ * weights. Backward
  * scatters the gradient by the same weights; saves nothing (PyTorch's upsample_* keep only the input size).
  */
 public record Resize(List<Integer> sizes, List<Double> scales, String mode, String coordinates, String nearest,
