@@ -68,7 +68,7 @@ final class ResizeMapper implements OpMapper {
         if (sizes != null && !"stretch".equals(n.attrString("keep_aspect_ratio_policy", "stretch")))
             throw new Unsupported(n.type() + " (keep_aspect_ratio_policy)", null);
         Resize op = resize(n, x, old, scales, sizes);
-        n.put(0, n.emit(upsample(op, x) ? new Upsample((int) Math.rint(op.scales().get(0))) : op, List.of(x)));
+        n.put(0, n.emit(upsample(op, x) ? new Upsample(op.sizes().get(0) / x.shape[0].dim(2)) : op, List.of(x)));
     }
 
     /** The spatial output sizes, which must not depend on the batch; the batch entry is not read. */
