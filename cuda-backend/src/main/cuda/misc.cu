@@ -61,13 +61,16 @@ extern "C" __global__ void embedding_bwd(const void* idx, const float* gy, float
 #define PAD_CONSTANT 0
 #define PAD_REFLECT 1
 #define PAD_EDGE 2
+#define PAD_WRAP 3
 
 // Input coordinate of output coordinate o along a dim of input size n with begin pad b; -1 = constant padding.
-// Reflect mirrors without repeating the edge, periodically for pads wider than the dim (the CPU kernel's rule).
+// Reflect mirrors without repeating the edge, periodically for pads wider than the dim (the CPU kernel's rule);
+// wrap repeats the dim periodically.
 __device__ __forceinline__ long long pad_source(int mode, long long o, long long n, long long b) {
     long long c = o - b;
     if (c >= 0 && c < n) return c;
     if (mode == PAD_EDGE) return c < 0 ? 0 : n - 1;
+    if (mode == PAD_WRAP) return ((c % n) + n) % n;
     if (mode == PAD_REFLECT) {
         if (n == 1) return 0;
         long long p = 2 * (n - 1), m = ((c % p) + p) % p;
@@ -80,7 +83,9 @@ __device__ __forceinline__ long long pad_source(int mode, long long o, long long
 __device__ __forceinline__ long long pad_next(int mode, long long c, long long n, long long b, long long out,
                                               long long prev) {
     long long s = prev + 1 > 0 ? prev + 1 : 0, o;
-    if (mode == PAD_REFLECT && n > 1) {   // o - b = c or -c modulo the period
+    if (mode == PAD_WRAP) {   // o - b = c modulo n
+        o = s + ((b + c - s) % n + n) % n;
+    } else if (mode == PAD_REFLECT && n > 1) {   // o - b = c or -c modulo the period
         long long p = 2 * (n - 1), r1 = ((b + c) % p + p) % p, r2 = ((b - c) % p + p) % p;
         long long o1 = s + ((r1 - s) % p + p) % p, o2 = s + ((r2 - s) % p + p) % p;
         o = o1 < o2 ? o1 : o2;

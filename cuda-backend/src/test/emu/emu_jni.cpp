@@ -16,6 +16,7 @@
 #include "codec.cu"
 #include "binary.cu"
 #include "reduce.cu"
+#include "resize.cu"
 #include <jni.h>
 #include <cstdlib>
 #include <map>

@@ -6,6 +6,7 @@ import memplan.ir.Shape;
 import memplan.ops.Conv2d;
 import memplan.ops.Conv3d;
 import memplan.ops.ConvTranspose2d;
+import memplan.ops.ConvTranspose3d;
 import memplan.ops.LSTMCell;
 import memplan.ops.Linear;
 import memplan.ops.MatMul;
@@ -227,6 +228,62 @@ final class CudaGemmOps {
                     be.elementwise(COL2VOL, xImg, args(p(ws), p(gxn), geo, flag(accIn(b, 0))));
                 }
             }
+        }
+    }
+
+    // ------------------------------------------------------------------ ConvTranspose3d (GEMM + col2vol per image)
+
+    /**
+     * The vol2col/col2vol geometry of the Conv3d whose adjoint this is: that conv reads y [O, OD, OH, OW] and
+     * writes x's volume [D, H, W].
+     */
+    private static Object[] geoTransposed3d(ConvTranspose3d c, Shape xs, Shape ys) {
+        Triple k = c.kernel(), s = c.stride(), p = c.padding(), d = c.dilation();
+        return new Object[]{ys.dim(1), ys.dim(2), ys.dim(3), ys.dim(4), k.d(), k.h(), k.w(), s.d(), s.h(), s.w(),
+                p.d(), p.h(), p.w(), d.d(), d.h(), d.w(), xs.dim(2), xs.dim(3), xs.dim(4)};
+    }
+
+    /**
+     * As ConvTranspose2d in 3-D: per image and group col [og kd kh kw, D H W] = W_g^T x_g, then col2vol gathers it
+     * into y; the bias is added last. Backward: vol2col of gy gives gcol, gx_g = W_g gcol_g, gW_g (+)= x_g gcol_g^T.
+     */
+    void convTranspose3dFwd(Node node, ConvTranspose3d c, Bindings b) {
+        Shape xs = node.inShapes().get(0), ys = node.outShapes().get(0);
+        int N = xs.dim(0), C = xs.dim(1), vol = xs.dim(2) * xs.dim(3) * xs.dim(4), O = ys.dim(1);
+        int ovol = ys.dim(2) * ys.dim(3) * ys.dim(4), g = c.groups(), cg = C / g, rowsG = O / g * c.kernelVolume();
+        long x = b.in()[0], y = b.out()[0], w = param(b, 0), col = need(b.workspace(), node, "the col2vol workspace");
+        long yImg = (long) O * ovol;
+        Object[] geo = geoTransposed3d(c, xs, ys);
+        for (int n = 0; n < N; n++) {
+            gemm(true, false, rowsG, vol, cg, 1f, w, rowsG, (long) cg * rowsG, x + 4L * n * C * vol, vol,
+                    (long) cg * vol, 0f, col, vol, (long) rowsG * vol, g);
+            be.elementwise(COL2VOL, yImg, args(p(col), p(y + 4L * n * yImg), geo, 0));
+        }
+        if (c.bias()) be.elementwise(ADD_BIAS_NCHW, N * yImg, p(y), p(param(b, 1)), N * yImg, O, ovol);
+    }
+
+    void convTranspose3dBwd(Node node, ConvTranspose3d c, Bindings b) {
+        Shape xs = node.inShapes().get(0), ys = node.outShapes().get(0);
+        int N = xs.dim(0), C = xs.dim(1), vol = xs.dim(2) * xs.dim(3) * xs.dim(4), O = ys.dim(1);
+        int ovol = ys.dim(2) * ys.dim(3) * ys.dim(4), g = c.groups(), cg = C / g, rowsG = O / g * c.kernelVolume();
+        long gy = b.gradOut()[0], gx = b.gradIn()[0], gw = gradParam(b, 0), gb = c.bias() ? gradParam(b, 1) : -1;
+        long yImg = (long) O * ovol;
+        if (gb >= 0) be.launch(BIAS_GRAD_NCHW, O, 1, 1, 256, 1, 1, 0, p(gy), p(gb), N, O, ovol, flag(accParam(b,
+                1)));
+        if (gx < 0 && gw < 0) return;
+        long x = gw >= 0 ? need(b.in()[0], node, "the input (saved for backward)") : -1;
+        long w = gx >= 0 ? need(param(b, 0), node, "the weight") : -1;
+        long col = need(b.workspace(), node, "the vol2col workspace");
+        Object[] geo = geoTransposed3d(c, xs, ys);
+        for (int n = 0; n < N; n++) {
+            be.elementwise(VOL2COL, (long) O * c.kernelVolume() * vol, args(p(gy + 4L * n * yImg), p(col), geo));
+            long xn = 4L * n * C * vol;
+            if (gx >= 0)
+                gemm(false, false, cg, vol, rowsG, 1f, w, rowsG, (long) cg * rowsG, col, vol, (long) rowsG * vol,
+                        accIn(b, 0) ? 1f : 0f, gx + xn, vol, (long) cg * vol, g);
+            if (gw >= 0)
+                gemm(false, true, cg, rowsG, vol, 1f, x + xn, vol, (long) cg * vol, col, vol, (long) rowsG * vol,
+                        n > 0 || accParam(b, 0) ? 1f : 0f, gw, rowsG, (long) cg * rowsG, g);
         }
     }
 

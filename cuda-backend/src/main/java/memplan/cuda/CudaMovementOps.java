@@ -5,7 +5,9 @@ import memplan.backend.Bindings;
 import memplan.graph.Node;
 import memplan.ir.Shape;
 import memplan.ops.Concat;
+import memplan.ops.Flip;
 import memplan.ops.Pad;
+import memplan.ops.Resize;
 import memplan.ops.Slice;
 import memplan.ops.Split;
 import memplan.ops.Transpose;
@@ -15,7 +17,8 @@ import static memplan.cuda.Kernels.*;
 
 /**
  * Data movement on the GPU (misc.cu): Concat, Slice and Split as strided row copies, Transpose (rank <= 6), Pad
- * (constant, reflect, edge; backward sums each input element's output positions in order, no atomics).
+ * (constant, reflect, edge, wrap; backward sums each input element's output positions in order, no atomics);
+ * Resize and Flip (resize.cu).
  */
 final class CudaMovementOps {
     private final KernelHost be;
@@ -155,6 +158,7 @@ final class CudaMovementOps {
         return switch (mode) {
             case "reflect" -> 1;
             case "edge" -> 2;
+            case "wrap" -> 3;
             default -> 0;
         };
     }
@@ -188,5 +192,63 @@ final class CudaMovementOps {
         be.elementwise(PAD_BWD, n, join(new Object[]{p(b.gradOut()[0]), p(gx), n, padMode(pad.mode()), flag(accIn(b,
                 0))},
                 padShapes(node, pad)));
+    }
+
+    // ------------------------------------------------------------------ Resize, Flip (resize.cu)
+
+    /** NC, in and out sizes padded to three axes, mode, coordinates, rounding, scales (0: padded), a, exclude. */
+    private static Object[] resizeArgs(Node node, Resize op) {
+        Shape xs = node.inShapes().get(0);
+        int sp = xs.rank() - 2, lead = 3 - sp;
+        Object[] a = new Object[15];
+        a[0] = xs.dim(0) * xs.dim(1);
+        for (int k = 0; k < 3; k++) {
+            int in = k < lead ? 1 : xs.dim(2 + k - lead), out = k < lead ? 1 : op.sizes().get(k - lead);
+            a[1 + k] = in;
+            a[4 + k] = out;
+            a[10 + k] = k < lead ? 0.0 : op.scales().isEmpty() ? (double) out / in : op.scales().get(k - lead);
+        }
+        a[7] = Resize.MODES.indexOf(op.mode());
+        a[8] = Resize.COORDINATES.indexOf(op.coordinates());
+        a[9] = Resize.ROUNDINGS.indexOf(op.nearest());
+        a[13] = op.cubicA();
+        a[14] = flag(op.excludeOutside());
+        return a;
+    }
+
+    void resizeFwd(Node node, Resize op, Bindings b) {
+        be.elementwise(RESIZE_FWD, node.outShapes().get(0).numel(), join(new Object[]{p(b.in()[0]), p(b.out()[0])},
+                resizeArgs(node, op)));
+    }
+
+    void resizeBwd(Node node, Resize op, Bindings b) {
+        long gx = b.gradIn()[0];
+        if (gx < 0) return;
+        be.elementwise(RESIZE_BWD, node.inShapes().get(0).numel(), join(join(new Object[]{p(b.gradOut()[0]), p(gx)},
+                resizeArgs(node, op)), flag(accIn(b, 0))));
+    }
+
+    /** Flips float tensors of rank up to 6 (dims padded with leading 1s; mask bit k = padded dim k). */
+    private void flip(Node node, Flip op, long src, long dst, boolean acc) {
+        Shape xs = node.inShapes().get(0);
+        int r = xs.rank(), lead = Strided6.RANK - r, mask = 0;
+        if (r > Strided6.RANK)
+            throw new BackendException(node.name() + ": Flip supports rank up to " + Strided6.RANK
+                    + " on the CUDA backend");
+        Object[] dims = new Object[Strided6.RANK];
+        for (int k = 0; k < Strided6.RANK; k++) {
+            dims[k] = k < lead ? 1 : xs.dim(k - lead);
+            if (k >= lead && op.flips(k - lead, r)) mask |= 1 << k;
+        }
+        be.elementwise(FLIP_COPY, xs.numel(), join(new Object[]{p(src), p(dst), xs.numel(), flag(acc), mask}, dims));
+    }
+
+    void flipFwd(Node node, Flip op, Bindings b) {
+        flip(node, op, b.in()[0], b.out()[0], false);
+    }
+
+    void flipBwd(Node node, Flip op, Bindings b) {
+        if (b.gradIn()[0] < 0) return;
+        flip(node, op, b.gradOut()[0], b.gradIn()[0], accIn(b, 0));
     }
 }

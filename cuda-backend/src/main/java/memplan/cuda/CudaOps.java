@@ -25,6 +25,9 @@ import memplan.ops.MaxPool3d;
 import memplan.ops.AvgPool3d;
 import memplan.ops.Triple;
 import memplan.ops.ConvTranspose2d;
+import memplan.ops.ConvTranspose3d;
+import memplan.ops.Flip;
+import memplan.ops.Resize;
 import memplan.ops.CrossEntropy;
 import memplan.ops.Div;
 import memplan.ops.Dropout;
@@ -257,6 +260,23 @@ final class CudaOps {
         @Override
         public OpKernel visit(Upsample op) {
             return new OpKernel((g, n, b, p) -> upsampleFwd(n, op, b), (g, n, b) -> upsampleBwd(n, op, b));
+        }
+
+        @Override
+        public OpKernel visit(Resize op) {
+            return new OpKernel((g, n, b, p) -> movement.resizeFwd(n, op, b),
+                    (g, n, b) -> movement.resizeBwd(n, op, b));
+        }
+
+        @Override
+        public OpKernel visit(Flip op) {
+            return new OpKernel((g, n, b, p) -> movement.flipFwd(n, op, b), (g, n, b) -> movement.flipBwd(n, op, b));
+        }
+
+        @Override
+        public OpKernel visit(ConvTranspose3d op) {
+            return new OpKernel((g, n, b, p) -> gemm.convTranspose3dFwd(n, op, b),
+                    (g, n, b) -> gemm.convTranspose3dBwd(n, op, b));
         }
 
         @Override

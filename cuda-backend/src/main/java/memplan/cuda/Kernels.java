@@ -30,7 +30,7 @@ public final class Kernels {
     /** Every module (PTX file) the backend loads. */
     public static final List<String> MODULES = List.of("elementwise", "gemm", "conv", "pool", "norm", "softmax",
             "attention", "lstm", "misc", "optim", "codec", "binary", "reduce", "spatial3d",
-            "groupnorm");
+            "groupnorm", "resize");
 
     // elementwise.cu
     public static final Spec FILL = k("elementwise", "fill_f32", "plf");
@@ -115,6 +115,10 @@ public final class Kernels {
     public static final Spec GAP_BWD = k("pool", "gap_bwd", "pplii");
     public static final Spec UPSAMPLE_FWD = k("pool", "upsample_fwd", "ppiiii");
     public static final Spec UPSAMPLE_BWD = k("pool", "upsample_bwd", "ppiiiii");
+    // resize.cu
+    public static final Spec RESIZE_FWD = k("resize", "resize_fwd", "pp" + "iiiiiii" + "iii" + "dddd" + "i");
+    public static final Spec RESIZE_BWD = k("resize", "resize_bwd", "pp" + "iiiiiii" + "iii" + "dddd" + "ii");
+    public static final Spec FLIP_COPY = k("resize", "flip_copy", "pplii" + "iiiiii");
 
     // norm.cu
     public static final Spec BN_FWD_TRAIN = k("norm", "bn_fwd_train", "ppppppppiiiffi");

@@ -338,6 +338,28 @@ public final class OpCheck {
         c.add(one("Pad reflect wider than dim", new Pad(List.of(0, 5, 0, 4), "reflect"), t, s(2, 3)));
         c.add(one("Pad edge", new Pad(List.of(0, 0, 3, 1, 0, 0, 1, 3), "edge"), t, s(2, 3, 4, 5)));
         c.add(one("Pad edge dim 1", new Pad(List.of(1, 2, 2, 1), "edge"), t, s(1, 3)));
+        c.add(one("Pad wrap", new Pad(List.of(0, 0, 2, 1, 0, 0, 1, 3), "wrap"), t, s(2, 3, 4, 5)));
+        c.add(one("Pad wrap wider than dim", new Pad(List.of(0, 5, 0, 7), "wrap"), t, s(2, 3)));
+        c.add(one("ConvTranspose3d k3 s2 p1 op1 bias", new ConvTranspose3d(4, Triple.of(3), Triple.of(2),
+                Triple.of(1), Triple.of(1), Triple.of(1), 1, true), mm, s(2, 3, 2, 3, 4)));
+        c.add(one("ConvTranspose3d groups2 dil anisotropic", new ConvTranspose3d(4, new Triple(2, 3, 1),
+                new Triple(1, 2, 1), new Triple(0, 1, 0), new Triple(0, 1, 0), new Triple(2, 1, 1), 2, false), mm,
+                s(2, 4, 3, 3, 2)));
+        c.add(one("Resize bilinear x1.5", new Resize(List.of(7, 9), List.of(1.5, 1.5), "linear", "half_pixel",
+                "round_prefer_floor", -0.75, false), t, s(2, 3, 5, 6)));
+        c.add(one("Resize bilinear align_corners", Resize.of("linear", "align_corners", 9, 4), t, s(2, 3, 5, 6)));
+        c.add(one("Resize bicubic to 7x9", Resize.of("cubic", "half_pixel", 7, 9), t, s(2, 3, 5, 6)));
+        c.add(one("Resize cubic exclude_outside a-0.5", new Resize(List.of(3, 11), List.of(), "cubic",
+                "pytorch_half_pixel", "floor", -0.5, true), t, s(2, 3, 5, 6)));
+        c.add(one("Resize nearest x1.5 asymmetric", new Resize(List.of(7, 9), List.of(1.5, 1.5), "nearest",
+                "asymmetric", "floor", -0.75, false), t, s(2, 3, 5, 6)));
+        c.add(one("Resize nearest half_pixel round_prefer_ceil", new Resize(List.of(8, 3), List.of(), "nearest",
+                "half_pixel", "round_prefer_ceil", -0.75, false), t, s(2, 3, 5, 6)));
+        c.add(one("Resize linear 1-D x2.5", new Resize(List.of(12), List.of(2.5), "linear", "half_pixel",
+                "round_prefer_floor", -0.75, false), t, s(2, 3, 5)));
+        c.add(one("Resize trilinear 3-D", Resize.of("linear", "half_pixel", 3, 5, 4), t, s(2, 2, 2, 3, 2)));
+        c.add(one("Flip axes 1,3", new Flip(List.of(1, 3)), t, s(2, 3, 4, 5)));
+        c.add(one("Flip last", new Flip(List.of(-1)), t, s(4, 7)));
         c.add(one("MaskedFill int64 mask input", new MaskedFill(List.of(), -1e9, false), t, s(2, 3, 4),
                 in(DType.INT64, 2, 1, 4)));
         c.add(one("MaskedFill bool mask input keep", new MaskedFill(List.of(), 0.5, true), t, s(2, 3, 4),

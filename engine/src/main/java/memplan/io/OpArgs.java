@@ -117,6 +117,19 @@ public final class OpArgs {
         return out;
     }
 
+    public List<Double> requireDoubleList(String field) {
+        if (!has(field)) throw error(field, "missing required field '" + field + "'");
+        JsonNode v = node.get(field);
+        if (!v.isArray()) throw error(field, "'" + field + "' must be a list of numbers, got " + v);
+        checkLength(field, v);
+        List<Double> out = new ArrayList<>();
+        for (JsonNode d : v) {
+            if (!d.isNumber()) throw error(field, "'" + field + "' must be a list of numbers, got " + v);
+            out.add(d.doubleValue());
+        }
+        return out;
+    }
+
     /** A list whose items are integers or symbol names (e.g. ["N", 3, 224, 224]). */
     public List<String> requireDimList(String field) {
         if (!has(field)) throw error(field, "missing required field '" + field + "'");

@@ -14,6 +14,9 @@ import memplan.ops.Concat;
 import memplan.ops.ConstElementwise;
 import memplan.ops.Conv2d;
 import memplan.ops.ConvTranspose2d;
+import memplan.ops.ConvTranspose3d;
+import memplan.ops.Flip;
+import memplan.ops.Resize;
 import memplan.ops.CrossEntropy;
 import memplan.ops.Div;
 import memplan.ops.Dropout;
@@ -127,6 +130,10 @@ public final class OpJson {
             case Opaque -> List.of("source", "arity", "outputs");
             case MaskedFill -> List.of("maskShape", "value", "keepWhereTrue");
             case Fill -> List.of("shape", "value", "dtype");
+            case ConvTranspose3d -> List.of("out", "kernel", "stride", "padding", "outputPadding", "dilation", "groups",
+                    "bias");
+            case Resize -> List.of("sizes", "scales", "mode", "coordinates", "nearest", "cubicA", "excludeOutside");
+            case Flip -> List.of("axes");
             case ReLU, GELU, Sigmoid, Tanh, HardSwish, Mish, SiLU, Sqrt, Add, Mul, Sub, Div,
                     Pow, GlobalAvgPool, Softmax,
                     MseLoss -> List.of();
@@ -228,10 +235,40 @@ public final class OpJson {
             case ReduceMean -> new ReduceMean(a.has("axes") ? a.requireIntList("axes") : List.of(),
                     a.optBool("keepDims", true));
             case Split -> new Split(a.optInt("axis", 0), a.requireIntList("sizes"));
+            case ConvTranspose3d -> new ConvTranspose3d(a.requireInt("out"), a.requireTriple("kernel"),
+                    a.optTriple("stride", Triple.of(1)), a.optTriple("padding", Triple.of(0)),
+                    a.optTriple("outputPadding", Triple.of(0)), a.optTriple("dilation", Triple.of(1)),
+                    a.optInt("groups", 1), a.optBool("bias", true));
+            case Resize -> {
+                String mode = a.optString("mode", "nearest"), co = a.optString("coordinates", "half_pixel");
+                String near = a.optString("nearest", "round_prefer_floor");
+                if (!Resize.MODES.contains(mode))
+                    throw a.invalid("mode", "'mode' must be nearest, linear or cubic, got " + mode);
+                if (!Resize.COORDINATES.contains(co))
+                    throw a.invalid("coordinates", "'coordinates' must be one of " + String.join(", ",
+                            Resize.COORDINATES) + ", got " + co);
+                if (!Resize.ROUNDINGS.contains(near))
+                    throw a.invalid("nearest", "'nearest' must be one of " + String.join(", ", Resize.ROUNDINGS)
+                            + ", got " + near);
+                List<Integer> sizes = a.requireIntList("sizes");
+                List<Double> scales = a.has("scales") ? a.requireDoubleList("scales") : List.of();
+                if (sizes.isEmpty() || sizes.size() > 3 || sizes.stream().anyMatch(v -> v <= 0))
+                    throw a.invalid("sizes", "'sizes' must be 1 to 3 positive output sizes, got " + sizes);
+                if (!scales.isEmpty() && (scales.size() != sizes.size()
+                        || scales.stream().anyMatch(v -> !(v > 0) || v.isInfinite())))
+                    throw a.invalid("scales", "'scales' must be " + sizes.size() + " positive numbers, got " + scales);
+                yield new Resize(sizes, scales, mode, co, near, a.optDouble("cubicA", -0.75),
+                        a.optBool("excludeOutside", false));
+            }
+            case Flip -> {
+                List<Integer> axes = a.requireIntList("axes");
+                if (axes.isEmpty()) throw a.invalid("axes", "'axes' must name at least one axis");
+                yield new Flip(axes);
+            }
             case Pad -> {
                 String m = a.optString("mode", "constant");
-                if (!List.of("constant", "reflect", "edge").contains(m))
-                    throw a.invalid("mode", "'mode' must be constant, reflect or edge, got " + m);
+                if (!List.of("constant", "reflect", "edge", "wrap").contains(m))
+                    throw a.invalid("mode", "'mode' must be constant, reflect, edge or wrap, got " + m);
                 yield new Pad(a.requireIntList("pads"), m);
             }
             case Opaque -> {
@@ -432,6 +469,40 @@ public final class OpJson {
         @Override
         public Void visit(Upsample op) {
             if (op.scale() != 2) n.put("scale", op.scale());
+            return null;
+        }
+
+        @Override
+        public Void visit(Resize op) {
+            ints(n, "sizes", op.sizes());
+            if (!op.scales().isEmpty()) {
+                var a = n.putArray("scales");
+                op.scales().forEach(a::add);
+            }
+            if (!op.mode().equals("nearest")) n.put("mode", op.mode());
+            if (!op.coordinates().equals("half_pixel")) n.put("coordinates", op.coordinates());
+            if (!op.nearest().equals("round_prefer_floor")) n.put("nearest", op.nearest());
+            if (op.cubicA() != -0.75) n.put("cubicA", op.cubicA());
+            if (op.excludeOutside()) n.put("excludeOutside", true);
+            return null;
+        }
+
+        @Override
+        public Void visit(Flip op) {
+            ints(n, "axes", op.axes());
+            return null;
+        }
+
+        @Override
+        public Void visit(ConvTranspose3d op) {
+            n.put("out", op.outChannels());
+            n.set("kernel", triple(op.kernel()));
+            if (!op.stride().equals(Triple.of(1))) n.set("stride", triple(op.stride()));
+            if (!op.padding().equals(Triple.of(0))) n.set("padding", triple(op.padding()));
+            if (!op.outputPadding().equals(Triple.of(0))) n.set("outputPadding", triple(op.outputPadding()));
+            if (!op.dilation().equals(Triple.of(1))) n.set("dilation", triple(op.dilation()));
+            if (op.groups() != 1) n.put("groups", op.groups());
+            if (!op.bias()) n.put("bias", false);
             return null;
         }
 

@@ -5,6 +5,7 @@ import memplan.onnx.proto.Onnx.NodeProto;
 import memplan.ops.Conv2d;
 import memplan.ops.Conv3d;
 import memplan.ops.ConvTranspose2d;
+import memplan.ops.ConvTranspose3d;
 import memplan.ops.Linear;
 import memplan.ops.MatMul;
 import memplan.ops.Pair;
@@ -102,12 +103,10 @@ final class GemmMapper implements OpMapper {
         n.put(0, oneD ? Spatial.from2d(cv, n, y) : y);
     }
 
-    /** ConvTranspose over 1 or 2 spatial axes; 1-D runs as the 2-D form of height 1 on views. */
+    /** ConvTranspose over 1, 2 or 3 spatial axes; 1-D runs as the 2-D form of height 1 on views. */
     private void convTranspose(OnnxNode n) {
         Val x = n.act(0);
         Val.Const w = convWeight(n, x, "ConvTranspose");
-        if (x.rank() == 5) throw new Unsupported("ConvTranspose (3-D)", "only 1-D and 2-D transposed convolution "
-                + "is supported");
         Val.Const b = n.optCst(2, "bias");
         int group = group(n), r = x.rank() - 2;
         int[] k = kernel(n, w);
@@ -129,6 +128,30 @@ final class GemmMapper implements OpMapper {
             pads = Spatial.nonNegative(n, n.attrInts("pads"));
             if (pads.length != 2 * r) throw n.error("pads must have " + 2 * r + " values for a " + r + "-D op, got "
                     + pads.length);
+        }
+        if (r == 3) {
+            int[] p = new int[3], opad = new int[3];
+            for (int i = 0; i < 3; i++) {
+                p[i] = Math.max(pads[i], pads[i + 3]);
+                opad[i] = op[i] + Math.abs(pads[i] - pads[i + 3]);
+            }
+            ConvTranspose3d ct = new ConvTranspose3d(w.shape[1] * group, new Triple(k[0], k[1], k[2]),
+                    new Triple(s[0], s[1], s[2]), new Triple(p[0], p[1], p[2]), new Triple(opad[0], opad[1], opad[2]),
+                    new Triple(d[0], d[1], d[2]), group, b != null);
+            n.put(0, n.emit(ct, List.of(x), new Converter.Weight("weight", w), new Converter.Weight("bias", b)));
+            return;
+        }
+        if (r == 3) {
+            int[] p = new int[3], opad = new int[3];
+            for (int i = 0; i < 3; i++) {
+                p[i] = Math.max(pads[i], pads[i + 3]);
+                opad[i] = op[i] + Math.abs(pads[i] - pads[i + 3]);
+            }
+            ConvTranspose3d ct = new ConvTranspose3d(w.shape[1] * group, new Triple(k[0], k[1], k[2]),
+                    new Triple(s[0], s[1], s[2]), new Triple(p[0], p[1], p[2]), new Triple(opad[0], opad[1], opad[2]),
+                    new Triple(d[0], d[1], d[2]), group, b != null);
+            n.put(0, n.emit(ct, List.of(x), new Converter.Weight("weight", w), new Converter.Weight("bias", b)));
+            return;
         }
         boolean oneD = r == 1;
         if (oneD) {

@@ -2,6 +2,7 @@ package memplan.onnx;
 
 import memplan.onnx.OpMapper.Signature;
 import memplan.ops.Concat;
+import memplan.ops.Flip;
 import memplan.ops.Pad;
 import memplan.ops.Slice;
 import memplan.ops.Split;
@@ -11,7 +12,8 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * Movement that copies: Concat, Split, Slice (one Slice op per axis; a step above 1 as a view that splits the
+ * Movement that copies: Concat, Split, Slice (one Slice op per axis; a negative step as a crop and one Flip of the
+ * reversed axes; a step above 1 as a view that splits the
  * axis into [count, step] and a Slice of the first of each step) and Pad.
  */
 final class MovementMapper implements OpMapper {
@@ -111,30 +113,42 @@ final class MovementMapper implements OpMapper {
             long[] s = args[lane].starts(), e = args[lane].ends(), a = args[lane].axes(), st = args[lane].steps();
             for (int i = 0; i < m; i++) {
                 int ax = n.axis(a == null ? i : a[i], r, "axis");
-                if (st != null && st[i] < 1)
-                    throw new Unsupported("Slice (step " + st[i] + ")", "only positive steps are supported");
-                if (st != null && st[i] > 4096) throw new Unsupported("Slice (step above 4096)", null);
+                if (st != null && st[i] == 0) throw n.error("a slice step must not be 0");
+                if (st != null && Math.abs(st[i]) > 4096) throw new Unsupported("Slice (step above 4096)", null);
                 steps[i] = st == null ? 1 : (int) st[i];
                 int dim = x.shape[lane].dim(ax);
                 axes[i] = ax;
-                lo[lane][i] = (int) FoldRules.clampIndex(s[i], dim);
-                hi[lane][i] = (int) FoldRules.clampIndex(e[i], dim);
+                if (steps[i] > 0) {
+                    lo[lane][i] = (int) FoldRules.clampIndex(s[i], dim);
+                    hi[lane][i] = (int) FoldRules.clampIndex(e[i], dim);
+                } else { // the kept range [lo, hi) in forward order, from start down to past end (ONNX's clamping)
+                    long start = Math.max(0, Math.min(dim - 1, s[i] < 0 ? s[i] + dim : s[i]));
+                    long end = Math.max(-1, Math.min(dim - 1, e[i] < 0 ? e[i] + dim : e[i]));
+                    long count = start > end ? (start - end - 1) / -steps[i] + 1 : 0;
+                    hi[lane][i] = (int) start + 1;
+                    lo[lane][i] = (int) (count == 0 ? start + 1 : start - (count - 1) * -steps[i]);
+                }
             }
         }
         Val y = x;
+        List<Integer> flips = new ArrayList<>();
         for (int i = 0; i < m; i++) {
             boolean full0 = lo[0][i] == 0 && hi[0][i] == x.shape[0].dim(axes[i]);
             boolean full1 = lo[1][i] == 0 && hi[1][i] == x.shape[1].dim(axes[i]);
-            if (full0 && full1 && steps[i] == 1) continue;
+            if (steps[i] < 0) flips.add(axes[i]);
+            if (full0 && full1 && Math.abs(steps[i]) == 1) continue;
             if (lo[0][i] != lo[1][i] || hi[0][i] != hi[1][i])
                 throw n.error("the slice of axis " + axes[i] + " depends on the batch size");
             if (lo[0][i] >= hi[0][i])
                 throw n.error("the slice of axis " + axes[i] + " is empty (from " + lo[0][i] + " to " + hi[0][i]
                         + "); MemPlan cannot model an empty tensor");
             String hint = n.hint() + (m > 1 ? "/" + axes[i] : "");
-            y = steps[i] == 1 ? cv.emit(hint, new Slice(axes[i], lo[0][i], hi[0][i]), List.of(y)).get(0)
-                    : strided(n, hint, y, axes[i], lo[0][i], hi[0][i], steps[i]);
+            int step = Math.abs(steps[i]); // x[start:end:-s] is flip(x[lo:start + 1:s])
+            y = step == 1 ? cv.emit(hint, new Slice(axes[i], lo[0][i], hi[0][i]), List.of(y)).get(0)
+                    : strided(n, hint, y, axes[i], lo[0][i], hi[0][i], step);
         }
+        if (!flips.isEmpty()) // a copy, as PyTorch's flip
+            y = cv.emit(y == x ? n.hint() : n.hint() + "/flip", new Flip(flips), List.of(y)).get(0);
         n.put(0, y);
     }
 
@@ -180,7 +194,7 @@ final class MovementMapper implements OpMapper {
                 : n.attr("pads") != null ? n.attrInts("pads") : n.attrInts("paddings");
         if (pads == null) throw n.error("attribute 'pads' is missing");
         String mode = n.attrString("mode", "constant");
-        if (!List.of("constant", "reflect", "edge").contains(mode))
+        if (!List.of("constant", "reflect", "edge", "wrap").contains(mode))
             throw new Unsupported("Pad (mode " + mode + ")", null);
         int r = x.rank();
         long[] axes = n.ints(3, "axes");

@@ -265,6 +265,7 @@ final class OnnxNodeWriter implements OpVisitor<Void> {
 
     @Override
     public Void visit(Pad op) {
+        if (op.mode().equals("wrap") && opset < 19) return cannot("Pad mode wrap needs opset 19 or later");
         AttributeProto mode = as("mode", op.mode());
         if (opset >= 11) return node("Pad", List.of(x, out.ints(y + "_pads", longs(op.pads()))), mode);
         return node("Pad", in, ais("pads", longs(op.pads())), mode);
@@ -274,6 +275,48 @@ final class OnnxNodeWriter implements OpVisitor<Void> {
     public Void visit(Upsample op) {
         String scales = out.floats(y + "_scales", 1, 1, op.scale(), op.scale());
         return node("Resize", List.of(x, "", scales), as("mode", "nearest"));
+    }
+
+    /** Resize with its scales when the op has them (a scale per axis), else with the full output sizes. */
+    @Override
+    public Void visit(Resize op) {
+        if (opset < 11) return cannot("Resize needs opset 11 or later");
+        int r = xs.rank();
+        String roi = opset < 13 ? out.floats(y + "_roi") : "";
+        List<String> ins;
+        if (!op.scales().isEmpty()) {
+            float[] sc = new float[r];
+            sc[0] = sc[1] = 1;
+            for (int i = 0; i < r - 2; i++) sc[2 + i] = op.scales().get(i).floatValue();
+            ins = List.of(x, roi, out.floats(y + "_scales", sc));
+        } else {
+            long[] sizes = new long[r];
+            for (int i = 0; i < r; i++) sizes[i] = i < 2 ? xs.dim(i) : op.sizes().get(i - 2);
+            ins = List.of(x, roi, opset < 13 ? out.floats(y + "_scales") : "", out.ints(y + "_sizes", sizes));
+        }
+        List<AttributeProto> attrs = new ArrayList<>(List.of(as("mode", op.mode()),
+                as("coordinate_transformation_mode", op.coordinates())));
+        if (op.mode().equals("nearest")) attrs.add(as("nearest_mode", op.nearest()));
+        if (op.mode().equals("cubic")) {
+            attrs.add(af("cubic_coeff_a", (float) op.cubicA()));
+            if (op.excludeOutside()) attrs.add(ai("exclude_outside", 1));
+        }
+        return node("Resize", ins, attrs.toArray(new AttributeProto[0]));
+    }
+
+    /** A Slice with step -1 over every flipped axis, as PyTorch exports torch.flip. */
+    @Override
+    public Void visit(Flip op) {
+        int m = op.axes().size();
+        long[] starts = new long[m], ends = new long[m], axes = new long[m], steps = new long[m];
+        for (int i = 0; i < m; i++) {
+            starts[i] = -1;
+            ends[i] = Long.MIN_VALUE + 1;
+            axes[i] = op.axes().get(i);
+            steps[i] = -1;
+        }
+        return node("Slice", List.of(x, out.ints(y + "_starts", starts), out.ints(y + "_ends", ends),
+                out.ints(y + "_axes", axes), out.ints(y + "_steps", steps)));
     }
 
     // ---------------------------------------------------------------- GEMM-like
@@ -336,6 +379,17 @@ final class OnnxNodeWriter implements OpVisitor<Void> {
                 ais("pads", symmetric(c.padding())),
                 ais("output_padding", c.outputPadding().h(), c.outputPadding().w()),
                 ais("dilations", c.dilation().h(), c.dilation().w()), ai("group", c.groups()));
+    }
+
+    @Override
+    public Void visit(ConvTranspose3d c) {
+        Triple k = c.kernel();
+        List<String> ins = new ArrayList<>(List.of(x, out.weight(y + ".weight", xs.dim(1), c.outChannels() / c.groups(),
+                k.d(), k.h(), k.w())));
+        if (c.bias()) ins.add(out.weight(y + ".bias", c.outChannels()));
+        return node("ConvTranspose", ins, ais("kernel_shape", three(k)), ais("strides", three(c.stride())),
+                ais("pads", symmetric(c.padding())), ais("output_padding", three(c.outputPadding())),
+                ais("dilations", three(c.dilation())), ai("group", c.groups()));
     }
 
     // ---------------------------------------------------------------- normalisation

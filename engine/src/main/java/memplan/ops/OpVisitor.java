@@ -47,6 +47,8 @@ public interface OpVisitor<R> {
     R visit(Split op);
     R visit(Pad op);
     R visit(Upsample op);
+    R visit(Resize op);
+    R visit(Flip op);
 
     // GEMM-like
     R visit(Linear op);
@@ -54,6 +56,7 @@ public interface OpVisitor<R> {
     R visit(Conv2d op);
     R visit(ConvTranspose2d op);
     R visit(Conv3d op);
+    R visit(ConvTranspose3d op);
 
     // normalisation
     R visit(BatchNorm2d op);

@@ -8,7 +8,8 @@ import java.util.List;
 
 /**
  * Pads each dimension: {@code pads} holds 2 x rank values, all the begins then all the ends (ONNX's order).
- * mode "constant", "reflect" or "edge" changes values, not memory. Backward slices the gradient: saves nothing.
+ * mode "constant", "reflect", "edge" or "wrap" (periodic, ONNX opset 19) changes values, not memory. Backward slices
+ * the gradient: saves nothing.
  */
 public record Pad(List<Integer> pads, String mode) implements MovementOp {
     public Pad {

@@ -35,6 +35,12 @@ class ModelJsonRoundTripTest {
         v = b.add("ap3", new AvgPool3d(new Triple(2, 1, 1), new Triple(2, 1, 1), Triple.of(0)), v); // [N,4,1,1,1]
         v = b.add("gn", new GroupNorm(2, 1e-3, false), v);
         b.add("v3", new Reshape(List.of(0, -1)), v);                              // [N,4]
+        String t3 = b.add("ct3", new ConvTranspose3d(4, new Triple(2, 3, 1), new Triple(2, 1, 1), new Triple(0, 1, 0),
+                new Triple(1, 0, 0), new Triple(1, 1, 2), 2, false), v);         // [N,4,3,1,1]
+        t3 = b.add("resize", new Resize(List.of(4, 2, 3), List.of(1.5, 2.0, 3.0), "cubic", "align_corners",
+                "ceil", -0.5, true), t3);                                        // [N,4,4,2,3]
+        t3 = b.add("resize2", Resize.of("nearest", "asymmetric", 5, 1, 2), t3);  // [N,4,5,1,2]
+        b.add("flip", new Flip(List.of(-1, 1)), t3);
         c = b.add("fl", new Flatten(2), c);                                     // [N,8,1]
         c = b.add("rs", new Reshape(List.of(0, -1)), c);                        // [N,8]
         String l = b.add("lin", new Linear(6, false), c);                       // [N,6]
@@ -91,6 +97,7 @@ class ModelJsonRoundTripTest {
         String r = b.add("rmean2", new ReduceMean(List.of(-1), false), ew);     // [N,4,17]
         b.add("split", new Split(2, List.of(7, 10)), r);                       // [N,4,7], [N,4,10]
         String pd = b.add("pad", new Pad(List.of(0, 0, 1, 0, 0, 2), "edge"), "split:0"); // [N,4,10]
+        b.add("padwrap", new Pad(List.of(0, 0, 3, 0, 0, 2), "wrap"), "split:0"); // [N,4,12]
         String mf = b.add("mfill", new MaskedFill(List.of(1, 1, 10), -5, false), pd);
         String cmp = b.add("cmp", new Compare(Compare.Relation.LESS, null), pd, "split:1");
         cmp = b.add("cmpnot", new Compare(Compare.Relation.NOT, null), cmp);

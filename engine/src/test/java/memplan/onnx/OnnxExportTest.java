@@ -89,6 +89,45 @@ class OnnxExportTest {
         }
     }
 
+    /** Resize (scales and sizes forms), Flip (a Slice of step -1), ConvTranspose3d and Pad wrap (opset 19). */
+    static ModelDef spatialOps(boolean wrap) {
+        var b = ModelDef.builder("spatial_ops");
+        String h = b.add("image", new Input(List.of("N", "4", "8", "8"), null));
+        h = b.add("grow", new Resize(List.of(12, 12), List.of(1.5, 1.5), "linear", "half_pixel", "round_prefer_floor",
+                -0.75, false), h);
+        h = b.add("mirror", new Flip(List.of(2)), h);
+        h = b.add("shrink", Resize.of("cubic", "align_corners", 8, 7), h);
+        h = b.add("near", new Resize(List.of(5, 9), List.of(), "nearest", "half_pixel", "round_prefer_ceil", -0.75,
+                false), h);
+        if (wrap) h = b.add("wrap", new Pad(List.of(0, 0, 1, 2, 0, 0, 3, 0), "wrap"), h);
+        h = b.add("vol", new Reshape(List.of(0, 4, wrap ? 9 : 5, wrap ? 11 : 9, 1)), h);
+        h = b.add("deconv3d", new ConvTranspose3d(4, new Triple(3, 1, 1), Triple.of(1), new Triple(1, 0, 0),
+                Triple.of(0), Triple.of(1), 2, true), h);
+        h = b.add("flat", new Flatten(1), h);
+        h = b.add("fc", new Linear(3, true), h);
+        b.add("loss", new CrossEntropy(1), h, b.add("label", new Input(List.of("N"), DType.INT64)));
+        return b.build();
+    }
+
+    @Test
+    void spatialOpsRoundTrip() throws Exception {
+        OnnxOptions o = OnnxOptions.defaults().withLoss(OnnxOptions.Loss.CE);
+        for (int opset : new int[]{11, 13, 18, 19}) {
+            ModelDef original = spatialOps(opset >= 19);
+            Path f = dir.resolve("spatial_" + opset + ".onnx");
+            OnnxExporter.write(original, opset, f, false);
+            ModelDef imported = OnnxImporter.read(f, o);
+            assertEquals(ops(original), ops(imported), "ops at opset " + opset);
+            for (int batch : new int[]{1, 6})
+                assertEquals(OnnxRoundTripTest.peak(original, batch), OnnxRoundTripTest.peak(imported, batch),
+                        "peak at batch " + batch + ", opset " + opset);
+        }
+        var e = assertThrows(IllegalArgumentException.class, () -> OnnxExporter.export(spatialOps(true), 18, null));
+        assertTrue(e.getMessage().contains("Pad mode wrap needs opset 19"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> OnnxExporter.export(spatialOps(false), 10, null));
+        assertTrue(e.getMessage().contains("Resize needs opset 11"), e.getMessage());
+    }
+
     @Test
     void attributeAndInputFormsFollowTheOpset() {
         ModelProto m11 = OnnxExporter.export(everyOp(), 11, null), m13 = OnnxExporter.export(everyOp(), 13, null);

@@ -59,13 +59,14 @@ class OnnxInputsTest {
     @Test
     void otherDomainsAndUnsupportedUsesAreListed() throws Exception {
         var b = new OnnxGraphBuilder(13).input("x", FLOAT, "N", 4, 6, 6, 6);
-        String c = b.node("ConvTranspose", List.of("x", b.weight("w", 4, 2, 3, 3, 3)));
+        String c = b.node("Resize", List.of("x", "", b.floats(new float[]{1, 1, 2, 2, 2}, 5)),
+                s("coordinate_transformation_mode", "tf_crop_and_resize"));
         memplan.onnx.proto.Onnx.NodeProto.Builder ms = memplan.onnx.proto.Onnx.NodeProto.newBuilder().setOpType("FusedThing")
                 .setDomain("com.microsoft").setName("fused").addInput(c).addOutput("f");
         b.g.addNode(ms);
         Path f = b.output("f").write(dir);
         ModelFormatException e = assertThrows(ModelFormatException.class, () -> OnnxImporter.read(f, OnnxOptions.defaults()));
-        assertTrue(e.reason().contains("ConvTranspose (3-D) x1"), e.reason());
+        assertTrue(e.reason().contains("Resize (tf_crop_and_resize) x1"), e.reason());
         assertTrue(e.reason().contains("com.microsoft.FusedThing x1"), e.reason());
     }
 

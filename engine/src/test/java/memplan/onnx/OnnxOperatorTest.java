@@ -448,10 +448,14 @@ class OnnxOperatorTest {
             String y = z.node("Resize", List.of("x", "", z.floats(new float[]{1, 1, 3, 3}, 4)), s("mode", "linear"), s("coordinate_transformation_mode", "half_pixel"));
             shape(z.output(y).load(dir), 4, 15, 18);
         }
+        var frac = image(13, 4, 5, 6);
+        String yf = frac.node("Resize", List.of("x", "", frac.floats(new float[]{1, 1, 1.5f, 1.5f}, 4)));
+        shape(frac.output(yf).load(dir), 4, 7, 9); // floor(5 * 1.5), floor(6 * 1.5)
         var bad = image(13, 4, 5, 6);
-        String y = bad.node("Resize", List.of("x", "", bad.floats(new float[]{1, 1, 1.5f, 1.5f}, 4)));
+        String y = bad.node("Resize", List.of("x", "", bad.floats(new float[]{1, 1, 1.5f, 1.5f}, 4)),
+                s("coordinate_transformation_mode", "tf_crop_and_resize"));
         var e = assertThrows(memplan.io.ModelFormatException.class, () -> bad.output(y).load(dir));
-        assertTrue(e.reason().contains("Resize (non-integer or unequal scale) x1"), e.reason());
+        assertTrue(e.reason().contains("Resize (tf_crop_and_resize) x1"), e.reason());
     }
 
     @Test

@@ -86,6 +86,11 @@ public class OpRulesTest {
         m.put(new MaskedFill(List.of(1, 3), -1e9, true), List.of(s(2, 3)));
         m.put(new Fill(List.of("2", "3"), 1.5, null), List.of());
         m.put(new Compare(Compare.Relation.LESS, null), List.of(s(2, 3), s(1, 3)));
+        m.put(new ConvTranspose3d(4, Triple.of(2), Triple.of(2), Triple.of(0), Triple.of(0), Triple.of(1), 1, true),
+                List.of(s(1, 6, 2, 3, 3)));
+        m.put(new Resize(List.of(7, 9), List.of(1.5, 1.5), "linear", "half_pixel", "round_prefer_floor", -0.75, false),
+                List.of(s(2, 3, 5, 6)));
+        m.put(new Flip(List.of(-1)), List.of(s(2, 3)));
         return m;
     }
 
@@ -119,7 +124,11 @@ public class OpRulesTest {
         assertEquals(416, lstm.stream().mapToLong(p -> p.shape().numel()).sum()); // 4H(I+H) + 8H = 32*11 + 64
 
         Set<String> withParams = Set.of("Conv2d", "Conv3d", "GroupNorm", "Linear", "BatchNorm2d", "LayerNorm", "Embedding", "LSTMCell",
-                "ConvTranspose2d", "ConstElementwise", "MaskedFill", "RMSNorm");
+                "ConvTranspose2d", "ConstElementwise", "MaskedFill", "RMSNorm", "ConvTranspose3d");
+        // PyTorch's ConvTranspose3d weight layout [in, out/groups, kd, kh, kw]
+        assertEquals(List.of(ParamSpec.trainable("weight", 6, 2, 2, 3, 1), ParamSpec.trainable("bias", 4)),
+                new ConvTranspose3d(4, new Triple(2, 3, 1), Triple.of(2), Triple.of(0), Triple.of(0), Triple.of(1), 2,
+                        true).params(List.of(s(1, 6, 2, 3, 3))));
         assertEquals(List.of(ParamSpec.trainable("weight", 4, 3, 3, 5, 5), ParamSpec.trainable("bias", 4)),
                 new Conv3d(4, new Triple(3, 5, 5), Triple.of(1), Triple.of(0), Triple.of(1), 1, true)
                         .params(List.of(s(1, 3, 4, 8, 8))));
@@ -259,6 +268,9 @@ public class OpRulesTest {
         expected.put("LSTMCell", new BackwardNeeds(Set.of(0, 1, 2), Set.of(1), true, true));
         // ops added for the ONNX importer
         expected.put("ConvTranspose2d", BackwardNeeds.inputs(0).withParams());  // input, weight
+        expected.put("ConvTranspose3d", BackwardNeeds.inputs(0).withParams());  // input, weight
+        expected.put("Resize", BackwardNeeds.NOTHING);                         // upsample_*: the input size only
+        expected.put("Flip", BackwardNeeds.NOTHING);                           // flip: nothing
         expected.put("LeakyReLU", BackwardNeeds.inputs(0));                    // input (out of place)
         expected.put("HardSigmoid", BackwardNeeds.inputs(0));                  // input
         expected.put("HardSwish", BackwardNeeds.inputs(0));                    // input

@@ -307,6 +307,24 @@ class OpShapeTest {
         bad(new Compare(Compare.Relation.AND, null), List.of(s(2, 3), s(2, 4)), "do not broadcast");
         assertEquals(DType.BOOL, new Compare(Compare.Relation.LESS, null).outputDType(0));
         assertFalse(new Compare(Compare.Relation.LESS, null).differentiable(0));
+        // nn.ConvTranspose3d(6, 4, 3, stride=2, padding=1, output_padding=1): (D - 1) 2 - 2 + 2 + 1 + 1 = 2 D
+        ok(new ConvTranspose3d(4, Triple.of(3), Triple.of(2), Triple.of(1), Triple.of(1), Triple.of(1), 1, true),
+                List.of(s(2, 6, 2, 3, 4)), s(2, 4, 4, 6, 8));
+        ok(new ConvTranspose3d(6, new Triple(1, 2, 3), new Triple(1, 2, 1), Triple.of(0), Triple.of(0),
+                new Triple(1, 1, 2), 3, false), List.of(s(1, 3, 2, 3, 4)), s(1, 6, 2, 6, 8));
+        bad(new ConvTranspose3d(4, Triple.of(3), Triple.of(1), Triple.of(0), Triple.of(0), Triple.of(1), 2, true),
+                List.of(s(1, 3, 2, 2, 2)), "divisible by groups (2)");
+        bad(new ConvTranspose3d(4, Triple.of(1), Triple.of(1), Triple.of(2), Triple.of(0), Triple.of(1), 1, true),
+                List.of(s(1, 3, 2, 2, 2)), "leaves no output");
+        ok(new Resize(List.of(7, 9), List.of(1.5, 1.5), "linear", "half_pixel", "round_prefer_floor", -0.75, false),
+                List.of(s(2, 3, 5, 6)), s(2, 3, 7, 9));
+        ok(Resize.of("cubic", "align_corners", 11), List.of(s(2, 3, 4)), s(2, 3, 11));
+        ok(Resize.of("linear", "align_corners", 3, 5, 7), List.of(s(1, 2, 2, 2, 2)), s(1, 2, 3, 5, 7));
+        bad(Resize.of("nearest", "asymmetric", 3, 5), List.of(s(1, 2, 2)), "need an input of rank 4");
+        ok(new Flip(List.of(0, -1)), List.of(s(2, 3, 4)), s(2, 3, 4));
+        bad(new Flip(List.of(1, -2)), List.of(s(2, 3, 4)), "given twice");
+        bad(new Flip(List.of(3)), List.of(s(2, 3, 4)), "out of range");
+        ok(new Pad(List.of(0, 2, 0, 3), "wrap"), List.of(s(2, 4)), s(2, 9));
     }
 
     @Test

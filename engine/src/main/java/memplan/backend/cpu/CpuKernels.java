@@ -15,6 +15,7 @@ import memplan.ops.GroupNorm;
 import memplan.ops.MaxPool3d;
 import memplan.ops.AvgPool3d;
 import memplan.ops.ConvTranspose2d;
+import memplan.ops.ConvTranspose3d;
 import memplan.ops.CrossEntropy;
 import memplan.ops.Div;
 import memplan.ops.Dropout;
@@ -57,6 +58,8 @@ import memplan.ops.Sub;
 import memplan.ops.Tanh;
 import memplan.ops.Transpose;
 import memplan.ops.Upsample;
+import memplan.ops.Resize;
+import memplan.ops.Flip;
 
 /**
  * The CPU kernel of every op: one exhaustive {@link OpVisitor}, so an op without a CPU kernel does not compile.
@@ -149,6 +152,9 @@ public final class CpuKernels {
         private final CpuKernel crossEntropy = new LossKernels.CrossEntropyK();
         private final CpuKernel mseLoss = new LossKernels.MseLossK();
         private final CpuKernel opaque = new OpaqueKernel.OpaqueK(); // a placeholder: copies input 0
+        private final CpuKernel convTranspose3d = new ConvTranspose3dKernel();
+        private final CpuKernel resize = new ResizeKernels.ResizeK();
+        private final CpuKernel flip = new ResizeKernels.FlipK();
 
         @Override public CpuKernel visit(ReLU op) { return relu; }
         @Override public CpuKernel visit(GELU op) { return gelu; }
@@ -205,5 +211,8 @@ public final class CpuKernels {
         @Override public CpuKernel visit(Opaque op) { return opaque; }
         @Override public CpuKernel visit(Input op) { return null; }
         @Override public CpuKernel visit(Fill op) { return fill; }
+        @Override public CpuKernel visit(ConvTranspose3d op) { return convTranspose3d; }
+        @Override public CpuKernel visit(Resize op) { return resize; }
+        @Override public CpuKernel visit(Flip op) { return flip; }
     }
 }

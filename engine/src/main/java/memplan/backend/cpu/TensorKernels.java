@@ -251,6 +251,7 @@ final class TensorKernels {
             if (c >= 0 && c < n) return c;
             return switch (mode) {
                 case "edge" -> c < 0 ? 0 : n - 1;
+                case "wrap" -> Math.floorMod(c, n);
                 case "reflect" -> {
                     if (n == 1) yield 0;
                     int period = 2 * (n - 1);

@@ -416,6 +416,39 @@ class CpuGradientTest {
     }
 
     @Test
+    void convTranspose3d() {
+        new CpuHarness(new ConvTranspose3d(3, Triple.of(2), Triple.of(1), Triple.of(0), Triple.of(0), Triple.of(1), 1,
+                true), s(2, 2, 2, 3, 2)).gradCheck(MAX);
+        new CpuHarness(new ConvTranspose3d(2, new Triple(3, 2, 1), new Triple(2, 1, 2), new Triple(1, 0, 0),
+                new Triple(1, 0, 1), new Triple(1, 2, 1), 1, false), s(1, 2, 2, 2, 3)).gradCheck(MAX);
+        new CpuHarness(new ConvTranspose3d(4, Triple.of(2), Triple.of(2), Triple.of(0), Triple.of(0), Triple.of(1), 2,
+                true), s(2, 4, 2, 2, 1)).gradCheck(MAX);
+    }
+
+    /** Every mode and coordinate transformation, at integer and non-integer scales, 1-D to 3-D. */
+    @Test
+    void resize() {
+        for (String co : Resize.COORDINATES)
+            for (String mode : Resize.MODES)
+                new CpuHarness(new Resize(List.of(7, 4), List.of(1.5, 0.75), mode, co, "round_prefer_ceil", -0.75,
+                        false), s(2, 2, 5, 6)).gradCheck(MAX);
+        for (String rounding : Resize.ROUNDINGS)
+            new CpuHarness(new Resize(List.of(8), List.of(), "nearest", "half_pixel", rounding, -0.75, false),
+                    s(2, 3, 5)).gradCheck(MAX);
+        new CpuHarness(Resize.of("cubic", "pytorch_half_pixel", 9, 2), s(1, 2, 4, 5)).gradCheck(MAX);
+        new CpuHarness(new Resize(List.of(9, 3), List.of(), "cubic", "half_pixel", "floor", -0.5, true),
+                s(1, 2, 4, 5)).gradCheck(MAX);
+        new CpuHarness(Resize.of("linear", "align_corners", 3, 5, 4), s(1, 2, 2, 3, 2)).gradCheck(MAX);
+        new CpuHarness(Resize.of("nearest", "asymmetric", 4, 6, 3), s(1, 2, 2, 3, 2)).gradCheck(MAX);
+    }
+
+    @Test
+    void flip() {
+        new CpuHarness(new Flip(List.of(1)), s(2, 3, 4)).gradCheck(MAX);
+        new CpuHarness(new Flip(List.of(0, -1)), s(2, 3, 4)).gradCheck(MAX);
+    }
+
+    @Test
     void leakyReluHardSigmoidHardSwish() {
         CpuHarness l = new CpuHarness(new LeakyReLU(0.1), s(2, 3, 4));
         awayFromZero(l.in[0]);
@@ -541,6 +574,7 @@ class CpuGradientTest {
         new CpuHarness(new Pad(List.of(0, 1, 2, 0, 2, 1), "constant"), s(2, 3, 4)).gradCheck(MAX);
         new CpuHarness(new Pad(List.of(0, 0, 2, 1, 0, 0, 1, 3), "reflect"), s(1, 2, 3, 3)).gradCheck(MAX);
         new CpuHarness(new Pad(List.of(0, 2, 0, 3), "edge"), s(2, 3)).gradCheck(MAX);
+        new CpuHarness(new Pad(List.of(0, 2, 1, 0, 4, 2), "wrap"), s(2, 3, 2)).gradCheck(MAX); // wider than the dim
         new CpuHarness(new Pad(List.of(0, -1, 0, 2), "constant"), s(2, 3)).gradCheck(MAX); // crops
     }
 
