@@ -1,47 +1,130 @@
 package memplan.calibration;
 
 import memplan.sim.CpuCostModel;
+import memplan.sim.OpCostClass;
 import memplan.train.Phase;
 
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
 /**
- * Turns probe times into a {@link CpuCostModel}. A probe step's time is the in-step part of the fixed cost plus its
- * work, so throughputs come from the time beyond that part; the model's per-op cost is the whole fixed cost (the
- * executor's time between ops included), which a real iteration also pays once per op.
+ * Turns probe times into a {@link CpuCostModel}: the executor's time per step from each run's iteration time beyond
+ * its steps; per streaming class and phase, and per op type of it and phase (kernels of one class differ: a GELU
+ * costs several times a ReLU per byte), a line {@code seconds = call + bytes / bandwidth} through its samples
+ * (least squares on relative error, so the small steps weigh as much as the large ones); per product class, phase
+ * and shape the measured throughput.
  */
 public final class CpuFit {
-    /** A step's work is at least this share of its time, so a noisy overhead cannot make a throughput infinite. */
-    static final double MIN_WORK_SHARE = 0.1;
+    /** Views may measure as nothing at the timer's resolution; other steps cannot. */
+    static final double MIN_VIEW_SECONDS = 1e-9;
+    /** The bandwidth of a class whose time does not grow with its bytes (it is all per-call cost). */
+    static final double UNBOUNDED_BYTES_PER_SECOND = 1e15;
 
     private CpuFit() {
     }
 
     public static CpuCostModel fit(ProbeResults r) {
-        double in = r.inStepSeconds();
-        ProbeSample small = r.sample(CpuProbes.GEMM_SMALL, Phase.FORWARD);
-        ProbeSample mid = r.sample(CpuProbes.GEMM_MID, Phase.FORWARD);
-        double smallRate = small.flops() / work(small, in), midRate = mid.flops() / work(mid, in);
-        // the curve needs the larger product to be the faster; noise on a machine at its limit can say otherwise
-        midRate = Math.max(midRate, smallRate);
-        ProbeSample mem = r.sample(CpuProbes.MEMORY, Phase.FORWARD);
-        double bandwidth = mem.bytes() / work(mem, in);
-        CpuCostModel curve = new CpuCostModel(r.opSeconds(), r.optimizerSeconds(), bandwidth, small.flops(),
-                smallRate, mid.flops(),
-                midRate, 1, 1, 1);
-        ProbeSample midBack = r.sample(CpuProbes.GEMM_MID, Phase.BACKWARD);
-        double gemmBack = midBack.flops() / work(midBack, in) / curve.gemmFlopsPerSecond(midBack.flops() / 2.0);
-        ProbeSample conv = r.sample(CpuProbes.CONV, Phase.FORWARD);
-        double convShare = conv.flops() / work(conv, in) / curve.gemmFlopsPerSecond(conv.flops());
-        ProbeSample convBack = r.sample(CpuProbes.CONV, Phase.BACKWARD);
-        double convBackShare = convBack.flops() / work(convBack, in)
-                / (curve.gemmFlopsPerSecond(convBack.flops() / 2.0) * convShare);
-        return new CpuCostModel(r.opSeconds(), r.optimizerSeconds(), bandwidth, small.flops(), smallRate,
-                mid.flops(), midRate,
-                gemmBack, convShare, convBackShare);
+        double gap = gapSeconds(r.runs());
+        Map<String, List<ProbeSample>> lines = new LinkedHashMap<>(), shapes = new LinkedHashMap<>();
+        for (ProbeSample s : r.samples()) {
+            if (!(s.seconds() > 0) && s.costClass() != OpCostClass.VIEW)
+                throw new CalibrationException("the " + s.probe() + " probe measured no time (" + s.seconds()
+                        + " s) for a " + s.costClass().label() + " step; the cpu device cannot be calibrated");
+            if (s.costClass().product() && s.dims() != null && s.flops() > 0)
+                shapes.computeIfAbsent(s.costClass() + " " + s.phase() + " " + s.dims(), k -> new ArrayList<>())
+                        .add(s);
+            else {
+                lines.computeIfAbsent(s.costClass() + " " + s.phase(), k -> new ArrayList<>()).add(s);
+                if (s.opType() != null) lines.computeIfAbsent(s.costClass() + " " + s.opType() + " " + s.phase(),
+                        k -> new ArrayList<>()).add(s);
+            }
+        }
+        List<CpuCostModel.ClassCost> costs = new ArrayList<>();
+        for (Map.Entry<String, List<ProbeSample>> e : lines.entrySet())
+            costs.add(line(e.getValue(), e.getKey().split(" ").length == 3 ? e.getValue().get(0).opType() : null,
+                    true));
+        List<CpuCostModel.ProductPoint> points = new ArrayList<>();
+        for (List<ProbeSample> l : shapes.values()) {
+            double flops = 0, secs = 0;
+            for (ProbeSample s : l) {
+                flops += s.flops();
+                secs += s.seconds();
+            }
+            ProbeSample first = l.get(0);
+            points.add(new CpuCostModel.ProductPoint(first.costClass(), first.phase(), first.dims(), flops / secs));
+        }
+        require(costs.stream().anyMatch(c -> c.costClass() == OpCostClass.POINTWISE && c.phase() == Phase.FORWARD),
+                "no forward pointwise step");
+        require(costs.stream().anyMatch(c -> c.costClass() == OpCostClass.OPTIMIZER), "no optimizer update");
+        require(points.stream().anyMatch(p -> p.costClass() == OpCostClass.PRODUCT && p.phase() == Phase.FORWARD),
+                "no forward matrix product");
+        return new CpuCostModel(gap, costs, points);
     }
 
-    private static double work(ProbeSample s, double inStep) {
-        if (!(s.seconds() > 0)) throw new CalibrationException("the " + s.probe() + " probe measured no time ("
-                + s.seconds() + " s); the cpu device cannot be calibrated");
-        return Math.max(s.seconds() - inStep, MIN_WORK_SHARE * s.seconds());
+    /**
+     * The executor's time per step outside the steps: per probe the lower quartile over its runs of the time
+     * outside the steps, then a line through (data bytes per step, that time per step) over the probes, whose
+     * intercept is the cost per step (the slope is the data batch's write, which a model pays once per iteration
+     * and which is small beside its steps).
+     */
+    static double gapSeconds(List<ProbeResults.Run> runs) {
+        Map<String, List<Double>> byProbe = new LinkedHashMap<>();
+        Map<String, ProbeResults.Run> first = new LinkedHashMap<>();
+        for (ProbeResults.Run run : runs) {
+            if (run.steps() <= 0) continue;
+            byProbe.computeIfAbsent(run.probe(), k -> new ArrayList<>())
+                    .add(Math.max(0, run.iterationSeconds() - run.stepSeconds()) / run.steps());
+            first.putIfAbsent(run.probe(), run);
+        }
+        List<ProbeSample> points = new ArrayList<>();
+        for (Map.Entry<String, List<Double>> e : byProbe.entrySet()) {
+            ProbeResults.Run run = first.get(e.getKey());
+            points.add(new ProbeSample(e.getKey(), OpCostClass.VIEW, null, Phase.FORWARD, 0,
+                    run.dataBytes() / run.steps(), null, CpuProbes.quantile(e.getValue(), CpuProbes.TIME_QUANTILE)));
+        }
+        return points.isEmpty() ? 0 : line(points, null, false).callSeconds();
+    }
+
+    private static void require(boolean ok, String what) {
+        if (!ok) throw new CalibrationException("the probes measured " + what + "; the cpu device cannot be "
+                + "calibrated");
+    }
+
+    /**
+     * {@code call + bytes / bandwidth} through the samples, minimising the squared (relative) error; a negative call
+     * cost becomes 0 (the line through the origin), a time that does not grow with bytes an unbounded bandwidth.
+     */
+    static CpuCostModel.ClassCost line(List<ProbeSample> l, String opType, boolean relative) {
+        double sw = 0, swx = 0, swxx = 0, swt = 0, swxt = 0;
+        for (ProbeSample s : l) {
+            double t = Math.max(s.seconds(), MIN_VIEW_SECONDS), x = s.bytes(), w = relative ? 1 / (t * t) : 1;
+            sw += w;
+            swx += w * x;
+            swxx += w * x * x;
+            swt += w * t;
+            swxt += w * x * t;
+        }
+        double det = sw * swxx - swx * swx;
+        double a, b;
+        if (det > 1e-9 * sw * swxx) {
+            a = (swxx * swt - swx * swxt) / det;
+            b = (sw * swxt - swx * swt) / det;
+        } else { // one size: all of it per call when the samples move nothing, else all of it bytes
+            a = swxx > 0 ? 0 : swt / sw;
+            b = swxx > 0 ? swxt / swxx : 0;
+        }
+        if (a < 0) {
+            a = 0;
+            b = swxx > 0 ? swxt / swxx : 0;
+        }
+        if (!(b > 0)) {
+            b = 0;
+            a = swt / sw;
+        }
+        double bw = b > 0 ? Math.min(1 / b, UNBOUNDED_BYTES_PER_SECOND) : UNBOUNDED_BYTES_PER_SECOND;
+        ProbeSample first = l.get(0);
+        return new CpuCostModel.ClassCost(first.costClass(), opType, first.phase(), a, bw);
     }
 }
