@@ -78,18 +78,15 @@ public final class CpuFit {
                     .add(Math.max(0, run.iterationSeconds() - run.stepSeconds()) / run.steps());
             first.putIfAbsent(run.probe(), run);
         }
-        List<ProbeSample> points = new ArrayList<>();
+        int n = byProbe.size();
+        double[] x = new double[n], t = new double[n];
+        int i = 0;
         for (Map.Entry<String, List<Double>> e : byProbe.entrySet()) {
             ProbeResults.Run run = first.get(e.getKey());
-            points.add(new ProbeSample(e.getKey(), OpCostClass.VIEW, null, Phase.FORWARD, 0,
-                    run.dataBytes() / run.steps(), null, CpuProbes.quantile(e.getValue(), CpuProbes.TIME_QUANTILE)));
+            x[i] = (double) run.dataBytes() / run.steps();
+            t[i++] = CpuProbes.quantile(e.getValue(), CpuProbes.TIME_QUANTILE);
         }
-        return points.isEmpty() ? 0 : line(points, null, false).callSeconds();
-    }
-
-    private static void require(boolean ok, String what) {
-        if (!ok) throw new CalibrationException("the probes measured " + what + "; the cpu device cannot be "
-                + "calibrated");
+        return n == 0 ? 0 : line(x, t, false)[0];
     }
 
     /**
@@ -97,9 +94,22 @@ public final class CpuFit {
      * cost becomes 0 (the line through the origin), a time that does not grow with bytes an unbounded bandwidth.
      */
     static CpuCostModel.ClassCost line(List<ProbeSample> l, String opType, boolean relative) {
+        double[] x = new double[l.size()], t = new double[l.size()];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = l.get(i).bytes();
+            t[i] = l.get(i).seconds();
+        }
+        double[] ab = line(x, t, relative);
+        double bw = ab[1] > 0 ? Math.min(1 / ab[1], UNBOUNDED_BYTES_PER_SECOND) : UNBOUNDED_BYTES_PER_SECOND;
+        ProbeSample first = l.get(0);
+        return new CpuCostModel.ClassCost(first.costClass(), opType, first.phase(), ab[0], bw);
+    }
+
+    /** Intercept and slope (both at least 0) of the line through {@code (x, t)}. */
+    static double[] line(double[] xs, double[] ts, boolean relative) {
         double sw = 0, swx = 0, swxx = 0, swt = 0, swxt = 0;
-        for (ProbeSample s : l) {
-            double t = Math.max(s.seconds(), MIN_VIEW_SECONDS), x = s.bytes(), w = relative ? 1 / (t * t) : 1;
+        for (int i = 0; i < xs.length; i++) {
+            double t = Math.max(ts[i], MIN_VIEW_SECONDS), x = xs[i], w = relative ? 1 / (t * t) : 1;
             sw += w;
             swx += w * x;
             swxx += w * x * x;
@@ -123,8 +133,11 @@ public final class CpuFit {
             b = 0;
             a = swt / sw;
         }
-        double bw = b > 0 ? Math.min(1 / b, UNBOUNDED_BYTES_PER_SECOND) : UNBOUNDED_BYTES_PER_SECOND;
-        ProbeSample first = l.get(0);
-        return new CpuCostModel.ClassCost(first.costClass(), opType, first.phase(), a, bw);
+        return new double[]{a, b};
+    }
+
+    private static void require(boolean ok, String what) {
+        if (!ok) throw new CalibrationException("the probes measured " + what + "; the cpu device cannot be "
+                + "calibrated");
     }
 }

@@ -18,12 +18,14 @@ final class ProbeModels {
         for (int[] s : new int[][]{{8, 32}, {8, 256}, {64, 64}, {64, 256}}) m.put("mlp-" + s[0] + "x" + s[1],
                 mlp(s[0], s[1]));
         m.put("gemm-512x1024", gemm(512, 1024));
-        // {batch, in, out, kernel, stride, size}: tiny-cnn's and LeNet's convolutions, ResNet's stem and stages (two images: the kernels split im2col by image)
+        // {batch, in, out, kernel, stride, size}: tiny-cnn's and LeNet's convolutions, ResNet's stem and stages
+        // (two images: the kernels split im2col by image)
         int[][] convs = {{8, 1, 8, 3, 1, 16}, {8, 8, 16, 3, 1, 8}, {8, 1, 6, 5, 1, 32}, {8, 6, 16, 5, 1, 14},
                 {2, 3, 64, 7, 2, 112}, {2, 64, 64, 3, 1, 56}, {2, 64, 128, 3, 2, 56}, {2, 64, 128, 1, 2, 56},
                 {2, 128, 128, 3, 1, 28}, {2, 256, 256, 3, 1, 14}, {2, 512, 512, 3, 1, 7}};
-        for (int[] c : convs) m.put("conv-" + c[1] + "-" + c[2] + "k" + c[3] + "s" + c[4] + "@" + c[5] + "x" + c[0],
-                conv(c[0], c[1], c[2], c[3], c[4], c[5]));
+        for (int[] c : convs)
+            m.put("conv-" + c[1] + "-" + c[2] + "k" + c[3] + "s" + c[4] + "@" + c[5] + "x" + c[0],
+                    conv(c[0], c[1], c[2], c[3], c[4], c[5]));
         for (int[] t : new int[][]{{4, 16, 32}, {4, 32, 64}}) m.put("transformer-" + t[0] + "x" + t[1] + "x" + t[2],
                 transformer(t[0], t[1], t[2]));
         for (int[] l : new int[][]{{8, 16}, {16, 64}}) m.put("lstm-" + l[0] + "x" + l[1], lstm(l[0], l[1]));
