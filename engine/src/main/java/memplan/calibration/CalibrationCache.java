@@ -77,6 +77,7 @@ public final class CalibrationCache {
         ObjectNode m = root.putObject("model");
         CpuCostModel c = e.model();
         m.put("gapSeconds", c.gapSeconds());
+        m.put("iterationSeconds", c.iterationSeconds());
         ArrayNode classes = m.putArray("classes");
         for (CpuCostModel.ClassCost cc : c.classCosts()) {
             ObjectNode n = classes.addObject();
@@ -151,7 +152,8 @@ public final class CalibrationCache {
                         new ProductDims(number(file, n, at, "m"), number(file, n, at, "n"), number(file, n, at, "k"),
                                 number(file, n, at, "count")), number(file, n, at, "flopsPerSecond")));
             }
-            model = new CpuCostModel(number(file, m, "$.model", "gapSeconds"), classes, products);
+            model = new CpuCostModel(number(file, m, "$.model", "gapSeconds"),
+                    number(file, m, "$.model", "iterationSeconds"), classes, products);
         } catch (IllegalArgumentException e) {
             throw bad(file, "$.model", e.getMessage());
         }

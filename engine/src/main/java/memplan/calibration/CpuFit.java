@@ -5,13 +5,15 @@ import memplan.sim.OpCostClass;
 import memplan.train.Phase;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.IntStream;
 
 /**
- * Turns probe times into a {@link CpuCostModel}: the executor's time per step from each run's iteration time beyond
- * its steps; per streaming class and phase, and per op type of it and phase (kernels of one class differ: a GELU
+ * Turns probe times into a {@link CpuCostModel}: the executor's time per step and per iteration from each run's
+ * iteration time beyond its steps; per streaming class and phase, and per op type of it and phase (kernels of one class differ: a GELU
  * costs several times a ReLU per byte), a line {@code seconds = call + bytes / bandwidth} through its samples
  * (least squares on relative error, so the small steps weigh as much as the large ones); per product class, phase
  * and shape the measured throughput.
@@ -26,7 +28,7 @@ public final class CpuFit {
     }
 
     public static CpuCostModel fit(ProbeResults r) {
-        double gap = gapSeconds(r.runs());
+        double[] executor = executorSeconds(r.runs());
         Map<String, List<ProbeSample>> lines = new LinkedHashMap<>(), shapes = new LinkedHashMap<>();
         for (ProbeSample s : r.samples()) {
             if (!(s.seconds() > 0) && s.costClass() != OpCostClass.VIEW)
@@ -60,33 +62,88 @@ public final class CpuFit {
         require(costs.stream().anyMatch(c -> c.costClass() == OpCostClass.OPTIMIZER), "no optimizer update");
         require(points.stream().anyMatch(p -> p.costClass() == OpCostClass.PRODUCT && p.phase() == Phase.FORWARD),
                 "no forward matrix product");
-        return new CpuCostModel(gap, costs, points);
+        return new CpuCostModel(executor[0], executor[1], costs, points);
     }
 
     /**
-     * The executor's time per step outside the steps: per probe the lower quartile over its runs of the time
-     * outside the steps, then a line through (data bytes per step, that time per step) over the probes, whose
-     * intercept is the cost per step (the slope is the data batch's write, which a model pays once per iteration
-     * and which is small beside its steps).
+     * The executor's time outside the steps: per probe the lower quartile over its runs of an iteration's time
+     * outside its steps, then least squares over the probes of {@code perStep * steps + perIteration + dataBytes /
+     * bandwidth} (the data batch's write, which a model pays once per iteration and which is small beside its
+     * steps), each term at least 0. Returns per step and per iteration.
      */
-    static double gapSeconds(List<ProbeResults.Run> runs) {
+    static double[] executorSeconds(List<ProbeResults.Run> runs) {
         Map<String, List<Double>> byProbe = new LinkedHashMap<>();
         Map<String, ProbeResults.Run> first = new LinkedHashMap<>();
         for (ProbeResults.Run run : runs) {
             if (run.steps() <= 0) continue;
             byProbe.computeIfAbsent(run.probe(), k -> new ArrayList<>())
-                    .add(Math.max(0, run.iterationSeconds() - run.stepSeconds()) / run.steps());
+                    .add(Math.max(0, run.iterationSeconds() - run.stepSeconds()));
             first.putIfAbsent(run.probe(), run);
         }
         int n = byProbe.size();
-        double[] x = new double[n], t = new double[n];
+        double[][] x = new double[n][];
+        double[] t = new double[n];
         int i = 0;
         for (Map.Entry<String, List<Double>> e : byProbe.entrySet()) {
             ProbeResults.Run run = first.get(e.getKey());
-            x[i] = (double) run.dataBytes() / run.steps();
+            x[i] = new double[]{run.steps(), 1, run.dataBytes()};
             t[i++] = CpuProbes.quantile(e.getValue(), CpuProbes.TIME_QUANTILE);
         }
-        return n == 0 ? 0 : line(x, t, false)[0];
+        double[] c = nonNegativeLeastSquares(x, t);
+        return new double[]{c[0], c[1]};
+    }
+
+    /**
+     * Least squares of {@code x c = t} with every coefficient at least 0: solved with all terms, then again
+     * without those that came out negative, until none does (enough for three terms).
+     */
+    static double[] nonNegativeLeastSquares(double[][] x, double[] t) {
+        int k = x.length == 0 ? 3 : x[0].length;
+        boolean[] on = new boolean[k];
+        Arrays.fill(on, true);
+        double[] c = new double[k];
+        for (int round = 0; round <= k; round++) {
+            int[] idx = IntStream.range(0, k).filter(j -> on[j]).toArray();
+            double[] sol = idx.length == 0 || x.length < idx.length ? null : solve(x, t, idx);
+            Arrays.fill(c, 0);
+            if (sol == null) return c;
+            boolean negative = false;
+            for (int j = 0; j < idx.length; j++) {
+                if (sol[j] < 0) {
+                    on[idx[j]] = false;
+                    negative = true;
+                } else c[idx[j]] = sol[j];
+            }
+            if (!negative) return c;
+        }
+        return c;
+    }
+
+    /** The normal equations of the columns {@code idx}, by Gaussian elimination; null when singular. */
+    private static double[] solve(double[][] x, double[] t, int[] idx) {
+        int m = idx.length;
+        double[][] a = new double[m][m + 1];
+        for (int r = 0; r < x.length; r++)
+            for (int i = 0; i < m; i++) {
+                for (int j = 0; j < m; j++) a[i][j] += x[r][idx[i]] * x[r][idx[j]];
+                a[i][m] += x[r][idx[i]] * t[r];
+            }
+        for (int col = 0; col < m; col++) {
+            int piv = col;
+            for (int r = col + 1; r < m; r++) if (Math.abs(a[r][col]) > Math.abs(a[piv][col])) piv = r;
+            double[] tmp = a[col];
+            a[col] = a[piv];
+            a[piv] = tmp;
+            if (Math.abs(a[col][col]) < 1e-300) return null;
+            for (int r = 0; r < m; r++) {
+                if (r == col) continue;
+                double f = a[r][col] / a[col][col];
+                for (int j = col; j <= m; j++) a[r][j] -= f * a[col][j];
+            }
+        }
+        double[] out = new double[m];
+        for (int i = 0; i < m; i++) out[i] = a[i][m] / a[i][i];
+        return out;
     }
 
     /**

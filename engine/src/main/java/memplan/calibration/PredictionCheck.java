@@ -122,6 +122,7 @@ public record PredictionCheck(String model, int batch, double predictedSeconds, 
     static List<ClassTime> classes(Schedule s, DeviceModel device, Map<Integer, Double> measured,
                                    double executorSeconds) {
         double gap = device.cpuCosts() != null ? device.cpuCosts().gapSeconds() : 0;
+        double setUp = device.cpuCosts() != null ? device.cpuCosts().iterationSeconds() : 0;
         Map<String, double[]> rows = new LinkedHashMap<>();
         for (Step st : s.steps()) {
             Node n = st.node() >= 0 ? s.graph().nodes().get(st.node()) : null;
@@ -132,13 +133,13 @@ public record PredictionCheck(String model, int batch, double predictedSeconds, 
             double[] row = rows.computeIfAbsent(name, k -> new double[3]);
             double m = measured.getOrDefault(st.index(), 0.0);
             row[0]++;
-            row[1] += device.stepSeconds(s, st) - gap;
+            row[1] += device.stepSeconds(s, st) - gap - (st.index() == 0 ? setUp : 0);
             row[2] += m;
         }
         List<ClassTime> out = new ArrayList<>();
         for (Map.Entry<String, double[]> e : rows.entrySet())
             out.add(new ClassTime(e.getKey(), (int) e.getValue()[0], e.getValue()[1], e.getValue()[2]));
-        out.add(new ClassTime(EXECUTOR, s.steps().size(), gap * s.steps().size(), executorSeconds));
+        out.add(new ClassTime(EXECUTOR, s.steps().size(), gap * s.steps().size() + setUp, executorSeconds));
         out.sort(Comparator.comparingDouble((ClassTime t) -> -Math.abs(t.predictedSeconds() - t.measuredSeconds())));
         return out;
     }

@@ -18,10 +18,13 @@ import java.util.List;
  * product class without points the plain products'.
  *
  * @param gapSeconds  per step, outside the kernel
+ * @param iterationSeconds per iteration, outside the steps (the executor's set-up of a pass), charged to the
+ *                    schedule's first step
  * @param classCosts  per call and bandwidth of the classes that stream memory (and of optimizer updates)
  * @param products    throughputs measured at product shapes
  */
-public record CpuCostModel(double gapSeconds, List<ClassCost> classCosts, List<ProductPoint> products) {
+public record CpuCostModel(double gapSeconds, double iterationSeconds, List<ClassCost> classCosts,
+                           List<ProductPoint> products) {
 
     /**
      * A class's fixed cost per call and the bandwidth of its kernels in one phase: of one op type of the class, or
@@ -49,6 +52,7 @@ public record CpuCostModel(double gapSeconds, List<ClassCost> classCosts, List<P
 
     public CpuCostModel {
         nonNegative("per-step cost", gapSeconds);
+        nonNegative("per-iteration cost", iterationSeconds);
         classCosts = List.copyOf(classCosts);
         products = List.copyOf(products);
         if (find(classCosts, OpCostClass.POINTWISE, null, Phase.FORWARD) == null)
@@ -119,10 +123,11 @@ public record CpuCostModel(double gapSeconds, List<ClassCost> classCosts, List<P
         return st.flops() / 2;
     }
 
-    /** Seconds of one step of a schedule. */
+    /** Seconds of one step of a schedule (the first step also sets the iteration up). */
     public double stepSeconds(Schedule s, Step st) {
         Node node = st.node() >= 0 ? s.graph().nodes().get(st.node()) : null;
-        return gapSeconds + kernelSeconds(node, st.phase(), kernelFlops(s, st), st.bytesAccessed());
+        return gapSeconds + (st.index() == 0 ? iterationSeconds : 0)
+                + kernelSeconds(node, st.phase(), kernelFlops(s, st), st.bytesAccessed());
     }
 
     /** Seconds of one step of {@code node} (null: an optimizer update), the per-step cost included. */

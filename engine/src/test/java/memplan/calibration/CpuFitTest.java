@@ -27,7 +27,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** The fit's arithmetic on synthetic probe times: no probe runs, nothing depends on this machine. */
 class CpuFitTest {
     /** A made-up CPU: per-class and per-type lines, and product throughputs that grow with size. */
-    static final CpuCostModel TRUTH = new CpuCostModel(1.5e-6, List.of(
+    static final CpuCostModel TRUTH = new CpuCostModel(1.5e-6, 20e-6, List.of(
             new CpuCostModel.ClassCost(OpCostClass.POINTWISE, null, Phase.FORWARD, 2e-6, 4e9),
             new CpuCostModel.ClassCost(OpCostClass.POINTWISE, null, Phase.BACKWARD, 3e-6, 2e9),
             new CpuCostModel.ClassCost(OpCostClass.POINTWISE, "GELU", Phase.FORWARD, 4e-6, 0.2e9),
@@ -68,7 +68,8 @@ class CpuFitTest {
                 sum += t;
             }
             long data = CpuProbes.dataBytes(s);
-            double iteration = sum + s.steps().size() * m.gapSeconds() + data / DATA_BYTES_PER_SECOND;
+            double iteration = sum + s.steps().size() * m.gapSeconds() + m.iterationSeconds()
+                    + data / DATA_BYTES_PER_SECOND;
             for (int run = 0; run < 3; run++)
                 runs.add(new ProbeResults.Run(e.getKey(), s.steps().size(), data, iteration, sum));
         }
@@ -79,6 +80,7 @@ class CpuFitTest {
     void aFitOfACpuThatBehavesLikeAModelPredictsEveryProbeStepAsThatModelDoes() {
         CpuCostModel fit = CpuFit.fit(synthetic(TRUTH));
         assertEquals(TRUTH.gapSeconds(), fit.gapSeconds(), 1e-12);
+        assertEquals(TRUTH.iterationSeconds(), fit.iterationSeconds(), 1e-10);
         for (var e : probeSchedules().entrySet()) {
             Schedule s = e.getValue();
             for (Step st : s.steps())
@@ -137,15 +139,22 @@ class CpuFitTest {
     }
 
     @Test
-    void theExecutorsCostPerStepIsTheInterceptOverTheDataBatchsWrite() {
+    void theExecutorsCostsPerStepAndIterationComeFromTheRunsTimeOutsideTheirSteps() {
         List<ProbeResults.Run> runs = List.of(
-                new ProbeResults.Run("a", 10, 0, 10 * 2e-6 + 1e-3, 1e-3),
-                new ProbeResults.Run("a", 10, 0, 10 * 9e-6 + 1e-3, 1e-3), // a descheduled run: the quartile keeps
-                new ProbeResults.Run("a", 10, 0, 10 * 2e-6 + 1e-3, 1e-3), // the quiet ones
-                new ProbeResults.Run("b", 20, 4_000_000, 20 * 2e-6 + 4e6 / 1e9 + 5e-3, 5e-3),
-                new ProbeResults.Run("c", 40, 1_000_000, 40 * 2e-6 + 1e6 / 1e9 + 5e-3, 5e-3));
-        assertEquals(2e-6, CpuFit.gapSeconds(runs), 1e-12);
-        assertEquals(0, CpuFit.gapSeconds(List.of()), 0);
+                new ProbeResults.Run("a", 10, 0, 10 * 2e-6 + 5e-6 + 1e-3, 1e-3),
+                new ProbeResults.Run("a", 10, 0, 10 * 9e-6 + 5e-6 + 1e-3, 1e-3), // descheduled: the quartile keeps
+                new ProbeResults.Run("a", 10, 0, 10 * 2e-6 + 5e-6 + 1e-3, 1e-3), // the quiet ones
+                new ProbeResults.Run("b", 20, 4_000_000, 20 * 2e-6 + 5e-6 + 4e6 / 1e9 + 5e-3, 5e-3),
+                new ProbeResults.Run("c", 40, 1_000_000, 40 * 2e-6 + 5e-6 + 1e6 / 1e9 + 5e-3, 5e-3),
+                new ProbeResults.Run("d", 70, 0, 70 * 2e-6 + 5e-6 + 5e-3, 5e-3));
+        double[] e = CpuFit.executorSeconds(runs);
+        assertEquals(2e-6, e[0], 1e-12);
+        assertEquals(5e-6, e[1], 1e-11);
+        // a term that would come out negative is left out and the others fitted again
+        double[] c = CpuFit.nonNegativeLeastSquares(new double[][]{{1, 1}, {2, 1}, {3, 1}}, new double[]{3, 2, 1});
+        assertEquals(0, c[0], 0);
+        assertEquals(2, c[1], 1e-12);
+        assertEquals(0, CpuFit.executorSeconds(List.of())[0], 0);
     }
 
     @Test

@@ -35,7 +35,7 @@ class CpuCostModelTest {
             STAGE = new ProductDims(64, 6272, 576, 1);
 
     /** A fixed reference CPU: the figures are made up, so nothing here depends on this machine. */
-    static final CpuCostModel REF = new CpuCostModel(2e-6, List.of(
+    static final CpuCostModel REF = new CpuCostModel(2e-6, 10e-6, List.of(
             new CpuCostModel.ClassCost(OpCostClass.POINTWISE, null, Phase.FORWARD, 1e-6, 4e9),
             new CpuCostModel.ClassCost(OpCostClass.POINTWISE, null, Phase.BACKWARD, 2e-6, 2e9),
             new CpuCostModel.ClassCost(OpCostClass.POINTWISE, "GELU", Phase.FORWARD, 3e-6, 0.5e9),
@@ -139,7 +139,8 @@ class CpuCostModelTest {
     @Test
     void rejectsFiguresThatCannotBeRight() {
         List<CpuCostModel.ProductPoint> pts = REF.products();
-        assertThrows(IllegalArgumentException.class, () -> new CpuCostModel(-1, REF.classCosts(), pts));
+        assertThrows(IllegalArgumentException.class, () -> new CpuCostModel(-1, 0, REF.classCosts(), pts));
+        assertThrows(IllegalArgumentException.class, () -> new CpuCostModel(0, Double.NaN, REF.classCosts(), pts));
         assertThrows(IllegalArgumentException.class, () -> new CpuCostModel.ClassCost(OpCostClass.NORM, null,
                 Phase.FORWARD, -1e-6, 1e9));
         assertThrows(IllegalArgumentException.class, () -> new CpuCostModel.ClassCost(OpCostClass.NORM, null,
@@ -148,10 +149,10 @@ class CpuCostModelTest {
                 Phase.FORWARD, SMALL, 1e9));
         assertThrows(IllegalArgumentException.class, () -> new ProductDims(0, 1, 1, 1));
         // the figures every prediction falls back on must be there
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new CpuCostModel(0,
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new CpuCostModel(0, 0,
                 REF.classCosts().subList(1, REF.classCosts().size()), pts));
         assertEquals("the model needs the pointwise kernels' forward cost", e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> new CpuCostModel(0, REF.classCosts(),
+        e = assertThrows(IllegalArgumentException.class, () -> new CpuCostModel(0, 0, REF.classCosts(),
                 pts.subList(3, 4)));
         assertEquals("the model needs at least one forward product throughput", e.getMessage());
     }
@@ -186,8 +187,9 @@ class CpuCostModelTest {
         DeviceModel cpu = DeviceModel.calibratedCpu(REF);
         double sum = 0;
         for (Step st : s.steps()) {
+            // the first step also pays the iteration's set-up
             double expected = REF.stepSeconds(st.node() >= 0 ? s.graph().nodes().get(st.node()) : null,
-                    st.phase(), CpuCostModel.kernelFlops(s, st), st.bytesAccessed());
+                    st.phase(), CpuCostModel.kernelFlops(s, st), st.bytesAccessed()) + (st.index() == 0 ? 10e-6 : 0);
             assertEquals(expected, cpu.stepSeconds(s, st), 0);
             sum += expected;
         }
