@@ -112,7 +112,8 @@ public final class CalibrateCommand implements Callable<Integer> {
                     c.key().memplanVersion(), c.key().kernels());
             out.println(c.measured() ? String.format(Locale.ROOT, "measured now (probes took %.1f s, load %s); "
                     + "cached in %s", c.probes().elapsedSeconds(), load(), c.file()) : "from the cache " + c.file());
-            out.printf(Locale.ROOT, "  executor per step        %8.4f ms%n", 1e3 * m.gapSeconds());
+            out.printf(Locale.ROOT, "  executor per step %.4f ms, per iteration %.4f ms%n", 1e3 * m.gapSeconds(),
+                    1e3 * m.iterationSeconds());
             out.printf(Locale.ROOT, "  %-28s %12s %10s%n", "class (op)", "per call ms", "GB/s");
             for (CpuCostModel.ClassCost k : m.classCosts())
                 out.printf(Locale.ROOT, "  %-28s %12.4f %10.2f%n", k.costClass().label()
@@ -191,6 +192,7 @@ public final class CalibrateCommand implements Callable<Integer> {
     static ObjectNode figures(CpuCostModel m) {
         ObjectNode f = Json.object();
         f.put("gapSeconds", m.gapSeconds());
+        f.put("iterationSeconds", m.iterationSeconds());
         ArrayNode cs = f.putArray("classes");
         for (CpuCostModel.ClassCost k : m.classCosts()) {
             ObjectNode n = cs.addObject();

@@ -67,8 +67,8 @@ public final class CpuFit {
 
     /**
      * The executor's time outside the steps: per probe the lower quartile over its runs of an iteration's time
-     * outside its steps, then least squares over the probes of {@code perStep * steps + perIteration + dataBytes /
-     * bandwidth} (the data batch's write, which a model pays once per iteration and which is small beside its
+     * outside its steps, then least squares over the probes (on relative error) of {@code perStep * steps +
+     * perIteration + dataBytes / bandwidth} (the data batch's write, which a model pays once per iteration and which is small beside its
      * steps), each term at least 0. Returns per step and per iteration.
      */
     static double[] executorSeconds(List<ProbeResults.Run> runs) {
@@ -86,8 +86,10 @@ public final class CpuFit {
         int i = 0;
         for (Map.Entry<String, List<Double>> e : byProbe.entrySet()) {
             ProbeResults.Run run = first.get(e.getKey());
-            x[i] = new double[]{run.steps(), 1, run.dataBytes()};
-            t[i++] = CpuProbes.quantile(e.getValue(), CpuProbes.TIME_QUANTILE);
+            // on relative error: a long probe's time outside its steps is no more exact than a short one's
+            double g = Math.max(CpuProbes.quantile(e.getValue(), CpuProbes.TIME_QUANTILE), MIN_VIEW_SECONDS);
+            x[i] = new double[]{run.steps() / g, 1 / g, run.dataBytes() / g};
+            t[i++] = 1;
         }
         double[] c = nonNegativeLeastSquares(x, t);
         return new double[]{c[0], c[1]};

@@ -39,8 +39,14 @@ import java.util.function.BooleanSupplier;
  * warms up the JIT and is not counted.
  */
 public final class CpuProbes {
-    /** Timed runs of each probe, and iterations per run (the executor keeps the last one's timeline). */
-    private static final int RUNS = 3, ITERATIONS = 2;
+    /**
+     * Timed runs of each probe: at least {@code MIN_RUNS}, more for a short probe (up to {@code MAX_RUNS}, within
+     * about {@code RUN_BUDGET_SECONDS}), since a short step's quartile needs more runs on a busy machine; and
+     * iterations per run (the executor keeps the last one's timeline, the first touches the fresh arena).
+     */
+    private static final int MIN_RUNS = 3, MAX_RUNS = 15, ITERATIONS = 2;
+    private static final int MAX_WARMUP_ITERATIONS = 40;
+    private static final double RUN_BUDGET_SECONDS = 0.1;
 
     private CpuProbes() {
     }
@@ -59,20 +65,34 @@ public final class CpuProbes {
             probes.put(e.getKey(), TrainingGraph.derive(Graph.instantiate(def, 1, DType.FP32), Optimizer.SGD));
         }
         // one pass over all probes first: the JIT compiles the executor and the kernels before anything is timed
-        int done = 0, total = (1 + RUNS) * probes.size();
+        int done = 0, total = 2 * probes.size();
+        Map<String, Integer> runsOf = new LinkedHashMap<>();
         for (Map.Entry<String, Schedule> e : probes.entrySet()) {
             check(cancelled);
             progress.progress((double) done++ / total, "warming up " + e.getKey());
-            runOnce(e.getValue(), ITERATIONS);
+            double secs = runOnce(e.getValue(), 1).iterations().get(0).seconds();
+            // a short probe's kernels run few times per iteration: more iterations, so the JIT has compiled them
+            // (in the background) before they are timed, as it has in a real run's steady state
+            int more = (int) Math.min(MAX_WARMUP_ITERATIONS, RUN_BUDGET_SECONDS / Math.max(secs, 1e-6));
+            if (more > 1) runOnce(e.getValue(), more);
+            runsOf.put(e.getKey(), (int) Math.max(MIN_RUNS, Math.min(MAX_RUNS,
+                    RUN_BUDGET_SECONDS / (ITERATIONS * Math.max(secs, 1e-6)))));
         }
+        // and the short ones once more: the JIT compiles in the background, late on a busy machine
+        for (Map.Entry<String, Schedule> e : probes.entrySet())
+            if (runsOf.get(e.getKey()) > MIN_RUNS) {
+                check(cancelled);
+                runOnce(e.getValue(), MAX_WARMUP_ITERATIONS);
+            }
         List<ProbeSample> samples = new ArrayList<>();
         List<ProbeResults.Run> runs = new ArrayList<>();
         for (Map.Entry<String, Schedule> e : probes.entrySet()) {
             Schedule s = e.getValue();
             Map<Integer, List<Double>> byStep = new TreeMap<>();
-            for (int run = 0; run < RUNS; run++) {
+            check(cancelled);
+            progress.progress((double) done++ / total, "probing " + e.getKey());
+            for (int run = 0; run < runsOf.get(e.getKey()); run++) {
                 check(cancelled);
-                progress.progress((double) done++ / total, "probing " + e.getKey());
                 RunResult r = runOnce(s, ITERATIONS);
                 Map<Integer, Double> steps = stepTimes(r);
                 double sum = 0;

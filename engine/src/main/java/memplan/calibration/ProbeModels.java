@@ -17,7 +17,7 @@ final class ProbeModels {
         Map<String, String> m = new LinkedHashMap<>();
         for (int[] s : new int[][]{{8, 32}, {8, 256}, {64, 64}, {64, 256}}) m.put("mlp-" + s[0] + "x" + s[1],
                 mlp(s[0], s[1]));
-        m.put("gemm-512x1024", gemm(512, 1024));
+        m.put("gemm-256x1024", gemm(256, 1024));
         // {batch, in, out, kernel, stride, size}: tiny-cnn's and LeNet's convolutions, ResNet's stem and stages
         // (two images: the kernels split im2col by image)
         int[][] convs = {{8, 1, 8, 3, 1, 16}, {8, 8, 16, 3, 1, 8}, {8, 1, 6, 5, 1, 32}, {8, 6, 16, 5, 1, 14},

@@ -68,7 +68,7 @@ class CpuProbesTest {
         Set<OpCostClass> all = new TreeSet<>(List.of(OpCostClass.values()));
         all.remove(OpCostClass.VIEW);
         assertEquals(all, classes);
-        assertEquals(3 * CpuProbes.models().size(), r.runs().size());
+        assertTrue(r.runs().size() >= 3 * CpuProbes.models().size());
         for (ProbeResults.Run run : r.runs()) assertTrue(run.iterationSeconds() >= run.stepSeconds(), run.toString());
         assertEquals(1.0, progress.get(progress.size() - 1));
         CpuFit.fit(r); // a real machine's figures pass the model's checks
