@@ -13,10 +13,10 @@ import java.util.stream.IntStream;
 
 /**
  * Turns probe times into a {@link CpuCostModel}: the executor's time per step and per iteration from each run's
- * iteration time beyond its steps; per streaming class and phase, and per op type of it and phase (kernels of one class differ: a GELU
- * costs several times a ReLU per byte), a line {@code seconds = call + bytes / bandwidth} through its samples
- * (least squares on relative error, so the small steps weigh as much as the large ones); per product class, phase
- * and shape the measured throughput.
+ * iteration time beyond its steps; per streaming class and phase, and per op type of it and phase (kernels of one
+ * class differ: a GELU costs several times a ReLU per byte), a line {@code seconds = call + bytes / bandwidth}
+ * through its samples (least squares on relative error, so the small steps weigh as much as the large ones); per
+ * product class, phase and shape the measured throughput.
  */
 public final class CpuFit {
     /** Views may measure as nothing at the timer's resolution; other steps cannot. */
@@ -68,8 +68,8 @@ public final class CpuFit {
     /**
      * The executor's time outside the steps: per probe the lower quartile over its runs of an iteration's time
      * outside its steps, then least squares over the probes (on relative error) of {@code perStep * steps +
-     * perIteration + dataBytes / bandwidth} (the data batch's write, which a model pays once per iteration and which is small beside its
-     * steps), each term at least 0. Returns per step and per iteration.
+     * perIteration + dataBytes / bandwidth} (the data batch's write, which a model pays once per iteration and
+     * which is small beside its steps), each term at least 0. Returns per step and per iteration.
      */
     static double[] executorSeconds(List<ProbeResults.Run> runs) {
         Map<String, List<Double>> byProbe = new LinkedHashMap<>();
