@@ -2,14 +2,17 @@ package memplan.cli;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import memplan.calibration.CalibrationException;
 import memplan.calibration.CpuCalibration;
 import memplan.calibration.PredictionCheck;
+import memplan.calibration.ProbeSample;
 import memplan.exec.ProgressListener;
 import memplan.graph.Graph;
 import memplan.ir.DType;
 import memplan.samples.SampleModels;
 import memplan.sim.CpuCostModel;
 import memplan.train.Optimizer;
+import memplan.train.Phase;
 import memplan.train.TrainingGraph;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -25,10 +28,11 @@ import java.util.concurrent.Callable;
 
 /** Measures the cpu device model on this machine again, and checks its predictions against real iterations. */
 @Command(name = "calibrate", mixinStandardHelpOptions = true,
-        description = "Measure the cpu device model on this machine (probes through the CPU backend's kernels: "
-                + "small and mid-size matrix products, a convolution, memory bandwidth, per-op cost), cache it and "
-                + "print the figures. With --check, run real iterations of the zoo models on the CPU backend and "
-                + "print predicted against measured iteration time.")
+        description = "Measure the cpu device model on this machine (small training models through the CPU "
+                + "backend's kernels: products and convolutions at the zoo's shapes, every other op class at two or "
+                + "three sizes, the executor's cost per step), cache it and print the figures. With --check, run "
+                + "real iterations of the zoo models on the CPU backend and print predicted against measured "
+                + "iteration time, and under each model the op classes whose times differ most.")
 public final class CalibrateCommand implements Callable<Integer> {
     /** The zoo models the check runs, with batches small enough for a CPU. */
     static final Map<String, Integer> CHECK_MODELS = checkModels();
@@ -57,6 +61,11 @@ public final class CalibrateCommand implements Callable<Integer> {
             description = "Models of --check (default: the zoo models that run on a CPU in seconds).")
     List<String> models;
 
+    @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "120",
+            description = "Longest a model of --check may run (default: ${DEFAULT-VALUE} s); the iterations done by "
+                    + "then are counted, a model that finished none is reported as timed out.")
+    int timeoutSeconds;
+
     @Option(names = "--json", description = "Print JSON for scripts.")
     boolean json;
 
@@ -67,6 +76,7 @@ public final class CalibrateCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
         Map<String, Integer> chosen = chosenModels();
+        if (timeoutSeconds < 1) throw new CliException("--timeout must be at least 1 second, got " + timeoutSeconds);
         CpuCalibration c = CpuDeviceChoice.calibration(err, !cached);
         CpuCostModel m = c.model();
         ObjectNode o = Json.object();
@@ -80,35 +90,41 @@ public final class CalibrateCommand implements Callable<Integer> {
             k.put("kernels", c.key().kernels());
             o.put("cache", c.file().toString());
             o.put("measured", c.measured());
-            if (c.probes() != null) o.put("probeSeconds", c.probes().elapsedSeconds());
-            ObjectNode f = o.putObject("model");
-            f.put("overheadSeconds", m.overheadSeconds());
-            f.put("optimizerOverheadSeconds", m.optimizerOverheadSeconds());
-            f.put("memoryBytesPerSecond", m.memoryBytesPerSecond());
-            f.put("smallGemmFlops", m.smallGemmFlops());
-            f.put("smallGemmFlopsPerSecond", m.smallGemmFlopsPerSecond());
-            f.put("midGemmFlops", m.midGemmFlops());
-            f.put("midGemmFlopsPerSecond", m.midGemmFlopsPerSecond());
-            f.put("gemmBackwardShare", m.gemmBackwardShare());
-            f.put("convShare", m.convShare());
-            f.put("convBackwardShare", m.convBackwardShare());
+            if (c.probes() != null) {
+                o.put("probeSeconds", c.probes().elapsedSeconds());
+                // every probe step's time, so a miss can be traced to the samples behind a figure
+                ArrayNode ss = o.putArray("probeSamples");
+                for (ProbeSample p : c.probes().samples()) {
+                    ObjectNode n = ss.addObject();
+                    n.put("probe", p.probe());
+                    n.put("class", p.costClass().label());
+                    if (p.opType() != null) n.put("op", p.opType());
+                    n.put("phase", phase(p.phase()));
+                    n.put("flops", p.flops());
+                    n.put("bytes", p.bytes());
+                    n.put("seconds", p.seconds());
+                }
+            }
+            o.set("model", figures(m));
         } else {
             out.printf(Locale.ROOT, "cpu device model of %s, %d cores, %d threads, %s, MemPlan %s (kernels %s)%n",
                     c.key().cpuModel(), c.key().cores(), c.key().threads(), c.key().jvm(),
                     c.key().memplanVersion(), c.key().kernels());
             out.println(c.measured() ? String.format(Locale.ROOT, "measured now (probes took %.1f s, load %s); "
                     + "cached in %s", c.probes().elapsedSeconds(), load(), c.file()) : "from the cache " + c.file());
-            out.printf(Locale.ROOT, "  per-op cost               %8.3f ms (optimizer update %.3f ms)%n",
-                    1e3 * m.overheadSeconds(), 1e3 * m.optimizerOverheadSeconds());
-            out.printf(Locale.ROOT, "  memory bandwidth          %8.2f GB/s (elementwise kernels)%n",
-                    m.memoryBytesPerSecond() / 1e9);
-            out.printf(Locale.ROOT, "  small product (%.2g FLOP) %8.2f GFLOP/s%n", m.smallGemmFlops(),
-                    m.smallGemmFlopsPerSecond() / 1e9);
-            out.printf(Locale.ROOT, "  mid product (%.2g FLOP)   %8.2f GFLOP/s%n", m.midGemmFlops(),
-                    m.midGemmFlopsPerSecond() / 1e9);
-            out.printf(Locale.ROOT, "  product backward          %8.2f x forward%n", m.gemmBackwardShare());
-            out.printf(Locale.ROOT, "  convolution               %8.2f x product; backward %.2f x forward%n",
-                    m.convShare(), m.convBackwardShare());
+            out.printf(Locale.ROOT, "  executor per step %.4f ms, per iteration %.4f ms%n", 1e3 * m.gapSeconds(),
+                    1e3 * m.iterationSeconds());
+            out.printf(Locale.ROOT, "  %-28s %12s %10s%n", "class (op)", "per call ms", "GB/s");
+            for (CpuCostModel.ClassCost k : m.classCosts())
+                out.printf(Locale.ROOT, "  %-28s %12.4f %10.2f%n", k.costClass().label()
+                                + (k.opType() != null ? " " + k.opType() : "") + " " + phase(k.phase()),
+                        1e3 * k.callSeconds(), k.bytesPerSecond() / 1e9);
+            out.printf(Locale.ROOT, "  %-20s %30s %10s%n", "product", "shape m x n x k (x count)", "GFLOP/s");
+            for (CpuCostModel.ProductPoint p : m.products())
+                out.printf(Locale.ROOT, "  %-20s %30s %10.2f%n", p.costClass().label() + " " + phase(p.phase()),
+                        String.format(Locale.ROOT, "%.0f x %.0f x %.0f%s", p.dims().m(), p.dims().n(), p.dims().k(),
+                                p.dims().count() > 1 ? String.format(Locale.ROOT, " x %.0f", p.dims().count()) : ""),
+                        p.flopsPerSecond() / 1e9);
         }
         if (check) {
             ArrayNode rows = o.putArray("check");
@@ -117,8 +133,19 @@ public final class CalibrateCommand implements Callable<Integer> {
             int outside = 0;
             for (Map.Entry<String, Integer> e : chosen.entrySet()) {
                 Graph g = Graph.instantiate(SampleModels.load(e.getKey()), e.getValue(), DType.FP32);
-                PredictionCheck r = PredictionCheck.run(TrainingGraph.derive(g, Optimizer.SGD), c.device(),
-                        new ProgressListener() { }, () -> false);
+                long deadline = System.nanoTime() + timeoutSeconds * 1_000_000_000L;
+                PredictionCheck r;
+                try {
+                    r = PredictionCheck.run(TrainingGraph.derive(g, Optimizer.SGD), c.device(),
+                            new ProgressListener() { }, () -> System.nanoTime() > deadline);
+                } catch (CalibrationException ex) {
+                    outside++;
+                    if (json) rows.addObject().put("model", e.getKey()).put("batch", e.getValue())
+                            .put("timedOutSeconds", timeoutSeconds);
+                    else out.printf(Locale.ROOT, "%-18s %5d   timed out after %d s (--timeout)%n", e.getKey(),
+                            e.getValue(), timeoutSeconds);
+                    continue;
+                }
                 if (Math.abs(r.ratio() - 1) > 0.25) outside++;
                 if (json) {
                     ObjectNode n = rows.addObject();
@@ -129,9 +156,21 @@ public final class CalibrateCommand implements Callable<Integer> {
                     n.put("ratio", r.ratio());
                     n.put("iterations", r.measuredIterations());
                     n.put("load", load());
+                    ArrayNode cl = n.putArray("classes");
+                    for (PredictionCheck.ClassTime t : r.classes()) {
+                        ObjectNode ct = cl.addObject();
+                        ct.put("class", t.name());
+                        ct.put("steps", t.steps());
+                        ct.put("predictedSeconds", t.predictedSeconds());
+                        ct.put("measuredSeconds", t.measuredSeconds());
+                    }
                 } else {
                     out.printf(Locale.ROOT, "%-18s %5d %14.2f %13.2f %7.2f %6s%n", r.model(), r.batch(),
                             1e3 * r.predictedSeconds(), 1e3 * r.measuredSeconds(), r.ratio(), load());
+                    // where the miss is: the classes whose predicted and measured times differ most
+                    for (PredictionCheck.ClassTime t : r.classes().subList(0, Math.min(DOMINANT, r.classes().size())))
+                        out.printf(Locale.ROOT, "    %-26s %4d steps %8.2f %13.2f%n", t.name(), t.steps(),
+                                1e3 * t.predictedSeconds(), 1e3 * t.measuredSeconds());
                     out.flush();
                 }
             }
@@ -141,6 +180,40 @@ public final class CalibrateCommand implements Callable<Integer> {
         }
         if (json) out.println(Json.write(o));
         return 0;
+    }
+
+    /** How many op classes the check prints under each model. */
+    static final int DOMINANT = 8;
+
+    private static String phase(Phase p) {
+        return p == Phase.FORWARD ? "fwd" : p == Phase.BACKWARD ? "bwd" : "update";
+    }
+
+    static ObjectNode figures(CpuCostModel m) {
+        ObjectNode f = Json.object();
+        f.put("gapSeconds", m.gapSeconds());
+        f.put("iterationSeconds", m.iterationSeconds());
+        ArrayNode cs = f.putArray("classes");
+        for (CpuCostModel.ClassCost k : m.classCosts()) {
+            ObjectNode n = cs.addObject();
+            n.put("class", k.costClass().label());
+            if (k.opType() != null) n.put("op", k.opType());
+            n.put("phase", phase(k.phase()));
+            n.put("callSeconds", k.callSeconds());
+            n.put("bytesPerSecond", k.bytesPerSecond());
+        }
+        ArrayNode ps = f.putArray("products");
+        for (CpuCostModel.ProductPoint p : m.products()) {
+            ObjectNode n = ps.addObject();
+            n.put("class", p.costClass().label());
+            n.put("phase", phase(p.phase()));
+            n.put("m", p.dims().m());
+            n.put("n", p.dims().n());
+            n.put("k", p.dims().k());
+            n.put("count", p.dims().count());
+            n.put("flopsPerSecond", p.flopsPerSecond());
+        }
+        return f;
     }
 
     private Map<String, Integer> chosenModels() {

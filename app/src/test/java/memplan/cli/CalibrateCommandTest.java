@@ -51,13 +51,24 @@ class CalibrateCommandTest {
         assertTrue(r.err().startsWith("note: calibrating the cpu device model on this machine"), r.err());
         JsonNode j = new ObjectMapper().readTree(r.out());
         assertTrue(j.get("measured").asBoolean());
-        assertTrue(j.get("model").get("midGemmFlopsPerSecond").asDouble() > 0);
+        assertTrue(j.get("model").get("gapSeconds").asDouble() >= 0);
+        assertTrue(j.get("model").get("products").size() > 0 && j.get("model").get("classes").size() > 0);
+        assertTrue(j.get("probeSamples").size() > 100);
         JsonNode row = j.get("check").get(0);
         assertEquals("tiny-mlp", row.get("model").asText());
         assertEquals(2, row.get("batch").asInt());
         assertTrue(row.get("measuredSeconds").asDouble() > 0 && row.get("predictedSeconds").asDouble() > 0);
         assertEquals(row.get("predictedSeconds").asDouble() / row.get("measuredSeconds").asDouble(),
                 row.get("ratio").asDouble(), 1e-9);
+        // where the time goes: per op type and phase, and the executor's own time, whose predictions add up
+        double predicted = 0;
+        boolean executor = false;
+        for (JsonNode c : row.get("classes")) {
+            predicted += c.get("predictedSeconds").asDouble();
+            executor |= c.get("class").asText().equals("executor");
+        }
+        assertTrue(executor);
+        assertEquals(row.get("predictedSeconds").asDouble(), predicted, 1e-9 * predicted);
         Path cache = dir.resolve("cpu-calibration.json");
         assertTrue(Files.isRegularFile(cache));
 
@@ -79,7 +90,8 @@ class CalibrateCommandTest {
         ProfileCommandTest.Result cached = run("calibrate", "--cached");
         assertEquals(0, cached.code(), cached.err());
         assertTrue(cached.out().contains("from the cache " + cache), cached.out());
-        assertTrue(cached.out().contains("mid product"), cached.out());
+        assertTrue(cached.out().contains("executor per step"), cached.out());
+        assertTrue(cached.out().contains("conv fwd"), cached.out());
     }
 
     @Test
@@ -88,5 +100,7 @@ class CalibrateCommandTest {
                 "--models: no sample model 'no-such-model'");
         assertOneErrorLine(run("calibrate", "--cached", "--check", "--models", "tiny-mlp:0"),
                 "--models: batch of 'tiny-mlp:0' must be 1..4096");
+        assertOneErrorLine(run("calibrate", "--cached", "--check", "--timeout", "0"),
+                "--timeout must be at least 1 second, got 0");
     }
 }

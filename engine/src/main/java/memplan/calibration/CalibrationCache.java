@@ -3,16 +3,21 @@ package memplan.calibration;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import memplan.io.AtomicFileWriter;
 import memplan.io.ModelFormatException;
 import memplan.io.StrictJson;
 import memplan.io.TextFileReader;
 import memplan.sim.CpuCostModel;
+import memplan.sim.OpCostClass;
+import memplan.sim.ProductDims;
+import memplan.train.Phase;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
@@ -23,13 +28,10 @@ import java.util.Locale;
  */
 public final class CalibrationCache {
     public static final String FORMAT = "memplan-cpu-calibration";
-    public static final int VERSION = 2;
-    static final long MAX_BYTES = 64 << 10;
+    public static final int VERSION = 3;
+    static final long MAX_BYTES = 256 << 10;
+    private static final int MAX_ENTRIES = 1000;
     private static final ObjectMapper MAPPER = StrictJson.mapper();
-    private static final List<String> FIGURES = List.of("overheadSeconds", "optimizerOverheadSeconds",
-            "memoryBytesPerSecond", "smallGemmFlops",
-            "smallGemmFlopsPerSecond", "midGemmFlops", "midGemmFlopsPerSecond", "gemmBackwardShare", "convShare",
-            "convBackwardShare");
 
     /** A cached calibration: what it was measured on, and the fitted model. */
     public record Entry(MachineKey key, CpuCostModel model, double probeSeconds) {
@@ -74,11 +76,28 @@ public final class CalibrationCache {
         k.put("kernels", e.key().kernels());
         ObjectNode m = root.putObject("model");
         CpuCostModel c = e.model();
-        double[] v = {c.overheadSeconds(), c.optimizerOverheadSeconds(), c.memoryBytesPerSecond(), c.smallGemmFlops(),
-                c.smallGemmFlopsPerSecond(),
-                c.midGemmFlops(), c.midGemmFlopsPerSecond(), c.gemmBackwardShare(), c.convShare(),
-                c.convBackwardShare()};
-        for (int i = 0; i < v.length; i++) m.put(FIGURES.get(i), v[i]);
+        m.put("gapSeconds", c.gapSeconds());
+        m.put("iterationSeconds", c.iterationSeconds());
+        ArrayNode classes = m.putArray("classes");
+        for (CpuCostModel.ClassCost cc : c.classCosts()) {
+            ObjectNode n = classes.addObject();
+            n.put("class", cc.costClass().label());
+            if (cc.opType() != null) n.put("op", cc.opType());
+            n.put("phase", cc.phase().name().toLowerCase(Locale.ROOT));
+            n.put("callSeconds", cc.callSeconds());
+            n.put("bytesPerSecond", cc.bytesPerSecond());
+        }
+        ArrayNode products = m.putArray("products");
+        for (CpuCostModel.ProductPoint p : c.products()) {
+            ObjectNode n = products.addObject();
+            n.put("class", p.costClass().label());
+            n.put("phase", p.phase().name().toLowerCase(Locale.ROOT));
+            n.put("m", p.dims().m());
+            n.put("n", p.dims().n());
+            n.put("k", p.dims().k());
+            n.put("count", p.dims().count());
+            n.put("flopsPerSecond", p.flopsPerSecond());
+        }
         root.put("probeSeconds", e.probeSeconds());
         try {
             Path dir = file.toAbsolutePath().getParent();
@@ -111,20 +130,59 @@ public final class CalibrationCache {
                 count(file, k, "threads"), text(file, k, "jvm"), text(file, k, "memplanVersion"),
                 text(file, k, "kernels"));
         JsonNode m = root.path("model");
-        double[] v = new double[FIGURES.size()];
-        for (int i = 0; i < v.length; i++) {
-            JsonNode n = m.get(FIGURES.get(i));
-            if (n == null || !n.isNumber())
-                throw bad(file, "$.model." + FIGURES.get(i), "missing or not a number");
-            v[i] = n.doubleValue();
-        }
         CpuCostModel model;
         try {
-            model = new CpuCostModel(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9]);
+            List<CpuCostModel.ClassCost> classes = new ArrayList<>();
+            JsonNode cs = array(file, m, "classes");
+            for (int i = 0; i < cs.size(); i++) {
+                String at = "$.model.classes[" + i + "]";
+                JsonNode n = cs.get(i);
+                JsonNode op = n.get("op");
+                if (op != null && !op.isTextual()) throw bad(file, at + ".op", "not a string");
+                classes.add(new CpuCostModel.ClassCost(costClass(file, n, at), op == null ? null : op.asText(),
+                        phase(file, n, at),
+                        number(file, n, at, "callSeconds"), number(file, n, at, "bytesPerSecond")));
+            }
+            List<CpuCostModel.ProductPoint> products = new ArrayList<>();
+            JsonNode ps = array(file, m, "products");
+            for (int i = 0; i < ps.size(); i++) {
+                String at = "$.model.products[" + i + "]";
+                JsonNode n = ps.get(i);
+                products.add(new CpuCostModel.ProductPoint(costClass(file, n, at), phase(file, n, at),
+                        new ProductDims(number(file, n, at, "m"), number(file, n, at, "n"), number(file, n, at, "k"),
+                                number(file, n, at, "count")), number(file, n, at, "flopsPerSecond")));
+            }
+            model = new CpuCostModel(number(file, m, "$.model", "gapSeconds"),
+                    number(file, m, "$.model", "iterationSeconds"), classes, products);
         } catch (IllegalArgumentException e) {
             throw bad(file, "$.model", e.getMessage());
         }
         return new Entry(key, model, root.path("probeSeconds").asDouble(0));
+    }
+
+    private static JsonNode array(Path file, JsonNode m, String field) {
+        JsonNode n = m.get(field);
+        if (n == null || !n.isArray()) throw bad(file, "$.model." + field, "missing or not an array");
+        if (n.size() > MAX_ENTRIES) throw bad(file, "$.model." + field, "more than " + MAX_ENTRIES + " entries");
+        return n;
+    }
+
+    private static double number(Path file, JsonNode n, String at, String field) {
+        JsonNode v = n.get(field);
+        if (v == null || !v.isNumber()) throw bad(file, at + "." + field, "missing or not a number");
+        return v.doubleValue();
+    }
+
+    private static OpCostClass costClass(Path file, JsonNode n, String at) {
+        OpCostClass c = OpCostClass.ofLabel(n.path("class").asText(""));
+        if (c == null) throw bad(file, at + ".class", "not an op cost class (" + n.path("class") + ")");
+        return c;
+    }
+
+    private static Phase phase(Path file, JsonNode n, String at) {
+        for (Phase p : Phase.values()) if (p.name().toLowerCase(Locale.ROOT).equals(n.path("phase").asText("")))
+            return p;
+        throw bad(file, at + ".phase", "not a phase (" + n.path("phase") + ")");
     }
 
     private static String text(Path file, JsonNode k, String field) {

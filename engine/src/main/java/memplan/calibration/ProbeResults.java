@@ -1,30 +1,25 @@
 package memplan.calibration;
 
-import memplan.train.Phase;
-
 import java.util.List;
 
 /**
  * What the probes measured.
  *
- * @param samples         step times (lower quartile) per probe, op class and phase
- * @param opSeconds       iteration time of the overhead probe (tiny ops) divided by its ops: the cost of an op that
- *                        does no work, the executor's time between ops included
- * @param inStepSeconds   time (lower quartile) inside one of those tiny ops' steps, which the samples' times also
- *                        contain
- * @param optimizerSeconds time (lower quartile) of an optimizer update of a small parameter
- * @param elapsedSeconds  how long probing took
+ * @param samples        step times (lower quartile over runs) of every step of every probe
+ * @param runs           per probe run, its iteration time against the sum of its steps' times: the executor's own
+ *                       time per step
+ * @param elapsedSeconds how long probing took
  */
-public record ProbeResults(List<ProbeSample> samples, double opSeconds, double inStepSeconds, double optimizerSeconds,
-                           double elapsedSeconds) {
+public record ProbeResults(List<ProbeSample> samples, List<Run> runs, double elapsedSeconds) {
     public ProbeResults {
         samples = List.copyOf(samples);
+        runs = List.copyOf(runs);
     }
 
-    /** The sample of {@code probe} in {@code phase}. */
-    public ProbeSample sample(String probe, Phase phase) {
-        for (ProbeSample s : samples) if (s.probe().equals(probe) && s.phase() == phase) return s;
-        throw new IllegalArgumentException("the probes measured no " + phase.name().toLowerCase() + " step of '"
-                + probe + "'");
+    /**
+     * One timed iteration of a probe: its steps, the bytes of its data batch (written before the first step), its
+     * time, and the time its steps took.
+     */
+    public record Run(String probe, int steps, long dataBytes, double iterationSeconds, double stepSeconds) {
     }
 }

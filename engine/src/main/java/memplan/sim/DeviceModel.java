@@ -38,7 +38,7 @@ public record DeviceModel(String name, long capacityBytes, double flopsPerSecond
      */
     public static DeviceModel calibratedCpu(CpuCostModel costs) {
         DeviceModel p = preset("cpu");
-        return new DeviceModel("cpu", p.capacityBytes, costs.midGemmFlopsPerSecond(), costs.memoryBytesPerSecond(),
+        return new DeviceModel("cpu", p.capacityBytes, costs.peakFlopsPerSecond(), costs.memoryBytesPerSecond(),
                 p.linkBytesPerSecond, p.linkLatencySeconds, costs.overheadSeconds(), Map.of(), costs);
     }
 
@@ -114,15 +114,14 @@ public record DeviceModel(String name, long capacityBytes, double flopsPerSecond
         Double m = measuredStepSeconds.get(s.label());
         if (m != null) return m;
         if (cpuCosts == null) return rooflineSeconds(s.flops(), s.bytesAccessed());
-        return cpuCosts.stepSeconds(s.node() >= 0 ? schedule.graph().nodes().get(s.node()).op() : null, s.phase(),
-                s.flops(), s.bytesAccessed());
+        return cpuCosts.stepSeconds(schedule, s);
     }
 
     /** Re-running a node's forward pass. */
     public double recomputeSeconds(Node n, long bytes) {
         Double m = measuredStepSeconds.get(n.name());
         if (m != null) return m;
-        return cpuCosts != null ? cpuCosts.stepSeconds(n.op(), Phase.FORWARD, n.flops(), bytes)
+        return cpuCosts != null ? cpuCosts.stepSeconds(n, Phase.FORWARD, n.flops(), bytes)
                 : rooflineSeconds(n.flops(), bytes);
     }
 

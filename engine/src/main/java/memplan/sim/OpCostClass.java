@@ -2,22 +2,62 @@ package memplan.sim;
 
 import memplan.ops.AttentionOp;
 import memplan.ops.Conv2d;
+import memplan.ops.Conv3d;
 import memplan.ops.ConvTranspose2d;
-import memplan.ops.GemmOp;
+import memplan.ops.Embedding;
 import memplan.ops.LSTMCell;
+import memplan.ops.Linear;
+import memplan.ops.LossOp;
+import memplan.ops.MatMul;
+import memplan.ops.MovementOp;
+import memplan.ops.NormOp;
 import memplan.ops.Op;
+import memplan.ops.PoolOp;
+import memplan.ops.ReduceOp;
+import memplan.ops.Softmax;
+
+import java.util.Locale;
 
 /**
- * How a CPU spends an op's time: in matrix products (efficiency grows with their size), in convolutions (im2col and
- * a product), streaming memory, or only the executor's fixed cost per op (views).
+ * How a CPU spends an op's time. The product classes (products, convolutions as their im2col product, attention,
+ * recurrent cells) run at a throughput that depends on the product's shape; the others cost a fixed part per call
+ * plus their bytes at the bandwidth their kernels reach, which differs between classes (a normalisation reads its
+ * input twice, a pooling window gathers, a copy only moves). Views cost the executor's step only; an optimizer
+ * update of one parameter tensor is a class of its own.
  */
 public enum OpCostClass {
-    GEMM, CONV, MEMORY, VIEW;
+    PRODUCT, CONV, ATTENTION, RECURRENT, NORM, SOFTMAX, POINTWISE, POOL, COPY, EMBEDDING, LOSS, VIEW, OPTIMIZER;
 
+    /** Whether the class's time is its FLOPs at a shape-dependent throughput. */
+    public boolean product() {
+        return this == PRODUCT || this == CONV || this == ATTENTION || this == RECURRENT;
+    }
+
+    /** Lower-case name for tables and files. */
+    public String label() {
+        return name().toLowerCase(Locale.ROOT);
+    }
+
+    /** The class of {@code op}; ops of kinds added later default to pointwise (a streaming kernel). */
     public static OpCostClass of(Op op) {
+        if (op == null) return OPTIMIZER;
         if (op.isView()) return VIEW;
-        if (op instanceof Conv2d || op instanceof ConvTranspose2d) return CONV;
-        if (op instanceof GemmOp || op instanceof AttentionOp || op instanceof LSTMCell) return GEMM;
-        return MEMORY;
+        if (op instanceof Conv2d || op instanceof ConvTranspose2d || op instanceof Conv3d) return CONV;
+        if (op instanceof Linear || op instanceof MatMul) return PRODUCT;
+        if (op instanceof AttentionOp) return ATTENTION;
+        if (op instanceof LSTMCell) return RECURRENT;
+        if (op instanceof Softmax) return SOFTMAX;
+        if (op instanceof NormOp) return NORM;
+        if (op instanceof PoolOp || op instanceof ReduceOp) return POOL;
+        if (op instanceof MovementOp) return COPY;
+        if (op instanceof Embedding) return EMBEDDING;
+        if (op instanceof LossOp) return LOSS;
+        return POINTWISE;
+    }
+
+    /** The class named by {@link #label()}, or null. */
+    public static OpCostClass ofLabel(String label) {
+        for (OpCostClass c : values()) if (c.label().equals(label)) return c;
+        return null;
     }
 }

@@ -22,20 +22,19 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class CalibrationCacheTest {
     static final MachineKey KEY = new MachineKey("Test CPU 9000 (amd64)", 2, 2, "Test VM 17", "0.1.0",
             "0123456789abcdef");
-    static final CpuCostModel MODEL = new CpuCostModel(30e-6, 2e-6, 3e9, 524_288, 6e9, 134_217_728, 25e9, 0.7, 0.45,
-            0.8);
+    static final CpuCostModel MODEL = CpuFit.fit(CpuFitTest.synthetic(CpuFitTest.TRUTH));
 
     @TempDir
     Path dir;
 
-    /** A measurer that counts its calls and returns the probe times of {@link #MODEL}. */
+    /** A measurer that counts its calls and returns the probe times whose fit is {@link #MODEL}. */
     static final class Counting implements CpuCalibration.Measurer {
         final AtomicInteger calls = new AtomicInteger();
 
         @Override
         public ProbeResults measure(ProgressListener progress, BooleanSupplier cancelled) {
             calls.incrementAndGet();
-            return CpuFitTest.synthetic(MODEL);
+            return CpuFitTest.synthetic(CpuFitTest.TRUTH);
         }
     }
 
@@ -69,10 +68,19 @@ class CalibrationCacheTest {
         assertTrue(e.getMessage().endsWith("invalid JSON: the cpu calibration ends before its JSON is complete"),
                 e.getMessage());
         CalibrationCache.write(f, new CalibrationCache.Entry(KEY, MODEL, 1));
-        Files.writeString(f, Files.readString(f).replace("\"convShare\" : 0.45", "\"convShare\" : -1"));
+        String good = Files.readString(f);
+        Files.writeString(f, good.replaceFirst("\"callSeconds\" : [0-9.eE-]+", "\"callSeconds\" : -1"));
         e = assertThrows(ModelFormatException.class, () -> CalibrationCache.read(f));
-        assertTrue(e.getMessage().contains("$.model") && e.getMessage().contains("convolution share"),
+        assertTrue(e.getMessage().contains("$.model") && e.getMessage().contains("per-call cost must be a "
+                + "non-negative time, got -1.0"), e.getMessage());
+        Files.writeString(f, good.replaceFirst("\"class\" : \"[a-z]+\"", "\"class\" : \"warp\""));
+        e = assertThrows(ModelFormatException.class, () -> CalibrationCache.read(f));
+        assertTrue(e.getMessage().contains("$.model.classes[0].class") && e.getMessage().contains("warp"),
                 e.getMessage());
+        Files.writeString(f, good.replaceFirst("\"flopsPerSecond\" : [0-9.eE-]+", "\"flopsPerSecond\" : \"x\""));
+        e = assertThrows(ModelFormatException.class, () -> CalibrationCache.read(f));
+        assertTrue(e.getMessage().contains("$.model.products[0].flopsPerSecond") && e.getMessage().contains(
+                "missing or not a number"), e.getMessage());
         Files.writeString(f, "{\"format\": \"memplan-model\"}");
         e = assertThrows(ModelFormatException.class, () -> CalibrationCache.read(f));
         assertTrue(e.getMessage().contains("$.format"), e.getMessage());
@@ -85,7 +93,7 @@ class CalibrationCacheTest {
         CpuCalibration first = CpuCalibration.obtain(f, KEY, false, m, new ProgressListener() { }, () -> false);
         assertTrue(first.measured());
         assertNull(first.note());
-        assertEquals(MODEL.convShare(), first.model().convShare(), 1e-12);
+        assertEquals(MODEL, first.model());
         CpuCalibration second = CpuCalibration.obtain(f, KEY, false, m, new ProgressListener() { }, () -> false);
         assertFalse(second.measured());
         assertEquals(1, m.calls.get());
@@ -130,7 +138,7 @@ class CalibrationCacheTest {
         assertTrue(c.measured());
         assertTrue(c.note().startsWith("the cpu calibration in " + f + " is unreadable ("), c.note());
         assertTrue(c.note().endsWith("); measuring again"), c.note());
-        assertEquals(MODEL.overheadSeconds(), CalibrationCache.read(f).model().overheadSeconds(), 1e-15);
+        assertEquals(MODEL, CalibrationCache.read(f).model());
     }
 
     @Test
