@@ -57,6 +57,8 @@ import memplan.ops.Pad;
 import memplan.ops.Pow;
 import memplan.ops.ReLU;
 import memplan.ops.ReduceMean;
+import memplan.ops.CumSum;
+import memplan.ops.TopK;
 import memplan.ops.Reshape;
 import memplan.ops.Sigmoid;
 import memplan.ops.Slice;
@@ -222,6 +224,22 @@ final class CudaOps {
         @Override
         public OpKernel visit(ReduceMean op) {
             return new OpKernel((g, n, b, p) -> reduceMeanFwd(n, op, b), (g, n, b) -> reduceMeanBwd(n, op, b));
+        }
+
+        @Override
+        public OpKernel visit(CumSum op) {
+            return new OpKernel((g, n, b, p) -> cumSum(n, op, b.in()[0], b.out()[0], op.reverse(), false),
+                    (g, n, b) -> {
+                        long gx = b.gradIn()[0], gy = b.gradOut()[0];
+                        if (gx < 0) return;
+                        if (gy >= 0) cumSum(n, op, gy, gx, !op.reverse(), accIn(b, 0));
+                        else if (!accIn(b, 0)) be.memsetZero(gx, n.inShapes().get(0).numel() * 4);
+                    });
+        }
+
+        @Override
+        public OpKernel visit(TopK op) {
+            return new OpKernel((g, n, b, p) -> topK(n, op, b, true), (g, n, b) -> topK(n, op, b, false));
         }
 
         @Override public OpKernel visit(Reshape op) { return NO_KERNEL; }
@@ -696,6 +714,40 @@ final class CudaOps {
         be.elementwise(REDUCE_MEAN_BWD, n, join(new Object[]{p(b.gradOut()[0]), p(gx), n, (float) count, flag(accIn(b,
                 0))},
                 s.args(1)));
+    }
+
+    /** [outer, len, inner] around the op's axis of the input. */
+    private static int[] lines(Node node, int axis) {
+        Shape xs = node.inShapes().get(0);
+        int ax = axis(axis, xs.rank());
+        return new int[]{(int) xs.numel(0, ax), xs.dim(ax), (int) xs.numel(ax + 1, xs.rank())};
+    }
+
+    /** dst (+)= the running sum of src along the op's axis (forward, or backward with reverse flipped). */
+    private void cumSum(Node node, CumSum op, long src, long dst, boolean reverse, boolean acc) {
+        int[] l = lines(node, op.axis());
+        long count = (long) l[0] * l[2];
+        be.elementwise(CUMSUM_SCAN, count, p(src), p(dst), count, l[1], l[2], flag(op.exclusive()), flag(reverse),
+                flag(acc));
+    }
+
+    private void topK(Node node, TopK op, Bindings b, boolean forward) {
+        int[] l = lines(node, op.axis());
+        long count = (long) l[0] * l[2];
+        if (forward) {
+            be.elementwise(TOPK_FWD, count, p(b.in()[0]), p(b.out()[0]), p(b.out()[1]), count, l[1], l[2], op.k(),
+                    flag(op.largest()));
+            return;
+        }
+        long gx = b.gradIn()[0];
+        if (gx < 0) return;
+        long gy = b.gradOut()[0];
+        if (gy < 0) {
+            if (!accIn(b, 0)) be.memsetZero(gx, node.inShapes().get(0).numel() * 4);
+            return;
+        }
+        be.elementwise(TOPK_BWD, count, p(gy), p(need(b.out()[1], node, "the indices")), p(gx), count, l[1], l[2],
+                op.k(), flag(accIn(b, 0)));
     }
 
     // ------------------------------------------------------------------ Opaque (a placeholder, as the CPU's)

@@ -78,6 +78,9 @@ public final class Kernels {
     // reduce.cu
     public static final Spec REDUCE_MEAN_FWD = k("reduce", "reduce_mean_fwd", "ppll" + "i" + "iiiiii");
     public static final Spec REDUCE_MEAN_BWD = k("reduce", "reduce_mean_bwd", "ppl" + "fi" + "iiiiii" + "llllll");
+    public static final Spec CUMSUM_SCAN = k("reduce", "cumsum_scan", "ppl" + "iiiii");
+    public static final Spec TOPK_FWD = k("reduce", "topk_fwd", "pppl" + "iiii");
+    public static final Spec TOPK_BWD = k("reduce", "topk_bwd", "pppl" + "iiii");
 
     // gemm.cu
     public static final Spec SGEMM_NN = k("gemm", "sgemm_nn", "iiifpilpilfpil");

@@ -33,6 +33,8 @@ import memplan.ops.RotaryEmbedding;
 import memplan.ops.LeakyReLU;
 import memplan.ops.Linear;
 import memplan.ops.Compare;
+import memplan.ops.CumSum;
+import memplan.ops.TopK;
 import memplan.ops.MaskedFill;
 import memplan.ops.MatMul;
 import memplan.ops.MaxPool2d;
@@ -119,7 +121,9 @@ public final class OpJson {
             case HardSigmoid -> List.of("alpha", "beta");
             case Clip -> List.of("min", "max");
             case Cast -> List.of("to");
-            case Compare -> List.of("relation", "value");
+            case Compare -> List.of("relation", "value", "shape");
+            case CumSum -> List.of("axis", "exclusive", "reverse");
+            case TopK -> List.of("axis", "k", "largest", "sorted");
             case ConstElementwise -> List.of("fn", "shape", "value", "reversed", "trainable");
             case ReduceMean -> List.of("axes", "keepDims");
             case Split -> List.of("axis", "sizes");
@@ -213,9 +217,13 @@ public final class OpJson {
                 Compare.Relation r = Compare.Relation.of(name);
                 if (r == null) throw a.invalid("relation", "'relation' must be equal, less, greater, and, or, xor "
                         + "or not, got '" + name + "'");
-                if (r == Compare.Relation.NOT && a.has("value"))
-                    throw a.invalid("value", "'not' takes one input and no value");
-                yield new Compare(r, a.has("value") ? a.optDouble("value", 0) : null);
+                if (r == Compare.Relation.NOT && (a.has("value") || a.has("shape")))
+                    throw a.invalid(a.has("value") ? "value" : "shape", "'not' takes one input and no value");
+                List<Integer> shape = a.has("shape") ? a.requireIntList("shape") : List.of();
+                if (a.has("value") && !shape.isEmpty())
+                    throw a.invalid("shape", "give either 'value' or 'shape' (a constant tensor), not both");
+                for (int d : shape) if (d <= 0) throw a.invalid("shape", "'shape' must be positive, got " + shape);
+                yield new Compare(r, a.has("value") ? a.optDouble("value", 0) : null, shape);
             }
             case ConstElementwise -> {
                 String fn = a.optString("fn", null);
@@ -227,6 +235,12 @@ public final class OpJson {
             }
             case ReduceMean -> new ReduceMean(a.has("axes") ? a.requireIntList("axes") : List.of(),
                     a.optBool("keepDims", true));
+            case CumSum -> new CumSum(a.requireInt("axis"), a.optBool("exclusive", false), a.optBool("reverse", false));
+            case TopK -> {
+                int k = a.requireInt("k");
+                if (k < 1) throw a.invalid("k", "'k' must be at least 1, got " + k);
+                yield new TopK(a.requireInt("axis"), k, a.optBool("largest", true), a.optBool("sorted", true));
+            }
             case Split -> new Split(a.optInt("axis", 0), a.requireIntList("sizes"));
             case Pad -> {
                 String m = a.optString("mode", "constant");
@@ -347,6 +361,7 @@ public final class OpJson {
         public Void visit(Compare op) {
             n.put("relation", op.relation().jsonName());
             if (op.value() != null) n.put("value", op.value());
+            if (!op.constShape().isEmpty()) ints(n, "shape", op.constShape());
             return null;
         }
 
@@ -373,6 +388,23 @@ public final class OpJson {
             if (!op.maskShape().isEmpty()) ints(n, "maskShape", op.maskShape());
             n.put("value", op.value());
             if (!op.keepWhereTrue()) n.put("keepWhereTrue", false);
+            return null;
+        }
+
+        @Override
+        public Void visit(CumSum op) {
+            n.put("axis", op.axis());
+            if (op.exclusive()) n.put("exclusive", true);
+            if (op.reverse()) n.put("reverse", true);
+            return null;
+        }
+
+        @Override
+        public Void visit(TopK op) {
+            n.put("axis", op.axis());
+            n.put("k", op.k());
+            if (!op.largest()) n.put("largest", false);
+            if (!op.sorted()) n.put("sorted", false);
             return null;
         }
 

@@ -88,7 +88,7 @@ final class Converter {
         }
         for (var o : graph.getOutputList()) graphOutputs.add(o.getName());
         List<OpMapper> all = List.of(new ElementwiseMapper(this), new GemmMapper(this), new NormMapper(this),
-                new PoolMapper(this), new ReduceMapper(), new ViewMapper(this), new MovementMapper(this),
+                new PoolMapper(this), new ReduceMapper(this), new ViewMapper(this), new MovementMapper(this),
                 new ResizeMapper(), new SequenceMapper(this), new RecurrentMapper(this));
         for (OpMapper m : all)
             for (OpMapper.Signature s : m.handles())

@@ -37,6 +37,8 @@ public interface OpVisitor<R> {
 
     // reductions
     R visit(ReduceMean op);
+    R visit(CumSum op);
+    R visit(TopK op);
 
     // movement and views
     R visit(Reshape op);

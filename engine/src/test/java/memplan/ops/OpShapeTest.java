@@ -307,6 +307,13 @@ class OpShapeTest {
         bad(new Compare(Compare.Relation.AND, null), List.of(s(2, 3), s(2, 4)), "do not broadcast");
         assertEquals(DType.BOOL, new Compare(Compare.Relation.LESS, null).outputDType(0));
         assertFalse(new Compare(Compare.Relation.LESS, null).differentiable(0));
+        ok(new Compare(Compare.Relation.LESS, null, List.of(3, 1)), List.of(s(2, 1, 4)), s(2, 3, 4));
+        assertEquals(1, new Compare(Compare.Relation.EQUAL, null, List.of(4)).arity());
+        ok(new CumSum(-1, true, false), List.of(s(2, 3)), s(2, 3));
+        bad(new CumSum(2, false, false), List.of(s(2, 3)), "out of range");
+        ok(new TopK(1, 2, true, true), List.of(s(2, 5, 4)), s(2, 2, 4), s(2, 2, 4));
+        bad(new TopK(1, 6, true, true), List.of(s(2, 5, 4)), "larger than axis");
+        assertEquals(DType.INT64, new TopK(1, 2, true, true).outputDType(1));
     }
 
     @Test
