@@ -766,15 +766,17 @@ final class CudaOps {
     /** Input 0 gets the sum of the outputs' gradients (the one it may share memory with first); the others zero. */
     private void opaqueBwd(Node node, Bindings b) {
         long gx = b.gradIn()[0], n = node.inShapes().get(0).numel();
+        // outputs sized at an upper bound are int64 indices: no gradient reaches the inputs
+        int outs = ((Opaque) node.op()).bound() == Opaque.Bound.NONE ? b.gradOut().length : 0;
         if (gx >= 0) {
             int alias = -1;
-            for (int k = 0; k < b.gradOut().length; k++) if (b.gradOut()[k] == gx) alias = k;
+            for (int k = 0; k < outs; k++) if (b.gradOut()[k] == gx) alias = k;
             boolean written = accIn(b, 0);
             if (alias >= 0) {
                 pw.copyAcc(b.gradOut()[alias], gx, n, written);
                 written = true;
             }
-            for (int k = 0; k < b.gradOut().length; k++) {
+            for (int k = 0; k < outs; k++) {
                 if (k == alias || b.gradOut()[k] < 0) continue;
                 pw.copyAcc(b.gradOut()[k], gx, n, written);
                 written = true;

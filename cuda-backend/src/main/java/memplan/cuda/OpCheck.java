@@ -332,6 +332,12 @@ public final class OpCheck {
                 s(2, 4, 6)));
         c.add(one("ConstElementwise c fmod x buffer", tensorConst("fmod", List.of(1, 6), true, false), t,
                 s(2, 4, 6)));
+        c.add(one("CumSum axis1", new CumSum(1, false, false), t, s(2, 7, 3)));
+        c.add(one("CumSum last exclusive reverse", new CumSum(-1, true, true), t, s(3, 40)));
+        c.add(one("CumSum axis0 reverse", new CumSum(0, false, true), t, s(5, 4)));
+        c.add(one("TopK last k3 largest", new TopK(-1, 3, true, true), t, s(4, 9)));
+        c.add(one("TopK axis1 k2 smallest", new TopK(1, 2, false, true), t, s(2, 6, 3)));
+        c.add(one("TopK whole axis", new TopK(0, 5, true, true), t, s(5, 2)));
         c.add(one("ReduceMean axis1 keep", new ReduceMean(List.of(1), true), t, s(3, 7, 5)));
         c.add(one("ReduceMean last drop", new ReduceMean(List.of(-1), false), t, s(3, 4, 33)));
         c.add(one("ReduceMean all", new ReduceMean(List.of(), false), t, s(3, 4, 5)));
@@ -364,6 +370,8 @@ public final class OpCheck {
         c.add(one("Fill int64 zeros", new Fill(List.of("N", "5"), 0, DType.INT64), t));
         c.add(one("Opaque 1 in 1 out", new Opaque("onnx:Selu", 1, 1), t, s(3, 8)));
         c.add(one("Opaque 2 in 2 out", new Opaque("onnx:TopK", 2, 2), t, s(3, 8), s(3, 8)));
+        c.add(one("Opaque NonZero upper bound", new Opaque("onnx:NonZero", 1, 1, Opaque.Bound.NONZERO, 0), t,
+                s(3, 8)));
     }
 
     // ------------------------------------------------------------------ one case

@@ -128,7 +128,7 @@ public final class OpJson {
             case ReduceMean -> List.of("axes", "keepDims");
             case Split -> List.of("axis", "sizes");
             case Pad -> List.of("pads", "mode");
-            case Opaque -> List.of("source", "arity", "outputs");
+            case Opaque -> List.of("source", "arity", "outputs", "bound", "limit");
             case MaskedFill -> List.of("maskShape", "value", "keepWhereTrue");
             case Fill -> List.of("shape", "value", "dtype");
             case ReLU, GELU, Sigmoid, Tanh, HardSwish, Mish, SiLU, Sqrt, Add, Mul, Sub, Div,
@@ -256,7 +256,15 @@ public final class OpJson {
                 if (outputs < 1 || outputs > Opaque.MAX_OUTPUTS)
                     throw a.invalid("outputs", "an Opaque op has 1.." + Opaque.MAX_OUTPUTS
                             + " outputs, got " + outputs);
-                yield new Opaque(a.optString("source", "unknown"), arity, outputs);
+                String bn = a.optString("bound", "none");
+                Opaque.Bound bound = Opaque.Bound.of(bn);
+                if (bound == null) throw a.invalid("bound", "'bound' must be none, nonzero, nms or unique, got '"
+                        + bn + "'");
+                int limit = a.optInt("limit", 0);
+                if (bound == Opaque.Bound.NMS && (arity < 2 || limit < 0))
+                    throw a.invalid(arity < 2 ? "arity" : "limit", "an nms bound takes boxes and scores (arity 2 or "
+                            + "more) and a limit of at least 0");
+                yield new Opaque(a.optString("source", "unknown"), arity, outputs, bound, limit);
             }
             case Fill -> new Fill(a.requireDimList("shape"), a.optDouble("value", 0), dtype(a, "dtype",
                     "float, int64, int32, bool"));
@@ -626,6 +634,8 @@ public final class OpJson {
             n.put("source", op.source());
             if (op.inputCount() != 1) n.put("arity", op.inputCount()); // "inputs" is the layer's own key
             if (op.outputs() != 1) n.put("outputs", op.outputs());
+            if (op.bound() != Opaque.Bound.NONE) n.put("bound", op.bound().jsonName());
+            if (op.bound() == Opaque.Bound.NMS) n.put("limit", op.limit());
             return null;
         }
 

@@ -192,6 +192,10 @@ final class ElementwiseMapper implements OpMapper {
             whereOfTwo(n, cond, a, b);
             return;
         }
+        if (a.isConst() && b.isConst() && cond.isAct()) {
+            whereOfConstants(n, cond, a.c, b.c);
+            return;
+        }
         if (a.isAct() == b.isAct())
             throw new Unsupported("Where (two tensors)", "MemPlan models Where with one tensor and one constant value");
         Val x = a.isAct() ? a : b;
@@ -204,6 +208,31 @@ final class ElementwiseMapper implements OpMapper {
         }
         List<Integer> shape = Arrays.stream(cond.c.shape).boxed().toList();
         n.put(0, n.emit(new MaskedFill(shape.isEmpty() ? List.of(1) : shape, v, a.isAct()), List.of(x)));
+    }
+
+    /**
+     * Where(c, A, B) of two floating constants on a computed condition: float(c) * (A - B) + B, a Cast and two
+     * ConstElementwise ops (exact for scalars; constant tensors are fixed buffers of those ops, whose values are
+     * not kept). Nothing is differentiable, as in PyTorch (the condition is bool, the operands constants).
+     */
+    private static void whereOfConstants(OnnxNode n, Val cond, Val.Const a, Val.Const b) {
+        if (!a.floating || !b.floating)
+            throw new Unsupported("Where (two integer constants)", "selecting between integer constants");
+        Val f = n.emitAs(n.hint() + "/cast", new Cast(null), List.of(cond));
+        Val y;
+        if (a.numel() == 1 && b.numel() == 1) {
+            double va = finite(OnnxNode.shortest(n.scalar(a, "X"))), vb = finite(OnnxNode.shortest(n.scalar(b, "Y")));
+            y = n.emitAs(n.hint() + "/scale", ConstElementwise.scalar("mul", va - vb, false), List.of(f));
+            y = n.emit(ConstElementwise.scalar("add", vb, false), List.of(y));
+        } else {
+            y = n.emitAs(n.hint() + "/scale", new ConstElementwise("mul", shape(a), 0, false, false), List.of(f));
+            y = n.emit(new ConstElementwise("add", shape(b), 0, false, false), List.of(y));
+        }
+        n.put(0, y);
+    }
+
+    private static List<Integer> shape(Val.Const c) {
+        return c.shape.length == 0 ? List.of(1) : Arrays.stream(c.shape).boxed().toList();
     }
 
     /**
