@@ -376,17 +376,26 @@ final class Converter {
         if (t.equals("Unique") && tensorData)
             return new Opaque(op.source(), 1, n.outputCount(), Opaque.Bound.UNIQUE, 0);
         if (t.equals("NonMaxSuppression") && acts.size() >= 2 && tensorData && n.has(1)
-                && vals.get(n.inputName(1)).isAct()) {
-            int boxes = acts.get(0).shape[0].rank() == 3 ? acts.get(0).shape[0].dim(1) : 0;
+                && vals.get(n.inputName(1)).isAct() && nmsShapes(acts.get(0), acts.get(1))) {
             int limit = 0; // ONNX: an absent max_output_boxes_per_class is 0, no box is selected
-            if (n.has(2)) {
+            if (n.has(2)) { // the box count is applied per batch size by the op (min(limit, boxes))
                 Val v = vals.get(n.inputName(2));
                 Double c = v != null && v.isConst() ? constScalar(n.inputName(2)) : null;
-                limit = c == null ? boxes : (int) Math.max(0, Math.min(boxes, c)); // computed: every box
+                limit = c == null ? Integer.MAX_VALUE : (int) Math.max(0, Math.min(Integer.MAX_VALUE, c));
             }
             return new Opaque(op.source(), acts.size(), n.outputCount(), Opaque.Bound.NMS, limit);
         }
         return op;
+    }
+
+    /** Boxes [B, n, 4] and scores [B, C, n] in both lanes (else NonMaxSuppression keeps the boxes' shape). */
+    private static boolean nmsShapes(Val boxes, Val scores) {
+        for (int lane = 0; lane < LANES; lane++) {
+            Shape b = boxes.shape[lane], sc = scores.shape[lane];
+            if (b.rank() != 3 || sc.rank() != 3 || b.dim(2) != 4 || b.dim(0) != sc.dim(0) || b.dim(1) != sc.dim(2))
+                return false;
+        }
+        return true;
     }
 
     // ---------------------------------------------------------------- graph structure, for patterns

@@ -122,4 +122,28 @@ class OnnxOtherExportersTest {
                 "the opaque Attention's weights are not counted");
         assertTrue(peak(m, 4) > peak(m, 1));
     }
+
+    /**
+     * torchvision.ops.nms in a module PyTorch 1.13 exported (tools/pytorch/export_detection.py): NMS named in one line;
+     * with --opaque it is sized at its upper bound (every box kept) and the model profiles.
+     */
+    @Test
+    void torchvisionNmsExport() throws Exception {
+        ModelFormatException e = assertThrows(ModelFormatException.class,
+                () -> OnnxImporter.read(resource("nms-head-op11.onnx"), OnnxOptions.defaults()));
+        assertTrue(e.getMessage().contains("(NonMaxSuppression): its output size depends on the tensor's values"),
+                e.getMessage());
+        ModelDef m = OnnxImporter.read(resource("nms-head-op11.onnx"), OnnxOptions.defaults()
+                .withOpaqueUnsupported(true).withLoss(OnnxOptions.Loss.MSE));
+        long recorded;
+        try (InputStream in = OnnxOtherExportersTest.class.getResourceAsStream("/onnx-exporters/nms-head-params.json")) {
+            recorded = new ObjectMapper().readTree(in).get("nms-head-op11.onnx").asLong();
+        }
+        Graph g = Graph.instantiate(m, 3, DType.FP32);
+        assertEquals(recorded, g.parameterCount());
+        var nms = g.nodes().stream().filter(n -> n.op() instanceof Opaque o && o.bound() == Opaque.Bound.NMS)
+                .findFirst().orElseThrow();
+        assertEquals(Shape.of(3 * 64, 3), nms.outShapes().get(0), "all 8 x 8 boxes of 3 images, one class");
+        assertTrue(peak(m, 4) > peak(m, 1));
+    }
 }
