@@ -59,6 +59,7 @@ import memplan.ops.ReLU;
 import memplan.ops.ReduceMean;
 import memplan.ops.CumSum;
 import memplan.ops.TopK;
+import memplan.ops.ScatterND;
 import memplan.ops.Reshape;
 import memplan.ops.Sigmoid;
 import memplan.ops.Slice;
@@ -235,6 +236,12 @@ final class CudaOps {
                         if (gy >= 0) cumSum(n, op, gy, gx, !op.reverse(), accIn(b, 0));
                         else if (!accIn(b, 0)) be.memsetZero(gx, n.inShapes().get(0).numel() * 4);
                     });
+        }
+
+        @Override
+        public OpKernel visit(ScatterND op) {
+            return new OpKernel((g, n, b, p) -> scatterNd(g, n, op, b, true), (g, n, b) -> scatterNd(g, n, op, b,
+                    false));
         }
 
         @Override
@@ -729,6 +736,44 @@ final class CudaOps {
         long count = (long) l[0] * l[2];
         be.elementwise(CUMSUM_SCAN, count, p(src), p(dst), count, l[1], l[2], flag(op.exclusive()), flag(reverse),
                 flag(acc));
+    }
+
+    /**
+     * ScatterND: forward copies data then writes the slices; backward gathers the updates' gradient and passes
+     * data's (zeroed where written, for reduction none). Indices must be int64; data of rank 6 or less.
+     */
+    private void scatterNd(Graph g, Node node, ScatterND op, Bindings b, boolean forward) {
+        Shape xs = node.inShapes().get(0), is = node.inShapes().get(1);
+        if (xs.rank() > 6) throw new BackendException(node.name() + " (ScatterND): the CUDA backend scatters into "
+                + "tensors of rank 6 or less, not " + xs.rank());
+        if (g.value(node.inputs()[1]).dtype() != DType.INT64)
+            throw new BackendException(node.name() + " (ScatterND): the CUDA backend needs int64 indices");
+        int k = is.dim(-1);
+        long tuples = is.numel() / k, n = xs.numel(), slice = xs.numel(k, xs.rank());
+        Object[] dims = new Object[6];
+        for (int q = 0; q < 6; q++) dims[q] = q < xs.rank() ? xs.dim(q) : 1;
+        long idx = need(b.in()[1], node, "the indices");
+        if (forward) {
+            long x = b.in()[0], y = b.out()[0];
+            if (y != x) pw.copyAcc(x, y, n, false);
+            be.elementwise(SCATTER_ND_FWD, slice, join(new Object[]{p(b.in()[2]), p(idx), p(y), tuples, k, slice,
+                    flag(op.add())}, dims));
+            return;
+        }
+        long gy = b.gradOut()[0], gx = b.gradIn()[0], gu = b.gradIn()[2];
+        if (gu >= 0) {
+            if (gy >= 0) be.elementwise(SCATTER_ND_BWD_UPD, tuples * slice, join(new Object[]{p(gy), p(idx), p(gu),
+                    tuples, k, slice, flag(accIn(b, 2))}, dims));
+            else if (!accIn(b, 2)) be.memsetZero(gu, 4 * tuples * slice);
+        }
+        if (gx >= 0) {
+            if (gy < 0) {
+                if (!accIn(b, 0)) be.memsetZero(gx, 4 * n);
+            } else if (op.add()) {
+                if (gx != gy || accIn(b, 0)) pw.copyAcc(gy, gx, n, accIn(b, 0));
+            } else be.elementwise(SCATTER_ND_BWD_DATA, n, join(new Object[]{p(gy), p(idx), p(gx), n, tuples, k,
+                    slice, flag(accIn(b, 0))}, dims));
+        }
     }
 
     private void topK(Node node, TopK op, Bindings b, boolean forward) {

@@ -157,6 +157,9 @@ public final class Kernels {
     // misc.cu
     public static final Spec COPY_ROWS = k("misc", "copy_rows", "plpllli");
     public static final Spec ZERO_ROWS = k("misc", "zero_rows", "plll");
+    public static final Spec SCATTER_ND_FWD = k("misc", "scatter_nd_fwd", "pppl" + "ili" + "iiiiii");
+    public static final Spec SCATTER_ND_BWD_UPD = k("misc", "scatter_nd_bwd_upd", "pppl" + "ili" + "iiiiii");
+    public static final Spec SCATTER_ND_BWD_DATA = k("misc", "scatter_nd_bwd_data", "pppll" + "ili" + "iiiiii");
     public static final Spec PAD_FWD = k("misc", "pad_fwd", "ppli" + "iiiiii" + "iiiiii" + "iiiiii");
     public static final Spec PAD_BWD = k("misc", "pad_bwd", "pplii" + "iiiiii" + "iiiiii" + "iiiiii");
     public static final Spec TRANSPOSE_ND = k("misc", "transpose_nd", "pplii" + "iiii" + "llllll" + "i");

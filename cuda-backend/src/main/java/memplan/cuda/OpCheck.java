@@ -335,6 +335,10 @@ public final class OpCheck {
         c.add(one("CumSum axis1", new CumSum(1, false, false), t, s(2, 7, 3)));
         c.add(one("CumSum last exclusive reverse", new CumSum(-1, true, true), t, s(3, 40)));
         c.add(one("CumSum axis0 reverse", new CumSum(0, false, true), t, s(5, 4)));
+        c.add(one("ScatterND none k2", new ScatterND(false), t, s(4, 3, 5), in(DType.INT64, 2, 2), s(2, 5)));
+        c.add(one("ScatterND add k1 repeated", new ScatterND(true), t, s(3, 4), in(DType.INT64, 5, 1), s(5, 4)));
+        c.add(one("ScatterND none k3 elements", new ScatterND(false), t, s(2, 3, 2), in(DType.INT64, 4, 3),
+                s(4)));
         c.add(one("TopK last k3 largest", new TopK(-1, 3, true, true), t, s(4, 9)));
         c.add(one("TopK axis1 k2 smallest", new TopK(1, 2, false, true), t, s(2, 6, 3)));
         c.add(one("TopK whole axis", new TopK(0, 5, true, true), t, s(5, 2)));

@@ -35,6 +35,7 @@ import memplan.ops.Linear;
 import memplan.ops.Compare;
 import memplan.ops.CumSum;
 import memplan.ops.TopK;
+import memplan.ops.ScatterND;
 import memplan.ops.MaskedFill;
 import memplan.ops.MatMul;
 import memplan.ops.MaxPool2d;
@@ -124,6 +125,7 @@ public final class OpJson {
             case Compare -> List.of("relation", "value", "shape");
             case CumSum -> List.of("axis", "exclusive", "reverse");
             case TopK -> List.of("axis", "k", "largest", "sorted");
+            case ScatterND -> List.of("reduction");
             case ConstElementwise -> List.of("fn", "shape", "value", "reversed", "trainable");
             case ReduceMean -> List.of("axes", "keepDims");
             case Split -> List.of("axis", "sizes");
@@ -236,6 +238,12 @@ public final class OpJson {
             case ReduceMean -> new ReduceMean(a.has("axes") ? a.requireIntList("axes") : List.of(),
                     a.optBool("keepDims", true));
             case CumSum -> new CumSum(a.requireInt("axis"), a.optBool("exclusive", false), a.optBool("reverse", false));
+            case ScatterND -> {
+                String r = a.optString("reduction", "none");
+                if (!r.equals("none") && !r.equals("add"))
+                    throw a.invalid("reduction", "'reduction' must be none or add, got '" + r + "'");
+                yield new ScatterND(r.equals("add"));
+            }
             case TopK -> {
                 int k = a.requireInt("k");
                 if (k < 1) throw a.invalid("k", "'k' must be at least 1, got " + k);
@@ -404,6 +412,12 @@ public final class OpJson {
             n.put("axis", op.axis());
             if (op.exclusive()) n.put("exclusive", true);
             if (op.reverse()) n.put("reverse", true);
+            return null;
+        }
+
+        @Override
+        public Void visit(ScatterND op) {
+            if (op.add()) n.put("reduction", "add");
             return null;
         }
 

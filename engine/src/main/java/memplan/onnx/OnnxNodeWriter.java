@@ -217,6 +217,15 @@ final class OnnxNodeWriter implements OpVisitor<Void> {
 
     // ---------------------------------------------------------------- reductions
 
+    /** ScatterND; reduction add needs opset 16. */
+    @Override
+    public Void visit(ScatterND op) {
+        if (opset < 11) return cannot("ScatterND needs opset 11 or later");
+        if (!op.add()) return node("ScatterND", in);
+        if (opset < 16) return cannot("ScatterND with reduction add needs opset 16 or later");
+        return node("ScatterND", in, as("reduction", "add"));
+    }
+
     @Override
     public Void visit(CumSum op) {
         if (opset < 11) return cannot("CumSum needs opset 11 or later");

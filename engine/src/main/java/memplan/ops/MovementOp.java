@@ -1,5 +1,6 @@
 package memplan.ops;
 
 /** Ops that move or copy data without arithmetic: views (Reshape, Flatten) and copies. */
-public sealed interface MovementOp extends Op permits Reshape, Flatten, Transpose, Concat, Slice, Split, Pad, Upsample {
+public sealed interface MovementOp extends Op permits Reshape, Flatten, Transpose, Concat, Slice, Split, Pad, Upsample,
+        ScatterND {
 }

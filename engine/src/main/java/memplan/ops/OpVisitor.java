@@ -49,6 +49,7 @@ public interface OpVisitor<R> {
     R visit(Split op);
     R visit(Pad op);
     R visit(Upsample op);
+    R visit(ScatterND op);
 
     // GEMM-like
     R visit(Linear op);

@@ -98,6 +98,8 @@ class ModelJsonRoundTripTest {
         b.add("cmpbuf", new Compare(Compare.Relation.EQUAL, null, List.of(1, 10)), pd);
         String cs = b.add("cumsum", new CumSum(-1, true, true), pd);
         b.add("topk", new TopK(2, 3, false, false), cs);
+        b.add("scatter", new ScatterND(true), cs, b.add("sidx", new Fill(List.of("2", "1"), 0, DType.INT64)),
+                b.add("supd", new Fill(List.of("2", "4", "10"), 1, null)));
         b.add("fmod", new ConstElementwise("fmod", List.of(10), 0, false, false), cs);
         b.add("remainder", ConstElementwise.scalar("mod", 2, true), cs);
         mf = b.add("mfill2", new MaskedFill(List.of(), 1, true), mf, cmp);

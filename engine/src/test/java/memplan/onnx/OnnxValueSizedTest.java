@@ -93,6 +93,31 @@ class OnnxValueSizedTest {
     }
 
     @Test
+    void scatterNdOfComputedTensors() throws Exception {
+        var g = new OnnxGraphBuilder(16).input("x", FLOAT, "N", 4, 3);
+        String h = g.node("Relu", List.of(g.node("MatMul", List.of("x", g.weight("w", 3, 3)))));
+        String d = g.node("Transpose", List.of(h), is("perm", 1, 0, 2));                         // [4, N, 3]
+        String upd = g.node("Slice", List.of(d, g.ints(0), g.ints(2), g.ints(0)));                  // [2, N, 3]
+        var idx = memplan.onnx.proto.Onnx.TensorProto.newBuilder().setName("rows").setDataType(INT64_VALUE)
+                .addDims(2).addDims(1).addInt64Data(3).addInt64Data(1);
+        String sc = g.node("ScatterND", List.of(d, g.init(idx.build()), upd), s("reduction", "add"));
+        ModelDef m = g.output(sc).load(dir, MSE);
+        assertEquals(1, count(m, "ScatterND"));
+        assertEquals(0, count(m, "Opaque"));
+        assertEquals(Shape.of(4, 3, 3), outShape(m, 3));
+        var sched = memplan.train.TrainingGraph.derive(at(m, 3), memplan.train.Optimizer.SGD);
+        var base = OnnxCpuTrainingTest.run(memplan.plan.Plan.baseline(sched));
+        var rec = OnnxCpuTrainingTest.everywhere(sched, t -> memplan.plan.Decision.RECOMPUTE);
+        assertEquals(base.weightsSha256(), OnnxCpuTrainingTest.run(rec).weightsSha256(), "under recompute");
+        var bad = new OnnxGraphBuilder(16).input("x", FLOAT, "N", 4);
+        String r = bad.node("Relu", List.of("x"));
+        bad.output(bad.node("ScatterND", List.of(r, bad.ints(0), bad.node("Relu", List.of(r))),
+                s("reduction", "mul")));
+        ModelFormatException e = assertThrows(ModelFormatException.class, () -> bad.load(dir, MSE));
+        assertTrue(e.getMessage().contains("ScatterND (reduction mul)"), e.getMessage());
+    }
+
+    @Test
     void modOfTwoTensorsIsUnsupportedInWords() {
         var g = new OnnxGraphBuilder(13).input("x", FLOAT, "N", 4).input("y", FLOAT, "N", 4);
         g.output(g.node("Mod", List.of("x", "y"), i("fmod", 1)));

@@ -88,6 +88,7 @@ public class OpRulesTest {
         m.put(new Compare(Compare.Relation.LESS, null), List.of(s(2, 3), s(1, 3)));
         m.put(new CumSum(1, false, false), List.of(s(2, 3)));
         m.put(new TopK(-1, 2, true, true), List.of(s(2, 5)));
+        m.put(new ScatterND(false), List.of(s(4, 3), s(2, 1), s(2, 3)));
         return m;
     }
 
@@ -282,6 +283,7 @@ public class OpRulesTest {
         expected.put("Compare", BackwardNeeds.NOTHING);                        // no gradient
         expected.put("CumSum", BackwardNeeds.NOTHING);                         // cumsum_backward: only the dim
         expected.put("TopK", BackwardNeeds.outputs(1));                        // the indices (value_selecting_reduction)
+        expected.put("ScatterND", BackwardNeeds.inputs(1));                    // the indices (index_put)
         // Llama-style blocks, as measured with saved_tensors_hooks on tools/pytorch/llama.py
         expected.put("RMSNorm", BackwardNeeds.inputs(0).withParams().withAux()); // x, weight, rstd, x*rstd, x^2
         expected.put("GatedActivation", BackwardNeeds.inputs(0, 1).withAux()); // gate, up, silu(gate)
@@ -323,7 +325,8 @@ public class OpRulesTest {
         assertTrue(new Add().differentiable(1));
         examples().forEach((op, in) -> {
             for (int i = 0; i < in.size(); i++) {
-                boolean integer = op.type().equals("Embedding") && i == 0 || op.type().equals("CrossEntropy") && i == 1;
+                boolean integer = op.type().equals("Embedding") && i == 0 || op.type().equals("CrossEntropy") && i == 1
+                        || op.type().equals("ScatterND") && i == 1;
                 assertEquals(integer, op.integerInput(i), op.type() + " input " + i + " must be an integer tensor");
                 if (integer) assertFalse(op.differentiable(i), "integer inputs get no gradient");
             }

@@ -314,6 +314,10 @@ class OpShapeTest {
         ok(new TopK(1, 2, true, true), List.of(s(2, 5, 4)), s(2, 2, 4), s(2, 2, 4));
         bad(new TopK(1, 6, true, true), List.of(s(2, 5, 4)), "larger than axis");
         assertEquals(DType.INT64, new TopK(1, 2, true, true).outputDType(1));
+        ok(new ScatterND(false), List.of(s(4, 3, 5), s(2, 2), s(2, 5)), s(4, 3, 5));
+        ok(new ScatterND(true), List.of(s(4, 3), s(6, 2, 1), s(6, 2, 3)), s(4, 3));
+        bad(new ScatterND(false), List.of(s(4, 3), s(2, 1), s(2, 4)), "updates");
+        bad(new ScatterND(false), List.of(s(4, 3), s(2, 3), s(2)), "do not fit");
     }
 
     @Test

@@ -49,6 +49,7 @@ import memplan.ops.ReLU;
 import memplan.ops.ReduceMean;
 import memplan.ops.CumSum;
 import memplan.ops.TopK;
+import memplan.ops.ScatterND;
 import memplan.ops.Reshape;
 import memplan.ops.Sigmoid;
 import memplan.ops.Slice;
@@ -121,6 +122,7 @@ public final class CpuKernels {
         private final CpuKernel reduceMean = new ReduceKernels.ReduceMeanK();
         private final CpuKernel cumSum = new ReduceKernels.CumSumK();
         private final CpuKernel topK = new ReduceKernels.TopKK();
+        private final CpuKernel scatterND = new ScatterKernels.ScatterNDK();
         private final CpuKernel reshape = new TensorKernels.ViewK("Reshape");
         private final CpuKernel flatten = new TensorKernels.ViewK("Flatten");
         private final CpuKernel transpose = new TensorKernels.TransposeK();
@@ -178,6 +180,7 @@ public final class CpuKernels {
         @Override public CpuKernel visit(ReduceMean op) { return reduceMean; }
         @Override public CpuKernel visit(CumSum op) { return cumSum; }
         @Override public CpuKernel visit(TopK op) { return topK; }
+        @Override public CpuKernel visit(ScatterND op) { return scatterND; }
         @Override public CpuKernel visit(Reshape op) { return reshape; }
         @Override public CpuKernel visit(Flatten op) { return flatten; }
         @Override public CpuKernel visit(Transpose op) { return transpose; }

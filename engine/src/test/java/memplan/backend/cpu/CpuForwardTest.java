@@ -715,4 +715,25 @@ class CpuForwardTest {
         int[] want = {1, 0, 0, 1, 0, 1};
         for (int i = 0; i < 6; i++) assertEquals(want[i], h.out[0].getByte(i), "less " + i);
     }
+
+    @Test
+    void scatterNdReplacesOrAddsSlicesInOrder() {
+        for (boolean add : new boolean[]{false, true}) {
+            CpuHarness h = new CpuHarness(new ScatterND(add), s(3, 2), s(3, 1), s(3, 2));
+            set(h.in[0], 1, 2, 3, 4, 5, 6);
+            long[] idx = {2, 0, 2}; // row 2 twice: none keeps the last write, add both
+            for (int i = 0; i < 3; i++) h.in[1].setLong(i, idx[i]);
+            set(h.in[2], 10, 20, 30, 40, 50, 60);
+            h.forward();
+            float[] want = add ? new float[]{31, 42, 3, 4, 65, 86} : new float[]{30, 40, 3, 4, 50, 60};
+            assertArrayEquals(want, h.out[0].toArray(), "add " + add);
+        }
+        CpuHarness neg = new CpuHarness(new ScatterND(false), s(2, 3), s(1, 2), s(1));
+        set(neg.in[0], 0, 0, 0, 0, 0, 0);
+        neg.in[1].setLong(0, -1); // the last row
+        neg.in[1].setLong(1, 1);
+        set(neg.in[2], 9);
+        neg.forward();
+        assertArrayEquals(new float[]{0, 0, 0, 0, 9, 0}, neg.out[0].toArray());
+    }
 }

@@ -596,4 +596,18 @@ class CpuGradientTest {
         uniform(rev.params[0], rev.rnd, 3.2, 3.4);
         rev.gradCheck(MAX);
     }
+
+    @Test
+    void scatterNd() {
+        for (boolean add : new boolean[]{false, true}) {
+            CpuHarness h = new CpuHarness(new ScatterND(add), s(4, 3, 2), s(2, 2), s(2, 2));
+            long[] idx = {1, 2, 3, 0}; // distinct tuples (1, 2) and (3, 0)
+            for (int i = 0; i < 4; i++) h.in[1].setLong(i, idx[i]);
+            h.gradCheck(MAX);
+        }
+        CpuHarness rows = new CpuHarness(new ScatterND(true), s(3, 4), s(4, 1), s(4, 4)); // repeated rows add
+        long[] idx = {0, 2, 0, 1};
+        for (int i = 0; i < 4; i++) rows.in[1].setLong(i, idx[i]);
+        rows.gradCheck(MAX);
+    }
 }
