@@ -22,7 +22,7 @@ final class ReduceMapper implements OpMapper {
     @Override
     public List<Signature> handles() {
         return List.of(Signature.of("ReduceMean", 1, 2), Signature.of("CumSum", 2, 2),
-                new Signature("TopK", 1, 2, 2));
+                Signature.of("TopK", 1, 2));
     }
 
     @Override
