@@ -12,6 +12,8 @@
 #define BIN_DIV 3
 #define BIN_POW 4
 #define BIN_POW_RECOVER 5   // c ^ x w.r.t. c with x not saved: x = ln(y) / ln(c) (ConstElementwise)
+#define BIN_MOD 6           // remainder with the divisor's sign (PyTorch's remainder, ONNX Mod fmod = 0)
+#define BIN_FMOD 7          // remainder with the dividend's sign (C's fmod, ONNX Mod fmod = 1)
 
 __device__ __forceinline__ float bin_apply(int f, float a, float b) {
     switch (f) {
@@ -19,6 +21,11 @@ __device__ __forceinline__ float bin_apply(int f, float a, float b) {
         case BIN_SUB: return a - b;
         case BIN_MUL: return a * b;
         case BIN_DIV: return a / b;
+        case BIN_MOD: {   // as the CPU kernel: fmodf (exact), moved by b where the signs differ
+            float r = fmodf(a, b);
+            return r != 0.f && (r < 0.f) != (b < 0.f) ? r + b : r;
+        }
+        case BIN_FMOD: return fmodf(a, b);
         default: return (float)java_pow(a, b);
     }
 }
@@ -30,6 +37,8 @@ __device__ __forceinline__ double bin_grad(int f, int wrt, double a, double b, d
         case BIN_SUB: return wrt ? -1.0 : 1.0;
         case BIN_MUL: return wrt ? a : b;
         case BIN_DIV: return wrt ? -a / __dmul_rn(b, b) : 1.0 / b;
+        case BIN_MOD: return wrt ? -floor(a / b) : 1.0;   // PyTorch: -g * a.div(b, rounding_mode="floor")
+        case BIN_FMOD: return wrt ? -trunc(a / b) : 1.0;  // rounding_mode="trunc"
         case BIN_POW:
             // PyTorch: 0 where the exponent is 0 (d/da), and where the base is 0 and the exponent >= 0 (d/db)
             if (!wrt) return b == 0.0 ? 0.0 : __dmul_rn(b, java_pow(a, b - 1));

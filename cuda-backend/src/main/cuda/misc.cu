@@ -156,3 +156,63 @@ extern "C" __global__ void pad_bwd(const float* gy, float* gx, long long n, int 
         store_acc(gx + j, (float)sum, acc);
     }
 }
+
+// ScatterND: the offset (in data elements) of tuple j's slice; idx is int64 [tuples, k], data has dims d[0..5]
+// (k leading ones indexed, st their element strides); negative indices count from the end; -1 when out of range.
+__device__ __forceinline__ long long scatter_offset(const long long* idx, long long j, int k, const int* d,
+                                                    const long long* st) {
+    long long off = 0;
+    for (int t = 0; t < k; t++) {
+        long long v = idx[j * k + t];
+        if (v < 0) v += d[t];
+        if (v < 0 || v >= d[t]) return -1;
+        off += v * st[t];
+    }
+    return off;
+}
+
+#define SCATTER_DIMS \
+    const int d[6] = {d0, d1, d2, d3, d4, d5}; \
+    long long st[6]; \
+    st[5] = 1; \
+    for (int q = 4; q >= 0; q--) st[q] = st[q + 1] * d[q + 1]
+
+// y (already a copy of data) gets each tuple's slice of upd written (add: added), tuples in order; one thread per
+// slice element, as the CPU kernel. data's dims are d0..d5 with its real rank's dims first (trailing ones 1).
+extern "C" __global__ void scatter_nd_fwd(const float* upd, const long long* idx, float* y, long long tuples, int k,
+                                          long long slice, int add, int d0, int d1, int d2, int d3, int d4, int d5) {
+    SCATTER_DIMS;
+    GRID_LOOP(i, slice) {
+        for (long long j = 0; j < tuples; j++) {
+            long long off = scatter_offset(idx, j, k, d, st);
+            if (off >= 0) store_acc(y + off + i, upd[j * slice + i], add);
+        }
+    }
+}
+
+// gu[j * slice + i] (+)= gy[offset(j) + i]: one thread per updates element.
+extern "C" __global__ void scatter_nd_bwd_upd(const float* gy, const long long* idx, float* gu, long long tuples,
+                                              int k, long long slice, int acc, int d0, int d1, int d2, int d3, int d4,
+                                              int d5) {
+    SCATTER_DIMS;
+    long long n = tuples * slice;
+    GRID_LOOP(e, n) {
+        long long j = e / slice, off = scatter_offset(idx, j, k, d, st);
+        store_acc(gu + e, off >= 0 ? gy[off + e % slice] : 0.f, acc);
+    }
+}
+
+// gx[e] (+)= gy[e], or 0 where a tuple's slice was written (reduction none): one thread per data element.
+extern "C" __global__ void scatter_nd_bwd_data(const float* gy, const long long* idx, float* gx, long long n,
+                                               long long tuples, int k, long long slice, int acc, int d0, int d1,
+                                               int d2, int d3, int d4, int d5) {
+    SCATTER_DIMS;
+    GRID_LOOP(e, n) {
+        bool written = false;
+        for (long long j = 0; j < tuples && !written; j++) {
+            long long off = scatter_offset(idx, j, k, d, st);
+            written = off >= 0 && e >= off && e < off + slice;
+        }
+        store_acc(gx + e, written ? 0.f : gy[e], acc);
+    }
+}

@@ -7,6 +7,7 @@ import memplan.ir.DType;
 import memplan.model.Layer;
 import memplan.model.ModelDef;
 import memplan.onnx.OnnxImporter;
+import memplan.ops.Opaque;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -15,6 +16,7 @@ import picocli.CommandLine;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -58,6 +60,12 @@ public final class ImportCommand implements Callable<Integer> {
         o.println("ops: " + ops);
         if (ops.containsKey("Opaque")) o.println("note: " + ops.get("Opaque")
                 + " unsupported operator(s) kept as Opaque; the profile is approximate");
+        List<String> bounded = new ArrayList<>();
+        for (Layer l : m.layers())
+            if (l.op() instanceof Opaque op && op.bound() != Opaque.Bound.NONE)
+                bounded.add(l.name() + " (" + op.source() + ")");
+        if (!bounded.isEmpty()) o.println("note: " + bounded + " output a number of elements that depends on the "
+                + "data; they are sized at its upper bound (every element selected), so the profile is an upper bound");
         return 0;
     }
 }

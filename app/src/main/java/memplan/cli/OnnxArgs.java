@@ -22,7 +22,8 @@ public final class OnnxArgs {
 
     @Option(names = "--opaque",
             description = "ONNX: keep unsupported operators as opaque elementwise ops (shape of their first input) "
-                    + "instead of failing.")
+                    + "instead of failing; NonZero, NonMaxSuppression and Unique are sized at the upper bound of "
+                    + "their data-dependent output.")
     boolean opaque;
 
     @Option(names = "--batch-symbol", paramLabel = "SYMBOL",

@@ -111,4 +111,25 @@ class OnnxCliTest {
         assertEquals(0, j.code(), j.err());
         assertTrue(j.out().contains("\"opaqueOps\" : 1") || j.out().contains("\"opaqueOps\":1"), j.out());
     }
+
+    /** NonZero: without --opaque one line naming the node; with it, a note that the profile is an upper bound. */
+    @Test
+    void dataDependentOutputsAreUpperBoundsUnderOpaque() throws Exception {
+        var b = ModelDef.builder("nz");
+        String x = b.add("x", new Input(List.of("N", "4"), null));
+        String r = b.add("relu", new ReLU(), x);
+        b.add("nonzero", new Opaque("onnx:NonZero", 1, 1, Opaque.Bound.NONZERO, 0), r);
+        String y = b.add("fc", new Linear(3, true), r);
+        b.add("loss", new MseLoss(), y, b.add("target", new Input(List.of("N", "3"), null)));
+        Path f = dir.resolve("nz.onnx");
+        OnnxExporter.write(b.build(), 13, f, false);
+        Result fail = run("import", f.toString(), "--out", dir.resolve("nz.json").toString());
+        assertEquals(2, fail.code(), fail.err());
+        assertTrue(fail.err().contains("node 'nonzero' (NonZero): its output size depends on the tensor's values"),
+                fail.err());
+        assertFalse(fail.err().contains("Exception"), fail.err());
+        Result ok = run("import", f.toString(), "--opaque", "--out", dir.resolve("nz.json").toString());
+        assertEquals(0, ok.code(), ok.err());
+        assertTrue(ok.out().contains("[nonzero (onnx:NonZero)]") && ok.out().contains("upper bound"), ok.out());
+    }
 }

@@ -60,6 +60,9 @@ import memplan.ops.Pad;
 import memplan.ops.Pow;
 import memplan.ops.ReLU;
 import memplan.ops.ReduceMean;
+import memplan.ops.CumSum;
+import memplan.ops.TopK;
+import memplan.ops.ScatterND;
 import memplan.ops.Reshape;
 import memplan.ops.Sigmoid;
 import memplan.ops.Slice;
@@ -225,6 +228,28 @@ final class CudaOps {
         @Override
         public OpKernel visit(ReduceMean op) {
             return new OpKernel((g, n, b, p) -> reduceMeanFwd(n, op, b), (g, n, b) -> reduceMeanBwd(n, op, b));
+        }
+
+        @Override
+        public OpKernel visit(CumSum op) {
+            return new OpKernel((g, n, b, p) -> cumSum(n, op, b.in()[0], b.out()[0], op.reverse(), false),
+                    (g, n, b) -> {
+                        long gx = b.gradIn()[0], gy = b.gradOut()[0];
+                        if (gx < 0) return;
+                        if (gy >= 0) cumSum(n, op, gy, gx, !op.reverse(), accIn(b, 0));
+                        else if (!accIn(b, 0)) be.memsetZero(gx, n.inShapes().get(0).numel() * 4);
+                    });
+        }
+
+        @Override
+        public OpKernel visit(ScatterND op) {
+            return new OpKernel((g, n, b, p) -> scatterNd(g, n, op, b, true), (g, n, b) -> scatterNd(g, n, op, b,
+                    false));
+        }
+
+        @Override
+        public OpKernel visit(TopK op) {
+            return new OpKernel((g, n, b, p) -> topK(n, op, b, true), (g, n, b) -> topK(n, op, b, false));
         }
 
         @Override public OpKernel visit(Reshape op) { return NO_KERNEL; }
@@ -718,6 +743,78 @@ final class CudaOps {
                 s.args(1)));
     }
 
+    /** [outer, len, inner] around the op's axis of the input. */
+    private static int[] lines(Node node, int axis) {
+        Shape xs = node.inShapes().get(0);
+        int ax = axis(axis, xs.rank());
+        return new int[]{(int) xs.numel(0, ax), xs.dim(ax), (int) xs.numel(ax + 1, xs.rank())};
+    }
+
+    /** dst (+)= the running sum of src along the op's axis (forward, or backward with reverse flipped). */
+    private void cumSum(Node node, CumSum op, long src, long dst, boolean reverse, boolean acc) {
+        int[] l = lines(node, op.axis());
+        long count = (long) l[0] * l[2];
+        be.elementwise(CUMSUM_SCAN, count, p(src), p(dst), count, l[1], l[2], flag(op.exclusive()), flag(reverse),
+                flag(acc));
+    }
+
+    /**
+     * ScatterND: forward copies data then writes the slices; backward gathers the updates' gradient and passes
+     * data's (zeroed where written, for reduction none). Indices must be int64; data of rank 6 or less.
+     */
+    private void scatterNd(Graph g, Node node, ScatterND op, Bindings b, boolean forward) {
+        Shape xs = node.inShapes().get(0), is = node.inShapes().get(1);
+        if (xs.rank() > 6) throw new BackendException(node.name() + " (ScatterND): the CUDA backend scatters into "
+                + "tensors of rank 6 or less, not " + xs.rank());
+        if (g.value(node.inputs()[1]).dtype() != DType.INT64)
+            throw new BackendException(node.name() + " (ScatterND): the CUDA backend needs int64 indices");
+        int k = is.dim(-1);
+        long tuples = is.numel() / k, n = xs.numel(), slice = xs.numel(k, xs.rank());
+        Object[] dims = new Object[6];
+        for (int q = 0; q < 6; q++) dims[q] = q < xs.rank() ? xs.dim(q) : 1;
+        long idx = need(b.in()[1], node, "the indices");
+        if (forward) {
+            long x = b.in()[0], y = b.out()[0];
+            if (y != x) pw.copyAcc(x, y, n, false);
+            be.elementwise(SCATTER_ND_FWD, slice, join(new Object[]{p(b.in()[2]), p(idx), p(y), tuples, k, slice,
+                    flag(op.add())}, dims));
+            return;
+        }
+        long gy = b.gradOut()[0], gx = b.gradIn()[0], gu = b.gradIn()[2];
+        if (gu >= 0) {
+            if (gy >= 0) be.elementwise(SCATTER_ND_BWD_UPD, tuples * slice, join(new Object[]{p(gy), p(idx), p(gu),
+                    tuples, k, slice, flag(accIn(b, 2))}, dims));
+            else if (!accIn(b, 2)) be.memsetZero(gu, 4 * tuples * slice);
+        }
+        if (gx >= 0) {
+            if (gy < 0) {
+                if (!accIn(b, 0)) be.memsetZero(gx, 4 * n);
+            } else if (op.add()) {
+                if (gx != gy || accIn(b, 0)) pw.copyAcc(gy, gx, n, accIn(b, 0));
+            } else be.elementwise(SCATTER_ND_BWD_DATA, n, join(new Object[]{p(gy), p(idx), p(gx), n, tuples, k,
+                    slice, flag(accIn(b, 0))}, dims));
+        }
+    }
+
+    private void topK(Node node, TopK op, Bindings b, boolean forward) {
+        int[] l = lines(node, op.axis());
+        long count = (long) l[0] * l[2];
+        if (forward) {
+            be.elementwise(TOPK_FWD, count, p(b.in()[0]), p(b.out()[0]), p(b.out()[1]), count, l[1], l[2], op.k(),
+                    flag(op.largest()));
+            return;
+        }
+        long gx = b.gradIn()[0];
+        if (gx < 0) return;
+        long gy = b.gradOut()[0];
+        if (gy < 0) {
+            if (!accIn(b, 0)) be.memsetZero(gx, node.inShapes().get(0).numel() * 4);
+            return;
+        }
+        be.elementwise(TOPK_BWD, count, p(gy), p(need(b.out()[1], node, "the indices")), p(gx), count, l[1], l[2],
+                op.k(), flag(accIn(b, 0)));
+    }
+
     // ------------------------------------------------------------------ Opaque (a placeholder, as the CPU's)
 
     /** Every output is a copy of input 0 (as much of it as fits); the values mean nothing. */
@@ -734,15 +831,17 @@ final class CudaOps {
     /** Input 0 gets the sum of the outputs' gradients (the one it may share memory with first); the others zero. */
     private void opaqueBwd(Node node, Bindings b) {
         long gx = b.gradIn()[0], n = node.inShapes().get(0).numel();
+        // outputs sized at an upper bound are int64 indices: no gradient reaches the inputs
+        int outs = ((Opaque) node.op()).bound() == Opaque.Bound.NONE ? b.gradOut().length : 0;
         if (gx >= 0) {
             int alias = -1;
-            for (int k = 0; k < b.gradOut().length; k++) if (b.gradOut()[k] == gx) alias = k;
+            for (int k = 0; k < outs; k++) if (b.gradOut()[k] == gx) alias = k;
             boolean written = accIn(b, 0);
             if (alias >= 0) {
                 pw.copyAcc(b.gradOut()[alias], gx, n, written);
                 written = true;
             }
-            for (int k = 0; k < b.gradOut().length; k++) {
+            for (int k = 0; k < outs; k++) {
                 if (k == alias || b.gradOut()[k] < 0) continue;
                 pw.copyAcc(b.gradOut()[k], gx, n, written);
                 written = true;

@@ -33,7 +33,7 @@ import static memplan.cuda.Kernels.*;
  */
 final class CudaPointwiseOps {
     /** Function codes of binary.cu (BIN_*). */
-    static final int ADD = 0, SUB = 1, MUL = 2, DIV = 3, POW = 4, POW_RECOVER = 5;
+    static final int ADD = 0, SUB = 1, MUL = 2, DIV = 3, POW = 4, POW_RECOVER = 5, MOD = 6, FMOD = 7;
 
     private final KernelHost be;
 
@@ -206,6 +206,8 @@ final class CudaPointwiseOps {
             case "mul" -> MUL;
             case "div" -> DIV;
             case "pow" -> POW;
+            case "mod" -> MOD;
+            case "fmod" -> FMOD;
             default -> throw new IllegalArgumentException("unknown function " + op.fn());
         };
     }
@@ -236,8 +238,10 @@ final class CudaPointwiseOps {
         boolean scalar = op.shape().isEmpty(), rev = op.reversed();
         Shape xs = node.inShapes().get(0), cs = constShape(op), ys = node.outShapes().get(0);
         long gy = b.gradOut()[0], gx = b.gradIn()[0], gc = scalar ? -1 : gradParam(b, 0);
-        boolean xNeeded = f == MUL && gc >= 0 || f == DIV && (gc >= 0 || rev) || f == POW && !rev;
-        boolean cNeeded = f != ADD && f != SUB, yNeeded = f == POW && rev;
+        boolean mod = f == MOD || f == FMOD;
+        boolean xNeeded = f == MUL && gc >= 0 || f == DIV && (gc >= 0 || rev) || f == POW && !rev
+                || mod && (gc >= 0 || rev);
+        boolean cNeeded = f != ADD && f != SUB && !(mod && gc < 0 && !rev), yNeeded = f == POW && rev;
         long x = xNeeded ? need(b.in()[0], node, "the input") : -1;
         long c = cNeeded && !scalar ? need(param(b, 0), node, "the constant") : -1;
         float cv = cNeeded && scalar ? (float) op.value() : 0f;
@@ -277,17 +281,20 @@ final class CudaPointwiseOps {
                 ys.numel(), m.dtype(), flag(op.keepWhereTrue()), (float) op.value()}, s.args(0, 1)));
     }
 
-    /** Compare: one byte per element from inputs of any stored dtype; no gradient. */
+    /** Compare: one byte per element from inputs (or a constant buffer) of any stored dtype; no gradient. */
     void compareFwd(Graph g, Node node, Compare op, Bindings b) {
         Shape ys = node.outShapes().get(0);
-        boolean two = node.inputs().length == 2;
-        DType t0 = g.value(node.inputs()[0]).dtype(), t1 = two ? g.value(node.inputs()[1]).dtype() : DType.FP32;
+        boolean two = node.inputs().length == 2, buffer = !op.constShape().isEmpty();
+        DType t0 = g.value(node.inputs()[0]).dtype(), t1 = two ? g.value(node.inputs()[1]).dtype()
+                : buffer ? g.value(node.params()[0]).dtype() : DType.FP32;
         DType half = t0 == DType.FP16 || t0 == DType.BF16 ? t0 : t1 == DType.FP16 || t1 == DType.BF16 ? t1 : null;
         if (half != null) throw new BackendException(node.name() + " (Compare): the CUDA backend compares fp32, "
                 + "int32, int64 and bool tensors, not " + half);
-        Shape s1 = two ? node.inShapes().get(1) : node.inShapes().get(0);
+        Shape s1 = two ? node.inShapes().get(1) : buffer ? node.op().params(node.inShapes()).get(0).shape()
+                : node.inShapes().get(0);
+        long x1 = two ? b.in()[1] : buffer ? need(param(b, 0), node, "the constant") : -1;
         Strided6 s = Strided6.of(what(node), ys, List.of(node.inShapes().get(0), s1));
-        be.elementwise(COMPARE_FWD, ys.numel(), join(new Object[]{p(b.in()[0]), two ? p(b.in()[1]) : p(-1),
+        be.elementwise(COMPARE_FWD, ys.numel(), join(new Object[]{p(b.in()[0]), p(x1),
                 p(b.out()[0]), ys.numel(), dtypeCode(t0), dtypeCode(t1), op.relation().ordinal(),
                 op.value() == null ? 0.0 : op.value()}, s.args(0, 1)));
     }

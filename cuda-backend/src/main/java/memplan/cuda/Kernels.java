@@ -78,6 +78,9 @@ public final class Kernels {
     // reduce.cu
     public static final Spec REDUCE_MEAN_FWD = k("reduce", "reduce_mean_fwd", "ppll" + "i" + "iiiiii");
     public static final Spec REDUCE_MEAN_BWD = k("reduce", "reduce_mean_bwd", "ppl" + "fi" + "iiiiii" + "llllll");
+    public static final Spec CUMSUM_SCAN = k("reduce", "cumsum_scan", "ppl" + "iiiii");
+    public static final Spec TOPK_FWD = k("reduce", "topk_fwd", "pppl" + "iiii");
+    public static final Spec TOPK_BWD = k("reduce", "topk_bwd", "pppl" + "iiii");
 
     // gemm.cu
     public static final Spec SGEMM_NN = k("gemm", "sgemm_nn", "iiifpilpilfpil");
@@ -158,6 +161,9 @@ public final class Kernels {
     // misc.cu
     public static final Spec COPY_ROWS = k("misc", "copy_rows", "plpllli");
     public static final Spec ZERO_ROWS = k("misc", "zero_rows", "plll");
+    public static final Spec SCATTER_ND_FWD = k("misc", "scatter_nd_fwd", "pppl" + "ili" + "iiiiii");
+    public static final Spec SCATTER_ND_BWD_UPD = k("misc", "scatter_nd_bwd_upd", "pppl" + "ili" + "iiiiii");
+    public static final Spec SCATTER_ND_BWD_DATA = k("misc", "scatter_nd_bwd_data", "pppll" + "ili" + "iiiiii");
     public static final Spec PAD_FWD = k("misc", "pad_fwd", "ppli" + "iiiiii" + "iiiiii" + "iiiiii");
     public static final Spec PAD_BWD = k("misc", "pad_bwd", "pplii" + "iiiiii" + "iiiiii" + "iiiiii");
     public static final Spec TRANSPOSE_ND = k("misc", "transpose_nd", "pplii" + "iiii" + "llllll" + "i");

@@ -77,16 +77,16 @@ public final class OpCheck {
         if (op instanceof Sqrt || op instanceof Pow && input == 0) return Domain.POSITIVE;
         if (op instanceof HardSwish || op instanceof Mish) return Domain.WIDE;
         if (op instanceof ConstElementwise c && (c.fn().equals("pow") && !c.reversed() || c.fn().equals("div")
-                && c.reversed()))
-            return Domain.POSITIVE;   // x ^ c, c / x
+                && c.reversed() || c.fn().endsWith("mod") && c.reversed()))
+            return Domain.POSITIVE;   // x ^ c, c / x, c mod x
         return Domain.ANY;
     }
 
     /** The values of an op's parameters (running variances are set apart). */
     static Domain paramDomain(Op op) {
         if (op instanceof ConstElementwise c && (c.fn().equals("div") && !c.reversed() || c.fn().equals("pow")
-                && c.reversed()))
-            return Domain.POSITIVE;   // x / c, c ^ x
+                && c.reversed() || c.fn().endsWith("mod") && !c.reversed()))
+            return Domain.POSITIVE;   // x / c, c ^ x, x mod c
         if (op instanceof MaskedFill) return Domain.MASK;
         return Domain.ANY;
     }
@@ -326,6 +326,22 @@ public final class OpCheck {
         c.add(one("ConstElementwise c[C]^x learned", tensorConst("pow", List.of(6), true, true), t, s(2, 4, 6)));
         c.add(one("ConstElementwise c/x buffer big", tensorConst("div", List.of(2, 4, 6), true, false), t,
                 s(4, 6)));
+        c.add(one("ConstElementwise x mod 0.7", ConstElementwise.scalar("mod", 0.7, false), t, s(3, 40)));
+        c.add(one("ConstElementwise x fmod -0.7", ConstElementwise.scalar("fmod", -0.7, false), t, s(3, 40)));
+        c.add(one("ConstElementwise x mod c[C] learned", tensorConst("mod", List.of(6), false, true), t,
+                s(2, 4, 6)));
+        c.add(one("ConstElementwise c fmod x buffer", tensorConst("fmod", List.of(1, 6), true, false), t,
+                s(2, 4, 6)));
+        c.add(one("CumSum axis1", new CumSum(1, false, false), t, s(2, 7, 3)));
+        c.add(one("CumSum last exclusive reverse", new CumSum(-1, true, true), t, s(3, 40)));
+        c.add(one("CumSum axis0 reverse", new CumSum(0, false, true), t, s(5, 4)));
+        c.add(one("ScatterND none k2", new ScatterND(false), t, s(4, 3, 5), in(DType.INT64, 2, 2), s(2, 5)));
+        c.add(one("ScatterND add k1 repeated", new ScatterND(true), t, s(3, 4), in(DType.INT64, 5, 1), s(5, 4)));
+        c.add(one("ScatterND none k3 elements", new ScatterND(false), t, s(2, 3, 2), in(DType.INT64, 4, 3),
+                s(4)));
+        c.add(one("TopK last k3 largest", new TopK(-1, 3, true, true), t, s(4, 9)));
+        c.add(one("TopK axis1 k2 smallest", new TopK(1, 2, false, true), t, s(2, 6, 3)));
+        c.add(one("TopK whole axis", new TopK(0, 5, true, true), t, s(5, 2)));
         c.add(one("ReduceMean axis1 keep", new ReduceMean(List.of(1), true), t, s(3, 7, 5)));
         c.add(one("ReduceMean last drop", new ReduceMean(List.of(-1), false), t, s(3, 4, 33)));
         c.add(one("ReduceMean all", new ReduceMean(List.of(), false), t, s(3, 4, 5)));
@@ -371,6 +387,7 @@ public final class OpCheck {
                 in(DType.BOOL, 4)));
         c.add(one("Compare xor int64 and float", new Compare(Compare.Relation.XOR, null), t, in(DType.INT64, 2, 3),
                 s(2, 3)));
+        c.add(one("Compare less buffer", new Compare(Compare.Relation.LESS, null, List.of(3, 1)), t, s(2, 3, 4)));
         c.add(one("Compare not bool", new Compare(Compare.Relation.NOT, null), t, in(DType.BOOL, 7)));
         c.add(one("MaskedFill causal buffer", new MaskedFill(List.of(1, 5, 5), -1e9, true), t, s(2, 5, 5)));
         c.add(one("MaskedFill x broadcast", new MaskedFill(List.of(), 2, true), t, s(4), in(DType.INT64, 2, 3, 4)));
@@ -379,6 +396,8 @@ public final class OpCheck {
         c.add(one("Fill int64 zeros", new Fill(List.of("N", "5"), 0, DType.INT64), t));
         c.add(one("Opaque 1 in 1 out", new Opaque("onnx:Selu", 1, 1), t, s(3, 8)));
         c.add(one("Opaque 2 in 2 out", new Opaque("onnx:TopK", 2, 2), t, s(3, 8), s(3, 8)));
+        c.add(one("Opaque NonZero upper bound", new Opaque("onnx:NonZero", 1, 1, Opaque.Bound.NONZERO, 0), t,
+                s(3, 8)));
     }
 
     // ------------------------------------------------------------------ one case

@@ -36,6 +36,9 @@ import memplan.ops.RotaryEmbedding;
 import memplan.ops.LeakyReLU;
 import memplan.ops.Linear;
 import memplan.ops.Compare;
+import memplan.ops.CumSum;
+import memplan.ops.TopK;
+import memplan.ops.ScatterND;
 import memplan.ops.MaskedFill;
 import memplan.ops.MatMul;
 import memplan.ops.MaxPool2d;
@@ -122,12 +125,15 @@ public final class OpJson {
             case HardSigmoid -> List.of("alpha", "beta");
             case Clip -> List.of("min", "max");
             case Cast -> List.of("to");
-            case Compare -> List.of("relation", "value");
+            case Compare -> List.of("relation", "value", "shape");
+            case CumSum -> List.of("axis", "exclusive", "reverse");
+            case TopK -> List.of("axis", "k", "largest", "sorted");
+            case ScatterND -> List.of("reduction");
             case ConstElementwise -> List.of("fn", "shape", "value", "reversed", "trainable");
             case ReduceMean -> List.of("axes", "keepDims");
             case Split -> List.of("axis", "sizes");
             case Pad -> List.of("pads", "mode");
-            case Opaque -> List.of("source", "arity", "outputs");
+            case Opaque -> List.of("source", "arity", "outputs", "bound", "limit");
             case MaskedFill -> List.of("maskShape", "value", "keepWhereTrue");
             case Fill -> List.of("shape", "value", "dtype");
             case ConvTranspose3d -> List.of("out", "kernel", "stride", "padding", "outputPadding", "dilation", "groups",
@@ -220,9 +226,13 @@ public final class OpJson {
                 Compare.Relation r = Compare.Relation.of(name);
                 if (r == null) throw a.invalid("relation", "'relation' must be equal, less, greater, and, or, xor "
                         + "or not, got '" + name + "'");
-                if (r == Compare.Relation.NOT && a.has("value"))
-                    throw a.invalid("value", "'not' takes one input and no value");
-                yield new Compare(r, a.has("value") ? a.optDouble("value", 0) : null);
+                if (r == Compare.Relation.NOT && (a.has("value") || a.has("shape")))
+                    throw a.invalid(a.has("value") ? "value" : "shape", "'not' takes one input and no value");
+                List<Integer> shape = a.has("shape") ? a.requireIntList("shape") : List.of();
+                if (a.has("value") && !shape.isEmpty())
+                    throw a.invalid("shape", "give either 'value' or 'shape' (a constant tensor), not both");
+                for (int d : shape) if (d <= 0) throw a.invalid("shape", "'shape' must be positive, got " + shape);
+                yield new Compare(r, a.has("value") ? a.optDouble("value", 0) : null, shape);
             }
             case ConstElementwise -> {
                 String fn = a.optString("fn", null);
@@ -234,6 +244,18 @@ public final class OpJson {
             }
             case ReduceMean -> new ReduceMean(a.has("axes") ? a.requireIntList("axes") : List.of(),
                     a.optBool("keepDims", true));
+            case CumSum -> new CumSum(a.requireInt("axis"), a.optBool("exclusive", false), a.optBool("reverse", false));
+            case ScatterND -> {
+                String r = a.optString("reduction", "none");
+                if (!r.equals("none") && !r.equals("add"))
+                    throw a.invalid("reduction", "'reduction' must be none or add, got '" + r + "'");
+                yield new ScatterND(r.equals("add"));
+            }
+            case TopK -> {
+                int k = a.requireInt("k");
+                if (k < 1) throw a.invalid("k", "'k' must be at least 1, got " + k);
+                yield new TopK(a.requireInt("axis"), k, a.optBool("largest", true), a.optBool("sorted", true));
+            }
             case Split -> new Split(a.optInt("axis", 0), a.requireIntList("sizes"));
             case ConvTranspose3d -> new ConvTranspose3d(a.requireInt("out"), a.requireTriple("kernel"),
                     a.optTriple("stride", Triple.of(1)), a.optTriple("padding", Triple.of(0)),
@@ -279,7 +301,15 @@ public final class OpJson {
                 if (outputs < 1 || outputs > Opaque.MAX_OUTPUTS)
                     throw a.invalid("outputs", "an Opaque op has 1.." + Opaque.MAX_OUTPUTS
                             + " outputs, got " + outputs);
-                yield new Opaque(a.optString("source", "unknown"), arity, outputs);
+                String bn = a.optString("bound", "none");
+                Opaque.Bound bound = Opaque.Bound.of(bn);
+                if (bound == null) throw a.invalid("bound", "'bound' must be none, nonzero, nms or unique, got '"
+                        + bn + "'");
+                int limit = a.optInt("limit", 0);
+                if (bound == Opaque.Bound.NMS && (arity < 2 || limit < 0))
+                    throw a.invalid(arity < 2 ? "arity" : "limit", "an nms bound takes boxes and scores (arity 2 or "
+                            + "more) and a limit of at least 0");
+                yield new Opaque(a.optString("source", "unknown"), arity, outputs, bound, limit);
             }
             case Fill -> new Fill(a.requireDimList("shape"), a.optDouble("value", 0), dtype(a, "dtype",
                     "float, int64, int32, bool"));
@@ -384,6 +414,7 @@ public final class OpJson {
         public Void visit(Compare op) {
             n.put("relation", op.relation().jsonName());
             if (op.value() != null) n.put("value", op.value());
+            if (!op.constShape().isEmpty()) ints(n, "shape", op.constShape());
             return null;
         }
 
@@ -410,6 +441,29 @@ public final class OpJson {
             if (!op.maskShape().isEmpty()) ints(n, "maskShape", op.maskShape());
             n.put("value", op.value());
             if (!op.keepWhereTrue()) n.put("keepWhereTrue", false);
+            return null;
+        }
+
+        @Override
+        public Void visit(CumSum op) {
+            n.put("axis", op.axis());
+            if (op.exclusive()) n.put("exclusive", true);
+            if (op.reverse()) n.put("reverse", true);
+            return null;
+        }
+
+        @Override
+        public Void visit(ScatterND op) {
+            if (op.add()) n.put("reduction", "add");
+            return null;
+        }
+
+        @Override
+        public Void visit(TopK op) {
+            n.put("axis", op.axis());
+            n.put("k", op.k());
+            if (!op.largest()) n.put("largest", false);
+            if (!op.sorted()) n.put("sorted", false);
             return null;
         }
 
@@ -665,6 +719,8 @@ public final class OpJson {
             n.put("source", op.source());
             if (op.inputCount() != 1) n.put("arity", op.inputCount()); // "inputs" is the layer's own key
             if (op.outputs() != 1) n.put("outputs", op.outputs());
+            if (op.bound() != Opaque.Bound.NONE) n.put("bound", op.bound().jsonName());
+            if (op.bound() == Opaque.Bound.NMS) n.put("limit", op.limit());
             return null;
         }
 

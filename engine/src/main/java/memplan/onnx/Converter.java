@@ -46,6 +46,11 @@ final class Converter {
     static final int LANES = 2;
     /** Operators whose output shape depends on the data (a count of selected elements), not only on shapes. */
     private static final Set<String> DATA_DEPENDENT = Set.of("NonZero", "NonMaxSuppression", "Unique", "Compress");
+    /** Operators whose output shape is given by the values of input k (a shape, a count, limits), by op type. */
+    private static final Map<String, List<Integer>> SHAPE_INPUTS = Map.of("Reshape", List.of(1), "Expand",
+            List.of(1), "Tile", List.of(1), "ConstantOfShape", List.of(0), "Range", List.of(0, 1, 2), "TopK",
+            List.of(1), "OneHot", List.of(1));
+    static final String VALUE_SIZED = "its output size depends on the tensor's values, not only on its shape";
 
     private final GraphProto graph;
     final int opset;
@@ -88,7 +93,7 @@ final class Converter {
         }
         for (var o : graph.getOutputList()) graphOutputs.add(o.getName());
         List<OpMapper> all = List.of(new ElementwiseMapper(this), new GemmMapper(this), new NormMapper(this),
-                new PoolMapper(this), new ReduceMapper(), new ViewMapper(this), new MovementMapper(this),
+                new PoolMapper(this), new ReduceMapper(this), new ViewMapper(this), new MovementMapper(this),
                 new ResizeMapper(), new SequenceMapper(this), new RecurrentMapper(this));
         for (OpMapper m : all)
             for (OpMapper.Signature s : m.handles())
@@ -280,6 +285,11 @@ final class Converter {
 
     private void convert(OnnxNode n) {
         String op = n.type();
+        if (n.proto.getDomain().equals(MicrosoftNodes.DOMAIN)) {
+            // onnxruntime's fusions, spelt out as the standard nodes they fuse
+            for (NodeProto part : MicrosoftNodes.expand(n.proto)) convert(new OnnxNode(this, part));
+            return;
+        }
         if (!isDefaultDomain(n.proto)) throw new Unsupported(n.proto.getDomain() + "." + op, null);
         if (op.equals("Shape") || op.equals("Size")) {
             checkArity(n, OpMapper.Signature.of(op, 1, 1));
@@ -298,9 +308,13 @@ final class Converter {
             return;
         }
         if (fusions.tryFuse(n)) return;
+        for (int k : SHAPE_INPUTS.getOrDefault(op, List.of()))
+            if (n.has(k) && vals.get(n.inputName(k)) != null && vals.get(n.inputName(k)).isAct())
+                throw new Unsupported(op + " (sized by computed values)", "input " + k + " ('" + n.inputName(k)
+                        + "') is computed from the data, so " + VALUE_SIZED + " (no upper bound is known)");
         Entry e = mappers.get(op);
-        if (e == null) throw new Unsupported(op, DATA_DEPENDENT.contains(op) ? "its output shape depends on the "
-                + "values of its input, not only on shapes, so MemPlan cannot size it" : null);
+        if (e == null) throw new Unsupported(op, DATA_DEPENDENT.contains(op) ? VALUE_SIZED + " (with --opaque it "
+                + "is sized at its upper bound: " + boundText(op) + ")" : null);
         checkArity(n, e.signature());
         e.mapper().convert(n);
     }
@@ -334,8 +348,54 @@ final class Converter {
             throw n.error("unsupported operator " + n.type()
                     + " has no tensor input, so it cannot be kept as an opaque op");
         String src = "onnx:" + (isDefaultDomain(n.proto) ? "" : n.proto.getDomain() + ".") + n.type();
-        List<Val> outs = emit(n.hint(), new Opaque(src, acts.size(), n.outputCount()), acts);
+        Opaque op = new Opaque(src, acts.size(), n.outputCount());
+        if (isDefaultDomain(n.proto)) op = bounded(n, op, acts);
+        List<Val> outs = emit(n.hint(), op, acts);
         for (int k = 0; k < outs.size(); k++) n.put(k, outs.get(k));
+    }
+
+    /** The upper bound a data-dependent operator is sized at under --opaque, in words. */
+    private static String boundText(String op) {
+        return switch (op) {
+            case "NonZero" -> "[rank, numel] indices";
+            case "NonMaxSuppression" -> "[min(max_output_boxes_per_class, boxes) x classes x batch, 3] indices";
+            case "Unique" -> "the input's element count";
+            default -> "the input's size";
+        };
+    }
+
+    /**
+     * NonZero, NonMaxSuppression and Unique sized at the upper bound of their output (int64 indices): every element
+     * nonzero, every box kept for every class, every value distinct. Other operators keep input 0's shape.
+     */
+    private Opaque bounded(OnnxNode n, Opaque op, List<Val> acts) {
+        String t = n.type();
+        boolean tensorData = n.has(0) && vals.get(n.inputName(0)) != null && vals.get(n.inputName(0)).isAct();
+        if (t.equals("NonZero") && tensorData)
+            return new Opaque(op.source(), 1, n.outputCount(), Opaque.Bound.NONZERO, 0);
+        if (t.equals("Unique") && tensorData)
+            return new Opaque(op.source(), 1, n.outputCount(), Opaque.Bound.UNIQUE, 0);
+        if (t.equals("NonMaxSuppression") && acts.size() >= 2 && tensorData && n.has(1)
+                && vals.get(n.inputName(1)).isAct() && nmsShapes(acts.get(0), acts.get(1))) {
+            int limit = 0; // ONNX: an absent max_output_boxes_per_class is 0, no box is selected
+            if (n.has(2)) { // the box count is applied per batch size by the op (min(limit, boxes))
+                Val v = vals.get(n.inputName(2));
+                Double c = v != null && v.isConst() ? constScalar(n.inputName(2)) : null;
+                limit = c == null ? Integer.MAX_VALUE : (int) Math.max(0, Math.min(Integer.MAX_VALUE, c));
+            }
+            return new Opaque(op.source(), acts.size(), n.outputCount(), Opaque.Bound.NMS, limit);
+        }
+        return op;
+    }
+
+    /** Boxes [B, n, 4] and scores [B, C, n] in both lanes (else NonMaxSuppression keeps the boxes' shape). */
+    private static boolean nmsShapes(Val boxes, Val scores) {
+        for (int lane = 0; lane < LANES; lane++) {
+            Shape b = boxes.shape[lane], sc = scores.shape[lane];
+            if (b.rank() != 3 || sc.rank() != 3 || b.dim(2) != 4 || b.dim(0) != sc.dim(0) || b.dim(1) != sc.dim(2))
+                return false;
+        }
+        return true;
     }
 
     // ---------------------------------------------------------------- graph structure, for patterns

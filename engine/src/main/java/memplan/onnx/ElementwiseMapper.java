@@ -50,7 +50,7 @@ final class ElementwiseMapper implements OpMapper {
                 Signature.of("Clip", 1, 3), Signature.of("Cast", 1, 1), Signature.of("Identity", 1, 1),
                 Signature.of("Equal", 2, 2), Signature.of("Less", 2, 2), Signature.of("Greater", 2, 2),
                 Signature.of("And", 2, 2), Signature.of("Or", 2, 2), Signature.of("Xor", 2, 2),
-                Signature.of("Not", 1, 1));
+                Signature.of("Not", 1, 1), Signature.of("Mod", 2, 2));
     }
 
     @Override
@@ -74,6 +74,7 @@ final class ElementwiseMapper implements OpMapper {
             case "Clip" -> clip(n);
             case "Cast" -> cast(n);
             case "Equal", "Less", "Greater", "And", "Or", "Xor", "Not" -> compare(n);
+            case "Mod" -> mod(n);
             default -> n.put(0, n.act(0)); // Identity
         }
     }
@@ -103,8 +104,24 @@ final class ElementwiseMapper implements OpMapper {
     }
 
     /**
-     * A comparison or logic op on a computed tensor: a bool Compare. A constant operand must be one value (the
-     * op's scalar; Less(c, x) is Greater(x, c)); a constant tensor operand is unsupported.
+     * Mod with one computed operand and a constant (a scalar or a tensor): a ConstElementwise "mod" (fmod = 0, the
+     * divisor's sign) or "fmod" (fmod = 1). The gradient goes to a computed dividend unchanged, as PyTorch's
+     * remainder and fmod by a constant.
+     */
+    private void mod(OnnxNode n) {
+        Val a = n.required(0, "A"), b = n.required(1, "B");
+        long fmod = n.attrInt("fmod", 0);
+        if (fmod != 0 && fmod != 1) throw n.error("attribute 'fmod' must be 0 or 1, got " + fmod);
+        String fn = fmod == 1 ? "fmod" : "mod";
+        if (a.isAct() && b.isAct())
+            throw new Unsupported("Mod (two tensors)", "MemPlan models Mod of a tensor and a constant");
+        if (a.isAct()) n.put(0, withConst(cv, n, n.hint(), fn, a, b.c, false));
+        else n.put(0, withConst(cv, n, n.hint(), fn, b, a.c, true));
+    }
+
+    /**
+     * A comparison or logic op on a computed tensor: a bool Compare. A constant operand of one value is the op's
+     * scalar (Less(c, x) is Greater(x, c)); a constant tensor of more values is a buffer the op owns.
      */
     private static void compare(OnnxNode n) {
         Compare.Relation r = Compare.Relation.valueOf(n.type().toUpperCase(Locale.ROOT));
@@ -120,11 +137,14 @@ final class ElementwiseMapper implements OpMapper {
         boolean reversed = a.isConst();
         Val x = reversed ? b : a;
         Val.Const c = reversed ? a.c : b.c;
-        if (c.numel() != 1 || c.shape.length > x.rank())
-            throw new Unsupported(n.type(), "a comparison with a constant tensor of more than one value");
-        double v = OnnxNode.shortest(n.scalar(c, "constant operand"));
         if (reversed && r == Compare.Relation.LESS) r = Compare.Relation.GREATER;
         else if (reversed && r == Compare.Relation.GREATER) r = Compare.Relation.LESS;
+        if (c.numel() != 1 || c.shape.length > x.rank()) { // a fixed table: a buffer of the op
+            List<Integer> shape = Arrays.stream(c.shape).boxed().toList();
+            n.put(0, n.emit(new Compare(r, null, shape), List.of(x), new Converter.Weight("const", c)));
+            return;
+        }
+        double v = OnnxNode.shortest(n.scalar(c, "constant operand"));
         n.put(0, n.emit(new Compare(r, v), List.of(x)));
     }
 
@@ -172,6 +192,10 @@ final class ElementwiseMapper implements OpMapper {
             whereOfTwo(n, cond, a, b);
             return;
         }
+        if (a.isConst() && b.isConst() && cond.isAct()) {
+            whereOfConstants(n, cond, a.c, b.c);
+            return;
+        }
         if (a.isAct() == b.isAct())
             throw new Unsupported("Where (two tensors)", "MemPlan models Where with one tensor and one constant value");
         Val x = a.isAct() ? a : b;
@@ -184,6 +208,31 @@ final class ElementwiseMapper implements OpMapper {
         }
         List<Integer> shape = Arrays.stream(cond.c.shape).boxed().toList();
         n.put(0, n.emit(new MaskedFill(shape.isEmpty() ? List.of(1) : shape, v, a.isAct()), List.of(x)));
+    }
+
+    /**
+     * Where(c, A, B) of two floating constants on a computed condition: float(c) * (A - B) + B, a Cast and two
+     * ConstElementwise ops (exact for scalars; constant tensors are fixed buffers of those ops, whose values are
+     * not kept). Nothing is differentiable, as in PyTorch (the condition is bool, the operands constants).
+     */
+    private static void whereOfConstants(OnnxNode n, Val cond, Val.Const a, Val.Const b) {
+        if (!a.floating || !b.floating)
+            throw new Unsupported("Where (two integer constants)", "selecting between integer constants");
+        Val f = n.emitAs(n.hint() + "/cast", new Cast(null), List.of(cond));
+        Val y;
+        if (a.numel() == 1 && b.numel() == 1) {
+            double va = finite(OnnxNode.shortest(n.scalar(a, "X"))), vb = finite(OnnxNode.shortest(n.scalar(b, "Y")));
+            y = n.emitAs(n.hint() + "/scale", ConstElementwise.scalar("mul", va - vb, false), List.of(f));
+            y = n.emit(ConstElementwise.scalar("add", vb, false), List.of(y));
+        } else {
+            y = n.emitAs(n.hint() + "/scale", new ConstElementwise("mul", shape(a), 0, false, false), List.of(f));
+            y = n.emit(new ConstElementwise("add", shape(b), 0, false, false), List.of(y));
+        }
+        n.put(0, y);
+    }
+
+    private static List<Integer> shape(Val.Const c) {
+        return c.shape.length == 0 ? List.of(1) : Arrays.stream(c.shape).boxed().toList();
     }
 
     /**

@@ -109,7 +109,10 @@ final class FoldRules {
                 boolean integer = !n.in(0).c.floating && !n.required(1, "divisor").c.floating;
                 return Arr.binary(x, arg(1), (p, q) -> integer ? Math.floor(p / q) : p / q);
             }
-            case "Mod" -> { return Arr.binary(x, arg(1), (p, q) -> p - Math.floor(p / q) * q); }
+            case "Mod" -> {
+                if (n.attrInt("fmod", 0) == 1) return Arr.binary(x, arg(1), (p, q) -> p % q); // the dividend's sign
+                return Arr.binary(x, arg(1), (p, q) -> p - Math.floor(p / q) * q);
+            }
             case "Pow" -> { return Arr.binary(x, arg(1), Math::pow); }
             case "Min" -> { return Arr.binary(x, arg(1), Math::min); }
             case "Max" -> { return Arr.binary(x, arg(1), Math::max); }

@@ -1,8 +1,11 @@
 package memplan.onnx;
 
 import memplan.onnx.OpMapper.Signature;
+import memplan.ir.DType;
 import memplan.ops.Concat;
 import memplan.ops.Flip;
+import memplan.ops.Fill;
+import memplan.ops.ScatterND;
 import memplan.ops.Pad;
 import memplan.ops.Slice;
 import memplan.ops.Split;
@@ -26,7 +29,7 @@ final class MovementMapper implements OpMapper {
     @Override
     public List<Signature> handles() {
         return List.of(Signature.variadic("Concat", 1), Signature.of("Split", 1, 2), Signature.of("Slice", 1, 5),
-                Signature.of("Pad", 1, 4), Signature.of("Tile", 2, 2));
+                Signature.of("Pad", 1, 4), Signature.of("Tile", 2, 2), Signature.of("ScatterND", 3, 3));
     }
 
     @Override
@@ -36,8 +39,34 @@ final class MovementMapper implements OpMapper {
             case "Split" -> split(n);
             case "Slice" -> slice(n);
             case "Tile" -> tile(n);
+            case "ScatterND" -> scatterNd(n);
             default -> pad(n);
         }
+    }
+
+    /**
+     * ScatterND with computed data or updates (reduction none or add). A constant operand becomes a Fill of its
+     * shape (one value; the values of constant indices are not kept: every tuple is 0 on the CPU backend, the same
+     * memory), so the op always reads three tensors.
+     */
+    private void scatterNd(OnnxNode n) {
+        String red = n.attrString("reduction", "none");
+        if (!red.equals("none") && !red.equals("add"))
+            throw new Unsupported("ScatterND (reduction " + red + ")", "only reductions none and add are modelled");
+        List<Val> ins = new ArrayList<>();
+        String[] what = {"data", "indices", "updates"};
+        for (int k = 0; k < 3; k++) {
+            Val v = n.required(k, what[k]);
+            if (v.isConst()) {
+                if (k != 1 && !v.c.floating) throw new Unsupported("ScatterND (integer data)", null);
+                List<String> dims = Arrays.stream(v.c.shape).mapToObj(Integer::toString).toList();
+                Double one = v.c.numel() == 1 ? cv.constScalar(n.inputName(k)) : null;
+                v = cv.emit(n.hint() + "/" + what[k], new Fill(dims, k == 1 || one == null ? 0 : one,
+                        k == 1 ? DType.INT64 : null), List.of()).get(0);
+            } else if (k == 1 && (v.dtype == null || v.dtype.floating)) throw n.error("the indices must be integers");
+            ins.add(v);
+        }
+        n.put(0, n.emit(new ScatterND(red.equals("add")), ins));
     }
 
     private static void concat(OnnxNode n) {

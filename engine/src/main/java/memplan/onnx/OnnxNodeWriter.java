@@ -145,6 +145,7 @@ final class OnnxNodeWriter implements OpVisitor<Void> {
             case "sub" -> "Sub";
             case "mul" -> "Mul";
             case "div" -> "Div";
+            case "mod", "fmod" -> "Mod";
             default -> "Pow";
         };
         String c;
@@ -154,7 +155,9 @@ final class OnnxNodeWriter implements OpVisitor<Void> {
             c = op.trainable() ? out.weight(y + ".const", dims)
                     : out.constant(y + "_const", DataType.FLOAT_VALUE, dims);
         }
-        return node(opType, op.reversed() ? List.of(c, x) : List.of(x, c));
+        List<String> ins = op.reversed() ? List.of(c, x) : List.of(x, c);
+        if (op.fn().endsWith("mod")) return node(opType, ins, ai("fmod", op.fn().equals("fmod") ? 1 : 0));
+        return node(opType, ins);
     }
 
     // ---------------------------------------------------------------- binary elementwise
@@ -196,6 +199,8 @@ final class OnnxNodeWriter implements OpVisitor<Void> {
             case XOR -> "Xor";
             case NOT -> "Not";
         };
+        if (!op.constShape().isEmpty()) return node(name, List.of(x, out.constant(y + "_const", DataType.FLOAT_VALUE,
+                op.constShape().stream().mapToInt(Integer::intValue).toArray())));
         if (op.value() == null) return node(name, in);
         return node(name, List.of(x, out.scalar(y + "_value", op.value().floatValue())));
     }
@@ -211,6 +216,38 @@ final class OnnxNodeWriter implements OpVisitor<Void> {
     }
 
     // ---------------------------------------------------------------- reductions
+
+    /** ScatterND; reduction add needs opset 16. */
+    @Override
+    public Void visit(ScatterND op) {
+        if (opset < 11) return cannot("ScatterND needs opset 11 or later");
+        if (!op.add()) return node("ScatterND", in);
+        if (opset < 16) return cannot("ScatterND with reduction add needs opset 16 or later");
+        return node("ScatterND", in, as("reduction", "add"));
+    }
+
+    @Override
+    public Void visit(CumSum op) {
+        if (opset < 11) return cannot("CumSum needs opset 11 or later");
+        return node("CumSum", List.of(x, out.ints(y + "_axis", op.axis())), ai("exclusive", op.exclusive() ? 1 : 0),
+                ai("reverse", op.reverse() ? 1 : 0));
+    }
+
+    /** TopK with outputs name:0 (values) and name:1 (indices); k an input from opset 10, an attribute before. */
+    @Override
+    public Void visit(TopK op) {
+        List<String> outs = List.of(y + ":0", y + ":1");
+        AttributeProto axis = ai("axis", op.axis());
+        if (opset < 10) {
+            if (!op.largest()) return cannot("the smallest elements need opset 11 or later");
+            out.add("TopK", y, in, outs, axis, ai("k", op.k()));
+        } else if (opset < 11) {
+            if (!op.largest()) return cannot("the smallest elements need opset 11 or later");
+            out.add("TopK", y, List.of(x, out.ints(y + "_k", op.k())), outs, axis);
+        } else out.add("TopK", y, List.of(x, out.ints(y + "_k", op.k())), outs, axis,
+                ai("largest", op.largest() ? 1 : 0), ai("sorted", op.sorted() ? 1 : 0));
+        return null;
+    }
 
     @Override
     public Void visit(ReduceMean op) {

@@ -15,11 +15,13 @@ import java.util.List;
  * <li>Otherwise c is a parameter named "const" of that shape: trainable (it was a learned weight in the framework
  * that exported it) or a buffer (a fixed table such as a mask) when {@code trainable} is false.</li>
  * </ul>
- * fn is one of add, sub, mul, div, pow. Backward reads what the derivative of fn needs.
+ * fn is one of add, sub, mul, div, pow, mod (the remainder with the divisor's sign, PyTorch's remainder and ONNX
+ * Mod with fmod = 0) and fmod (the dividend's sign, ONNX Mod with fmod = 1). Backward reads what the derivative of
+ * fn needs: x mod c passes the gradient to x unchanged (PyTorch's remainder and fmod by a constant save nothing).
  */
 public record ConstElementwise(String fn, List<Integer> shape, double value, boolean reversed,
         boolean trainable) implements UnaryOp {
-    public static final List<String> FUNCTIONS = List.of("add", "sub", "mul", "div", "pow");
+    public static final List<String> FUNCTIONS = List.of("add", "sub", "mul", "div", "pow", "mod", "fmod");
 
     public ConstElementwise {
         shape = List.copyOf(shape);
@@ -64,6 +66,8 @@ public record ConstElementwise(String fn, List<Integer> shape, double value, boo
         boolean learn = trainable && !isScalar();
         BackwardNeeds n = switch (fn) {
             case "add", "sub" -> BackwardNeeds.NOTHING;
+            // x mod c: dx = g; dc = -g floor(x / c) (trunc for fmod) needs x; c mod x: dx = -g floor(c / x).
+            case "mod", "fmod" -> learn || reversed ? BackwardNeeds.inputs(0) : BackwardNeeds.NOTHING;
             // d(xc)/dx = c; dc needs x.
             case "mul" -> learn ? BackwardNeeds.inputs(0) : BackwardNeeds.NOTHING;
             // x / c: dx = g / c, dc needs x; c / x: dx = -g c / x^2 needs x.
@@ -71,6 +75,8 @@ public record ConstElementwise(String fn, List<Integer> shape, double value, boo
             // x ^ c: dx = g c x^(c-1) needs x; c ^ x: dx = g ln(c) c^x needs the output.
             default -> reversed ? BackwardNeeds.outputs(0) : BackwardNeeds.inputs(0);
         };
-        return isScalar() || fn.equals("add") || fn.equals("sub") ? n : n.withParams();
+        boolean cUnread = fn.equals("add") || fn.equals("sub")
+                || (fn.equals("mod") || fn.equals("fmod")) && !learn && !reversed;
+        return isScalar() || cUnread ? n : n.withParams();
     }
 }

@@ -17,7 +17,7 @@ public enum OpType {
     CrossEntropy, MseLoss, Upsample, Slice, ConvTranspose2d, LeakyReLU, HardSigmoid, HardSwish, Sqrt, Clip, Cast, Sub,
     Div, Pow, ConstElementwise, ReduceMean, Split, Pad, Opaque, MaskedFill, Mish, SiLU,
     RMSNorm, GatedActivation, RotaryEmbedding, Fill, Conv3d, MaxPool3d, AvgPool3d, GroupNorm,
-    Compare, ConvTranspose3d, Resize, Flip;
+    Compare, ConvTranspose3d, Resize, Flip, CumSum, TopK, ScatterND;
 
     /** Every op name, in this declaration order. */
     public static Set<String> names() {

@@ -37,6 +37,8 @@ public interface OpVisitor<R> {
 
     // reductions
     R visit(ReduceMean op);
+    R visit(CumSum op);
+    R visit(TopK op);
 
     // movement and views
     R visit(Reshape op);
@@ -49,6 +51,7 @@ public interface OpVisitor<R> {
     R visit(Upsample op);
     R visit(Resize op);
     R visit(Flip op);
+    R visit(ScatterND op);
 
     // GEMM-like
     R visit(Linear op);

@@ -102,6 +102,13 @@ class ModelJsonRoundTripTest {
         String cmp = b.add("cmp", new Compare(Compare.Relation.LESS, null), pd, "split:1");
         cmp = b.add("cmpnot", new Compare(Compare.Relation.NOT, null), cmp);
         cmp = b.add("cmpv", new Compare(Compare.Relation.GREATER, 0.5), cmp);
+        b.add("cmpbuf", new Compare(Compare.Relation.EQUAL, null, List.of(1, 10)), pd);
+        String cs = b.add("cumsum", new CumSum(-1, true, true), pd);
+        b.add("topk", new TopK(2, 3, false, false), cs);
+        b.add("scatter", new ScatterND(true), cs, b.add("sidx", new Fill(List.of("2", "1"), 0, DType.INT64)),
+                b.add("supd", new Fill(List.of("2", "4", "10"), 1, null)));
+        b.add("fmod", new ConstElementwise("fmod", List.of(10), 0, false, false), cs);
+        b.add("remainder", ConstElementwise.scalar("mod", 2, true), cs);
         mf = b.add("mfill2", new MaskedFill(List.of(), 1, true), mf, cmp);
         b.add("opaque", new Opaque("onnx:Selu", 2, 2), mf, pd);
         String h = b.add("h0fill", new Fill(List.of("2", "N", "6"), 0.25, null));

@@ -79,6 +79,12 @@ final class OnnxGraphBuilder {
         return name;
     }
 
+    /** An initializer as given. */
+    String init(TensorProto t) {
+        g.addInitializer(t);
+        return t.getName();
+    }
+
     /** A scalar int64 initializer. */
     String intScalar(long v) {
         String name = "c" + counter++;

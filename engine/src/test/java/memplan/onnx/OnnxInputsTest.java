@@ -73,11 +73,11 @@ class OnnxInputsTest {
     @Test
     void opaqueWithSeveralOutputs() throws Exception {
         var b = new OnnxGraphBuilder(13).input("x", FLOAT, "N", 8);
-        b.nodeOut("TopK", List.of("x", b.ints(3)), List.of("vals", "idx"));
+        b.nodeOut("SplitToPairs", List.of("x", b.ints(3)), List.of("vals", "idx")); // an operator MemPlan lacks
         String y = b.node("Add", List.of("vals", "x"));
         ModelDef m = b.output(y).load(dir, OnnxOptions.defaults().withOpaqueUnsupported(true).withLoss(OnnxOptions.Loss.MSE));
         assertEquals(Shape.of(4, 8), outShape(m, 4));
-        assertTrue(m.description().contains("TopK"), m.description());
+        assertTrue(m.description().contains("SplitToPairs"), m.description());
     }
 
     @Test

@@ -91,6 +91,9 @@ public class OpRulesTest {
         m.put(new Resize(List.of(7, 9), List.of(1.5, 1.5), "linear", "half_pixel", "round_prefer_floor", -0.75, false),
                 List.of(s(2, 3, 5, 6)));
         m.put(new Flip(List.of(-1)), List.of(s(2, 3)));
+        m.put(new CumSum(1, false, false), List.of(s(2, 3)));
+        m.put(new TopK(-1, 2, true, true), List.of(s(2, 5)));
+        m.put(new ScatterND(false), List.of(s(4, 3), s(2, 1), s(2, 3)));
         return m;
     }
 
@@ -290,6 +293,9 @@ public class OpRulesTest {
         expected.put("MaskedFill", BackwardNeeds.NOTHING.withParams());        // the mask
         expected.put("Fill", BackwardNeeds.NOTHING);                           // a constant
         expected.put("Compare", BackwardNeeds.NOTHING);                        // no gradient
+        expected.put("CumSum", BackwardNeeds.NOTHING);                         // cumsum_backward: only the dim
+        expected.put("TopK", BackwardNeeds.outputs(1));                        // the indices (value_selecting_reduction)
+        expected.put("ScatterND", BackwardNeeds.inputs(1));                    // the indices (index_put)
         // Llama-style blocks, as measured with saved_tensors_hooks on tools/pytorch/llama.py
         expected.put("RMSNorm", BackwardNeeds.inputs(0).withParams().withAux()); // x, weight, rstd, x*rstd, x^2
         expected.put("GatedActivation", BackwardNeeds.inputs(0, 1).withAux()); // gate, up, silu(gate)
@@ -299,6 +305,14 @@ public class OpRulesTest {
         assertEquals(BackwardNeeds.NOTHING, ConstElementwise.scalar("mul", 0.5, false).backwardNeeds());
         assertEquals(BackwardNeeds.inputs(0), ConstElementwise.scalar("pow", 2, false).backwardNeeds());
         assertEquals(BackwardNeeds.inputs(1), new MaskedFill(List.of(), 0, true).backwardNeeds());
+        // x mod c passes g to x: nothing saved; a learned divisor or c mod x reads x (and c)
+        assertEquals(BackwardNeeds.NOTHING, new ConstElementwise("mod", List.of(3), 0, false, false).backwardNeeds());
+        assertEquals(BackwardNeeds.NOTHING, ConstElementwise.scalar("fmod", 2, false).backwardNeeds());
+        assertEquals(BackwardNeeds.inputs(0).withParams(),
+                new ConstElementwise("mod", List.of(3), 0, false, true).backwardNeeds());
+        assertEquals(BackwardNeeds.inputs(0), ConstElementwise.scalar("fmod", 2, true).backwardNeeds());
+        assertEquals(List.of(ParamSpec.buffer("const", 1, 3)),
+                new Compare(Compare.Relation.LESS, null, List.of(1, 3)).params(List.of(s(2, 3))));
         for (Op op : examples().keySet())
             assertEquals(expected.get(op.type()), op.backwardNeeds(), op.type());
         assertEquals(examples().size(), expected.size());
@@ -323,7 +337,8 @@ public class OpRulesTest {
         assertTrue(new Add().differentiable(1));
         examples().forEach((op, in) -> {
             for (int i = 0; i < in.size(); i++) {
-                boolean integer = op.type().equals("Embedding") && i == 0 || op.type().equals("CrossEntropy") && i == 1;
+                boolean integer = op.type().equals("Embedding") && i == 0 || op.type().equals("CrossEntropy") && i == 1
+                        || op.type().equals("ScatterND") && i == 1;
                 assertEquals(integer, op.integerInput(i), op.type() + " input " + i + " must be an integer tensor");
                 if (integer) assertFalse(op.differentiable(i), "integer inputs get no gradient");
             }

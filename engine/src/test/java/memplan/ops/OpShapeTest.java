@@ -325,6 +325,17 @@ class OpShapeTest {
         bad(new Flip(List.of(1, -2)), List.of(s(2, 3, 4)), "given twice");
         bad(new Flip(List.of(3)), List.of(s(2, 3, 4)), "out of range");
         ok(new Pad(List.of(0, 2, 0, 3), "wrap"), List.of(s(2, 4)), s(2, 9));
+        ok(new Compare(Compare.Relation.LESS, null, List.of(3, 1)), List.of(s(2, 1, 4)), s(2, 3, 4));
+        assertEquals(1, new Compare(Compare.Relation.EQUAL, null, List.of(4)).arity());
+        ok(new CumSum(-1, true, false), List.of(s(2, 3)), s(2, 3));
+        bad(new CumSum(2, false, false), List.of(s(2, 3)), "out of range");
+        ok(new TopK(1, 2, true, true), List.of(s(2, 5, 4)), s(2, 2, 4), s(2, 2, 4));
+        bad(new TopK(1, 6, true, true), List.of(s(2, 5, 4)), "larger than axis");
+        assertEquals(DType.INT64, new TopK(1, 2, true, true).outputDType(1));
+        ok(new ScatterND(false), List.of(s(4, 3, 5), s(2, 2), s(2, 5)), s(4, 3, 5));
+        ok(new ScatterND(true), List.of(s(4, 3), s(6, 2, 1), s(6, 2, 3)), s(4, 3));
+        bad(new ScatterND(false), List.of(s(4, 3), s(2, 1), s(2, 4)), "updates");
+        bad(new ScatterND(false), List.of(s(4, 3), s(2, 3), s(2)), "do not fit");
     }
 
     @Test

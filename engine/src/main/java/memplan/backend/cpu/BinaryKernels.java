@@ -15,7 +15,8 @@ final class BinaryKernels {
     private BinaryKernels() {
     }
 
-    enum Bin { ADD, SUB, MUL, DIV, POW }
+    /** MOD is the remainder with the divisor's sign (PyTorch's remainder), FMOD the dividend's (C's fmod). */
+    enum Bin { ADD, SUB, MUL, DIV, POW, MOD, FMOD }
 
     static float apply(Bin f, float a, float b) {
         return switch (f) {
@@ -24,7 +25,15 @@ final class BinaryKernels {
             case MUL -> a * b;
             case DIV -> a / b;
             case POW -> (float) Math.pow(a, b);
+            case MOD -> remainder(a, b);
+            case FMOD -> a % b;
         };
+    }
+
+    /** a mod b with b's sign: Java's % (exact, C's fmod) moved by b where the signs differ. */
+    static float remainder(float a, float b) {
+        float r = a % b;
+        return r != 0 && (r < 0) != (b < 0) ? r + b : r;
     }
 
     /** d(a f b)/da given y = a f b. */
@@ -34,6 +43,7 @@ final class BinaryKernels {
             case MUL -> b;
             case DIV -> 1 / b;
             case POW -> b == 0 ? 0 : b * Math.pow(a, b - 1); // PyTorch: 0 where the exponent is 0
+            case MOD, FMOD -> 1;
         };
     }
 
@@ -45,6 +55,8 @@ final class BinaryKernels {
             case MUL -> a;
             case DIV -> -a / (b * b);
             case POW -> a == 0 && b >= 0 ? 0 : Math.log(a) * y; // PyTorch: 0 where the base is 0 and the exponent >= 0
+            case MOD -> -Math.floor(a / b); // PyTorch: -g * a.div(b, rounding_mode="floor")
+            case FMOD -> -(a / b < 0 ? Math.ceil(a / b) : Math.floor(a / b)); // rounding_mode="trunc"
         };
     }
 
@@ -169,14 +181,15 @@ final class BinaryKernels {
 
     /**
      * Compare: a bool output (one byte per element, four per slot) from inputs of any dtype, broadcasting two
-     * operands or comparing one against the op's scalar. No gradient: backward does nothing.
+     * operands, or one against the op's scalar or its constant buffer. No gradient: backward does nothing.
      */
     static final class CompareK implements CpuKernel {
         @Override
         public void forward(ForwardArgs a) {
             Compare op = (Compare) a.node().op();
             Compare.Relation r = op.relation();
-            Buf x0 = a.in()[0], x1 = a.in().length > 1 ? a.in()[1] : null, y = a.out()[0];
+            Buf x0 = a.in()[0], y = a.out()[0];
+            Buf x1 = a.in().length > 1 ? a.in()[1] : op.constShape().isEmpty() ? null : a.params()[0];
             Shape ys = y.shape();
             BMap m0 = new BMap(x0.shape(), ys), m1 = x1 == null ? null : new BMap(x1.shape(), ys);
             double v = op.value() == null ? 0 : op.value();

@@ -48,6 +48,9 @@ import memplan.ops.Pad;
 import memplan.ops.Pow;
 import memplan.ops.ReLU;
 import memplan.ops.ReduceMean;
+import memplan.ops.CumSum;
+import memplan.ops.TopK;
+import memplan.ops.ScatterND;
 import memplan.ops.Reshape;
 import memplan.ops.Sigmoid;
 import memplan.ops.Slice;
@@ -120,6 +123,9 @@ public final class CpuKernels {
         private final CpuKernel maskedFill = new BinaryKernels.MaskedFillK();
         private final CpuKernel compare = new BinaryKernels.CompareK();
         private final CpuKernel reduceMean = new ReduceKernels.ReduceMeanK();
+        private final CpuKernel cumSum = new ReduceKernels.CumSumK();
+        private final CpuKernel topK = new ReduceKernels.TopKK();
+        private final CpuKernel scatterND = new ScatterKernels.ScatterNDK();
         private final CpuKernel reshape = new TensorKernels.ViewK("Reshape");
         private final CpuKernel flatten = new TensorKernels.ViewK("Flatten");
         private final CpuKernel transpose = new TensorKernels.TransposeK();
@@ -178,6 +184,9 @@ public final class CpuKernels {
         @Override public CpuKernel visit(MaskedFill op) { return maskedFill; }
         @Override public CpuKernel visit(Compare op) { return compare; }
         @Override public CpuKernel visit(ReduceMean op) { return reduceMean; }
+        @Override public CpuKernel visit(CumSum op) { return cumSum; }
+        @Override public CpuKernel visit(TopK op) { return topK; }
+        @Override public CpuKernel visit(ScatterND op) { return scatterND; }
         @Override public CpuKernel visit(Reshape op) { return reshape; }
         @Override public CpuKernel visit(Flatten op) { return flatten; }
         @Override public CpuKernel visit(Transpose op) { return transpose; }

@@ -1,5 +1,9 @@
 package memplan.backend.cpu;
 
+import memplan.ops.Opaque;
+
+import java.util.Arrays;
+
 /** The placeholder kernel of an op MemPlan does not model. */
 final class OpaqueKernel {
     private OpaqueKernel() {
@@ -15,14 +19,20 @@ final class OpaqueKernel {
         @Override
         public void forward(ForwardArgs a) {
             Buf x = a.in()[0];
-            for (Buf y : a.out())
-                if (!y.sameMemory(x)) System.arraycopy(x.data(), x.offset(), y.data(), y.offset(), x.numel());
+            for (Buf y : a.out()) {
+                if (y.sameMemory(x)) continue;
+                // an output sized at an upper bound (int64 indices) may be smaller or larger than x
+                int n = Math.min(x.slots(), y.slots());
+                System.arraycopy(x.data(), x.offset(), y.data(), y.offset(), n);
+                Arrays.fill(y.data(), y.offset() + n, y.offset() + y.slots(), 0f);
+            }
         }
 
         @Override
         public void backward(BackwardArgs a) {
             int outs = a.node().outShapes().size();
             Buf gx = a.gradIn(0);
+            if (((Opaque) a.node().op()).bound() != Opaque.Bound.NONE) outs = 0; // indices
             if (gx != null) {
                 boolean acc = a.accIn(0);
                 // the output gradient gx may alias goes first (written over, then others added)

@@ -250,9 +250,10 @@ final class UnaryKernels {
             Shape ys = a.node().outShapes().get(0);
             Buf gx = a.gradIn(0), gc = op.shape().isEmpty() ? null : a.gradParam(0);
             boolean accX = a.accIn(0), accC = a.accParam(0);
+            boolean mod = f == Bin.MOD || f == Bin.FMOD;
             boolean xNeeded = f == Bin.MUL && gc != null || f == Bin.DIV && (gc != null || op.reversed())
-                    || f == Bin.POW && !op.reversed();
-            boolean cNeeded = f != Bin.ADD && f != Bin.SUB;
+                    || f == Bin.POW && !op.reversed() || mod && (gc != null || op.reversed());
+            boolean cNeeded = f != Bin.ADD && f != Bin.SUB && !(mod && gc == null && !op.reversed());
             boolean yNeeded = f == Bin.POW && op.reversed();
             boolean work = gy != null && (gx != null || gc != null);
             Buf x = work && xNeeded ? a.need(a.in(), 0, "input") : null;

@@ -653,4 +653,87 @@ class CpuForwardTest {
         assertArrayEquals(new float[]{7, 8}, o.out[0].toArray());
         assertArrayEquals(new float[]{7, 8}, o.out[1].toArray());
     }
+
+    @Test
+    void cumSumDirectionsAndExclusivity() {
+        float[] x = {1, 2, 3, 4, 5, 6}; // [2, 3]
+        float[][] want = { // along axis 1: inclusive, exclusive, reverse, reverse exclusive
+                {1, 3, 6, 4, 9, 15}, {0, 1, 3, 0, 4, 9}, {6, 5, 3, 15, 11, 6}, {5, 3, 0, 11, 6, 0}};
+        for (int m = 0; m < 4; m++) {
+            CpuHarness h = new CpuHarness(new CumSum(1, m % 2 == 1, m >= 2), s(2, 3));
+            set(h.in[0], x);
+            h.forward();
+            assertArrayEquals(want[m], h.out[0].toArray(), "mode " + m);
+        }
+        CpuHarness a0 = new CpuHarness(new CumSum(0, false, false), s(2, 3)); // along the rows
+        set(a0.in[0], x);
+        a0.forward();
+        assertArrayEquals(new float[]{1, 2, 3, 5, 7, 9}, a0.out[0].toArray());
+    }
+
+    @Test
+    void topKValuesIndicesAndTies() {
+        CpuHarness h = new CpuHarness(new TopK(1, 2, true, true), s(2, 4));
+        set(h.in[0], 3, 7, 7, 1, -1, -5, 2, 0);
+        h.forward();
+        assertArrayEquals(new float[]{7, 7, 2, 0}, h.out[0].toArray());
+        long[] idx = {1, 2, 2, 3}; // a tie goes to the lower index first
+        for (int i = 0; i < 4; i++) assertEquals(idx[i], h.out[1].getLong(i), "index " + i);
+        assertEquals(DType.INT64, h.out[1].dtype());
+        CpuHarness small = new CpuHarness(new TopK(0, 1, false, true), s(3, 2)); // smallest along axis 0
+        set(small.in[0], 4, -2, 1, 5, 3, 0);
+        small.forward();
+        assertArrayEquals(new float[]{1, -2}, small.out[0].toArray());
+        assertEquals(1, small.out[1].getLong(0));
+        assertEquals(0, small.out[1].getLong(1));
+    }
+
+    @Test
+    void modRemainderAndFmod() {
+        float[] x = {5.5f, -5.5f, 3, -3};
+        CpuHarness rem = new CpuHarness(ConstElementwise.scalar("mod", 2, false), s(4));
+        set(rem.in[0], x);
+        rem.forward();
+        assertArrayEquals(new float[]{1.5f, 0.5f, 1, 1}, rem.out[0].toArray(), "the divisor's sign");
+        CpuHarness fm = new CpuHarness(ConstElementwise.scalar("fmod", 2, false), s(4));
+        set(fm.in[0], x);
+        fm.forward();
+        assertArrayEquals(new float[]{1.5f, -1.5f, 1, -1}, fm.out[0].toArray(), "the dividend's sign");
+        CpuHarness neg = new CpuHarness(ConstElementwise.scalar("mod", -2, false), s(4));
+        set(neg.in[0], x);
+        neg.forward();
+        assertArrayEquals(new float[]{-0.5f, -1.5f, -1, -1}, neg.out[0].toArray());
+    }
+
+    @Test
+    void compareAgainstAConstantBuffer() {
+        CpuHarness h = new CpuHarness(new Compare(Compare.Relation.LESS, null, java.util.List.of(1, 3)),
+                new DType[]{DType.FP32}, s(2, 3));
+        set(h.in[0], 1, 2, 3, -1, 5, 0.5f);
+        set(h.params[0], 2, 2, 1);
+        h.forward();
+        int[] want = {1, 0, 0, 1, 0, 1};
+        for (int i = 0; i < 6; i++) assertEquals(want[i], h.out[0].getByte(i), "less " + i);
+    }
+
+    @Test
+    void scatterNdReplacesOrAddsSlicesInOrder() {
+        for (boolean add : new boolean[]{false, true}) {
+            CpuHarness h = new CpuHarness(new ScatterND(add), s(3, 2), s(3, 1), s(3, 2));
+            set(h.in[0], 1, 2, 3, 4, 5, 6);
+            long[] idx = {2, 0, 2}; // row 2 twice: none keeps the last write, add both
+            for (int i = 0; i < 3; i++) h.in[1].setLong(i, idx[i]);
+            set(h.in[2], 10, 20, 30, 40, 50, 60);
+            h.forward();
+            float[] want = add ? new float[]{31, 42, 3, 4, 65, 86} : new float[]{30, 40, 3, 4, 50, 60};
+            assertArrayEquals(want, h.out[0].toArray(), "add " + add);
+        }
+        CpuHarness neg = new CpuHarness(new ScatterND(false), s(2, 3), s(1, 2), s(1));
+        set(neg.in[0], 0, 0, 0, 0, 0, 0);
+        neg.in[1].setLong(0, -1); // the last row
+        neg.in[1].setLong(1, 1);
+        set(neg.in[2], 9);
+        neg.forward();
+        assertArrayEquals(new float[]{0, 0, 0, 0, 9, 0}, neg.out[0].toArray());
+    }
 }

@@ -596,4 +596,52 @@ class CpuGradientTest {
         new CpuHarness(new Opaque("onnx:Foo", 2, 2), s(2, 3), s(2, 3)).gradCheck(MAX);
         new CpuHarness(new Opaque("onnx:Bar", 1, 1), s(4)).gradCheck(MAX);
     }
+
+    @Test
+    void cumSum() {
+        for (int m = 0; m < 4; m++) {
+            new CpuHarness(new CumSum(1, m % 2 == 1, m >= 2), s(2, 5, 3)).gradCheck(MAX);
+            new CpuHarness(new CumSum(-1, m % 2 == 1, m >= 2), s(3, 4)).gradCheck(MAX);
+        }
+        new CpuHarness(new CumSum(0, false, true), s(4, 3)).gradCheck(MAX);
+    }
+
+    @Test
+    void topK() {
+        new CpuHarness(new TopK(1, 2, true, true), s(2, 5, 3)).gradCheck(MAX);
+        new CpuHarness(new TopK(-1, 3, false, true), s(3, 6)).gradCheck(MAX);
+        new CpuHarness(new TopK(0, 4, true, false), s(4, 2)).gradCheck(MAX); // k = the whole axis
+    }
+
+    @Test
+    void modGradientToTheDividend() {
+        CpuHarness rem = new CpuHarness(ConstElementwise.scalar("mod", 3, false), s(2, 3));
+        uniform(rem.in[0], rem.rnd, 0.5, 2.5); // away from the jumps at multiples of 3
+        rem.gradCheck(MAX);
+        CpuHarness fm = new CpuHarness(ConstElementwise.scalar("fmod", -3, false), s(2, 3));
+        uniform(fm.in[0], fm.rnd, -2.5, -0.5);
+        fm.gradCheck(MAX);
+        CpuHarness learned = new CpuHarness(cst("mod", false, true, 3), s(2, 3)); // the divisor gets -g floor(x / c)
+        uniform(learned.in[0], learned.rnd, 3.2, 3.4); // x / c in (2.06, 2.27): floor 2
+        uniform(learned.params[0], learned.rnd, 1.5, 1.55);
+        learned.gradCheck(MAX);
+        CpuHarness rev = new CpuHarness(cst("fmod", true, false, 3), s(2, 3)); // c fmod x: x gets -g trunc(c / x)
+        uniform(rev.in[0], rev.rnd, 1.5, 1.55);
+        uniform(rev.params[0], rev.rnd, 3.2, 3.4);
+        rev.gradCheck(MAX);
+    }
+
+    @Test
+    void scatterNd() {
+        for (boolean add : new boolean[]{false, true}) {
+            CpuHarness h = new CpuHarness(new ScatterND(add), s(4, 3, 2), s(2, 2), s(2, 2));
+            long[] idx = {1, 2, 3, 0}; // distinct tuples (1, 2) and (3, 0)
+            for (int i = 0; i < 4; i++) h.in[1].setLong(i, idx[i]);
+            h.gradCheck(MAX);
+        }
+        CpuHarness rows = new CpuHarness(new ScatterND(true), s(3, 4), s(4, 1), s(4, 4)); // repeated rows add
+        long[] idx = {0, 2, 0, 1};
+        for (int i = 0; i < 4; i++) rows.in[1].setLong(i, idx[i]);
+        rows.gradCheck(MAX);
+    }
 }
