@@ -228,15 +228,18 @@ final class GemmKernels {
             int ohw = g.ohw(), cols = g.n * ohw, rows = g.rowsG(), plane = g.c * g.h * g.w;
             Im2col un = unfold(g);
             Par.each(g.n, n -> {
-                float[] src = x.data();
                 int srcOff = x.offset() + n * plane;
-                if (!g.pointwise()) {
-                    Buf col = K.threadScratch((long) rows * ohw);
-                    un.rows(x.data(), srcOff, col.data(), 0, 0, rows);
-                    src = col.data();
-                    srcOff = 0;
+                if (g.pointwise()) {
+                    // a 1x1 stride-1 convolution's columns are the image itself
+                    for (int r = 0; r < rows; r++) buf.put(at + r * cols + n * ohw, x.data(), srcOff + r * ohw, ohw);
+                    return;
                 }
-                for (int r = 0; r < rows; r++) buf.put(at + r * cols + n * ohw, src, srcOff + r * ohw, ohw);
+                // one row at a time through a cache-resident row: the image's columns are never stored whole
+                float[] row = K.threadScratch(ohw).data();
+                for (int r = 0; r < rows; r++) {
+                    un.row(x.data(), srcOff, r, row, 0);
+                    buf.put(at + r * cols + n * ohw, row, 0, ohw);
+                }
             });
         }
 
@@ -288,9 +291,16 @@ final class GemmKernels {
                                     buf.get(at + r * cols + n * ohw, gx.data(), gx.offset() + n * plane + r * ohw, ohw);
                                 return;
                             }
-                            Buf col = K.threadScratch((long) rows * ohw);
-                            for (int r = 0; r < rows; r++) buf.get(at + r * cols + n * ohw, col.data(), r * ohw, ohw);
-                            un.addChannels(col.data(), 0, gx.data(), gx.offset() + n * plane, 0, g.c, acc);
+                            // col2im one row at a time (each channel's rows in order, as addChannels adds them)
+                            float[] row = K.threadScratch(ohw).data(), gxd = gx.data();
+                            int kk = g.kk(), xb = gx.offset() + n * plane, hw = g.h * g.w;
+                            for (int c = 0; c < g.c; c++) {
+                                if (!acc) Arrays.fill(gxd, xb + c * hw, xb + (c + 1) * hw, 0f);
+                                for (int r = c * kk; r < (c + 1) * kk; r++) {
+                                    buf.get(at + r * cols + n * ohw, row, 0, ohw);
+                                    un.addRow(row, 0, r, gxd, xb);
+                                }
+                            }
                         }), true);
             }
         }
