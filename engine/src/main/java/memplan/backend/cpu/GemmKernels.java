@@ -227,7 +227,7 @@ final class GemmKernels {
         private static void columns(Geo g, Buf x, FloatBuffer buf, int at) {
             int ohw = g.ohw(), cols = g.n * ohw, rows = g.rowsG(), plane = g.c * g.h * g.w;
             Im2col un = unfold(g);
-            Par.each(g.n, n -> {
+            Par.each(g.n, (long) rows * ohw, n -> {
                 int srcOff = x.offset() + n * plane;
                 if (g.pointwise()) {
                     // a 1x1 stride-1 convolution's columns are the image itself
@@ -247,7 +247,8 @@ final class GemmKernels {
         private static void forwardBlas(Geo g, Buf x, Buf w, Buf b, Buf y) {
             int ohw = g.ohw(), cols = g.n * ohw, rows = g.rowsG();
             OpenBlasGemm.product(g.o, cols, rows, false, (buf, at) -> buf.put(at, w.data(), w.offset(), g.o * rows),
-                    false, (buf, at) -> columns(g, x, buf, at), null, (buf, at) -> Par.each(g.n, n -> {
+                    false, (buf, at) -> columns(g, x, buf, at), null, (buf, at) -> Par.each(g.n, (long) g.o * ohw,
+                            n -> {
                         float[] yd = y.data();
                         for (int o = 0; o < g.o; o++) {
                             int dst = y.offset() + (n * g.o + o) * ohw;
@@ -266,7 +267,7 @@ final class GemmKernels {
          */
         private static void backwardBlas(Geo g, BackwardArgs a, Buf gy, Buf gx, Buf gw) {
             int ohw = g.ohw(), cols = g.n * ohw, rows = g.rowsG(), plane = g.c * g.h * g.w;
-            OpenBlasGemm.Operand gyAll = (buf, at) -> Par.each(g.n, n -> {
+            OpenBlasGemm.Operand gyAll = (buf, at) -> Par.each(g.n, (long) g.o * ohw, n -> {
                 for (int o = 0; o < g.o; o++)
                     buf.put(at + o * cols + n * ohw, gy.data(), gy.offset() + (n * g.o + o) * ohw, ohw);
             });
@@ -280,12 +281,13 @@ final class GemmKernels {
                 Buf w = a.need(a.params(), 0, "param");
                 boolean acc = a.accIn(0);
                 Im2col un = unfold(g);
-                OpenBlasGemm.Operand gxIn = (buf, at) -> Par.each(g.n, n -> {
+                OpenBlasGemm.Operand gxIn = (buf, at) -> Par.each(g.n, (long) rows * ohw, n -> {
                     for (int r = 0; r < rows; r++)
                         buf.put(at + r * cols + n * ohw, gx.data(), gx.offset() + n * plane + r * ohw, ohw);
                 });
                 OpenBlasGemm.product(rows, cols, g.o, true, (buf, at) -> buf.put(at, w.data(), w.offset(), g.o * rows),
-                        false, gyAll, g.pointwise() && acc ? gxIn : null, (buf, at) -> Par.each(g.n, n -> {
+                        false, gyAll, g.pointwise() && acc ? gxIn : null, (buf, at) -> Par.each(g.n,
+                                (long) rows * ohw, n -> {
                             if (g.pointwise()) {
                                 for (int r = 0; r < rows; r++)
                                     buf.get(at + r * cols + n * ohw, gx.data(), gx.offset() + n * plane + r * ohw, ohw);
@@ -498,7 +500,7 @@ final class GemmKernels {
      */
     private static void channelBiasGrad(Buf gy, Buf gb, int images, int channels, int spatial, boolean acc) {
         float[] yd = gy.data();
-        Par.range(channels, 1, (s, e) -> {
+        Par.range(channels, Par.grain(channels, (long) images * spatial), (s, e) -> {
             for (int c = s; c < e; c++) {
                 double sum = 0;
                 for (int n = 0; n < images; n++) {

@@ -28,7 +28,7 @@ final class NormKernels {
             float[] xd = x.data(), yd = y.data();
             boolean train = a.training(), update = a.training() && !a.recompute();
             double mom = op.momentum();
-            Par.range(c, 1, (cs, ce) -> {
+            Par.range(c, Par.grain(c, 3 * cnt), (cs, ce) -> {
                 for (int ch = cs; ch < ce; ch++) {
                     float mu, is;
                     if (train) {
@@ -74,7 +74,7 @@ final class NormKernels {
             Buf x = a.need(a.in(), 0, "input"), w = a.need(a.params(), 0, "param");
             Buf mean = a.need(a.aux(), 0, "aux"), invstd = a.need(a.aux(), 1, "aux");
             float[] xd = x.data(), gyd = gy.data();
-            Par.range(c, 1, (cs, ce) -> {
+            Par.range(c, Par.grain(c, 3 * cnt), (cs, ce) -> {
                 for (int ch = cs; ch < ce; ch++) {
                     float mu = mean.get(ch), is = invstd.get(ch);
                     double sg = 0, sgx = 0;

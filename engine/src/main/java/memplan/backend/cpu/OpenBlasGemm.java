@@ -153,8 +153,8 @@ final class OpenBlasGemm {
 
     /**
      * Rows and columns of a tile of an M x N x K product, a function of the shape only: about TILE x TILE, at
-     * least MIN_TILES tiles (and a multiple of it) where the sides allow tiles of 64 or more (a product with a long K and a small C would
-     * otherwise run on one thread), sides even across the tiles and multiples of 16.
+     * least MIN_TILES tiles (and a multiple of it) where the sides allow tiles of 64 or more (a product with a long
+     * K and a small C would otherwise run on one thread), sides even across the tiles and multiples of 16.
      */
     static int[] tileSides(int m, int n, int k) {
         if ((long) m * n * k < TILE_WORK) return new int[] {m, n};
