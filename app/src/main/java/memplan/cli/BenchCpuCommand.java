@@ -175,15 +175,15 @@ public final class BenchCpuCommand implements Callable<Integer> {
         Plan plan = Plan.baseline(s);
         ForkJoinPool pool = new ForkJoinPool(t);
         try (Backend b = new CpuBackendProvider().open(8L << 30)) {
-            int extra = 0;
-            if (warmupSeconds > 0) {
-                // one iteration's time says how many more reach the warm-up time (capped: tiny steps are many)
-                RunResult first = pool.submit(() -> new Executor(plan, device).run(b, new RunConfig(1, 0.01, 42),
+            // warm up by the clock, in runs of doubling length: the first iterations run in the interpreter, so a
+            // count estimated from them stopped a sub-millisecond step's warm-up long before the JIT had finished
+            long end = System.nanoTime() + (long) (warmupSeconds * 1e9);
+            for (int k = 1; System.nanoTime() < end; k = Math.min(MAX_ITERATIONS, 2 * k)) {
+                int its = k;
+                pool.submit(() -> new Executor(plan, device).run(b, new RunConfig(its, 0.01, 42),
                         ProgressListener.NONE, () -> false)).get();
-                double one = Math.max(1e-6, first.iterations().get(0).seconds());
-                extra = (int) Math.min(MAX_ITERATIONS, Math.ceil(warmupSeconds / one));
             }
-            int w = Math.max(warmup, extra);
+            int w = warmup;
             RunResult r = pool.submit(() -> new Executor(plan, device).run(b, new RunConfig(w + iterations,
                     0.01, 42), ProgressListener.NONE, () -> false)).get();
             List<IterationResult> its = r.iterations();

@@ -116,16 +116,21 @@ public final class CpuBackend implements Backend {
         return b;
     }
 
+    // plain loops, not streams: these run for every op of every step, which for tiny models is most of the step
     private static List<Shape> shapes(Graph g, int[] values) {
-        return Arrays.stream(values).mapToObj(v -> g.value(v).shape()).toList();
+        Shape[] s = new Shape[values.length];
+        for (int i = 0; i < s.length; i++) s[i] = g.value(values[i]).shape();
+        return Arrays.asList(s);
     }
 
     private static List<DType> dtypes(Graph g, int[] values) {
-        return Arrays.stream(values).mapToObj(v -> g.value(v).dtype()).toList();
+        DType[] d = new DType[values.length];
+        for (int i = 0; i < d.length; i++) d[i] = g.value(values[i]).dtype();
+        return Arrays.asList(d);
     }
 
     private static List<DType> inDtypes(Graph g, Node n) {
-        return Arrays.stream(n.inputs()).mapToObj(v -> g.value(v).dtype()).toList();
+        return dtypes(g, n.inputs());
     }
 
     @Override

@@ -227,16 +227,19 @@ final class GemmKernels {
         private static void columns(Geo g, Buf x, FloatBuffer buf, int at) {
             int ohw = g.ohw(), cols = g.n * ohw, rows = g.rowsG(), plane = g.c * g.h * g.w;
             Im2col un = unfold(g);
-            Par.each(g.n, n -> {
-                float[] src = x.data();
+            Par.each(g.n, (long) rows * ohw, n -> {
                 int srcOff = x.offset() + n * plane;
-                if (!g.pointwise()) {
-                    Buf col = K.threadScratch((long) rows * ohw);
-                    un.rows(x.data(), srcOff, col.data(), 0, 0, rows);
-                    src = col.data();
-                    srcOff = 0;
+                if (g.pointwise()) {
+                    // a 1x1 stride-1 convolution's columns are the image itself
+                    for (int r = 0; r < rows; r++) buf.put(at + r * cols + n * ohw, x.data(), srcOff + r * ohw, ohw);
+                    return;
                 }
-                for (int r = 0; r < rows; r++) buf.put(at + r * cols + n * ohw, src, srcOff + r * ohw, ohw);
+                // one row at a time through a cache-resident row: the image's columns are never stored whole
+                float[] row = K.threadScratch(ohw).data();
+                for (int r = 0; r < rows; r++) {
+                    un.row(x.data(), srcOff, r, row, 0);
+                    buf.put(at + r * cols + n * ohw, row, 0, ohw);
+                }
             });
         }
 
@@ -244,7 +247,8 @@ final class GemmKernels {
         private static void forwardBlas(Geo g, Buf x, Buf w, Buf b, Buf y) {
             int ohw = g.ohw(), cols = g.n * ohw, rows = g.rowsG();
             OpenBlasGemm.product(g.o, cols, rows, false, (buf, at) -> buf.put(at, w.data(), w.offset(), g.o * rows),
-                    false, (buf, at) -> columns(g, x, buf, at), null, (buf, at) -> Par.each(g.n, n -> {
+                    false, (buf, at) -> columns(g, x, buf, at), null, (buf, at) -> Par.each(g.n, (long) g.o * ohw,
+                            n -> {
                         float[] yd = y.data();
                         for (int o = 0; o < g.o; o++) {
                             int dst = y.offset() + (n * g.o + o) * ohw;
@@ -263,7 +267,7 @@ final class GemmKernels {
          */
         private static void backwardBlas(Geo g, BackwardArgs a, Buf gy, Buf gx, Buf gw) {
             int ohw = g.ohw(), cols = g.n * ohw, rows = g.rowsG(), plane = g.c * g.h * g.w;
-            OpenBlasGemm.Operand gyAll = (buf, at) -> Par.each(g.n, n -> {
+            OpenBlasGemm.Operand gyAll = (buf, at) -> Par.each(g.n, (long) g.o * ohw, n -> {
                 for (int o = 0; o < g.o; o++)
                     buf.put(at + o * cols + n * ohw, gy.data(), gy.offset() + (n * g.o + o) * ohw, ohw);
             });
@@ -277,20 +281,28 @@ final class GemmKernels {
                 Buf w = a.need(a.params(), 0, "param");
                 boolean acc = a.accIn(0);
                 Im2col un = unfold(g);
-                OpenBlasGemm.Operand gxIn = (buf, at) -> Par.each(g.n, n -> {
+                OpenBlasGemm.Operand gxIn = (buf, at) -> Par.each(g.n, (long) rows * ohw, n -> {
                     for (int r = 0; r < rows; r++)
                         buf.put(at + r * cols + n * ohw, gx.data(), gx.offset() + n * plane + r * ohw, ohw);
                 });
                 OpenBlasGemm.product(rows, cols, g.o, true, (buf, at) -> buf.put(at, w.data(), w.offset(), g.o * rows),
-                        false, gyAll, g.pointwise() && acc ? gxIn : null, (buf, at) -> Par.each(g.n, n -> {
+                        false, gyAll, g.pointwise() && acc ? gxIn : null, (buf, at) -> Par.each(g.n,
+                                (long) rows * ohw, n -> {
                             if (g.pointwise()) {
                                 for (int r = 0; r < rows; r++)
                                     buf.get(at + r * cols + n * ohw, gx.data(), gx.offset() + n * plane + r * ohw, ohw);
                                 return;
                             }
-                            Buf col = K.threadScratch((long) rows * ohw);
-                            for (int r = 0; r < rows; r++) buf.get(at + r * cols + n * ohw, col.data(), r * ohw, ohw);
-                            un.addChannels(col.data(), 0, gx.data(), gx.offset() + n * plane, 0, g.c, acc);
+                            // col2im one row at a time (each channel's rows in order, as addChannels adds them)
+                            float[] row = K.threadScratch(ohw).data(), gxd = gx.data();
+                            int kk = g.kk(), xb = gx.offset() + n * plane, hw = g.h * g.w;
+                            for (int c = 0; c < g.c; c++) {
+                                if (!acc) Arrays.fill(gxd, xb + c * hw, xb + (c + 1) * hw, 0f);
+                                for (int r = c * kk; r < (c + 1) * kk; r++) {
+                                    buf.get(at + r * cols + n * ohw, row, 0, ohw);
+                                    un.addRow(row, 0, r, gxd, xb);
+                                }
+                            }
                         }), true);
             }
         }
@@ -488,7 +500,7 @@ final class GemmKernels {
      */
     private static void channelBiasGrad(Buf gy, Buf gb, int images, int channels, int spatial, boolean acc) {
         float[] yd = gy.data();
-        Par.range(channels, 1, (s, e) -> {
+        Par.range(channels, Par.grain(channels, (long) images * spatial), (s, e) -> {
             for (int c = s; c < e; c++) {
                 double sum = 0;
                 for (int n = 0; n < images; n++) {

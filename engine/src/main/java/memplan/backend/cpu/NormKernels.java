@@ -28,23 +28,14 @@ final class NormKernels {
             float[] xd = x.data(), yd = y.data();
             boolean train = a.training(), update = a.training() && !a.recompute();
             double mom = op.momentum();
-            Par.range(c, 1, (cs, ce) -> {
+            Par.range(c, Par.grain(c, 3 * cnt), (cs, ce) -> {
                 for (int ch = cs; ch < ce; ch++) {
                     float mu, is;
                     if (train) {
                         double sum = 0;
-                        for (int i = 0; i < n; i++) {
-                            int base = x.offset() + (i * c + ch) * hw;
-                            for (int p = 0; p < hw; p++) sum += xd[base + p];
-                        }
+                        for (int i = 0; i < n; i++) sum += sum(xd, x.offset() + (i * c + ch) * hw, hw);
                         double m = sum / cnt, sq = 0;
-                        for (int i = 0; i < n; i++) {
-                            int base = x.offset() + (i * c + ch) * hw;
-                            for (int p = 0; p < hw; p++) {
-                                double d = xd[base + p] - m;
-                                sq += d * d;
-                            }
-                        }
+                        for (int i = 0; i < n; i++) sq += squaredDeviations(xd, x.offset() + (i * c + ch) * hw, hw, m);
                         double var = sq / cnt;
                         mu = (float) m;
                         is = (float) (1.0 / Math.sqrt(var + op.eps()));
@@ -83,17 +74,14 @@ final class NormKernels {
             Buf x = a.need(a.in(), 0, "input"), w = a.need(a.params(), 0, "param");
             Buf mean = a.need(a.aux(), 0, "aux"), invstd = a.need(a.aux(), 1, "aux");
             float[] xd = x.data(), gyd = gy.data();
-            Par.range(c, 1, (cs, ce) -> {
+            Par.range(c, Par.grain(c, 3 * cnt), (cs, ce) -> {
                 for (int ch = cs; ch < ce; ch++) {
                     float mu = mean.get(ch), is = invstd.get(ch);
                     double sg = 0, sgx = 0;
                     for (int i = 0; i < n; i++) {
-                        int xb = x.offset() + (i * c + ch) * hw, yb = gy.offset() + (i * c + ch) * hw;
-                        for (int p = 0; p < hw; p++) {
-                            float g = gyd[yb + p];
-                            sg += g;
-                            sgx += g * ((xd[xb + p] - mu) * is);
-                        }
+                        int yb = gy.offset() + (i * c + ch) * hw;
+                        sg += sum(gyd, yb, hw);
+                        sgx += gradientDotNormalised(gyd, yb, xd, x.offset() + (i * c + ch) * hw, hw, mu, is);
                     }
                     if (gb != null) K.put(gb.data(), gb.offset() + ch, (float) sg, a.accParam(1));
                     if (gw != null) K.put(gw.data(), gw.offset() + ch, (float) sgx, a.accParam(0));
@@ -113,6 +101,58 @@ final class NormKernels {
                 }
             });
         }
+    }
+
+    /*
+     * The per-channel sums below keep four partial sums (element p goes to sum p mod 4) added in a fixed order at
+     * the end: one running double sum is a chain of dependent adds, four chains run at the adder's throughput.
+     * The order depends only on the length, so results stay deterministic and independent of the threads.
+     */
+
+    /** The sum of d[at, at + len) in double. */
+    static double sum(float[] d, int at, int len) {
+        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        int p = 0;
+        for (; p + 3 < len; p += 4) {
+            s0 += d[at + p];
+            s1 += d[at + p + 1];
+            s2 += d[at + p + 2];
+            s3 += d[at + p + 3];
+        }
+        for (; p < len; p++) s0 += d[at + p];
+        return (s0 + s1) + (s2 + s3);
+    }
+
+    /** The sum of (d[i] - m)^2 over [at, at + len) in double. */
+    static double squaredDeviations(float[] d, int at, int len, double m) {
+        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        int p = 0;
+        for (; p + 3 < len; p += 4) {
+            double d0 = d[at + p] - m, d1 = d[at + p + 1] - m, d2 = d[at + p + 2] - m, d3 = d[at + p + 3] - m;
+            s0 += d0 * d0;
+            s1 += d1 * d1;
+            s2 += d2 * d2;
+            s3 += d3 * d3;
+        }
+        for (; p < len; p++) {
+            double d0 = d[at + p] - m;
+            s0 += d0 * d0;
+        }
+        return (s0 + s1) + (s2 + s3);
+    }
+
+    /** The sum of g[i] * ((x[i] - mu) * is) (the product in float, the sum in double) over len elements. */
+    static double gradientDotNormalised(float[] g, int gAt, float[] x, int xAt, int len, float mu, float is) {
+        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        int p = 0;
+        for (; p + 3 < len; p += 4) {
+            s0 += g[gAt + p] * ((x[xAt + p] - mu) * is);
+            s1 += g[gAt + p + 1] * ((x[xAt + p + 1] - mu) * is);
+            s2 += g[gAt + p + 2] * ((x[xAt + p + 2] - mu) * is);
+            s3 += g[gAt + p + 3] * ((x[xAt + p + 3] - mu) * is);
+        }
+        for (; p < len; p++) s0 += g[gAt + p] * ((x[xAt + p] - mu) * is);
+        return (s0 + s1) + (s2 + s3);
     }
 
     /** Layer normalisation over the last dimension; aux: per-row mean and rstd (fp32). */

@@ -44,6 +44,21 @@ final class Par {
         IntStream.range(0, n).parallel().forEach(body::run);
     }
 
+    /** Below this many operations in all, a loop runs on the calling thread: a hand-off costs more than it saves. */
+    static final long SMALL_WORK = 1 << 17;
+
+    /**
+     * Runs body for each i in [0, n), in parallel only when the items cost {@link #SMALL_WORK} operations or more
+     * together (each item writes its own elements, so where it runs changes no result).
+     */
+    static void each(int n, long workPerItem, Item body) {
+        if ((long) n * Math.max(1, workPerItem) < SMALL_WORK) {
+            for (int i = 0; i < n; i++) body.run(i);
+            return;
+        }
+        each(n, body);
+    }
+
     /** Grain so that a loop over n items of {@code costPerItem} work is split into pieces of ~64k operations. */
     static int grain(long n, long costPerItem) {
         long g = Math.max(1, 65536 / Math.max(1, costPerItem));

@@ -30,27 +30,48 @@ final class PoolKernels {
             Par.range(planes, Par.grain(planes, (long) oh * ow * kh * kw), (s, e) -> {
                 for (int p = s; p < e; p++) {
                     int xb = x.offset() + p * h * w, yb = p * oh * ow;
-                    for (int i = 0; i < oh; i++)
+                    for (int i = 0; i < oh; i++) {
+                        // the window's rows and columns inside the plane, so no per-element bounds test
+                        int h0 = i * sh - ph, u0 = Math.max(0, -h0), u1 = Math.min(kh, h - h0);
                         for (int j = 0; j < ow; j++) {
+                            int w0 = j * sw - pw, v0 = Math.max(0, -w0), v1 = Math.min(kw, w - w0);
+                            // the maximum without a branch per element (they mispredict on activations), then
+                            // the first element equal to it, which is the one the compare-and-keep loop keeps
+                            float max = Float.NEGATIVE_INFINITY;
+                            for (int u = u0; u < u1; u++)
+                                for (int v = v0, at = xb + (h0 + u) * w + w0; v < v1; v++)
+                                    max = Math.max(max, xd[at + v]);
                             float best = Float.NEGATIVE_INFINITY;
                             int arg = -1;
-                            for (int u = 0; u < kh; u++) {
-                                int hi = i * sh - ph + u;
-                                if (hi < 0 || hi >= h) continue;
-                                for (int v = 0; v < kw; v++) {
-                                    int wi = j * sw - pw + v;
-                                    if (wi < 0 || wi >= w) continue;
-                                    float val = xd[xb + hi * w + wi];
-                                    if (arg < 0 || val > best || Float.isNaN(val)) {
-                                        best = val;
-                                        arg = hi * w + wi;
-                                        if (Float.isNaN(val)) break;
+                            if (max == max) {
+                                find:
+                                for (int u = u0; u < u1; u++) {
+                                    int at = (h0 + u) * w + w0;
+                                    for (int v = v0; v < v1; v++)
+                                        if (xd[xb + at + v] == max) {
+                                            arg = at + v;
+                                            best = xd[xb + arg];
+                                            break find;
+                                        }
+                                }
+                            }
+                            if (arg < 0) { // a NaN in the window (or an empty one): the original rule
+                                for (int u = u0; u < u1; u++) {
+                                    int at = (h0 + u) * w + w0;
+                                    for (int v = v0; v < v1; v++) {
+                                        float val = xd[xb + at + v];
+                                        if (arg < 0 || val > best || val != val) {
+                                            best = val;
+                                            arg = at + v;
+                                            if (val != val) break;
+                                        }
                                     }
                                 }
                             }
                             yd[y.offset() + yb + i * ow + j] = best;
                             if (idx != null) idx.setLong(yb + i * ow + j, arg);
                         }
+                    }
                 }
             });
         }

@@ -76,11 +76,14 @@ class CpuDeterminismTest {
         check("Conv2d 3x3", () -> new CpuHarness(Conv2d.of(8, 3, 1, 1, true), s(3, 4, 12, 12)));
         check("Conv2d grouped strided", () -> new CpuHarness(new Conv2d(6, Pair.of(3), Pair.of(2), Pair.of(1), Pair.of(2), 2, false), s(2, 4, 11, 11)));
         check("Conv2d 1x1", () -> new CpuHarness(Conv2d.of(8, 1, 1, 0, true), s(3, 5, 6, 6)));
+        // large enough that the per-image staging copies run in parallel (the ones above run on the caller)
+        check("Conv2d 3x3 parallel staging", () -> new CpuHarness(Conv2d.of(8, 3, 1, 1, false), s(4, 8, 24, 24)));
     }
 
     @Test
     void normsAttentionAndSequences() throws Exception {
         check("BatchNorm2d", () -> new CpuHarness(new BatchNorm2d(1e-5, 0.1), s(4, 6, 5, 5)));
+        check("BatchNorm2d in channel chunks", () -> new CpuHarness(new BatchNorm2d(1e-5, 0.1), s(4, 16, 32, 32)));
         check("LayerNorm", () -> new CpuHarness(new LayerNorm(1e-5), s(4, 33, 40)));
         check("Attention", () -> new CpuHarness(new Attention(4, true), s(3, 17, 32), s(3, 17, 32), s(3, 17, 32)));
         check("LSTMCell", () -> new CpuHarness(new LSTMCell(16), s(5, 7), s(5, 16), s(5, 16)));

@@ -72,6 +72,22 @@ class CpuForwardTest {
     }
 
     @Test
+    void maxPoolKeepsTheFirstMaximumAndItsBits() {
+        // ties: the first wins; -0 before +0 compare equal, so the first (-0) is kept, bits and all; NaN wins
+        CpuHarness h = new CpuHarness(new MaxPool2d(Pair.of(2), Pair.of(2), Pair.of(0)), s(1, 1, 2, 6));
+        set(h.in[0], 3, 1, -0f, 0f, 2, Float.NaN,
+                2, 3, 0f, -1, 7, 1);
+        h.forward();
+        float[] y = h.out[0].toArray();
+        assertEquals(3f, y[0]);
+        assertEquals(Float.floatToRawIntBits(-0f), Float.floatToRawIntBits(y[1]));
+        assertTrue(Float.isNaN(y[2]));
+        long[] idx = new long[3];
+        for (int i = 0; i < 3; i++) idx[i] = h.aux[0].getLong(i);
+        assertArrayEquals(new long[]{0, 2, 5}, idx);
+    }
+
+    @Test
     void maxPoolPaddingNeverWins() {
         CpuHarness h = new CpuHarness(new MaxPool2d(Pair.of(3), Pair.of(1), Pair.of(1)), s(1, 1, 2, 2));
         set(h.in[0], -4, -3, -2, -1);

@@ -137,6 +137,10 @@ class GemmTest {
         assertEquals(2, OpenBlasGemm.tiles(64, 147, 100352));
         assertEquals(4, OpenBlasGemm.tiles(1024, 1024, 1024));
         assertEquals(1, OpenBlasGemm.tiles(300, 129, 70));
+        assertEquals(4, OpenBlasGemm.tiles(2048, 2048, 2048)); // tiles of about 1024 x 1024
+        // a multiple of four where the sides allow, so that 2 and 4 threads get equal shares
+        assertEquals(8, OpenBlasGemm.tiles(4608, 392, 512)); // a convolution's data gradient
+        assertEquals(28, OpenBlasGemm.tiles(64, 25088, 576)); // a convolution's forward over 8 images
     }
 
     @Test
