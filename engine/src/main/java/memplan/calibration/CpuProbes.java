@@ -70,10 +70,12 @@ public final class CpuProbes {
         // one pass over all probes first: the JIT compiles the executor and the kernels before anything is timed
         int done = 0, total = 2 * probes.size();
         Map<String, Integer> runsOf = new LinkedHashMap<>();
+        Map<String, Double> warmSeconds = new LinkedHashMap<>();
         for (Map.Entry<String, Schedule> e : probes.entrySet()) {
             check(cancelled);
             progress.progress((double) done++ / total, "warming up " + e.getKey());
             double secs = warmUp(e.getValue(), cancelled);
+            warmSeconds.put(e.getKey(), secs);
             runsOf.put(e.getKey(), (int) Math.max(MIN_RUNS, Math.min(MAX_RUNS,
                     RUN_BUDGET_SECONDS / (ITERATIONS * secs))));
         }
@@ -86,7 +88,7 @@ public final class CpuProbes {
             progress.progress((double) done++ / total, "probing " + e.getKey());
             // a short probe warms up again right before it is timed, so its kernels are compiled as they are in
             // a real run's steady state, whatever the probes since its warm-up did to the JIT's shared call sites
-            if (runsOf.get(e.getKey()) > MIN_RUNS) warmUp(s, cancelled);
+            if (runsOf.get(e.getKey()) > MIN_RUNS) runOnce(s, warmUpIterations(warmSeconds.get(e.getKey())));
             for (int run = 0; run < runsOf.get(e.getKey()); run++) {
                 check(cancelled);
                 RunResult r = runOnce(s, ITERATIONS);
