@@ -37,8 +37,9 @@ import java.util.function.IntFunction;
 /**
  * Small training models ({@link ProbeModels}) run through the executor on the CPU backend, so the probes time the
  * same kernels, arena and executor a real run uses. Every step of every probe is a sample (the lower quartile of
- * its time over runs); each run also gives the executor's time outside the steps. A first pass over all probes
- * warms up the JIT and is not counted.
+ * its time over runs); each run also gives the executor's time outside the steps. Each probe first runs until its
+ * iteration time stops falling, so what is timed is JIT-compiled code, as in a real run's steady state; those runs
+ * are not counted.
  */
 public final class CpuProbes {
     /**
@@ -67,7 +68,7 @@ public final class CpuProbes {
             ModelDef def = ModelJson.parse(e.getValue(), "cpu calibration probe " + e.getKey());
             probes.put(e.getKey(), TrainingGraph.derive(Graph.instantiate(def, 1, DType.FP32), Optimizer.SGD));
         }
-        // one pass over all probes first: the JIT compiles the executor and the kernels before anything is timed
+        // one pass over all probes first, each until warm: the JIT compiles the executor and the kernels
         int done = 0, total = 2 * probes.size();
         Map<String, Integer> runsOf = new LinkedHashMap<>();
         Map<String, Double> warmSeconds = new LinkedHashMap<>();

@@ -37,7 +37,8 @@ class CpuProbesTest {
     /** A made-up run of {@code n} iterations whose fastest takes {@code seconds} (the first of several is slower). */
     private static RunResult runOf(int n, double seconds) {
         List<IterationResult> its = new ArrayList<>();
-        for (int i = 0; i < n; i++) its.add(new IterationResult(i + 1, 0f, 0, 0, seconds * (i == 0 && n > 1 ? 3 : 1), 0, 0));
+        for (int i = 0; i < n; i++)
+            its.add(new IterationResult(i + 1, 0f, 0, 0, seconds * (i == 0 && n > 1 ? 3 : 1), 0, 0));
         return new RunResult("cpu", "made up", its, 0, "", false, false, null, null, List.of());
     }
 
