@@ -2,6 +2,7 @@ package memplan.calibration;
 
 import memplan.backend.cpu.CpuBackend;
 import memplan.exec.Executor;
+import memplan.exec.IterationResult;
 import memplan.exec.ProgressListener;
 import memplan.exec.RunConfig;
 import memplan.exec.RunResult;
@@ -31,12 +32,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.function.BooleanSupplier;
+import java.util.function.IntFunction;
 
 /**
  * Small training models ({@link ProbeModels}) run through the executor on the CPU backend, so the probes time the
  * same kernels, arena and executor a real run uses. Every step of every probe is a sample (the lower quartile of
- * its time over runs); each run also gives the executor's time outside the steps. A first pass over all probes
- * warms up the JIT and is not counted.
+ * its time over runs); each run also gives the executor's time outside the steps. Each probe first runs until its
+ * iteration time stops falling, so what is timed is JIT-compiled code, as in a real run's steady state; those runs
+ * are not counted.
  */
 public final class CpuProbes {
     /**
@@ -47,6 +50,7 @@ public final class CpuProbes {
     private static final int MIN_RUNS = 3, MAX_RUNS = 15, ITERATIONS = 2;
     private static final int MAX_WARMUP_ITERATIONS = 40;
     private static final double RUN_BUDGET_SECONDS = 0.1;
+    private static final double WARMUP_BUDGET_SECONDS = 0.3, WARM_GAIN = 0.1;
 
     private CpuProbes() {
     }
@@ -64,26 +68,18 @@ public final class CpuProbes {
             ModelDef def = ModelJson.parse(e.getValue(), "cpu calibration probe " + e.getKey());
             probes.put(e.getKey(), TrainingGraph.derive(Graph.instantiate(def, 1, DType.FP32), Optimizer.SGD));
         }
-        // one pass over all probes first: the JIT compiles the executor and the kernels before anything is timed
+        // one pass over all probes first, each until warm: the JIT compiles the executor and the kernels
         int done = 0, total = 2 * probes.size();
         Map<String, Integer> runsOf = new LinkedHashMap<>();
+        Map<String, Double> warmSeconds = new LinkedHashMap<>();
         for (Map.Entry<String, Schedule> e : probes.entrySet()) {
             check(cancelled);
             progress.progress((double) done++ / total, "warming up " + e.getKey());
-            double secs = runOnce(e.getValue(), 1).iterations().get(0).seconds();
-            // a short probe's kernels run few times per iteration: more iterations, so the JIT has compiled them
-            // (in the background) before they are timed, as it has in a real run's steady state
-            int more = (int) Math.min(MAX_WARMUP_ITERATIONS, RUN_BUDGET_SECONDS / Math.max(secs, 1e-6));
-            if (more > 1) runOnce(e.getValue(), more);
+            double secs = warmUp(e.getValue(), cancelled);
+            warmSeconds.put(e.getKey(), secs);
             runsOf.put(e.getKey(), (int) Math.max(MIN_RUNS, Math.min(MAX_RUNS,
-                    RUN_BUDGET_SECONDS / (ITERATIONS * Math.max(secs, 1e-6)))));
+                    RUN_BUDGET_SECONDS / (ITERATIONS * secs))));
         }
-        // and the short ones once more: the JIT compiles in the background, late on a busy machine
-        for (Map.Entry<String, Schedule> e : probes.entrySet())
-            if (runsOf.get(e.getKey()) > MIN_RUNS) {
-                check(cancelled);
-                runOnce(e.getValue(), MAX_WARMUP_ITERATIONS);
-            }
         List<ProbeSample> samples = new ArrayList<>();
         List<ProbeResults.Run> runs = new ArrayList<>();
         for (Map.Entry<String, Schedule> e : probes.entrySet()) {
@@ -91,6 +87,9 @@ public final class CpuProbes {
             Map<Integer, List<Double>> byStep = new TreeMap<>();
             check(cancelled);
             progress.progress((double) done++ / total, "probing " + e.getKey());
+            // a short probe warms up again right before it is timed, so its kernels are compiled as they are in
+            // a real run's steady state, whatever the probes since its warm-up did to the JIT's shared call sites
+            if (runsOf.get(e.getKey()) > MIN_RUNS) runOnce(s, warmUpIterations(warmSeconds.get(e.getKey())));
             for (int run = 0; run < runsOf.get(e.getKey()); run++) {
                 check(cancelled);
                 RunResult r = runOnce(s, ITERATIONS);
@@ -108,6 +107,44 @@ public final class CpuProbes {
         }
         progress.progress(1, "probes done");
         return new ProbeResults(samples, runs, (System.nanoTime() - t0) / 1e9);
+    }
+
+    /**
+     * Runs a probe until its iteration time stops falling (by {@code WARM_GAIN}) from one run to the next, within
+     * about {@code WARMUP_BUDGET_SECONDS}, and gives its fastest iteration. Judged by time, not by a count: the
+     * first iteration of a probe runs interpreted code and can be 10x its steady state, and a probe judged long
+     * by it got too few warm-up iterations for the JIT to compile its kernel loops before they were timed
+     * (measured: GatedActivation's loop called 10 times in warm-up, its step 4x slower in the probes than in a
+     * second calibration in the same JVM).
+     */
+    private static double warmUp(Schedule s, BooleanSupplier cancelled) {
+        return warmUp(n -> runOnce(s, n), WARMUP_BUDGET_SECONDS, cancelled);
+    }
+
+    /** {@link #warmUp(Schedule, BooleanSupplier)} of any runs: {@code run} runs that many iterations. */
+    static double warmUp(IntFunction<RunResult> run, double budgetSeconds, BooleanSupplier cancelled) {
+        long until = System.nanoTime() + (long) (budgetSeconds * 1e9);
+        double best = fastest(run.apply(1));
+        // a run that would end past the budget is not started: the long probes are warm after their first
+        while (best < Double.MAX_VALUE && System.nanoTime() + (long) (warmUpIterations(best) * best * 1e9) < until) {
+            check(cancelled);
+            double t = fastest(run.apply(warmUpIterations(best)));
+            boolean faster = t < (1 - WARM_GAIN) * best;
+            best = Math.min(best, t);
+            if (!faster) break;
+        }
+        return Math.max(best, 1e-6);
+    }
+
+    /** Iterations of a warm-up run: about {@code RUN_BUDGET_SECONDS} of them, 2 to {@code MAX_WARMUP_ITERATIONS}. */
+    private static int warmUpIterations(double iterationSeconds) {
+        return (int) Math.max(2, Math.min(MAX_WARMUP_ITERATIONS, RUN_BUDGET_SECONDS / iterationSeconds));
+    }
+
+    private static double fastest(RunResult r) {
+        double best = Double.MAX_VALUE;
+        for (IterationResult it : r.iterations()) best = Math.min(best, it.seconds());
+        return best;
     }
 
     /** The sample of one step: its class, the FLOPs its kernel runs, its bytes and, for products, its shape. */

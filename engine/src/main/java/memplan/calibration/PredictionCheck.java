@@ -71,6 +71,10 @@ public record PredictionCheck(String model, int batch, double predictedSeconds, 
         List<Double> secs = new ArrayList<>(), gaps = new ArrayList<>();
         Map<Integer, List<Double>> steps = new TreeMap<>();
         if (predicted < SHORT_SECONDS) {
+            // warm until the iteration time stops falling, as the probes are: a fresh JVM's first dozen
+            // iterations of a small model still run partly interpreted (measured: tiny-mlp 0.45 ms after a
+            // fixed warm-up of 12 iterations, 0.22 ms once the probes had run in the same JVM)
+            CpuProbes.warmUp(n -> runOnce(plan, device, n, progress, cancelled), WARMUP_SECONDS, cancelled);
             for (int run = 0; run < warmup + iterations && !cancelled.getAsBoolean(); run++) {
                 RunResult r = runOnce(plan, device, 2, progress, cancelled);
                 if (run < warmup || r.cancelled() || r.iterations().size() < 2) continue;
@@ -92,6 +96,9 @@ public record PredictionCheck(String model, int batch, double predictedSeconds, 
                 predicted / measured, secs.size(), classes(s, device, stepTimes,
                         CpuProbes.quantile(gaps, CpuProbes.TIME_QUANTILE)));
     }
+
+    /** Longest warm-up of a short model before its timed runs. */
+    static final double WARMUP_SECONDS = 1;
 
     /** Iterations shorter than this are measured as runs of two iterations. */
     static final double SHORT_SECONDS = 0.2;

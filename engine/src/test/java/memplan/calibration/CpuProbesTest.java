@@ -1,6 +1,8 @@
 package memplan.calibration;
 
+import memplan.exec.IterationResult;
 import memplan.exec.ProgressListener;
+import memplan.exec.RunResult;
 import memplan.graph.Graph;
 import memplan.io.ModelJson;
 import memplan.ir.DType;
@@ -30,6 +32,39 @@ class CpuProbesTest {
                 Path.of("sample-models/src/main/resources/memplan/models")))
             if (Files.isDirectory(p)) return p;
         throw new IllegalStateException("sample model files not found from " + Path.of("").toAbsolutePath());
+    }
+
+    /** A made-up run of {@code n} iterations whose fastest takes {@code seconds} (the first of several is slower). */
+    private static RunResult runOf(int n, double seconds) {
+        List<IterationResult> its = new ArrayList<>();
+        for (int i = 0; i < n; i++)
+            its.add(new IterationResult(i + 1, 0f, 0, 0, seconds * (i == 0 && n > 1 ? 3 : 1), 0, 0));
+        return new RunResult("cpu", "made up", its, 0, "", false, false, null, null, List.of());
+    }
+
+    @Test
+    void warmUpRunsUntilTheIterationTimeStopsFalling() {
+        // a JIT compiling in steps: 10 ms interpreted, then 5, 2, 1.9 (not 10% faster: warm), never 1.0
+        double[] fastest = {0.010, 0.005, 0.002, 0.0019, 0.001};
+        List<Integer> asked = new ArrayList<>();
+        double best = CpuProbes.warmUp(n -> {
+            asked.add(n);
+            return runOf(n, fastest[asked.size() - 1]);
+        }, 60, () -> false);
+        assertEquals(0.0019, best, 1e-12);
+        // the first run is one iteration; later ones about 0.1 s of iterations each, at most 40
+        assertEquals(List.of(1, 10, 20, 40), asked);
+    }
+
+    @Test
+    void warmUpOfALongProbeIsItsFirstIteration() {
+        List<Integer> asked = new ArrayList<>();
+        double best = CpuProbes.warmUp(n -> {
+            asked.add(n);
+            return runOf(n, 2.0);
+        }, 1, () -> false);
+        assertEquals(2.0, best, 1e-12);
+        assertEquals(List.of(1), asked, "a run that would end past the budget is not started");
     }
 
     @Test
