@@ -55,6 +55,7 @@ final class MovementMapper implements OpMapper {
             throw new Unsupported("ScatterND (reduction " + red + ")", "only reductions none and add are modelled");
         List<Val> ins = new ArrayList<>();
         String[] what = {"data", "indices", "updates"};
+        checkScatterIndices(n, n.required(0, what[0]), n.required(1, what[1]));
         for (int k = 0; k < 3; k++) {
             Val v = n.required(k, what[k]);
             if (v.isConst()) {
@@ -67,6 +68,30 @@ final class MovementMapper implements OpMapper {
             ins.add(v);
         }
         n.put(0, n.emit(new ScatterND(red.equals("add")), ins));
+    }
+
+    /**
+     * Constant index tuples are checked against the data's axes here, since their values are not kept: ONNX makes
+     * an index outside [-size, size) an error, and the CPU backend would otherwise scatter to the wrong place.
+     * Axes whose size depends on the batch are not checked.
+     */
+    private static void checkScatterIndices(OnnxNode n, Val data, Val indices) {
+        if (!indices.isConst() || indices.c.shape.length == 0) return;
+        Arr idx = indices.c.lane(0);
+        if (idx == null) return;
+        int q = indices.c.shape[indices.c.shape.length - 1];
+        int[] d0 = data.isAct() ? data.shape[0].dims() : data.c.shape;
+        int[] d1 = data.isAct() ? data.shape[1].dims() : data.c.shape;
+        if (q > d0.length) throw n.error("the index tuples have " + q + " entries but the data has rank " + d0.length);
+        if (q == 0) return;
+        for (int t = 0; t < idx.v().length / q; t++)
+            for (int j = 0; j < q; j++) {
+                double i = idx.v()[t * q + j];
+                if (d0[j] != d1[j]) continue;
+                if (i < -d0[j] || i >= d0[j])
+                    throw n.error("index tuple " + t + " has " + (long) i + " for axis " + j
+                            + ", outside the data's size " + d0[j] + " there");
+            }
     }
 
     private static void concat(OnnxNode n) {

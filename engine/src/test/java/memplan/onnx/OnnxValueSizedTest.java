@@ -118,6 +118,19 @@ class OnnxValueSizedTest {
     }
 
     @Test
+    void scatterNdIndicesOutsideTheDataAreNamed() {
+        var g = new OnnxGraphBuilder(16).input("x", FLOAT, "N", 4, 3);
+        String d = g.node("Transpose", List.of(g.node("Relu", List.of("x"))), is("perm", 1, 0, 2)); // [4, N, 3]
+        String upd = g.node("Slice", List.of(d, g.ints(0), g.ints(1), g.ints(0)));                  // [1, N, 3]
+        var idx = memplan.onnx.proto.Onnx.TensorProto.newBuilder().setName("rows").setDataType(INT64_VALUE)
+                .addDims(1).addDims(1).addInt64Data(4);
+        g.output(g.node("ScatterND", List.of(d, g.init(idx.build()), upd)));
+        ModelFormatException e = assertThrows(ModelFormatException.class, () -> g.load(dir, MSE));
+        assertTrue(e.getMessage().contains("(ScatterND): index tuple 0 has 4 for axis 0, outside the data's size 4"),
+                e.getMessage());
+    }
+
+    @Test
     void modOfTwoTensorsIsUnsupportedInWords() {
         var g = new OnnxGraphBuilder(13).input("x", FLOAT, "N", 4).input("y", FLOAT, "N", 4);
         g.output(g.node("Mod", List.of("x", "y"), i("fmod", 1)));
