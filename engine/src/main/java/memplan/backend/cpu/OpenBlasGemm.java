@@ -121,34 +121,52 @@ final class OpenBlasGemm {
      */
     static void product(int m, int n, int k, boolean transA, Operand a, boolean transB, Operand b, Operand cIn,
                         Operand cOut, boolean parallel) {
-        Staging s = STAGING.get();
         long aLen = (long) m * k, bLen = (long) k * n, cLen = (long) m * n;
-        s.reserve(aLen + bLen + cLen);
-        FloatBuffer buf = s.buffer;
-        int aCols = transA ? m : k, bCols = transB ? k : n;
+        FloatBuffer buf = stage(aLen + bLen + cLen);
         int bBase = (int) aLen, cBase = (int) (aLen + bLen);
         a.copy(buf, 0);
         b.copy(buf, bBase);
         if (cIn != null) cIn.copy(buf, cBase);
+        multiply(m, n, k, transA, 0, transB, bBase, cBase, cIn != null, parallel);
+        cOut.copy(buf, cBase);
+    }
 
+    /**
+     * This thread's staging, at least {@code floats} long, for a caller that lays out several products' operands
+     * itself ({@link #multiply}); what it held before is lost when it has to grow.
+     */
+    static FloatBuffer stage(long floats) {
+        Staging s = STAGING.get();
+        s.reserve(floats);
+        return s.buffer;
+    }
+
+    /**
+     * C (+)= op(A) op(B) on operands already in this thread's staging (see {@link #stage}): op(A) compact at slot
+     * {@code aAt} (M x K as stored, or K x M when transposed), op(B) at {@code bAt} (K x N, or N x K), C (M x N)
+     * at {@code cAt}, which is read only when accumulating. Tiles of C as {@link #tileSides} gives them, each one
+     * call over the whole K.
+     */
+    static void multiply(int m, int n, int k, boolean transA, long aAt, boolean transB, long bAt, long cAt,
+                         boolean accumulate, boolean parallel) {
+        int aCols = transA ? m : k, bCols = transB ? k : n;
         // tiles of C, each one call over the whole K; a tile packs only its rows of A and its columns of B
         int[] sides = tileSides(m, n, k);
         int tm = sides[0], tn = sides[1], colTiles = (n + tn - 1) / tn;
         int count = ((m + tm - 1) / tm) * colTiles;
-        FloatPointer base = s.pointer;
+        FloatPointer base = STAGING.get().pointer;
         int ta = transA ? CblasTrans : CblasNoTrans, tb = transB ? CblasTrans : CblasNoTrans;
-        float beta = cIn != null ? 1f : 0f;
+        float beta = accumulate ? 1f : 0f;
         Par.Item tile = t -> {
             int i0 = (t / colTiles) * tm, j0 = (t % colTiles) * tn;
             // A(i, 0) is at i*K (row-major) or i (transposed); B(0, j) at j (row-major) or j*K (transposed)
-            long aAt = transA ? i0 : (long) i0 * k, bAt = transB ? (long) j0 * k : j0;
+            long ai = transA ? i0 : (long) i0 * k, bj = transB ? (long) j0 * k : j0;
             cblas_sgemm(CblasRowMajor, ta, tb, Math.min(tm, m - i0), Math.min(tn, n - j0), k, 1f,
-                    at(base, aAt), aCols, at(base, aLen + bAt), bCols, beta,
-                    at(base, aLen + bLen + (long) i0 * n + j0), n);
+                    at(base, aAt + ai), aCols, at(base, bAt + bj), bCols, beta,
+                    at(base, cAt + (long) i0 * n + j0), n);
         };
         if (parallel && count > 1) Par.each(count, tile);
         else for (int t = 0; t < count; t++) tile.run(t);
-        cOut.copy(buf, cBase);
     }
 
     /**

@@ -12,6 +12,7 @@ import java.util.concurrent.ForkJoinPool;
 import java.util.function.Supplier;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * Same inputs give bit-identical outputs, aux and gradients run after run, and with 1, 3 or the default number of
@@ -78,6 +79,41 @@ class CpuDeterminismTest {
         check("Conv2d 1x1", () -> new CpuHarness(Conv2d.of(8, 1, 1, 0, true), s(3, 5, 6, 6)));
         // large enough that the per-image staging copies run in parallel (the ones above run on the caller)
         check("Conv2d 3x3 parallel staging", () -> new CpuHarness(Conv2d.of(8, 3, 1, 1, false), s(4, 8, 24, 24)));
+    }
+
+    /**
+     * The OpenBLAS convolution in groups of images (the staging bound made small): 3 images as 2 + 1, the weight
+     * gradient summed over the groups in order. Bitwise across runs and thread counts, and close to one product
+     * over all images.
+     */
+    @Test
+    void convolutionsInGroupsOfImages() throws Exception {
+        Supplier<CpuHarness> conv = () -> new CpuHarness(Conv2d.of(8, 3, 1, 1, true), s(3, 4, 12, 12));
+        Supplier<CpuHarness> pointwise = () -> new CpuHarness(Conv2d.of(16, 1, 1, 0, true), s(3, 16, 8, 8));
+        long saved = GemmKernels.ConvK.stageFloats;
+        int[] convWhole = run(conv), pointwiseWhole = run(pointwise);
+        try {
+            // per image (rows + out channels) * ohw floats
+            GemmKernels.ConvK.stageFloats = 2 * (36 + 8) * 144;
+            assertEquals(2, GemmKernels.ConvK.imagesPerProduct(3, 8, 36, 144));
+            check("Conv2d 3x3 in groups of images", conv);
+            assertClose(convWhole, run(conv), "Conv2d 3x3 in groups of images");
+            GemmKernels.ConvK.stageFloats = (16 + 16) * 64;
+            assertEquals(1, GemmKernels.ConvK.imagesPerProduct(3, 16, 16, 64));
+            check("Conv2d 1x1 one image per product", pointwise);
+            assertClose(pointwiseWhole, run(pointwise), "Conv2d 1x1 one image per product");
+        } finally {
+            GemmKernels.ConvK.stageFloats = saved;
+        }
+    }
+
+    /** Same results up to the order of the sums: differing bits but close values. */
+    private static void assertClose(int[] expected, int[] actual, String what) {
+        assertEquals(expected.length, actual.length, what);
+        for (int i = 0; i < expected.length; i++) {
+            float e = Float.intBitsToFloat(expected[i]), a = Float.intBitsToFloat(actual[i]);
+            assertEquals(e, a, 1e-4f * (1 + Math.abs(e)), what + ": result " + i);
+        }
     }
 
     @Test

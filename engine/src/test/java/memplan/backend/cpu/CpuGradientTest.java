@@ -44,6 +44,20 @@ class CpuGradientTest {
         new CpuHarness(op, s(2, 4, 7, 6)).gradCheck(MAX);
     }
 
+    /** The OpenBLAS path in groups of images (3 as 2 + 1; the staging bound made small), accumulation included. */
+    @Test
+    void conv2dInGroupsOfImages() {
+        long saved = GemmKernels.ConvK.stageFloats;
+        try {
+            GemmKernels.ConvK.stageFloats = 2 * (36 + 8) * 144;
+            new CpuHarness(Conv2d.of(8, 3, 1, 1, true), s(3, 4, 12, 12)).gradCheck(MAX);
+            GemmKernels.ConvK.stageFloats = 2 * (16 + 16) * 64;
+            new CpuHarness(Conv2d.of(16, 1, 1, 0, true), s(3, 16, 8, 8)).gradCheck(MAX);
+        } finally {
+            GemmKernels.ConvK.stageFloats = saved;
+        }
+    }
+
     @Test
     void conv2dPointwiseGrouped() {
         Conv2d op = new Conv2d(6, Pair.of(1), Pair.of(1), Pair.of(0), Pair.of(1), 3, true);
