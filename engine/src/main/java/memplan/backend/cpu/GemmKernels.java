@@ -378,12 +378,7 @@ final class GemmKernels {
             Conv2d op = (Conv2d) a.node().op();
             Geo g = Geo.of(op, a.node().inShapes().get(0), a.node().outShapes().get(0));
             Buf gy = a.gradOut(0), gx = a.gradIn(0), gw = a.gradParam(0), gb = op.bias() ? a.gradParam(1) : null;
-            if (gy == null) {
-                if (gx != null && !a.accIn(0)) K.zero(gx);
-                if (gw != null && !a.accParam(0)) K.zero(gw);
-                if (gb != null && !a.accParam(1)) K.zero(gb);
-                return;
-            }
+            if (K.zeroWithoutGradient(a, gy, gx, gw, gb)) return;
             if (gb != null) channelBiasGrad(gy, gb, g.n, g.o, g.ohw(), a.accParam(1));
             if (blas(g)) {
                 backwardBlas(g, a, gy, gx, gw);
@@ -510,12 +505,7 @@ final class GemmKernels {
             ConvTranspose2d op = (ConvTranspose2d) a.node().op();
             Geo g = Geo.of(op, a.node().inShapes().get(0), a.node().outShapes().get(0));
             Buf gy = a.gradOut(0), gx = a.gradIn(0), gw = a.gradParam(0), gb = op.bias() ? a.gradParam(1) : null;
-            if (gy == null) {
-                if (gx != null && !a.accIn(0)) K.zero(gx);
-                if (gw != null && !a.accParam(0)) K.zero(gw);
-                if (gb != null && !a.accParam(1)) K.zero(gb);
-                return;
-            }
+            if (K.zeroWithoutGradient(a, gy, gx, gw, gb)) return;
             if (gb != null) channelBiasGrad(gy, gb, g.n, g.o, g.oh * g.ow, a.accParam(1));
             if (gx == null && gw == null) return;
             Buf x = gw != null ? a.need(a.in(), 0, "input") : null;

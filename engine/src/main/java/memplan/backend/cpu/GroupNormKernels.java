@@ -59,12 +59,7 @@ final class GroupNormKernels {
             GroupNorm op = (GroupNorm) a.node().op();
             Buf gy = a.gradOut(0), gx = a.gradIn(0);
             Buf gw = op.affine() ? a.gradParam(0) : null, gb = op.affine() ? a.gradParam(1) : null;
-            if (gy == null) {
-                if (gx != null && !a.accIn(0)) K.zero(gx);
-                if (gw != null && !a.accParam(0)) K.zero(gw);
-                if (gb != null && !a.accParam(1)) K.zero(gb);
-                return;
-            }
+            if (K.zeroWithoutGradient(a, gy, gx, gw, gb)) return;
             Buf x = a.need(a.in(), 0, "input");
             Buf mean = a.need(a.aux(), 0, "aux (mean)"), rstd = a.need(a.aux(), 1, "aux (rstd)");
             Buf w = op.affine() ? a.need(a.params(), 0, "param") : null;

@@ -43,6 +43,18 @@ final class K {
         return true;
     }
 
+    /**
+     * An op with one input and up to two parameters (weight, bias) whose output gradient gy is absent (zero): its
+     * gradients are zeros unless they accumulate. True when gy is absent and the kernel is done.
+     */
+    static boolean zeroWithoutGradient(BackwardArgs a, Buf gy, Buf gx, Buf gw, Buf gb) {
+        if (gy != null) return false;
+        if (gx != null && !a.accIn(0)) zero(gx);
+        if (gw != null && !a.accParam(0)) zero(gw);
+        if (gb != null && !a.accParam(1)) zero(gb);
+        return true;
+    }
+
     static void zero(Buf b) {
         Arrays.fill(b.data(), b.offset(), b.offset() + b.slots(), 0f);
     }

@@ -65,12 +65,7 @@ final class NormKernels {
             int[] s = a.node().inShapes().get(0).dims();
             int n = s[0], c = s[1], hw = s[2] * s[3];
             long cnt = (long) n * hw;
-            if (gy == null) {
-                if (gx != null && !a.accIn(0)) K.zero(gx);
-                if (gw != null && !a.accParam(0)) K.zero(gw);
-                if (gb != null && !a.accParam(1)) K.zero(gb);
-                return;
-            }
+            if (K.zeroWithoutGradient(a, gy, gx, gw, gb)) return;
             Buf x = a.need(a.in(), 0, "input"), w = a.need(a.params(), 0, "param");
             Buf mean = a.need(a.aux(), 0, "aux"), invstd = a.need(a.aux(), 1, "aux");
             float[] xd = x.data(), gyd = gy.data();
@@ -189,12 +184,7 @@ final class NormKernels {
             Buf gx = a.gradIn(0), gw = a.gradParam(0), gb = a.gradParam(1), gy = a.gradOut(0);
             int d = a.node().inShapes().get(0).dim(-1);
             int rows = (int) (a.node().inShapes().get(0).numel() / Math.max(1, d));
-            if (gy == null) {
-                if (gx != null && !a.accIn(0)) K.zero(gx);
-                if (gw != null && !a.accParam(0)) K.zero(gw);
-                if (gb != null && !a.accParam(1)) K.zero(gb);
-                return;
-            }
+            if (K.zeroWithoutGradient(a, gy, gx, gw, gb)) return;
             Buf x = a.need(a.in(), 0, "input"), w = a.need(a.params(), 0, "param");
             Buf mean = a.need(a.aux(), 0, "aux"), rstd = a.need(a.aux(), 1, "aux");
             float[] xd = x.data(), gyd = gy.data(), wd = w.data();

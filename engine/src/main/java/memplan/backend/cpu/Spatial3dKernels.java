@@ -15,8 +15,11 @@ final class Spatial3dKernels {
     private Spatial3dKernels() {
     }
 
-    /** The window geometry of one 3-D op: input and output volumes, kernel, stride, padding, dilation. */
-    private record Geo(int n, int c, int d, int h, int w, int o, int od, int oh, int ow, Triple k, Triple s,
+    /**
+     * The window geometry of one 3-D op: input and output volumes, kernel, stride, padding, dilation. For
+     * ConvTranspose3d, whose windows run the other way, "input" is the smaller side its kernel is applied from.
+     */
+    record Geo(int n, int c, int d, int h, int w, int o, int od, int oh, int ow, Triple k, Triple s,
                        Triple p, Triple dil) {
         static Geo of(Shape x, Shape y, Triple k, Triple s, Triple p, Triple dil) {
             return new Geo(x.dim(0), x.dim(1), x.dim(2), x.dim(3), x.dim(4), y.dim(1), y.dim(2), y.dim(3), y.dim(4),
@@ -30,6 +33,19 @@ final class Spatial3dKernels {
         int zd(int i, int u) { return i * s.d() - p.d() + u * dil.d(); }
         int zh(int i, int u) { return i * s.h() - p.h() + u * dil.h(); }
         int zw(int i, int u) { return i * s.w() - p.w() + u * dil.w(); }
+    }
+
+    /** gb (+)= the output gradient summed per output channel over images and positions, in that order (in double). */
+    static void biasGradient(Geo g, Buf gy, Buf gb, boolean acc) {
+        float[] gyd = gy.data();
+        Par.each(g.o(), o -> {
+            double sum = 0;
+            for (int n = 0; n < g.n(); n++) {
+                int base = gy.offset() + (n * g.o() + o) * g.outVol();
+                for (int q = 0; q < g.outVol(); q++) sum += gyd[base + q];
+            }
+            K.put(gb.data(), gb.offset() + o, (float) sum, acc);
+        });
     }
 
     /** Direct 3-D convolution; groups split the channels as in Conv2d. No workspace is used. */
@@ -78,24 +94,10 @@ final class Spatial3dKernels {
             Geo g = Geo.of(a.node().inShapes().get(0), a.node().outShapes().get(0), op.kernel(), op.stride(),
                     op.padding(), op.dilation());
             Buf gy = a.gradOut(0), gx = a.gradIn(0), gw = a.gradParam(0), gb = op.bias() ? a.gradParam(1) : null;
-            if (gy == null) {
-                if (gx != null && !a.accIn(0)) K.zero(gx);
-                if (gw != null && !a.accParam(0)) K.zero(gw);
-                if (gb != null && !a.accParam(1)) K.zero(gb);
-                return;
-            }
+            if (K.zeroWithoutGradient(a, gy, gx, gw, gb)) return;
             int cg = g.c / op.groups(), og = g.o / op.groups(), kd = g.k.d(), kh = g.k.h(), kw = g.k.w();
             float[] gyd = gy.data();
-            if (gb != null) {
-                Par.each(g.o, o -> {
-                    double sum = 0;
-                    for (int n = 0; n < g.n; n++) {
-                        int base = gy.offset() + (n * g.o + o) * g.outVol();
-                        for (int q = 0; q < g.outVol(); q++) sum += gyd[base + q];
-                    }
-                    K.put(gb.data(), gb.offset() + o, (float) sum, a.accParam(1));
-                });
-            }
+            if (gb != null) biasGradient(g, gy, gb, a.accParam(1));
             if (gw != null) {
                 Buf x = a.need(a.in(), 0, "input");
                 float[] xd = x.data();
@@ -165,7 +167,7 @@ final class Spatial3dKernels {
         }
 
         /** The output position whose window reads input z at kernel offset u, or -1 when there is none. */
-        private static int outIndex(int z, int u, int stride, int pad, int dil, int outSize) {
+        static int outIndex(int z, int u, int stride, int pad, int dil, int outSize) {
             int t = z + pad - u * dil;
             if (t < 0 || t % stride != 0) return -1;
             int i = t / stride;

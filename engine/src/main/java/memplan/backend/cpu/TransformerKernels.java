@@ -48,11 +48,7 @@ final class TransformerKernels {
             Buf gx = a.gradIn(0), gw = a.gradParam(0), gy = a.gradOut(0);
             int d = a.node().inShapes().get(0).dim(-1);
             int rows = (int) (a.node().inShapes().get(0).numel() / Math.max(1, d));
-            if (gy == null) {
-                if (gx != null && !a.accIn(0)) K.zero(gx);
-                if (gw != null && !a.accParam(0)) K.zero(gw);
-                return;
-            }
+            if (K.zeroWithoutGradient(a, gy, gx, gw, null)) return;
             if (gw != null) {
                 // the normalised x is kept for the weight's gradient only (a frozen input keeps nothing else)
                 Buf xn = a.need(a.aux(), 1, "aux");
