@@ -141,18 +141,6 @@ final class GemmMapper implements OpMapper {
             n.put(0, n.emit(ct, List.of(x), new Converter.Weight("weight", w), new Converter.Weight("bias", b)));
             return;
         }
-        if (r == 3) {
-            int[] p = new int[3], opad = new int[3];
-            for (int i = 0; i < 3; i++) {
-                p[i] = Math.max(pads[i], pads[i + 3]);
-                opad[i] = op[i] + Math.abs(pads[i] - pads[i + 3]);
-            }
-            ConvTranspose3d ct = new ConvTranspose3d(w.shape[1] * group, new Triple(k[0], k[1], k[2]),
-                    new Triple(s[0], s[1], s[2]), new Triple(p[0], p[1], p[2]), new Triple(opad[0], opad[1], opad[2]),
-                    new Triple(d[0], d[1], d[2]), group, b != null);
-            n.put(0, n.emit(ct, List.of(x), new Converter.Weight("weight", w), new Converter.Weight("bias", b)));
-            return;
-        }
         boolean oneD = r == 1;
         if (oneD) {
             x = Spatial.as2d(cv, n, x);
