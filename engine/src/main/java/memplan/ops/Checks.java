@@ -33,6 +33,13 @@ final class Checks {
         if (v <= 0) throw new ShapeException(op + ": " + what + " must be positive, got " + v);
     }
 
+    /** Both channel counts of a grouped convolution split evenly into its groups. */
+    static void groups(String op, int in, int out, int groups) {
+        if (in % groups != 0 || out % groups != 0)
+            throw new ShapeException(op + ": channels in (" + in + ") and out (" + out
+                    + ") must both be divisible by groups (" + groups + ")");
+    }
+
     static int axis(String op, int axis, int rank) {
         int a = axis < 0 ? rank + axis : axis;
         if (a < 0 || a >= rank) throw new ShapeException(op + ": axis " + axis + " is out of range for rank " + rank);

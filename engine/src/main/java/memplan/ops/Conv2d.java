@@ -3,7 +3,6 @@ package memplan.ops;
 import memplan.ir.BackwardNeeds;
 import memplan.ir.ParamSpec;
 import memplan.ir.Shape;
-import memplan.ir.ShapeException;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -26,9 +25,7 @@ public record Conv2d(int outChannels, Pair kernel, Pair stride, Pair padding, Pa
         Shape x = in.get(0);
         Checks.positive("Conv2d", "out", outChannels);
         Checks.positive("Conv2d", "groups", groups);
-        if (x.dim(1) % groups != 0 || outChannels % groups != 0)
-            throw new ShapeException("Conv2d: channels in (" + x.dim(1) + ") and out (" + outChannels
-                    + ") must both be divisible by groups (" + groups + ")");
+        Checks.groups("Conv2d", x.dim(1), outChannels, groups);
         int h = Checks.window("Conv2d", "height", x.dim(2), kernel.h(), stride.h(), padding.h(), dilation.h());
         int w = Checks.window("Conv2d", "width", x.dim(3), kernel.w(), stride.w(), padding.w(), dilation.w());
         return List.of(Shape.of(x.dim(0), outChannels, h, w));

@@ -3,7 +3,6 @@ package memplan.ops;
 import memplan.ir.BackwardNeeds;
 import memplan.ir.ParamSpec;
 import memplan.ir.Shape;
-import memplan.ir.ShapeException;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -29,9 +28,7 @@ public record Conv3d(int outChannels, Triple kernel, Triple stride, Triple paddi
         Shape x = in.get(0);
         Checks.positive("Conv3d", "out", outChannels);
         Checks.positive("Conv3d", "groups", groups);
-        if (x.dim(1) % groups != 0 || outChannels % groups != 0)
-            throw new ShapeException("Conv3d: channels in (" + x.dim(1) + ") and out (" + outChannels
-                    + ") must both be divisible by groups (" + groups + ")");
+        Checks.groups("Conv3d", x.dim(1), outChannels, groups);
         int d = Checks.window("Conv3d", "depth", x.dim(2), kernel.d(), stride.d(), padding.d(), dilation.d());
         int h = Checks.window("Conv3d", "height", x.dim(3), kernel.h(), stride.h(), padding.h(), dilation.h());
         int w = Checks.window("Conv3d", "width", x.dim(4), kernel.w(), stride.w(), padding.w(), dilation.w());

@@ -30,9 +30,7 @@ public record ConvTranspose2d(int outChannels, Pair kernel, Pair stride, Pair pa
         Checks.positive("ConvTranspose2d", "out", outChannels);
         Checks.positive("ConvTranspose2d", "groups", groups);
         Checks.positive("ConvTranspose2d", "stride", Math.min(stride.h(), stride.w()));
-        if (x.dim(1) % groups != 0 || outChannels % groups != 0)
-            throw new ShapeException("ConvTranspose2d: channels in (" + x.dim(1) + ") and out (" + outChannels
-                    + ") must both be divisible by groups (" + groups + ")");
+        Checks.groups("ConvTranspose2d", x.dim(1), outChannels, groups);
         int h = size(x.dim(2), kernel.h(), stride.h(), padding.h(), outputPadding.h(), dilation.h());
         int w = size(x.dim(3), kernel.w(), stride.w(), padding.w(), outputPadding.w(), dilation.w());
         if (h <= 0 || w <= 0) throw new ShapeException("ConvTranspose2d: padding " + padding

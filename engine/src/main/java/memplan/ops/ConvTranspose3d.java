@@ -32,9 +32,7 @@ public record ConvTranspose3d(int outChannels, Triple kernel, Triple stride, Tri
         Checks.positive("ConvTranspose3d", "stride", Math.min(stride.d(), Math.min(stride.h(), stride.w())));
         Checks.positive("ConvTranspose3d", "kernel", Math.min(kernel.d(), Math.min(kernel.h(), kernel.w())));
         Checks.positive("ConvTranspose3d", "dilation", Math.min(dilation.d(), Math.min(dilation.h(), dilation.w())));
-        if (x.dim(1) % groups != 0 || outChannels % groups != 0)
-            throw new ShapeException("ConvTranspose3d: channels in (" + x.dim(1) + ") and out (" + outChannels
-                    + ") must both be divisible by groups (" + groups + ")");
+        Checks.groups("ConvTranspose3d", x.dim(1), outChannels, groups);
         int d = size(x.dim(2), kernel.d(), stride.d(), padding.d(), outputPadding.d(), dilation.d());
         int h = size(x.dim(3), kernel.h(), stride.h(), padding.h(), outputPadding.h(), dilation.h());
         int w = size(x.dim(4), kernel.w(), stride.w(), padding.w(), outputPadding.w(), dilation.w());
