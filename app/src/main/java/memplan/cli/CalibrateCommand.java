@@ -2,6 +2,7 @@ package memplan.cli;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import memplan.calibration.CalibrationCache;
 import memplan.calibration.CalibrationException;
 import memplan.calibration.CpuCalibration;
 import memplan.calibration.PredictionCheck;
@@ -191,28 +192,7 @@ public final class CalibrateCommand implements Callable<Integer> {
 
     static ObjectNode figures(CpuCostModel m) {
         ObjectNode f = Json.object();
-        f.put("gapSeconds", m.gapSeconds());
-        f.put("iterationSeconds", m.iterationSeconds());
-        ArrayNode cs = f.putArray("classes");
-        for (CpuCostModel.ClassCost k : m.classCosts()) {
-            ObjectNode n = cs.addObject();
-            n.put("class", k.costClass().label());
-            if (k.opType() != null) n.put("op", k.opType());
-            n.put("phase", phase(k.phase()));
-            n.put("callSeconds", k.callSeconds());
-            n.put("bytesPerSecond", k.bytesPerSecond());
-        }
-        ArrayNode ps = f.putArray("products");
-        for (CpuCostModel.ProductPoint p : m.products()) {
-            ObjectNode n = ps.addObject();
-            n.put("class", p.costClass().label());
-            n.put("phase", phase(p.phase()));
-            n.put("m", p.dims().m());
-            n.put("n", p.dims().n());
-            n.put("k", p.dims().k());
-            n.put("count", p.dims().count());
-            n.put("flopsPerSecond", p.flopsPerSecond());
-        }
+        CalibrationCache.putModel(f, m, CalibrateCommand::phase);
         return f;
     }
 

@@ -20,6 +20,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.function.Function;
 
 /**
  * The calibration of this machine kept as one JSON file, written atomically (temporary file and rename) so a
@@ -63,6 +64,35 @@ public final class CalibrationCache {
         return base.resolve("memplan").resolve("cpu-calibration.json");
     }
 
+    /**
+     * Writes a cost model's figures into {@code m}: the executor's costs, one row per op class and phase, one per
+     * product shape probed; {@code phaseName} spells the phase (the cache and the CLI's JSON spell it differently).
+     */
+    public static void putModel(ObjectNode m, CpuCostModel c, Function<Phase, String> phaseName) {
+        m.put("gapSeconds", c.gapSeconds());
+        m.put("iterationSeconds", c.iterationSeconds());
+        ArrayNode classes = m.putArray("classes");
+        for (CpuCostModel.ClassCost cc : c.classCosts()) {
+            ObjectNode n = classes.addObject();
+            n.put("class", cc.costClass().label());
+            if (cc.opType() != null) n.put("op", cc.opType());
+            n.put("phase", phaseName.apply(cc.phase()));
+            n.put("callSeconds", cc.callSeconds());
+            n.put("bytesPerSecond", cc.bytesPerSecond());
+        }
+        ArrayNode products = m.putArray("products");
+        for (CpuCostModel.ProductPoint p : c.products()) {
+            ObjectNode n = products.addObject();
+            n.put("class", p.costClass().label());
+            n.put("phase", phaseName.apply(p.phase()));
+            n.put("m", p.dims().m());
+            n.put("n", p.dims().n());
+            n.put("k", p.dims().k());
+            n.put("count", p.dims().count());
+            n.put("flopsPerSecond", p.flopsPerSecond());
+        }
+    }
+
     public static void write(Path file, Entry e) {
         ObjectNode root = MAPPER.createObjectNode();
         root.put("format", FORMAT);
@@ -74,30 +104,7 @@ public final class CalibrationCache {
         k.put("jvm", e.key().jvm());
         k.put("memplanVersion", e.key().memplanVersion());
         k.put("kernels", e.key().kernels());
-        ObjectNode m = root.putObject("model");
-        CpuCostModel c = e.model();
-        m.put("gapSeconds", c.gapSeconds());
-        m.put("iterationSeconds", c.iterationSeconds());
-        ArrayNode classes = m.putArray("classes");
-        for (CpuCostModel.ClassCost cc : c.classCosts()) {
-            ObjectNode n = classes.addObject();
-            n.put("class", cc.costClass().label());
-            if (cc.opType() != null) n.put("op", cc.opType());
-            n.put("phase", cc.phase().name().toLowerCase(Locale.ROOT));
-            n.put("callSeconds", cc.callSeconds());
-            n.put("bytesPerSecond", cc.bytesPerSecond());
-        }
-        ArrayNode products = m.putArray("products");
-        for (CpuCostModel.ProductPoint p : c.products()) {
-            ObjectNode n = products.addObject();
-            n.put("class", p.costClass().label());
-            n.put("phase", p.phase().name().toLowerCase(Locale.ROOT));
-            n.put("m", p.dims().m());
-            n.put("n", p.dims().n());
-            n.put("k", p.dims().k());
-            n.put("count", p.dims().count());
-            n.put("flopsPerSecond", p.flopsPerSecond());
-        }
+        putModel(root.putObject("model"), e.model(), p -> p.name().toLowerCase(Locale.ROOT));
         root.put("probeSeconds", e.probeSeconds());
         try {
             Path dir = file.toAbsolutePath().getParent();
