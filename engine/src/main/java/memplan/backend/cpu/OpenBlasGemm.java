@@ -100,35 +100,34 @@ final class OpenBlasGemm {
         // op(A) as stored: M rows of K (or K rows of M when transposed), now with leading dimension K (or M)
         int aRows = transA ? k : m, aCols = transA ? m : k;
         int bRows = transB ? n : k, bCols = transB ? k : n;
-        product(m, n, k, transA, (buf, at) -> copy(parallel, aRows, aCols,
-                        r -> buf.put(at + r * aCols, a, aOff + r * lda, aCols)),
-                transB, (buf, at) -> copy(parallel, bRows, bCols,
-                        r -> buf.put(at + r * bCols, b, bOff + r * ldb, bCols)),
-                accumulate ? (buf, at) -> copy(parallel, m, n, r -> buf.put(at + r * n, c, cOff + r * ldc, n)) : null,
-                (buf, at) -> copy(parallel, m, n, r -> buf.get(at + r * n, c, cOff + r * ldc, n)), parallel);
-    }
-
-    /** Writes (or reads) one compact row-major operand of a staged product, which starts at slot {@code at}. */
-    interface Operand {
-        void copy(FloatBuffer staging, int at);
-    }
-
-    /**
-     * C (+)= op(A) op(B) on operands that the caller writes into this thread's staging: {@code a} writes op(A) as
-     * stored, compact (M x K, or K x M when transposed), {@code b} likewise (K x N, or N x K), {@code cIn} (null:
-     * C starts at zero) writes C (M x N) and {@code cOut} reads it back. For kernels that gather an operand from
-     * several places (a convolution's images) straight into the staging.
-     */
-    static void product(int m, int n, int k, boolean transA, Operand a, boolean transB, Operand b, Operand cIn,
-                        Operand cOut, boolean parallel) {
-        long aLen = (long) m * k, bLen = (long) k * n, cLen = (long) m * n;
-        FloatBuffer buf = stage(aLen + bLen + cLen);
+        long aLen = (long) m * k, bLen = (long) k * n;
+        FloatBuffer buf = stage(aLen + bLen + (long) m * n);
         int bBase = (int) aLen, cBase = (int) (aLen + bLen);
-        a.copy(buf, 0);
-        b.copy(buf, bBase);
-        if (cIn != null) cIn.copy(buf, cBase);
-        multiply(m, n, k, transA, 0, transB, bBase, cBase, cIn != null, parallel);
-        cOut.copy(buf, cBase);
+        // both operands' rows in one parallel pass (one hand-off instead of two)
+        copy(parallel, aRows + bRows, (int) ((aLen + bLen) / Math.max(1, aRows + bRows)), r -> {
+            if (r < aRows) buf.put(r * aCols, a, aOff + r * lda, aCols);
+            else buf.put(bBase + (r - aRows) * bCols, b, bOff + (r - aRows) * ldb, bCols);
+        });
+        if (tiles(m, n, k) == 1) {
+            if (accumulate) copy(parallel, m, n, r -> buf.put(cBase + r * n, c, cOff + r * ldc, n));
+            multiply(m, n, k, transA, 0, transB, bBase, cBase, accumulate, parallel);
+            copy(parallel, m, n, r -> buf.get(cBase + r * n, c, cOff + r * ldc, n));
+            return;
+        }
+        // each tile brings its block of C in (when accumulating) and out itself, on its own thread, so the copy
+        // back overlaps the other tiles' arithmetic instead of following all of it
+        Tile in = accumulate ? (i0, j0, rows, cols) -> {
+            for (int r = i0; r < i0 + rows; r++) buf.put(cBase + r * n + j0, c, cOff + r * ldc + j0, cols);
+        } : null;
+        Tile out = (i0, j0, rows, cols) -> {
+            for (int r = i0; r < i0 + rows; r++) buf.get(cBase + r * n + j0, c, cOff + r * ldc + j0, cols);
+        };
+        multiply(m, n, k, transA, 0, transB, bBase, cBase, accumulate, parallel, in, out);
+    }
+
+    /** Work on one tile of C (rows i0.., columns j0..) beside its product: its block's copy in or out. */
+    private interface Tile {
+        void run(int i0, int j0, int rows, int cols);
     }
 
     /**
@@ -149,6 +148,11 @@ final class OpenBlasGemm {
      */
     static void multiply(int m, int n, int k, boolean transA, long aAt, boolean transB, long bAt, long cAt,
                          boolean accumulate, boolean parallel) {
+        multiply(m, n, k, transA, aAt, transB, bAt, cAt, accumulate, parallel, null, null);
+    }
+
+    private static void multiply(int m, int n, int k, boolean transA, long aAt, boolean transB, long bAt, long cAt,
+                                 boolean accumulate, boolean parallel, Tile before, Tile after) {
         int aCols = transA ? m : k, bCols = transB ? k : n;
         // tiles of C, each one call over the whole K; a tile packs only its rows of A and its columns of B
         int[] sides = tileSides(m, n, k);
@@ -161,9 +165,11 @@ final class OpenBlasGemm {
             int i0 = (t / colTiles) * tm, j0 = (t % colTiles) * tn;
             // A(i, 0) is at i*K (row-major) or i (transposed); B(0, j) at j (row-major) or j*K (transposed)
             long ai = transA ? i0 : (long) i0 * k, bj = transB ? (long) j0 * k : j0;
-            cblas_sgemm(CblasRowMajor, ta, tb, Math.min(tm, m - i0), Math.min(tn, n - j0), k, 1f,
-                    at(base, aAt + ai), aCols, at(base, bAt + bj), bCols, beta,
-                    at(base, cAt + (long) i0 * n + j0), n);
+            int rows = Math.min(tm, m - i0), cols = Math.min(tn, n - j0);
+            if (before != null) before.run(i0, j0, rows, cols);
+            cblas_sgemm(CblasRowMajor, ta, tb, rows, cols, k, 1f, at(base, aAt + ai), aCols, at(base, bAt + bj),
+                    bCols, beta, at(base, cAt + (long) i0 * n + j0), n);
+            if (after != null) after.run(i0, j0, rows, cols);
         };
         if (parallel && count > 1) Par.each(count, tile);
         else for (int t = 0; t < count; t++) tile.run(t);

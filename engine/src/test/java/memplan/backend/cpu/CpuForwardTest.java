@@ -88,6 +88,49 @@ class CpuForwardTest {
     }
 
     @Test
+    void maxPoolMatchesCompareAndKeepOnHostileValues() {
+        // the branch-free path of the kernel against PyTorch's loop (first of the largest, the first NaN wins,
+        // padding never does) on ties, zeros of both signs, NaNs of both signs and infinities, for windows that
+        // are all inside, clipped by padding, and overhanging the last row or column
+        java.util.Random r = new java.util.Random(7);
+        float[] pool = {0f, -0f, 1f, -1f, 2f, Float.NaN, Float.intBitsToFloat(0xffc00001), Float.POSITIVE_INFINITY,
+                Float.NEGATIVE_INFINITY, 0.5f};
+        int[][] cases = {{3, 3, 2, 2, 1, 1, 9, 11}, {2, 2, 2, 2, 0, 0, 7, 8}, {3, 2, 1, 2, 1, 1, 5, 6},
+                {3, 3, 3, 3, 0, 0, 10, 10}, {1, 3, 1, 1, 0, 1, 4, 3}, {3, 3, 2, 2, 1, 1, 2, 2}};
+        for (int[] c : cases) {
+            int kh = c[0], kw = c[1], sh = c[2], sw = c[3], ph = c[4], pw = c[5], h = c[6], w = c[7];
+            CpuHarness hs = new CpuHarness(new MaxPool2d(new Pair(kh, kw), new Pair(sh, sw), new Pair(ph, pw)),
+                    s(2, 3, h, w));
+            float[] x = new float[hs.in[0].numel()];
+            for (int i = 0; i < x.length; i++) x[i] = r.nextInt(3) == 0 ? pool[r.nextInt(pool.length)] : r.nextInt(4);
+            set(hs.in[0], x);
+            hs.forward();
+            int oh = hs.out[0].shape().dim(2), ow = hs.out[0].shape().dim(3);
+            float[] y = hs.out[0].toArray();
+            for (int p = 0; p < 6; p++)
+                for (int i = 0; i < oh; i++)
+                    for (int j = 0; j < ow; j++) {
+                        float best = Float.NEGATIVE_INFINITY;
+                        int arg = -1;
+                        for (int u = 0; u < kh; u++)
+                            for (int v = 0; v < kw; v++) {
+                                int hi = i * sh - ph + u, wi = j * sw - pw + v;
+                                if (hi < 0 || hi >= h || wi < 0 || wi >= w) continue;
+                                float val = x[p * h * w + hi * w + wi];
+                                if (arg < 0 || val > best || val != val && best == best) {
+                                    best = val;
+                                    arg = hi * w + wi;
+                                }
+                            }
+                        int o = p * oh * ow + i * ow + j;
+                        String at = java.util.Arrays.toString(c) + " plane " + p + " (" + i + ", " + j + ")";
+                        assertEquals(arg, hs.aux[0].getLong(o), at);
+                        assertEquals(Float.floatToRawIntBits(best), Float.floatToRawIntBits(y[o]), at);
+                    }
+        }
+    }
+
+    @Test
     void maxPoolPaddingNeverWins() {
         CpuHarness h = new CpuHarness(new MaxPool2d(Pair.of(3), Pair.of(1), Pair.of(1)), s(1, 1, 2, 2));
         set(h.in[0], -4, -3, -2, -1);
