@@ -75,12 +75,14 @@ public record PredictionCheck(String model, int batch, double predictedSeconds, 
             // iterations of a small model still run partly interpreted (measured: tiny-mlp 0.45 ms after a
             // fixed warm-up of 12 iterations, 0.22 ms once the probes had run in the same JVM)
             CpuProbes.warmUp(n -> runOnce(plan, device, n, progress, cancelled), WARMUP_SECONDS, cancelled);
+            CpuProbes.awaitCompilerIdle(cancelled);
             for (int run = 0; run < warmup + iterations && !cancelled.getAsBoolean(); run++) {
                 RunResult r = runOnce(plan, device, 2, progress, cancelled);
                 if (run < warmup || r.cancelled() || r.iterations().size() < 2) continue;
                 record(r, r.iterations().get(1).seconds(), secs, gaps, steps);
             }
         } else {
+            CpuProbes.awaitCompilerIdle(cancelled);
             RunResult r = runOnce(plan, device, warmup + iterations, progress, cancelled);
             for (IterationResult it : r.iterations()) if (it.iteration() > warmup) secs.add(it.seconds());
             if (!secs.isEmpty()) record(r, r.iterations().get(r.iterations().size() - 1).seconds(), new ArrayList<>(),
