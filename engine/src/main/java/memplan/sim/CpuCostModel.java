@@ -1,5 +1,6 @@
 package memplan.sim;
 
+import memplan.backend.cpu.Gemm;
 import memplan.graph.Node;
 import memplan.train.Phase;
 import memplan.train.Schedule;
@@ -92,6 +93,14 @@ public record CpuCostModel(double gapSeconds, double iterationSeconds, List<Clas
         List<ProductPoint> pts = points(c, phase);
         if (pts.isEmpty()) pts = points(OpCostClass.PRODUCT, phase);
         if (pts.isEmpty()) pts = points(OpCostClass.PRODUCT, Phase.FORWARD);
+        // a plain product small enough to run in Java is not like one that goes to OpenBLAS beside it: the two
+        // differ by the staging and the call (tiny-mlp's 8 x 32 x 64 products ran at about twice the throughput
+        // interpolated between a Java 8 x 32 x 32 and an OpenBLAS 8 x 32 x 128), so points of its own path count
+        if (c == OpCostClass.PRODUCT && !pts.isEmpty()) {
+            boolean nativeHere = runsNative(dims);
+            List<ProductPoint> same = pts.stream().filter(p -> runsNative(p.dims()) == nativeHere).toList();
+            if (!same.isEmpty()) pts = same;
+        }
         double wSum = 0, logSum = 0, exactSum = 0;
         int exact = 0;
         for (ProductPoint p : pts) {
@@ -106,6 +115,12 @@ public record CpuCostModel(double gapSeconds, double iterationSeconds, List<Clas
             logSum += w * Math.log(p.flopsPerSecond());
         }
         return Math.exp(exact > 0 ? exactSum / exact : logSum / wSum);
+    }
+
+    /** Whether the CPU backend runs one product of these sizes on OpenBLAS. */
+    private static boolean runsNative(ProductDims d) {
+        return Gemm.runsNative((int) Math.min(Integer.MAX_VALUE, d.m()), (int) Math.min(Integer.MAX_VALUE, d.n()),
+                (int) Math.min(Integer.MAX_VALUE, d.k()));
     }
 
     private List<ProductPoint> points(OpCostClass c, Phase phase) {

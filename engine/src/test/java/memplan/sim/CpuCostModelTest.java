@@ -1,5 +1,6 @@
 package memplan.sim;
 
+import memplan.backend.cpu.Gemm;
 import memplan.graph.Graph;
 import memplan.graph.Node;
 import memplan.ir.DType;
@@ -61,6 +62,30 @@ class CpuCostModelTest {
         assertEquals(8e9, REF.flopsPerSecond(OpCostClass.CONV, Phase.BACKWARD, SMALL), 1);
         assertEquals(10e9, REF.flopsPerSecond(OpCostClass.ATTENTION, Phase.FORWARD, SMALL), 1);
         assertEquals(50e9, REF.flopsPerSecond(OpCostClass.CONV, Phase.FORWARD, new ProductDims(8, 8, 8, 1)), 1);
+    }
+
+    @Test
+    void aPlainProductTakesItsThroughputFromPointsOfItsOwnPathJavaOrOpenBlas() {
+        // 8 x 32 x 32 runs in Java, 8 x 32 x 128 and 8 x 32 x 64 go to OpenBLAS where it loads: interpolating
+        // across the two paths mixes the Java kernel's cost with the library call's
+        ProductDims java = new ProductDims(8, 32, 32, 1), blas = new ProductDims(8, 32, 128, 1);
+        ProductDims query = new ProductDims(8, 32, 64, 1), tiny = new ProductDims(8, 10, 32, 1);
+        CpuCostModel m = new CpuCostModel(1e-6, 0, REF.classCosts(), List.of(
+                new CpuCostModel.ProductPoint(OpCostClass.PRODUCT, Phase.FORWARD, java, 1e9),
+                new CpuCostModel.ProductPoint(OpCostClass.PRODUCT, Phase.FORWARD, blas, 6e9),
+                new CpuCostModel.ProductPoint(OpCostClass.CONV, Phase.FORWARD, java, 2e9),
+                new CpuCostModel.ProductPoint(OpCostClass.CONV, Phase.FORWARD, blas, 8e9)));
+        boolean split = Gemm.runsNative(8, 32, 64);
+        assertEquals(split, Gemm.runsNative(8, 32, 128));
+        // where both paths are Java (no OpenBLAS), as far from both points: their geometric mean
+        assertEquals(split ? 6e9 : Math.sqrt(1e9 * 6e9), m.flopsPerSecond(OpCostClass.PRODUCT, Phase.FORWARD, query),
+                1e-6 * 6e9);
+        double t = m.flopsPerSecond(OpCostClass.PRODUCT, Phase.FORWARD, tiny);
+        if (split) assertEquals(1e9, t, 1);
+        else assertTrue(t > 1e9 && t < 6e9, "" + t);
+        // convolutions choose their path otherwise: all their points count
+        double c = m.flopsPerSecond(OpCostClass.CONV, Phase.FORWARD, query);
+        assertEquals(Math.sqrt(2e9 * 8e9), c, 1e-6 * 8e9);
     }
 
     static Node node(Graph g, String name) {

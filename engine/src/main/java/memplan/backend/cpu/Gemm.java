@@ -51,6 +51,11 @@ public final class Gemm {
         return OpenBlasGemm.available();
     }
 
+    /** Whether one M x N x K product goes to OpenBLAS (else it runs in Java): a function of the shape only. */
+    public static boolean runsNative(int m, int n, int k) {
+        return OpenBlasGemm.takes(m, n, k);
+    }
+
     private static void run(int m, int n, int k, float[] a, int aOff, int lda, boolean transA,
                             float[] b, int bOff, int ldb, boolean transB, float[] c, int cOff, int ldc,
                             boolean accumulate, boolean parallel) {
