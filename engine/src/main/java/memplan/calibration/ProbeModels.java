@@ -15,7 +15,7 @@ final class ProbeModels {
     /** Name and model JSON of every probe, the cheapest first. */
     static Map<String, String> all() {
         Map<String, String> m = new LinkedHashMap<>();
-        for (int[] s : new int[][]{{8, 32}, {8, 256}, {64, 64}, {64, 256}}) m.put("mlp-" + s[0] + "x" + s[1],
+        for (int[] s : new int[][]{{8, 16}, {8, 32}, {8, 256}, {64, 64}, {64, 256}}) m.put("mlp-" + s[0] + "x" + s[1],
                 mlp(s[0], s[1]));
         m.put("gemm-256x1024", gemm(256, 1024));
         // {batch, in, out, kernel, stride, size}: tiny-cnn's and LeNet's convolutions, ResNet's stem and stages
