@@ -55,12 +55,15 @@ public final class CpuProbes {
     private static final double WARMUP_BUDGET_SECONDS = 0.3, WARM_GAIN = 0.1;
 
     /**
-     * Timed passes over all probes, their runs pooled: the first pass after the warm-up one still ran while the
+     * Timed passes over the probes, their runs pooled: the first pass after the warm-up one still ran while the
      * JIT recompiled (its compiler threads took about as much CPU time as the probes on two cores), and a
      * second pass measured tiny steps up to 2x faster in the same JVM; with both, the quartile comes from the
-     * calmer of them.
+     * calmer of them. Passes after the first time only the probes whose warm iteration is shorter than
+     * {@code REPEAT_BELOW_SECONDS}: a long step is not at the mercy of a compile or a preemption, and the long
+     * probes are most of the probing time.
      */
     static final int TIMED_PASSES = 2;
+    static final double REPEAT_BELOW_SECONDS = 0.01;
     /** Longest wait for the JIT's compiler threads to go idle, and how long unchanged counts as idle. */
     private static final long COMPILER_WAIT_MS = 3000, COMPILER_QUIET_MS = 150;
 
@@ -102,13 +105,25 @@ public final class CpuProbes {
             probes.put(e.getKey(), TrainingGraph.derive(Graph.instantiate(def, 1, DType.FP32), Optimizer.SGD));
         }
         // one pass over all probes first, each until warm: the JIT compiles the executor and the kernels
-        int done = 0, total = (1 + TIMED_PASSES) * probes.size();
+        // progress: the warm-up pass is the first half, the timed passes the second
+        int done = 0, total = probes.size();
         Map<String, Integer> runsOf = new LinkedHashMap<>();
         Map<String, Double> warmSeconds = new LinkedHashMap<>();
         for (Map.Entry<String, Schedule> e : probes.entrySet()) {
             check(cancelled);
-            progress.progress((double) done++ / total, "warming up " + e.getKey());
+            progress.progress(0.5 * done++ / total, "warming up " + e.getKey());
             double secs = warmUp(e.getValue(), cancelled);
+            warmSeconds.put(e.getKey(), secs);
+            runsOf.put(e.getKey(), (int) Math.max(MIN_RUNS, Math.min(MAX_RUNS,
+                    RUN_BUDGET_SECONDS / (ITERATIONS * secs))));
+        }
+        // the first probes warmed up in a cold JVM (the executor and the shared kernels not yet compiled) can come
+        // out long: one more run of two iterations of each long one tells, and a short one warms up again
+        for (Map.Entry<String, Schedule> e : probes.entrySet()) {
+            if (warmSeconds.get(e.getKey()) < REPEAT_BELOW_SECONDS) continue;
+            check(cancelled);
+            double secs = Math.min(warmSeconds.get(e.getKey()), fastest(runOnce(e.getValue(), ITERATIONS)));
+            if (secs < REPEAT_BELOW_SECONDS) secs = Math.min(secs, warmUp(e.getValue(), cancelled));
             warmSeconds.put(e.getKey(), secs);
             runsOf.put(e.getKey(), (int) Math.max(MIN_RUNS, Math.min(MAX_RUNS,
                     RUN_BUDGET_SECONDS / (ITERATIONS * secs))));
@@ -116,15 +131,19 @@ public final class CpuProbes {
         List<ProbeSample> samples = new ArrayList<>();
         List<ProbeResults.Run> runs = new ArrayList<>();
         Map<String, Map<Integer, List<Double>>> byProbe = new LinkedHashMap<>();
+        long repeated = warmSeconds.values().stream().filter(t -> t < REPEAT_BELOW_SECONDS).count();
+        done = 0;
+        total = probes.size() + (TIMED_PASSES - 1) * (int) repeated;
         for (int pass = 0; pass < TIMED_PASSES; pass++) {
             // the JIT's compiler threads share the cores with the probes: let them finish what the pass before
             // queued, so the times are of compiled code on otherwise idle cores
             awaitCompilerIdle(cancelled);
             for (Map.Entry<String, Schedule> e : probes.entrySet()) {
+                if (pass > 0 && warmSeconds.get(e.getKey()) >= REPEAT_BELOW_SECONDS) continue;
                 Schedule s = e.getValue();
                 Map<Integer, List<Double>> byStep = byProbe.computeIfAbsent(e.getKey(), k -> new TreeMap<>());
                 check(cancelled);
-                progress.progress((double) done++ / total, "probing " + e.getKey());
+                progress.progress(0.5 + 0.5 * done++ / total, "probing " + e.getKey());
                 // a short probe warms up again right before it is timed, so its kernels are compiled as they are
                 // in a real run's steady state, whatever the probes since its warm-up did to the JIT's shared
                 // call sites
