@@ -114,8 +114,7 @@ public final class CpuProbes {
             progress.progress(0.5 * done++ / total, "warming up " + e.getKey());
             double secs = warmUp(e.getValue(), cancelled);
             warmSeconds.put(e.getKey(), secs);
-            runsOf.put(e.getKey(), (int) Math.max(MIN_RUNS, Math.min(MAX_RUNS,
-                    RUN_BUDGET_SECONDS / (ITERATIONS * secs))));
+            runsOf.put(e.getKey(), timedRuns(secs));
         }
         // the first probes warmed up in a cold JVM (the executor and the shared kernels not yet compiled) can come
         // out long: one more run of two iterations of each long one tells, and a short one warms up again
@@ -125,8 +124,7 @@ public final class CpuProbes {
             double secs = Math.min(warmSeconds.get(e.getKey()), fastest(runOnce(e.getValue(), ITERATIONS)));
             if (secs < REPEAT_BELOW_SECONDS) secs = Math.min(secs, warmUp(e.getValue(), cancelled));
             warmSeconds.put(e.getKey(), secs);
-            runsOf.put(e.getKey(), (int) Math.max(MIN_RUNS, Math.min(MAX_RUNS,
-                    RUN_BUDGET_SECONDS / (ITERATIONS * secs))));
+            runsOf.put(e.getKey(), timedRuns(secs));
         }
         List<ProbeSample> samples = new ArrayList<>();
         List<ProbeResults.Run> runs = new ArrayList<>();
@@ -196,6 +194,11 @@ public final class CpuProbes {
             if (!faster) break;
         }
         return Math.max(best, 1e-6);
+    }
+
+    /** Timed runs of a probe whose warm iteration takes {@code warmSeconds}: more for a shorter one. */
+    private static int timedRuns(double warmSeconds) {
+        return (int) Math.max(MIN_RUNS, Math.min(MAX_RUNS, RUN_BUDGET_SECONDS / (ITERATIONS * warmSeconds)));
     }
 
     /** Iterations of a warm-up run: about {@code RUN_BUDGET_SECONDS} of them, 2 to {@code MAX_WARMUP_ITERATIONS}. */
