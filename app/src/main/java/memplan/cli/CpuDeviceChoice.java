@@ -34,7 +34,7 @@ final class CpuDeviceChoice {
         var file = CalibrationCache.defaultFile();
         CpuCalibration c = CpuCalibration.obtain(file, key, redo, (progress, cancelled) -> {
             err.println("note: calibrating the cpu device model on this machine (" + key.threads()
-                    + " threads; a few seconds, cached in " + file + ")");
+                    + " threads; 10-20 s, cached in " + file + ")");
             err.flush();
             return CpuProbes.measure(progress, cancelled);
         }, new ProgressListener() { }, () -> false);

@@ -23,7 +23,7 @@ public final class CalibratedCpu {
             return DeviceModel.preset("cpu");
         return CpuCalibration.obtain(CalibrationCache.defaultFile(), MachineKey.current(MemPlanCommand.VERSION),
                 false, (progress, cancelled) -> {
-                    p.message("Calibrating the cpu device model on this machine (first use, a few seconds)\u2026");
+                    p.message("Calibrating the cpu device model on this machine (first use, 10-20 s)\u2026");
                     return CpuProbes.measure(progress, cancelled);
                 }, new ProgressListener() {
                     @Override
