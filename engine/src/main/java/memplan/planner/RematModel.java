@@ -59,17 +59,23 @@ final class RematModel {
     private final boolean[] cand;
     private final List<Node> nodes = new ArrayList<>(); // producers of candidates, forward order
     private final Map<Integer, int[]> outsOf = new TreeMap<>(); // node index -> candidate outputs
-    private final Map<Integer, long[]> runDomain = new TreeMap<>(); // node index -> allowed positions
+    private final Map<Integer, Window> runWindow = new TreeMap<>(); // node index -> backward steps it may re-run at
     private final List<List<Node>> readers; // by tensor: runnable consumers
     private final List<Integer> backwardSteps = new ArrayList<>();
+    private int[] backward;
+    private int[] runEnd; // per index into backward: the last index of its run of consecutive steps
     private long[] fixedAt, fixedBefore;
 
     private CpModel model;
     private final Map<Integer, BoolVar[]> present = new TreeMap<>();
     private final Map<Integer, IntVar[]> runPos = new TreeMap<>();
+    private final Map<Integer, IntVar[]> runStage = new TreeMap<>();
     private final Map<Integer, IntVar[]> ends = new TreeMap<>(); // tensor -> exclusive ends, [0] the forward copy
     private IntVar capacity;
     private LinearExpr cost;
+    private Deadline deadline = Deadline.after(Double.MAX_VALUE / 1e10);
+    private double cutSeconds;
+    private int cutSteps;
     private boolean swaps;
     private final Map<Integer, BoolVar> swapped = new TreeMap<>(); // tensor -> swapped to host and back
     private final Map<Integer, int[]> swapSteps = new TreeMap<>(); // tensor -> {out, release, prefetch, in}
@@ -94,6 +100,10 @@ final class RematModel {
         for (int i = 0; i < fwd.size(); i++) slot[fwd.get(i).index()] = i;
         stride = fwd.size() + 1L;
         for (int i = 0; i < s.stepCount(); i++) if (s.step(i).phase() == Phase.BACKWARD) backwardSteps.add(i);
+        backward = backwardSteps.stream().mapToInt(Integer::intValue).toArray();
+        runEnd = new int[backward.length];
+        for (int i = backward.length - 1; i >= 0; i--)
+            runEnd[i] = i + 1 < backward.length && backward[i + 1] == backward[i] + 1 ? runEnd[i + 1] : i;
 
         int n = s.tensorCount();
         Decision[] d = start.decisions();
@@ -143,7 +153,7 @@ final class RematModel {
                     h = Math.max(h, ctx.uses.lastUse(o));
                 }
                 for (Node c : readers.get(o))
-                    if (runDomain.get(c.index()).length > 0) {
+                    if (!runWindow.get(c.index()).isEmpty()) {
                         l = Math.min(l, lo[c.index()]);
                         h = Math.max(h, hi[c.index()]);
                     }
@@ -156,11 +166,50 @@ final class RematModel {
             }
             lo[p.index()] = l;
             hi[p.index()] = h;
-            List<Long> dom = new ArrayList<>();
-            for (int b : backwardSteps) if (b >= l && b <= h) dom.add(pos(b, slot[p.index()]));
-            runDomain.put(p.index(), dom.stream().mapToLong(Long::longValue).toArray());
+            int from = firstAtOrAfter(backward, l), to = h < 0 ? -1 : lastAtOrBefore(backward, h);
+            runWindow.put(p.index(), new Window(from, to));
         }
         fixedMemory();
+    }
+
+    /**
+     * Where an op may re-run: before the backward steps {@code backward[from..to]} (none when from > to). Kept as a
+     * range, not a list of positions: listed, the windows of a long chain grow with the square of its length.
+     */
+    private record Window(int from, int to) {
+        boolean isEmpty() {
+            return from > to;
+        }
+
+        int size() {
+            return Math.max(0, to - from + 1);
+        }
+    }
+
+    private long firstRunPos(Node p) {
+        return pos(backward[runWindow.get(p.index()).from()], slot[p.index()]);
+    }
+
+    private long lastRunPos(Node p) {
+        return pos(backward[runWindow.get(p.index()).to()], slot[p.index()]);
+    }
+
+    /** The stages of a window as a CP-SAT domain: runs of consecutive backward steps become one interval each. */
+    private Domain stageDomain(Window w) {
+        List<Long> flat = new ArrayList<>();
+        for (int i = w.from(); i <= w.to(); ) {
+            int j = Math.min(runEnd[i], w.to());
+            flat.add((long) backward[i]);
+            flat.add((long) backward[j]);
+            i = j + 1;
+        }
+        return Domain.fromFlatIntervals(flat.stream().mapToLong(Long::longValue).toArray());
+    }
+
+    private boolean mayRunAt(Node p, int step) {
+        Window w = runWindow.get(p.index());
+        int i = Arrays.binarySearch(backward, step);
+        return i >= w.from() && i <= w.to();
     }
 
     private static boolean loaded;
@@ -280,6 +329,15 @@ final class RematModel {
 
     /** Builds the model; {@code budget} < 0: the capacity is a variable (to be minimised). */
     void build(long budget, long capacityUpper) {
+        build(budget, capacityUpper, Deadline.after(Double.MAX_VALUE / 1e10));
+    }
+
+    /**
+     * As above, checking {@code until} as it goes: throws {@link Deadline.Passed} once it has passed. The cuts get at
+     * most a quarter of the time left when they start (fewer cuts: a weaker bound, the same problem).
+     */
+    void build(long budget, long capacityUpper, Deadline until) {
+        deadline = until;
         loadSolver();
         model = new CpModel();
         capacity = budget >= 0 ? null : model.newIntVar(0, capacityUpper, "capacity");
@@ -292,15 +350,22 @@ final class RematModel {
         List<LinearArgument> costTerms = new ArrayList<>();
         List<Long> costCoeffs = new ArrayList<>();
         for (Node p : nodes) {
-            long[] dom = runDomain.get(p.index());
-            int runs = dom.length == 0 ? 0 : Math.min(maxRuns, dom.length);
+            deadline.check("building the model");
+            Window win = runWindow.get(p.index());
+            int runs = win.isEmpty() ? 0 : Math.min(maxRuns, win.size());
+            long first = runs == 0 ? 0 : firstRunPos(p), lastRun = runs == 0 ? 0 : lastRunPos(p);
+            Domain stages = runs == 0 ? null : stageDomain(win);
             BoolVar[] pr = new BoolVar[runs];
             IntVar[] rp = new IntVar[runs];
+            IntVar[] rs = new IntVar[runs];
             long scratch = scratchBytes(p);
             long price = Math.max(1, Math.round(ctx.recomputeSeconds(p) * PICO));
             for (int j = 0; j < runs; j++) {
                 pr[j] = model.newBoolVar(p.name() + "#run" + j);
-                rp[j] = model.newIntVarFromDomain(Domain.fromValues(dom), p.name() + "#at" + j);
+                // position = stage x stride + slot: the stage's domain is a few intervals, the position's one
+                rs[j] = model.newIntVarFromDomain(stages, p.name() + "#stage" + j);
+                rp[j] = model.newIntVar(first, lastRun, p.name() + "#at" + j);
+                model.addEquality(LinearExpr.newBuilder().add(rp[j]).addTerm(rs[j], -stride).build(), slot[p.index()]);
                 if (j > 0) {
                     model.addImplication(pr[j], pr[j - 1]);
                     model.addGreaterOrEqual(LinearExpr.newBuilder().add(rp[j]).addTerm(rp[j - 1], -1).build(), stride)
@@ -314,14 +379,14 @@ final class RematModel {
             }
             present.put(p.index(), pr);
             runPos.put(p.index(), rp);
+            runStage.put(p.index(), rs);
             long born = pos(s.forwardStep(p.index()), (int) stride - 1);
             for (int o : outsOf.get(p.index())) {
                 long last = pos(ctx.uses.lastUse(o), (int) stride - 1);
                 for (Node c : readers.get(o)) {
-                    long[] cd = runDomain.get(c.index());
-                    if (cd.length > 0) last = Math.max(last, cd[cd.length - 1]);
+                    if (!runWindow.get(c.index()).isEmpty()) last = Math.max(last, lastRunPos(c));
                 }
-                if (runs > 0) last = Math.max(last, dom[dom.length - 1]); // a copy nothing reads ends at its re-run
+                if (runs > 0) last = Math.max(last, lastRun); // a copy nothing reads ends at its re-run
                 long minEnd0 = pos(ctx.uses.lastForwardUse(o), (int) stride - 1) + 1;
                 IntVar[] e = new IntVar[runs + 1];
                 e[0] = model.newIntVar(minEnd0, Math.max(minEnd0, last + 1), s.tensor(o).name() + "#end0");
@@ -331,9 +396,9 @@ final class RematModel {
                 boolean readLater = ctx.uses.firstBackwardUse(o) >= 0 || !readers.get(o).isEmpty();
                 for (int j = 0; j < runs; j++) {
                     String name = s.tensor(o).name();
-                    e[j + 1] = model.newIntVar(dom[0] + 1, Math.max(dom[0] + 1, last + 1), name + "#end" + (j + 1));
+                    e[j + 1] = model.newIntVar(first + 1, Math.max(first + 1, last + 1), name + "#end" + (j + 1));
                     // CP-SAT intervals take one variable per expression: the size is its own variable.
-                    IntVar size = model.newIntVar(1, Math.max(1, last + 1 - dom[0]), s.tensor(o).name() + "#len" + j);
+                    IntVar size = model.newIntVar(1, Math.max(1, last + 1 - first), s.tensor(o).name() + "#len" + j);
                     model.addEquality(LinearExpr.newBuilder().add(rp[j]).add(size).build(), e[j + 1]);
                     if (!readLater) model.addEquality(size, 1);
                     mem.addDemand(model.newOptionalIntervalVar(rp[j], size, e[j + 1], pr[j], name + "#re" + j), bytes);
@@ -350,6 +415,7 @@ final class RematModel {
         // Every backward read of a candidate lies in one of its intervals.
         for (Node p : nodes)
             for (int o : outsOf.get(p.index())) {
+                deadline.check("building the model");
                 BoolVar[] pr = present.get(p.index());
                 IntVar[] rp = runPos.get(p.index());
                 IntVar[] e = ends.get(o);
@@ -404,7 +470,19 @@ final class RematModel {
         }
         long[] coeffs = costCoeffs.stream().mapToLong(Long::longValue).toArray();
         cost = LinearExpr.weightedSum(costTerms.toArray(new LinearArgument[0]), coeffs);
-        stepCuts(budget);
+        long c0 = System.nanoTime();
+        stepCuts(budget, deadline.part(0.25));
+        cutSeconds = (System.nanoTime() - c0) / 1e9;
+        deadline.check("adding the cuts");
+    }
+
+    /** Seconds the last build spent on the per-step cuts, and how many steps got one. */
+    double cutSeconds() {
+        return cutSeconds;
+    }
+
+    int cutSteps() {
+        return cutSteps;
     }
 
     /** At most this many terms in the per-step cuts (their steps are chosen by how far over the budget they are). */
@@ -416,7 +494,8 @@ final class RematModel {
      * re-runs at least once, so the bytes of the candidates whose producer never re-runs, plus what y must hold
      * anyway, fit the budget. Steps where keeping everything would be over the budget by most come first.
      */
-    private void stepCuts(long budget) {
+    private void stepCuts(long budget, Deadline until) {
+        cutSteps = 0;
         int steps = s.stepCount();
         long[] forced = new long[steps + 1], pending = new long[steps + 1];
         long[] count = new long[steps + 1];
@@ -459,8 +538,7 @@ final class RematModel {
                 if (ctx.uses.firstBackwardUse(i) >= 0 || readers.get(i).isEmpty()) continue;
                 long first = Long.MAX_VALUE;
                 for (Node c : readers.get(i)) {
-                    long[] cd = runDomain.get(c.index());
-                    if (cd.length > 0) first = Math.min(first, cd[0]);
+                    if (!runWindow.get(c.index()).isEmpty()) first = Math.min(first, firstRunPos(c));
                 }
                 if (first == Long.MAX_VALUE) continue;
                 BoolVar h = model.newBoolVar(s.tensor(i).name() + "#held");
@@ -493,8 +571,10 @@ final class RematModel {
         Arrays.sort(order, (a, b) -> Long.compare(over[b], over[a]));
         long used = 0;
         for (int y : order) {
+            if (until.passed()) break; // the most needed steps have their cuts; the rest would only tighten the LP
             if (terms[y] == 0 || budget >= 0 && over[y] <= 0 || used + terms[y] > CUT_TERMS) continue;
             used += terms[y];
+            cutSteps++;
             // bytes of the pending candidates per producer: sum bytes * (1 - ran) <= room
             Map<Integer, Long> byNode = new TreeMap<>();
             long all = 0;
@@ -692,7 +772,7 @@ final class RematModel {
             if (st == null) continue;
             if (st.size() > present.get(n.index()).length) return false;
             for (int b : st)
-                if (Arrays.binarySearch(runDomain.get(n.index()), pos(b, slot[n.index()])) < 0) return false;
+                if (!mayRunAt(n, b)) return false;
         }
         ExecutionSchedule es = Lowering.lower(planFor(stages, p.planner()), ctx.device);
         long[] axis = new long[es.size()];
@@ -714,7 +794,10 @@ final class RematModel {
             List<Integer> st = new ArrayList<>(stages.getOrDefault(n.index(), new TreeSet<>()));
             for (int j = 0; j < pr.length; j++) {
                 model.addHint(pr[j], j < st.size() ? 1 : 0);
-                if (j < st.size()) model.addHint(rp[j], pos(st.get(j), slot[n.index()]));
+                if (j < st.size()) {
+                    model.addHint(rp[j], pos(st.get(j), slot[n.index()]));
+                    model.addHint(runStage.get(n.index())[j], st.get(j));
+                }
             }
             for (int o : outsOf.get(n.index())) {
                 List<Long> ce = copyEnds.getOrDefault(o, List.of());
@@ -825,6 +908,12 @@ final class RematModel {
     }
 
     Outcome solve(double seconds, double gap, SolveControl control) {
+        return solve(Deadline.after(seconds), gap, control);
+    }
+
+    /** Searches until {@code until} (presolve included), or the gap target, or a stop. */
+    Outcome solve(Deadline until, double gap, SolveControl control) {
+        double seconds = Math.max(0.01, until.leftSeconds());
         CpSolver solver = new CpSolver();
         // The full portfolio (LNS, core-based and LP workers) wants 8 workers, even on fewer cores.
         int workers = Math.max(8, Runtime.getRuntime().availableProcessors());
