@@ -6,12 +6,12 @@ package memplan.planner;
  */
 record Deadline(long startNanos, long limitNanos) {
 
-    /** Thrown where building the model checks the clock and the limit has passed; {@code phase} says where. */
+    /** Thrown where the planner checks the clock and the limit has passed; {@code phase} says where ("in ..."). */
     static final class Passed extends RuntimeException {
         private final String phase;
 
         Passed(String phase) {
-            super("the time limit passed while " + phase, null, false, false);
+            super("the time limit passed " + phase, null, false, false);
             this.phase = phase;
         }
 
@@ -40,6 +40,11 @@ record Deadline(long startNanos, long limitNanos) {
     /** A cheap check for loops that build the model: throws {@link Passed} once the limit has passed. */
     void check(String phase) {
         if (passed()) throw new Passed(phase);
+    }
+
+    /** This deadline brought forward by {@code seconds} (time kept for the work after a search). */
+    Deadline less(double seconds) {
+        return new Deadline(startNanos, Math.max(0, limitNanos - Math.round(seconds * 1e9)));
     }
 
     /** A deadline for a part of the work: {@code share} of what is left now, and never past this one. */

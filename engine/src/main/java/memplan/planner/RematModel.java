@@ -13,6 +13,7 @@ import com.google.ortools.sat.LinearArgument;
 import com.google.ortools.sat.LinearExpr;
 import com.google.ortools.sat.LinearExprBuilder;
 import com.google.ortools.sat.Literal;
+import com.google.ortools.sat.PartialVariableAssignment;
 import com.google.ortools.util.Domain;
 import com.google.protobuf.TextFormat;
 import memplan.backend.Codec;
@@ -30,13 +31,14 @@ import memplan.train.Schedule;
 import memplan.train.TensorInfo;
 import memplan.train.TensorKind;
 
+import java.lang.ref.Reference;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.TreeSet;
-import java.util.function.Consumer;
+import java.util.function.Predicate;
 
 /**
  * Rematerialisation as a CP-SAT model over MemPlan's own schedule (Moccasin's retention intervals, Bartan et al.
@@ -74,7 +76,9 @@ final class RematModel {
     private IntVar capacity;
     private LinearExpr cost;
     private Deadline deadline = Deadline.after(Double.MAX_VALUE / 1e10);
-    private double cutSeconds;
+    private final List<Helper> helpers = new ArrayList<>();
+    private final Map<Integer, IntVar[]> runLen = new TreeMap<>(); // tensor -> sizes of its rebuilt copies
+    private double cutSeconds, buildSeconds;
     private int cutSteps;
     private boolean swaps;
     private final Map<Integer, BoolVar> swapped = new TreeMap<>(); // tensor -> swapped to host and back
@@ -212,6 +216,19 @@ final class RematModel {
         return i >= w.from() && i <= w.to();
     }
 
+    /**
+     * A helper literal of the model with the condition it stands for, evaluated on the hint's values (indexed by
+     * variable): so the warm start hints every variable and is a complete solution CP-SAT takes at once.
+     */
+    private record Helper(BoolVar literal, Predicate<long[]> holds) {
+    }
+
+    private BoolVar helper(Predicate<long[]> holds) {
+        BoolVar b = model.newBoolVar("");
+        helpers.add(new Helper(b, holds));
+        return b;
+    }
+
     private static boolean loaded;
 
     /** Loads the native solver bundled in the ortools jar for this platform, once. */
@@ -251,6 +268,11 @@ final class RematModel {
 
     int stageOf(long position) {
         return (int) (position / stride);
+    }
+
+    /** Variables in the built model, and how many of them the hint gives a value. */
+    int[] hintCoverage() {
+        return new int[]{model.getBuilder().getVariablesCount(), model.getBuilder().getSolutionHint().getVarsCount()};
     }
 
     int candidateCount() {
@@ -338,8 +360,11 @@ final class RematModel {
      */
     void build(long budget, long capacityUpper, Deadline until) {
         deadline = until;
+        long b0 = System.nanoTime();
         loadSolver();
         model = new CpModel();
+        helpers.clear();
+        runLen.clear();
         capacity = budget >= 0 ? null : model.newIntVar(0, capacityUpper, "capacity");
         CumulativeConstraint mem = budget >= 0 ? model.addCumulative(budget) : model.addCumulative(capacity);
         for (int y = 0; y < s.stepCount(); y++) {
@@ -350,7 +375,7 @@ final class RematModel {
         List<LinearArgument> costTerms = new ArrayList<>();
         List<Long> costCoeffs = new ArrayList<>();
         for (Node p : nodes) {
-            deadline.check("building the model");
+            deadline.check("while building the model");
             Window win = runWindow.get(p.index());
             int runs = win.isEmpty() ? 0 : Math.min(maxRuns, win.size());
             long first = runs == 0 ? 0 : firstRunPos(p), lastRun = runs == 0 ? 0 : lastRunPos(p);
@@ -399,6 +424,7 @@ final class RematModel {
                     e[j + 1] = model.newIntVar(first + 1, Math.max(first + 1, last + 1), name + "#end" + (j + 1));
                     // CP-SAT intervals take one variable per expression: the size is its own variable.
                     IntVar size = model.newIntVar(1, Math.max(1, last + 1 - first), s.tensor(o).name() + "#len" + j);
+                    runLen.computeIfAbsent(o, k -> new IntVar[runs])[j] = size;
                     model.addEquality(LinearExpr.newBuilder().add(rp[j]).add(size).build(), e[j + 1]);
                     if (!readLater) model.addEquality(size, 1);
                     mem.addDemand(model.newOptionalIntervalVar(rp[j], size, e[j + 1], pr[j], name + "#re" + j), bytes);
@@ -415,7 +441,7 @@ final class RematModel {
         // Every backward read of a candidate lies in one of its intervals.
         for (Node p : nodes)
             for (int o : outsOf.get(p.index())) {
-                deadline.check("building the model");
+                deadline.check("while building the model");
                 BoolVar[] pr = present.get(p.index());
                 IntVar[] rp = runPos.get(p.index());
                 IntVar[] e = ends.get(o);
@@ -423,7 +449,8 @@ final class RematModel {
                     if (s.step(y).phase() != Phase.BACKWARD) continue;
                     long q = pos(y, (int) stride - 1);
                     List<Literal> any = new ArrayList<>();
-                    BoolVar c0 = model.newBoolVar("");
+                    int e0 = e[0].getIndex();
+                    BoolVar c0 = helper(v -> v[e0] >= q + 1);
                     model.addGreaterOrEqual(e[0], q + 1).onlyEnforceIf(c0);
                     any.add(c0);
                     BoolVar w = swapped.get(o);
@@ -432,7 +459,8 @@ final class RematModel {
                     if (z != null) any.add(z); // decoded before its first backward read, kept to the last
                     for (int j = 0; j < pr.length; j++) {
                         if (rp[j].getDomain().min() > q) continue;
-                        BoolVar cj = model.newBoolVar("");
+                        int pj = pr[j].getIndex(), rj = rp[j].getIndex(), ej = e[j + 1].getIndex();
+                        BoolVar cj = helper(v -> v[pj] == 1 && v[rj] <= q && v[ej] >= q + 1);
                         model.addImplication(cj, pr[j]);
                         model.addLessOrEqual(rp[j], q).onlyEnforceIf(cj);
                         model.addGreaterOrEqual(e[j + 1], q + 1).onlyEnforceIf(cj);
@@ -447,12 +475,14 @@ final class RematModel {
                     for (int k = 0; k < cpr.length; k++) {
                         List<Literal> any = new ArrayList<>();
                         any.add(cpr[k].not());
-                        BoolVar d0 = model.newBoolVar("");
+                        int e0 = e[0].getIndex(), ck = crp[k].getIndex();
+                        BoolVar d0 = helper(v -> v[e0] - v[ck] >= 1);
                         model.addGreaterOrEqual(LinearExpr.newBuilder().add(e[0]).addTerm(crp[k], -1).build(), 1)
                                 .onlyEnforceIf(d0);
                         any.add(d0);
                         for (int j = 0; j < pr.length; j++) {
-                            BoolVar dj = model.newBoolVar("");
+                            int pj = pr[j].getIndex(), rj = rp[j].getIndex(), ej = e[j + 1].getIndex();
+                            BoolVar dj = helper(v -> v[pj] == 1 && v[rj] <= v[ck] && v[ej] - v[ck] >= 1);
                             model.addImplication(dj, pr[j]);
                             model.addLessOrEqual(rp[j], crp[k]).onlyEnforceIf(dj);
                             LinearExpr after = LinearExpr.newBuilder().add(e[j + 1]).addTerm(crp[k], -1).build();
@@ -473,7 +503,8 @@ final class RematModel {
         long c0 = System.nanoTime();
         stepCuts(budget, deadline.part(0.25));
         cutSeconds = (System.nanoTime() - c0) / 1e9;
-        deadline.check("adding the cuts");
+        buildSeconds = (System.nanoTime() - b0) / 1e9;
+        deadline.check("while adding the cuts");
     }
 
     /** Seconds the last build spent on the per-step cuts, and how many steps got one. */
@@ -541,8 +572,10 @@ final class RematModel {
                     if (!runWindow.get(c.index()).isEmpty()) first = Math.min(first, firstRunPos(c));
                 }
                 if (first == Long.MAX_VALUE) continue;
-                BoolVar h = model.newBoolVar(s.tensor(i).name() + "#held");
                 IntVar e0 = ends.get(i)[0];
+                int ei = e0.getIndex();
+                long at = first;
+                BoolVar h = helper(v -> v[ei] >= at + 1);
                 model.addGreaterOrEqual(e0, first + 1).onlyEnforceIf(h);
                 model.addLessOrEqual(e0, first).onlyEnforceIf(h.not());
                 BoolVar[] own = present.get(p.index());
@@ -782,30 +815,56 @@ final class RematModel {
             if (in.kind() == InstrKind.COMPUTE) next = in.step();
             axis[i] = in.kind() == InstrKind.RECOMPUTE ? pos(next, slot[in.node()]) : pos(next, (int) stride - 1);
         }
-        Map<Integer, List<Long>> copyEnds = new TreeMap<>();
+        // Each copy's end, by the position where it was written (the forward copy: its forward step).
+        Map<Integer, Map<Long, Long>> copyEnds = new TreeMap<>();
         for (Buffer b : es.buffers())
             if (b.tensor() >= 0 && cand[b.tensor()])
-                copyEnds.computeIfAbsent(b.tensor(), k -> new ArrayList<>()).add(axis[b.end()] + 1);
-        for (BoolVar w : swapped.values()) model.addHint(w, 0);
-        for (BoolVar z : compressed.values()) model.addHint(z, 0);
+                copyEnds.computeIfAbsent(b.tensor(), k -> new TreeMap<>()).put(axis[b.start()], axis[b.end()] + 1);
+        // Every variable gets a value, so the hint is a complete solution: decisions and copy ends from the plan,
+        // absent re-runs at their first position with a one-slot copy, helper literals by what they stand for,
+        // transfers, stalls and the rest at their least value (nothing swapped or compressed), the capacity at its
+        // most.
+        int count = model.getBuilder().getVariablesCount();
+        long[] v = new long[count];
+        boolean[] set = new boolean[count];
         for (Node n : nodes) {
             BoolVar[] pr = present.get(n.index());
-            IntVar[] rp = runPos.get(n.index());
+            IntVar[] rp = runPos.get(n.index()), rs = runStage.get(n.index());
             List<Integer> st = new ArrayList<>(stages.getOrDefault(n.index(), new TreeSet<>()));
             for (int j = 0; j < pr.length; j++) {
-                model.addHint(pr[j], j < st.size() ? 1 : 0);
-                if (j < st.size()) {
-                    model.addHint(rp[j], pos(st.get(j), slot[n.index()]));
-                    model.addHint(runStage.get(n.index())[j], st.get(j));
+                boolean on = j < st.size();
+                int stage = on ? st.get(j) : (int) rs[j].getDomain().min();
+                put(v, set, pr[j], on ? 1 : 0);
+                put(v, set, rs[j], stage);
+                put(v, set, rp[j], pos(stage, slot[n.index()]));
+            }
+            long born = pos(s.forwardStep(n.index()), (int) stride - 1);
+            for (int o : outsOf.get(n.index())) {
+                Map<Long, Long> ce = copyEnds.getOrDefault(o, Map.of());
+                IntVar[] e = ends.get(o);
+                put(v, set, e[0], ce.getOrDefault(born, e[0].getDomain().min()));
+                for (int j = 0; j < pr.length; j++) {
+                    long at = v[rp[j].getIndex()];
+                    long end = j < st.size() && ce.containsKey(at) ? ce.get(at) : at + 1;
+                    put(v, set, e[j + 1], end);
+                    put(v, set, runLen.get(o)[j], end - at);
                 }
             }
-            for (int o : outsOf.get(n.index())) {
-                List<Long> ce = copyEnds.getOrDefault(o, List.of());
-                IntVar[] e = ends.get(o);
-                for (int j = 0; j < e.length && j < ce.size(); j++) model.addHint(e[j], ce.get(j));
-            }
         }
+        for (BoolVar w : swapped.values()) put(v, set, w, 0);
+        for (BoolVar z : compressed.values()) put(v, set, z, 0);
+        for (Helper h : helpers) put(v, set, h.literal(), h.holds().test(v) ? 1 : 0);
+        if (capacity != null) put(v, set, capacity, capacity.getDomain().max());
+        model.clearHints();
+        PartialVariableAssignment.Builder hint = model.getBuilder().getSolutionHintBuilder();
+        for (int i = 0; i < count; i++)
+            hint.addVars(i).addValues(set[i] ? v[i] : model.getBuilder().getVariables(i).getDomain(0));
         return true;
+    }
+
+    private static void put(long[] v, boolean[] set, IntVar x, long value) {
+        v[x.getIndex()] = value;
+        set[x.getIndex()] = true;
     }
 
     /**
@@ -883,37 +942,42 @@ final class RematModel {
     }
 
     record Outcome(CpSolverStatus status, Map<Integer, TreeSet<Integer>> stages, TreeSet<Integer> swapped,
-                   TreeSet<Integer> compressed, double objective, double bound, double wall, long capacity) {
-    }
-
-    /**
-     * The native solver calls {@code accept(Double)} by that exact signature, which a lambda's class lacks (it has
-     * only {@code accept(Object)}), so the bound callback is a named class.
-     */
-    private static final class BoundListener implements Consumer<Double> {
-        private final SolveControl control;
-        private final double unit;
-        private final long t0;
-
-        BoundListener(SolveControl control, double unit, long t0) {
-            this.control = control;
-            this.unit = unit;
-            this.t0 = t0;
-        }
-
-        @Override
-        public void accept(Double bound) {
-            control.bound(bound / unit, (System.nanoTime() - t0) / 1e9);
-        }
+                   TreeSet<Integer> compressed, double objective, double bound, double wall, long capacity,
+                   boolean presolved) {
     }
 
     Outcome solve(double seconds, double gap, SolveControl control) {
         return solve(Deadline.after(seconds), gap, control);
     }
 
+    /** Seconds of presolve per model variable on an idle core, measured on chains (80-100 us). */
+    static final double PRESOLVE_SECONDS_PER_VARIABLE = 2e-4;
+
+    /**
+     * Whether CP-SAT's presolve would eat the time left: on long chains it takes several times as long as building
+     * the model (3 iterations, 7 s at 5 000 ops and 23 s at 10 000 on an idle core, more under load), while the
+     * complete hint is a first solution only once it is done. Estimated from the model's size and, for the load,
+     * from how long building it took; presolve is skipped when either estimate passes half the time left.
+     */
+    boolean presolveTooSlow(double secondsLeft) {
+        double bySize = model.getBuilder().getVariablesCount() * PRESOLVE_SECONDS_PER_VARIABLE;
+        double byBuild = 8 * buildSeconds;
+        return Math.max(bySize, byBuild) > secondsLeft / 2;
+    }
+
     /** Searches until {@code until} (presolve included), or the gap target, or a stop. */
     Outcome solve(Deadline until, double gap, SolveControl control) {
+        return solve(until, gap, control, false);
+    }
+
+    /** For tests: every variable fixed to its hinted value, so the model is feasible iff the hint is a solution. */
+    Outcome solveFixedToHint(double seconds) {
+        return solve(Deadline.after(seconds), 0, SolveControl.none(), true);
+    }
+
+    private Outcome solve(Deadline until, double gap, SolveControl control, boolean fixToHint) {
         double seconds = Math.max(0.01, until.leftSeconds());
+        boolean presolve = !presolveTooSlow(seconds);
         CpSolver solver = new CpSolver();
         // The full portfolio (LNS, core-based and LP workers) wants 8 workers, even on fewer cores.
         int workers = Math.max(8, Runtime.getRuntime().availableProcessors());
@@ -921,6 +985,8 @@ final class RematModel {
                 .setRelativeGapLimit(gap).setNumWorkers(workers);
         // Probing the cuts' long linear constraints took most of a minute on a 1 000-op chain, for nothing found.
         solver.getParameters().setCpModelProbingLevel(0);
+        if (!presolve) solver.getParameters().setCpModelPresolve(false);
+        if (fixToHint) solver.getParameters().setFixVariablesToTheirHintedValue(true);
         // The warm start hints decisions and copy ends but not the helper literals: let the solver finish it.
         solver.getParameters().setHintConflictLimit(100_000);
         // -Dmemplan.solverLog=true prints CP-SAT's search log to standard error (for tuning the model)
@@ -941,9 +1007,11 @@ final class RematModel {
                 if (!byCapacity) control.incumbent(objectiveValue() / unit, bestObjectiveBound() / unit, wallTime());
             }
         };
-        long t0 = System.nanoTime();
-        if (!byCapacity) solver.setBestBoundCallback(new BoundListener(control, unit, t0));
+        // No best-bound callback: called from the solver's threads, the Java binding's (9.12) crashed the JVM
+        // ("bad global or local ref passed to JNI") once a complete hint gave a first solution at once; the bound
+        // is reported with each new incumbent instead.
         CpSolverStatus st = control.during(solver, () -> solver.solve(model, cb));
+        Reference.reachabilityFence(cb); // the native solver calls it until the search is over
         if (st == CpSolverStatus.MODEL_INVALID)
             throw new IllegalStateException("rematerialisation model invalid: " + model.validate());
         Map<Integer, TreeSet<Integer>> stages = new TreeMap<>();
@@ -967,6 +1035,6 @@ final class RematModel {
         boolean found = st == CpSolverStatus.OPTIMAL || st == CpSolverStatus.FEASIBLE;
         double objective = found ? solver.objectiveValue() / scale : Double.NaN;
         return new Outcome(st, stages, swapOut, encoded, objective, solver.bestObjectiveBound() / scale,
-                solver.wallTime(), cap);
+                solver.wallTime(), cap, presolve);
     }
 }

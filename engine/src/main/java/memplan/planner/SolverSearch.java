@@ -40,7 +40,10 @@ final class SolverSearch {
                       boolean swaps, List<Plan> rivals, Deadline deadline) {
         Plan warm = new RecomputeGreedyPlanner().improve(start, budgetBytes, ctx);
         Plan greedy = warm;
+        long s0 = System.nanoTime();
         SimResult gr = ctx.simulate(greedy);
+        // Judging the solver's plan afterwards takes a validation and a simulation or two: keep time for them.
+        Deadline forSearch = deadline.less(3 * (System.nanoTime() - s0) / 1e9);
         for (Plan rival : rivals) {
             SimResult rr = ctx.simulate(rival);
             if (RecomputeGreedyPlanner.better(rr, gr, budgetBytes)) {
@@ -56,7 +59,7 @@ final class SolverSearch {
         RematModel.Outcome out = null;
         double buildSeconds = 0, prepSeconds = 0, hintSeconds = 0;
         try {
-            deadline.check("the greedy warm start ran");
+            deadline.check("in the greedy warm start");
             long b0 = System.nanoTime();
             m = new RematModel(ctx, start, limits.maxRebuilds());
             prepSeconds = (System.nanoTime() - b0) / 1e9;
@@ -69,7 +72,7 @@ final class SolverSearch {
                 m.build(-1, ctx.baseline().peakBytes(), deadline);
                 m.minimizeCapacity();
                 m.hint(warm);
-                RematModel.Outcome low = m.solve(deadline.part(0.5), 0, control);
+                RematModel.Outcome low = m.solve(forSearch.part(0.5), 0, control);
                 budget = gr.peakBytes();
                 note = "least peak in the model " + low.capacity() + " B (" + low.status() + "); ";
                 if (low.capacity() >= 0) {
@@ -87,15 +90,16 @@ final class SolverSearch {
             control.reset();
             m.build(budget, 0, deadline);
             m.minimizeCost();
-            deadline.check("the model was built");
+            deadline.check("while building the model");
             long h0 = System.nanoTime();
             if (ctx.simulate(hintPlan).peakBytes() <= budget) m.hint(hintPlan);
             hintSeconds = (System.nanoTime() - h0) / 1e9;
             buildSeconds = (h0 - b0) / 1e9;
-            deadline.check("the greedy's plan was given as the hint");
-            out = m.solve(deadline, limits.gapTarget(), control);
+            deadline.check("while hinting the greedy's plan");
+            out = m.solve(forSearch, limits.gapTarget(), control);
+            if (!out.presolved()) note += "presolve skipped (it would have taken most of the time left); ";
         } catch (Deadline.Passed e) {
-            note += "no solution in time: the limit passed before " + e.phase() + " ("
+            note += "no solution in time: the limit passed " + e.phase() + " ("
                     + String.format(Locale.ROOT, "%.1f s", deadline.elapsedSeconds()) + "); ";
         }
         if (Boolean.getBoolean("memplan.solverLog"))
