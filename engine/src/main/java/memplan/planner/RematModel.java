@@ -78,7 +78,7 @@ final class RematModel {
     private Deadline deadline = Deadline.after(Double.MAX_VALUE / 1e10);
     private final List<Helper> helpers = new ArrayList<>();
     private final Map<Integer, IntVar[]> runLen = new TreeMap<>(); // tensor -> sizes of its rebuilt copies
-    private double cutSeconds, buildSeconds;
+    private double cutSeconds;
     private int cutSteps;
     private boolean swaps;
     private final Map<Integer, BoolVar> swapped = new TreeMap<>(); // tensor -> swapped to host and back
@@ -360,7 +360,6 @@ final class RematModel {
      */
     void build(long budget, long capacityUpper, Deadline until) {
         deadline = until;
-        long b0 = System.nanoTime();
         loadSolver();
         model = new CpModel();
         helpers.clear();
@@ -503,7 +502,6 @@ final class RematModel {
         long c0 = System.nanoTime();
         stepCuts(budget, deadline.part(0.25));
         cutSeconds = (System.nanoTime() - c0) / 1e9;
-        buildSeconds = (System.nanoTime() - b0) / 1e9;
         deadline.check("while adding the cuts");
     }
 
@@ -950,19 +948,18 @@ final class RematModel {
         return solve(Deadline.after(seconds), gap, control);
     }
 
-    /** Seconds of presolve per model variable on an idle core, measured on chains (80-100 us). */
+    /**
+     * Seconds of presolve per model variable, a cautious figure: measured 76-124 us on chains of 1 000 to 10 000 ops
+     * (3 iterations, 7 s at 5 000 ops and 23 s at 10 000 on a lightly loaded core) and 60 us on ResNet-18.
+     */
     static final double PRESOLVE_SECONDS_PER_VARIABLE = 2e-4;
 
     /**
-     * Whether CP-SAT's presolve would eat the time left: on long chains it takes several times as long as building
-     * the model (3 iterations, 7 s at 5 000 ops and 23 s at 10 000 on an idle core, more under load), while the
-     * complete hint is a first solution only once it is done. Estimated from the model's size and, for the load,
-     * from how long building it took; presolve is skipped when either estimate passes half the time left.
+     * Whether CP-SAT's presolve would eat the time left (the complete hint is a first solution only once it is
+     * done): estimated from the model's size, skipped when that passes half the time left.
      */
     boolean presolveTooSlow(double secondsLeft) {
-        double bySize = model.getBuilder().getVariablesCount() * PRESOLVE_SECONDS_PER_VARIABLE;
-        double byBuild = 8 * buildSeconds;
-        return Math.max(bySize, byBuild) > secondsLeft / 2;
+        return model.getBuilder().getVariablesCount() * PRESOLVE_SECONDS_PER_VARIABLE > secondsLeft / 2;
     }
 
     /** Searches until {@code until} (presolve included), or the gap target, or a stop. */
