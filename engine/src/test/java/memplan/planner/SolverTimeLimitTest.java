@@ -33,7 +33,8 @@ class SolverTimeLimitTest {
             SolveReport rep = p.report();
             assertEquals("UNKNOWN", rep.status(), rep.toString());
             assertEquals("greedy", rep.source(), rep.toString());
-            assertTrue(rep.note().startsWith("no solution in time: the limit passed in the greedy warm start"), rep.toString());
+            assertTrue(rep.note().startsWith("no solution in time: the limit passed in the greedy warm start"),
+                    rep.toString());
             assertEquals(r.iterationSeconds() - ctx.baselineSeconds(), rep.simulatedSeconds(), 1e-12);
             // no bound was proven (hybrid-greedy may hide every transfer behind compute: nothing to bound then)
             assertEquals(rep.simulatedSeconds() > 0 ? 1.0 : 0.0, rep.gap(), 1e-12, rep.toString());
