@@ -8,10 +8,11 @@ package memplan.planner;
  * solver's or the greedy's (kept when the solver found nothing better in time) and {@code note} why they differ, or
  * where the time ran out. {@code wallSeconds} is the whole planner's time against its limit: the greedy warm start,
  * building the model, presolve and search. {@code status} is CP-SAT's ({@code UNKNOWN}: no solution in time, also
- * when the limit passed before the search began).
+ * when the limit passed before the search began). {@code phases} says where the time went (greedy, model, cuts,
+ * hint, solve), for tuning.
  */
 public record SolveReport(String status, double incumbentSeconds, double boundSeconds, double gap, double wallSeconds,
-                          double simulatedSeconds, String source, String note) {
+                          double simulatedSeconds, String source, String note, String phases) {
 
     public boolean optimal() {
         return "OPTIMAL".equals(status);

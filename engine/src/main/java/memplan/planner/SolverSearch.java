@@ -102,12 +102,10 @@ final class SolverSearch {
             note += "no solution in time: the limit passed " + e.phase() + " ("
                     + String.format(Locale.ROOT, "%.1f s", deadline.elapsedSeconds()) + "); ";
         }
-        if (Boolean.getBoolean("memplan.solverLog"))
-            System.err.printf(Locale.ROOT, "memplan solver: greedy %.2f s, model %.2f s (prepare %.2f s, cuts %.2f s"
-                            + " at %d steps), hint %.2f s, solve %.2f s, total %.2f s of %.1f s%n", greedySeconds,
-                    buildSeconds, prepSeconds, m == null ? 0 : m.cutSeconds(), m == null ? 0 : m.cutSteps(),
-                    hintSeconds, out == null ? 0 : out.wall(),
-                    deadline.elapsedSeconds(), limits.timeLimitSeconds());
+        String phases = String.format(Locale.ROOT, "greedy %.2f s, model %.2f s (prepare %.2f s, cuts %.2f s at %d"
+                        + " steps), hint %.2f s, solve %.2f s, total %.2f s of %.1f s", greedySeconds, buildSeconds,
+                prepSeconds, m == null ? 0 : m.cutSeconds(), m == null ? 0 : m.cutSteps(), hintSeconds,
+                out == null ? 0 : out.wall(), deadline.elapsedSeconds(), limits.timeLimitSeconds());
         double base = ctx.baselineSeconds();
         Plan best = greedy;
         SimResult bestR = gr;
@@ -146,7 +144,7 @@ final class SolverSearch {
         double gap = inc <= 1e-15 ? 0 : Math.max(0, (inc - bound) / inc);
         double incumbent = out == null || Double.isNaN(out.objective()) ? inc : out.objective();
         SolveReport report = new SolveReport(status, incumbent, bound, gap, deadline.elapsedSeconds(), inc, source,
-                note.isEmpty() ? "" : note.substring(0, note.length() - 2));
+                note.isEmpty() ? "" : note.substring(0, note.length() - 2), phases);
         control.finished(report);
         return new Result(best, report);
     }
