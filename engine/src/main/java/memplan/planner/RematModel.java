@@ -959,7 +959,11 @@ final class RematModel {
      * done): estimated from the model's size, skipped when that passes half the time left.
      */
     boolean presolveTooSlow(double secondsLeft) {
-        return model.getBuilder().getVariablesCount() * PRESOLVE_SECONDS_PER_VARIABLE > secondsLeft / 2;
+        return presolveEstimate() > secondsLeft / 2;
+    }
+
+    private double presolveEstimate() {
+        return model.getBuilder().getVariablesCount() * PRESOLVE_SECONDS_PER_VARIABLE;
     }
 
     /** Searches until {@code until} (presolve included), or the gap target, or a stop. */

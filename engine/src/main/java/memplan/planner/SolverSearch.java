@@ -52,6 +52,14 @@ final class SolverSearch {
             }
         }
         double greedySeconds = deadline.elapsedSeconds();
+        // A greedy plan that adds no time is optimal already (the model's costs are never negative): no search.
+        if (gr.iterationSeconds() - ctx.baselineSeconds() <= 1e-15 && budgetBytes > MIN_PEAK) {
+            SolveReport done = new SolveReport("OPTIMAL", 0, 0, 0, deadline.elapsedSeconds(), 0, "greedy",
+                    "the greedy's plan adds no time: nothing to search", String.format(Locale.ROOT,
+                    "greedy %.2f s, no search", greedySeconds));
+            control.finished(done);
+            return new Result(greedy, done);
+        }
         long budget = budgetBytes;
         Plan hintPlan = warm;
         String note = "";
