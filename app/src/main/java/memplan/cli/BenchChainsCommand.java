@@ -151,6 +151,10 @@ public final class BenchChainsCommand implements Callable<Integer> {
                         row.put("gap", gap);
                         row.put("solverStatus", rep.status());
                         row.put("planFrom", rep.source());
+                        row.put("phases", rep.phases());
+                        // -Dmemplan.solverLog=true: where the solver planner's time went, next to CP-SAT's log
+                        if (Boolean.getBoolean("memplan.solverLog"))
+                            spec.commandLine().getErr().println("phases: " + rep.phases());
                         status += rep.status().toLowerCase(Locale.ROOT) + ", plan from the " + rep.source();
                     }
                     if (!json) o.printf(Locale.ROOT, "%8d %-18s %7.1f%% %9s %9s %10.2f %9s %s%n", n, pn,

@@ -135,6 +135,10 @@ public final class BenchPlannersCommand implements Callable<Integer> {
                             row.put("boundSeconds", rep.boundSeconds());
                             row.put("solverStatus", rep.status());
                             row.put("planFrom", rep.source());
+                            row.put("phases", rep.phases());
+                            // -Dmemplan.solverLog=true: where the solver planner's time went, next to CP-SAT's log
+                            if (Boolean.getBoolean("memplan.solverLog"))
+                                spec.commandLine().getErr().println("phases: " + rep.phases());
                             cell += String.format(Locale.ROOT, " g%.2f%%", 100 * rep.gap());
                         }
                     } catch (InfeasibleBudgetException e) {

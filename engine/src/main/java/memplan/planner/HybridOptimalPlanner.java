@@ -43,9 +43,11 @@ public final class HybridOptimalPlanner implements SolverPlanner {
     @Override
     public Plan improve(Plan start, long budgetBytes, PlanContext ctx) {
         report = null;
+        Deadline deadline = Deadline.after(limits.timeLimitSeconds()); // the greedy rivals spend the limit too
         if (Fit.fits(ctx, start, budgetBytes)) return start;
         Plan hybrid = new HybridGreedyPlanner().improve(start, budgetBytes, ctx);
-        SolverSearch.Result r = SolverSearch.run(start, budgetBytes, ctx, limits, control, true, List.of(hybrid));
+        SolverSearch.Result r = SolverSearch.run(start, budgetBytes, ctx, limits, control, true, List.of(hybrid),
+                deadline);
         report = r.report();
         return r.plan();
     }

@@ -42,8 +42,10 @@ public final class RecomputeOptimalPlanner implements SolverPlanner {
     @Override
     public Plan improve(Plan start, long budgetBytes, PlanContext ctx) {
         report = null;
+        Deadline deadline = Deadline.after(limits.timeLimitSeconds());
         if (Fit.fits(ctx, start, budgetBytes)) return start;
-        SolverSearch.Result r = SolverSearch.run(start, budgetBytes, ctx, limits, control, false, List.of());
+        SolverSearch.Result r = SolverSearch.run(start, budgetBytes, ctx, limits, control, false, List.of(),
+                deadline);
         report = r.report();
         return r.plan();
     }

@@ -13,6 +13,7 @@ import com.google.ortools.sat.LinearArgument;
 import com.google.ortools.sat.LinearExpr;
 import com.google.ortools.sat.LinearExprBuilder;
 import com.google.ortools.sat.Literal;
+import com.google.ortools.sat.PartialVariableAssignment;
 import com.google.ortools.util.Domain;
 import com.google.protobuf.TextFormat;
 import memplan.backend.Codec;
@@ -30,13 +31,14 @@ import memplan.train.Schedule;
 import memplan.train.TensorInfo;
 import memplan.train.TensorKind;
 
+import java.lang.ref.Reference;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.TreeSet;
-import java.util.function.Consumer;
+import java.util.function.Predicate;
 
 /**
  * Rematerialisation as a CP-SAT model over MemPlan's own schedule (Moccasin's retention intervals, Bartan et al.
@@ -59,17 +61,25 @@ final class RematModel {
     private final boolean[] cand;
     private final List<Node> nodes = new ArrayList<>(); // producers of candidates, forward order
     private final Map<Integer, int[]> outsOf = new TreeMap<>(); // node index -> candidate outputs
-    private final Map<Integer, long[]> runDomain = new TreeMap<>(); // node index -> allowed positions
+    private final Map<Integer, Window> runWindow = new TreeMap<>(); // node index -> backward steps it may re-run at
     private final List<List<Node>> readers; // by tensor: runnable consumers
     private final List<Integer> backwardSteps = new ArrayList<>();
+    private int[] backward;
+    private int[] runEnd; // per index into backward: the last index of its run of consecutive steps
     private long[] fixedAt, fixedBefore;
 
     private CpModel model;
     private final Map<Integer, BoolVar[]> present = new TreeMap<>();
     private final Map<Integer, IntVar[]> runPos = new TreeMap<>();
+    private final Map<Integer, IntVar[]> runStage = new TreeMap<>();
     private final Map<Integer, IntVar[]> ends = new TreeMap<>(); // tensor -> exclusive ends, [0] the forward copy
     private IntVar capacity;
     private LinearExpr cost;
+    private Deadline deadline = Deadline.after(Double.MAX_VALUE / 1e10);
+    private final List<Helper> helpers = new ArrayList<>();
+    private final Map<Integer, IntVar[]> runLen = new TreeMap<>(); // tensor -> sizes of its rebuilt copies
+    private double cutSeconds;
+    private int cutSteps;
     private boolean swaps;
     private final Map<Integer, BoolVar> swapped = new TreeMap<>(); // tensor -> swapped to host and back
     private final Map<Integer, int[]> swapSteps = new TreeMap<>(); // tensor -> {out, release, prefetch, in}
@@ -94,6 +104,10 @@ final class RematModel {
         for (int i = 0; i < fwd.size(); i++) slot[fwd.get(i).index()] = i;
         stride = fwd.size() + 1L;
         for (int i = 0; i < s.stepCount(); i++) if (s.step(i).phase() == Phase.BACKWARD) backwardSteps.add(i);
+        backward = backwardSteps.stream().mapToInt(Integer::intValue).toArray();
+        runEnd = new int[backward.length];
+        for (int i = backward.length - 1; i >= 0; i--)
+            runEnd[i] = i + 1 < backward.length && backward[i + 1] == backward[i] + 1 ? runEnd[i + 1] : i;
 
         int n = s.tensorCount();
         Decision[] d = start.decisions();
@@ -143,7 +157,7 @@ final class RematModel {
                     h = Math.max(h, ctx.uses.lastUse(o));
                 }
                 for (Node c : readers.get(o))
-                    if (runDomain.get(c.index()).length > 0) {
+                    if (!runWindow.get(c.index()).isEmpty()) {
                         l = Math.min(l, lo[c.index()]);
                         h = Math.max(h, hi[c.index()]);
                     }
@@ -156,11 +170,63 @@ final class RematModel {
             }
             lo[p.index()] = l;
             hi[p.index()] = h;
-            List<Long> dom = new ArrayList<>();
-            for (int b : backwardSteps) if (b >= l && b <= h) dom.add(pos(b, slot[p.index()]));
-            runDomain.put(p.index(), dom.stream().mapToLong(Long::longValue).toArray());
+            int from = firstAtOrAfter(backward, l), to = h < 0 ? -1 : lastAtOrBefore(backward, h);
+            runWindow.put(p.index(), new Window(from, to));
         }
         fixedMemory();
+    }
+
+    /**
+     * Where an op may re-run: before the backward steps {@code backward[from..to]} (none when from > to). Kept as a
+     * range, not a list of positions: listed, the windows of a long chain grow with the square of its length.
+     */
+    private record Window(int from, int to) {
+        boolean isEmpty() {
+            return from > to;
+        }
+
+        int size() {
+            return Math.max(0, to - from + 1);
+        }
+    }
+
+    private long firstRunPos(Node p) {
+        return pos(backward[runWindow.get(p.index()).from()], slot[p.index()]);
+    }
+
+    private long lastRunPos(Node p) {
+        return pos(backward[runWindow.get(p.index()).to()], slot[p.index()]);
+    }
+
+    /** The stages of a window as a CP-SAT domain: runs of consecutive backward steps become one interval each. */
+    private Domain stageDomain(Window w) {
+        List<Long> flat = new ArrayList<>();
+        for (int i = w.from(); i <= w.to(); ) {
+            int j = Math.min(runEnd[i], w.to());
+            flat.add((long) backward[i]);
+            flat.add((long) backward[j]);
+            i = j + 1;
+        }
+        return Domain.fromFlatIntervals(flat.stream().mapToLong(Long::longValue).toArray());
+    }
+
+    private boolean mayRunAt(Node p, int step) {
+        Window w = runWindow.get(p.index());
+        int i = Arrays.binarySearch(backward, step);
+        return i >= w.from() && i <= w.to();
+    }
+
+    /**
+     * A helper literal of the model with the condition it stands for, evaluated on the hint's values (indexed by
+     * variable): so the warm start hints every variable and is a complete solution CP-SAT takes at once.
+     */
+    private record Helper(BoolVar literal, Predicate<long[]> holds) {
+    }
+
+    private BoolVar helper(Predicate<long[]> holds) {
+        BoolVar b = model.newBoolVar("");
+        helpers.add(new Helper(b, holds));
+        return b;
     }
 
     private static boolean loaded;
@@ -202,6 +268,11 @@ final class RematModel {
 
     int stageOf(long position) {
         return (int) (position / stride);
+    }
+
+    /** Variables in the built model, and how many of them the hint gives a value. */
+    int[] hintCoverage() {
+        return new int[]{model.getBuilder().getVariablesCount(), model.getBuilder().getSolutionHint().getVarsCount()};
     }
 
     int candidateCount() {
@@ -280,8 +351,19 @@ final class RematModel {
 
     /** Builds the model; {@code budget} < 0: the capacity is a variable (to be minimised). */
     void build(long budget, long capacityUpper) {
+        build(budget, capacityUpper, Deadline.after(Double.MAX_VALUE / 1e10));
+    }
+
+    /**
+     * As above, checking {@code until} as it goes: throws {@link Deadline.Passed} once it has passed. The cuts get at
+     * most a quarter of the time left when they start (fewer cuts: a weaker bound, the same problem).
+     */
+    void build(long budget, long capacityUpper, Deadline until) {
+        deadline = until;
         loadSolver();
         model = new CpModel();
+        helpers.clear();
+        runLen.clear();
         capacity = budget >= 0 ? null : model.newIntVar(0, capacityUpper, "capacity");
         CumulativeConstraint mem = budget >= 0 ? model.addCumulative(budget) : model.addCumulative(capacity);
         for (int y = 0; y < s.stepCount(); y++) {
@@ -292,15 +374,22 @@ final class RematModel {
         List<LinearArgument> costTerms = new ArrayList<>();
         List<Long> costCoeffs = new ArrayList<>();
         for (Node p : nodes) {
-            long[] dom = runDomain.get(p.index());
-            int runs = dom.length == 0 ? 0 : Math.min(maxRuns, dom.length);
+            deadline.check("while building the model");
+            Window win = runWindow.get(p.index());
+            int runs = win.isEmpty() ? 0 : Math.min(maxRuns, win.size());
+            long first = runs == 0 ? 0 : firstRunPos(p), lastRun = runs == 0 ? 0 : lastRunPos(p);
+            Domain stages = runs == 0 ? null : stageDomain(win);
             BoolVar[] pr = new BoolVar[runs];
             IntVar[] rp = new IntVar[runs];
+            IntVar[] rs = new IntVar[runs];
             long scratch = scratchBytes(p);
             long price = Math.max(1, Math.round(ctx.recomputeSeconds(p) * PICO));
             for (int j = 0; j < runs; j++) {
                 pr[j] = model.newBoolVar(p.name() + "#run" + j);
-                rp[j] = model.newIntVarFromDomain(Domain.fromValues(dom), p.name() + "#at" + j);
+                // position = stage x stride + slot: the stage's domain is a few intervals, the position's one
+                rs[j] = model.newIntVarFromDomain(stages, p.name() + "#stage" + j);
+                rp[j] = model.newIntVar(first, lastRun, p.name() + "#at" + j);
+                model.addEquality(LinearExpr.newBuilder().add(rp[j]).addTerm(rs[j], -stride).build(), slot[p.index()]);
                 if (j > 0) {
                     model.addImplication(pr[j], pr[j - 1]);
                     model.addGreaterOrEqual(LinearExpr.newBuilder().add(rp[j]).addTerm(rp[j - 1], -1).build(), stride)
@@ -314,14 +403,14 @@ final class RematModel {
             }
             present.put(p.index(), pr);
             runPos.put(p.index(), rp);
+            runStage.put(p.index(), rs);
             long born = pos(s.forwardStep(p.index()), (int) stride - 1);
             for (int o : outsOf.get(p.index())) {
                 long last = pos(ctx.uses.lastUse(o), (int) stride - 1);
                 for (Node c : readers.get(o)) {
-                    long[] cd = runDomain.get(c.index());
-                    if (cd.length > 0) last = Math.max(last, cd[cd.length - 1]);
+                    if (!runWindow.get(c.index()).isEmpty()) last = Math.max(last, lastRunPos(c));
                 }
-                if (runs > 0) last = Math.max(last, dom[dom.length - 1]); // a copy nothing reads ends at its re-run
+                if (runs > 0) last = Math.max(last, lastRun); // a copy nothing reads ends at its re-run
                 long minEnd0 = pos(ctx.uses.lastForwardUse(o), (int) stride - 1) + 1;
                 IntVar[] e = new IntVar[runs + 1];
                 e[0] = model.newIntVar(minEnd0, Math.max(minEnd0, last + 1), s.tensor(o).name() + "#end0");
@@ -331,9 +420,10 @@ final class RematModel {
                 boolean readLater = ctx.uses.firstBackwardUse(o) >= 0 || !readers.get(o).isEmpty();
                 for (int j = 0; j < runs; j++) {
                     String name = s.tensor(o).name();
-                    e[j + 1] = model.newIntVar(dom[0] + 1, Math.max(dom[0] + 1, last + 1), name + "#end" + (j + 1));
+                    e[j + 1] = model.newIntVar(first + 1, Math.max(first + 1, last + 1), name + "#end" + (j + 1));
                     // CP-SAT intervals take one variable per expression: the size is its own variable.
-                    IntVar size = model.newIntVar(1, Math.max(1, last + 1 - dom[0]), s.tensor(o).name() + "#len" + j);
+                    IntVar size = model.newIntVar(1, Math.max(1, last + 1 - first), s.tensor(o).name() + "#len" + j);
+                    runLen.computeIfAbsent(o, k -> new IntVar[runs])[j] = size;
                     model.addEquality(LinearExpr.newBuilder().add(rp[j]).add(size).build(), e[j + 1]);
                     if (!readLater) model.addEquality(size, 1);
                     mem.addDemand(model.newOptionalIntervalVar(rp[j], size, e[j + 1], pr[j], name + "#re" + j), bytes);
@@ -350,6 +440,7 @@ final class RematModel {
         // Every backward read of a candidate lies in one of its intervals.
         for (Node p : nodes)
             for (int o : outsOf.get(p.index())) {
+                deadline.check("while building the model");
                 BoolVar[] pr = present.get(p.index());
                 IntVar[] rp = runPos.get(p.index());
                 IntVar[] e = ends.get(o);
@@ -357,7 +448,8 @@ final class RematModel {
                     if (s.step(y).phase() != Phase.BACKWARD) continue;
                     long q = pos(y, (int) stride - 1);
                     List<Literal> any = new ArrayList<>();
-                    BoolVar c0 = model.newBoolVar("");
+                    int e0 = e[0].getIndex();
+                    BoolVar c0 = helper(v -> v[e0] >= q + 1);
                     model.addGreaterOrEqual(e[0], q + 1).onlyEnforceIf(c0);
                     any.add(c0);
                     BoolVar w = swapped.get(o);
@@ -366,7 +458,8 @@ final class RematModel {
                     if (z != null) any.add(z); // decoded before its first backward read, kept to the last
                     for (int j = 0; j < pr.length; j++) {
                         if (rp[j].getDomain().min() > q) continue;
-                        BoolVar cj = model.newBoolVar("");
+                        int pj = pr[j].getIndex(), rj = rp[j].getIndex(), ej = e[j + 1].getIndex();
+                        BoolVar cj = helper(v -> v[pj] == 1 && v[rj] <= q && v[ej] >= q + 1);
                         model.addImplication(cj, pr[j]);
                         model.addLessOrEqual(rp[j], q).onlyEnforceIf(cj);
                         model.addGreaterOrEqual(e[j + 1], q + 1).onlyEnforceIf(cj);
@@ -381,12 +474,14 @@ final class RematModel {
                     for (int k = 0; k < cpr.length; k++) {
                         List<Literal> any = new ArrayList<>();
                         any.add(cpr[k].not());
-                        BoolVar d0 = model.newBoolVar("");
+                        int e0 = e[0].getIndex(), ck = crp[k].getIndex();
+                        BoolVar d0 = helper(v -> v[e0] - v[ck] >= 1);
                         model.addGreaterOrEqual(LinearExpr.newBuilder().add(e[0]).addTerm(crp[k], -1).build(), 1)
                                 .onlyEnforceIf(d0);
                         any.add(d0);
                         for (int j = 0; j < pr.length; j++) {
-                            BoolVar dj = model.newBoolVar("");
+                            int pj = pr[j].getIndex(), rj = rp[j].getIndex(), ej = e[j + 1].getIndex();
+                            BoolVar dj = helper(v -> v[pj] == 1 && v[rj] <= v[ck] && v[ej] - v[ck] >= 1);
                             model.addImplication(dj, pr[j]);
                             model.addLessOrEqual(rp[j], crp[k]).onlyEnforceIf(dj);
                             LinearExpr after = LinearExpr.newBuilder().add(e[j + 1]).addTerm(crp[k], -1).build();
@@ -404,7 +499,19 @@ final class RematModel {
         }
         long[] coeffs = costCoeffs.stream().mapToLong(Long::longValue).toArray();
         cost = LinearExpr.weightedSum(costTerms.toArray(new LinearArgument[0]), coeffs);
-        stepCuts(budget);
+        long c0 = System.nanoTime();
+        stepCuts(budget, deadline.part(0.25));
+        cutSeconds = (System.nanoTime() - c0) / 1e9;
+        deadline.check("while adding the cuts");
+    }
+
+    /** Seconds the last build spent on the per-step cuts, and how many steps got one. */
+    double cutSeconds() {
+        return cutSeconds;
+    }
+
+    int cutSteps() {
+        return cutSteps;
     }
 
     /** At most this many terms in the per-step cuts (their steps are chosen by how far over the budget they are). */
@@ -416,7 +523,8 @@ final class RematModel {
      * re-runs at least once, so the bytes of the candidates whose producer never re-runs, plus what y must hold
      * anyway, fit the budget. Steps where keeping everything would be over the budget by most come first.
      */
-    private void stepCuts(long budget) {
+    private void stepCuts(long budget, Deadline until) {
+        cutSteps = 0;
         int steps = s.stepCount();
         long[] forced = new long[steps + 1], pending = new long[steps + 1];
         long[] count = new long[steps + 1];
@@ -459,12 +567,13 @@ final class RematModel {
                 if (ctx.uses.firstBackwardUse(i) >= 0 || readers.get(i).isEmpty()) continue;
                 long first = Long.MAX_VALUE;
                 for (Node c : readers.get(i)) {
-                    long[] cd = runDomain.get(c.index());
-                    if (cd.length > 0) first = Math.min(first, cd[0]);
+                    if (!runWindow.get(c.index()).isEmpty()) first = Math.min(first, firstRunPos(c));
                 }
                 if (first == Long.MAX_VALUE) continue;
-                BoolVar h = model.newBoolVar(s.tensor(i).name() + "#held");
                 IntVar e0 = ends.get(i)[0];
+                int ei = e0.getIndex();
+                long at = first;
+                BoolVar h = helper(v -> v[ei] >= at + 1);
                 model.addGreaterOrEqual(e0, first + 1).onlyEnforceIf(h);
                 model.addLessOrEqual(e0, first).onlyEnforceIf(h.not());
                 BoolVar[] own = present.get(p.index());
@@ -493,8 +602,10 @@ final class RematModel {
         Arrays.sort(order, (a, b) -> Long.compare(over[b], over[a]));
         long used = 0;
         for (int y : order) {
+            if (until.passed()) break; // the most needed steps have their cuts; the rest would only tighten the LP
             if (terms[y] == 0 || budget >= 0 && over[y] <= 0 || used + terms[y] > CUT_TERMS) continue;
             used += terms[y];
+            cutSteps++;
             // bytes of the pending candidates per producer: sum bytes * (1 - ran) <= room
             Map<Integer, Long> byNode = new TreeMap<>();
             long all = 0;
@@ -692,7 +803,7 @@ final class RematModel {
             if (st == null) continue;
             if (st.size() > present.get(n.index()).length) return false;
             for (int b : st)
-                if (Arrays.binarySearch(runDomain.get(n.index()), pos(b, slot[n.index()])) < 0) return false;
+                if (!mayRunAt(n, b)) return false;
         }
         ExecutionSchedule es = Lowering.lower(planFor(stages, p.planner()), ctx.device);
         long[] axis = new long[es.size()];
@@ -702,27 +813,56 @@ final class RematModel {
             if (in.kind() == InstrKind.COMPUTE) next = in.step();
             axis[i] = in.kind() == InstrKind.RECOMPUTE ? pos(next, slot[in.node()]) : pos(next, (int) stride - 1);
         }
-        Map<Integer, List<Long>> copyEnds = new TreeMap<>();
+        // Each copy's end, by the position where it was written (the forward copy: its forward step).
+        Map<Integer, Map<Long, Long>> copyEnds = new TreeMap<>();
         for (Buffer b : es.buffers())
             if (b.tensor() >= 0 && cand[b.tensor()])
-                copyEnds.computeIfAbsent(b.tensor(), k -> new ArrayList<>()).add(axis[b.end()] + 1);
-        for (BoolVar w : swapped.values()) model.addHint(w, 0);
-        for (BoolVar z : compressed.values()) model.addHint(z, 0);
+                copyEnds.computeIfAbsent(b.tensor(), k -> new TreeMap<>()).put(axis[b.start()], axis[b.end()] + 1);
+        // Every variable gets a value, so the hint is a complete solution: decisions and copy ends from the plan,
+        // absent re-runs at their first position with a one-slot copy, helper literals by what they stand for,
+        // transfers, stalls and the rest at their least value (nothing swapped or compressed), the capacity at its
+        // most.
+        int count = model.getBuilder().getVariablesCount();
+        long[] v = new long[count];
+        boolean[] set = new boolean[count];
         for (Node n : nodes) {
             BoolVar[] pr = present.get(n.index());
-            IntVar[] rp = runPos.get(n.index());
+            IntVar[] rp = runPos.get(n.index()), rs = runStage.get(n.index());
             List<Integer> st = new ArrayList<>(stages.getOrDefault(n.index(), new TreeSet<>()));
             for (int j = 0; j < pr.length; j++) {
-                model.addHint(pr[j], j < st.size() ? 1 : 0);
-                if (j < st.size()) model.addHint(rp[j], pos(st.get(j), slot[n.index()]));
+                boolean on = j < st.size();
+                int stage = on ? st.get(j) : (int) rs[j].getDomain().min();
+                put(v, set, pr[j], on ? 1 : 0);
+                put(v, set, rs[j], stage);
+                put(v, set, rp[j], pos(stage, slot[n.index()]));
             }
+            long born = pos(s.forwardStep(n.index()), (int) stride - 1);
             for (int o : outsOf.get(n.index())) {
-                List<Long> ce = copyEnds.getOrDefault(o, List.of());
+                Map<Long, Long> ce = copyEnds.getOrDefault(o, Map.of());
                 IntVar[] e = ends.get(o);
-                for (int j = 0; j < e.length && j < ce.size(); j++) model.addHint(e[j], ce.get(j));
+                put(v, set, e[0], ce.getOrDefault(born, e[0].getDomain().min()));
+                for (int j = 0; j < pr.length; j++) {
+                    long at = v[rp[j].getIndex()];
+                    long end = j < st.size() && ce.containsKey(at) ? ce.get(at) : at + 1;
+                    put(v, set, e[j + 1], end);
+                    put(v, set, runLen.get(o)[j], end - at);
+                }
             }
         }
+        for (BoolVar w : swapped.values()) put(v, set, w, 0);
+        for (BoolVar z : compressed.values()) put(v, set, z, 0);
+        for (Helper h : helpers) put(v, set, h.literal(), h.holds().test(v) ? 1 : 0);
+        if (capacity != null) put(v, set, capacity, capacity.getDomain().max());
+        model.clearHints();
+        PartialVariableAssignment.Builder hint = model.getBuilder().getSolutionHintBuilder();
+        for (int i = 0; i < count; i++)
+            hint.addVars(i).addValues(set[i] ? v[i] : model.getBuilder().getVariables(i).getDomain(0));
         return true;
+    }
+
+    private static void put(long[] v, boolean[] set, IntVar x, long value) {
+        v[x.getIndex()] = value;
+        set[x.getIndex()] = true;
     }
 
     /**
@@ -800,38 +940,57 @@ final class RematModel {
     }
 
     record Outcome(CpSolverStatus status, Map<Integer, TreeSet<Integer>> stages, TreeSet<Integer> swapped,
-                   TreeSet<Integer> compressed, double objective, double bound, double wall, long capacity) {
-    }
-
-    /**
-     * The native solver calls {@code accept(Double)} by that exact signature, which a lambda's class lacks (it has
-     * only {@code accept(Object)}), so the bound callback is a named class.
-     */
-    private static final class BoundListener implements Consumer<Double> {
-        private final SolveControl control;
-        private final double unit;
-        private final long t0;
-
-        BoundListener(SolveControl control, double unit, long t0) {
-            this.control = control;
-            this.unit = unit;
-            this.t0 = t0;
-        }
-
-        @Override
-        public void accept(Double bound) {
-            control.bound(bound / unit, (System.nanoTime() - t0) / 1e9);
-        }
+                   TreeSet<Integer> compressed, double objective, double bound, double wall, long capacity,
+                   boolean presolved) {
     }
 
     Outcome solve(double seconds, double gap, SolveControl control) {
+        return solve(Deadline.after(seconds), gap, control);
+    }
+
+    /**
+     * Seconds of presolve per model variable, a cautious figure: measured 76-124 us on chains of 1 000 to 10 000 ops
+     * (3 iterations, 7 s at 5 000 ops and 23 s at 10 000 on a lightly loaded core) and 60 us on ResNet-18.
+     */
+    static final double PRESOLVE_SECONDS_PER_VARIABLE = 2e-4;
+
+    /**
+     * Whether CP-SAT's presolve would eat the time left (the complete hint is a first solution only once it is
+     * done): estimated from the model's size, skipped when that passes half the time left.
+     */
+    boolean presolveTooSlow(double secondsLeft) {
+        return presolveEstimate() > secondsLeft / 2;
+    }
+
+    private double presolveEstimate() {
+        return model.getBuilder().getVariablesCount() * PRESOLVE_SECONDS_PER_VARIABLE;
+    }
+
+    /** Searches until {@code until} (presolve included), or the gap target, or a stop. */
+    Outcome solve(Deadline until, double gap, SolveControl control) {
+        return solve(until, gap, control, false);
+    }
+
+    /** For tests: every variable fixed to its hinted value, so the model is feasible iff the hint is a solution. */
+    Outcome solveFixedToHint(double seconds) {
+        return solve(Deadline.after(seconds), 0, SolveControl.none(), true);
+    }
+
+    private Outcome solve(Deadline until, double gap, SolveControl control, boolean fixToHint) {
+        double seconds = Math.max(0.01, until.leftSeconds());
+        boolean presolve = !presolveTooSlow(seconds);
         CpSolver solver = new CpSolver();
         // The full portfolio (LNS, core-based and LP workers) wants 8 workers, even on fewer cores.
         int workers = Math.max(8, Runtime.getRuntime().availableProcessors());
+        // Each full-problem worker loads the whole model first, without looking at the clock (on a 10 000-op chain
+        // 20-40 s each, 8 workers on 2 cores): where presolve is skipped for size, one worker per core only.
+        if (!presolve) workers = Math.max(1, Runtime.getRuntime().availableProcessors());
         solver.getParameters().setMaxTimeInSeconds(control.stopRequested() ? 0.01 : seconds)
                 .setRelativeGapLimit(gap).setNumWorkers(workers);
         // Probing the cuts' long linear constraints took most of a minute on a 1 000-op chain, for nothing found.
         solver.getParameters().setCpModelProbingLevel(0);
+        if (!presolve) solver.getParameters().setCpModelPresolve(false);
+        if (fixToHint) solver.getParameters().setFixVariablesToTheirHintedValue(true);
         // The warm start hints decisions and copy ends but not the helper literals: let the solver finish it.
         solver.getParameters().setHintConflictLimit(100_000);
         // -Dmemplan.solverLog=true prints CP-SAT's search log to standard error (for tuning the model)
@@ -852,9 +1011,11 @@ final class RematModel {
                 if (!byCapacity) control.incumbent(objectiveValue() / unit, bestObjectiveBound() / unit, wallTime());
             }
         };
-        long t0 = System.nanoTime();
-        if (!byCapacity) solver.setBestBoundCallback(new BoundListener(control, unit, t0));
+        // No best-bound callback: called from the solver's threads, the Java binding's (9.12) crashed the JVM
+        // ("bad global or local ref passed to JNI") once a complete hint gave a first solution at once; the bound
+        // is reported with each new incumbent instead.
         CpSolverStatus st = control.during(solver, () -> solver.solve(model, cb));
+        Reference.reachabilityFence(cb); // the native solver calls it until the search is over
         if (st == CpSolverStatus.MODEL_INVALID)
             throw new IllegalStateException("rematerialisation model invalid: " + model.validate());
         Map<Integer, TreeSet<Integer>> stages = new TreeMap<>();
@@ -878,6 +1039,6 @@ final class RematModel {
         boolean found = st == CpSolverStatus.OPTIMAL || st == CpSolverStatus.FEASIBLE;
         double objective = found ? solver.objectiveValue() / scale : Double.NaN;
         return new Outcome(st, stages, swapOut, encoded, objective, solver.bestObjectiveBound() / scale,
-                solver.wallTime(), cap);
+                solver.wallTime(), cap, presolve);
     }
 }

@@ -89,12 +89,6 @@ public final class SolveControl {
         if (listener != null) listener.improved(incumbent, bound, wall);
     }
 
-    synchronized void bound(double boundSeconds, double wall) {
-        if (!(boundSeconds > bound)) return;
-        bound = boundSeconds;
-        if (listener != null) listener.improved(incumbent, bound, wall);
-    }
-
     void finished(SolveReport report) {
         if (listener != null) listener.finished(report);
     }

@@ -6,6 +6,7 @@ import memplan.plan.PlanValidator;
 import memplan.sim.SimResult;
 
 import java.util.List;
+import java.util.Locale;
 
 import static memplan.planner.Planner.MIN_PEAK;
 
@@ -26,9 +27,23 @@ final class SolverSearch {
      */
     static Result run(Plan start, long budgetBytes, PlanContext ctx, SolverLimits limits, SolveControl control,
                       boolean swaps, List<Plan> rivals) {
+        return run(start, budgetBytes, ctx, limits, control, swaps, rivals,
+                Deadline.after(limits.timeLimitSeconds()));
+    }
+
+    /**
+     * As above, all within {@code deadline} (begun before the rivals were planned): the warm start, building the
+     * model, presolve and search. Past it the best of the greedy plans is returned and the report says where the
+     * time ran out.
+     */
+    static Result run(Plan start, long budgetBytes, PlanContext ctx, SolverLimits limits, SolveControl control,
+                      boolean swaps, List<Plan> rivals, Deadline deadline) {
         Plan warm = new RecomputeGreedyPlanner().improve(start, budgetBytes, ctx);
         Plan greedy = warm;
+        long s0 = System.nanoTime();
         SimResult gr = ctx.simulate(greedy);
+        // Judging the solver's plan afterwards takes a validation and a simulation or two: keep time for them.
+        Deadline forSearch = deadline.less(3 * (System.nanoTime() - s0) / 1e9);
         for (Plan rival : rivals) {
             SimResult rr = ctx.simulate(rival);
             if (RecomputeGreedyPlanner.better(rr, gr, budgetBytes)) {
@@ -36,46 +51,78 @@ final class SolverSearch {
                 gr = rr;
             }
         }
-        RematModel m = new RematModel(ctx, start, limits.maxRebuilds());
-        if (swaps) { // hybrid-optimal: swaps and lossless compression too
-            m.allowSwaps();
-            m.allowCompression();
+        double greedySeconds = deadline.elapsedSeconds();
+        // A greedy plan that adds no time is optimal already (the model's costs are never negative): no search.
+        if (gr.iterationSeconds() - ctx.baselineSeconds() <= 1e-15 && budgetBytes > MIN_PEAK) {
+            SolveReport done = new SolveReport("OPTIMAL", 0, 0, 0, deadline.elapsedSeconds(), 0, "greedy",
+                    "the greedy's plan adds no time: nothing to search", String.format(Locale.ROOT,
+                    "greedy %.2f s, no search", greedySeconds));
+            control.finished(done);
+            return new Result(greedy, done);
         }
         long budget = budgetBytes;
         Plan hintPlan = warm;
-        double time = limits.timeLimitSeconds();
         String note = "";
-        if (budgetBytes <= MIN_PEAK) {
-            // No budget: first the least peak the model reaches, then the least time at that peak.
-            m.build(-1, ctx.baseline().peakBytes());
-            m.minimizeCapacity();
-            m.hint(warm);
-            RematModel.Outcome low = m.solve(time / 2, 0, control);
-            time -= low.wall();
-            budget = gr.peakBytes();
-            note = "least peak in the model " + low.capacity() + " B (" + low.status() + "); ";
-            if (low.capacity() >= 0) {
-                // The simulator judges the lower peak; the least time is then sought at that peak, from that plan.
-                Plan lowPlan = m.planFor(low.stages(), low.swapped(), low.compressed(), start.planner());
-                if (PlanValidator.problems(lowPlan, ctx.uses).isEmpty()) {
-                    long peak = ctx.simulate(lowPlan).peakBytes();
-                    if (peak < budget) {
-                        budget = peak;
-                        hintPlan = lowPlan;
+        RematModel m = null;
+        RematModel.Outcome out = null;
+        double buildSeconds = 0, prepSeconds = 0, hintSeconds = 0;
+        try {
+            deadline.check("in the greedy warm start");
+            long b0 = System.nanoTime();
+            m = new RematModel(ctx, start, limits.maxRebuilds());
+            prepSeconds = (System.nanoTime() - b0) / 1e9;
+            if (swaps) { // hybrid-optimal: swaps and lossless compression too
+                m.allowSwaps();
+                m.allowCompression();
+            }
+            if (budgetBytes <= MIN_PEAK) {
+                // No budget: first the least peak the model reaches, then the least time at that peak.
+                m.build(-1, ctx.baseline().peakBytes(), deadline);
+                m.minimizeCapacity();
+                m.hint(warm);
+                RematModel.Outcome low = m.solve(forSearch.part(0.5), 0, control);
+                budget = gr.peakBytes();
+                note = "least peak in the model " + low.capacity() + " B (" + low.status() + "); ";
+                if (low.capacity() >= 0) {
+                    // The simulator judges the lower peak; the least time is then sought at that peak, from that plan.
+                    Plan lowPlan = m.planFor(low.stages(), low.swapped(), low.compressed(), start.planner());
+                    if (PlanValidator.problems(lowPlan, ctx.uses).isEmpty()) {
+                        long peak = ctx.simulate(lowPlan).peakBytes();
+                        if (peak < budget) {
+                            budget = peak;
+                            hintPlan = lowPlan;
+                        }
                     }
                 }
             }
+            control.reset();
+            m.build(budget, 0, deadline);
+            m.minimizeCost();
+            deadline.check("while building the model");
+            long h0 = System.nanoTime();
+            if (ctx.simulate(hintPlan).peakBytes() <= budget) m.hint(hintPlan);
+            hintSeconds = (System.nanoTime() - h0) / 1e9;
+            buildSeconds = (h0 - b0) / 1e9;
+            deadline.check("while hinting the greedy's plan");
+            out = m.solve(forSearch, limits.gapTarget(), control);
+            if (!out.presolved()) note += "presolve skipped (it would have taken most of the time left); ";
+        } catch (Deadline.Passed e) {
+            note += "no solution in time: the limit passed " + e.phase() + " ("
+                    + String.format(Locale.ROOT, "%.1f s", deadline.elapsedSeconds()) + "); ";
         }
-        control.reset();
-        m.build(budget, 0);
-        m.minimizeCost();
-        if (ctx.simulate(hintPlan).peakBytes() <= budget) m.hint(hintPlan);
-        RematModel.Outcome out = m.solve(Math.max(0.1, time), limits.gapTarget(), control);
+        String phases = String.format(Locale.ROOT, "greedy %.2f s, model %.2f s (prepare %.2f s, cuts %.2f s at %d"
+                        + " steps), hint %.2f s, solve %.2f s, total %.2f s of %.1f s", greedySeconds, buildSeconds,
+                prepSeconds, m == null ? 0 : m.cutSeconds(), m == null ? 0 : m.cutSteps(), hintSeconds,
+                out == null ? 0 : out.wall(), deadline.elapsedSeconds(), limits.timeLimitSeconds());
         double base = ctx.baselineSeconds();
         Plan best = greedy;
         SimResult bestR = gr;
         String source = "greedy";
-        boolean found = out.status().name().equals("OPTIMAL") || out.status().name().equals("FEASIBLE");
+        String status = out == null ? "UNKNOWN" : out.status().name();
+        boolean found = status.equals("OPTIMAL") || status.equals("FEASIBLE");
+        if (status.equals("INFEASIBLE")) note += "the model has no plan within the budget; ";
+        else if (out != null && !found && !control.stopRequested())
+            note += "no solution in time: CP-SAT found none within the limit; ";
         if (found) {
             Plan solved = m.planFor(out.stages(), out.swapped(), out.compressed(), start.planner());
             List<PlanProblem> problems = PlanValidator.problems(solved, ctx.uses);
@@ -100,12 +147,12 @@ final class SolverSearch {
             source = "solver";
         }
         if (control.stopRequested()) note += "search stopped on request; ";
-        double bound = Math.max(0, out.bound());
+        double bound = out == null ? 0 : Math.max(0, out.bound());
         double inc = bestR.iterationSeconds() - base;
         double gap = inc <= 1e-15 ? 0 : Math.max(0, (inc - bound) / inc);
-        double incumbent = Double.isNaN(out.objective()) ? inc : out.objective();
-        SolveReport report = new SolveReport(out.status().name(), incumbent, bound, gap, out.wall(), inc, source,
-                note.isEmpty() ? "" : note.substring(0, note.length() - 2));
+        double incumbent = out == null || Double.isNaN(out.objective()) ? inc : out.objective();
+        SolveReport report = new SolveReport(status, incumbent, bound, gap, deadline.elapsedSeconds(), inc, source,
+                note.isEmpty() ? "" : note.substring(0, note.length() - 2), phases);
         control.finished(report);
         return new Result(best, report);
     }
