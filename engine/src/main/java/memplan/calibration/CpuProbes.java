@@ -55,14 +55,13 @@ public final class CpuProbes {
     private static final double WARMUP_BUDGET_SECONDS = 0.3, WARM_GAIN = 0.1;
 
     /**
-     * Timed passes over the probes, their runs pooled: the first pass after the warm-up one still ran while the
-     * JIT recompiled (its compiler threads took about as much CPU time as the probes on two cores), and a
-     * second pass measured tiny steps up to 2x faster in the same JVM; with both, the quartile comes from the
-     * calmer of them. Passes after the first time only the probes whose warm iteration is shorter than
-     * {@code REPEAT_BELOW_SECONDS}: a long step is not at the mercy of a compile or a preemption, and the long
-     * probes are most of the probing time.
+     * Timed passes over the probes, their runs pooled (passes after the first time only the probes whose warm
+     * iteration is shorter than {@code REPEAT_BELOW_SECONDS}). One: a second pass, tried because the first ran
+     * while the JIT was still compiling, gave no better checks ({@code calibrate --check}, three runs each way
+     * alternately on a quiet machine: 5, 5 and 5 of 8 models within 25% with two passes, 5, 7 and 5 with one)
+     * and cost 3 s more.
      */
-    static final int TIMED_PASSES = 2;
+    static final int TIMED_PASSES = 1;
     static final double REPEAT_BELOW_SECONDS = 0.01;
     /** Longest wait for the JIT's compiler threads to go idle, and how long unchanged counts as idle. */
     private static final long COMPILER_WAIT_MS = 3000, COMPILER_QUIET_MS = 150;
