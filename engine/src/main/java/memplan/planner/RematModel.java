@@ -692,13 +692,8 @@ final class RematModel {
                 if (prefetch <= release) continue; // nothing freed between the release and the swap-in
                 String name = s.tensor(o).name();
                 BoolVar w = model.newBoolVar(name + "#swap");
-                BoolVar[] pr = present.get(p.index());
-                if (pr.length > 0) model.addImplication(w, pr[0].not());
                 // A re-run never reads a swapped tensor (the plan validator's rule: it may be on the host then).
-                for (Node c : readers.get(o)) {
-                    BoolVar[] cr = present.get(c.index());
-                    if (cr.length > 0) model.addImplication(w, cr[0].not());
-                }
+                noRerunsWith(w, p, o);
                 long releasedAt = pos(release, (int) stride - 1) + 1;
                 model.addGreaterOrEqual(ends.get(o)[0], releasedAt).onlyEnforceIf(w);
                 long inAt = pos(prefetch + 1, 0), lastAt = pos(ctx.uses.lastUse(o), (int) stride - 1) + 1;
@@ -729,6 +724,16 @@ final class RematModel {
             }
     }
 
+    /** With {@code choice}, neither o's producer p nor an op reading o re-runs (their first re-run is off). */
+    private void noRerunsWith(BoolVar choice, Node p, int o) {
+        BoolVar[] pr = present.get(p.index());
+        if (pr.length > 0) model.addImplication(choice, pr[0].not());
+        for (Node c : readers.get(o)) {
+            BoolVar[] cr = present.get(c.index());
+            if (cr.length > 0) model.addImplication(choice, cr[0].not());
+        }
+    }
+
     /**
      * Lossless compression per candidate a codec fits (the 1-bit mask of a ReLU output only ReLU and MaxPool backward
      * read) with an idle window between its last forward use and its first backward read: the full copy lives until
@@ -748,12 +753,7 @@ final class RematModel {
                 if (eb >= bytes) continue;
                 String name = s.tensor(o).name();
                 BoolVar z = model.newBoolVar(name + "#compress");
-                BoolVar[] pr = present.get(p.index());
-                if (pr.length > 0) model.addImplication(z, pr[0].not());
-                for (Node c : readers.get(o)) {
-                    BoolVar[] cr = present.get(c.index());
-                    if (cr.length > 0) model.addImplication(z, cr[0].not());
-                }
+                noRerunsWith(z, p, o);
                 BoolVar w = swapped.get(o);
                 if (w != null) model.addImplication(z, w.not());
                 // The encode runs in the first slot after the last forward use; the decode in the last slot
