@@ -55,14 +55,13 @@ public final class CpuProbes {
     private static final double WARMUP_BUDGET_SECONDS = 0.3, WARM_GAIN = 0.1;
 
     /**
-     * Timed passes over the probes, their runs pooled (passes after the first time only the probes whose warm
-     * iteration is shorter than {@code REPEAT_BELOW_SECONDS}). One: a second pass, tried because the first ran
-     * while the JIT was still compiling, gave no better checks ({@code calibrate --check}, three runs each way
-     * alternately on a quiet machine: 5, 5 and 5 of 8 models within 25% with two passes, 5, 7 and 5 with one)
-     * and cost 3 s more.
+     * A probe whose warm iteration came out at least this long in the warm-up pass is run once more after it, to
+     * tell a long probe from one that warmed up in a cold JVM. (A second timed pass for the short probes, pooled
+     * with the first, was tried because the first ran while the JIT was still compiling; it gave no better checks,
+     * {@code calibrate --check} three runs each way alternately on a quiet machine: 5, 5 and 5 of 8 models within
+     * 25% with it, 5, 7 and 5 without, and cost 3 s more.)
      */
-    static final int TIMED_PASSES = 1;
-    static final double REPEAT_BELOW_SECONDS = 0.01;
+    private static final double LONG_SECONDS = 0.01;
     /** Longest wait for the JIT's compiler threads to go idle, and how long unchanged counts as idle. */
     private static final long COMPILER_WAIT_MS = 3000, COMPILER_QUIET_MS = 150;
 
@@ -118,51 +117,41 @@ public final class CpuProbes {
         // the first probes warmed up in a cold JVM (the executor and the shared kernels not yet compiled) can come
         // out long: one more run of two iterations of each long one tells, and a short one warms up again
         for (Map.Entry<String, Schedule> e : probes.entrySet()) {
-            if (warmSeconds.get(e.getKey()) < REPEAT_BELOW_SECONDS) continue;
+            if (warmSeconds.get(e.getKey()) < LONG_SECONDS) continue;
             check(cancelled);
             double secs = Math.min(warmSeconds.get(e.getKey()), fastest(runOnce(e.getValue(), ITERATIONS)));
-            if (secs < REPEAT_BELOW_SECONDS) secs = Math.min(secs, warmUp(e.getValue(), cancelled));
+            if (secs < LONG_SECONDS) secs = Math.min(secs, warmUp(e.getValue(), cancelled));
             warmSeconds.put(e.getKey(), secs);
             runsOf.put(e.getKey(), timedRuns(secs));
         }
         List<ProbeSample> samples = new ArrayList<>();
         List<ProbeResults.Run> runs = new ArrayList<>();
-        Map<String, Map<Integer, List<Double>>> byProbe = new LinkedHashMap<>();
-        long repeated = warmSeconds.values().stream().filter(t -> t < REPEAT_BELOW_SECONDS).count();
+        // the JIT's compiler threads share the cores with the probes: let them finish what the warm-up queued, so
+        // the times are of compiled code on otherwise idle cores
+        awaitCompilerIdle(cancelled);
         done = 0;
-        total = probes.size() + (TIMED_PASSES - 1) * (int) repeated;
-        for (int pass = 0; pass < TIMED_PASSES; pass++) {
-            // the JIT's compiler threads share the cores with the probes: let them finish what the pass before
-            // queued, so the times are of compiled code on otherwise idle cores
-            awaitCompilerIdle(cancelled);
-            for (Map.Entry<String, Schedule> e : probes.entrySet()) {
-                if (pass > 0 && warmSeconds.get(e.getKey()) >= REPEAT_BELOW_SECONDS) continue;
-                Schedule s = e.getValue();
-                Map<Integer, List<Double>> byStep = byProbe.computeIfAbsent(e.getKey(), k -> new TreeMap<>());
+        for (Map.Entry<String, Schedule> e : probes.entrySet()) {
+            Schedule s = e.getValue();
+            Map<Integer, List<Double>> byStep = new TreeMap<>();
+            check(cancelled);
+            progress.progress(0.5 + 0.5 * done++ / total, "probing " + e.getKey());
+            // a short probe warms up again right before it is timed, so its kernels are compiled as they are in
+            // a real run's steady state, whatever the probes since its warm-up did to the JIT's shared call sites
+            if (runsOf.get(e.getKey()) > MIN_RUNS) runOnce(s, warmUpIterations(warmSeconds.get(e.getKey())));
+            for (int run = 0; run < runsOf.get(e.getKey()); run++) {
                 check(cancelled);
-                progress.progress(0.5 + 0.5 * done++ / total, "probing " + e.getKey());
-                // a short probe warms up again right before it is timed, so its kernels are compiled as they are
-                // in a real run's steady state, whatever the probes since its warm-up did to the JIT's shared
-                // call sites
-                if (runsOf.get(e.getKey()) > MIN_RUNS) runOnce(s, warmUpIterations(warmSeconds.get(e.getKey())));
-                for (int run = 0; run < runsOf.get(e.getKey()); run++) {
-                    check(cancelled);
-                    RunResult r = runOnce(s, ITERATIONS);
-                    Map<Integer, Double> steps = stepTimes(r);
-                    double sum = 0;
-                    for (Map.Entry<Integer, Double> t : steps.entrySet()) {
-                        byStep.computeIfAbsent(t.getKey(), k -> new ArrayList<>()).add(t.getValue());
-                        sum += t.getValue();
-                    }
-                    runs.add(new ProbeResults.Run(e.getKey(), steps.size(), dataBytes(s),
-                            r.iterations().get(r.iterations().size() - 1).seconds(), sum));
+                RunResult r = runOnce(s, ITERATIONS);
+                Map<Integer, Double> steps = stepTimes(r);
+                double sum = 0;
+                for (Map.Entry<Integer, Double> t : steps.entrySet()) {
+                    byStep.computeIfAbsent(t.getKey(), k -> new ArrayList<>()).add(t.getValue());
+                    sum += t.getValue();
                 }
+                runs.add(new ProbeResults.Run(e.getKey(), steps.size(), dataBytes(s),
+                        r.iterations().get(r.iterations().size() - 1).seconds(), sum));
             }
-        }
-        for (Map.Entry<String, Map<Integer, List<Double>>> p : byProbe.entrySet()) {
-            Schedule s = probes.get(p.getKey());
-            for (Map.Entry<Integer, List<Double>> t : p.getValue().entrySet())
-                samples.add(sample(p.getKey(), s, s.step(t.getKey()), quantile(t.getValue(), TIME_QUANTILE)));
+            for (Map.Entry<Integer, List<Double>> t : byStep.entrySet())
+                samples.add(sample(e.getKey(), s, s.step(t.getKey()), quantile(t.getValue(), TIME_QUANTILE)));
         }
         progress.progress(1, "probes done");
         return new ProbeResults(samples, runs, (System.nanoTime() - t0) / 1e9);

@@ -107,8 +107,8 @@ class CpuProbesTest {
         Map<String, Integer> runsOf = new TreeMap<>();
         for (ProbeResults.Run run : r.runs()) runsOf.merge(run.probe(), 1, Integer::sum);
         for (String p : CpuProbes.models().keySet()) assertTrue(runsOf.getOrDefault(p, 0) >= 3, p + ": " + runsOf);
-        // the first probe warms up in a cold JVM, yet is classed short and timed in every pass with more runs
-        assertTrue(runsOf.get("mlp-8x16") > 3 * CpuProbes.TIMED_PASSES, runsOf.toString());
+        // the first probe warms up in a cold JVM, yet is classed short and timed in more runs than a long one
+        assertTrue(runsOf.get("mlp-8x16") > 3, runsOf.toString());
         for (int i = 1; i < progress.size(); i++) assertTrue(progress.get(i) >= progress.get(i - 1), "progress falls");
         for (ProbeResults.Run run : r.runs()) assertTrue(run.iterationSeconds() >= run.stepSeconds(), run.toString());
         assertEquals(1.0, progress.get(progress.size() - 1));
