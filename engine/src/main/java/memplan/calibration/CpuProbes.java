@@ -203,7 +203,7 @@ public final class CpuProbes {
     /** The sample of one step: its class, the FLOPs its kernel runs, its bytes and, for products, its shape. */
     static ProbeSample sample(String probe, Schedule s, Step st, double seconds) {
         Node node = st.node() >= 0 ? s.graph().nodes().get(st.node()) : null;
-        OpCostClass c = OpCostClass.of(node == null ? null : node.op());
+        OpCostClass c = OpCostClass.of(node);
         long flops = CpuCostModel.kernelFlops(s, st);
         ProductDims dims = c.product() && flops > 0 ? ProductDims.of(node) : null;
         return new ProbeSample(probe, c, node == null ? null : node.op().type(), st.phase(), flops,

@@ -29,9 +29,9 @@ public record MachineKey(String cpuModel, int cores, int threads, String jvm, St
     /** The classes whose code the probes time. */
     private static final List<Class<?>> KERNEL_CLASSES = List.of(CpuBackend.class, Executor.class);
     // the kernels the probes run (products go through OpenBlasGemm where its natives load; K holds the scratch)
-    private static final List<String> KERNEL_FILES = List.of("Gemm", "OpenBlasGemm", "GemmKernels", "Im2col", "Par",
-            "K", "PointwiseKernels", "UnaryKernels", "BinaryKernels", "NormKernels", "TransformerKernels",
-            "PoolKernels", "LossKernels", "CpuOptimizers");
+    private static final List<String> KERNEL_FILES = List.of("Gemm", "OpenBlasGemm", "GemmKernels", "WinogradConv",
+            "Im2col", "Par", "K", "PointwiseKernels", "UnaryKernels", "BinaryKernels", "NormKernels",
+            "TransformerKernels", "PoolKernels", "LossKernels", "CpuOptimizers");
 
     /** This machine and process. */
     public static MachineKey current(String memplanVersion) {

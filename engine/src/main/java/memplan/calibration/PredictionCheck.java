@@ -135,7 +135,7 @@ public record PredictionCheck(String model, int batch, double predictedSeconds, 
         Map<String, double[]> rows = new LinkedHashMap<>();
         for (Step st : s.steps()) {
             Node n = st.node() >= 0 ? s.graph().nodes().get(st.node()) : null;
-            OpCostClass c = OpCostClass.of(n == null ? null : n.op());
+            OpCostClass c = OpCostClass.of(n);
             String name = c == OpCostClass.OPTIMIZER ? c.label() : c.label() + " " + n.op().type()
                     + (st.phase() == Phase.FORWARD
                     ? " fwd" : " bwd");

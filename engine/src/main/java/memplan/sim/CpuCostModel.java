@@ -133,7 +133,7 @@ public record CpuCostModel(double gapSeconds, double iterationSeconds, List<Clas
      */
     public static long kernelFlops(Schedule s, Step st) {
         if (st.phase() != Phase.BACKWARD || st.node() < 0) return st.flops();
-        if (!OpCostClass.of(s.graph().nodes().get(st.node()).op()).product()) return st.flops();
+        if (!OpCostClass.of(s.graph().nodes().get(st.node())).product()) return st.flops();
         for (int t : st.writes()) if (s.tensor(t).kind() == TensorKind.ACTIVATION_GRAD) return st.flops();
         return st.flops() / 2;
     }
@@ -152,7 +152,7 @@ public record CpuCostModel(double gapSeconds, double iterationSeconds, List<Clas
 
     /** The kernel's part of a step. */
     public double kernelSeconds(Node node, Phase phase, long flops, long bytes) {
-        OpCostClass c = node == null ? OpCostClass.OPTIMIZER : OpCostClass.of(node.op());
+        OpCostClass c = OpCostClass.of(node);
         if (c == OpCostClass.VIEW && find(classCosts, c, null, phase) == null) return 0;
         if (c.product() && flops > 0) return flops / flopsPerSecond(c, phase, ProductDims.of(node));
         return node == null ? cost(c, null, Phase.OPTIMIZER).seconds(bytes)

@@ -1,6 +1,7 @@
 package memplan.sim;
 
 import memplan.backend.cpu.Gemm;
+import memplan.backend.cpu.WinogradConv;
 import memplan.graph.Graph;
 import memplan.graph.Node;
 import memplan.ir.DType;
@@ -157,8 +158,28 @@ class CpuCostModelTest {
         assertEquals(OpCostClass.PRODUCT, OpCostClass.of(node(g, "mm").op()));
         assertEquals(OpCostClass.LOSS, OpCostClass.of(node(g, "loss").op()));
         assertEquals(OpCostClass.VIEW, OpCostClass.of(node(g, "flat").op()));
-        assertEquals(OpCostClass.OPTIMIZER, OpCostClass.of(null));
+        assertEquals(OpCostClass.OPTIMIZER, OpCostClass.of((Node) null));
         for (OpCostClass k : OpCostClass.values()) assertEquals(k, OpCostClass.ofLabel(k.label()));
+    }
+
+    /** A 3x3 stride-1 convolution the backend runs by Winograd's algorithm is priced apart; a thin one is not. */
+    @Test
+    void winogradConvolutionsAreAClassOfTheirOwn() {
+        ModelDef.Builder b = ModelDef.builder("winograd");
+        String x = b.add("x", new Input(List.of("N", "64", "28", "28"), null));
+        String wide = b.add("wide", Conv2d.of(64, 3, 1, 1, false), x);
+        String thin = b.add("thin", Conv2d.of(8, 3, 1, 1, false), wide);
+        String strided = b.add("strided", Conv2d.of(64, 3, 2, 1, false), thin);
+        b.add("out", new Flatten(1), strided);
+        Graph g = Graph.instantiate(b.build(), 8, DType.FP32);
+        Node w = node(g, "wide");
+        assertEquals(WinogradConv.runs((Conv2d) w.op(), w.inShapes().get(0), w.outShapes().get(0))
+                ? OpCostClass.WINOGRAD : OpCostClass.CONV, OpCostClass.of(w));
+        assertEquals(System.getProperty("memplan.cpu.winograd", "").equals("off") ? OpCostClass.CONV
+                : OpCostClass.WINOGRAD, OpCostClass.of(w), "OpenBLAS is bundled for this platform");
+        assertEquals(OpCostClass.CONV, OpCostClass.of(node(g, "thin")), "8 output channels");
+        assertEquals(OpCostClass.CONV, OpCostClass.of(node(g, "strided")), "stride 2");
+        assertTrue(OpCostClass.WINOGRAD.product());
     }
 
     @Test

@@ -141,7 +141,8 @@ final class GemmKernels {
     }
 
     /**
-     * 2-D convolution by im2col + GEMM, one image at a time. The column matrix of an image is
+     * 2-D convolution: 3x3 stride-1 ones by {@link WinogradConv} where it takes them, the others by im2col +
+     * GEMM, one image at a time. The column matrix of an image is
      * [C*kh*kw, OH*OW] (rows ordered channel, kernel row, kernel column; group g's rows are contiguous); it lives in
      * the workspace when one is given and the images run one after another, else each image task allocates its own.
      * A pointwise convolution (1x1, stride 1, no padding) multiplies the image directly.
@@ -169,6 +170,10 @@ final class GemmKernels {
             Conv2d op = (Conv2d) a.node().op();
             Buf x = a.in()[0], y = a.out()[0], w = a.params()[0];
             Buf b = op.bias() ? a.params()[1] : null;
+            if (WinogradConv.runs(op, x.shape(), y.shape())) {
+                WinogradConv.forward(WinogradConv.Geo.of(x.shape(), y.shape(), op), x, w, b, y);
+                return;
+            }
             Geo g = Geo.of(op, x.shape(), y.shape());
             if (blas(g)) {
                 forwardBlas(g, x, w, b, y);
@@ -380,6 +385,11 @@ final class GemmKernels {
             Buf gy = a.gradOut(0), gx = a.gradIn(0), gw = a.gradParam(0), gb = op.bias() ? a.gradParam(1) : null;
             if (K.zeroWithoutGradient(a, gy, gx, gw, gb)) return;
             if (gb != null) channelBiasGrad(gy, gb, g.n, g.o, g.ohw(), a.accParam(1));
+            Shape in = a.node().inShapes().get(0), out = a.node().outShapes().get(0);
+            if (WinogradConv.runs(op, in, out)) {
+                WinogradConv.backward(WinogradConv.Geo.of(in, out, op), a, gy, gx, gw);
+                return;
+            }
             if (blas(g)) {
                 backwardBlas(g, a, gy, gx, gw);
                 return;

@@ -151,6 +151,29 @@ final class OpenBlasGemm {
         multiply(m, n, k, transA, aAt, transB, bAt, cAt, accumulate, parallel, null, null);
     }
 
+    /**
+     * {@code count} products of one shape on operands already in this thread's staging, as {@link #multiply}
+     * lays one out, the i-th at {@code aAt + i*aStride}, {@code bAt + i*bStride}, {@code cAt + i*cStride}: all
+     * their tiles run in parallel (each tile one call over the whole K, as for one product), so a batch of small
+     * products (a Winograd convolution's 36) keeps every thread busy and no result depends on the thread count.
+     */
+    static void multiplyBatch(int count, int m, int n, int k, boolean transA, long aAt, long aStride, boolean transB,
+                              long bAt, long bStride, long cAt, long cStride, boolean accumulate) {
+        int aCols = transA ? m : k, bCols = transB ? k : n;
+        int[] sides = tileSides(m, n, k);
+        int tm = sides[0], tn = sides[1], colTiles = (n + tn - 1) / tn, per = ((m + tm - 1) / tm) * colTiles;
+        FloatPointer base = STAGING.get().pointer;
+        int ta = transA ? CblasTrans : CblasNoTrans, tb = transB ? CblasTrans : CblasNoTrans;
+        float beta = accumulate ? 1f : 0f;
+        Par.each(count * per, t -> {
+            int p = t / per, r = t % per, i0 = (r / colTiles) * tm, j0 = (r % colTiles) * tn;
+            long ai = transA ? i0 : (long) i0 * k, bj = transB ? (long) j0 * k : j0;
+            cblas_sgemm(CblasRowMajor, ta, tb, Math.min(tm, m - i0), Math.min(tn, n - j0), k, 1f,
+                    at(base, aAt + p * aStride + ai), aCols, at(base, bAt + p * bStride + bj), bCols, beta,
+                    at(base, cAt + p * cStride + (long) i0 * n + j0), n);
+        });
+    }
+
     private static void multiply(int m, int n, int k, boolean transA, long aAt, boolean transB, long bAt, long cAt,
                                  boolean accumulate, boolean parallel, Tile before, Tile after) {
         int aCols = transA ? m : k, bCols = transB ? k : n;
