@@ -22,13 +22,15 @@ import java.util.Locale;
 
 /**
  * How a CPU spends an op's time. The product classes (products, convolutions as their im2col product, the 3x3
- * convolutions the CPU backend runs by Winograd's algorithm, attention, recurrent cells) run at a throughput that depends on the product's shape; the others cost a fixed part per call
- * plus their bytes at the bandwidth their kernels reach, which differs between classes (a normalisation reads its
- * input twice, a pooling window gathers, a copy only moves). Views cost the executor's step only; an optimizer
+ * convolutions the CPU backend runs by Winograd's algorithm, attention, recurrent cells) run at a throughput
+ * that depends on the product's shape; the others cost a fixed part per call plus their bytes at the bandwidth
+ * their kernels reach, which differs between classes (a normalisation reads its input twice, a pooling window
+ * gathers, a copy only moves). Views cost the executor's step only; an optimizer
  * update of one parameter tensor is a class of its own.
  */
 public enum OpCostClass {
-    PRODUCT, CONV, WINOGRAD, ATTENTION, RECURRENT, NORM, SOFTMAX, POINTWISE, POOL, COPY, EMBEDDING, LOSS, VIEW, OPTIMIZER;
+    PRODUCT, CONV, WINOGRAD, ATTENTION, RECURRENT, NORM, SOFTMAX, POINTWISE, POOL, COPY, EMBEDDING, LOSS, VIEW,
+    OPTIMIZER;
 
     /** Whether the class's time is its FLOPs at a shape-dependent throughput. */
     public boolean product() {
