@@ -19,11 +19,11 @@ final class ProbeModels {
                 mlp(s[0], s[1]));
         m.put("gemm-256x1024", gemm(256, 1024));
         // {batch, in, out, kernel, stride, size}: tiny-cnn's and LeNet's convolutions, ResNet's stem and stages
-        // (two images: the kernels split im2col by image); the 14x14 stage again at batch 8, where the CPU
+        // (two images: the kernels split im2col by image); the 28x28 stage again at batch 8, where the CPU
         // backend runs it by Winograd's algorithm (at batch 2 by im2col), so that both classes have the shape
         int[][] convs = {{8, 1, 8, 3, 1, 16}, {8, 8, 16, 3, 1, 8}, {8, 1, 6, 5, 1, 32}, {8, 6, 16, 5, 1, 14},
                 {2, 3, 64, 7, 2, 112}, {2, 64, 64, 3, 1, 56}, {2, 64, 128, 3, 2, 56}, {2, 64, 128, 1, 2, 56},
-                {2, 128, 128, 3, 1, 28}, {2, 256, 256, 3, 1, 14}, {8, 256, 256, 3, 1, 14}, {2, 512, 512, 3, 1, 7}};
+                {2, 128, 128, 3, 1, 28}, {8, 128, 128, 3, 1, 28}, {2, 256, 256, 3, 1, 14}, {2, 512, 512, 3, 1, 7}};
         for (int[] c : convs)
             m.put("conv-" + c[1] + "-" + c[2] + "k" + c[3] + "s" + c[4] + "@" + c[5] + "x" + c[0],
                     conv(c[0], c[1], c[2], c[3], c[4], c[5]));

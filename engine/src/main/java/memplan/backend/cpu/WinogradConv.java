@@ -40,9 +40,10 @@ public final class WinogradConv {
     /**
      * Whether a convolution of these shapes has the geometry this algorithm takes: 3x3, stride 1, no dilation,
      * one group, padding 0 to 2 (so its data gradient is one too), at least {@link #MIN_CHANNELS} channels in and
-     * out, and at least as many tile values as transformed weights (images x tiles x (C + O) >= O x C): each pass
-     * transforms all the weights, which on ResNet-18's 7x7 layer at batch 8 (512 channels, 32 tiles) cost more
-     * than the products saved (0.64x the im2col time). A function of the shapes only.
+     * out, and at least twice as many tile values as transformed weights (images x tiles x (C + O) >= 2 O C):
+     * each pass transforms all the weights, which on ResNet-18's 7x7 layer at batch 8 (512 channels, 32 tiles)
+     * cost more than the products saved (0.64-0.71x the im2col time), and its 14x14 layer, where the two are
+     * equal, ran at 0.90-1.18x on two threads. A function of the shapes only.
      */
     static boolean allows(Conv2d op, Shape in, Shape out) {
         if (!(op.kernel().h() == 3 && op.kernel().w() == 3 && op.stride().h() == 1 && op.stride().w() == 1
@@ -51,7 +52,7 @@ public final class WinogradConv {
                 && in.rank() == 4 && out.rank() == 4 && in.dim(1) >= MIN_CHANNELS && out.dim(1) >= MIN_CHANNELS))
             return false;
         Geo g = Geo.of(in, out, op);
-        return (long) g.n * g.tiles() * (g.c + g.o) >= (long) g.o * g.c
+        return (long) g.n * g.tiles() * (g.c + g.o) >= 2L * g.o * g.c
                 && staged(g) <= OpenBlasGemm.MAX_STAGED_FLOATS;
     }
 

@@ -25,36 +25,36 @@ class WinogradConvTest {
 
     @Test
     void takesOnlyThreeByThreeStrideOneWithEnoughChannels() {
-        Shape in = s(2, 16, 8, 8);
-        assertTrue(WinogradConv.allows(Conv2d.of(16, 3, 1, 1, true), in, s(2, 16, 8, 8)));
-        assertEquals(OpenBlasGemm.available(), WinogradConv.runs(Conv2d.of(16, 3, 1, 1, true), in, s(2, 16, 8, 8)));
-        assertFalse(WinogradConv.allows(Conv2d.of(16, 3, 2, 1, true), in, s(2, 16, 4, 4)), "stride 2");
-        assertFalse(WinogradConv.allows(Conv2d.of(16, 5, 1, 2, true), in, s(2, 16, 8, 8)), "5x5");
-        assertFalse(WinogradConv.allows(Conv2d.of(8, 3, 1, 1, true), in, s(2, 8, 8, 8)), "8 output channels");
-        assertFalse(WinogradConv.allows(Conv2d.of(16, 3, 1, 3, true), in, s(2, 16, 12, 12)), "padding 3");
+        Shape in = s(4, 16, 8, 8);
+        assertTrue(WinogradConv.allows(Conv2d.of(16, 3, 1, 1, true), in, s(4, 16, 8, 8)));
+        assertEquals(OpenBlasGemm.available(), WinogradConv.runs(Conv2d.of(16, 3, 1, 1, true), in, s(4, 16, 8, 8)));
+        assertFalse(WinogradConv.allows(Conv2d.of(16, 3, 2, 1, true), in, s(4, 16, 4, 4)), "stride 2");
+        assertFalse(WinogradConv.allows(Conv2d.of(16, 5, 1, 2, true), in, s(4, 16, 8, 8)), "5x5");
+        assertFalse(WinogradConv.allows(Conv2d.of(8, 3, 1, 1, true), in, s(4, 8, 8, 8)), "8 output channels");
+        assertFalse(WinogradConv.allows(Conv2d.of(16, 3, 1, 3, true), in, s(4, 16, 12, 12)), "padding 3");
         assertFalse(WinogradConv.allows(new Conv2d(16, Pair.of(3), Pair.of(1), Pair.of(1), Pair.of(2), 1, false), in,
-                s(2, 16, 6, 6)), "dilation 2");
+                s(4, 16, 6, 6)), "dilation 2");
         assertFalse(WinogradConv.allows(new Conv2d(16, Pair.of(3), Pair.of(1), Pair.of(1), Pair.of(1), 2, false), in,
-                s(2, 16, 8, 8)), "two groups");
-        // ResNet-18's 7x7 layer at batch 8: 32 tiles of 1024 channels against 512 x 512 transformed weights
+                s(4, 16, 8, 8)), "two groups");
+        // ResNet-18's 7x7 layer at batch 8: 32 tiles of 1024 channels against twice 512 x 512 transformed weights
         assertFalse(WinogradConv.allows(Conv2d.of(512, 3, 1, 1, false), s(8, 512, 7, 7), s(8, 512, 7, 7)), "7x7");
-        assertTrue(WinogradConv.allows(Conv2d.of(512, 3, 1, 1, false), s(64, 512, 7, 7), s(64, 512, 7, 7)), "64");
+        assertTrue(WinogradConv.allows(Conv2d.of(512, 3, 1, 1, false), s(128, 512, 7, 7), s(128, 512, 7, 7)), "128");
     }
 
     @Test
     void matchesDirectConvolutionForEveryPadding() {
         for (int pad = 0; pad <= 2; pad++) {
-            compare(Conv2d.of(20, 3, 1, pad, true), s(2, 16, 9, 11), false);
-            compare(Conv2d.of(16, 3, 1, pad, false), s(3, 24, 10, 9), true);
+            compare(Conv2d.of(20, 3, 1, pad, true), s(2, 16, 13, 11), false);
+            compare(Conv2d.of(16, 3, 1, pad, false), s(4, 24, 10, 13), true);
         }
         // tiles cut by both edges, a single row of tiles, and more channels out than in
-        compare(Conv2d.of(32, 3, 1, 1, true), s(3, 16, 3, 13), false);
+        compare(Conv2d.of(32, 3, 1, 1, true), s(6, 16, 3, 13), false);
         compare(Conv2d.of(48, 3, 1, 1, false), s(2, 17, 14, 14), true);
     }
 
     @Test
     void finiteDifferencesAgree() {
-        CpuHarness h = new CpuHarness(Conv2d.of(16, 3, 1, 1, true), s(2, 16, 6, 7));
+        CpuHarness h = new CpuHarness(Conv2d.of(16, 3, 1, 1, true), s(4, 16, 6, 7));
         assertTrue(WinogradConv.allows((Conv2d) h.node.op(), h.node.inShapes().get(0), h.node.outShapes().get(0)));
         h.gradCheck(40);
     }
