@@ -7,6 +7,7 @@ import memplan.backend.cpu.CpuBackendProvider;
 import memplan.backend.cpu.Gemm;
 import memplan.backend.cpu.GemmBench;
 import memplan.backend.cpu.GemmBench.GemmSpeed;
+import memplan.backend.cpu.WinogradConv;
 import memplan.exec.Executor;
 import memplan.exec.IterationResult;
 import memplan.exec.ProgressListener;
@@ -79,6 +80,10 @@ public final class BenchCpuCommand implements Callable<Integer> {
     @Option(names = "--no-peak", description = "Skip the FMA peak probe.")
     boolean noPeak;
 
+    @Option(names = "--compare-conv", description = "Time each step with 3x3 stride-1 convolutions by im2col and by "
+            + "Winograd's algorithm, alternately, and print both.")
+    boolean compareConv;
+
     @Option(names = "--json", description = "Print JSON for scripts.")
     boolean json;
 
@@ -149,6 +154,10 @@ public final class BenchCpuCommand implements Callable<Integer> {
         }
         ArrayNode steps = root.putArray("models");
         for (Schedule s : schedules) {
+            if (compareConv) {
+                compare(s, t, steps, out);
+                continue;
+            }
             double[] secs = stepSeconds(s, t);
             double[] sorted = secs.clone();
             Arrays.sort(sorted);
@@ -168,8 +177,44 @@ public final class BenchCpuCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** Both algorithms' step times, alternately: a drifting machine then slows both alike. */
+    private void compare(Schedule s, int t, ArrayNode steps, PrintWriter out) {
+        boolean was = WinogradConv.isEnabled();
+        double[] im2col = new double[iterations], winograd = new double[iterations];
+        try {
+            for (int i = 0; i < iterations; i++) {
+                WinogradConv.setEnabled(false);
+                im2col[i] = median(stepSeconds(s, t, i == 0 ? warmupSeconds : 0, i == 0 ? warmup : 1, 1));
+                WinogradConv.setEnabled(true);
+                winograd[i] = median(stepSeconds(s, t, i == 0 ? warmupSeconds : 0, i == 0 ? warmup : 1, 1));
+            }
+        } finally {
+            WinogradConv.setEnabled(was);
+        }
+        double a = median(im2col), b = median(winograd);
+        ObjectNode o = steps.addObject();
+        o.put("model", s.graph().model().name());
+        o.put("batch", s.graph().batch());
+        o.put("optimizer", optimizer);
+        o.put("medianSecondsIm2col", a);
+        o.put("medianSecondsWinograd", b);
+        if (!json) out.printf(Locale.ROOT, "%-18s batch %d %s: step %.4f s with 3x3 convolutions by im2col, %.4f s by "
+                        + "Winograd (medians of %d, alternately): %.2fx%n", s.graph().model().name(),
+                s.graph().batch(), optimizer, a, b, iterations, a / b);
+    }
+
+    private static double median(double[] v) {
+        double[] sorted = v.clone();
+        Arrays.sort(sorted);
+        return sorted[sorted.length / 2];
+    }
+
     /** Seconds of each timed iteration of the baseline plan on the CPU backend, in a pool of t threads. */
     private double[] stepSeconds(Schedule s, int t) {
+        return stepSeconds(s, t, warmupSeconds, warmup, iterations);
+    }
+
+    private double[] stepSeconds(Schedule s, int t, double warmFor, int warmRuns, int timed) {
         Executor.checkRunnable(s.graph());
         DeviceModel device = DeviceModel.preset("cpu");
         Plan plan = Plan.baseline(s);
@@ -177,18 +222,18 @@ public final class BenchCpuCommand implements Callable<Integer> {
         try (Backend b = new CpuBackendProvider().open(8L << 30)) {
             // warm up by the clock, in runs of doubling length: the first iterations run in the interpreter, so a
             // count estimated from them stopped a sub-millisecond step's warm-up long before the JIT had finished
-            long end = System.nanoTime() + (long) (warmupSeconds * 1e9);
+            long end = System.nanoTime() + (long) (warmFor * 1e9);
             for (int k = 1; System.nanoTime() < end; k = Math.min(MAX_ITERATIONS, 2 * k)) {
                 int its = k;
                 pool.submit(() -> new Executor(plan, device).run(b, new RunConfig(its, 0.01, 42),
                         ProgressListener.NONE, () -> false)).get();
             }
-            int w = warmup;
-            RunResult r = pool.submit(() -> new Executor(plan, device).run(b, new RunConfig(w + iterations,
+            int w = warmRuns;
+            RunResult r = pool.submit(() -> new Executor(plan, device).run(b, new RunConfig(w + timed,
                     0.01, 42), ProgressListener.NONE, () -> false)).get();
             List<IterationResult> its = r.iterations();
-            double[] secs = new double[iterations];
-            for (int i = 0; i < iterations; i++) secs[i] = its.get(w + i).seconds();
+            double[] secs = new double[timed];
+            for (int i = 0; i < timed; i++) secs[i] = its.get(w + i).seconds();
             return secs;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -1,6 +1,7 @@
 package memplan.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import memplan.backend.cpu.WinogradConv;
 import org.junit.jupiter.api.Test;
 
 import static memplan.cli.PlannerCommandsTest.run;
@@ -31,6 +32,25 @@ class BenchCpuCommandTest {
             assertTrue(m.get("medianSeconds").asDouble() > 0);
         }
         assertEquals("tiny-cnn", j.get("models").get(1).get("model").asText());
+    }
+
+    /** --compare-conv times both convolution algorithms and leaves the backend's setting as it found it. */
+    @Test
+    void compareConvReportsBothAlgorithms() throws Exception {
+        boolean was = WinogradConv.isEnabled();
+        PlannerCommandsTest.Run r = run("bench", "cpu", "tiny-cnn", "--batch", "2", "--threads", "1", "--gemm", "0",
+                "--no-peak", "--warmup", "1", "--warmup-seconds", "0.1", "--iterations", "3", "--compare-conv",
+                "--json");
+        assertEquals(0, r.code(), r.err());
+        JsonNode m = Json.MAPPER.readTree(r.out()).get("models").get(0);
+        assertEquals("tiny-cnn", m.get("model").asText());
+        assertTrue(m.get("medianSecondsIm2col").asDouble() > 0, m.toString());
+        assertTrue(m.get("medianSecondsWinograd").asDouble() > 0, m.toString());
+        assertEquals(was, WinogradConv.isEnabled());
+        PlannerCommandsTest.Run text = run("bench", "cpu", "tiny-cnn", "--batch", "2", "--threads", "1", "--gemm",
+                "0", "--no-peak", "--warmup", "0", "--warmup-seconds", "0", "--iterations", "1", "--compare-conv");
+        assertEquals(0, text.code(), text.err());
+        assertTrue(text.out().contains("by im2col") && text.out().contains("by Winograd"), text.out());
     }
 
     @Test

@@ -31,6 +31,16 @@ public final class WinogradConv {
      */
     static boolean enabled = !"off".equalsIgnoreCase(System.getProperty("memplan.cpu.winograd", ""));
 
+    /** Whether 3x3 stride-1 convolutions may run by this algorithm (true unless switched off). */
+    public static boolean isEnabled() {
+        return enabled;
+    }
+
+    /** Lets them (or not); for a benchmark that compares the two algorithms, between iterations. */
+    public static void setEnabled(boolean on) {
+        enabled = on;
+    }
+
     /** Three work arrays per thread: a tile transform's input, its half-way result and its output. */
     private static final ThreadLocal<float[][]> LOCAL = ThreadLocal.withInitial(() -> new float[3][0]);
 
