@@ -73,6 +73,25 @@ class ExecutorLosslessTest {
     }
 
     /**
+     * A network whose 3x3 convolutions the CPU backend runs by Winograd's algorithm (unet-small: 32-128 channels at
+     * 64x64 down to 16x16): swapped and recomputed plans still end with the baseline's weights bit for bit.
+     */
+    @Test
+    void winogradConvolutionsKeepLosslessPlansBitIdentical() {
+        Schedule s = memplan.train.TrainingGraph.derive(Graph.instantiate(SampleModels.load("unet-small"), 2,
+                DType.FP32), Optimizer.ADAM);
+        long winograd = s.graph().nodes().stream().filter(n -> n.op() instanceof memplan.ops.Conv2d c
+                && memplan.backend.cpu.WinogradConv.runs(c, n.inShapes().get(0), n.outShapes().get(0))).count();
+        assertTrue(winograd >= 4, "convolutions run by Winograd: " + winograd);
+        RunResult base = run(Plan.baseline(s));
+        for (Plan p : new Plan[]{everywhere(s, t -> Decision.Swap.auto()), everywhere(s, t -> Decision.RECOMPUTE)}) {
+            assertTrue(p.changedCount() > 0);
+            assertEquals(base.weightsSha256(), run(p).weightsSha256(), "unet-small with " + p.changedCount()
+                    + " changed tensors");
+        }
+    }
+
+    /**
      * Tensors rebuilt before every backward step that reads them (freed and rebuilt again in between), and the
      * CP-SAT planner's least-peak plan, run for real: same weights as the baseline, measured peak = predicted.
      */
