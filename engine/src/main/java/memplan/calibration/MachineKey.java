@@ -1,6 +1,7 @@
 package memplan.calibration;
 
 import memplan.backend.cpu.CpuBackend;
+import memplan.backend.cpu.WinogradConv;
 import memplan.exec.Executor;
 
 import java.io.IOException;
@@ -39,7 +40,8 @@ public record MachineKey(String cpuModel, int cores, int threads, String jvm, St
         return new MachineKey(thisCpuModel(), Runtime.getRuntime().availableProcessors(),
                 ForkJoinPool.getCommonPoolParallelism() + 1,
                 System.getProperty("java.vm.name") + " " + System.getProperty("java.vm.version"), memplanVersion,
-                kernelDigest());
+                // with Winograd's convolutions switched off the same kernels time differently
+                kernelDigest() + (WinogradConv.isEnabled() ? "" : " without Winograd"));
     }
 
     /** SHA-256 (first 16 hex digits) over the kernels' class files as the class loader finds them. */

@@ -1,5 +1,6 @@
 package memplan.calibration;
 
+import memplan.backend.cpu.WinogradConv;
 import memplan.exec.ProgressListener;
 import memplan.io.ModelFormatException;
 import memplan.sim.CpuCostModel;
@@ -13,6 +14,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -159,6 +161,14 @@ class CalibrationCacheTest {
         assertEquals(16, k.kernels().length(), k.kernels());
         assertEquals(k, MachineKey.current("0.1.0"));
         assertTrue(k.cores() > 0 && k.threads() > 0 && !k.cpuModel().isBlank());
+        // the same kernels with Winograd's convolutions switched off time otherwise: another key
+        boolean was = WinogradConv.isEnabled();
+        try {
+            WinogradConv.setEnabled(!was);
+            assertNotEquals(k, MachineKey.current("0.1.0"));
+        } finally {
+            WinogradConv.setEnabled(was);
+        }
     }
 
     @Test
