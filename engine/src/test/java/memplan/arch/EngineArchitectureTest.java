@@ -44,8 +44,9 @@ class EngineArchitectureTest {
     @Test
     void noStandardOutput() {
         ArchRule r = noClasses()
-                // A command-line micro-benchmark of the CPU GEMM, run by hand with its own main().
+                // Command-line micro-benchmarks of the CPU GEMM and convolutions, run by hand with their own main().
                 .that().doNotHaveFullyQualifiedName("memplan.backend.cpu.MatmulBench")
+                .and().doNotHaveFullyQualifiedName("memplan.backend.cpu.WinogradBench")
                 .should().accessField(System.class, "out").orShould().accessField(System.class, "err")
                 .orShould().callMethod(Throwable.class, "printStackTrace")
                 .because("only the CLI (memplan.cli in app) prints; the engine reports through return values and exceptions");
