@@ -1,7 +1,6 @@
 package memplan.planner;
 
 import memplan.plan.Plan;
-import memplan.sim.SimResult;
 
 import java.util.List;
 
@@ -11,14 +10,14 @@ final class Fit {
     }
 
     static boolean fits(PlanContext ctx, Plan p, long budget) {
-        return budget > Planner.MIN_PEAK && ctx.simulate(p).peakBytes() <= budget;
+        return budget > Planner.MIN_PEAK && ctx.score(p).peakBytes() <= budget;
     }
 
     static Plan best(PlanContext ctx, List<Plan> options, long budget) {
         Plan best = null;
-        SimResult bestR = null;
+        PlanContext.Score bestR = null;
         for (Plan p : options) {
-            SimResult r = ctx.simulate(p);
+            PlanContext.Score r = ctx.score(p);
             if (best == null || RecomputeGreedyPlanner.better(r, bestR, budget)) {
                 best = p;
                 bestR = r;
