@@ -44,6 +44,7 @@ public final class HybridOptimalPlanner implements SolverPlanner {
     public Plan improve(Plan start, long budgetBytes, PlanContext ctx) {
         report = null;
         Deadline deadline = Deadline.after(limits.timeLimitSeconds()); // the greedy rivals spend the limit too
+        RematModel.loadSolverInBackground();
         if (Fit.fits(ctx, start, budgetBytes)) return start;
         // The warm start may spend half the limit, the hybrid greedy the rest (each stops only with a fitting plan);
         // the hybrid greedy plans from the same recompute plan, so it is computed once.

@@ -70,7 +70,8 @@ final class SolverSearch {
         // A greedy plan that adds no time is optimal already (the model's costs are never negative): no search.
         if (gr.iterationSeconds() - ctx.baselineSeconds() <= 1e-15 && budgetBytes > MIN_PEAK) {
             SolveReport done = new SolveReport("OPTIMAL", 0, 0, 0, deadline.elapsedSeconds(), 0, "greedy",
-                    "the greedy's plan adds no time: nothing to search", greedyPhase + ", no search");
+                    "the greedy's plan adds no time: nothing to search", greedyPhase + String.format(Locale.ROOT,
+                    ", no search, total %.2f s of %.1f s", deadline.elapsedSeconds(), limits.timeLimitSeconds()));
             control.finished(done);
             return new Result(greedy, done);
         }
