@@ -42,6 +42,11 @@ final class Cutoff {
         return true;
     }
 
+    /** Whether the deadline has passed (the planner may then reorder what it tries towards a first fitting plan). */
+    boolean passed() {
+        return deadline != null && deadline.passed();
+    }
+
     /** Whether a plan with this peak is one the caller may return: within the budget, or there is no budget. */
     static boolean fits(long peakBytes, long budgetBytes) {
         return budgetBytes <= Planner.MIN_PEAK || peakBytes <= budgetBytes;

@@ -127,14 +127,21 @@ public final class RecomputeGreedyPlanner implements Planner {
         for (int round = 0; round < 2; round++) {
             for (int k : grid) {
                 if (tried.containsKey(k)) continue;
-                if (bestR != null && cutoff.stop("in the segment search",
-                        fitBefore || Cutoff.fits(bestR.peakBytes(), budget))) return tried.get(bestK);
-                Plan p = CheckpointSqrtPlanner.segments(start, ctx, fwd, k);
-                tried.put(k, p);
-                PlanContext.Score r = ctx.score(p);
-                if (bestR == null || better(r, bestR, budget)) {
-                    bestK = k;
-                    bestR = r;
+                for (int pass = 0; pass < 2; pass++) {
+                    boolean fit = fitBefore || bestR != null && Cutoff.fits(bestR.peakBytes(), budget);
+                    if (bestR != null && cutoff.stop("in the segment search", fit)) return tried.get(bestK);
+                    // Past the deadline with nothing that fits: Chen's sqrt(N) segments first, the likeliest to.
+                    boolean sqrtFirst = pass == 0 && !fit && cutoff.passed() && !tried.containsKey(sqrt);
+                    if (pass == 1 && tried.containsKey(k)) break;
+                    if (pass == 0 && !sqrtFirst) continue;
+                    int next = sqrtFirst ? sqrt : k;
+                    Plan p = CheckpointSqrtPlanner.segments(start, ctx, fwd, next);
+                    tried.put(next, p);
+                    PlanContext.Score r = ctx.score(p);
+                    if (bestR == null || better(r, bestR, budget)) {
+                        bestK = next;
+                        bestR = r;
+                    }
                 }
             }
             Integer lo = grid.lower(bestK), hi = grid.higher(bestK);

@@ -50,11 +50,16 @@ final class SolverSearch {
     static Result run(Plan start, long budgetBytes, PlanContext ctx, SolverLimits limits, SolveControl control,
                       boolean swaps, Plan warm, List<Plan> rivals, Deadline deadline, Cutoff cutoff) {
         Plan greedy = warm;
-        long s0 = System.nanoTime();
-        SimResult warmR = ctx.simulate(greedy); // timed: judging the solver's plan takes a simulation or two
-        PlanContext.Score gr = new PlanContext.Score(warmR.peakBytes(), warmR.iterationSeconds());
-        // Judging the solver's plan afterwards takes a validation and a simulation or two: keep time for them.
-        Deadline forSearch = deadline.less(3 * (System.nanoTime() - s0) / 1e9);
+        PlanContext.Score gr;
+        Deadline forSearch = deadline;
+        if (deadline.passed()) gr = ctx.score(greedy); // no search: nothing to keep time for
+        else {
+            long s0 = System.nanoTime();
+            SimResult warmR = ctx.simulate(greedy); // timed, not looked up: what judging the solver's plan costs
+            gr = new PlanContext.Score(warmR.peakBytes(), warmR.iterationSeconds());
+            // Judging the solver's plan afterwards takes a validation and a simulation or two: keep time for them.
+            forSearch = deadline.less(3 * (System.nanoTime() - s0) / 1e9);
+        }
         for (Plan rival : rivals) {
             PlanContext.Score rr = ctx.score(rival);
             if (RecomputeGreedyPlanner.better(rr, gr, budgetBytes)) {
