@@ -62,14 +62,15 @@ final class Greedy {
     }
 
     Plan run(Plan start, long budget, String name) {
-        return run(start, budget, name, Cutoff.none());
+        return run(start, budget, name, Cutoff.none(), false);
     }
 
     /**
-     * As {@link #run(Plan, long, String)}, stopping at {@code cutoff} once its best plan fits: its rounds only
-     * without a budget (with one they end once the plan fits), its pruning between simulations.
+     * As {@link #run(Plan, long, String)}, stopping at {@code cutoff} once its best plan fits or {@code fitInHand}
+     * (the caller holds a fitting plan already): its rounds (with a budget they end once the plan fits anyway) and
+     * its pruning, between simulations.
      */
-    Plan run(Plan start, long budget, String name, Cutoff cutoff) {
+    Plan run(Plan start, long budget, String name, Cutoff cutoff, boolean fitInHand) {
         Plan cur = ctx.repair(start);
         SimResult r = ctx.simulate(cur);
         Plan best = cur;
@@ -77,7 +78,7 @@ final class Greedy {
         List<Action> history = new ArrayList<>(); // every action applied, for pruning
         for (int round = 0; round < 400; round++) {
             if (budget > Planner.MIN_PEAK && r.peakBytes() <= budget) break;
-            if (cutoff.stop("in the greedy's rounds", Cutoff.fits(bestR.peakBytes(), budget))) break;
+            if (cutoff.stop("in the greedy's rounds", fitInHand || Cutoff.fits(bestR.peakBytes(), budget))) break;
             load(cur);
             int[] at = ctx.stepAt(r.execution(), r.peakPosition());
             long excess = budget > Planner.MIN_PEAK ? r.peakBytes() - budget : Long.MAX_VALUE;

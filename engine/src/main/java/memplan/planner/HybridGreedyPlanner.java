@@ -36,10 +36,10 @@ public final class HybridGreedyPlanner implements Planner {
         Greedy all = new Greedy(ctx, EnumSet.allOf(Greedy.Kind.class), false);
         if (rec != null) options.add(rec); // first to hand; the order below decides ties as before
         if (!stop(cutoff, "before the greedy over all actions", ctx, options, budgetBytes))
-            options.add(all.run(start, budgetBytes, start.planner(), cutoff));
+            options.add(all.run(start, budgetBytes, start.planner(), cutoff, anyFits(ctx, options, budgetBytes)));
         if (!stop(cutoff, "before the greedy without swaps", ctx, options, budgetBytes))
             options.add(new Greedy(ctx, EnumSet.of(Greedy.Kind.RECOMPUTE, Greedy.Kind.COMPRESS), false).run(start,
-                    budgetBytes, start.planner(), cutoff));
+                    budgetBytes, start.planner(), cutoff, anyFits(ctx, options, budgetBytes)));
         if (rec == null) {
             rec = new RecomputeGreedyPlanner().improve(start, budgetBytes, ctx, cutoff);
             options.add(rec);
@@ -50,7 +50,7 @@ public final class HybridGreedyPlanner implements Planner {
         // Recompute first, then swap or compress what is still in the way.
         if (!stop(cutoff, "before the greedy after recompute", ctx, options, budgetBytes))
             options.add(new Greedy(ctx, EnumSet.allOf(Greedy.Kind.class), false).run(rec, budgetBytes,
-                    start.planner(), cutoff));
+                    start.planner(), cutoff, anyFits(ctx, options, budgetBytes)));
         if (!stop(cutoff, "before swapping everything", ctx, options, budgetBytes))
             options.add(new VdnnPlanner(true).improve(start, budgetBytes, ctx)); // the lowest peak swapping reaches
         Plan best = Fit.best(ctx, options, budgetBytes);
@@ -59,7 +59,11 @@ public final class HybridGreedyPlanner implements Planner {
     }
 
     private static boolean stop(Cutoff cutoff, String phase, PlanContext ctx, List<Plan> plans, long budget) {
-        for (Plan p : plans) if (Cutoff.fits(ctx.score(p).peakBytes(), budget)) return cutoff.stop(phase, true);
+        return cutoff.stop(phase, anyFits(ctx, plans, budget));
+    }
+
+    private static boolean anyFits(PlanContext ctx, List<Plan> plans, long budget) {
+        for (Plan p : plans) if (Cutoff.fits(ctx.score(p).peakBytes(), budget)) return true;
         return false;
     }
 }

@@ -77,7 +77,7 @@ public final class RecomputeGreedyPlanner implements Planner {
         List<Integer> cand = candidates(ctx, start);
         if (cand.size() <= EXACT_LIMIT) options.add(exact(start, budgetBytes, ctx, cand, cutoff));
         else options.add(new Greedy(ctx, EnumSet.of(Greedy.Kind.RECOMPUTE), false).run(start,
-                budgetBytes, start.planner(), cutoff));
+                budgetBytes, start.planner(), cutoff, false));
         Schedule s = ctx.schedule;
         List<Node> fwd = new ArrayList<>();
         for (Node n : s.graph().nodes()) if (s.forwardStep(n.index()) >= 0 && n.outputs().length > 0) fwd.add(n);
