@@ -73,7 +73,7 @@ public final class RecomputeGreedyPlanner implements Planner {
      */
     Plan improve(Plan start, long budgetBytes, PlanContext ctx, Cutoff cutoff) {
         if (Fit.fits(ctx, start, budgetBytes)) return start;
-        List<Plan> options = new ArrayList<>();
+        Fit.Candidates options = new Fit.Candidates(ctx, budgetBytes);
         List<Integer> cand = candidates(ctx, start);
         if (cand.size() <= EXACT_LIMIT) options.add(exact(start, budgetBytes, ctx, cand, cutoff));
         else options.add(new Greedy(ctx, EnumSet.of(Greedy.Kind.RECOMPUTE), false).run(start,
@@ -84,26 +84,18 @@ public final class RecomputeGreedyPlanner implements Planner {
         fwd.sort(Comparator.comparingInt(n -> s.forwardStep(n.index())));
         int sqrt = Math.max(1, (int) Math.round(Math.sqrt(fwd.size())));
         if (cand.size() > EXACT_LIMIT) {
-            if (cutoff.stop("before the segment search", anyFits(ctx, options, budgetBytes)))
-                return Fit.best(ctx, options, budgetBytes);
-            Plan seg = bestSegments(start, budgetBytes, ctx, fwd, sqrt, cutoff, anyFits(ctx, options, budgetBytes));
-            options.add(seg);
+            if (cutoff.stop("before the segment search", options.anyFits())) return options.best();
+            options.add(bestSegments(start, budgetBytes, ctx, fwd, sqrt, cutoff, options.anyFits()));
             // Segments by bytes (Chen's budgeted greedy) over a geometric range of segment sizes.
             long total = 0;
             for (Node n : fwd) for (int o : n.outputs()) total += s.tensor(s.tensorOfValue(o)).bytes();
             for (double x = total / (double) fwd.size(); x < total; x *= 1.5) {
-                if (cutoff.stop("in the segments by bytes", anyFits(ctx, options, budgetBytes))) break;
+                if (cutoff.stop("in the segments by bytes", options.anyFits())) break;
                 options.add(CheckpointSqrtPlanner.segmentsByBytes(start, ctx, fwd, (long) x));
             }
-        } else if (!cutoff.stop("before the sqrt(N) segments", anyFits(ctx, options, budgetBytes)))
+        } else if (!cutoff.stop("before the sqrt(N) segments", options.anyFits()))
             options.add(CheckpointSqrtPlanner.segments(start, ctx, fwd, sqrt));
-        return Fit.best(ctx, options, budgetBytes);
-    }
-
-    /** Whether one of the plans may be returned (see {@link Cutoff#fits}); each was simulated, so this is cheap. */
-    private static boolean anyFits(PlanContext ctx, List<Plan> plans, long budget) {
-        for (Plan p : plans) if (Cutoff.fits(ctx.score(p).peakBytes(), budget)) return true;
-        return false;
+        return options.best();
     }
 
     /** Every segment length up to this is tried; above it a geometric grid, refined around its best. */
