@@ -42,6 +42,11 @@ final class Cutoff {
         return true;
     }
 
+    /** Whether there is a deadline at all ({@link #none()} has none). */
+    boolean active() {
+        return deadline != null;
+    }
+
     /** Whether the deadline has passed (the planner may then reorder what it tries towards a first fitting plan). */
     boolean passed() {
         return deadline != null && deadline.passed();

@@ -36,10 +36,11 @@ public final class HybridGreedyPlanner implements Planner {
         Greedy all = new Greedy(ctx, EnumSet.allOf(Greedy.Kind.class), false);
         if (rec != null) options.add(rec); // first to hand; the order below decides ties as before
         if (!stop(cutoff, "before the greedy over all actions", ctx, options, budgetBytes))
-            options.add(all.run(start, budgetBytes, start.planner(), cutoff, anyFits(ctx, options, budgetBytes)));
+            options.add(all.run(start, budgetBytes, start.planner(), cutoff,
+                    anyFits(cutoff, ctx, options, budgetBytes)));
         if (!stop(cutoff, "before the greedy without swaps", ctx, options, budgetBytes))
             options.add(new Greedy(ctx, EnumSet.of(Greedy.Kind.RECOMPUTE, Greedy.Kind.COMPRESS), false).run(start,
-                    budgetBytes, start.planner(), cutoff, anyFits(ctx, options, budgetBytes)));
+                    budgetBytes, start.planner(), cutoff, anyFits(cutoff, ctx, options, budgetBytes)));
         if (rec == null) {
             rec = new RecomputeGreedyPlanner().improve(start, budgetBytes, ctx, cutoff);
             options.add(rec);
@@ -50,19 +51,21 @@ public final class HybridGreedyPlanner implements Planner {
         // Recompute first, then swap or compress what is still in the way.
         if (!stop(cutoff, "before the greedy after recompute", ctx, options, budgetBytes))
             options.add(new Greedy(ctx, EnumSet.allOf(Greedy.Kind.class), false).run(rec, budgetBytes,
-                    start.planner(), cutoff, anyFits(ctx, options, budgetBytes)));
+                    start.planner(), cutoff, anyFits(cutoff, ctx, options, budgetBytes)));
         if (!stop(cutoff, "before swapping everything", ctx, options, budgetBytes))
             options.add(new VdnnPlanner(true).improve(start, budgetBytes, ctx)); // the lowest peak swapping reaches
         Plan best = Fit.best(ctx, options, budgetBytes);
-        if (cutoff.stop("before sharing", Cutoff.fits(ctx.score(best).peakBytes(), budgetBytes))) return best;
+        if (cutoff.stop("before sharing", anyFits(cutoff, ctx, List.of(best), budgetBytes))) return best;
         return new SharePlanner().improve(best, budgetBytes, ctx);
     }
 
     private static boolean stop(Cutoff cutoff, String phase, PlanContext ctx, List<Plan> plans, long budget) {
-        return cutoff.stop(phase, anyFits(ctx, plans, budget));
+        return cutoff.stop(phase, anyFits(cutoff, ctx, plans, budget));
     }
 
-    private static boolean anyFits(PlanContext ctx, List<Plan> plans, long budget) {
+    /** Whether one of the plans fits; never asked (no look-up, no simulation) without a deadline. */
+    private static boolean anyFits(Cutoff cutoff, PlanContext ctx, List<Plan> plans, long budget) {
+        if (!cutoff.active()) return false;
         for (Plan p : plans) if (Cutoff.fits(ctx.score(p).peakBytes(), budget)) return true;
         return false;
     }
