@@ -62,6 +62,15 @@ final class Greedy {
     }
 
     Plan run(Plan start, long budget, String name) {
+        return run(start, budget, name, Cutoff.none(), false);
+    }
+
+    /**
+     * As {@link #run(Plan, long, String)}, stopping at {@code cutoff} once its best plan fits or {@code fitInHand}
+     * (the caller holds a fitting plan already): its rounds (with a budget they end once the plan fits anyway) and
+     * its pruning, between simulations.
+     */
+    Plan run(Plan start, long budget, String name, Cutoff cutoff, boolean fitInHand) {
         Plan cur = ctx.repair(start);
         SimResult r = ctx.simulate(cur);
         Plan best = cur;
@@ -69,6 +78,7 @@ final class Greedy {
         List<Action> history = new ArrayList<>(); // every action applied, for pruning
         for (int round = 0; round < 400; round++) {
             if (budget > Planner.MIN_PEAK && r.peakBytes() <= budget) break;
+            if (cutoff.stop("in the greedy's rounds", fitInHand || Cutoff.fits(bestR.peakBytes(), budget))) break;
             load(cur);
             int[] at = ctx.stepAt(r.execution(), r.peakPosition());
             long excess = budget > Planner.MIN_PEAK ? r.peakBytes() - budget : Long.MAX_VALUE;
@@ -111,7 +121,8 @@ final class Greedy {
                 bestR = r;
             }
         }
-        if (budget > Planner.MIN_PEAK && bestR.peakBytes() <= budget) return prune(best, bestR, history, budget, name);
+        if (budget > Planner.MIN_PEAK && bestR.peakBytes() <= budget)
+            return prune(best, bestR, history, budget, name, cutoff);
         return best;
     }
 
@@ -129,7 +140,9 @@ final class Greedy {
      * Undo actions, dearest per byte first, while the plan still fits and gets no slower: later rounds often make
      * earlier actions unnecessary. At most {@value #PRUNE_LIMIT} simulations.
      */
-    private Plan prune(Plan best, SimResult bestR, List<Action> history, long budget, String name) {
+    private Plan prune(Plan best, SimResult bestSim, List<Action> history, long budget, String name,
+                       Cutoff cutoff) {
+        PlanContext.Score bestR = new PlanContext.Score(bestSim.peakBytes(), bestSim.iterationSeconds());
         List<Action> order = new ArrayList<>(history);
         order.sort(Comparator.comparingDouble(Action::price).reversed());
         int tries = 0;
@@ -142,8 +155,9 @@ final class Greedy {
                 dd[a.tensors()[k]] = a.prev()[k];
             }
             if (!same) continue;
+            if (cutoff.stop("in the greedy's pruning", true)) break; // the plan fits: pruning only speeds it up
             Plan p = ctx.repair(new Plan(s, dd, name));
-            SimResult r = ctx.simulate(p);
+            PlanContext.Score r = ctx.score(p);
             if (r.peakBytes() <= budget && r.iterationSeconds() <= bestR.iterationSeconds()) {
                 best = p;
                 bestR = r;

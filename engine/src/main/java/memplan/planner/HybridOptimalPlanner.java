@@ -44,10 +44,15 @@ public final class HybridOptimalPlanner implements SolverPlanner {
     public Plan improve(Plan start, long budgetBytes, PlanContext ctx) {
         report = null;
         Deadline deadline = Deadline.after(limits.timeLimitSeconds()); // the greedy rivals spend the limit too
+        RematModel.loadSolverInBackground();
         if (Fit.fits(ctx, start, budgetBytes)) return start;
-        Plan hybrid = new HybridGreedyPlanner().improve(start, budgetBytes, ctx);
-        SolverSearch.Result r = SolverSearch.run(start, budgetBytes, ctx, limits, control, true, List.of(hybrid),
-                deadline);
+        // The warm start may spend half the limit, the hybrid greedy the rest (each stops only with a fitting plan);
+        // the hybrid greedy plans from the same recompute plan, so it is computed once.
+        Cutoff cutoff = Cutoff.at(deadline);
+        Plan warm = new RecomputeGreedyPlanner().improve(start, budgetBytes, ctx, cutoff.part(0.5));
+        Plan hybrid = new HybridGreedyPlanner().improve(start, budgetBytes, ctx, cutoff, warm);
+        SolverSearch.Result r = SolverSearch.run(start, budgetBytes, ctx, limits, control, true, warm,
+                List.of(hybrid), deadline, cutoff);
         report = r.report();
         return r.plan();
     }

@@ -18,7 +18,9 @@ import memplan.train.Step;
 import memplan.train.TensorInfo;
 import memplan.train.TensorKind;
 
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * What planners share about one schedule on one device: tensor uses, step times, recompute costs, and a simulator
@@ -33,11 +35,28 @@ public final class PlanContext {
     private long leastPeak = Long.MAX_VALUE;
     private int simulations;
     private SimResult baseline;
+    private final Map<Plan, Score> scores;
+
+    /**
+     * A simulated plan's peak and time: all that choosing among plans needs. Planners judge the same plan more than
+     * once (a greedy's result again among the candidates, the winner again by the caller), and a simulation costs
+     * O(length of the schedule), so the scores of recently simulated plans are kept.
+     */
+    record Score(long peakBytes, double iterationSeconds) {
+    }
 
     public PlanContext(Schedule schedule, DeviceModel device) {
         this.schedule = schedule;
         this.device = device;
         this.uses = TensorUses.of(schedule);
+        // A kept plan holds one decision per tensor: about 16 MiB of them at most.
+        int keep = Math.max(16, Math.min(512, 4_000_000 / Math.max(1, schedule.tensorCount())));
+        scores = new LinkedHashMap<>(64, 0.75f, true) {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<Plan, Score> eldest) {
+                return size() > keep;
+            }
+        };
         prefix = new double[schedule.stepCount() + 1];
         for (int i = 0; i < schedule.stepCount(); i++) prefix[i + 1] = prefix[i] + device.stepSeconds(schedule,
                 schedule.step(i));
@@ -51,7 +70,16 @@ public final class PlanContext {
         SimResult r = Simulator.simulate(p, device);
         simulations++;
         leastPeak = Math.min(leastPeak, r.peakBytes());
+        scores.put(p, new Score(r.peakBytes(), r.iterationSeconds()));
         return r;
+    }
+
+    /** The peak and time of a plan (which must be valid): simulated unless it was simulated recently. */
+    Score score(Plan p) {
+        Score s = scores.get(p);
+        if (s != null) return s;
+        SimResult r = simulate(p);
+        return new Score(r.peakBytes(), r.iterationSeconds());
     }
 
     public SimResult baseline() {
@@ -69,7 +97,7 @@ public final class PlanContext {
 
     /** Returns the plan if its simulated peak is within the budget, else throws with the least peak seen. */
     public Plan requireFits(Plan p, long budgetBytes, String planner) {
-        SimResult r = simulate(p);
+        Score r = score(p);
         if (budgetBytes > MIN_BUDGET && r.peakBytes() > budgetBytes)
             throw new InfeasibleBudgetException(planner, budgetBytes, leastPeak);
         return p;

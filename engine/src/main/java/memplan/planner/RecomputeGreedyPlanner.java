@@ -64,26 +64,38 @@ public final class RecomputeGreedyPlanner implements Planner {
 
     @Override
     public Plan improve(Plan start, long budgetBytes, PlanContext ctx) {
+        return improve(start, budgetBytes, ctx, Cutoff.none());
+    }
+
+    /**
+     * As {@link #improve(Plan, long, PlanContext)}, stopping at {@code cutoff} once a plan within the budget is in
+     * hand: the candidates are tried in the same order, and those left when it stops are skipped.
+     */
+    Plan improve(Plan start, long budgetBytes, PlanContext ctx, Cutoff cutoff) {
         if (Fit.fits(ctx, start, budgetBytes)) return start;
-        List<Plan> options = new ArrayList<>();
+        Fit.Candidates options = new Fit.Candidates(ctx, budgetBytes);
         List<Integer> cand = candidates(ctx, start);
-        if (cand.size() <= EXACT_LIMIT) options.add(exact(start, budgetBytes, ctx, cand));
+        if (cand.size() <= EXACT_LIMIT) options.add(exact(start, budgetBytes, ctx, cand, cutoff));
         else options.add(new Greedy(ctx, EnumSet.of(Greedy.Kind.RECOMPUTE), false).run(start,
-                budgetBytes, start.planner()));
+                budgetBytes, start.planner(), cutoff, false));
         Schedule s = ctx.schedule;
         List<Node> fwd = new ArrayList<>();
         for (Node n : s.graph().nodes()) if (s.forwardStep(n.index()) >= 0 && n.outputs().length > 0) fwd.add(n);
         fwd.sort(Comparator.comparingInt(n -> s.forwardStep(n.index())));
         int sqrt = Math.max(1, (int) Math.round(Math.sqrt(fwd.size())));
         if (cand.size() > EXACT_LIMIT) {
-            options.add(bestSegments(start, budgetBytes, ctx, fwd, sqrt));
+            if (cutoff.stop("before the segment search", options.anyFits())) return options.best();
+            options.add(bestSegments(start, budgetBytes, ctx, fwd, sqrt, cutoff, options.anyFits()));
             // Segments by bytes (Chen's budgeted greedy) over a geometric range of segment sizes.
             long total = 0;
             for (Node n : fwd) for (int o : n.outputs()) total += s.tensor(s.tensorOfValue(o)).bytes();
-            for (double x = total / (double) fwd.size(); x < total; x *= 1.5)
+            for (double x = total / (double) fwd.size(); x < total; x *= 1.5) {
+                if (cutoff.stop("in the segments by bytes", options.anyFits())) break;
                 options.add(CheckpointSqrtPlanner.segmentsByBytes(start, ctx, fwd, (long) x));
-        } else options.add(CheckpointSqrtPlanner.segments(start, ctx, fwd, sqrt));
-        return Fit.best(ctx, options, budgetBytes);
+            }
+        } else if (!cutoff.stop("before the sqrt(N) segments", options.anyFits()))
+            options.add(CheckpointSqrtPlanner.segments(start, ctx, fwd, sqrt));
+        return options.best();
     }
 
     /** Every segment length up to this is tried; above it a geometric grid, refined around its best. */
@@ -94,7 +106,8 @@ public final class RecomputeGreedyPlanner implements Planner {
      * then lengths growing by 10% (sqrt(N) among them), then every length between the best one's grid neighbours.
      * O(log N) simulations instead of 2 sqrt(N), so long chains plan in O(N log N).
      */
-    private static Plan bestSegments(Plan start, long budget, PlanContext ctx, List<Node> fwd, int sqrt) {
+    private static Plan bestSegments(Plan start, long budget, PlanContext ctx, List<Node> fwd, int sqrt,
+                                     Cutoff cutoff, boolean fitBefore) {
         TreeSet<Integer> grid = new TreeSet<>();
         for (int k = 1; k <= Math.min(2 * sqrt, ALL_LENGTHS); k++) grid.add(k);
         for (double k = ALL_LENGTHS; k <= 2 * sqrt; k *= 1.1) grid.add((int) Math.round(k));
@@ -102,16 +115,25 @@ public final class RecomputeGreedyPlanner implements Planner {
         grid.add(2 * sqrt);
         Map<Integer, Plan> tried = new TreeMap<>();
         int bestK = -1;
-        SimResult bestR = null;
+        PlanContext.Score bestR = null;
         for (int round = 0; round < 2; round++) {
             for (int k : grid) {
                 if (tried.containsKey(k)) continue;
-                Plan p = CheckpointSqrtPlanner.segments(start, ctx, fwd, k);
-                tried.put(k, p);
-                SimResult r = ctx.simulate(p);
-                if (bestR == null || better(r, bestR, budget)) {
-                    bestK = k;
-                    bestR = r;
+                for (int pass = 0; pass < 2; pass++) {
+                    boolean fit = fitBefore || bestR != null && Cutoff.fits(bestR.peakBytes(), budget);
+                    if (bestR != null && cutoff.stop("in the segment search", fit)) return tried.get(bestK);
+                    // Past the deadline with nothing that fits: Chen's sqrt(N) segments first, the likeliest to.
+                    boolean sqrtFirst = pass == 0 && !fit && cutoff.passed() && !tried.containsKey(sqrt);
+                    if (pass == 1 && tried.containsKey(k)) break;
+                    if (pass == 0 && !sqrtFirst) continue;
+                    int next = sqrtFirst ? sqrt : k;
+                    Plan p = CheckpointSqrtPlanner.segments(start, ctx, fwd, next);
+                    tried.put(next, p);
+                    PlanContext.Score r = ctx.score(p);
+                    if (bestR == null || better(r, bestR, budget)) {
+                        bestK = next;
+                        bestR = r;
+                    }
                 }
             }
             Integer lo = grid.lower(bestK), hi = grid.higher(bestK);
@@ -122,17 +144,25 @@ public final class RecomputeGreedyPlanner implements Planner {
     }
 
     static boolean better(SimResult a, SimResult b, long budget) {
+        return better(a.peakBytes(), a.iterationSeconds(), b.peakBytes(), b.iterationSeconds(), budget);
+    }
+
+    static boolean better(PlanContext.Score a, PlanContext.Score b, long budget) {
+        return better(a.peakBytes(), a.iterationSeconds(), b.peakBytes(), b.iterationSeconds(), budget);
+    }
+
+    private static boolean better(long peakA, double secondsA, long peakB, double secondsB, long budget) {
         if (budget > MIN_PEAK) {
-            boolean fa = a.peakBytes() <= budget, fb = b.peakBytes() <= budget;
+            boolean fa = peakA <= budget, fb = peakB <= budget;
             if (fa != fb) return fa;
-            if (fa) return a.iterationSeconds() < b.iterationSeconds() - 1e-15;
+            if (fa) return secondsA < secondsB - 1e-15;
         }
-        if (a.peakBytes() != b.peakBytes()) return a.peakBytes() < b.peakBytes();
-        return a.iterationSeconds() < b.iterationSeconds() - 1e-15;
+        if (peakA != peakB) return peakA < peakB;
+        return secondsA < secondsB - 1e-15;
     }
 
     /** Every valid assignment, simulated in order of its exact added time until the cheapest fitting one is found. */
-    private Plan exact(Plan start, long budget, PlanContext ctx, List<Integer> cand) {
+    private Plan exact(Plan start, long budget, PlanContext ctx, List<Integer> cand, Cutoff cutoff) {
         Schedule s = ctx.schedule;
         int n = cand.size();
         List<long[]> masks = new ArrayList<>(); // {mask, priceBits}
@@ -152,17 +182,18 @@ public final class RecomputeGreedyPlanner implements Planner {
         for (int i = 0; i < order.length; i++) order[i] = i;
         Arrays.sort(order, (x, y) -> Double.compare(prices.get(x), prices.get(y)));
         Plan best = start;
-        SimResult bestR = null;
+        PlanContext.Score bestR = null;
         for (int idx : order) {
             double price = prices.get(idx);
             if (budget > MIN_PEAK && bestR != null && bestR.peakBytes() <= budget
                     && ctx.baselineSeconds() + price > bestR.iterationSeconds() * (1 + 1e-12)) break;
+            if (bestR != null && cutoff.stop("in the exact search", Cutoff.fits(bestR.peakBytes(), budget))) break;
             long m = masks.get(idx)[0];
             Decision[] d = start.decisions();
             for (int i = 0; i < n; i++) if ((m >> i & 1) != 0) d[cand.get(i)] = Decision.RECOMPUTE;
             Plan p = new Plan(s, d, start.planner());
             if (!PlanValidator.problems(p, ctx.uses).isEmpty()) continue;
-            SimResult r = ctx.simulate(p);
+            PlanContext.Score r = ctx.score(p);
             if (bestR == null || better(r, bestR, budget)) {
                 best = p;
                 bestR = r;

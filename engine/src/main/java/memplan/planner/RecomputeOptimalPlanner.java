@@ -43,6 +43,7 @@ public final class RecomputeOptimalPlanner implements SolverPlanner {
     public Plan improve(Plan start, long budgetBytes, PlanContext ctx) {
         report = null;
         Deadline deadline = Deadline.after(limits.timeLimitSeconds());
+        RematModel.loadSolverInBackground();
         if (Fit.fits(ctx, start, budgetBytes)) return start;
         SolverSearch.Result r = SolverSearch.run(start, budgetBytes, ctx, limits, control, false, List.of(),
                 deadline);

@@ -229,7 +229,25 @@ final class RematModel {
         return b;
     }
 
-    private static boolean loaded;
+    private static volatile boolean loaded;
+
+    /**
+     * Starts loading the native solver on a daemon thread, while the greedy warm start runs: loading takes about
+     * half a second, which would otherwise come out of the time left for the model. A failure is left for
+     * {@link #loadSolver()} to report when the model is built.
+     */
+    static void loadSolverInBackground() {
+        if (loaded) return;
+        Thread t = new Thread(() -> {
+            try {
+                loadSolver();
+            } catch (RuntimeException e) {
+                // reported by the planner's own call
+            }
+        }, "memplan-solver-load");
+        t.setDaemon(true);
+        t.start();
+    }
 
     /** Loads the native solver bundled in the ortools jar for this platform, once. */
     static synchronized void loadSolver() {

@@ -32,11 +32,11 @@ public final class SharePlanner implements Planner {
     public Plan improve(Plan start, long budgetBytes, PlanContext ctx) {
         // Sharing must never raise the simulated peak (with recomputes, a checkpoint lives longer than its uses say):
         // fall back to in-place only, then to the plan it started from.
-        long before = ctx.simulate(start).peakBytes();
+        long before = ctx.score(start).peakBytes();
         Plan all = share(start, ctx, true);
-        if (ctx.simulate(all).peakBytes() <= before) return all;
+        if (ctx.score(all).peakBytes() <= before) return all;
         Plan inPlace = share(start, ctx, false);
-        return ctx.simulate(inPlace).peakBytes() <= before ? inPlace : start;
+        return ctx.score(inPlace).peakBytes() <= before ? inPlace : start;
     }
 
     private Plan share(Plan start, PlanContext ctx, boolean coShare) {

@@ -38,25 +38,45 @@ final class SolverSearch {
      */
     static Result run(Plan start, long budgetBytes, PlanContext ctx, SolverLimits limits, SolveControl control,
                       boolean swaps, List<Plan> rivals, Deadline deadline) {
-        Plan warm = new RecomputeGreedyPlanner().improve(start, budgetBytes, ctx);
+        Cutoff cutoff = Cutoff.at(deadline);
+        Plan warm = new RecomputeGreedyPlanner().improve(start, budgetBytes, ctx, cutoff);
+        return run(start, budgetBytes, ctx, limits, control, swaps, warm, rivals, deadline, cutoff);
+    }
+
+    /**
+     * As above from {@code warm}, the recompute-greedy plan from {@code start}, planned within {@code deadline} by
+     * {@code cutoff} (so were the rivals): the report says where it cut them short.
+     */
+    static Result run(Plan start, long budgetBytes, PlanContext ctx, SolverLimits limits, SolveControl control,
+                      boolean swaps, Plan warm, List<Plan> rivals, Deadline deadline, Cutoff cutoff) {
         Plan greedy = warm;
-        long s0 = System.nanoTime();
-        SimResult gr = ctx.simulate(greedy);
-        // Judging the solver's plan afterwards takes a validation and a simulation or two: keep time for them.
-        Deadline forSearch = deadline.less(3 * (System.nanoTime() - s0) / 1e9);
+        PlanContext.Score gr;
+        Deadline forSearch = deadline;
+        if (deadline.passed()) gr = ctx.score(greedy); // no search: nothing to keep time for
+        else {
+            long s0 = System.nanoTime();
+            SimResult warmR = ctx.simulate(greedy); // timed, not looked up: what judging the solver's plan costs
+            gr = new PlanContext.Score(warmR.peakBytes(), warmR.iterationSeconds());
+            // Judging the solver's plan afterwards takes a validation and a simulation or two: keep time for them.
+            forSearch = deadline.less(3 * (System.nanoTime() - s0) / 1e9);
+        }
         for (Plan rival : rivals) {
-            SimResult rr = ctx.simulate(rival);
+            PlanContext.Score rr = ctx.score(rival);
             if (RecomputeGreedyPlanner.better(rr, gr, budgetBytes)) {
                 greedy = rival;
                 gr = rr;
             }
         }
         double greedySeconds = deadline.elapsedSeconds();
+        String greedyPhase = String.format(Locale.ROOT, "greedy %.2f s", greedySeconds)
+                + (cutoff.cut() ? " (cut short " + cutoff.phase() + ")" : "");
+        String cutNote = cutoff.cut() ? "the greedy warm start was cut short at the limit, " + cutoff.phase()
+                + ", with a plan in hand; " : "";
         // A greedy plan that adds no time is optimal already (the model's costs are never negative): no search.
         if (gr.iterationSeconds() - ctx.baselineSeconds() <= 1e-15 && budgetBytes > MIN_PEAK) {
             SolveReport done = new SolveReport("OPTIMAL", 0, 0, 0, deadline.elapsedSeconds(), 0, "greedy",
-                    "the greedy's plan adds no time: nothing to search", String.format(Locale.ROOT,
-                    "greedy %.2f s, no search", greedySeconds));
+                    "the greedy's plan adds no time: nothing to search", greedyPhase + String.format(Locale.ROOT,
+                    ", no search, total %.2f s of %.1f s", deadline.elapsedSeconds(), limits.timeLimitSeconds()));
             control.finished(done);
             return new Result(greedy, done);
         }
@@ -100,7 +120,7 @@ final class SolverSearch {
             m.minimizeCost();
             deadline.check("while building the model");
             long h0 = System.nanoTime();
-            if (ctx.simulate(hintPlan).peakBytes() <= budget) m.hint(hintPlan);
+            if (ctx.score(hintPlan).peakBytes() <= budget) m.hint(hintPlan);
             hintSeconds = (System.nanoTime() - h0) / 1e9;
             buildSeconds = (h0 - b0) / 1e9;
             deadline.check("while hinting the greedy's plan");
@@ -110,13 +130,14 @@ final class SolverSearch {
             note += "no solution in time: the limit passed " + e.phase() + " ("
                     + String.format(Locale.ROOT, "%.1f s", deadline.elapsedSeconds()) + "); ";
         }
-        String phases = String.format(Locale.ROOT, "greedy %.2f s, model %.2f s (prepare %.2f s, cuts %.2f s at %d"
-                        + " steps), hint %.2f s, solve %.2f s, total %.2f s of %.1f s", greedySeconds, buildSeconds,
+        note += cutNote;
+        String phases = String.format(Locale.ROOT, "%s, model %.2f s (prepare %.2f s, cuts %.2f s at %d"
+                        + " steps), hint %.2f s, solve %.2f s, total %.2f s of %.1f s", greedyPhase, buildSeconds,
                 prepSeconds, m == null ? 0 : m.cutSeconds(), m == null ? 0 : m.cutSteps(), hintSeconds,
                 out == null ? 0 : out.wall(), deadline.elapsedSeconds(), limits.timeLimitSeconds());
         double base = ctx.baselineSeconds();
         Plan best = greedy;
-        SimResult bestR = gr;
+        PlanContext.Score bestR = gr;
         String source = "greedy";
         String status = out == null ? "UNKNOWN" : out.status().name();
         boolean found = status.equals("OPTIMAL") || status.equals("FEASIBLE");
@@ -134,16 +155,17 @@ final class SolverSearch {
                     note += String.format("solver objective %.6g s, simulated %.6g s; ", modelled, simulated);
                 if (r.peakBytes() > budget && budget > MIN_PEAK)
                     note += "the solver's plan peaks at " + r.peakBytes() + " B in the simulator, over the budget; ";
-                if (!RecomputeGreedyPlanner.better(bestR, r, budget)) {
+                PlanContext.Score rs = new PlanContext.Score(r.peakBytes(), r.iterationSeconds());
+                if (!RecomputeGreedyPlanner.better(bestR, rs, budget)) {
                     best = solved;
-                    bestR = r;
+                    bestR = rs;
                     source = "solver";
                 }
             }
         }
         if (hintPlan != warm && source.equals("greedy")) { // no budget: the first phase's lower peak wins
             best = hintPlan;
-            bestR = ctx.simulate(hintPlan);
+            bestR = ctx.score(hintPlan);
             source = "solver";
         }
         if (control.stopRequested()) note += "search stopped on request; ";
