@@ -159,19 +159,17 @@ public final class BenchCpuCommand implements Callable<Integer> {
                 continue;
             }
             double[] secs = stepSeconds(s, t);
-            double[] sorted = secs.clone();
-            Arrays.sort(sorted);
-            double median = sorted[sorted.length / 2];
+            double median = median(secs), min = Arrays.stream(secs).min().orElseThrow();
             ObjectNode o = steps.addObject();
             o.put("model", s.graph().model().name());
             o.put("batch", s.graph().batch());
             o.put("optimizer", optimizer);
             o.put("medianSeconds", median);
-            o.put("minSeconds", sorted[0]);
+            o.put("minSeconds", min);
             var arr = o.putArray("seconds");
             for (double x : secs) arr.add(x);
             if (!json) out.printf(Locale.ROOT, "%-18s batch %d %s: step %.4f s (median of %d, min %.4f)%n",
-                    s.graph().model().name(), s.graph().batch(), optimizer, median, secs.length, sorted[0]);
+                    s.graph().model().name(), s.graph().batch(), optimizer, median, secs.length, min);
         }
         if (json) out.println(Json.write(root));
         return 0;

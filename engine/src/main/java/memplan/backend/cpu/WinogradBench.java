@@ -28,7 +28,7 @@ public final class WinogradBench {
         int batch = args.length > 0 ? Integer.parseInt(args[0]) : 8;
         int threads = args.length > 1 ? Integer.parseInt(args[1]) : 1;
         int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 12;
-        boolean was = WinogradConv.enabled;
+        boolean was = WinogradConv.isEnabled();
         ForkJoinPool pool = new ForkJoinPool(threads);
         try {
             pool.submit(() -> {
@@ -38,7 +38,7 @@ public final class WinogradBench {
                 return null;
             }).get();
         } finally {
-            WinogradConv.enabled = was;
+            WinogradConv.setEnabled(was);
             pool.shutdown();
         }
     }
@@ -57,7 +57,7 @@ public final class WinogradBench {
         double[][] best = {{Double.MAX_VALUE, Double.MAX_VALUE}, {Double.MAX_VALUE, Double.MAX_VALUE}};
         for (int r = 0; r < rounds + 2; r++) {
             for (int v = 0; v < 2; v++) {
-                WinogradConv.enabled = v == 1;
+                WinogradConv.setEnabled(v == 1);
                 long t0 = now();
                 k.forward(new ForwardArgs(n, new Buf[] {xb}, new Buf[] {y}, new Buf[] {w}, new Buf[0], null, true,
                         false, 42));

@@ -25,11 +25,8 @@ public final class WinogradConv {
     /** Fewer channels than this in or out make products too thin for the transforms to pay (tiny-cnn's). */
     static final int MIN_CHANNELS = 16;
 
-    /**
-     * Off with {@code -Dmemplan.cpu.winograd=off}, so that a user can rule the algorithm out (or compare); package
-     * visible so that a benchmark can compare both in one JVM.
-     */
-    static boolean enabled = !"off".equalsIgnoreCase(System.getProperty("memplan.cpu.winograd", ""));
+    /** Off with {@code -Dmemplan.cpu.winograd=off}, so that a user can rule the algorithm out (or compare). */
+    private static boolean enabled = !"off".equalsIgnoreCase(System.getProperty("memplan.cpu.winograd", ""));
 
     /** Whether 3x3 stride-1 convolutions may run by this algorithm (true unless switched off). */
     public static boolean isEnabled() {
@@ -81,12 +78,22 @@ public final class WinogradConv {
                     op.padding().h(), op.padding().w());
         }
 
+        /** Tiles across the output (the forward pass and the weight gradient tile it). */
+        int tileCols() {
+            return (ow + OUT - 1) / OUT;
+        }
+
         int tiles() {
-            return ((oh + OUT - 1) / OUT) * ((ow + OUT - 1) / OUT);
+            return ((oh + OUT - 1) / OUT) * tileCols();
+        }
+
+        /** Tiles across the input (the data gradient tiles it). */
+        int inputTileCols() {
+            return (w + OUT - 1) / OUT;
         }
 
         int inputTiles() {
-            return ((h + OUT - 1) / OUT) * ((w + OUT - 1) / OUT);
+            return ((h + OUT - 1) / OUT) * inputTileCols();
         }
 
         /** Floats one image needs in each of the two work regions. */
@@ -113,7 +120,7 @@ public final class WinogradConv {
     }
 
     static void forward(Geo g, Buf x, Buf w, Buf b, Buf y) {
-        int per = g.perGroup(), tw = (g.ow + OUT - 1) / OUT, t = g.tiles();
+        int per = g.perGroup(), tw = g.tileCols(), t = g.tiles();
         long uAt = 0, vAt = (long) POS * g.o * g.c, mAt = vAt + per * g.perImage();
         FloatBuffer buf = OpenBlasGemm.stage(mAt + per * g.perImage());
         weights(w, g.o, g.c, false, buf, uAt);
@@ -134,8 +141,7 @@ public final class WinogradConv {
     static void backward(Geo g, BackwardArgs a, Buf gy, Buf gx, Buf gw) {
         Buf x = gw != null ? a.need(a.in(), 0, "input") : null;
         Buf w = gx != null ? a.need(a.params(), 0, "param") : null;
-        int per = g.perGroup(), tw = (g.ow + OUT - 1) / OUT, t = g.tiles();
-        int itw = (g.w + OUT - 1) / OUT, it = g.inputTiles();
+        int per = g.perGroup(), tw = g.tileCols(), t = g.tiles(), itw = g.inputTileCols(), it = g.inputTiles();
         long wLen = (long) POS * g.o * g.c, duAt = wLen, r1At = 2 * wLen, r2At = r1At + per * g.perImage();
         FloatBuffer buf = OpenBlasGemm.stage(r2At + per * g.perImage());
         if (w != null) weights(w, g.c, g.o, true, buf, 0);
