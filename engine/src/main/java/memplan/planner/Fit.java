@@ -15,16 +15,9 @@ final class Fit {
     }
 
     static Plan best(PlanContext ctx, List<Plan> options, long budget) {
-        Plan best = null;
-        PlanContext.Score bestR = null;
-        for (Plan p : options) {
-            PlanContext.Score r = ctx.score(p);
-            if (best == null || RecomputeGreedyPlanner.better(r, bestR, budget)) {
-                best = p;
-                bestR = r;
-            }
-        }
-        return best;
+        Candidates c = new Candidates(ctx, budget);
+        for (Plan p : options) c.add(p);
+        return c.best();
     }
 
     /**

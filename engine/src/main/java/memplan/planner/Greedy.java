@@ -142,7 +142,7 @@ final class Greedy {
      */
     private Plan prune(Plan best, SimResult bestSim, List<Action> history, long budget, String name,
                        Cutoff cutoff) {
-        PlanContext.Score bestR = new PlanContext.Score(bestSim.peakBytes(), bestSim.iterationSeconds());
+        PlanContext.Score bestR = PlanContext.Score.of(bestSim);
         List<Action> order = new ArrayList<>(history);
         order.sort(Comparator.comparingDouble(Action::price).reversed());
         int tries = 0;

@@ -43,6 +43,9 @@ public final class PlanContext {
      * O(length of the schedule), so the scores of recently simulated plans are kept.
      */
     record Score(long peakBytes, double iterationSeconds) {
+        static Score of(SimResult r) {
+            return new Score(r.peakBytes(), r.iterationSeconds());
+        }
     }
 
     public PlanContext(Schedule schedule, DeviceModel device) {
@@ -70,7 +73,7 @@ public final class PlanContext {
         SimResult r = Simulator.simulate(p, device);
         simulations++;
         leastPeak = Math.min(leastPeak, r.peakBytes());
-        scores.put(p, new Score(r.peakBytes(), r.iterationSeconds()));
+        scores.put(p, Score.of(r));
         return r;
     }
 
@@ -78,8 +81,7 @@ public final class PlanContext {
     Score score(Plan p) {
         Score s = scores.get(p);
         if (s != null) return s;
-        SimResult r = simulate(p);
-        return new Score(r.peakBytes(), r.iterationSeconds());
+        return Score.of(simulate(p));
     }
 
     public SimResult baseline() {

@@ -4,7 +4,6 @@ import memplan.graph.Node;
 import memplan.plan.Decision;
 import memplan.plan.Plan;
 import memplan.plan.PlanValidator;
-import memplan.sim.SimResult;
 import memplan.train.Schedule;
 
 import java.util.ArrayList;
@@ -143,22 +142,14 @@ public final class RecomputeGreedyPlanner implements Planner {
         return tried.get(bestK);
     }
 
-    static boolean better(SimResult a, SimResult b, long budget) {
-        return better(a.peakBytes(), a.iterationSeconds(), b.peakBytes(), b.iterationSeconds(), budget);
-    }
-
     static boolean better(PlanContext.Score a, PlanContext.Score b, long budget) {
-        return better(a.peakBytes(), a.iterationSeconds(), b.peakBytes(), b.iterationSeconds(), budget);
-    }
-
-    private static boolean better(long peakA, double secondsA, long peakB, double secondsB, long budget) {
         if (budget > MIN_PEAK) {
-            boolean fa = peakA <= budget, fb = peakB <= budget;
+            boolean fa = a.peakBytes() <= budget, fb = b.peakBytes() <= budget;
             if (fa != fb) return fa;
-            if (fa) return secondsA < secondsB - 1e-15;
+            if (fa) return a.iterationSeconds() < b.iterationSeconds() - 1e-15;
         }
-        if (peakA != peakB) return peakA < peakB;
-        return secondsA < secondsB - 1e-15;
+        if (a.peakBytes() != b.peakBytes()) return a.peakBytes() < b.peakBytes();
+        return a.iterationSeconds() < b.iterationSeconds() - 1e-15;
     }
 
     /** Every valid assignment, simulated in order of its exact added time until the cheapest fitting one is found. */

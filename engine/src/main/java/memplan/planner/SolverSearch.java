@@ -56,7 +56,7 @@ final class SolverSearch {
         else {
             long s0 = System.nanoTime();
             SimResult warmR = ctx.simulate(greedy); // timed, not looked up: what judging the solver's plan costs
-            gr = new PlanContext.Score(warmR.peakBytes(), warmR.iterationSeconds());
+            gr = PlanContext.Score.of(warmR);
             // Judging the solver's plan afterwards takes a validation and a simulation or two: keep time for them.
             forSearch = deadline.less(3 * (System.nanoTime() - s0) / 1e9);
         }
@@ -155,7 +155,7 @@ final class SolverSearch {
                     note += String.format("solver objective %.6g s, simulated %.6g s; ", modelled, simulated);
                 if (r.peakBytes() > budget && budget > MIN_PEAK)
                     note += "the solver's plan peaks at " + r.peakBytes() + " B in the simulator, over the budget; ";
-                PlanContext.Score rs = new PlanContext.Score(r.peakBytes(), r.iterationSeconds());
+                PlanContext.Score rs = PlanContext.Score.of(r);
                 if (!RecomputeGreedyPlanner.better(bestR, rs, budget)) {
                     best = solved;
                     bestR = rs;
