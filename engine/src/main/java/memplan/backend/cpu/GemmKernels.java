@@ -255,22 +255,33 @@ final class GemmKernels {
             return new Im2col(g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, g.oh, g.ow);
         }
 
-        /** Writes the columns of images n0..n1-1 ([rows, (n1-n0)*ohw], image n at (n-n0)*ohw) at slot at. */
+        /**
+         * Writes the columns of images n0..n1-1 ([rows, (n1-n0)*ohw], image n at (n-n0)*ohw) at slot at: in parallel
+         * over images, channels and, where those are too few to keep every thread busy (ResNet's stem: one image of
+         * three channels per product), blocks of output rows.
+         */
         private static void columns(Geo g, Im2col un, Buf x, int n0, int n1, FloatBuffer buf, int at) {
-            int ohw = g.ohw(), cols = (n1 - n0) * ohw, rows = g.rowsG(), plane = g.c * g.h * g.w;
-            Par.each(n1 - n0, (long) rows * ohw, i -> {
-                int srcOff = x.offset() + (n0 + i) * plane, dst = at + i * ohw;
-                if (g.pointwise()) {
-                    // a 1x1 stride-1 convolution's columns are the image itself
+            int ohw = g.ohw(), nc = n1 - n0, cols = nc * ohw, rows = g.rowsG(), plane = g.c * g.h * g.w, kk = g.kk();
+            if (g.pointwise()) {
+                // a 1x1 stride-1 convolution's columns are the image itself
+                Par.each(nc, (long) rows * ohw, i -> {
+                    int srcOff = x.offset() + (n0 + i) * plane, dst = at + i * ohw;
                     for (int r = 0; r < rows; r++) buf.put(dst + r * cols, x.data(), srcOff + r * ohw, ohw);
-                    return;
-                }
-                // one row at a time through a cache-resident row: the image's columns are never stored whole
-                float[] row = K.threadScratch(ohw).data();
-                for (int r = 0; r < rows; r++) {
-                    un.row(x.data(), srcOff, r, row, 0);
-                    buf.put(dst + r * cols, row, 0, ohw);
-                }
+                });
+                return;
+            }
+            int blocks = (int) Math.max(1, Math.min(g.oh, (8L * Par.parallelism() + (long) nc * g.c - 1)
+                    / ((long) nc * g.c)));
+            Par.each(nc * g.c * blocks, (long) kk * ohw / blocks, t -> {
+                int i = t / (g.c * blocks), c = t / blocks % g.c, b = t % blocks;
+                int i0 = b * g.oh / blocks, i1 = (b + 1) * g.oh / blocks, seg = (i1 - i0) * g.ow;
+                if (seg == 0) return;
+                // the channel's rows for these output rows through a cache-resident scratch, then into the staging
+                float[] part = K.threadScratch((long) kk * seg).data();
+                un.channelRows(x.data(), x.offset() + (n0 + i) * plane, c, 0, kk, i0, i1, part, 0, seg);
+                int dst = at + c * kk * cols + i * ohw + i0 * g.ow;
+                if (seg == cols) buf.put(dst, part, 0, kk * seg); // one image's whole rows follow each other
+                else for (int q = 0; q < kk; q++) buf.put(dst + q * cols, part, q * seg, seg);
             });
         }
 
@@ -343,17 +354,14 @@ final class GemmKernels {
                     continue;
                 }
                 OpenBlasGemm.multiply(rows, cols, g.o, true, 0, false, gyAt, colAt, false, true);
-                Par.each(n1 - n0, (long) rows * ohw, i -> {
-                    // col2im one row at a time (each channel's rows in order, as addChannels adds them)
-                    float[] row = K.threadScratch(ohw).data(), gxd = gx.data();
-                    int kk = g.kk(), xb = gx.offset() + (first + i) * plane, hw = g.h * g.w, src = colAt + i * ohw;
-                    for (int c = 0; c < g.c; c++) {
-                        if (!accX) Arrays.fill(gxd, xb + c * hw, xb + (c + 1) * hw, 0f);
-                        for (int r = c * kk; r < (c + 1) * kk; r++) {
-                            buf.get(src + r * cols, row, 0, ohw);
-                            un.addRow(row, 0, r, gxd, xb);
-                        }
-                    }
+                int nc = n1 - n0, kk = g.kk();
+                Par.each(nc * g.c, (long) kk * ohw, t -> {
+                    // col2im of one image's channel: its rows out of the staging, added in order into its plane
+                    int i = t / g.c, c = t % g.c, src = colAt + c * kk * cols + i * ohw;
+                    float[] part = K.threadScratch((long) kk * ohw).data();
+                    if (cols == ohw) buf.get(src, part, 0, kk * ohw);
+                    else for (int q = 0; q < kk; q++) buf.get(src + q * cols, part, q * ohw, ohw);
+                    un.addChannel(part, 0, ohw, c, gx.data(), gx.offset() + (first + i) * plane, accX);
                 });
             }
             if (gw != null) buf.get(gwAt, gw.data(), gw.offset(), wLen);

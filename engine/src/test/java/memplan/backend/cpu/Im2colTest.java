@@ -14,7 +14,8 @@ class Im2colTest {
         // srcH, srcW, kh, kw, sh, sw, ph, pw, dh, dw
         {7, 7, 3, 3, 1, 1, 1, 1, 1, 1}, {8, 9, 3, 3, 2, 2, 1, 1, 1, 1}, {10, 6, 7, 7, 2, 2, 3, 3, 1, 1},
         {5, 5, 1, 1, 2, 2, 0, 0, 1, 1}, {9, 11, 3, 2, 1, 3, 2, 0, 2, 1}, {4, 4, 5, 5, 1, 1, 0, 0, 1, 1},
-        {6, 6, 3, 3, 1, 1, 4, 4, 1, 1}, {12, 5, 3, 3, 3, 1, 1, 2, 2, 3},
+        {6, 6, 3, 3, 1, 1, 4, 4, 1, 1}, {12, 5, 3, 3, 3, 1, 1, 2, 2, 3}, {14, 14, 1, 1, 2, 2, 0, 0, 1, 1},
+        {15, 13, 3, 3, 2, 2, 0, 1, 1, 1}, {9, 10, 7, 5, 2, 3, 3, 2, 1, 2}, {7, 7, 3, 3, 1, 1, 0, 0, 1, 1},
     };
 
     private static int out(int size, int k, int s, int p, int d) {
@@ -63,6 +64,52 @@ class Im2colTest {
             }
             un.addChannels(col, 0, back, 3, 0, c, true);
             assertArrayEquals(ref, back, "col2im of " + Arrays.toString(g));
+
+            // without accumulating, each plane is zeroed first: its old values (here NaN) leave no trace
+            float[] fresh = new float[back.length], zeroed = new float[back.length];
+            Arrays.fill(fresh, Float.NaN);
+            Arrays.fill(zeroed, 0f);
+            fresh[0] = fresh[1] = fresh[2] = zeroed[0] = zeroed[1] = zeroed[2] = 7f;
+            for (int row = 0; row < rows; row++) {
+                int ch = row / (kh * kw), u = row % (kh * kw) / kw, v = row % kw;
+                for (int i = 0; i < oh; i++)
+                    for (int j = 0; j < ow; j++) {
+                        int y = i * sh - ph + u * dh, x = j * sw - pw + v * dw;
+                        if (y >= 0 && y < h && x >= 0 && x < w)
+                            zeroed[3 + ch * h * w + y * w + x] += col[row * oh * ow + i * ow + j];
+                    }
+            }
+            un.addChannels(col, 0, fresh, 3, 0, c, false);
+            assertArrayEquals(zeroed, fresh, "col2im without accumulating of " + Arrays.toString(g));
+
+            // any range of rows, cutting channels anywhere, gives the same rows
+            for (int from = 0; from < rows; from += 2) {
+                int to = Math.min(rows, from + 1 + from % 5);
+                float[] part = new float[got.length];
+                Arrays.fill(part, 42f);
+                un.rows(src, 5, part, 7, from, to);
+                for (int i = 0; i < part.length; i++) {
+                    int row = (i - 7) / (oh * ow);
+                    boolean written = i >= 7 && row >= from && row < to;
+                    assertEquals(written ? want[i] : 42f, part[i], "rows " + from + ".." + to + " of "
+                            + Arrays.toString(g) + " at " + i);
+                }
+            }
+
+            // a block of output rows of one channel: the same values as those rows of the whole columns
+            int kk = kh * kw;
+            for (int ch = 0; ch < c; ch++)
+                for (int i0 = 0; i0 < oh; i0++)
+                    for (int i1 = i0 + 1; i1 <= oh; i1 += 2) {
+                        int seg = (i1 - i0) * ow;
+                        float[] block = new float[kk * seg];
+                        un.channelRows(src, 5, ch, 0, kk, i0, i1, block, 0, seg);
+                        for (int q = 0; q < kk; q++)
+                            for (int e = 0; e < seg; e++)
+                                assertEquals(want[7 + (ch * kk + q) * oh * ow + i0 * ow + e], block[q * seg + e],
+                                        "output rows " + i0 + ".." + i1 + " of channel " + ch + " of "
+                                                + Arrays.toString(g));
+                    }
         }
     }
 
