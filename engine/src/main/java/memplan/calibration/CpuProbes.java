@@ -62,6 +62,21 @@ public final class CpuProbes {
      * 25% with it, 5, 7 and 5 without, and cost 3 s more.)
      */
     private static final double LONG_SECONDS = 0.01;
+    /**
+     * Iterations of the smallest probe of each kind ({@link ProbeModels#jitWarmUps}) before the probes. HotSpot
+     * compiles a method with its optimising compiler only after some 600 calls (with enough loop iterations), and
+     * a kernel a probe calls twice per iteration stayed in the profiling tier through the probe's whole warm-up
+     * (its time stops falling there): the transformer probe's RMSNorm backward took 135-430 us in the probes
+     * against 25-36 us compiled (-XX:+PrintCompilation showed it at tier 3 only), and tiny-llama was predicted
+     * 1.1-1.9x too slow. On two cores the compiler's queue falls behind, so they run in two rounds (half as many
+     * iterations first), each followed by a wait for the compiler to go idle. Smaller twins (a transformer of
+     * width 16) were tried: their kernels were optimised for paths the probes' sizes leave, and undone during the
+     * probes. Measured, {@code calibrate --check} four times each (quiet, 01:25-01:45 UTC): 26 of 32 models
+     * within 25% with this warm-up (tiny-llama 0.89-1.10), 29 of 40 in five runs without (tiny-llama 1.09-1.91);
+     * it makes the probes about 7 s longer (13 to 20 s).
+     */
+    static final int JIT_ITERATIONS = 700;
+
     /** Longest wait for the JIT's compiler threads to go idle, and how long unchanged counts as idle. */
     private static final long COMPILER_WAIT_MS = 3000, COMPILER_QUIET_MS = 150;
 
@@ -101,6 +116,21 @@ public final class CpuProbes {
         for (Map.Entry<String, String> e : models().entrySet()) {
             ModelDef def = ModelJson.parse(e.getValue(), "cpu calibration probe " + e.getKey());
             probes.put(e.getKey(), TrainingGraph.derive(Graph.instantiate(def, 1, DType.FP32), Optimizer.SGD));
+        }
+        // the small twins first, many times, so that every kernel is compiled fully before any probe runs: a first
+        // round gets them to the profiling tier, a second (once the compiler has caught up) to the optimising one
+        Map<String, Schedule> twins = new LinkedHashMap<>();
+        for (Map.Entry<String, String> e : ProbeModels.jitWarmUps().entrySet()) {
+            ModelDef def = ModelJson.parse(e.getValue(), "cpu calibration warm-up " + e.getKey());
+            twins.put(e.getKey(), TrainingGraph.derive(Graph.instantiate(def, 1, DType.FP32), Optimizer.SGD));
+        }
+        for (int round = 0; round < 2; round++) {
+            for (Map.Entry<String, Schedule> e : twins.entrySet()) {
+                check(cancelled);
+                progress.progress(0, "compiling the kernels (" + e.getKey() + ")");
+                runOnce(e.getValue(), round == 0 ? JIT_ITERATIONS / 2 : JIT_ITERATIONS);
+            }
+            awaitCompilerIdle(cancelled);
         }
         // one pass over all probes first, each until warm: the JIT compiles the executor and the kernels
         // progress: the warm-up pass is the first half, the timed passes the second

@@ -33,6 +33,20 @@ final class ProbeModels {
         return m;
     }
 
+    /**
+     * The smallest probe of each kind (products and streaming ops, convolutions, transformer blocks, LSTM cells),
+     * run many times before the probes so that the JIT compiles their kernels fully; see
+     * {@link CpuProbes#JIT_ITERATIONS}.
+     */
+    static Map<String, String> jitWarmUps() {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("mlp", mlp(8, 16));
+        m.put("conv", conv(8, 1, 8, 3, 1, 16));
+        m.put("transformer", transformer(4, 16, 32));
+        m.put("lstm", lstm(8, 16));
+        return m;
+    }
+
     /** Layers appended to a model's JSON. */
     private static final class Layers {
         final StringBuilder b;

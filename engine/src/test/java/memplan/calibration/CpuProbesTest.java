@@ -43,6 +43,26 @@ class CpuProbesTest {
         return new RunResult("cpu", "made up", its, 0, "", false, false, null, null, List.of());
     }
 
+    /** The op types of a model JSON's layers. */
+    private static Set<String> opTypes(String json) {
+        Set<String> out = new TreeSet<>();
+        for (var n : Graph.instantiate(ModelJson.parse(json, "probe"), 1, DType.FP32).nodes())
+            out.add(n.op().type());
+        return out;
+    }
+
+    @Test
+    void theJitWarmUpRunsEveryKernelTheProbesTime() {
+        // a probe op the warm-up never runs would be timed in the JIT's profiling tier (several times slower)
+        Set<String> warmed = new TreeSet<>(), probed = new TreeSet<>();
+        for (String json : ProbeModels.jitWarmUps().values()) warmed.addAll(opTypes(json));
+        for (String json : ProbeModels.all().values()) probed.addAll(opTypes(json));
+        probed.removeAll(warmed);
+        assertTrue(probed.isEmpty(), "probe ops the warm-up does not run: " + probed);
+        // and they are the probes themselves, at their smallest, so their kernels take the probes' paths
+        assertTrue(ProbeModels.all().values().containsAll(ProbeModels.jitWarmUps().values()));
+    }
+
     @Test
     void warmUpRunsUntilTheIterationTimeStopsFalling() {
         // a JIT compiling in steps: 10 ms interpreted, then 5, 2, 1.9 (not 10% faster: warm), never 1.0
