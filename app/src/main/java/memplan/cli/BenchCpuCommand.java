@@ -90,6 +90,8 @@ public final class BenchCpuCommand implements Callable<Integer> {
     static final int MAX_THREADS = 1024, MAX_ITERATIONS = 10_000, MAX_GEMM = 8192;
     /** A GEMM below this share of the peak suggests OpenBLAS runs a generic kernel for this CPU. */
     static final double LOW_SHARE = 0.4;
+    /** Seconds each GEMM size is timed for (best of the runs in that time, at least five). */
+    static final double GEMM_SECONDS = 1.0;
 
     @picocli.CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -132,7 +134,7 @@ public final class BenchCpuCommand implements Callable<Integer> {
         ArrayNode gemms = root.putArray("gemm");
         for (int n : gemmSizes) {
             if (n == 0) continue;
-            GemmSpeed g = GemmBench.measure(n, t, 5);
+            GemmSpeed g = GemmBench.measure(n, t, 5, GEMM_SECONDS);
             ObjectNode o = gemms.addObject();
             o.put("n", n);
             o.put("seconds", g.seconds());

@@ -18,7 +18,23 @@ public final class GemmBench {
                             String implementation) {
     }
 
+    /**
+     * Best of at least {@code runs} runs, and of more while they take under {@code seconds} in all (at most
+     * {@link #MAX_RUNS}): on a shared host whose speed drifts from second to second, five runs of 1024^3 (50 ms)
+     * often fell in one slow stretch (43-50% of the peak measured a moment before, against 75-80% in a quiet one).
+     */
+    public static GemmSpeed measure(int n, int threads, int runs, double seconds) {
+        return measure(n, threads, runs, seconds, MAX_RUNS);
+    }
+
+    /** Most runs of one measurement. */
+    public static final int MAX_RUNS = 100;
+
     public static GemmSpeed measure(int n, int threads, int runs) {
+        return measure(n, threads, runs, 0, runs);
+    }
+
+    private static GemmSpeed measure(int n, int threads, int runs, double seconds, int maxRuns) {
         if (n <= 0 || threads <= 0 || runs <= 0)
             throw new IllegalArgumentException("size, threads and runs must be positive");
         Random r = new Random(1);
@@ -33,7 +49,8 @@ public final class GemmBench {
             best = pool.submit(() -> {
                 Gemm.gemm(n, n, n, a, 0, n, false, b, 0, n, false, c, 0, n, false);
                 double t = Double.MAX_VALUE;
-                for (int k = 0; k < runs; k++) {
+                long until = System.nanoTime() + (long) (seconds * 1e9);
+                for (int k = 0; k < maxRuns && (k < runs || System.nanoTime() < until); k++) {
                     long t0 = System.nanoTime();
                     Gemm.gemm(n, n, n, a, 0, n, false, b, 0, n, false, c, 0, n, false);
                     t = Math.min(t, (System.nanoTime() - t0) / 1e9);
