@@ -51,9 +51,13 @@ final class NormKernels {
                     if (mean != null) mean.set(ch, mu);
                     if (invstd != null) invstd.set(ch, is);
                     float sc = is * w.get(ch), sh = b.get(ch);
+                    float m0 = mu;
+                    Chunks.Loop norm = (u, v, w2, len) -> {
+                        for (int k = 0; k < len; k++) u[k] = (u[k] - m0) * sc + sh;
+                    };
                     for (int i = 0; i < n; i++) {
                         int xb = x.offset() + (i * c + ch) * hw, yb = y.offset() + (i * c + ch) * hw;
-                        for (int p = 0; p < hw; p++) yd[yb + p] = (xd[xb + p] - mu) * sc + sh;
+                        Chunks.map(yd, yb, xd, xb, null, 0, null, 0, 0, hw, norm);
                     }
                 }
             });
@@ -83,16 +87,16 @@ final class NormKernels {
                         float k = (float) (w.get(ch) * is / cnt), mg = (float) sg, mgx = (float) sgx;
                         boolean acc = a.accIn(0);
                         float[] gxd = gx.data();
+                        // the accumulate test outside the loop, so each loop vectorises
+                        Chunks.Loop grad = acc ? (u, v, w2, len) -> {
+                            for (int q = 0; q < len; q++) u[q] += k * (cnt * v[q] - mg - (w2[q] - mu) * is * mgx);
+                        } : (u, v, w2, len) -> {
+                            for (int q = 0; q < len; q++) u[q] = k * (cnt * v[q] - mg - (w2[q] - mu) * is * mgx);
+                        };
                         for (int i = 0; i < n; i++) {
                             int xb = x.offset() + (i * c + ch) * hw, yb = gy.offset() + (i * c + ch) * hw;
                             int gb2 = gx.offset() + (i * c + ch) * hw;
-                            // the accumulate test outside the loop, so each loop vectorises
-                            if (acc)
-                                for (int p = 0; p < hw; p++)
-                                    gxd[gb2 + p] += k * (cnt * gyd[yb + p] - mg - (xd[xb + p] - mu) * is * mgx);
-                            else
-                                for (int p = 0; p < hw; p++)
-                                    gxd[gb2 + p] = k * (cnt * gyd[yb + p] - mg - (xd[xb + p] - mu) * is * mgx);
+                            Chunks.map(gxd, gb2, acc ? gxd : null, gb2, gyd, yb, xd, xb, 0, hw, grad);
                         }
                     }
                 }
