@@ -68,12 +68,12 @@ public final class CpuProbes {
      * a kernel a probe calls twice per iteration stayed in the profiling tier through the probe's whole warm-up
      * (its time stops falling there): the transformer probe's RMSNorm backward took 135-430 us in the probes
      * against 25-36 us compiled (-XX:+PrintCompilation showed it at tier 3 only), and tiny-llama was predicted
-     * 1.1-1.9x too slow. On two cores the compiler's queue falls behind, so they run in two rounds (half as many
-     * iterations first), each followed by a wait for the compiler to go idle. Smaller twins (a transformer of
-     * width 16) were tried: their kernels were optimised for paths the probes' sizes leave, and undone during the
-     * probes. Measured, {@code calibrate --check} four times each (quiet, 01:25-01:45 UTC): 26 of 32 models
-     * within 25% with this warm-up (tiny-llama 0.89-1.10), 29 of 40 in five runs without (tiny-llama 1.09-1.91);
-     * it makes the probes about 7 s longer (13 to 20 s).
+     * too slow in 4 of 5 checks (1.09-1.91). On two cores the compiler's queue falls behind, so they run in two
+     * rounds (half as many iterations first), each followed by a wait for the compiler to go idle. Smaller twins (a
+     * transformer of width 16) were tried: their kernels were optimised for paths the probes' sizes leave, and
+     * undone during the probes. Measured, {@code calibrate --check} (quiet): 39 of 48 model checks within 25% in
+     * six runs with this warm-up, 29 of 40 in five without (docs/benchmarks.md); it makes the probes about 7 s
+     * longer (13 to 20 s).
      */
     static final int JIT_ITERATIONS = 700;
 
