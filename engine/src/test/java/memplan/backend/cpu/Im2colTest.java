@@ -22,6 +22,21 @@ class Im2colTest {
         return (size + 2 * p - d * (k - 1) - 1) / s + 1;
     }
 
+    /** col2im by its definition: each channel's rows added in row order, then positions in order. */
+    private static void addByDefinition(int[] g, int oh, int ow, int c, float[] col, float[] dst, int base) {
+        int h = g[0], w = g[1], kh = g[2], kw = g[3], sh = g[4], sw = g[5], ph = g[6], pw = g[7];
+        int dh = g[8], dw = g[9];
+        for (int row = 0; row < c * kh * kw; row++) {
+            int ch = row / (kh * kw), u = row % (kh * kw) / kw, v = row % kw;
+            for (int i = 0; i < oh; i++)
+                for (int j = 0; j < ow; j++) {
+                    int y = i * sh - ph + u * dh, x = j * sw - pw + v * dw;
+                    if (y >= 0 && y < h && x >= 0 && x < w)
+                        dst[base + ch * h * w + y * w + x] += col[row * oh * ow + i * ow + j];
+                }
+        }
+    }
+
     @Test
     void rowsAndAdjointMatchTheDefinition() {
         Random r = new Random(3);
@@ -53,15 +68,7 @@ class Im2colTest {
             for (int i = 0; i < col.length; i++) col[i] = r.nextFloat() - 0.5f;
             float[] back = new float[3 + c * h * w], ref = new float[back.length];
             for (int i = 0; i < back.length; i++) back[i] = ref[i] = r.nextFloat();
-            for (int row = 0; row < rows; row++) {
-                int ch = row / (kh * kw), u = row % (kh * kw) / kw, v = row % kw;
-                for (int i = 0; i < oh; i++)
-                    for (int j = 0; j < ow; j++) {
-                        int y = i * sh - ph + u * dh, x = j * sw - pw + v * dw;
-                        if (y >= 0 && y < h && x >= 0 && x < w)
-                            ref[3 + ch * h * w + y * w + x] += col[row * oh * ow + i * ow + j];
-                    }
-            }
+            addByDefinition(g, oh, ow, c, col, ref, 3);
             un.addChannels(col, 0, back, 3, 0, c, true);
             assertArrayEquals(ref, back, "col2im of " + Arrays.toString(g));
 
@@ -70,15 +77,7 @@ class Im2colTest {
             Arrays.fill(fresh, Float.NaN);
             Arrays.fill(zeroed, 0f);
             fresh[0] = fresh[1] = fresh[2] = zeroed[0] = zeroed[1] = zeroed[2] = 7f;
-            for (int row = 0; row < rows; row++) {
-                int ch = row / (kh * kw), u = row % (kh * kw) / kw, v = row % kw;
-                for (int i = 0; i < oh; i++)
-                    for (int j = 0; j < ow; j++) {
-                        int y = i * sh - ph + u * dh, x = j * sw - pw + v * dw;
-                        if (y >= 0 && y < h && x >= 0 && x < w)
-                            zeroed[3 + ch * h * w + y * w + x] += col[row * oh * ow + i * ow + j];
-                    }
-            }
+            addByDefinition(g, oh, ow, c, col, zeroed, 3);
             un.addChannels(col, 0, fresh, 3, 0, c, false);
             assertArrayEquals(zeroed, fresh, "col2im without accumulating of " + Arrays.toString(g));
 
