@@ -173,8 +173,9 @@ public final class WinogradConv {
     }
 
     // Each transform below works on whole planes: value j of every tile (or kernel) side by side, [j][count], so
-    // its loops run over the tiles with the same arithmetic for each and compile to vector instructions. The
-    // 6x6 transforms apply their matrix down the columns, then along the rows, each pass into another array.
+    // its loops run over the tiles with the same arithmetic for each. (C2 of JDK 17 still leaves them scalar: it
+    // cannot show their source and destination rows apart; docs/cpu-backend.md.) The 6x6 transforms apply their
+    // matrix down the columns, then along the rows, each pass into another array.
 
     /**
      * U [36][rows][cols] at {@code at}: G g G^T of w[r][c] ([rows, cols, 3, 3]), or, when {@code turned}, of
