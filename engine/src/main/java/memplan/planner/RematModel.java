@@ -35,7 +35,6 @@ import java.lang.ref.Reference;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.TreeSet;
@@ -550,9 +549,6 @@ final class RematModel {
         } catch (Deadline.Passed e) {
             return; // no bound in time: the model is the same without it
         }
-        if (Boolean.getBoolean("memplan.solverLog"))
-            System.out.printf(Locale.ROOT, "time-indexed LP: %s, bound %.6g ms, %d variables, %d rows, %.2f s%n",
-                    lpBound.status(), lpBound.bound() / 1e9, lpBound.variables(), lpBound.rows(), lpBound.seconds());
         long floor = (long) Math.floor(lpBound.bound() * (1 - 1e-9));
         if (floor > 0) model.addGreaterOrEqual(cost, floor);
     }
