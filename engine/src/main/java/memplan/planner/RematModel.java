@@ -521,6 +521,76 @@ final class RematModel {
         stepCuts(budget, deadline.part(0.25));
         cutSeconds = (System.nanoTime() - c0) / 1e9;
         deadline.check("while adding the cuts");
+        lpBound = null;
+        if (budget >= 0 && !swaps && !compression && timeIndexedLp) boundByTimeIndexedLp(budget, deadline.part(0.4));
+    }
+
+    private TimeIndexedBound.Result lpBound;
+    // Off by default: it moved the proven bound by 0-2% for 1-18 s of the limit (docs/planners.md)
+    private boolean timeIndexedLp = Boolean.getBoolean("memplan.lpBound");
+
+    /** Bounds the cost by the time-indexed LP too ({@code -Dmemplan.lpBound=true} does it for every model). */
+    void allowTimeIndexedBound() {
+        timeIndexedLp = true;
+    }
+
+    /** The last build's time-indexed LP bound (null when none was tried). */
+    TimeIndexedBound.Result lpBound() {
+        return lpBound;
+    }
+
+    /**
+     * The time-indexed LP's bound ({@link TimeIndexedBound}) as a constraint on the cost: valid by weak duality, so
+     * CP-SAT's proven bound starts from it. Lowered by a part in 10^9 against rounding in the dual sums.
+     */
+    private void boundByTimeIndexedLp(long budget, Deadline until) {
+        try {
+            lpBound = timeIndexedBound(budget, until, true);
+        } catch (Deadline.Passed e) {
+            return; // no bound in time: the model is the same without it
+        }
+        long floor = (long) Math.floor(lpBound.bound() * (1 - 1e-9));
+        if (floor > 0) model.addGreaterOrEqual(cost, floor);
+    }
+
+    /**
+     * The time-indexed LP's bound on this (built) model's cost, in picoseconds; {@code inputRows} false leaves the
+     * input-availability rows out (for comparing, in tests).
+     */
+    TimeIndexedBound.Result timeIndexedBound(long budget, Deadline until, boolean inputRows) {
+        Map<Integer, Integer> opOf = new TreeMap<>();
+        for (Node p : nodes) opOf.put(p.index(), opOf.size());
+        List<TimeIndexedBound.Op> ops = new ArrayList<>();
+        for (Node p : nodes) {
+            Window w = runWindow.get(p.index());
+            int[] stages = new int[w.size()];
+            for (int i = 0; i < stages.length; i++) stages[i] = backward[w.from() + i];
+            ops.add(new TimeIndexedBound.Op(Math.max(1, Math.round(ctx.recomputeSeconds(p) * PICO)),
+                    present.get(p.index()).length, stages));
+        }
+        List<TimeIndexedBound.Tensor> tensors = new ArrayList<>();
+        for (Node p : nodes)
+            for (int o : outsOf.get(p.index())) {
+                int lastF = ctx.uses.lastForwardUse(o), horizon = lastF;
+                List<Integer> reads = new ArrayList<>();
+                for (int y : ctx.uses.uses(o))
+                    if (y > lastF && s.step(y).phase() == Phase.BACKWARD) {
+                        reads.add(y);
+                        horizon = Math.max(horizon, y);
+                    }
+                List<Integer> rd = new ArrayList<>();
+                for (Node c : readers.get(o)) {
+                    if (present.get(c.index()).length == 0) continue;
+                    rd.add(opOf.get(c.index()));
+                    horizon = Math.max(horizon, backward[runWindow.get(c.index()).to()] - 1);
+                }
+                tensors.add(new TimeIndexedBound.Tensor(opOf.get(p.index()), s.tensor(o).bytes(),
+                        s.forwardStep(p.index()), lastF, reads.stream().mapToInt(Integer::intValue).toArray(),
+                        rd.stream().mapToInt(Integer::intValue).toArray(), horizon));
+            }
+        long[] room = new long[s.stepCount()];
+        for (int y = 0; y < room.length; y++) room[y] = budget - fixedAt[y];
+        return TimeIndexedBound.solve(ops, tensors, room, until, inputRows);
     }
 
     /** Seconds the last build spent on the per-step cuts, and how many steps got one. */

@@ -131,9 +131,12 @@ final class SolverSearch {
                     + String.format(Locale.ROOT, "%.1f s", deadline.elapsedSeconds()) + "); ";
         }
         note += cutNote;
+        TimeIndexedBound.Result lp = m == null ? null : m.lpBound();
+        String lpPhase = lp == null ? "" : String.format(Locale.ROOT, ", LP bound %.2f s (%d variables, %s, %.4g ms)",
+                lp.seconds(), lp.variables(), lp.status(), lp.bound() / 1e9);
         String phases = String.format(Locale.ROOT, "%s, model %.2f s (prepare %.2f s, cuts %.2f s at %d"
-                        + " steps), hint %.2f s, solve %.2f s, total %.2f s of %.1f s", greedyPhase, buildSeconds,
-                prepSeconds, m == null ? 0 : m.cutSeconds(), m == null ? 0 : m.cutSteps(), hintSeconds,
+                        + " steps%s), hint %.2f s, solve %.2f s, total %.2f s of %.1f s", greedyPhase, buildSeconds,
+                prepSeconds, m == null ? 0 : m.cutSeconds(), m == null ? 0 : m.cutSteps(), lpPhase, hintSeconds,
                 out == null ? 0 : out.wall(), deadline.elapsedSeconds(), limits.timeLimitSeconds());
         double base = ctx.baselineSeconds();
         Plan best = greedy;
