@@ -373,6 +373,17 @@ class CpuForwardTest {
             float a = (float) K.tanh(x), b = (float) Math.tanh(x);
             assertTrue(Math.abs(a - b) <= Math.ulp(b), x + ": " + a + " vs " + b);
         }
+        // small arguments, down to denormals, where the exp form would cancel: within a float ulp, and in double
+        // within 1e-11 relative
+        for (int i = 0; i < 100_000; i++) {
+            double x = (r.nextDouble() - 0.5) * Math.pow(10, -r.nextInt(12)) * (i % 3 == 0 ? 1e-300 : 1);
+            double want = Math.tanh(x), got = K.tanh(x);
+            assertTrue(Math.abs((float) got - (float) want) <= Math.ulp((float) want), x + ": " + got + " vs " + want);
+            assertTrue(Math.abs(got - want) <= 1e-11 * Math.abs(want), x + ": " + got + " vs " + want);
+        }
+        assertEquals(0.0, K.tanh(0.0));
+        assertEquals(Double.doubleToRawLongBits(-0.0), Double.doubleToRawLongBits(K.tanh(-0.0)));
+        assertTrue(Double.isNaN(K.tanh(Double.NaN)));
         assertEquals(1.0, K.tanh(1e6));
         assertEquals(-1.0, K.tanh(-1e6));
     }
