@@ -117,18 +117,14 @@ public final class CpuProbes {
             ModelDef def = ModelJson.parse(e.getValue(), "cpu calibration probe " + e.getKey());
             probes.put(e.getKey(), TrainingGraph.derive(Graph.instantiate(def, 1, DType.FP32), Optimizer.SGD));
         }
-        // the small twins first, many times, so that every kernel is compiled fully before any probe runs: a first
-        // round gets them to the profiling tier, a second (once the compiler has caught up) to the optimising one
-        Map<String, Schedule> twins = new LinkedHashMap<>();
-        for (Map.Entry<String, String> e : ProbeModels.jitWarmUps().entrySet()) {
-            ModelDef def = ModelJson.parse(e.getValue(), "cpu calibration warm-up " + e.getKey());
-            twins.put(e.getKey(), TrainingGraph.derive(Graph.instantiate(def, 1, DType.FP32), Optimizer.SGD));
-        }
+        // the smallest probe of each kind first, many times, so that every kernel is compiled fully before any
+        // probe is timed: a first round gets them to the profiling tier, a second (once the compiler has caught
+        // up) to the optimising one
         for (int round = 0; round < 2; round++) {
-            for (Map.Entry<String, Schedule> e : twins.entrySet()) {
+            for (String name : ProbeModels.jitWarmUps()) {
                 check(cancelled);
-                progress.progress(0, "compiling the kernels (" + e.getKey() + ")");
-                runOnce(e.getValue(), round == 0 ? JIT_ITERATIONS / 2 : JIT_ITERATIONS);
+                progress.progress(0, "compiling the kernels (" + name + ")");
+                runOnce(probes.get(name), round == 0 ? JIT_ITERATIONS / 2 : JIT_ITERATIONS);
             }
             awaitCompilerIdle(cancelled);
         }

@@ -1,6 +1,7 @@
 package memplan.calibration;
 
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -34,17 +35,12 @@ final class ProbeModels {
     }
 
     /**
-     * The smallest probe of each kind (products and streaming ops, convolutions, transformer blocks, LSTM cells),
-     * run many times before the probes so that the JIT compiles their kernels fully; see
+     * The names of the smallest probe of each kind (products and streaming ops, convolutions, transformer blocks,
+     * LSTM cells), run many times before the probes so that the JIT compiles their kernels fully; see
      * {@link CpuProbes#JIT_ITERATIONS}.
      */
-    static Map<String, String> jitWarmUps() {
-        Map<String, String> m = new LinkedHashMap<>();
-        m.put("mlp", mlp(8, 16));
-        m.put("conv", conv(8, 1, 8, 3, 1, 16));
-        m.put("transformer", transformer(4, 16, 32));
-        m.put("lstm", lstm(8, 16));
-        return m;
+    static List<String> jitWarmUps() {
+        return List.of("mlp-8x16", "conv-1-8k3s1@16x8", "transformer-4x16x32", "lstm-8x16");
     }
 
     /** Layers appended to a model's JSON. */

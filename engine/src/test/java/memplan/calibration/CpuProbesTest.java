@@ -55,12 +55,14 @@ class CpuProbesTest {
     void theJitWarmUpRunsEveryKernelTheProbesTime() {
         // a probe op the warm-up never runs would be timed in the JIT's profiling tier (several times slower)
         Set<String> warmed = new TreeSet<>(), probed = new TreeSet<>();
-        for (String json : ProbeModels.jitWarmUps().values()) warmed.addAll(opTypes(json));
-        for (String json : ProbeModels.all().values()) probed.addAll(opTypes(json));
+        Map<String, String> all = ProbeModels.all();
+        // they are probes themselves, so their kernels take the probes' paths
+        assertTrue(all.keySet().containsAll(ProbeModels.jitWarmUps()), "warm-ups " + ProbeModels.jitWarmUps()
+                + " among the probes " + all.keySet());
+        for (String name : ProbeModels.jitWarmUps()) warmed.addAll(opTypes(all.get(name)));
+        for (String json : all.values()) probed.addAll(opTypes(json));
         probed.removeAll(warmed);
         assertTrue(probed.isEmpty(), "probe ops the warm-up does not run: " + probed);
-        // and they are the probes themselves, at their smallest, so their kernels take the probes' paths
-        assertTrue(ProbeModels.all().values().containsAll(ProbeModels.jitWarmUps().values()));
     }
 
     @Test
