@@ -159,43 +159,42 @@ final class OpenBlasGemm {
      */
     static void multiplyBatch(int count, int m, int n, int k, boolean transA, long aAt, long aStride, boolean transB,
                               long bAt, long bStride, long cAt, long cStride, boolean accumulate) {
+        multiply(count, m, n, k, transA, aAt, aStride, transB, bAt, bStride, cAt, cStride, accumulate, true, null,
+                null);
+    }
+
+    private static void multiply(int m, int n, int k, boolean transA, long aAt, boolean transB, long bAt, long cAt,
+                                 boolean accumulate, boolean parallel, Tile before, Tile after) {
+        multiply(1, m, n, k, transA, aAt, 0, transB, bAt, 0, cAt, 0, accumulate, parallel, before, after);
+    }
+
+    /**
+     * The products of {@link #multiplyBatch}, or one with {@code before} and {@code after} run on each of its tiles
+     * (their corners relative to the product).
+     */
+    private static void multiply(int count, int m, int n, int k, boolean transA, long aAt, long aStride,
+                                 boolean transB, long bAt, long bStride, long cAt, long cStride, boolean accumulate,
+                                 boolean parallel, Tile before, Tile after) {
         int aCols = transA ? m : k, bCols = transB ? k : n;
+        // tiles of C, each one call over the whole K; a tile packs only its rows of A and its columns of B
         int[] sides = tileSides(m, n, k);
         int tm = sides[0], tn = sides[1], colTiles = (n + tn - 1) / tn, per = ((m + tm - 1) / tm) * colTiles;
         FloatPointer base = STAGING.get().pointer;
         int ta = transA ? CblasTrans : CblasNoTrans, tb = transB ? CblasTrans : CblasNoTrans;
         float beta = accumulate ? 1f : 0f;
-        Par.each(count * per, t -> {
-            int p = t / per, r = t % per, i0 = (r / colTiles) * tm, j0 = (r % colTiles) * tn;
-            long ai = transA ? i0 : (long) i0 * k, bj = transB ? (long) j0 * k : j0;
-            cblas_sgemm(CblasRowMajor, ta, tb, Math.min(tm, m - i0), Math.min(tn, n - j0), k, 1f,
-                    at(base, aAt + p * aStride + ai), aCols, at(base, bAt + p * bStride + bj), bCols, beta,
-                    at(base, cAt + p * cStride + (long) i0 * n + j0), n);
-        });
-    }
-
-    private static void multiply(int m, int n, int k, boolean transA, long aAt, boolean transB, long bAt, long cAt,
-                                 boolean accumulate, boolean parallel, Tile before, Tile after) {
-        int aCols = transA ? m : k, bCols = transB ? k : n;
-        // tiles of C, each one call over the whole K; a tile packs only its rows of A and its columns of B
-        int[] sides = tileSides(m, n, k);
-        int tm = sides[0], tn = sides[1], colTiles = (n + tn - 1) / tn;
-        int count = ((m + tm - 1) / tm) * colTiles;
-        FloatPointer base = STAGING.get().pointer;
-        int ta = transA ? CblasTrans : CblasNoTrans, tb = transB ? CblasTrans : CblasNoTrans;
-        float beta = accumulate ? 1f : 0f;
         Par.Item tile = t -> {
-            int i0 = (t / colTiles) * tm, j0 = (t % colTiles) * tn;
+            int p = t / per, r = t % per, i0 = (r / colTiles) * tm, j0 = (r % colTiles) * tn;
             // A(i, 0) is at i*K (row-major) or i (transposed); B(0, j) at j (row-major) or j*K (transposed)
             long ai = transA ? i0 : (long) i0 * k, bj = transB ? (long) j0 * k : j0;
             int rows = Math.min(tm, m - i0), cols = Math.min(tn, n - j0);
             if (before != null) before.run(i0, j0, rows, cols);
-            cblas_sgemm(CblasRowMajor, ta, tb, rows, cols, k, 1f, at(base, aAt + ai), aCols, at(base, bAt + bj),
-                    bCols, beta, at(base, cAt + (long) i0 * n + j0), n);
+            cblas_sgemm(CblasRowMajor, ta, tb, rows, cols, k, 1f, at(base, aAt + p * aStride + ai), aCols,
+                    at(base, bAt + p * bStride + bj), bCols, beta, at(base, cAt + p * cStride + (long) i0 * n + j0), n);
             if (after != null) after.run(i0, j0, rows, cols);
         };
-        if (parallel && count > 1) Par.each(count, tile);
-        else for (int t = 0; t < count; t++) tile.run(t);
+        int tiles = count * per;
+        if (parallel && tiles > 1) Par.each(tiles, tile);
+        else for (int t = 0; t < tiles; t++) tile.run(t);
     }
 
     /**
