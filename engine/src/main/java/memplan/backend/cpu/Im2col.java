@@ -23,6 +23,8 @@ final class Im2col {
     /** Per phase, the source columns it holds: q in [qLo, qHi) are inside the plane; and whether a window reads it. */
     private final int[] qLo, qHi;
     private final boolean[] phaseRead;
+    /** Which prepared rows of a whole plane's windows (output rows [0, outH)) some window reads. */
+    private final boolean[] planeRowRead;
     /** Per kernel row u (column v): the run of output rows (columns) whose source lies inside the plane. */
     private final int[] iLo, iHi, jLo, jHi;
 
@@ -58,6 +60,8 @@ final class Im2col {
         jLo = new int[kw];
         jHi = new int[kw];
         for (int v = 0; v < kw; v++) run(v * dw - pw, sw, srcW, outW, jLo, jHi, v);
+        planeRowRead = new boolean[preparedRows(0, outH)];
+        for (int rr = 0; rr < planeRowRead.length; rr++) planeRowRead[rr] = windowReads(rr, outH);
     }
 
     /** The run [lo, hi) of positions p in [0, count) with 0 <= p*stride + off < size (empty runs: lo == hi). */
@@ -85,6 +89,10 @@ final class Im2col {
 
     /** Whether a window of output rows [0, count) reads prepared row rr (padded row i0*sh + rr). */
     private boolean rowRead(int rr, int count) {
+        return count == outH ? planeRowRead[rr] : windowReads(rr, count);
+    }
+
+    private boolean windowReads(int rr, int count) {
         for (int u = 0; u < kh; u++) {
             int t = rr - u * dh;
             if (t >= 0 && t % sh == 0 && t / sh < count) return true;
