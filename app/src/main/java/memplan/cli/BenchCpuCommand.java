@@ -162,10 +162,7 @@ public final class BenchCpuCommand implements Callable<Integer> {
             }
             double[] secs = stepSeconds(s, t);
             double median = median(secs), min = Arrays.stream(secs).min().orElseThrow();
-            ObjectNode o = steps.addObject();
-            o.put("model", s.graph().model().name());
-            o.put("batch", s.graph().batch());
-            o.put("optimizer", optimizer);
+            ObjectNode o = modelRow(steps, s);
             o.put("medianSeconds", median);
             o.put("minSeconds", min);
             var arr = o.putArray("seconds");
@@ -184,23 +181,29 @@ public final class BenchCpuCommand implements Callable<Integer> {
         try {
             for (int i = 0; i < iterations; i++) {
                 WinogradConv.setEnabled(false);
-                im2col[i] = median(stepSeconds(s, t, i == 0 ? warmupSeconds : 0, i == 0 ? warmup : 1, 1));
+                im2col[i] = stepSeconds(s, t, i == 0 ? warmupSeconds : 0, i == 0 ? warmup : 1, 1)[0];
                 WinogradConv.setEnabled(true);
-                winograd[i] = median(stepSeconds(s, t, i == 0 ? warmupSeconds : 0, i == 0 ? warmup : 1, 1));
+                winograd[i] = stepSeconds(s, t, i == 0 ? warmupSeconds : 0, i == 0 ? warmup : 1, 1)[0];
             }
         } finally {
             WinogradConv.setEnabled(was);
         }
         double a = median(im2col), b = median(winograd);
-        ObjectNode o = steps.addObject();
-        o.put("model", s.graph().model().name());
-        o.put("batch", s.graph().batch());
-        o.put("optimizer", optimizer);
+        ObjectNode o = modelRow(steps, s);
         o.put("medianSecondsIm2col", a);
         o.put("medianSecondsWinograd", b);
         if (!json) out.printf(Locale.ROOT, "%-18s batch %d %s: step %.4f s with 3x3 convolutions by im2col, %.4f s by "
                         + "Winograd (medians of %d, alternately): %.2fx%n", s.graph().model().name(),
                 s.graph().batch(), optimizer, a, b, iterations, a / b);
+    }
+
+    /** A model's row of the JSON: its name, batch and optimizer. */
+    private ObjectNode modelRow(ArrayNode steps, Schedule s) {
+        ObjectNode o = steps.addObject();
+        o.put("model", s.graph().model().name());
+        o.put("batch", s.graph().batch());
+        o.put("optimizer", optimizer);
+        return o;
     }
 
     private static double median(double[] v) {
